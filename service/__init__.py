@@ -1,0 +1,1 @@
+"""Daily World News email newsletter service."""

@@ -1,0 +1,47 @@
+"""The `newsletter` command: thin wrappers that parse arguments and call service functions."""
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from service.cli import db, lists, subscribers
+from service.config import ConfigError, get_settings
+from service.errors import ServiceError
+
+app = typer.Typer(help="World News daily: a self-hosted newsletter service.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+app.add_typer(db.app, name="db")
+app.add_typer(lists.app, name="lists")
+app.add_typer(subscribers.app, name="subscribers")
+
+
+@app.command()
+def run() -> None:
+    """Run the whole service (web, worker, beat, SMTP sink) on this machine until Ctrl-C."""
+    from service.devserver import run as run_service
+
+    raise typer.Exit(run_service(get_settings()))
+
+
+@app.command()
+def sink() -> None:
+    """Run the built-in SMTP sink that saves every message under DATA_DIR/outbox."""
+    from service.sink import run_sink
+
+    settings = get_settings()
+    typer.echo(f"SMTP sink on 127.0.0.1:{settings.smtp_sink_port}, writing to {settings.outbox_dir}")
+    run_sink(settings.outbox_dir, port=settings.smtp_sink_port)
+
+
+def main() -> None:
+    """Entry point: domain and configuration errors become a one-line message and exit code 2."""
+    try:
+        app()
+    except (ServiceError, ConfigError) as error:
+        typer.secho(f"error: {getattr(error, 'message', error)}", fg="red", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

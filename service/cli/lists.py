@@ -1,0 +1,44 @@
+"""`newsletter lists ...`: create and inspect mailing lists."""
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+
+from service import lists as list_rules
+from service.config import get_settings
+from service.db import session_scope
+from service.models import Subscription
+
+app = typer.Typer(help="Mailing lists.", no_args_is_help=True)
+
+
+@app.command()
+def create(
+    slug: str,
+    name: str = typer.Option(..., help="Display name, e.g. 'World News daily'"),
+    description: str = typer.Option(""),
+    send_time: str = typer.Option("07:00", help="HH:MM in the list's time zone"),
+    timezone: str = typer.Option("UTC", help="IANA time zone, e.g. Europe/London"),
+    double_opt_in: bool = typer.Option(True, help="Ask new readers to confirm by email"),
+) -> None:
+    """Create a list."""
+    with session_scope(get_settings().effective_database_url) as session:
+        created = list_rules.create_list(session, slug=slug, name=name, description=description,
+                                         send_time=list_rules.parse_send_time(send_time), timezone=timezone,
+                                         double_opt_in=double_opt_in)
+        typer.echo(f"created list {created.slug} (id {created.id})")
+
+
+@app.command()
+def show(slug: str) -> None:
+    """Show a list and how many readers it has in each state."""
+    with session_scope(get_settings().effective_database_url) as session:
+        ml = list_rules.get_list(session, slug)
+        counts = dict(session.execute(select(Subscription.status, func.count()).where(Subscription.list_id == ml.id)
+                                      .group_by(Subscription.status)).all())
+        table = Table(title=f"{ml.name} ({ml.slug})", show_header=False)
+        table.add_row("send time", f"{ml.send_time.strftime('%H:%M')} {ml.timezone}")
+        table.add_row("double opt-in", "yes" if ml.double_opt_in else "no")
+        for status, count in sorted(counts.items(), key=lambda item: item[0].value):
+            table.add_row(status.value, str(count))
+        Console().print(table)

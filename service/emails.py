@@ -1,0 +1,107 @@
+"""Transactional emails (confirmation, welcome): Jinja2 + MJML to HTML, a text part, and the MIME message."""
+from __future__ import annotations
+
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from mjml import mjml2html
+
+from service import links
+from service.config import Settings
+from service.models import MailingList, Subscriber, utcnow
+
+
+@lru_cache(maxsize=4)
+def template_env(templates_dir: Path) -> Environment:
+    """Jinja2 with autoescape on for HTML and MJML (story text and names are data, never markup)."""
+    return Environment(
+        loader=FileSystemLoader(str(templates_dir)),
+        autoescape=select_autoescape(["html", "mjml", "xml"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_html_and_text(settings: Settings, name: str, context: dict[str, Any]) -> tuple[str, str]:
+    """Render email/NAME.mjml through MJML and email/NAME.txt as the plain-text twin."""
+    env = template_env(settings.templates_dir)
+    full_context = {"postal_address": settings.postal_address, "base_url": settings.base_url, **context}
+    html = mjml2html(env.get_template(f"email/{name}.mjml").render(full_context))
+    text = env.get_template(f"email/{name}.txt").render(full_context)
+    return html, text
+
+
+def build_message(
+    settings: Settings,
+    *,
+    to: Address,
+    subject: str,
+    html: str,
+    text: str,
+    headers: dict[str, str] | None = None,
+    message_id: str | None = None,
+) -> EmailMessage:
+    """multipart/alternative (text first, HTML last), quoted-printable so no line passes 998 characters."""
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = settings.mail_from
+    message["To"] = to
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = message_id or make_msgid(domain=settings.mail_domain)
+    for key, value in (headers or {}).items():
+        message[key] = value
+    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    return message
+
+
+def recipient(subscriber: Subscriber) -> Address:
+    """The To address, with the reader's name when we have one."""
+    username, domain = subscriber.email.rsplit("@", 1)
+    return Address(display_name=subscriber.name or "", username=username, domain=domain)
+
+
+def list_headers(settings: Settings, subscriber: Subscriber, mailing_list: MailingList) -> dict[str, str]:
+    """List-Id and RFC 8058 one-click unsubscribe headers for mail sent on behalf of a list."""
+    url = links.unsubscribe_url(settings, subscriber.id, mailing_list.id)
+    targets = [f"<{url}>"]
+    if settings.mail_unsubscribe_mailto:
+        targets.append(f"<mailto:{settings.mail_unsubscribe_mailto}?subject=unsubscribe>")
+    return {
+        "List-Id": f"{mailing_list.name} <{mailing_list.slug}.{settings.mail_domain}>",
+        "List-Unsubscribe": ", ".join(targets),
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def confirmation_message(settings: Settings, subscriber: Subscriber, lists: Sequence[MailingList]) -> EmailMessage:
+    """The double opt-in email: one link to a page whose button confirms."""
+    names = ", ".join(ml.name for ml in lists)
+    context = {
+        "subscriber": subscriber,
+        "lists": lists,
+        "confirm_url": links.confirm_url(settings, subscriber.id, [ml.id for ml in lists]),
+        "valid_days": max(1, settings.confirm_token_max_age // 86400),
+    }
+    html, text = render_html_and_text(settings, "confirm", context)
+    return build_message(settings, to=recipient(subscriber), subject=f"Please confirm your subscription to {names}",
+                         html=html, text=text, headers={"Auto-Submitted": "auto-generated"})
+
+
+def welcome_message(settings: Settings, subscriber: Subscriber, mailing_list: MailingList) -> EmailMessage:
+    """The welcome email, already carrying the list's unsubscribe headers."""
+    context = {
+        "subscriber": subscriber,
+        "list": mailing_list,
+        "unsubscribe_url": links.unsubscribe_url(settings, subscriber.id, mailing_list.id),
+        "preferences_url": links.preferences_url(settings, subscriber.id),
+    }
+    html, text = render_html_and_text(settings, "welcome", context)
+    return build_message(settings, to=recipient(subscriber), subject=f"Welcome to {mailing_list.name}",
+                         html=html, text=text, headers=list_headers(settings, subscriber, mailing_list))

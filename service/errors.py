@@ -1,0 +1,47 @@
+"""Domain errors: plain exceptions, mapped to HTTP statuses in one place (service.web.errors)."""
+
+
+class ServiceError(Exception):
+    """Base of every error a user can cause; `code` is stable for the JSON API."""
+
+    code = "bad_request"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(ServiceError):
+    """A field that cannot be accepted as it is."""
+
+    code = "invalid_input"
+
+
+class InvalidAddress(InvalidInput):
+    """An email address that email-validator rejects."""
+
+    code = "invalid_address"
+
+
+class UnknownList(ServiceError):
+    """A list slug that does not exist."""
+
+    code = "unknown_list"
+
+
+class InvalidToken(ServiceError):
+    """A link token that was tampered with, or made for another purpose."""
+
+    code = "invalid_token"
+
+
+class ExpiredToken(ServiceError):
+    """A link token that was genuine but is too old."""
+
+    code = "expired_token"
+
+
+class RateLimited(ServiceError):
+    """Too many requests from one IP or for one address."""
+
+    code = "rate_limited"

@@ -1,0 +1,25 @@
+"""The signed links every email carries: confirm, unsubscribe (one list or all), preferences."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from service.config import Settings
+from service.tokens import Purpose, make_token
+
+
+def confirm_url(settings: Settings, subscriber_id: int, list_ids: Sequence[int]) -> str:
+    """Link to the page whose button confirms these subscriptions."""
+    token = make_token(settings.secret_key, Purpose.confirm, {"s": subscriber_id, "l": list(list_ids)})
+    return f"{settings.base_url}/confirm/{token}"
+
+
+def unsubscribe_url(settings: Settings, subscriber_id: int, list_id: int | None) -> str:
+    """One-click unsubscribe link (RFC 8058) for one list, or every list when list_id is None."""
+    token = make_token(settings.secret_key, Purpose.unsubscribe, {"s": subscriber_id, "l": list_id})
+    return f"{settings.base_url}/unsubscribe/{token}"
+
+
+def preferences_url(settings: Settings, subscriber_id: int) -> str:
+    """Link to the no-login preferences page."""
+    token = make_token(settings.secret_key, Purpose.preferences, {"s": subscriber_id})
+    return f"{settings.base_url}/preferences/{token}"

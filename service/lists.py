@@ -1,0 +1,54 @@
+"""Mailing list administration rules."""
+from __future__ import annotations
+
+import re
+from datetime import time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.errors import InvalidInput, UnknownList
+from service.models import MailingList
+from service.subscriptions import clean_timezone
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+DEMO_LIST = {"slug": "world-news", "name": "World News daily", "send_time": time(7, 0), "timezone": "Europe/London",
+             "description": "The day's most important world stories, in key points, with their sources."}
+
+
+def parse_send_time(raw: str) -> time:
+    """HH:MM in 24-hour time."""
+    try:
+        hours, minutes = (int(part) for part in raw.split(":"))
+        return time(hours, minutes)
+    except ValueError:
+        raise InvalidInput(f"Send time must be HH:MM, got {raw!r}.") from None
+
+
+def create_list(session: Session, *, slug: str, name: str, description: str = "", send_time: time = time(7, 0),
+                timezone: str = "UTC", double_opt_in: bool = True) -> MailingList:
+    """A new list; the slug is its stable public identifier."""
+    if not SLUG.match(slug):
+        raise InvalidInput("A list slug is lower-case letters, digits and dashes, e.g. world-news.")
+    if session.scalar(select(MailingList.id).where(MailingList.slug == slug)):
+        raise InvalidInput(f"A list called {slug!r} already exists.")
+    mailing_list = MailingList(slug=slug, name=name.strip() or slug, description=description, send_time=send_time,
+                               timezone=clean_timezone(timezone), double_opt_in=double_opt_in)
+    session.add(mailing_list)
+    session.commit()
+    return mailing_list
+
+
+def get_list(session: Session, slug: str) -> MailingList:
+    """A list by slug, or UnknownList."""
+    mailing_list = session.scalar(select(MailingList).where(MailingList.slug == slug))
+    if mailing_list is None:
+        raise UnknownList(f"There is no list called {slug!r}.")
+    return mailing_list
+
+
+def ensure_demo_list(session: Session) -> MailingList | None:
+    """Give a fresh install something to subscribe to: the demo list, when there are no lists at all."""
+    if session.scalar(select(MailingList.id).limit(1)) is not None:
+        return None
+    return create_list(session, **DEMO_LIST)

@@ -1,0 +1,89 @@
+"""Thin Celery tasks: load by id, call a service function, decide whether to retry."""
+from __future__ import annotations
+
+import logging
+import smtplib
+from typing import Sequence
+
+from sqlalchemy import select
+
+from service import emails, smtp
+from service.celery_app import app
+from service.config import get_settings
+from service.db import session_scope
+from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus
+from service.subscriptions import is_suppressed
+
+log = logging.getLogger(__name__)
+RETRYABLE = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, TimeoutError, OSError)
+
+
+def _deliver(message) -> None:
+    """Send now; a permanent (5xx) refusal is logged and dropped, anything else is raised for a retry."""
+    try:
+        smtp.send_one(get_settings().smtp, message)
+    except smtplib.SMTPRecipientsRefused as error:
+        code, reply = next(iter(error.recipients.values()))
+        if code >= 500:
+            log.warning("recipient refused permanently: %s %s", code, reply)
+            return
+        raise ConnectionError(f"temporary refusal {code}") from error
+    except smtplib.SMTPResponseException as error:
+        if error.smtp_code >= 500:
+            log.warning("message refused permanently: %s %s", error.smtp_code, error.smtp_error)
+            return
+        raise ConnectionError(f"temporary failure {error.smtp_code}") from error
+
+
+def _subscriptions_in(session, subscriber_id: int, list_ids: Sequence[int], status: SubscriptionStatus):
+    """The named lists on which the reader is still in the given state (the state may have moved on)."""
+    query = (
+        select(MailingList)
+        .join(Subscription, Subscription.list_id == MailingList.id)
+        .where(Subscription.subscriber_id == subscriber_id, Subscription.list_id.in_(list_ids),
+               Subscription.status == status)
+        .order_by(MailingList.name)
+    )
+    return list(session.scalars(query))
+
+
+@app.task(autoretry_for=RETRYABLE, retry_backoff=True, retry_backoff_max=600, max_retries=10)
+def send_confirmation(subscriber_id: int, list_ids: list[int]) -> None:
+    """Email the double opt-in link for the lists still awaiting confirmation."""
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session:
+        subscriber = session.get(Subscriber, subscriber_id)
+        if subscriber is None or is_suppressed(session, subscriber.email):
+            return
+        lists = _subscriptions_in(session, subscriber_id, list_ids, SubscriptionStatus.unconfirmed)
+        if not lists:
+            return
+        message = emails.confirmation_message(settings, subscriber, lists)
+    _deliver(message)
+
+
+@app.task(autoretry_for=RETRYABLE, retry_backoff=True, retry_backoff_max=600, max_retries=10)
+def send_welcome(subscriber_id: int, list_ids: list[int]) -> None:
+    """Email a welcome for each list the reader has just confirmed."""
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session:
+        subscriber = session.get(Subscriber, subscriber_id)
+        if subscriber is None or is_suppressed(session, subscriber.email):
+            return
+        lists = _subscriptions_in(session, subscriber_id, list_ids, SubscriptionStatus.confirmed)
+        messages = [emails.welcome_message(settings, subscriber, ml) for ml in lists]
+    for message in messages:
+        _deliver(message)
+
+
+class CeleryNotifier:
+    """The Notifier of the subscription rules: hands each email to a worker through the broker."""
+
+    def confirmation(self, subscriber_id: int, list_ids: Sequence[int]) -> None:
+        """Queue the confirmation email."""
+        send_confirmation.delay(subscriber_id, list(list_ids))
+
+    def welcome(self, subscriber_id: int, list_ids: Sequence[int]) -> None:
+        """Queue one welcome per list, so a retry never repeats a welcome already sent."""
+        for list_id in list_ids:
+            send_welcome.delay(subscriber_id, [list_id])

@@ -1,0 +1,40 @@
+"""Signed link tokens (itsdangerous): one salt per purpose, so a token only opens its own door."""
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from service.errors import ExpiredToken, InvalidToken
+
+
+class Purpose(str, Enum):
+    """What a token may be used for."""
+
+    confirm = "confirm"
+    unsubscribe = "unsubscribe"
+    preferences = "preferences"
+
+
+def _serializer(secret_key: str, purpose: Purpose) -> URLSafeTimedSerializer:
+    """A serializer whose salt binds tokens to one purpose."""
+    return URLSafeTimedSerializer(secret_key, salt=f"newsletter.{purpose.value}")
+
+
+def make_token(secret_key: str, purpose: Purpose, payload: dict[str, Any]) -> str:
+    """Sign a small payload for a link."""
+    return _serializer(secret_key, purpose).dumps(payload)
+
+
+def read_token(secret_key: str, purpose: Purpose, token: str, *, max_age: int | None = None) -> dict[str, Any]:
+    """Verify a token for this purpose; raise a domain error a page can explain."""
+    try:
+        payload = _serializer(secret_key, purpose).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise ExpiredToken("This link has expired. Please subscribe again to get a new one.") from None
+    except BadSignature:
+        raise InvalidToken("This link is not valid. Please use the link from your latest email.") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
+        raise InvalidToken("This link is not valid. Please use the link from your latest email.")
+    return payload

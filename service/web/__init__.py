@@ -1,0 +1,1 @@
+"""HTTP layer: public pages and the JSON API; handlers only parse and hand off."""

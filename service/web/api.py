@@ -1,0 +1,38 @@
+"""JSON API: the twin of the subscribe form, and the health check."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from service.web.common import get_session, subscribe
+
+router = APIRouter()
+
+
+class SubscriptionRequest(BaseModel):
+    """Body of POST /api/subscriptions."""
+
+    email: str = Field(max_length=320)
+    name: str | None = Field(default=None, max_length=200)
+    lists: list[str] = Field(min_length=1, max_length=50)
+    timezone: str | None = Field(default=None, max_length=64)
+
+
+@router.post("/api/subscriptions", status_code=202)
+def create_subscription(body: SubscriptionRequest, request: Request, session: Session = Depends(get_session)):
+    """Same rules and same answer as the form, whatever the address's history."""
+    subscribe(request, session, email=body.email, name=body.name, lists=body.lists, timezone=body.timezone, source="api")
+    return JSONResponse(
+        {"status": "accepted", "detail": "If this address can be subscribed, a confirmation email is on its way."},
+        status_code=202,
+    )
+
+
+@router.get("/healthz")
+def healthz(session: Session = Depends(get_session)):
+    """Liveness plus a database round trip."""
+    session.execute(text("SELECT 1"))
+    return {"status": "ok"}

@@ -1,0 +1,35 @@
+"""Domain errors to HTTP, in one place: a JSON body under /api, a friendly page elsewhere."""
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from service.errors import ExpiredToken, InvalidInput, InvalidToken, RateLimited, ServiceError, UnknownList
+from service.web.security import BodyTooLarge, CsrfFailed
+
+STATUS = [
+    (InvalidInput, 422),
+    (UnknownList, 404),
+    (ExpiredToken, 410),
+    (InvalidToken, 400),
+    (RateLimited, 429),
+    (CsrfFailed, 403),
+    (BodyTooLarge, 413),
+]
+TITLES = {400: "This link is not valid", 403: "Please reload the form", 404: "Not found", 410: "This link has expired",
+          413: "Too much data", 422: "Please check your input", 429: "Slow down"}
+
+
+def status_for(error: ServiceError) -> int:
+    """The HTTP status for a domain error."""
+    return next((status for kind, status in STATUS if isinstance(error, kind)), 400)
+
+
+def render_service_error(request: Request, error: ServiceError):
+    """JSON for API clients, an HTML page for people."""
+    status = status_for(error)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": error.code, "detail": error.message}, status_code=status)
+    templates = request.app.state.templates
+    context = {"title": TITLES.get(status, "Something went wrong"), "message": error.message, "error": True}
+    return templates.TemplateResponse(request, "message.html", context, status_code=status)

@@ -1,0 +1,161 @@
+"""Public pages: subscribe, confirm, preferences, unsubscribe. Plain HTML forms, no JavaScript needed."""
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from service import links
+from service import subscriptions as rules
+from service.errors import InvalidInput, InvalidToken
+from service.models import Subscriber, SubscriptionStatus, as_utc, utcnow
+from service.tokens import Purpose, read_token
+from service.web.common import consent_from, get_session, subscribe
+from service.web.security import CSRF_FIELD, check_csrf, csrf_token, set_csrf_cookie
+
+router = APIRouter()
+TIMEZONES = sorted(available_timezones())
+
+
+def _page(request: Request, name: str, status_code: int = 200, **context):
+    """Render a page with the CSRF token in reach of every form."""
+    context.setdefault("csrf_field", CSRF_FIELD)
+    context.setdefault("csrf_token", csrf_token(request))
+    response = request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
+    set_csrf_cookie(request, response)
+    return response
+
+
+def _token(request: Request, purpose: Purpose, token: str) -> dict:
+    """Verify a link token; confirmation links expire, the others live as long as the emails."""
+    settings = request.app.state.settings
+    max_age = settings.confirm_token_max_age if purpose == Purpose.confirm else None
+    return read_token(settings.secret_key, purpose, token, max_age=max_age)
+
+
+def _subscriber(session: Session, payload: dict) -> Subscriber:
+    """The subscriber a valid token names, who may since have been deleted."""
+    subscriber = session.get(Subscriber, payload["s"])
+    if subscriber is None:
+        raise InvalidToken("This link belongs to an address we no longer hold.")
+    return subscriber
+
+
+@router.get("/")
+def home():
+    """The subscribe page is the front door."""
+    return RedirectResponse("/subscribe", status_code=307)
+
+
+@router.get("/subscribe")
+def subscribe_form(request: Request, list: str | None = None, session: Session = Depends(get_session)):
+    """The form: email, optional name, lists, time zone."""
+    lists = rules.all_lists(session)
+    chosen = {list} if list else ({lists[0].slug} if len(lists) == 1 else set())
+    default_zone = lists[0].timezone if lists else "UTC"
+    return _page(request, "subscribe.html", lists=lists, chosen=chosen, timezones=TIMEZONES, default_zone=default_zone)
+
+
+@router.post("/subscribe")
+def subscribe_submit(
+    request: Request,
+    email: str = Form(""),
+    name: str = Form(""),
+    list: list[str] = Form(default_factory=list),
+    timezone: str = Form(""),
+    csrf_token_value: str = Form("", alias=CSRF_FIELD),
+    session: Session = Depends(get_session),
+):
+    """Always the same answer, so the form never reveals whether an address is known."""
+    check_csrf(request, csrf_token_value)
+    subscribe(request, session, email=email, name=name, lists=list, timezone=timezone, source="form")
+    return _page(request, "message.html", title="Check your inbox",
+                 message="If this address can be subscribed, we have sent it an email with a link. "
+                         "Open it and press Confirm to start receiving the newsletter.")
+
+
+@router.get("/confirm/{token}")
+def confirm_page(request: Request, token: str, session: Session = Depends(get_session)):
+    """A page with a button; visiting the link alone confirms nothing (mail scanners follow links)."""
+    payload = _token(request, Purpose.confirm, token)
+    subscriber = _subscriber(session, payload)
+    return _page(request, "confirm.html", subscriber=subscriber, token=token)
+
+
+@router.post("/confirm/{token}")
+def confirm_submit(request: Request, token: str, csrf_token_value: str = Form("", alias=CSRF_FIELD),
+                   session: Session = Depends(get_session)):
+    """Confirm the lists the link names, then welcome the reader."""
+    check_csrf(request, csrf_token_value)
+    payload = _token(request, Purpose.confirm, token)
+    subscriber = _subscriber(session, payload)
+    list_ids = [i for i in payload.get("l", []) if isinstance(i, int)]
+    newly, already = rules.confirm(session, subscriber_id=subscriber.id, list_ids=list_ids,
+                                   consent=consent_from(request, "confirm-link"), notifier=request.app.state.notifier)
+    confirmed = newly + already
+    if not confirmed:
+        raise InvalidInput("There is nothing left to confirm for this link. Please subscribe again.")
+    names = ", ".join(ml.name for ml in confirmed)
+    return _page(request, "message.html", title="You are subscribed",
+                 message=f"Thank you! You will now receive {names}." if newly else f"You were already subscribed to {names}.")
+
+
+@router.get("/preferences/{token}")
+def preferences_page(request: Request, token: str, session: Session = Depends(get_session), saved: bool = False):
+    """Name, time zone, lists, pause, or leave everything; no login, the link is the key."""
+    subscriber = _subscriber(session, _token(request, Purpose.preferences, token))
+    subscribed = {s.list_id for s in subscriber.subscriptions if s.status == SubscriptionStatus.confirmed}
+    paused = subscriber.paused_until is not None and as_utc(subscriber.paused_until) > utcnow()
+    return _page(request, "preferences.html", subscriber=subscriber, lists=rules.all_lists(session),
+                 subscribed=subscribed, timezones=TIMEZONES, token=token, saved=saved, paused=paused)
+
+
+@router.post("/preferences/{token}")
+def preferences_submit(
+    request: Request,
+    token: str,
+    name: str = Form(""),
+    timezone: str = Form(""),
+    list: list[str] = Form(default_factory=list),
+    pause: str = Form(""),
+    action: str = Form("save"),
+    csrf_token_value: str = Form("", alias=CSRF_FIELD),
+    session: Session = Depends(get_session),
+):
+    """Save the form, or unsubscribe from everything when that button was pressed."""
+    check_csrf(request, csrf_token_value)
+    subscriber = _subscriber(session, _token(request, Purpose.preferences, token))
+    consent = consent_from(request, "preferences")
+    if action == "unsubscribe_all":
+        rules.unsubscribe(session, subscriber_id=subscriber.id, list_id=None, consent=consent)
+        return _page(request, "message.html", title="You are unsubscribed",
+                     message="You will receive no more emails from us. You can subscribe again at any time.")
+    rules.update_preferences(session, subscriber_id=subscriber.id, name=name, timezone=timezone,
+                             list_slugs=list, pause=pause, consent=consent)
+    return RedirectResponse(f"/preferences/{token}?saved=1", status_code=303)
+
+
+@router.get("/unsubscribe/{token}")
+def unsubscribe_page(request: Request, token: str, session: Session = Depends(get_session)):
+    """A page with a button; a GET never unsubscribes."""
+    payload = _token(request, Purpose.unsubscribe, token)
+    subscriber = _subscriber(session, payload)
+    names = [s.mailing_list.name for s in subscriber.subscriptions if payload.get("l") in (None, s.list_id)]
+    return _page(request, "unsubscribe.html", token=token, names=names)
+
+
+@router.post("/unsubscribe/{token}")
+def unsubscribe_one_click(request: Request, token: str, one_click: str = Form("", alias="List-Unsubscribe"),
+                          session: Session = Depends(get_session)):
+    """RFC 8058 one-click: List-Unsubscribe=One-Click in the body, 200, no redirect, no cookie; idempotent."""
+    if one_click != "One-Click":
+        raise InvalidInput("Expected the form field List-Unsubscribe=One-Click.")
+    payload = _token(request, Purpose.unsubscribe, token)
+    subscriber = _subscriber(session, payload)
+    list_id = payload.get("l") if isinstance(payload.get("l"), int) else None
+    rules.unsubscribe(session, subscriber_id=subscriber.id, list_id=list_id, consent=consent_from(request, "one-click"))
+    return _page(request, "message.html", title="You are unsubscribed",
+                 message="You will receive no more of these emails. Changed your mind? You can choose your lists again.",
+                 link=links.preferences_url(request.app.state.settings, subscriber.id), link_text="Manage my preferences")
