@@ -12,6 +12,7 @@ def celery_config() -> dict:
     config = {
         "broker_url": settings.effective_broker_url,
         "broker_connection_retry_on_startup": True,
+        "task_default_queue": settings.task_queue,
         "task_ignore_result": True,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,

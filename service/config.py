@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     mail_from: str = "World News daily <news@localhost>"
     mail_unsubscribe_mailto: str | None = None
     postal_address: str = "Newsletter Ltd, 1 Example Street, London, United Kingdom"
+    task_queue: str = "newsletter"
     smtp_sink_port: int = 8025
     check_deliverability: bool = False
     confirm_token_max_age: int = 7 * 24 * 3600

@@ -1,0 +1,158 @@
+"""Shared fixtures: real SQLite and PostgreSQL, real Redis, a real Celery worker and a real SMTP server."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from sqlalchemy import text
+
+from service import migrate
+from service.config import REPO_ROOT, Settings, get_settings
+from service.db import engine_for, session_factory
+from service.models import Base
+from tests.support.smtp import RecordingSmtpServer
+
+POSTGRES_ADMIN = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+RUN_ID = f"{os.getpid()}"
+
+
+def _fresh_postgres_database(name: str) -> str:
+    """Create an empty PostgreSQL database for this run (a missing server fails the run, never skips)."""
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN.rsplit("/", 1)[0]
+    return f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _drop_postgres_database(name: str) -> None:
+    """Leave the server as we found it."""
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """A migrated, empty database of each kind; every storage test runs on both."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'newsletter.db'}"
+    else:
+        url = _fresh_postgres_database(f"newsletter_test_{RUN_ID}")
+    migrate.upgrade(url)
+    yield url
+    engine_for(url).dispose()
+    if request.param == "postgresql":
+        _drop_postgres_database(f"newsletter_test_{RUN_ID}")
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free port that records every message it accepts."""
+    server = RecordingSmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def service_env(database_url, smtp_server, tmp_path_factory) -> dict[str, str]:
+    """Environment for the test process and the worker alike."""
+    return {
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": database_url,
+        "BROKER_URL": REDIS_URL,
+        "TASK_QUEUE": f"test-{RUN_ID}",
+        "SMTP_URL": f"smtp://127.0.0.1:{smtp_server.port}",
+        "DATA_DIR": str(tmp_path_factory.mktemp("data")),
+        "SECRET_KEY": "test-secret-key-0123456789abcdef",
+        "BASE_URL": "http://testserver",
+        "RATE_LIMIT_STORAGE_URL": "memory://",
+        "MAIL_FROM": "World News daily <news@news.example.org>",
+        "POSTAL_ADDRESS": "Test Newsletter Ltd, 1 Test Street, Testville",
+    }
+
+
+@pytest.fixture(scope="session")
+def settings(service_env) -> Settings:
+    """Settings of the test process, also exported so Celery's lazy config sees the same values."""
+    os.environ.update(service_env)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(settings, service_env, tmp_path_factory):
+    """A real `celery -A worker worker` process (prefork, 2 children) consuming from real Redis."""
+    redis.Redis.from_url(REDIS_URL).delete(service_env["TASK_QUEUE"])
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    command = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=INFO", "--concurrency=2",
+               "--without-gossip", "--without-mingle", "-n", f"test-{RUN_ID}@%h"]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, **service_env}, stdout=log,
+                                stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while b"ready." not in log_path.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def db(settings):
+    """A session on a database emptied after each test."""
+    factory = session_factory(settings.effective_database_url)
+    session = factory()
+    yield session
+    session.close()
+    engine = engine_for(settings.effective_database_url)
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(text(f"DELETE FROM {table.name}"))
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    """The SMTP server's messages, emptied before each test."""
+    smtp_server.clear()
+    return smtp_server
+
+
+@pytest.fixture
+def world_news(db):
+    """The demo list most tests subscribe to."""
+    from service.lists import DEMO_LIST, create_list
+
+    return create_list(db, **DEMO_LIST)
+
+
+@pytest.fixture
+def client(settings, celery_worker, db, mailbox):
+    """A test client of the real app, whose emails go through the real worker to the real SMTP server."""
+    from fastapi.testclient import TestClient
+
+    from service.web.app import create_app
+
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def output_dir() -> Path:
+    """Where tests leave artefacts (screenshots) for a person to look at."""
+    path = REPO_ROOT / "test-output"
+    path.mkdir(exist_ok=True)
+    return path

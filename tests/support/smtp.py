@@ -1,0 +1,89 @@
+"""A real SMTP server for tests: aiosmtpd on a free port, recording envelopes and parsed messages."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Received:
+    """One accepted message: who it was for on the envelope, and the parsed message."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+    message: EmailMessage
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RecordingSmtpServer:
+    """Accepts everything and remembers it; `reply_for` can make chosen recipients fail."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.received: list[Received] = []
+        self.reply_for: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    def start(self) -> None:
+        """Listen."""
+        self._controller.start()
+
+    def stop(self) -> None:
+        """Stop listening."""
+        self._controller.stop()
+
+    def clear(self) -> None:
+        """Forget what was received and any scripted replies."""
+        with self._lock:
+            self.received.clear()
+            self.reply_for.clear()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        """Accept a recipient unless a test scripted a refusal for it."""
+        reply = self.reply_for.get(address.lower())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        """Record the message."""
+        raw = envelope.original_content
+        parsed = message_from_bytes(raw, policy=policy.default)
+        with self._lock:
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), raw, parsed))
+        return "250 Message accepted"
+
+    def messages_to(self, address: str) -> list[Received]:
+        """Everything received for one recipient so far."""
+        with self._lock:
+            return [r for r in self.received if address.lower() in (t.lower() for t in r.rcpt_tos)]
+
+    def wait_for(self, address: str, count: int = 1, timeout: float = 20.0) -> list[Received]:
+        """Wait until `count` messages for `address` have arrived; fail the test otherwise."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.messages_to(address)
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} message(s) for {address}, got {len(self.messages_to(address))}")
+
+    def assert_nothing_for(self, address: str, wait: float = 2.0) -> None:
+        """Give the worker time, then check that nobody wrote to this address."""
+        time.sleep(wait)
+        assert self.messages_to(address) == [], f"unexpected mail to {address}"
