@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     subscribe_limit_per_address: str = "3/day"
     max_body_bytes: int = 64 * 1024
     admin_token: str | None = None
+    edition_max_stories: int = 10
+    skip_empty_editions: bool = True
+    feed_poll_interval_seconds: int = 900
 
     @field_validator("base_url")
     @classmethod

@@ -10,7 +10,7 @@ import time
 from service import migrate
 from service.config import REPO_ROOT, Settings
 from service.db import session_scope
-from service.lists import ensure_demo_list
+from service.demo import load_demo
 
 
 def prepare(settings: Settings) -> None:
@@ -18,7 +18,8 @@ def prepare(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.effective_database_url)
     with session_scope(settings.effective_database_url) as session:
-        ensure_demo_list(session)
+        for line in load_demo(session, settings):
+            print(f"  demo: {line}")
 
 
 def commands(settings: Settings) -> list[tuple[str, list[str]]]:
@@ -54,7 +55,8 @@ def run(settings: Settings) -> int:
     prepare(settings)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "DATA_DIR": str(settings.data_dir.resolve())}
     running = [(name, subprocess.Popen(argv, cwd=REPO_ROOT, env=env)) for name, argv in commands(settings)]
-    print(f"\n  Subscribe page: {settings.base_url}/subscribe\n  Health:         {settings.base_url}/healthz")
+    print(f"\n  Subscribe page: {settings.base_url}/subscribe\n  Archive:        {settings.base_url}/archive"
+          f"\n  Health:         {settings.base_url}/healthz")
     if settings.uses_embedded_smtp:
         print(f"  Outbox:         {settings.outbox_dir} (every email sent, as .eml)")
     print("  Press Ctrl-C to stop.\n", flush=True)

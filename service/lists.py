@@ -8,12 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.errors import InvalidInput, UnknownList
-from service.models import MailingList
+from service.models import ListCategory, MailingList
 from service.subscriptions import clean_timezone
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 DEMO_LIST = {"slug": "world-news", "name": "World News daily", "send_time": time(7, 0), "timezone": "Europe/London",
-             "description": "The day's most important world stories, in key points, with their sources."}
+             "description": "The day's most important world stories, in key points, with their sources.",
+             "categories": ["World News"]}
 
 
 def parse_send_time(raw: str) -> time:
@@ -26,7 +27,7 @@ def parse_send_time(raw: str) -> time:
 
 
 def create_list(session: Session, *, slug: str, name: str, description: str = "", send_time: time = time(7, 0),
-                timezone: str = "UTC", double_opt_in: bool = True) -> MailingList:
+                timezone: str = "UTC", double_opt_in: bool = True, categories: list[str] | None = None) -> MailingList:
     """A new list; the slug is its stable public identifier."""
     if not SLUG.match(slug):
         raise InvalidInput("A list slug is lower-case letters, digits and dashes, e.g. world-news.")
@@ -34,9 +35,18 @@ def create_list(session: Session, *, slug: str, name: str, description: str = ""
         raise InvalidInput(f"A list called {slug!r} already exists.")
     mailing_list = MailingList(slug=slug, name=name.strip() or slug, description=description, send_time=send_time,
                                timezone=clean_timezone(timezone), double_opt_in=double_opt_in)
+    mailing_list.category_rows = [ListCategory(category=c) for c in _clean_categories(categories or [])]
     session.add(mailing_list)
     session.commit()
     return mailing_list
+
+
+def _clean_categories(categories: list[str]) -> list[str]:
+    """Trimmed, non-empty, each once."""
+    cleaned = list(dict.fromkeys(" ".join(c.split()) for c in categories if c and c.strip()))
+    if any(len(c) > 100 for c in cleaned):
+        raise InvalidInput("A category name may be at most 100 characters long.")
+    return cleaned
 
 
 def get_list(session: Session, slug: str) -> MailingList:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, time, timezone
+from datetime import date, datetime, time, timezone
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -55,6 +56,24 @@ class MailingList(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     double_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    category_rows: Mapped[list["ListCategory"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def categories(self) -> list[str]:
+        """The story categories this list's editions are made of."""
+        return sorted(row.category for row in self.category_rows)
+
+
+class ListCategory(Base):
+    """A story category a list carries (e.g. "World News")."""
+
+    __tablename__ = "list_categories"
+    __table_args__ = (UniqueConstraint("list_id", "category", name="uq_list_category"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"), index=True)
+    category: Mapped[str] = mapped_column(String(100))
 
 
 class Subscriber(Base):
@@ -122,3 +141,64 @@ class Suppression(Base):
     email_hash: Mapped[str] = mapped_column(String(64), unique=True)
     reason: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Story(Base):
+    """One summarised news story with its key points and sources; one row however often it is taken in."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    story_date: Mapped[date | None] = mapped_column(Date, default=None)
+    category: Mapped[str] = mapped_column(String(100), index=True)
+    key_points: Mapped[list] = mapped_column(JSON, default=list)
+    source_count: Mapped[int] = mapped_column(default=0)
+    sources: Mapped[list] = mapped_column(JSON, default=list)
+    link: Mapped[str | None] = mapped_column(String(2000), default=None)
+    origin: Mapped[str] = mapped_column(String(16))
+    origin_ref: Mapped[str] = mapped_column(String(2000), default="")
+    external_id: Mapped[str | None] = mapped_column(String(500), default=None)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Feed(Base):
+    """An RSS or Atom feed polled for stories, with what the last poll saw."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    category: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    etag: Mapped[str | None] = mapped_column(String(500), default=None)
+    last_modified: Mapped[str | None] = mapped_column(String(100), default=None)
+    last_polled_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_status: Mapped[str] = mapped_column(String(32), default="new")
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Edition(Base):
+    """A list's email for one day: its stories and rendered content, frozen once built."""
+
+    __tablename__ = "editions"
+    __table_args__ = (UniqueConstraint("list_id", "edition_date", name="uq_edition_list_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"), index=True)
+    edition_date: Mapped[date] = mapped_column(Date)
+    story_ids: Mapped[list] = mapped_column(JSON, default=list)
+    window_start: Mapped[datetime] = mapped_column()
+    window_end: Mapped[datetime] = mapped_column()
+    subject: Mapped[str] = mapped_column(String(300))
+    preheader: Mapped[str] = mapped_column(String(300), default="")
+    placeholder_key: Mapped[str] = mapped_column(String(32))
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    mailing_list: Mapped[MailingList] = relationship()

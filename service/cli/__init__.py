@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from service.cli import db, lists, subscribers
+from service.cli import db, editions, lists, stories, subscribers
 from service.config import ConfigError, get_settings
 from service.errors import ServiceError
 
@@ -14,6 +14,8 @@ app = typer.Typer(help="World News daily: a self-hosted newsletter service.", no
 app.add_typer(db.app, name="db")
 app.add_typer(lists.app, name="lists")
 app.add_typer(subscribers.app, name="subscribers")
+app.add_typer(stories.app, name="stories")
+app.add_typer(editions.app, name="editions")
 
 
 @app.command()
@@ -22,6 +24,18 @@ def run() -> None:
     from service.devserver import run as run_service
 
     raise typer.Exit(run_service(get_settings()))
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo list, story and today's edition (what `make run` does on start); safe to repeat."""
+    from service.db import session_scope
+    from service.demo import load_demo
+
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session:
+        for line in load_demo(session, settings):
+            typer.echo(line)
 
 
 @app.command()

@@ -20,12 +20,13 @@ def create(
     send_time: str = typer.Option("07:00", help="HH:MM in the list's time zone"),
     timezone: str = typer.Option("UTC", help="IANA time zone, e.g. Europe/London"),
     double_opt_in: bool = typer.Option(True, help="Ask new readers to confirm by email"),
+    category: list[str] = typer.Option([], "--category", help="Story category to carry (repeatable; none: all)"),
 ) -> None:
     """Create a list."""
     with session_scope(get_settings().effective_database_url) as session:
         created = list_rules.create_list(session, slug=slug, name=name, description=description,
                                          send_time=list_rules.parse_send_time(send_time), timezone=timezone,
-                                         double_opt_in=double_opt_in)
+                                         double_opt_in=double_opt_in, categories=category)
         typer.echo(f"created list {created.slug} (id {created.id})")
 
 
@@ -39,6 +40,7 @@ def show(slug: str) -> None:
         table = Table(title=f"{ml.name} ({ml.slug})", show_header=False)
         table.add_row("send time", f"{ml.send_time.strftime('%H:%M')} {ml.timezone}")
         table.add_row("double opt-in", "yes" if ml.double_opt_in else "no")
+        table.add_row("categories", ", ".join(ml.categories) or "(all)")
         for status, count in sorted(counts.items(), key=lambda item: item[0].value):
             table.add_row(status.value, str(count))
         Console().print(table)

@@ -8,7 +8,7 @@ from service.config import Settings, get_settings
 from service.errors import ServiceError
 from service.ratelimit import SubscribeLimiter
 from service.subscriptions import Notifier
-from service.web import api, pages
+from service.web import admin_api, api, archive, pages
 from service.web.errors import render_service_error
 from service.web.security import BodySizeLimit
 
@@ -37,4 +37,6 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
 
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(archive.router)
+    app.include_router(admin_api.router)
     return app

@@ -16,12 +16,15 @@ STATUS = [
     (CsrfFailed, 403),
     (BodyTooLarge, 413),
 ]
+STATUS_BY_CODE = {"not_authorised": 401}
 TITLES = {400: "This link is not valid", 403: "Please reload the form", 404: "Not found", 410: "This link has expired",
           413: "Too much data", 422: "Please check your input", 429: "Slow down"}
 
 
 def status_for(error: ServiceError) -> int:
     """The HTTP status for a domain error."""
+    if error.code in STATUS_BY_CODE:
+        return STATUS_BY_CODE[error.code]
     return next((status for kind, status in STATUS if isinstance(error, kind)), 400)
 
 

@@ -1,0 +1,114 @@
+"""Editions: MJML compiled once per edition, per-recipient values filled by plain token replacement, MIME."""
+from __future__ import annotations
+
+import html as html_lib
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from email.message import EmailMessage
+from typing import Sequence
+
+import css_inline
+from mjml import mjml2html
+
+from service import emails, links
+from service.config import Settings
+from service.models import Edition, MailingList, Story, Subscriber
+
+PER_RECIPIENT = ("unsubscribe_url", "preferences_url", "recipient_email")
+PREHEADER_LENGTH = 140
+_INLINER = css_inline.CSSInliner(keep_style_tags=True)
+
+
+@dataclass(frozen=True)
+class RenderedEdition:
+    """An edition's content with per-recipient placeholders still in it."""
+
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    placeholder_key: str
+
+
+def placeholders(key: str) -> dict[str, str]:
+    """Tokens no story can contain: each edition gets its own random key."""
+    return {name: f"%%{key}:{name}%%" for name in PER_RECIPIENT}
+
+
+def edition_subject(mailing_list: MailingList, day: date) -> str:
+    """Subject from the list and the date, e.g. 'World News daily: Tuesday 24 November 2026'."""
+    return f"{mailing_list.name}: {day:%A} {day.day} {day:%B %Y}"
+
+
+def edition_preheader(stories: Sequence[Story]) -> str:
+    """The inbox preview line: the first headlines."""
+    joined = " · ".join(story.title for story in stories)
+    return joined if len(joined) <= PREHEADER_LENGTH else joined[: PREHEADER_LENGTH - 1].rstrip() + "…"
+
+
+def archive_url(settings: Settings, mailing_list: MailingList, day: date) -> str:
+    """The edition's 'view in browser' page."""
+    return f"{settings.base_url}/archive/{mailing_list.slug}/{day.isoformat()}"
+
+
+def render_edition(settings: Settings, mailing_list: MailingList, day: date, stories: Sequence[Story]) -> RenderedEdition:
+    """Render HTML (MJML, styles inlined) and text once; story text is autoescaped data, never template code."""
+    key = secrets.token_hex(8)
+    context = {
+        "list": mailing_list,
+        "day": day,
+        "day_label": f"{day:%A} {day.day} {day:%B %Y}",
+        "stories": stories,
+        "preheader": edition_preheader(stories),
+        "ph": placeholders(key),
+        "archive_url": archive_url(settings, mailing_list, day),
+    }
+    html, text = emails.render_html_and_text(settings, "edition", context)
+    return RenderedEdition(subject=edition_subject(mailing_list, day), preheader=context["preheader"],
+                           html=_INLINER.inline(html), text=text, placeholder_key=key)
+
+
+def fill(content: str, key: str, values: dict[str, str], *, html: bool) -> str:
+    """Put one recipient's values into frozen content; HTML values are escaped."""
+    for name, token in placeholders(key).items():
+        value = values.get(name, "")
+        content = content.replace(token, html_lib.escape(value, quote=True) if html else value)
+    return content
+
+
+def recipient_values(settings: Settings, subscriber: Subscriber, mailing_list: MailingList) -> dict[str, str]:
+    """The per-recipient values: signed links and the address."""
+    return {
+        "unsubscribe_url": links.unsubscribe_url(settings, subscriber.id, mailing_list.id),
+        "preferences_url": links.preferences_url(settings, subscriber.id),
+        "recipient_email": subscriber.email,
+    }
+
+
+def public_values(settings: Settings, mailing_list: MailingList) -> dict[str, str]:
+    """Values for the web archive, where there is no recipient."""
+    subscribe = f"{settings.base_url}/subscribe?list={mailing_list.slug}"
+    return {"unsubscribe_url": subscribe, "preferences_url": subscribe, "recipient_email": "you"}
+
+
+def edition_message_id(settings: Settings, edition: Edition, subscriber: Subscriber) -> str:
+    """Stable per (edition, subscriber), so a rare duplicate send is recognisable as one."""
+    return f"<edition-{edition.id}.reader-{subscriber.id}@{settings.mail_domain}>"
+
+
+def edition_message(settings: Settings, edition: Edition, mailing_list: MailingList, subscriber: Subscriber) -> EmailMessage:
+    """The complete email one subscriber receives."""
+    values = recipient_values(settings, subscriber, mailing_list)
+    headers = emails.list_headers(settings, subscriber, mailing_list)
+    headers["Precedence"] = "bulk"
+    headers["Feedback-ID"] = f"edition-{edition.id}:{mailing_list.slug}:newsletter"
+    return emails.build_message(
+        settings,
+        to=emails.recipient(subscriber),
+        subject=edition.subject,
+        html=fill(edition.html, edition.placeholder_key, values, html=True),
+        text=fill(edition.text, edition.placeholder_key, values, html=False),
+        headers=headers,
+        message_id=edition_message_id(settings, edition, subscriber),
+    )

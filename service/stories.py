@@ -1,0 +1,210 @@
+"""Story storage and the two file formats stories arrive in: the seed text format and JSON."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Iterable
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.errors import InvalidInput
+from service.models import Story, utcnow
+
+SUMMARY_LINE = re.compile(r"^Summary based on (\d+) sources?$", re.IGNORECASE)
+CATEGORY_LINE = re.compile(r"^Get a daily email with more (.+?) stories$", re.IGNORECASE)
+DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%Y-%m-%d")
+
+
+class StoryFormatError(InvalidInput):
+    """A story file that does not follow its format; names the file and the line."""
+
+    code = "story_format"
+
+    def __init__(self, where: str, line: int | None, problem: str):
+        super().__init__(f"{where}, line {line}: {problem}" if line else f"{where}: {problem}")
+        self.where, self.line, self.problem = where, line, problem
+
+
+@dataclass
+class StoryInput:
+    """A story as parsed from any source, before it is stored."""
+
+    title: str
+    category: str
+    key_points: list[str]
+    source_count: int
+    sources: list[dict[str, str | None]] = field(default_factory=list)
+    story_date: date | None = None
+    link: str | None = None
+    origin: str = "file"
+    origin_ref: str = ""
+    external_id: str | None = None
+
+    def dedup_key(self) -> str:
+        """Same external id (or, without one, same title and date) means the same story."""
+        if self.external_id:
+            basis = f"id:{self.origin_ref if self.origin == 'feed' else ''}#{self.external_id}"
+        else:
+            basis = f"story:{' '.join(self.title.casefold().split())}|{self.story_date or ''}"
+        return hashlib.sha256(basis.encode("utf-8")).hexdigest()
+
+
+def parse_story_date(raw: str) -> date:
+    """Dates as the seed files write them ("March 6, 2026"), plus ISO."""
+    cleaned = " ".join(raw.replace(",", ", ").split()).replace(" ,", ",")
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(cleaned, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"not a date: {raw!r}")
+
+
+def parse_seed_text(text: str, where: str = "<text>") -> StoryInput:
+    """Parse the seed format: title, date, key points, summary line, category line, Sources, pairs."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    numbered = [(number, line) for number, line in enumerate(lines, start=1)]
+    content = [(n, line) for n, line in numbered if line.strip()]
+    if len(content) < 2:
+        raise StoryFormatError(where, None, "expected a title line and a date line")
+    (_, title), (date_line_no, date_text) = content[0], content[1]
+    try:
+        story_date = parse_story_date(date_text.strip())
+    except ValueError:
+        raise StoryFormatError(where, date_line_no, f"expected a date like 'March 6, 2026', found {date_text.strip()!r}")
+    summary_at = next((i for i, (_, line) in enumerate(content) if SUMMARY_LINE.match(line.strip())), None)
+    if summary_at is None:
+        raise StoryFormatError(where, None, "missing the 'Summary based on N sources' line")
+    points = [line.strip() for _, line in content[2:summary_at]]
+    if not points:
+        raise StoryFormatError(where, content[summary_at][0], "no key points before 'Summary based on N sources'")
+    source_count = int(SUMMARY_LINE.match(content[summary_at][1].strip()).group(1))
+    rest = content[summary_at + 1:]
+    if not rest or not CATEGORY_LINE.match(rest[0][1].strip()):
+        line_no = rest[0][0] if rest else content[summary_at][0]
+        raise StoryFormatError(where, line_no, "expected 'Get a daily email with more <category> stories'")
+    category = CATEGORY_LINE.match(rest[0][1].strip()).group(1).strip()
+    if len(rest) < 2 or rest[1][1].strip().lower() != "sources":
+        raise StoryFormatError(where, rest[1][0] if len(rest) > 1 else rest[0][0], "expected the 'Sources' line")
+    return StoryInput(title=title.strip(), story_date=story_date, category=category, key_points=points,
+                      source_count=source_count, sources=_source_pairs(rest[2:], where), origin="file",
+                      origin_ref=where)
+
+
+def _source_pairs(lines: list[tuple[int, str]], where: str) -> list[dict[str, str | None]]:
+    """Publisher and article title lines in pairs, each optionally followed by its URL."""
+    sources: list[dict[str, str | None]] = []
+    index = 0
+    while index < len(lines):
+        number, publisher = lines[index]
+        if index + 1 >= len(lines):
+            raise StoryFormatError(where, number, f"source {publisher.strip()!r} has no article title line")
+        source = {"publisher": publisher.strip(), "title": lines[index + 1][1].strip(), "url": None}
+        index += 2
+        if index < len(lines) and re.match(r"^https?://\S+$", lines[index][1].strip()):
+            source["url"] = lines[index][1].strip()
+            index += 1
+        sources.append(source)
+    return sources
+
+
+class SourceIn(BaseModel):
+    """A source in the JSON schema."""
+
+    publisher: str = Field(min_length=1, max_length=300)
+    title: str = Field(default="", max_length=1000)
+    url: str | None = Field(default=None, max_length=2000)
+
+
+class StoryIn(BaseModel):
+    """A story in the JSON schema (documented in README.md)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    id: str | None = Field(default=None, max_length=500)
+    title: str = Field(min_length=1, max_length=500)
+    story_date: date | None = Field(default=None, alias="date")
+    category: str = Field(default="World News", min_length=1, max_length=100)
+    key_points: list[str] = Field(min_length=1, max_length=50)
+    source_count: int | None = Field(default=None, ge=0)
+    sources: list[SourceIn] = Field(default_factory=list, max_length=200)
+    link: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("key_points")
+    @classmethod
+    def _points_not_blank(cls, points: list[str]) -> list[str]:
+        """Empty bullet points are a mistake, not content."""
+        cleaned = [p.strip() for p in points]
+        if any(not p for p in cleaned):
+            raise ValueError("key points may not be empty")
+        return cleaned
+
+    def to_input(self, origin: str, origin_ref: str) -> StoryInput:
+        """Into the common StoryInput."""
+        return StoryInput(title=self.title.strip(), story_date=self.story_date, category=self.category.strip(),
+                          key_points=self.key_points, source_count=self.source_count or len(self.sources),
+                          sources=[s.model_dump() for s in self.sources], link=self.link, origin=origin,
+                          origin_ref=origin_ref, external_id=self.id)
+
+
+def parse_json_stories(data: Any, where: str = "<json>", origin: str = "json") -> list[StoryInput]:
+    """A story object, a list of them, or {"stories": [...]}; all are checked before any is kept."""
+    if isinstance(data, dict) and "stories" in data:
+        data = data["stories"]
+    items = data if isinstance(data, list) else [data]
+    stories = []
+    for index, item in enumerate(items):
+        try:
+            stories.append(StoryIn.model_validate(item).to_input(origin, where))
+        except ValidationError as error:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+            raise StoryFormatError(where, None, f"story #{index + 1}: {problems}") from None
+    return stories
+
+
+def parse_json_text(text: str, where: str) -> list[StoryInput]:
+    """JSON text into stories, with the position of a syntax error."""
+    try:
+        data = json.loads(text.lstrip("\ufeff"))
+    except json.JSONDecodeError as error:
+        raise StoryFormatError(where, error.lineno, f"invalid JSON: {error.msg}") from None
+    return parse_json_stories(data, where)
+
+
+def upsert_story(session: Session, story: StoryInput) -> tuple[Story, bool]:
+    """Store a story, or update the one already stored under its dedup key; returns (row, created)."""
+    key = story.dedup_key()
+    row = session.scalar(select(Story).where(Story.dedup_key == key))
+    created = row is None
+    if created:
+        row = Story(dedup_key=key, received_at=utcnow())
+        session.add(row)
+    row.title, row.story_date, row.category = story.title, story.story_date, story.category
+    row.key_points, row.source_count, row.sources = list(story.key_points), story.source_count, list(story.sources)
+    row.link, row.origin, row.origin_ref, row.external_id = story.link, story.origin, story.origin_ref, story.external_id
+    row.updated_at = utcnow()
+    session.flush()
+    return row, created
+
+
+def upsert_stories(session: Session, stories: Iterable[StoryInput]) -> tuple[int, int]:
+    """Store many and commit; returns (created, updated)."""
+    created = updated = 0
+    for story in stories:
+        _, is_new = upsert_story(session, story)
+        created += is_new
+        updated += not is_new
+    session.commit()
+    return created, updated
+
+
+def recent_stories(session: Session, limit: int = 50) -> list[Story]:
+    """The latest stories first, for admins."""
+    return list(session.scalars(select(Story).order_by(Story.received_at.desc(), Story.id.desc()).limit(limit)))

@@ -1,0 +1,62 @@
+"""Taking in story files and folders: each file on its own, so one bad file never stops the others."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from sqlalchemy.orm import Session
+
+from service.stories import StoryFormatError, StoryInput, parse_json_text, parse_seed_text, upsert_story
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+STORY_SUFFIXES = {".txt", ".json"}
+
+
+@dataclass
+class FileImportReport:
+    """What happened to each file."""
+
+    stored: list[tuple[str, str, bool]] = field(default_factory=list)  # (file, title, created)
+    errors: list[str] = field(default_factory=list)
+
+
+def story_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files as given, and the .txt/.json files inside folders, in a stable order."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in STORY_SUFFIXES)
+        else:
+            yield path
+
+
+def read_story_file(path: Path) -> list[StoryInput]:
+    """Parse one file by its suffix: JSON, or the seed text format."""
+    where = str(path)
+    if not path.exists():
+        raise StoryFormatError(where, None, "no such file")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise StoryFormatError(where, None, f"file larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise StoryFormatError(where, None, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+    if path.suffix.lower() == ".json":
+        return parse_json_text(text, where)
+    return [parse_seed_text(text, where)]
+
+
+def import_story_files(session: Session, paths: Iterable[Path]) -> FileImportReport:
+    """Import each file in its own transaction; a malformed file is reported and skipped."""
+    report = FileImportReport()
+    for path in story_files(paths):
+        try:
+            stories = read_story_file(path)
+            stored = [upsert_story(session, story) for story in stories]
+            session.commit()
+        except StoryFormatError as error:
+            session.rollback()
+            report.errors.append(error.message)
+            continue
+        report.stored += [(str(path), row.title, created) for row, created in stored]
+    return report

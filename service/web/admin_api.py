@@ -1,0 +1,43 @@
+"""Admin JSON API, protected by ADMIN_TOKEN until real admin accounts arrive."""
+from __future__ import annotations
+
+import hmac
+import json
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from service.errors import ServiceError
+from service.stories import parse_json_stories, upsert_stories
+from service.web.common import get_session
+
+router = APIRouter(prefix="/api/admin")
+
+
+class NotAuthorised(ServiceError):
+    """A missing or wrong admin token."""
+
+    code = "not_authorised"
+
+
+def require_admin(request: Request) -> None:
+    """Bearer ADMIN_TOKEN; the API is off while no token is configured."""
+    expected = request.app.state.settings.admin_token
+    supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not expected:
+        raise NotAuthorised("The admin API is disabled: set ADMIN_TOKEN to enable it.")
+    if not supplied or not hmac.compare_digest(supplied, expected):
+        raise NotAuthorised("Missing or wrong admin token (Authorization: Bearer <ADMIN_TOKEN>).")
+
+
+@router.post("/stories", dependencies=[Depends(require_admin)], status_code=201)
+async def post_stories(request: Request, session: Session = Depends(get_session)):
+    """Take in one story, a list, or {"stories": [...]}; all are validated before any is stored."""
+    try:
+        data = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ServiceError(f"The body is not valid JSON: {error}") from None
+    stories = parse_json_stories(data, where="request body", origin="json")
+    created, updated = upsert_stories(session, stories)
+    return JSONResponse({"created": created, "updated": updated}, status_code=201)

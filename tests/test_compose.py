@@ -1,0 +1,134 @@
+"""docker-compose.yml, Dockerfile and .dockerignore: what a user running `docker compose up` relies on.
+
+No Docker engine runs here, so these read the files; `docker compose config` runs when the plugin is installed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from service.config import REPO_ROOT, Settings
+
+COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+APP_SERVICES = ("web", "worker", "beat")
+TEST_SECRET = "a-test-secret-key-of-some-length"
+
+
+def env(service: str) -> dict[str, str]:
+    """A service's environment as a dict, whether written as a mapping or a list."""
+    raw = SERVICES[service].get("environment", {})
+    return dict(item.split("=", 1) for item in raw) if isinstance(raw, list) else {k: str(v) for k, v in raw.items()}
+
+
+def interpolate(value: str) -> str:
+    """What compose makes of ${VAR:-default} and ${VAR:?error} when only SECRET_KEY is set."""
+    def one(match: re.Match) -> str:
+        name, op, rest = match.group(1), match.group(2), match.group(3)
+        return TEST_SECRET if name == "SECRET_KEY" else (rest if op == ":-" else "")
+    return re.sub(r"\$\{(\w+)(:[-?])?([^}]*)\}", one, value)
+
+
+def command(service: str) -> str:
+    cmd = SERVICES[service]["command"]
+    return " ".join(cmd) if isinstance(cmd, list) else cmd
+
+
+def test_all_six_services_exist():
+    assert set(SERVICES) >= {"postgres", "redis", "web", "worker", "beat", "mailpit"}
+    assert SERVICES["postgres"]["image"].startswith("postgres:16")
+    assert SERVICES["redis"]["image"].startswith("redis:7")
+    assert SERVICES["mailpit"]["image"].startswith("axllent/mailpit")
+    assert "pg_isready" in " ".join(SERVICES["postgres"]["healthcheck"]["test"])
+    assert SERVICES["redis"]["healthcheck"]["test"]
+    volume = SERVICES["postgres"]["volumes"][0].split(":")[0]
+    assert volume in COMPOSE["volumes"], "postgres data must live in a named volume"
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_app_services_reach_postgres_redis_and_mailpit(service):
+    app_env, pg = env(service), env("postgres")
+    db = urlsplit(app_env["DATABASE_URL"])
+    assert (db.scheme, db.hostname, db.port) == ("postgresql+psycopg", "postgres", 5432)
+    assert (db.username, db.password, db.path.lstrip("/")) == (
+        pg["POSTGRES_USER"], pg["POSTGRES_PASSWORD"], pg["POSTGRES_DB"])
+    broker = urlsplit(app_env["BROKER_URL"])
+    assert (broker.scheme, broker.hostname) == ("redis", "redis")
+    smtp = urlsplit(app_env["SMTP_URL"])
+    assert (smtp.scheme, smtp.hostname, smtp.port) == ("smtp", "mailpit", 1025)
+    assert "BASE_URL" in app_env and "MAIL_FROM" in app_env and "POSTAL_ADDRESS" in app_env
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_app_services_run_in_production_with_a_required_secret(service):
+    app_env = env(service)
+    assert app_env["ENVIRONMENT"] != "development"
+    assert app_env["SECRET_KEY"].startswith("${SECRET_KEY:?"), "compose must refuse to start without SECRET_KEY"
+    settings = Settings(_env_file=None, **{k.lower(): interpolate(v) for k, v in app_env.items()})
+    assert settings.base_url == "http://localhost:8000"
+    assert not settings.uses_embedded_broker and not settings.uses_embedded_smtp
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_app_services_wait_for_healthy_postgres_and_redis(service):
+    depends = SERVICES[service]["depends_on"]
+    assert depends["postgres"]["condition"] == "service_healthy"
+    assert depends["redis"]["condition"] == "service_healthy"
+
+
+def test_web_migrates_then_serves_on_a_published_port_with_a_healthcheck():
+    web = SERVICES["web"]
+    cmd = command("web")
+    assert cmd.index("newsletter db upgrade") < cmd.index("uvicorn service.web.app:create_app --factory")
+    assert "--port 8000" in cmd and "--host 0.0.0.0" in cmd
+    assert any(str(p).endswith(":8000") for p in web["ports"])
+    assert "/healthz" in " ".join(web["healthcheck"]["test"])
+    assert any(str(p).endswith(":8025") for p in SERVICES["mailpit"]["ports"]), "Mailpit's UI must be reachable"
+
+
+def test_worker_and_beat_run_the_celery_app():
+    assert command("worker").startswith("celery -A worker worker")
+    assert command("beat").startswith("celery -A worker beat")
+    assert (REPO_ROOT / "worker.py").is_file()
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_build_context_has_a_sensible_dockerfile(service):
+    build = SERVICES[service]["build"]
+    context = REPO_ROOT / (build if isinstance(build, str) else build.get("context", "."))
+    dockerfile = (context / ("Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")))
+    text = dockerfile.read_text()
+    assert re.search(r"^FROM python:3\.11-slim", text, re.M)
+    user = re.findall(r"^USER (\S+)", text, re.M)
+    assert user and user[-1] not in ("root", "0"), "the app must not run as root"
+    assert re.search(r"^WORKDIR /app$", text, re.M)
+    assert "pip install" in text and ("-e ." in text or "TEMPLATES_DIR=/app/templates" in text), \
+        "templates/ must be found at run time"
+    assert "DATA_DIR=/app/var" in text
+    cmd = json.loads(re.findall(r"^CMD (\[.*\])$", text, re.M)[-1])
+    assert cmd[0] in ("uvicorn", "newsletter", "celery") and "service.web.app:create_app" in cmd
+
+
+def test_dockerignore_keeps_local_state_out_but_not_the_code():
+    ignored = (REPO_ROOT / ".dockerignore").read_text().split()
+    for entry in (".venv", "var", "test-output", ".git", ".pytest_cache"):
+        assert entry in ignored
+    assert any("__pycache__" in entry for entry in ignored)
+    for needed in ("service", "templates", "worker.py", "pyproject.toml"):
+        assert needed not in ignored
+
+
+def test_docker_compose_config_is_valid():
+    docker = shutil.which("docker")
+    if not docker or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
+        pytest.skip("the `docker compose` plugin is not installed on this machine")
+    result = subprocess.run([docker, "compose", "-f", "docker-compose.yml", "config", "-q"], cwd=REPO_ROOT,
+                            env={**os.environ, "SECRET_KEY": TEST_SECRET}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
