@@ -5,7 +5,6 @@ import hmac
 import secrets
 
 from fastapi import Request
-from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import ServiceError
@@ -27,36 +26,44 @@ class BodyTooLarge(ServiceError):
 
 
 class BodySizeLimit:
-    """Refuse bodies over a limit before they are read, whether Content-Length is sent or not."""
+    """Refuse bodies over a limit before the app reads them, whether Content-Length is sent or not."""
 
     def __init__(self, app: ASGIApp, max_bytes: int):
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Check the declared length, then count the streamed bytes."""
+        """Check the declared length; without one (chunked), read up to the limit before the app runs."""
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            return await _too_large(scope, receive, send)
+        if declared and declared.isdigit():
+            if int(declared) > self.max_bytes:
+                return await _too_large(scope, receive, send)
+            return await self.app(scope, receive, send)  # the server never passes on more than declared
+        buffered: list[Message] = []
         seen = 0
-
-        async def counting_receive() -> Message:
-            nonlocal seen
+        while not buffered or buffered[-1].get("more_body", False):
             message = await receive()
+            buffered.append(message)
+            if message["type"] != "http.request":
+                break
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                raise BodyTooLarge("The request body is too large.")
-            return message
+                return await _too_large(scope, receive, send)
 
-        await self.app(scope, counting_receive, send)
+        async def replay() -> Message:
+            return buffered.pop(0) if buffered else await receive()
+
+        await self.app(scope, replay, send)
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
-    """A plain 413 answer."""
-    response = PlainTextResponse("413 Request body too large", status_code=413)
-    await response(scope, receive, send)
+    """A 413 like every other error: a page for people, JSON under /api."""
+    from service.web.errors import render_service_error  # that module imports this one
+
+    error = BodyTooLarge("The request body is too large.")
+    await render_service_error(Request(scope), error)(scope, receive, send)
 
 
 def csrf_token(request: Request) -> str:

@@ -50,3 +50,17 @@ def statuses(session, email: str) -> dict[str, str]:
         select(Subscription).join(Subscriber).where(Subscriber.email == email.lower())
     ).scalars()
     return {s.mailing_list.slug: s.status.value for s in rows}
+
+
+def confirmed_reader(client, mailbox, email: str, **form) -> tuple[EmailMessage, EmailMessage]:
+    """Subscribe by form and press Confirm in the email; return (confirmation, welcome) as the reader got them."""
+    answer = subscribe_by_form(client, email, **form)
+    assert answer.status_code == 200, answer.text
+    confirmation = mailbox.wait_for(email)[-1].message
+    confirm = link_path(confirmation, "confirm")
+    seen = len(mailbox.messages_to(email))
+    done = client.post(confirm, data={"csrf_token": csrf_from(client, confirm)})
+    assert done.status_code == 200, done.text
+    welcome = mailbox.wait_for(email, count=seen + 1)[-1].message
+    assert welcome["Subject"].startswith("Welcome to"), welcome["Subject"]
+    return confirmation, welcome

@@ -1,0 +1,110 @@
+"""A reader's journey in a real headless Chromium: subscribe, confirm, unsubscribe, on the real app served by uvicorn."""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.support.live_server import live_server
+from tests.support.web import link_path, statuses
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+EMAIL = "browser.reader@example.com"
+
+
+@pytest.fixture
+def server(settings, celery_worker, db, mailbox):
+    """The real app on a free 127.0.0.1 port; its emails go through the real worker to the real SMTP server."""
+    from service.web.app import create_app
+
+    with live_server(create_app(settings)) as running:
+        yield running
+
+
+@pytest.fixture
+def page(server):
+    """A fresh page in a real headless Chromium that may only talk to the live server.
+
+    A Chromium that does not launch fails the test; it is never skipped.
+    """
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1000, "height": 800}, locale="en-GB")
+            foreign: list[str] = []
+
+            def only_our_origin(route):
+                if route.request.url.startswith(server.origin + "/"):
+                    route.continue_()
+                else:
+                    foreign.append(route.request.url)
+                    route.abort()
+
+            context.route("**/*", only_our_origin)
+            page = context.new_page()
+            page.set_default_timeout(10_000)
+            problems: list[str] = []
+            page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
+                    if msg.type == "error" else None)
+            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            yield page
+            assert foreign == [], f"the pages asked for resources elsewhere: {foreign}"
+            assert problems == [], "\n".join(problems)
+            context.close()
+        finally:
+            browser.close()
+
+
+def on_server(server, url: str) -> str:
+    """A link from an email (made for BASE_URL) opened on the live server instead: same path and query."""
+    parts = urlsplit(url)
+    return server.url(parts.path + (f"?{parts.query}" if parts.query else ""))
+
+
+@pytest.mark.browser
+def test_subscribe_confirm_unsubscribe_in_chromium(server, page, db, world_news, mailbox, output_dir):
+    # Subscribe, as a person would: open the page, fill the form, press the button.
+    page.goto(server.url("/subscribe"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("The day's world news, in one email")
+    page.get_by_label("Email address").fill(EMAIL)
+    page.get_by_label("Name").fill("Ada Browser")
+    newsletter = page.get_by_role("checkbox", name=re.compile("World News daily"))
+    newsletter.check()
+    expect(newsletter).to_be_checked()
+    expect(page.get_by_label("Your time zone")).to_have_value("Europe/London")
+    page.screenshot(path=str(output_dir / "browser-subscribe.png"), full_page=True)
+    page.get_by_role("button", name="Subscribe").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+    expect(page).to_have_url(server.url("/subscribe"))
+
+    # The confirmation email arrives; its link shows a button and confirms nothing by itself.
+    [confirmation] = mailbox.wait_for(EMAIL)
+    assert confirmation.message["Subject"] == "Please confirm your subscription to World News daily"
+    page.goto(server.url(link_path(confirmation.message, "confirm")))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your subscription")
+    expect(page.get_by_text(EMAIL)).to_be_visible()
+    confirm = page.get_by_role("button", name="Confirm my subscription")
+    expect(confirm).to_be_visible()
+    assert statuses(db, EMAIL) == {"world-news": "unconfirmed"}, "opening the link must not confirm"
+    confirm.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("You are subscribed")
+    expect(page.get_by_role("status")).to_contain_text("World News daily")
+    assert statuses(db, EMAIL) == {"world-news": "confirmed"}
+
+    # The welcome email's List-Unsubscribe link leads to a page with a button.
+    welcome = mailbox.wait_for(EMAIL, count=2)[1].message
+    assert welcome["Subject"] == "Welcome to World News daily"
+    unsubscribe_link = welcome["List-Unsubscribe"].split(",")[0].strip("<> ")
+    page.goto(on_server(server, unsubscribe_link))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Unsubscribe")
+    expect(page.locator("main")).to_contain_text("Press the button to stop receiving World News daily")
+    assert statuses(db, EMAIL) == {"world-news": "confirmed"}, "opening the link must not unsubscribe"
+    page.get_by_role("button", name="Unsubscribe").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("You are unsubscribed")
+    expect(page.get_by_role("link", name="Manage my preferences")).to_be_visible()
+    page.screenshot(path=str(output_dir / "browser-unsubscribed.png"), full_page=True)
+    assert statuses(db, EMAIL) == {"world-news": "unsubscribed"}
