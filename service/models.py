@@ -6,11 +6,14 @@ from datetime import date, datetime, time, timezone
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
     Enum,
     ForeignKey,
+    Index,
+    Integer,
     String,
     Text,
     Time,
@@ -55,6 +58,7 @@ class MailingList(Base):
     send_time: Mapped[time] = mapped_column(Time, default=time(7, 0))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     double_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    local_time_delivery: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     category_rows: Mapped[list["ListCategory"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
@@ -200,5 +204,56 @@ class Edition(Base):
     html: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    send_status: Mapped[str] = mapped_column(String(16), default="draft")
+    send_started_at: Mapped[datetime | None] = mapped_column(default=None)
+    send_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     mailing_list: Mapped[MailingList] = relationship()
+
+
+class EditionStatus:
+    """Where an edition's sending stands (plain strings, stored as such)."""
+
+    draft = "draft"
+    sending = "sending"
+    paused = "paused"
+    cancelled = "cancelled"
+    complete = "complete"
+
+
+class DeliveryStatus:
+    """Where one (edition, subscriber) send stands; pending and sending are the open states."""
+
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+    skipped = "skipped"
+    cancelled = "cancelled"
+    OPEN = (pending, sending)
+
+
+class Delivery(Base):
+    """The ledger: one row per (edition, subscriber); its state says whether that email went out."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("edition_id", "subscriber_id", name="uq_delivery"),
+        Index("ix_deliveries_claim", "edition_id", "status", "not_before"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.pending)
+    not_before: Mapped[datetime] = mapped_column()
+    attempts: Mapped[int] = mapped_column(default=0)
+    lease_token: Mapped[str | None] = mapped_column(String(32), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    smtp_code: Mapped[int | None] = mapped_column(default=None)
+    smtp_reply: Mapped[str | None] = mapped_column(String(1000), default=None)
+    failure_kind: Mapped[str | None] = mapped_column(String(32), default=None)
+    message_id: Mapped[str | None] = mapped_column(String(300), default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(String(1000), default=None)
