@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from service.cli import db, editions, lists, stories, subscribers
+from service.cli import db, editions, feeds, lists, stories, subscribers
 from service.config import ConfigError, get_settings
 from service.errors import ServiceError
 
@@ -15,6 +15,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(lists.app, name="lists")
 app.add_typer(subscribers.app, name="subscribers")
 app.add_typer(stories.app, name="stories")
+app.add_typer(feeds.app, name="feeds")
 app.add_typer(editions.app, name="editions")
 
 

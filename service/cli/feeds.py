@@ -1,0 +1,69 @@
+"""`newsletter feeds ...`: register RSS/Atom feeds, list them, and poll them for stories."""
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from service import feeds as feed_rules
+from service.config import get_settings
+from service.db import session_scope
+
+app = typer.Typer(help="RSS and Atom feeds that stories are taken in from.", no_args_is_help=True)
+
+
+@app.command()
+def add(url: str = typer.Argument(..., help="http:// or https:// address of an RSS 2.0 or Atom feed"),
+        category: str = typer.Option("World News", help="Category its stories are filed under")) -> None:
+    """Add a feed (adding a known URL again only changes its category); it is fetched on the next poll."""
+    with session_scope(get_settings().effective_database_url) as session:
+        feed = feed_rules.add_feed(session, url=url, category=category)
+        typer.echo(f"feed {feed.id}: {feed.url} ({feed.category})")
+
+
+@app.command()
+def remove(url: str = typer.Argument(..., help="The feed's URL as shown by `feeds list`")) -> None:
+    """Stop polling a feed; stories it already brought in stay."""
+    with session_scope(get_settings().effective_database_url) as session:
+        removed = feed_rules.remove_feed(session, url)
+    typer.echo(f"removed {url}" if removed else f"no feed with URL {url}")
+    if not removed:
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_() -> None:
+    """Every feed with what its last poll saw."""
+    with session_scope(get_settings().effective_database_url) as session:
+        feeds = feed_rules.list_feeds(session)
+    table = Table("id", "feed", "category", "last poll (UTC)", "failures", "error")
+    for f in feeds:
+        polled = f.last_polled_at.strftime("%Y-%m-%d %H:%M") if f.last_polled_at else "never"
+        table.add_row(str(f.id), escape(f"{f.title or '(no title yet)'}\n{f.url}"), escape(f.category),
+                      f"{f.last_status}\n{polled}", str(f.consecutive_failures), escape(f.last_error or ""))
+    for column in table.columns:
+        column.overflow = "fold"
+    Console().print(table)
+
+
+@app.command(epilog="Exit status: 1 when any feed failed (the other feeds' stories are stored all the same, and "
+                     "each failure is recorded on its feed, see `feeds list`); 0 otherwise, also with no feeds.")
+def poll() -> None:
+    """Fetch every feed now (conditional GET) and store its stories; prints what each feed brought."""
+    with session_scope(get_settings().effective_database_url) as session:
+        results = feed_rules.poll_all(session)
+    console = Console(highlight=False)
+    if not results:
+        console.print("no feeds yet: add one with `newsletter feeds add URL --category \"World News\"`")
+        return
+    table = Table("feed", "status", "new", "updated", "error")
+    for r in results:
+        status = f"[red]{r.status}[/red]" if r.error else r.status
+        table.add_row(escape(r.title or r.url), status, str(r.created), str(r.updated), escape(r.error or ""))
+    for column in table.columns:
+        column.overflow = "fold"
+    console.print(table)
+    failed = sum(1 for r in results if r.error)
+    console.print(f"{len(results)} feeds polled: {sum(r.created for r in results)} new stories, "
+                  f"{sum(r.updated for r in results)} updated, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
