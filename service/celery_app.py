@@ -2,8 +2,24 @@
 from __future__ import annotations
 
 from celery import Celery
+from celery.signals import worker_process_init
 
-from service.config import get_settings
+from service.config import Settings, get_settings
+
+DISPATCH_EVERY_SECONDS = 60.0
+SWEEP_EVERY_SECONDS = 30.0
+
+
+def beat_schedule(settings: Settings) -> dict:
+    """Beat only carries triggers; what to send is decided from the database each time."""
+    return {
+        "dispatch-due-editions": {"task": "service.tasks.dispatch_due", "schedule": DISPATCH_EVERY_SECONDS,
+                                  "options": {"expires": DISPATCH_EVERY_SECONDS}},
+        "sweep-deliveries": {"task": "service.tasks.sweep_deliveries", "schedule": SWEEP_EVERY_SECONDS,
+                             "options": {"expires": SWEEP_EVERY_SECONDS}},
+        "poll-feeds": {"task": "service.tasks.poll_feeds", "schedule": float(settings.feed_poll_interval_seconds),
+                       "options": {"expires": float(settings.feed_poll_interval_seconds)}},
+    }
 
 
 def celery_config() -> dict:
@@ -19,10 +35,15 @@ def celery_config() -> dict:
         "worker_prefetch_multiplier": 1,
         "timezone": "UTC",
         "enable_utc": True,
-        "beat_schedule": {},
+        "beat_schedule": beat_schedule(settings),
         "beat_schedule_filename": str((settings.data_dir / "celerybeat-schedule").resolve()),
         "worker_hijack_root_logger": False,
     }
+    if settings.effective_broker_url.startswith(("redis://", "rediss://")):
+        # celery-redbeat keeps the schedule in Redis under a lock: a second beat waits instead of doubling triggers
+        config.update(beat_scheduler="redbeat.RedBeatScheduler", redbeat_redis_url=settings.effective_broker_url,
+                      redbeat_key_prefix=f"redbeat:{settings.task_queue}:", redbeat_lock_timeout=90,
+                      beat_max_loop_interval=5)
     if settings.uses_embedded_broker:
         queue = settings.broker_folder / "queue"
         control = settings.broker_folder / "control"
@@ -38,3 +59,12 @@ def celery_config() -> dict:
 
 app = Celery("newsletter", include=["service.tasks"])
 app.add_defaults(celery_config)
+
+
+@worker_process_init.connect
+def _fresh_connections_after_fork(**_) -> None:
+    """A pool child must not share its parent's database connections."""
+    from service.db import engine_for, session_factory
+
+    engine_for.cache_clear()
+    session_factory.cache_clear()

@@ -78,10 +78,23 @@ class Settings(BaseSettings):
     subscribe_limit_per_ip: str = "20/hour"
     subscribe_limit_per_address: str = "3/day"
     max_body_bytes: int = 64 * 1024
+    max_admin_body_bytes: int = 5 * 1024 * 1024  # /api/admin/: a day of stories as JSON
     admin_token: str | None = None
     edition_max_stories: int = 10
     skip_empty_editions: bool = True
     feed_poll_interval_seconds: int = 900
+    # delivery engine (see service/delivery/)
+    send_rate_per_second: float = 0.0  # global, shared by every worker through Redis; 0 = no limit
+    send_batch_size: int = 200  # deliveries a worker claims at once
+    send_lease_seconds: int = 60  # a claim not renewed for this long is taken back by the sweeper
+    send_parallelism: int = 4  # drain tasks started per edition (one SMTP connection each)
+    send_expiry_hours: float = 12.0  # temporary failures are retried until the edition is this old
+    send_retry_base_seconds: int = 60  # first retry delay after a 4xx or a dropped connection; doubles
+    smtp_messages_per_connection: int = 1000  # re-open the SMTP connection after this many messages
+    drain_max_seconds: int = 240  # a drain task hands over to a fresh task after this long
+    dispatch_catchup_hours: float = 6.0  # an edition missed while the service was down is still sent this late
+    send_synchronous_commit: bool = True  # off: faster ledger writes, but a PostgreSQL crash may forget ~1 s of sends
+    redis_url: str | None = None  # shared Redis for rate limits and beat's lock; default: BROKER_URL if Redis
 
     @field_validator("base_url")
     @classmethod
@@ -136,13 +149,18 @@ class Settings(BaseSettings):
         return (self.data_dir / "outbox").resolve()
 
     @property
-    def effective_rate_limit_storage_url(self) -> str:
-        """Shared Redis counters when Redis is around, else in-process memory."""
-        if self.rate_limit_storage_url:
-            return self.rate_limit_storage_url
+    def effective_redis_url(self) -> str | None:
+        """REDIS_URL, or the broker when the broker is Redis; None when there is no Redis at all."""
+        if self.redis_url:
+            return self.redis_url
         if self.broker_url and self.broker_url.startswith(("redis://", "rediss://")):
             return self.broker_url
-        return "memory://"
+        return None
+
+    @property
+    def effective_rate_limit_storage_url(self) -> str:
+        """Shared Redis counters when Redis is around, else in-process memory."""
+        return self.rate_limit_storage_url or self.effective_redis_url or "memory://"
 
     @property
     def mail_domain(self) -> str:

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from service import emails, smtp
 from service.celery_app import app
 from service.config import get_settings
-from service.db import session_scope
-from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus
+from service.db import engine_for, session_scope
+from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus, utcnow
 from service.subscriptions import is_suppressed
 
 log = logging.getLogger(__name__)
@@ -87,3 +87,57 @@ class CeleryNotifier:
         """Queue one welcome per list, so a retry never repeats a welcome already sent."""
         for list_id in list_ids:
             send_welcome.delay(subscriber_id, [list_id])
+
+
+def start_drains(edition_id: int, count: int) -> None:
+    """Ask `count` workers to drain an edition; extra asks are harmless (the ledger decides who sends what)."""
+    for _ in range(max(1, count)):
+        drain_edition.delay(edition_id)
+
+
+@app.task
+def drain_edition(edition_id: int) -> None:
+    """Send an edition's due rows; hand over to a fresh task when time is up with work left."""
+    from service.delivery.sender import drain
+
+    result = drain(get_settings(), edition_id)
+    log.info("edition %s drained: %s", edition_id, dict(result.counts))
+    if result.more:
+        drain_edition.delay(edition_id)
+
+
+@app.task
+def dispatch_due() -> None:
+    """Beat, every minute: build and start each edition whose send time has come, then set workers on it."""
+    from service.delivery.schedule import dispatch
+
+    settings = get_settings()
+    for started in dispatch(settings, utcnow()):
+        log.info("edition %s (%s, %s) started for %d readers", started.edition_id, started.list_slug, started.day,
+                 started.planned)
+        start_drains(started.edition_id, settings.send_parallelism)
+
+
+@app.task
+def sweep_deliveries() -> None:
+    """Beat, every 30 s: recover rows of dead workers, complete finished editions, restart stalled ones."""
+    from service.delivery.control import sweep
+
+    settings = get_settings()
+    report = sweep(engine_for(settings.effective_database_url), now=utcnow())
+    if report.taken_back or report.expired or report.completed:
+        log.info("sweep: %d leases taken back, %d expired, completed %s", report.taken_back, report.expired,
+                 report.completed)
+    for edition_id in report.to_drain:
+        start_drains(edition_id, settings.send_parallelism)
+
+
+@app.task
+def poll_feeds() -> None:
+    """Beat, every FEED_POLL_INTERVAL_SECONDS: take in new stories from every feed (one broken feed stops none)."""
+    from service.feeds import poll_all
+
+    with session_scope(get_settings().effective_database_url) as session:
+        for result in poll_all(session):
+            log.info("feed %s: %s (%d new, %d updated)%s", result.url, result.status, result.created, result.updated,
+                     f": {result.error}" if result.error else "")

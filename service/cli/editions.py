@@ -39,7 +39,7 @@ def build(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(
         if edition is None:
             typer.echo(f"no stories for {list_slug} on {target}: edition skipped")
             raise typer.Exit(0)
-        console = Console(highlight=False)
+        console = Console(highlight=False, markup=False, soft_wrap=True)  # titles are data: no markup, no wrapping
         console.print(f"edition {edition.id}: {edition.subject}")
         for position, story in enumerate(edition_stories(session, edition), start=1):
             console.print(f"  {position:2}. [{story.source_count} sources] {story.title}")
@@ -61,3 +61,94 @@ def preview(list_slug: str = typer.Option(..., "--list"), day: str = typer.Optio
     out.write_bytes(message.as_bytes())
     html = message.get_body(("html",)).get_content()
     typer.echo(f"wrote {out} ({out.stat().st_size} bytes; HTML part {len(html.encode())} bytes)")
+
+
+def _edition_for(session, list_slug: str, day: str | None):
+    """The built edition of a list and day, or a clear error."""
+    from service.editions import get_edition
+
+    mailing_list = get_list(session, list_slug)
+    target = _day(day, mailing_list)
+    edition = get_edition(session, mailing_list, target)
+    if edition is None:
+        raise InvalidInput(f"no edition of {list_slug} for {target}; build or send it first")
+    return edition
+
+
+@app.command()
+def send(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date")) -> None:
+    """Start sending the list's edition for the day now (builds it if needed); workers do the sending."""
+    from service.delivery.schedule import send_now
+    from service.models import utcnow
+    from service.tasks import start_drains
+
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session:
+        mailing_list = get_list(session, list_slug)
+        target = _day(day, mailing_list)
+        edition, planned = send_now(settings, session, mailing_list, target, utcnow())
+        if edition is None:
+            typer.echo(f"no stories for {list_slug} on {target}: nothing to send", err=True)
+            raise typer.Exit(1)
+        if planned is None:
+            typer.echo(f"edition {edition.id} was already started ({edition.send_status}); triggering workers again")
+        else:
+            typer.echo(f"edition {edition.id} started: {planned} readers planned")
+    start_drains(edition.id, settings.send_parallelism)
+
+
+@app.command()
+def status(limit: int = typer.Option(20, help="How many recent editions")) -> None:
+    """Planned, pending, sent and failed deliveries per edition."""
+    from rich.table import Table
+
+    from service.db import engine_for
+    from service.delivery.control import statuses
+
+    settings = get_settings()
+    table = Table("id", "list", "date", "status", "planned", "pending", "sending", "sent", "failed", "skipped")
+    with engine_for(settings.effective_database_url).connect() as conn:
+        for row in statuses(conn, limit):
+            counts = row["counts"]
+            table.add_row(str(row["id"]), row["slug"], str(row["edition_date"]), row["send_status"],
+                          str(row["planned"]), *(str(counts.get(k, 0)) for k in
+                                                 ("pending", "sending", "sent", "failed", "skipped")))
+    Console(highlight=False, width=140).print(table)
+
+
+def _change(list_slug: str, day: str | None, action: str) -> None:
+    """Pause, resume or cancel one edition."""
+    from service.db import engine_for
+    from service.delivery import control
+    from service.tasks import start_drains
+
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session:
+        edition_id = _edition_for(session, list_slug, day).id
+    engine = engine_for(settings.effective_database_url)
+    if action == "cancel":
+        typer.echo(f"edition {edition_id} cancelled; {control.cancel(engine, edition_id)} pending deliveries dropped")
+    elif control.set_paused(engine, edition_id, paused=action == "pause"):
+        typer.echo(f"edition {edition_id} {action}d")
+        if action == "resume":
+            start_drains(edition_id, settings.send_parallelism)
+    else:
+        raise InvalidInput(f"edition {edition_id} cannot be {action}d in its current state")
+
+
+@app.command()
+def pause(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date")) -> None:
+    """Stop sending after the batches in flight; resume carries on where it stopped."""
+    _change(list_slug, day, "pause")
+
+
+@app.command()
+def resume(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date")) -> None:
+    """Carry on sending a paused edition."""
+    _change(list_slug, day, "resume")
+
+
+@app.command()
+def cancel(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date")) -> None:
+    """Stop an edition for good: readers not yet mailed will not get it."""
+    _change(list_slug, day, "cancel")

@@ -1,0 +1,121 @@
+"""An edition's sending life: start (plan the audience once), pause, resume, cancel, sweep, complete."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from service.config import Settings
+from service.delivery import ledger
+from service.errors import InvalidInput
+from service.models import Delivery, Edition, EditionStatus, MailingList, as_utc
+
+E = Edition.__table__
+
+
+def reader_send_moment(mailing_list: MailingList, day, zone_name: str) -> datetime:
+    """The list's send time on `day` in the reader's zone, in UTC (one moment per day, DST or not)."""
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo(mailing_list.timezone)
+    local = datetime.combine(day, mailing_list.send_time, tzinfo=zone)
+    return local.astimezone(ZoneInfo("UTC"))
+
+
+def start(engine: Engine, *, settings: Settings, edition: Edition, mailing_list: MailingList, now: datetime,
+          immediately: bool = False) -> int | None:
+    """Fix the audience and open the edition for sending; exactly once, however many callers race.
+
+    The conditional update and the planning share one transaction: either every row is planned
+    and the edition is sending, or nothing happened and the next dispatch tries again.
+    """
+    def send_at(zone_name: str) -> datetime:
+        """Each reader's not_before."""
+        if mailing_list.local_time_delivery and not immediately:
+            return reader_send_moment(mailing_list, edition.edition_date, zone_name)
+        return now
+
+    with engine.begin() as conn:
+        opened = conn.execute(update(E).where(E.c.id == edition.id, E.c.send_status == EditionStatus.draft)
+                              .values(send_status=EditionStatus.sending, send_started_at=now))
+        if opened.rowcount != 1:
+            return None
+        planned = ledger.plan(conn, edition_id=edition.id, list_id=mailing_list.id, now=now, send_at=send_at)
+        last_due = conn.scalar(select(func.max(Delivery.not_before)).where(Delivery.edition_id == edition.id))
+        expires = max(now, as_utc(last_due) if last_due else now) + timedelta(hours=settings.send_expiry_hours)
+        conn.execute(update(E).where(E.c.id == edition.id).values(send_expires_at=expires))
+    return planned
+
+
+def set_paused(engine: Engine, edition_id: int, paused: bool) -> bool:
+    """Pause stops workers before their next batch; resume lets them go on. False if not applicable."""
+    before, after = (EditionStatus.sending, EditionStatus.paused) if paused else (EditionStatus.paused,
+                                                                                  EditionStatus.sending)
+    with engine.begin() as conn:
+        return conn.execute(update(E).where(E.c.id == edition_id, E.c.send_status == before)
+                            .values(send_status=after)).rowcount == 1
+
+
+def cancel(engine: Engine, edition_id: int) -> int:
+    """Stop an edition for good: its pending rows are cancelled; returns how many."""
+    with engine.begin() as conn:
+        status = conn.scalar(select(E.c.send_status).where(E.c.id == edition_id))
+        if status not in (EditionStatus.sending, EditionStatus.paused, EditionStatus.draft):
+            raise InvalidInput(f"edition {edition_id} is {status}; only a draft, sending or paused edition can be cancelled")
+        conn.execute(update(E).where(E.c.id == edition_id).values(send_status=EditionStatus.cancelled))
+        return ledger.cancel_pending(conn, edition_id=edition_id)
+
+
+def status_of(conn: Connection, edition_id: int) -> str | None:
+    """The edition's send status, read fresh (workers check it before every batch)."""
+    return conn.scalar(select(E.c.send_status).where(E.c.id == edition_id))
+
+
+def complete_if_done(conn: Connection, edition_id: int, now: datetime) -> bool:
+    """Mark the edition complete when no row is pending or sending."""
+    if ledger.has_open(conn, edition_id):
+        return False
+    done = conn.execute(update(E).where(E.c.id == edition_id, E.c.send_status == EditionStatus.sending)
+                        .values(send_status=EditionStatus.complete, completed_at=now))
+    return done.rowcount == 1
+
+
+@dataclass
+class Sweep:
+    """What one sweep did: the numbers ops want in the logs."""
+
+    taken_back: int = 0
+    expired: int = 0
+    completed: list[int] = field(default_factory=list)
+    to_drain: list[int] = field(default_factory=list)
+
+
+def sweep(engine: Engine, *, now: datetime) -> Sweep:
+    """Take back expired leases, fail what outlived its edition, complete finished editions, list those to drain."""
+    result = Sweep()
+    with engine.begin() as conn:
+        result.taken_back = ledger.take_back_expired(conn, now=now)
+        sending = conn.execute(select(E.c.id, E.c.send_expires_at).where(E.c.send_status == EditionStatus.sending)).all()
+        for edition_id, expires in sending:
+            if expires is not None and as_utc(expires) < now:
+                result.expired += ledger.expire_open(conn, edition_id=edition_id, now=now)
+            if complete_if_done(conn, edition_id, now):
+                result.completed.append(edition_id)
+            elif ledger.has_due(conn, edition_id, now) and not ledger.has_live_lease(conn, edition_id, now):
+                result.to_drain.append(edition_id)
+    return result
+
+
+def statuses(conn: Connection, limit: int = 20) -> list[dict]:
+    """The latest editions with their ledger counts, for `newsletter editions status`."""
+    rows = conn.execute(
+        select(E.c.id, E.c.edition_date, E.c.send_status, E.c.send_started_at, E.c.completed_at,
+               MailingList.slug).join(MailingList, MailingList.id == E.c.list_id)
+        .order_by(E.c.edition_date.desc(), E.c.id.desc()).limit(limit)
+    ).all()
+    counts = ledger.counts(conn, [row.id for row in rows])
+    return [{**row._asdict(), "counts": counts[row.id], "planned": sum(counts[row.id].values())} for row in rows]

@@ -1,0 +1,243 @@
+"""The ledger: one row per (edition, subscriber) says whether that email went out. SQL lives here.
+
+Rows move pending -> sending (claimed under a lease) -> sent | failed | skipped; a temporary failure
+goes back to pending with a later not_before. Every change to a claimed row checks its lease token,
+so a worker whose lease was taken back can never overwrite what another worker recorded.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable, Sequence
+
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.engine import Connection
+
+from service.addresses import address_hash
+from service.models import (Delivery, DeliveryStatus, Subscriber, Subscription, SubscriptionStatus, Suppression,
+                            as_utc, utcnow)
+
+D = Delivery.__table__
+PLAN_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row this worker now holds: send it, then record the outcome under the same lease token."""
+
+    delivery_id: int
+    subscriber_id: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one message, as stored on its row."""
+
+    status: str
+    smtp_code: int | None = None
+    smtp_reply: str | None = None
+    failure_kind: str | None = None
+    message_id: str | None = None
+    sent_at: datetime | None = None
+    retry_at: datetime | None = None
+    error: str | None = None
+
+
+def _insert_ignoring(conn: Connection, table, unique: list[str]):
+    """INSERT .. ON CONFLICT DO NOTHING for this connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing(index_elements=unique)
+
+
+def suppressed_hashes(conn: Connection, emails: Iterable[str]) -> set[str]:
+    """Which of these addresses are on the suppression list (compared by hash, as stored)."""
+    hashes = {address_hash(email) for email in emails}
+    if not hashes:
+        return set()
+    query = select(Suppression.email_hash).where(Suppression.email_hash.in_(hashes))
+    return set(conn.scalars(query))
+
+
+def plan(conn: Connection, *, edition_id: int, list_id: int, now: datetime, send_at) -> int:
+    """Insert a pending row for every confirmed, unpaused, unsuppressed reader, in keyset batches.
+
+    `send_at(timezone) -> datetime` gives each reader's not_before (the same moment for all, or
+    the send time in the reader's own zone). Re-running it adds nothing twice.
+    """
+    planned, last_id = 0, 0
+    while True:
+        batch = conn.execute(
+            select(Subscriber.id, Subscriber.email, Subscriber.timezone)
+            .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+            .where(Subscription.list_id == list_id, Subscription.status == SubscriptionStatus.confirmed,
+                   or_(Subscriber.paused_until.is_(None), Subscriber.paused_until <= now), Subscriber.id > last_id)
+            .order_by(Subscriber.id).limit(PLAN_BATCH)
+        ).all()
+        if not batch:
+            return planned
+        last_id = batch[-1].id
+        blocked = suppressed_hashes(conn, (row.email for row in batch))
+        rows = [{"edition_id": edition_id, "subscriber_id": row.id, "status": DeliveryStatus.pending,
+                 "not_before": send_at(row.timezone), "attempts": 0}
+                for row in batch if address_hash(row.email) not in blocked]
+        if rows:
+            conn.execute(_insert_ignoring(conn, D, ["edition_id", "subscriber_id"]), rows)
+            planned += len(rows)
+
+
+def readers(conn: Connection, *, list_id: int, subscriber_ids: Sequence[int], now: datetime) -> dict[int, tuple]:
+    """For claimed rows: (email, name, reason to skip or None), read again at send time.
+
+    A reader who unsubscribed, paused or was suppressed after planning is skipped, not mailed.
+    """
+    rows = conn.execute(
+        select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.paused_until, Subscription.status)
+        .join(Subscription, and_(Subscription.subscriber_id == Subscriber.id, Subscription.list_id == list_id),
+              isouter=True)
+        .where(Subscriber.id.in_(list(subscriber_ids)))
+    ).all()
+    blocked = suppressed_hashes(conn, (row.email for row in rows))
+    found = {}
+    for row in rows:
+        reason = None
+        if row.status != SubscriptionStatus.confirmed:
+            reason = "no longer subscribed"
+        elif address_hash(row.email) in blocked:
+            reason = "suppressed"
+        elif row.paused_until is not None and as_utc(row.paused_until) > now:
+            reason = "paused"
+        found[row.id] = (row.email, row.name or "", reason)
+    return found
+
+
+def suppress_address(conn: Connection, *, email: str, reason: str) -> None:
+    """A hard bounce (5.1.x): this address is never mailed again, by any list."""
+    conn.execute(_insert_ignoring(conn, Suppression.__table__, ["email_hash"]),
+                 [{"email_hash": address_hash(email), "reason": reason, "created_at": utcnow()}])
+
+
+def claim(conn: Connection, *, edition_id: int, limit: int, now: datetime, lease_seconds: int) -> tuple[str, list[Claimed]]:
+    """Take up to `limit` due pending rows under a fresh lease; no two workers ever get the same row."""
+    token = secrets.token_hex(16)
+    due = (select(D.c.id).where(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.pending,
+                                D.c.not_before <= now).order_by(D.c.id).limit(limit))
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    statement = (
+        update(D)
+        .where(D.c.id.in_(due.scalar_subquery()), D.c.status == DeliveryStatus.pending)  # SQLite: the re-check
+        .values(status=DeliveryStatus.sending, lease_token=token, attempts=D.c.attempts + 1,
+                lease_expires_at=now + timedelta(seconds=lease_seconds))
+        .returning(D.c.id, D.c.subscriber_id, D.c.attempts)
+    )
+    rows = conn.execute(statement).all()
+    return token, sorted((Claimed(*row) for row in rows), key=lambda c: c.delivery_id)
+
+
+def renew(conn: Connection, *, token: str, until: datetime) -> int:
+    """Keep a lease alive while its batch is still being sent."""
+    statement = update(D).where(D.c.lease_token == token, D.c.status == DeliveryStatus.sending)
+    return conn.execute(statement.values(lease_expires_at=until)).rowcount
+
+
+_RECORD = (
+    update(D)
+    .where(D.c.id == bindparam("row_id"), D.c.lease_token == bindparam("token"), D.c.status == DeliveryStatus.sending)
+    .values(status=bindparam("status"), smtp_code=bindparam("smtp_code"), smtp_reply=bindparam("smtp_reply"),
+            failure_kind=bindparam("failure_kind"), message_id=bindparam("message_id"),
+            sent_at=bindparam("sent_at"), last_error=bindparam("last_error"), lease_token=None,
+            lease_expires_at=None)
+)
+_RETRY = (
+    update(D)
+    .where(D.c.id == bindparam("row_id"), D.c.lease_token == bindparam("token"), D.c.status == DeliveryStatus.sending)
+    .values(status=DeliveryStatus.pending, not_before=bindparam("retry_at"), smtp_code=bindparam("smtp_code"),
+            smtp_reply=bindparam("smtp_reply"), last_error=bindparam("last_error"), lease_token=None,
+            lease_expires_at=None)
+)
+
+
+def record(conn: Connection, *, token: str, delivery_id: int, outcome: Outcome) -> bool:
+    """Store one message's outcome; False when the lease was lost (another worker owns the row now)."""
+    common = {"row_id": delivery_id, "token": token, "smtp_code": outcome.smtp_code,
+              "smtp_reply": _clip(outcome.smtp_reply), "last_error": _clip(outcome.error)}
+    if outcome.status == DeliveryStatus.pending:
+        return conn.execute(_RETRY, {**common, "retry_at": outcome.retry_at}).rowcount == 1
+    return conn.execute(_RECORD, {**common, "status": outcome.status, "failure_kind": outcome.failure_kind,
+                                  "message_id": outcome.message_id, "sent_at": outcome.sent_at}).rowcount == 1
+
+
+def release(conn: Connection, *, token: str, delivery_ids: Sequence[int], retry_at: datetime, error: str) -> int:
+    """Give claimed rows back untouched (the SMTP server is unreachable): pending again, later."""
+    if not delivery_ids:
+        return 0
+    statement = (update(D).where(D.c.lease_token == token, D.c.status == DeliveryStatus.sending,
+                                 D.c.id.in_(list(delivery_ids)))
+                 .values(status=DeliveryStatus.pending, not_before=retry_at, last_error=_clip(error),
+                         lease_token=None, lease_expires_at=None, attempts=D.c.attempts - 1))
+    return conn.execute(statement).rowcount
+
+
+def take_back_expired(conn: Connection, *, now: datetime) -> int:
+    """The sweeper's part: rows whose worker died (lease ran out) become pending again."""
+    statement = (update(D).where(D.c.status == DeliveryStatus.sending, D.c.lease_expires_at < now)
+                 .values(status=DeliveryStatus.pending, lease_token=None, lease_expires_at=None,
+                         last_error="lease expired: the worker stopped before recording an outcome"))
+    return conn.execute(statement).rowcount
+
+
+def expire_open(conn: Connection, *, edition_id: int, now: datetime) -> int:
+    """Past the edition's expiry, what is still pending is failed: a daily edition is not sent days late."""
+    statement = (update(D).where(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.pending)
+                 .values(status=DeliveryStatus.failed, failure_kind="expired", sent_at=None,
+                         last_error=f"not delivered before the edition expired at {now.isoformat()}"))
+    return conn.execute(statement).rowcount
+
+
+def cancel_pending(conn: Connection, *, edition_id: int) -> int:
+    """An admin's cancel: nothing pending is sent any more (rows being sent finish normally)."""
+    statement = (update(D).where(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.pending)
+                 .values(status=DeliveryStatus.cancelled))
+    return conn.execute(statement).rowcount
+
+
+def counts(conn: Connection, edition_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Rows per status for each edition: the numbers `editions status` and monitoring show."""
+    result: dict[int, dict[str, int]] = {edition_id: {} for edition_id in edition_ids}
+    if not edition_ids:
+        return result
+    query = (select(D.c.edition_id, D.c.status, func.count()).where(D.c.edition_id.in_(list(edition_ids)))
+             .group_by(D.c.edition_id, D.c.status))
+    for edition_id, status, number in conn.execute(query):
+        result[edition_id][status] = number
+    return result
+
+
+def has_open(conn: Connection, edition_id: int) -> bool:
+    """An edition is complete when no row is pending or sending."""
+    query = select(D.c.id).where(D.c.edition_id == edition_id, D.c.status.in_(DeliveryStatus.OPEN)).limit(1)
+    return conn.scalar(query) is not None
+
+
+def has_due(conn: Connection, edition_id: int, now: datetime) -> bool:
+    """Whether a drain would find work right now."""
+    query = select(D.c.id).where(and_(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.pending,
+                                      D.c.not_before <= now)).limit(1)
+    return conn.scalar(query) is not None
+
+
+def _clip(text: str | None, limit: int = 1000) -> str | None:
+    """Replies and errors are stored for people to read; they must fit their column."""
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def has_live_lease(conn: Connection, edition_id: int, now: datetime) -> bool:
+    """Whether some worker is sending this edition right now (then the sweeper need not start another)."""
+    query = select(D.c.id).where(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.sending,
+                                 D.c.lease_expires_at >= now).limit(1)
+    return conn.scalar(query) is not None

@@ -1,0 +1,166 @@
+"""An edition's email as pre-encoded bytes: built once per edition, per recipient only spliced.
+
+The frozen HTML and text are quoted-printable encoded once, split at the per-recipient
+placeholders. Every piece ends in a soft line break (`=` CRLF), so each recipient's value can be
+encoded on its own and dropped in between without re-encoding the whole body. The bytes are
+already dot-stuffed for SMTP DATA. `tests/test_delivery_message.py` checks that what a reader
+decodes is exactly what `rendering.edition_message` builds the slow way.
+"""
+from __future__ import annotations
+
+import html as html_lib
+import re
+import secrets
+from dataclasses import dataclass
+from email import policy, quoprimime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from service import links
+from service.config import Settings
+from service.emails import list_headers
+from service.models import Edition, MailingList, Subscriber
+from service.rendering import edition_message_id, placeholders
+
+CRLF = b"\r\n"
+SOFT_BREAK = "=\r\n"
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9 .'_-]*")
+_LINE_START_DOT = re.compile(rb"(^|\r\n)\.")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What the sender knows of one reader: enough to address and personalise the email."""
+
+    subscriber_id: int
+    email: str
+    name: str
+
+
+def qp(text: str) -> str:
+    """Quoted-printable of UTF-8 text with CRLF line ends, as the email package writes it."""
+    return quoprimime.body_encode(text.encode("utf-8").decode("latin-1"), maxlinelen=76, eol="\r\n")
+
+
+def qp_piece(text: str) -> str:
+    """A QP piece that ends at a line start: a soft break is added unless it ends in a hard one."""
+    encoded = qp(text)
+    return encoded if not encoded or encoded.endswith("\r\n") else encoded + SOFT_BREAK
+
+
+def dot_stuff(data: bytes) -> bytes:
+    """SMTP DATA transparency (RFC 5321 4.5.2) for a piece that starts at a line start."""
+    return _LINE_START_DOT.sub(rb"\1..", data)
+
+
+class QpBody:
+    """A QP-encoded body with named holes: static pieces encoded once, values encoded per recipient."""
+
+    def __init__(self, content: str, tokens: dict[str, str]):
+        pattern = re.compile("|".join(re.escape(token) for token in tokens.values()))
+        by_token = {token: name for name, token in tokens.items()}
+        if not content.endswith("\n"):
+            content += "\n"  # as the email package does: a text part ends with a line end
+        self.pieces: list[bytes] = []
+        self.holes: list[str] = []
+        start = 0
+        for match in pattern.finditer(content):
+            self.pieces.append(dot_stuff(qp_piece(content[start:match.start()]).encode("ascii")))
+            self.holes.append(by_token[match.group(0)])
+            start = match.end()
+        self.pieces.append(dot_stuff(qp_piece(content[start:]).encode("ascii")))
+
+    def render(self, encoded_values: dict[str, bytes]) -> bytes:
+        """The body for one recipient, given each value already encoded as a QP piece."""
+        out = [self.pieces[0]]
+        for hole, piece in zip(self.holes, self.pieces[1:]):
+            out.append(encoded_values[hole])
+            out.append(piece)
+        return b"".join(out)
+
+
+def _header_lines(headers: dict[str, str]) -> bytes:
+    """Headers folded and encoded (RFC 2047) by the email package, with CRLF line ends."""
+    message = EmailMessage(policy=policy.SMTP)
+    for key, value in headers.items():
+        message[key] = value
+    return message.as_bytes().split(b"\r\n\r\n", 1)[0] + CRLF
+
+
+def _to_header(recipient: Recipient) -> bytes:
+    """The To line; plain names take a fast path, anything else goes through the email package."""
+    if not recipient.name:
+        return f"To: {recipient.email}\r\n".encode("ascii")
+    if _PLAIN_NAME.fullmatch(recipient.name):
+        shown = recipient.name if re.fullmatch(r"[A-Za-z0-9 ]*", recipient.name) else f'"{recipient.name}"'
+        return f"To: {shown} <{recipient.email}>\r\n".encode("ascii")
+    username, domain = recipient.email.rsplit("@", 1)
+    return _header_lines({"To": str(Address(display_name=recipient.name, username=username, domain=domain))})
+
+
+class EditionMail:
+    """One edition's email for any recipient: the costly work happens once, in the constructor."""
+
+    def __init__(self, settings: Settings, edition: Edition, mailing_list: MailingList):
+        self.settings = settings
+        self.edition = edition
+        self.list_id = mailing_list.id
+        self.boundary = f"=============={secrets.token_hex(12)}=="
+        shared = list_headers(settings, Subscriber(id=0, email="x@x"), mailing_list)
+        self.mailto = settings.mail_unsubscribe_mailto
+        self.static_headers = _header_lines({
+            "Subject": edition.subject,
+            "From": settings.mail_from,
+            "List-Id": shared["List-Id"],
+            "List-Unsubscribe-Post": shared["List-Unsubscribe-Post"],
+            "Precedence": "bulk",
+            "Feedback-ID": f"edition-{edition.id}:{mailing_list.slug}:newsletter",
+            "MIME-Version": "1.0",
+            "Content-Type": f'multipart/alternative; boundary="{self.boundary}"',
+        })
+        tokens = placeholders(edition.placeholder_key)
+        part = 'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+        self.text_head = f"\r\n--{self.boundary}\r\n{part.format('plain')}".encode("ascii")
+        self.html_head = f"\r\n--{self.boundary}\r\n{part.format('html')}".encode("ascii")
+        self.tail = f"\r\n--{self.boundary}--\r\n".encode("ascii")
+        self.text = QpBody(edition.text, tokens)
+        self.html = QpBody(edition.html, tokens)
+        self.envelope_from = _addr_spec(settings.mail_from)
+
+    def message_id(self, recipient: Recipient) -> str:
+        """Stable per (edition, subscriber): the same as the slow path's."""
+        return edition_message_id(self.settings, self.edition, Subscriber(id=recipient.subscriber_id))
+
+    def render(self, recipient: Recipient, date: str | None = None) -> bytes:
+        """The complete, dot-stuffed message bytes for one recipient (CRLF line ends)."""
+        unsubscribe = links.unsubscribe_url(self.settings, recipient.subscriber_id, self.list_id)
+        values = {
+            "unsubscribe_url": unsubscribe,
+            "preferences_url": links.preferences_url(self.settings, recipient.subscriber_id),
+            "recipient_email": recipient.email,
+        }
+        text_values = {name: _value_piece(value) for name, value in values.items()}
+        html_values = {name: _value_piece(html_lib.escape(value, quote=True)) for name, value in values.items()}
+        targets = f"<{unsubscribe}>" + (f",\r\n <mailto:{self.mailto}?subject=unsubscribe>" if self.mailto else "")
+        own_headers = (
+            f"Date: {date or formatdate(localtime=False, usegmt=True)}\r\n"
+            f"Message-ID: {self.message_id(recipient)}\r\n"
+            f"List-Unsubscribe: {targets}\r\n"
+        ).encode("ascii")
+        return b"".join((
+            self.static_headers, _to_header(recipient), own_headers, self.text_head,
+            self.text.render(text_values), self.html_head, self.html.render(html_values), self.tail,
+        ))
+
+
+def _value_piece(value: str) -> bytes:
+    """One recipient's value as a ready QP piece (it, too, starts at a line start)."""
+    return dot_stuff(qp_piece(value).encode("ascii"))
+
+
+def _addr_spec(mail_from: str) -> str:
+    """The bare address of a From value such as 'World News <news@example.com>'."""
+    message = EmailMessage()
+    message["From"] = mail_from
+    return message["From"].addresses[0].addr_spec

@@ -1,0 +1,163 @@
+"""A worker's drain loop: claim a batch, send each message on a reused connection, record each reply at once."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Connection
+
+from service.config import Settings
+from service.db import engine_for, session_scope
+from service.delivery import control, ledger
+from service.delivery.ledger import Claimed, Outcome
+from service.delivery.message import EditionMail, Recipient
+from service.delivery.smtp_session import ConnectionLost, Reply, SmtpSession, SmtpUnavailable
+from service.delivery.throttle import Throttle
+from service.models import DeliveryStatus, Edition, EditionStatus, as_utc, utcnow
+
+log = logging.getLogger(__name__)
+ENHANCED_CODE = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+MAX_RETRY_DELAY = timedelta(hours=1)
+
+
+@dataclass
+class DrainResult:
+    """What one drain did; `more` says another drain should carry on (time ran out with work left)."""
+
+    counts: Counter = field(default_factory=Counter)
+    more: bool = False
+
+
+def classify(reply: Reply, *, attempts: int, settings: Settings, expires: datetime, now: datetime) -> Outcome:
+    """Turn an SMTP reply into the row's next state (RFC 5321 reply codes, RFC 3463 enhanced codes)."""
+    text = f"{reply.code} {reply.text}"
+    if 200 <= reply.code < 300:
+        return Outcome(DeliveryStatus.sent, reply.code, text, sent_at=now)
+    if 400 <= reply.code < 500:
+        return retry_later(attempts=attempts, settings=settings, expires=expires, now=now, code=reply.code, text=text)
+    enhanced = ENHANCED_CODE.match(reply.text)
+    subject = enhanced.group(2) if enhanced else None
+    if subject == "1":
+        return Outcome(DeliveryStatus.failed, reply.code, text, failure_kind="no_such_user", error=text)
+    if subject == "7":
+        return Outcome(DeliveryStatus.failed, reply.code, text, failure_kind="policy", error=text)
+    return Outcome(DeliveryStatus.failed, reply.code, text, failure_kind="rejected", error=text)
+
+
+def retry_later(*, attempts: int, settings: Settings, expires: datetime, now: datetime, code: int | None = None,
+                text: str | None = None) -> Outcome:
+    """Back off exponentially; past the edition's expiry a temporary failure becomes final."""
+    delay = min(MAX_RETRY_DELAY, timedelta(seconds=settings.send_retry_base_seconds * 2 ** max(0, attempts - 1)))
+    if now + delay > expires:
+        return Outcome(DeliveryStatus.failed, code, text, failure_kind="expired", error=f"gave up: {text}")
+    return Outcome(DeliveryStatus.pending, code, text, retry_at=now + delay, error=text)
+
+
+_MAILS: dict[int, tuple[EditionMail, int, datetime]] = {}
+
+
+def edition_mail(settings: Settings, edition_id: int) -> tuple[EditionMail, int, datetime]:
+    """The edition's bytes, built once per process (editions are frozen): (mail, list id, expiry)."""
+    if edition_id not in _MAILS:
+        with session_scope(settings.effective_database_url) as session:
+            edition = session.get(Edition, edition_id)
+            mail = EditionMail(settings, edition, edition.mailing_list)
+            expires = as_utc(edition.send_expires_at) if edition.send_expires_at else (
+                utcnow() + timedelta(hours=settings.send_expiry_hours))
+        if len(_MAILS) >= 4:
+            _MAILS.pop(next(iter(_MAILS)))
+        _MAILS[edition_id] = (mail, edition.list_id, expires)
+    return _MAILS[edition_id]
+
+
+def drain(settings: Settings, edition_id: int, *, max_seconds: float | None = None) -> DrainResult:
+    """Send the edition's due rows until none is left, the edition is paused, or time is up."""
+    result = DrainResult()
+    engine = engine_for(settings.effective_database_url)
+    mail, list_id, expires = edition_mail(settings, edition_id)
+    deadline = time.monotonic() + (max_seconds or settings.drain_max_seconds)
+    smtp = SmtpSession(settings.smtp, settings.smtp_messages_per_connection)
+    throttle = Throttle(settings.send_rate_per_second, settings.effective_redis_url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if conn.dialect.name == "postgresql" and not settings.send_synchronous_commit:
+            conn.exec_driver_sql("SET synchronous_commit = off")
+        try:
+            while control.status_of(conn, edition_id) == EditionStatus.sending:
+                if time.monotonic() > deadline:
+                    result.more = ledger.has_due(conn, edition_id, utcnow())
+                    break
+                token, batch = ledger.claim(conn, edition_id=edition_id, limit=settings.send_batch_size,
+                                            now=utcnow(), lease_seconds=settings.send_lease_seconds)
+                if not batch:
+                    control.complete_if_done(conn, edition_id, utcnow())
+                    break
+                if not _send_batch(conn, settings, mail, list_id, expires, token, batch, smtp, throttle, result):
+                    break
+        finally:
+            smtp.close()
+    return result
+
+
+def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id: int, expires: datetime, token: str,
+                batch: list[Claimed], smtp: SmtpSession, throttle: Throttle, result: DrainResult) -> bool:
+    """Send one claimed batch; False when the drain should stop (server unreachable or lease lost)."""
+    readers = ledger.readers(conn, list_id=list_id, subscriber_ids=[row.subscriber_id for row in batch], now=utcnow())
+    lease = _Lease(conn, token, settings.send_lease_seconds, len(batch))
+    for position, row in enumerate(batch):
+        if not lease.keep(remaining=len(batch) - position):
+            log.warning("edition %s: lease %s lost; leaving the rest of the batch to others", mail.edition.id, token)
+            return False
+        email, name, skip = readers.get(row.subscriber_id, (None, "", "subscriber deleted"))
+        if skip:
+            ledger.record(conn, token=token, delivery_id=row.delivery_id,
+                          outcome=Outcome(DeliveryStatus.skipped, error=skip))
+            result.counts["skipped"] += 1
+            continue
+        throttle.acquire(keepalive=lambda: lease.keep(remaining=len(batch) - position, force=False))
+        recipient = Recipient(row.subscriber_id, email, name)
+        now = utcnow()
+        try:
+            reply = smtp.send(mail.envelope_from, email, mail.render(recipient))
+        except SmtpUnavailable as error:
+            rest = [r.delivery_id for r in batch[position:]]
+            later = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now, text=str(error))
+            ledger.release(conn, token=token, delivery_ids=rest, retry_at=later.retry_at or now, error=str(error))
+            log.warning("edition %s: %s; %d rows wait for a retry", mail.edition.id, error, len(rest))
+            result.counts["deferred"] += len(rest)
+            return False
+        except ConnectionLost as error:  # the one message that may have gone out twice, at most, on retry
+            outcome = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now,
+                                  text=f"connection lost during send: {error}")
+        else:
+            outcome = classify(reply, attempts=row.attempts, settings=settings, expires=expires, now=now)
+        if outcome.status == DeliveryStatus.sent:
+            outcome = Outcome(DeliveryStatus.sent, outcome.smtp_code, outcome.smtp_reply,
+                              message_id=mail.message_id(recipient), sent_at=now)
+        ledger.record(conn, token=token, delivery_id=row.delivery_id, outcome=outcome)
+        if outcome.failure_kind == "no_such_user":
+            ledger.suppress_address(conn, email=email, reason=f"hard bounce: {outcome.smtp_reply}")
+        elif outcome.failure_kind == "policy":
+            log.error("edition %s: policy refusal for reader %s, check the sending setup: %s", mail.edition.id,
+                      row.subscriber_id, outcome.smtp_reply)
+        result.counts[outcome.status if outcome.status != DeliveryStatus.pending else "retry"] += 1
+    return True
+
+
+class _Lease:
+    """Renews a batch's lease well before it runs out, and notices when it was taken back."""
+
+    def __init__(self, conn: Connection, token: str, seconds: int, size: int):
+        self.conn, self.token, self.seconds = conn, token, seconds
+        self.renewed = time.monotonic()
+
+    def keep(self, remaining: int, force: bool = False) -> bool:
+        """True while this worker still holds the rows it has not finished."""
+        if not force and time.monotonic() - self.renewed < self.seconds / 3:
+            return True
+        held = ledger.renew(self.conn, token=self.token, until=utcnow() + timedelta(seconds=self.seconds))
+        self.renewed = time.monotonic()
+        return held >= remaining
