@@ -6,9 +6,9 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Iterable
+from typing import Annotated, Any, Iterable
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,8 @@ from service.models import Story, utcnow
 SUMMARY_LINE = re.compile(r"^Summary based on (\d+) sources?$", re.IGNORECASE)
 CATEGORY_LINE = re.compile(r"^Get a daily email with more (.+?) stories$", re.IGNORECASE)
 DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%Y-%m-%d")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # all but tab: no NUL (PostgreSQL), no line breaks
+TITLE_MAX, CATEGORY_MAX = 500, 100  # the column sizes of stories.title and stories.category
 
 
 class StoryFormatError(InvalidInput):
@@ -71,17 +73,28 @@ def parse_seed_text(text: str, where: str = "<text>") -> StoryInput:
         text = text[1:]
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     numbered = [(number, line) for number, line in enumerate(lines, start=1)]
+    for number, line in numbered:
+        if bad := CONTROL_CHARS.search(line):
+            raise StoryFormatError(where, number, f"control character U+{ord(bad.group()):04X} in the text")
     content = [(n, line) for n, line in numbered if line.strip()]
     if len(content) < 2:
-        raise StoryFormatError(where, None, "expected a title line and a date line")
-    (_, title), (date_line_no, date_text) = content[0], content[1]
+        problem = "the file is empty" if not content else "expected a title line and then a date line"
+        raise StoryFormatError(where, content[0][0] if content else 1, problem)
+    (title_line_no, title), (date_line_no, date_text) = content[0], content[1]
+    if len(title.strip()) > TITLE_MAX:
+        raise StoryFormatError(where, title_line_no, f"the title is longer than {TITLE_MAX} characters")
+    if _is_date(title.strip()):
+        raise StoryFormatError(where, title_line_no, "expected the title line, found a date")
     try:
         story_date = parse_story_date(date_text.strip())
     except ValueError:
         raise StoryFormatError(where, date_line_no, f"expected a date like 'March 6, 2026', found {date_text.strip()!r}")
     summary_at = next((i for i, (_, line) in enumerate(content) if SUMMARY_LINE.match(line.strip())), None)
     if summary_at is None:
-        raise StoryFormatError(where, None, "missing the 'Summary based on N sources' line")
+        later = (n for n, line in content if CATEGORY_LINE.match(line.strip()) or line.strip().lower() == "sources")
+        after = next(later, None)
+        raise StoryFormatError(where, after or content[-1][0], "missing the 'Summary based on N sources' line "
+                               + ("before this line" if after else "after the key points"))
     points = [line.strip() for _, line in content[2:summary_at]]
     if not points:
         raise StoryFormatError(where, content[summary_at][0], "no key points before 'Summary based on N sources'")
@@ -91,11 +104,22 @@ def parse_seed_text(text: str, where: str = "<text>") -> StoryInput:
         line_no = rest[0][0] if rest else content[summary_at][0]
         raise StoryFormatError(where, line_no, "expected 'Get a daily email with more <category> stories'")
     category = CATEGORY_LINE.match(rest[0][1].strip()).group(1).strip()
+    if len(category) > CATEGORY_MAX:
+        raise StoryFormatError(where, rest[0][0], f"the category is longer than {CATEGORY_MAX} characters")
     if len(rest) < 2 or rest[1][1].strip().lower() != "sources":
         raise StoryFormatError(where, rest[1][0] if len(rest) > 1 else rest[0][0], "expected the 'Sources' line")
     return StoryInput(title=title.strip(), story_date=story_date, category=category, key_points=points,
                       source_count=source_count, sources=_source_pairs(rest[2:], where), origin="file",
                       origin_ref=where)
+
+
+def _is_date(text: str) -> bool:
+    """True for a line that parses as a story date (a file that lost its title line starts with one)."""
+    try:
+        parse_story_date(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _source_pairs(lines: list[tuple[int, str]], where: str) -> list[dict[str, str | None]]:
@@ -115,27 +139,41 @@ def _source_pairs(lines: list[tuple[int, str]], where: str) -> list[dict[str, st
     return sources
 
 
+def _no_control_chars(value: str) -> str:
+    """Every field is one line of text, as in the seed format; NUL above all, which PostgreSQL refuses."""
+    if bad := CONTROL_CHARS.search(value):
+        if bad.group() in "\r\n":
+            raise ValueError("line breaks are not allowed (one field, one line)")
+        raise ValueError(f"control character U+{ord(bad.group()):04X} is not allowed")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_control_chars)]
+
+
 class SourceIn(BaseModel):
     """A source in the JSON schema."""
 
-    publisher: str = Field(min_length=1, max_length=300)
-    title: str = Field(default="", max_length=1000)
-    url: str | None = Field(default=None, max_length=2000)
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    publisher: Text = Field(min_length=1, max_length=300)
+    title: Text = Field(default="", max_length=1000)
+    url: Text | None = Field(default=None, max_length=2000)
 
 
 class StoryIn(BaseModel):
-    """A story in the JSON schema (documented in README.md)."""
+    """A story in the JSON schema (documented in docs/story-json.md)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", str_strip_whitespace=True)
 
-    id: str | None = Field(default=None, max_length=500)
-    title: str = Field(min_length=1, max_length=500)
+    id: Text | None = Field(default=None, max_length=500)
+    title: Text = Field(min_length=1, max_length=TITLE_MAX)
     story_date: date | None = Field(default=None, alias="date")
-    category: str = Field(default="World News", min_length=1, max_length=100)
-    key_points: list[str] = Field(min_length=1, max_length=50)
+    category: Text = Field(default="World News", min_length=1, max_length=CATEGORY_MAX)
+    key_points: list[Text] = Field(min_length=1, max_length=50)
     source_count: int | None = Field(default=None, ge=0)
     sources: list[SourceIn] = Field(default_factory=list, max_length=200)
-    link: str | None = Field(default=None, max_length=2000)
+    link: Text | None = Field(default=None, max_length=2000)
 
     @field_validator("key_points")
     @classmethod
@@ -164,7 +202,8 @@ def parse_json_stories(data: Any, where: str = "<json>", origin: str = "json") -
         try:
             stories.append(StoryIn.model_validate(item).to_input(origin, where))
         except ValidationError as error:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"] else e["msg"]
+                                 for e in error.errors())
             raise StoryFormatError(where, None, f"story #{index + 1}: {problems}") from None
     return stories
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from service.stories import StoryFormatError, StoryInput, parse_json_text, parse_seed_text, upsert_story
@@ -37,10 +38,12 @@ def read_story_file(path: Path) -> list[StoryInput]:
         raise StoryFormatError(where, None, "no such file")
     if path.stat().st_size > MAX_FILE_BYTES:
         raise StoryFormatError(where, None, f"file larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    raw = path.read_bytes()
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise StoryFormatError(where, None, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+        line = raw[:error.start].replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1
+        raise StoryFormatError(where, line, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
     if path.suffix.lower() == ".json":
         return parse_json_text(text, where)
     return [parse_seed_text(text, where)]
@@ -57,6 +60,10 @@ def import_story_files(session: Session, paths: Iterable[Path]) -> FileImportRep
         except StoryFormatError as error:
             session.rollback()
             report.errors.append(error.message)
+            continue
+        except (DataError, IntegrityError) as error:  # the database refused it: report, keep going with the rest
+            session.rollback()
+            report.errors.append(f"{path}: could not be stored ({error.orig or error})".splitlines()[0])
             continue
         report.stored += [(str(path), row.title, created) for row, created in stored]
     return report

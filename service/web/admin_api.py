@@ -24,10 +24,13 @@ class NotAuthorised(ServiceError):
 def require_admin(request: Request) -> None:
     """Bearer ADMIN_TOKEN; the API is off while no token is configured."""
     expected = request.app.state.settings.admin_token
-    supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    scheme, _, supplied = request.headers.get("authorization", "").strip().partition(" ")
     if not expected:
         raise NotAuthorised("The admin API is disabled: set ADMIN_TOKEN to enable it.")
-    if not supplied or not hmac.compare_digest(supplied, expected):
+    # bytes, not str: compare_digest raises TypeError on non-ASCII text (headers arrive as latin-1)
+    supplied_bytes = supplied.strip().encode("utf-8", "surrogateescape")
+    if scheme.lower() != "bearer" or not supplied_bytes or not hmac.compare_digest(
+            supplied_bytes, expected.encode("utf-8", "surrogateescape")):
         raise NotAuthorised("Missing or wrong admin token (Authorization: Bearer <ADMIN_TOKEN>).")
 
 
@@ -36,7 +39,7 @@ async def post_stories(request: Request, session: Session = Depends(get_session)
     """Take in one story, a list, or {"stories": [...]}; all are validated before any is stored."""
     try:
         data = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError, absurd nesting
         raise ServiceError(f"The body is not valid JSON: {error}") from None
     stories = parse_json_stories(data, where="request body", origin="json")
     created, updated = upsert_stories(session, stories)

@@ -29,7 +29,8 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
         settings.subscribe_limit_per_ip,
         settings.subscribe_limit_per_address,
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       path_limits={"/api/admin/": settings.max_admin_body_bytes})
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, error: ServiceError):
