@@ -1,7 +1,7 @@
 """Which stories go into a list's edition for a day; an edition is built once and then frozen."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -28,6 +28,7 @@ def get_edition(session: Session, mailing_list: MailingList, day: date) -> Editi
 
 def edition_window(session: Session, mailing_list: MailingList, day: date, now: datetime) -> tuple[datetime, datetime]:
     """Stories received after the previous edition's cut-off (or in the last 24 h) up to now or the day's send time."""
+    now = as_utc(now).astimezone(timezone.utc)  # SQLite compares the stored text: every bound must be UTC
     end = min(now, send_moment(mailing_list, day)) if day < now.astimezone(ZoneInfo(mailing_list.timezone)).date() else now
     previous = session.scalar(
         select(Edition.window_end)

@@ -1,7 +1,8 @@
 """Transactional emails (confirmation, welcome): Jinja2 + MJML to HTML, a text part, and the MIME message."""
 from __future__ import annotations
 
-from email.headerregistry import Address
+from email import policy
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from functools import lru_cache
@@ -14,6 +15,20 @@ from mjml import mjml2html
 from service import links
 from service.config import Settings
 from service.models import MailingList, Subscriber, utcnow
+
+
+class UrlListHeader(UnstructuredHeader):
+    """List-Unsubscribe: fold only between its <URL>s, never as RFC 2047 words (clients would not decode them)."""
+
+    def fold(self, *, policy):
+        """The stdlib turns a long URL into =?utf-8?q?...?= words; keep each URL whole (lines stay under 998)."""
+        targets = [target.strip() for target in str(self).split(",") if target.strip()]
+        return f"{self.name}: " + ("," + policy.linesep + " ").join(targets) + policy.linesep
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("list-unsubscribe", UrlListHeader)
+MAIL_POLICY = policy.default.clone(header_factory=_HEADERS)
 
 
 @lru_cache(maxsize=4)
@@ -48,7 +63,7 @@ def build_message(
     message_id: str | None = None,
 ) -> EmailMessage:
     """multipart/alternative (text first, HTML last), quoted-printable so no line passes 998 characters."""
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["Subject"] = subject
     message["From"] = settings.mail_from
     message["To"] = to

@@ -89,7 +89,7 @@ def recipient_values(settings: Settings, subscriber: Subscriber, mailing_list: M
 def public_values(settings: Settings, mailing_list: MailingList) -> dict[str, str]:
     """Values for the web archive, where there is no recipient."""
     subscribe = f"{settings.base_url}/subscribe?list={mailing_list.slug}"
-    return {"unsubscribe_url": subscribe, "preferences_url": subscribe, "recipient_email": "you"}
+    return {"unsubscribe_url": subscribe, "preferences_url": subscribe, "recipient_email": "your address"}
 
 
 def edition_message_id(settings: Settings, edition: Edition, subscriber: Subscriber) -> str:

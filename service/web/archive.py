@@ -38,10 +38,14 @@ def archive_feed(request: Request, slug: str, session: Session = Depends(get_ses
 
 
 @router.get("/archive/{slug}/{day}")
-def archive_edition(request: Request, slug: str, day: date, session: Session = Depends(get_session)):
+def archive_edition(request: Request, slug: str, day: str, session: Session = Depends(get_session)):
     """One edition exactly as it was sent, with the reader-specific links pointing at the subscribe page."""
     settings = request.app.state.settings
     mailing_list = get_list(session, slug)
+    try:
+        day = date.fromisoformat(day)
+    except ValueError:  # a mistyped address is a page that does not exist, not a form error
+        raise UnknownList(f"There is no {mailing_list.name} edition for {day!r}.") from None
     edition = get_edition(session, mailing_list, day)
     if edition is None:
         raise UnknownList(f"There is no {mailing_list.name} edition for {day.isoformat()}.")

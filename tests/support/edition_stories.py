@@ -1,0 +1,53 @@
+"""Stories for edition, rendering and archive tests: seed-sized, with chosen arrival times and source counts."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+
+from service.config import REPO_ROOT
+from service.models import Story
+from service.stories import StoryInput, parse_seed_text, upsert_story
+
+SEED = REPO_ROOT / "demo" / "stories" / "000_17749a4977b85c87.txt"
+PUBLISHERS = ["Reuters", "Associated Press", "The Japan Times", "The Hindu", "Nikkei Asia", "BBC News",
+              "Al Jazeera", "Deutsche Welle", "NHK World", "The Straits Times", "Ministry of Foreign Affairs of Japan"]
+
+
+def seed_story() -> StoryInput:
+    """The product's own example story, parsed from its seed file."""
+    return parse_seed_text(SEED.read_text(encoding="utf-8"), str(SEED))
+
+
+def long_story(number: int, **changes) -> StoryInput:
+    """A seed-sized story (12 key points, 11 named sources with article titles and URLs), distinct per number."""
+    base = seed_story()
+    sources = [{"publisher": publisher,
+                "title": f"{base.title}: what the talks mean for the region, report {number}.{index}",
+                "url": f"https://news{index}.example.com/world/{number}/india-japan-ties-{index}"}
+               for index, publisher in enumerate(PUBLISHERS)]
+    story = replace(base, title=f"{base.title} (story {number})",
+                    key_points=[f"{point} [{number}.{index}]" for index, point in enumerate(base.key_points)],
+                    source_count=11, sources=sources, origin_ref=f"test-{number}")
+    return replace(story, **changes)
+
+
+def add_story(session, title: str, *, received_at: datetime | None = None, sources: int = 3,
+              category: str = "World News", story_date: date | None = date(2026, 3, 6),
+              key_points: list[str] | None = None, source_list: list[dict] | None = None,
+              link: str | None = None) -> Story:
+    """Store one story and, when given, pretend it arrived at `received_at`."""
+    story = StoryInput(title=title, category=category, key_points=key_points or [f"What happened in {title}."],
+                       source_count=sources, story_date=story_date, link=link,
+                       sources=source_list if source_list is not None else
+                       [{"publisher": PUBLISHERS[i % len(PUBLISHERS)], "title": f"{title}, article {i}", "url": None}
+                        for i in range(min(sources, 3))])
+    return store(session, story, received_at)
+
+
+def store(session, story: StoryInput, received_at: datetime | None = None) -> Story:
+    """upsert_story, with the arrival time set when given, committed."""
+    row, _ = upsert_story(session, story)
+    if received_at is not None:
+        row.received_at = received_at
+    session.commit()
+    return row
