@@ -6,17 +6,14 @@ from celery.signals import worker_process_init
 
 from service.config import Settings, get_settings
 
-DISPATCH_EVERY_SECONDS = 60.0
-SWEEP_EVERY_SECONDS = 30.0
-
-
 def beat_schedule(settings: Settings) -> dict:
     """Beat only carries triggers; what to send is decided from the database each time."""
+    dispatch_every = min(settings.dispatch_interval_seconds, 300.0)
     return {
-        "dispatch-due-editions": {"task": "service.tasks.dispatch_due", "schedule": DISPATCH_EVERY_SECONDS,
-                                  "options": {"expires": DISPATCH_EVERY_SECONDS}},
-        "sweep-deliveries": {"task": "service.tasks.sweep_deliveries", "schedule": SWEEP_EVERY_SECONDS,
-                             "options": {"expires": SWEEP_EVERY_SECONDS}},
+        "dispatch-due-editions": {"task": "service.tasks.dispatch_due", "schedule": dispatch_every,
+                                  "options": {"expires": dispatch_every}},
+        "sweep-deliveries": {"task": "service.tasks.sweep_deliveries", "schedule": settings.sweep_interval_seconds,
+                             "options": {"expires": settings.sweep_interval_seconds}},
         "poll-feeds": {"task": "service.tasks.poll_feeds", "schedule": float(settings.feed_poll_interval_seconds),
                        "options": {"expires": float(settings.feed_poll_interval_seconds)}},
     }

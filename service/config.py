@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     send_retry_base_seconds: int = 60  # first retry delay after a 4xx or a dropped connection; doubles
     smtp_messages_per_connection: int = 1000  # re-open the SMTP connection after this many messages
     drain_max_seconds: int = 240  # a drain task hands over to a fresh task after this long
+    dispatch_interval_seconds: float = 60.0  # how often beat looks for due editions (at most 300)
+    sweep_interval_seconds: float = 30.0  # how often beat takes back expired leases and restarts stalled editions
     dispatch_catchup_hours: float = 6.0  # an edition missed while the service was down is still sent this late
     send_synchronous_commit: bool = True  # off: faster ledger writes, but a PostgreSQL crash may forget ~1 s of sends
     redis_url: str | None = None  # shared Redis for rate limits and beat's lock; default: BROKER_URL if Redis

@@ -1,6 +1,7 @@
 """A real SMTP server for tests: aiosmtpd on a free port, recording envelopes and parsed messages."""
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -87,3 +88,31 @@ class RecordingSmtpServer:
         """Give the worker time, then check that nobody wrote to this address."""
         time.sleep(wait)
         assert self.messages_to(address) == [], f"unexpected mail to {address}"
+
+
+class CountingSmtpServer(RecordingSmtpServer):
+    """For thousands of messages: keeps only each message's recipients and Message-ID, nothing parsed."""
+
+    def __init__(self):
+        super().__init__()
+        self.deliveries: list[tuple[str, str]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        """Record (recipient, Message-ID) pairs."""
+        head = envelope.original_content.split(b"\r\n\r\n", 1)[0]
+        found = re.search(rb"^Message-ID:\s*(\S+)", head, re.IGNORECASE | re.MULTILINE)
+        message_id = found.group(1).decode() if found else ""
+        with self._lock:
+            self.deliveries.extend((rcpt.lower(), message_id) for rcpt in envelope.rcpt_tos)
+        return "250 Message accepted"
+
+    def count(self) -> int:
+        """Messages accepted so far."""
+        with self._lock:
+            return len(self.deliveries)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self.deliveries.clear()
+        super().clear()
