@@ -27,14 +27,16 @@ def parse_send_time(raw: str) -> time:
 
 
 def create_list(session: Session, *, slug: str, name: str, description: str = "", send_time: time = time(7, 0),
-                timezone: str = "UTC", double_opt_in: bool = True, categories: list[str] | None = None) -> MailingList:
+                timezone: str = "UTC", double_opt_in: bool = True, categories: list[str] | None = None,
+                local_time_delivery: bool = False) -> MailingList:
     """A new list; the slug is its stable public identifier."""
     if not SLUG.match(slug):
         raise InvalidInput("A list slug is lower-case letters, digits and dashes, e.g. world-news.")
     if session.scalar(select(MailingList.id).where(MailingList.slug == slug)):
         raise InvalidInput(f"A list called {slug!r} already exists.")
     mailing_list = MailingList(slug=slug, name=name.strip() or slug, description=description, send_time=send_time,
-                               timezone=clean_timezone(timezone), double_opt_in=double_opt_in)
+                               timezone=clean_timezone(timezone), double_opt_in=double_opt_in,
+                               local_time_delivery=local_time_delivery)
     mailing_list.category_rows = [ListCategory(category=c) for c in _clean_categories(categories or [])]
     session.add(mailing_list)
     session.commit()

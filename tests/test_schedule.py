@@ -40,9 +40,7 @@ def _deliveries(db, list_id: int) -> list[tuple[str, str, date, datetime, dateti
 @pytest.mark.parametrize("dst_day", [date(2026, 3, 29), date(2026, 10, 25)], ids=["spring-forward", "fall-back"])
 def test_local_time_delivery_across_a_dst_change(db, settings, dst_day):
     local = create_list(db, slug="local", name="Local time daily", send_time=time(7, 0), timezone="Europe/London",
-                        categories=[])
-    local.local_time_delivery = True
-    db.commit()
+                        categories=[], local_time_delivery=True)
     engine = engine_for(settings.effective_database_url)
     readers = dict(zip(add_readers(engine, local.id, len(ZONES), zones=ZONES), ZONES))
     quiet_days = settings.model_copy(update={"skip_empty_editions": False})

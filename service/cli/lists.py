@@ -21,12 +21,14 @@ def create(
     timezone: str = typer.Option("UTC", help="IANA time zone, e.g. Europe/London"),
     double_opt_in: bool = typer.Option(True, help="Ask new readers to confirm by email"),
     category: list[str] = typer.Option([], "--category", help="Story category to carry (repeatable; none: all)"),
+    local_time: bool = typer.Option(False, "--local-time", help="Deliver at the send time in each reader's own zone"),
 ) -> None:
     """Create a list."""
     with session_scope(get_settings().effective_database_url) as session:
         created = list_rules.create_list(session, slug=slug, name=name, description=description,
                                          send_time=list_rules.parse_send_time(send_time), timezone=timezone,
-                                         double_opt_in=double_opt_in, categories=category)
+                                         double_opt_in=double_opt_in, categories=category,
+                                         local_time_delivery=local_time)
         typer.echo(f"created list {created.slug} (id {created.id})")
 
 
@@ -38,7 +40,8 @@ def show(slug: str) -> None:
         counts = dict(session.execute(select(Subscription.status, func.count()).where(Subscription.list_id == ml.id)
                                       .group_by(Subscription.status)).all())
         table = Table(title=f"{ml.name} ({ml.slug})", show_header=False)
-        table.add_row("send time", f"{ml.send_time.strftime('%H:%M')} {ml.timezone}")
+        zone = "each reader's own time zone" if ml.local_time_delivery else ml.timezone
+        table.add_row("send time", f"{ml.send_time.strftime('%H:%M')} {zone}")
         table.add_row("double opt-in", "yes" if ml.double_opt_in else "no")
         table.add_row("categories", ", ".join(ml.categories) or "(all)")
         for status, count in sorted(counts.items(), key=lambda item: item[0].value):
