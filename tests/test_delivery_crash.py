@@ -13,6 +13,7 @@ import os
 import signal
 import time
 from collections import Counter
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -96,57 +97,54 @@ def _assert_everyone_once(db, settings, smtp, readers, allowed_duplicates: int) 
     assert statuses == {DeliveryStatus.sent: len(readers)}
 
 
+@contextmanager
+def _running(crash_env, tmp_path, name: str):
+    """A worker and a beat for the test; the test may replace either (they are stopped at the end)."""
+    running = {"worker": Worker(crash_env, tmp_path / "worker.log", name, CONCURRENCY).start(),
+               "beat": Beat(crash_env, tmp_path / "beat.log", tmp_path).start()}
+    try:
+        yield running
+    finally:
+        for process in running.values():
+            process.stop()
+
+
 def test_sigkill_of_the_whole_worker_mid_edition(db, settings, crash_env, counting_smtp, tmp_path):
     """Proves: rows claimed by a worker killed outright are taken back after their lease and sent by its successor."""
     readers = _due_edition(db, settings)
-    worker = Worker(crash_env, tmp_path / "worker.log", "crash-a", CONCURRENCY).start()
-    beat = Beat(crash_env, tmp_path / "beat.log", tmp_path).start()
-    try:
+    with _running(crash_env, tmp_path, "crash-a") as running:
         _wait_for_mail(counting_smtp, READERS // 4)
-        worker.kill()
+        running["worker"].kill()
         sent_before_restart = counting_smtp.count()
         claimed = db.scalar(select(func.count()).where(Delivery.status == DeliveryStatus.sending))
         assert claimed > 0, "the kill left rows claimed by the dead worker: recovery has real work to do"
         time.sleep(1)
         assert counting_smtp.count() <= sent_before_restart + CONCURRENCY, "a dead worker sends nothing more"
-        worker = Worker(crash_env, tmp_path / "worker.log", "crash-b", CONCURRENCY).start()
+        running["worker"] = Worker(crash_env, tmp_path / "worker.log", "crash-b", CONCURRENCY).start()
         _assert_everyone_once(db, settings, counting_smtp, readers, allowed_duplicates=CONCURRENCY)
-    finally:
-        worker.stop()
-        beat.stop()
 
 
 def test_sigkill_of_one_pool_process_mid_edition(db, settings, crash_env, counting_smtp, tmp_path):
     """Proves: a pool child killed mid-batch loses nothing (the task is re-queued, its rows come back)."""
     readers = _due_edition(db, settings)
-    worker = Worker(crash_env, tmp_path / "worker.log", "crash-c", CONCURRENCY).start()
-    beat = Beat(crash_env, tmp_path / "beat.log", tmp_path).start()
-    try:
+    with _running(crash_env, tmp_path, "crash-c") as running:
         _wait_for_mail(counting_smtp, READERS // 4)
-        os.kill(worker.children()[0], signal.SIGKILL)
+        os.kill(running["worker"].children()[0], signal.SIGKILL)
         _assert_everyone_once(db, settings, counting_smtp, readers, allowed_duplicates=1)
-        assert worker.alive(), "the worker replaced its pool process and carried on"
-    finally:
-        worker.stop()
-        beat.stop()
+        assert running["worker"].alive(), "the worker replaced its pool process and carried on"
 
 
 def test_redis_restart_mid_edition(db, settings, crash_env, counting_smtp, own_redis, tmp_path):
     """Proves: losing the broker and every queued task mid-edition (Redis keeps nothing on disk) loses no reader."""
     readers = _due_edition(db, settings)
-    worker = Worker(crash_env, tmp_path / "worker.log", "crash-d", CONCURRENCY).start()
-    beat = Beat(crash_env, tmp_path / "beat.log", tmp_path).start()
-    try:
+    with _running(crash_env, tmp_path, "crash-d") as running:
         _wait_for_mail(counting_smtp, READERS // 4)
         own_redis.kill()
         time.sleep(3)
         own_redis.start()
-        if not beat.alive():  # as a supervisor (docker's restart policy) would
-            beat = Beat(crash_env, tmp_path / "beat.log", tmp_path).start()
+        if not running["beat"].alive():  # redbeat exits when Redis goes; compose's restart policy brings it back
+            running["beat"] = Beat(crash_env, tmp_path / "beat.log", tmp_path).start()
         _assert_everyone_once(db, settings, counting_smtp, readers, allowed_duplicates=0)
-    finally:
-        worker.stop()
-        beat.stop()
 
 
 def test_two_beats_never_double_send(db, settings, crash_env, counting_smtp, tmp_path):
