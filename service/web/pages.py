@@ -13,18 +13,20 @@ from service.errors import InvalidInput, InvalidToken
 from service.models import Subscriber, SubscriptionStatus, as_utc, utcnow
 from service.tokens import Purpose, read_token
 from service.web.common import consent_from, get_session, subscribe
-from service.web.security import CSRF_FIELD, check_csrf, csrf_token, set_csrf_cookie
+from service.web.security import CSRF_FIELD, check_csrf, csrf_matches, csrf_token, set_csrf_cookie
 
 router = APIRouter()
 TIMEZONES = sorted(available_timezones())
 
 
-def _page(request: Request, name: str, status_code: int = 200, **context):
-    """Render a page with the CSRF token in reach of every form."""
-    context.setdefault("csrf_field", CSRF_FIELD)
-    context.setdefault("csrf_token", csrf_token(request))
+def _page(request: Request, name: str, status_code: int = 200, *, cookie: bool = True, **context):
+    """Render a page with the CSRF token in reach of every form (cookie=False: a form-less answer, no cookie)."""
+    if cookie:
+        context.setdefault("csrf_field", CSRF_FIELD)
+        context.setdefault("csrf_token", csrf_token(request))
     response = request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
-    set_csrf_cookie(request, response)
+    if cookie:
+        set_csrf_cookie(request, response)
     return response
 
 
@@ -148,14 +150,16 @@ def unsubscribe_page(request: Request, token: str, session: Session = Depends(ge
 
 @router.post("/unsubscribe/{token}")
 def unsubscribe_one_click(request: Request, token: str, one_click: str = Form("", alias="List-Unsubscribe"),
-                          session: Session = Depends(get_session)):
+                          csrf_token_value: str = Form("", alias=CSRF_FIELD), session: Session = Depends(get_session)):
     """RFC 8058 one-click: List-Unsubscribe=One-Click in the body, 200, no redirect, no cookie; idempotent."""
     if one_click != "One-Click":
         raise InvalidInput("Expected the form field List-Unsubscribe=One-Click.")
     payload = _token(request, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
     list_id = payload.get("l") if isinstance(payload.get("l"), int) else None
-    rules.unsubscribe(session, subscriber_id=subscriber.id, list_id=list_id, consent=consent_from(request, "one-click"))
-    return _page(request, "message.html", title="You are unsubscribed",
+    # The page's button carries its CSRF token; a mail client's one-click POST has no cookie, and needs none.
+    source = "unsubscribe-page" if csrf_matches(request, csrf_token_value) else "one-click"
+    rules.unsubscribe(session, subscriber_id=subscriber.id, list_id=list_id, consent=consent_from(request, source))
+    return _page(request, "message.html", cookie=False, title="You are unsubscribed",
                  message="You will receive no more of these emails. Changed your mind? You can choose your lists again.",
                  link=links.preferences_url(request.app.state.settings, subscriber.id), link_text="Manage my preferences")

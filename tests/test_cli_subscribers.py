@@ -1,0 +1,196 @@
+"""`newsletter subscribers show/import`, run as an admin runs them: a real process, real worker, real SMTP."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import func, select
+
+from service import subscriptions as rules
+from service.config import REPO_ROOT
+from service.imports import import_csv, utf8_lines
+from service.lists import create_list
+from service.models import Subscriber, Subscription
+from service.tasks import CeleryNotifier
+from tests.support.db import row_counts
+from tests.support.web import confirmed_reader, statuses, subscribe_by_form
+
+GOOD = ["good1@example.com", "good2@example.com", "spaced@example.com"]
+NEVER_STORED = ["not-an-address", "crlf@example.com", "bounced@example.com", "badzone@example.com"]
+# Excel style: byte-order mark, CRLF line ends, a header in its own capitals, a quoted name with a line break in it.
+CSV = (
+    "\ufeffEmail,Name,TimeZone\r\n"                            # line 1
+    "good1@example.com,Good One,Europe/Paris\r\n"              # 2
+    "not-an-address,Bad,UTC\r\n"                               # 3
+    '"crlf@example.com","Evil\r\nBcc: x@example.com",UTC\r\n'  # 4-5
+    "good2@example.com,,\r\n"                                  # 6
+    "GOOD1@example.com,Dup,UTC\r\n"                            # 7: good1 again
+    "confirmed-before@example.com,Renamed,UTC\r\n"             # 8
+    "pending-before@example.com,,\r\n"                         # 9
+    "left-before@example.com,,\r\n"                            # 10
+    "bounced@example.com,,\r\n"                                # 11
+    "badzone@example.com,,Mars/Olympus\r\n"                    # 12
+    "\r\n"                                                     # 13: blank, ignored
+    "  spaced@example.com  ,  Spaced  ,\r\n"                   # 14
+)
+BAD_LINES = {3: "email address is not valid", 4: "line breaks", 7: "appears earlier in this file",
+             12: "Unknown time zone"}
+
+
+@pytest.fixture
+def newsletter(service_env, settings):
+    """Run the `newsletter` command with the test environment; returns the finished process."""
+    def run(*args: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, **service_env, "COLUMNS": "200"}
+        return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=REPO_ROOT, env=env,
+                               capture_output=True, text=True, timeout=60)
+    return run
+
+
+@pytest.fixture
+def people(tmp_path):
+    """The CSV above, as the file an admin was handed."""
+    path = tmp_path / "people.csv"
+    path.write_bytes(CSV.encode("utf-8"))
+    return path
+
+
+@pytest.fixture
+def history(client, db, world_news, mailbox):
+    """Addresses the service already knows: confirmed, awaiting confirmation, unsubscribed, suppressed."""
+    confirmed_reader(client, mailbox, "confirmed-before@example.com", name="Kept Name")
+    subscribe_by_form(client, "pending-before@example.com")
+    _, welcome = confirmed_reader(client, mailbox, "left-before@example.com")
+    path = welcome["List-Unsubscribe"].split(",")[0].strip("<> ").replace("http://testserver", "")
+    assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    rules.suppress(db, "bounced@example.com", "hard bounce")
+    db.commit()
+    mailbox.wait_for("pending-before@example.com")
+    return {address: len(mailbox.messages_to(address))
+            for address in ("confirmed-before@example.com", "pending-before@example.com", "left-before@example.com")}
+
+
+def figure(output: str, label: str) -> int:
+    """A number from the import's summary table."""
+    row = next((line for line in output.splitlines() if label in line), None)
+    assert row, f"no {label!r} in:\n{output}"
+    return int(re.findall(r"\d+", row)[-1])
+
+
+def assert_reported(output: str) -> None:
+    """Every bad row is named by the line it starts on, and no good row is."""
+    reported = {int(n): reason for n, reason in re.findall(r"line (\d+): (.*)", output)}
+    assert set(reported) == set(BAD_LINES), output
+    for line, words in BAD_LINES.items():
+        assert words in reported[line], reported[line]
+
+
+def subscriber_count(db) -> int:
+    """How many addresses are stored."""
+    return row_counts(db)["subscribers"]
+
+
+def test_show_prints_each_list_with_its_status(newsletter, client, db, world_news, mailbox):
+    create_list(db, slug="science", name="Science weekly")
+    confirmed_reader(client, mailbox, "reader@example.com", name="Ada Reader", lists=("world-news", "science"))
+    shown = newsletter("subscribers", "show", "  Reader@Example.COM ")
+    assert shown.returncode == 0, shown.stderr
+    assert "reader@example.com" in shown.stdout and "name=Ada Reader" in shown.stdout
+    assert "science: confirmed\nworld-news: confirmed" in shown.stdout
+
+
+def test_show_explains_an_unknown_or_invalid_address(newsletter, db, world_news):
+    unknown = newsletter("subscribers", "show", "nobody@example.com")
+    assert unknown.returncode == 1 and "no subscriber with address nobody@example.com" in unknown.stderr
+    invalid = newsletter("subscribers", "show", "not-an-address")
+    assert invalid.returncode == 2 and "error: That email address is not valid" in invalid.stderr
+    assert "Traceback" not in unknown.stderr + invalid.stderr
+
+
+def test_import_without_confirmed_asks_each_new_address_to_confirm(newsletter, people, history, db, mailbox):
+    done = newsletter("subscribers", "import", str(people), "--list", "world-news")
+    assert done.returncode == 0, done.stderr
+    assert_reported(done.stdout)
+    assert (figure(done.stdout, "rows read"), figure(done.stdout, "added")) == (11, 3)
+    assert figure(done.stdout, "already on the list") == 2 and figure(done.stdout, "suppressed") == 1
+    assert figure(done.stdout, "unsubscribed earlier") == 1
+
+    for address in GOOD:
+        [confirmation] = mailbox.wait_for(address)
+        assert confirmation.message["Subject"].startswith("Please confirm"), "imported without consent: confirm first"
+        assert statuses(db, address) == {"world-news": "unconfirmed"}
+    assert statuses(db, "confirmed-before@example.com") == {"world-news": "confirmed"}
+    assert statuses(db, "left-before@example.com") == {"world-news": "unsubscribed"}, "an unsubscribe stands"
+    assert db.scalar(select(Subscriber.name).where(Subscriber.email == "confirmed-before@example.com")) == "Kept Name"
+    assert db.scalar(select(Subscriber.timezone).where(Subscriber.email == "good2@example.com")) == "Europe/London"
+    for address in NEVER_STORED:
+        assert statuses(db, address) == {}
+    mailbox.assert_nothing_for("bounced@example.com")
+    for address, seen in history.items():
+        assert len(mailbox.messages_to(address)) == seen, f"{address} must not be mailed again"
+    assert len(mailbox.messages_to("good1@example.com")) == 1, "a repeated row must not mean a second email"
+
+    stored = subscriber_count(db)
+    again = newsletter("subscribers", "import", str(people), "--list", "world-news")
+    assert again.returncode == 0 and figure(again.stdout, "added") == 0
+    assert subscriber_count(db) == stored, "importing the same file twice duplicates nobody"
+    mailbox.assert_nothing_for("nobody@example.com", wait=2.0)
+    assert all(len(mailbox.messages_to(address)) == 1 for address in GOOD), "nor mails anybody twice"
+
+
+def test_import_confirmed_emails_nobody(newsletter, people, history, db, mailbox):
+    sent_before = len(mailbox.received)
+    done = newsletter("subscribers", "import", str(people), "--list", "world-news", "--confirmed")
+    assert done.returncode == 0, done.stderr
+    assert_reported(done.stdout)
+    assert figure(done.stdout, "added") == 4, "three new addresses, and the one awaiting confirmation"
+    for address in [*GOOD, "pending-before@example.com", "confirmed-before@example.com"]:
+        assert statuses(db, address) == {"world-news": "confirmed"}
+    assert statuses(db, "left-before@example.com") == {"world-news": "unsubscribed"}, "an unsubscribe stands"
+    for address in NEVER_STORED:
+        assert statuses(db, address) == {}
+    mailbox.assert_nothing_for("good1@example.com")
+    assert len(mailbox.received) == sent_before, "--confirmed sends no confirmation (nor any other) email"
+
+
+def test_help_says_when_to_use_confirmed(newsletter):
+    shown = newsletter("subscribers", "import", "--help")
+    assert shown.returncode == 0
+    text = " ".join(shown.stdout.replace("│", " ").split())
+    assert "already agreed" in text and "email nobody" in text and "confirmation email" in text
+
+
+def test_a_file_that_is_not_utf8_stops_at_its_line(newsletter, tmp_path, db, world_news, mailbox):
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes("email,name\nfirst@example.com,First\nrenee@example.com,Renée\n".encode("latin-1"))
+    done = newsletter("subscribers", "import", str(latin), "--list", "world-news", "--confirmed")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "Line 3 is not UTF-8" in done.stderr and "importing the fixed file again duplicates nobody" in done.stderr
+    assert statuses(db, "first@example.com") == {"world-news": "confirmed"}
+
+
+def test_missing_email_column_or_unknown_list(newsletter, tmp_path, db, world_news):
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("mail,name\nreader@example.com,Reader\n")
+    done = newsletter("subscribers", "import", str(wrong), "--list", "world-news")
+    assert done.returncode == 2 and "needs a header row with an 'email' column" in done.stderr
+    elsewhere = newsletter("subscribers", "import", str(wrong), "--list", "no-such-list")
+    assert elsewhere.returncode == 2 and "There is no list called 'no-such-list'" in elsewhere.stderr
+
+
+def test_import_streams_and_commits_in_batches(settings, db, world_news):
+    """A big file is read line by line: rows are stored while later lines have not been read yet."""
+    seen_while_reading = []
+
+    def lines():
+        yield b"email,name\n"
+        for number in range(1, 1301):
+            if number == 1201:  # the file is still being read here
+                with db.bind.connect() as other:
+                    seen_while_reading.append(other.scalar(select(func.count()).select_from(Subscription)))
+            yield f"bulk{number}@example.com,Reader {number}\n".encode()
+
+    report = import_csv(db, utf8_lines(lines()), mailing_list=world_news, confirmed=True, notifier=CeleryNotifier())
+    assert report.added == 1300
+    assert seen_while_reading[0] >= 1000, "earlier batches are committed before the whole file is read"
