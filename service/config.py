@@ -105,6 +105,13 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @model_validator(mode="after")
+    def _base_url_follows_port(self) -> "Settings":
+        """Without BASE_URL, links point at this machine on the configured PORT."""
+        if "base_url" not in self.model_fields_set:
+            self.base_url = f"http://localhost:{self.port}"
+        return self
+
+    @model_validator(mode="after")
     def _refuse_dev_secret(self) -> "Settings":
         """The built-in secret signs nothing outside development: anyone could forge tokens."""
         if self.environment != "development" and self.secret_key == DEV_SECRET_KEY:

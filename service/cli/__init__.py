@@ -32,8 +32,10 @@ def demo() -> None:
     """Load the demo list, story and today's edition (what `make run` does on start); safe to repeat."""
     from service.db import session_scope
     from service.demo import load_demo
+    from service.migrate import upgrade
 
     settings = get_settings()
+    upgrade(settings.effective_database_url)  # a fresh DATA_DIR works without a separate `db upgrade`
     with session_scope(settings.effective_database_url) as session:
         for line in load_demo(session, settings):
             typer.echo(line)
