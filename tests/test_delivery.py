@@ -137,3 +137,31 @@ def test_cancel_drops_everyone_not_yet_mailed(db, settings, world_news, celery_w
     start_drains(edition.id, 2)
     mailbox.assert_nothing_for(readers[0], wait=2)
     assert {r.status for r in _rows(db, edition.id).values()} == {DeliveryStatus.cancelled}
+
+
+def test_admin_sends_and_watches_an_edition_from_the_command_line(db, settings, world_news, service_env,
+                                                                  celery_worker, mailbox):
+    import os
+    import subprocess
+    import sys
+
+    from service.config import REPO_ROOT
+
+    def newsletter(*args: str) -> str:
+        """Run the CLI as an admin would, in its own process."""
+        done = subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=REPO_ROOT, capture_output=True,
+                              text=True, env={**os.environ, **service_env}, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    readers = add_readers(engine_for(settings.effective_database_url), world_news.id, 12)
+    day_of_stories(db, 3)
+    today = utcnow().date().isoformat()
+    assert "12 readers planned" in newsletter("editions", "send", "--list", "world-news", "--date", today)
+    edition_id = db.scalar(select(Edition.id))
+    wait_until_complete(engine_for(settings.effective_database_url), edition_id)
+    table = newsletter("editions", "status")
+    row = next(line for line in table.splitlines() if "world-news" in line)
+    assert "complete" in row and " 12 " in row
+    assert "already started" in newsletter("editions", "send", "--list", "world-news", "--date", today)
+    assert sorted(r for m in mailbox.received for r in m.rcpt_tos) == sorted(readers), "a second send adds nobody"
