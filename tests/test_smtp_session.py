@@ -81,7 +81,7 @@ def test_starttls_with_auth_sends_many_messages_on_one_connection(tls_context):
 
 def test_implicit_tls_and_a_wrong_password(tls_context):
     handler = Recorder()
-    server = _serve(handler, server_kwargs={"tls_context": tls_context}, ssl_context=tls_context,
+    server = _serve(handler, ssl_context=tls_context,
                     auth_required=True, authenticator=_authenticator, auth_require_tls=False)
     try:
         good = SmtpSession(SmtpTarget.from_url(f"smtps://user:secret@127.0.0.1:{server.port}?verify=false"), 10)
@@ -135,3 +135,44 @@ def test_send_rate_is_shared_by_all_workers_through_redis():
     redis.Redis.from_url(redis_url).delete(key)
     # 200 sends at 100/s with a one-second burst allowance take at least one second in all
     assert elapsed >= 0.9, f"200 sends took {elapsed:.2f} s: the limit was not shared"
+
+
+class PipeliningRecorder(Recorder):
+    """A Recorder that advertises PIPELINING and refuses one chosen recipient."""
+
+    refuse = "refused@example.org"
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        """Say PIPELINING, as Postfix does."""
+        session.host_name = hostname
+        return responses[:-1] + ["250-PIPELINING", responses[-1]]
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        """One recipient does not exist."""
+        if address == self.refuse:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_pipelined_envelopes_ride_with_the_previous_message():
+    handler = PipeliningRecorder()
+    server = _serve(handler)
+    recipients = ["a@example.org", "b@example.org", PipeliningRecorder.refuse, "c@example.org", "d@example.org"]
+    try:
+        session = SmtpSession(SmtpTarget.from_url(f"smtp://127.0.0.1:{server.port}"), max_messages=100)
+        replies = []
+        for position, rcpt in enumerate(recipients):
+            after = recipients[position + 1] if position + 1 < len(recipients) else None
+            replies.append(session.send("news@example.org", rcpt, MESSAGE + rcpt.encode() + b"\r\n", then=after))
+        # a caller that changes its mind (the next reader was skipped) gets a clean connection, not a stray envelope
+        session.send("news@example.org", "e@example.org", MESSAGE, then="never-sent@example.org")
+        replies.append(session.send("news@example.org", "f@example.org", MESSAGE))
+        session.close()
+    finally:
+        server.stop()
+    assert [r.code for r in replies] == [250, 250, 550, 250, 250, 250]
+    stored = [(rcpt, body.rsplit(b"\r\n", 2)[-2]) for rcpt, body in handler.messages]
+    assert stored[:4] == [(r, r.encode()) for r in recipients if r != PipeliningRecorder.refuse]
+    assert [rcpt for rcpt, _ in handler.messages] == ["a@example.org", "b@example.org", "c@example.org",
+                                                      "d@example.org", "e@example.org", "f@example.org"]

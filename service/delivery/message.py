@@ -11,11 +11,13 @@ from __future__ import annotations
 import html as html_lib
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from email import policy, quoprimime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
+from types import SimpleNamespace
 
 from service import links
 from service.config import Settings
@@ -71,13 +73,16 @@ class QpBody:
             start = match.end()
         self.pieces.append(dot_stuff(qp_piece(content[start:]).encode("ascii")))
 
-    def render(self, encoded_values: dict[str, bytes]) -> bytes:
-        """The body for one recipient, given each value already encoded as a QP piece."""
+    def parts(self, encoded_values: dict[str, bytes]) -> list[bytes]:
+        """The body's pieces for one recipient, to be joined once with the rest of the message."""
         out = [self.pieces[0]]
         for hole, piece in zip(self.holes, self.pieces[1:]):
-            out.append(encoded_values[hole])
-            out.append(piece)
-        return b"".join(out)
+            out += (encoded_values[hole], piece)
+        return out
+
+    def render(self, encoded_values: dict[str, bytes]) -> bytes:
+        """The body for one recipient, given each value already encoded as a QP piece."""
+        return b"".join(self.parts(encoded_values))
 
 
 def _header_lines(headers: dict[str, str]) -> bytes:
@@ -129,8 +134,8 @@ class EditionMail:
         self.envelope_from = _addr_spec(settings.mail_from)
 
     def message_id(self, recipient: Recipient) -> str:
-        """Stable per (edition, subscriber): the same as the slow path's."""
-        return edition_message_id(self.settings, self.edition, Subscriber(id=recipient.subscriber_id))
+        """Stable per (edition, subscriber): the same as the slow path's (no ORM object per message)."""
+        return edition_message_id(self.settings, self.edition, SimpleNamespace(id=recipient.subscriber_id))
 
     def render(self, recipient: Recipient, date: str | None = None) -> bytes:
         """The complete, dot-stuffed message bytes for one recipient (CRLF line ends)."""
@@ -140,18 +145,32 @@ class EditionMail:
             "preferences_url": links.preferences_url(self.settings, recipient.subscriber_id),
             "recipient_email": recipient.email,
         }
-        text_values = {name: _value_piece(value) for name, value in values.items()}
-        html_values = {name: _value_piece(html_lib.escape(value, quote=True)) for name, value in values.items()}
+        text_values, html_values = {}, {}
+        for name, value in values.items():
+            text_values[name] = _value_piece(value)
+            escaped = html_lib.escape(value, quote=True)
+            html_values[name] = text_values[name] if escaped == value else _value_piece(escaped)
         targets = f"<{unsubscribe}>" + (f",\r\n <mailto:{self.mailto}?subject=unsubscribe>" if self.mailto else "")
         own_headers = (
-            f"Date: {date or formatdate(localtime=False, usegmt=True)}\r\n"
+            f"Date: {date or _now_header()}\r\n"
             f"Message-ID: {self.message_id(recipient)}\r\n"
             f"List-Unsubscribe: {targets}\r\n"
         ).encode("ascii")
-        return b"".join((
+        return b"".join((  # one copy of the ~80 KB: the bodies come as pieces, not as joined bytes
             self.static_headers, _to_header(recipient), own_headers, self.text_head,
-            self.text.render(text_values), self.html_head, self.html.render(html_values), self.tail,
+            *self.text.parts(text_values), self.html_head, *self.html.parts(html_values), self.tail,
         ))
+
+
+_DATE = [0, ""]
+
+
+def _now_header() -> str:
+    """The Date header's value, formatted once a second rather than once a message."""
+    second = int(time.time())
+    if _DATE[0] != second:
+        _DATE[:] = [second, formatdate(second, localtime=False, usegmt=True)]
+    return _DATE[1]
 
 
 def _value_piece(value: str) -> bytes:

@@ -107,11 +107,15 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
     """Send one claimed batch; False when the drain should stop (server unreachable or lease lost)."""
     readers = ledger.readers(conn, list_id=list_id, subscriber_ids=[row.subscriber_id for row in batch], now=utcnow())
     lease = _Lease(conn, token, settings.send_lease_seconds, len(batch))
+    found = [readers.get(row.subscriber_id, (None, "", "subscriber deleted")) for row in batch]
+    to_send = [position for position, (_, _, skip) in enumerate(found) if not skip]
+    # the next recipient's envelope rides with each message (not when rate-limited: it would sit in DATA)
+    then = {} if throttle.rate > 0 else {a: found[b][0] for a, b in zip(to_send, to_send[1:])}
     for position, row in enumerate(batch):
         if not lease.keep(remaining=len(batch) - position):
             log.warning("edition %s: lease %s lost; leaving the rest of the batch to others", mail.edition.id, token)
             return False
-        email, name, skip = readers.get(row.subscriber_id, (None, "", "subscriber deleted"))
+        email, name, skip = found[position]
         if skip:
             ledger.record(conn, token=token, delivery_id=row.delivery_id,
                           outcome=Outcome(DeliveryStatus.skipped, error=skip))
@@ -121,7 +125,7 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
         recipient = Recipient(row.subscriber_id, email, name)
         now = utcnow()
         try:
-            reply = smtp.send(mail.envelope_from, email, mail.render(recipient))
+            reply = smtp.send(mail.envelope_from, email, mail.render(recipient), then=then.get(position))
         except SmtpUnavailable as error:
             rest = [r.delivery_id for r in batch[position:]]
             later = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now, text=str(error))
