@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -17,8 +18,9 @@ class Purpose(str, Enum):
     preferences = "preferences"
 
 
+@lru_cache(maxsize=16)
 def _serializer(secret_key: str, purpose: Purpose) -> URLSafeTimedSerializer:
-    """A serializer whose salt binds tokens to one purpose."""
+    """A serializer whose salt binds tokens to one purpose (built once: links are signed per reader per send)."""
     return URLSafeTimedSerializer(secret_key, salt=f"newsletter.{purpose.value}")
 
 
