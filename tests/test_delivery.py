@@ -84,6 +84,9 @@ def test_smtp_replies_decide_each_rows_fate(db, settings, world_news, celery_wor
     assert (rows[readers[3]].status, rows[readers[3]].failure_kind) == ("failed", "rejected")
     assert set(_received(mailbox)) == set(readers[4:])
     assert db.get(Edition, edition.id).send_status == EditionStatus.sending, "not complete while a retry is pending"
+    with engine.connect() as conn:
+        (row,) = [r for r in control.statuses(conn) if r["id"] == edition.id]
+    assert row["planned"] == 8 and row["counts"]["policy"] == 1, "the policy refusal is flagged for ops"
 
 
 def _wait_settled(db, edition_id: int, pending_ok: set[str], timeout: float = 30.0) -> dict[str, Delivery]:

@@ -106,13 +106,14 @@ def status(limit: int = typer.Option(20, help="How many recent editions")) -> No
     from service.delivery.control import statuses
 
     settings = get_settings()
-    table = Table("id", "list", "date", "status", "planned", "pending", "sending", "sent", "failed", "skipped")
+    table = Table("id", "list", "date", "status", "planned", "pending", "sending", "sent", "failed", "skipped",
+                  "policy (ops)")
     with engine_for(settings.effective_database_url).connect() as conn:
         for row in statuses(conn, limit):
             counts = row["counts"]
             table.add_row(str(row["id"]), row["slug"], str(row["edition_date"]), row["send_status"],
                           str(row["planned"]), *(str(counts.get(k, 0)) for k in
-                                                 ("pending", "sending", "sent", "failed", "skipped")))
+                                                 ("pending", "sending", "sent", "failed", "skipped", "policy")))
     Console(highlight=False, width=140).print(table)
 
 

@@ -118,4 +118,5 @@ def statuses(conn: Connection, limit: int = 20) -> list[dict]:
         .order_by(E.c.edition_date.desc(), E.c.id.desc()).limit(limit)
     ).all()
     counts = ledger.counts(conn, [row.id for row in rows])
-    return [{**row._asdict(), "counts": counts[row.id], "planned": sum(counts[row.id].values())} for row in rows]
+    return [{**row._asdict(), "counts": counts[row.id],
+             "planned": sum(n for status, n in counts[row.id].items() if status != "policy")} for row in rows]
