@@ -45,3 +45,7 @@ class RateLimited(ServiceError):
     """Too many requests from one IP or for one address."""
 
     code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds until the window resets, for the Retry-After header

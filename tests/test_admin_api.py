@@ -81,6 +81,7 @@ def assert_json_error(answer, status: int, code: str, *words: str) -> None:
 def test_without_the_right_token_nothing_is_stored(admin, db, headers):
     answer = admin.post(URL, json=[seed_item()], headers=headers)
     assert_json_error(answer, 401, "not_authorised", "admin token")
+    assert answer.headers["WWW-Authenticate"].startswith("Bearer")
     assert stored(db) == {}
 
 

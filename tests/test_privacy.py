@@ -160,6 +160,7 @@ def assert_slow_down(answer, reason: str) -> None:
     """A 429 page saying, in words, what is wrong."""
     assert answer.status_code == 429, answer.text
     assert "Slow down" in answer.text and reason in answer.text
+    assert int(answer.headers["Retry-After"]) > 0, "a client is told when it may try again"
 
 
 def test_too_many_subscribes_from_one_ip_are_refused_and_send_nothing(limited, db, mailbox):

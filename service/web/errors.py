@@ -31,8 +31,18 @@ def status_for(error: ServiceError) -> int:
 def render_service_error(request: Request, error: ServiceError):
     """JSON for API clients, an HTML page for people."""
     status = status_for(error)
+    headers = _headers_for(error, status)
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": error.code, "detail": error.message}, status_code=status)
+        return JSONResponse({"error": error.code, "detail": error.message}, status_code=status, headers=headers)
     templates = request.app.state.templates
     context = {"title": TITLES.get(status, "Something went wrong"), "message": error.message, "error": True}
-    return templates.TemplateResponse(request, "message.html", context, status_code=status)
+    return templates.TemplateResponse(request, "message.html", context, status_code=status, headers=headers)
+
+
+def _headers_for(error: ServiceError, status: int) -> dict[str, str]:
+    """What HTTP says must come with a 401 (the scheme) and should come with a 429 (when to retry)."""
+    if status == 401:
+        return {"WWW-Authenticate": 'Bearer realm="newsletter admin"'}
+    if isinstance(error, RateLimited) and error.retry_after:
+        return {"Retry-After": str(error.retry_after)}
+    return {}
