@@ -57,9 +57,13 @@ def edition_stories(session: Session, edition: Edition) -> list[Story]:
 
 
 def build_edition(
-    session: Session, *, settings: Settings, mailing_list: MailingList, day: date, now: datetime | None = None
+    session: Session, *, settings: Settings, mailing_list: MailingList, day: date, now: datetime | None = None,
+    freeze: bool = True,
 ) -> Edition | None:
-    """Build and freeze the edition, or return the one already built; None when there is nothing to send."""
+    """Build and freeze the edition, or return the one already built; None when there is nothing to send.
+
+    With freeze=False (a preview before send time) nothing is stored, so the day's stories can still grow.
+    """
     existing = get_edition(session, mailing_list, day)
     if existing:
         return existing
@@ -71,6 +75,9 @@ def build_edition(
     edition = Edition(list_id=mailing_list.id, edition_date=day, story_ids=[s.id for s in stories],
                       window_start=start, window_end=end, subject=rendered.subject, preheader=rendered.preheader,
                       placeholder_key=rendered.placeholder_key, html=rendered.html, text=rendered.text)
+    if not freeze:
+        edition.id = 0
+        return edition
     try:
         with session.begin_nested():
             session.add(edition)

@@ -9,11 +9,12 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from service.cli import app as cli_app
 from service.editions import build_edition
-from service.models import Subscriber
+from service.models import Edition, Subscriber
 from service.rendering import edition_message
 from service.tokens import Purpose, read_token
 from tests.support.edition_stories import add_story, long_story, seed_story, store
@@ -256,6 +257,7 @@ def test_preview_writes_the_message_a_sample_subscriber_would_receive(db, settin
     text, html = parts(message)
     assert all(story.title in text and escape(story.title, quote=False) in html for story in stories)
     assert f"{settings.base_url}/archive/world-news/{london_today().isoformat()}" in html
+    assert db.scalar(select(Edition.id)) is None, "a preview does not freeze the day's edition before its time"
 
 
 def test_preview_of_a_day_without_stories_fails_clearly(db, settings, world_news, tmp_path):

@@ -48,12 +48,12 @@ def build(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(
 @app.command()
 def preview(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date"),
             out: Path = typer.Option(..., "--out", help="Where to write the .eml")) -> None:
-    """Write the complete message a sample subscriber would receive."""
+    """Write the complete message a sample subscriber would receive (an edition not yet built stays unbuilt)."""
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
         mailing_list = get_list(session, list_slug)
         target = _day(day, mailing_list)
-        edition = build_edition(session, settings=settings, mailing_list=mailing_list, day=target)
+        edition = build_edition(session, settings=settings, mailing_list=mailing_list, day=target, freeze=False)
         if edition is None:
             typer.echo(f"no stories for {list_slug} on {target}: nothing to preview", err=True)
             raise typer.Exit(1)
