@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +31,6 @@ from bench.processes import (Machine, Workers, cpu_seconds, postgres_backends, s
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
 CACHE = ROOT / "bench" / ".cache"
-SEED = ROOT / "demo" / "stories" / "000_17749a4977b85c87.txt"
 
 
 def fresh_database(name: str) -> str:
@@ -79,19 +77,13 @@ def build(settings, database_url: str, readers: int):
     from service.editions import build_edition
     from service.lists import DEMO_LIST, create_list
     from service.models import utcnow
-    from service.stories import StoryInput, parse_seed_text, upsert_story
+    from tests.support.edition_stories import day_of_stories
 
     day = utcnow().date()
     with session_scope(database_url) as session:
         mailing_list = create_list(session, **DEMO_LIST)
         add_readers(database_url, mailing_list.id, readers)
-        base = parse_seed_text(SEED.read_text(encoding="utf-8"), str(SEED))
-        for number in range(10):
-            upsert_story(session, StoryInput(
-                title=f"{base.title} (part {number + 1})", category=base.category,
-                key_points=[f"{point} ({number})" for point in base.key_points], source_count=base.source_count + number,
-                sources=base.sources, story_date=base.story_date, origin="file", origin_ref=f"bench-{number}"))
-        session.commit()
+        day_of_stories(session, 10, hostile=False)
         edition = build_edition(session, settings=settings, mailing_list=mailing_list, day=day)
         size = len(EditionMail(settings, edition, mailing_list).render(Recipient(1, "reader1@example.org", "Reader 1")))
         return mailing_list.id, edition.id, day, len(edition.html.encode()), size

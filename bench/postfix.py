@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.smtp import free_port
+
 RCPT = re.compile(rb"RCPT TO:<([^>]*)>")
 MESSAGES = re.compile(rb"mesg=(\d+)")
 
@@ -40,13 +42,6 @@ def tools(cache: Path) -> Tools:
     libs = str(root / "usr/lib/postfix")
     env = {**os.environ, "LD_LIBRARY_PATH": ":".join(filter(None, [libs, os.environ.get("LD_LIBRARY_PATH")]))}
     return Tools(str(root / "usr/sbin/smtp-sink"), str(root / "usr/sbin/smtp-source"), env)
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Sink:

@@ -19,9 +19,9 @@ def beat_schedule(settings: Settings) -> dict:
     }
 
 
-def celery_config() -> dict:
+def celery_config(settings: Settings | None = None) -> dict:
     """Celery settings derived from our Settings: broker, safety flags and the beat schedule."""
-    settings = get_settings()
+    settings = settings or get_settings()
     config = {
         "broker_url": settings.effective_broker_url,
         "broker_connection_retry_on_startup": True,

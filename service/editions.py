@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,10 +15,17 @@ from service.rendering import render_edition
 FIRST_EDITION_LOOKBACK = timedelta(hours=24)
 
 
-def send_moment(mailing_list: MailingList, day: date) -> datetime:
-    """When the list's edition for a day is due, in UTC."""
-    local = datetime.combine(day, mailing_list.send_time, tzinfo=ZoneInfo(mailing_list.timezone))
-    return local.astimezone(ZoneInfo("UTC"))
+def send_moment(mailing_list: MailingList, day: date, zone_name: str | None = None) -> datetime:
+    """When the list's edition for a day is due, in UTC: at its send time in the list's zone, or in a reader's.
+
+    One moment per day whatever DST does: a send time in the skipped hour comes just after the jump,
+    one in the repeated hour comes the first time round.
+    """
+    try:
+        zone = ZoneInfo(zone_name or mailing_list.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo(mailing_list.timezone)
+    return datetime.combine(day, mailing_list.send_time, tzinfo=zone).astimezone(ZoneInfo("UTC"))
 
 
 def get_edition(session: Session, mailing_list: MailingList, day: date) -> Edition | None:

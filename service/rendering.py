@@ -9,7 +9,6 @@ from email.message import EmailMessage
 from typing import Sequence
 
 import css_inline
-from mjml import mjml2html
 
 from service import emails, links
 from service.config import Settings

@@ -10,15 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.addresses import address_hash, normalise_address
+from service.addresses import normalise_address
 from service.errors import InvalidInput, UnknownList
+from service.suppressions import is_suppressed
 from service.models import (
     ConsentEvent,
     MailingList,
     Subscriber,
     Subscription,
     SubscriptionStatus,
-    Suppression,
     utcnow,
 )
 
@@ -87,18 +87,6 @@ def lists_by_slug(session: Session, slugs: Iterable[str]) -> list[MailingList]:
         if slug not in found:
             raise UnknownList(f"There is no list called {slug!r}.")
     return [found[slug] for slug in wanted]
-
-
-def is_suppressed(session: Session, email: str) -> bool:
-    """True when the normalised address must never be mailed."""
-    return session.scalar(select(Suppression.id).where(Suppression.email_hash == address_hash(email))) is not None
-
-
-def suppress(session: Session, email: str, reason: str) -> None:
-    """Add an address to the suppression list (idempotent)."""
-    if not is_suppressed(session, email):
-        session.add(Suppression(email_hash=address_hash(email), reason=reason))
-        session.flush()
 
 
 def _record(session: Session, subscription: Subscription, action: str, consent: ConsentContext) -> None:

@@ -12,7 +12,7 @@ from service.celery_app import app
 from service.config import get_settings
 from service.db import engine_for, session_scope
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus, utcnow
-from service.subscriptions import is_suppressed
+from service.suppressions import is_suppressed
 
 log = logging.getLogger(__name__)
 RETRYABLE = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, TimeoutError, OSError)

@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import psycopg
@@ -16,6 +13,7 @@ from service import migrate
 from service.config import REPO_ROOT, Settings, get_settings
 from service.db import engine_for, session_factory
 from service.models import Base
+from tests.support.processes import Worker
 from tests.support.smtp import RecordingSmtpServer
 
 POSTGRES_ADMIN = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -92,23 +90,9 @@ def celery_worker(settings, service_env, tmp_path_factory):
     """A real `celery -A worker worker` process (prefork, 2 children) consuming from real Redis."""
     redis.Redis.from_url(REDIS_URL).delete(service_env["TASK_QUEUE"])
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    command = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=INFO", "--concurrency=2",
-               "--without-gossip", "--without-mingle", "-n", f"test-{RUN_ID}@%h"]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, **service_env}, stdout=log,
-                                stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while b"ready." not in log_path.read_bytes():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.2)
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    worker = Worker({**os.environ, **service_env}, log_path, f"test-{RUN_ID}", concurrency=2).start()
+    yield worker.proc
+    worker.stop()
 
 
 @pytest.fixture

@@ -7,10 +7,12 @@ import pytest
 from celery import Celery
 from sqlalchemy import select
 
+from service.celery_app import celery_config
+from service.config import Settings
 from service.db import engine_for
 from service.delivery.schedule import send_now
 from service.models import Delivery, DeliveryStatus, utcnow
-from tests.support.editions import day_of_stories
+from tests.support.edition_stories import day_of_stories
 from tests.support.processes import Worker
 from tests.support.readers import add_readers, wait_until_complete
 
@@ -19,18 +21,14 @@ RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1
 
 def _client_and_env(kind: str, service_env: dict[str, str], data_dir) -> tuple[Celery, dict[str, str]]:
     """A Celery client and a worker environment that share one broker of the given kind."""
-    queue = f"brokers-{kind}-{os.getpid()}"
-    env = {**os.environ, **service_env, "TASK_QUEUE": queue, "DATA_DIR": str(data_dir)}
+    env = {**os.environ, **service_env, "TASK_QUEUE": f"brokers-{kind}-{os.getpid()}", "DATA_DIR": str(data_dir)}
     if kind == "amqp":
         env["BROKER_URL"] = RABBITMQ_URL
-        client = Celery(broker=RABBITMQ_URL, set_as_current=False)
     else:
         env.pop("BROKER_URL")  # embedded: kombu's filesystem transport under DATA_DIR/broker
-        folders = {name: str(data_dir / "broker" / name) for name in ("queue", "control")}
-        client = Celery(broker="filesystem://", set_as_current=False, broker_transport_options={
-            "data_folder_in": folders["queue"], "data_folder_out": folders["queue"],
-            "control_folder": folders["control"]})
-    client.conf.task_default_queue = queue
+    fields = {key.lower(): value for key, value in env.items() if key.lower() in Settings.model_fields}
+    client = Celery(set_as_current=False)
+    client.config_from_object(celery_config(Settings(**{**fields, "broker_url": env.get("BROKER_URL")})))
     return client, env
 
 

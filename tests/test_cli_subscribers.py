@@ -7,7 +7,7 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from service import subscriptions as rules
+from service import suppressions
 from service.config import REPO_ROOT
 from service.imports import import_csv, utf8_lines
 from service.lists import create_list
@@ -64,7 +64,7 @@ def history(client, db, world_news, mailbox):
     _, welcome = confirmed_reader(client, mailbox, "left-before@example.com")
     path = welcome["List-Unsubscribe"].split(",")[0].strip("<> ").replace("http://testserver", "")
     assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
-    rules.suppress(db, "bounced@example.com", "hard bounce")
+    suppressions.suppress(db, "bounced@example.com", "hard bounce")
     db.commit()
     mailbox.wait_for("pending-before@example.com")
     return {address: len(mailbox.messages_to(address))

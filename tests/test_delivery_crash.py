@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from service.db import engine_for
 from service.lists import create_list
 from service.models import Delivery, DeliveryStatus, Edition, utcnow
-from tests.support.editions import day_of_stories
+from tests.support.edition_stories import day_of_stories
 from tests.support.processes import Beat, RedisServer, Worker
 from tests.support.readers import add_readers, wait_until_complete
 from tests.support.smtp import CountingSmtpServer

@@ -9,7 +9,7 @@ import pytest
 from service.delivery.message import EditionMail, QpBody, Recipient, dot_stuff
 from service.models import Subscriber
 from service.rendering import edition_message
-from tests.support.editions import HOSTILE_TITLE, built_edition
+from tests.support.edition_stories import HOSTILE_TITLE, built_edition
 
 READERS = [
     Subscriber(id=7, email="ada@example.org", name=""),

@@ -7,7 +7,7 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service import subscriptions as rules
+from service import suppressions
 from service.models import Subscriber
 from service.web.app import create_app
 from tests.conftest import REDIS_URL
@@ -54,7 +54,7 @@ def test_the_answer_is_the_same_whatever_the_address_has_done_before(client, db,
     mailbox.wait_for(unconfirmed)
     confirmed_reader(client, mailbox, confirmed)
     one_click(client, confirmed_reader(client, mailbox, unsubscribed)[1])
-    rules.suppress(db, suppressed, "hard bounce")
+    suppressions.suppress(db, suppressed, "hard bounce")
     db.commit()
 
     form_answers = {email: form_answer(client, email) for email in (new, unconfirmed, confirmed, unsubscribed, suppressed)}
@@ -99,7 +99,7 @@ def test_an_unsubscribed_reader_who_comes_back_must_confirm_again(client, db, wo
 
 def test_a_suppressed_address_is_never_mailed_nor_stored(client, db, world_news, mailbox):
     email = unique("bounced")
-    rules.suppress(db, email, "hard bounce")
+    suppressions.suppress(db, email, "hard bounce")
     db.commit()
     before = row_counts(db)
     assert subscribe_by_form(client, email.upper()).status_code == 200  # any spelling of the address
@@ -112,7 +112,7 @@ def test_an_address_suppressed_before_it_confirms_gets_no_welcome(client, db, wo
     email = unique("complained")
     subscribe_by_form(client, email)
     confirm = link_path(mailbox.wait_for(email)[0].message, "confirm")
-    rules.suppress(db, email, "spam complaint")
+    suppressions.suppress(db, email, "spam complaint")
     db.commit()
     assert client.post(confirm, data={"csrf_token": csrf_from(client, confirm)}).status_code == 200
     assert_no_new_mail(mailbox, email, seen=1)

@@ -281,7 +281,6 @@ def test_per_recipient_work_is_plain_token_replacement(db, mail_settings, world_
 
     monkeypatch.setattr(emails, "mjml2html", not_per_recipient)
     monkeypatch.setattr(emails, "template_env", not_per_recipient)
-    monkeypatch.setattr(rendering, "mjml2html", not_per_recipient)
     monkeypatch.setattr(rendering, "_INLINER", None)
     _, message = parsed(edition_message(mail_settings, edition, world_news, reader(db, "ada@example.com")))
     text, html = parts(message)

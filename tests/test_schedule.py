@@ -88,7 +88,7 @@ def _tomorrows_send_moment(mailing_list) -> tuple[date, datetime]:
 
 
 def test_edition_starts_at_its_send_time_and_not_after_the_catch_up_window(db, settings, world_news):
-    from tests.support.editions import day_of_stories
+    from tests.support.edition_stories import day_of_stories
 
     add_readers(engine_for(settings.effective_database_url), world_news.id, 2)
     day_of_stories(db, 2)

@@ -3,27 +3,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from service.config import Settings
 from service.delivery import ledger
+from service.editions import send_moment
 from service.errors import InvalidInput
 from service.models import Delivery, Edition, EditionStatus, MailingList, as_utc
 
 E = Edition.__table__
-
-
-def reader_send_moment(mailing_list: MailingList, day, zone_name: str) -> datetime:
-    """The list's send time on `day` in the reader's zone, in UTC (one moment per day, DST or not)."""
-    try:
-        zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo(mailing_list.timezone)
-    local = datetime.combine(day, mailing_list.send_time, tzinfo=zone)
-    return local.astimezone(ZoneInfo("UTC"))
 
 
 def start(engine: Engine, *, settings: Settings, edition: Edition, mailing_list: MailingList, now: datetime,
@@ -36,7 +26,7 @@ def start(engine: Engine, *, settings: Settings, edition: Edition, mailing_list:
     def send_at(zone_name: str) -> datetime:
         """Each reader's not_before."""
         if mailing_list.local_time_delivery and not immediately:
-            return reader_send_moment(mailing_list, edition.edition_date, zone_name)
+            return send_moment(mailing_list, edition.edition_date, zone_name)
         return now
 
     with engine.begin() as conn:

@@ -9,14 +9,15 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from service.addresses import address_hash
-from service.models import (Delivery, DeliveryStatus, Subscriber, Subscription, SubscriptionStatus, Suppression,
-                            as_utc, utcnow)
+from service.db import insert_ignoring
+from service.models import Delivery, DeliveryStatus, Subscriber, Subscription, SubscriptionStatus, as_utc
+from service.suppressions import suppressed_among
 
 D = Delivery.__table__
 PLAN_BATCH = 5000
@@ -45,24 +46,6 @@ class Outcome:
     error: str | None = None
 
 
-def _insert_ignoring(conn: Connection, table, unique: list[str]):
-    """INSERT .. ON CONFLICT DO NOTHING for this connection's dialect."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing(index_elements=unique)
-
-
-def suppressed_hashes(conn: Connection, emails: Iterable[str]) -> set[str]:
-    """Which of these addresses are on the suppression list (compared by hash, as stored)."""
-    hashes = {address_hash(email) for email in emails}
-    if not hashes:
-        return set()
-    query = select(Suppression.email_hash).where(Suppression.email_hash.in_(hashes))
-    return set(conn.scalars(query))
-
-
 def plan(conn: Connection, *, edition_id: int, list_id: int, now: datetime, send_at) -> int:
     """Insert a pending row for every confirmed, unpaused, unsuppressed reader, in keyset batches.
 
@@ -81,12 +64,12 @@ def plan(conn: Connection, *, edition_id: int, list_id: int, now: datetime, send
         if not batch:
             return planned
         last_id = batch[-1].id
-        blocked = suppressed_hashes(conn, (row.email for row in batch))
+        blocked = suppressed_among(conn, (row.email for row in batch))
         rows = [{"edition_id": edition_id, "subscriber_id": row.id, "status": DeliveryStatus.pending,
                  "not_before": send_at(row.timezone), "attempts": 0}
                 for row in batch if address_hash(row.email) not in blocked]
         if rows:
-            conn.execute(_insert_ignoring(conn, D, ["edition_id", "subscriber_id"]), rows)
+            conn.execute(insert_ignoring(conn, D, ["edition_id", "subscriber_id"]), rows)
             planned += len(rows)
 
 
@@ -101,7 +84,7 @@ def readers(conn: Connection, *, list_id: int, subscriber_ids: Sequence[int], no
               isouter=True)
         .where(Subscriber.id.in_(list(subscriber_ids)))
     ).all()
-    blocked = suppressed_hashes(conn, (row.email for row in rows))
+    blocked = suppressed_among(conn, (row.email for row in rows))
     found = {}
     for row in rows:
         reason = None
@@ -113,12 +96,6 @@ def readers(conn: Connection, *, list_id: int, subscriber_ids: Sequence[int], no
             reason = "paused"
         found[row.id] = (row.email, row.name or "", reason)
     return found
-
-
-def suppress_address(conn: Connection, *, email: str, reason: str) -> None:
-    """A hard bounce (5.1.x): this address is never mailed again, by any list."""
-    conn.execute(_insert_ignoring(conn, Suppression.__table__, ["email_hash"]),
-                 [{"email_hash": address_hash(email), "reason": reason, "created_at": utcnow()}])
 
 
 def claim(conn: Connection, *, edition_id: int, limit: int, now: datetime, lease_seconds: int) -> tuple[str, list[Claimed]]:

@@ -43,7 +43,7 @@ def due_window(session: Session, mailing_list: MailingList, day: date, catchup: 
     if not mailing_list.local_time_delivery:
         moment = send_moment(mailing_list, day)
         return moment, moment + catchup
-    moments = [control.reader_send_moment(mailing_list, day, zone) for zone in reader_zones(session, mailing_list)]
+    moments = [send_moment(mailing_list, day, zone) for zone in reader_zones(session, mailing_list)]
     return min(moments), max(moments) + catchup
 
 

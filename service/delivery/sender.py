@@ -17,6 +17,7 @@ from service.delivery.ledger import Claimed, Outcome
 from service.delivery.message import EditionMail, Recipient
 from service.delivery.smtp_session import ConnectionLost, Reply, SmtpSession, SmtpUnavailable
 from service.delivery.throttle import Throttle
+from service.suppressions import suppress
 from service.models import DeliveryStatus, Edition, EditionStatus, as_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
                               message_id=mail.message_id(recipient), sent_at=now)
         ledger.record(conn, token=token, delivery_id=row.delivery_id, outcome=outcome)
         if outcome.failure_kind == "no_such_user":
-            ledger.suppress_address(conn, email=email, reason=f"hard bounce: {outcome.smtp_reply}")
+            suppress(conn, email, f"hard bounce: {outcome.smtp_reply}")
         elif outcome.failure_kind == "policy":
             log.error("edition %s: policy refusal for reader %s, check the sending setup: %s", mail.edition.id,
                       row.subscriber_id, outcome.smtp_reply)

@@ -1,16 +1,18 @@
-"""Stories for edition, rendering and archive tests: seed-sized, with chosen arrival times and source counts."""
+"""Stories for edition, rendering, archive and delivery tests: seed-sized, with chosen arrival times and sources."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from service.config import REPO_ROOT
-from service.models import Story
+from service.editions import build_edition
+from service.models import Story, utcnow
 from service.stories import StoryInput, parse_seed_text, upsert_story
 
 SEED = REPO_ROOT / "demo" / "stories" / "000_17749a4977b85c87.txt"
 PUBLISHERS = ["Reuters", "Associated Press", "The Japan Times", "The Hindu", "Nikkei Asia", "BBC News",
               "Al Jazeera", "Deutsche Welle", "NHK World", "The Straits Times", "Ministry of Foreign Affairs of Japan"]
+HOSTILE_TITLE = "Markets & {{ 7*7 }} <script>alert(1)</script> %%deadbeef:unsubscribe_url%%"
 
 
 def seed_story() -> StoryInput:
@@ -51,3 +53,23 @@ def store(session, story: StoryInput, received_at: datetime | None = None) -> St
         row.received_at = received_at
     session.commit()
     return row
+
+
+def day_of_stories(session, count: int = 10, hostile: bool = True) -> list[Story]:
+    """`count` seed-sized stories received just now (an edition of about 45 KB HTML); the first may be hostile."""
+    base = seed_story()
+    stored = []
+    for number in range(count):
+        title = HOSTILE_TITLE if hostile and number == 0 else f"{base.title} (part {number + 1})"
+        story = replace(base, title=title, key_points=[f"{p} ({number})" for p in base.key_points],
+                        source_count=base.source_count + number, origin_ref=f"test-{number}")
+        stored.append(upsert_story(session, story)[0])
+    session.commit()
+    return stored
+
+
+def built_edition(session, settings, mailing_list, day: date | None = None, stories: int = 10):
+    """A day of stories and the frozen edition built from them (tomorrow's, unless a day is given)."""
+    day_of_stories(session, stories)
+    day = day or (utcnow() + timedelta(days=1)).date()
+    return build_edition(session, settings=settings, mailing_list=mailing_list, day=day)

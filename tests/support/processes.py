@@ -85,7 +85,7 @@ class Beat(Managed):
 
     def __init__(self, env: dict[str, str], log_path: Path, schedule_dir: Path):
         command = [sys.executable, "-m", "celery", "-A", "worker", "beat", "--loglevel=INFO",
-                   f"--schedule={schedule_dir / 'celerybeat-schedule'}", f"--pidfile="]
+                   f"--schedule={schedule_dir / 'celerybeat-schedule'}", "--pidfile="]
         super().__init__(command, env, log_path)
 
 

@@ -7,9 +7,8 @@ from datetime import timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from service.addresses import address_hash
-from service.models import (Edition, EditionStatus, Subscriber, Subscription, SubscriptionStatus, Suppression,
-                            utcnow)
+from service import suppressions
+from service.models import Edition, EditionStatus, Subscriber, Subscription, SubscriptionStatus, utcnow
 
 
 def add_readers(engine: Engine, list_id: int, count: int, *, prefix: str = "reader", zones: tuple[str, ...] = ("UTC",),
@@ -33,10 +32,10 @@ def add_readers(engine: Engine, list_id: int, count: int, *, prefix: str = "read
 
 
 def suppress(engine: Engine, emails: list[str]) -> None:
-    """Put addresses on the suppression list."""
+    """Put addresses on the suppression list, as a hard bounce would."""
     with engine.begin() as conn:
-        conn.execute(insert(Suppression), [{"email_hash": address_hash(e), "reason": "test", "created_at": utcnow()}
-                                           for e in emails])
+        for email in emails:
+            suppressions.suppress(conn, email, "test: hard bounce")
 
 
 def pause(engine: Engine, emails: list[str]) -> None:
