@@ -5,7 +5,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    DATA_DIR=/app/var
+    DATA_DIR=/app/var \
+    HOST=0.0.0.0
 
 RUN useradd --create-home --uid 10001 --user-group app
 
@@ -27,4 +28,4 @@ RUN pip install --no-deps -e . \
 USER app
 
 EXPOSE 8000
-CMD ["uvicorn", "service.web.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]
+CMD ["newsletter", "web"]

@@ -1,11 +1,17 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-PYTHON ?= python3
+# The first Python whose email package refuses header injection through encoded words (CVE-2024-6923, tested by
+# behaviour in service/mail_safety.py): Debian's patched 3.11 qualifies where a pyenv 3.11.7 on PATH does not.
+PYTHON_CANDIDATES := python3 /usr/bin/python3 python3.13 python3.12
+PYTHON ?= $(shell for p in $(PYTHON_CANDIDATES); do command -v $$p >/dev/null 2>&1 && \
+            PYTHONPATH=. $$p -m service.mail_safety >/dev/null 2>&1 && { command -v $$p; break; }; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install install-dev migrate clean
+.PHONY: run test install install-dev migrate clean print-python
 
 $(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "error: no Python here has a safe email package (CVE-2024-6923): install" \
+	  "Python 3.12.5+, 3.11.10+ or Debian's python3, or name one with make PYTHON=..." >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
@@ -31,6 +37,10 @@ migrate: install
 ## Install the development dependencies and run the whole test suite.
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The interpreter make builds the virtualenv with.
+print-python:
+	@echo $(PYTHON)
 
 clean:
 	rm -rf $(VENV) var test-output .pytest_cache

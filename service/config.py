@@ -1,20 +1,34 @@
 """Settings from the environment (and an optional .env), with embedded defaults for development."""
 from __future__ import annotations
 
+import os
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+DEV_SECRET_FILE = "secret_key"  # under DATA_DIR: development's own random key, made once
+MIN_ADMIN_TOKEN_LENGTH = 32
+SECRET_SETTINGS = ("secret_key", "admin_token", "smtp_url", "database_url", "broker_url", "redis_url",
+                   "rate_limit_storage_url")
 
 
 class ConfigError(ValueError):
-    """A setting that cannot work, reported before anything starts."""
+    """A setting that cannot work, reported before anything starts (one line per problem, no secret values)."""
+
+
+def redact_url(url: str) -> str:
+    """A URL with its password replaced, for messages that name a connection."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
 
 
 @dataclass(frozen=True)
@@ -35,20 +49,27 @@ class SmtpTarget:
         """Parse smtp://user:pass@host:port?starttls=true or smtps://... (implicit TLS)."""
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps"):
-            raise ConfigError(f"SMTP_URL must start with smtp:// or smtps://, got {url!r}")
+            raise ConfigError("SMTP_URL must start with smtp:// or smtps://")
         if not parts.hostname:
-            raise ConfigError(f"SMTP_URL has no host: {url!r}")
+            raise ConfigError("SMTP_URL has no host")
         query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
         implicit = parts.scheme == "smtps"
+        try:
+            port = parts.port or (465 if implicit else 25)
+            timeout = float(query.get("timeout", "30"))
+        except ValueError:
+            raise ConfigError("SMTP_URL has a port or timeout that is not a number") from None
+        if timeout <= 0:
+            raise ConfigError("SMTP_URL timeout must be positive")
         return cls(
             host=parts.hostname,
-            port=parts.port or (465 if implicit else 25),
+            port=port,
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             implicit_tls=implicit,
             starttls=query.get("starttls", "false") in ("1", "true", "yes"),
             verify_tls=query.get("verify", "true") not in ("0", "false", "no"),
-            timeout=float(query.get("timeout", "30")),
+            timeout=timeout,
         )
 
 
@@ -63,38 +84,45 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     rate_limit_storage_url: str | None = None
     base_url: str = "http://localhost:8000"
-    port: int = 8000
+    host: str = "127.0.0.1"  # the web server's interface; 0.0.0.0 only when asked (containers, a reverse proxy)
+    port: int = Field(default=8000, ge=1, le=65535)
+    forwarded_allow_ips: str = "127.0.0.1"  # reverse proxies whose X-Forwarded-For/-Proto the web server believes
     data_dir: Path = Path("var")
     templates_dir: Path = REPO_ROOT / "templates"
-    secret_key: str = DEV_SECRET_KEY
+    secret_key: str = ""  # unset in development: a random key kept under DATA_DIR; required elsewhere
     mail_from: str = "World News daily <news@localhost>"
     mail_unsubscribe_mailto: str | None = None
     postal_address: str = "Newsletter Ltd, 1 Example Street, London, United Kingdom"
     task_queue: str = "newsletter"
-    smtp_sink_port: int = 8025
+    smtp_sink_port: int = Field(default=8025, ge=1, le=65535)
     check_deliverability: bool = False
-    confirm_token_max_age: int = 7 * 24 * 3600
+    confirm_token_max_age: int = Field(default=7 * 24 * 3600, gt=0)
     consent_text_version: str = "2026-11-v1"
     subscribe_limit_per_ip: str = "20/hour"
     subscribe_limit_per_address: str = "3/day"
-    max_body_bytes: int = 64 * 1024
-    max_admin_body_bytes: int = 5 * 1024 * 1024  # /api/admin/: a day of stories as JSON
+    admin_auth_limit: str = "10/minute"  # failed admin authentications per IP
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    max_admin_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)  # /api/admin/: a day of stories as JSON
+    request_timeout_seconds: float = Field(default=15.0, gt=0)  # a request body must arrive within this
     admin_token: str | None = None
-    edition_max_stories: int = 10
+    edition_max_stories: int = Field(default=10, ge=1)
     skip_empty_editions: bool = True
-    feed_poll_interval_seconds: int = 900
+    feed_poll_interval_seconds: int = Field(default=900, ge=10)
+    clustering_method: str = ""  # empty: the default of service.clustering (see bench/clustering.py --all)
+    cluster_window_hours: float = Field(default=72.0, gt=0)  # items are compared only this close in publish time
+    story_max_age_hours: float = Field(default=36.0, gt=0)  # an edition skips stories whose newest item is older
     # delivery engine (see service/delivery/)
-    send_rate_per_second: float = 0.0  # global, shared by every worker through Redis; 0 = no limit
-    send_batch_size: int = 200  # deliveries a worker claims at once
-    send_lease_seconds: int = 60  # a claim not renewed for this long is taken back by the sweeper
-    send_parallelism: int = 4  # drain tasks started per edition (one SMTP connection each)
-    send_expiry_hours: float = 12.0  # temporary failures are retried until the edition is this old
-    send_retry_base_seconds: int = 60  # first retry delay after a 4xx or a dropped connection; doubles
-    smtp_messages_per_connection: int = 1000  # re-open the SMTP connection after this many messages
-    drain_max_seconds: int = 240  # a drain task hands over to a fresh task after this long
-    dispatch_interval_seconds: float = 60.0  # how often beat looks for due editions (at most 300)
-    sweep_interval_seconds: float = 30.0  # how often beat takes back expired leases and restarts stalled editions
-    dispatch_catchup_hours: float = 6.0  # an edition missed while the service was down is still sent this late
+    send_rate_per_second: float = Field(default=0.0, ge=0)  # global, shared by every worker via Redis; 0 = no limit
+    send_batch_size: int = Field(default=200, ge=1)  # deliveries a worker claims at once
+    send_lease_seconds: int = Field(default=60, ge=5)  # a claim not renewed this long is taken back by the sweeper
+    send_parallelism: int = Field(default=4, ge=1)  # drain tasks started per edition (one SMTP connection each)
+    send_expiry_hours: float = Field(default=12.0, gt=0)  # temporary failures are retried until the edition is this old
+    send_retry_base_seconds: int = Field(default=60, ge=1)  # first retry delay after a 4xx or a dropped connection
+    smtp_messages_per_connection: int = Field(default=1000, ge=1)  # re-open the SMTP connection after this many
+    drain_max_seconds: int = Field(default=240, ge=1)  # a drain task hands over to a fresh task after this long
+    dispatch_interval_seconds: float = Field(default=60.0, gt=0)  # how often beat looks for due editions (max 300)
+    sweep_interval_seconds: float = Field(default=30.0, gt=0)  # how often beat takes back leases, restarts editions
+    dispatch_catchup_hours: float = Field(default=6.0, ge=0)  # an edition missed while down is still sent this late
     send_synchronous_commit: bool = True  # off: faster ledger writes, but a PostgreSQL crash may forget ~1 s of sends
     redis_url: str | None = None  # shared Redis for rate limits and beat's lock; default: BROKER_URL if Redis
 
@@ -111,13 +139,57 @@ class Settings(BaseSettings):
             self.base_url = f"http://localhost:{self.port}"
         return self
 
+    @field_validator("subscribe_limit_per_ip", "subscribe_limit_per_address", "admin_auth_limit")
+    @classmethod
+    def _rate_limit_syntax(cls, value: str) -> str:
+        """A typo here would otherwise surface as a 500 on the first subscribe."""
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("must look like '20/hour' or '3 per day'") from None
+        return value
+
+    @field_validator("clustering_method")
+    @classmethod
+    def _known_clustering_method(cls, value: str) -> str:
+        """A misspelt method would otherwise fail the first feed poll, in a worker's log."""
+        if value:
+            from service.clustering import available_methods
+
+            if value not in available_methods():
+                raise ValueError(f"unknown method; choose one of {', '.join(available_methods())}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_syntax(cls, value: str | None) -> str | None:
+        """Caught here, a malformed URL is one line instead of a traceback that prints it."""
+        if value is None:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError("is not a database URL (e.g. postgresql+psycopg://user:pass@host/db)") from None
+        return value
+
     @model_validator(mode="after")
-    def _refuse_dev_secret(self) -> "Settings":
-        """The built-in secret signs nothing outside development: anyone could forge tokens."""
-        if self.environment != "development" and self.secret_key == DEV_SECRET_KEY:
-            raise ConfigError("SECRET_KEY must be set outside development (ENVIRONMENT=%s)" % self.environment)
+    def _secrets_are_real(self) -> "Settings":
+        """Outside development every link would be forgeable without a real key, and the admin API guessable."""
+        development = self.environment == "development"
+        if not self.secret_key:
+            if not development:
+                raise ValueError(f"SECRET_KEY must be set outside development (ENVIRONMENT={self.environment})")
+            self.secret_key = _development_secret(self.data_dir)
         if len(self.secret_key) < 16:
-            raise ConfigError("SECRET_KEY must be at least 16 characters long")
+            raise ValueError("SECRET_KEY must be at least 16 characters long")
+        if self.admin_token is not None and not development and len(self.admin_token) < MIN_ADMIN_TOKEN_LENGTH:
+            raise ValueError(f"ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters long outside "
+                             "development (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
         if self.smtp_url:
             SmtpTarget.from_url(self.smtp_url)
         return self
@@ -177,7 +249,40 @@ class Settings(BaseSettings):
         return self.mail_from.rsplit("@", 1)[-1].strip(" >") or "localhost"
 
 
+def _development_secret(data_dir: Path) -> str:
+    """A random key made once per development DATA_DIR, so no two installs share a key and none is in the source."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / DEV_SECRET_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_urlsafe(32))
+    return path.read_text(encoding="utf-8").strip()
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per problem, naming the setting as it is spelled in the environment, never its value."""
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")
+        where = ".".join(str(part) for part in problem.get("loc", ()))
+        lines.append(f"{where.upper()}: {message}" if where else message)
+    return "\n".join(lines)
+
+
+def load_settings(**values) -> Settings:
+    """Settings from the environment, or a ConfigError that is safe to print (no secret values, no traceback)."""
+    try:
+        settings = Settings(**values)
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings, built on first use (never at import time)."""
-    return Settings()
+    return load_settings()

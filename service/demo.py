@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from service.config import REPO_ROOT, Settings
 from service.editions import build_edition
 from service.lists import DEMO_LIST, ensure_demo_list, get_list
-from service.story_import import import_story_files
+from service.stories.files import import_story_files
 
 DEMO_STORIES = REPO_ROOT / "demo" / "stories"
 

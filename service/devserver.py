@@ -31,8 +31,7 @@ def commands(settings: Settings) -> list[tuple[str, list[str]]]:
     procs += [
         ("worker", [python, "-m", "celery", "-A", "worker", "worker", "--loglevel=INFO", "--concurrency=2"]),
         ("beat", [python, "-m", "celery", "-A", "worker", "beat", "--loglevel=INFO"]),
-        ("web", [python, "-m", "uvicorn", "service.web.app:create_app", "--factory", "--host", "0.0.0.0",
-                 "--port", str(settings.port)]),
+        ("web", [python, "-m", "service.cli", "web"]),
     ]
     return procs
 

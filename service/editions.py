@@ -4,15 +4,15 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service.clustering import near_duplicate_titles
 from service.config import Settings
-from service.models import Edition, MailingList, Story, as_utc, utcnow
+from service.models import Edition, EditionStatus, MailingList, Story, as_utc, utcnow
 from service.rendering import render_edition
 
-FIRST_EDITION_LOOKBACK = timedelta(hours=24)
 
 
 def send_moment(mailing_list: MailingList, day: date, zone_name: str | None = None) -> datetime:
@@ -33,34 +33,64 @@ def get_edition(session: Session, mailing_list: MailingList, day: date) -> Editi
     return session.scalar(select(Edition).where(Edition.list_id == mailing_list.id, Edition.edition_date == day))
 
 
-def edition_window(session: Session, mailing_list: MailingList, day: date, now: datetime) -> tuple[datetime, datetime]:
-    """Stories received after the previous edition's cut-off (or in the last 24 h) up to now or the day's send time."""
+def published_edition(session: Session, mailing_list: MailingList, day: date) -> Edition | None:
+    """The list's edition of that day if it has gone out; a draft or a cancelled one is not public."""
+    edition = get_edition(session, mailing_list, day)
+    return edition if edition is not None and edition.send_status in PUBLISHED else None
+
+
+def edition_window(mailing_list: MailingList, day: date, now: datetime, max_age: timedelta
+                   ) -> tuple[datetime, datetime]:
+    """Stories whose newest item is at most `max_age` old, up to now (or the day's send time, for a past day)."""
     now = as_utc(now).astimezone(timezone.utc)  # SQLite compares the stored text: every bound must be UTC
     end = min(now, send_moment(mailing_list, day)) if day < now.astimezone(ZoneInfo(mailing_list.timezone)).date() else now
-    previous = session.scalar(
-        select(Edition.window_end)
-        .where(Edition.list_id == mailing_list.id, Edition.edition_date < day)
-        .order_by(Edition.edition_date.desc())
-        .limit(1)
-    )
-    start = as_utc(previous) if previous else end - FIRST_EDITION_LOOKBACK
-    return start, end
+    return end - max_age, end
 
 
-def select_stories(session: Session, mailing_list: MailingList, start: datetime, end: datetime, cap: int) -> list[Story]:
-    """The list's categories (all, for a list without any), most sources first, then the most recent."""
-    query = select(Story).where(Story.received_at > start, Story.received_at <= end)
+def select_stories(session: Session, mailing_list: MailingList, start: datetime, end: datetime, cap: int,
+                   day: date | None = None) -> list[Story]:
+    """Fresh stories of the list's categories and languages that it has not sent yet: most sources first, then newest.
+
+    Fresh means the story's newest item is newer than `start` (the edition's maximum age) and not after `end`;
+    two stories with near-identical headlines never go out together.
+    """
+    query = select(Story).where(Story.newest_item_at > start, Story.newest_item_at <= end)
     if mailing_list.categories:
         query = query.where(Story.category.in_(mailing_list.categories))
-    query = query.order_by(Story.source_count.desc(), Story.story_date.desc().nulls_last(),
-                           Story.received_at.desc(), Story.id.desc())
-    return list(session.scalars(query.limit(cap)))
+    if mailing_list.languages:
+        query = query.where(or_(Story.language.is_(None), Story.language.in_(mailing_list.languages)))
+    sent = _already_sent(session, mailing_list, day)
+    query = query.order_by(Story.source_count.desc(), Story.newest_item_at.desc(), Story.id.desc())
+    chosen: list[Story] = []
+    for story in session.scalars(query.limit(cap * 5 + len(sent))):
+        if story.id in sent or any(near_duplicate_titles(story.title, other.title) for other in chosen):
+            continue
+        chosen.append(story)
+        if len(chosen) == cap:
+            break
+    return chosen
+
+
+def _already_sent(session: Session, mailing_list: MailingList, day: date | None) -> set[int]:
+    """Stories the list's earlier editions (of the last fortnight) carried: a story goes out once."""
+    query = select(Edition.story_ids).where(Edition.list_id == mailing_list.id,
+                                            Edition.send_status.in_(PUBLISHED + (EditionStatus.paused,)))
+    if day is not None:
+        query = query.where(Edition.edition_date < day, Edition.edition_date >= day - timedelta(days=14))
+    return {story_id for ids in session.scalars(query) for story_id in ids or []}
 
 
 def edition_stories(session: Session, edition: Edition) -> list[Story]:
     """The frozen stories of an edition, in edition order."""
     rows = {s.id: s for s in session.scalars(select(Story).where(Story.id.in_(edition.story_ids)))}
     return [rows[i] for i in edition.story_ids if i in rows]
+
+
+def stories_of_editions(session: Session, editions: list[Edition]) -> dict[int, list[Story]]:
+    """Each edition's stories in edition order, in one query, for the archive's listing."""
+    wanted = {story_id for edition in editions for story_id in edition.story_ids or []}
+    rows = {s.id: s for s in session.scalars(select(Story).where(Story.id.in_(wanted)))} if wanted else {}
+    return {edition.id: [rows[i] for i in edition.story_ids or [] if i in rows] for edition in editions}
 
 
 def build_edition(
@@ -74,8 +104,8 @@ def build_edition(
     existing = get_edition(session, mailing_list, day)
     if existing:
         return existing
-    start, end = edition_window(session, mailing_list, day, now or utcnow())
-    stories = select_stories(session, mailing_list, start, end, settings.edition_max_stories)
+    start, end = edition_window(mailing_list, day, now or utcnow(), timedelta(hours=settings.story_max_age_hours))
+    stories = select_stories(session, mailing_list, start, end, settings.edition_max_stories, day)
     if not stories and settings.skip_empty_editions:
         return None
     rendered = render_edition(settings, mailing_list, day, stories)
@@ -95,9 +125,13 @@ def build_edition(
     return edition
 
 
+PUBLISHED = (EditionStatus.sending, EditionStatus.complete)  # gone out (or going): drafts and cancelled never show
+
+
 def archived_editions(session: Session, mailing_list: MailingList | None = None, limit: int = 100) -> list[Edition]:
-    """Past editions, newest first, for the archive and its feed."""
-    query = select(Edition).order_by(Edition.edition_date.desc(), Edition.id.desc()).limit(limit)
+    """Editions that have gone out, newest first, for the archive and its feed."""
+    query = (select(Edition).where(Edition.send_status.in_(PUBLISHED))
+             .order_by(Edition.edition_date.desc(), Edition.id.desc()).limit(limit))
     if mailing_list is not None:
         query = query.where(Edition.list_id == mailing_list.id)
     return list(session.scalars(query))

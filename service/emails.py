@@ -1,19 +1,21 @@
 """Transactional emails (confirmation, welcome): Jinja2 + MJML to HTML, a text part, and the MIME message."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from email import policy
-from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from mjml import mjml2html
 
 from service import links
 from service.config import Settings
+from service.mail_headers import Mailbox, PreparedHeader, mailbox_from_config
 from service.models import MailingList, Subscriber, utcnow
 
 
@@ -55,7 +57,7 @@ def render_html_and_text(settings: Settings, name: str, context: dict[str, Any])
 def build_message(
     settings: Settings,
     *,
-    to: Address,
+    to: Mailbox,
     subject: str,
     html: str,
     text: str,
@@ -65,8 +67,8 @@ def build_message(
     """multipart/alternative (text first, HTML last), quoted-printable so no line passes 998 characters."""
     message = EmailMessage(policy=MAIL_POLICY)
     message["Subject"] = subject
-    message["From"] = settings.mail_from
-    message["To"] = to
+    message["From"] = PreparedHeader("From", mailbox_from_config(settings.mail_from))
+    message["To"] = PreparedHeader("To", to)
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = message_id or make_msgid(domain=settings.mail_domain)
     for key, value in (headers or {}).items():
@@ -76,10 +78,9 @@ def build_message(
     return message
 
 
-def recipient(subscriber: Subscriber) -> Address:
-    """The To address, with the reader's name when we have one."""
-    username, domain = subscriber.email.rsplit("@", 1)
-    return Address(display_name=subscriber.name or "", username=username, domain=domain)
+def recipient(subscriber: Subscriber) -> Mailbox:
+    """The To mailbox, with the reader's name when we have one (written by mail_headers, never reparsed)."""
+    return Mailbox(subscriber.name or "", subscriber.email)
 
 
 def list_headers(settings: Settings, subscriber: Subscriber, mailing_list: MailingList) -> dict[str, str]:

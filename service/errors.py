@@ -29,6 +29,12 @@ class UnknownList(ServiceError):
     code = "unknown_list"
 
 
+class UnknownPage(ServiceError):
+    """A URL that names nothing we serve."""
+
+    code = "not_found"
+
+
 class InvalidToken(ServiceError):
     """A link token that was tampered with, or made for another purpose."""
 
@@ -49,3 +55,9 @@ class RateLimited(ServiceError):
     def __init__(self, message: str, retry_after: int | None = None):
         super().__init__(message)
         self.retry_after = retry_after  # seconds until the window resets, for the Retry-After header
+
+
+class ServiceUnavailable(ServiceError):
+    """A collaborator (the broker, the database) is down: the request was not taken, it may be retried."""
+
+    code = "service_unavailable"

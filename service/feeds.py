@@ -1,13 +1,10 @@
-"""RSS 2.0 and Atom feeds: fetched with conditional GET, parsed by feedparser, stored as stories."""
+"""RSS 2.0 and Atom feeds: fetched with conditional GET, parsed by feedparser, taken in as items of stories."""
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
-import re
 import time
 from dataclasses import dataclass
-from datetime import date
 from urllib.parse import urlsplit
 from xml.sax import SAXParseException
 
@@ -16,10 +13,11 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.clustering import Clusterer
 from service.errors import InvalidInput
-from service.feed_text import CONTROL_CHARS, html_to_text, text_to_points
-from service.models import Feed, Story, utcnow
-from service.stories import StoryInput, upsert_story
+from service.feed_items import ItemProblem, date_undated, detail_text, entry_to_item, feed_language
+from service.models import Feed, utcnow
+from service.stories.items import ingest_items
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +26,6 @@ DEADLINE_SECONDS = 60.0  # a server dripping bytes within each read timeout is s
 MAX_BODY_BYTES = 5 * 1024 * 1024
 USER_AGENT = "WorldNewsDaily/0.1 (self-hosted newsletter feed poller)"
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
-LOOKS_LIKE_MARKUP = re.compile(r"<[a-zA-Z/!]|&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]\w*);")
 
 
 class FeedError(Exception):
@@ -48,14 +45,6 @@ class PollResult:
 
 
 
-def _detail_text(value: str, detail: dict | None) -> str:
-    """feedparser text is HTML unless typed plain; RSS titles typed plain often carry CDATA markup all the same."""
-    if detail and detail.get("type") == "text/plain" and not LOOKS_LIKE_MARKUP.search(value):
-        value = CONTROL_CHARS.sub("", value.replace("\xa0", " "))
-        return "\n\n".join(" ".join(p.split()) for p in value.split("\n\n") if p.strip())
-    return html_to_text(value)
-
-
 def _web_url(url: str | None) -> str | None:
     """Only http(s) links are fetched or end up in emails (never javascript:, data: or file:)."""
     try:
@@ -66,16 +55,19 @@ def _web_url(url: str | None) -> str | None:
     return url if ok else None
 
 
-def add_feed(session: Session, *, url: str, category: str) -> Feed:
+def add_feed(session: Session, *, url: str, category: str, publisher: str | None = None) -> Feed:
     """Register a feed, or re-file an existing one under a new category (one row per URL)."""
-    url, category = (url or "").strip(), (category or "").strip()
+    url, category, publisher = (url or "").strip(), (category or "").strip(), " ".join((publisher or "").split())
     if not _web_url(url) or any(ch.isspace() for ch in url):
         raise InvalidInput(f"feed URL must be an http:// or https:// address with a host (at most 2000 "
                            f"characters, no spaces), got {url!r}")
     if not category or len(category) > 100:
         raise InvalidInput("category must be 1 to 100 characters")
+    if len(publisher) > 300:
+        raise InvalidInput("publisher must be at most 300 characters")
     feed = session.scalar(select(Feed).where(Feed.url == url)) or Feed(url=url, title="")
     feed.category = category
+    feed.publisher = publisher or feed.publisher
     session.add(feed)
     session.flush()
     return feed
@@ -145,41 +137,14 @@ def _parse(content: bytes, headers: httpx.Headers, url: str) -> feedparser.FeedP
     return parsed
 
 
-def entry_to_story(entry: dict, *, feed: Feed, publisher: str) -> StoryInput | None:
-    """One feed item as a story; None for an item with neither title nor text."""
-    content = entry.get("content") or []
-    body_html, detail = ((entry.get("summary"), entry.get("summary_detail")) if entry.get("summary")
-                         else (content[0].get("value", ""), content[0]) if content else ("", None))
-    title = " ".join(_detail_text(entry.get("title") or "", entry.get("title_detail")).split())
-    points = [p for p in text_to_points(_detail_text(body_html or "", detail)) if p.casefold() != title.casefold()]
-    title = title or (points.pop(0) if points else "")
-    if not title:
-        return None
-    title = title if len(title) <= 500 else title[:499].rsplit(" ", 1)[0] + "…"
-    link = _web_url(entry.get("link"))
-    parsed_date = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")  # no feedparser warning
-    external_id = (entry.get("id") or "").strip() or link or "title:" + hashlib.sha256(title.encode()).hexdigest()
-    if len(external_id) > 500:
-        external_id = "sha256:" + hashlib.sha256(external_id.encode()).hexdigest()
-    return StoryInput(title=title, category=feed.category, key_points=points, source_count=1,
-                      sources=[{"publisher": publisher, "title": title, "url": link}], link=link,
-                      story_date=date(*parsed_date[:3]) if parsed_date else None, origin="feed",
-                      origin_ref=feed.url, external_id=external_id)
-
-
 def _record(feed: Feed, status: str, error: str | None = None) -> None:
-    """What the last poll saw, on the feed's row; failures count up until a poll succeeds."""
+    """What the last poll saw, on the feed's row; failures count up until a poll succeeds (skipped items are no failure)."""
     feed.last_polled_at, feed.last_status, feed.last_error = utcnow(), status, error
-    feed.consecutive_failures = feed.consecutive_failures + 1 if error else 0
+    feed.consecutive_failures = feed.consecutive_failures + 1 if status == "error" else 0
 
 
-def _first_seen_date(session: Session, story: StoryInput) -> date:
-    """An undated item keeps the day it was first fetched (UTC), so re-polling never moves it to a later day."""
-    return session.scalar(select(Story.story_date).where(Story.dedup_key == story.dedup_key())) or utcnow().date()
-
-
-def poll_feed(session: Session, feed: Feed, *, client: httpx.Client) -> PollResult:
-    """Fetch, parse and store one feed without committing; fetch and parse failures are recorded, not raised."""
+def poll_feed(session: Session, feed: Feed, *, client: httpx.Client, clusterer: Clusterer) -> PollResult:
+    """Fetch, parse and take in one feed without committing; feed and item problems are recorded, not raised."""
     try:
         fetched = _fetch(feed, client)
         if fetched is None:
@@ -191,48 +156,50 @@ def poll_feed(session: Session, feed: Feed, *, client: httpx.Client) -> PollResu
         _record(feed, "error", str(error))
         session.flush()
         return PollResult(feed.url, "error", feed.title, error=str(error))
-    feed_title = " ".join(_detail_text(parsed.feed.get("title") or "", parsed.feed.get("title_detail")).split())[:500]
+    feed_title = " ".join(detail_text(parsed.feed.get("title") or "", parsed.feed.get("title_detail")).split())[:500]
     feed.title = feed_title or feed.title
-    publisher = feed.title or urlsplit(parsed.feed.get("link") or feed.url).hostname or feed.url
-    created = updated = 0
-    seen: set[str] = set()
-    for entry in parsed.entries:
-        story = entry_to_story(entry, feed=feed, publisher=publisher)
-        if story is None or story.dedup_key() in seen:
-            continue
-        seen.add(story.dedup_key())
-        story.story_date = story.story_date or _first_seen_date(session, story)
-        _, is_new = upsert_story(session, story)
-        created, updated = created + is_new, updated + (not is_new)
+    publisher = feed.publisher or feed.title or urlsplit(parsed.feed.get("link") or feed.url).hostname or feed.url
+    now, items, problems = utcnow(), [], []
+    for number, entry in enumerate(parsed.entries, start=1):
+        try:
+            items.append(entry_to_item(entry, feed_url=feed.url, feed_id=feed.id, category=feed.category,
+                                       publisher=publisher, language=feed_language(parsed.feed), now=now,
+                                       web_url=_web_url))
+        except ItemProblem as problem:
+            problems.append(f"item {number}: {problem}")
+    date_undated(items)
+    taken = ingest_items(session, items, clusterer=clusterer, now=now)
     etag, modified = fetched[1].get("etag"), fetched[1].get("last-modified")
     feed.etag = etag if etag and len(etag) <= 500 else None
     feed.last_modified = modified if modified and len(modified) <= 100 else None
-    _record(feed, "ok")
+    skipped = f"{len(problems)} of {len(parsed.entries)} items skipped: " + "; ".join(problems) if problems else None
+    _record(feed, "partial" if problems else "ok", skipped[:2000] if skipped else None)
     session.flush()
-    return PollResult(feed.url, "ok", feed.title, created=created, updated=updated)
+    return PollResult(feed.url, "partial" if problems else "ok", feed.title, created=taken.created,
+                      updated=taken.known, error=skipped)
 
 
-def poll_all(session: Session, *, client: httpx.Client | None = None) -> list[PollResult]:
+def poll_all(session: Session, *, clusterer: Clusterer, client: httpx.Client | None = None) -> list[PollResult]:
     """Poll every feed, committing each on its own, so one broken feed never stops or undoes the others."""
     own_client = client is None
     client = client or make_client()
     results = []
     try:
         for feed_id, url in session.execute(select(Feed.id, Feed.url).order_by(Feed.id)).all():
-            results.append(_poll_one(session, feed_id, url, client))
+            results.append(_poll_one(session, feed_id, url, client, clusterer))
     finally:
         if own_client:
             client.close()
     return results
 
 
-def _poll_one(session: Session, feed_id: int, url: str, client: httpx.Client) -> PollResult:
+def _poll_one(session: Session, feed_id: int, url: str, client: httpx.Client, clusterer: Clusterer) -> PollResult:
     """One feed in one transaction; an unexpected error rolls back only this feed and is recorded on its row."""
     try:
         feed = session.get(Feed, feed_id)
         if feed is None:  # removed since the list was read
             return PollResult(url, "removed")
-        result = poll_feed(session, feed, client=client)
+        result = poll_feed(session, feed, client=client, clusterer=clusterer)
         session.commit()
     except Exception as error:  # a bug or a database error must not stop the other feeds
         session.rollback()

@@ -12,9 +12,10 @@ from service.models import ListCategory, MailingList
 from service.subscriptions import clean_timezone
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 DEMO_LIST = {"slug": "world-news", "name": "World News daily", "send_time": time(7, 0), "timezone": "Europe/London",
              "description": "The day's most important world stories, in key points, with their sources.",
-             "categories": ["World News"]}
+             "categories": ["World News"], "languages": ["en"]}
 
 
 def parse_send_time(raw: str) -> time:
@@ -28,7 +29,7 @@ def parse_send_time(raw: str) -> time:
 
 def create_list(session: Session, *, slug: str, name: str, description: str = "", send_time: time = time(7, 0),
                 timezone: str = "UTC", double_opt_in: bool = True, categories: list[str] | None = None,
-                local_time_delivery: bool = False) -> MailingList:
+                local_time_delivery: bool = False, languages: list[str] | None = None) -> MailingList:
     """A new list; the slug is its stable public identifier."""
     if not SLUG.match(slug):
         raise InvalidInput("A list slug is lower-case letters, digits and dashes, e.g. world-news.")
@@ -36,11 +37,19 @@ def create_list(session: Session, *, slug: str, name: str, description: str = ""
         raise InvalidInput(f"A list called {slug!r} already exists.")
     mailing_list = MailingList(slug=slug, name=name.strip() or slug, description=description, send_time=send_time,
                                timezone=clean_timezone(timezone), double_opt_in=double_opt_in,
-                               local_time_delivery=local_time_delivery)
+                               local_time_delivery=local_time_delivery, languages=clean_languages(languages or ["en"]))
     mailing_list.category_rows = [ListCategory(category=c) for c in _clean_categories(categories or [])]
     session.add(mailing_list)
     session.commit()
     return mailing_list
+
+
+def clean_languages(languages: list[str]) -> list[str]:
+    """ISO 639-1 codes ('en', 'pt'), each once: an edition carries only stories in these languages."""
+    cleaned = list(dict.fromkeys(code.strip().lower() for code in languages if code and code.strip()))
+    if not cleaned or any(not LANGUAGE.match(code) for code in cleaned):
+        raise InvalidInput("Languages are ISO 639-1 codes such as en, fr or pt.")
+    return cleaned
 
 
 def _clean_categories(categories: list[str]) -> list[str]:
@@ -64,3 +73,11 @@ def ensure_demo_list(session: Session) -> MailingList | None:
     if session.scalar(select(MailingList.id).limit(1)) is not None:
         return None
     return create_list(session, **DEMO_LIST)
+
+
+def list_for_category(session: Session, category: str) -> MailingList | None:
+    """The list to offer a story's readers: the first naming its category, else the first that carries every category."""
+    named = (select(MailingList).join(ListCategory).where(ListCategory.category == category)
+             .order_by(MailingList.id).limit(1))
+    return session.scalar(named) or session.scalar(
+        select(MailingList).where(~MailingList.category_rows.any()).order_by(MailingList.id).limit(1))

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     Time,
@@ -59,6 +60,7 @@ class MailingList(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     double_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
     local_time_delivery: Mapped[bool] = mapped_column(Boolean, default=False)
+    languages: Mapped[list] = mapped_column(JSON, default=lambda: ["en"])  # ISO 639-1 codes of its stories
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     category_rows: Mapped[list["ListCategory"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
@@ -166,6 +168,35 @@ class Story(Base):
     external_id: Mapped[str | None] = mapped_column(String(500), default=None)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    language: Mapped[str | None] = mapped_column(String(16), default=None)  # None: hand-written, any list's
+    newest_item_at: Mapped[datetime | None] = mapped_column(default=None, index=True)  # freshness for editions
+    hand_written: Mapped[bool] = mapped_column(Boolean, default=False)  # keeps its own key points and count
+
+    items: Mapped[list["Item"]] = relationship(back_populates="story", order_by="Item.published_at")
+
+
+class Item(Base):
+    """One publisher's article as it came in (feed entry, JSON item or a seed file's source); stories group them."""
+
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(64), unique=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"), default=None)
+    publisher: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str | None] = mapped_column(String(16), default=None)
+    category: Mapped[str] = mapped_column(String(100))
+    published_at: Mapped[datetime] = mapped_column(index=True)
+    dated: Mapped[bool] = mapped_column(Boolean, default=True)  # False: no usable date, first-seen time stands in
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)  # the clusterer's embedding, kept
+    origin: Mapped[str] = mapped_column(String(16), default="feed")
+
+    story: Mapped[Story] = relationship(back_populates="items")
 
 
 class Feed(Base):
@@ -177,6 +208,7 @@ class Feed(Base):
     url: Mapped[str] = mapped_column(String(2000), unique=True)
     category: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(500), default="")
+    publisher: Mapped[str | None] = mapped_column(String(300), default=None)  # overrides the feed's own title
     etag: Mapped[str | None] = mapped_column(String(500), default=None)
     last_modified: Mapped[str | None] = mapped_column(String(100), default=None)
     last_polled_at: Mapped[datetime | None] = mapped_column(default=None)

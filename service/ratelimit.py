@@ -1,4 +1,4 @@
-"""Subscribe-form rate limits per IP and per address (limits library; Redis-backed when configured)."""
+"""Rate limits (limits library; Redis-backed when configured): subscribe requests, confirmation mail, admin logins."""
 from __future__ import annotations
 
 import math
@@ -8,27 +8,69 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from service.addresses import mailbox_key
 from service.errors import RateLimited
 
 
-class SubscribeLimiter:
-    """Stops the form being used to flood an inbox, or hammered from one address."""
+class _Limit:
+    """One named limit over one shared counter store."""
 
-    def __init__(self, storage_url: str, per_ip: str, per_address: str):
-        self._limiter = FixedWindowRateLimiter(storage_from_string(storage_url))
-        self._per_ip = parse(per_ip)
-        self._per_address = parse(per_address)
+    def __init__(self, limiter: FixedWindowRateLimiter, spec: str, name: str):
+        self.limiter, self.item, self.name = limiter, parse(spec), name
 
-    def check(self, ip: str | None, address: str | None) -> None:
-        """Count one request; raise RateLimited when the IP or the address is over its limit."""
-        if ip and not self._limiter.hit(self._per_ip, "subscribe-ip", ip):
-            raise RateLimited("Too many subscribe requests from your network. Please try again later.",
-                              self._seconds_left(self._per_ip, "subscribe-ip", ip))
-        if address and not self._limiter.hit(self._per_address, "subscribe-address", address):
-            raise RateLimited("Too many subscribe requests for this address. Please try again later.",
-                              self._seconds_left(self._per_address, "subscribe-address", address))
+    def allows(self, key: str) -> bool:
+        """True while `key` is under the limit; counts nothing."""
+        return self.limiter.test(self.item, self.name, key)
 
-    def _seconds_left(self, item, *identifiers: str) -> int:
+    def count(self, key: str) -> bool:
+        """Count one event for `key`; False when that went over the limit."""
+        return self.limiter.hit(self.item, self.name, key)
+
+    def seconds_left(self, key: str) -> int:
         """When the window resets: what Retry-After tells well-behaved clients."""
-        reset = self._limiter.get_window_stats(item, *identifiers).reset_time
+        reset = self.limiter.get_window_stats(self.item, self.name, key).reset_time
         return max(1, math.ceil(reset - time.time()))
+
+
+def _limiter(storage_url: str, namespace: str) -> FixedWindowRateLimiter:
+    """Counters in Redis when there is one (shared by every process, apart from other installs), else in memory."""
+    if storage_url.startswith(("redis://", "rediss://", "redis+")):
+        return FixedWindowRateLimiter(storage_from_string(storage_url, key_prefix=f"LIMITS:{namespace}"))
+    return FixedWindowRateLimiter(storage_from_string(storage_url))
+
+
+class SubscribeLimiter:
+    """Per IP at the door (valid requests only); per mailbox in the worker (only requests that send mail)."""
+
+    def __init__(self, storage_url: str, per_ip: str, per_address: str, namespace: str = "newsletter"):
+        limiter = _limiter(storage_url, namespace)
+        self._per_ip = _Limit(limiter, per_ip, "subscribe-ip")
+        self._per_mailbox = _Limit(limiter, per_address, "subscribe-mailbox")
+
+    def check_ip(self, ip: str | None) -> None:
+        """Count one valid request from this IP; RateLimited when the network sends too many."""
+        if ip and not self._per_ip.count(ip):
+            raise RateLimited("Too many subscribe requests from your network. Please try again later.",
+                              self._per_ip.seconds_left(ip))
+
+    def take_mail_slot(self, address: str) -> bool:
+        """Count one confirmation email to this mailbox (tags and Gmail dots folded); False when over the limit."""
+        return self._per_mailbox.count(mailbox_key(address))
+
+
+class FailureThrottle:
+    """Failed admin authentications per IP: guessing a token gets slower than useless."""
+
+    def __init__(self, storage_url: str, spec: str, namespace: str = "newsletter"):
+        self._limit = _Limit(_limiter(storage_url, namespace), spec, "admin-auth-failures")
+
+    def check(self, ip: str | None) -> None:
+        """RateLimited while this IP has failed too often in the window."""
+        if ip and not self._limit.allows(ip):
+            raise RateLimited("Too many failed admin authentications from your network. Please try again later.",
+                              self._limit.seconds_left(ip))
+
+    def failed(self, ip: str | None) -> None:
+        """Count one failure."""
+        if ip:
+            self._limit.count(ip)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import html as html_lib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
-from typing import Sequence
 
 import css_inline
 
@@ -16,6 +16,8 @@ from service.models import Edition, MailingList, Story, Subscriber
 
 PER_RECIPIENT = ("unsubscribe_url", "preferences_url", "recipient_email")
 PREHEADER_LENGTH = 140
+MAX_POINTS = 6  # a briefing, not the whole story: the rest is on the story's page
+NAMED_PUBLISHERS = 3
 _INLINER = css_inline.CSSInliner(keep_style_tags=True)
 
 
@@ -28,6 +30,53 @@ class RenderedEdition:
     html: str
     text: str
     placeholder_key: str
+
+
+@dataclass(frozen=True)
+class StoryBrief:
+    """One story as the edition shows it: a few key points, a few publishers by name, the link to its page."""
+
+    story: Story
+    points: list[str]
+    source_count: int
+    publishers: str
+    url: str
+
+
+def story_url(settings: Settings, story_id: int) -> str:
+    """A story's public page, where its every point, source and item is."""
+    return f"{settings.base_url}/stories/{story_id}"
+
+
+def _publisher_names(story: Story) -> list[str]:
+    """The story's publishers by name, each once, in the order its sources give them."""
+    names = dict.fromkeys(str(source.get("publisher") or "").strip() for source in story.sources or [])
+    names.pop("", None)
+    return list(names)
+
+
+def _named(names: list[str], more: int) -> str:
+    """'A', 'A and B', 'A, B and C', or 'A, B, C and 8 more'."""
+    parts = names + ([f"{more} more"] if more > 0 else [])
+    if len(parts) < 2:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def story_brief(settings: Settings, story: Story) -> StoryBrief:
+    """The story cut down for the email: at most six points, at most three publishers named."""
+    names = _publisher_names(story)
+    count = max(story.source_count or 0, len(names))
+    shown = names[:NAMED_PUBLISHERS]
+    return StoryBrief(story=story, points=[str(point) for point in (story.key_points or [])[:MAX_POINTS]],
+                      source_count=count, publishers=_named(shown, count - len(shown)) if shown else "",
+                      url=story_url(settings, story.id))
+
+
+def total_sources(stories: Sequence[Story]) -> int:
+    """Distinct publishers across the edition; never fewer than one story alone counts (some only count, not name)."""
+    named = {name.casefold() for story in stories for name in _publisher_names(story)}
+    return max([len(named), *(story.source_count or 0 for story in stories)])
 
 
 def placeholders(key: str) -> dict[str, str]:
@@ -59,6 +108,8 @@ def render_edition(settings: Settings, mailing_list: MailingList, day: date, sto
         "day": day,
         "day_label": f"{day:%A} {day.day} {day:%B %Y}",
         "stories": stories,
+        "briefs": [story_brief(settings, story) for story in stories],
+        "total_sources": total_sources(stories),
         "preheader": edition_preheader(stories),
         "ph": placeholders(key),
         "archive_url": archive_url(settings, mailing_list, day),

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
-from typing import Iterator
 
 from service.config import SmtpTarget
+from service.mail_headers import PreparedHeader
+
+
+class NeedsSmtpUtf8(smtplib.SMTPNotSupportedError):
+    """The address needs SMTPUTF8 (RFC 6531) and this server does not offer it: a permanent failure, not a retry."""
 
 
 def _tls_context(target: SmtpTarget) -> ssl.SSLContext:
@@ -47,7 +52,25 @@ def connection_to(target: SmtpTarget) -> Iterator[smtplib.SMTP]:
             connection.close()
 
 
+def wire_bytes(message: EmailMessage) -> tuple[bytes, bool]:
+    """The message as it goes on the wire, and whether it needs SMTPUTF8 (UTF-8 headers for a non-ASCII mailbox)."""
+    sender, recipient = message["From"], message["To"]
+    if not isinstance(sender, PreparedHeader) or not isinstance(recipient, PreparedHeader):
+        raise TypeError("build messages with service.emails.build_message (From and To by mail_headers)")
+    utf8 = sender.smtputf8 or recipient.smtputf8
+    return message.as_bytes(policy=message.policy.clone(linesep="\r\n", utf8=utf8)), utf8
+
+
 def send_one(target: SmtpTarget, message: EmailMessage) -> None:
-    """Deliver a single transactional message on its own connection."""
+    """Deliver one transactional message on its own connection, its envelope from its From and To.
+
+    Addresses go out in wire form (IDNA domains); a non-ASCII local part goes with SMTPUTF8 and UTF-8
+    headers when the server offers it, else NeedsSmtpUtf8 is raised (a permanent failure).
+    """
+    data, utf8 = wire_bytes(message)
+    sender, recipient = message["From"].address, message["To"].address
     with connection_to(target) as connection:
-        connection.send_message(message)
+        connection.ehlo_or_helo_if_needed()
+        if utf8 and not connection.has_extn("smtputf8"):
+            raise NeedsSmtpUtf8(f"{target.host} does not offer SMTPUTF8, needed for {recipient}")
+        connection.sendmail(sender, [recipient], data, mail_options=["SMTPUTF8"] if utf8 else [])

@@ -1,9 +1,11 @@
 """The subscriber's journey as rules: subscribe, confirm, preferences, unsubscribe (no HTTP, no Celery)."""
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable, Protocol, Sequence
+from typing import Any, Iterable, Protocol, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -23,12 +25,15 @@ from service.models import (
 )
 
 MAX_NAME_LENGTH = 200
+ENCODED_WORD = re.compile(r"=\?[^?]*\?[bBqQ]\?", re.ASCII)  # RFC 2047 syntax: a name is text, never encoded bytes
 PAUSE_FOREVER = datetime(9999, 12, 31)
 PAUSE_CHOICES = {"": None, "1w": timedelta(weeks=1), "4w": timedelta(weeks=4), "forever": "forever"}
 
 
 class Notifier(Protocol):
-    """Whoever carries the emails a rule decides to send (Celery tasks in production)."""
+    """Whoever carries the emails a rule decides to send, and subscribe requests to a worker (Celery in production)."""
+
+    def subscribe_request(self, request: Any) -> None: ...
 
     def confirmation(self, subscriber_id: int, list_ids: Sequence[int]) -> None: ...
 
@@ -58,13 +63,21 @@ class SubscribeResult:
 
 
 def clean_name(raw: str | None) -> str:
-    """A display name safe to put in a header: no line breaks or control characters."""
+    """A display name that is only ever text: no control characters, no encoded-word syntax, valid Unicode."""
     name = (raw or "").strip()
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise InvalidInput("The name may not contain line breaks or control characters.")
+    if any(unicodedata.category(c) in ("Cc", "Cs") or _noncharacter(c) for c in name):
+        raise InvalidInput("The name may not contain line breaks, control characters or non-characters.")
+    if ENCODED_WORD.search(name):
+        raise InvalidInput("The name may not contain '=?...?=' encoded text; please type it as plain text.")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidInput(f"The name may be at most {MAX_NAME_LENGTH} characters long.")
     return name
+
+
+def _noncharacter(char: str) -> bool:
+    """U+FFFE, U+FFFF and their kin are not text: XML (and so the email templates) refuses them."""
+    code = ord(char)
+    return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
 
 
 def clean_timezone(raw: str | None, default: str = "UTC") -> str:
@@ -177,31 +190,6 @@ def add_subscriptions(
         session.flush()
         _record(session, subscription, "confirmed" if confirm_now else "requested", consent)
         (result.confirmed_now if confirm_now else result.needs_confirmation).append(mailing_list.id)
-    return result
-
-
-def request_subscription(
-    session: Session,
-    *,
-    email: str,
-    list_slugs: Iterable[str],
-    consent: ConsentContext,
-    notifier: Notifier,
-    name: str | None = None,
-    timezone: str | None = None,
-    check_deliverability: bool = False,
-) -> SubscribeResult:
-    """A public subscribe request: validate everything first, then store, commit and notify."""
-    address = normalise_address(email, check_deliverability=check_deliverability)
-    clean = clean_name(name)
-    lists = lists_by_slug(session, list_slugs)
-    zone = clean_timezone(timezone, default=lists[0].timezone)
-    result = add_subscriptions(session, email=address, lists=lists, consent=consent, name=clean, timezone=zone)
-    session.commit()
-    if result.needs_confirmation:
-        notifier.confirmation(result.subscriber_id, result.needs_confirmation)
-    if result.confirmed_now:
-        notifier.welcome(result.subscriber_id, result.confirmed_now)
     return result
 
 

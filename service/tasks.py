@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from functools import lru_cache
 from typing import Sequence
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError as DatabaseBusy  # SQLite's "database is locked", a dropped connection
 
 from service import emails, smtp
 from service.celery_app import app
@@ -19,9 +21,15 @@ RETRYABLE = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, Connectio
 
 
 def _deliver(message) -> None:
-    """Send now; a permanent (5xx) refusal is logged and dropped, anything else is raised for a retry."""
+    """Send now; a permanent refusal (5xx, or an address this server cannot take) is logged and dropped.
+
+    Anything else is raised for a retry.
+    """
     try:
         smtp.send_one(get_settings().smtp, message)
+    except smtp.NeedsSmtpUtf8 as error:
+        log.error("not sent, permanently: %s (the server must offer SMTPUTF8 for this address)", error)
+        return
     except smtplib.SMTPRecipientsRefused as error:
         code, reply = next(iter(error.recipients.values()))
         if code >= 500:
@@ -76,17 +84,59 @@ def send_welcome(subscriber_id: int, list_ids: list[int]) -> None:
         _deliver(message)
 
 
+@lru_cache(maxsize=1)
+def _subscribe_limiter(storage_url: str, per_ip: str, per_address: str, namespace: str):
+    """One limiter per worker process (its counters live in Redis when there is one)."""
+    from service.ratelimit import SubscribeLimiter
+
+    return SubscribeLimiter(storage_url, per_ip, per_address, namespace=namespace)
+
+
+@app.task(autoretry_for=RETRYABLE + (DatabaseBusy,), retry_backoff=True, retry_backoff_max=600, max_retries=10)
+def carry_out_subscribe_request(message: dict) -> None:
+    """A checked subscribe request from the web: store it and send what it calls for, within the mailbox's limit."""
+    from service.subscribe_requests import SubscribeRequest, carry_out
+
+    settings = get_settings()
+    limiter = _subscribe_limiter(settings.effective_rate_limit_storage_url, settings.subscribe_limit_per_ip,
+                                 settings.subscribe_limit_per_address, settings.task_queue)
+    with session_scope(settings.effective_database_url) as session:
+        result = carry_out(session, SubscribeRequest.from_message(message), notifier=CeleryNotifier(),
+                           take_mail_slot=limiter.take_mail_slot)
+    if result.subscriber_id and not (result.needs_confirmation or result.confirmed_now or result.already):
+        log.info("subscribe request for subscriber %s sent nothing (suppressed or over its limit)",
+                 result.subscriber_id)
+
+
 class CeleryNotifier:
     """The Notifier of the subscription rules: hands each email to a worker through the broker."""
 
+    def subscribe_request(self, request) -> None:
+        """Queue a checked subscribe request; the broker being down is a clear 503, not a 500."""
+        _enqueue(carry_out_subscribe_request, request.as_message())
+
     def confirmation(self, subscriber_id: int, list_ids: Sequence[int]) -> None:
         """Queue the confirmation email."""
-        send_confirmation.delay(subscriber_id, list(list_ids))
+        _enqueue(send_confirmation, subscriber_id, list(list_ids))
 
     def welcome(self, subscriber_id: int, list_ids: Sequence[int]) -> None:
         """Queue one welcome per list, so a retry never repeats a welcome already sent."""
         for list_id in list_ids:
-            send_welcome.delay(subscriber_id, [list_id])
+            _enqueue(send_welcome, subscriber_id, [list_id])
+
+
+def _enqueue(task, *args) -> None:
+    """Hand a task to the broker, turning "broker unreachable" into a domain error the web maps to 503."""
+    from kombu.exceptions import OperationalError
+
+    from service.errors import ServiceUnavailable
+
+    try:
+        task.apply_async(args=args, retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2,
+                                                               "interval_step": 0.5, "interval_max": 1})
+    except OperationalError as error:
+        log.error("broker unreachable: %s", error)
+        raise ServiceUnavailable("We cannot take requests right now. Please try again in a few minutes.") from None
 
 
 def start_drains(edition_id: int, count: int) -> None:
@@ -134,10 +184,12 @@ def sweep_deliveries() -> None:
 
 @app.task
 def poll_feeds() -> None:
-    """Beat, every FEED_POLL_INTERVAL_SECONDS: take in new stories from every feed (one broken feed stops none)."""
+    """Beat, every FEED_POLL_INTERVAL_SECONDS: take in new items from every feed (one broken feed stops none)."""
     from service.feeds import poll_all
+    from service.stories.items import clusterer_from
 
-    with session_scope(get_settings().effective_database_url) as session:
-        for result in poll_all(session):
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session:
+        for result in poll_all(session, clusterer=clusterer_from(settings)):
             log.info("feed %s: %s (%d new, %d updated)%s", result.url, result.status, result.created, result.updated,
                      f": {result.error}" if result.error else "")

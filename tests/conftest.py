@@ -18,6 +18,7 @@ from tests.support.smtp import RecordingSmtpServer
 
 POSTGRES_ADMIN = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+LIMITS_URL = os.environ.get("TEST_LIMITS_URL", "redis://127.0.0.1:6379/14")  # rate-limit counters, shared by web and worker
 RUN_ID = f"{os.getpid()}"
 
 
@@ -71,7 +72,7 @@ def service_env(database_url, smtp_server, tmp_path_factory) -> dict[str, str]:
         "DATA_DIR": str(tmp_path_factory.mktemp("data")),
         "SECRET_KEY": "test-secret-key-0123456789abcdef",
         "BASE_URL": "http://testserver",
-        "RATE_LIMIT_STORAGE_URL": "memory://",
+        "RATE_LIMIT_STORAGE_URL": LIMITS_URL,
         "MAIL_FROM": "World News daily <news@news.example.org>",
         "POSTAL_ADDRESS": "Test Newsletter Ltd, 1 Test Street, Testville",
     }
@@ -106,6 +107,14 @@ def db(settings):
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(text(f"DELETE FROM {table.name}"))
+    reset_rate_limits()
+
+
+def reset_rate_limits() -> None:
+    """Every test starts with fresh counters, as a new day would."""
+    limits = redis.Redis.from_url(LIMITS_URL)
+    for key in limits.scan_iter(f"LIMITS:test-{RUN_ID}*"):  # this run's counters only: runs may overlap
+        limits.delete(key)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from service.models import Story
 from service.stories import parse_seed_text
 from service.web.app import create_app
 
-TOKEN = "test-admin-token-0123456789"
+TOKEN = "test-admin-token-0123456789abcdefghijklmn"
 URL = "/api/admin/stories"
 SEED = parse_seed_text((REPO_ROOT / "demo" / "stories" / "000_17749a4977b85c87.txt").read_text(encoding="utf-8"))
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ElementTree
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from html import escape
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import feedparser
 import pytest
@@ -13,12 +13,12 @@ from fastapi.testclient import TestClient
 
 from service.editions import build_edition
 from service.lists import create_list
-from service.models import Subscriber
+from service.models import EditionStatus, Subscriber
 from service.rendering import edition_message
 from tests.support.edition_stories import add_story
 
 DAY1, DAY2 = date(2026, 3, 9), date(2026, 3, 10)
-T1 = datetime(2026, 3, 9, 7, 0, tzinfo=timezone.utc)
+T1 = datetime(2026, 3, 9, 7, 0, tzinfo=UTC)
 T2 = T1 + timedelta(days=1)
 HOSTILE_TITLE = "Markets & Mergers <b>bold</b> {{ 7*7 }}"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -47,9 +47,14 @@ def two_editions(db, settings, world_news):
     """Editions on two days, the second with a title full of characters that need escaping."""
     add_story(db, "Summit in Tokyo", sources=8, received_at=T1 - timedelta(hours=2))
     first = build_edition(db, settings=settings, mailing_list=world_news, day=DAY1, now=T1)
+    first.send_status = EditionStatus.complete
+    db.commit()
     add_story(db, HOSTILE_TITLE, sources=5, received_at=T2 - timedelta(hours=3))
     add_story(db, "Election results", sources=2, received_at=T2 - timedelta(hours=1))
     second = build_edition(db, settings=settings, mailing_list=world_news, day=DAY2, now=T2)
+    for edition in (first, second):
+        edition.send_status = EditionStatus.complete  # only editions that have gone out are public
+    db.commit()
     return first, second
 
 
@@ -61,6 +66,9 @@ def test_archive_lists_past_editions_newest_first(web, two_editions):
     assert links == [("/archive/world-news/2026-03-10", "World News daily: Tuesday 10 March 2026"),
                      ("/archive/world-news/2026-03-09", "World News daily: Monday 9 March 2026")]
     assert "2 stories" in page.text and "1 story" in page.text
+    listed = re.findall(r'<a href="/stories/(\d+)">([^<]+)</a>\s*<span class="hint">· Based on (\d+) sources?', page.text)
+    assert [(title, int(count)) for _, title, count in listed] == [
+        ("Markets &amp; Mergers &lt;b&gt;bold&lt;/b&gt; {{ 7*7 }}", 5), ("Election results", 2), ("Summit in Tokyo", 8)]
     assert 'href="/archive/world-news/feed.xml"' in page.text
 
 
@@ -81,6 +89,15 @@ def test_one_edition_shows_its_stories_without_anyones_links(web, settings, two_
     assert f"%%{second.placeholder_key}:" not in page.text, "no placeholder is left unfilled"
     assert "/unsubscribe/" not in page.text and "/preferences/" not in page.text, "no reader's signed links"
     assert f'href="{settings.base_url}/subscribe?list=world-news"' in page.text
+
+
+def test_an_archived_edition_says_what_each_story_is_based_on(web, settings, two_editions):
+    page = web.get("/archive/world-news/2026-03-10").text
+
+    assert "2 stories from 5 sources" in page, "the edition's header counts its publishers"
+    assert "Based on 5 sources: Reuters, Associated Press, The Japan Times and 2 more" in page
+    assert "Based on 2 sources: Reuters and Associated Press" in page
+    assert re.findall(rf'href="{re.escape(settings.base_url)}/stories/(\d+)"[^>]*>Read more<', page)
 
 
 @pytest.mark.parametrize("path", ["/archive/no-such-list/2026-03-10", "/archive/world-news/2026-03-11",
@@ -139,7 +156,8 @@ def test_feed_is_atom_with_one_entry_per_edition(web, db, settings, world_news, 
 def test_feed_titles_are_not_double_escaped(web, db, settings):
     science = create_list(db, slug="science", name="Science & Tech <daily>", categories=["Science"])
     add_story(db, "Comets & asteroids", category="Science", received_at=T2 - timedelta(hours=1))
-    build_edition(db, settings=settings, mailing_list=science, day=DAY2, now=T2)
+    build_edition(db, settings=settings, mailing_list=science, day=DAY2, now=T2).send_status = EditionStatus.complete
+    db.commit()
 
     feed = feedparser.parse(web.get("/archive/science/feed.xml").content)
 

@@ -4,7 +4,7 @@ The screenshots land in test-output/ (edition-desktop.png, edition-mobile.png) f
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -16,7 +16,7 @@ from tests.support.edition_stories import add_story, long_story, seed_story, sto
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 DAY = date(2026, 3, 10)
-T0 = datetime(2026, 3, 10, 7, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 HOSTILE_TITLE = "Markets & {{ 7*7 }} <script>alert(1)</script> rally"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "mobile": {"width": 375, "height": 812}}
 
@@ -54,12 +54,16 @@ def test_edition_renders_in_chromium(edition_html, viewport, output_dir):
             page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
             page.set_content(html, wait_until="load")
 
+            expect(page.get_by_text("In today’s email")).to_be_visible()
+            contents = page.locator("ol li")
+            expect(contents).to_have_text(titles)
             for title in titles:
-                headline = page.get_by_text(title, exact=True)
+                headline = page.get_by_role("heading", name=title, exact=True)
                 expect(headline).to_be_visible()
                 box = headline.bounding_box()
                 assert box["x"] >= 0 and box["x"] + box["width"] <= VIEWPORTS[viewport]["width"] + 1, title
-            expect(page.get_by_text("Ministry of Foreign Affairs of Japan: “Working Dinner between").first).to_be_visible()
+            expect(page.get_by_text("Based on 11 sources: Ministry of Foreign Affairs of Japan and 10 more")).to_be_visible()
+            expect(page.get_by_role("link", name="Read more")).to_have_count(len(titles))
             expect(page.get_by_role("link", name="Unsubscribe")).to_be_visible()
             expect(page.get_by_role("link", name="View this edition in your browser")).to_be_visible()
             expect(page.get_by_text("<b>not bold</b>", exact=False)).to_be_visible()

@@ -13,7 +13,7 @@ from service.cli import app as cli_app
 from service.db import session_factory
 from service.editions import build_edition, edition_stories
 from service.lists import create_list
-from service.models import Edition, Subscriber, as_utc
+from service.models import Edition, EditionStatus, Subscriber, as_utc
 from service.rendering import edition_message
 from service.stories import StoryInput, upsert_story
 from tests.support.edition_stories import add_story
@@ -40,8 +40,8 @@ def edition_count(db) -> int:
     return db.scalar(select(func.count()).select_from(Edition))
 
 
-def test_first_edition_takes_the_last_24_hours(db, settings, world_news):
-    add_story(db, "Too old", received_at=T0 - timedelta(hours=24, minutes=1))
+def test_an_edition_takes_stories_whose_newest_item_is_at_most_36_hours_old(db, settings, world_news):
+    add_story(db, "Too old", received_at=T0 - timedelta(hours=36, minutes=1))
     add_story(db, "Yesterday morning", received_at=T0 - timedelta(hours=23))
     add_story(db, "Just in", received_at=T0 - timedelta(minutes=1))
     add_story(db, "After the cut-off", received_at=T0 + timedelta(minutes=1))
@@ -49,23 +49,29 @@ def test_first_edition_takes_the_last_24_hours(db, settings, world_news):
     edition = build(db, settings, world_news)
 
     assert set(titles(db, edition)) == {"Yesterday morning", "Just in"}
-    assert (as_utc(edition.window_start), as_utc(edition.window_end)) == (T0 - timedelta(hours=24), T0)
+    assert (as_utc(edition.window_start), as_utc(edition.window_end)) == (T0 - timedelta(hours=36), T0)
+    edition.send_status = EditionStatus.complete
+    db.commit()
+    shorter = build(db, settings, world_news, day=DAY + timedelta(days=1), now=T0 + timedelta(hours=1),
+                    story_max_age_hours=12)
+    assert titles(db, shorter) == ["After the cut-off"], "sent stories never go again; stale ones are skipped"
 
 
-def test_next_edition_covers_everything_since_the_previous_one_even_days_later(db, settings, world_news):
+def test_a_story_goes_out_once_and_a_stale_one_never(db, settings, world_news):
     add_story(db, "Sent on day one", received_at=T0 - timedelta(hours=1))
     first = build(db, settings, world_news)
+    first.send_status = EditionStatus.complete
+    db.commit()
     assert titles(db, first) == ["Sent on day one"]
 
-    # The next day has nothing new: skipped, and the window does not move.
+    # The next day has nothing new: skipped, although day one's story is still within 36 hours.
     assert build(db, settings, world_news, day=DAY + timedelta(days=1), now=T0 + timedelta(days=1)) is None
     add_story(db, "Two and a half days old", received_at=T0 + timedelta(days=1, hours=2))
     add_story(db, "Fresh", received_at=T0 + timedelta(days=3, hours=-1))
 
     later = build(db, settings, world_news, day=DAY + timedelta(days=3), now=T0 + timedelta(days=3))
 
-    assert set(titles(db, later)) == {"Two and a half days old", "Fresh"}, "not only the last 24 h, not day one again"
-    assert as_utc(later.window_start) == as_utc(first.window_end) == T0
+    assert titles(db, later) == ["Fresh"], "a story older than the maximum age is news no more"
 
 
 def test_a_past_days_edition_ends_at_that_days_send_time_in_the_lists_time_zone(db, settings, world_news):
@@ -102,12 +108,9 @@ def test_only_the_lists_categories_and_every_category_for_a_list_without_any(db,
 
 def test_ranked_by_number_of_sources_then_recency(db, settings, world_news):
     add_story(db, "Two sources, newest", sources=2, story_date=DAY, received_at=T0 - timedelta(minutes=5))
-    add_story(db, "Five sources, older story", sources=5, story_date=DAY - timedelta(days=2),
-              received_at=T0 - timedelta(hours=1))
-    add_story(db, "Five sources, newer story", sources=5, story_date=DAY - timedelta(days=1),
-              received_at=T0 - timedelta(hours=5))
-    add_story(db, "Five sources, newer story, arrived later", sources=5, story_date=DAY - timedelta(days=1),
-              received_at=T0 - timedelta(hours=3))
+    add_story(db, "Parliament votes on the budget", sources=5, received_at=T0 - timedelta(hours=5))
+    add_story(db, "Floods close the northern railway", sources=5, received_at=T0 - timedelta(hours=1))
+    add_story(db, "Central bank holds rates", sources=5, received_at=T0 - timedelta(hours=3))
     add_story(db, "Eleven sources, oldest", sources=11, story_date=DAY - timedelta(days=5),
               received_at=T0 - timedelta(hours=20))
 
@@ -115,9 +118,9 @@ def test_ranked_by_number_of_sources_then_recency(db, settings, world_news):
 
     assert titles(db, edition) == [
         "Eleven sources, oldest",
-        "Five sources, newer story, arrived later",
-        "Five sources, newer story",
-        "Five sources, older story",
+        "Floods close the northern railway",  # equal sources: the newest first
+        "Central bank holds rates",
+        "Parliament votes on the budget",
         "Two sources, newest",
     ]
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.utils import parsedate_to_datetime
 from html import escape
@@ -20,7 +20,7 @@ from service.tokens import Purpose, read_token
 from tests.support.edition_stories import add_story, long_story, seed_story, store
 
 DAY = date(2026, 3, 10)
-T0 = datetime(2026, 3, 10, 7, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 BASE = "https://news.example.org"
 MAILTO = "unsubscribe@news.example.org"
 HOSTILE = {
@@ -94,7 +94,7 @@ def test_message_structure_and_headers(db, mail_settings, world_news):
     assert message["From"] == mail_settings.mail_from
     assert message["To"].addresses[0].addr_spec == "ada@example.com"
     assert message["To"].addresses[0].display_name == "Ada Lovelace"
-    assert abs(parsedate_to_datetime(message["Date"]) - datetime.now(timezone.utc)) < timedelta(minutes=5)
+    assert abs(parsedate_to_datetime(message["Date"]) - datetime.now(UTC)) < timedelta(minutes=5)
     assert message["Message-ID"] == f"<edition-{edition.id}.reader-{ada.id}@news.example.org>"
     assert message["List-Id"] == "World News daily <world-news.news.example.org>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -178,9 +178,9 @@ def test_header_footer_and_preheader(db, mail_settings, world_news):
     _, message = parsed(edition_message(mail_settings, edition, world_news, reader(db, "ada@example.com")))
     text, html = parts(message)
 
-    assert "World News daily" in html and "Tuesday 10 March 2026" in html and "12 stories" in html
-    assert text.startswith("World News daily\nTuesday 10 March 2026: 12 stories\n")
-    assert html.count("Based on 11 sources:<br") == 12
+    assert "World News daily" in html and "Tuesday 10 March 2026 · 12 stories from 11 sources" in html
+    assert text.startswith("World News daily\nTuesday 10 March 2026: 12 stories from 11 sources\n")
+    assert html.count("Based on 11 sources: Reuters, Associated Press, The Japan Times and 8 more") == 12
     assert escape(mail_settings.postal_address) in html and mail_settings.postal_address in text
     assert "because you subscribed to World News daily" in html
 
@@ -212,12 +212,45 @@ def test_text_part_carries_every_story(db, mail_settings, world_news):
 
     for story in stories:
         assert story.title in text and escape(story.title, quote=False) in html
-        for point in story.key_points:
+        for point in story.key_points[:6]:
             assert f"  * {point}" in text and escape(point, quote=False) in html
-        for source in story.sources:
-            assert f"  - {source['publisher']}: {source['title']} <{source['url']}>" in text
-            assert escape(source["publisher"], quote=False) in html
+        for point in story.key_points[6:]:
+            assert point not in text and escape(point, quote=False) not in html, "the rest is on the story's page"
+        assert f"Read more: {BASE}/stories/{story.id}\n" in text
+    assert text.count("Based on 11 sources: Reuters, Associated Press, The Japan Times and 8 more\n") == 12
     assert "<li" not in text and "&amp;" not in text
+
+
+def test_the_edition_reads_like_a_briefing(db, mail_settings, world_news):
+    edition, stories = twelve_story_edition(db, mail_settings, world_news)
+    _, message = parsed(edition_message(mail_settings, edition, world_news, reader(db, "ada@example.com")))
+    text, html = parts(message)
+    ordered = [next(s for s in stories if s.id == story_id) for story_id in edition.story_ids]
+
+    listed = re.search(r"In today’s email</p>\s*<ol[^>]*>(.*?)</ol>", html, re.DOTALL)
+    assert listed, "the briefing opens with the headlines"
+    assert re.findall(r"<li[^>]*>([^<]*)</li>", listed.group(1)) == [escape(s.title, quote=False) for s in ordered]
+    assert html.index("In today’s email") < html.index("<h2")
+    contents = text.split("In today's email:\n", 1)[1].split("\n\n", 1)[0]
+    assert contents.splitlines() == [f"  {n}. {s.title}" for n, s in enumerate(ordered, 1)]
+    assert re.findall(r"<ul[^>]*>(.*?)</ul>", html, re.DOTALL) and all(
+        len(re.findall(r"<li\b", points)) == 6 for points in re.findall(r"<ul[^>]*>(.*?)</ul>", html, re.DOTALL))
+    read_more = re.findall(r'<a href="([^"]+)"[^>]*>Read more</a>', html)
+    assert read_more == [f"{BASE}/stories/{s.id}" for s in ordered]
+
+
+def test_a_story_with_fewer_sources_names_them_all(db, mail_settings, world_news):
+    add_story(db, "Summit", sources=2, received_at=T0 - timedelta(hours=1))
+    add_story(db, "Budget", sources=1, received_at=T0 - timedelta(hours=2), key_points=["One.", "Two."],
+              source_list=[{"publisher": "Reuters", "title": "Budget", "url": None}])
+    edition = build_edition(db, settings=mail_settings, mailing_list=world_news, day=DAY, now=T0)
+    _, message = parsed(edition_message(mail_settings, edition, world_news, reader(db, "ada@example.com")))
+    text, html = parts(message)
+
+    assert "Based on 2 sources: Reuters and Associated Press\n" in text
+    assert "Based on 1 source: Reuters\n" in text
+    assert "Tuesday 10 March 2026: 2 stories from 2 sources\n" in text, "distinct publishers across the edition"
+    assert "2 stories from 2 sources" in html
 
 
 def test_the_seed_story_alone(db, mail_settings, world_news, capsys):
@@ -228,9 +261,13 @@ def test_the_seed_story_alone(db, mail_settings, world_news, capsys):
 
     with capsys.disabled():
         print(f"\nthe seed story alone: HTML part {len(html.encode())} bytes, text part {len(text.encode())} bytes")
-    assert "Based on 11 sources" in text and "Based on 11 sources:<br>Ministry of Foreign Affairs of Japan: “Working Dinner" in html
+    assert "Based on 11 sources: Ministry of Foreign Affairs of Japan and 10 more" in text
+    assert "Based on 11 sources: Ministry of Foreign Affairs of Japan and 10 more" in html
     assert "Modi’s congratulatory message" in text and "Modi’s congratulatory message" in html
-    assert all(point in text for point in seed.key_points) and len(seed.key_points) == 12
+    assert len(seed.key_points) == 12, "the seed is hand-written with twelve points"
+    assert all(point in text for point in seed.key_points[:6])
+    assert not any(point in text or point in html for point in seed.key_points[6:]), "never more than six"
+    assert f"Read more: {BASE}/stories/{seed.id}" in text and f'href="{BASE}/stories/{seed.id}"' in html
 
 
 def london_today() -> date:

@@ -19,7 +19,7 @@ from service.stories import (
     upsert_stories,
     upsert_story,
 )
-from service.story_import import read_story_file
+from service.stories.files import read_story_file
 
 SEED = REPO_ROOT / "demo" / "stories" / "000_17749a4977b85c87.txt"
 SEED_TEXT = SEED.read_text(encoding="utf-8")

@@ -5,7 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from service.addresses import normalise_address
-from service.config import DEV_SECRET_KEY, ConfigError, Settings, SmtpTarget
+from service.config import ConfigError, Settings, SmtpTarget
 from service.errors import InvalidAddress, InvalidToken
 from service.tokens import Purpose, make_token, read_token
 
@@ -18,13 +18,18 @@ def settings(**values) -> Settings:
 
 
 @pytest.mark.parametrize("environment", ["production", "staging", "test"])
-def test_builtin_secret_key_is_refused_outside_development(environment):
+def test_a_missing_secret_key_is_refused_outside_development(environment, tmp_path):
     with pytest.raises((ConfigError, ValidationError), match="SECRET_KEY must be set"):
-        settings(environment=environment, secret_key=DEV_SECRET_KEY)
+        settings(environment=environment, secret_key="", data_dir=tmp_path)
 
 
-def test_builtin_secret_key_is_accepted_in_development():
-    assert settings(environment="development", secret_key=DEV_SECRET_KEY).secret_key == DEV_SECRET_KEY
+def test_development_makes_its_own_random_key_once_per_data_dir(tmp_path):
+    first = settings(environment="development", secret_key="", data_dir=tmp_path / "a").secret_key
+    again = settings(environment="development", secret_key="", data_dir=tmp_path / "a").secret_key
+    other = settings(environment="development", secret_key="", data_dir=tmp_path / "b").secret_key
+    assert first == again, "web, worker and beat must sign with the same key"
+    assert first != other and len(first) >= 32, "no two installs may share a key"
+    assert (tmp_path / "a" / "secret_key").stat().st_mode & 0o077 == 0, "only the owner may read the key"
 
 
 def test_own_secret_key_is_accepted_in_production():

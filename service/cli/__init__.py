@@ -28,6 +28,15 @@ def run() -> None:
 
 
 @app.command()
+def web() -> None:
+    """Run the web server on HOST:PORT (127.0.0.1:8000 unless set), after checking the database and the broker."""
+    from service.startup import ready_or_exit
+    from service.web.server import serve
+
+    serve(ready_or_exit("web", database=True, broker=True))
+
+
+@app.command()
 def demo() -> None:
     """Load the demo list, story and today's edition (what `make run` does on start); safe to repeat."""
     from service.db import session_scope
@@ -52,11 +61,16 @@ def sink() -> None:
 
 
 def main() -> None:
-    """Entry point: domain and configuration errors become a one-line message and exit code 2."""
+    """Entry point: domain and configuration errors become one line per problem and exit code 2."""
+    from service.startup import email_problem
+
     try:
+        if problem := email_problem():
+            raise ConfigError(problem)
         app()
     except (ServiceError, ConfigError) as error:
-        typer.secho(f"error: {getattr(error, 'message', error)}", fg="red", err=True)
+        for line in str(getattr(error, "message", error)).splitlines():
+            typer.secho(f"error: {line}", fg="red", err=True)
         sys.exit(2)
 
 

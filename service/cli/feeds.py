@@ -13,10 +13,12 @@ app = typer.Typer(help="RSS and Atom feeds that stories are taken in from.", no_
 
 @app.command()
 def add(url: str = typer.Argument(..., help="http:// or https:// address of an RSS 2.0 or Atom feed"),
-        category: str = typer.Option("World News", help="Category its stories are filed under")) -> None:
-    """Add a feed (adding a known URL again only changes its category); it is fetched on the next poll."""
+        category: str = typer.Option("World News", help="Category its stories are filed under"),
+        publisher: str = typer.Option("", help="Name its items' publisher (default: the RSS <source> of each "
+                                               "item, else the feed's own title)")) -> None:
+    """Add a feed (adding a known URL again changes its category and publisher); it is fetched on the next poll."""
     with session_scope(get_settings().effective_database_url) as session:
-        feed = feed_rules.add_feed(session, url=url, category=category)
+        feed = feed_rules.add_feed(session, url=url, category=category, publisher=publisher or None)
         typer.echo(f"feed {feed.id}: {feed.url} ({feed.category})")
 
 
@@ -48,22 +50,25 @@ def list_() -> None:
 @app.command(epilog="Exit status: 1 when any feed failed (the other feeds' stories are stored all the same, and "
                      "each failure is recorded on its feed, see `feeds list`); 0 otherwise, also with no feeds.")
 def poll() -> None:
-    """Fetch every feed now (conditional GET) and store its stories; prints what each feed brought."""
-    with session_scope(get_settings().effective_database_url) as session:
-        results = feed_rules.poll_all(session)
+    """Fetch every feed now (conditional GET) and group its items into stories; prints what each feed brought."""
+    from service.stories.items import clusterer_from
+
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session:
+        results = feed_rules.poll_all(session, clusterer=clusterer_from(settings))
     console = Console(highlight=False)
     if not results:
         console.print("no feeds yet: add one with `newsletter feeds add URL --category \"World News\"`")
         return
-    table = Table("feed", "status", "new", "updated", "error")
+    table = Table("feed", "status", "new items", "seen before", "skipped items / error")
     for r in results:
         status = f"[red]{r.status}[/red]" if r.error else r.status
         table.add_row(escape(r.title or r.url), status, str(r.created), str(r.updated), escape(r.error or ""))
     for column in table.columns:
         column.overflow = "fold"
     console.print(table)
-    failed = sum(1 for r in results if r.error)
-    console.print(f"{len(results)} feeds polled: {sum(r.created for r in results)} new stories, "
-                  f"{sum(r.updated for r in results)} updated, {failed} failed")
+    failed = sum(1 for r in results if r.status == "error")
+    console.print(f"{len(results)} feeds polled: {sum(r.created for r in results)} new items, "
+                  f"{sum(r.updated for r in results)} seen before, {failed} failed")
     if failed:
         raise typer.Exit(1)

@@ -22,13 +22,15 @@ def create(
     double_opt_in: bool = typer.Option(True, help="Ask new readers to confirm by email"),
     category: list[str] = typer.Option([], "--category", help="Story category to carry (repeatable; none: all)"),
     local_time: bool = typer.Option(False, "--local-time", help="Deliver at the send time in each reader's own zone"),
+    language: list[str] = typer.Option(["en"], "--language", help="ISO 639-1 code of the stories to carry "
+                                                                  "(repeatable; default en)"),
 ) -> None:
     """Create a list."""
     with session_scope(get_settings().effective_database_url) as session:
         created = list_rules.create_list(session, slug=slug, name=name, description=description,
                                          send_time=list_rules.parse_send_time(send_time), timezone=timezone,
                                          double_opt_in=double_opt_in, categories=category,
-                                         local_time_delivery=local_time)
+                                         local_time_delivery=local_time, languages=language)
         typer.echo(f"created list {created.slug} (id {created.id})")
 
 
@@ -44,6 +46,7 @@ def show(slug: str) -> None:
         table.add_row("send time", f"{ml.send_time.strftime('%H:%M')} {zone}")
         table.add_row("double opt-in", "yes" if ml.double_opt_in else "no")
         table.add_row("categories", ", ".join(ml.categories) or "(all)")
+        table.add_row("languages", ", ".join(ml.languages or []) or "(all)")
         for status, count in sorted(counts.items(), key=lambda item: item[0].value):
             table.add_row(status.value, str(count))
         Console().print(table)

@@ -1,4 +1,4 @@
-"""`newsletter stories ...`: take stories in from files and folders, and list them."""
+"""`newsletter stories ...`: take stories in from files and folders, list them and show one."""
 import json
 from pathlib import Path
 
@@ -9,8 +9,9 @@ from rich.table import Table
 
 from service.config import get_settings
 from service.db import session_scope
-from service.stories import recent_stories
-from service.story_import import import_story_files
+from service.errors import UnknownPage
+from service.stories import get_story, recent_stories, story_as_json
+from service.stories.files import import_story_files
 
 app = typer.Typer(help="Stories.", no_args_is_help=True)
 
@@ -30,23 +31,55 @@ def import_(paths: list[Path] = typer.Argument(..., help="Seed-format .txt files
         raise typer.Exit(1)
 
 
+def _all_when_huge(limit: int) -> int | None:
+    """0, or more stories than any database holds, means all of them (SQLite cannot even bind such a number)."""
+    return limit if 0 < limit <= 2**62 else None
+
+
 @app.command("list")
-def list_(limit: int = typer.Option(50, help="How many, newest first"),
+def list_(limit: int = typer.Option(50, min=0, help="How many, freshest first; 0 for all"),
           as_json: bool = typer.Option(False, "--json", help="Machine-readable output")) -> None:
-    """The newest stories."""
+    """The freshest stories with their sources and items."""
     with session_scope(get_settings().effective_database_url) as session:
-        stories = recent_stories(session, limit)
-    if as_json:
-        typer.echo(json.dumps([{
-            "id": s.id, "title": s.title, "date": s.story_date.isoformat() if s.story_date else None,
-            "category": s.category, "key_points": s.key_points, "source_count": s.source_count,
-            "sources": s.sources, "link": s.link, "origin": s.origin, "origin_ref": s.origin_ref,
-            "external_id": s.external_id, "received_at": s.received_at.isoformat(),
-            "updated_at": s.updated_at.isoformat() if s.updated_at else None,
-        } for s in stories], ensure_ascii=False, indent=2))
-        return
-    table = Table("id", "date", "category", "sources", "title", "origin")
-    for s in stories:
-        table.add_row(str(s.id), s.story_date.isoformat() if s.story_date else "-", escape(s.category),
-                      str(s.source_count), escape(s.title), s.origin)
+        stories = recent_stories(session, _all_when_huge(limit))
+        if as_json:
+            typer.echo(json.dumps([story_as_json(s) for s in stories], ensure_ascii=False, indent=2))
+            return
+        table = Table("id", "date", "category", "sources", "items", "title")
+        for s in stories:
+            table.add_row(str(s.id), s.story_date.isoformat() if s.story_date else "-", escape(s.category),
+                          str(s.source_count), str(len(s.items)), escape(s.title))
     Console().print(table)
+
+
+@app.command("show")
+def show(story_id: int = typer.Argument(..., help="The story's id, as `stories list` shows it"),
+         as_json: bool = typer.Option(False, "--json", help="Machine-readable output")) -> None:
+    """One story with its key points, sources and items."""
+    with session_scope(get_settings().effective_database_url) as session:
+        story = get_story(session, story_id) if 0 < story_id < 2**31 else None  # 32-bit ids
+        if story is None:
+            raise UnknownPage(f"There is no story {story_id}; `newsletter stories list` shows their ids.")
+        data = story_as_json(story)
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    _print_story(Console(highlight=False), data)
+
+
+def _print_story(console: Console, data: dict) -> None:
+    """A story for people: headline, points, sources one per publisher, then every item (text is data, not markup)."""
+    console.print(f"[bold]{escape(data['title'])}[/bold]")
+    console.print(f"[dim]#{data['id']} · {escape(data['category'])} · {data['date'] or 'undated'} · "
+                  f"{data['source_count']} sources · {len(data['items'])} items[/dim]")
+    for point in data["key_points"]:
+        console.print(f"  • {escape(str(point))}")
+    sources = Table("publisher", "title", "url", title="Sources", title_justify="left")
+    for source in data["sources"]:
+        sources.add_row(escape(source["publisher"] or ""), escape(source["title"] or ""), escape(source["url"] or ""))
+    console.print(sources)
+    items = Table("published", "publisher", "title", "url", title="Items", title_justify="left")
+    for item in data["items"]:
+        items.add_row(item["published"] or "-", escape(item["publisher"]), escape(item["title"]),
+                      escape(item["url"] or ""))
+    console.print(items)

@@ -14,20 +14,20 @@ import secrets
 import time
 from dataclasses import dataclass
 from email import policy, quoprimime
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
 from types import SimpleNamespace
 
 from service import links
+from service.addresses import wire_address
 from service.config import Settings
 from service.emails import list_headers
+from service.mail_headers import address_line, mailbox_from_config
 from service.models import Edition, MailingList, Subscriber
 from service.rendering import edition_message_id, placeholders
 
 CRLF = b"\r\n"
 SOFT_BREAK = "=\r\n"
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9 .'_-]*")
 _LINE_START_DOT = re.compile(rb"(^|\r\n)\.")
 
 
@@ -93,15 +93,9 @@ def _header_lines(headers: dict[str, str]) -> bytes:
     return message.as_bytes().split(b"\r\n\r\n", 1)[0] + CRLF
 
 
-def _to_header(recipient: Recipient) -> bytes:
-    """The To line; plain names take a fast path, anything else goes through the email package."""
-    if not recipient.name:
-        return f"To: {recipient.email}\r\n".encode("ascii")
-    if _PLAIN_NAME.fullmatch(recipient.name):
-        shown = recipient.name if re.fullmatch(r"[A-Za-z0-9 ]*", recipient.name) else f'"{recipient.name}"'
-        return f"To: {shown} <{recipient.email}>\r\n".encode("ascii")
-    username, domain = recipient.email.rsplit("@", 1)
-    return _header_lines({"To": str(Address(display_name=recipient.name, username=username, domain=domain))})
+def to_header(recipient: Recipient) -> bytes:
+    """The To line, by the one address-header builder (UTF-8 only for a local part that needs SMTPUTF8)."""
+    return address_line("To", recipient.name, recipient.email).encode("utf-8")
 
 
 class EditionMail:
@@ -114,9 +108,9 @@ class EditionMail:
         self.boundary = f"=============={secrets.token_hex(12)}=="
         shared = list_headers(settings, Subscriber(id=0, email="x@x"), mailing_list)
         self.mailto = settings.mail_unsubscribe_mailto
-        self.static_headers = _header_lines({
+        sender = mailbox_from_config(settings.mail_from)
+        self.static_headers = address_line("From", sender.name, sender.address).encode("utf-8") + _header_lines({
             "Subject": edition.subject,
-            "From": settings.mail_from,
             "List-Id": shared["List-Id"],
             "List-Unsubscribe-Post": shared["List-Unsubscribe-Post"],
             "Precedence": "bulk",
@@ -131,7 +125,7 @@ class EditionMail:
         self.tail = f"\r\n--{self.boundary}--\r\n".encode("ascii")
         self.text = QpBody(edition.text, tokens)
         self.html = QpBody(edition.html, tokens)
-        self.envelope_from = _addr_spec(settings.mail_from)
+        self.envelope_from = wire_address(sender.address)
 
     def message_id(self, recipient: Recipient) -> str:
         """Stable per (edition, subscriber): the same as the slow path's (no ORM object per message)."""
@@ -157,7 +151,7 @@ class EditionMail:
             f"List-Unsubscribe: {targets}\r\n"
         ).encode("ascii")
         return b"".join((  # one copy of the ~80 KB: the bodies come as pieces, not as joined bytes
-            self.static_headers, _to_header(recipient), own_headers, self.text_head,
+            self.static_headers, to_header(recipient), own_headers, self.text_head,
             *self.text.parts(text_values), self.html_head, *self.html.parts(html_values), self.tail,
         ))
 
@@ -177,9 +171,3 @@ def _value_piece(value: str) -> bytes:
     """One recipient's value as a ready QP piece (it, too, starts at a line start)."""
     return dot_stuff(qp_piece(value).encode("ascii"))
 
-
-def _addr_spec(mail_from: str) -> str:
-    """The bare address of a From value such as 'World News <news@example.com>'."""
-    message = EmailMessage()
-    message["From"] = mail_from
-    return message["From"].addresses[0].addr_spec

@@ -7,18 +7,28 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from sqlalchemy.engine import Connection
 
+from service.addresses import needs_smtputf8, wire_address
 from service.config import Settings
 from service.db import engine_for, session_scope
 from service.delivery import control, ledger
 from service.delivery.ledger import Claimed, Outcome
 from service.delivery.message import EditionMail, Recipient
-from service.delivery.smtp_session import ConnectionLost, Reply, SmtpSession, SmtpUnavailable
+from service.delivery.smtp_session import (
+    AddressNotSupported,
+    ConnectionLost,
+    Reply,
+    SmtpSession,
+    SmtpUnavailable,
+)
 from service.delivery.throttle import Throttle
-from service.suppressions import suppress
+from service.errors import InvalidAddress
+from service.mail_headers import UnsafeHeader
 from service.models import DeliveryStatus, Edition, EditionStatus, as_utc, utcnow
+from service.suppressions import suppress
 
 log = logging.getLogger(__name__)
 ENHANCED_CODE = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -109,24 +119,26 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
     readers = ledger.readers(conn, list_id=list_id, subscriber_ids=[row.subscriber_id for row in batch], now=utcnow())
     lease = _Lease(conn, token, settings.send_lease_seconds, len(batch))
     found = [readers.get(row.subscriber_id, (None, "", "subscriber deleted")) for row in batch]
-    to_send = [position for position, (_, _, skip) in enumerate(found) if not skip]
+    envelopes = {position: _envelope(email) for position, (email, _, skip) in enumerate(found) if not skip}
     # the next recipient's envelope rides with each message (not when rate-limited: it would sit in DATA)
-    then = {} if throttle.rate > 0 else {a: found[b][0] for a, b in zip(to_send, to_send[1:])}
+    then = {} if throttle.rate > 0 else _ahead_plan(envelopes)
     for position, row in enumerate(batch):
         if not lease.keep(remaining=len(batch) - position):
             log.warning("edition %s: lease %s lost; leaving the rest of the batch to others", mail.edition.id, token)
             return False
         email, name, skip = found[position]
-        if skip:
-            ledger.record(conn, token=token, delivery_id=row.delivery_id,
-                          outcome=Outcome(DeliveryStatus.skipped, error=skip))
-            result.counts["skipped"] += 1
+        envelope = envelopes.get(position)
+        if skip or isinstance(envelope, Outcome):
+            outcome = envelope if isinstance(envelope, Outcome) else Outcome(DeliveryStatus.skipped, error=skip)
+            ledger.record(conn, token=token, delivery_id=row.delivery_id, outcome=outcome)
+            result.counts[outcome.status] += 1
             continue
-        throttle.acquire(keepalive=lambda: lease.keep(remaining=len(batch) - position, force=False))
+        left = len(batch) - position
+        throttle.acquire(keepalive=lambda left=left: lease.keep(remaining=left, force=False))
         recipient = Recipient(row.subscriber_id, email, name)
         now = utcnow()
         try:
-            reply = smtp.send(mail.envelope_from, email, mail.render(recipient), then=then.get(position))
+            outcome = _deliver_one(smtp, mail, recipient, envelope, then.get(position))
         except SmtpUnavailable as error:
             rest = [r.delivery_id for r in batch[position:]]
             later = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now, text=str(error))
@@ -137,8 +149,8 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
         except ConnectionLost as error:  # the one message that may have gone out twice, at most, on retry
             outcome = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now,
                                   text=f"connection lost during send: {error}")
-        else:
-            outcome = classify(reply, attempts=row.attempts, settings=settings, expires=expires, now=now)
+        if isinstance(outcome, Reply):
+            outcome = classify(outcome, attempts=row.attempts, settings=settings, expires=expires, now=now)
         if outcome.status == DeliveryStatus.sent:
             outcome = Outcome(DeliveryStatus.sent, outcome.smtp_code, outcome.smtp_reply,
                               message_id=mail.message_id(recipient), sent_at=now)
@@ -150,6 +162,53 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
                       row.subscriber_id, outcome.smtp_reply)
         result.counts[outcome.status if outcome.status != DeliveryStatus.pending else "retry"] += 1
     return True
+
+
+def _refused(kind: str, error: str) -> Outcome:
+    """A final failure that belongs to this reader alone (the batch carries on)."""
+    return Outcome(DeliveryStatus.failed, failure_kind=kind, error=error)
+
+
+def _envelope(email: str) -> str | Outcome:
+    """The address on the wire (IDNA domain), or the reader's failure when it cannot be written at all."""
+    try:
+        return wire_address(email)
+    except InvalidAddress as error:
+        return _refused("bad_address", error.message)
+
+
+def _ahead_plan(envelopes: dict[int, str | Outcome]) -> dict[int, str]:
+    """position -> the next sent recipient, for pipelining; only plain ASCII envelopes go ahead (no SMTPUTF8)."""
+    sent = [position for position, envelope in envelopes.items() if isinstance(envelope, str)]
+    return {a: envelopes[b] for a, b in pairwise(sent) if envelopes[b].isascii()}
+
+
+def _deliver_one(smtp: SmtpSession, mail: EditionMail, recipient: Recipient, envelope: str,
+                 then: str | None) -> Reply | Outcome:
+    """Render and send one reader's message; anything going wrong with it fails this row only.
+
+    Only SmtpUnavailable (no connection: the batch waits) and ConnectionLost (retried later) escape.
+    """
+    try:
+        payload = mail.render(recipient)
+    except (UnsafeHeader, InvalidAddress) as error:
+        log.warning("edition %s: reader %s cannot be addressed: %s", mail.edition.id, recipient.subscriber_id, error)
+        return _refused("bad_address", f"cannot address this reader: {error}")
+    except Exception as error:  # one reader's message must never stop the batch
+        log.exception("edition %s: cannot build the message for reader %s", mail.edition.id, recipient.subscriber_id)
+        return _refused("bad_message", f"cannot build this reader's message: {error!r}")
+    utf8 = needs_smtputf8(envelope) or needs_smtputf8(mail.envelope_from)
+    try:
+        return smtp.send(mail.envelope_from, envelope, payload, then=then, smtputf8=utf8)
+    except (SmtpUnavailable, ConnectionLost):
+        raise
+    except AddressNotSupported as error:
+        log.warning("edition %s: reader %s: %s", mail.edition.id, recipient.subscriber_id, error)
+        return _refused("unsupported_address", str(error))
+    except Exception as error:  # connection state unknown: drop it, fail this row
+        smtp.close(polite=False)
+        log.exception("edition %s: sending to reader %s failed", mail.edition.id, recipient.subscriber_id)
+        return _refused("send_error", f"sending failed: {error!r}")
 
 
 class _Lease:

@@ -16,6 +16,10 @@ class SmtpUnavailable(Exception):
     """No connection could be opened: nothing was sent, the whole batch waits for a retry."""
 
 
+class AddressNotSupported(Exception):
+    """This recipient needs SMTPUTF8 (a non-ASCII local part) and the server does not offer it: fail the row only."""
+
+
 class ConnectionLost(Exception):
     """An open connection broke mid-message; whether the server kept the message is unknown."""
 
@@ -56,28 +60,33 @@ class SmtpSession:
         self._sent_on_connection = 0
         return connection
 
-    def send(self, sender: str, recipient: str, payload: bytes, then: str | None = None) -> Reply:
+    def send(self, sender: str, recipient: str, payload: bytes, then: str | None = None,
+             smtputf8: bool = False) -> Reply:
         """Deliver one dot-stuffed message ending in CRLF; returns the reply to the first refusal or to DATA.
 
-        `then` is the recipient of the caller's next message (same sender): its envelope is sent ahead.
+        `then` is the recipient of the caller's next message (same sender, plain ASCII): its envelope is sent
+        ahead. `smtputf8` asks for RFC 6531 (AddressNotSupported when the server does not offer it).
         """
         if self._ahead is not None and self._ahead != (sender, recipient):
             self.close(polite=False)  # an envelope we will not use: never give it content, drop it
         if self._connection is None:
             self._connection = self._open()
         connection = self._connection
+        if smtputf8 and not connection.has_extn("smtputf8"):
+            raise AddressNotSupported(f"{self.target.host} does not offer SMTPUTF8, needed for {recipient}")
         try:
             if self._ahead is not None:
                 self._ahead = None
                 replies = [Reply(*_decoded(connection.getreply())) for _ in range(3)]
             else:
-                replies = self._envelope(connection, sender, recipient)
+                replies = self._envelope(connection, sender, recipient, smtputf8)
             refusal = next((r for r, ok in zip(replies, (250, 250, 354)) if r.code != ok and
                             not (ok == 250 and r.code == 251)), None)
             if refusal is not None:
                 self._after_refusal(connection, replies)
                 return refusal
-            ahead = then is not None and self._pipelining and self._sent_on_connection + 1 < self.max_messages
+            ahead = (then is not None and then.isascii() and self._pipelining
+                     and self._sent_on_connection + 1 < self.max_messages)
             connection.send(b"".join((payload, b".\r\n", _commands(sender, then) if ahead else b"")))
             code, text = connection.getreply()
             if ahead:
@@ -90,14 +99,14 @@ class SmtpSession:
             self.close(polite=code != 421)
         return Reply(code, text.decode("utf-8", "replace"))
 
-    def _envelope(self, connection: smtplib.SMTP, sender: str, recipient: str) -> list[Reply]:
+    def _envelope(self, connection: smtplib.SMTP, sender: str, recipient: str, smtputf8: bool) -> list[Reply]:
         """MAIL, RCPT and DATA: in one write when the server pipelines, else one by one."""
         if self._pipelining:
-            connection.send(_commands(sender, recipient))
+            connection.send(_commands(sender, recipient, smtputf8))
             return [Reply(*_decoded(connection.getreply())) for _ in range(3)]
         replies = []
-        for command, ok in zip((f"MAIL FROM:<{sender}>", f"RCPT TO:<{recipient}>", "DATA"), (250, 250, 354)):
-            connection.putcmd(command)
+        for command, ok in zip(_commands(sender, recipient, smtputf8).split(b"\r\n"), (250, 250, 354)):
+            connection.send(command + b"\r\n")
             replies.append(Reply(*_decoded(connection.getreply())))
             if replies[-1].code not in (ok, 251):
                 break
@@ -128,8 +137,10 @@ class SmtpSession:
             connection.close()
 
 
-def _commands(sender: str, recipient: str) -> bytes:
-    """One message's envelope as a pipelined group."""
+def _commands(sender: str, recipient: str, smtputf8: bool = False) -> bytes:
+    """One message's envelope as a pipelined group (UTF-8 only under SMTPUTF8; else non-ASCII cannot pass)."""
+    if smtputf8:
+        return f"MAIL FROM:<{sender}> SMTPUTF8\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode()
     return f"MAIL FROM:<{sender}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode("ascii")
 
 

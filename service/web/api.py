@@ -21,7 +21,14 @@ class SubscriptionRequest(BaseModel):
     timezone: str | None = Field(default=None, max_length=64)
 
 
-@router.post("/api/subscriptions", status_code=202)
+class Accepted(BaseModel):
+    """The same answer for every valid request, whatever the address's history."""
+
+    status: str
+    detail: str
+
+
+@router.post("/api/subscriptions", status_code=202, response_model=Accepted)
 def create_subscription(body: SubscriptionRequest, request: Request, session: Session = Depends(get_session)):
     """Same rules and same answer as the form, whatever the address's history."""
     subscribe(request, session, email=body.email, name=body.name, lists=body.lists, timezone=body.timezone, source="api")

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.templating import Jinja2Templates
 
 from service.config import Settings, get_settings
-from service.errors import ServiceError
-from service.ratelimit import SubscribeLimiter
+from service.errors import ServiceError, UnknownPage
+from service.ratelimit import FailureThrottle, SubscribeLimiter
 from service.subscriptions import Notifier
-from service.web import admin_api, api, archive, pages
-from service.web.errors import render_service_error
-from service.web.security import BodySizeLimit
+from service.web import admin_api, api, archive, openapi, pages, story_pages
+from service.web.errors import render_service_error, validation_error_response
+from service.web.middleware import GuardedBody, SecurityHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 def create_app(settings: Settings | None = None, notifier: Notifier | None = None) -> FastAPI:
@@ -28,16 +30,35 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
         settings.effective_rate_limit_storage_url,
         settings.subscribe_limit_per_ip,
         settings.subscribe_limit_per_address,
+        namespace=settings.task_queue,
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+    app.state.admin_throttle = FailureThrottle(settings.effective_rate_limit_storage_url, settings.admin_auth_limit,
+                                               namespace=settings.task_queue)
+    app.add_middleware(GuardedBody, max_bytes=settings.max_body_bytes, timeout=settings.request_timeout_seconds,
                        path_limits={"/api/admin/": settings.max_admin_body_bytes})
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, error: ServiceError):
         return render_service_error(request, error)
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, error: RequestValidationError):
+        return validation_error_response(request, error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException):
+        """Unknown URLs and wrong methods answer in our shape too: a page for people, JSON under /api."""
+        if error.status_code == 404:
+            return render_service_error(request, UnknownPage("There is no page at this address."))
+        response = render_service_error(request, ServiceError(str(error.detail)), status=error.status_code)
+        response.headers.update(error.headers or {})
+        return response
+
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(archive.router)
+    app.include_router(story_pages.router)
     app.include_router(admin_api.router)
+    openapi.describe(app)
     return app

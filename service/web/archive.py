@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from service.editions import archived_editions, edition_stories, get_edition
+from service.editions import archived_editions, edition_stories, published_edition, stories_of_editions
 from service.errors import UnknownList
 from service.lists import get_list
 from service.rendering import archive_url, fill, public_values
@@ -22,7 +22,9 @@ def archive_index(request: Request, session: Session = Depends(get_session)):
     """Every list's past editions, newest first."""
     lists = all_lists(session)
     editions = {ml.id: archived_editions(session, ml) for ml in lists}
-    return request.app.state.templates.TemplateResponse(request, "archive.html", {"lists": lists, "editions": editions})
+    stories = stories_of_editions(session, [edition for shown in editions.values() for edition in shown])
+    return request.app.state.templates.TemplateResponse(request, "archive.html",
+                                                        {"lists": lists, "editions": editions, "stories": stories})
 
 
 @router.get("/archive/{slug}/feed.xml")
@@ -43,11 +45,11 @@ def archive_edition(request: Request, slug: str, day: str, session: Session = De
     settings = request.app.state.settings
     mailing_list = get_list(session, slug)
     try:
-        day = date.fromisoformat(day)
+        when = date.fromisoformat(day)
     except ValueError:  # a mistyped address is a page that does not exist, not a form error
         raise UnknownList(f"There is no {mailing_list.name} edition for {day!r}.") from None
-    edition = get_edition(session, mailing_list, day)
+    edition = published_edition(session, mailing_list, when)
     if edition is None:
-        raise UnknownList(f"There is no {mailing_list.name} edition for {day.isoformat()}.")
+        raise UnknownList(f"There is no {mailing_list.name} edition for {when.isoformat()}.")
     html = fill(edition.html, edition.placeholder_key, public_values(settings, mailing_list), html=True)
     return HTMLResponse(html)

@@ -6,10 +6,9 @@ from typing import Iterable, Iterator
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from service.addresses import normalise_address
 from service.db import session_factory
-from service.errors import InvalidAddress
-from service.subscriptions import ConsentContext, SubscribeResult, request_subscription
+from service.subscribe_requests import SubscribeRequest, check_request
+from service.subscriptions import ConsentContext
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -22,25 +21,25 @@ def consent_from(request: Request, source: str) -> ConsentContext:
     """Who is asking: IP, user agent, the form or API, and the consent text they saw."""
     return ConsentContext(
         source=source,
-        ip=request.client.host if request.client else None,
+        ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
         consent_text_version=request.app.state.settings.consent_text_version,
     )
 
 
+def client_ip(request: Request) -> str | None:
+    """The caller's address (X-Forwarded-For is honoured only from FORWARDED_ALLOW_IPS, by the server)."""
+    return request.client.host if request.client else None
+
+
 def subscribe(
     request: Request, session: Session, *, email: str, name: str | None, lists: Iterable[str],
     timezone: str | None, source: str,
-) -> SubscribeResult:
-    """Rate-limit, then hand the request to the subscription rules."""
+) -> SubscribeRequest:
+    """Check the request, count it against the caller's network, and hand it to a worker."""
     settings = request.app.state.settings
-    try:
-        address = normalise_address(email)
-    except InvalidAddress:
-        address = None  # the rules raise the clear error below
-    request.app.state.limiter.check(request.client.host if request.client else None, address)
-    return request_subscription(
-        session, email=email, name=name, list_slugs=lists, timezone=timezone,
-        consent=consent_from(request, source), notifier=request.app.state.notifier,
-        check_deliverability=settings.check_deliverability,
-    )
+    checked = check_request(session, email=email, name=name, list_slugs=lists, timezone=timezone,
+                            consent=consent_from(request, source), check_deliverability=settings.check_deliverability)
+    request.app.state.limiter.check_ip(client_ip(request))
+    request.app.state.notifier.subscribe_request(checked)
+    return checked

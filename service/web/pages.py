@@ -7,7 +7,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from service import links
 from service import subscriptions as rules
 from service.errors import InvalidInput, InvalidToken
 from service.models import Subscriber, SubscriptionStatus, as_utc, utcnow
@@ -161,5 +160,5 @@ def unsubscribe_one_click(request: Request, token: str, one_click: str = Form(""
     source = "unsubscribe-page" if csrf_matches(request, csrf_token_value) else "one-click"
     rules.unsubscribe(session, subscriber_id=subscriber.id, list_id=list_id, consent=consent_from(request, source))
     return _page(request, "message.html", cookie=False, title="You are unsubscribed",
-                 message="You will receive no more of these emails. Changed your mind? You can choose your lists again.",
-                 link=links.preferences_url(request.app.state.settings, subscriber.id), link_text="Manage my preferences")
+                 message="You will receive no more of these emails. Changed your mind? You can subscribe again at any "
+                         "time.", link="/subscribe", link_text="Subscribe again")

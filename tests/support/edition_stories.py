@@ -12,6 +12,13 @@ from service.stories import StoryInput, parse_seed_text, upsert_story
 SEED = REPO_ROOT / "demo" / "stories" / "000_17749a4977b85c87.txt"
 PUBLISHERS = ["Reuters", "Associated Press", "The Japan Times", "The Hindu", "Nikkei Asia", "BBC News",
               "Al Jazeera", "Deutsche Welle", "NHK World", "The Straits Times", "Ministry of Foreign Affairs of Japan"]
+HEADLINES = ["India and Japan strengthen ties with new defence tech initiatives", "Floods close the northern railway",
+             "Central bank holds interest rates steady", "Parliament passes the annual budget",
+             "Wildfires force thousands to evacuate", "Ceasefire talks resume in Geneva",
+             "Chip makers announce a new factory", "Election results certified after recount",
+             "Drought cuts the wheat harvest", "Space agency launches a lunar probe",
+             "Strike halts the country's ports", "Vaccine rollout reaches rural districts",
+             "Museum returns looted bronzes", "Heatwave breaks temperature records"]
 HOSTILE_TITLE = "Markets & {{ 7*7 }} <script>alert(1)</script> %%deadbeef:unsubscribe_url%%"
 
 
@@ -27,7 +34,7 @@ def long_story(number: int, **changes) -> StoryInput:
                 "title": f"{base.title}: what the talks mean for the region, report {number}.{index}",
                 "url": f"https://news{index}.example.com/world/{number}/india-japan-ties-{index}"}
                for index, publisher in enumerate(PUBLISHERS)]
-    story = replace(base, title=f"{base.title} (story {number})",
+    story = replace(base, title=f"{HEADLINES[number % len(HEADLINES)]} (story {number})",
                     key_points=[f"{point} [{number}.{index}]" for index, point in enumerate(base.key_points)],
                     source_count=11, sources=sources, origin_ref=f"test-{number}")
     return replace(story, **changes)
@@ -50,7 +57,7 @@ def store(session, story: StoryInput, received_at: datetime | None = None) -> St
     """upsert_story, with the arrival time set when given, committed."""
     row, _ = upsert_story(session, story)
     if received_at is not None:
-        row.received_at = received_at
+        row.received_at = row.newest_item_at = received_at
     session.commit()
     return row
 
@@ -60,7 +67,7 @@ def day_of_stories(session, count: int = 10, hostile: bool = True) -> list[Story
     base = seed_story()
     stored = []
     for number in range(count):
-        title = HOSTILE_TITLE if hostile and number == 0 else f"{base.title} (part {number + 1})"
+        title = HOSTILE_TITLE if hostile and number == 0 else f"{HEADLINES[number % len(HEADLINES)]} (part {number + 1})"
         story = replace(base, title=title, key_points=[f"{p} ({number})" for p in base.key_points],
                         source_count=base.source_count + number, origin_ref=f"test-{number}")
         stored.append(upsert_story(session, story)[0])

@@ -14,9 +14,9 @@ from tests.support.smtp import free_port
 class LiveServer:
     """uvicorn.Server on a free 127.0.0.1 port, started in a daemon thread and stopped on request."""
 
-    def __init__(self, app, host: str = "127.0.0.1"):
+    def __init__(self, app, host: str = "127.0.0.1", port: int | None = None):
         self.host = host
-        self.port = free_port()
+        self.port = port or free_port()
         config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", access_log=False,
                                 lifespan="on", ws="none")
         self.server = uvicorn.Server(config)
@@ -54,9 +54,9 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(app) -> Iterator[LiveServer]:
-    """Serve `app` for the duration of the block."""
-    server = LiveServer(app)
+def live_server(app, port: int | None = None) -> Iterator[LiveServer]:
+    """Serve `app` for the duration of the block (on `port` when the app must know its own address)."""
+    server = LiveServer(app, port=port)
     server.start()
     try:
         yield server

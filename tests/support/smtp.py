@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from email import message_from_bytes, policy
+from email import message_from_bytes, message_from_string, policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
@@ -30,14 +30,17 @@ def free_port() -> int:
 
 
 class RecordingSmtpServer:
-    """Accepts everything and remembers it; `reply_for` can make chosen recipients fail."""
+    """Accepts everything and remembers it; `reply_for` can make chosen recipients fail.
 
-    def __init__(self):
+    It offers SMTPUTF8 (RFC 6531, aiosmtpd's Controller default) unless told otherwise.
+    """
+
+    def __init__(self, *, smtputf8: bool = True):
         self.port = free_port()
         self.received: list[Received] = []
         self.reply_for: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=smtputf8)
 
     def start(self) -> None:
         """Listen."""
@@ -46,6 +49,10 @@ class RecordingSmtpServer:
     def stop(self) -> None:
         """Stop listening."""
         self._controller.stop()
+
+    def offer_smtputf8(self, offered: bool) -> None:
+        """Offer SMTPUTF8 (or not) on connections opened from now on."""
+        self._controller.SMTP_kwargs["enable_SMTPUTF8"] = offered
 
     def clear(self) -> None:
         """Forget what was received and any scripted replies."""
@@ -69,7 +76,10 @@ class RecordingSmtpServer:
     async def handle_DATA(self, server, session, envelope):
         """Record the message."""
         raw = envelope.original_content
-        parsed = message_from_bytes(raw, policy=policy.default)
+        if envelope.smtp_utf8:  # RFC 6532: headers are UTF-8, as a mail client reads them
+            parsed = message_from_string(raw.decode("utf-8", "surrogateescape"), policy=policy.default)
+        else:
+            parsed = message_from_bytes(raw, policy=policy.default)
         with self._lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), raw, parsed))
         return "250 Message accepted"

@@ -1,4 +1,4 @@
-"""Story storage and the two file formats stories arrive in: the seed text format and JSON."""
+"""The two formats hand-written stories arrive in: the seed text format and JSON (validated, not yet stored)."""
 from __future__ import annotations
 
 import hashlib
@@ -6,14 +6,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Annotated, Any, Iterable
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from service.errors import InvalidInput
-from service.models import Story, utcnow
 
 SUMMARY_LINE = re.compile(r"^Summary based on (\d+) sources?$", re.IGNORECASE)
 CATEGORY_LINE = re.compile(r"^Get a daily email with more (.+?) stories$", re.IGNORECASE)
@@ -46,6 +42,7 @@ class StoryInput:
     origin: str = "file"
     origin_ref: str = ""
     external_id: str | None = None
+    language: str | None = None  # ISO 639-1; None: fit for any list
 
     def dedup_key(self) -> str:
         """Same external id (or, without one, same title and date) means the same story."""
@@ -171,9 +168,11 @@ class StoryIn(BaseModel):
     story_date: date | None = Field(default=None, alias="date")
     category: Text = Field(default="World News", min_length=1, max_length=CATEGORY_MAX)
     key_points: list[Text] = Field(min_length=1, max_length=50)
-    source_count: int | None = Field(default=None, ge=0)
+    source_count: int | None = Field(default=None, ge=0, le=100_000)
     sources: list[SourceIn] = Field(default_factory=list, max_length=200)
     link: Text | None = Field(default=None, max_length=2000)
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$",
+                                 description="ISO 639-1 code such as 'en'; omitted: fit for any list")
 
     @field_validator("key_points")
     @classmethod
@@ -189,7 +188,7 @@ class StoryIn(BaseModel):
         return StoryInput(title=self.title.strip(), story_date=self.story_date, category=self.category.strip(),
                           key_points=self.key_points, source_count=self.source_count or len(self.sources),
                           sources=[s.model_dump() for s in self.sources], link=self.link, origin=origin,
-                          origin_ref=origin_ref, external_id=self.id)
+                          origin_ref=origin_ref, external_id=self.id, language=self.language)
 
 
 def parse_json_stories(data: Any, where: str = "<json>", origin: str = "json") -> list[StoryInput]:
@@ -215,35 +214,3 @@ def parse_json_text(text: str, where: str) -> list[StoryInput]:
     except json.JSONDecodeError as error:
         raise StoryFormatError(where, error.lineno, f"invalid JSON: {error.msg}") from None
     return parse_json_stories(data, where)
-
-
-def upsert_story(session: Session, story: StoryInput) -> tuple[Story, bool]:
-    """Store a story, or update the one already stored under its dedup key; returns (row, created)."""
-    key = story.dedup_key()
-    row = session.scalar(select(Story).where(Story.dedup_key == key))
-    created = row is None
-    if created:
-        row = Story(dedup_key=key, received_at=utcnow())
-        session.add(row)
-    row.title, row.story_date, row.category = story.title, story.story_date, story.category
-    row.key_points, row.source_count, row.sources = list(story.key_points), story.source_count, list(story.sources)
-    row.link, row.origin, row.origin_ref, row.external_id = story.link, story.origin, story.origin_ref, story.external_id
-    row.updated_at = utcnow()
-    session.flush()
-    return row, created
-
-
-def upsert_stories(session: Session, stories: Iterable[StoryInput]) -> tuple[int, int]:
-    """Store many and commit; returns (created, updated)."""
-    created = updated = 0
-    for story in stories:
-        _, is_new = upsert_story(session, story)
-        created += is_new
-        updated += not is_new
-    session.commit()
-    return created, updated
-
-
-def recent_stories(session: Session, limit: int = 50) -> list[Story]:
-    """The latest stories first, for admins."""
-    return list(session.scalars(select(Story).order_by(Story.received_at.desc(), Story.id.desc()).limit(limit)))

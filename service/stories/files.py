@@ -8,7 +8,8 @@ from typing import Iterable, Iterator
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from service.stories import StoryFormatError, StoryInput, parse_json_text, parse_seed_text, upsert_story
+from service.stories.formats import StoryFormatError, StoryInput, parse_json_text, parse_seed_text
+from service.stories.store import upsert_story
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 STORY_SUFFIXES = {".txt", ".json"}

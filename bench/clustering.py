@@ -1,0 +1,166 @@
+"""Score the story clusterers on a labelled CSV (BCubed, ARI) and check their time and memory budgets."""
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import resource
+import sys
+import time
+from collections import Counter
+from collections.abc import Hashable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from service.clustering import ItemText, NewStory, available_methods, get_clusterer
+from service.clustering.base import Clusterer
+from service.clustering.features import MiniLM, embed_titles
+
+DEFAULT_CSV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "story-clusters-dev.csv"
+
+
+def load(path: Path) -> tuple[list[ItemText], list[str]]:
+    """Items and their gold story labels, in published order."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    rows.sort(key=lambda r: (r["published"], int(r["id"]) if r["id"].isdigit() else r["id"]))
+    items = [
+        ItemText(
+            key=r["id"], title=r["title"], publisher=r["publisher"],
+            published=datetime.fromisoformat(r["published"]),
+        )
+        for r in rows
+    ]
+    return items, [r["story"] for r in rows]
+
+
+def bcubed(pred: Sequence[Hashable], gold: Sequence[Hashable]) -> tuple[float, float, float]:
+    """BCubed precision, recall and F1 over items."""
+    pc, gc, both = Counter(pred), Counter(gold), Counter(zip(pred, gold, strict=True))
+    n = len(pred)
+    p = sum(both[(a, b)] / pc[a] for a, b in zip(pred, gold, strict=True)) / n
+    r = sum(both[(a, b)] / gc[b] for a, b in zip(pred, gold, strict=True)) / n
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def adjusted_rand(pred: Sequence[Hashable], gold: Sequence[Hashable]) -> float:
+    """Adjusted Rand index (Hubert and Arabie)."""
+    def pairs(k: int) -> float:
+        return k * (k - 1) / 2
+
+    index = sum(pairs(c) for c in Counter(zip(pred, gold, strict=True)).values())
+    a = sum(pairs(c) for c in Counter(pred).values())
+    b = sum(pairs(c) for c in Counter(gold).values())
+    expected = a * b / pairs(len(pred)) if len(pred) > 1 else 0.0
+    maximum = (a + b) / 2
+    return 1.0 if maximum == expected else (index - expected) / (maximum - expected)
+
+
+def cluster(clusterer: Clusterer, items: Sequence[ItemText], batch: int | None) -> list[Hashable]:
+    """Story label per item, from scratch or fed in chronological batches like feed polls."""
+    if not batch:
+        return [f"s{r.group}" if isinstance(r, NewStory) else r for r in clusterer.assign(items, [])]
+    labels: list[Hashable] = []
+    placed: list[tuple[ItemText, Hashable]] = []
+    for start in range(0, len(items), batch):
+        chunk = items[start : start + batch]
+        for item, result in zip(chunk, clusterer.assign(chunk, placed), strict=True):
+            story = f"b{start}-{result.group}" if isinstance(result, NewStory) else result
+            labels.append(story)
+            placed.append((item, story))
+    return labels
+
+
+def score(name: str, items: Sequence[ItemText], gold: Sequence[str], batch: int | None, **options: float) -> str:
+    """Run one method and format its summary line."""
+    clusterer = get_clusterer(name, **options)
+    started = time.perf_counter()
+    pred = cluster(clusterer, items, batch)
+    seconds = time.perf_counter() - started
+    p, r, f = bcubed(pred, gold)
+    mode = f" incremental={batch}" if batch else ""
+    return (
+        f"method={name}{mode} items={len(items)} stories={len(set(pred))}/{len(set(gold))} "
+        f"bcubed_p={p:.3f} bcubed_r={r:.3f} bcubed_f1={f:.3f} ari={adjusted_rand(pred, gold):.3f} "
+        f"seconds={seconds:.2f}"
+    )
+
+
+def synthesise(items: Sequence[ItemText], count: int, days: float, seed: int) -> list[ItemText]:
+    """Perturbed copies of dev headlines (a word dropped or swapped), spread over `days` of timestamps."""
+    rng = random.Random(seed)
+    start = min(item.published for item in items)
+    out = []
+    for i in range(count):
+        base = items[rng.randrange(len(items))]
+        words = base.title.split()
+        if len(words) > 3 and rng.random() < 0.7:
+            del words[rng.randrange(len(words))]
+        if len(words) > 3 and rng.random() < 0.5:
+            j = rng.randrange(len(words) - 1)
+            words[j], words[j + 1] = words[j + 1], words[j]
+        words.append(f"v{i % 97}")  # keep copies distinct so caches cannot hide the work
+        when = start + timedelta(seconds=rng.uniform(0, days * 86400))
+        out.append(ItemText(key=f"x{i}", title=" ".join(words), published=when, publisher=base.publisher))
+    return sorted(out, key=lambda item: item.published)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def scale(name: str, items: Sequence[ItemText]) -> None:
+    """Time the budgets: 10,000 items from scratch, then 500 new into 50,000 existing with stored vectors."""
+    clusterer = get_clusterer(name)
+    scratch = synthesise(items, 10_000, days=3, seed=1)
+    started = time.perf_counter()
+    clusterer.assign(scratch, [])
+    print(f"scale method={name} from_scratch items=10000 seconds={time.perf_counter() - started:.2f} "
+          f"peak_rss_mb={peak_rss_mb():.0f}", flush=True)
+    history = synthesise(items, 50_500, days=60, seed=2)
+    embeds = name.startswith(("minilm", "hybrid"))
+    if embeds:  # production stores each item's vector when it arrives; only the in-window ones matter here
+        recent = [i for i, item in enumerate(history) if item.published >= history[-1].published - timedelta(days=7)]
+        stored = embed_titles([history[i].title for i in recent])
+        for i, blob in zip(recent, stored, strict=True):
+            history[i] = replace(history[i], vector=blob)
+    new = [replace(item, vector=None) for item in history[-500:]]
+    existing = [(item, f"story-{i // 20}") for i, item in enumerate(history[:-500])]
+    if embeds:
+        MiniLM.shared().cache.clear()
+        started = time.perf_counter()
+        vectors = embed_titles([item.title for item in new])
+        print(f"scale method={name} embed new=500 seconds={time.perf_counter() - started:.2f}", flush=True)
+        new = [replace(item, vector=blob) for item, blob in zip(new, vectors, strict=True)]
+    started = time.perf_counter()
+    clusterer.assign(new, existing)
+    print(f"scale method={name} incremental new=500 existing=50000 stored_vectors={embeds} "
+          f"seconds={time.perf_counter() - started:.2f} peak_rss_mb={peak_rss_mb():.0f}")
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
+    parser.add_argument("--method", default=None, help=f"one of {available_methods()} (default: the package default)")
+    parser.add_argument("--all", action="store_true", help="compare every registered method")
+    parser.add_argument("--incremental", type=int, metavar="N", help="feed items in chronological batches of N")
+    parser.add_argument("--scale", action="store_true", help="time 10k from scratch and 500 new into 50k")
+    parser.add_argument("--threshold", type=float, help="override the method's linkage threshold")
+    args = parser.parse_args()
+    items, gold = load(args.csv)
+    name = args.method or get_clusterer().name
+    if args.scale:
+        scale(name, items)
+        return
+    options = {"threshold": args.threshold} if args.threshold is not None else {}
+    for method in available_methods() if args.all else [name]:
+        print(score(method, items, gold, args.incremental, **options), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""Groups feed items from many publishers into stories (one story per news event), with no database access."""
+from __future__ import annotations
+
+from service.clustering.base import DEFAULT_WINDOW, Clusterer, ItemText, NewStory
+from service.clustering.features import embed_titles
+from service.clustering.methods import DEFAULT_METHOD, available_methods, get_clusterer
+from service.clustering.summary import (
+    key_points,
+    near_duplicate_titles,
+    representative_title,
+)
+
+__all__ = [
+    "DEFAULT_METHOD",
+    "DEFAULT_WINDOW",
+    "Clusterer",
+    "ItemText",
+    "NewStory",
+    "available_methods",
+    "embed_titles",
+    "get_clusterer",
+    "key_points",
+    "near_duplicate_titles",
+    "representative_title",
+]

@@ -1,0 +1,114 @@
+"""Helpers that present a story: its representative headline, its key points, near-duplicate headlines."""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from service.clustering.features import tfidf_matrix
+from service.clustering.text import char_ngrams, normalise, tokens
+
+MAX_SENTENCE = 300
+MIN_SENTENCE = 25
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]?\s+(?=[\"'\u201c\u2018(]?[A-Z0-9\u00c0-\u024f])")
+_BOILERPLATE = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\bcontinue reading\b",
+        r"\bread (the )?(full|more|rest)\b",
+        r"^\s*read more\b",
+        r"\bclick here\b",
+        r"\bthe post\b.*\bappeared first on\b",
+        r"\bappeared first on\b",
+        r"(\u00a9|\(c\)|\bcopyright\b|\ball rights reserved\b)",
+        r"\b(subscribe|sign up) (to|for) (our|the)\b",
+        r"\bfollow us on\b",
+        r"\bshare (this|on)\b",
+        r"^\s*(photo|image|video|file photo)\s*:",
+        r"\bcookies?\b.*\b(accept|policy|consent)\b",
+    )
+]
+_TRUNCATED = re.compile(r"(\[\s*(\u2026|\.\.\.)\s*\]|\u2026|\.\.\.|\[\+\d+ chars\])\s*$")
+
+
+def near_duplicate_titles(a: str, b: str) -> bool:
+    """Whether two headlines say the same thing in nearly the same words (so an email shows only one)."""
+    if normalise(a).strip() == normalise(b).strip():
+        return True
+    ta, tb = set(tokens(a)), set(tokens(b))
+    if ta and tb and len(ta & tb) / len(ta | tb) >= 0.7:
+        return True
+    ca, cb = char_ngrams(a), char_ngrams(b)
+    return bool(ca and cb) and len(ca & cb) / len(ca | cb) >= 0.75
+
+
+def representative_title(items: Sequence[object]) -> int:
+    """Index of the medoid headline: the one most similar, on average, to all the others."""
+    titles = [str(getattr(item, "title", item)) for item in items]
+    if len(titles) <= 2:
+        return 0
+    x = tfidf_matrix(titles)
+    sims = np.asarray((x @ x.T).toarray())
+    np.fill_diagonal(sims, 0.0)
+    centrality = sims.sum(axis=1)
+    # Among near-equal medoids prefer a headline of ordinary length over a stub or a run-on.
+    lengths = np.asarray([len(t) for t in titles], dtype=np.float64)
+    penalty = np.abs(lengths - np.median(lengths)) / max(float(lengths.max()), 1.0) * 0.05 * centrality.max()
+    scores = centrality - penalty
+    best = float(scores.max())
+    return int(min(i for i, s in enumerate(scores) if s >= best - 1e-12))
+
+
+def _sentences(text: str) -> list[str]:
+    """Split plain text into sentences, one paragraph at a time."""
+    out: list[str] = []
+    for paragraph in re.split(r"\n\s*\n|\r?\n", text):
+        paragraph = " ".join(paragraph.split())
+        if paragraph:
+            out.extend(s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip())
+    return out
+
+
+def _good(sentence: str) -> bool:
+    """Whether a sentence is real content: not boilerplate, not a truncation stub, a sensible length."""
+    if not MIN_SENTENCE <= len(sentence) <= MAX_SENTENCE:
+        return False
+    if _TRUNCATED.search(sentence) or any(p.search(sentence) for p in _BOILERPLATE):
+        return False
+    return len(tokens(sentence)) >= 3 and sentence[-1] not in ",;:-"
+
+
+def key_points(texts: Sequence[str], limit: int = 6, minimum: int = 3) -> list[str]:
+    """Up to `limit` distinct content sentences from members' summaries, the best-supported first.
+
+    Centrality (how much a sentence resembles sentences from the other members) ranks them, and a
+    sentence close to one already chosen is skipped. Fewer than `minimum` good sentences are returned
+    as they are, never padded with junk.
+    """
+    del minimum  # documented contract: we never pad, so the minimum only tells callers what to expect
+    candidates: list[tuple[str, int, int]] = []  # (sentence, member index, position in member)
+    seen: set[str] = set()
+    for member, text in enumerate(texts):
+        for position, sentence in enumerate(_sentences(text)):
+            folded = normalise(sentence)
+            if _good(sentence) and folded not in seen:
+                seen.add(folded)
+                candidates.append((sentence, member, position))
+    if not candidates:
+        return []
+    x = tfidf_matrix([c[0] for c in candidates])
+    sims = np.asarray((x @ x.T).toarray())
+    owner = np.asarray([c[1] for c in candidates])
+    support = np.where(owner[:, None] != owner[None, :], sims, 0.0).sum(axis=1)
+    lead_bonus = np.asarray([0.1 if c[2] == 0 else 0.0 for c in candidates])
+    order = sorted(range(len(candidates)), key=lambda i: (-(support[i] + lead_bonus[i]), i))
+    chosen: list[int] = []
+    for i in order:
+        if len(chosen) >= limit:
+            break
+        if any(sims[i, j] >= 0.5 or near_duplicate_titles(candidates[i][0], candidates[j][0]) for j in chosen):
+            continue
+        chosen.append(i)
+    return [candidates[i][0] for i in chosen]

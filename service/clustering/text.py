@@ -1,0 +1,60 @@
+"""Language-light text normalisation shared by the lexical features and the story summaries."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from itertools import pairwise
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
+
+STOPWORDS = frozenset(
+    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "out", "over", "own", "s", "same", "she", "should", "so", "some", "such", "t", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "says", "said", "say", "new", "update", "updates", "live", "video", "photos", "watch", "report", "reports", "breaking", "news", "de", "la", "le", "les", "el", "los", "las", "und", "der", "die", "das", "et", "en", "y"]
+)
+
+
+def normalise(text: str) -> str:
+    """Fold case, width and accents so 'Café' and 'cafe' compare equal."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Strip common English inflections so 'files', 'filed' and 'filing' share one token."""
+    if len(word) <= 3 or not word.isascii() or word.isdigit():
+        return word
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            if suffix == "es" and not word.endswith(("ches", "shes", "sses", "xes", "zes")):
+                continue
+            return word[: -len(suffix)] + keep
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    """Content-word tokens of a text: stemmed, stopwords dropped, CJK runs split into bigrams."""
+    out: list[str] = []
+    for word in _WORD.findall(_POSSESSIVE.sub("", normalise(text))):
+        if _CJK.search(word):
+            chars = [c for c in word if not c.isspace()]
+            out.extend(a + b for a, b in pairwise(chars))
+            if len(chars) == 1:
+                out.append(chars[0])
+            continue
+        if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
+            continue
+        out.append(stem(word))
+    return out
+
+
+def char_ngrams(text: str, n: int = 3) -> set[str]:
+    """Character n-grams of the normalised text, for spelling-tolerant near-duplicate checks."""
+    squashed = " ".join(_WORD.findall(normalise(text)))
+    padded = f" {squashed} "
+    return {padded[i : i + n] for i in range(max(len(padded) - n + 1, 1))}

@@ -1,0 +1,193 @@
+"""Items in, stories out: new items are stored once and attached to the story of their event (or start one)."""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Sequence
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from service.clustering import Clusterer, ItemText, NewStory, get_clusterer, key_points, representative_title
+from service.config import Settings
+from service.feed_text import text_to_points
+from service.models import Item, Story, as_utc, utcnow
+
+MAX_KEY_POINTS, MIN_KEY_POINTS = 6, 3
+
+
+@dataclass
+class ItemInput:
+    """One article as a source gave it, checked and cleaned, before it is stored."""
+
+    publisher: str
+    title: str
+    category: str
+    published: datetime
+    url: str | None = None
+    summary: str = ""
+    language: str | None = None
+    dated: bool = True
+    identity: str = ""  # what makes it the same item on the next poll: feed URL + guid, or the link
+    feed_id: int | None = None
+    origin: str = "feed"
+
+    def dedup_key(self) -> str:
+        """Same identity (or, without one, same publisher and title) means the same item: re-polls change nothing."""
+        basis = self.identity or f"{self.publisher}|{' '.join(self.title.casefold().split())}"
+        return hashlib.sha256(basis.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class IngestResult:
+    """What one batch of items did to the stories."""
+
+    created: int = 0  # items stored
+    known: int = 0  # items already stored (a re-poll)
+    new_stories: int = 0
+    stories: set[int] = field(default_factory=set)  # every story that gained an item
+
+
+@lru_cache(maxsize=2)
+def _clusterer(method: str | None, window_hours: float) -> Clusterer:
+    """One clusterer per process: a model, if the method has one, loads once."""
+    return get_clusterer(method or None, window=timedelta(hours=window_hours))
+
+
+def clusterer_from(settings: Settings) -> Clusterer:
+    """The clusterer the settings choose (CLUSTERING_METHOD, CLUSTER_WINDOW_HOURS)."""
+    return _clusterer(settings.clustering_method, settings.cluster_window_hours)
+
+
+def lock_for_clustering(session: Session) -> None:
+    """One ingest at a time, until commit: two concurrent polls must never split an event into two stories."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(72001)"))
+    else:  # SQLite: a write statement takes the database's write lock for the rest of the transaction
+        session.execute(text("UPDATE stories SET id = id WHERE 1 = 0"))
+
+
+def ingest_items(session: Session, inputs: Sequence[ItemInput], *, clusterer: Clusterer,
+                 now: datetime | None = None) -> IngestResult:
+    """Store the new items and place each in a story; nothing is committed (the caller's transaction decides)."""
+    result = IngestResult()
+    now = now or utcnow()
+    unique = list({item.dedup_key(): item for item in inputs}.values())
+    if not unique:
+        return result
+    lock_for_clustering(session)
+    stored = set(session.scalars(select(Item.dedup_key).where(Item.dedup_key.in_([i.dedup_key() for i in unique]))))
+    new = [item for item in unique if item.dedup_key() not in stored]
+    result.known = len(unique) - len(new)
+    if not new:
+        return result
+    texts = [_as_text(n, item) for n, item in enumerate(new)]
+    vectors = _vectors(clusterer, texts)
+    texts = [replace(text, vector=vector) for text, vector in zip(texts, vectors)]
+    placed = clusterer.assign(texts, _neighbours(session, new, clusterer))
+    new_story_ids: dict[int, int] = {}
+    for item, place, vector in zip(new, placed, vectors):
+        if isinstance(place, NewStory):
+            if place.group not in new_story_ids:
+                new_story_ids[place.group] = _start_story(session, item, now).id
+                result.new_stories += 1
+            story_id = new_story_ids[place.group]
+        else:
+            story_id = int(place)  # type: ignore[call-overload]
+        session.add(Item(dedup_key=item.dedup_key(), story_id=story_id, feed_id=item.feed_id, publisher=item.publisher,
+                         title=item.title, url=item.url, summary=item.summary, language=item.language,
+                         category=item.category, published_at=item.published, dated=item.dated, first_seen_at=now,
+                         vector=vector, origin=item.origin))
+        result.stories.add(story_id)
+    session.flush()
+    for story_id in sorted(result.stories):
+        refresh_story(session, story_id)
+    result.created = len(new)
+    return result
+
+
+def _as_text(key: object, item: ItemInput) -> ItemText:
+    """What the clusterer sees of an item."""
+    return ItemText(key=key, title=item.title, published=item.published, summary=item.summary,
+                    publisher=item.publisher, language=item.language)
+
+
+def _vectors(clusterer: Clusterer, texts: Sequence[ItemText]) -> list[bytes | None]:
+    """Embeddings of new items, computed once and stored, so no later poll embeds an old item again."""
+    if getattr(clusterer, "features", "tfidf") == "tfidf":
+        return [None] * len(texts)
+    from service.clustering.features import embed_titles
+
+    return list(embed_titles([text.title or text.summary for text in texts]))
+
+
+def _neighbours(session: Session, new: Sequence[ItemInput], clusterer: Clusterer) -> list[tuple[ItemText, int]]:
+    """Stored items published within the window of the new ones, with their story: all a new item is compared with."""
+    window: timedelta = getattr(clusterer, "window", timedelta(hours=72))
+    earliest = min(as_utc(item.published) for item in new) - window
+    latest = max(as_utc(item.published) for item in new) + window
+    rows = session.execute(
+        select(Item.id, Item.title, Item.published_at, Item.summary, Item.publisher, Item.language, Item.vector,
+               Item.story_id)
+        .where(Item.published_at >= earliest, Item.published_at <= latest)
+    ).all()
+    return [(ItemText(key=f"item-{row.id}", title=row.title, published=as_utc(row.published_at), summary=row.summary,
+                      publisher=row.publisher, language=row.language, vector=row.vector), row.story_id)
+            for row in rows]
+
+
+def _start_story(session: Session, first: ItemInput, now: datetime) -> Story:
+    """A story for a new event; its title and points are filled in by refresh_story once its items are in."""
+    story = Story(dedup_key=hashlib.sha256(f"cluster:{first.dedup_key()}".encode()).hexdigest(), title=first.title,
+                  category=first.category, origin="feed", origin_ref=first.identity[:2000], received_at=now,
+                  hand_written=False)
+    session.add(story)
+    session.flush()
+    return story
+
+
+def refresh_story(session: Session, story_id: int) -> Story:
+    """A story's face from its items: the most representative headline, key points, one source per publisher."""
+    story = session.get(Story, story_id)
+    assert story is not None
+    items = list(session.scalars(select(Item).where(Item.story_id == story_id).order_by(Item.published_at, Item.id)))
+    newest = max((as_utc(item.published_at) for item in items), default=None)
+    story.newest_item_at = max(filter(None, (newest, as_utc(story.newest_item_at) if story.newest_item_at else None)))
+    story.updated_at = utcnow()
+    if story.hand_written or not items:
+        return story  # a hand-written story keeps its own title, key points and count
+    texts = [ItemText(key=item.id, title=item.title, published=as_utc(item.published_at), summary=item.summary,
+                      publisher=item.publisher, language=item.language) for item in items]
+    lead = items[representative_title(texts)]
+    story.title, story.link, story.story_date = lead.title, lead.url, newest.date() if newest else None
+    story.sources = _one_per_publisher(items, lead)
+    story.source_count = len(story.sources)
+    summaries = [item.summary for item in items if item.summary]
+    story.key_points = (text_to_points(summaries[0], limit=MAX_KEY_POINTS) if len(summaries) == 1 else
+                        key_points(summaries, limit=MAX_KEY_POINTS, minimum=MIN_KEY_POINTS))  # one: in its order
+    story.language = _most_common([item.language for item in items if item.language])
+    story.category = _most_common([item.category for item in items]) or story.category
+    return story
+
+
+def _one_per_publisher(items: Sequence[Item], lead: Item) -> list[dict[str, str | None]]:
+    """The sources list: each publisher once, with its earliest article (the lead's publisher with the lead)."""
+    chosen: dict[str, Item] = {lead.publisher.casefold(): lead}
+    for item in items:
+        chosen.setdefault(item.publisher.casefold(), item)
+    return [{"publisher": item.publisher, "title": item.title, "url": item.url} for item in chosen.values()]
+
+
+def _most_common(values: Sequence[str]) -> str | None:
+    """The value most items agree on (ties: the first seen)."""
+    return Counter(values).most_common(1)[0][0] if values else None
+
+
+def items_per_story(session: Session, story_ids: Sequence[int]) -> dict[int, int]:
+    """How many items each story has, for listings."""
+    rows = session.execute(select(Item.story_id, func.count()).where(Item.story_id.in_(story_ids))
+                           .group_by(Item.story_id)).all()
+    return {story_id: count for story_id, count in rows}

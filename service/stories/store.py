@@ -1,0 +1,93 @@
+"""The stories table's SQL: hand-written stories, look-ups for admins and pages, and the JSON shape of a story."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, time, timezone
+from typing import Any, Iterable
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, selectinload
+
+from service.models import Item, Story, utcnow
+from service.stories.formats import StoryInput
+
+
+def upsert_story(session: Session, story: StoryInput) -> tuple[Story, bool]:
+    """Store a hand-written story (or update the one under its dedup key) with its sources as items; (row, created)."""
+    key = story.dedup_key()
+    row = session.scalar(select(Story).where(Story.dedup_key == key))
+    created = row is None
+    if row is None:
+        row = Story(dedup_key=key, received_at=utcnow())
+        session.add(row)
+    row.title, row.story_date, row.category = story.title, story.story_date, story.category
+    row.key_points, row.source_count, row.sources = list(story.key_points), story.source_count, list(story.sources)
+    row.link, row.origin, row.origin_ref, row.external_id = story.link, story.origin, story.origin_ref, story.external_id
+    row.language, row.hand_written = story.language, True
+    row.newest_item_at = row.newest_item_at or row.received_at
+    row.updated_at = utcnow()
+    session.flush()
+    _replace_source_items(session, row, story)
+    return row, created
+
+
+def _replace_source_items(session: Session, row: Story, story: StoryInput) -> None:
+    """A hand-written story's sources are its items, so it lists them like any other story."""
+    session.execute(delete(Item).where(Item.story_id == row.id))
+    published = (datetime.combine(story.story_date, time(12), tzinfo=timezone.utc) if story.story_date
+                 else row.received_at)
+    for number, source in enumerate(story.sources):
+        basis = f"{row.dedup_key}#{number}:{source.get('publisher')}|{source.get('title')}"
+        session.add(Item(dedup_key=hashlib.sha256(basis.encode("utf-8")).hexdigest(), story_id=row.id,
+                         publisher=str(source.get("publisher") or "")[:300], title=str(source.get("title") or "")[:500],
+                         url=source.get("url"), language=story.language, category=story.category,
+                         published_at=published, first_seen_at=row.received_at, origin=story.origin))
+    session.flush()
+    session.expire(row, ["items"])
+
+
+def upsert_stories(session: Session, stories: Iterable[StoryInput]) -> tuple[int, int]:
+    """Store many and commit; returns (created, updated)."""
+    created = updated = 0
+    for story in stories:
+        _, is_new = upsert_story(session, story)
+        created += is_new
+        updated += not is_new
+    session.commit()
+    return created, updated
+
+
+def recent_stories(session: Session, limit: int | None = 50) -> list[Story]:
+    """The freshest stories first, with their items, for admins."""
+    query = (select(Story).options(selectinload(Story.items))
+             .order_by(Story.newest_item_at.desc().nulls_last(), Story.id.desc()))
+    return list(session.scalars(query.limit(limit) if limit else query))
+
+
+def get_story(session: Session, story_id: int) -> Story | None:
+    """One story with its items, for its page and `stories show`."""
+    return session.scalar(select(Story).options(selectinload(Story.items)).where(Story.id == story_id))
+
+
+def story_as_json(story: Story) -> dict[str, Any]:
+    """A story as the CLI and the admin API show it: sources one per publisher, and every member item."""
+    return {
+        "id": story.id,
+        "title": story.title,
+        "date": story.story_date.isoformat() if story.story_date else None,
+        "category": story.category,
+        "language": story.language,
+        "hand_written": story.hand_written,
+        "source_count": story.source_count,
+        "key_points": list(story.key_points or []),
+        "sources": [{"publisher": s.get("publisher"), "title": s.get("title"), "url": s.get("url")}
+                    for s in story.sources or []],
+        "items": [{"publisher": item.publisher, "title": item.title, "url": item.url,
+                   "published": item.published_at.isoformat() if item.published_at else None}
+                  for item in story.items],
+        "newest_item_at": story.newest_item_at.isoformat() if story.newest_item_at else None,
+        "origin": story.origin,
+        "origin_ref": story.origin_ref,
+        "received_at": story.received_at.isoformat() if story.received_at else None,
+        "updated_at": story.updated_at.isoformat() if story.updated_at else None,
+    }

@@ -1,0 +1,46 @@
+"""A story's public page: what the edition's "Read more" opens, with every source and item, and a way to subscribe."""
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+
+from service.errors import UnknownPage
+from service.lists import list_for_category
+from service.models import Story, as_utc
+from service.stories import get_story
+from service.web.common import get_session
+
+router = APIRouter()
+LARGEST_ID = 2**31 - 1  # stories.id is a 32-bit INTEGER on PostgreSQL: a larger id names no story
+PAGE_404 = {404: {"description": "There is no such story", "content": {"text/html": {"schema": {"type": "string"}}}}}
+
+
+def find_story(session: Session, story_id: int | str) -> Story:
+    """The story with this id (digits only), or UnknownPage: a mistyped address is a missing page."""
+    text = str(story_id)
+    number = int(text) if text.isascii() and text.isdigit() else 0
+    story = get_story(session, number) if 0 < number <= LARGEST_ID else None
+    if story is None:
+        raise UnknownPage(f"There is no story {text[:40]!r}.")
+    return story
+
+
+def coverage(story: Story) -> list[dict[str, Any]]:
+    """The story's items newest first, each with its time in UTC (items that came after the edition belong here too)."""
+    rows = []
+    for item in sorted(story.items, key=lambda item: (as_utc(item.published_at), item.id), reverse=True):
+        when = as_utc(item.published_at).astimezone(UTC)
+        rows.append({"item": item, "when": f"{when.day} {when:%B %Y}, {when:%H:%M} UTC",
+                     "iso": when.isoformat(), "dated": item.dated})
+    return rows
+
+
+@router.get("/stories/{story_id}", responses=PAGE_404)
+def story_page(request: Request, story_id: str, session: Session = Depends(get_session)):
+    """One story: its key points, sources and coverage, and the list that brings more like it."""
+    story = find_story(session, story_id)
+    context = {"story": story, "coverage": coverage(story), "list": list_for_category(session, story.category)}
+    return request.app.state.templates.TemplateResponse(request, "story.html", context)

@@ -1,0 +1,180 @@
+"""Story clustering: what a reader of the email would notice if it went wrong."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from service.clustering import (
+    ItemText,
+    NewStory,
+    available_methods,
+    get_clusterer,
+    key_points,
+    near_duplicate_titles,
+    representative_title,
+)
+
+T0 = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
+
+
+def item(key: str, title: str, hours: float = 0.0, **extra: str) -> ItemText:
+    """A feed item published `hours` after T0."""
+    return ItemText(key=key, title=title, published=T0 + timedelta(hours=hours), **extra)
+
+
+SBARRO = [
+    item("s1", "Pizza chain Sbarro files for bankruptcy for the second time", 0.0, publisher="Reuters"),
+    item("s2", "Sbarro files for Chapter 11 bankruptcy protection again", 0.5, publisher="AP"),
+    item("s3", "Pizza-maker Sbarro seeks bankruptcy protection, plans to close company stores", 1.0, publisher="BBC"),
+]
+MTGOX = [
+    item("m1", "Chiquita to acquire Fyffes, creating the world's biggest banana company", 0.2, publisher="Reuters"),
+    item("m2", "Chiquita and Fyffes agree merger to become top banana supplier", 0.7, publisher="AP"),
+    item("m3", "Banana giants Chiquita and Fyffes combine in all-share deal", 1.2, publisher="BBC"),
+]
+TITANFALL = [
+    item("t1", "Titanfall review roundup: critics praise Respawn's shooter", 0.3),
+    item("t2", "Titanfall review: the biggest game launch of the year is worth the hype", 0.9),
+    item("t3", "Respawn says Titanfall servers will run on Microsoft Azure", 1.5),
+]
+
+
+def stories(results: list) -> list:
+    """Comparable labels for assign() results."""
+    return [("new", r.group) if isinstance(r, NewStory) else r for r in results]
+
+
+@pytest.fixture(params=available_methods())
+def clusterer(request):
+    """Every registered method must pass the same behavioural checks."""
+    return get_clusterer(request.param)
+
+
+def test_same_event_from_three_publishers_is_one_story(clusterer):
+    labels = stories(clusterer.assign(SBARRO, []))
+    assert len(set(labels)) == 1
+
+
+def test_different_events_sharing_words_stay_apart(clusterer):
+    labels = stories(clusterer.assign(SBARRO + MTGOX + TITANFALL, []))
+    assert labels[0] == labels[1] == labels[2]
+    assert labels[3] == labels[4] == labels[5]
+    assert labels[6] == labels[7] == labels[8]
+    assert len({labels[0], labels[3], labels[6]}) == 3  # "biggest", "files" and "company" alone do not join them
+
+
+def test_syndicated_headline_joins_one_story(clusterer):
+    a = item("a", "Metro-North worker killed by train near Yonkers station", 0.0, publisher="AP")
+    b = item("b", "Metro-North worker killed by train near Yonkers station", 0.1, publisher="NBC New York")
+    other = item("c", "Chiquita to acquire Fyffes, creating the biggest banana supplier", 0.2)
+    labels = stories(clusterer.assign([a, b, other], []))
+    assert labels[0] == labels[1] != labels[2]
+
+
+def test_items_outside_the_window_never_join(clusterer):
+    a = item("a", "Metro-North worker killed by train near Yonkers station", 0.0)
+    b = item("b", "Metro-North worker killed by train near Yonkers station", 73.0)
+    assert len(set(stories(clusterer.assign([a, b], [])))) == 2
+    assert clusterer.assign([b], [(a, "old-story")]) == [NewStory(0)]
+    assert clusterer.assign([b.__class__(**{**b.__dict__, "published": T0 + timedelta(hours=71)})],
+                            [(a, "old-story")]) == ["old-story"]
+
+
+def test_window_is_measured_on_item_times_not_the_clock():
+    old = [ItemText(i.key, i.title, i.published - timedelta(days=400)) for i in SBARRO + MTGOX]
+    recent = get_clusterer("tfidf-avg").assign(SBARRO + MTGOX, [])
+    assert stories(get_clusterer("tfidf-avg").assign(old, [])) == stories(recent)
+
+
+def test_incremental_assignment_attaches_and_starts_stories(clusterer):
+    existing = [(i, "story-sbarro") for i in SBARRO[:2]] + [(i, "story-banana") for i in MTGOX[:2]]
+    new = [SBARRO[2], MTGOX[2], TITANFALL[0], TITANFALL[1]]
+    result = clusterer.assign(new, existing)
+    assert result[0] == "story-sbarro"
+    assert result[1] == "story-banana"
+    assert isinstance(result[2], NewStory) and result[2] == result[3]
+
+
+def test_assignment_is_deterministic(clusterer):
+    batch = SBARRO + MTGOX + TITANFALL
+    assert stories(clusterer.assign(batch, [])) == stories(clusterer.assign(batch, []))
+
+
+def test_other_scripts_do_not_crash_and_do_not_join_english(clusterer):
+    batch = [
+        *SBARRO,
+        item("z1", "比特币交易所Mt.Gox在美国申请破产保护", 0.5, language="zh"),
+        item("z2", "Биржа биткоинов Mt.Gox подала заявление о банкротстве в США", 0.6, language="ru"),
+        item("z3", "", 0.7, summary=""),
+    ]
+    labels = stories(clusterer.assign(batch, []))
+    assert len(labels) == 6
+    assert labels[3] != labels[0] and labels[4] != labels[0]
+
+
+def test_unknown_method_is_refused():
+    with pytest.raises(ValueError, match="unknown clustering method"):
+        get_clusterer("no-such-method")
+
+
+def test_key_points_drop_boilerplate_and_near_duplicates():
+    texts = [
+        ("Sbarro filed for Chapter 11 bankruptcy protection on Monday. The pizza chain plans to close "
+        "dozens of its mall restaurants. Continue reading..."),
+        ("Pizza chain Sbarro filed for Chapter 11 bankruptcy protection on Monday! It is the second "
+        "filing in three years. The post Sbarro files again appeared first on Pizza Daily."),
+        ("The chain blamed falling mall traffic for its troubles. Click here to subscribe to our "
+        "newsletter. Copyright 2025 Example Media. Sbarro said its restaurants stay open during the [\u2026]"),
+        "Read more",
+    ]
+    points = key_points(texts)
+    assert 3 <= len(points) <= 6
+    joined = " | ".join(points)
+    for junk in ("Continue reading", "appeared first on", "Click here", "Copyright", "[\u2026]", "Read more"):
+        assert junk not in joined
+    assert sum("Chapter 11" in p for p in points) == 1  # the two near-identical sentences count once
+    assert points[0].startswith(("Sbarro filed", "Pizza chain Sbarro filed"))  # best supported first
+    assert all(len(p) < 300 for p in points)
+
+
+def test_key_points_never_pad_with_junk():
+    assert key_points(["Read more", "Continue reading...", "Short."]) == []
+    assert key_points(["The central bank raised interest rates by a quarter point on Tuesday."]) == [
+        "The central bank raised interest rates by a quarter point on Tuesday."
+    ]
+
+
+def test_representative_title_is_a_central_member():
+    members = [
+        item("1", "Sbarro files for bankruptcy"),
+        item("2", "Pizza chain Sbarro files for bankruptcy protection again"),
+        item("3", "Sbarro bankruptcy: pizza chain files for Chapter 11 protection"),
+        item("4", "Mall traffic woes"),
+    ]
+    assert representative_title(members) in (1, 2)
+
+
+def test_near_duplicate_titles():
+    assert near_duplicate_titles(
+        "ECB unlikely to end sterilisation of SMP purchases - traders",
+        "ECB unlikely to end sterilization of SMP purchases: traders",
+    )
+    assert near_duplicate_titles("Mt. Gox files for US bankruptcy", "Mt Gox Files For U.S. Bankruptcy")
+    assert not near_duplicate_titles("Sbarro files for bankruptcy", "Mt. Gox files for bankruptcy")
+
+
+@pytest.mark.skipif("hybrid-expand" not in available_methods(), reason="embedding model not installed")
+def test_stored_vectors_are_reused_and_foreign_formats_are_recomputed():
+    """embed_titles bytes stand in for the model; bytes of another length (another model) are not trusted."""
+    from service.clustering import embed_titles
+    from service.clustering.features import VECTOR_BYTES, decode_vector
+
+    blobs = embed_titles([story.title for story in SBARRO])
+    assert all(len(blob) == VECTOR_BYTES for blob in blobs)
+    assert decode_vector(blobs[0][:-2]) is None and decode_vector(None) is None
+    stored = [ItemText(key=s.key, title=s.title, published=s.published, vector=b) for s, b in zip(SBARRO, blobs, strict=True)]
+    stale = [ItemText(key=s.key, title=s.title, published=s.published, vector=b"\0" * 10) for s in SBARRO]
+    clusterer = get_clusterer("hybrid-expand")
+    assert len(set(clusterer.assign(stored, []))) == 1
+    assert len(set(clusterer.assign(stale, []))) == 1
