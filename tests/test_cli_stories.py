@@ -80,7 +80,7 @@ def test_show_an_unknown_story_is_one_line_and_exit_code_2(db, settings):
 
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: There is no story 987654; `newsletter stories list` shows their ids."]
+        "error: There is no story '987654'. `newsletter stories list` shows their ids."]
     assert result.stdout == ""
     too_big = newsletter("stories", "show", "2147483648")
-    assert too_big.returncode == 2 and too_big.stderr.startswith("error: There is no story 2147483648;")
+    assert too_big.returncode == 2 and too_big.stderr.startswith("error: There is no story '2147483648'.")

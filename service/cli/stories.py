@@ -10,7 +10,8 @@ from rich.table import Table
 from service.config import get_settings
 from service.db import session_scope
 from service.errors import UnknownPage
-from service.stories import get_story, recent_stories, story_as_json
+from service.stories import recent_stories, story_as_json
+from service.stories.store import find_story
 from service.stories.files import import_story_files
 
 app = typer.Typer(help="Stories.", no_args_is_help=True)
@@ -57,10 +58,10 @@ def show(story_id: int = typer.Argument(..., help="The story's id, as `stories l
          as_json: bool = typer.Option(False, "--json", help="Machine-readable output")) -> None:
     """One story with its key points, sources and items."""
     with session_scope(get_settings().effective_database_url) as session:
-        story = get_story(session, story_id) if 0 < story_id < 2**31 else None  # 32-bit ids
-        if story is None:
-            raise UnknownPage(f"There is no story {story_id}; `newsletter stories list` shows their ids.")
-        data = story_as_json(story)
+        try:
+            data = story_as_json(find_story(session, story_id))
+        except UnknownPage as error:
+            raise UnknownPage(f"{error.message} `newsletter stories list` shows their ids.") from None
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return

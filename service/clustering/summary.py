@@ -7,12 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from service.clustering.features import tfidf_matrix
-from service.clustering.text import char_ngrams, normalise, tokens
+from service.clustering.text import char_ngrams, normalise, split_sentences, tokens
 
 MAX_SENTENCE = 300
-MIN_SENTENCE = 25
+MIN_SENTENCE = 8  # "Turnout was 71%." is a key point; "One." is not
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]?\s+(?=[\"'\u201c\u2018(]?[A-Z0-9\u00c0-\u024f])")
 _BOILERPLATE = [
     re.compile(p, re.IGNORECASE)
     for p in (
@@ -67,7 +66,7 @@ def _sentences(text: str) -> list[str]:
     for paragraph in re.split(r"\n\s*\n|\r?\n", text):
         paragraph = " ".join(paragraph.split())
         if paragraph:
-            out.extend(s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip())
+            out.extend(split_sentences(paragraph))
     return out
 
 
@@ -77,7 +76,7 @@ def _good(sentence: str) -> bool:
         return False
     if _TRUNCATED.search(sentence) or any(p.search(sentence) for p in _BOILERPLATE):
         return False
-    return len(tokens(sentence)) >= 3 and sentence[-1] not in ",;:-"
+    return len(tokens(sentence)) >= 2 and sentence[-1] not in ",;:-"
 
 
 def key_points(texts: Sequence[str], limit: int = 6, minimum: int = 3) -> list[str]:

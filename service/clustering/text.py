@@ -58,3 +58,24 @@ def char_ngrams(text: str, n: int = 3) -> set[str]:
     squashed = " ".join(_WORD.findall(normalise(text)))
     padded = f" {squashed} "
     return {padded[i : i + n] for i in range(max(len(padded) - n + 1, 1))}
+
+
+ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "inc", "ltd", "co", "corp", "gen",
+                 "gov", "sen", "rep", "lt", "col", "sgt", "capt", "jan", "feb", "mar", "apr", "aug", "sept",
+                 "oct", "nov", "dec", "approx", "e.g", "i.e", "u.s", "u.k", "u.n", "a.m", "p.m"}
+_SENTENCE_END = re.compile(r"(?P<latin>[.!?…]+[\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[^\W_a-z])|(?P<cjk>[。！？]+[」』”’]*)\s*(?=\S)")
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    """Sentences of a paragraph, not splitting after common abbreviations or initials ("Mr.", "U.S.")."""
+    sentences, start = [], 0
+    for match in _SENTENCE_END.finditer(paragraph):
+        end = match.end(match.lastgroup)
+        words = paragraph[start:end].split()
+        last_word = words[-1].strip("\"'“”‘’()[]").rstrip(".").lower() if words else ""
+        if match.lastgroup == "latin" and (last_word in ABBREVIATIONS or len(last_word) == 1):
+            continue
+        sentences.append(paragraph[start:end].strip())
+        start = match.end()
+    sentences.append(paragraph[start:].strip())
+    return [s for s in sentences if s]

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from service.clustering import Clusterer, ItemText, NewStory, get_clusterer, key_points, representative_title
 from service.config import Settings
-from service.feed_text import text_to_points
 from service.models import Item, Story, as_utc, utcnow
 
 MAX_KEY_POINTS, MIN_KEY_POINTS = 6, 3
@@ -165,9 +164,8 @@ def refresh_story(session: Session, story_id: int) -> Story:
     story.title, story.link, story.story_date = lead.title, lead.url, newest.date() if newest else None
     story.sources = _one_per_publisher(items, lead)
     story.source_count = len(story.sources)
-    summaries = [item.summary for item in items if item.summary]
-    story.key_points = (text_to_points(summaries[0], limit=MAX_KEY_POINTS) if len(summaries) == 1 else
-                        key_points(summaries, limit=MAX_KEY_POINTS, minimum=MIN_KEY_POINTS))  # one: in its order
+    story.key_points = key_points([item.summary for item in items if item.summary], limit=MAX_KEY_POINTS,
+                                  minimum=MIN_KEY_POINTS)
     story.language = _most_common([item.language for item in items if item.language])
     story.category = _most_common([item.category for item in items]) or story.category
     return story

@@ -8,8 +8,11 @@ from typing import Any, Iterable
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
+from service.errors import UnknownPage
 from service.models import Item, Story, utcnow
 from service.stories.formats import StoryInput
+
+LARGEST_ID = 2**31 - 1  # stories.id is a 32-bit INTEGER on PostgreSQL: a larger id names no story
 
 
 def upsert_story(session: Session, story: StoryInput) -> tuple[Story, bool]:
@@ -67,6 +70,16 @@ def recent_stories(session: Session, limit: int | None = 50) -> list[Story]:
 def get_story(session: Session, story_id: int) -> Story | None:
     """One story with its items, for its page and `stories show`."""
     return session.scalar(select(Story).options(selectinload(Story.items)).where(Story.id == story_id))
+
+
+def find_story(session: Session, story_id: int | str) -> Story:
+    """The story with this id (digits only), or UnknownPage: a mistyped id names no story, it is no error of ours."""
+    text = str(story_id)
+    number = int(text) if text.isascii() and text.isdigit() else 0
+    story = get_story(session, number) if 0 < number <= LARGEST_ID else None
+    if story is None:
+        raise UnknownPage(f"There is no story {text[:40]!r}.")
+    return story
 
 
 def story_as_json(story: Story) -> dict[str, Any]:

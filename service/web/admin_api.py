@@ -19,7 +19,7 @@ from service.stories import (
 )
 from service.web.common import client_ip, get_session
 from service.web.openapi import ADMIN_ERRORS, REASONS, ErrorBody, StoriesStored
-from service.web.story_pages import LARGEST_ID, find_story
+from service.stories.store import LARGEST_ID, find_story
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 bearer = HTTPBearer(auto_error=False, scheme_name="AdminToken",

@@ -7,25 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
-from service.errors import UnknownPage
 from service.lists import list_for_category
 from service.models import Story, as_utc
-from service.stories import get_story
+from service.stories.store import find_story
 from service.web.common import get_session
 
 router = APIRouter()
-LARGEST_ID = 2**31 - 1  # stories.id is a 32-bit INTEGER on PostgreSQL: a larger id names no story
 PAGE_404 = {404: {"description": "There is no such story", "content": {"text/html": {"schema": {"type": "string"}}}}}
-
-
-def find_story(session: Session, story_id: int | str) -> Story:
-    """The story with this id (digits only), or UnknownPage: a mistyped address is a missing page."""
-    text = str(story_id)
-    number = int(text) if text.isascii() and text.isdigit() else 0
-    story = get_story(session, number) if 0 < number <= LARGEST_ID else None
-    if story is None:
-        raise UnknownPage(f"There is no story {text[:40]!r}.")
-    return story
 
 
 def coverage(story: Story) -> list[dict[str, Any]]:
