@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in $(PYTHON_CANDIDATES); do command -v $$p >/dev/null 2>
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install install-dev migrate clean print-python
+.PHONY: run test lint install install-dev migrate clean print-python
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: no Python here has a safe email package (CVE-2024-6923): install" \
@@ -34,13 +34,18 @@ run: install
 migrate: install
 	$(BIN)/newsletter db upgrade
 
-## Install the development dependencies and run the whole test suite.
-test: install-dev
+## Install the development dependencies, lint and type-check, and run the whole test suite.
+test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## ruff and mypy, as configured in pyproject.toml; any finding fails the build.
+lint: install-dev
+	$(BIN)/ruff check service worker.py bench tests
+	$(BIN)/mypy service
 
 ## The interpreter make builds the virtualenv with.
 print-python:
 	@echo $(PYTHON)
 
 clean:
-	rm -rf $(VENV) var test-output .pytest_cache
+	rm -rf $(VENV) var test-output .pytest_cache .mypy_cache .ruff_cache

@@ -15,7 +15,7 @@ import signal
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,8 +25,7 @@ import psycopg  # noqa: E402
 import redis  # noqa: E402
 
 from bench.postfix import Sink, Tools, smtp_source, tools  # noqa: E402
-from bench.processes import (Machine, Workers, cpu_seconds, postgres_backends, start_profiler,  # noqa: E402
-                             summarise_profile)
+from bench.processes import Machine, Workers, cpu_seconds, postgres_backends, start_profiler, summarise_profile  # noqa: E402
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
@@ -58,7 +57,7 @@ def service_env(args, database_url: str, smtp_url: str, data_dir: str) -> dict[s
 
 def add_readers(database_url: str, list_id: int, count: int) -> None:
     """`count` confirmed readers, loaded with COPY (an imported audience, not the code under test)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with psycopg.connect(database_url.replace("+psycopg", "")) as conn:
         with conn.cursor().copy("COPY subscribers (email, name, timezone, created_at) FROM STDIN") as copy:
             for number in range(count):

@@ -18,15 +18,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
+import psycopg
+from sqlalchemy import insert, text
 
-from bench.clustering import DEFAULT_CSV, load, synthesise  # noqa: E402
-from service import migrate  # noqa: E402
-from service.db import engine_for, session_factory  # noqa: E402
-from service.models import Item, Story, utcnow  # noqa: E402
-from service.stories.items import ItemInput, ingest_items  # noqa: E402
-from service.clustering import get_clusterer  # noqa: E402
+from bench.clustering import DEFAULT_CSV, load, synthesise
+from service import migrate
+from service.clustering import get_clusterer
+from service.db import engine_for, session_factory
+from service.models import Item, Story, utcnow
+from service.stories.items import ItemInput, ingest_items
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -49,7 +49,7 @@ def fill_store(url: str, store: list, clusterer) -> float:
     if getattr(clusterer, "features", "tfidf") != "tfidf":  # the store's items were embedded when they came in
         from service.clustering.features import embed_titles
 
-        vectors = dict(zip(unique, embed_titles(unique)))
+        vectors = dict(zip(unique, embed_titles(unique), strict=True))
     now = utcnow()
     with engine_for(url).begin() as conn:
         story_ids: dict[str, int] = {}

@@ -67,7 +67,7 @@ class Sink:
                 break
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"smtp-sink did not start: {self.log_path.read_text()[-2000:]}")
+                    raise RuntimeError(f"smtp-sink did not start: {self.log_path.read_text()[-2000:]}") from None
                 time.sleep(0.05)
 
     @property

@@ -70,7 +70,7 @@ class Workers:
                 self.processes.append(subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=out,
                                                        stderr=subprocess.STDOUT))
             self.logs.append(log)
-        for process, log in zip(self.processes, self.logs):
+        for process, log in zip(self.processes, self.logs, strict=True):
             deadline = time.monotonic() + 60
             while b"ready." not in log.read_bytes():
                 if process.poll() is not None or time.monotonic() > deadline:

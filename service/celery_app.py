@@ -6,6 +6,7 @@ from celery.signals import worker_process_init
 
 from service.config import Settings, get_settings
 
+
 def beat_schedule(settings: Settings) -> dict:
     """Beat only carries triggers; what to send is decided from the database each time."""
     dispatch_every = min(settings.dispatch_interval_seconds, 300.0)

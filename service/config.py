@@ -45,7 +45,7 @@ class SmtpTarget:
     timeout: float = 30.0
 
     @classmethod
-    def from_url(cls, url: str) -> "SmtpTarget":
+    def from_url(cls, url: str) -> SmtpTarget:
         """Parse smtp://user:pass@host:port?starttls=true or smtps://... (implicit TLS)."""
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps"):
@@ -133,7 +133,7 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @model_validator(mode="after")
-    def _base_url_follows_port(self) -> "Settings":
+    def _base_url_follows_port(self) -> Settings:
         """Without BASE_URL, links point at this machine on the configured PORT."""
         if "base_url" not in self.model_fields_set:
             self.base_url = f"http://localhost:{self.port}"
@@ -178,7 +178,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _secrets_are_real(self) -> "Settings":
+    def _secrets_are_real(self) -> Settings:
         """Outside development every link would be forgeable without a real key, and the admin API guessable."""
         development = self.environment == "development"
         if not self.secret_key:

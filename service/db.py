@@ -1,11 +1,12 @@
 """Engines and sessions, one engine per database URL, built on first use."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -51,11 +52,9 @@ def session_scope(url: str) -> Iterator[Session]:
         session.close()
 
 
-def insert_ignoring(db: Session | Connection, table, unique: list[str]):
+def insert_ignoring(db: Session | Connection, table: Table, unique: list[str]) -> postgresql.Insert | sqlite.Insert:
     """INSERT .. ON CONFLICT (unique) DO NOTHING, in the dialect of the session or connection."""
     dialect = db.get_bind().dialect if isinstance(db, Session) else db.dialect
     if dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing(index_elements=unique)
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=unique)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=unique)

@@ -1,7 +1,7 @@
 """Which stories go into a list's edition for a day; an edition is built once and then frozen."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import or_, select
@@ -12,7 +12,6 @@ from service.clustering import near_duplicate_titles
 from service.config import Settings
 from service.models import Edition, EditionStatus, MailingList, Story, as_utc, utcnow
 from service.rendering import render_edition
-
 
 
 def send_moment(mailing_list: MailingList, day: date, zone_name: str | None = None) -> datetime:
@@ -42,8 +41,9 @@ def published_edition(session: Session, mailing_list: MailingList, day: date) ->
 def edition_window(mailing_list: MailingList, day: date, now: datetime, max_age: timedelta
                    ) -> tuple[datetime, datetime]:
     """Stories whose newest item is at most `max_age` old, up to now (or the day's send time, for a past day)."""
-    now = as_utc(now).astimezone(timezone.utc)  # SQLite compares the stored text: every bound must be UTC
-    end = min(now, send_moment(mailing_list, day)) if day < now.astimezone(ZoneInfo(mailing_list.timezone)).date() else now
+    now = as_utc(now).astimezone(UTC)  # SQLite compares the stored text: every bound must be UTC
+    past_day = day < now.astimezone(ZoneInfo(mailing_list.timezone)).date()
+    end = min(now, send_moment(mailing_list, day)) if past_day else now
     return end - max_age, end
 
 
@@ -74,7 +74,7 @@ def select_stories(session: Session, mailing_list: MailingList, start: datetime,
 def _already_sent(session: Session, mailing_list: MailingList, day: date | None) -> set[int]:
     """Stories the list's earlier editions (of the last fortnight) carried: a story goes out once."""
     query = select(Edition.story_ids).where(Edition.list_id == mailing_list.id,
-                                            Edition.send_status.in_(PUBLISHED + (EditionStatus.paused,)))
+                                            Edition.send_status.in_((*PUBLISHED, EditionStatus.paused)))
     if day is not None:
         query = query.where(Edition.edition_date < day, Edition.edition_date >= day - timedelta(days=14))
     return {story_id for ids in session.scalars(query) for story_id in ids or []}

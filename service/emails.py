@@ -22,6 +22,8 @@ from service.models import MailingList, Subscriber, utcnow
 class UrlListHeader(UnstructuredHeader):
     """List-Unsubscribe: fold only between its <URL>s, never as RFC 2047 words (clients would not decode them)."""
 
+    name: str  # the registry mixes this class with BaseHeader, which sets it
+
     def fold(self, *, policy):
         """The stdlib turns a long URL into =?utf-8?q?...?= words; keep each URL whole (lines stay under 998)."""
         targets = [target.strip() for target in str(self).split(",") if target.strip()]
@@ -29,7 +31,8 @@ class UrlListHeader(UnstructuredHeader):
 
 
 _HEADERS = HeaderRegistry()
-_HEADERS.map_to_type("list-unsubscribe", UrlListHeader)
+# typeshed asks for a BaseHeader subclass; the registry takes the mixin and adds BaseHeader itself
+_HEADERS.map_to_type("list-unsubscribe", UrlListHeader)  # type: ignore[arg-type]
 MAIL_POLICY = policy.default.clone(header_factory=_HEADERS)
 
 

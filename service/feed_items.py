@@ -4,14 +4,15 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
-from datetime import datetime, timedelta, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from service.feed_text import CONTROL_CHARS, html_to_text
 from service.stories.items import ItemInput
 from service.stories.language import detect_language, normalise_language
 
-EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=timezone.utc)  # before this a date is a default (1970), not news
+EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)  # before this a date is a default (1970), not news
 FUTURE_SLACK = timedelta(days=1)  # clocks and time zones: a day ahead is fine, next year is not
 MAX_DESCRIPTION_CHARS = 100_000  # a 1 MB description is a broken feed, not an article
 MAX_SUMMARY_CHARS = 4000
@@ -37,7 +38,7 @@ def _published(entry: dict[str, Any], now: datetime) -> datetime | None:
     parsed = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")  # no feedparser warning
     if not parsed:
         return None
-    moment = datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
+    moment = datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
     if moment < EARLIEST_PLAUSIBLE or moment > now + FUTURE_SLACK:
         raise ItemProblem(f"implausible date {moment:%Y-%m-%d %H:%M} UTC")
     return moment
@@ -52,10 +53,11 @@ def entry_to_item(entry: dict[str, Any], *, feed_url: str, feed_id: int | None, 
     content = entry.get("content") or []
     body, detail = ((entry.get("summary"), entry.get("summary_detail")) if entry.get("summary")
                     else (content[0].get("value", ""), content[0]) if content else ("", None))
-    if len(body or "") > MAX_DESCRIPTION_CHARS:
+    body = body or ""
+    if len(body) > MAX_DESCRIPTION_CHARS:
         raise ItemProblem(f"description of {len(body):,} characters (the limit is {MAX_DESCRIPTION_CHARS:,})")
     title = " ".join(detail_text(raw_title, entry.get("title_detail")).split())
-    summary = detail_text(body or "", detail)[:MAX_SUMMARY_CHARS]
+    summary = detail_text(body, detail)[:MAX_SUMMARY_CHARS]
     if not title:
         raise ItemProblem("no title")
     if len(title) > MAX_TITLE_CHARS:

@@ -1,4 +1,4 @@
-"""Feed HTML to plain text: paragraphs kept, scripts and markup dropped (key points are chosen in service.clustering)."""
+"""Feed HTML to plain text: paragraphs kept, scripts and markup dropped (key points: service.clustering)."""
 from __future__ import annotations
 
 import re

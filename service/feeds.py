@@ -47,8 +47,10 @@ class PollResult:
 
 def _web_url(url: str | None) -> str | None:
     """Only http(s) links are fetched or end up in emails (never javascript:, data: or file:)."""
+    if url is None:
+        return None
     try:
-        parts = urlsplit(url or "")
+        parts = urlsplit(url)
         ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0 and len(url) <= 2000
     except ValueError:  # a bad port or IPv6 literal
         ok = False
@@ -138,7 +140,7 @@ def _parse(content: bytes, headers: httpx.Headers, url: str) -> feedparser.FeedP
 
 
 def _record(feed: Feed, status: str, error: str | None = None) -> None:
-    """What the last poll saw, on the feed's row; failures count up until a poll succeeds (skipped items are no failure)."""
+    """What the last poll saw, on the feed's row; failures count up until a poll succeeds (skipped items don't)."""
     feed.last_polled_at, feed.last_status, feed.last_error = utcnow(), status, error
     feed.consecutive_failures = feed.consecutive_failures + 1 if status == "error" else 0
 

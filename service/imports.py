@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,10 +60,10 @@ def _rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
         if values is None:
             return
         if any(value.strip() for value in values):
-            yield line, {name: value.strip() for name, value in zip(header, values)}
+            yield line, {name: value.strip() for name, value in zip(header, values, strict=False)}
 
 
-def _next(reader, line: int) -> list[str] | None:
+def _next(reader: Iterator[list[str]], line: int) -> list[str] | None:
     """The next record, or None at the end; a file csv cannot read stops the import with its line number."""
     try:
         return next(reader)
@@ -88,7 +89,7 @@ def _seen_earlier(subscription: Subscription | None, started: datetime) -> bool:
 def import_csv(
     session: Session, lines: Iterable[str], *, mailing_list: MailingList, confirmed: bool, notifier: Notifier
 ) -> ImportReport:
-    """Import rows in batches; a known address is never duplicated nor mailed twice, an unsubscribed one is left alone."""
+    """Import rows in batches; a known address is never duplicated nor mailed twice, an unsubscribed one left alone."""
     report = ImportReport()
     consent = ConsentContext(source=SOURCE)
     started = utcnow()
@@ -116,7 +117,7 @@ def import_csv(
             report.already += len(result.already)
             report.kept_unsubscribed += len(result.kept_unsubscribed)
             report.added += len(result.needs_confirmation) + len(result.confirmed_now)
-            if result.needs_confirmation:
+            if result.needs_confirmation and result.subscriber_id is not None:
                 pending_confirmation.append(result.subscriber_id)
             unsaved += 1
             if unsaved >= BATCH:

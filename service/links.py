@@ -1,7 +1,7 @@
 """The signed links every email carries: confirm, unsubscribe (one list or all), preferences."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from service.config import Settings
 from service.tokens import Purpose, make_token

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import time
+from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,9 +14,23 @@ from service.subscriptions import clean_timezone
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")
-DEMO_LIST = {"slug": "world-news", "name": "World News daily", "send_time": time(7, 0), "timezone": "Europe/London",
-             "description": "The day's most important world stories, in key points, with their sources.",
-             "categories": ["World News"], "languages": ["en"]}
+
+
+class ListSpec(TypedDict):
+    """create_list's arguments for a list made from code (the demo list)."""
+
+    slug: str
+    name: str
+    send_time: time
+    timezone: str
+    description: str
+    categories: list[str]
+    languages: list[str]
+
+
+DEMO_LIST = ListSpec(slug="world-news", name="World News daily", send_time=time(7, 0), timezone="Europe/London",
+                     description="The day's most important world stories, in key points, with their sources.",
+                     categories=["World News"], languages=["en"])
 
 
 def parse_send_time(raw: str) -> time:
@@ -76,7 +91,7 @@ def ensure_demo_list(session: Session) -> MailingList | None:
 
 
 def list_for_category(session: Session, category: str) -> MailingList | None:
-    """The list to offer a story's readers: the first naming its category, else the first that carries every category."""
+    """The list to offer a story's readers: the first naming its category, else the first carrying every category."""
     named = (select(MailingList).join(ListCategory).where(ListCategory.category == category)
              .order_by(MailingList.id).limit(1))
     return session.scalar(named) or session.scalar(

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -25,18 +26,18 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 def utcnow() -> datetime:
     """Timezone-aware now, so stored timestamps are never ambiguous."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def as_utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; we store UTC, so say so before comparing."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
     """Declarative base with timezone-aware timestamps everywhere."""
 
-    type_annotation_map = {datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
 
 
 class SubscriptionStatus(str, enum.Enum):
@@ -63,7 +64,7 @@ class MailingList(Base):
     languages: Mapped[list] = mapped_column(JSON, default=lambda: ["en"])  # ISO 639-1 codes of its stories
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    category_rows: Mapped[list["ListCategory"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    category_rows: Mapped[list[ListCategory]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
     def categories(self) -> list[str]:
@@ -94,7 +95,7 @@ class Subscriber(Base):
     paused_until: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    subscriptions: Mapped[list["Subscription"]] = relationship(back_populates="subscriber")
+    subscriptions: Mapped[list[Subscription]] = relationship(back_populates="subscriber")
 
 
 class Subscription(Base):
@@ -172,7 +173,7 @@ class Story(Base):
     newest_item_at: Mapped[datetime | None] = mapped_column(default=None, index=True)  # freshness for editions
     hand_written: Mapped[bool] = mapped_column(Boolean, default=False)  # keeps its own key points and count
 
-    items: Mapped[list["Item"]] = relationship(back_populates="story", order_by="Item.published_at")
+    items: Mapped[list[Item]] = relationship(back_populates="story", order_by="Item.published_at")
 
 
 class Item(Base):

@@ -100,9 +100,11 @@ def archive_url(settings: Settings, mailing_list: MailingList, day: date) -> str
     return f"{settings.base_url}/archive/{mailing_list.slug}/{day.isoformat()}"
 
 
-def render_edition(settings: Settings, mailing_list: MailingList, day: date, stories: Sequence[Story]) -> RenderedEdition:
+def render_edition(settings: Settings, mailing_list: MailingList, day: date,
+                   stories: Sequence[Story]) -> RenderedEdition:
     """Render HTML (MJML, styles inlined) and text once; story text is autoescaped data, never template code."""
     key = secrets.token_hex(8)
+    preheader = edition_preheader(stories)
     context = {
         "list": mailing_list,
         "day": day,
@@ -110,12 +112,12 @@ def render_edition(settings: Settings, mailing_list: MailingList, day: date, sto
         "stories": stories,
         "briefs": [story_brief(settings, story) for story in stories],
         "total_sources": total_sources(stories),
-        "preheader": edition_preheader(stories),
+        "preheader": preheader,
         "ph": placeholders(key),
         "archive_url": archive_url(settings, mailing_list, day),
     }
     html, text = emails.render_html_and_text(settings, "edition", context)
-    return RenderedEdition(subject=edition_subject(mailing_list, day), preheader=context["preheader"],
+    return RenderedEdition(subject=edition_subject(mailing_list, day), preheader=preheader,
                            html=_INLINER.inline(html), text=text, placeholder_key=key)
 
 
@@ -142,12 +144,13 @@ def public_values(settings: Settings, mailing_list: MailingList) -> dict[str, st
     return {"unsubscribe_url": subscribe, "preferences_url": subscribe, "recipient_email": "your address"}
 
 
-def edition_message_id(settings: Settings, edition: Edition, subscriber: Subscriber) -> str:
+def edition_message_id(settings: Settings, edition: Edition, subscriber_id: int) -> str:
     """Stable per (edition, subscriber), so a rare duplicate send is recognisable as one."""
-    return f"<edition-{edition.id}.reader-{subscriber.id}@{settings.mail_domain}>"
+    return f"<edition-{edition.id}.reader-{subscriber_id}@{settings.mail_domain}>"
 
 
-def edition_message(settings: Settings, edition: Edition, mailing_list: MailingList, subscriber: Subscriber) -> EmailMessage:
+def edition_message(settings: Settings, edition: Edition, mailing_list: MailingList,
+                    subscriber: Subscriber) -> EmailMessage:
     """The complete email one subscriber receives."""
     values = recipient_values(settings, subscriber, mailing_list)
     headers = emails.list_headers(settings, subscriber, mailing_list)
@@ -160,5 +163,5 @@ def edition_message(settings: Settings, edition: Edition, mailing_list: MailingL
         html=fill(edition.html, edition.placeholder_key, values, html=True),
         text=fill(edition.text, edition.placeholder_key, values, html=False),
         headers=headers,
-        message_id=edition_message_id(settings, edition, subscriber),
+        message_id=edition_message_id(settings, edition, subscriber.id),
     )

@@ -6,6 +6,7 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 
 from service.config import SmtpTarget
 from service.mail_headers import PreparedHeader
@@ -57,6 +58,8 @@ def wire_bytes(message: EmailMessage) -> tuple[bytes, bool]:
     sender, recipient = message["From"], message["To"]
     if not isinstance(sender, PreparedHeader) or not isinstance(recipient, PreparedHeader):
         raise TypeError("build messages with service.emails.build_message (From and To by mail_headers)")
+    if not isinstance(message.policy, EmailPolicy):
+        raise TypeError("build messages with service.emails.build_message (an EmailPolicy, not compat32)")
     utf8 = sender.smtputf8 or recipient.smtputf8
     return message.as_bytes(policy=message.policy.clone(linesep="\r\n", utf8=utf8)), utf8
 

@@ -43,7 +43,9 @@ def broker_problem(settings: Settings, attempts: int = 3) -> str | None:
 
     try:
         with app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=attempts, interval_start=0.5, interval_step=1, timeout=5)
+            # kombu takes float seconds; celery-types types interval_start as int
+            connection.ensure_connection(max_retries=attempts, interval_start=0.5,  # type: ignore[arg-type]
+                                         interval_step=1, timeout=5)
     except Exception as error:  # noqa: BLE001 - kombu raises several kinds for "not reachable"
         return f"BROKER_URL: cannot reach {redact_url(settings.effective_broker_url)}: {_first_line(error)}"
     return None

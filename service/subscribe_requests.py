@@ -5,8 +5,8 @@ whatever depends on that history (stored, confirmed, suppressed, over its limit)
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterable
 
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,7 @@ class SubscribeRequest:
         return asdict(self)
 
     @classmethod
-    def from_message(cls, data: dict) -> "SubscribeRequest":
+    def from_message(cls, data: dict) -> SubscribeRequest:
         """The worker's side of as_message."""
         return cls(**{**data, "consent": ConsentContext(**data["consent"])})
 
@@ -63,8 +63,8 @@ def carry_out(session: Session, request: SubscribeRequest, *, notifier: Notifier
     """
     from service.models import MailingList
 
-    lists = [session.get(MailingList, list_id) for list_id in request.list_ids]
-    lists = [ml for ml in lists if ml is not None]  # a list deleted since the request was checked
+    found = [session.get(MailingList, list_id) for list_id in request.list_ids]
+    lists = [ml for ml in found if ml is not None]  # a list deleted since the request was checked
     if not lists:
         return SubscribeResult()
     with session.begin_nested() as trial:
@@ -74,6 +74,8 @@ def carry_out(session: Session, request: SubscribeRequest, *, notifier: Notifier
             trial.rollback()
             return SubscribeResult(subscriber_id=result.subscriber_id)
     session.commit()
+    if result.subscriber_id is None:  # a suppressed address: nothing stored, nobody mailed
+        return result
     if result.needs_confirmation:
         notifier.confirmation(result.subscriber_id, result.needs_confirmation)
     if result.confirmed_now:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -14,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from service.addresses import normalise_address
 from service.errors import InvalidInput, UnknownList
-from service.suppressions import is_suppressed
 from service.models import (
     ConsentEvent,
     MailingList,
@@ -23,6 +23,7 @@ from service.models import (
     SubscriptionStatus,
     utcnow,
 )
+from service.suppressions import is_suppressed
 
 MAX_NAME_LENGTH = 200
 ENCODED_WORD = re.compile(r"=\?[^?]*\?[bBqQ]\?", re.ASCII)  # RFC 2047 syntax: a name is text, never encoded bytes
@@ -127,7 +128,7 @@ def _get_or_create_subscriber(session: Session, email: str, name: str, timezone:
             session.add(subscriber)
         return subscriber, True
     except IntegrityError:
-        return session.scalar(select(Subscriber).where(Subscriber.email == email)), False
+        return session.scalars(select(Subscriber).where(Subscriber.email == email)).one(), False
 
 
 def _subscriptions(session: Session, subscriber_id: int) -> dict[int, Subscription]:
@@ -239,9 +240,9 @@ def pause_until(choice: str) -> datetime | None:
     if choice not in PAUSE_CHOICES:
         raise InvalidInput("Unknown pause choice.")
     span = PAUSE_CHOICES[choice]
-    if span is None:
-        return None
-    return PAUSE_FOREVER if span == "forever" else utcnow() + span
+    if isinstance(span, timedelta):
+        return utcnow() + span
+    return PAUSE_FOREVER if span == "forever" else None
 
 
 def update_preferences(
@@ -270,7 +271,8 @@ def update_preferences(
             subscription.status = SubscriptionStatus.unsubscribed
             subscription.unsubscribed_at = utcnow()
             _record(session, subscription, "unsubscribed", consent)
-    new_lists = [ml for lid, ml in wanted.items() if current.get(lid) is None or current[lid].status != SubscriptionStatus.confirmed]
+    new_lists = [ml for lid, ml in wanted.items()
+                 if current.get(lid) is None or current[lid].status != SubscriptionStatus.confirmed]
     if new_lists:
         add_subscriptions(session, email=subscriber.email, lists=new_lists, consent=consent, confirmed=True,
                           name=subscriber.name, timezone=subscriber.timezone, trusted_profile=True)

@@ -5,9 +5,10 @@ the transactional tasks and the bulk sender share one implementation.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -31,5 +32,5 @@ def suppressed_among(db: Session | Connection, emails: Iterable[str]) -> set[str
 
 def suppress(db: Session | Connection, email: str, reason: str) -> None:
     """Add an address (idempotent, also when two workers bounce the same address at once)."""
-    statement = insert_ignoring(db, Suppression.__table__, ["email_hash"])
+    statement = insert_ignoring(db, cast(Table, Suppression.__table__), ["email_hash"])  # typed FromClause
     db.execute(statement, [{"email_hash": address_hash(email), "reason": reason[:200], "created_at": utcnow()}])

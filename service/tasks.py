@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError as DatabaseBusy  # SQLite's "database is locked", a dropped connection
@@ -92,7 +92,7 @@ def _subscribe_limiter(storage_url: str, per_ip: str, per_address: str, namespac
     return SubscribeLimiter(storage_url, per_ip, per_address, namespace=namespace)
 
 
-@app.task(autoretry_for=RETRYABLE + (DatabaseBusy,), retry_backoff=True, retry_backoff_max=600, max_retries=10)
+@app.task(autoretry_for=(*RETRYABLE, DatabaseBusy), retry_backoff=True, retry_backoff_max=600, max_retries=10)
 def carry_out_subscribe_request(message: dict) -> None:
     """A checked subscribe request from the web: store it and send what it calls for, within the mailbox's limit."""
     from service.subscribe_requests import SubscribeRequest, carry_out

@@ -18,7 +18,8 @@ from tests.support.smtp import RecordingSmtpServer
 
 POSTGRES_ADMIN = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-LIMITS_URL = os.environ.get("TEST_LIMITS_URL", "redis://127.0.0.1:6379/14")  # rate-limit counters, shared by web and worker
+# rate-limit counters, shared by web and worker
+LIMITS_URL = os.environ.get("TEST_LIMITS_URL", "redis://127.0.0.1:6379/14")
 RUN_ID = f"{os.getpid()}"
 
 

@@ -76,7 +76,7 @@ def assert_json_error(answer, status: int, code: str, *words: str) -> None:
     pytest.param({"Authorization": f"Basic {TOKEN}"}, id="basic-scheme"),
     pytest.param({"Authorization": TOKEN}, id="no-scheme"),
     pytest.param({"Authorization": "Bearer t\u00e9st".encode("latin-1")}, id="non-ascii-latin1"),
-    pytest.param({"Authorization": "Bearer Київ".encode("utf-8")}, id="non-ascii-utf8"),
+    pytest.param({"Authorization": "Bearer Київ".encode()}, id="non-ascii-utf8"),
 ])
 def test_without_the_right_token_nothing_is_stored(admin, db, headers):
     answer = admin.post(URL, json=[seed_item()], headers=headers)

@@ -66,7 +66,8 @@ def test_archive_lists_past_editions_newest_first(web, two_editions):
     assert links == [("/archive/world-news/2026-03-10", "World News daily: Tuesday 10 March 2026"),
                      ("/archive/world-news/2026-03-09", "World News daily: Monday 9 March 2026")]
     assert "2 stories" in page.text and "1 story" in page.text
-    listed = re.findall(r'<a href="/stories/(\d+)">([^<]+)</a>\s*<span class="hint">· Based on (\d+) sources?', page.text)
+    listed = re.findall(r'<a href="/stories/(\d+)">([^<]+)</a>\s*<span class="hint">· Based on (\d+) sources?',
+                        page.text)
     assert [(title, int(count)) for _, title, count in listed] == [
         ("Markets &amp; Mergers &lt;b&gt;bold&lt;/b&gt; {{ 7*7 }}", 5), ("Election results", 2), ("Summit in Tokyo", 8)]
     assert 'href="/archive/world-news/feed.xml"' in page.text

@@ -1,4 +1,4 @@
-"""A reader's journey in a real headless Chromium: subscribe, confirm, unsubscribe, on the real app served by uvicorn."""
+"""A reader's journey in a real headless Chromium: subscribe, confirm, unsubscribe, on the real app under uvicorn."""
 from __future__ import annotations
 
 import re

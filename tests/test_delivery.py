@@ -1,4 +1,4 @@
-"""Sending an edition through real Celery workers over real SMTP: every confirmed reader exactly once, replies recorded."""
+"""Sending an edition through real Celery workers over real SMTP: every confirmed reader once, replies recorded."""
 from __future__ import annotations
 
 from collections import Counter
@@ -107,7 +107,7 @@ def _wait_settled(db, edition_id: int, pending_ok: set[str], timeout: float = 30
 def test_reader_who_leaves_after_planning_is_skipped(db, settings, world_news, celery_worker, mailbox):
     engine = engine_for(settings.effective_database_url)
     readers = add_readers(engine, world_news.id, 10)
-    edition, planned = _start(db, settings, world_news)
+    edition, _planned = _start(db, settings, world_news)
     leaver = db.scalar(select(Subscriber).where(Subscriber.email == readers[4]))
     unsubscribe(db, subscriber_id=leaver.id, list_id=world_news.id, consent=ConsentContext(source="test"))
     suppress(engine, [readers[5]])

@@ -148,7 +148,7 @@ def test_redis_restart_mid_edition(db, settings, crash_env, counting_smtp, own_r
 
 
 def test_two_beats_never_double_send(db, settings, crash_env, counting_smtp, tmp_path):
-    """Proves: two beat processes at once (redbeat's lock, and idempotent dispatch behind it) send each reader one email."""
+    """Proves: two beat processes at once (redbeat's lock, idempotent dispatch behind it) send each reader one email."""
     readers = _due_edition(db, settings)
     beats = [Beat(crash_env, tmp_path / f"beat{n}.log", tmp_path / f"b{n}") for n in (1, 2)]
     for n, beat in enumerate(beats, start=1):

@@ -1,4 +1,4 @@
-"""The fast path (bytes built once per edition, values spliced per reader) gives readers the same email as the slow path."""
+"""The fast path (bytes built once per edition, values spliced per reader) gives the same email as the slow path."""
 from __future__ import annotations
 
 import re
@@ -68,5 +68,6 @@ def test_qp_pieces_decode_to_the_original_whatever_the_split():
     body = QpBody(text[:50] + tokens["a"] + text[50:120] + tokens["b"] + text[120:], tokens)
     values = {"a": dot_stuff(b"AAA=\r\n"), "b": dot_stuff(b".B=\r\n")}
     raw = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
-    decoded = message_from_bytes(_undo_dot_stuffing(raw + body.render(values)), policy=policy.default).get_content().replace("\r\n", "\n")
+    message = message_from_bytes(_undo_dot_stuffing(raw + body.render(values)), policy=policy.default)
+    decoded = message.get_content().replace("\r\n", "\n")
     assert decoded == text[:50] + "AAA" + text[50:120] + ".B" + text[120:] + "\n"

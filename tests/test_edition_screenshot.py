@@ -62,7 +62,8 @@ def test_edition_renders_in_chromium(edition_html, viewport, output_dir):
                 expect(headline).to_be_visible()
                 box = headline.bounding_box()
                 assert box["x"] >= 0 and box["x"] + box["width"] <= VIEWPORTS[viewport]["width"] + 1, title
-            expect(page.get_by_text("Based on 11 sources: Ministry of Foreign Affairs of Japan and 10 more")).to_be_visible()
+            sources = page.get_by_text("Based on 11 sources: Ministry of Foreign Affairs of Japan and 10 more")
+            expect(sources).to_be_visible()
             expect(page.get_by_role("link", name="Read more")).to_have_count(len(titles))
             expect(page.get_by_role("link", name="Unsubscribe")).to_be_visible()
             expect(page.get_by_role("link", name="View this edition in your browser")).to_be_visible()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -18,7 +18,6 @@ from service.rendering import edition_message
 from service.stories import StoryInput, upsert_story
 from tests.support.edition_stories import add_story
 
-UTC = timezone.utc
 DAY = date(2026, 3, 10)                          # London is on GMT: 07:00 there is 07:00 UTC
 T0 = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)     # the world-news list's send moment on DAY
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,7 @@ def feed_row(session, url: str) -> Feed:
 
 def today_utc() -> set[date]:
     """Today in UTC (a set, in case a test runs across midnight)."""
-    return {datetime.now(timezone.utc).date()}
+    return {datetime.now(UTC).date()}
 
 
 def poll(session, **client_options):
@@ -310,7 +310,7 @@ def test_cli_add_list_and_poll(db, server):
 
     polled = newsletter("feeds", "poll")
     assert polled.returncode == 1, polled.stdout + polled.stderr  # one feed failed
-    line = next(l for l in polled.stdout.splitlines() if "Example World Desk" in l)
+    line = next(row for row in polled.stdout.splitlines() if "Example World Desk" in row)
     assert "ok" in line and "3" in line
     assert "HTTP 500 Internal Server Error" in polled.stdout
     assert "2 feeds polled: 3 new items, 0 seen before, 1 failed" in polled.stdout

@@ -56,7 +56,8 @@ def test_the_page_shows_what_the_reader_chose(client, preferences):
 
 
 def test_change_name_and_time_zone(client, db, preferences):
-    page = assert_saved(client, save(client, preferences, name="Ada Lovelace", timezone="America/New_York"), preferences)
+    saved = save(client, preferences, name="Ada Lovelace", timezone="America/New_York")
+    page = assert_saved(client, saved, preferences)
     assert 'value="Ada Lovelace"' in page and "<option selected>America/New_York</option>" in page
     assert (reader(db).name, reader(db).timezone) == ("Ada Lovelace", "America/New_York")
     assert statuses(db, EMAIL) == {"world-news": "confirmed"}
@@ -78,7 +79,8 @@ def test_bad_values_are_refused_clearly_and_change_nothing(client, db, preferenc
 
 def test_join_and_leave_lists(client, db, mailbox, preferences):
     assert_saved(client, save(client, preferences, lists=("world-news", "science")), preferences)
-    assert statuses(db, EMAIL) == {"world-news": "confirmed", "science": "confirmed"}, "the link already proves the inbox"
+    assert statuses(db, EMAIL) == {"world-news": "confirmed", "science": "confirmed"}, \
+        "the link already proves the inbox"
     assert 'value="science" checked' in client.get(preferences).text
 
     page = assert_saved(client, save(client, preferences, lists=("science",)), preferences)

@@ -58,11 +58,12 @@ def test_the_answer_is_the_same_whatever_the_address_has_done_before(client, db,
     suppressions.suppress(db, suppressed, "hard bounce")
     db.commit()
 
-    form_answers = {email: form_answer(client, email) for email in (new, unconfirmed, confirmed, unsubscribed, suppressed)}
+    addresses = (new, unconfirmed, confirmed, unsubscribed, suppressed)
+    form_answers = {email: form_answer(client, email) for email in addresses}
     assert form_answers[new][0] == 200 and "Check your inbox" in form_answers[new][1]
     assert all(answer == form_answers[new] for answer in form_answers.values()), "the form must not reveal membership"
 
-    api_answers = {email: api_answer(client, email) for email in (new, unconfirmed, confirmed, unsubscribed, suppressed)}
+    api_answers = {email: api_answer(client, email) for email in addresses}
     assert api_answers[new][0] == 202
     assert all(answer == api_answers[new] for answer in api_answers.values()), "the API must not reveal membership"
 
@@ -192,8 +193,9 @@ def test_one_mailbox_gets_at_most_its_daily_confirmations_whatever_the_spelling(
         assert answer.status_code == 200, "the requester learns nothing: the same answer every time"
     time.sleep(2)
     received = {id(message): message for email in spellings for message in mailbox.messages_to(email)}
+    seen = [(m.rcpt_tos, m.message["Subject"]) for m in received.values()]
     assert len(received) == per_day, (f"{len(received)} confirmation emails reached one inbox; the limit is "
-                                      f"{per_day} a day: {[(m.rcpt_tos, m.message['Subject']) for m in received.values()]}")
+                                      f"{per_day} a day: {seen}")
 
 
 @pytest.mark.parametrize("limited", ["redis"], indirect=True)  # in-memory counters are per process by design

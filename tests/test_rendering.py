@@ -166,7 +166,8 @@ def test_per_recipient_links_are_this_services_and_differ_per_subscriber(db, mai
             "s": subscriber.id, "l": world_news.id}
         assert read_token(mail_settings.secret_key, Purpose.preferences, preferences[0].rsplit("/", 1)[1]) == {
             "s": subscriber.id}
-        assert f"You receive this email at {escape(subscriber.email)} because you subscribed to World News daily" in html
+        because = f"You receive this email at {escape(subscriber.email)} because you subscribed to World News daily"
+        assert because in html
         assert f"You receive this email at {subscriber.email} because you subscribed to World News daily" in text
         seen[subscriber.id] = (unsubscribe[0], preferences[0])
     (ada_unsub, ada_prefs), (bob_unsub, bob_prefs) = seen.values()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -42,20 +42,20 @@ def test_local_time_delivery_across_a_dst_change(db, settings, dst_day):
     local = create_list(db, slug="local", name="Local time daily", send_time=time(7, 0), timezone="Europe/London",
                         categories=[], local_time_delivery=True)
     engine = engine_for(settings.effective_database_url)
-    readers = dict(zip(add_readers(engine, local.id, len(ZONES), zones=ZONES), ZONES))
+    readers = dict(zip(add_readers(engine, local.id, len(ZONES), zones=ZONES), ZONES, strict=True))
     quiet_days = settings.model_copy(update={"skip_empty_editions": False})
 
-    _simulate_beats(quiet_days, datetime.combine(dst_day - timedelta(days=1), time(12), timezone.utc),
-                    datetime.combine(dst_day + timedelta(days=1), time(0), timezone.utc))
+    _simulate_beats(quiet_days, datetime.combine(dst_day - timedelta(days=1), time(12), UTC),
+                    datetime.combine(dst_day + timedelta(days=1), time(0), UTC))
 
     rows = [row for row in _deliveries(db, local.id) if row[2] == dst_day]
     assert Counter(email for email, *_ in rows) == Counter(list(readers)), "every reader exactly one edition that day"
-    for email, zone, day, not_before, started in rows:
+    for _email, zone, _day, not_before, started in rows:
         local_moment = not_before.astimezone(ZoneInfo(zone))
         assert (local_moment.date(), local_moment.time()) == (dst_day, time(7, 0)), zone
         assert started <= not_before, f"{zone}: planned before the reader's send time, so it is never late"
     kathmandu = next(nb for _, zone, _, nb, _ in rows if zone == "Asia/Kathmandu")
-    assert kathmandu == datetime.combine(dst_day, time(1, 15), timezone.utc), "07:00 at +05:45"
+    assert kathmandu == datetime.combine(dst_day, time(1, 15), UTC), "07:00 at +05:45"
 
 
 @pytest.mark.parametrize("dst_day, expected_utc", [
@@ -69,14 +69,15 @@ def test_list_time_in_the_hour_a_dst_change_skips_or_repeats(db, settings, dst_d
     readers = add_readers(engine, night.id, 3)
     quiet_days = settings.model_copy(update={"skip_empty_editions": False})
 
-    _simulate_beats(quiet_days, datetime.combine(dst_day - timedelta(days=1), time(12), timezone.utc),
-                    datetime.combine(dst_day + timedelta(days=1), time(12), timezone.utc))
+    _simulate_beats(quiet_days, datetime.combine(dst_day - timedelta(days=1), time(12), UTC),
+                    datetime.combine(dst_day + timedelta(days=1), time(12), UTC))
 
     rows = [row for row in _deliveries(db, night.id) if row[2] == dst_day]
-    assert Counter(email for email, *_ in rows) == Counter(readers), "01:30 that day happens once (or not at all): one send"
+    assert Counter(email for email, *_ in rows) == Counter(readers), \
+        "01:30 that day happens once (or not at all): one send"
     started = {row[4] for row in rows}
     assert len(started) == 1
-    assert timedelta(0) <= next(iter(started)) - datetime.combine(dst_day, expected_utc, timezone.utc) < TICK
+    assert timedelta(0) <= next(iter(started)) - datetime.combine(dst_day, expected_utc, UTC) < TICK
 
 
 def _tomorrows_send_moment(mailing_list) -> tuple[date, datetime]:

@@ -6,7 +6,7 @@ import statistics
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -53,7 +53,7 @@ def test_a_name_that_smuggles_headers_is_refused_and_sends_nothing(client, world
 
 @pytest.mark.parametrize("status", [EditionStatus.draft, EditionStatus.cancelled, EditionStatus.paused])
 def test_an_edition_that_has_not_gone_out_is_not_public(client, db, settings, world_news, status):
-    sent_at = datetime(2026, 3, 9, 7, 0, tzinfo=timezone.utc)
+    sent_at = datetime(2026, 3, 9, 7, 0, tzinfo=UTC)
     add_story(db, "Embargoed summit statement", sources=3, received_at=sent_at - timedelta(hours=2))
     edition = build_edition(db, settings=settings, mailing_list=world_news, day=sent_at.date(), now=sent_at)
     edition.send_status = status
@@ -103,7 +103,7 @@ def test_pages_forbid_framing_sniffing_and_referrer_leaks(client, world_news):
 
 
 def test_token_pages_are_never_cached_nor_leak_their_url(client, world_news, mailbox):
-    confirmation, welcome = confirmed_reader(client, mailbox, unique("cache"))
+    _confirmation, welcome = confirmed_reader(client, mailbox, unique("cache"))
     from tests.support.web import link_path
 
     for path in (link_path(welcome, "preferences"), link_path(welcome, "unsubscribe")):
@@ -233,7 +233,7 @@ def _trickle(port: int, head: bytes, body_bytes: int) -> tuple[bytes, float]:
                 if not chunk:
                     break
                 received += chunk
-            except socket.timeout:
+            except TimeoutError:
                 pass
             if received:
                 break
@@ -264,7 +264,7 @@ def test_headers_sent_a_line_at_a_time_are_cut_off(real_server):
                 if sock.recv(1024) == b"":
                     closed = True
                     break
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 closed = True

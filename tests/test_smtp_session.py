@@ -145,7 +145,7 @@ class PipeliningRecorder(Recorder):
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         """Say PIPELINING, as Postfix does."""
         session.host_name = hostname
-        return responses[:-1] + ["250-PIPELINING", responses[-1]]
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         """One recipient does not exist."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timezone
+from datetime import UTC, date
 
 import pytest
 from sqlalchemy import func, select
@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from service.config import REPO_ROOT
 from service.models import Story
 from service.stories import (
-    StoryFormatError,
     SourceIn,
+    StoryFormatError,
     StoryIn,
     parse_json_stories,
     parse_seed_text,
@@ -161,7 +161,8 @@ def test_category_is_the_words_between_more_and_stories(line, category):
 
 
 def test_sources_come_in_publisher_and_title_pairs_with_optional_url():
-    lines = SEED_LINES[:18] + [
+    lines = [
+        *SEED_LINES[:18],
         "Reuters", "Japan and India sign economic security pact", "https://www.reuters.com/world/asia/pact",
         "日本経済新聞", "日印、経済安保で協力",
         "Kyiv Independent", "Київ welcomes the talks",
@@ -198,7 +199,7 @@ def malformed_cases():
          line_no(seed, "Sources") - 1, "Get a daily email with more"),
         ("missing-sources-line", without(seed, "Sources"), line_no(seed, "Sources") + 1, "'Sources'"),
         ("odd-source-lines", seed[:-1], len(seed) - 1, "no article title line"),
-        ("long-title", [long_title] + seed[1:], 1, "longer than 500"),
+        ("long-title", [long_title, *seed[1:]], 1, "longer than 500"),
         ("long-category", replaced(seed, "Get a daily email with more World News stories",
                                    f"Get a daily email with more {'X' * 101} stories"),
          line_no(seed, "Get a daily email with more World News stories"), "longer than 100"),
@@ -302,7 +303,7 @@ def test_the_documented_schema_matches_storyin_and_its_example_parses():
 
 def naive_utc(moment):
     """SQLite hands back stored UTC times without their tzinfo; compare both backends in naive UTC."""
-    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def story_count(db) -> int:
@@ -376,7 +377,7 @@ def test_json_id_keeps_a_story_one_story_even_when_its_title_changes(db):
 
 
 def test_non_ascii_story_round_trips_through_the_database(db):
-    lines = NON_ASCII[:4] + ["株式市場は小幅高で取引を終えた。"] + NON_ASCII[4:]
+    lines = [*NON_ASCII[:4], "株式市場は小幅高で取引を終えた。", *NON_ASCII[4:]]
     row, _ = upsert_story(db, parse_seed_text(text_of(lines), "intl.txt"))
     db.commit()
     db.expire_all()

@@ -59,7 +59,8 @@ def preview(list_slug: str = typer.Option(..., "--list"), day: str = typer.Optio
             raise typer.Exit(1)
         message = edition_message(settings, edition, mailing_list, SAMPLE_READER)
     out.write_bytes(message.as_bytes())
-    html = message.get_body(("html",)).get_content()
+    html_part = message.get_body(("html",))
+    html = html_part.get_content() if html_part is not None else ""
     typer.echo(f"wrote {out} ({out.stat().st_size} bytes; HTML part {len(html.encode())} bytes)")
 
 

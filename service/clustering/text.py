@@ -11,7 +11,16 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
 
 STOPWORDS = frozenset(
-    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "out", "over", "own", "s", "same", "she", "should", "so", "some", "such", "t", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "says", "said", "say", "new", "update", "updates", "live", "video", "photos", "watch", "report", "reports", "breaking", "news", "de", "la", "le", "les", "el", "los", "las", "und", "der", "die", "das", "et", "en", "y"]
+    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at",
+     "be", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does",
+     "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her",
+     "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more",
+     "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "out", "over",
+     "own", "s", "same", "she", "should", "so", "some", "such", "t", "than", "that", "the", "their", "them", "then",
+     "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we",
+     "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your",
+     "says", "said", "say", "new", "update", "updates", "live", "video", "photos", "watch", "report", "reports",
+     "breaking", "news", "de", "la", "le", "les", "el", "los", "las", "und", "der", "die", "das", "et", "en", "y"]
 )
 
 
@@ -63,17 +72,19 @@ def char_ngrams(text: str, n: int = 3) -> set[str]:
 ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "inc", "ltd", "co", "corp", "gen",
                  "gov", "sen", "rep", "lt", "col", "sgt", "capt", "jan", "feb", "mar", "apr", "aug", "sept",
                  "oct", "nov", "dec", "approx", "e.g", "i.e", "u.s", "u.k", "u.n", "a.m", "p.m"}
-_SENTENCE_END = re.compile(r"(?P<latin>[.!?…]+[\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[^\W_a-z])|(?P<cjk>[。！？]+[」』”’]*)\s*(?=\S)")
+_SENTENCE_END = re.compile(r"(?P<latin>[.!?…]+[\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[^\W_a-z])"
+                           r"|(?P<cjk>[。！？]+[」』”’]*)\s*(?=\S)")
 
 
 def split_sentences(paragraph: str) -> list[str]:
     """Sentences of a paragraph, not splitting after common abbreviations or initials ("Mr.", "U.S.")."""
     sentences, start = [], 0
     for match in _SENTENCE_END.finditer(paragraph):
-        end = match.end(match.lastgroup)
+        kind = "latin" if match.group("latin") else "cjk"
+        end = match.end(kind)
         words = paragraph[start:end].split()
         last_word = words[-1].strip("\"'“”‘’()[]").rstrip(".").lower() if words else ""
-        if match.lastgroup == "latin" and (last_word in ABBREVIATIONS or len(last_word) == 1):
+        if kind == "latin" and (last_word in ABBREVIATIONS or len(last_word) == 1):
             continue
         sentences.append(paragraph[start:end].strip())
         start = match.end()

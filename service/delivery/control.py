@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from service.config import Settings
@@ -13,7 +14,7 @@ from service.editions import send_moment
 from service.errors import InvalidInput
 from service.models import Delivery, Edition, EditionStatus, MailingList, as_utc
 
-E = Edition.__table__
+E = cast(Table, Edition.__table__)  # typed FromClause; a model with __tablename__ maps a Table
 
 
 def start(engine: Engine, *, settings: Settings, edition: Edition, mailing_list: MailingList, now: datetime,
@@ -55,7 +56,8 @@ def cancel(engine: Engine, edition_id: int) -> int:
     with engine.begin() as conn:
         status = conn.scalar(select(E.c.send_status).where(E.c.id == edition_id))
         if status not in (EditionStatus.sending, EditionStatus.paused, EditionStatus.draft):
-            raise InvalidInput(f"edition {edition_id} is {status}; only a draft, sending or paused edition can be cancelled")
+            raise InvalidInput(f"edition {edition_id} is {status}; "
+                               "only a draft, sending or paused edition can be cancelled")
         conn.execute(update(E).where(E.c.id == edition_id).values(send_status=EditionStatus.cancelled))
         return ledger.cancel_pending(conn, edition_id=edition_id)
 
@@ -89,7 +91,8 @@ def sweep(engine: Engine, *, now: datetime) -> Sweep:
     result = Sweep()
     with engine.begin() as conn:
         result.taken_back = ledger.take_back_expired(conn, now=now)
-        sending = conn.execute(select(E.c.id, E.c.send_expires_at).where(E.c.send_status == EditionStatus.sending)).all()
+        sending = conn.execute(select(E.c.id, E.c.send_expires_at)
+                               .where(E.c.send_status == EditionStatus.sending)).all()
         for edition_id, expires in sending:
             if expires is not None and as_utc(expires) < now:
                 result.expired += ledger.expire_open(conn, edition_id=edition_id, now=now)

@@ -7,11 +7,13 @@ so a worker whose lease was taken back can never overwrite what another worker r
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import cast
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+import psycopg
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from service.addresses import address_hash
@@ -19,7 +21,7 @@ from service.db import insert_ignoring
 from service.models import Delivery, DeliveryStatus, Subscriber, Subscription, SubscriptionStatus, as_utc
 from service.suppressions import suppressed_among
 
-D = Delivery.__table__
+D = cast(Table, Delivery.__table__)  # typed FromClause; a model with __tablename__ maps a Table
 PLAN_BATCH = 5000
 
 
@@ -98,7 +100,8 @@ def readers(conn: Connection, *, list_id: int, subscriber_ids: Sequence[int], no
     return found
 
 
-def claim(conn: Connection, *, edition_id: int, limit: int, now: datetime, lease_seconds: int) -> tuple[str, list[Claimed]]:
+def claim(conn: Connection, *, edition_id: int, limit: int, now: datetime,
+          lease_seconds: int) -> tuple[str, list[Claimed]]:
     """Take up to `limit` due pending rows under a fresh lease; no two workers ever get the same row."""
     token = secrets.token_hex(16)
     due = (select(D.c.id).where(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.pending,
@@ -160,7 +163,7 @@ def _per_message(conn: Connection, statement, params: dict) -> int:
     transaction SQLAlchemy runs it, so the transaction it began is the one that commits the change.
     """
     driver = conn.connection.dbapi_connection
-    if conn.dialect.name != "postgresql" or not getattr(driver, "autocommit", False):
+    if not isinstance(driver, psycopg.Connection) or not driver.autocommit:
         return conn.execute(statement, params).rowcount
     if id(statement) not in _DRIVER_SQL:
         compiled = statement.compile(dialect=conn.dialect)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from email import policy, quoprimime
 from email.message import EmailMessage
 from email.utils import formatdate
-from types import SimpleNamespace
 
 from service import links
 from service.addresses import wire_address
@@ -76,7 +75,7 @@ class QpBody:
     def parts(self, encoded_values: dict[str, bytes]) -> list[bytes]:
         """The body's pieces for one recipient, to be joined once with the rest of the message."""
         out = [self.pieces[0]]
-        for hole, piece in zip(self.holes, self.pieces[1:]):
+        for hole, piece in zip(self.holes, self.pieces[1:], strict=True):
             out += (encoded_values[hole], piece)
         return out
 
@@ -129,7 +128,7 @@ class EditionMail:
 
     def message_id(self, recipient: Recipient) -> str:
         """Stable per (edition, subscriber): the same as the slow path's (no ORM object per message)."""
-        return edition_message_id(self.settings, self.edition, SimpleNamespace(id=recipient.subscriber_id))
+        return edition_message_id(self.settings, self.edition, recipient.subscriber_id)
 
     def render(self, recipient: Recipient, date: str | None = None) -> bytes:
         """The complete, dot-stuffed message bytes for one recipient (CRLF line ends)."""
@@ -156,14 +155,15 @@ class EditionMail:
         ))
 
 
-_DATE = [0, ""]
+_DATE: tuple[int, str] = (0, "")
 
 
 def _now_header() -> str:
     """The Date header's value, formatted once a second rather than once a message."""
+    global _DATE
     second = int(time.time())
     if _DATE[0] != second:
-        _DATE[:] = [second, formatdate(second, localtime=False, usegmt=True)]
+        _DATE = (second, formatdate(second, localtime=False, usegmt=True))
     return _DATE[1]
 
 

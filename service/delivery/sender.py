@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from itertools import pairwise
 
 from sqlalchemy.engine import Connection
@@ -76,6 +77,8 @@ def edition_mail(settings: Settings, edition_id: int) -> tuple[EditionMail, int,
     if edition_id not in _MAILS:
         with session_scope(settings.effective_database_url) as session:
             edition = session.get(Edition, edition_id)
+            if edition is None:
+                raise LookupError(f"edition {edition_id} does not exist (deleted after its drain was queued?)")
             mail = EditionMail(settings, edition, edition.mailing_list)
             expires = as_utc(edition.send_expires_at) if edition.send_expires_at else (
                 utcnow() + timedelta(hours=settings.send_expiry_hours))
@@ -127,18 +130,17 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
             log.warning("edition %s: lease %s lost; leaving the rest of the batch to others", mail.edition.id, token)
             return False
         email, name, skip = found[position]
-        envelope = envelopes.get(position)
-        if skip or isinstance(envelope, Outcome):
+        envelope = envelopes.get(position)  # None exactly when skipped
+        if not isinstance(envelope, str):
             outcome = envelope if isinstance(envelope, Outcome) else Outcome(DeliveryStatus.skipped, error=skip)
             ledger.record(conn, token=token, delivery_id=row.delivery_id, outcome=outcome)
             result.counts[outcome.status] += 1
             continue
-        left = len(batch) - position
-        throttle.acquire(keepalive=lambda left=left: lease.keep(remaining=left, force=False))
+        throttle.acquire(keepalive=partial(lease.keep, remaining=len(batch) - position, force=False))
         recipient = Recipient(row.subscriber_id, email, name)
         now = utcnow()
         try:
-            outcome = _deliver_one(smtp, mail, recipient, envelope, then.get(position))
+            delivered = _deliver_one(smtp, mail, recipient, envelope, then.get(position))
         except SmtpUnavailable as error:
             rest = [r.delivery_id for r in batch[position:]]
             later = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now, text=str(error))
@@ -147,10 +149,10 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
             result.counts["deferred"] += len(rest)
             return False
         except ConnectionLost as error:  # the one message that may have gone out twice, at most, on retry
-            outcome = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now,
-                                  text=f"connection lost during send: {error}")
-        if isinstance(outcome, Reply):
-            outcome = classify(outcome, attempts=row.attempts, settings=settings, expires=expires, now=now)
+            delivered = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now,
+                                    text=f"connection lost during send: {error}")
+        outcome = (classify(delivered, attempts=row.attempts, settings=settings, expires=expires, now=now)
+                   if isinstance(delivered, Reply) else delivered)
         if outcome.status == DeliveryStatus.sent:
             outcome = Outcome(DeliveryStatus.sent, outcome.smtp_code, outcome.smtp_reply,
                               message_id=mail.message_id(recipient), sent_at=now)
@@ -179,8 +181,8 @@ def _envelope(email: str) -> str | Outcome:
 
 def _ahead_plan(envelopes: dict[int, str | Outcome]) -> dict[int, str]:
     """position -> the next sent recipient, for pipelining; only plain ASCII envelopes go ahead (no SMTPUTF8)."""
-    sent = [position for position, envelope in envelopes.items() if isinstance(envelope, str)]
-    return {a: envelopes[b] for a, b in pairwise(sent) if envelopes[b].isascii()}
+    sent = [(position, envelope) for position, envelope in envelopes.items() if isinstance(envelope, str)]
+    return {a: envelope for (a, _), (_, envelope) in pairwise(sent) if envelope.isascii()}
 
 
 def _deliver_one(smtp: SmtpSession, mail: EditionMail, recipient: Recipient, envelope: str,

@@ -80,17 +80,17 @@ class SmtpSession:
                 replies = [Reply(*_decoded(connection.getreply())) for _ in range(3)]
             else:
                 replies = self._envelope(connection, sender, recipient, smtputf8)
-            refusal = next((r for r, ok in zip(replies, (250, 250, 354)) if r.code != ok and
+            refusal = next((r for r, ok in zip(replies, (250, 250, 354), strict=False) if r.code != ok and
                             not (ok == 250 and r.code == 251)), None)
             if refusal is not None:
                 self._after_refusal(connection, replies)
                 return refusal
-            ahead = (then is not None and then.isascii() and self._pipelining
-                     and self._sent_on_connection + 1 < self.max_messages)
-            connection.send(b"".join((payload, b".\r\n", _commands(sender, then) if ahead else b"")))
+            ahead = (then if then is not None and then.isascii() and self._pipelining
+                     and self._sent_on_connection + 1 < self.max_messages else None)
+            connection.send(b"".join((payload, b".\r\n", _commands(sender, ahead) if ahead is not None else b"")))
             code, text = connection.getreply()
-            if ahead:
-                self._ahead = (sender, then)
+            if ahead is not None:
+                self._ahead = (sender, ahead)
         except NETWORK_ERRORS as error:
             self.close(polite=False)
             raise ConnectionLost(str(error) or type(error).__name__) from error
@@ -105,7 +105,7 @@ class SmtpSession:
             connection.send(_commands(sender, recipient, smtputf8))
             return [Reply(*_decoded(connection.getreply())) for _ in range(3)]
         replies = []
-        for command, ok in zip(_commands(sender, recipient, smtputf8).split(b"\r\n"), (250, 250, 354)):
+        for command, ok in zip(_commands(sender, recipient, smtputf8).split(b"\r\n"), (250, 250, 354), strict=False):
             connection.send(command + b"\r\n")
             replies.append(Reply(*_decoded(connection.getreply())))
             if replies[-1].code not in (ok, 251):
@@ -133,7 +133,7 @@ class SmtpSession:
                 connection.quit()
             else:
                 connection.close()
-        except NETWORK_ERRORS + (smtplib.SMTPException,):
+        except (*NETWORK_ERRORS, smtplib.SMTPException):
             connection.close()
 
 

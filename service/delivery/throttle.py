@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import redis
 
@@ -43,7 +43,7 @@ class Throttle:
         if rate_per_second > 0 and not redis_url:
             log.warning("no Redis configured: the send rate limit applies per worker process, not globally")
 
-    def acquire(self, keepalive: Callable[[], None] = lambda: None) -> None:
+    def acquire(self, keepalive: Callable[[], object] = lambda: None) -> None:
         """Wait for permission to send one message; `keepalive` runs while waiting (lease renewal)."""
         if self.rate <= 0:
             return
@@ -63,7 +63,7 @@ class Throttle:
             time.sleep(min(wait, 1.0))
         self.credit -= 1
 
-    def _acquire_locally(self, keepalive: Callable[[], None]) -> None:
+    def _acquire_locally(self, keepalive: Callable[[], object]) -> None:
         """Without Redis: evenly spaced sends within this process."""
         delay = self._next_local - time.monotonic()
         while delay > 0:

@@ -1,9 +1,9 @@
 """Taking in story files and folders: each file on its own, so one bad file never stops the others."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
 from service.errors import InvalidInput
 
 SUMMARY_LINE = re.compile(r"^Summary based on (\d+) sources?$", re.IGNORECASE)
@@ -85,22 +86,26 @@ def parse_seed_text(text: str, where: str = "<text>") -> StoryInput:
     try:
         story_date = parse_story_date(date_text.strip())
     except ValueError:
-        raise StoryFormatError(where, date_line_no, f"expected a date like 'March 6, 2026', found {date_text.strip()!r}")
-    summary_at = next((i for i, (_, line) in enumerate(content) if SUMMARY_LINE.match(line.strip())), None)
-    if summary_at is None:
+        raise StoryFormatError(where, date_line_no,
+                               f"expected a date like 'March 6, 2026', found {date_text.strip()!r}") from None
+    summary = next(((i, found) for i, (_, line) in enumerate(content) if (found := SUMMARY_LINE.match(line.strip()))),
+                   None)
+    if summary is None:
         later = (n for n, line in content if CATEGORY_LINE.match(line.strip()) or line.strip().lower() == "sources")
         after = next(later, None)
         raise StoryFormatError(where, after or content[-1][0], "missing the 'Summary based on N sources' line "
                                + ("before this line" if after else "after the key points"))
+    summary_at, summary_line = summary
     points = [line.strip() for _, line in content[2:summary_at]]
     if not points:
         raise StoryFormatError(where, content[summary_at][0], "no key points before 'Summary based on N sources'")
-    source_count = int(SUMMARY_LINE.match(content[summary_at][1].strip()).group(1))
+    source_count = int(summary_line.group(1))
     rest = content[summary_at + 1:]
-    if not rest or not CATEGORY_LINE.match(rest[0][1].strip()):
+    category_line = CATEGORY_LINE.match(rest[0][1].strip()) if rest else None
+    if category_line is None:
         line_no = rest[0][0] if rest else content[summary_at][0]
         raise StoryFormatError(where, line_no, "expected 'Get a daily email with more <category> stories'")
-    category = CATEGORY_LINE.match(rest[0][1].strip()).group(1).strip()
+    category = category_line.group(1).strip()
     if len(category) > CATEGORY_MAX:
         raise StoryFormatError(where, rest[0][0], f"the category is longer than {CATEGORY_MAX} characters")
     if len(rest) < 2 or rest[1][1].strip().lower() != "sources":

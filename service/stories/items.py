@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Sequence
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -85,10 +85,10 @@ def ingest_items(session: Session, inputs: Sequence[ItemInput], *, clusterer: Cl
         return result
     texts = [_as_text(n, item) for n, item in enumerate(new)]
     vectors = _vectors(clusterer, texts)
-    texts = [replace(text, vector=vector) for text, vector in zip(texts, vectors)]
+    texts = [replace(text, vector=vector) for text, vector in zip(texts, vectors, strict=True)]
     placed = clusterer.assign(texts, _neighbours(session, new, clusterer))
     new_story_ids: dict[int, int] = {}
-    for item, place, vector in zip(new, placed, vectors):
+    for item, place, vector in zip(new, placed, vectors, strict=True):
         if isinstance(place, NewStory):
             if place.group not in new_story_ids:
                 new_story_ids[place.group] = _start_story(session, item, now).id

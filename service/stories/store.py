@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, time, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime, time
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
@@ -25,7 +26,8 @@ def upsert_story(session: Session, story: StoryInput) -> tuple[Story, bool]:
         session.add(row)
     row.title, row.story_date, row.category = story.title, story.story_date, story.category
     row.key_points, row.source_count, row.sources = list(story.key_points), story.source_count, list(story.sources)
-    row.link, row.origin, row.origin_ref, row.external_id = story.link, story.origin, story.origin_ref, story.external_id
+    row.link, row.origin = story.link, story.origin
+    row.origin_ref, row.external_id = story.origin_ref, story.external_id
     row.language, row.hand_written = story.language, True
     row.newest_item_at = row.newest_item_at or row.received_at
     row.updated_at = utcnow()
@@ -37,7 +39,7 @@ def upsert_story(session: Session, story: StoryInput) -> tuple[Story, bool]:
 def _replace_source_items(session: Session, row: Story, story: StoryInput) -> None:
     """A hand-written story's sources are its items, so it lists them like any other story."""
     session.execute(delete(Item).where(Item.story_id == row.id))
-    published = (datetime.combine(story.story_date, time(12), tzinfo=timezone.utc) if story.story_date
+    published = (datetime.combine(story.story_date, time(12), tzinfo=UTC) if story.story_date
                  else row.received_at)
     for number, source in enumerate(story.sources):
         basis = f"{row.dedup_key}#{number}:{source.get('publisher')}|{source.get('title')}"

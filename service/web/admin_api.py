@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -17,9 +18,9 @@ from service.stories import (
     story_as_json,
     upsert_stories,
 )
+from service.stories.store import LARGEST_ID, find_story
 from service.web.common import client_ip, get_session
 from service.web.openapi import ADMIN_ERRORS, REASONS, ErrorBody, StoriesStored
-from service.stories.store import LARGEST_ID, find_story
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 bearer = HTTPBearer(auto_error=False, scheme_name="AdminToken",
@@ -98,8 +99,8 @@ class StoryOut(BaseModel):
     newest_item_at: str | None
 
 
-READ_ERRORS = {code: ADMIN_ERRORS[code] for code in (400, 401, 422, 429)}
-NO_STORY = {404: {"model": ErrorBody, "description": REASONS[404]}}
+READ_ERRORS: dict[int | str, dict[str, Any]] = {code: ADMIN_ERRORS[code] for code in (400, 401, 422, 429)}
+NO_STORY: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": REASONS[404]}}
 
 
 @router.get("/stories", dependencies=[Depends(require_admin)], response_model=list[StoryOut], responses=READ_ERRORS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.config import Settings, get_settings
 from service.errors import ServiceError, UnknownPage
@@ -12,7 +13,6 @@ from service.subscriptions import Notifier
 from service.web import admin_api, api, archive, openapi, pages, story_pages
 from service.web.errors import render_service_error, validation_error_response
 from service.web.middleware import GuardedBody, SecurityHeaders
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 def create_app(settings: Settings | None = None, notifier: Notifier | None = None) -> FastAPI:

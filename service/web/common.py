@@ -1,7 +1,7 @@
 """What pages and API share: the DB session dependency, consent context, and the subscribe hand-off."""
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from fastapi import Request
 from sqlalchemy.orm import Session

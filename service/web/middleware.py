@@ -106,7 +106,8 @@ class SecurityHeaders:
                 extra = {
                     b"x-content-type-options": b"nosniff",
                     b"x-frame-options": b"DENY",
-                    b"referrer-policy": b"same-origin",  # our own forms still name their Origin; no one else learns a URL
+                    # our own forms still name their Origin; no one else learns a URL
+                    b"referrer-policy": b"same-origin",
                     b"content-security-policy": CONTENT_SECURITY_POLICY.encode(),
                     **({b"cache-control": b"no-store"} if no_store else {}),
                 }

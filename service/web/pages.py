@@ -100,7 +100,8 @@ def confirm_submit(request: Request, token: str, csrf_token_value: str = Form(""
         raise InvalidInput("There is nothing left to confirm for this link. Please subscribe again.")
     names = ", ".join(ml.name for ml in confirmed)
     return _page(request, "message.html", title="You are subscribed",
-                 message=f"Thank you! You will now receive {names}." if newly else f"You were already subscribed to {names}.")
+                 message=f"Thank you! You will now receive {names}." if newly
+                 else f"You were already subscribed to {names}.")
 
 
 @router.get("/preferences/{token}")

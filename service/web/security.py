@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 
+from service.config import Settings
 from service.errors import ServiceError
 
 CSRF_COOKIE = "nl_csrf"
@@ -22,7 +23,8 @@ class CsrfFailed(ServiceError):
 
 def _https(request: Request) -> bool:
     """The public address decides, not the hop to us: behind a TLS-terminating proxy the request is plain http."""
-    return request.app.state.settings.base_url.startswith("https://")
+    settings: Settings = request.app.state.settings
+    return settings.base_url.startswith("https://")
 
 
 def _cookie_name(request: Request) -> str:

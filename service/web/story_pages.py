@@ -13,7 +13,8 @@ from service.stories.store import find_story
 from service.web.common import get_session
 
 router = APIRouter()
-PAGE_404 = {404: {"description": "There is no such story", "content": {"text/html": {"schema": {"type": "string"}}}}}
+PAGE_404: dict[int | str, dict[str, Any]] = {
+    404: {"description": "There is no such story", "content": {"text/html": {"schema": {"type": "string"}}}}}
 
 
 def coverage(story: Story) -> list[dict[str, Any]]:

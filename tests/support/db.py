@@ -9,6 +9,7 @@ from service.models import Base
 def row_counts(session) -> dict[str, int]:
     """Rows per table, read fresh (nothing cached from earlier in the test)."""
     session.expire_all()
-    counts = {table.name: session.scalar(select(func.count()).select_from(table)) for table in Base.metadata.sorted_tables}
+    counts = {table.name: session.scalar(select(func.count()).select_from(table))
+              for table in Base.metadata.sorted_tables}
     session.commit()  # end the read transaction so later writers never wait on it
     return counts

@@ -67,7 +67,8 @@ def day_of_stories(session, count: int = 10, hostile: bool = True) -> list[Story
     base = seed_story()
     stored = []
     for number in range(count):
-        title = HOSTILE_TITLE if hostile and number == 0 else f"{HEADLINES[number % len(HEADLINES)]} (part {number + 1})"
+        headline = HEADLINES[number % len(HEADLINES)]
+        title = HOSTILE_TITLE if hostile and number == 0 else f"{headline} (part {number + 1})"
         story = replace(base, title=title, key_points=[f"{p} ({number})" for p in base.key_points],
                         source_count=base.source_count + number, origin_ref=f"test-{number}")
         stored.append(upsert_story(session, story)[0])

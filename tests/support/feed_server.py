@@ -49,7 +49,7 @@ class FeedServer:
         """Requests for one path, oldest first."""
         return [seen for seen in self.requests if seen.path == path]
 
-    def start(self) -> "FeedServer":
+    def start(self) -> FeedServer:
         """Serve in a daemon thread."""
         self.thread.start()
         return self
@@ -67,7 +67,7 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         """GET only, which is all a feed poller does."""
 
-        def do_GET(self):  # noqa: N802 (http.server's naming)
+        def do_GET(self):  # http.server's naming
             """Record the request, then answer from the route table."""
             server.requests.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}))
             route = server.routes.get(self.path)
@@ -110,7 +110,7 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
                 pass  # the client stopped reading, as it should
             self.close_connection = True
 
-        def log_message(self, format, *args):  # noqa: A002 (http.server's signature)
+        def log_message(self, format, *args):  # http.server's signature
             """Keep test output quiet."""
 
     return Handler

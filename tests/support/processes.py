@@ -24,7 +24,7 @@ class Managed:
         self.command, self.env, self.log_path = command, env, log_path
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60.0) -> "Managed":
+    def start(self, timeout: float = 60.0) -> Managed:
         """Start and wait until it says it is ready."""
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
@@ -103,7 +103,7 @@ class RedisServer(Managed):
         """Where clients reach it."""
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout: float = 20.0) -> "RedisServer":
+    def start(self, timeout: float = 20.0) -> RedisServer:
         """Start and wait until it answers PING."""
         super().start()
         deadline = time.monotonic() + timeout
@@ -113,5 +113,5 @@ class RedisServer(Managed):
                 return self
             except redis.RedisError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start:\n{self.log_tail()}")
+                    raise RuntimeError(f"redis-server did not start:\n{self.log_tail()}") from None
                 time.sleep(0.1)

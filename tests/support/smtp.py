@@ -63,7 +63,7 @@ class RecordingSmtpServer:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         """Advertise PIPELINING (RFC 2920) as Postfix does, so the bulk sender's pipelined path is the one tested."""
         session.host_name = hostname
-        return responses[:-1] + ["250-PIPELINING", responses[-1]]
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         """Accept a recipient unless a test scripted a refusal for it."""

@@ -173,7 +173,8 @@ def test_stored_vectors_are_reused_and_foreign_formats_are_recomputed():
     blobs = embed_titles([story.title for story in SBARRO])
     assert all(len(blob) == VECTOR_BYTES for blob in blobs)
     assert decode_vector(blobs[0][:-2]) is None and decode_vector(None) is None
-    stored = [ItemText(key=s.key, title=s.title, published=s.published, vector=b) for s, b in zip(SBARRO, blobs, strict=True)]
+    stored = [ItemText(key=s.key, title=s.title, published=s.published, vector=b)
+              for s, b in zip(SBARRO, blobs, strict=True)]
     stale = [ItemText(key=s.key, title=s.title, published=s.published, vector=b"\0" * 10) for s in SBARRO]
     clusterer = get_clusterer("hybrid-expand")
     assert len(set(clusterer.assign(stored, []))) == 1

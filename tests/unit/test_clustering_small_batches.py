@@ -16,11 +16,12 @@ UNRELATED = ["Leaders agree ceasefire & aid corridor", "Central banks hold rates
 
 @pytest.mark.parametrize("method", available_methods())
 def test_ten_unrelated_headlines_from_two_small_feeds_are_ten_stories(method):
-    items = [ItemText(key=n, title=title, published=START + timedelta(hours=7 * n)) for n, title in enumerate(UNRELATED)]
+    items = [ItemText(key=n, title=title, published=START + timedelta(hours=7 * n))
+             for n, title in enumerate(UNRELATED)]
     placed = get_clusterer(method).assign(items, [])
     assert all(isinstance(place, NewStory) for place in placed)
     groups: dict[int, list[str]] = {}
-    for title, place in zip(UNRELATED, placed):
+    for title, place in zip(UNRELATED, placed, strict=True):
         groups.setdefault(place.group, []).append(title)
     merged = [titles for titles in groups.values() if len(titles) > 1]
     assert merged == [], f"{method} merged unrelated headlines: {merged}"
