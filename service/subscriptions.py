@@ -21,6 +21,7 @@ from service.models import (
     Subscriber,
     Subscription,
     SubscriptionStatus,
+    as_utc,
     utcnow,
 )
 from service.suppressions import is_suppressed
@@ -278,6 +279,14 @@ def update_preferences(
                           name=subscriber.name, timezone=subscriber.timezone, trusted_profile=True)
     session.commit()
     return subscriber
+
+
+def shown_status(subscriber: Subscriber, subscription: Subscription, now: datetime | None = None) -> str:
+    """A subscription's status as a person means it: a confirmed reader who paused is paused, not confirmed."""
+    paused_until = as_utc(subscriber.paused_until) if subscriber.paused_until else None
+    if subscription.status != SubscriptionStatus.confirmed or paused_until is None or paused_until <= (now or utcnow()):
+        return subscription.status.value
+    return "paused" if paused_until.year >= PAUSE_FOREVER.year else f"paused until {paused_until:%Y-%m-%d}"
 
 
 def subscriber_by_email(session: Session, email: str) -> Subscriber | None:

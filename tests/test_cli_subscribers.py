@@ -100,6 +100,34 @@ def test_show_prints_each_list_with_its_status(newsletter, client, db, world_new
     assert "science: confirmed\nworld-news: confirmed" in shown.stdout
 
 
+def test_show_says_paused_for_a_reader_who_paused(newsletter, client, db, world_news, mailbox):
+    from datetime import timedelta
+
+    from service.models import utcnow
+
+    confirmed_reader(client, mailbox, "pauser@example.com")
+    reader = db.scalar(select(Subscriber).where(Subscriber.email == "pauser@example.com"))
+    reader.paused_until = utcnow() + timedelta(weeks=1)
+    db.commit()
+    shown = newsletter("subscribers", "show", "pauser@example.com")
+    assert f"world-news: paused until {(utcnow() + timedelta(weeks=1)):%Y-%m-%d}" in shown.stdout, shown.stdout
+    reader.paused_until = utcnow() - timedelta(days=1)  # the pause is over
+    db.commit()
+    assert "world-news: confirmed" in newsletter("subscribers", "show", "pauser@example.com").stdout
+
+
+def test_lists_list_shows_every_list_with_its_confirmed_readers(newsletter, client, db, world_news, mailbox):
+    create_list(db, slug="science", name="Science weekly", categories=["Science"], languages=["en", "de"])
+    confirmed_reader(client, mailbox, "counted@example.com")
+    subscribe_by_form(client, "pending@example.com")
+    listed = newsletter("lists", "list")
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split("│")[1].strip(): [cell.strip() for cell in line.split("│")[2:-1]]
+            for line in listed.stdout.splitlines() if line.startswith("│")}
+    assert rows["science"] == ["Science weekly", "07:00 UTC", "Science", "en, de", "0"]
+    assert rows["world-news"] == ["World News daily", "07:00 Europe/London", "World News", "en", "1"]
+
+
 def test_show_explains_an_unknown_or_invalid_address(newsletter, db, world_news):
     unknown = newsletter("subscribers", "show", "nobody@example.com")
     assert unknown.returncode == 1 and "no subscriber with address nobody@example.com" in unknown.stderr

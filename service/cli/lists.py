@@ -1,6 +1,7 @@
 """`newsletter lists ...`: create and inspect mailing lists."""
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select
 
@@ -32,6 +33,23 @@ def create(
                                          double_opt_in=double_opt_in, categories=category,
                                          local_time_delivery=local_time, languages=language)
         typer.echo(f"created list {created.slug} (id {created.id})")
+
+
+@app.command("list")
+def list_() -> None:
+    """Every list: its send time, categories, languages and confirmed readers."""
+    with session_scope(get_settings().effective_database_url) as session:
+        rows = list_rules.lists_with_readers(session)
+    if not rows:
+        typer.echo("no lists yet: create one with `newsletter lists create SLUG --name NAME`")
+        return
+    table = Table("slug", "name", "sends at", "categories", "languages", "confirmed readers")
+    for ml, readers in rows:
+        zone = "each reader's zone" if ml.local_time_delivery else ml.timezone
+        categories, languages = ", ".join(ml.categories) or "(all)", ", ".join(ml.languages or []) or "(all)"
+        table.add_row(ml.slug, escape(ml.name), f"{ml.send_time.strftime('%H:%M')} {zone}", escape(categories),
+                      languages, str(readers))
+    Console().print(table)
 
 
 @app.command()

@@ -9,7 +9,7 @@ from service.config import get_settings
 from service.db import session_scope
 from service.imports import import_csv, utf8_lines
 from service.lists import get_list
-from service.subscriptions import subscriber_by_email
+from service.subscriptions import shown_status, subscriber_by_email
 
 app = typer.Typer(help="Subscribers.", no_args_is_help=True)
 
@@ -26,7 +26,7 @@ def show(email: str) -> None:
         if not subscriber.subscriptions:
             typer.echo("(no subscriptions)")
         for subscription in sorted(subscriber.subscriptions, key=lambda s: s.mailing_list.slug):
-            typer.echo(f"{subscription.mailing_list.slug}: {subscription.status.value}")
+            typer.echo(f"{subscription.mailing_list.slug}: {shown_status(subscriber, subscription)}")
 
 
 @app.command("import", epilog="Addresses that unsubscribed or are suppressed are left alone. Importing the same "
