@@ -8,14 +8,12 @@ from rich.console import Console
 
 from service.config import get_settings
 from service.db import session_scope
+from service.delivery import actions
 from service.editions import build_edition, edition_stories
 from service.errors import InvalidInput
 from service.lists import get_list
-from service.models import Subscriber
-from service.rendering import edition_message
 
 app = typer.Typer(help="Daily editions.", no_args_is_help=True)
-SAMPLE_READER = Subscriber(id=0, email="reader@example.com", name="Sample Reader")
 
 
 def _day(raw: str | None, mailing_list) -> date:
@@ -53,49 +51,45 @@ def preview(list_slug: str = typer.Option(..., "--list"), day: str = typer.Optio
     with session_scope(settings.effective_database_url) as session:
         mailing_list = get_list(session, list_slug)
         target = _day(day, mailing_list)
-        edition = build_edition(session, settings=settings, mailing_list=mailing_list, day=target, freeze=False)
-        if edition is None:
+        message = actions.preview(session, settings, mailing_list, target)
+        if message is None:
             typer.echo(f"no stories for {list_slug} on {target}: nothing to preview", err=True)
             raise typer.Exit(1)
-        message = edition_message(settings, edition, mailing_list, SAMPLE_READER)
     out.write_bytes(message.as_bytes())
     html_part = message.get_body(("html",))
     html = html_part.get_content() if html_part is not None else ""
     typer.echo(f"wrote {out} ({out.stat().st_size} bytes; HTML part {len(html.encode())} bytes)")
 
 
-def _edition_for(session, list_slug: str, day: str | None):
-    """The built edition of a list and day, or a clear error."""
-    from service.editions import get_edition
-
-    mailing_list = get_list(session, list_slug)
-    target = _day(day, mailing_list)
-    edition = get_edition(session, mailing_list, target)
-    if edition is None:
-        raise InvalidInput(f"no edition of {list_slug} for {target}; build or send it first")
-    return edition
+@app.command("send-test")
+def send_test(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date"),
+              to: str = typer.Option(..., "--to", help="The address to send the test to")) -> None:
+    """Mail the day's edition, marked [Test], to one address (nothing is built or recorded)."""
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session:
+        mailing_list = get_list(session, list_slug)
+        sent_to = actions.send_test(session, settings, mailing_list, _day(day, mailing_list), to)
+    typer.echo(f"test of {list_slug} sent to {sent_to}")
 
 
 @app.command()
 def send(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date")) -> None:
     """Start sending the list's edition for the day now (builds it if needed); workers do the sending."""
-    from service.delivery.schedule import send_now
-    from service.models import utcnow
     from service.tasks import start_drains
 
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
         mailing_list = get_list(session, list_slug)
         target = _day(day, mailing_list)
-        edition, planned = send_now(settings, session, mailing_list, target, utcnow())
-        if edition is None:
+        started = actions.send_now(session, settings, mailing_list, target, start_drains)
+        if started is None:
             typer.echo(f"no stories for {list_slug} on {target}: nothing to send", err=True)
             raise typer.Exit(1)
-        if planned is None:
+        edition = started.edition
+        if started.planned is None:
             typer.echo(f"edition {edition.id} was already started ({edition.send_status}); triggering workers again")
         else:
-            typer.echo(f"edition {edition.id} started: {planned} readers planned")
-    start_drains(edition.id, settings.send_parallelism)
+            typer.echo(f"edition {edition.id} started: {started.planned} readers planned")
 
 
 @app.command()
@@ -118,39 +112,43 @@ def status(limit: int = typer.Option(20, help="How many recent editions")) -> No
     Console(highlight=False, width=140).print(table)
 
 
-def _change(list_slug: str, day: str | None, action: str) -> None:
-    """Pause, resume or cancel one edition."""
-    from service.db import engine_for
-    from service.delivery import control
-    from service.tasks import start_drains
-
-    settings = get_settings()
-    with session_scope(settings.effective_database_url) as session:
-        edition_id = _edition_for(session, list_slug, day).id
-    engine = engine_for(settings.effective_database_url)
-    if action == "cancel":
-        typer.echo(f"edition {edition_id} cancelled; {control.cancel(engine, edition_id)} pending deliveries dropped")
-    elif control.set_paused(engine, edition_id, paused=action == "pause"):
-        typer.echo(f"edition {edition_id} {action}d")
-        if action == "resume":
-            start_drains(edition_id, settings.send_parallelism)
-    else:
-        raise InvalidInput(f"edition {edition_id} cannot be {action}d in its current state")
+def _edition_id(list_slug: str, day: str | None) -> int:
+    """The id of a list's built edition for the day."""
+    with session_scope(get_settings().effective_database_url) as session:
+        return actions.edition_of(session, list_slug, _day(day, get_list(session, list_slug))).id
 
 
 @app.command()
 def pause(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date")) -> None:
     """Stop sending after the batches in flight; resume carries on where it stopped."""
-    _change(list_slug, day, "pause")
+    edition_id = _edition_id(list_slug, day)
+    actions.pause(get_settings(), edition_id)
+    typer.echo(f"edition {edition_id} paused")
 
 
 @app.command()
 def resume(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date")) -> None:
     """Carry on sending a paused edition."""
-    _change(list_slug, day, "resume")
+    from service.tasks import start_drains
+
+    edition_id = _edition_id(list_slug, day)
+    actions.resume(get_settings(), edition_id, start_drains)
+    typer.echo(f"edition {edition_id} resumed")
 
 
 @app.command()
 def cancel(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date")) -> None:
     """Stop an edition for good: readers not yet mailed will not get it."""
-    _change(list_slug, day, "cancel")
+    edition_id = _edition_id(list_slug, day)
+    typer.echo(f"edition {edition_id} cancelled; {actions.cancel(get_settings(), edition_id)} pending deliveries "
+               "dropped")
+
+
+@app.command()
+def retry(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date")) -> None:
+    """Send again to readers whose delivery failed (not to unknown or unusable addresses)."""
+    from service.tasks import start_drains
+
+    edition_id = _edition_id(list_slug, day)
+    typer.echo(f"edition {edition_id}: {actions.retry_failed(get_settings(), edition_id, start_drains)} failed "
+               "deliveries queued again")

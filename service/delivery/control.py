@@ -62,6 +62,24 @@ def cancel(engine: Engine, edition_id: int) -> int:
         return ledger.cancel_pending(conn, edition_id=edition_id)
 
 
+NEVER_RETRIED = ("no_such_user", "bad_address", "unsupported_address")  # retrying these cannot end differently
+
+
+def retry_failed(engine: Engine, edition_id: int, *, now: datetime, expiry: timedelta) -> int:
+    """Give an edition's failed readers another chance (a fixed relay, a lifted block); returns how many."""
+    with engine.begin() as conn:
+        status = conn.scalar(select(E.c.send_status).where(E.c.id == edition_id))
+        if status not in (EditionStatus.sending, EditionStatus.paused, EditionStatus.complete):
+            raise InvalidInput(f"edition {edition_id} is {status}; only a started edition has failures to retry")
+        reopened = ledger.reopen_failed(conn, edition_id=edition_id, keep_failed=NEVER_RETRIED, now=now)
+        if reopened:
+            reopen: dict[str, object] = {"send_expires_at": now + expiry}
+            if status == EditionStatus.complete:
+                reopen |= {"send_status": EditionStatus.sending, "completed_at": None}
+            conn.execute(update(E).where(E.c.id == edition_id).values(**reopen))
+        return reopened
+
+
 def status_of(conn: Connection, edition_id: int) -> str | None:
     """The edition's send status, read fresh (workers check it before every batch)."""
     return conn.scalar(select(E.c.send_status).where(E.c.id == edition_id))

@@ -208,6 +208,15 @@ def cancel_pending(conn: Connection, *, edition_id: int) -> int:
     return conn.execute(statement).rowcount
 
 
+def reopen_failed(conn: Connection, *, edition_id: int, keep_failed: Sequence[str], now: datetime) -> int:
+    """An admin's "retry failed": failed rows go back to pending, except the kinds that must never be retried."""
+    statement = (update(D).where(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.failed,
+                                 or_(D.c.failure_kind.is_(None), D.c.failure_kind.not_in(list(keep_failed))))
+                 .values(status=DeliveryStatus.pending, not_before=now, attempts=0, failure_kind=None,
+                         lease_token=None, lease_expires_at=None))
+    return conn.execute(statement).rowcount
+
+
 def counts(conn: Connection, edition_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     """Rows per status for each edition: the numbers `editions status` and monitoring show."""
     result: dict[int, dict[str, int]] = {edition_id: {} for edition_id in edition_ids}

@@ -1,0 +1,97 @@
+"""What an admin can do to an edition, one function each, for the CLI, the tasks, the admin UI and the API alike."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from email.message import EmailMessage
+
+from sqlalchemy.orm import Session
+
+from service import smtp
+from service.addresses import normalise_address
+from service.config import Settings
+from service.db import engine_for
+from service.delivery import control
+from service.delivery.schedule import send_now as start_now
+from service.editions import build_edition, get_edition
+from service.errors import InvalidInput
+from service.lists import get_list
+from service.models import Edition, MailingList, Subscriber, utcnow
+from service.rendering import edition_message
+
+DrainStarter = Callable[[int, int], None]  # (edition id, how many drains): Celery's start_drains in production
+SAMPLE_READER = Subscriber(id=0, email="reader@example.com", name="Sample Reader")
+
+
+@dataclass(frozen=True)
+class Started:
+    """What "send now" did: the edition, and how many readers it planned (None: it had started before)."""
+
+    edition: Edition
+    planned: int | None
+
+
+def edition_of(session: Session, list_slug: str, day: date) -> Edition:
+    """The built edition of a list and day, or a clear error."""
+    edition = get_edition(session, get_list(session, list_slug), day)
+    if edition is None:
+        raise InvalidInput(f"no edition of {list_slug} for {day}; build or send it first")
+    return edition
+
+
+def preview(session: Session, settings: Settings, mailing_list: MailingList, day: date,
+            reader: Subscriber = SAMPLE_READER) -> EmailMessage | None:
+    """The message a reader would get; an edition not yet built stays unbuilt (its stories may still grow)."""
+    edition = build_edition(session, settings=settings, mailing_list=mailing_list, day=day, freeze=False)
+    return None if edition is None else edition_message(settings, edition, mailing_list, reader)
+
+
+def send_test(session: Session, settings: Settings, mailing_list: MailingList, day: date, address: str) -> str:
+    """Mail the day's edition to one address, marked as a test; returns the address it went to."""
+    to = normalise_address(address)
+    message = preview(session, settings, mailing_list, day, Subscriber(id=0, email=to, name=""))
+    if message is None:
+        raise InvalidInput(f"no stories for {mailing_list.slug} on {day}: nothing to test")
+    subject = message["Subject"]
+    del message["Subject"]
+    message["Subject"] = f"[Test] {subject}"
+    smtp.send_one(settings.smtp, message)
+    return to
+
+
+def send_now(session: Session, settings: Settings, mailing_list: MailingList, day: date,
+             start_drains: DrainStarter) -> Started | None:
+    """Build if needed, start at once (local-time lists included) and set workers on it; None: no stories."""
+    edition, planned = start_now(settings, session, mailing_list, day, utcnow())
+    if edition is None:
+        return None
+    start_drains(edition.id, settings.send_parallelism)
+    return Started(edition, planned)
+
+
+def pause(settings: Settings, edition_id: int) -> None:
+    """Stop after the batches in flight; resume carries on where it stopped."""
+    if not control.set_paused(engine_for(settings.effective_database_url), edition_id, paused=True):
+        raise InvalidInput(f"edition {edition_id} cannot be paused in its current state")
+
+
+def resume(settings: Settings, edition_id: int, start_drains: DrainStarter) -> None:
+    """Carry on sending a paused edition."""
+    if not control.set_paused(engine_for(settings.effective_database_url), edition_id, paused=False):
+        raise InvalidInput(f"edition {edition_id} cannot be resumed in its current state")
+    start_drains(edition_id, settings.send_parallelism)
+
+
+def cancel(settings: Settings, edition_id: int) -> int:
+    """Stop for good: readers not yet mailed will not get it; returns how many deliveries were dropped."""
+    return control.cancel(engine_for(settings.effective_database_url), edition_id)
+
+
+def retry_failed(settings: Settings, edition_id: int, start_drains: DrainStarter) -> int:
+    """Send again to the readers whose delivery failed (never to unknown or unusable addresses); returns how many."""
+    reopened = control.retry_failed(engine_for(settings.effective_database_url), edition_id, now=utcnow(),
+                                    expiry=timedelta(hours=settings.send_expiry_hours))
+    if reopened:
+        start_drains(edition_id, settings.send_parallelism)
+    return reopened
