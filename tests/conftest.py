@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import psycopg
 import pytest
 import redis
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from service import migrate
 from service.config import REPO_ROOT, Settings, get_settings
@@ -104,11 +106,27 @@ def db(settings):
     session = factory()
     yield session
     session.close()
+    wait_for_idle_worker(f"test-{RUN_ID}")
     engine = engine_for(settings.effective_database_url)
-    with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(text(f"DELETE FROM {table.name}"))
+    for attempt in range(5):  # a task still finishing can hold a row lock: its deadlock victim tries again
+        try:
+            with engine.begin() as conn:
+                for table in reversed(Base.metadata.sorted_tables):
+                    conn.execute(text(f"DELETE FROM {table.name}"))
+            break
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.5)
     reset_rate_limits()
+
+
+def wait_for_idle_worker(queue: str, timeout: float = 15.0) -> None:
+    """Subscribe requests are carried out by the worker after the answer: let it finish before the tables empty."""
+    broker = redis.Redis.from_url(REDIS_URL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and (broker.llen(queue) or broker.hlen("unacked")):
+        time.sleep(0.05)
 
 
 def reset_rate_limits() -> None:
