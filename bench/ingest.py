@@ -44,12 +44,8 @@ def fresh_database(name: str) -> str:
 def fill_store(url: str, store: list, clusterer) -> float:
     """Bulk-insert the store: one story per synthetic event copy, each item with its embedding; seconds taken."""
     started = time.perf_counter()
-    unique = sorted({item.title for item in store})
-    vectors: dict[str, bytes | None] = {}
-    if getattr(clusterer, "features", "tfidf") != "tfidf":  # the store's items were embedded when they came in
-        from service.clustering.features import embed_titles
-
-        vectors = dict(zip(unique, embed_titles(unique), strict=True))
+    first_of_title = {item.title: item for item in store}  # the store's items were embedded when they came in
+    vectors = dict(zip(first_of_title, clusterer.vectors(list(first_of_title.values())), strict=True))
     now = utcnow()
     with engine_for(url).begin() as conn:
         story_ids: dict[str, int] = {}

@@ -9,6 +9,7 @@ from xml.sax.saxutils import escape
 import pytest
 from sqlalchemy import func, select
 
+from service.clustering import ItemText
 from service.db import session_factory
 from service.editions import build_edition, edition_stories
 from service.feeds import add_feed, make_client, poll_all
@@ -112,6 +113,9 @@ def test_an_aggregator_feed_becomes_one_story_per_event_with_its_publishers(db, 
     assert sanctions.source_count == 2
     assert not any("appeared first on" in point for point in sanctions.key_points)
     assert stories["Museum returns looted bronzes to Benin"].source_count == 1
+    expected = clusterer_from(settings).vectors([ItemText(key=0, title=QUAKE[0][1], published=NOW)])[0]
+    stored = db.scalar(select(Item.vector).where(Item.title == QUAKE[0][1]))
+    assert stored == expected, "each item keeps the embedding its clusterer would compute, so no poll redoes it"
 
 
 def test_a_later_poll_adds_new_publishers_to_the_same_story_and_a_repoll_changes_nothing(db, settings, server):

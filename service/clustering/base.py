@@ -40,6 +40,10 @@ class Clusterer(Protocol):
         """Place each new item in an existing story (by key) or in a new story (NewStory)."""
         ...
 
+    def vectors(self, items: Sequence[ItemText]) -> list[bytes | None]:
+        """What to store with each new item so it is never embedded again (None: the method keeps nothing)."""
+        ...
+
 
 def timestamp(item: ItemText) -> float:
     """Seconds since the epoch of the item's own publication time (naive times are taken as UTC)."""

@@ -17,6 +17,7 @@ from service.clustering.base import (
 )
 from service.clustering.features import (
     DIMENSIONS,
+    VECTOR_DTYPE,
     MiniLM,
     decode_vector,
     minilm_available,
@@ -76,6 +77,12 @@ class GraphClusterer:
             model = self.model or MiniLM.shared()
             out[missing] = model.encode([_text(items[i]) for i in missing])
         return out
+
+    def vectors(self, items: Sequence[ItemText]) -> list[bytes | None]:
+        """Each item's embedding in the stored format (the same text `assign` embeds); None for lexical methods."""
+        if self.features == "tfidf":
+            return [None] * len(items)
+        return [row.astype(VECTOR_DTYPE).tobytes() for row in self.embeddings(items)]
 
     def space(self, items: Sequence[ItemText]) -> tuple[Space, Any]:
         """The items' vectors, and their TF-IDF rows when computed (for judging non-Latin pairs)."""

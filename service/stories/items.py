@@ -84,7 +84,7 @@ def ingest_items(session: Session, inputs: Sequence[ItemInput], *, clusterer: Cl
     if not new:
         return result
     texts = [_as_text(n, item) for n, item in enumerate(new)]
-    vectors = _vectors(clusterer, texts)
+    vectors = clusterer.vectors(texts)  # stored, so no later poll embeds these items again
     texts = [replace(text, vector=vector) for text, vector in zip(texts, vectors, strict=True)]
     placed = clusterer.assign(texts, _neighbours(session, new, clusterer))
     new_story_ids: dict[int, int] = {}
@@ -112,15 +112,6 @@ def _as_text(key: object, item: ItemInput) -> ItemText:
     """What the clusterer sees of an item."""
     return ItemText(key=key, title=item.title, published=item.published, summary=item.summary,
                     publisher=item.publisher, language=item.language)
-
-
-def _vectors(clusterer: Clusterer, texts: Sequence[ItemText]) -> list[bytes | None]:
-    """Embeddings of new items, computed once and stored, so no later poll embeds an old item again."""
-    if getattr(clusterer, "features", "tfidf") == "tfidf":
-        return [None] * len(texts)
-    from service.clustering.features import embed_titles
-
-    return list(embed_titles([text.title or text.summary for text in texts]))
 
 
 def _neighbours(session: Session, new: Sequence[ItemInput], clusterer: Clusterer) -> list[tuple[ItemText, int]]:
