@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -15,7 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_FILE = "secret_key"  # under DATA_DIR: development's own random key, made once
 MIN_ADMIN_TOKEN_LENGTH = 32
 SECRET_SETTINGS = ("secret_key", "admin_token", "smtp_url", "database_url", "broker_url", "redis_url",
-                   "rate_limit_storage_url")
+                   "rate_limit_storage_url", "metrics_token")
 
 
 class ConfigError(ValueError):
@@ -104,7 +105,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     max_admin_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)  # /api/admin/: a day of stories as JSON
     request_timeout_seconds: float = Field(default=15.0, gt=0)  # a request body must arrive within this
-    admin_token: str | None = None
+    admin_token: str | None = None  # bootstrap bearer token with the admin role (accounts: `newsletter admin create`)
+    admin_session_hours: float = Field(default=12.0, gt=0)  # an admin's login lasts this long without use
+    admin_login_limit: str = "5/minute"  # failed logins per IP and per address, before 429
+    metrics_token: str | None = None  # when set, /metrics needs `Authorization: Bearer <METRICS_TOKEN>`
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, with edition and delivery ids
+    import_max_bytes: int = Field(default=200 * 1024 * 1024, gt=0)  # largest CSV an admin may upload
     edition_max_stories: int = Field(default=10, ge=1)
     skip_empty_editions: bool = True
     feed_poll_interval_seconds: int = Field(default=900, ge=10)
@@ -139,7 +145,7 @@ class Settings(BaseSettings):
             self.base_url = f"http://localhost:{self.port}"
         return self
 
-    @field_validator("subscribe_limit_per_ip", "subscribe_limit_per_address", "admin_auth_limit")
+    @field_validator("subscribe_limit_per_ip", "subscribe_limit_per_address", "admin_auth_limit", "admin_login_limit")
     @classmethod
     def _rate_limit_syntax(cls, value: str) -> str:
         """A typo here would otherwise surface as a 500 on the first subscribe."""

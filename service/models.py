@@ -63,6 +63,7 @@ class MailingList(Base):
     local_time_delivery: Mapped[bool] = mapped_column(Boolean, default=False)
     languages: Mapped[list] = mapped_column(JSON, default=lambda: ["en"])  # ISO 639-1 codes of its stories
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)  # archived: no new readers, no editions
 
     category_rows: Mapped[list[ListCategory]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
@@ -102,7 +103,9 @@ class Subscription(Base):
     """A reader on a list, with the consent record that makes sending lawful."""
 
     __tablename__ = "subscriptions"
-    __table_args__ = (UniqueConstraint("subscriber_id", "list_id", name="uq_subscription"),)
+    __table_args__ = (UniqueConstraint("subscriber_id", "list_id", name="uq_subscription"),
+                      Index("ix_subscriptions_confirmed_at", "confirmed_at"),  # readers gained, per week
+                      Index("ix_subscriptions_unsubscribed_at", "unsubscribed_at"))  # readers lost
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
@@ -290,3 +293,6 @@ class Delivery(Base):
     message_id: Mapped[str | None] = mapped_column(String(300), default=None)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(String(1000), default=None)
+
+
+import service.admin.models  # noqa: E402, F401 - registers the admin tables on Base.metadata (migrations, tests)
