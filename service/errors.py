@@ -61,3 +61,19 @@ class ServiceUnavailable(ServiceError):
     """A collaborator (the broker, the database) is down: the request was not taken, it may be retried."""
 
     code = "service_unavailable"
+
+
+class NotAuthorised(ServiceError):
+    """A missing, wrong or revoked admin token, or an ended admin session."""
+
+    code = "not_authorised"
+
+
+class SignInRequired(NotAuthorised):
+    """A browser without a live admin session: the UI sends it to the login page, the API answers 401."""
+
+
+class Forbidden(ServiceError):
+    """Signed in, but the role does not allow this (a viewer asking to change something)."""
+
+    code = "forbidden"

@@ -74,3 +74,27 @@ class FailureThrottle:
         """Count one failure."""
         if ip:
             self._limit.count(ip)
+
+
+class LoginThrottle:
+    """Failed admin sign-ins, counted per IP and per address: the same refusal whether or not the account exists."""
+
+    def __init__(self, storage_url: str, spec: str, namespace: str = "newsletter"):
+        self._limit = _Limit(_limiter(storage_url, namespace), spec, "admin-login-failures")
+
+    @staticmethod
+    def _keys(ip: str | None, email: str) -> list[str]:
+        """Both counters a sign-in attempt answers to."""
+        return [f"ip:{ip or '-'}", f"email:{email.strip().lower()}"]
+
+    def check(self, ip: str | None, email: str) -> None:
+        """RateLimited while either the network or the address has failed too often."""
+        keys = self._keys(ip, email)
+        if not all(self._limit.allows(key) for key in keys):
+            wait = max(self._limit.seconds_left(key) for key in keys)
+            raise RateLimited(f"Too many failed sign-ins. Please wait {wait} seconds and try again.", wait)
+
+    def failed(self, ip: str | None, email: str) -> None:
+        """Count one failure against both."""
+        for key in self._keys(ip, email):
+            self._limit.count(key)

@@ -89,7 +89,7 @@ def test_scheme_is_case_insensitive(admin, db):
     assert admin.post(URL, json=seed_item(), headers={"Authorization": f"bearer {TOKEN}"}).status_code == 201
 
 
-def test_api_is_off_without_a_configured_token(settings, db):
+def test_without_ADMIN_TOKEN_an_empty_bearer_is_refused(settings, db):
     app = create_app(settings.model_copy(update={"admin_token": None}), notifier=NoMail())
     with TestClient(app) as client:
         answer = client.post(URL, json=seed_item(), headers={"Authorization": "Bearer "})

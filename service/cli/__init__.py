@@ -5,13 +5,14 @@ import sys
 
 import typer
 
-from service.cli import db, editions, feeds, lists, stories, subscribers
+from service.cli import admin, db, editions, feeds, lists, stories, subscribers
 from service.config import ConfigError, get_settings
 from service.errors import ServiceError
 
 app = typer.Typer(help="World News daily: a self-hosted newsletter service.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
+app.add_typer(admin.app, name="admin")
 app.add_typer(lists.app, name="lists")
 app.add_typer(subscribers.app, name="subscribers")
 app.add_typer(stories.app, name="stories")

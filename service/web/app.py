@@ -8,9 +8,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.config import Settings, get_settings
 from service.errors import ServiceError, UnknownPage
-from service.ratelimit import FailureThrottle, SubscribeLimiter
+from service.ratelimit import FailureThrottle, LoginThrottle, SubscribeLimiter
 from service.subscriptions import Notifier
-from service.web import admin_api, api, archive, openapi, pages, story_pages
+from service.web import admin, api, archive, openapi, pages, story_pages
 from service.web.errors import render_service_error, validation_error_response
 from service.web.middleware import GuardedBody, SecurityHeaders
 
@@ -34,8 +34,13 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
     )
     app.state.admin_throttle = FailureThrottle(settings.effective_rate_limit_storage_url, settings.admin_auth_limit,
                                                namespace=settings.task_queue)
+    app.state.login_throttle = LoginThrottle(settings.effective_rate_limit_storage_url, settings.admin_login_limit,
+                                             namespace=settings.task_queue)
     app.add_middleware(GuardedBody, max_bytes=settings.max_body_bytes, timeout=settings.request_timeout_seconds,
-                       path_limits={"/api/admin/": settings.max_admin_body_bytes})
+                       path_limits={"/api/admin/": settings.max_admin_body_bytes,
+                                    "/admin/": settings.max_admin_body_bytes,
+                                    "/admin/subscribers/import": settings.import_max_bytes,
+                                    "/api/admin/imports": settings.import_max_bytes})
     app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(ServiceError)
@@ -59,6 +64,6 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
     app.include_router(api.router)
     app.include_router(archive.router)
     app.include_router(story_pages.router)
-    app.include_router(admin_api.router)
+    admin.mount(app, settings)
     openapi.describe(app)
     return app

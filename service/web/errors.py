@@ -1,17 +1,21 @@
 """Domain errors to HTTP, in one place: a JSON body under /api, a friendly page elsewhere."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from service.errors import (
     ExpiredToken,
+    Forbidden,
     InvalidInput,
     InvalidToken,
     RateLimited,
     ServiceError,
     ServiceUnavailable,
+    SignInRequired,
     UnknownList,
     UnknownPage,
 )
@@ -26,6 +30,7 @@ STATUS = [
     (InvalidToken, 400),
     (RateLimited, 429),
     (CsrfFailed, 403),
+    (Forbidden, 403),
     (BodyTooLarge, 413),
     (RequestTimeout, 408),
     (ServiceUnavailable, 503),
@@ -47,10 +52,13 @@ def render_service_error(request: Request, error: ServiceError, status: int | No
     """JSON for API clients, an HTML page for people."""
     status = status or status_for(error)
     headers = _headers_for(error, status)
+    if isinstance(error, SignInRequired) and not request.url.path.startswith("/api/"):
+        return RedirectResponse(f"/admin/login?next={quote(request.url.path)}", status_code=303)
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": error.code, "detail": error.message}, status_code=status, headers=headers)
     templates = request.app.state.templates
-    context = {"title": TITLES.get(status, "Something went wrong"), "message": error.message, "error": True}
+    title = "Not allowed" if isinstance(error, Forbidden) else TITLES.get(status, "Something went wrong")
+    context = {"title": title, "message": error.message, "error": True}
     return templates.TemplateResponse(request, "message.html", context, status_code=status, headers=headers)
 
 

@@ -11,6 +11,13 @@ from service.errors import ServiceError
 # Pages use no script and no third-party resource; inline styles only in the (email-like) archive pages.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
                            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+# The admin UI runs its own small script (progress bars) and frames its own edition previews, nothing else.
+ADMIN_CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                 "img-src 'self' data: https:; connect-src 'self'; frame-src 'self'; "
+                                 "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+# An edition preview is the email itself, shown inside the admin page: framed by us only, and it runs nothing.
+PREVIEW_CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; "
+                                   "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
 TOKEN_PATHS = ("/confirm/", "/unsubscribe/", "/preferences/", "/u/")  # the link is the key: never cache these pages
 
 
@@ -96,7 +103,12 @@ class SecurityHeaders:
         """Add the headers to the response start, whatever produced it (route, error handler, 404)."""
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        no_store = scope["path"].startswith(TOKEN_PATHS)
+        path = scope["path"]
+        admin = path.startswith("/admin")
+        no_store = path.startswith(TOKEN_PATHS) or (admin and not path.startswith("/admin/static/"))
+        preview = admin and path.endswith("/preview.html")
+        policy = (PREVIEW_CONTENT_SECURITY_POLICY if preview else ADMIN_CONTENT_SECURITY_POLICY if admin
+                  else CONTENT_SECURITY_POLICY)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -105,10 +117,10 @@ class SecurityHeaders:
                 present = {k.lower() for k, _ in headers}
                 extra = {
                     b"x-content-type-options": b"nosniff",
-                    b"x-frame-options": b"DENY",
+                    b"x-frame-options": b"SAMEORIGIN" if preview else b"DENY",
                     # our own forms still name their Origin; no one else learns a URL
                     b"referrer-policy": b"same-origin",
-                    b"content-security-policy": CONTENT_SECURITY_POLICY.encode(),
+                    b"content-security-policy": policy.encode(),
                     **({b"cache-control": b"no-store"} if no_store else {}),
                 }
                 headers += [(k, v) for k, v in extra.items() if k not in present]

@@ -1,0 +1,45 @@
+"""The admin side: sign-in, the server-rendered UI under /admin and the JSON API under /api/admin."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from service.config import Settings
+from service.web.admin import (
+    accounts,
+    audit_log,
+    dashboard,
+    editions,
+    feeds,
+    imports,
+    lists,
+    login,
+    stories,
+    subscribers,
+    suppressions,
+    tokens,
+)
+from service.web.admin import api as api_package  # noqa: F401 - the package docstring names the API
+from service.web.admin.api import stories as api_stories
+from service.web.admin.auth import current_admin
+
+UI_MODULES = (dashboard, lists, subscribers, imports, stories, feeds, editions, suppressions, tokens, audit_log,
+              accounts)
+API_MODULES = (api_stories,)
+
+
+def mount(app: FastAPI, settings: Settings) -> None:
+    """Add the admin routes, every one of them behind current_admin, and the admin's templates and assets."""
+    app.state.admin_templates = Jinja2Templates(directory=str(settings.templates_dir / "admin"))
+    app.mount("/admin/static", StaticFiles(directory=str(settings.templates_dir / "admin" / "static")),
+              name="admin-static")
+    app.include_router(login.router)
+    ui = APIRouter(dependencies=[Depends(current_admin)], include_in_schema=False)  # modules carry "/admin"
+    for module in UI_MODULES:
+        ui.include_router(module.router)
+    app.include_router(ui)
+    api = APIRouter(prefix="/api/admin", dependencies=[Depends(current_admin)], tags=["admin"])
+    for module in API_MODULES:
+        api.include_router(module.router)
+    app.include_router(api)

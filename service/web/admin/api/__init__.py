@@ -1,0 +1,1 @@
+"""The JSON admin API under /api/admin: the same operations as the UI, for scripts and the CLI's remote use."""

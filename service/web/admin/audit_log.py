@@ -1,0 +1,4 @@
+"""Admin screen: audit_log (being built)."""
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/admin")

@@ -1,0 +1,4 @@
+"""Admin screen: imports (being built)."""
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/admin")

@@ -1,0 +1,58 @@
+"""Helpers that act like an admin's browser on the test client: an account, a sign-in, the page's CSRF token."""
+from __future__ import annotations
+
+import re
+
+from service.admin import accounts, sessions
+from service.admin.models import AdminRole, AdminSession
+
+PASSWORD = "correct horse battery staple"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def make_admin(db, email: str = "ann@example.org", role: AdminRole = AdminRole.admin, password: str = PASSWORD):
+    """An account, committed, as `newsletter admin create` would leave it."""
+    user = accounts.create_admin(db, email=email, password=password, role=role)
+    db.commit()
+    return user
+
+
+def sign_in(client, email: str = "ann@example.org", password: str = PASSWORD):
+    """Fill the login form as a browser would; returns the answer (303 to the admin side on success)."""
+    form = client.get("/admin/login")
+    assert form.status_code == 200, form.text
+    token = CSRF.search(form.text).group(1)
+    return client.post("/admin/login", data={"email": email, "password": password, "csrf_token": token,
+                                             "next": "/admin"}, follow_redirects=False)
+
+
+def signed_in(client, db, email: str = "ann@example.org", role: AdminRole = AdminRole.admin):
+    """A client with a live session of a fresh account."""
+    make_admin(db, email=email, role=role)
+    answer = sign_in(client, email)
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def csrf_of(client, path: str = "/admin") -> str:
+    """The session's CSRF token, read from an admin page's forms."""
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    return CSRF.search(page.text).group(1)
+
+
+def session_csrf(db, email: str) -> str:
+    """The CSRF secret of the newest session of an account, straight from the database."""
+    db.expire_all()
+    user = accounts.find_admin(db, email)
+    row = db.query(AdminSession).filter_by(admin_id=user.id).order_by(AdminSession.id.desc()).first()
+    db.commit()
+    return row.csrf_token
+
+
+def open_browser_session(db, email: str) -> str:
+    """A cookie value for an account, as the login would set it (for tests that need many sessions)."""
+    user = accounts.find_admin(db, email)
+    token = sessions.open_session(db, user, hours=12, ip="127.0.0.1", user_agent="test")
+    db.commit()
+    return token
