@@ -214,3 +214,15 @@ def test_every_admin_route_refuses_anonymous_wrong_token_expired_and_underprivil
 def test_a_signed_in_password_is_never_stored_in_clear(db):
     user = make_admin(db)
     assert PASSWORD not in user.password_hash and user.password_hash.startswith("$argon2id$")
+
+
+def test_the_api_reference_is_served_from_our_own_origin_under_our_csp(web):
+    page = web.get("/docs")
+    assert page.status_code == 200
+    scripts = re.findall(r'<script src="([^"]+)"', page.text)
+    assert scripts == ["/docs/static/swagger-ui-bundle.js", "/docs/init.js"]
+    assert "<script>" not in page.text  # nothing inline: the CSP allows scripts from our origin only
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    for asset in (*scripts, "/docs/static/swagger-ui.css"):
+        assert web.get(asset).status_code == 200, asset
+    assert web.get("/api/docs").headers["location"] == "/docs"

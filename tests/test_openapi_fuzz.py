@@ -85,7 +85,9 @@ def test_the_spec_documents_the_admin_auth_and_our_error_body(api_schema):
     raw = api_schema.raw_schema
     assert raw["components"]["securitySchemes"]["AdminToken"] == {
         "type": "http", "scheme": "bearer",
-        "description": "`Authorization: Bearer <ADMIN_TOKEN>` (at least 32 characters outside development)"}
+        "description": "`Authorization: Bearer <token>`: an API token (admin UI, API tokens page, or "
+                       "`newsletter admin tokens create`; scoped to its role) or the bootstrap ADMIN_TOKEN "
+                       "(at least 32 characters outside development)"}
     admin = raw["paths"]["/api/admin/stories"]["post"]
     assert admin["security"] == [{"AdminToken": []}]
     assert {"401", "413", "422", "429"} <= set(admin["responses"])

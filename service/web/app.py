@@ -10,7 +10,7 @@ from service.config import Settings, get_settings
 from service.errors import ServiceError, UnknownPage
 from service.ratelimit import FailureThrottle, LoginThrottle, SubscribeLimiter
 from service.subscriptions import Notifier
-from service.web import admin, api, archive, openapi, pages, story_pages
+from service.web import admin, api, archive, docs, openapi, pages, story_pages
 from service.web.errors import render_service_error, validation_error_response
 from service.web.middleware import GuardedBody, SecurityHeaders
 
@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
         from service.tasks import CeleryNotifier
 
         notifier = CeleryNotifier()
-    app = FastAPI(title="World News daily", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app = FastAPI(title="World News daily", docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)
     app.state.settings = settings
     app.state.notifier = notifier
     app.state.templates = Jinja2Templates(directory=str(settings.templates_dir / "pages"))
@@ -65,5 +65,6 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
     app.include_router(archive.router)
     app.include_router(story_pages.router)
     admin.mount(app, settings)
+    docs.mount(app)
     openapi.describe(app)
     return app

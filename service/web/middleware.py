@@ -104,8 +104,8 @@ class SecurityHeaders:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope["path"]
-        admin = path.startswith("/admin")
-        no_store = path.startswith(TOKEN_PATHS) or (admin and not path.startswith("/admin/static/"))
+        admin = path.startswith(("/admin", "/docs"))  # the admin UI and the API reference run our own scripts
+        no_store = path.startswith(TOKEN_PATHS) or (admin and not path.startswith(("/admin/static/", "/docs/static/")))
         preview = admin and path.endswith("/preview.html")
         policy = (PREVIEW_CONTENT_SECURITY_POLICY if preview else ADMIN_CONTENT_SECURITY_POLICY if admin
                   else CONTENT_SECURITY_POLICY)

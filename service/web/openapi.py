@@ -27,7 +27,7 @@ class StoriesStored(BaseModel):
 REASONS = {
     400: "Bad request: a tampered or unknown link token, or a body that is not JSON",
     401: "Missing or wrong bearer token",
-    403: "The form was not sent from our own page (CSRF token or Origin)",
+    403: "Not allowed: the caller's role may not do this, or a form not sent from our own page (CSRF, Origin)",
     404: "Unknown list, edition or page",
     408: "The request body did not arrive in time",
     410: "The link has expired",
@@ -37,7 +37,7 @@ REASONS = {
     503: "The service cannot take requests right now; try again later",
 }
 ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody, "description": REASONS[code]} for code in (400, 401, 408, 413, 422, 429)}
+    code: {"model": ErrorBody, "description": REASONS[code]} for code in (400, 401, 403, 408, 413, 422, 429)}
 
 
 def _codes(method: str, path: str, operation: dict[str, Any]) -> set[int]:
@@ -56,7 +56,9 @@ def _codes(method: str, path: str, operation: dict[str, Any]) -> set[int]:
     if method == "post" and path in ("/subscribe", "/api/subscriptions"):
         codes |= {429, 503}
     if path.startswith("/api/admin/"):
-        codes |= {400, 401, 429}
+        codes |= {400, 401, 403, 429}  # 403: a viewer asking to change something, or a cookie without CSRF
+        if "{" in path:
+            codes.add(404)
     return codes
 
 
@@ -105,7 +107,9 @@ def describe(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version="1", routes=app.routes,
                                  description="Subscribe, confirm, preferences and unsubscribe pages and their JSON "
-                                             "twin; the admin API takes `Authorization: Bearer <ADMIN_TOKEN>`.")
+                                             "twin; the admin API takes `Authorization: Bearer <token>` (an API "
+                                             "token or ADMIN_TOKEN), or a signed-in admin's session cookie with "
+                                             "its CSRF token in `X-CSRF-Token` on changes.")
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components["ErrorBody"] = ErrorBody.model_json_schema()
             components["StoryIn"] = StoryIn.model_json_schema(ref_template="#/components/schemas/{model}")

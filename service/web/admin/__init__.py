@@ -20,13 +20,20 @@ from service.web.admin import (
     suppressions,
     tokens,
 )
-from service.web.admin import api as api_package  # noqa: F401 - the package docstring names the API
+from service.web.admin.api import audit as api_audit
+from service.web.admin.api import dashboard as api_dashboard
+from service.web.admin.api import editions as api_editions
+from service.web.admin.api import feeds as api_feeds
+from service.web.admin.api import lists as api_lists
 from service.web.admin.api import stories as api_stories
+from service.web.admin.api import subscribers as api_subscribers
+from service.web.admin.api import tokens as api_tokens
 from service.web.admin.auth import current_admin
 
 UI_MODULES = (dashboard, lists, subscribers, imports, stories, feeds, editions, suppressions, tokens, audit_log,
               accounts)
-API_MODULES = (api_stories,)
+API_MODULES = (api_dashboard, api_editions, api_lists, api_subscribers, api_stories, api_feeds, api_tokens,
+               api_audit)
 
 
 def mount(app: FastAPI, settings: Settings) -> None:

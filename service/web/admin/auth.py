@@ -20,7 +20,9 @@ SECURE_SESSION_COOKIE = "__Host-nl_admin"  # https only: the browser keeps it to
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 bearer = HTTPBearer(auto_error=False, scheme_name="AdminToken",
-                    description="`Authorization: Bearer <ADMIN_TOKEN>` (at least 32 characters outside development)")
+                    description="`Authorization: Bearer <token>`: an API token (admin UI, API tokens page, or "
+                                "`newsletter admin tokens create`; scoped to its role) or the bootstrap ADMIN_TOKEN "
+                                "(at least 32 characters outside development)")
 BOOTSTRAP = "bootstrap ADMIN_TOKEN"
 
 

@@ -1,0 +1,4 @@
+"""Admin JSON API: audit (being built)."""
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,4 @@
+"""Admin JSON API: lists (being built)."""
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,4 @@
+"""Admin JSON API: subscribers (being built)."""
+from fastapi import APIRouter
+
+router = APIRouter()

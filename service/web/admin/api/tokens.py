@@ -1,0 +1,4 @@
+"""Admin JSON API: tokens (being built)."""
+from fastapi import APIRouter
+
+router = APIRouter()
