@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_init
 
 from service.config import Settings, get_settings
 
@@ -36,6 +36,8 @@ def celery_config(settings: Settings | None = None) -> dict:
         "beat_schedule": beat_schedule(settings),
         "beat_schedule_filename": str((settings.data_dir / "celerybeat-schedule").resolve()),
         "worker_hijack_root_logger": False,
+        "worker_send_task_events": True,  # Flower and celery-exporter watch tasks through these events
+        "task_send_sent_event": True,
     }
     if settings.effective_broker_url.startswith(("redis://", "rediss://")):
         # celery-redbeat keeps the schedule in Redis under a lock: a second beat waits instead of doubling triggers
@@ -66,3 +68,12 @@ def _fresh_connections_after_fork(**_) -> None:
 
     engine_for.cache_clear()
     session_factory.cache_clear()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _our_log_format(logger, **_) -> None:
+    """Worker and beat log in LOG_FORMAT (text or JSON), every line with the edition and delivery ids."""
+    from service.monitoring.logs import apply_format
+
+    apply_format(logger, get_settings())

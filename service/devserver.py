@@ -29,7 +29,7 @@ def commands(settings: Settings) -> list[tuple[str, list[str]]]:
     if settings.uses_embedded_smtp:
         procs.append(("smtp-sink", [python, "-m", "service.cli", "sink"]))
     procs += [
-        ("worker", [python, "-m", "celery", "-A", "worker", "worker", "--loglevel=INFO", "--concurrency=2"]),
+        ("worker", [python, "-m", "celery", "-A", "worker", "worker", "--loglevel=INFO", "--concurrency=2", "-E"]),
         ("beat", [python, "-m", "celery", "-A", "worker", "beat", "--loglevel=INFO"]),
         ("web", [python, "-m", "service.cli", "web"]),
     ]

@@ -70,6 +70,10 @@ def ready_or_exit(role: str, *, database: bool = True, broker: bool = False) -> 
     found = problems(settings, database=database, broker=broker)
     if found:
         _exit(role, found)
+    if role not in ("worker", "beat"):  # Celery sets up its own handlers; celery_app gives them LOG_FORMAT
+        from service.monitoring.logs import configure_logging
+
+        configure_logging(settings)
     return settings
 
 

@@ -124,6 +124,10 @@ class CeleryNotifier:
         for list_id in list_ids:
             _enqueue(send_welcome, subscriber_id, [list_id])
 
+    def confirmations(self, subscriber_ids: Sequence[int], list_id: int) -> None:
+        """Queue one task for a chunk of imported readers: one broker message and one SMTP connection per chunk."""
+        _enqueue(send_confirmations, list(subscriber_ids), list_id)
+
 
 def _enqueue(task, *args) -> None:
     """Hand a task to the broker, turning "broker unreachable" into a domain error the web maps to 503."""
@@ -160,9 +164,12 @@ def drain_edition(edition_id: int) -> None:
 def dispatch_due() -> None:
     """Beat, every minute: build and start each edition whose send time has come, then set workers on it."""
     from service.delivery.schedule import dispatch
+    from service.monitoring import heartbeats
 
     settings = get_settings()
-    for started in dispatch(settings, utcnow()):
+    now = utcnow()
+    heartbeats.beat(engine_for(settings.effective_database_url), now, name=heartbeats.BEAT)  # `newsletter status`
+    for started in dispatch(settings, now):
         log.info("edition %s (%s, %s) started for %d readers", started.edition_id, started.list_slug, started.day,
                  started.planned)
         start_drains(started.edition_id, settings.send_parallelism)
@@ -172,9 +179,12 @@ def dispatch_due() -> None:
 def sweep_deliveries() -> None:
     """Beat, every 30 s: recover rows of dead workers, complete finished editions, restart stalled ones."""
     from service.delivery.control import sweep
+    from service.monitoring import heartbeats
 
     settings = get_settings()
-    report = sweep(engine_for(settings.effective_database_url), now=utcnow())
+    now = utcnow()
+    heartbeats.beat(engine_for(settings.effective_database_url), now, name=heartbeats.SWEEPER)
+    report = sweep(engine_for(settings.effective_database_url), now=now)
     if report.taken_back or report.expired or report.completed:
         log.info("sweep: %d leases taken back, %d expired, completed %s", report.taken_back, report.expired,
                  report.completed)
@@ -193,3 +203,28 @@ def poll_feeds() -> None:
         for result in poll_all(session, clusterer=clusterer_from(settings)):
             log.info("feed %s: %s (%d new, %d updated)%s", result.url, result.status, result.created, result.updated,
                      f": {result.error}" if result.error else "")
+
+
+# --- subscriber management: batched confirmation emails and background CSV imports (service.subscribers) ---
+
+
+@app.task(bind=True, max_retries=10)
+def send_confirmations(self, subscriber_ids: list[int], list_id: int) -> None:
+    """Email the double opt-in link to a chunk of imported readers; a temporary failure retries only the rest."""
+    from service.subscribers.confirmations import BatchInterrupted
+    from service.subscribers.confirmations import send_confirmations as send_batch
+
+    try:
+        send_batch(get_settings(), subscriber_ids, list_id)
+    except BatchInterrupted as interrupted:
+        countdown = min(600, 2 ** self.request.retries * 5)
+        raise self.retry(args=[interrupted.remaining, list_id], countdown=countdown, exc=interrupted) from None
+
+
+@app.task
+def import_subscribers(job_id: int) -> None:
+    """Run a queued CSV import job (progress and the report of rejected rows are kept on its row)."""
+    from service.subscribers.jobs import run_import_job
+
+    job = run_import_job(get_settings(), job_id, notifier=CeleryNotifier())
+    log.info("import job %s %s: %d rows, %d added", job.id, job.status, job.rows, job.added)

@@ -18,8 +18,10 @@ from service.config import REPO_ROOT, Settings
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "worker", "beat", "flower")
 TEST_SECRET = "a-test-secret-key-of-some-length"
+ENV_EXAMPLE = REPO_ROOT / ".env.example"
+COMPOSE_ONLY = {"POSTGRES_PASSWORD", "FLOWER_BASIC_AUTH"}  # read by compose or Flower, not by our Settings
 
 
 def env(service: str) -> dict[str, str]:
@@ -28,12 +30,17 @@ def env(service: str) -> dict[str, str]:
     return dict(item.split("=", 1) for item in raw) if isinstance(raw, list) else {k: str(v) for k, v in raw.items()}
 
 
-def interpolate(value: str) -> str:
-    """What compose makes of ${VAR:-default} and ${VAR:?error} when only SECRET_KEY is set."""
+def interpolate(value: str, values: dict[str, str] | None = None) -> str:
+    """What compose makes of ${VAR:-default} and ${VAR:?error}, nested too, when only `values` are set."""
+    given = values if values is not None else {"SECRET_KEY": TEST_SECRET}
+
     def one(match: re.Match) -> str:
         name, op, rest = match.group(1), match.group(2), match.group(3)
-        return TEST_SECRET if name == "SECRET_KEY" else (rest if op == ":-" else "")
-    return re.sub(r"\$\{(\w+)(:[-?])?([^}]*)\}", one, value)
+        return given.get(name, rest if op == ":-" else "")
+
+    while (replaced := re.sub(r"\$\{(\w+)(:[-?])?([^${}]*)\}", one, value)) != value:  # innermost first
+        value = replaced
+    return value
 
 
 def command(service: str) -> str:
@@ -41,8 +48,8 @@ def command(service: str) -> str:
     return " ".join(cmd) if isinstance(cmd, list) else cmd
 
 
-def test_all_six_services_exist():
-    assert set(SERVICES) >= {"postgres", "redis", "web", "worker", "beat", "mailpit"}
+def test_all_seven_services_exist():
+    assert set(SERVICES) >= {"postgres", "redis", "web", "worker", "beat", "flower", "mailpit"}
     assert SERVICES["postgres"]["image"].startswith("postgres:16")
     assert SERVICES["redis"]["image"].startswith("redis:7")
     assert SERVICES["mailpit"]["image"].startswith("axllent/mailpit")
@@ -54,7 +61,8 @@ def test_all_six_services_exist():
 
 @pytest.mark.parametrize("service", APP_SERVICES)
 def test_app_services_reach_postgres_redis_and_mailpit(service):
-    app_env, pg = env(service), env("postgres")
+    app_env = {k: interpolate(v) for k, v in env(service).items()}
+    pg = {k: interpolate(v) for k, v in env("postgres").items()}
     db = urlsplit(app_env["DATABASE_URL"])
     assert (db.scheme, db.hostname, db.port) == ("postgresql+psycopg", "postgres", 5432)
     assert (db.username, db.password, db.path.lstrip("/")) == (
@@ -79,8 +87,11 @@ def test_app_services_run_in_production_with_a_required_secret(service):
 @pytest.mark.parametrize("service", APP_SERVICES)
 def test_app_services_wait_for_healthy_postgres_and_redis(service):
     depends = SERVICES[service]["depends_on"]
-    assert depends["postgres"]["condition"] == "service_healthy"
     assert depends["redis"]["condition"] == "service_healthy"
+    assert all(entry["condition"] in ("service_healthy", "service_started") for entry in depends.values())
+    if service != "flower":
+        assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["mailpit"]["condition"] == "service_healthy"
 
 
 def test_web_migrates_then_serves_on_a_published_port_with_a_healthcheck():
@@ -89,7 +100,7 @@ def test_web_migrates_then_serves_on_a_published_port_with_a_healthcheck():
     assert cmd.index("newsletter db upgrade") < cmd.index("newsletter web")
     assert web["environment"]["HOST"] == "0.0.0.0", "inside a container the server must listen on every interface"
     assert any(str(p).endswith(":8000") for p in web["ports"])
-    assert "/healthz" in " ".join(web["healthcheck"]["test"])
+    assert "/healthz" in " ".join(web["healthcheck"]["test"]) or "/readyz" in " ".join(web["healthcheck"]["test"])
     assert any(str(p).endswith(":8025") for p in SERVICES["mailpit"]["ports"]), "Mailpit's UI must be reachable"
 
 
@@ -97,6 +108,71 @@ def test_worker_and_beat_run_the_celery_app():
     assert command("worker").startswith("celery -A worker worker")
     assert command("beat").startswith("celery -A worker beat")
     assert (REPO_ROOT / "worker.py").is_file()
+
+
+def test_workers_scale_and_send_task_events():
+    worker = SERVICES["worker"]
+    assert "container_name" not in worker and "ports" not in worker, "--scale worker=N needs no fixed name or port"
+    assert "-E" in command("worker").split()
+    assert SERVICES["worker"]["depends_on"]["web"]["condition"] == "service_healthy", "migrations first"
+
+
+def test_exactly_one_beat():
+    beat = SERVICES["beat"]
+    assert beat["deploy"]["replicas"] == 1 and "container_name" not in beat
+    assert "heartbeats" in " ".join(beat["healthcheck"]["test"])
+
+
+def test_flower_runs_behind_basic_auth_that_must_be_set():
+    flower = SERVICES["flower"]
+    assert command("flower").startswith("celery -A worker flower")
+    assert env("flower")["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?"), "no Flower without a password"
+    assert all(str(port).startswith("127.0.0.1:") for port in flower["ports"]), "Flower only on this machine"
+    assert "/healthcheck" in " ".join(flower["healthcheck"]["test"])
+
+
+def test_every_service_has_a_healthcheck_and_named_volumes():
+    for name, service in SERVICES.items():
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+        for volume in service.get("volumes", []):
+            source = str(volume).split(":")[0]
+            assert source.startswith((".", "/")) or source in COMPOSE["volumes"], f"{name}: {source} is not declared"
+    assert set(COMPOSE["volumes"]) >= {"postgres-data", "redis-data"}
+
+
+def _example() -> tuple[dict[str, str], set[str]]:
+    """.env.example: its set values, and the names it mentions only in comments (`# NAME=...`)."""
+    values, commented = {}, set()
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        if match := re.match(r"^(#\s*)?([A-Z][A-Z0-9_]*)=(.*)$", line.strip()):
+            if match.group(1):
+                commented.add(match.group(2))
+            else:
+                values[match.group(2)] = match.group(3)
+    return values, commented
+
+
+def test_env_example_lists_every_setting_compose_reads():
+    values, commented = _example()
+    referenced = set(re.findall(r"\$\{(\w+)", (REPO_ROOT / "docker-compose.yml").read_text()))
+    assert referenced <= set(values) | commented, f"missing from .env.example: {referenced - set(values) - commented}"
+    for needed in ("SECRET_KEY", "BASE_URL", "MAIL_FROM", "POSTAL_ADDRESS", "METRICS_TOKEN", "FLOWER_BASIC_AUTH",
+                   "LOG_FORMAT", "ADMIN_SESSION_HOURS"):
+        assert needed in values, needed
+    assert "ADMIN_TOKEN" in commented, "an empty ADMIN_TOKEN would be refused: it is offered as a comment"
+    known = {name.upper() for name in Settings.model_fields} | COMPOSE_ONLY
+    assert set(values) | commented <= known, f"unknown settings: {(set(values) | commented) - known}"
+    assert ":" in values["FLOWER_BASIC_AUTH"]
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_env_example_with_compose_makes_valid_production_settings(service):
+    values, _ = _example()
+
+    merged = {**values, **{k: interpolate(v, values) for k, v in env(service).items()}}
+    settings = Settings(_env_file=None, **{k.lower(): v for k, v in merged.items() if k not in COMPOSE_ONLY})
+    assert settings.environment == "production" and settings.metrics_token == values["METRICS_TOKEN"]
+    assert settings.effective_database_url.endswith(f":{values['POSTGRES_PASSWORD']}@postgres:5432/newsletter")
 
 
 @pytest.mark.parametrize("service", APP_SERVICES)

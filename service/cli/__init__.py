@@ -6,6 +6,7 @@ import sys
 import typer
 
 from service.cli import admin, db, editions, feeds, lists, stories, subscribers
+from service.cli.status import status as status_command
 from service.config import ConfigError, get_settings
 from service.errors import ServiceError
 
@@ -18,6 +19,7 @@ app.add_typer(subscribers.app, name="subscribers")
 app.add_typer(stories.app, name="stories")
 app.add_typer(feeds.app, name="feeds")
 app.add_typer(editions.app, name="editions")
+app.command(name="status")(status_command)
 
 
 @app.command()

@@ -29,6 +29,8 @@ from service.delivery.throttle import Throttle
 from service.errors import InvalidAddress
 from service.mail_headers import UnsafeHeader
 from service.models import DeliveryStatus, Edition, EditionStatus, as_utc, utcnow
+from service.monitoring.logs import delivery_id as delivery_context
+from service.monitoring.logs import log_context
 from service.suppressions import suppress
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,12 @@ def edition_mail(settings: Settings, edition_id: int) -> tuple[EditionMail, int,
 
 def drain(settings: Settings, edition_id: int, *, max_seconds: float | None = None) -> DrainResult:
     """Send the edition's due rows until none is left, the edition is paused, or time is up."""
+    with log_context(edition=edition_id):  # every line logged while draining names the edition
+        return _drain(settings, edition_id, max_seconds=max_seconds)
+
+
+def _drain(settings: Settings, edition_id: int, *, max_seconds: float | None) -> DrainResult:
+    """The drain loop itself (see drain)."""
     result = DrainResult()
     engine = engine_for(settings.effective_database_url)
     mail, list_id, expires = edition_mail(settings, edition_id)
@@ -139,6 +147,7 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
         throttle.acquire(keepalive=partial(lease.keep, remaining=len(batch) - position, force=False))
         recipient = Recipient(row.subscriber_id, email, name)
         now = utcnow()
+        delivery_token = delivery_context.set(row.delivery_id)  # this message's log lines name its ledger row
         try:
             delivered = _deliver_one(smtp, mail, recipient, envelope, then.get(position))
         except SmtpUnavailable as error:
@@ -162,6 +171,7 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
         elif outcome.failure_kind == "policy":
             log.error("edition %s: policy refusal for reader %s, check the sending setup: %s", mail.edition.id,
                       row.subscriber_id, outcome.smtp_reply)
+        delivery_context.reset(delivery_token)
         result.counts[outcome.status if outcome.status != DeliveryStatus.pending else "retry"] += 1
     return True
 

@@ -13,6 +13,7 @@ from service.subscriptions import Notifier
 from service.web import admin, api, archive, docs, openapi, pages, story_pages
 from service.web.errors import render_service_error, validation_error_response
 from service.web.middleware import GuardedBody, SecurityHeaders
+from service.web.monitoring import router as monitoring_router
 
 
 def create_app(settings: Settings | None = None, notifier: Notifier | None = None) -> FastAPI:
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
 
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(monitoring_router)
     app.include_router(archive.router)
     app.include_router(story_pages.router)
     admin.mount(app, settings)

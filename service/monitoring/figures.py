@@ -1,0 +1,257 @@
+"""Edition figures from the delivery ledger: counts, rates, ETA, failures and audience change. SQL lives here."""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from service.delivery.schedule import due_window
+from service.editions import get_edition
+from service.models import (
+    Delivery,
+    DeliveryStatus,
+    Edition,
+    EditionStatus,
+    MailingList,
+    Subscriber,
+    Subscription,
+    as_utc,
+    utcnow,
+)
+
+D = cast(Table, Delivery.__table__)
+RATE_WINDOW = timedelta(minutes=5)  # "sent per minute" looks this far back while an edition is sending
+DEFAULT_CATCHUP = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class EditionFigures:
+    """One edition's ledger in numbers: what the dashboard, `newsletter status` and /metrics show."""
+
+    edition_id: int
+    list_slug: str
+    edition_date: date
+    send_status: str
+    planned: int = 0
+    sent: int = 0
+    failed: int = 0
+    failed_by_kind: dict[str, int] = field(default_factory=dict)
+    retrying: int = 0  # open rows that were tried before (a 4xx or a dropped connection)
+    pending: int = 0
+    sending: int = 0
+    skipped: int = 0
+    cancelled: int = 0
+    unsubscribed_since: int = 0  # the list's readers who left since this edition started sending
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    rate_per_minute: float | None = None
+    eta: datetime | None = None
+
+    @property
+    def done(self) -> int:
+        """Rows that reached a final state."""
+        return self.sent + self.failed + self.skipped + self.cancelled
+
+    @property
+    def progress(self) -> float:
+        """How far along the edition is, 0..1 of planned."""
+        return self.done / self.planned if self.planned else 0.0
+
+    @property
+    def sent_rate(self) -> float:
+        """Share of planned readers who got it."""
+        return self.sent / self.planned if self.planned else 0.0
+
+    @property
+    def failure_rate(self) -> float:
+        """Share of planned readers it finally failed for."""
+        return self.failed / self.planned if self.planned else 0.0
+
+    @property
+    def unsubscribe_rate(self) -> float:
+        """Readers lost since the send, as a share of planned."""
+        return self.unsubscribed_since / self.planned if self.planned else 0.0
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One reader this edition could not be delivered to, with the server's own words."""
+
+    delivery_id: int
+    edition_id: int
+    list_slug: str
+    edition_date: date
+    email: str
+    smtp_code: int | None
+    smtp_reply: str | None
+    failure_kind: str | None
+    at: datetime | None  # the last attempt was due then (the ledger keeps no failure timestamp)
+
+
+@dataclass(frozen=True)
+class NextSend:
+    """When a list's next edition goes out, so nobody wonders after today's send time has passed."""
+
+    list_slug: str
+    name: str
+    at: datetime  # aware, UTC
+    today_status: str | None  # today's edition (in the list's zone): draft, sending, complete... or None
+    edition_date: date  # the day of the edition that goes at `at`
+    catching_up: bool = False  # due already: the next dispatch tick starts it
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite gives naive UTC datetimes back."""
+    return as_utc(moment) if moment is not None else None
+
+
+def figures_for(session: Session, edition_ids: Sequence[int], *, now: datetime | None = None
+                ) -> dict[int, EditionFigures]:
+    """Figures of several editions from one grouped ledger query (plus one for recent sends, one for leavers)."""
+    ids = list(dict.fromkeys(edition_ids))
+    if not ids:
+        return {}
+    now = now or utcnow()
+    editions = session.execute(
+        select(Edition.id, Edition.list_id, Edition.edition_date, Edition.send_status, Edition.send_started_at,
+               Edition.completed_at, MailingList.slug)
+        .join(MailingList, MailingList.id == Edition.list_id).where(Edition.id.in_(ids))).all()
+    tried_before = case((or_(and_(D.c.status == DeliveryStatus.pending, D.c.attempts > 0),
+                             and_(D.c.status == DeliveryStatus.sending, D.c.attempts > 1)), 1), else_=0)
+    grouped = session.execute(
+        select(D.c.edition_id, D.c.status, D.c.failure_kind, tried_before.label("retried"), func.count())
+        .where(D.c.edition_id.in_(ids)).group_by(D.c.edition_id, D.c.status, D.c.failure_kind, tried_before)).all()
+    recent: dict[int, int] = dict(session.execute(
+        select(D.c.edition_id, func.count()).where(D.c.edition_id.in_(ids), D.c.status == DeliveryStatus.sent,
+                                                   D.c.sent_at >= now - RATE_WINDOW).group_by(D.c.edition_id)).all())
+    leavers: dict[int, int] = dict(session.execute(
+        select(Edition.id, func.count(Subscription.id)).join(Subscription, Subscription.list_id == Edition.list_id)
+        .where(Edition.id.in_(ids), Edition.send_started_at.is_not(None),
+               Subscription.unsubscribed_at >= Edition.send_started_at).group_by(Edition.id)).all())
+    tallies: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    kinds: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for edition_id, status, kind, retried, number in grouped:
+        tallies[edition_id][status] += number
+        tallies[edition_id]["retrying"] += number if retried else 0
+        if status == DeliveryStatus.failed:
+            kinds[edition_id][kind or "unknown"] += number
+    result = {}
+    for row in editions:
+        tally = tallies[row.id]
+        started, completed = _aware(row.send_started_at), _aware(row.completed_at)
+        planned = sum(n for status, n in tally.items() if status != "retrying")
+        open_rows = tally[DeliveryStatus.pending] + tally[DeliveryStatus.sending]
+        rate = _rate(tally[DeliveryStatus.sent], recent.get(row.id, 0), started, completed, now)
+        eta = None
+        if row.send_status == EditionStatus.sending and open_rows and rate:
+            eta = now + timedelta(minutes=open_rows / rate)
+        result[row.id] = EditionFigures(
+            edition_id=row.id, list_slug=row.slug, edition_date=row.edition_date, send_status=row.send_status,
+            planned=planned, sent=tally[DeliveryStatus.sent], failed=tally[DeliveryStatus.failed],
+            failed_by_kind=dict(kinds[row.id]), retrying=tally["retrying"], pending=tally[DeliveryStatus.pending],
+            sending=tally[DeliveryStatus.sending], skipped=tally[DeliveryStatus.skipped],
+            cancelled=tally[DeliveryStatus.cancelled], unsubscribed_since=leavers.get(row.id, 0),
+            started_at=started, completed_at=completed, rate_per_minute=rate, eta=eta)
+    return result
+
+
+def _rate(sent: int, recent: int, started: datetime | None, completed: datetime | None, now: datetime
+          ) -> float | None:
+    """Sends per minute: over the last few minutes while sending, else over the whole send."""
+    if started is None or not sent:
+        return None
+    if recent and completed is None:
+        return recent / min(RATE_WINDOW, max(now - started, timedelta(seconds=1))).total_seconds() * 60
+    minutes = max(((completed or now) - started).total_seconds(), 1.0) / 60
+    return sent / minutes
+
+
+def edition_figures(session: Session, edition_id: int, *, now: datetime | None = None) -> EditionFigures:
+    """One edition's figures; LookupError when there is no such edition."""
+    found = figures_for(session, [edition_id], now=now)
+    if edition_id not in found:
+        raise LookupError(f"edition {edition_id} does not exist")
+    return found[edition_id]
+
+
+def recent_failures(session: Session, *, edition_id: int | None = None, limit: int = 20) -> list[Failure]:
+    """The latest final failures with their SMTP replies, newest edition first."""
+    query = (select(D.c.id, D.c.edition_id, MailingList.slug, Edition.edition_date, Subscriber.email, D.c.smtp_code,
+                    D.c.smtp_reply, D.c.failure_kind, D.c.not_before)
+             .join(Edition, Edition.id == D.c.edition_id).join(MailingList, MailingList.id == Edition.list_id)
+             .join(Subscriber, Subscriber.id == D.c.subscriber_id).where(D.c.status == DeliveryStatus.failed)
+             .order_by(Edition.edition_date.desc(), D.c.id.desc()).limit(limit))
+    if edition_id is not None:
+        query = query.where(D.c.edition_id == edition_id)
+    return [Failure(row.id, row.edition_id, row.slug, row.edition_date, row.email, row.smtp_code, row.smtp_reply,
+                    row.failure_kind, _aware(row.not_before)) for row in session.execute(query)]
+
+
+def audience_change(session: Session, *, days: int = 7, now: datetime) -> list[tuple[str, int, int]]:
+    """(list slug, readers confirmed, readers unsubscribed) over the last `days`; each count rides its own index."""
+    since = now - timedelta(days=days)
+    gained: dict[int, int] = dict(session.execute(
+        select(Subscription.list_id, func.count()).where(Subscription.confirmed_at >= since)
+        .group_by(Subscription.list_id)).all())
+    lost: dict[int, int] = dict(session.execute(select(Subscription.list_id, func.count())
+                                .where(Subscription.unsubscribed_at >= since).group_by(Subscription.list_id)).all())
+    lists = session.execute(select(MailingList.id, MailingList.slug).where(MailingList.archived_at.is_(None))
+                            .order_by(MailingList.slug)).all()
+    return [(slug, gained.get(list_id, 0), lost.get(list_id, 0)) for list_id, slug in lists]
+
+
+def active_editions(session: Session, *, now: datetime, days: int = 2) -> list[EditionFigures]:
+    """Editions being sent or paused, and those of today (in each list's zone) up to `days` ahead."""
+    today = now.date()
+    rows = session.execute(
+        select(Edition.id, Edition.edition_date, Edition.send_status, MailingList.timezone)
+        .join(MailingList, MailingList.id == Edition.list_id)
+        .where(or_(Edition.send_status.in_([EditionStatus.sending, EditionStatus.paused]),
+                   Edition.edition_date.between(today - timedelta(days=1), today + timedelta(days=days))))
+        .order_by(Edition.edition_date, Edition.id)).all()
+    wanted = [row.id for row in rows
+              if row.send_status in (EditionStatus.sending, EditionStatus.paused)
+              or row.edition_date >= now.astimezone(ZoneInfo(row.timezone)).date()]
+    found = figures_for(session, wanted, now=now)
+    return [found[edition_id] for edition_id in wanted if edition_id in found]
+
+
+def next_sends(session: Session, *, now: datetime, catchup: timedelta = DEFAULT_CATCHUP) -> list[NextSend]:
+    """Each live list's next send moment, by the same rule beat's dispatch follows (schedule.due_window)."""
+    result = []
+    for mailing_list in session.scalars(select(MailingList).where(MailingList.archived_at.is_(None))
+                                        .order_by(MailingList.slug)):
+        today = now.astimezone(ZoneInfo(mailing_list.timezone)).date()
+        todays = get_edition(session, mailing_list, today)
+        for offset in range(3):
+            day = today + timedelta(days=offset)
+            edition = todays if offset == 0 else get_edition(session, mailing_list, day)
+            if edition is not None and edition.send_status != EditionStatus.draft:
+                continue  # started (or cancelled) already: not a next send
+            opens, closes = due_window(session, mailing_list, day, catchup)
+            if now < closes:
+                result.append(NextSend(mailing_list.slug, mailing_list.name, max(opens, now),
+                                       todays.send_status if todays else None, day, opens <= now))
+                break
+    return result
+
+
+def stuck_leases(session: Session, *, now: datetime) -> int:
+    """Rows still `sending` whose lease ran out: a worker died mid-batch and the sweeper has not run since."""
+    return session.scalar(select(func.count()).select_from(D).where(D.c.status == DeliveryStatus.sending,
+                                                                    D.c.lease_expires_at < now)) or 0
+
+
+def smtp_reply_classes(session: Session) -> dict[str, int]:
+    """Tried ledger rows by the class of their last SMTP reply (none: failed without one): /metrics' reply counter."""
+    klass = case((D.c.smtp_code.is_(None), "none"), (D.c.smtp_code < 300, "2xx"), (D.c.smtp_code < 500, "4xx"),
+                 else_="5xx")
+    answered = or_(D.c.smtp_code.is_not(None), D.c.status == DeliveryStatus.failed)  # not: untried, skipped
+    found: dict[str, int] = dict(session.execute(select(klass, func.count()).where(answered).group_by(klass)).all())
+    return {name: found.get(name, 0) for name in ("2xx", "4xx", "5xx", "none")}

@@ -1,0 +1,81 @@
+"""Prometheus metrics in celery-exporter style, collected fresh from a status snapshot at every scrape."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from service.config import Settings
+from service.models import DeliveryStatus
+from service.monitoring.status import Status, snapshot
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+STATUSES = (DeliveryStatus.pending, DeliveryStatus.sending, DeliveryStatus.sent, DeliveryStatus.failed,
+            DeliveryStatus.skipped, DeliveryStatus.cancelled)
+
+
+class NewsletterCollector(Collector):
+    """Builds every metric from one snapshot per scrape (no counters kept in the process)."""
+
+    def __init__(self, settings: Settings, status: Status | None = None):
+        self.settings, self.status = settings, status
+
+    def describe(self) -> list[Metric]:
+        """Nothing to declare ahead: registering must not take a snapshot."""
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        """One family per metric; editions are today's and those in progress (bounded label sets)."""
+        status = self.status or snapshot(self.settings, failures=0)
+        queue = GaugeMetricFamily("newsletter_queue_length", "Messages waiting in the broker queue "
+                                  "(Redis priority sub-queues included)", labels=["queue"])
+        for name, depth in status.queues.depths.items():
+            queue.add_metric([name], depth)
+        yield queue
+        if status.queues.unacked is not None:
+            yield GaugeMetricFamily("newsletter_queue_unacked", "Messages delivered to workers, not yet acknowledged",
+                                    value=status.queues.unacked)
+        yield GaugeMetricFamily("newsletter_workers_online", "Workers consuming the task queue that answered a ping",
+                                value=len(status.consuming_workers))
+        age = status.beat_age
+        yield GaugeMetricFamily("newsletter_beat_last_run_age_seconds", "Seconds since beat's dispatch tick last ran "
+                                "(-1: never seen)", value=age.total_seconds() if age is not None else -1)
+        deliveries = GaugeMetricFamily("newsletter_deliveries", "Ledger rows per status",
+                                       labels=["list", "edition", "status"])
+        rate = GaugeMetricFamily("newsletter_send_rate_per_minute", "Messages sent per minute",
+                                 labels=["list", "edition"])
+        retries = GaugeMetricFamily("newsletter_delivery_retries", "Open deliveries that were tried before",
+                                    labels=["list", "edition"])
+        progress = GaugeMetricFamily("newsletter_edition_progress_ratio", "Share of planned deliveries done",
+                                     labels=["list", "edition"])
+        for edition in status.editions:
+            labels = [edition.list_slug, edition.edition_date.isoformat()]
+            for name in STATUSES:
+                deliveries.add_metric([*labels, name], getattr(edition, name))
+            rate.add_metric(labels, edition.rate_per_minute or 0.0)
+            retries.add_metric(labels, edition.retrying)
+            progress.add_metric(labels, edition.progress)
+        yield from (deliveries, rate, retries, progress)
+        replies = CounterMetricFamily("newsletter_smtp_replies", "Deliveries by class of their last SMTP reply",
+                                      labels=["class"])
+        for klass, number in status.smtp_replies.items():
+            replies.add_metric([klass], number)
+        yield replies
+        yield GaugeMetricFamily("newsletter_stuck_leases", "Deliveries in sending whose lease expired",
+                                value=status.stuck_leases)
+        up = GaugeMetricFamily("newsletter_up", "Whether a dependency answered (1) or not (0)", labels=["check"])
+        latency = GaugeMetricFamily("newsletter_check_latency_seconds", "How long the dependency took to answer",
+                                    labels=["check"])
+        for check in status.checks:
+            up.add_metric([check.name], 1.0 if check.ok else 0.0)
+            latency.add_metric([check.name], check.latency_ms / 1000)
+        yield from (up, latency)
+
+
+def render(settings: Settings, status: Status | None = None) -> bytes:
+    """The exposition text, from a registry of its own (nothing shared between apps, tests or scrapes)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(NewsletterCollector(settings, status))
+    return generate_latest(registry)

@@ -1,0 +1,126 @@
+"""One snapshot of the whole service for ops: checks, queues, workers, heartbeats, sends, stuck leases, failures."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from service.config import Settings
+from service.db import session_scope
+from service.models import utcnow
+from service.monitoring import figures, heartbeats
+from service.monitoring.figures import EditionFigures, Failure, NextSend
+from service.monitoring.health import Check, readiness
+from service.monitoring.queues import QueueReport, Workers, queue_depths, workers_online
+
+STALE_BEAT_TICKS = 3  # beat is "not seen" after this many dispatch intervals without a tick
+
+
+@dataclass(frozen=True)
+class Status:
+    """What `newsletter status`, /metrics and the dashboard show, gathered once."""
+
+    at: datetime
+    checks: list[Check]
+    queues: QueueReport
+    workers: Workers
+    task_queue: str
+    heartbeats: dict[str, datetime] = field(default_factory=dict)
+    beat_max_age: timedelta = timedelta(minutes=3)
+    next_sends: list[NextSend] = field(default_factory=list)
+    editions: list[EditionFigures] = field(default_factory=list)
+    stuck_leases: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    smtp_replies: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def beat_age(self) -> timedelta | None:
+        """How long ago beat's dispatch tick last ran, or None if never seen."""
+        seen = self.heartbeats.get(heartbeats.BEAT)
+        return self.at - seen if seen else None
+
+    @property
+    def consuming_workers(self) -> list[str]:
+        """Workers that take tasks from our queue."""
+        return list(self.workers.consuming(self.task_queue))
+
+    @property
+    def problems(self) -> list[str]:
+        """Everything that needs a person, one line each (empty when healthy)."""
+        found = [f"{check.name} is down: {check.error}" for check in self.checks if not check.ok]
+        broker_up = self.queues.ok and all(check.ok for check in self.checks if check.name == "broker")
+        if broker_up and self.workers.error:
+            found.append(f"cannot ask the workers: {self.workers.error}")
+        elif broker_up and not self.consuming_workers:
+            found.append(f"no worker online consuming queue {self.task_queue!r}")
+        database_up = all(check.ok for check in self.checks if check.name == "database")
+        if database_up:
+            age = self.beat_age
+            if age is None:
+                found.append("beat has never been seen (no dispatch tick recorded)")
+            elif age > self.beat_max_age:
+                found.append(f"beat not seen for {int(age.total_seconds())} s (expected a tick every "
+                             f"{int(self.beat_max_age.total_seconds()) // STALE_BEAT_TICKS} s)")
+            if self.stuck_leases:
+                found.append(f"{self.stuck_leases} deliveries stuck in sending with an expired lease "
+                             "(is the sweeper running?)")
+        return found
+
+    @property
+    def healthy(self) -> bool:
+        """Nothing needs a person."""
+        return not self.problems
+
+    def as_json(self) -> dict[str, Any]:
+        """The same facts as plain JSON values (ISO dates, numbers, strings)."""
+        age = self.beat_age
+        plain: dict[str, Any] = _plain({
+            "at": self.at, "healthy": self.healthy, "problems": self.problems,
+            "checks": {check.name: check.as_json() for check in self.checks},
+            "broker": self.queues.broker, "broker_error": self.queues.error,
+            "queues": self.queues.depths, "unacked": self.queues.unacked,
+            "workers": {"online": self.workers.online, "consuming": self.consuming_workers,
+                        "error": self.workers.error},
+            "heartbeats": self.heartbeats, "beat_age_seconds": age.total_seconds() if age else None,
+            "next_sends": [dataclasses.asdict(send) for send in self.next_sends],
+            "editions": [{**dataclasses.asdict(edition), "done": edition.done, "progress": edition.progress,
+                          "sent_rate": edition.sent_rate, "failure_rate": edition.failure_rate,
+                          "unsubscribe_rate": edition.unsubscribe_rate} for edition in self.editions],
+            "stuck_leases": self.stuck_leases,
+            "failures": [dataclasses.asdict(failure) for failure in self.failures],
+            "smtp_replies": self.smtp_replies,
+        })
+        return plain
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy: datetimes and dates as ISO 8601 strings."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def snapshot(settings: Settings, *, now: datetime | None = None, failures: int = 10) -> Status:
+    """Ask every part once; a part that is down is reported in the snapshot, never raised."""
+    now = now or utcnow()
+    checks = readiness(settings)
+    ok = {check.name: check.ok for check in checks}
+    report = queue_depths(settings)
+    workers = workers_online(settings, broker_ok=ok["broker"] and report.ok)
+    dispatch_every = min(settings.dispatch_interval_seconds, 300.0)
+    status = Status(at=now, checks=checks, queues=report, workers=workers, task_queue=settings.task_queue,
+                    beat_max_age=timedelta(seconds=dispatch_every * STALE_BEAT_TICKS))
+    if not ok["database"]:
+        return status
+    with session_scope(settings.effective_database_url) as session:
+        return dataclasses.replace(
+            status, heartbeats=heartbeats.all_seen(session),
+            next_sends=figures.next_sends(session, now=now, catchup=timedelta(hours=settings.dispatch_catchup_hours)),
+            editions=figures.active_editions(session, now=now), stuck_leases=figures.stuck_leases(session, now=now),
+            failures=figures.recent_failures(session, limit=failures),
+            smtp_replies=figures.smtp_reply_classes(session))

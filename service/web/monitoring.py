@@ -1,0 +1,41 @@
+"""Ops endpoints: Prometheus metrics (bearer token when METRICS_TOKEN is set) and the readiness check."""
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from service.config import Settings
+from service.monitoring import metrics
+from service.monitoring.health import readiness
+
+router = APIRouter()
+
+
+def _authorised(request: Request, settings: Settings) -> bool:
+    """No token configured: open (keep it on a private network); otherwise the exact bearer token, in constant time."""
+    if not settings.metrics_token:
+        return True
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), settings.metrics_token.encode())
+
+
+@router.get("/metrics", include_in_schema=False)
+def prometheus_metrics(request: Request) -> Response:
+    """Prometheus exposition text, gathered fresh at each scrape."""
+    settings: Settings = request.app.state.settings
+    if not _authorised(request, settings):
+        return Response("missing or wrong bearer token\n", status_code=401, media_type="text/plain",
+                        headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    return Response(metrics.render(settings), media_type=metrics.CONTENT_TYPE)
+
+
+@router.get("/readyz", include_in_schema=False)
+def readyz(request: Request) -> JSONResponse:
+    """Ready when the database, the broker and SMTP all answer; 503 naming what does not."""
+    checks = readiness(request.app.state.settings)
+    ready = all(check.ok for check in checks)
+    return JSONResponse({"status": "ok" if ready else "unavailable",
+                         "checks": {check.name: check.as_json() for check in checks}},
+                        status_code=200 if ready else 503, headers={"Cache-Control": "no-store"})
