@@ -96,7 +96,10 @@ class Subscriber(Base):
     paused_until: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    subscriptions: Mapped[list[Subscription]] = relationship(back_populates="subscriber")
+    # deleting a reader deletes what hangs off it, as the ON DELETE CASCADE foreign keys do in the database
+    subscriptions: Mapped[list[Subscription]] = relationship(back_populates="subscriber",
+                                                             cascade="all, delete-orphan", passive_deletes=True)
+    deliveries: Mapped[list[Delivery]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
 
 class Subscription(Base):
@@ -105,7 +108,8 @@ class Subscription(Base):
     __tablename__ = "subscriptions"
     __table_args__ = (UniqueConstraint("subscriber_id", "list_id", name="uq_subscription"),
                       Index("ix_subscriptions_confirmed_at", "confirmed_at"),  # readers gained, per week
-                      Index("ix_subscriptions_unsubscribed_at", "unsubscribed_at"))  # readers lost
+                      Index("ix_subscriptions_unsubscribed_at", "unsubscribed_at"),  # readers lost
+                      Index("ix_subscriptions_list_status_subscriber", "list_id", "status", "subscriber_id"))  # search
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
@@ -124,6 +128,8 @@ class Subscription(Base):
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
     mailing_list: Mapped[MailingList] = relationship()
+    consent_events: Mapped[list[ConsentEvent]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
+                                                              order_by="ConsentEvent.id")
 
 
 class ConsentEvent(Base):

@@ -1,4 +1,4 @@
-"""`newsletter subscribers show/import`, run as an admin runs them: a real process, real worker, real SMTP."""
+"""`newsletter subscribers ...` run as an admin runs them: a real process, real worker, real SMTP."""
 import os
 import re
 import subprocess
@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from service import suppressions
 from service.config import REPO_ROOT
-from service.imports import import_csv, utf8_lines
 from service.lists import create_list
 from service.models import Subscriber, Subscription
+from service.subscribers.importer import BATCH, import_csv, utf8_lines
 from service.tasks import CeleryNotifier
 from tests.support.db import row_counts
 from tests.support.web import confirmed_reader, statuses, subscribe_by_form
@@ -169,7 +169,8 @@ def test_import_without_confirmed_asks_each_new_address_to_confirm(newsletter, p
 
 def test_import_confirmed_emails_nobody(newsletter, people, history, db, mailbox):
     sent_before = len(mailbox.received)
-    done = newsletter("subscribers", "import", str(people), "--list", "world-news", "--confirmed")
+    done = newsletter("subscribers", "import", str(people), "--list", "world-news", "--confirmed",
+                      "--reason", "moved from our old provider, consent records kept there")
     assert done.returncode == 0, done.stderr
     assert_reported(done.stdout)
     assert figure(done.stdout, "added") == 4, "three new addresses, and the one awaiting confirmation"
@@ -192,7 +193,7 @@ def test_help_says_when_to_use_confirmed(newsletter):
 def test_a_file_that_is_not_utf8_stops_at_its_line(newsletter, tmp_path, db, world_news, mailbox):
     latin = tmp_path / "latin1.csv"
     latin.write_bytes("email,name\nfirst@example.com,First\nrenee@example.com,Renée\n".encode("latin-1"))
-    done = newsletter("subscribers", "import", str(latin), "--list", "world-news", "--confirmed")
+    done = newsletter("subscribers", "import", str(latin), "--list", "world-news", "--confirmed", "--reason", "moved")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "Line 3 is not UTF-8" in done.stderr and "importing the fixed file again duplicates nobody" in done.stderr
     assert statuses(db, "first@example.com") == {"world-news": "confirmed"}
@@ -213,12 +214,36 @@ def test_import_streams_and_commits_in_batches(settings, db, world_news):
 
     def lines():
         yield b"email,name\n"
-        for number in range(1, 1301):
-            if number == 1201:  # the file is still being read here
+        for number in range(1, BATCH + 301):
+            if number == BATCH + 201:  # the file is still being read here
                 with db.bind.connect() as other:
                     seen_while_reading.append(other.scalar(select(func.count()).select_from(Subscription)))
             yield f"bulk{number}@example.com,Reader {number}\n".encode()
 
     report = import_csv(db, utf8_lines(lines()), mailing_list=world_news, confirmed=True, notifier=CeleryNotifier())
-    assert report.added == 1300
-    assert seen_while_reading[0] >= 1000, "earlier batches are committed before the whole file is read"
+    assert report.added == BATCH + 300
+    assert seen_while_reading[0] >= BATCH, "earlier batches are committed before the whole file is read"
+
+
+def test_search_export_and_delete_from_the_command_line(newsletter, people, history, db, tmp_path):
+    done = newsletter("subscribers", "import", str(people), "--list", "world-news", "--confirmed",
+                      "--reason", "moved from our old provider")
+    assert done.returncode == 0, done.stderr
+    found = newsletter("subscribers", "search", "GOOD", "--list", "world-news", "--status", "confirmed")
+    assert found.returncode == 0, found.stderr
+    assert "good1@example.com" in found.stdout and "good2@example.com" in found.stdout
+    assert "spaced@example.com" not in found.stdout and "confirmed" in found.stdout
+    bad = newsletter("subscribers", "search", "--status", "bounced")
+    assert bad.returncode == 2 and "Unknown status" in bad.stderr
+
+    out = tmp_path / "left.csv"
+    exported = newsletter("subscribers", "export", "world-news", "--status", "unsubscribed", "-o", str(out))
+    assert exported.returncode == 0, exported.stderr
+    assert out.read_text().splitlines()[0] == "email,name,status,subscribed_at,confirmed_at,timezone"
+    assert [line.split(",")[0] for line in out.read_text().splitlines()[1:]] == ["left-before@example.com"]
+
+    refused = newsletter("subscribers", "delete", "good1@example.com")
+    assert refused.returncode == 2 and "--yes" in refused.stderr and statuses(db, "good1@example.com")
+    deleted = newsletter("subscribers", "delete", "good1@example.com", "--yes")
+    assert deleted.returncode == 0 and "deleted good1@example.com" in deleted.stdout, deleted.stderr
+    assert statuses(db, "good1@example.com") == {} and statuses(db, "good2@example.com") == {"world-news": "confirmed"}

@@ -1,4 +1,4 @@
-"""`newsletter subscribers ...`: look readers up and import them."""
+"""`newsletter subscribers ...`: look readers up, search, import, export and delete them."""
 from pathlib import Path
 
 import typer
@@ -7,8 +7,7 @@ from rich.table import Table
 
 from service.config import get_settings
 from service.db import session_scope
-from service.imports import import_csv, utf8_lines
-from service.lists import get_list
+from service.errors import InvalidInput
 from service.subscriptions import shown_status, subscriber_by_email
 
 app = typer.Typer(help="Subscribers.", no_args_is_help=True)
@@ -38,24 +37,101 @@ def import_(
     confirmed: bool = typer.Option(
         False, "--confirmed",
         help="Everyone in the file already agreed to get this list (e.g. you are moving from another service): "
-             "store them as confirmed and email nobody. Without it, each new address gets a confirmation email "
-             "and receives nothing until it confirms."),
+             "store them as confirmed and email nobody. Needs --reason. Without it, each new address gets a "
+             "confirmation email and receives nothing until it confirms."),
+    reason: str = typer.Option("", "--reason", help="Why the file is pre-confirmed (kept in the audit log)"),
 ) -> None:
-    """Import a CSV, streamed row by row; bad rows are reported by line, known addresses never duplicated."""
+    """Import a CSV in batches with a progress bar; bad rows are reported by line, known addresses never duplicated."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from service.subscribers.jobs import create_import_job, run_import_job
     from service.tasks import CeleryNotifier
 
-    with session_scope(get_settings().effective_database_url) as session, file.open("rb") as handle:
-        mailing_list = get_list(session, list_slug)
-        report = import_csv(session, utf8_lines(handle), mailing_list=mailing_list, confirmed=confirmed,
-                            notifier=CeleryNotifier())
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session, file.open("rb") as handle:
+        job = create_import_job(session, settings, list_slug=list_slug, filename=file.name, source=handle,
+                                confirmed=confirmed, reason=reason, created_by="cli")
+    with Progress(TextColumn("importing"), BarColumn(), TextColumn("{task.fields[rows]} rows"),
+                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as progress:
+        bar = progress.add_task("import", total=job.total_bytes or 1, rows=0)
+        job = run_import_job(settings, job.id, notifier=CeleryNotifier(), on_progress=lambda seen: progress.update(
+            bar, completed=seen.read_bytes, rows=seen.rows))
+    if job.status != "done":
+        raise InvalidInput(job.error or "The import failed.")
     console = Console()
     table = Table(title=f"Import into {list_slug}", show_header=False)
-    table.add_row("rows read", str(report.rows))
-    table.add_row("added" + (" (confirmed)" if confirmed else " (confirmation emails queued)"), str(report.added))
-    table.add_row("already on the list or awaiting confirmation", str(report.already))
-    table.add_row("unsubscribed earlier, left alone", str(report.kept_unsubscribed))
-    table.add_row("suppressed, left out", str(report.suppressed))
-    table.add_row("skipped (bad or repeated rows)", str(len(report.skipped)))
+    table.add_row("rows read", str(job.rows))
+    table.add_row("added" + (" (confirmed)" if confirmed else " (confirmation emails queued)"), str(job.added))
+    table.add_row("already on the list or awaiting confirmation", str(job.already))
+    table.add_row("unsubscribed earlier, left alone", str(job.kept_unsubscribed))
+    table.add_row("suppressed, left out", str(job.suppressed))
+    table.add_row("skipped (bad or repeated rows)", str(job.skipped))
     console.print(table)
-    for line, reason in report.skipped:
-        console.print(f"  line {line}: {reason}", highlight=False, markup=False)
+    for line, why in job.rejected:
+        console.print(f"  line {line}: {why}", highlight=False, markup=False)
+    if job.skipped > len(job.rejected):
+        console.print(f"  ... and {job.skipped - len(job.rejected)} more rejected rows", highlight=False)
+
+
+@app.command()
+def search(
+    query: str = typer.Argument("", help="A fragment of the address or name (any case)"),
+    list_slug: str | None = typer.Option(None, "--list", help="Only readers of this list"),
+    status: str | None = typer.Option(None, "--status",
+                                         help="unconfirmed, confirmed, paused or unsubscribed"),
+    limit: int = typer.Option(50, "--limit", min=1, max=500, help="Readers to show, newest first"),
+) -> None:
+    """Find readers by address or name, optionally on one list and in one status."""
+    from service.subscribers.search import search_subscribers
+
+    with session_scope(get_settings().effective_database_url) as session:
+        page = search_subscribers(session, query=query, list_slug=list_slug, status=status, limit=limit)
+    table = Table("id", "email", "name", "status", "lists", "since")
+    for row in page.rows:
+        table.add_row(str(row.id), row.email, row.name or "-", row.status, ", ".join(row.lists),
+                      f"{row.created_at:%Y-%m-%d}")
+    console = Console()
+    console.print(table)
+    if page.next_after is not None:
+        console.print(f"more readers: showing the newest {len(page.rows)}", highlight=False)
+
+
+@app.command()
+def export(
+    list_slug: str = typer.Argument(..., help="The list to export"),
+    status: str | None = typer.Option(None, "--status",
+                                         help="unconfirmed, confirmed, paused or unsubscribed"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default: stdout)"),
+) -> None:
+    """Write a list's readers as CSV: email, name, status, subscribed_at, confirmed_at, timezone."""
+    import sys
+
+    from service.subscribers.export import export_csv
+
+    with session_scope(get_settings().effective_database_url) as session:
+        out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+        try:
+            for line in export_csv(session, list_slug=list_slug, status=status):
+                out.write(line)
+        finally:
+            if output:
+                out.close()
+
+
+@app.command()
+def delete(
+    email: str = typer.Argument(..., help="The reader's address"),
+    yes: bool = typer.Option(False, "--yes", help="Really delete: subscriptions, consent history and deliveries"),
+) -> None:
+    """Erase a reader and everything stored about them (the audit log keeps only that it happened)."""
+    from service.subscribers.actions import delete_subscriber
+
+    if not yes:
+        raise InvalidInput("Deleting cannot be undone: add --yes to delete this reader.")
+    with session_scope(get_settings().effective_database_url) as session:
+        subscriber = subscriber_by_email(session, email)
+        if subscriber is None:
+            typer.echo(f"no subscriber with address {email}", err=True)
+            raise typer.Exit(1)
+        delete_subscriber(session, subscriber.id, actor="cli")
+    typer.echo(f"deleted {subscriber.email}")
