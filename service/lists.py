@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.errors import InvalidInput, UnknownList
-from service.models import ListCategory, MailingList, Subscription, SubscriptionStatus
+from service.models import ListCategory, MailingList, Subscription, SubscriptionStatus, utcnow
 from service.subscriptions import clean_timezone
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not text; PostgreSQL refuses NUL outright
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 
 
@@ -44,18 +45,23 @@ def parse_send_time(raw: str) -> time:
 
 def create_list(session: Session, *, slug: str, name: str, description: str = "", send_time: time = time(7, 0),
                 timezone: str = "UTC", double_opt_in: bool = True, categories: list[str] | None = None,
-                local_time_delivery: bool = False, languages: list[str] | None = None) -> MailingList:
-    """A new list; the slug is its stable public identifier."""
+                local_time_delivery: bool = False, languages: list[str] | None = None,
+                commit: bool = True) -> MailingList:
+    """A new list; the slug is its stable public identifier (commit=False: the caller commits, with its audit)."""
     if not SLUG.match(slug):
         raise InvalidInput("A list slug is lower-case letters, digits and dashes, e.g. world-news.")
     if session.scalar(select(MailingList.id).where(MailingList.slug == slug)):
         raise InvalidInput(f"A list called {slug!r} already exists.")
+    _check_text(name, description)
     mailing_list = MailingList(slug=slug, name=name.strip() or slug, description=description, send_time=send_time,
                                timezone=clean_timezone(timezone), double_opt_in=double_opt_in,
                                local_time_delivery=local_time_delivery, languages=clean_languages(languages or ["en"]))
     mailing_list.category_rows = [ListCategory(category=c) for c in _clean_categories(categories or [])]
     session.add(mailing_list)
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     return mailing_list
 
 
@@ -67,8 +73,15 @@ def clean_languages(languages: list[str]) -> list[str]:
     return cleaned
 
 
+def _check_text(*values: str) -> None:
+    """Names, descriptions and categories are text: no control characters (line breaks allowed in a description)."""
+    if any(CONTROL.search(value or "") for value in values):
+        raise InvalidInput("Names, descriptions and categories may not contain control characters.")
+
+
 def _clean_categories(categories: list[str]) -> list[str]:
     """Trimmed, non-empty, each once."""
+    _check_text(*categories)
     cleaned = list(dict.fromkeys(" ".join(c.split()) for c in categories if c and c.strip()))
     if any(len(c) > 100 for c in cleaned):
         raise InvalidInput("A category name may be at most 100 characters long.")
@@ -101,7 +114,89 @@ def ensure_demo_list(session: Session) -> MailingList | None:
 
 def list_for_category(session: Session, category: str) -> MailingList | None:
     """The list to offer a story's readers: the first naming its category, else the first carrying every category."""
-    named = (select(MailingList).join(ListCategory).where(ListCategory.category == category)
+    named = (select(MailingList).join(ListCategory).where(ListCategory.category == category,
+                                                          MailingList.archived_at.is_(None))
              .order_by(MailingList.id).limit(1))
     return session.scalar(named) or session.scalar(
-        select(MailingList).where(~MailingList.category_rows.any()).order_by(MailingList.id).limit(1))
+        select(MailingList).where(~MailingList.category_rows.any(), MailingList.archived_at.is_(None))
+        .order_by(MailingList.id).limit(1))
+
+
+EDITABLE = ("name", "description", "send_time", "timezone", "local_time_delivery", "double_opt_in", "categories",
+            "languages")
+
+
+def _cleaned(field: str, value: Any) -> Any:
+    """One edited field, checked by the same rules as create_list."""
+    if field == "send_time":
+        return parse_send_time(value) if isinstance(value, str) else value
+    if field == "timezone":
+        return clean_timezone(value)
+    if field == "languages":
+        return clean_languages(list(value))
+    if field == "categories":
+        return _clean_categories(list(value))
+    if field in ("name", "description"):
+        _check_text(str(value))
+    if field == "name":
+        name = str(value).strip()
+        if not name or len(name) > 200:
+            raise InvalidInput("A list name is 1 to 200 characters long.")
+        return name
+    if field == "description":
+        return str(value).strip()
+    return bool(value)
+
+
+def _shown(value: Any) -> Any:
+    """A field's value as the audit log keeps it (JSON)."""
+    return value.strftime("%H:%M") if isinstance(value, time) else value
+
+
+def update_list(session: Session, slug: str, **changes: Any) -> tuple[MailingList, dict[str, Any]]:
+    """Change a list's settings (uncommitted, so the caller's audit entry commits with it); returns what changed."""
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise InvalidInput(f"A list has no setting called {unknown[0]!r}.")
+    mailing_list = get_list(session, slug)
+    changed: dict[str, Any] = {}
+    for field in EDITABLE:
+        if field not in changes or changes[field] is None:
+            continue
+        value = _cleaned(field, changes[field])
+        if field == "categories":
+            if sorted(value) != mailing_list.categories:  # keep the rows that stay: (list, category) is unique
+                kept = [row for row in mailing_list.category_rows if row.category in value]
+                held = {row.category for row in kept}
+                mailing_list.category_rows = kept + [ListCategory(category=c) for c in value if c not in held]
+                changed[field] = sorted(value)
+        elif getattr(mailing_list, field) != value:
+            setattr(mailing_list, field, value)
+            changed[field] = _shown(value)
+    session.flush()
+    return mailing_list, changed
+
+
+def archive_list(session: Session, slug: str) -> MailingList:
+    """Close a list: no new readers, no editions, hidden from the public pages; its readers and history stay."""
+    mailing_list = get_list(session, slug)
+    if mailing_list.archived_at is None:
+        mailing_list.archived_at = utcnow()
+        session.flush()
+    return mailing_list
+
+
+def unarchive_list(session: Session, slug: str) -> MailingList:
+    """Open an archived list again, as it was."""
+    mailing_list = get_list(session, slug)
+    mailing_list.archived_at = None
+    session.flush()
+    return mailing_list
+
+
+def open_list(session: Session, slug: str) -> MailingList:
+    """A list that takes new readers (imports included): archived lists do not."""
+    mailing_list = get_list(session, slug)
+    if mailing_list.archived_at is not None:
+        raise InvalidInput(f"The list {slug!r} is archived and takes no new readers; unarchive it first.")
+    return mailing_list

@@ -101,6 +101,8 @@ def lists_by_slug(session: Session, slugs: Iterable[str]) -> list[MailingList]:
     for slug in wanted:
         if slug not in found:
             raise UnknownList(f"There is no list called {slug!r}.")
+        if found[slug].archived_at is not None:  # archived: no new readers
+            raise UnknownList(f"The list {slug!r} is closed and takes no new readers.")
     return [found[slug] for slug in wanted]
 
 
@@ -268,6 +270,8 @@ def update_preferences(
     wanted = {ml.id: ml for ml in (lists_by_slug(session, slugs) if slugs else [])}
     current = _subscriptions(session, subscriber_id)
     for list_id, subscription in current.items():
+        if subscription.mailing_list.archived_at is not None:
+            continue  # an archived list is not on the form: leave the reader's standing with it as it is
         if list_id not in wanted and subscription.status != SubscriptionStatus.unsubscribed:
             subscription.status = SubscriptionStatus.unsubscribed
             subscription.unsubscribed_at = utcnow()
@@ -295,5 +299,6 @@ def subscriber_by_email(session: Session, email: str) -> Subscriber | None:
 
 
 def all_lists(session: Session) -> list[MailingList]:
-    """Every list, by name, for forms and admin views."""
-    return list(session.scalars(select(MailingList).order_by(MailingList.name)))
+    """Every open list, by name, for the public forms and pages (archived lists are hidden there)."""
+    return list(session.scalars(select(MailingList).where(MailingList.archived_at.is_(None))
+                                .order_by(MailingList.name)))

@@ -6,6 +6,8 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from service import lists as list_rules
+from service.admin import audit
+from service.admin.identity import CLI_ADMIN
 from service.config import get_settings
 from service.db import session_scope
 from service.models import Subscription
@@ -47,7 +49,8 @@ def list_() -> None:
     for ml, readers in rows:
         zone = "each reader's zone" if ml.local_time_delivery else ml.timezone
         categories, languages = ", ".join(ml.categories) or "(all)", ", ".join(ml.languages or []) or "(all)"
-        table.add_row(ml.slug, escape(ml.name), f"{ml.send_time.strftime('%H:%M')} {zone}", escape(categories),
+        slug = ml.slug + (" (archived)" if ml.archived_at else "")
+        table.add_row(slug, escape(ml.name), f"{ml.send_time.strftime('%H:%M')} {zone}", escape(categories),
                       languages, str(readers))
     Console().print(table)
 
@@ -68,3 +71,41 @@ def show(slug: str) -> None:
         for status, count in sorted(counts.items(), key=lambda item: item[0].value):
             table.add_row(status.value, str(count))
         Console().print(table)
+
+
+@app.command()
+def edit(
+    slug: str,
+    name: str | None = typer.Option(None, help="Display name"),
+    description: str | None = typer.Option(None),
+    send_time: str | None = typer.Option(None, help="HH:MM in the list's time zone"),
+    timezone: str | None = typer.Option(None, help="IANA time zone, e.g. Europe/London"),
+    double_opt_in: bool | None = typer.Option(None, "--double-opt-in/--no-double-opt-in",
+                                              help="Ask new readers to confirm by email"),
+    local_time: bool | None = typer.Option(None, "--local-time/--list-time",
+                                           help="Deliver at the send time in each reader's own zone, or the list's"),
+    category: list[str] = typer.Option([], "--category", help="Replace the categories (repeatable)"),
+    all_categories: bool = typer.Option(False, "--all-categories", help="Carry every category"),
+    language: list[str] = typer.Option([], "--language", help="Replace the languages (repeatable)"),
+) -> None:
+    """Change a list's settings; options not given stay as they are."""
+    categories = [] if all_categories else (category or None)
+    with session_scope(get_settings().effective_database_url) as session:
+        _, changed = list_rules.update_list(session, slug, name=name, description=description, send_time=send_time,
+                                            timezone=timezone, double_opt_in=double_opt_in,
+                                            local_time_delivery=local_time, categories=categories,
+                                            languages=language or None)
+        if changed:
+            audit.record(session, actor=CLI_ADMIN.name, action="list.update", object_type="list", object_id=slug,
+                         details=changed)
+        typer.echo(f"updated list {slug}: " + (", ".join(sorted(changed)) or "nothing changed"))
+
+
+@app.command()
+def archive(slug: str, undo: bool = typer.Option(False, "--undo", help="Open the list again")) -> None:
+    """Archive a list: no new readers, no editions, hidden from the public pages (--undo reopens it)."""
+    with session_scope(get_settings().effective_database_url) as session:
+        (list_rules.unarchive_list if undo else list_rules.archive_list)(session, slug)
+        audit.record(session, actor=CLI_ADMIN.name, action="list.unarchive" if undo else "list.archive",
+                     object_type="list", object_id=slug)
+        typer.echo(f"{'reopened' if undo else 'archived'} list {slug}")

@@ -59,7 +59,8 @@ def dispatch(settings: Settings, now: datetime) -> list[Started]:
     engine = engine_for(settings.effective_database_url)
     catchup = timedelta(hours=settings.dispatch_catchup_hours)
     with session_scope(settings.effective_database_url) as session:
-        for mailing_list in session.scalars(select(MailingList).order_by(MailingList.id)):
+        open_lists = select(MailingList).where(MailingList.archived_at.is_(None))  # archived lists get no editions
+        for mailing_list in session.scalars(open_lists.order_by(MailingList.id)):
             for day in candidate_days(mailing_list, now):
                 opens, closes = due_window(session, mailing_list, day, catchup)
                 if not opens <= now < closes:

@@ -1,4 +1,142 @@
-"""Admin screen: imports (being built)."""
-from fastapi import APIRouter
+"""Admin screen: CSV imports — upload (stored, imported by a worker), live progress, the report of rejected rows."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from sqlalchemy.orm import Session
+
+from service import lists as list_rules
+from service.admin.models import ImportJob, ImportStatus
+from service.errors import InvalidInput, ServiceUnavailable, UnknownList
+from service.models import MailingList
+from service.subscribers import jobs
+from service.web.admin.auth import CurrentAdmin
+from service.web.admin.render import done, page
+from service.web.common import client_ip, get_session
 
 router = APIRouter(prefix="/admin")
+log = logging.getLogger(__name__)
+LARGEST_ID = 2**31 - 1
+NEEDS_REASON = "A pre-confirmed import needs a reason: say how these readers agreed to get this list."
+BROKER_DOWN = "The import was not started: the task queue cannot be reached. Please try again in a few minutes."
+
+
+def queue_import(session: Session, job: ImportJob) -> None:
+    """Hand the job to a worker through the broker; a down broker fails the job (nothing half-done) and says so."""
+    from kombu.exceptions import OperationalError
+
+    from service.tasks import import_subscribers
+
+    try:
+        import_subscribers.apply_async(args=(job.id,), retry=True, retry_policy={
+            "max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1})
+    except OperationalError as error:
+        log.error("broker unreachable, import job %s not queued: %s", job.id, error)
+        job.status, job.error = ImportStatus.failed, BROKER_DOWN
+        session.commit()
+        raise ServiceUnavailable(BROKER_DOWN) from None
+
+
+def start_import(request: Request, session: Session, admin: CurrentAdmin, *, list_slug: str, upload: UploadFile,
+                 confirmed: bool, reason: str) -> ImportJob:
+    """Check the choice, store the upload with its (audited) job, and queue it; the UI and the API share this."""
+    if confirmed and not reason.strip():
+        raise InvalidInput(NEEDS_REASON)
+    list_rules.open_list(session, list_slug)
+    job = jobs.create_import_job(session, request.app.state.settings, list_slug=list_slug,
+                                 filename=upload.filename or "upload.csv", source=upload.file, confirmed=confirmed,
+                                 reason=reason, created_by=admin.name, ip=client_ip(request))
+    queue_import(session, job)
+    return job
+
+
+def progress_of(job: ImportJob) -> dict[str, Any]:
+    """What the progress bar and the report show: {"fraction", "label", "done"} and the counts."""
+    fraction = jobs.import_progress(job)
+    finished = job.status in (ImportStatus.done, ImportStatus.failed)
+    if job.status == ImportStatus.queued:
+        label = "Waiting for a worker…"
+    elif job.status == ImportStatus.running:
+        label = f"{fraction:.0%} · {job.rows:,} rows read"
+    elif job.status == ImportStatus.done:
+        label = f"Done · {job.rows:,} rows, {job.added:,} added"
+    else:
+        label = "Failed"
+    return {"id": job.id, "status": job.status, "fraction": fraction, "label": label, "done": finished,
+            "filename": job.filename, "confirmed": job.confirmed, "rows": job.rows, "added": job.added,
+            "already": job.already, "kept_unsubscribed": job.kept_unsubscribed, "suppressed": job.suppressed,
+            "skipped": job.skipped, "rejected": [[int(line), str(why)] for line, why in job.rejected or []],
+            "error": job.error}
+
+
+def _open_lists(session: Session) -> list[MailingList]:
+    """The lists an import may fill (archived lists take no new readers)."""
+    return [ml for ml, _ in list_rules.lists_with_readers(session) if ml.archived_at is None]
+
+
+def _form(request: Request, session: Session, *, values: dict[str, Any], errors: dict[str, str] | None = None,
+          status_code: int = 200):
+    """The upload form, with the choices made and a message under the field that was wrong."""
+    return page(request, "imports/new.html", status_code, title="Import subscribers", lists=_open_lists(session),
+                values=values, errors=errors or {},
+                max_mb=request.app.state.settings.import_max_bytes // (1024 * 1024))
+
+
+@router.get("/imports")
+def imports_page(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """The latest imports, newest first."""
+    rows = recent_import_jobs(session)
+    slugs = {ml.id: ml.slug for ml, _ in list_rules.lists_with_readers(session)}
+    return page(request, "imports/index.html", title="Imports",
+                rows=[(job, slugs.get(job.list_id, "?"), progress_of(job)) for job in rows])
+
+
+@router.get("/imports/new")
+def new_import_form(request: Request, admin: CurrentAdmin, list: str = "", session: Session = Depends(get_session)):
+    """Choose a list and a file; say whether the readers already agreed."""
+    return _form(request, session, values={"list": list, "confirmed": False, "reason": ""})
+
+
+@router.post("/subscribers/import")
+def upload(request: Request, admin: CurrentAdmin, list: str = Form(""), file: UploadFile | None = File(None),
+           confirmed: str | None = Form(None), reason: str = Form(""), session: Session = Depends(get_session)):
+    """Store the upload and queue it; 303 to its progress page. A mistake shows the form again, nothing stored."""
+    values = {"list": list, "confirmed": confirmed is not None, "reason": reason}
+    errors: dict[str, str] = {}
+    if file is None or not (file.filename or "").strip():
+        errors["file"] = "Choose a CSV file to import."
+    try:
+        list_rules.open_list(session, list)
+    except (InvalidInput, UnknownList) as error:
+        errors["list"] = error.message if list else "Choose the list to add these readers to."
+    if confirmed is not None and not reason.strip():
+        errors["reason"] = NEEDS_REASON
+    if errors or file is None:
+        return _form(request, session, values=values, errors=errors, status_code=422)
+    try:
+        job = start_import(request, session, admin, list_slug=list, upload=file, confirmed=confirmed is not None,
+                           reason=reason)
+    except InvalidInput as error:
+        session.rollback()
+        return _form(request, session, values=values, errors={"file": error.message}, status_code=422)
+    return done(f"/admin/imports/{job.id}", f"Import of {job.filename} started.")
+
+
+@router.get("/imports/{job_id}")
+def import_page(job_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """The job's live progress bar, then its report: counts and every rejected row with its reason."""
+    if not 0 < job_id <= LARGEST_ID:
+        raise InvalidInput("An import id is a positive number.")
+    job = jobs.get_import_job(session, job_id)
+    mailing_list = session.get(MailingList, job.list_id)
+    return page(request, "imports/detail.html", title=f"Import {job.id}", job=job, state=progress_of(job),
+                mailing_list=mailing_list)
+
+
+def recent_import_jobs(session: Session, limit: int = 50) -> list[ImportJob]:
+    """The newest import jobs (the jobs module has no listing yet)."""
+    from sqlalchemy import select
+
+    return list(session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)))

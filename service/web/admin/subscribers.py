@@ -1,4 +1,128 @@
-"""Admin screen: subscribers (being built)."""
-from fastapi import APIRouter
+"""Admin screen: find readers (keyset pages, no counts), one reader's record, unsubscribe, suppress, delete, export."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+
+from service import lists as list_rules
+from service.admin import audit
+from service.db import session_factory
+from service.errors import InvalidInput
+from service.subscribers import actions, detail, export, search
+from service.web.admin.auth import CurrentAdmin
+from service.web.admin.render import done, page
+from service.web.common import client_ip, get_session
 
 router = APIRouter(prefix="/admin")
+LARGEST_ID = 2**31 - 1  # ids are 32-bit INTEGERs on PostgreSQL
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+PAGE_SIZE = 50
+
+
+def clean_query(raw: str | None) -> str:
+    """A search fragment is one line of text (PostgreSQL refuses NUL outright)."""
+    query = (raw or "").strip()
+    if CONTROL.search(query) or len(query) > 320:
+        raise InvalidInput("Search for up to 320 characters of an address or name, without control characters.")
+    return query
+
+
+def clean_slug(raw: str | None) -> str | None:
+    """A list filter: a slug, or nothing (any list); a malformed one is an unknown list."""
+    slug = (raw or "").strip()
+    if not slug:
+        return None
+    if not list_rules.SLUG.match(slug):
+        raise InvalidInput(f"There is no list called {slug[:64]!r}.")
+    return slug
+
+
+@router.get("/subscribers")
+def subscribers_page(request: Request, admin: CurrentAdmin, q: str = "", list: str = "", status: str = "",
+                     after: int | None = Query(None, ge=1, le=LARGEST_ID), session: Session = Depends(get_session)):
+    """Search by address or name, filtered by list and status; "Next page" follows the keyset, nothing is counted."""
+    query, slug = clean_query(q), clean_slug(list)
+    found = search.search_subscribers(session, query=query, list_slug=slug, status=status or None, after=after,
+                                      limit=PAGE_SIZE)
+    filters = {"q": query, "list": slug or "", "status": status}
+    next_url = (f"/admin/subscribers?{urlencode({**filters, 'after': found.next_after})}"
+                if found.next_after else None)
+    return page(request, "subscribers/index.html", title="Subscribers", found=found, filters=filters,
+                next_url=next_url, first_page=after is None, lists=list_rules.lists_with_readers(session),
+                statuses=search.STATUSES)
+
+
+@router.get("/subscribers/export")
+def export_subscribers(request: Request, admin: CurrentAdmin, list: str = "", status: str = "",
+                       session: Session = Depends(get_session)):
+    """A list's readers (optionally in one status) as a CSV download, streamed; the export is audited."""
+    slug = clean_slug(list)
+    if slug is None:
+        raise InvalidInput("Choose the list to export.")
+    mailing_list = list_rules.get_list(session, slug)
+    chosen = search.check_status(status)
+    audit.record(session, actor=admin.name, action="subscribers.export", object_type="list", object_id=slug,
+                 details={"status": chosen}, ip=client_ip(request))
+    session.commit()
+    url = request.app.state.settings.effective_database_url
+    filename = f"{mailing_list.slug}-{chosen or 'all'}.csv"
+    return StreamingResponse(_csv(url, slug, chosen), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                                      "Cache-Control": "no-store"})
+
+
+def _csv(url: str, slug: str, status: str | None) -> Iterator[str]:
+    """The export's lines from a session of its own, which lives as long as the download."""
+    with session_factory(url)() as session:
+        yield from export.export_csv(session, list_slug=slug, status=status)
+
+
+@router.get("/subscribers/{subscriber_id}")
+def subscriber_page(subscriber_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """One reader: lists and status, consent record, deliveries with SMTP replies, suppression; and the actions."""
+    if not 0 < subscriber_id <= LARGEST_ID:
+        raise InvalidInput("A subscriber id is a positive number.")
+    reader = detail.subscriber_detail(session, subscriber_id)
+    return page(request, "subscribers/detail.html", title=reader.email, reader=reader)
+
+
+@router.post("/subscribers/{subscriber_id}/unsubscribe")
+def unsubscribe(subscriber_id: int, request: Request, admin: CurrentAdmin, list: str = Form(""),
+                session: Session = Depends(get_session)):
+    """Unsubscribe the reader from one list, or from all (an empty choice)."""
+    slug = clean_slug(list)
+    changed = actions.unsubscribe(session, subscriber_id, list_slug=slug, actor=admin.name, ip=client_ip(request))
+    notice = f"Unsubscribed from {', '.join(changed)}." if changed else "Nothing to change: already unsubscribed."
+    return done(f"/admin/subscribers/{subscriber_id}", notice)
+
+
+@router.post("/subscribers/{subscriber_id}/suppress")
+def suppress(subscriber_id: int, request: Request, admin: CurrentAdmin, reason: str = Form(""),
+             session: Session = Depends(get_session)):
+    """Never mail this reader's address again, for a stated reason."""
+    reader = detail.subscriber_detail(session, subscriber_id)
+    actions.suppress_address(session, reader.email, reason=clean_reason(reason), actor=admin.name,
+                             ip=client_ip(request))
+    return done(f"/admin/subscribers/{subscriber_id}", "The address is suppressed: nothing will be sent to it.")
+
+
+@router.post("/subscribers/{subscriber_id}/delete")
+def delete(subscriber_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """Erase the reader and everything stored about them."""
+    actions.delete_subscriber(session, subscriber_id, actor=admin.name, ip=client_ip(request))
+    return done("/admin/subscribers", f"Deleted subscriber {subscriber_id} and their history.")
+
+
+def clean_reason(raw: str | None) -> str:
+    """A reason is text for the audit log: required, line breaks allowed, other control characters not."""
+    reason = (raw or "").strip()
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", reason):
+        raise InvalidInput("The reason may not contain control characters.")
+    if not reason:
+        raise InvalidInput("Please give a reason; it is kept in the audit log.")
+    return reason

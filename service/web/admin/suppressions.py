@@ -1,4 +1,73 @@
-"""Admin screen: suppressions (being built)."""
-from fastapi import APIRouter
+"""Admin screen: the suppression list — hashes, reasons and dates in keyset pages; look up, add and remove addresses."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from sqlalchemy.orm import Session
+
+from service.errors import InvalidInput
+from service.subscribers import actions
+from service.web.admin.auth import CurrentAdmin
+from service.web.admin.render import done, page
+from service.web.admin.subscribers import LARGEST_ID, clean_reason
+from service.web.common import client_ip, get_session
 
 router = APIRouter(prefix="/admin")
+HASH_SHOWN = 12  # characters of the address hash a person needs to tell rows apart
+
+
+def _page(request: Request, session: Session, *, after: int | None = None, status_code: int = 200,
+          **context: Any):
+    """The list page, with whatever a lookup or a mistake left to show."""
+    found = actions.suppressions_page(session, after=after, limit=50)
+    next_url = f"/admin/suppressions?after={found.next_after}" if found.next_after else None
+    context.setdefault("values", {"address": "", "reason": ""})
+    context.setdefault("errors", {})
+    return page(request, "suppressions/index.html", status_code, title="Suppressions", found=found,
+                next_url=next_url, first_page=after is None, hash_shown=HASH_SHOWN, **context)
+
+
+@router.get("/suppressions")
+def suppressions_page(request: Request, admin: CurrentAdmin, after: int | None = Query(None, ge=1, le=LARGEST_ID),
+                      session: Session = Depends(get_session)):
+    """Newest first; only hashes are kept, so rows show a hash prefix, the reason and since when."""
+    return _page(request, session, after=after)
+
+
+@router.post("/suppressions/lookup")
+def lookup(request: Request, admin: CurrentAdmin, address: str = Form(""), session: Session = Depends(get_session)):
+    """Is this address suppressed, and why? (A POST keeps the address out of URLs and access logs.)"""
+    try:
+        found = actions.lookup_suppression(session, address)
+    except InvalidInput as error:
+        return _page(request, session, status_code=422, lookup_address=address, errors={"lookup": error.message})
+    return _page(request, session, lookup_address=address, lookup_result=found, looked_up=True)
+
+
+@router.post("/suppressions")
+def add(request: Request, admin: CurrentAdmin, address: str = Form(""), reason: str = Form(""),
+        session: Session = Depends(get_session)):
+    """Never mail this address again, for a stated reason (audited)."""
+    try:
+        actions.suppress_address(session, address, reason=clean_reason(reason), actor=admin.name,
+                                 ip=client_ip(request))
+    except InvalidInput as error:
+        session.rollback()
+        return _page(request, session, status_code=422, values={"address": address, "reason": reason},
+                     errors={"add": error.message})
+    return done("/admin/suppressions", "Suppressed: nothing will be sent to that address.")
+
+
+@router.post("/suppressions/remove")
+def remove(request: Request, admin: CurrentAdmin, address: str = Form(""), reason: str = Form(""),
+           session: Session = Depends(get_session)):
+    """Let a suppressed address be mailed again, for a stated reason (audited)."""
+    try:
+        actions.unsuppress_address(session, address, reason=clean_reason(reason), actor=admin.name,
+                                   ip=client_ip(request))
+    except InvalidInput as error:
+        session.rollback()
+        return _page(request, session, status_code=422, remove_values={"address": address, "reason": reason},
+                     errors={"remove": error.message})
+    return done("/admin/suppressions", "Removed from the suppression list: the address may be mailed again.")

@@ -1,4 +1,136 @@
-"""Admin JSON API: lists (being built)."""
-from fastapi import APIRouter
+"""Admin JSON API for lists: the overview, create, change and archive (the same rules as the screen and CLI)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from service import lists as list_rules
+from service.admin import audit
+from service.models import MailingList, as_utc
+from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.common import client_ip, get_session
+from service.web.openapi import ADMIN_ERRORS
 
 router = APIRouter()
+Slug = Annotated[str, Path(pattern=list_rules.SLUG.pattern, description="The list's slug, e.g. world-news")]
+SendTime = Annotated[str, Field(pattern=r"^[0-9]{1,2}:[0-9]{2}$", description="HH:MM in the list's time zone")]
+Words = Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=50)]
+
+
+class ListOut(BaseModel):
+    """A list's settings, state and confirmed readers."""
+
+    slug: str
+    name: str
+    description: str
+    send_time: str
+    timezone: str
+    local_time_delivery: bool
+    double_opt_in: bool
+    categories: list[str]
+    languages: list[str]
+    archived: bool
+    archived_at: datetime | None
+    confirmed_readers: int
+
+
+class ListIn(BaseModel):
+    """A new list (the slug is its stable public identifier)."""
+
+    slug: str = Field(max_length=64, description="Lower-case letters, digits and dashes")
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    send_time: SendTime = "07:00"
+    timezone: str = Field(default="UTC", max_length=64, description="IANA time zone, e.g. Europe/London")
+    local_time_delivery: bool = False
+    double_opt_in: bool = True
+    categories: Words = Field(default_factory=list, description="Story categories it carries; empty: all")
+    languages: Words = Field(default_factory=lambda: ["en"], description="ISO 639-1 codes")
+
+
+class ListChange(BaseModel):
+    """The settings to change; those left out (or null) stay as they are."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    send_time: SendTime | None = None
+    timezone: str | None = Field(default=None, max_length=64)
+    local_time_delivery: bool | None = None
+    double_opt_in: bool | None = None
+    categories: Words | None = None
+    languages: Words | None = None
+
+
+def list_out(mailing_list: MailingList, readers: int) -> dict[str, Any]:
+    """The JSON of a list."""
+    return {"slug": mailing_list.slug, "name": mailing_list.name, "description": mailing_list.description,
+            "send_time": mailing_list.send_time.strftime("%H:%M"), "timezone": mailing_list.timezone,
+            "local_time_delivery": mailing_list.local_time_delivery, "double_opt_in": mailing_list.double_opt_in,
+            "categories": mailing_list.categories, "languages": list(mailing_list.languages or []),
+            "archived": mailing_list.archived_at is not None,
+            "archived_at": as_utc(mailing_list.archived_at).isoformat() if mailing_list.archived_at else None,
+            "confirmed_readers": readers}
+
+
+def _answer(session: Session, slug: str, status_code: int = 200) -> JSONResponse:
+    """One list as the overview shows it."""
+    row = next((ml, readers) for ml, readers in list_rules.lists_with_readers(session) if ml.slug == slug)
+    return JSONResponse(list_out(*row), status_code=status_code)
+
+
+@router.get("/lists", response_model=list[ListOut], responses=ADMIN_ERRORS)
+@readable_by_viewers
+def get_lists(admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """Every list, archived ones included, by slug."""
+    return JSONResponse([list_out(ml, readers) for ml, readers in list_rules.lists_with_readers(session)])
+
+
+@router.post("/lists", status_code=201, response_model=ListOut, responses=ADMIN_ERRORS)
+def post_list(body: ListIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """Create a list; 422 names what cannot be accepted (a taken slug, an unknown time zone...)."""
+    created = list_rules.create_list(
+        session, slug=body.slug, name=body.name, description=body.description,
+        send_time=list_rules.parse_send_time(body.send_time), timezone=body.timezone,
+        local_time_delivery=body.local_time_delivery, double_opt_in=body.double_opt_in, categories=body.categories,
+        languages=body.languages, commit=False)
+    audit.record(session, actor=admin.name, action="list.create", object_type="list", object_id=created.slug,
+                 details={"name": created.name, "via": "api"}, ip=client_ip(request))
+    session.commit()
+    return _answer(session, created.slug, 201)
+
+
+@router.patch("/lists/{slug}", response_model=ListOut, responses=ADMIN_ERRORS)
+def patch_list(slug: Slug, body: ListChange, request: Request, admin: CurrentAdmin,
+               session: Session = Depends(get_session)):
+    """Change some of a list's settings."""
+    _, changed = list_rules.update_list(session, slug, **body.model_dump(exclude_none=True))
+    if changed:
+        audit.record(session, actor=admin.name, action="list.update", object_type="list", object_id=slug,
+                     details=changed, ip=client_ip(request))
+    session.commit()
+    return _answer(session, slug)
+
+
+@router.post("/lists/{slug}/archive", response_model=ListOut, responses=ADMIN_ERRORS)
+def post_archive(slug: Slug, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """Archive a list: no new readers, no editions, hidden from the public pages (idempotent)."""
+    list_rules.archive_list(session, slug)
+    audit.record(session, actor=admin.name, action="list.archive", object_type="list", object_id=slug,
+                 details={"via": "api"}, ip=client_ip(request))
+    session.commit()
+    return _answer(session, slug)
+
+
+@router.post("/lists/{slug}/unarchive", response_model=ListOut, responses=ADMIN_ERRORS)
+def post_unarchive(slug: Slug, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """Open an archived list again."""
+    list_rules.unarchive_list(session, slug)
+    audit.record(session, actor=admin.name, action="list.unarchive", object_type="list", object_id=slug,
+                 details={"via": "api"}, ip=client_ip(request))
+    session.commit()
+    return _answer(session, slug)

@@ -1,0 +1,158 @@
+"""Admin lists: create, edit and archive from the screen and the API; an archived list leaves the public pages and
+gets no edition; viewers read the overview only."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from service.admin.models import AdminRole, AuditEntry
+from service.db import engine_for
+from service.delivery.schedule import dispatch
+from service.lists import create_list, get_list
+from service.web.app import create_app
+from tests.support.admin import csrf_of, signed_in
+from tests.support.readers import add_readers
+
+TOKEN = "lists-admin-token-0123456789abcdefghijklmn"
+
+
+class NoMail:
+    """Nothing here mails anyone; a notifier that fails loudly if something tried."""
+
+    def subscribe_request(self, request):
+        raise AssertionError("no subscribe request expected")
+
+    confirmation = welcome = subscribe_request
+
+
+@pytest.fixture
+def web(settings, db):
+    """A browser-like client of the real app (no worker needed: lists send no mail)."""
+    app = create_app(settings.model_copy(update={"admin_token": TOKEN}), notifier=NoMail())
+    with TestClient(app, follow_redirects=False) as client:
+        yield client
+
+
+def audit_of(db, action: str) -> list[AuditEntry]:
+    """The audit entries of one kind, oldest first."""
+    db.expire_all()
+    entries = list(db.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+    db.commit()
+    return entries
+
+
+def fresh(db, slug: str):
+    """The list as the database has it now."""
+    db.expire_all()
+    found = get_list(db, slug)
+    db.commit()
+    return found
+
+
+FORM = {"slug": "science", "name": "Science weekly", "description": "Discoveries.", "send_time": "08:30",
+        "timezone": "Europe/Paris", "double_opt_in": "1", "categories": "Science, Health", "languages": "en, fr"}
+
+
+def test_an_admin_creates_edits_and_archives_a_list_and_it_leaves_the_subscribe_page(web, db, world_news):
+    signed_in(web, db)
+    csrf = csrf_of(web, "/admin/lists/new")
+    answer = web.post("/admin/lists", data={**FORM, "csrf_token": csrf})
+    assert answer.status_code == 303 and answer.headers["location"] == "/admin/lists"
+    overview = web.get("/admin/lists").text
+    assert "Created the list science." in overview and "Science weekly" in overview and "Europe/Paris" in overview
+    created = fresh(db, "science")
+    assert created.send_time == time(8, 30) and created.categories == ["Health", "Science"]
+    assert created.languages == ["en", "fr"] and created.double_opt_in and not created.local_time_delivery
+    assert "Science weekly" in web.get("/subscribe").text
+
+    edit = web.get("/admin/lists/science")
+    assert 'value="08:30"' in edit.text and "Health, Science" in edit.text
+    unticked = {key: value for key, value in FORM.items() if key != "double_opt_in"}
+    answer = web.post("/admin/lists/science", data={
+        **unticked, "csrf_token": csrf, "send_time": "06:15", "timezone": "America/New_York",
+        "local_time_delivery": "1", "categories": "Science", "languages": "en"})
+    assert answer.status_code == 303
+    changed = fresh(db, "science")
+    assert changed.send_time == time(6, 15) and changed.timezone == "America/New_York"
+    assert changed.local_time_delivery and not changed.double_opt_in and changed.categories == ["Science"]
+    assert changed.languages == ["en"]
+    [update] = audit_of(db, "list.update")
+    assert update.actor == "ann@example.org" and update.object_id == "science"
+    assert update.details["send_time"] == "06:15" and update.details["double_opt_in"] is False
+
+    assert web.post("/admin/lists/science/archive", data={"csrf_token": csrf}).status_code == 303
+    assert fresh(db, "science").archived_at is not None
+    assert "archived" in web.get("/admin/lists").text
+    assert "Science weekly" not in web.get("/subscribe").text and "World News daily" in web.get("/subscribe").text
+    refused = web.post("/api/subscriptions", json={"email": "new@example.org", "lists": ["science"]})
+    assert refused.status_code == 404 and "takes no new readers" in refused.json()["detail"]
+    assert [e.actor for e in audit_of(db, "list.create") + audit_of(db, "list.archive")] == ["ann@example.org"] * 2
+
+    assert web.post("/admin/lists/science/unarchive", data={"csrf_token": csrf}).status_code == 303
+    assert fresh(db, "science").archived_at is None and "Science weekly" in web.get("/subscribe").text
+
+
+def test_a_bad_field_rerenders_the_form_with_the_message_and_what_was_typed(web, db):
+    signed_in(web, db)
+    csrf = csrf_of(web, "/admin/lists/new")
+    answer = web.post("/admin/lists", data={**FORM, "csrf_token": csrf, "timezone": "Mars/Olympus"})
+    assert answer.status_code == 422
+    assert "Unknown time zone: &#39;Mars/Olympus&#39;" in answer.text and 'value="Science weekly"' in answer.text
+    assert web.post("/admin/lists", data={**FORM, "csrf_token": csrf, "send_time": "25:99"}).status_code == 422
+    assert web.post("/admin/lists", data={**FORM, "csrf_token": csrf, "languages": "english"}).status_code == 422
+    db.expire_all()
+    assert db.scalar(select(AuditEntry.id).where(AuditEntry.action == "list.create")) is None
+
+
+def test_an_archived_list_gets_no_edition_while_an_open_one_does(db, settings):
+    open_list = create_list(db, slug="open", name="Open", send_time=time(7, 0), timezone="UTC")
+    closed = create_list(db, slug="closed", name="Closed", send_time=time(7, 0), timezone="UTC")
+    engine = engine_for(settings.effective_database_url)
+    add_readers(engine, open_list.id, 2, prefix="open")
+    add_readers(engine, closed.id, 2, prefix="closed")
+    from service.lists import archive_list
+
+    archive_list(db, "closed")
+    db.commit()
+    started = dispatch(settings.model_copy(update={"skip_empty_editions": False}),
+                       datetime(2026, 3, 10, 7, 1, tzinfo=UTC))
+    assert [s.list_slug for s in started] == ["open"]
+
+
+def test_the_api_creates_changes_and_archives_lists(web, db, world_news):
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    made = web.post("/api/admin/lists", headers=auth, json={"slug": "tech", "name": "Tech", "timezone": "Asia/Tokyo",
+                                                             "categories": ["Technology"]})
+    assert made.status_code == 201, made.text
+    assert made.json()["timezone"] == "Asia/Tokyo" and made.json()["confirmed_readers"] == 0
+    assert web.post("/api/admin/lists", headers=auth, json={"slug": "tech", "name": "Again"}).status_code == 422
+    patched = web.patch("/api/admin/lists/tech", headers=auth, json={"send_time": "09:45", "languages": ["de"]})
+    assert patched.status_code == 200 and patched.json()["send_time"] == "09:45"
+    assert patched.json()["languages"] == ["de"] and patched.json()["categories"] == ["Technology"]
+    assert web.patch("/api/admin/lists/tech", headers=auth, json={"timezone": "Nowhere/Else"}).status_code == 422
+    assert web.patch("/api/admin/lists/nope", headers=auth, json={}).status_code == 404
+    archived = web.post("/api/admin/lists/tech/archive", headers=auth)
+    assert archived.status_code == 200 and archived.json()["archived"] is True
+    slugs = {row["slug"]: row["archived"] for row in web.get("/api/admin/lists", headers=auth).json()}
+    assert slugs == {"tech": True, "world-news": False}
+    assert [e.action for e in audit_of(db, "list.create") + audit_of(db, "list.update")
+            + audit_of(db, "list.archive")] == ["list.create", "list.update", "list.archive"]
+
+
+def test_a_viewer_reads_the_overview_and_changes_nothing(web, db, world_news):
+    signed_in(web, db, email="vic@example.org", role=AdminRole.viewer)
+    assert "World News daily" in web.get("/admin/lists").text
+    assert "New list" not in web.get("/admin/lists").text
+    assert web.get("/api/admin/lists").status_code == 200
+    csrf = csrf_of(web, "/admin/lists")
+    assert web.get("/admin/lists/new").status_code == 403
+    assert web.get("/admin/lists/world-news").status_code == 403
+    assert web.post("/admin/lists", data={**FORM, "csrf_token": csrf}).status_code == 403
+    assert web.post("/admin/lists/world-news/archive", data={"csrf_token": csrf}).status_code == 403
+    headers = {"X-CSRF-Token": csrf}
+    assert web.patch("/api/admin/lists/world-news", headers=headers, json={"name": "Mine"}).status_code == 403
+    assert web.post("/api/admin/lists/world-news/archive", headers=headers).status_code == 403
+    assert fresh(db, "world-news").archived_at is None and fresh(db, "world-news").name == "World News daily"
