@@ -64,7 +64,8 @@ def carry_out(session: Session, request: SubscribeRequest, *, notifier: Notifier
     from service.models import MailingList
 
     found = [session.get(MailingList, list_id) for list_id in request.list_ids]
-    lists = [ml for ml in found if ml is not None]  # a list deleted since the request was checked
+    # a list deleted or archived since the request was checked takes no new reader
+    lists = [ml for ml in found if ml is not None and ml.archived_at is None]
     if not lists:
         return SubscribeResult()
     with session.begin_nested() as trial:

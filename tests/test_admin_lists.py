@@ -12,6 +12,7 @@ from service.admin.models import AdminRole, AuditEntry
 from service.db import engine_for
 from service.delivery.schedule import dispatch
 from service.lists import create_list, get_list
+from service.models import Subscriber
 from service.web.app import create_app
 from tests.support.admin import csrf_of, signed_in
 from tests.support.readers import add_readers
@@ -156,3 +157,29 @@ def test_a_viewer_reads_the_overview_and_changes_nothing(web, db, world_news):
     assert web.patch("/api/admin/lists/world-news", headers=headers, json={"name": "Mine"}).status_code == 403
     assert web.post("/api/admin/lists/world-news/archive", headers=headers).status_code == 403
     assert fresh(db, "world-news").archived_at is None and fresh(db, "world-news").name == "World News daily"
+
+
+def test_a_request_checked_before_the_list_was_archived_adds_nobody(db, world_news):
+    from service.lists import archive_list
+    from service.subscribe_requests import carry_out, check_request
+    from service.subscriptions import ConsentContext
+
+    class Recorder:
+        def __init__(self):
+            self.sent = []
+
+        def confirmation(self, subscriber_id, list_ids):
+            self.sent.append(("confirmation", subscriber_id, list_ids))
+
+        welcome = confirmation
+
+    checked = check_request(db, email="late@example.org", name=None, list_slugs=["world-news"], timezone=None,
+                            consent=ConsentContext(source="form", ip="192.0.2.1", user_agent="test",
+                                                   consent_text_version="v1"))
+    archive_list(db, "world-news")
+    db.commit()
+    notifier = Recorder()
+    result = carry_out(db, checked, notifier=notifier)
+    assert result.subscriber_id is None and notifier.sent == []
+    db.expire_all()
+    assert db.scalar(select(Subscriber).where(Subscriber.email == "late@example.org")) is None
