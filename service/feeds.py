@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.clustering import Clusterer
-from service.errors import InvalidInput
+from service.errors import InvalidInput, UnknownPage
 from service.feed_items import ItemProblem, date_undated, detail_text, entry_to_item, feed_language
 from service.models import Feed, utcnow
 from service.stories.items import ingest_items
@@ -57,16 +57,22 @@ def _web_url(url: str | None) -> str | None:
     return url if ok else None
 
 
-def add_feed(session: Session, *, url: str, category: str, publisher: str | None = None) -> Feed:
-    """Register a feed, or re-file an existing one under a new category (one row per URL)."""
+def _checked(url: str | None, category: str | None, publisher: str | None) -> tuple[str, str, str]:
+    """A feed's URL, category and publisher as stored, or InvalidInput saying which one is wrong."""
     url, category, publisher = (url or "").strip(), (category or "").strip(), " ".join((publisher or "").split())
-    if not _web_url(url) or any(ch.isspace() for ch in url):
+    if not _web_url(url) or any(ch.isspace() or not ch.isprintable() for ch in url):
         raise InvalidInput(f"feed URL must be an http:// or https:// address with a host (at most 2000 "
                            f"characters, no spaces), got {url!r}")
-    if not category or len(category) > 100:
-        raise InvalidInput("category must be 1 to 100 characters")
+    if not category or len(category) > 100 or not (category + publisher).isprintable():
+        raise InvalidInput("category must be 1 to 100 characters (and no control characters in it or the publisher)")
     if len(publisher) > 300:
         raise InvalidInput("publisher must be at most 300 characters")
+    return url, category, publisher
+
+
+def add_feed(session: Session, *, url: str, category: str, publisher: str | None = None) -> Feed:
+    """Register a feed, or re-file an existing one under a new category (one row per URL)."""
+    url, category, publisher = _checked(url, category, publisher)
     feed = session.scalar(select(Feed).where(Feed.url == url)) or Feed(url=url, title="")
     feed.category = category
     feed.publisher = publisher or feed.publisher
@@ -82,6 +88,49 @@ def remove_feed(session: Session, url: str) -> bool:
         session.delete(feed)
         session.flush()
     return feed is not None
+
+
+def get_feed(session: Session, feed_id: int) -> Feed:
+    """The feed with this id, or UnknownPage (a stale link or a mistyped id)."""
+    feed = session.get(Feed, feed_id) if 0 < feed_id <= 2**31 - 1 else None
+    if feed is None:
+        raise UnknownPage(f"There is no feed {feed_id}.")
+    return feed
+
+
+def update_feed(session: Session, feed_id: int, *, url: str, category: str, publisher: str | None) -> Feed:
+    """Change a feed's URL, category or publisher; a new URL starts afresh (no validators, no failures counted)."""
+    feed = get_feed(session, feed_id)
+    url, category, publisher = _checked(url, category, publisher)
+    if url != feed.url:
+        if session.scalar(select(Feed.id).where(Feed.url == url, Feed.id != feed.id)) is not None:
+            raise InvalidInput(f"Another feed already has the URL {url}.")
+        feed.url, feed.etag, feed.last_modified = url, None, None
+        feed.last_status, feed.last_error, feed.consecutive_failures = "new", None, 0
+    feed.category, feed.publisher = category, publisher or None
+    session.flush()
+    return feed
+
+
+def delete_feed(session: Session, feed_id: int) -> Feed:
+    """Stop polling a feed; the stories and items it brought in stay (their feed_id becomes NULL)."""
+    feed = get_feed(session, feed_id)
+    session.delete(feed)
+    session.flush()
+    return feed
+
+
+def poll_now(session: Session, feed_id: int, *, clusterer: Clusterer,
+             client: httpx.Client | None = None) -> PollResult:
+    """Poll one feed at once (an admin's "poll now"), committed like one feed of poll_all; its row keeps the result."""
+    url = get_feed(session, feed_id).url
+    own_client = client is None
+    client = client or make_client()
+    try:
+        return _poll_one(session, feed_id, url, client, clusterer)
+    finally:
+        if own_client:
+            client.close()
 
 
 def list_feeds(session: Session) -> list[Feed]:

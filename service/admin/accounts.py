@@ -1,4 +1,7 @@
-"""Admin accounts: create, sign in (argon2 password hashes), change role. SQL for admin_users lives here."""
+"""Admin accounts: create, sign in (argon2 password hashes), change role, disable, change password.
+
+SQL for admin_users lives here; there is always at least one active admin account once one exists.
+"""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -9,8 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.addresses import normalise_address
+from service.admin import sessions
 from service.admin.models import AdminRole, AdminUser
-from service.errors import InvalidInput
+from service.errors import InvalidInput, UnknownPage
 from service.models import utcnow
 
 MIN_PASSWORD_LENGTH = 12
@@ -73,3 +77,62 @@ def authenticate(session: Session, email: str, password: str) -> AdminUser | Non
 def all_admins(session: Session) -> list[AdminUser]:
     """Every account, for the accounts screen."""
     return list(session.scalars(select(AdminUser).order_by(AdminUser.email)))
+
+
+def get_account(session: Session, account_id: int) -> AdminUser:
+    """The account with this id, or UnknownPage."""
+    user = session.get(AdminUser, account_id) if 0 < account_id <= 2**31 - 1 else None
+    if user is None:
+        raise UnknownPage(f"There is no admin account {account_id}.")
+    return user
+
+
+def _keep_an_admin(session: Session, user: AdminUser) -> None:
+    """Refuse a change that would leave no active admin (the others' rows are locked until commit, on PostgreSQL)."""
+    if user.role != AdminRole.admin.value or user.disabled:
+        return
+    others = session.scalars(select(AdminUser.id).where(AdminUser.role == AdminRole.admin.value,
+                                                        AdminUser.disabled.is_(False), AdminUser.id != user.id)
+                             .with_for_update()).all()
+    if not others:
+        raise InvalidInput(f"{user.email} is the last active admin account: make another account an admin first, "
+                           "or nobody could manage the newsletter.")
+
+
+def change_role(session: Session, account_id: int, role: AdminRole) -> AdminUser:
+    """Give an account another role; its sessions end, so the new role applies at once."""
+    user = get_account(session, account_id)
+    if user.role == role.value:
+        return user
+    if role != AdminRole.admin:
+        _keep_an_admin(session, user)
+    user.role = role.value
+    sessions.close_all_for(session, user.id)
+    session.flush()
+    return user
+
+
+def set_disabled(session: Session, account_id: int, disabled: bool) -> AdminUser:
+    """Disable an account (its sessions end at once and it cannot sign in) or enable it again."""
+    user = get_account(session, account_id)
+    if disabled and not user.disabled:
+        _keep_an_admin(session, user)
+        sessions.close_all_for(session, user.id)
+    user.disabled = disabled
+    session.flush()
+    return user
+
+
+def change_password(session: Session, account_id: int, *, current: str, new: str) -> AdminUser:
+    """A new password for an account that proves it knows the current one; every session of it ends."""
+    user = get_account(session, account_id)
+    try:
+        _hasher().verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise InvalidInput("The current password is not right.") from None
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"The new password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+    user.password_hash = _hasher().hash(new)
+    sessions.close_all_for(session, user.id)
+    session.flush()
+    return user

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from service.admin.identity import Admin
 from service.admin.models import AdminRole, ApiToken
-from service.errors import InvalidInput
+from service.errors import InvalidInput, UnknownPage
 from service.models import utcnow
 
 PREFIX = "nla_"
@@ -32,7 +32,7 @@ def _digest(secret: str) -> str:
 def create_token(session: Session, *, name: str, role: AdminRole, created_by: str) -> NewToken:
     """A new token; its secret is returned once and only its hash is kept."""
     name = " ".join(name.split())
-    if not name or len(name) > 100:
+    if not name or len(name) > 100 or not name.isprintable():
         raise InvalidInput("A token needs a name of 1 to 100 characters, e.g. 'deploy bot'.")
     secret = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(name=name, token_hash=_digest(secret), prefix=secret[:10], role=role.value,
@@ -49,9 +49,9 @@ def all_tokens(session: Session) -> list[ApiToken]:
 
 def revoke_token(session: Session, token_id: int) -> ApiToken:
     """Stop a token from working; revoking twice is harmless."""
-    row = session.get(ApiToken, token_id)
+    row = session.get(ApiToken, token_id) if 0 < token_id <= 2**31 - 1 else None
     if row is None:
-        raise InvalidInput(f"There is no API token {token_id}.")
+        raise UnknownPage(f"There is no API token {token_id}.")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     return row

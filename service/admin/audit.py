@@ -20,9 +20,11 @@ def record(session: Session, *, actor: str, action: str, object_type: str = "", 
 
 
 def recent(session: Session, *, limit: int = 50, before_id: int | None = None, object_type: str | None = None,
-           object_id: object | None = None) -> list[AuditEntry]:
-    """Newest first, a page at a time (keyset on id), optionally about one object."""
+           object_id: object | None = None, actor: str | None = None) -> list[AuditEntry]:
+    """Newest first, a page at a time (keyset on id), optionally about one object or by one actor."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if actor is not None:
+        query = query.where(AuditEntry.actor == actor)
     if before_id is not None:
         query = query.where(AuditEntry.id < before_id)
     if object_type is not None:

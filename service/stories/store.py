@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import UTC, datetime, time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import delete, select
+from pydantic import ValidationError
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from service.errors import UnknownPage
-from service.models import Item, Story, utcnow
-from service.stories.formats import StoryInput
+from service.errors import InvalidInput, UnknownPage
+from service.models import Edition, Item, Story, utcnow
+from service.stories.formats import StoryIn, StoryInput
 
 LARGEST_ID = 2**31 - 1  # stories.id is a 32-bit INTEGER on PostgreSQL: a larger id names no story
 
@@ -51,14 +53,15 @@ def _replace_source_items(session: Session, row: Story, story: StoryInput) -> No
     session.expire(row, ["items"])
 
 
-def upsert_stories(session: Session, stories: Iterable[StoryInput]) -> tuple[int, int]:
-    """Store many and commit; returns (created, updated)."""
+def upsert_stories(session: Session, stories: Iterable[StoryInput], *, commit: bool = True) -> tuple[int, int]:
+    """Store many and commit (or leave the commit to the caller, with its audit entry); returns (created, updated)."""
     created = updated = 0
     for story in stories:
         _, is_new = upsert_story(session, story)
         created += is_new
         updated += not is_new
-    session.commit()
+    if commit:
+        session.commit()
     return created, updated
 
 
@@ -106,3 +109,81 @@ def story_as_json(story: Story) -> dict[str, Any]:
         "received_at": story.received_at.isoformat() if story.received_at else None,
         "updated_at": story.updated_at.isoformat() if story.updated_at else None,
     }
+
+
+def story_page(session: Session, *, limit: int = 50, before: int | None = None,
+               category: str | None = None) -> list[Story]:
+    """A page of stories, freshest first, continuing after story `before` (keyset on newest item, then id)."""
+    query = select(Story).order_by(Story.newest_item_at.desc().nulls_last(), Story.id.desc()).limit(limit)
+    if category:
+        query = query.where(Story.category == category)
+    if before is not None:
+        mark = session.get(Story, before) if 0 < before <= LARGEST_ID else None
+        if mark is None:
+            query = query.where(Story.id < min(before, LARGEST_ID))
+        elif mark.newest_item_at is None:
+            query = query.where(Story.newest_item_at.is_(None), Story.id < mark.id)
+        else:
+            query = query.where(or_(Story.newest_item_at < mark.newest_item_at, Story.newest_item_at.is_(None),
+                                    and_(Story.newest_item_at == mark.newest_item_at, Story.id < mark.id)))
+    return list(session.scalars(query))
+
+
+def story_categories(session: Session) -> list[str]:
+    """Every category a story is filed under, for the list's filter."""
+    return sorted(session.scalars(select(Story.category).distinct()))
+
+
+def edit_story(session: Session, story_id: int | str, *, title: str | None = None,
+               key_points: list[str] | None = None, category: str | None = None,
+               story_date: date | None = None, clear_date: bool = False) -> tuple[Story, dict[str, Any]]:
+    """Change what a story says; it becomes hand-written, so later items never overwrite its title or points.
+
+    Checked by the same rules as a story taken in as JSON; returns the story and the fields that changed.
+    """
+    story = find_story(session, story_id)
+    wanted = {"title": story.title if title is None else title,
+              "key_points": list(story.key_points or []) if key_points is None else key_points,
+              "category": story.category if category is None else category,
+              "date": None if clear_date else (story_date or story.story_date)}
+    try:
+        checked = StoryIn.model_validate(wanted)
+    except ValidationError as error:
+        raise InvalidInput("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}".removeprefix(": ")
+                                     for e in error.errors())) from None
+    before = {"title": story.title, "key_points": list(story.key_points or []), "category": story.category,
+              "date": story.story_date.isoformat() if story.story_date else None}
+    story.title, story.key_points, story.category = checked.title, list(checked.key_points), checked.category
+    story.story_date, story.hand_written, story.updated_at = checked.story_date, True, utcnow()
+    after = {"title": story.title, "key_points": story.key_points, "category": story.category,
+             "date": story.story_date.isoformat() if story.story_date else None}
+    session.flush()
+    return story, {field: after[field] for field in after if after[field] != before[field]}
+
+
+@dataclass(frozen=True)
+class FrozenEdition:
+    """An edition already built with a story: its email and archive page keep the story as rendered."""
+
+    id: int
+    list_id: int
+    edition_date: date
+    send_status: str
+
+
+def editions_carrying(session: Session, story_id: int) -> list[FrozenEdition]:
+    """Built editions that name this story (story_ids is JSON, so the filter runs here, over the ids only)."""
+    rows = session.execute(select(Edition.id, Edition.list_id, Edition.edition_date, Edition.send_status,
+                                  Edition.story_ids).order_by(Edition.edition_date.desc())).all()
+    return [FrozenEdition(row.id, row.list_id, row.edition_date, row.send_status) for row in rows
+            if story_id in (row.story_ids or [])]
+
+
+def delete_story(session: Session, story_id: int | str) -> tuple[Story, list[FrozenEdition]]:
+    """Delete a story and its items; editions already built keep their rendered HTML (they are frozen)."""
+    story = find_story(session, story_id)
+    frozen = editions_carrying(session, story.id)
+    session.execute(delete(Item).where(Item.story_id == story.id))
+    session.execute(delete(Story).where(Story.id == story.id))
+    session.expunge(story)
+    return story, frozen

@@ -1,4 +1,123 @@
-"""Admin JSON API: feeds (being built)."""
-from fastapi import APIRouter
+"""Admin JSON API for feeds: list with each one's last error, add, change, delete and poll one now."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from service import feeds as feed_rules
+from service.admin import audit
+from service.models import Feed, as_utc
+from service.stories.items import clusterer_from
+from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.common import client_ip, get_session
+from service.web.openapi import ADMIN_ERRORS, REASONS, ErrorBody
 
 router = APIRouter()
+READ_ERRORS: dict[int | str, dict[str, Any]] = {code: ADMIN_ERRORS[code] for code in (400, 401, 403, 429)}
+NO_FEED: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": REASONS[404]}}
+
+
+class FeedOut(BaseModel):
+    """A feed and what its last poll saw."""
+
+    id: int
+    url: str
+    category: str
+    title: str
+    publisher: str | None
+    last_polled_at: datetime | None
+    last_status: str = Field(description="new, ok, partial (some items skipped), not_modified or error")
+    last_error: str | None
+    consecutive_failures: int
+    created_at: datetime
+
+
+class FeedIn(BaseModel):
+    """A feed to add, or a feed's new settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=2000, description="http:// or https:// address of an RSS 2.0 or Atom feed")
+    category: str = Field(default="World News", max_length=100)
+    publisher: str | None = Field(default=None, max_length=300)
+
+
+class PollOut(BaseModel):
+    """What one poll did; the feed's row keeps the same status and error."""
+
+    feed: FeedOut
+    status: str
+    new_items: int
+    seen_before: int
+    error: str | None
+
+
+def feed_out(feed: Feed) -> FeedOut:
+    """The API shape of a feed row."""
+    return FeedOut(id=feed.id, url=feed.url, category=feed.category, title=feed.title or "", publisher=feed.publisher,
+                   last_polled_at=as_utc(feed.last_polled_at) if feed.last_polled_at else None,
+                   last_status=feed.last_status, last_error=feed.last_error,
+                   consecutive_failures=feed.consecutive_failures, created_at=as_utc(feed.created_at))
+
+
+@router.get("/feeds", response_model=list[FeedOut], responses=READ_ERRORS)
+@readable_by_viewers
+def list_feeds(session: Session = Depends(get_session)):
+    """Every feed in the order they were added, with its last status and error."""
+    return [feed_out(feed) for feed in feed_rules.list_feeds(session)]
+
+
+@router.post("/feeds", status_code=201, response_model=FeedOut, responses=ADMIN_ERRORS)
+def add_feed(body: FeedIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """Register a feed (a known URL is re-filed under the new category); it is fetched on the next poll."""
+    feed = feed_rules.add_feed(session, url=body.url, category=body.category, publisher=body.publisher)
+    audit.record(session, actor=admin.name, action="feed.create", object_type="feed", object_id=feed.id,
+                 details={"url": feed.url, "category": feed.category, "via": "api"}, ip=client_ip(request))
+    session.commit()
+    return feed_out(feed)
+
+
+@router.get("/feeds/{feed_id}", response_model=FeedOut, responses={**READ_ERRORS, **NO_FEED})
+@readable_by_viewers
+def show_feed(feed_id: int, session: Session = Depends(get_session)):
+    """One feed and its last poll."""
+    return feed_out(feed_rules.get_feed(session, feed_id))
+
+
+@router.put("/feeds/{feed_id}", response_model=FeedOut, responses={**ADMIN_ERRORS, **NO_FEED})
+def change_feed(feed_id: int, body: FeedIn, request: Request, admin: CurrentAdmin,
+                session: Session = Depends(get_session)):
+    """Replace a feed's URL, category and publisher; a new URL starts afresh."""
+    feed = feed_rules.update_feed(session, feed_id, url=body.url, category=body.category, publisher=body.publisher)
+    audit.record(session, actor=admin.name, action="feed.update", object_type="feed", object_id=feed.id,
+                 details={"url": feed.url, "category": feed.category, "publisher": feed.publisher, "via": "api"},
+                 ip=client_ip(request))
+    session.commit()
+    return feed_out(feed)
+
+
+@router.delete("/feeds/{feed_id}", response_model=FeedOut, responses={**ADMIN_ERRORS, **NO_FEED})
+def delete_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """Stop polling a feed; its stories stay. Answers the feed as it was."""
+    gone = feed_out(feed_rules.get_feed(session, feed_id))
+    feed_rules.delete_feed(session, feed_id)
+    audit.record(session, actor=admin.name, action="feed.delete", object_type="feed", object_id=feed_id,
+                 details={"url": gone.url, "via": "api"}, ip=client_ip(request))
+    session.commit()
+    return gone
+
+
+@router.post("/feeds/{feed_id}/poll", response_model=PollOut, responses={**ADMIN_ERRORS, **NO_FEED})
+def poll_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """Fetch one feed now, inside the request (bounded by the poller's timeouts); a failure is a 200 naming it."""
+    result = feed_rules.poll_now(session, feed_id, clusterer=clusterer_from(request.app.state.settings))
+    audit.record(session, actor=admin.name, action="feed.poll", object_type="feed", object_id=feed_id,
+                 details={"status": result.status, "new_items": result.created, "error": result.error, "via": "api"},
+                 ip=client_ip(request))
+    session.commit()
+    return PollOut(feed=feed_out(feed_rules.get_feed(session, feed_id)), status=result.status,
+                   new_items=result.created, seen_before=result.updated, error=result.error)

@@ -1,12 +1,13 @@
-"""Admin JSON API for stories: take in, list and show (the caller is checked by the admin router)."""
+"""Admin JSON API for stories: take in, list, show, edit and delete (the caller is checked by the admin router)."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from service.admin import audit
@@ -17,8 +18,8 @@ from service.stories import (
     story_as_json,
     upsert_stories,
 )
-from service.stories.store import LARGEST_ID, find_story
-from service.web.admin.auth import CurrentAdmin
+from service.stories.store import LARGEST_ID, delete_story, edit_story, find_story
+from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 from service.web.common import client_ip, get_session
 from service.web.openapi import ADMIN_ERRORS, REASONS, ErrorBody, StoriesStored
 
@@ -85,6 +86,7 @@ NO_STORY: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "descript
 
 
 @router.get("/stories", response_model=list[StoryOut], responses=READ_ERRORS)
+@readable_by_viewers
 def list_stories(limit: int = Query(50, ge=0, description="How many, freshest first; 0 for all"),
                  session: Session = Depends(get_session)):
     """The freshest stories with their sources and items, as `newsletter stories list --json` shows them."""
@@ -94,7 +96,52 @@ def list_stories(limit: int = Query(50, ge=0, description="How many, freshest fi
 
 @router.get("/stories/{story_id}", response_model=StoryOut,
             responses={**READ_ERRORS, **NO_STORY})
+@readable_by_viewers
 def show_story(story_id: int, session: Session = Depends(get_session)):
     """One story with its key points, sources and items; 404 for an id that names none."""
     return JSONResponse(story_as_json(find_story(session, story_id)))
 
+
+
+class StoryPatch(BaseModel):
+    """The fields an admin may change; those left out stay. The story becomes hand-written (keeps its points)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    title: str | None = None
+    key_points: list[str] | None = Field(default=None, description="One string per key point, at least one")
+    category: str | None = None
+    story_date: date | None = Field(default=None, alias="date", description="YYYY-MM-DD; null clears it")
+
+
+class StoryDeleted(BaseModel):
+    """What DELETE did: built editions that carry the story keep it in their frozen, rendered HTML."""
+
+    id: int
+    title: str
+    kept_by_editions: list[int]
+
+
+@router.patch("/stories/{story_id}", response_model=StoryOut, responses={**ADMIN_ERRORS, **NO_STORY})
+def patch_story(story_id: int, changes: StoryPatch, request: Request, admin: CurrentAdmin,
+                session: Session = Depends(get_session)):
+    """Change a story's title, key points, category or date; later items never overwrite them."""
+    given = changes.model_fields_set
+    story, changed = edit_story(session, story_id, title=changes.title, key_points=changes.key_points,
+                                category=changes.category, story_date=changes.story_date,
+                                clear_date="story_date" in given and changes.story_date is None)
+    audit.record(session, actor=admin.name, action="story.update", object_type="story", object_id=story.id,
+                 details={"changed": sorted(changed), "title": story.title, "via": "api"}, ip=client_ip(request))
+    session.commit()
+    return JSONResponse(story_as_json(find_story(session, story.id)))
+
+
+@router.delete("/stories/{story_id}", response_model=StoryDeleted, responses={**ADMIN_ERRORS, **NO_STORY})
+def remove_story(story_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """Delete a story and its items; editions already built with it keep it as rendered."""
+    story, frozen = delete_story(session, story_id)
+    kept = [edition.id for edition in frozen]
+    audit.record(session, actor=admin.name, action="story.delete", object_type="story", object_id=story.id,
+                 details={"title": story.title, "kept_by_editions": kept, "via": "api"}, ip=client_ip(request))
+    session.commit()
+    return StoryDeleted(id=story.id, title=story.title, kept_by_editions=kept)
