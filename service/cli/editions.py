@@ -73,7 +73,8 @@ def send_test(list_slug: str = typer.Option(..., "--list"), day: str = typer.Opt
 
 
 @app.command()
-def send(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date")) -> None:
+def send(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date"),
+         watch: bool = typer.Option(False, "--watch", help="Show a progress bar until the edition is sent")) -> None:
     """Start sending the list's edition for the day now (builds it if needed); workers do the sending."""
     from service.tasks import start_drains
 
@@ -90,6 +91,37 @@ def send(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(N
             typer.echo(f"edition {edition.id} was already started ({edition.send_status}); triggering workers again")
         else:
             typer.echo(f"edition {edition.id} started: {started.planned} readers planned")
+        edition_id = edition.id
+    if watch:
+        _watch(settings, edition_id)
+
+
+def _watch(settings, edition_id: int, every: float = 0.5) -> None:
+    """A progress bar from the ledger's figures until the edition stops sending; Ctrl-C stops watching only."""
+    import time
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from service.monitoring.figures import edition_figures
+
+    console = Console(stderr=True, highlight=False)
+    with Progress(TextColumn(f"edition {edition_id}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+                  TextColumn("{task.fields[words]}"), TimeRemainingColumn(), console=console) as progress:
+        bar = progress.add_task("send", total=1, words="")
+        try:
+            while True:
+                with session_scope(settings.effective_database_url) as session:
+                    figures = edition_figures(session, edition_id)
+                progress.update(bar, total=figures.planned or 1, completed=figures.done, words=(
+                    f"{figures.sent} sent, {figures.failed} failed, {figures.retrying} retrying"))
+                if figures.send_status != "sending":
+                    break
+                time.sleep(every)
+        except KeyboardInterrupt:
+            console.print("stopped watching; the workers carry on sending")
+            return
+    typer.echo(f"edition {edition_id} {figures.send_status}: {figures.sent} sent, {figures.failed} failed, "
+               f"{figures.skipped} skipped of {figures.planned} planned")
 
 
 @app.command()

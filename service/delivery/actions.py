@@ -1,11 +1,13 @@
 """What an admin can do to an edition, one function each, for the CLI, the tasks, the admin UI and the API alike."""
 from __future__ import annotations
 
+import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from email.message import EmailMessage
 
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from service import smtp
@@ -15,13 +17,14 @@ from service.db import engine_for
 from service.delivery import control
 from service.delivery.schedule import send_now as start_now
 from service.editions import build_edition, get_edition
-from service.errors import InvalidInput
-from service.lists import get_list
+from service.errors import InvalidInput, ServiceUnavailable, UnknownList, UnknownPage
+from service.lists import SLUG, get_list
 from service.models import Edition, MailingList, Subscriber, utcnow
 from service.rendering import edition_message
 
 DrainStarter = Callable[[int, int], None]  # (edition id, how many drains): Celery's start_drains in production
 SAMPLE_READER = Subscriber(id=0, email="reader@example.com", name="Sample Reader")
+DAYS_BACK, DAYS_AHEAD = 5 * 366, 366  # an edition day outside this is a typo (and year 1 overflows the window maths)
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,47 @@ def edition_of(session: Session, list_slug: str, day: date) -> Edition:
     return edition
 
 
+def list_named(session: Session, slug: str) -> MailingList:
+    """A list by a slug typed into a URL or form: one that cannot be a slug names no list (and never reaches SQL)."""
+    if not SLUG.match(slug or ""):
+        raise UnknownList(f"There is no list called {slug[:80]!r}.")
+    return get_list(session, slug)
+
+
+def find_edition(session: Session, edition_id: int) -> Edition:
+    """An edition by id, or a 404 for the UI and API."""
+    edition = session.get(Edition, edition_id) if 0 < edition_id < 2**31 else None
+    if edition is None:
+        raise UnknownPage(f"There is no edition {edition_id}.")
+    return edition
+
+
+def recent_editions(session: Session, *, list_slug: str | None = None, before: tuple[date, int] | None = None,
+                    limit: int = 50) -> list[Edition]:
+    """Editions newest first (by day, then id), optionally of one list, a page at a time (keyset on day and id)."""
+    query = select(Edition).join(MailingList, MailingList.id == Edition.list_id)
+    if list_slug:
+        if not SLUG.match(list_slug):
+            return []  # no list has that name
+        query = query.where(MailingList.slug == list_slug)
+    if before is not None:
+        day, edition_id = before
+        query = query.where(or_(Edition.edition_date < day, and_(Edition.edition_date == day, Edition.id < edition_id)))
+    return list(session.scalars(query.order_by(Edition.edition_date.desc(), Edition.id.desc()).limit(limit)))
+
+
+def check_day(day: date, today: date | None = None) -> date:
+    """An edition day within a few years of today; anything else is refused before building."""
+    today = today or utcnow().date()
+    if not today - timedelta(days=DAYS_BACK) <= day <= today + timedelta(days=DAYS_AHEAD):
+        raise InvalidInput(f"date {day} is too far from today ({today}) for an edition")
+    return day
+
+
 def preview(session: Session, settings: Settings, mailing_list: MailingList, day: date,
             reader: Subscriber = SAMPLE_READER) -> EmailMessage | None:
     """The message a reader would get; an edition not yet built stays unbuilt (its stories may still grow)."""
+    check_day(day)
     edition = build_edition(session, settings=settings, mailing_list=mailing_list, day=day, freeze=False)
     return None if edition is None else edition_message(settings, edition, mailing_list, reader)
 
@@ -56,13 +97,22 @@ def send_test(session: Session, settings: Settings, mailing_list: MailingList, d
     subject = message["Subject"]
     del message["Subject"]
     message["Subject"] = f"[Test] {subject}"
-    smtp.send_one(settings.smtp, message)
+    try:
+        smtp.send_one(settings.smtp, message)
+    except smtplib.SMTPRecipientsRefused as error:  # the relay's own words, for the admin who typed the address
+        code, reply = next(iter(error.recipients.values()), (0, b""))
+        raise InvalidInput(f"the mail server refused {to}: {code} {reply.decode(errors='replace')}") from None
+    except smtp.NeedsSmtpUtf8 as error:
+        raise InvalidInput(str(error)) from None
+    except (smtplib.SMTPException, OSError) as error:
+        raise ServiceUnavailable(f"the test could not be sent to {to}: {error}") from None
     return to
 
 
 def send_now(session: Session, settings: Settings, mailing_list: MailingList, day: date,
              start_drains: DrainStarter) -> Started | None:
     """Build if needed, start at once (local-time lists included) and set workers on it; None: no stories."""
+    check_day(day)
     edition, planned = start_now(settings, session, mailing_list, day, utcnow())
     if edition is None:
         return None

@@ -1,14 +1,30 @@
-"""Admin screen: the dashboard (being built)."""
-from fastapi import APIRouter, Request
+"""Admin screen: the dashboard, where today's sends, queues, workers and what needs a person are seen at once."""
+from __future__ import annotations
 
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+
+from service.admin.models import AdminRole
+from service.models import utcnow
+from service.monitoring import figures
+from service.web.admin.api.dashboard import current_status, masked
+from service.web.admin.api.editions import progress_state
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 from service.web.admin.render import page
+from service.web.common import get_session
 
 router = APIRouter(prefix="/admin")
 
 
 @router.get("")
 @readable_by_viewers
-def dashboard(request: Request, admin: CurrentAdmin):
-    """Today's editions, queues and workers at a glance."""
-    return page(request, "dashboard.html", title="Dashboard")
+def dashboard(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """Today's and upcoming editions with live progress, queues, workers, beat, failures and audience change."""
+    now = utcnow()
+    status = current_status(request)  # network probes, shared for a few seconds; the ledger figures are fresh
+    return page(request, "dashboard.html", title="Dashboard", status=status,
+                editions=figures.active_editions(session, now=now),
+                failures=figures.recent_failures(session, limit=10),
+                audience=figures.audience_change(session, days=7, now=now),
+                progress_state=progress_state,
+                email_of=(lambda email: email) if admin.may(AdminRole.admin) else masked)

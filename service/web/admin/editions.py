@@ -1,4 +1,223 @@
-"""Admin screen: editions (being built)."""
-from fastapi import APIRouter
+"""Admin screens for editions: the list, one edition's figures, previews, test sends and send controls."""
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from service.admin.models import AdminRole
+from service.delivery import actions
+from service.editions import get_edition
+from service.errors import InvalidInput
+from service.lists import lists_with_readers
+from service.models import Edition, EditionStatus, MailingList
+from service.monitoring.figures import EditionFigures, edition_figures, figures_for, recent_failures
+from service.web.admin.api.dashboard import masked
+from service.web.admin.api.editions import act, list_today, mail_test, progress_state, start_now
+from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.render import done, page
+from service.web.common import get_session
 
 router = APIRouter(prefix="/admin")
+PAGE_SIZE = 50
+VERBS = {"pause": "Paused", "resume": "Resumed", "cancel": "Cancelled", "retry": "Retried"}
+
+
+def parse_day(raw: str | None, mailing_list: MailingList) -> date:
+    """YYYY-MM-DD from a form or link; empty means today in the list's zone."""
+    if not raw:
+        return list_today(mailing_list)
+    try:
+        return actions.check_day(date.fromisoformat(raw.strip()))
+    except ValueError:
+        raise InvalidInput(f"date must be YYYY-MM-DD, got {raw[:40]!r}") from None
+
+
+def day_query(mailing_list: MailingList, day: date) -> str:
+    """The query string naming a list's day, for the day routes."""
+    return urlencode({"list": mailing_list.slug, "date": day.isoformat()})
+
+
+def edition_page(request: Request, admin: CurrentAdmin, session: Session, mailing_list: MailingList, day: date,
+                 edition: Edition | None, *, test_error: str | None = None, test_address: str | None = None,
+                 status_code: int = 200):
+    """One edition's page; an edition not yet built shows its preview and can be tested or sent."""
+    figures: EditionFigures | None = edition_figures(session, edition.id) if edition else None
+    failures = recent_failures(session, edition_id=edition.id, limit=100) if edition else []
+    status = edition.send_status if edition else "not built"
+    is_admin = admin.may(AdminRole.admin)
+    base = f"/admin/editions/{edition.id}" if edition else "/admin/editions/day"
+    suffix = "" if edition else f"?{day_query(mailing_list, day)}"
+    return page(
+        request, "editions/edition.html", status_code=status_code,
+        title=edition.subject if edition else f"{mailing_list.name} · {day}",
+        mailing_list=mailing_list, day=day, edition=edition, figures=figures, status=status,
+        progress=progress_state(figures) if figures else None, failures=failures, is_admin=is_admin,
+        email_of=(lambda email: email) if is_admin else masked,
+        preview_url=f"{base}/preview.html{suffix}", text_url=f"{base}/text{suffix}",
+        can_send=edition is None or status == EditionStatus.draft,
+        can_pause=status == EditionStatus.sending, can_resume=status == EditionStatus.paused,
+        can_cancel=status in (EditionStatus.draft, EditionStatus.sending, EditionStatus.paused),
+        can_retry=bool(figures and figures.failed) and status in (EditionStatus.sending, EditionStatus.paused,
+                                                                   EditionStatus.complete),
+        test_error=test_error, test_address=test_address if test_address is not None else
+        (admin.name if "@" in admin.name else ""))
+
+
+def _message(session: Session, request: Request, mailing_list: MailingList, day: date):
+    """The message a sample reader gets (the built edition, or an unfrozen build); 422 without stories."""
+    message = actions.preview(session, request.app.state.settings, mailing_list, day)
+    if message is None:
+        raise InvalidInput(f"no stories for {mailing_list.slug} on {day}: nothing to preview")
+    return message
+
+
+def _html_part(session: Session, request: Request, mailing_list: MailingList, day: date) -> HTMLResponse:
+    """The HTML part alone, for a sandboxed iframe (the middleware's preview CSP lets only us frame it)."""
+    part = _message(session, request, mailing_list, day).get_body(("html",))
+    return HTMLResponse(part.get_content() if part is not None else "")
+
+
+def _text_page(request: Request, session: Session, mailing_list: MailingList, day: date, back: str):
+    """The plain-text part as a reader's mail client would show it."""
+    part = _message(session, request, mailing_list, day).get_body(("plain",))
+    return page(request, "editions/text.html", title=f"Text part · {mailing_list.name} · {day}",
+                mailing_list=mailing_list, day=day, text=part.get_content() if part is not None else "", back=back)
+
+
+@router.get("/editions")
+@readable_by_viewers
+def editions(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session),
+             list_slug: str | None = Query(None, alias="list"), before: str | None = None):
+    """Editions newest first, each with its status and progress; and a way to open any list's day."""
+    cursor = None
+    if before:
+        day, _, edition_id = before.partition("_")
+        try:
+            cursor = (date.fromisoformat(day), int(edition_id))
+        except ValueError:
+            raise InvalidInput("before must look like 2026-03-06_12") from None
+    rows = actions.recent_editions(session, list_slug=list_slug or None, before=cursor, limit=PAGE_SIZE)
+    figures = figures_for(session, [edition.id for edition in rows])
+    next_url = None
+    if len(rows) == PAGE_SIZE:
+        last = rows[-1]
+        next_url = "/admin/editions?" + urlencode({**({"list": list_slug} if list_slug else {}),
+                                                   "before": f"{last.edition_date}_{last.id}"})
+    lists = [mailing_list for mailing_list, _ in lists_with_readers(session) if mailing_list.archived_at is None]
+    return page(request, "editions/list.html", title="Editions", rows=rows, figures=figures, lists=lists,
+                chosen=list_slug or "", next_url=next_url, progress_state=progress_state)
+
+
+@router.get("/lists/{slug}/today")
+@readable_by_viewers
+def today_of_list(slug: str, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """Today's edition of a list, built or not."""
+    mailing_list = actions.list_named(session, slug)
+    return RedirectResponse(f"/admin/editions/day?{day_query(mailing_list, list_today(mailing_list))}",
+                            status_code=303)
+
+
+@router.get("/editions/day")
+@readable_by_viewers
+def edition_of_day(request: Request, admin: CurrentAdmin, list_slug: str = Query(..., alias="list"),
+                   raw_day: str | None = Query(None, alias="date"),
+                   session: Session = Depends(get_session)):
+    """A list's edition of a day: its page if built, else a preview with test and send-now."""
+    mailing_list = actions.list_named(session, list_slug)
+    day = parse_day(raw_day, mailing_list)
+    edition = get_edition(session, mailing_list, day)
+    if edition is not None:
+        return RedirectResponse(f"/admin/editions/{edition.id}", status_code=303)
+    return edition_page(request, admin, session, mailing_list, day, None)
+
+
+@router.get("/editions/day/preview.html")
+@readable_by_viewers
+def day_preview(request: Request, admin: CurrentAdmin, list_slug: str = Query(..., alias="list"),
+                   raw_day: str | None = Query(None, alias="date"),
+                session: Session = Depends(get_session)):
+    """The day's HTML part, built unfrozen if the edition is not built yet."""
+    mailing_list = actions.list_named(session, list_slug)
+    return _html_part(session, request, mailing_list, parse_day(raw_day, mailing_list))
+
+
+@router.get("/editions/day/text")
+@readable_by_viewers
+def day_text(request: Request, admin: CurrentAdmin, list_slug: str = Query(..., alias="list"),
+                   raw_day: str | None = Query(None, alias="date"),
+             session: Session = Depends(get_session)):
+    """The day's text part."""
+    mailing_list = actions.list_named(session, list_slug)
+    day = parse_day(raw_day, mailing_list)
+    return _text_page(request, session, mailing_list, day, f"/admin/editions/day?{day_query(mailing_list, day)}")
+
+
+@router.post("/editions/day/send-test")
+def day_send_test(request: Request, admin: CurrentAdmin, list_slug: str = Form(..., alias="list"),
+                  raw_day: str = Form("", alias="date"),
+                  address: str = Form(""), session: Session = Depends(get_session)):
+    """Mail the day's edition, marked [Test], to the address typed (the admin's own by default)."""
+    mailing_list = actions.list_named(session, list_slug)
+    day = parse_day(raw_day, mailing_list)
+    try:
+        sent = mail_test(request, admin, session, mailing_list.slug, day, address)
+    except InvalidInput as error:
+        session.rollback()
+        return edition_page(request, admin, session, mailing_list, day, get_edition(session, mailing_list, day),
+                            test_error=error.message, test_address=address, status_code=422)
+    edition = get_edition(session, mailing_list, day)
+    back = f"/admin/editions/{edition.id}" if edition else f"/admin/editions/day?{day_query(mailing_list, day)}"
+    return done(back, f"Test sent to {sent.sent_to}.")
+
+
+@router.post("/editions/day/send-now")
+def day_send_now(request: Request, admin: CurrentAdmin, list_slug: str = Form(..., alias="list"),
+                  raw_day: str = Form("", alias="date"),
+                 session: Session = Depends(get_session)):
+    """Build the day's edition if needed and start sending it now."""
+    mailing_list = actions.list_named(session, list_slug)
+    started = start_now(request, admin, session, mailing_list.slug, parse_day(raw_day, mailing_list))
+    return done(f"/admin/editions/{started.edition_id}", started.message)
+
+
+@router.get("/editions/{edition_id}")
+@readable_by_viewers
+def edition(request: Request, edition_id: int, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """One edition: figures, live progress, previews, failures and the actions that apply now."""
+    found = actions.find_edition(session, edition_id)
+    return edition_page(request, admin, session, found.mailing_list, found.edition_date, found)
+
+
+@router.get("/editions/{edition_id}/preview.html")
+@readable_by_viewers
+def edition_preview(request: Request, edition_id: int, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """The built edition's HTML part, for the page's iframes."""
+    found = actions.find_edition(session, edition_id)
+    return _html_part(session, request, found.mailing_list, found.edition_date)
+
+
+@router.get("/editions/{edition_id}/text")
+@readable_by_viewers
+def edition_text(request: Request, edition_id: int, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """The built edition's text part."""
+    found = actions.find_edition(session, edition_id)
+    return _text_page(request, session, found.mailing_list, found.edition_date, f"/admin/editions/{found.id}")
+
+
+def _action(verb: str):
+    """A POST route for one of pause, resume, cancel, retry: the edition service, audited, then back to the page."""
+    def run(request: Request, edition_id: int, admin: CurrentAdmin, session: Session = Depends(get_session)):
+        outcome = act(request, admin, session, edition_id, verb)
+        return done(f"/admin/editions/{edition_id}", outcome.message)
+
+    run.__name__ = f"{verb}_edition"
+    run.__doc__ = f"{VERBS[verb]} an edition (POST from its page)."
+    return run
+
+
+for _verb in VERBS:
+    router.post(f"/editions/{{edition_id}}/{_verb}")(_action(_verb))

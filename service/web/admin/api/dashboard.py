@@ -1,4 +1,81 @@
-"""Admin JSON API: dashboard (being built)."""
-from fastapi import APIRouter
+"""Admin JSON API for the dashboard: the service's status snapshot, shared for a few seconds between callers."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from service.admin.models import AdminRole
+from service.monitoring.status import Status, snapshot
+from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 
 router = APIRouter()
+SNAPSHOT_SECONDS = 5.0  # the snapshot asks the broker, the workers and SMTP (about a second): share it briefly
+_LOCK = threading.Lock()
+
+
+class CheckOut(BaseModel):
+    """One dependency's readiness."""
+
+    ok: bool
+    latency_ms: float
+    error: str | None
+
+
+class WorkersOut(BaseModel):
+    """Workers that answered, by hostname with their queues, and those consuming ours."""
+
+    online: dict[str, list[str]]
+    consuming: list[str]
+    error: str | None
+
+
+class StatusOut(BaseModel):
+    """What `newsletter status --json` shows: checks, queues, workers, beat, sends, stuck leases, failures."""
+
+    at: str
+    healthy: bool
+    problems: list[str]
+    checks: dict[str, CheckOut]
+    broker: str
+    broker_error: str | None
+    queues: dict[str, int]
+    unacked: int | None
+    workers: WorkersOut
+    heartbeats: dict[str, str]
+    beat_age_seconds: float | None
+    next_sends: list[dict[str, Any]]
+    editions: list[dict[str, Any]]
+    stuck_leases: int
+    failures: list[dict[str, Any]]
+    smtp_replies: dict[str, int]
+
+
+def masked(email: str) -> str:
+    """An address as a viewer sees it: enough to tell domains apart, not to know the reader."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}…@{domain}"
+
+
+def current_status(request: Request) -> Status:
+    """The snapshot, taken at most every SNAPSHOT_SECONDS per app (a dashboard refresh must not pile up probes)."""
+    state = request.app.state
+    with _LOCK:
+        taken = getattr(state, "admin_status_snapshot", None)
+        if taken is None or time.monotonic() - taken[0] > SNAPSHOT_SECONDS:
+            taken = (time.monotonic(), snapshot(state.settings))
+            state.admin_status_snapshot = taken
+    return taken[1]
+
+
+@router.get("/status", response_model=StatusOut)
+@readable_by_viewers
+def status(request: Request, admin: CurrentAdmin):
+    """The service at a glance, as JSON (reader addresses in failures are masked for viewers)."""
+    plain = current_status(request).as_json()
+    if not admin.may(AdminRole.admin):
+        plain["failures"] = [{**failure, "email": masked(failure["email"])} for failure in plain["failures"]]
+    return plain
