@@ -1,6 +1,9 @@
 """Admin screen: the dashboard, where today's sends, queues, workers and what needs a person are seen at once."""
 from __future__ import annotations
 
+import dataclasses
+from datetime import timedelta
+
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
@@ -22,6 +25,8 @@ def dashboard(request: Request, admin: CurrentAdmin, session: Session = Depends(
     """Today's and upcoming editions with live progress, queues, workers, beat, failures and audience change."""
     now = utcnow()
     status = current_status(request)  # network probes, shared for a few seconds; the ledger figures are fresh
+    catchup = timedelta(hours=request.app.state.settings.dispatch_catchup_hours)  # a list just created shows at once
+    status = dataclasses.replace(status, next_sends=figures.next_sends(session, now=now, catchup=catchup))
     return page(request, "dashboard.html", title="Dashboard", status=status,
                 editions=figures.active_editions(session, now=now),
                 failures=figures.recent_failures(session, limit=10),
