@@ -12,19 +12,10 @@ from sqlalchemy import select
 from service.admin import accounts, audit
 from service.admin.models import AdminRole, AdminUser, ApiToken, AuditEntry
 from service.web.app import create_app
-from tests.support.admin import PASSWORD, csrf_of, make_admin, sign_in, signed_in
+from tests.support.admin import PASSWORD, NoMail, csrf_of, make_admin, sign_in, signed_in
 
 SECRET = re.compile(r'id="secret">(nla_[A-Za-z0-9_-]+)<')
 NEW_PASSWORD = "a much longer new passphrase"
-
-
-class NoMail:
-    """Nothing here mails anyone; a notifier that fails loudly if something tried."""
-
-    def subscribe_request(self, request):
-        raise AssertionError("no email expected")
-
-    confirmation = welcome = subscribe_request
 
 
 @pytest.fixture

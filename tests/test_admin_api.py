@@ -11,20 +11,12 @@ from service.config import REPO_ROOT
 from service.models import Story
 from service.stories import parse_seed_text
 from service.web.app import create_app
+from tests.support.admin import NoMail
 
 TOKEN = "test-admin-token-0123456789abcdefghijklmn"
 URL = "/api/admin/stories"
 SEED = parse_seed_text((REPO_ROOT / "demo" / "stories" / "000_17749a4977b85c87.txt").read_text(encoding="utf-8"))
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-class NoMail:
-    """These tests subscribe nobody; a notifier that would fail loudly if they did."""
-
-    def confirmation(self, subscriber_id, list_ids):
-        raise AssertionError("no email expected")
-
-    welcome = confirmation
 
 
 @pytest.fixture

@@ -14,19 +14,10 @@ from service.admin.models import AdminRole, AdminSession, AuditEntry
 from service.models import utcnow
 from service.web.admin.auth import SAFE_METHODS
 from service.web.app import create_app
-from tests.support.admin import PASSWORD, make_admin, open_browser_session, session_csrf, sign_in, signed_in
+from tests.support.admin import PASSWORD, NoMail, make_admin, open_browser_session, session_csrf, sign_in, signed_in
 
 BOOTSTRAP = "bootstrap-admin-token-0123456789abcdefghij"
 PUBLIC_ADMIN_PATHS = ("/admin/login", "/admin/logout")  # the door itself (logout checks its own session)
-
-
-class NoMail:
-    """Admin auth sends no email; a notifier that fails loudly if something tried."""
-
-    def subscribe_request(self, request):
-        raise AssertionError("no email expected")
-
-    confirmation = welcome = subscribe_request
 
 
 @pytest.fixture

@@ -18,20 +18,11 @@ from service.models import Edition, Feed, Item, Story
 from service.stories import upsert_stories
 from service.stories.items import refresh_story
 from service.web.app import create_app
-from tests.support.admin import csrf_of, signed_in
+from tests.support.admin import NoMail, csrf_of, signed_in
 from tests.support.edition_stories import SEED, long_story
 from tests.support.feed_server import FeedServer, Route
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
-
-
-class NoMail:
-    """Nothing here mails anyone; a notifier that fails loudly if something tried."""
-
-    def subscribe_request(self, request):
-        raise AssertionError("no email expected")
-
-    confirmation = welcome = subscribe_request
 
 
 @pytest.fixture

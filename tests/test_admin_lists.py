@@ -14,19 +14,10 @@ from service.delivery.schedule import dispatch
 from service.lists import create_list, get_list
 from service.models import Subscriber
 from service.web.app import create_app
-from tests.support.admin import csrf_of, signed_in
+from tests.support.admin import NoMail, csrf_of, signed_in
 from tests.support.readers import add_readers
 
 TOKEN = "lists-admin-token-0123456789abcdefghijklmn"
-
-
-class NoMail:
-    """Nothing here mails anyone; a notifier that fails loudly if something tried."""
-
-    def subscribe_request(self, request):
-        raise AssertionError("no subscribe request expected")
-
-    confirmation = welcome = subscribe_request
 
 
 @pytest.fixture

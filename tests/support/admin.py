@@ -56,3 +56,15 @@ def open_browser_session(db, email: str) -> str:
     token = sessions.open_session(db, user, hours=12, ip="127.0.0.1", user_agent="test")
     db.commit()
     return token
+
+
+class NoMail:
+    """Admin tests that mail nobody: a notifier that fails loudly if something tried."""
+
+    def subscribe_request(self, request):
+        raise AssertionError("no email expected")
+
+    def confirmation(self, subscriber_id, list_ids):
+        raise AssertionError("no email expected")
+
+    welcome = confirmation
