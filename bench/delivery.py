@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/delivery.py --n 100000            # our engine, end to end
     .venv/bin/python bench/delivery.py --n 100000 --limit    # smtp-source: what the sink takes at best
+    .venv/bin/python bench/delivery.py --n 100000 --dkim     # every message DKIM-signed (a fresh RSA 2048 key)
 
 PostgreSQL and Redis come from BENCH_POSTGRES_ADMIN_URL and BENCH_REDIS_URL; any SEND_* or SMTP_*
 setting in the environment (SMTP_URL aside) reaches the workers. The last line is
@@ -49,10 +50,24 @@ def service_env(args, database_url: str, smtp_url: str, data_dir: str) -> dict[s
     env = {"ENVIRONMENT": "bench", "DATABASE_URL": database_url, "BROKER_URL": REDIS_URL,
            "TASK_QUEUE": f"bench-{os.getpid()}", "SMTP_URL": smtp_url, "DATA_DIR": data_dir,
            "SECRET_KEY": "bench-secret-key-0123456789abcdef", "BASE_URL": "https://news.example.org",
-           "MAIL_FROM": "World News daily <news@news.example.org>", "RATE_LIMIT_STORAGE_URL": "memory://"}
+           "MAIL_FROM": "World News daily <news@news.example.org>", "RATE_LIMIT_STORAGE_URL": "memory://",
+           "POSTAL_ADDRESS": "World News Ltd, 1 Example Street, London"}
+    if args.dkim:
+        env.update({"DKIM_PRIVATE_KEY": str(Path(data_dir) / "dkim.pem"), "DKIM_SELECTOR": "bench",
+                    "DKIM_DOMAIN": "news.example.org"})
     if args.synchronous_commit:
         env["SEND_SYNCHRONOUS_COMMIT"] = "true" if args.synchronous_commit == "on" else "false"
     return env
+
+
+def write_dkim_key(folder: Path) -> None:
+    """A fresh RSA 2048 key where --dkim's settings point (DATA_DIR/dkim.pem)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (folder / "dkim.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                        serialization.NoEncryption()))
 
 
 def add_readers(database_url: str, list_id: int, count: int) -> None:
@@ -128,7 +143,8 @@ def run(args, postfix: Tools, folder: Path) -> str:
         started = time.perf_counter()
         list_id, edition_id, day, html_size, message_size = build(settings, database_url, args.n)
         print(f"setup: {args.n} readers, edition html {html_size} bytes, message {message_size} bytes "
-              f"({time.perf_counter() - started:.1f} s); synchronous_commit={settings.send_synchronous_commit}")
+              f"({time.perf_counter() - started:.1f} s); synchronous_commit={settings.send_synchronous_commit}; "
+              f"dkim={'rsa-sha256' if args.dkim else 'off'}")
         engine_for(database_url).dispose()
         workers = Workers(service_env(args, database_url, sink.url, str(folder)), args.workers, args.concurrency,
                           args.pool, folder)
@@ -218,11 +234,15 @@ def main() -> None:
     parser.add_argument("--profile", nargs="?", const="cpu", choices=["cpu", "wall"],
                         help="py-spy record the first worker (wall: waiting counts too)")
     parser.add_argument("--limit", action="store_true", help="measure smtp-source instead of our engine")
+    parser.add_argument("--dkim", action="store_true", help="sign every message (a fresh RSA 2048 key in a temp "
+                        "file); with --limit, smtp-source sends messages of the signed size")
     args = parser.parse_args()
     if args.pool == "solo" and args.concurrency != 1:
         parser.error("--pool solo runs one task per worker: use --concurrency 1 or --pool prefork")
     postfix = tools(CACHE)
     with tempfile.TemporaryDirectory(prefix="bench-delivery-") as folder:
+        if args.dkim:
+            write_dkim_key(Path(folder))
         line = (limit if args.limit else run)(args, postfix, Path(folder))
     print(line, flush=True)
 

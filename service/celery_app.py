@@ -10,7 +10,7 @@ from service.config import Settings, get_settings
 def beat_schedule(settings: Settings) -> dict:
     """Beat only carries triggers; what to send is decided from the database each time."""
     dispatch_every = min(settings.dispatch_interval_seconds, 300.0)
-    return {
+    schedule = {
         "dispatch-due-editions": {"task": "service.tasks.dispatch_due", "schedule": dispatch_every,
                                   "options": {"expires": dispatch_every}},
         "sweep-deliveries": {"task": "service.tasks.sweep_deliveries", "schedule": settings.sweep_interval_seconds,
@@ -18,6 +18,11 @@ def beat_schedule(settings: Settings) -> dict:
         "poll-feeds": {"task": "service.tasks.poll_feeds", "schedule": float(settings.feed_poll_interval_seconds),
                        "options": {"expires": float(settings.feed_poll_interval_seconds)}},
     }
+    if settings.bounce_imap_url:
+        schedule["poll-bounces"] = {"task": "service.tasks.poll_bounces",
+                                    "schedule": float(settings.bounce_poll_interval_seconds),
+                                    "options": {"expires": float(settings.bounce_poll_interval_seconds)}}
+    return schedule
 
 
 def celery_config(settings: Settings | None = None) -> dict:

@@ -15,8 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_FILE = "secret_key"  # under DATA_DIR: development's own random key, made once
 MIN_ADMIN_TOKEN_LENGTH = 32
+EXAMPLE_POSTAL_ADDRESS = "Newsletter Ltd, 1 Example Street, London, United Kingdom"  # development's stand-in
 SECRET_SETTINGS = ("secret_key", "admin_token", "smtp_url", "database_url", "broker_url", "redis_url",
-                   "rate_limit_storage_url", "metrics_token")
+                   "rate_limit_storage_url", "metrics_token", "bounce_imap_url", "bounce_api_token")
 
 
 class ConfigError(ValueError):
@@ -93,7 +94,7 @@ class Settings(BaseSettings):
     secret_key: str = ""  # unset in development: a random key kept under DATA_DIR; required elsewhere
     mail_from: str = "World News daily <news@localhost>"
     mail_unsubscribe_mailto: str | None = None
-    postal_address: str = "Newsletter Ltd, 1 Example Street, London, United Kingdom"
+    postal_address: str = ""  # every email's footer (CAN-SPAM); required outside development, see postal_problem
     task_queue: str = "newsletter"
     smtp_sink_port: int = Field(default=8025, ge=1, le=65535)
     check_deliverability: bool = False
@@ -131,6 +132,22 @@ class Settings(BaseSettings):
     dispatch_catchup_hours: float = Field(default=6.0, ge=0)  # an edition missed while down is still sent this late
     send_synchronous_commit: bool = True  # off: faster ledger writes, but a PostgreSQL crash may forget ~1 s of sends
     redis_url: str | None = None  # shared Redis for rate limits and beat's lock; default: BROKER_URL if Redis
+    # bounces and complaints (see service/bounces/): VERP envelopes, inputs, the soft-bounce score
+    verp_enabled: bool = True  # each message's envelope sender names its delivery: bounces+TOKEN@domain
+    verp_local_part: str = Field(default="bounces", pattern=r"^[A-Za-z0-9._-]{1,40}$")
+    verp_domain: str = ""  # empty: the domain of MAIL_FROM
+    bounce_imap_url: str | None = None  # imaps://user:pass@host/INBOX, polled by beat
+    bounce_poll_interval_seconds: int = Field(default=300, ge=10)
+    bounce_api_token: str | None = None  # POST /api/bounces needs `Authorization: Bearer <BOUNCE_API_TOKEN>`
+    bounce_score_threshold: float = Field(default=5.0, gt=0)  # soft bounces (one a day at most) that suppress
+    bounce_score_decay_days: int = Field(default=7, ge=1)  # a bounce-free stretch this long resets the score
+    # DKIM (see service/dkim/): the three together or none; DKIM_ED25519_* adds a second signature (RFC 8463)
+    dkim_private_key: Path | None = None  # PEM file of an RSA key (2048 bits: openssl genrsa -out dkim.pem 2048)
+    dkim_selector: str | None = None  # publish the key at SELECTOR._domainkey.DOMAIN (`newsletter dkim dns`)
+    dkim_domain: str | None = None  # d=: MAIL_FROM's domain or a parent of it (DMARC alignment)
+    dkim_ed25519_key: Path | None = None  # PEM file of an Ed25519 key (openssl genpkey -algorithm ed25519)
+    dkim_ed25519_selector: str | None = None
+    feedback_id_sender: str = Field(default="", pattern=r"^[^:\s]{0,64}$")  # Feedback-ID's last field; default: domain
 
     @field_validator("base_url")
     @classmethod
@@ -198,6 +215,29 @@ class Settings(BaseSettings):
                              "development (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
         if self.smtp_url:
             SmtpTarget.from_url(self.smtp_url)
+        self.postal_address = self.postal_address.strip()
+        if not self.postal_address and development:
+            self.postal_address = EXAMPLE_POSTAL_ADDRESS
+        return self
+
+    @property
+    def postal_problem(self) -> str | None:
+        """Why nothing may be sent: outside development every email must show the sender's real postal address."""
+        if self.environment == "development":
+            return None
+        if not self.postal_address:
+            return (f"POSTAL_ADDRESS: must be set outside development (ENVIRONMENT={self.environment}): every email "
+                    "shows the sender's physical postal address (CAN-SPAM); nothing is sent without it")
+        if self.postal_address == EXAMPLE_POSTAL_ADDRESS or "change-me" in self.postal_address.lower():
+            return "POSTAL_ADDRESS: is still the example address; set your own physical postal address"
+        return None
+
+    @model_validator(mode="after")
+    def _dkim_keys_load(self) -> Settings:
+        """A missing, unreadable or unaligned key stops startup with one line, not the first send with a traceback."""
+        from service.dkim import keys_for
+
+        keys_for(self)
         return self
 
     @property
@@ -253,6 +293,16 @@ class Settings(BaseSettings):
     def mail_domain(self) -> str:
         """Domain for Message-IDs: the sender's domain."""
         return self.mail_from.rsplit("@", 1)[-1].strip(" >") or "localhost"
+
+    @property
+    def feedback_sender_id(self) -> str:
+        """Feedback-ID's sender id: stable across campaigns, so Gmail's spam-rate figures group by it."""
+        return self.feedback_id_sender or self.mail_domain
+
+    @property
+    def effective_verp_domain(self) -> str:
+        """Where bounces come back to: VERP_DOMAIN, or the sender's domain."""
+        return self.verp_domain or self.mail_domain
 
 
 def _development_secret(data_dir: Path) -> str:

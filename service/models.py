@@ -99,7 +99,8 @@ class Subscriber(Base):
     # deleting a reader deletes what hangs off it, as the ON DELETE CASCADE foreign keys do in the database
     subscriptions: Mapped[list[Subscription]] = relationship(back_populates="subscriber",
                                                              cascade="all, delete-orphan", passive_deletes=True)
-    deliveries: Mapped[list[Delivery]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    # ...except the ledger: its rows lose the link (ON DELETE SET NULL) so edition figures stay true
+    deliveries: Mapped[list[Delivery]] = relationship(passive_deletes="all")
 
 
 class Subscription(Base):
@@ -287,7 +288,8 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
-    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    # None: the reader was erased; the row stays so the edition's figures do not change
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.pending)
     not_before: Mapped[datetime] = mapped_column()
     attempts: Mapped[int] = mapped_column(default=0)
@@ -302,3 +304,4 @@ class Delivery(Base):
 
 
 import service.admin.models  # noqa: E402, F401 - registers the admin tables on Base.metadata (migrations, tests)
+from service.bounces import models as _bounce_models  # noqa: E402, F401 - registers the bounces table

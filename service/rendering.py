@@ -155,7 +155,7 @@ def edition_message(settings: Settings, edition: Edition, mailing_list: MailingL
     values = recipient_values(settings, subscriber, mailing_list)
     headers = emails.list_headers(settings, subscriber, mailing_list)
     headers["Precedence"] = "bulk"
-    headers["Feedback-ID"] = f"edition-{edition.id}:{mailing_list.slug}:newsletter"
+    headers["Feedback-ID"] = emails.feedback_id(settings, f"edition-{edition.id}", mailing_list.slug, "newsletter")
     return emails.build_message(
         settings,
         to=emails.recipient(subscriber),

@@ -54,24 +54,26 @@ def connection_to(target: SmtpTarget) -> Iterator[smtplib.SMTP]:
 
 
 def wire_bytes(message: EmailMessage) -> tuple[bytes, bool]:
-    """The message as it goes on the wire, and whether it needs SMTPUTF8 (UTF-8 headers for a non-ASCII mailbox)."""
+    """The message as it goes on the wire (DKIM-signed when configured), and whether it needs SMTPUTF8."""
     sender, recipient = message["From"], message["To"]
     if not isinstance(sender, PreparedHeader) or not isinstance(recipient, PreparedHeader):
         raise TypeError("build messages with service.emails.build_message (From and To by mail_headers)")
     if not isinstance(message.policy, EmailPolicy):
         raise TypeError("build messages with service.emails.build_message (an EmailPolicy, not compat32)")
     utf8 = sender.smtputf8 or recipient.smtputf8
-    return message.as_bytes(policy=message.policy.clone(linesep="\r\n", utf8=utf8)), utf8
+    data = message.as_bytes(policy=message.policy.clone(linesep="\r\n", utf8=utf8))
+    signer = getattr(message.policy, "dkim", None)  # emails.MailPolicy: DKIM-Signature over these very bytes
+    return (signer.sign(data) + data if signer else data), utf8
 
 
-def send_one(target: SmtpTarget, message: EmailMessage) -> None:
-    """Deliver one transactional message on its own connection, its envelope from its From and To.
+def send_one(target: SmtpTarget, message: EmailMessage, envelope_from: str | None = None) -> None:
+    """Deliver one transactional message on its own connection, its envelope from its From (or VERP) and To.
 
     Addresses go out in wire form (IDNA domains); a non-ASCII local part goes with SMTPUTF8 and UTF-8
     headers when the server offers it, else NeedsSmtpUtf8 is raised (a permanent failure).
     """
     data, utf8 = wire_bytes(message)
-    sender, recipient = message["From"].address, message["To"].address
+    sender, recipient = envelope_from or message["From"].address, message["To"].address
     with connection_to(target) as connection:
         connection.ehlo_or_helo_if_needed()
         if utf8 and not connection.has_extn("smtputf8"):

@@ -52,13 +52,21 @@ def broker_problem(settings: Settings, attempts: int = 3) -> str | None:
 
 
 def problems(settings: Settings, *, database: bool = True, broker: bool = False) -> list[str]:
-    """Everything that would stop this process from doing its job, one line each."""
-    found = [email_problem()]
+    """Everything that would stop this process from doing its job, one line each (every caller sends mail)."""
+    found = [email_problem(), settings.postal_problem]
     if database:
         found.append(database_problem(settings))
     if broker:
         found.append(broker_problem(settings))
     return [problem for problem in found if problem]
+
+
+def sending_settings() -> Settings:
+    """Settings for a CLI command that sends mail; a ConfigError (one line, exit 2) when sending is not allowed."""
+    settings = get_settings()
+    if problem := settings.postal_problem:
+        raise ConfigError(problem)
+    return settings
 
 
 def ready_or_exit(role: str, *, database: bool = True, broker: bool = False) -> Settings:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -83,3 +83,9 @@ def unsuppress(db: Session | Connection, email: str) -> bool:
     """Let a normalised address be mailed again; False when it was not suppressed."""
     result = db.execute(delete(Suppression).where(Suppression.email_hash == address_hash(email)))
     return bool(getattr(result, "rowcount", 0))
+
+
+def suppress_because(db: Session | Connection, email: str, reason: str) -> None:
+    """Suppress with exactly this reason, replacing an earlier one (an erased reader's old reason may quote them)."""
+    suppress(db, email, reason)
+    db.execute(update(Suppression).where(Suppression.email_hash == address_hash(email)).values(reason=reason[:200]))

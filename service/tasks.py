@@ -20,27 +20,21 @@ log = logging.getLogger(__name__)
 RETRYABLE = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, TimeoutError, OSError)
 
 
-def _deliver(message) -> None:
-    """Send now; a permanent refusal (5xx, or an address this server cannot take) is logged and dropped.
+def _deliver(message, *, subscriber_id: int | None = None, kind: str = "other") -> None:
+    """Send now, from a VERP envelope naming the reader; a refusal is decided by the one policy.
 
-    Anything else is raised for a retry.
+    A hard bounce (5.x.x but 5.7.x) suppresses the address; a temporary one is raised for a retry.
     """
+    from service.bounces.transactional import envelope_from, handle_refusal
+
+    settings = get_settings()
     try:
-        smtp.send_one(get_settings().smtp, message)
+        smtp.send_one(settings.smtp, message, envelope_from=envelope_from(settings, subscriber_id, kind))
     except smtp.NeedsSmtpUtf8 as error:
         log.error("not sent, permanently: %s (the server must offer SMTPUTF8 for this address)", error)
         return
-    except smtplib.SMTPRecipientsRefused as error:
-        code, reply = next(iter(error.recipients.values()))
-        if code >= 500:
-            log.warning("recipient refused permanently: %s %s", code, reply)
-            return
-        raise ConnectionError(f"temporary refusal {code}") from error
-    except smtplib.SMTPResponseException as error:
-        if error.smtp_code >= 500:
-            log.warning("message refused permanently: %s %s", error.smtp_code, error.smtp_error)
-            return
-        raise ConnectionError(f"temporary failure {error.smtp_code}") from error
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:
+        handle_refusal(settings, error, recipient=message["To"].address, what=f"{kind} email")
 
 
 def _subscriptions_in(session, subscriber_id: int, list_ids: Sequence[int], status: SubscriptionStatus):
@@ -67,7 +61,7 @@ def send_confirmation(subscriber_id: int, list_ids: list[int]) -> None:
         if not lists:
             return
         message = emails.confirmation_message(settings, subscriber, lists)
-    _deliver(message)
+    _deliver(message, subscriber_id=subscriber_id, kind="confirmation")
 
 
 @app.task(autoretry_for=RETRYABLE, retry_backoff=True, retry_backoff_max=600, max_retries=10)
@@ -81,7 +75,7 @@ def send_welcome(subscriber_id: int, list_ids: list[int]) -> None:
         lists = _subscriptions_in(session, subscriber_id, list_ids, SubscriptionStatus.confirmed)
         messages = [emails.welcome_message(settings, subscriber, ml) for ml in lists]
     for message in messages:
-        _deliver(message)
+        _deliver(message, subscriber_id=subscriber_id, kind="welcome")
 
 
 @lru_cache(maxsize=1)
@@ -190,6 +184,16 @@ def sweep_deliveries() -> None:
                  report.completed)
     for edition_id in report.to_drain:
         start_drains(edition_id, settings.send_parallelism)
+
+
+@app.task
+def poll_bounces() -> None:
+    """Beat, every BOUNCE_POLL_INTERVAL_SECONDS when BOUNCE_IMAP_URL is set: take in the bounce mailbox."""
+    from service.bounces.imap import poll_mailbox
+
+    settings = get_settings()
+    if settings.bounce_imap_url:
+        log.info("bounce mailbox: %d messages taken in", poll_mailbox(settings))
 
 
 @app.task

@@ -99,7 +99,7 @@ def test_message_structure_and_headers(db, mail_settings, world_news):
     assert message["List-Id"] == "World News daily <world-news.news.example.org>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["Precedence"] == "bulk"
-    assert message["Feedback-ID"] == f"edition-{edition.id}:world-news:newsletter"
+    assert message["Feedback-ID"] == f"edition-{edition.id}:world-news:newsletter:news.example.org"
 
     https, mailto = [target.strip().strip("<>") for target in message["List-Unsubscribe"].split(",")]
     assert https.startswith(f"{BASE}/unsubscribe/")

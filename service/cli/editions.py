@@ -12,6 +12,7 @@ from service.delivery import actions
 from service.editions import build_edition, edition_stories
 from service.errors import InvalidInput
 from service.lists import get_list
+from service.startup import sending_settings
 
 app = typer.Typer(help="Daily editions.", no_args_is_help=True)
 
@@ -65,7 +66,7 @@ def preview(list_slug: str = typer.Option(..., "--list"), day: str = typer.Optio
 def send_test(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date"),
               to: str = typer.Option(..., "--to", help="The address to send the test to")) -> None:
     """Mail the day's edition, marked [Test], to one address (nothing is built or recorded)."""
-    settings = get_settings()
+    settings = sending_settings()
     with session_scope(settings.effective_database_url) as session:
         mailing_list = get_list(session, list_slug)
         sent_to = actions.send_test(session, settings, mailing_list, _day(day, mailing_list), to)
@@ -78,7 +79,7 @@ def send(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(N
     """Start sending the list's edition for the day now (builds it if needed); workers do the sending."""
     from service.tasks import start_drains
 
-    settings = get_settings()
+    settings = sending_settings()
     with session_scope(settings.effective_database_url) as session:
         mailing_list = get_list(session, list_slug)
         target = _day(day, mailing_list)
@@ -164,7 +165,7 @@ def resume(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option
     from service.tasks import start_drains
 
     edition_id = _edition_id(list_slug, day)
-    actions.resume(get_settings(), edition_id, start_drains)
+    actions.resume(sending_settings(), edition_id, start_drains)
     typer.echo(f"edition {edition_id} resumed")
 
 
@@ -182,5 +183,5 @@ def retry(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(
     from service.tasks import start_drains
 
     edition_id = _edition_id(list_slug, day)
-    typer.echo(f"edition {edition_id}: {actions.retry_failed(get_settings(), edition_id, start_drains)} failed "
+    typer.echo(f"edition {edition_id}: {actions.retry_failed(sending_settings(), edition_id, start_drains)} failed "
                "deliveries queued again")

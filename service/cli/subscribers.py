@@ -1,4 +1,4 @@
-"""`newsletter subscribers ...`: look readers up, search, import, export and delete them."""
+"""`newsletter subscribers ...`: look readers up, search, import, export, delete and erase them, export their data."""
 from pathlib import Path
 
 import typer
@@ -8,6 +8,7 @@ from rich.table import Table
 from service.config import get_settings
 from service.db import session_scope
 from service.errors import InvalidInput
+from service.startup import sending_settings
 from service.subscriptions import shown_status, subscriber_by_email
 
 app = typer.Typer(help="Subscribers.", no_args_is_help=True)
@@ -26,6 +27,24 @@ def show(email: str) -> None:
             typer.echo("(no subscriptions)")
         for subscription in sorted(subscriber.subscriptions, key=lambda s: s.mailing_list.slug):
             typer.echo(f"{subscription.mailing_list.slug}: {shown_status(subscriber, subscription)}")
+        _show_bounces(session, subscriber)
+
+
+def _show_bounces(session, subscriber) -> None:
+    """The bounce score, the suppression and its reason (e.g. `suppressed: hard bounce 5.1.1`), the last bounces."""
+    from service.bounces.process import bounce_score
+    from service.bounces.store import for_subscriber
+    from service.suppressions import lookup
+
+    settings = get_settings()
+    typer.echo(f"bounce score: {bounce_score(session, settings, subscriber.email)} "
+               f"(suppressed at {settings.bounce_score_threshold:g})")
+    if (found := lookup(session, subscriber.email)) is not None:
+        typer.echo(f"suppressed: {found.reason} (since {found.created_at:%Y-%m-%d})")
+    from service.addresses import address_hash
+
+    for bounce in for_subscriber(session, subscriber.id, address_hash(subscriber.email), limit=5):
+        typer.echo(f"bounce {bounce.received_at:%Y-%m-%d %H:%M} {bounce.kind} {bounce.status or '-'}")
 
 
 @app.command("import", epilog="Addresses that unsubscribed or are suppressed are left alone. Importing the same "
@@ -47,7 +66,7 @@ def import_(
     from service.subscribers.jobs import create_import_job, run_import_job
     from service.tasks import CeleryNotifier
 
-    settings = get_settings()
+    settings = get_settings() if confirmed else sending_settings()  # unconfirmed readers get a confirmation email
     with session_scope(settings.effective_database_url) as session, file.open("rb") as handle:
         job = create_import_job(session, settings, list_slug=list_slug, filename=file.name, source=handle,
                                 confirmed=confirmed, reason=reason, created_by="cli")
@@ -135,3 +154,48 @@ def delete(
             raise typer.Exit(1)
         delete_subscriber(session, subscriber.id, actor="cli")
     typer.echo(f"deleted {subscriber.email}")
+
+
+@app.command("export-data")
+def export_data(
+    email: str = typer.Argument(..., help="The reader's address"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default: stdout)"),
+) -> None:
+    """Write everything held about a reader as JSON (an access request): profile, consent, deliveries, suppression."""
+    import json
+
+    from service.admin import audit
+    from service.subscribers.data_export import subscriber_data
+
+    with session_scope(get_settings().effective_database_url) as session:
+        subscriber = subscriber_by_email(session, email)
+        if subscriber is None:
+            typer.echo(f"no subscriber with address {email}", err=True)
+            raise typer.Exit(1)
+        text = json.dumps(subscriber_data(session, subscriber.id), indent=2, ensure_ascii=False) + "\n"
+        audit.record(session, actor="cli", action="subscriber.export_data", object_type="subscriber",
+                     object_id=subscriber.id)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        typer.echo(text, nl=False)
+
+
+@app.command()
+def erase(
+    email: str = typer.Argument(..., help="The reader's address"),
+    yes: bool = typer.Option(False, "--yes", help="Really erase: this cannot be undone"),
+) -> None:
+    """Erase a reader's personal data; only a hash of the address stays, so it is never mailed again."""
+    from service.subscribers.erasure import erase_subscriber
+
+    if not yes:
+        raise InvalidInput("Erasing cannot be undone: add --yes to erase this reader.")
+    with session_scope(get_settings().effective_database_url) as session:
+        subscriber = subscriber_by_email(session, email)
+        if subscriber is None:
+            typer.echo(f"no subscriber with address {email}", err=True)
+            raise typer.Exit(1)
+        erased = erase_subscriber(session, subscriber.id, actor="cli")
+    typer.echo(f"erased subscriber {erased.subscriber_id}: {erased.deliveries_kept} deliveries kept without the "
+               "reader; the address is suppressed (as a hash)")

@@ -8,6 +8,7 @@ from typing import cast
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from service.bounces.policy import NEVER_RETRIED
 from service.config import Settings
 from service.delivery import ledger
 from service.editions import send_moment
@@ -62,7 +63,6 @@ def cancel(engine: Engine, edition_id: int) -> int:
         return ledger.cancel_pending(conn, edition_id=edition_id)
 
 
-NEVER_RETRIED = ("no_such_user", "bad_address", "unsupported_address")  # retrying these cannot end differently
 
 
 def retry_failed(engine: Engine, edition_id: int, *, now: datetime, expiry: timedelta) -> int:

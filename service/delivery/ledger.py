@@ -17,6 +17,7 @@ from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from service.addresses import address_hash
+from service.bounces.policy import FailureKind
 from service.db import insert_ignoring
 from service.models import Delivery, DeliveryStatus, Subscriber, Subscription, SubscriptionStatus, as_utc
 from service.suppressions import suppressed_among
@@ -148,7 +149,8 @@ def record(conn: Connection, *, token: str, delivery_id: int, outcome: Outcome) 
               "smtp_reply": _clip(outcome.smtp_reply), "last_error": _clip(outcome.error)}
     if outcome.status == DeliveryStatus.pending:
         return _per_message(conn, _RETRY, {**common, "retry_at": outcome.retry_at}) == 1
-    return _per_message(conn, _RECORD, {**common, "status": outcome.status, "failure_kind": outcome.failure_kind,
+    kind = None if outcome.failure_kind is None else str(outcome.failure_kind)  # a FailureKind, stored as its value
+    return _per_message(conn, _RECORD, {**common, "status": outcome.status, "failure_kind": kind,
                                         "message_id": outcome.message_id, "sent_at": outcome.sent_at}) == 1
 
 
@@ -196,7 +198,7 @@ def take_back_expired(conn: Connection, *, now: datetime) -> int:
 def expire_open(conn: Connection, *, edition_id: int, now: datetime) -> int:
     """Past the edition's expiry, what is still pending is failed: a daily edition is not sent days late."""
     statement = (update(D).where(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.pending)
-                 .values(status=DeliveryStatus.failed, failure_kind="expired", sent_at=None,
+                 .values(status=DeliveryStatus.failed, failure_kind=FailureKind.expired.value, sent_at=None,
                          last_error=f"not delivered before the edition expired at {now.isoformat()}"))
     return conn.execute(statement).rowcount
 
@@ -226,8 +228,9 @@ def counts(conn: Connection, edition_ids: Sequence[int]) -> dict[int, dict[str, 
              .group_by(D.c.edition_id, D.c.status))
     for edition_id, status, number in conn.execute(query):
         result[edition_id][status] = number
-    flagged = (select(D.c.edition_id, func.count()).where(D.c.edition_id.in_(list(edition_ids)),
-                                                           D.c.failure_kind == "policy").group_by(D.c.edition_id))
+    policy = D.c.failure_kind == FailureKind.policy.value
+    flagged = (select(D.c.edition_id, func.count()).where(D.c.edition_id.in_(list(edition_ids)), policy)
+               .group_by(D.c.edition_id))
     for edition_id, number in conn.execute(flagged):
         result[edition_id]["policy"] = number  # 5.7.x refusals: the sending setup needs a look, not the reader
     return result
@@ -256,3 +259,16 @@ def has_live_lease(conn: Connection, edition_id: int, now: datetime) -> bool:
     query = select(D.c.id).where(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.sending,
                                  D.c.lease_expires_at >= now).limit(1)
     return conn.scalar(query) is not None
+
+
+def forget_reader(conn: Connection, subscriber_id: int) -> int:
+    """Erasure: the reader's rows keep their outcome (edition figures stay true) and lose what could name them.
+
+    Rows not sent yet are skipped. Deleting the subscriber afterwards unlinks the rows (ON DELETE SET NULL).
+    Returns how many rows are kept.
+    """
+    mine = D.c.subscriber_id == subscriber_id
+    kept = conn.execute(update(D).where(mine).values(smtp_reply=None, last_error=None, message_id=None)).rowcount
+    conn.execute(update(D).where(mine, D.c.status == DeliveryStatus.pending)
+                 .values(status=DeliveryStatus.skipped, last_error="reader erased"))
+    return kept

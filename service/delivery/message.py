@@ -8,6 +8,7 @@ decodes is exactly what `rendering.edition_message` builds the slow way.
 """
 from __future__ import annotations
 
+import hashlib
 import html as html_lib
 import re
 import secrets
@@ -20,12 +21,15 @@ from email.utils import formatdate
 from service import links
 from service.addresses import wire_address
 from service.config import Settings
-from service.emails import list_headers
+from service.dkim import signer_for
+from service.dkim.canonical import relaxed_lines
+from service.emails import feedback_id, list_headers
 from service.mail_headers import address_line, mailbox_from_config
 from service.models import Edition, MailingList, Subscriber
 from service.rendering import edition_message_id, placeholders
 
 CRLF = b"\r\n"
+PER_READER = (b"to", b"date", b"message-id", b"list-unsubscribe")  # signed headers that differ per reader
 SOFT_BREAK = "=\r\n"
 _LINE_START_DOT = re.compile(rb"(^|\r\n)\.")
 
@@ -64,13 +68,19 @@ class QpBody:
         if not content.endswith("\n"):
             content += "\n"  # as the email package does: a text part ends with a line end
         self.pieces: list[bytes] = []
+        self.canonical: list[bytes] = []  # the same pieces, not dot-stuffed, in DKIM's relaxed form
         self.holes: list[str] = []
         start = 0
         for match in pattern.finditer(content):
-            self.pieces.append(dot_stuff(qp_piece(content[start:match.start()]).encode("ascii")))
+            self._add(qp_piece(content[start:match.start()]).encode("ascii"))
             self.holes.append(by_token[match.group(0)])
             start = match.end()
-        self.pieces.append(dot_stuff(qp_piece(content[start:]).encode("ascii")))
+        self._add(qp_piece(content[start:]).encode("ascii"))
+
+    def _add(self, piece: bytes) -> None:
+        """One static piece, as sent and as DKIM hashes it."""
+        self.pieces.append(dot_stuff(piece))
+        self.canonical.append(relaxed_lines(piece))
 
     def parts(self, encoded_values: dict[str, bytes]) -> list[bytes]:
         """The body's pieces for one recipient, to be joined once with the rest of the message."""
@@ -82,6 +92,12 @@ class QpBody:
     def render(self, encoded_values: dict[str, bytes]) -> bytes:
         """The body for one recipient, given each value already encoded as a QP piece."""
         return b"".join(self.parts(encoded_values))
+
+    def hash_after_first(self, hashed, canonical_values: dict[str, bytes]) -> None:
+        """Feed DKIM's body hash everything after the first piece (that one is in the edition's prefix hash)."""
+        for hole, piece in zip(self.holes, self.canonical[1:], strict=True):
+            hashed.update(canonical_values[hole])
+            hashed.update(piece)
 
 
 def _header_lines(headers: dict[str, str]) -> bytes:
@@ -113,7 +129,7 @@ class EditionMail:
             "List-Id": shared["List-Id"],
             "List-Unsubscribe-Post": shared["List-Unsubscribe-Post"],
             "Precedence": "bulk",
-            "Feedback-ID": f"edition-{edition.id}:{mailing_list.slug}:newsletter",
+            "Feedback-ID": feedback_id(settings, f"edition-{edition.id}", mailing_list.slug, "newsletter"),
             "MIME-Version": "1.0",
             "Content-Type": f'multipart/alternative; boundary="{self.boundary}"',
         })
@@ -125,6 +141,12 @@ class EditionMail:
         self.text = QpBody(edition.text, tokens)
         self.html = QpBody(edition.html, tokens)
         self.envelope_from = wire_address(sender.address)
+        signer = signer_for(settings)
+        # DKIM: the static headers are canonicalised and hashed once; so is the body up to the first hole
+        self.dkim = signer.prepare(self.static_headers, PER_READER) if signer else None
+        self.body_start = hashlib.sha256(relaxed_lines(self.text_head[2:]) + self.text.canonical[0])
+        self.html_start = relaxed_lines(self.html_head) + self.html.canonical[0]
+        self.tail_canonical = relaxed_lines(self.tail)  # ends in a boundary line: no empty lines to drop
 
     def message_id(self, recipient: Recipient) -> str:
         """Stable per (edition, subscriber): the same as the slow path's (no ORM object per message)."""
@@ -138,19 +160,28 @@ class EditionMail:
             "preferences_url": links.preferences_url(self.settings, recipient.subscriber_id),
             "recipient_email": recipient.email,
         }
-        text_values, html_values = {}, {}
+        text_values, html_values, text_canonical, html_canonical = {}, {}, {}, {}
         for name, value in values.items():
-            text_values[name] = _value_piece(value)
+            text_values[name], text_canonical[name] = _value_piece(value)
             escaped = html_lib.escape(value, quote=True)
-            html_values[name] = text_values[name] if escaped == value else _value_piece(escaped)
+            html_values[name], html_canonical[name] = (
+                (text_values[name], text_canonical[name]) if escaped == value else _value_piece(escaped))
         targets = f"<{unsubscribe}>" + (f",\r\n <mailto:{self.mailto}?subject=unsubscribe>" if self.mailto else "")
-        own_headers = (
+        own_headers = to_header(recipient) + (
             f"Date: {date or _now_header()}\r\n"
             f"Message-ID: {self.message_id(recipient)}\r\n"
             f"List-Unsubscribe: {targets}\r\n"
         ).encode("ascii")
+        signature = b""
+        if self.dkim is not None:  # per reader: the body hash past the first hole, its own headers, one signature
+            body = self.body_start.copy()
+            self.text.hash_after_first(body, text_canonical)
+            body.update(self.html_start)
+            self.html.hash_after_first(body, html_canonical)
+            body.update(self.tail_canonical)
+            signature = self.dkim.signatures(own_headers, body.digest())
         return b"".join((  # one copy of the ~80 KB: the bodies come as pieces, not as joined bytes
-            self.static_headers, to_header(recipient), own_headers, self.text_head,
+            signature, self.static_headers, own_headers, self.text_head,
             *self.text.parts(text_values), self.html_head, *self.html.parts(html_values), self.tail,
         ))
 
@@ -167,7 +198,8 @@ def _now_header() -> str:
     return _DATE[1]
 
 
-def _value_piece(value: str) -> bytes:
-    """One recipient's value as a ready QP piece (it, too, starts at a line start)."""
-    return dot_stuff(qp_piece(value).encode("ascii"))
+def _value_piece(value: str) -> tuple[bytes, bytes]:
+    """One recipient's value as a ready QP piece (it, too, starts at a line start), and as DKIM hashes it."""
+    piece = qp_piece(value).encode("ascii")
+    return dot_stuff(piece), relaxed_lines(piece)
 

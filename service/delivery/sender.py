@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -13,6 +12,8 @@ from itertools import pairwise
 from sqlalchemy.engine import Connection
 
 from service.addresses import needs_smtputf8, wire_address
+from service.bounces.policy import Action, FailureKind, classify_reply
+from service.bounces.verp import Verp
 from service.config import Settings
 from service.db import engine_for, session_scope
 from service.delivery import control, ledger
@@ -34,7 +35,6 @@ from service.monitoring.logs import log_context
 from service.suppressions import suppress
 
 log = logging.getLogger(__name__)
-ENHANCED_CODE = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
 MAX_RETRY_DELAY = timedelta(hours=1)
 
 
@@ -47,19 +47,14 @@ class DrainResult:
 
 
 def classify(reply: Reply, *, attempts: int, settings: Settings, expires: datetime, now: datetime) -> Outcome:
-    """Turn an SMTP reply into the row's next state (RFC 5321 reply codes, RFC 3463 enhanced codes)."""
+    """Turn an SMTP reply into the row's next state, by the one policy (service.bounces.policy)."""
     text = f"{reply.code} {reply.text}"
-    if 200 <= reply.code < 300:
+    verdict = classify_reply(reply.code, reply.text)
+    if verdict.action == Action.deliver:
         return Outcome(DeliveryStatus.sent, reply.code, text, sent_at=now)
-    if 400 <= reply.code < 500:
+    if verdict.action == Action.retry:
         return retry_later(attempts=attempts, settings=settings, expires=expires, now=now, code=reply.code, text=text)
-    enhanced = ENHANCED_CODE.match(reply.text)
-    subject = enhanced.group(2) if enhanced else None
-    if subject == "1":
-        return Outcome(DeliveryStatus.failed, reply.code, text, failure_kind="no_such_user", error=text)
-    if subject == "7":
-        return Outcome(DeliveryStatus.failed, reply.code, text, failure_kind="policy", error=text)
-    return Outcome(DeliveryStatus.failed, reply.code, text, failure_kind="rejected", error=text)
+    return Outcome(DeliveryStatus.failed, reply.code, text, failure_kind=verdict.failure_kind, error=text)
 
 
 def retry_later(*, attempts: int, settings: Settings, expires: datetime, now: datetime, code: int | None = None,
@@ -67,7 +62,7 @@ def retry_later(*, attempts: int, settings: Settings, expires: datetime, now: da
     """Back off exponentially; past the edition's expiry a temporary failure becomes final."""
     delay = min(MAX_RETRY_DELAY, timedelta(seconds=settings.send_retry_base_seconds * 2 ** max(0, attempts - 1)))
     if now + delay > expires:
-        return Outcome(DeliveryStatus.failed, code, text, failure_kind="expired", error=f"gave up: {text}")
+        return Outcome(DeliveryStatus.failed, code, text, failure_kind=FailureKind.expired, error=f"gave up: {text}")
     return Outcome(DeliveryStatus.pending, code, text, retry_at=now + delay, error=text)
 
 
@@ -104,6 +99,7 @@ def _drain(settings: Settings, edition_id: int, *, max_seconds: float | None) ->
     deadline = time.monotonic() + (max_seconds or settings.drain_max_seconds)
     smtp = SmtpSession(settings.smtp, settings.smtp_messages_per_connection)
     throttle = Throttle(settings.send_rate_per_second, settings.effective_redis_url)
+    verp = Verp(settings)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if conn.dialect.name == "postgresql" and not settings.send_synchronous_commit:
             conn.exec_driver_sql("SET synchronous_commit = off")
@@ -117,7 +113,8 @@ def _drain(settings: Settings, edition_id: int, *, max_seconds: float | None) ->
                 if not batch:
                     control.complete_if_done(conn, edition_id, utcnow())
                     break
-                if not _send_batch(conn, settings, mail, list_id, expires, token, batch, smtp, throttle, result):
+                if not _send_batch(conn, settings, mail, list_id, expires, token, batch, smtp, throttle, result,
+                                   verp):
                     break
         finally:
             smtp.close()
@@ -125,14 +122,15 @@ def _drain(settings: Settings, edition_id: int, *, max_seconds: float | None) ->
 
 
 def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id: int, expires: datetime, token: str,
-                batch: list[Claimed], smtp: SmtpSession, throttle: Throttle, result: DrainResult) -> bool:
+                batch: list[Claimed], smtp: SmtpSession, throttle: Throttle, result: DrainResult, verp: Verp) -> bool:
     """Send one claimed batch; False when the drain should stop (server unreachable or lease lost)."""
     readers = ledger.readers(conn, list_id=list_id, subscriber_ids=[row.subscriber_id for row in batch], now=utcnow())
     lease = _Lease(conn, token, settings.send_lease_seconds, len(batch))
     found = [readers.get(row.subscriber_id, (None, "", "subscriber deleted")) for row in batch]
     envelopes = {position: _envelope(email) for position, (email, _, skip) in enumerate(found) if not skip}
-    # the next recipient's envelope rides with each message (not when rate-limited: it would sit in DATA)
-    then = {} if throttle.rate > 0 else _ahead_plan(envelopes)
+    senders = [verp.for_delivery(row.delivery_id) if verp.enabled else mail.envelope_from for row in batch]
+    # the next message's envelope rides with each message (not when rate-limited: it would sit in DATA)
+    then = {} if throttle.rate > 0 else _ahead_plan(envelopes, senders)
     for position, row in enumerate(batch):
         if not lease.keep(remaining=len(batch) - position):
             log.warning("edition %s: lease %s lost; leaving the rest of the batch to others", mail.edition.id, token)
@@ -149,7 +147,7 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
         now = utcnow()
         delivery_token = delivery_context.set(row.delivery_id)  # this message's log lines name its ledger row
         try:
-            delivered = _deliver_one(smtp, mail, recipient, envelope, then.get(position))
+            delivered = _deliver_one(smtp, mail, recipient, (senders[position], envelope), then.get(position))
         except SmtpUnavailable as error:
             rest = [r.delivery_id for r in batch[position:]]
             later = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now, text=str(error))
@@ -166,9 +164,10 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
             outcome = Outcome(DeliveryStatus.sent, outcome.smtp_code, outcome.smtp_reply,
                               message_id=mail.message_id(recipient), sent_at=now)
         ledger.record(conn, token=token, delivery_id=row.delivery_id, outcome=outcome)
-        if outcome.failure_kind == "no_such_user":
-            suppress(conn, email, f"hard bounce: {outcome.smtp_reply}")
-        elif outcome.failure_kind == "policy":
+        verdict = classify_reply(delivered.code, delivered.text) if isinstance(delivered, Reply) else None
+        if verdict is not None and verdict.action == Action.suppress and outcome.status == DeliveryStatus.failed:
+            suppress(conn, email, verdict.reason)
+        elif outcome.failure_kind == FailureKind.policy:
             log.error("edition %s: policy refusal for reader %s, check the sending setup: %s", mail.edition.id,
                       row.subscriber_id, outcome.smtp_reply)
         delivery_context.reset(delivery_token)
@@ -176,7 +175,7 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
     return True
 
 
-def _refused(kind: str, error: str) -> Outcome:
+def _refused(kind: FailureKind, error: str) -> Outcome:
     """A final failure that belongs to this reader alone (the batch carries on)."""
     return Outcome(DeliveryStatus.failed, failure_kind=kind, error=error)
 
@@ -186,17 +185,18 @@ def _envelope(email: str) -> str | Outcome:
     try:
         return wire_address(email)
     except InvalidAddress as error:
-        return _refused("bad_address", error.message)
+        return _refused(FailureKind.bad_address, error.message)
 
 
-def _ahead_plan(envelopes: dict[int, str | Outcome]) -> dict[int, str]:
-    """position -> the next sent recipient, for pipelining; only plain ASCII envelopes go ahead (no SMTPUTF8)."""
-    sent = [(position, envelope) for position, envelope in envelopes.items() if isinstance(envelope, str)]
-    return {a: envelope for (a, _), (_, envelope) in pairwise(sent) if envelope.isascii()}
+def _ahead_plan(envelopes: dict[int, str | Outcome], senders: list[str]) -> dict[int, tuple[str, str]]:
+    """position -> the next sent (sender, recipient), for pipelining; only plain ASCII envelopes go ahead."""
+    sent = [(position, (senders[position], envelope)) for position, envelope in envelopes.items()
+            if isinstance(envelope, str)]
+    return {a: pair for (a, _), (_, pair) in pairwise(sent) if all(part.isascii() for part in pair)}
 
 
-def _deliver_one(smtp: SmtpSession, mail: EditionMail, recipient: Recipient, envelope: str,
-                 then: str | None) -> Reply | Outcome:
+def _deliver_one(smtp: SmtpSession, mail: EditionMail, recipient: Recipient, envelope: tuple[str, str],
+                 then: tuple[str, str] | None) -> Reply | Outcome:
     """Render and send one reader's message; anything going wrong with it fails this row only.
 
     Only SmtpUnavailable (no connection: the batch waits) and ConnectionLost (retried later) escape.
@@ -205,22 +205,23 @@ def _deliver_one(smtp: SmtpSession, mail: EditionMail, recipient: Recipient, env
         payload = mail.render(recipient)
     except (UnsafeHeader, InvalidAddress) as error:
         log.warning("edition %s: reader %s cannot be addressed: %s", mail.edition.id, recipient.subscriber_id, error)
-        return _refused("bad_address", f"cannot address this reader: {error}")
+        return _refused(FailureKind.bad_address, f"cannot address this reader: {error}")
     except Exception as error:  # one reader's message must never stop the batch
         log.exception("edition %s: cannot build the message for reader %s", mail.edition.id, recipient.subscriber_id)
-        return _refused("bad_message", f"cannot build this reader's message: {error!r}")
-    utf8 = needs_smtputf8(envelope) or needs_smtputf8(mail.envelope_from)
+        return _refused(FailureKind.bad_message, f"cannot build this reader's message: {error!r}")
+    sender, address = envelope
+    utf8 = needs_smtputf8(address) or needs_smtputf8(sender)
     try:
-        return smtp.send(mail.envelope_from, envelope, payload, then=then, smtputf8=utf8)
+        return smtp.send(sender, address, payload, then=then, smtputf8=utf8)
     except (SmtpUnavailable, ConnectionLost):
         raise
     except AddressNotSupported as error:
         log.warning("edition %s: reader %s: %s", mail.edition.id, recipient.subscriber_id, error)
-        return _refused("unsupported_address", str(error))
+        return _refused(FailureKind.unsupported_address, str(error))
     except Exception as error:  # connection state unknown: drop it, fail this row
         smtp.close(polite=False)
         log.exception("edition %s: sending to reader %s failed", mail.edition.id, recipient.subscriber_id)
-        return _refused("send_error", f"sending failed: {error!r}")
+        return _refused(FailureKind.send_error, f"sending failed: {error!r}")
 
 
 class _Lease:

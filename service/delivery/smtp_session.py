@@ -60,12 +60,13 @@ class SmtpSession:
         self._sent_on_connection = 0
         return connection
 
-    def send(self, sender: str, recipient: str, payload: bytes, then: str | None = None,
+    def send(self, sender: str, recipient: str, payload: bytes, then: tuple[str, str] | str | None = None,
              smtputf8: bool = False) -> Reply:
         """Deliver one dot-stuffed message ending in CRLF; returns the reply to the first refusal or to DATA.
 
-        `then` is the recipient of the caller's next message (same sender, plain ASCII): its envelope is sent
-        ahead. `smtputf8` asks for RFC 6531 (AddressNotSupported when the server does not offer it).
+        `then` is the caller's next message's (sender, recipient) pair, plain ASCII (VERP gives each message its
+        own sender), or just its recipient when the sender is the same: its envelope is sent ahead. `smtputf8`
+        asks for RFC 6531 (AddressNotSupported when the server does not offer it).
         """
         if self._ahead is not None and self._ahead != (sender, recipient):
             self.close(polite=False)  # an envelope we will not use: never give it content, drop it
@@ -85,12 +86,13 @@ class SmtpSession:
             if refusal is not None:
                 self._after_refusal(connection, replies)
                 return refusal
-            ahead = (then if then is not None and then.isascii() and self._pipelining
+            pair = (sender, then) if isinstance(then, str) else then
+            ahead = (pair if pair is not None and all(part.isascii() for part in pair) and self._pipelining
                      and self._sent_on_connection + 1 < self.max_messages else None)
-            connection.send(b"".join((payload, b".\r\n", _commands(sender, ahead) if ahead is not None else b"")))
+            connection.send(b"".join((payload, b".\r\n", _commands(*ahead) if ahead is not None else b"")))
             code, text = connection.getreply()
             if ahead is not None:
-                self._ahead = (sender, ahead)
+                self._ahead = ahead
         except NETWORK_ERRORS as error:
             self.close(polite=False)
             raise ConnectionLost(str(error) or type(error).__name__) from error

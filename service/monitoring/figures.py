@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from service.bounces import store as bounce_store
 from service.delivery.schedule import due_window
 from service.editions import get_edition
 from service.models import (
@@ -48,6 +49,8 @@ class EditionFigures:
     skipped: int = 0
     cancelled: int = 0
     unsubscribed_since: int = 0  # the list's readers who left since this edition started sending
+    bounced: int = 0  # readers whose message bounced later (a DSN or other report: hard, soft or policy)
+    complained: int = 0  # readers who reported it as spam (ARF)
     started_at: datetime | None = None
     completed_at: datetime | None = None
     rate_per_minute: float | None = None
@@ -134,6 +137,7 @@ def figures_for(session: Session, edition_ids: Sequence[int], *, now: datetime |
         select(Edition.id, func.count(Subscription.id)).join(Subscription, Subscription.list_id == Edition.list_id)
         .where(Edition.id.in_(ids), Edition.send_started_at.is_not(None),
                Subscription.unsubscribed_at >= Edition.send_started_at).group_by(Edition.id)).all())
+    reports = bounce_store.per_edition(session, ids)
     tallies: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     kinds: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for edition_id, status, kind, retried, number in grouped:
@@ -157,6 +161,7 @@ def figures_for(session: Session, edition_ids: Sequence[int], *, now: datetime |
             failed_by_kind=dict(kinds[row.id]), retrying=tally["retrying"], pending=tally[DeliveryStatus.pending],
             sending=tally[DeliveryStatus.sending], skipped=tally[DeliveryStatus.skipped],
             cancelled=tally[DeliveryStatus.cancelled], unsubscribed_since=leavers.get(row.id, 0),
+            bounced=reports[row.id]["bounced"], complained=reports[row.id]["complained"],
             started_at=started, completed_at=completed, rate_per_minute=rate, eta=eta)
     return result
 

@@ -72,6 +72,26 @@ class NewsletterCollector(Collector):
             up.add_metric([check.name], 1.0 if check.ok else 0.0)
             latency.add_metric([check.name], check.latency_ms / 1000)
         yield from (up, latency)
+        yield from _bounces(self.settings)
+
+
+def _bounces(settings: Settings) -> Iterator[Metric]:
+    """Bounces and complaints stored, per kind (nothing when the database does not answer: newsletter_up says so)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service.bounces.store import totals
+    from service.db import session_scope
+
+    try:
+        with session_scope(settings.effective_database_url) as session:
+            found = totals(session)
+    except SQLAlchemyError:
+        return
+    bounces = CounterMetricFamily("newsletter_bounces", "Bounce and complaint reports taken in, per kind",
+                                  labels=["kind"])
+    for kind, number in found.items():
+        bounces.add_metric([kind], number)
+    yield bounces
 
 
 def render(settings: Settings, status: Status | None = None) -> bytes:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from service import suppressions
 from service.addresses import address_hash, normalise_address
 from service.admin import audit
+from service.delivery import ledger
 from service.errors import InvalidInput, UnknownPage
 from service.lists import get_list
 from service.models import ConsentEvent, Subscriber, Subscription, SubscriptionStatus, utcnow
@@ -76,9 +77,14 @@ def unsuppress_address(session: Session, email: str, *, reason: str, actor: str,
 
 
 def delete_subscriber(session: Session, subscriber_id: int, *, actor: str, ip: str | None = None) -> None:
-    """Erase a reader with their subscriptions, consent history and deliveries; the audit keeps no address."""
+    """Delete a reader with their subscriptions and consent history; the audit keeps no address.
+
+    Their delivery rows stay, anonymous, for the editions' figures (see service.subscribers.erasure,
+    which also suppresses the address).
+    """
     subscriber = _subscriber(session, subscriber_id)
     lists = sorted(s.mailing_list.slug for s in subscriber.subscriptions)
+    ledger.forget_reader(session.connection(), subscriber_id)
     session.delete(subscriber)
     audit.record(session, actor=actor, action="subscriber.delete", object_type="subscriber",
                  object_id=subscriber_id, details={"lists": lists}, ip=ip)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from service import emails, smtp
 from service.addresses import address_hash
+from service.bounces.transactional import envelope_from, handle_refusal
 from service.config import Settings
 from service.db import session_scope
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus
@@ -54,7 +55,7 @@ def send_confirmations(settings: Settings, subscriber_ids: Sequence[int], list_i
         with smtp.connection_to(settings.smtp) as connection:
             connection.ehlo_or_helo_if_needed()
             for index, (subscriber_id, message) in enumerate(messages):  # noqa: B007 - index read on failure
-                if _send_on(connection, subscriber_id, message):
+                if _send_on(settings, connection, subscriber_id, message):
                     sent += 1
             index = len(messages)
     except TRANSIENT as error:
@@ -62,25 +63,17 @@ def send_confirmations(settings: Settings, subscriber_ids: Sequence[int], list_i
     return sent
 
 
-def _send_on(connection: smtplib.SMTP, subscriber_id: int, message) -> bool:
+def _send_on(settings: Settings, connection: smtplib.SMTP, subscriber_id: int, message) -> bool:
     """One message on an open connection; False when it was refused for good (the batch goes on)."""
     data, utf8 = smtp.wire_bytes(message)
-    sender, recipient = message["From"].address, message["To"].address
+    recipient = message["To"].address
+    sender = envelope_from(settings, subscriber_id, "confirmation") or message["From"].address
     if utf8 and not connection.has_extn("smtputf8"):
         log.error("confirmation to subscriber %s not sent, permanently: the server must offer SMTPUTF8", subscriber_id)
         return False
     try:
         connection.sendmail(sender, [recipient], data, mail_options=["SMTPUTF8"] if utf8 else [])
-    except smtplib.SMTPRecipientsRefused as error:
-        code, reply = next(iter(error.recipients.values()))
-        if code >= 500:
-            log.warning("confirmation to subscriber %s refused permanently: %s %s", subscriber_id, code, reply)
-            return False
-        raise ConnectionError(f"temporary refusal {code}") from error
-    except smtplib.SMTPResponseException as error:
-        if error.smtp_code >= 500:
-            log.warning("confirmation to subscriber %s refused permanently: %s %s", subscriber_id, error.smtp_code,
-                        error.smtp_error)
-            return False
-        raise ConnectionError(f"temporary failure {error.smtp_code}") from error
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:
+        handle_refusal(settings, error, recipient=recipient, what=f"confirmation to subscriber {subscriber_id}")
+        return False
     return True

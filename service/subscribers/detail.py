@@ -1,13 +1,16 @@
 """One reader as an admin sees it: profile, consent record per list, delivery history and suppression."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from service.addresses import address_hash
+from service.bounces.process import bounce_score_of
+from service.bounces.store import BounceRow, for_subscriber
 from service.errors import UnknownPage
 from service.models import Delivery, Edition, MailingList, Subscriber, Subscription, utcnow
 from service.subscribers.search import status_of
@@ -84,6 +87,8 @@ class SubscriberDetail:
     subscriptions: list[SubscriptionDetail]
     deliveries: list[DeliveryRow]  # newest first, the last DELIVERIES_SHOWN
     suppression: SuppressionInfo
+    bounces: list[BounceRow] = field(default_factory=list)  # every bounce and complaint, newest first
+    bounce_score: int = 0  # soft bounces (service.bounces.policy.soft_score); at the threshold: suppressed
 
 
 def find_subscriber_by_email(session: Session, email: str) -> Subscriber | None:
@@ -91,7 +96,7 @@ def find_subscriber_by_email(session: Session, email: str) -> Subscriber | None:
     return subscriber_by_email(session, email)
 
 
-def subscriber_detail(session: Session, subscriber_id: int) -> SubscriberDetail:
+def subscriber_detail(session: Session, subscriber_id: int, *, bounce_decay_days: int = 7) -> SubscriberDetail:
     """The reader's page, or UnknownPage for an id that names nobody (deleted, or never there)."""
     subscriber = session.scalar(select(Subscriber).where(Subscriber.id == subscriber_id).options(
         selectinload(Subscriber.subscriptions).selectinload(Subscription.consent_events),
@@ -115,11 +120,14 @@ def subscriber_detail(session: Session, subscriber_id: int) -> SubscriberDetail:
         paused_until=subscriber.paused_until, created_at=subscriber.created_at, subscriptions=subscriptions,
         deliveries=delivery_history(session, subscriber.id),
         suppression=SuppressionInfo(suppressed=found is not None, reason=found.reason if found else None,
-                                    since=found.created_at if found else None))
+                                    since=found.created_at if found else None),
+        bounces=for_subscriber(session, subscriber.id, address_hash(subscriber.email)),
+        bounce_score=bounce_score_of(session, subscriber.email, decay_days=bounce_decay_days))
 
 
-def delivery_history(session: Session, subscriber_id: int, *, limit: int = DELIVERIES_SHOWN) -> list[DeliveryRow]:
-    """The reader's deliveries, newest edition first."""
+def delivery_history(session: Session, subscriber_id: int, *, limit: int | None = DELIVERIES_SHOWN
+                     ) -> list[DeliveryRow]:
+    """The reader's deliveries, newest edition first (limit None: all of them, for the data export)."""
     rows = session.execute(
         select(Delivery.edition_id, Edition.edition_date, MailingList.slug, Delivery.status, Delivery.smtp_code,
                Delivery.smtp_reply, Delivery.failure_kind, Delivery.sent_at)

@@ -10,7 +10,7 @@ from service.config import Settings, get_settings
 from service.errors import ServiceError, UnknownPage
 from service.ratelimit import FailureThrottle, LoginThrottle, SubscribeLimiter
 from service.subscriptions import Notifier
-from service.web import admin, api, archive, docs, openapi, pages, story_pages
+from service.web import admin, api, archive, bounces, docs, openapi, pages, story_pages
 from service.web.errors import render_service_error, validation_error_response
 from service.web.middleware import GuardedBody, SecurityHeaders
 from service.web.monitoring import router as monitoring_router
@@ -41,7 +41,8 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
                        path_limits={"/api/admin/": settings.max_admin_body_bytes,
                                     "/admin/": settings.max_admin_body_bytes,
                                     "/admin/subscribers/import": settings.import_max_bytes,
-                                    "/api/admin/imports": settings.import_max_bytes})
+                                    "/api/admin/imports": settings.import_max_bytes,
+                                    "/api/bounces": settings.max_admin_body_bytes})  # a bounce quotes its message
     app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(ServiceError)
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
 
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(bounces.router)
     app.include_router(monitoring_router)
     app.include_router(archive.router)
     app.include_router(story_pages.router)

@@ -56,9 +56,9 @@ def _codes(method: str, path: str, operation: dict[str, Any]) -> set[int]:
     if method == "post" and path in ("/subscribe", "/api/subscriptions"):
         codes |= {429, 503}
     if path.startswith("/api/admin/"):
-        codes |= {400, 401, 403, 429}  # 403: a viewer asking to change something, or a cookie without CSRF
-        if "{" in path:
-            codes.add(404)
+        # 403: a viewer asking to change something, or a cookie without CSRF; 404: an id, or a list named in a
+        # filter or body, that names nothing
+        codes |= {400, 401, 403, 404, 429}
     return codes
 
 

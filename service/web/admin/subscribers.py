@@ -1,4 +1,5 @@
-"""Admin screen: find readers (keyset pages, no counts), one reader's record, unsubscribe, suppress, delete, export."""
+"""Admin screen: find readers (keyset pages, no counts), one reader's record and data, unsubscribe, suppress, delete,
+erase, export."""
 from __future__ import annotations
 
 import re
@@ -6,14 +7,14 @@ from collections.abc import Iterator
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from service import lists as list_rules
 from service.admin import audit
 from service.db import session_factory
 from service.errors import InvalidInput
-from service.subscribers import actions, detail, export, search
+from service.subscribers import actions, data_export, detail, erasure, export, search
 from service.web.admin.auth import CurrentAdmin
 from service.web.admin.render import done, page
 from service.web.common import client_ip, get_session
@@ -116,6 +117,30 @@ def delete(subscriber_id: int, request: Request, admin: CurrentAdmin, session: S
     """Erase the reader and everything stored about them."""
     actions.delete_subscriber(session, subscriber_id, actor=admin.name, ip=client_ip(request))
     return done("/admin/subscribers", f"Deleted subscriber {subscriber_id} and their history.")
+
+
+@router.get("/subscribers/{subscriber_id}/data")
+def download_data(subscriber_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """Everything held about the reader as a JSON download (an access request); audited."""
+    return data_download(request, session, admin.name, subscriber_id)
+
+
+def data_download(request: Request, session: Session, actor: str, subscriber_id: int) -> JSONResponse:
+    """The reader's data as an attachment, with its audit entry (the UI and the API both answer with this)."""
+    data = data_export.subscriber_data(session, subscriber_id)
+    audit.record(session, actor=actor, action="subscriber.export_data", object_type="subscriber",
+                 object_id=subscriber_id, ip=client_ip(request))
+    session.commit()
+    return JSONResponse(data, headers={"Content-Disposition": f'attachment; filename="subscriber-{subscriber_id}.json"',
+                                       "Cache-Control": "no-store"})
+
+
+@router.post("/subscribers/{subscriber_id}/erase")
+def erase(subscriber_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """Erase the reader's personal data; a hashed suppression keeps the address from ever being mailed again."""
+    erased = erasure.erase_subscriber(session, subscriber_id, actor=admin.name, ip=client_ip(request))
+    return done("/admin/subscribers", f"Erased subscriber {subscriber_id}: {erased.deliveries_kept} deliveries kept "
+                                      "without the reader, the address suppressed as a hash.")
 
 
 def clean_reason(raw: str | None) -> str:

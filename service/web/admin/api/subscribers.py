@@ -1,4 +1,5 @@
-"""Admin JSON API for readers: search, one reader's record, unsubscribe, delete, CSV imports, the suppression list."""
+"""Admin JSON API for readers: search, one reader's record and data, unsubscribe, delete, erase, CSV imports,
+the suppression list."""
 from __future__ import annotations
 
 import dataclasses
@@ -13,11 +14,11 @@ from sqlalchemy.orm import Session
 from service import lists as list_rules
 from service.errors import InvalidInput
 from service.models import as_utc
-from service.subscribers import actions, detail, jobs, search
+from service.subscribers import actions, detail, erasure, jobs, search
 from service.suppressions import SuppressionRow
 from service.web.admin.auth import CurrentAdmin
 from service.web.admin.imports import progress_of, start_import
-from service.web.admin.subscribers import LARGEST_ID, clean_query, clean_reason, clean_slug
+from service.web.admin.subscribers import LARGEST_ID, clean_query, clean_reason, clean_slug, data_download
 from service.web.admin.suppressions import HASH_SHOWN
 from service.web.common import client_ip, get_session
 from service.web.openapi import ADMIN_ERRORS, REASONS, ErrorBody
@@ -131,6 +132,14 @@ class Deleted(BaseModel):
     deleted: int
 
 
+class ErasedOut(BaseModel):
+    """The reader whose personal data was erased; their delivery rows stay, anonymous, for the figures."""
+
+    erased: int
+    lists: list[str]
+    deliveries_kept: int
+
+
 class ImportOut(BaseModel):
     """An import job's progress and, when done, its report."""
 
@@ -232,6 +241,20 @@ def delete_subscriber(subscriber_id: Id, request: Request, admin: CurrentAdmin,
     """Erase the reader, their subscriptions, consent history and deliveries (audited)."""
     actions.delete_subscriber(session, subscriber_id, actor=admin.name, ip=client_ip(request))
     return {"deleted": subscriber_id}
+
+
+@router.get("/subscribers/{subscriber_id}/data", response_model=dict[str, Any], responses=ADMIN_ERRORS)
+def get_subscriber_data(subscriber_id: Id, request: Request, admin: CurrentAdmin,
+                        session: Session = Depends(get_session)):
+    """Everything held about the reader, as the JSON file a reader downloads from their preferences (audited)."""
+    return data_download(request, session, admin.name, subscriber_id)
+
+
+@router.post("/subscribers/{subscriber_id}/erase", response_model=ErasedOut, responses=ADMIN_ERRORS)
+def post_erase(subscriber_id: Id, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """Erase the reader's personal data and suppress the address as a hash, so it is never mailed again (audited)."""
+    erased = erasure.erase_subscriber(session, subscriber_id, actor=admin.name, ip=client_ip(request))
+    return {"erased": erased.subscriber_id, "lists": erased.lists, "deliveries_kept": erased.deliveries_kept}
 
 
 @router.post("/imports", status_code=202, response_model=ImportOut, responses={**ADMIN_ERRORS, **QUEUE_DOWN})

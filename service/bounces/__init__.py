@@ -1,0 +1,1 @@
+"""Bounces and complaints: the one delivery policy, VERP, parsing reports and applying what they say."""

@@ -1,0 +1,175 @@
+"""Read a bounce or complaint: RFC 3464 DSNs, RFC 5965 ARF reports, and other MTAs' bounces (flufl.bounce).
+
+No database here: raw bytes in, one Report per recipient out (an empty list means "could not parse").
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from email.utils import getaddresses
+
+from flufl.bounce import all_failures
+
+from service.bounces.policy import Verdict, classify_complaint, classify_report, enhanced_status
+
+ADDRESS = re.compile(r"[^\s<>\"';:,()\[\]]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers")
+
+
+@dataclass(frozen=True)
+class Report:
+    """One recipient's part of a report: who, the policy's verdict and what the server said."""
+
+    recipient: str | None
+    verdict: Verdict
+    diagnostic: str = ""
+
+
+@dataclass
+class Parsed:
+    """A whole report: its recipients, and the headers that may carry a VERP token or the original Message-ID."""
+
+    reports: list[Report] = field(default_factory=list)
+    verp_texts: list[str] = field(default_factory=list)
+    message_id: str | None = None
+
+
+def _address(value: str | None) -> str | None:
+    """`rfc822; user@example.org` (or a bare address) as a plain address."""
+    if not value:
+        return None
+    value = value.split(";", 1)[-1].strip()
+    found = ADDRESS.search(value)
+    return found.group(0).strip(".").lower() if found else None
+
+
+def _original(message: Message) -> Message | None:
+    """The returned original message (or its headers) inside a report, if any."""
+    for part in message.walk():
+        if part.get_content_type() in ORIGINAL_TYPES and part is not message:
+            payload = part.get_payload()
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+                return payload[0]
+            if isinstance(payload, str):
+                return message_from_bytes(payload.encode("utf-8", "replace"))
+    return None
+
+
+def _verp_texts(message: Message, original: Message | None) -> list[str]:
+    """Where a VERP address may show: the report's own recipient headers, then the original's envelope sender."""
+    texts = [str(message.get(name, "")) for name in ("X-Original-To", "Delivered-To", "Envelope-To", "To")]
+    if original is not None:
+        texts += [str(original.get(name, "")) for name in ("Return-Path", "Sender", "X-Envelope-From")]
+    return [text for text in texts if text]
+
+
+def _dsn(message: Message) -> list[Report] | None:
+    """RFC 3464: one report per per-recipient block of the message/delivery-status part."""
+    for part in message.walk():
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        blocks = part.get_payload()
+        if not isinstance(blocks, list):
+            return None
+        reports = []
+        for block in blocks[1:] or blocks:
+            if not isinstance(block, Message):
+                continue
+            recipient = _address(block.get("Original-Recipient")) or _address(block.get("Final-Recipient"))
+            if recipient is None and block.get("Action") is None:
+                continue
+            diagnostic = " ".join(str(block.get("Diagnostic-Code", "")).split())
+            status = enhanced_status(str(block.get("Status", ""))) or None
+            reports.append(Report(recipient, classify_report(block.get("Action"), status, diagnostic), diagnostic))
+        return reports or None
+    return None
+
+
+def _arf(message: Message) -> list[Report] | None:
+    """RFC 5965: a feedback report is a complaint about the original message, by its recipient."""
+    for part in message.walk():
+        if part.get_content_type() != "message/feedback-report":
+            continue
+        payload = part.get_payload()
+        fields = payload[0] if isinstance(payload, list) and payload and isinstance(payload[0], Message) else (
+            message_from_bytes(str(payload).encode("utf-8", "replace")))
+        original = _original(message)
+        recipient = _address(fields.get("Original-Rcpt-To")) or (
+            _address(str(original.get("To", ""))) if original is not None else None)
+        feedback = str(fields.get("Feedback-Type", "abuse")).strip()
+        return [Report(recipient, classify_complaint(feedback), f"feedback report: {feedback}")]
+    return None
+
+
+def _body_text(message: Message) -> str:
+    """The human-readable text of a bounce, for its status code and diagnostic."""
+    chunks = []
+    for part in message.walk():
+        if part.get_content_maintype() == "text" and part.get_content_type() != "text/rfc822-headers":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                chunks.append(_decoded(payload, part.get_content_charset()))
+        if part.get_content_type() in ORIGINAL_TYPES:
+            break
+    return "\n".join(chunks)
+
+
+def _decoded(payload: bytes, charset: str | None) -> str:
+    """Text in its declared charset, or Latin-1 when the charset is unknown (old MTAs name odd ones)."""
+    try:
+        return payload.decode(charset or "latin-1", "replace")
+    except LookupError:
+        return payload.decode("latin-1")
+
+
+def _diagnostic_near(text: str, recipient: str) -> str:
+    """The lines of the bounce text around a recipient: where an MTA says why."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        if recipient.lower() in line.lower():
+            return " ".join(" ".join(lines[max(0, number - 1):number + 4]).split())[:1000]
+    return " ".join(text.split())[:1000]
+
+
+def _heuristic(message: Message) -> list[Report] | None:
+    """Other MTAs' bounces by flufl.bounce's detectors: permanent failures, or warnings (delays)."""
+    try:
+        temporary, permanent = all_failures(message)
+    except Exception:  # noqa: BLE001 - a detector choking on odd input means "not recognised", not a crash
+        return None
+    text = _body_text(message)
+    reports = []
+    for raw in sorted(permanent):
+        recipient = _address(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw))
+        if recipient:
+            diagnostic = _diagnostic_near(text, recipient)
+            reports.append(Report(recipient, classify_report("failed", enhanced_status(diagnostic), diagnostic),
+                                  diagnostic))
+    for raw in sorted(set(temporary) - set(permanent)):
+        recipient = _address(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw))
+        if recipient:
+            diagnostic = _diagnostic_near(text, recipient)
+            reports.append(Report(recipient, classify_report("delayed", None, diagnostic), diagnostic))
+    return reports or None
+
+
+def parse(raw: bytes) -> Parsed:
+    """Everything a report says; Parsed.reports is empty when it is not a bounce we can read."""
+    message = message_from_bytes(raw)
+    original = _original(message)
+    parsed = Parsed(verp_texts=_verp_texts(message, original))
+    if original is not None and original.get("Message-ID"):
+        parsed.message_id = str(original.get("Message-ID")).strip()
+    for reader in (_arf, _dsn, _heuristic):
+        found = reader(message)
+        if found:
+            parsed.reports = list({(r.recipient, r.verdict.bounce): r for r in found}.values())  # once each
+            break
+    return parsed
+
+
+def addresses_in(value: str) -> list[str]:
+    """Plain addresses in a header value (for an MTA's envelope recipient given on the command line)."""
+    return [address for _, address in getaddresses([value]) if address]

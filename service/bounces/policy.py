@@ -1,0 +1,149 @@
+"""One policy for SMTP replies, bounces and complaints: what each outcome does to the address.
+
+The bulk sender, the transactional tasks and the bounce processor all ask this module, so a 5.1.1
+means the same thing whether the server said it at once or a DSN said it an hour later.
+  hard (failed, 5.x.x except 5.7.x)  -> suppress the address now
+  policy (5.7.x: the sender's setup)  -> fail this message, never suppress
+  soft (4.x.x, delayed-then-failed)   -> add to a decaying score; suppress at the threshold
+  complaint (ARF, RFC 5965)           -> unsubscribe from every list and suppress now
+  delay (a DSN that only reports one) -> nothing
+"""
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
+FULL_MAILBOX = re.compile(r"quota|mailbox (is )?full|mail ?folder is full|full mailbox|insufficient (disk )?space|"
+                          r"mailbox size limit", re.I)  # RFC 3463 X.2.2: "a persistent transient error"
+POLICY_WORDS = re.compile(r"\b(spam|blocked|blacklist|blocklist|reputation|policy|dmarc|spf|dkim|rbl)\b", re.I)
+
+
+class FailureKind(enum.StrEnum):
+    """Why a delivery row failed for good (stored on deliveries.failure_kind as these strings)."""
+
+    no_such_user = "no_such_user"  # 5.1.x: the mailbox does not exist
+    rejected = "rejected"  # any other permanent 5.x.x about the recipient (full, disabled...)
+    policy = "policy"  # 5.7.x: the receiver refuses our sending setup, not the reader
+    expired = "expired"  # temporary failures until the edition expired
+    bad_address = "bad_address"  # cannot be written on the wire at all
+    unsupported_address = "unsupported_address"  # needs SMTPUTF8, the server lacks it
+    bad_message = "bad_message"  # this reader's message could not be built
+    send_error = "send_error"  # the connection broke in an unexpected way
+
+
+NEVER_RETRIED = (FailureKind.no_such_user.value, FailureKind.rejected.value, FailureKind.bad_address.value,
+                 FailureKind.unsupported_address.value)  # an admin's "retry failed" cannot end differently
+
+
+class BounceKind(enum.StrEnum):
+    """The class of a stored bounce report (bounces.kind)."""
+
+    hard = "hard"
+    soft = "soft"
+    policy = "policy"
+    complaint = "complaint"
+    delay = "delay"
+    unparsed = "unparsed"
+
+
+class Action(enum.StrEnum):
+    """What to do about the address."""
+
+    deliver = "deliver"  # 2xx: nothing to do
+    retry = "retry"  # a 4xx at send time: try this message again later
+    suppress = "suppress"
+    fail = "fail"  # final for this message, the address stays mailable
+    score = "score"  # a soft bounce: count it
+    unsubscribe = "unsubscribe"  # complaint: unsubscribe everywhere and suppress
+    nothing = "nothing"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The policy's answer: the action, the row's failure kind, the bounce class and the suppression reason."""
+
+    action: Action
+    bounce: BounceKind
+    failure_kind: FailureKind | None = None
+    status: str | None = None  # RFC 3463 enhanced status, e.g. 5.1.1 (or the basic code, 550)
+
+    @property
+    def reason(self) -> str:
+        """How a suppression is explained, e.g. `hard bounce 5.1.1` (shown by `subscribers show`)."""
+        label = {BounceKind.complaint: "complaint", BounceKind.soft: "repeated soft bounces"}.get(self.bounce,
+                                                                                                 "hard bounce")
+        return f"{label} {self.status}" if self.status else label
+
+
+def enhanced_status(text: str | None) -> str | None:
+    """The first RFC 3463 status code in a reply or diagnostic, e.g. '5.1.1'."""
+    found = ENHANCED.search(text or "")
+    return ".".join(found.groups()) if found else None
+
+
+def _permanent(status: str | None, code: int | None, text: str) -> Verdict:
+    """A permanent failure: hard, unless it is our policy problem (5.7.x) or a full mailbox (soft, X.2.2)."""
+    shown = status or (str(code) if code else None)
+    if status == "5.2.2" or ((status is None or status.startswith("5.0.")) and FULL_MAILBOX.search(text)):
+        return Verdict(Action.score, BounceKind.soft, FailureKind.rejected, shown)
+    if (status and status.startswith("5.7.")) or (not status and POLICY_WORDS.search(text)):
+        return Verdict(Action.fail, BounceKind.policy, FailureKind.policy, shown)
+    kind = FailureKind.no_such_user if status and status.startswith("5.1.") else FailureKind.rejected
+    return Verdict(Action.suppress, BounceKind.hard, kind, shown)
+
+
+def classify_reply(code: int, text: str) -> Verdict:
+    """An SMTP reply at send time (RFC 5321 reply code, RFC 3463 enhanced code in the text)."""
+    status = enhanced_status(text)
+    if 200 <= code < 300:
+        return Verdict(Action.deliver, BounceKind.delay, None, status)
+    if code < 500:
+        return Verdict(Action.retry, BounceKind.soft, None, status or str(code))
+    return _permanent(status if status and status[0] == "5" else None, code, text)
+
+
+def classify_report(action: str | None, status: str | None, diagnostic: str = "") -> Verdict:
+    """One recipient of a bounce report: its DSN Action (RFC 3464) and Status, or what a non-DSN bounce said."""
+    action = (action or "failed").lower()
+    status = status or enhanced_status(diagnostic)
+    if action in ("delayed", "delivered", "relayed", "expanded"):
+        return Verdict(Action.nothing, BounceKind.delay, None, status)
+    if status and status.startswith("4."):
+        return Verdict(Action.score, BounceKind.soft, None, status)
+    code = re.search(r"\b([45]\d\d)\b", diagnostic)
+    if not status and code and code.group(1).startswith("4"):
+        return Verdict(Action.score, BounceKind.soft, None, code.group(1))
+    return _permanent(status if status and status.startswith("5.") else None,
+                      int(code.group(1)) if code else None, diagnostic)
+
+
+def classify_complaint(feedback_type: str | None = None) -> Verdict:
+    """An abuse report (ARF): the reader does not want this mail; `not-spam` reports change nothing."""
+    if (feedback_type or "").lower() == "not-spam":
+        return Verdict(Action.nothing, BounceKind.delay)
+    return Verdict(Action.unsubscribe, BounceKind.complaint, None, (feedback_type or "abuse").lower())
+
+
+def soft_score(days: Iterable[date], *, today: date, decay_days: int) -> int:
+    """Mailman's score: one point per day with a soft bounce; a gap of decay_days without one starts again."""
+    score, last = 0, None
+    for day in sorted(set(days)):
+        score = 1 if last is None or (day - last).days > decay_days else score + 1
+        last = day
+    if last is None or (today - last).days > decay_days:
+        return 0
+    return score
+
+
+def over_threshold(score: float, threshold: float) -> bool:
+    """Whether repeated soft bounces disable the address."""
+    return score >= threshold
+
+
+def day_of(moment: datetime) -> date:
+    """The UTC day a bounce counts for."""
+    return moment.date()

@@ -1,0 +1,57 @@
+"""`newsletter bounces ...`: take in one bounce from an MTA pipe, poll the IMAP mailbox, list recent bounces."""
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from service.config import get_settings
+from service.db import session_scope
+from service.errors import InvalidInput
+
+app = typer.Typer(help="Bounces and complaints.", no_args_is_help=True)
+
+
+@app.command()
+def ingest(
+    envelope_to: str | None = typer.Option(None, "--envelope-to",
+                                           help="The envelope recipient the MTA got it for (Postfix: ${recipient})"),
+) -> None:
+    """Read one raw bounce or complaint on stdin, store it and apply it (for an MTA pipe; exit 0 when stored)."""
+    from service.bounces.process import ingest as take_in
+
+    raw = sys.stdin.buffer.read()
+    if not raw.strip():
+        raise InvalidInput("no message on stdin: pipe one raw bounce or complaint into `newsletter bounces ingest`")
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session:
+        taken = take_in(session, raw, settings=settings, source="cli", envelope_to=envelope_to)
+        session.commit()
+    for item in taken:
+        typer.echo(f"{item.kind} {item.recipient or '-'} {item.status or '-'} matched by {item.matched_by}: "
+                   f"{item.action}" if not item.duplicate else "duplicate: this message was taken in before")
+
+
+@app.command()
+def poll() -> None:
+    """Take in what waits in the IMAP mailbox (BOUNCE_IMAP_URL) now, as beat does every few minutes."""
+    from service.bounces.imap import poll_mailbox
+
+    settings = get_settings()
+    if not settings.bounce_imap_url:
+        raise InvalidInput("BOUNCE_IMAP_URL is not set (e.g. imaps://user:pass@host/INBOX)")
+    typer.echo(f"{poll_mailbox(settings)} messages taken in")
+
+
+@app.command("list")
+def list_(limit: int = typer.Option(30, "--limit", min=1, max=1000, help="Bounces to show, newest first")) -> None:
+    """The latest bounces and complaints: kind, status, how they were matched, and to which delivery."""
+    from service.bounces.store import recent
+
+    with session_scope(get_settings().effective_database_url) as session:
+        rows = recent(session, limit=limit)
+    table = Table("id", "received", "kind", "status", "matched", "delivery", "subscriber", "diagnostic")
+    for row in rows:
+        table.add_row(str(row.id), f"{row.received_at:%Y-%m-%d %H:%M}", row.kind, row.status or "-", row.matched_by,
+                      str(row.delivery_id or "-"), str(row.subscriber_id or "-"), (row.diagnostic or "")[:60])
+    Console(width=160).print(table)

@@ -1,0 +1,278 @@
+"""Bounces and complaints: real fixtures classified, the one policy, scoring, and every input (API, CLI, VERP)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from service import suppressions
+from service.addresses import address_hash
+from service.bounces import store
+from service.bounces.models import Bounce
+from service.bounces.parse import parse
+from service.bounces.policy import Action, BounceKind, FailureKind, classify_reply, classify_report, soft_score
+from service.bounces.process import bounce_score, ingest
+from service.bounces.verp import Verp
+from service.config import REPO_ROOT
+from service.models import Subscriber, SubscriptionStatus, utcnow
+from service.subscribers.detail import subscriber_detail
+from service.web.app import create_app
+from tests.support.readers import add_readers
+
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "bounces"
+TOKEN = "bounce-api-token-0123456789abcdef"
+
+
+def dsn(recipient: str, status: str, *, to: str = "bounces@news.example.org", action: str = "failed",
+        diagnostic: str = "") -> bytes:
+    """A Postfix-shaped RFC 3464 report about one recipient."""
+    diagnostic = diagnostic or f"smtp; 550 {status} <{recipient}>: Recipient address rejected"
+    return (f"From: MAILER-DAEMON@mx.example.net\r\nTo: {to}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n"
+            "--B\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you that your message could not\r\n"
+            "be delivered to one or more recipients.\r\n\r\n"
+            "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+            f"Final-Recipient: rfc822; {recipient}\r\nAction: {action}\r\nStatus: {status}\r\n"
+            f"Diagnostic-Code: {diagnostic}\r\n\r\n"
+            "--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: news@news.example.org\r\n"
+            f"To: {recipient}\r\nSubject: World News daily\r\n\r\n--B--\r\n").encode()
+
+
+# --- the fixtures: real bounces from flufl.bounce's sdist and RFC 5965's ARF examples --------------------------
+
+
+def _classified_right(entry: dict) -> bool:
+    """Recipients and class both as a person reads the message."""
+    reports = parse((FIXTURES / entry["file"]).read_bytes()).reports
+    if entry["class"] == "unparsed":
+        return not reports
+    got = {r.recipient for r in reports if r.recipient}
+    return got == {a.lower() for a in entry["recipients"]} and {r.verdict.bounce.value for r in reports} == {
+        entry["class"]}
+
+
+def test_the_real_bounce_fixtures_are_classified_right():
+    manifest = json.loads((FIXTURES / "manifest.json").read_text())["fixtures"]
+    wrong = [entry["file"] for entry in manifest if not _classified_right(entry)]
+    right = len(manifest) - len(wrong)
+    print(f"\n[bounce fixtures] {right} of {len(manifest)} classified right; wrong: {wrong}")
+    assert len(manifest) >= 30 and {e["class"] for e in manifest} >= {"hard", "soft", "delay", "complaint"}
+    assert right / len(manifest) >= 0.95, wrong
+
+
+# --- the one policy ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("code", "text", "action", "kind"), [
+    (250, "2.0.0 Ok: queued", Action.deliver, None),
+    (451, "4.3.0 Try again later", Action.retry, None),
+    (550, "5.1.1 No such user here", Action.suppress, FailureKind.no_such_user),
+    (550, "5.7.1 Rejected by policy: sender not authorised", Action.fail, FailureKind.policy),
+    (554, "5.7.26 Unauthenticated email from example.org is not accepted due to DMARC", Action.fail,
+     FailureKind.policy),
+    (552, "5.2.2 Mailbox full", Action.score, FailureKind.rejected),
+    (550, "Message blocked: listed on a spam blocklist", Action.fail, FailureKind.policy),
+    (553, "5.1.3 Bad recipient address syntax", Action.suppress, FailureKind.no_such_user),
+    (550, "User unknown", Action.suppress, FailureKind.rejected),
+])
+def test_one_policy_for_smtp_replies(code, text, action, kind):
+    verdict = classify_reply(code, text)
+    assert (verdict.action, verdict.failure_kind) == (action, kind)
+
+
+def test_reports_hard_soft_delay_and_the_suppression_reason():
+    assert classify_report("failed", "5.1.1").reason == "hard bounce 5.1.1"
+    assert classify_report("failed", "4.4.7").bounce == BounceKind.soft, "delayed, then failed: soft"
+    assert classify_report("delayed", "4.4.1").action == Action.nothing, "a delay-only DSN changes nothing"
+    assert classify_report("failed", "5.7.1").action == Action.fail, "5.7.x is our setup, not the reader"
+    assert str(FailureKind.no_such_user) == "no_such_user", "stored strings stay what they were"
+
+
+def test_soft_score_counts_days_and_decays():
+    day = date(2026, 12, 1)
+    every_other_day = [day + timedelta(days=2 * n) for n in range(5)]
+    assert soft_score(every_other_day, today=every_other_day[-1], decay_days=7) == 5
+    assert soft_score([day, day, day], today=day, decay_days=7) == 1, "at most one point a day"
+    assert soft_score(every_other_day, today=every_other_day[-1] + timedelta(days=8), decay_days=7) == 0
+    gap = [day, day + timedelta(days=1), day + timedelta(days=20)]
+    assert soft_score(gap, today=gap[-1], decay_days=7) == 1, "a quiet week starts the count again"
+
+
+def test_verp_tokens_are_short_and_tamper_evident(settings):
+    verp = Verp(settings)
+    address = verp.for_delivery(123456789)
+    local, domain = address.split("@")
+    assert domain == "news.example.org" and local.startswith("bounces+") and len(local) <= 30
+    token = local.split("+", 1)[1]
+    assert verp.read(token).delivery_id == 123456789 and verp.read(token.upper()).delivery_id == 123456789
+    forged = token[:-1] + ("a" if token[-1] != "a" else "b")
+    assert verp.read(forged) is None
+    transactional = verp.find(verp.for_subscriber(42, "confirmation"))
+    assert (transactional.subscriber_id, transactional.kind) == (42, "confirmation")
+    other_key = Verp(settings.model_copy(update={"secret_key": "another-secret-key-0123456789"}))
+    assert other_key.read(token) is None
+
+
+# --- what each outcome does (SQLite and PostgreSQL) ------------------------------------------------------------
+
+
+def _reader(db, world_news, email: str) -> Subscriber:
+    """A confirmed reader of the demo list."""
+    from service.subscriptions import ConsentContext, add_subscriptions
+
+    add_subscriptions(db, email=email, lists=[world_news], consent=ConsentContext(source="import"), confirmed=True)
+    db.commit()
+    return db.scalar(select(Subscriber).where(Subscriber.email == email))
+
+
+def test_hard_bounce_suppresses_with_its_reason_and_shows_on_the_reader(db, settings, world_news):
+    reader = _reader(db, world_news, "gone@example.org")
+    taken = ingest(db, dsn("gone@example.org", "5.1.1"), settings=settings, source="cli")
+    db.commit()
+    assert [(t.kind, t.matched_by) for t in taken] == [("hard", "recipient")]
+    assert suppressions.lookup(db, "gone@example.org").reason == "hard bounce 5.1.1"
+    detail = subscriber_detail(db, reader.id)
+    assert [(b.kind, b.status) for b in detail.bounces] == [("hard", "5.1.1")]
+    again = ingest(db, dsn("gone@example.org", "5.1.1"), settings=settings, source="imap")
+    assert again[0].duplicate and db.scalar(select(Bounce.id).where(Bounce.id > detail.bounces[0].id)) is None
+
+
+def test_policy_and_delay_reports_never_suppress(db, settings, world_news):
+    _reader(db, world_news, "fine@example.org")
+    ingest(db, dsn("fine@example.org", "5.7.1", diagnostic="smtp; 550 5.7.1 SPF check failed"), settings=settings,
+           source="cli")
+    ingest(db, dsn("fine@example.org", "4.4.1", action="delayed"), settings=settings, source="cli")
+    db.commit()
+    assert not suppressions.is_suppressed(db, "fine@example.org")
+    assert sorted(b.kind for b in db.scalars(select(Bounce))) == ["delay", "policy"]
+
+
+def test_repeated_soft_bounces_over_days_disable_the_address(db, settings, world_news):
+    reader = _reader(db, world_news, "full@example.org")
+    now = utcnow()
+    for days_ago in (8, 6, 4, 2):  # four earlier days with a soft bounce, each within a week of the next
+        store.add(db, received_at=now - timedelta(days=days_ago), kind="soft", status="4.2.2", diagnostic=None,
+                  recipient_hash=address_hash(reader.email), delivery_id=None, subscriber_id=reader.id,
+                  edition_id=None, matched_by="recipient", source="cli", message_sha256=f"old{days_ago}", raw=None)
+    db.commit()
+    assert bounce_score(db, settings, reader.email) == 4 and not suppressions.is_suppressed(db, reader.email)
+    ingest(db, dsn(reader.email, "4.2.2", diagnostic="smtp; 452 4.2.2 Mailbox full"), settings=settings,
+           source="cli")
+    db.commit()
+    assert suppressions.lookup(db, reader.email).reason == "repeated soft bounces 4.2.2 (score 5)"
+
+
+def test_a_complaint_unsubscribes_from_every_list_and_suppresses(db, settings, world_news):
+    reader = _reader(db, world_news, "user@example.com")
+    raw = (FIXTURES / "rfc5965_b2_extended.eml").read_bytes()
+    assert [t.kind for t in ingest(db, raw, settings=settings, source="api")] == ["complaint"]
+    db.commit()
+    db.refresh(reader)
+    assert {s.status for s in reader.subscriptions} == {SubscriptionStatus.unsubscribed}
+    assert suppressions.lookup(db, reader.email).reason == "complaint abuse"
+
+
+def test_a_message_that_cannot_be_parsed_is_kept_for_review(db, settings):
+    raw = (FIXTURES / "flufl_qmail_08.eml").read_bytes()
+    taken = ingest(db, raw, settings=settings, source="cli")
+    db.commit()
+    (kept,) = db.scalars(select(Bounce))
+    assert taken[0].kind == "unparsed" and kept.kind == "unparsed" and "Gracias por contactar" in kept.raw
+
+
+# --- the inputs: HTTP API and the MTA pipe ---------------------------------------------------------------------
+
+
+def test_the_api_needs_the_bounce_token(settings, db, world_news):
+    _reader(db, world_news, "api-gone@example.org")
+    app = create_app(settings.model_copy(update={"bounce_api_token": TOKEN}))
+    body = dsn("api-gone@example.org", "5.1.1")
+    with TestClient(app) as client:
+        headers = {"Content-Type": "message/rfc822"}
+        assert client.post("/api/bounces", content=body, headers=headers).status_code == 401
+        wrong = client.post("/api/bounces", content=body, headers={**headers, "Authorization": "Bearer nope"})
+        assert wrong.status_code == 401 and wrong.json()["error"] == "not_authorised"
+        ok = client.post("/api/bounces", content=body, headers={**headers, "Authorization": f"Bearer {TOKEN}"})
+        assert ok.status_code == 202 and ok.json()["reports"][0]["kind"] == "hard"
+        assert "/api/bounces" not in client.get("/api/openapi.json").json()["paths"]
+    db.expire_all()
+    assert suppressions.is_suppressed(db, "api-gone@example.org")
+    with TestClient(create_app(settings)) as client:  # no BOUNCE_API_TOKEN configured: nobody gets in
+        assert client.post("/api/bounces", content=body, headers={"Authorization": "Bearer "}).status_code == 401
+
+
+@pytest.fixture
+def newsletter(service_env, settings):
+    """Run the `newsletter` command with the test environment, stdin given."""
+    def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+        env = {**os.environ, **service_env, "COLUMNS": "200"}
+        return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=REPO_ROOT, env=env, input=stdin,
+                              capture_output=True, timeout=60)
+    return run
+
+
+def test_cli_ingest_from_an_mta_pipe_and_list(newsletter, db, world_news):
+    _reader(db, world_news, "cli-gone@example.org")
+    db.commit()
+    done = newsletter("bounces", "ingest", stdin=dsn("cli-gone@example.org", "5.1.1"))
+    assert done.returncode == 0, done.stderr
+    assert b"hard cli-gone@example.org 5.1.1 matched by recipient: suppressed: hard bounce 5.1.1" in done.stdout
+    empty = newsletter("bounces", "ingest", stdin=b"")
+    assert empty.returncode == 2 and empty.stderr.decode().count("\n") == 1 and b"no message on stdin" in empty.stderr
+    listed = newsletter("bounces", "list")
+    assert listed.returncode == 0 and b"5.1.1" in listed.stdout
+    shown = newsletter("subscribers", "show", "cli-gone@example.org")
+    assert b"bounce score: 0" in shown.stdout and b"suppressed: hard bounce 5.1.1" in shown.stdout
+
+
+def test_verp_end_to_end(db, settings, world_news, celery_worker, mailbox, newsletter):
+    """Send an edition, take one reader's VERP envelope, feed a DSN for it back in: suppressed, figures updated."""
+    from service.db import engine_for
+    from service.delivery.schedule import send_now
+    from service.monitoring.figures import edition_figures
+    from service.tasks import start_drains
+    from tests.support.edition_stories import day_of_stories
+    from tests.support.readers import wait_until_complete
+
+    engine = engine_for(settings.effective_database_url)
+    readers = add_readers(engine, world_news.id, 6)
+    day_of_stories(db)
+    edition, _ = send_now(settings, db, world_news, utcnow().date(), utcnow())
+    start_drains(edition.id, 1)
+    wait_until_complete(engine, edition.id)
+    senders = {m.rcpt_tos[0]: m.mail_from for m in mailbox.received}
+    assert set(senders) == set(readers) and len(set(senders.values())) == len(readers), "one envelope each"
+    assert all(s.startswith("bounces+") and s.endswith("@news.example.org") for s in senders.values())
+    victim = readers[2]
+    # the remote MTA writes the DSN to the envelope sender; the bounce names the recipient only in a forwarded form
+    done = newsletter("bounces", "ingest", stdin=dsn("forwarded-alias@example.net", "5.1.1", to=senders[victim]))
+    assert done.returncode == 0 and b"matched by verp" in done.stdout, done.stdout + done.stderr
+    db.expire_all()
+    assert suppressions.lookup(db, victim).reason == "hard bounce 5.1.1"
+    assert not suppressions.is_suppressed(db, readers[3])
+    figures = edition_figures(db, edition.id)
+    assert (figures.bounced, figures.complained) == (1, 0)
+    (bounce,) = db.scalars(select(Bounce))
+    assert bounce.edition_id == edition.id and bounce.matched_by == "verp"
+
+
+def test_metrics_count_bounces_by_kind(settings, db):
+    from service.monitoring.metrics import render
+
+    ingest(db, (FIXTURES / "flufl_dsn_05.eml").read_bytes(), settings=settings, source="cli")
+    db.commit()
+    text = render(settings).decode()
+    assert 'newsletter_bounces_total{kind="delay"} 1.0' in text and 'newsletter_bounces_total{kind="hard"} 0.0' in text
+
+
+def test_fixture_files_are_real_messages():
+    names = {p.name for p in FIXTURES.iterdir() if p.suffix == ".eml"}
+    listed = {e["file"] for e in json.loads((FIXTURES / "manifest.json").read_text())["fixtures"]}
+    assert names == listed and all(Path(FIXTURES, n).stat().st_size > 200 for n in names)
