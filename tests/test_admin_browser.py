@@ -11,17 +11,17 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from service.admin.models import AdminRole
 from service.db import engine_for
 from service.editions import build_edition
 from tests.support.admin import PASSWORD, make_admin
+from tests.support.browser import chromium_page
 from tests.support.edition_stories import day_of_stories
 from tests.support.live_server import live_server
 from tests.support.readers import add_readers
 from tests.support.smtp import free_port
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 ADMIN = "ann@example.org"
 READERS = [f"browser.reader{n:02d}@example.org" for n in range(25)]
@@ -51,32 +51,8 @@ def server(settings, celery_worker, db, mailbox):
 @pytest.fixture
 def page(server):
     """A 1280 px page in headless Chromium that may only talk to the live server; console and page errors fail."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport=WIDE, locale="en-GB")
-            foreign: list[str] = []
-
-            def only_our_origin(route):
-                if route.request.url.startswith(server.origin + "/"):
-                    route.continue_()
-                else:
-                    foreign.append(route.request.url)
-                    route.abort()
-
-            context.route("**/*", only_our_origin)
-            page = context.new_page()
-            page.set_default_timeout(15_000)
-            problems: list[str] = []
-            page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-                    if msg.type == "error" else None)
-            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-            yield page
-            assert foreign == [], f"the pages asked for resources elsewhere: {foreign}"
-            assert problems == [], "\n".join(problems)
-            context.close()
-        finally:
-            browser.close()
+    with chromium_page(server.origin, viewport=WIDE, timeout_ms=15_000) as page:
+        yield page
 
 
 def nav(page: Page, section: str) -> None:

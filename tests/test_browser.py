@@ -5,15 +5,13 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
+from tests.support.browser import chromium_page
 from tests.support.live_server import live_server
 from tests.support.smtp import free_port
 from tests.support.web import link_path, statuses
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 EMAIL = "browser.reader@example.com"
 
 
@@ -29,36 +27,9 @@ def server(settings, celery_worker, db, mailbox):
 
 @pytest.fixture
 def page(server):
-    """A fresh page in a real headless Chromium that may only talk to the live server.
-
-    A Chromium that does not launch fails the test; it is never skipped.
-    """
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1000, "height": 800}, locale="en-GB")
-            foreign: list[str] = []
-
-            def only_our_origin(route):
-                if route.request.url.startswith(server.origin + "/"):
-                    route.continue_()
-                else:
-                    foreign.append(route.request.url)
-                    route.abort()
-
-            context.route("**/*", only_our_origin)
-            page = context.new_page()
-            page.set_default_timeout(10_000)
-            problems: list[str] = []
-            page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-                    if msg.type == "error" else None)
-            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-            yield page
-            assert foreign == [], f"the pages asked for resources elsewhere: {foreign}"
-            assert problems == [], "\n".join(problems)
-            context.close()
-        finally:
-            browser.close()
+    """A fresh page in a real headless Chromium that may only talk to the live server."""
+    with chromium_page(server.origin, viewport={"width": 1000, "height": 800}) as page:
+        yield page
 
 
 def on_server(server, url: str) -> str:

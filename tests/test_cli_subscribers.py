@@ -13,29 +13,12 @@ from service.lists import create_list
 from service.models import Subscriber, Subscription
 from service.subscribers.importer import BATCH, import_csv, utf8_lines
 from service.tasks import CeleryNotifier
+from tests.support.csv_samples import BAD_LINES, GOOD
+from tests.support.csv_samples import EXCEL_CSV as CSV
 from tests.support.db import row_counts
 from tests.support.web import confirmed_reader, statuses, subscribe_by_form
 
-GOOD = ["good1@example.com", "good2@example.com", "spaced@example.com"]
 NEVER_STORED = ["not-an-address", "crlf@example.com", "bounced@example.com", "badzone@example.com"]
-# Excel style: byte-order mark, CRLF line ends, a header in its own capitals, a quoted name with a line break in it.
-CSV = (
-    "\ufeffEmail,Name,TimeZone\r\n"                            # line 1
-    "good1@example.com,Good One,Europe/Paris\r\n"              # 2
-    "not-an-address,Bad,UTC\r\n"                               # 3
-    '"crlf@example.com","Evil\r\nBcc: x@example.com",UTC\r\n'  # 4-5
-    "good2@example.com,,\r\n"                                  # 6
-    "GOOD1@example.com,Dup,UTC\r\n"                            # 7: good1 again
-    "confirmed-before@example.com,Renamed,UTC\r\n"             # 8
-    "pending-before@example.com,,\r\n"                         # 9
-    "left-before@example.com,,\r\n"                            # 10
-    "bounced@example.com,,\r\n"                                # 11
-    "badzone@example.com,,Mars/Olympus\r\n"                    # 12
-    "\r\n"                                                     # 13: blank, ignored
-    "  spaced@example.com  ,  Spaced  ,\r\n"                   # 14
-)
-BAD_LINES = {3: "email address is not valid", 4: "line breaks", 7: "appears earlier in this file",
-             12: "Unknown time zone"}
 
 
 @pytest.fixture

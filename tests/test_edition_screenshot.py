@@ -12,8 +12,8 @@ from playwright.sync_api import expect, sync_playwright
 from service.editions import build_edition
 from service.models import Subscriber
 from service.rendering import edition_message
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.edition_stories import add_story, long_story, seed_story, store
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 DAY = date(2026, 3, 10)
 T0 = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)

@@ -210,8 +210,8 @@ def test_the_story_page_in_chromium(settings, db, world_news, output_dir, name):
     from playwright.sync_api import expect, sync_playwright
 
     from service.web.app import create_app
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
     from tests.support.live_server import live_server
-    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
     story = multi_source_story(db)
     viewport = VIEWPORTS[name]
