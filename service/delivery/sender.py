@@ -66,23 +66,28 @@ def retry_later(*, attempts: int, settings: Settings, expires: datetime, now: da
     return Outcome(DeliveryStatus.pending, code, text, retry_at=now + delay, error=text)
 
 
-_MAILS: dict[int, tuple[EditionMail, int, datetime]] = {}
+_MAILS: dict[tuple, tuple[EditionMail, int, datetime]] = {}
 
 
 def edition_mail(settings: Settings, edition_id: int) -> tuple[EditionMail, int, datetime]:
-    """The edition's bytes, built once per process (editions are frozen): (mail, list id, expiry)."""
-    if edition_id not in _MAILS:
-        with session_scope(settings.effective_database_url) as session:
-            edition = session.get(Edition, edition_id)
-            if edition is None:
-                raise LookupError(f"edition {edition_id} does not exist (deleted after its drain was queued?)")
+    """The edition's bytes, built once per process (editions are frozen): (mail, list id, expiry).
+
+    The cache is keyed by what can change under a known id: SQLite may reuse the id of a deleted edition, and
+    a retry of failed readers moves the expiry.
+    """
+    with session_scope(settings.effective_database_url) as session:
+        edition = session.get(Edition, edition_id)
+        if edition is None:
+            raise LookupError(f"edition {edition_id} does not exist (deleted after its drain was queued?)")
+        key = (edition_id, edition.created_at, edition.send_expires_at)
+        if key not in _MAILS:
             mail = EditionMail(settings, edition, edition.mailing_list)
             expires = as_utc(edition.send_expires_at) if edition.send_expires_at else (
                 utcnow() + timedelta(hours=settings.send_expiry_hours))
-        if len(_MAILS) >= 4:
-            _MAILS.pop(next(iter(_MAILS)))
-        _MAILS[edition_id] = (mail, edition.list_id, expires)
-    return _MAILS[edition_id]
+            if len(_MAILS) >= 4:
+                _MAILS.pop(next(iter(_MAILS)))
+            _MAILS[key] = (mail, edition.list_id, expires)
+    return _MAILS[key]
 
 
 def drain(settings: Settings, edition_id: int, *, max_seconds: float | None = None) -> DrainResult:
