@@ -1,6 +1,7 @@
 """Profile one in-process drain (cProfile) of an edition to smtp-sink, and count SQL statements per message.
 
     .venv/bin/python bench/profile_drain.py --n 3000 [--dkim]
+    .venv/bin/python bench/profile_drain.py --n 10000 [--dkim] --plain   # no profiler: CPU per message by process
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import psycopg  # noqa: E402
 
 from bench.delivery import ADMIN_URL, CACHE, build, fresh_database, service_env, write_dkim_key  # noqa: E402
 from bench.postfix import Sink, tools  # noqa: E402
+from bench.processes import cpu_seconds, postgres_backends  # noqa: E402
 
 
 def main() -> None:
@@ -29,6 +31,8 @@ def main() -> None:
     parser.add_argument("--dkim", action="store_true")
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument("--database", default="newsletter_profile")
+    parser.add_argument("--plain", action="store_true", help="no cProfile: CPU microseconds per message for this "
+                        "process, its PostgreSQL backends and smtp-sink")
     args = parser.parse_args()
     args.synchronous_commit = None
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as folder:
@@ -59,11 +63,16 @@ def main() -> None:
 
             psycopg.Cursor.execute = counted  # type: ignore[method-assign]
             profile = cProfile.Profile()
+            backends = {pid: cpu_seconds(pid) for pid in postgres_backends(args.database)}
+            sink_cpu = cpu_seconds(sink.process.pid)
             began, cpu = time.perf_counter(), time.process_time()
-            profile.enable()
+            if not args.plain:
+                profile.enable()
             result = sender.drain(settings, edition_id)
             profile.disable()
             wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+            pg_cpu = sum(cpu_seconds(pid) - backends.get(pid, 0.0) for pid in postgres_backends(args.database))
+            sink_cpu = cpu_seconds(sink.process.pid) - sink_cpu
             psycopg.Cursor.execute = real  # type: ignore[method-assign]
             sent = result.counts.get("sent", 0)
             with psycopg.connect(database_url.replace("+psycopg", "")) as conn:
@@ -72,6 +81,10 @@ def main() -> None:
             print(f"message {size} bytes; drained {dict(result.counts)} in {wall:.2f} s wall, {cpu:.2f} s CPU: "
                   f"{1e6 * cpu / max(1, sent):.0f} us CPU/message, {sent / wall:.0f}/s; "
                   f"{statements[0] / max(1, sent):.2f} statements/message; deliveries updates {upd} (HOT {hot})")
+            print(f"CPU us/message: worker {1e6 * cpu / max(1, sent):.0f}, postgres {1e6 * pg_cpu / max(1, sent):.0f}, "
+                  f"smtp-sink {1e6 * sink_cpu / max(1, sent):.0f}")
+            if args.plain:
+                return
             stats = pstats.Stats(profile)
             total = stats.total_tt  # type: ignore[attr-defined]
             print(f"profiled total {total:.2f} s")

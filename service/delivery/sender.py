@@ -12,11 +12,11 @@ from itertools import pairwise
 from sqlalchemy.engine import Connection
 
 from service.addresses import needs_smtputf8, wire_address
-from service.bounces.policy import Action, FailureKind, classify_reply
+from service.bounces.policy import Action, FailureKind, Verdict, classify_reply
 from service.bounces.verp import Verp
 from service.config import Settings
 from service.db import engine_for, session_scope
-from service.delivery import control, ledger
+from service.delivery import control, ledger, prepared
 from service.delivery.ledger import Claimed, Outcome
 from service.delivery.message import EditionMail, Recipient
 from service.delivery.smtp_session import (
@@ -46,15 +46,23 @@ class DrainResult:
     more: bool = False
 
 
-def classify(reply: Reply, *, attempts: int, settings: Settings, expires: datetime, now: datetime) -> Outcome:
-    """Turn an SMTP reply into the row's next state, by the one policy (service.bounces.policy)."""
-    text = f"{reply.code} {reply.text}"
-    verdict = classify_reply(reply.code, reply.text)
+def _judged(delivered: Reply | Outcome, *, attempts: int, settings: Settings, expires: datetime,
+            now: datetime) -> tuple[Verdict | None, Outcome]:
+    """The one policy's verdict on an SMTP reply (service.bounces.policy) and the row's next state.
+
+    An outcome decided without a reply (a message that could not be built, a lost connection) passes as it is.
+    """
+    if not isinstance(delivered, Reply):
+        return None, delivered
+    verdict = classify_reply(delivered.code, delivered.text)
+    text = f"{delivered.code} {delivered.text}"
     if verdict.action == Action.deliver:
-        return Outcome(DeliveryStatus.sent, reply.code, text, sent_at=now)
+        return verdict, Outcome(DeliveryStatus.sent, delivered.code, text, sent_at=now)
     if verdict.action == Action.retry:
-        return retry_later(attempts=attempts, settings=settings, expires=expires, now=now, code=reply.code, text=text)
-    return Outcome(DeliveryStatus.failed, reply.code, text, failure_kind=verdict.failure_kind, error=text)
+        return verdict, retry_later(attempts=attempts, settings=settings, expires=expires, now=now,
+                                    code=delivered.code, text=text)
+    return verdict, Outcome(DeliveryStatus.failed, delivered.code, text, failure_kind=verdict.failure_kind,
+                            error=text)
 
 
 def retry_later(*, attempts: int, settings: Settings, expires: datetime, now: datetime, code: int | None = None,
@@ -128,7 +136,12 @@ def _drain(settings: Settings, edition_id: int, *, max_seconds: float | None) ->
 
 def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id: int, expires: datetime, token: str,
                 batch: list[Claimed], smtp: SmtpSession, throttle: Throttle, result: DrainResult, verp: Verp) -> bool:
-    """Send one claimed batch; False when the drain should stop (server unreachable or lease lost)."""
+    """Send one claimed batch; False when the drain should stop (server unreachable or lease lost).
+
+    Each message's outcome is sent to the database without waiting; the next message is built while the
+    database commits, and its content goes out only once that commit has been answered. So the one
+    message that can be sent twice after a crash is still the one in flight on this connection.
+    """
     readers = ledger.readers(conn, list_id=list_id, subscriber_ids=[row.subscriber_id for row in batch], now=utcnow())
     lease = _Lease(conn, token, settings.send_lease_seconds, len(batch))
     found = [readers.get(row.subscriber_id, (None, "", "subscriber deleted")) for row in batch]
@@ -136,47 +149,65 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
     senders = [verp.for_delivery(row.delivery_id) if verp.enabled else mail.envelope_from for row in batch]
     # the next message's envelope rides with each message (not when rate-limited: it would sit in DATA)
     then = {} if throttle.rate > 0 else _ahead_plan(envelopes, senders)
-    for position, row in enumerate(batch):
-        if not lease.keep(remaining=len(batch) - position):
-            log.warning("edition %s: lease %s lost; leaving the rest of the batch to others", mail.edition.id, token)
-            return False
-        email, name, skip = found[position]
-        envelope = envelopes.get(position)  # None exactly when skipped
-        if not isinstance(envelope, str):
-            outcome = envelope if isinstance(envelope, Outcome) else Outcome(DeliveryStatus.skipped, error=skip)
-            ledger.record(conn, token=token, delivery_id=row.delivery_id, outcome=outcome)
-            result.counts[outcome.status] += 1
-            continue
-        throttle.acquire(keepalive=partial(lease.keep, remaining=len(batch) - position, force=False))
-        recipient = Recipient(row.subscriber_id, email, name)
-        now = utcnow()
-        delivery_token = delivery_context.set(row.delivery_id)  # this message's log lines name its ledger row
-        try:
-            delivered = _deliver_one(smtp, mail, recipient, (senders[position], envelope), then.get(position))
-        except SmtpUnavailable as error:
-            rest = [r.delivery_id for r in batch[position:]]
-            later = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now, text=str(error))
-            ledger.release(conn, token=token, delivery_ids=rest, retry_at=later.retry_at or now, error=str(error))
-            log.warning("edition %s: %s; %d rows wait for a retry", mail.edition.id, error, len(rest))
-            result.counts["deferred"] += len(rest)
-            return False
-        except ConnectionLost as error:  # the one message that may have gone out twice, at most, on retry
-            delivered = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now,
-                                    text=f"connection lost during send: {error}")
-        outcome = (classify(delivered, attempts=row.attempts, settings=settings, expires=expires, now=now)
-                   if isinstance(delivered, Reply) else delivered)
-        if outcome.status == DeliveryStatus.sent:
-            outcome = Outcome(DeliveryStatus.sent, outcome.smtp_code, outcome.smtp_reply,
-                              message_id=mail.message_id(recipient), sent_at=now)
-        ledger.record(conn, token=token, delivery_id=row.delivery_id, outcome=outcome)
-        verdict = classify_reply(delivered.code, delivered.text) if isinstance(delivered, Reply) else None
-        if verdict is not None and verdict.action == Action.suppress and outcome.status == DeliveryStatus.failed:
-            suppress(conn, email, verdict.reason)
-        elif outcome.failure_kind == FailureKind.policy:
-            log.error("edition %s: policy refusal for reader %s, check the sending setup: %s", mail.edition.id,
-                      row.subscriber_id, outcome.smtp_reply)
-        delivery_context.reset(delivery_token)
-        result.counts[outcome.status if outcome.status != DeliveryStatus.pending else "retry"] += 1
+
+    def build(position: int) -> bytes | Outcome | None:
+        """The message for a position, or its failure; None when it is not to be sent at all."""
+        if position >= len(batch) or not isinstance(envelopes.get(position), str):
+            return None
+        email, name, _ = found[position]
+        return _build(mail, Recipient(batch[position].subscriber_id, email, name))
+
+    answer: prepared.Answer = prepared.answered  # the previous record's answer, read before anything else
+    built = build(0)
+    try:
+        for position, row in enumerate(batch):
+            payload, built = built, None
+            answer()
+            if not lease.keep(remaining=len(batch) - position):
+                log.warning("edition %s: lease %s lost; leaving the rest of the batch to others", mail.edition.id,
+                            token)
+                return False
+            email, name, skip = found[position]
+            envelope = envelopes.get(position)  # None exactly when skipped
+            if not isinstance(envelope, str):
+                outcome = envelope if isinstance(envelope, Outcome) else Outcome(DeliveryStatus.skipped, error=skip)
+                ledger.record(conn, token=token, delivery_id=row.delivery_id, outcome=outcome)
+                result.counts[outcome.status] += 1
+                built = build(position + 1)
+                continue
+            throttle.acquire(keepalive=partial(lease.keep, remaining=len(batch) - position, force=False))
+            recipient = Recipient(row.subscriber_id, email, name)
+            now = utcnow()
+            delivery_token = delivery_context.set(row.delivery_id)  # this message's log lines name its ledger row
+            try:
+                delivered = payload if isinstance(payload, Outcome) else _transmit(
+                    smtp, mail, recipient, payload, (senders[position], envelope), then.get(position))
+            except SmtpUnavailable as error:
+                rest = [r.delivery_id for r in batch[position:]]
+                later = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now, text=str(error))
+                ledger.release(conn, token=token, delivery_ids=rest, retry_at=later.retry_at or now, error=str(error))
+                log.warning("edition %s: %s; %d rows wait for a retry", mail.edition.id, error, len(rest))
+                result.counts["deferred"] += len(rest)
+                return False
+            except ConnectionLost as error:  # the one message that may have gone out twice, at most, on retry
+                delivered = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now,
+                                        text=f"connection lost during send: {error}")
+            verdict, outcome = _judged(delivered, attempts=row.attempts, settings=settings, expires=expires, now=now)
+            if outcome.status == DeliveryStatus.sent:
+                outcome = Outcome(DeliveryStatus.sent, outcome.smtp_code, outcome.smtp_reply,
+                                  message_id=mail.message_id(recipient), sent_at=now)
+            answer = ledger.start_record(conn, token=token, delivery_id=row.delivery_id, outcome=outcome)
+            built = build(position + 1)  # while the database commits this outcome
+            if verdict is not None and verdict.action == Action.suppress and outcome.status == DeliveryStatus.failed:
+                answer()
+                suppress(conn, email, verdict.reason)
+            elif outcome.failure_kind == FailureKind.policy:
+                log.error("edition %s: policy refusal for reader %s, check the sending setup: %s", mail.edition.id,
+                          row.subscriber_id, outcome.smtp_reply)
+            delivery_context.reset(delivery_token)
+            result.counts[outcome.status if outcome.status != DeliveryStatus.pending else "retry"] += 1
+    finally:
+        answer()  # never leave an answer unread on the connection
     return True
 
 
@@ -200,20 +231,26 @@ def _ahead_plan(envelopes: dict[int, str | Outcome], senders: list[str]) -> dict
     return {a: pair for (a, _), (_, pair) in pairwise(sent) if all(part.isascii() for part in pair)}
 
 
-def _deliver_one(smtp: SmtpSession, mail: EditionMail, recipient: Recipient, envelope: tuple[str, str],
-                 then: tuple[str, str] | None) -> Reply | Outcome:
-    """Render and send one reader's message; anything going wrong with it fails this row only.
-
-    Only SmtpUnavailable (no connection: the batch waits) and ConnectionLost (retried later) escape.
-    """
+def _build(mail: EditionMail, recipient: Recipient) -> bytes | Outcome:
+    """One reader's message bytes; anything going wrong with it fails this row only."""
     try:
-        payload = mail.render(recipient)
+        return mail.render(recipient)
     except (UnsafeHeader, InvalidAddress) as error:
         log.warning("edition %s: reader %s cannot be addressed: %s", mail.edition.id, recipient.subscriber_id, error)
         return _refused(FailureKind.bad_address, f"cannot address this reader: {error}")
     except Exception as error:  # one reader's message must never stop the batch
         log.exception("edition %s: cannot build the message for reader %s", mail.edition.id, recipient.subscriber_id)
         return _refused(FailureKind.bad_message, f"cannot build this reader's message: {error!r}")
+
+
+def _transmit(smtp: SmtpSession, mail: EditionMail, recipient: Recipient, payload: bytes | None,
+              envelope: tuple[str, str], then: tuple[str, str] | None) -> Reply | Outcome:
+    """Send one built message; only SmtpUnavailable (the batch waits) and ConnectionLost (retried) escape."""
+    if payload is None:  # not built ahead (cannot happen for a sendable row, but never send nothing)
+        built = _build(mail, recipient)
+        if isinstance(built, Outcome):
+            return built
+        payload = built
     sender, address = envelope
     utf8 = needs_smtputf8(address) or needs_smtputf8(sender)
     try:
