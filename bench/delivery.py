@@ -3,6 +3,7 @@
     .venv/bin/python bench/delivery.py --n 100000            # our engine, end to end
     .venv/bin/python bench/delivery.py --n 100000 --limit    # smtp-source: what the sink takes at best
     .venv/bin/python bench/delivery.py --n 100000 --dkim     # every message DKIM-signed (a fresh RSA 2048 key)
+    .venv/bin/python bench/delivery.py --n 20000 --dkim --compare   # smtp-source, then ours: the ratio
 
 PostgreSQL and Redis come from BENCH_POSTGRES_ADMIN_URL and BENCH_REDIS_URL; any SEND_* or SMTP_*
 setting in the environment (SMTP_URL aside) reaches the workers. The last line is
@@ -234,6 +235,8 @@ def main() -> None:
     parser.add_argument("--profile", nargs="?", const="cpu", choices=["cpu", "wall"],
                         help="py-spy record the first worker (wall: waiting counts too)")
     parser.add_argument("--limit", action="store_true", help="measure smtp-source instead of our engine")
+    parser.add_argument("--compare", action="store_true", help="smtp-source first, then our engine, on the same "
+                        "sink settings, and the ratio of the two rates")
     parser.add_argument("--dkim", action="store_true", help="sign every message (a fresh RSA 2048 key in a temp "
                         "file); with --limit, smtp-source sends messages of the signed size")
     args = parser.parse_args()
@@ -243,8 +246,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-delivery-") as folder:
         if args.dkim:
             write_dkim_key(Path(folder))
-        line = (limit if args.limit else run)(args, postfix, Path(folder))
+        if args.compare:
+            reference = limit(args, postfix, Path(folder))
+            print(reference, flush=True)
+            ours = run(args, postfix, Path(folder))
+            line = f"{ours} ratio={_rate(ours) / _rate(reference):.2f}"
+        else:
+            line = (limit if args.limit else run)(args, postfix, Path(folder))
     print(line, flush=True)
+
+
+def _rate(line: str) -> float:
+    """The rate= figure of a result line."""
+    return float(line.split("rate=", 1)[1].split("/s", 1)[0])
 
 
 if __name__ == "__main__":

@@ -154,6 +154,11 @@ class EditionMail:
 
     def render(self, recipient: Recipient, date: str | None = None) -> bytes:
         """The complete, dot-stuffed message bytes for one recipient (CRLF line ends)."""
+        return self.finish(self.draft(recipient, date))
+
+    def draft(self, recipient: Recipient, date: str | None = None) -> Draft:
+        """Everything per reader but the signature: links, headers and the body hash (cheap; may raise for a
+        reader who cannot be addressed)."""
         unsubscribe = links.unsubscribe_url(self.settings, recipient.subscriber_id, self.list_id)
         values = {
             "unsubscribe_url": unsubscribe,
@@ -172,18 +177,33 @@ class EditionMail:
             f"Message-ID: {self.message_id(recipient)}\r\n"
             f"List-Unsubscribe: {targets}\r\n"
         ).encode("ascii")
-        signature = b""
-        if self.dkim is not None:  # per reader: the body hash past the first hole, its own headers, one signature
+        body_hash = b""
+        if self.dkim is not None:  # per reader: the body hash past the first hole
             body = self.body_start.copy()
             self.text.hash_after_first(body, text_canonical)
             body.update(self.html_start)
             self.html.hash_after_first(body, html_canonical)
             body.update(self.tail_canonical)
-            signature = self.dkim.signatures(own_headers, body.digest())
+            body_hash = body.digest()
+        return Draft(own_headers, body_hash, self.text.parts(text_values), self.html.parts(html_values))
+
+    def finish(self, draft: Draft) -> bytes:
+        """The message bytes: the signature (the costly part, one private-key operation per key) and one join."""
+        signature = self.dkim.signatures(draft.own_headers, draft.body_hash) if self.dkim is not None else b""
         return b"".join((  # one copy of the ~80 KB: the bodies come as pieces, not as joined bytes
-            signature, self.static_headers, own_headers, self.text_head,
-            *self.text.parts(text_values), self.html_head, *self.html.parts(html_values), self.tail,
+            signature, self.static_headers, draft.own_headers, self.text_head,
+            *draft.text_parts, self.html_head, *draft.html_parts, self.tail,
         ))
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One reader's message before signing: its own headers, its body hash (DKIM only) and its body pieces."""
+
+    own_headers: bytes
+    body_hash: bytes
+    text_parts: list[bytes]
+    html_parts: list[bytes]
 
 
 _DATE: tuple[int, str] = (0, "")

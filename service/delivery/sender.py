@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -18,7 +19,7 @@ from service.config import Settings
 from service.db import engine_for, session_scope
 from service.delivery import control, ledger, prepared
 from service.delivery.ledger import Claimed, Outcome
-from service.delivery.message import EditionMail, Recipient
+from service.delivery.message import Draft, EditionMail, Recipient
 from service.delivery.smtp_session import (
     AddressNotSupported,
     ConnectionLost,
@@ -150,13 +151,19 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
     # the next message's envelope rides with each message (not when rate-limited: it would sit in DATA)
     then = {} if throttle.rate > 0 else _ahead_plan(envelopes, senders)
 
-    def build(position: int) -> bytes | Outcome | None:
-        """The message for a position, or its failure; None when it is not to be sent at all."""
+    def draft(position: int) -> Draft | Outcome | None:
+        """The cheap half of a position's message, or its failure; None when it is not to be sent at all."""
         if position >= len(batch) or not isinstance(envelopes.get(position), str):
             return None
         email, name, _ = found[position]
-        return _build(mail, Recipient(batch[position].subscriber_id, email, name))
+        return _draft(mail, Recipient(batch[position].subscriber_id, email, name))
 
+    def build(position: int) -> bytes | Outcome | None:
+        """The whole message for a position (see draft)."""
+        return _finish(mail, draft(position))
+
+    # the next message's draft is made while the server takes this one, its signature while the database commits
+    upcoming: list[Draft | Outcome | None] = []
     answer: prepared.Answer = prepared.answered  # the previous record's answer, read before anything else
     built = build(0)
     try:
@@ -179,9 +186,11 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
             recipient = Recipient(row.subscriber_id, email, name)
             now = utcnow()
             delivery_token = delivery_context.set(row.delivery_id)  # this message's log lines name its ledger row
+            upcoming.clear()
             try:
                 delivered = payload if isinstance(payload, Outcome) else _transmit(
-                    smtp, mail, recipient, payload, (senders[position], envelope), then.get(position))
+                    smtp, mail, recipient, payload, (senders[position], envelope), then.get(position),
+                    meanwhile=partial(lambda after: upcoming.append(draft(after)), position + 1))
             except SmtpUnavailable as error:
                 rest = [r.delivery_id for r in batch[position:]]
                 later = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now, text=str(error))
@@ -197,7 +206,7 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
                 outcome = Outcome(DeliveryStatus.sent, outcome.smtp_code, outcome.smtp_reply,
                                   message_id=mail.message_id(recipient), sent_at=now)
             answer = ledger.start_record(conn, token=token, delivery_id=row.delivery_id, outcome=outcome)
-            built = build(position + 1)  # while the database commits this outcome
+            built = _finish(mail, upcoming[0] if upcoming else draft(position + 1))  # while the database commits
             if verdict is not None and verdict.action == Action.suppress and outcome.status == DeliveryStatus.failed:
                 answer()
                 suppress(conn, email, verdict.reason)
@@ -231,10 +240,10 @@ def _ahead_plan(envelopes: dict[int, str | Outcome], senders: list[str]) -> dict
     return {a: pair for (a, _), (_, pair) in pairwise(sent) if all(part.isascii() for part in pair)}
 
 
-def _build(mail: EditionMail, recipient: Recipient) -> bytes | Outcome:
-    """One reader's message bytes; anything going wrong with it fails this row only."""
+def _draft(mail: EditionMail, recipient: Recipient) -> Draft | Outcome:
+    """One reader's message up to its signature; anything going wrong with it fails this row only."""
     try:
-        return mail.render(recipient)
+        return mail.draft(recipient)
     except (UnsafeHeader, InvalidAddress) as error:
         log.warning("edition %s: reader %s cannot be addressed: %s", mail.edition.id, recipient.subscriber_id, error)
         return _refused(FailureKind.bad_address, f"cannot address this reader: {error}")
@@ -243,18 +252,30 @@ def _build(mail: EditionMail, recipient: Recipient) -> bytes | Outcome:
         return _refused(FailureKind.bad_message, f"cannot build this reader's message: {error!r}")
 
 
+def _finish(mail: EditionMail, draft: Draft | Outcome | None) -> bytes | Outcome | None:
+    """Sign and join a draft; a failure here, too, fails this row only."""
+    if not isinstance(draft, Draft):
+        return draft
+    try:
+        return mail.finish(draft)
+    except Exception as error:
+        log.exception("edition %s: cannot sign a message", mail.edition.id)
+        return _refused(FailureKind.bad_message, f"cannot build this reader's message: {error!r}")
+
+
 def _transmit(smtp: SmtpSession, mail: EditionMail, recipient: Recipient, payload: bytes | None,
-              envelope: tuple[str, str], then: tuple[str, str] | None) -> Reply | Outcome:
+              envelope: tuple[str, str], then: tuple[str, str] | None,
+              meanwhile: Callable[[], None]) -> Reply | Outcome:
     """Send one built message; only SmtpUnavailable (the batch waits) and ConnectionLost (retried) escape."""
     if payload is None:  # not built ahead (cannot happen for a sendable row, but never send nothing)
-        built = _build(mail, recipient)
-        if isinstance(built, Outcome):
-            return built
+        built = _finish(mail, _draft(mail, recipient))
+        if not isinstance(built, bytes):
+            return built or _refused(FailureKind.bad_message, "no message was built")
         payload = built
     sender, address = envelope
     utf8 = needs_smtputf8(address) or needs_smtputf8(sender)
     try:
-        return smtp.send(sender, address, payload, then=then, smtputf8=utf8)
+        return smtp.send(sender, address, payload, then=then, smtputf8=utf8, meanwhile=meanwhile)
     except (SmtpUnavailable, ConnectionLost):
         raise
     except AddressNotSupported as error:

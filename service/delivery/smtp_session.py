@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import smtplib
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from service.config import SmtpTarget
@@ -61,12 +62,13 @@ class SmtpSession:
         return connection
 
     def send(self, sender: str, recipient: str, payload: bytes, then: tuple[str, str] | str | None = None,
-             smtputf8: bool = False) -> Reply:
+             smtputf8: bool = False, meanwhile: Callable[[], None] | None = None) -> Reply:
         """Deliver one dot-stuffed message ending in CRLF; returns the reply to the first refusal or to DATA.
 
         `then` is the caller's next message's (sender, recipient) pair, plain ASCII (VERP gives each message its
         own sender), or just its recipient when the sender is the same: its envelope is sent ahead. `smtputf8`
-        asks for RFC 6531 (AddressNotSupported when the server does not offer it).
+        asks for RFC 6531 (AddressNotSupported when the server does not offer it). `meanwhile` runs once the
+        content is on the wire, while the server takes it (it must not raise; it may not run on a refusal).
         """
         if self._ahead is not None and self._ahead != (sender, recipient):
             self.close(polite=False)  # an envelope we will not use: never give it content, drop it
@@ -90,6 +92,8 @@ class SmtpSession:
             ahead = (pair if pair is not None and all(part.isascii() for part in pair) and self._pipelining
                      and self._sent_on_connection + 1 < self.max_messages else None)
             connection.send(b"".join((payload, b".\r\n", _commands(*ahead) if ahead is not None else b"")))
+            if meanwhile is not None:
+                meanwhile()
             code, text = connection.getreply()
             if ahead is not None:
                 self._ahead = ahead
