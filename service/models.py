@@ -21,6 +21,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -283,7 +284,13 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("edition_id", "subscriber_id", name="uq_delivery"),
-        Index("ix_deliveries_claim", "edition_id", "status", "not_before"),
+        # Pending rows only, by when they are due; leases are a table of their own. So recording a reply
+        # changes no indexed column and PostgreSQL updates the row in place (HOT; fillfactor leaves room).
+        Index("ix_deliveries_due", "edition_id", "due_at", postgresql_where=sql_text("due_at IS NOT NULL"),
+              sqlite_where=sql_text("due_at IS NOT NULL")),
+        Index("ix_deliveries_lease", "lease_token", postgresql_where=sql_text("lease_token IS NOT NULL"),
+              sqlite_where=sql_text("lease_token IS NOT NULL")),
+        {"postgresql_with": {"fillfactor": 70}},
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -292,9 +299,9 @@ class Delivery(Base):
     subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.pending)
     not_before: Mapped[datetime] = mapped_column()
+    due_at: Mapped[datetime | None] = mapped_column(default=None)  # not_before while pending, else NULL
     attempts: Mapped[int] = mapped_column(default=0)
-    lease_token: Mapped[str | None] = mapped_column(String(32), default=None)
-    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    lease_token: Mapped[str | None] = mapped_column(String(32), default=None)  # the lease that last held the row
     smtp_code: Mapped[int | None] = mapped_column(default=None)
     smtp_reply: Mapped[str | None] = mapped_column(String(1000), default=None)
     failure_kind: Mapped[str | None] = mapped_column(String(32), default=None)
@@ -305,3 +312,4 @@ class Delivery(Base):
 
 import service.admin.models  # noqa: E402, F401 - registers the admin tables on Base.metadata (migrations, tests)
 from service.bounces import models as _bounce_models  # noqa: E402, F401 - registers the bounces table
+from service.delivery import leases as _leases  # noqa: E402, F401 - registers delivery_leases

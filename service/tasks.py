@@ -6,6 +6,7 @@ import smtplib
 from collections.abc import Sequence
 from functools import lru_cache
 
+from celery.signals import worker_ready
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError as DatabaseBusy  # SQLite's "database is locked", a dropped connection
 
@@ -184,6 +185,15 @@ def sweep_deliveries() -> None:
                  report.completed)
     for edition_id in report.to_drain:
         start_drains(edition_id, settings.send_parallelism)
+
+
+@worker_ready.connect
+def _recover_on_start(**_) -> None:
+    """A worker that starts sweeps now and once its predecessors' leases have run out: a restarted worker takes
+    back what a killed one held, without waiting for beat."""
+    settings = get_settings()
+    sweep_deliveries.delay()
+    sweep_deliveries.apply_async(countdown=settings.send_lease_seconds + 1)
 
 
 @app.task

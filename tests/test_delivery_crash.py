@@ -124,6 +124,21 @@ def test_sigkill_of_the_whole_worker_mid_edition(db, settings, crash_env, counti
         _assert_everyone_once(db, settings, counting_smtp, readers, allowed_duplicates=CONCURRENCY)
 
 
+def test_a_restarted_worker_recovers_without_beat(db, settings, crash_env, counting_smtp, tmp_path):
+    """Proves: with beat gone too, a worker that starts takes back the killed worker's leases and finishes the edition."""
+    readers = _due_edition(db, settings)
+    with _running(crash_env, tmp_path, "crash-f") as running:
+        _wait_for_mail(counting_smtp, READERS // 4)
+        running["beat"].kill()
+        running["worker"].kill()
+        claimed = db.scalar(select(func.count()).where(Delivery.status == DeliveryStatus.sending))
+        assert claimed > 0, "the kill left rows claimed by the dead worker: recovery has real work to do"
+        started = time.monotonic()
+        running["worker"] = Worker(crash_env, tmp_path / "worker.log", "crash-g", CONCURRENCY).start()
+        _assert_everyone_once(db, settings, counting_smtp, readers, allowed_duplicates=CONCURRENCY)
+        assert time.monotonic() - started < 60, "recovered within a lease and a batch or two, not minutes later"
+
+
 def test_sigkill_of_one_pool_process_mid_edition(db, settings, crash_env, counting_smtp, tmp_path):
     """Proves: a pool child killed mid-batch loses nothing (the task is re-queued, its rows come back)."""
     readers = _due_edition(db, settings)

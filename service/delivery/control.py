@@ -94,6 +94,13 @@ def complete_if_done(conn: Connection, edition_id: int, now: datetime) -> bool:
     return done.rowcount == 1
 
 
+def take_back(engine: Engine, *, now: datetime) -> int:
+    """Rows of workers that stopped mid-batch become pending again: the sweeper's step, also taken by a worker
+    that starts or runs out of work, so recovery never waits for beat alone."""
+    with engine.begin() as conn:  # the lease goes and its rows come back together, or neither
+        return ledger.take_back_expired(conn, now=now)
+
+
 @dataclass
 class Sweep:
     """What one sweep did: the numbers ops want in the logs."""

@@ -3,6 +3,10 @@
 Rows move pending -> sending (claimed under a lease) -> sent | failed | skipped; a temporary failure
 goes back to pending with a later not_before. Every change to a claimed row checks its lease token,
 so a worker whose lease was taken back can never overwrite what another worker recorded.
+
+A pending row carries `due_at` (its not_before), and only pending rows are in the claim index; any
+other state has due_at NULL. Leases live in their own table (service.delivery.leases). So recording an
+outcome, the write made once per message, changes no indexed column.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from sqlalchemy.engine import Connection
 from service.addresses import address_hash
 from service.bounces.policy import FailureKind
 from service.db import insert_ignoring
-from service.delivery import prepared
+from service.delivery import leases, prepared
 from service.models import Delivery, DeliveryStatus, Subscriber, Subscription, SubscriptionStatus, as_utc
 from service.suppressions import suppressed_among
 
@@ -69,8 +73,9 @@ def plan(conn: Connection, *, edition_id: int, list_id: int, now: datetime, send
         last_id = batch[-1].id
         blocked = suppressed_among(conn, (row.email for row in batch))
         rows = [{"edition_id": edition_id, "subscriber_id": row.id, "status": DeliveryStatus.pending,
-                 "not_before": send_at(row.timezone), "attempts": 0}
-                for row in batch if address_hash(row.email) not in blocked]
+                 "not_before": moment, "due_at": moment, "attempts": 0}
+                for row in batch if address_hash(row.email) not in blocked
+                for moment in (send_at(row.timezone),)]
         if rows:
             conn.execute(insert_ignoring(conn, D, ["edition_id", "subscriber_id"]), rows)
             planned += len(rows)
@@ -103,27 +108,37 @@ def readers(conn: Connection, *, list_id: int, subscriber_ids: Sequence[int], no
 
 def claim(conn: Connection, *, edition_id: int, limit: int, now: datetime,
           lease_seconds: int) -> tuple[str, list[Claimed]]:
-    """Take up to `limit` due pending rows under a fresh lease; no two workers ever get the same row."""
+    """Take up to `limit` due pending rows under a fresh lease; no two workers ever get the same row.
+
+    The lease is written first: a worker that dies in between leaves an empty lease, never a row
+    in `sending` that no lease names. With nothing to claim the lease goes at once.
+    """
     token = secrets.token_hex(16)
-    due = (select(D.c.id).where(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.pending,
-                                D.c.not_before <= now).order_by(D.c.id).limit(limit))
+    leases.open_lease(conn, token=token, edition_id=edition_id, expires_at=now + timedelta(seconds=lease_seconds))
+    due = (select(D.c.id).where(D.c.edition_id == edition_id, D.c.due_at <= now)
+           .order_by(D.c.due_at).limit(limit))
     if conn.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     statement = (
         update(D)
         .where(D.c.id.in_(due.scalar_subquery()), D.c.status == DeliveryStatus.pending)  # SQLite: the re-check
-        .values(status=DeliveryStatus.sending, lease_token=token, attempts=D.c.attempts + 1,
-                lease_expires_at=now + timedelta(seconds=lease_seconds))
+        .values(status=DeliveryStatus.sending, due_at=None, lease_token=token, attempts=D.c.attempts + 1)
         .returning(D.c.id, D.c.subscriber_id, D.c.attempts)
     )
     rows = conn.execute(statement).all()
+    if not rows:
+        leases.close(conn, token=token)
     return token, sorted((Claimed(*row) for row in rows), key=lambda c: c.delivery_id)
 
 
-def renew(conn: Connection, *, token: str, until: datetime) -> int:
-    """Keep a lease alive while its batch is still being sent."""
-    statement = update(D).where(D.c.lease_token == token, D.c.status == DeliveryStatus.sending)
-    return conn.execute(statement.values(lease_expires_at=until)).rowcount
+def renew(conn: Connection, *, token: str, until: datetime) -> bool:
+    """Keep a lease alive while its batch is still being sent; False once it was taken back."""
+    return leases.renew(conn, token=token, until=until)
+
+
+def finish_batch(conn: Connection, *, token: str) -> None:
+    """Every row of the batch is recorded or given back: its lease goes."""
+    leases.close(conn, token=token)
 
 
 _RECORD = (
@@ -131,15 +146,14 @@ _RECORD = (
     .where(D.c.id == bindparam("row_id"), D.c.lease_token == bindparam("token"), D.c.status == DeliveryStatus.sending)
     .values(status=bindparam("status"), smtp_code=bindparam("smtp_code"), smtp_reply=bindparam("smtp_reply"),
             failure_kind=bindparam("failure_kind"), message_id=bindparam("message_id"),
-            sent_at=bindparam("sent_at"), last_error=bindparam("last_error"), lease_token=None,
-            lease_expires_at=None)
+            sent_at=bindparam("sent_at"), last_error=bindparam("last_error"))  # no indexed column: a HOT update
 )
 _RETRY = (
     update(D)
     .where(D.c.id == bindparam("row_id"), D.c.lease_token == bindparam("token"), D.c.status == DeliveryStatus.sending)
-    .values(status=DeliveryStatus.pending, not_before=bindparam("retry_at"), smtp_code=bindparam("smtp_code"),
-            smtp_reply=bindparam("smtp_reply"), last_error=bindparam("last_error"), lease_token=None,
-            lease_expires_at=None)
+    .values(status=DeliveryStatus.pending, not_before=bindparam("retry_at"), due_at=bindparam("retry_at"),
+            smtp_code=bindparam("smtp_code"), smtp_reply=bindparam("smtp_reply"), last_error=bindparam("last_error"),
+            lease_token=None)
 )
 
 
@@ -169,31 +183,34 @@ def release(conn: Connection, *, token: str, delivery_ids: Sequence[int], retry_
         return 0
     statement = (update(D).where(D.c.lease_token == token, D.c.status == DeliveryStatus.sending,
                                  D.c.id.in_(list(delivery_ids)))
-                 .values(status=DeliveryStatus.pending, not_before=retry_at, last_error=_clip(error),
-                         lease_token=None, lease_expires_at=None, attempts=D.c.attempts - 1))
+                 .values(status=DeliveryStatus.pending, not_before=retry_at, due_at=retry_at, last_error=_clip(error),
+                         lease_token=None, attempts=D.c.attempts - 1))
     return conn.execute(statement).rowcount
 
 
 def take_back_expired(conn: Connection, *, now: datetime) -> int:
-    """The sweeper's part: rows whose worker died (lease ran out) become pending again."""
-    statement = (update(D).where(D.c.status == DeliveryStatus.sending, D.c.lease_expires_at < now)
-                 .values(status=DeliveryStatus.pending, lease_token=None, lease_expires_at=None,
+    """The sweeper's part: rows whose worker died (lease ran out) become pending again, due at once."""
+    tokens = leases.take_expired(conn, now=now)
+    if not tokens:
+        return 0
+    statement = (update(D).where(D.c.lease_token.in_(tokens), D.c.status == DeliveryStatus.sending)
+                 .values(status=DeliveryStatus.pending, due_at=now, lease_token=None,
                          last_error="lease expired: the worker stopped before recording an outcome"))
     return conn.execute(statement).rowcount
 
 
 def expire_open(conn: Connection, *, edition_id: int, now: datetime) -> int:
     """Past the edition's expiry, what is still pending is failed: a daily edition is not sent days late."""
-    statement = (update(D).where(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.pending)
-                 .values(status=DeliveryStatus.failed, failure_kind=FailureKind.expired.value, sent_at=None,
-                         last_error=f"not delivered before the edition expired at {now.isoformat()}"))
+    statement = (update(D).where(D.c.edition_id == edition_id, D.c.due_at.is_not(None))
+                 .values(status=DeliveryStatus.failed, due_at=None, failure_kind=FailureKind.expired.value,
+                         sent_at=None, last_error=f"not delivered before the edition expired at {now.isoformat()}"))
     return conn.execute(statement).rowcount
 
 
 def cancel_pending(conn: Connection, *, edition_id: int) -> int:
     """An admin's cancel: nothing pending is sent any more (rows being sent finish normally)."""
-    statement = (update(D).where(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.pending)
-                 .values(status=DeliveryStatus.cancelled))
+    statement = (update(D).where(D.c.edition_id == edition_id, D.c.due_at.is_not(None))
+                 .values(status=DeliveryStatus.cancelled, due_at=None))
     return conn.execute(statement).rowcount
 
 
@@ -201,8 +218,8 @@ def reopen_failed(conn: Connection, *, edition_id: int, keep_failed: Sequence[st
     """An admin's "retry failed": failed rows go back to pending, except the kinds that must never be retried."""
     statement = (update(D).where(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.failed,
                                  or_(D.c.failure_kind.is_(None), D.c.failure_kind.not_in(list(keep_failed))))
-                 .values(status=DeliveryStatus.pending, not_before=now, attempts=0, failure_kind=None,
-                         lease_token=None, lease_expires_at=None))
+                 .values(status=DeliveryStatus.pending, not_before=now, due_at=now, attempts=0, failure_kind=None,
+                         lease_token=None))
     return conn.execute(statement).rowcount
 
 
@@ -224,15 +241,14 @@ def counts(conn: Connection, edition_ids: Sequence[int]) -> dict[int, dict[str, 
 
 
 def has_open(conn: Connection, edition_id: int) -> bool:
-    """An edition is complete when no row is pending or sending."""
-    query = select(D.c.id).where(D.c.edition_id == edition_id, D.c.status.in_(DeliveryStatus.OPEN)).limit(1)
-    return conn.scalar(query) is not None
+    """An edition is complete when no row is pending (due now or later) and no lease holds rows in sending."""
+    query = select(D.c.id).where(D.c.edition_id == edition_id, D.c.due_at.is_not(None)).limit(1)
+    return conn.scalar(query) is not None or leases.held_for(conn, edition_id)
 
 
 def has_due(conn: Connection, edition_id: int, now: datetime) -> bool:
     """Whether a drain would find work right now."""
-    query = select(D.c.id).where(and_(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.pending,
-                                      D.c.not_before <= now)).limit(1)
+    query = select(D.c.id).where(and_(D.c.edition_id == edition_id, D.c.due_at <= now)).limit(1)
     return conn.scalar(query) is not None
 
 
@@ -243,9 +259,15 @@ def _clip(text: str | None, limit: int = 1000) -> str | None:
 
 def has_live_lease(conn: Connection, edition_id: int, now: datetime) -> bool:
     """Whether some worker is sending this edition right now (then the sweeper need not start another)."""
-    query = select(D.c.id).where(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.sending,
-                                 D.c.lease_expires_at >= now).limit(1)
-    return conn.scalar(query) is not None
+    return leases.held_for(conn, edition_id, live_at=now)
+
+
+def stuck(conn: Connection, *, now: datetime) -> int:
+    """Rows in sending whose lease ran out and was not taken back yet (is the sweeper running?)."""
+    L = leases.L
+    query = (select(func.count()).select_from(D.join(L, L.c.token == D.c.lease_token))
+             .where(L.c.expires_at < now, D.c.status == DeliveryStatus.sending))
+    return conn.scalar(query) or 0
 
 
 def forget_reader(conn: Connection, subscriber_id: int) -> int:
@@ -256,6 +278,6 @@ def forget_reader(conn: Connection, subscriber_id: int) -> int:
     """
     mine = D.c.subscriber_id == subscriber_id
     kept = conn.execute(update(D).where(mine).values(smtp_reply=None, last_error=None, message_id=None)).rowcount
-    conn.execute(update(D).where(mine, D.c.status == DeliveryStatus.pending)
-                 .values(status=DeliveryStatus.skipped, last_error="reader erased"))
+    conn.execute(update(D).where(mine, D.c.due_at.is_not(None))
+                 .values(status=DeliveryStatus.skipped, due_at=None, last_error="reader erased"))
     return kept

@@ -9,9 +9,10 @@ message's content goes out. Any other connection (SQLite, a transaction) runs th
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg import pq
@@ -22,7 +23,8 @@ Answer = Callable[[], int]  # waits for the statement's answer (once; later call
 _DIALECT = psycopg_dialect.dialect(paramstyle="numeric_dollar")
 _COMPILED: dict[int, tuple[bytes, bytes, list[str], dict[str, Any]]] = {}
 _NAMES = itertools.count()
-_READY: set[tuple[int, int, bytes]] = set()  # (connection object, backend pid, statement name) prepared there
+UNKNOWN_STATEMENT = b"26000"  # invalid_sql_statement_name: the server no longer knows the prepared statement
+_READY: weakref.WeakKeyDictionary[psycopg.Connection, set[bytes]] = weakref.WeakKeyDictionary()  # names prepared
 
 
 def start(conn: Connection, statement, params: dict[str, Any]) -> Answer:
@@ -33,13 +35,14 @@ def start(conn: Connection, statement, params: dict[str, Any]) -> Answer:
         return lambda: rowcount
     name, sql, order, constants = _compiled(statement)
     pgconn = driver.pgconn
-    key = (id(driver), pgconn.backend_pid, name)
-    if key not in _READY:
+    ready = _READY.setdefault(driver, set())
+    if name not in ready:
         _check(pgconn.prepare(name, sql), "prepare")
-        _READY.add(key)
+        ready.add(name)
     values = {**constants, **params}
-    pgconn.send_query_prepared(name, [_text(values[field]) for field in order])
-    return _Pending(pgconn)
+    args = [_text(values[field]) for field in order]
+    pgconn.send_query_prepared(name, args)
+    return _Pending(pgconn, name, sql, args)
 
 
 def answered() -> int:
@@ -50,15 +53,23 @@ def answered() -> int:
 class _Pending:
     """The answer to one sent statement, read from the connection the first time it is asked for."""
 
-    def __init__(self, pgconn: pq.abc.PGconn):
+    def __init__(self, pgconn: pq.abc.PGconn, name: bytes, sql: bytes, args: list[bytes | None]):
         self.pgconn: pq.abc.PGconn | None = pgconn
+        self.statement = (name, sql, args)
         self.rowcount = 0
 
     def __call__(self) -> int:
         """Wait for the answer (only the first call reads it)."""
         if self.pgconn is not None:
             pgconn, self.pgconn = self.pgconn, None
-            self.rowcount = _answer(pgconn)
+            result = _result(pgconn)
+            if _sqlstate(result) == UNKNOWN_STATEMENT:  # the session lost it (DEALLOCATE ALL): prepare, run again
+                name, sql, args = self.statement
+                _check(pgconn.prepare(name, sql), "prepare")
+                result = pgconn.exec_prepared(name, cast(Any, args))  # NULLs are fine for libpq
+            _check(result, "update")
+            assert result is not None
+            self.rowcount = int(result.command_tuples or 0)
         return self.rowcount
 
 
@@ -72,14 +83,17 @@ def _compiled(statement) -> tuple[bytes, bytes, list[str], dict[str, Any]]:
     return _COMPILED[id(statement)]
 
 
-def _answer(pgconn: pq.abc.PGconn) -> int:
-    """Read the statement's result (and the end of its results); raise on an error like psycopg would."""
+def _result(pgconn: pq.abc.PGconn) -> pq.abc.PGresult | None:
+    """The statement's result, after reading to the end of its results."""
     result = pgconn.get_result()
     while pgconn.get_result() is not None:
         pass
-    _check(result, "update")
-    assert result is not None
-    return int(result.command_tuples or 0)
+    return result
+
+
+def _sqlstate(result: pq.abc.PGresult | None) -> bytes | None:
+    """The error's SQLSTATE, if the statement failed."""
+    return None if result is None else result.error_field(pq.DiagnosticField.SQLSTATE)
 
 
 def _check(result: pq.abc.PGresult | None, what: str) -> None:

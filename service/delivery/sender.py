@@ -125,11 +125,14 @@ def _drain(settings: Settings, edition_id: int, *, max_seconds: float | None) ->
                 token, batch = ledger.claim(conn, edition_id=edition_id, limit=settings.send_batch_size,
                                             now=utcnow(), lease_seconds=settings.send_lease_seconds)
                 if not batch:
+                    if control.take_back(engine, now=utcnow()):  # a stopped worker's rows: due again at once
+                        continue
                     control.complete_if_done(conn, edition_id, utcnow())
                     break
                 if not _send_batch(conn, settings, mail, list_id, expires, token, batch, smtp, throttle, result,
                                    verp):
                     break
+                ledger.finish_batch(conn, token=token)
         finally:
             smtp.close()
     return result
@@ -144,7 +147,7 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
     message that can be sent twice after a crash is still the one in flight on this connection.
     """
     readers = ledger.readers(conn, list_id=list_id, subscriber_ids=[row.subscriber_id for row in batch], now=utcnow())
-    lease = _Lease(conn, token, settings.send_lease_seconds, len(batch))
+    lease = _Lease(conn, token, settings.send_lease_seconds)
     found = [readers.get(row.subscriber_id, (None, "", "subscriber deleted")) for row in batch]
     envelopes = {position: _envelope(email) for position, (email, _, skip) in enumerate(found) if not skip}
     senders = [verp.for_delivery(row.delivery_id) if verp.enabled else mail.envelope_from for row in batch]
@@ -170,7 +173,7 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
         for position, row in enumerate(batch):
             payload, built = built, None
             answer()
-            if not lease.keep(remaining=len(batch) - position):
+            if not lease.keep():
                 log.warning("edition %s: lease %s lost; leaving the rest of the batch to others", mail.edition.id,
                             token)
                 return False
@@ -182,7 +185,7 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
                 result.counts[outcome.status] += 1
                 built = build(position + 1)
                 continue
-            throttle.acquire(keepalive=partial(lease.keep, remaining=len(batch) - position, force=False))
+            throttle.acquire(keepalive=lease.keep)
             recipient = Recipient(row.subscriber_id, email, name)
             now = utcnow()
             delivery_token = delivery_context.set(row.delivery_id)  # this message's log lines name its ledger row
@@ -197,6 +200,7 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
                 ledger.release(conn, token=token, delivery_ids=rest, retry_at=later.retry_at or now, error=str(error))
                 log.warning("edition %s: %s; %d rows wait for a retry", mail.edition.id, error, len(rest))
                 result.counts["deferred"] += len(rest)
+                ledger.finish_batch(conn, token=token)
                 return False
             except ConnectionLost as error:  # the one message that may have gone out twice, at most, on retry
                 delivered = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now,
@@ -290,14 +294,14 @@ def _transmit(smtp: SmtpSession, mail: EditionMail, recipient: Recipient, payloa
 class _Lease:
     """Renews a batch's lease well before it runs out, and notices when it was taken back."""
 
-    def __init__(self, conn: Connection, token: str, seconds: int, size: int):
+    def __init__(self, conn: Connection, token: str, seconds: int):
         self.conn, self.token, self.seconds = conn, token, seconds
         self.renewed = time.monotonic()
 
-    def keep(self, remaining: int, force: bool = False) -> bool:
-        """True while this worker still holds the rows it has not finished."""
+    def keep(self, force: bool = False) -> bool:
+        """True while this worker still holds the rows it has not finished (the sweeper takes a lease whole)."""
         if not force and time.monotonic() - self.renewed < self.seconds / 3:
             return True
         held = ledger.renew(self.conn, token=self.token, until=utcnow() + timedelta(seconds=self.seconds))
         self.renewed = time.monotonic()
-        return held >= remaining
+        return held

@@ -12,6 +12,7 @@ from sqlalchemy import Table, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.bounces import store as bounce_store
+from service.delivery import ledger
 from service.delivery.schedule import due_window
 from service.editions import get_edition
 from service.models import (
@@ -249,8 +250,7 @@ def next_sends(session: Session, *, now: datetime, catchup: timedelta = DEFAULT_
 
 def stuck_leases(session: Session, *, now: datetime) -> int:
     """Rows still `sending` whose lease ran out: a worker died mid-batch and the sweeper has not run since."""
-    return session.scalar(select(func.count()).select_from(D).where(D.c.status == DeliveryStatus.sending,
-                                                                    D.c.lease_expires_at < now)) or 0
+    return ledger.stuck(session.connection(), now=now)
 
 
 def smtp_reply_classes(session: Session) -> dict[str, int]:
