@@ -22,7 +22,7 @@ EVENTS = (
     (re.compile(r"^celery@\S+ ready\.$"), "ready"),
     (re.compile(r"^beat: Starting\.\.\.$"), "started"),
     (re.compile(r"^(?P<text>edition \d+ .* started for \d+ readers?.*)$"), "{text}"),
-    (re.compile(r"^edition (?P<id>\d+) drained: \{(?P<counts>.+)\}$"), "edition {id} sent: {counts}"),
+    (re.compile(r"^edition (?P<id>\d+) drained: \{(?P<counts>.+)\}$"), "edition {id} delivered: {counts}"),
     (re.compile(r"^(?P<text>(import job|subscribe request) .*)$"), "{text}"),
 )
 NOISE = (
@@ -53,7 +53,9 @@ def console_line(line: str) -> str | None:
         return None if any(noise in message for noise in NOISE) else f"{level.lower()}: {message}"
     for pattern, template in EVENTS:
         if event := pattern.match(message):
-            fields = {key: value.replace("'", "") for key, value in event.groupdict().items()}
+            fields = event.groupdict()
+            if "counts" in fields:  # {'sent': 3, 'failed': 1} -> sent 3, failed 1
+                fields["counts"] = fields["counts"].replace("'", "").replace(": ", " ")
             return template.format(**fields)
     return None
 

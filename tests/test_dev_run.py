@@ -169,6 +169,9 @@ def test_make_run_subscribe_lands_in_outbox_and_ctrl_c_stops_everything(tmp_path
         assert printed.group(1) in message.get_body(("plain",)).get_content()
         assert printed.group(1).startswith(f"{served_at}/confirm/")
         assert httpx.get(printed.group(1).replace(served_at, f"http://127.0.0.1:{port}"), timeout=10).status_code == 200
+        listed = subprocess.run([str(NEWSLETTER), "outbox"], cwd=REPO_ROOT, env=fresh_shell(data_dir), timeout=60,
+                                capture_output=True, text=True)
+        assert printed.group(0) in listed.stdout, "`newsletter outbox` lists the same link again"
         time.sleep(3)  # beat ticks every second or two: none of it may reach the console
     finally:
         stopped = time.monotonic()
