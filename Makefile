@@ -29,7 +29,8 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-## Run web, worker, beat and (without SMTP_URL) the SMTP sink on embedded defaults, until Ctrl-C.
+## Run web, worker, beat and (without SMTP_URL) the SMTP sink on embedded defaults, until Ctrl-C (exit status 0).
+## The console shows one line per event; each process logs in full to var/log/; var/run.env tells other shells PORT.
 run: install
 	$(BIN)/newsletter run
 

@@ -153,12 +153,14 @@ def test_make_run_subscribe_lands_in_outbox_and_ctrl_c_stops_everything(tmp_path
         # a second shell that knows only DATA_DIR builds the running server's links; its own setting still wins for
         # the links made per reader (the edition's own links were frozen when `make run` built it)
         assert origins(preview_links(data_dir, tmp_path / "preview.eml")) == {served_at}
-        own = preview_links(data_dir, tmp_path / "own.eml", BASE_URL="https://news.example.org")
-        per_reader = {link for link in own if "/unsubscribe/" in link or "/preferences/" in link}
-        assert per_reader and origins(per_reader) == {"https://news.example.org"}
-        second = subprocess.run([str(NEWSLETTER), "run"], cwd=REPO_ROOT, env=fresh_shell(data_dir), timeout=60,
-                                capture_output=True, text=True)
-        assert second.returncode == 2 and "another `newsletter run`" in second.stderr, second.stderr
+        thorough = stop == "ctrl-c"  # the checks that do not depend on how the run stops: once is enough
+        if thorough:
+            own = preview_links(data_dir, tmp_path / "own.eml", BASE_URL="https://news.example.org")
+            per_reader = {link for link in own if "/unsubscribe/" in link or "/preferences/" in link}
+            assert per_reader and origins(per_reader) == {"https://news.example.org"}
+            second = subprocess.run([str(NEWSLETTER), "run"], cwd=REPO_ROOT, env=fresh_shell(data_dir), timeout=60,
+                                    capture_output=True, text=True)
+            assert second.returncode == 2 and "another `newsletter run`" in second.stderr, second.stderr
 
         # the confirmation link is on the console, whole, and it is the one in the email
         deadline = time.monotonic() + MAIL_LIMIT
@@ -169,10 +171,11 @@ def test_make_run_subscribe_lands_in_outbox_and_ctrl_c_stops_everything(tmp_path
         assert printed.group(1) in message.get_body(("plain",)).get_content()
         assert printed.group(1).startswith(f"{served_at}/confirm/")
         assert httpx.get(printed.group(1).replace(served_at, f"http://127.0.0.1:{port}"), timeout=10).status_code == 200
-        listed = subprocess.run([str(NEWSLETTER), "outbox"], cwd=REPO_ROOT, env=fresh_shell(data_dir), timeout=60,
-                                capture_output=True, text=True)
-        assert printed.group(0) in listed.stdout, "`newsletter outbox` lists the same link again"
-        time.sleep(3)  # beat ticks every second or two: none of it may reach the console
+        if thorough:
+            listed = subprocess.run([str(NEWSLETTER), "outbox"], cwd=REPO_ROOT, env=fresh_shell(data_dir),
+                                    timeout=60, capture_output=True, text=True)
+            assert printed.group(0) in listed.stdout, "`newsletter outbox` lists the same link again"
+            time.sleep(3)  # beat ticks every second or two: none of it may reach the console
     finally:
         stopped = time.monotonic()
         if stop == "ctrl-c":
