@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 from service import migrate
 from service.config import REPO_ROOT, ConfigError, Settings
@@ -16,6 +17,7 @@ from service.devconsole import Console, start_relay
 from service.runfile import read_run_file, remove_run_file, run_file_path, write_run_file
 
 CRASH_GRACE_SECONDS = 1.0  # a process that exits this close to a Ctrl-C was stopped by it, not crashed
+CRASH_TAIL_LINES = 5  # the end of a crashed process's log, shown on the console
 
 
 def prepare(settings: Settings) -> None:
@@ -65,12 +67,17 @@ def stop_all(running: list[tuple[str, subprocess.Popen]], grace: float = 10.0) -
             proc.wait()
 
 
-def watch(running: list[tuple[str, subprocess.Popen]], stop: threading.Event, console: Console) -> int:
-    """Wait for Ctrl-C (0) or for a process to die on its own (1, after saying which one and where its log is)."""
+def watch(running: list[tuple[str, subprocess.Popen]], stop: threading.Event, console: Console, log_dir: Path
+          ) -> int:
+    """Wait for Ctrl-C (0) or for a process to die on its own (1, after showing the end of its log)."""
     while not stop.wait(0.5):
         for name, proc in running:
             if proc.poll() is not None and not stop.wait(CRASH_GRACE_SECONDS):
-                console.say(name, f"exited with {proc.returncode}; stopping everything (its log: log/{name}.log)")
+                log = log_dir / f"{name}.log"
+                lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+                for line in lines[-CRASH_TAIL_LINES:]:
+                    console.say(name, f"| {line}")
+                console.say(name, f"exited with {proc.returncode}; stopping everything (its whole log: {log})")
                 return 1
     return 0
 
@@ -105,7 +112,7 @@ def run(settings: Settings) -> int:
         print(f"  Logs:           {log_dir}/ (web, worker, beat{', smtp-sink' if settings.uses_embedded_smtp else ''})"
               f"\n  Other shells:   CLI commands with this DATA_DIR read {run_file_path(data_dir)}"
               "\n  Press Ctrl-C to stop.\n", flush=True)
-        code = watch(running, stop, console)
+        code = watch(running, stop, console, log_dir)
         print("\nStopping...", flush=True)
         return code
     finally:

@@ -204,3 +204,17 @@ def test_make_run_subscribe_lands_in_outbox_and_ctrl_c_stops_everything(tmp_path
     assert "Task service.tasks.send_confirmation" in worker_log and "sweep_deliveries" in worker_log
     assert "Scheduler: Sending due task" in (data_dir / "log" / "beat.log").read_text()
     assert not (data_dir / "run.env").exists(), "a stopped run leaves no settings for other shells"
+
+
+def test_a_process_that_dies_stops_the_run_and_its_last_lines_show_why(tmp_path):
+    port, sink_port = free_port(), free_port()
+    with socket.socket() as taken:  # someone else already serves this port
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        result = subprocess.run([str(NEWSLETTER), "run"], cwd=REPO_ROOT, timeout=START_LIMIT, capture_output=True,
+                                text=True, env=newcomer_env(tmp_path / "data", port, sink_port))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "address already in use" in result.stdout and "Traceback" not in result.stdout, result.stdout
+    assert re.search(r"web +exited with \d+; stopping everything", result.stdout), result.stdout
+    assert not listening(sink_port), "the other processes were stopped"
+    assert not (tmp_path / "data" / "run.env").exists()
