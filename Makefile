@@ -7,11 +7,13 @@ PYTHON ?= $(shell for p in $(PYTHON_CANDIDATES); do command -v $$p >/dev/null 2>
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint install install-dev migrate clean print-python
+.PHONY: run test test-services lint install install-dev migrate clean print-python
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: no Python here has a safe email package (CVE-2024-6923): install" \
 	  "Python 3.12.5+, 3.11.10+ or Debian's python3, or name one with make PYTHON=..." >&2; exit 1; }
+	@$(PYTHON) -c "import ensurepip" 2>/dev/null || { echo "error: $(PYTHON) cannot make a virtualenv:" \
+	  "install Debian's python3-venv (apt-get install python3-venv)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
@@ -27,16 +29,21 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-## Run web, worker, beat and (without SMTP_URL) the SMTP sink on embedded defaults, until Ctrl-C.
+## Run web, worker, beat and (without SMTP_URL) the SMTP sink on embedded defaults, until Ctrl-C (exit status 0).
+## The console shows one line per event; each process logs in full to var/log/; var/run.env tells other shells PORT.
 run: install
 	$(BIN)/newsletter run
 
 migrate: install
 	$(BIN)/newsletter db upgrade
 
-## Install the development dependencies, lint and type-check, and run the whole test suite.
-test: lint
+## Make the machine ready (Debian packages, PostgreSQL, Redis, RabbitMQ), lint and type-check, run the test suite.
+test: test-services lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Install the Debian packages the tests need (as root or with passwordless sudo) and start the servers they use.
+test-services:
+	@PYTHON="$(PYTHON)" scripts/test-services
 
 ## ruff and mypy, as configured in pyproject.toml; any finding fails the build.
 lint: install-dev

@@ -10,7 +10,7 @@ from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_FILE = "secret_key"  # under DATA_DIR: development's own random key, made once
@@ -148,6 +148,18 @@ class Settings(BaseSettings):
     dkim_ed25519_key: Path | None = None  # PEM file of an Ed25519 key (openssl genpkey -algorithm ed25519)
     dkim_ed25519_selector: str | None = None
     feedback_id_sender: str = Field(default="", pattern=r"^[^:\s]{0,64}$")  # Feedback-ID's last field; default: domain
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """A running `newsletter run`'s PORT and BASE_URL (DATA_DIR/run.env) come after the environment, before .env."""
+        from service.runfile import RunFileSource
+
+        run_file = RunFileSource(settings_cls, init_settings, env_settings, dotenv_settings)
+        return init_settings, env_settings, run_file, dotenv_settings, file_secret_settings
 
     @field_validator("base_url")
     @classmethod

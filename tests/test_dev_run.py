@@ -1,5 +1,7 @@
-"""The newcomer's `make run`: embedded defaults only, a subscribe that lands in the outbox, and a clean Ctrl-C."""
+"""The newcomer's `make run`: embedded defaults only, a subscribe that lands in the outbox with its link on the
+console, CLI commands in a second shell that build the same links, a quiet console, and a clean Ctrl-C."""
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,6 +20,10 @@ from tests.support.web import CSRF
 START_LIMIT = 180.0
 MAIL_LIMIT = 10.0
 NEWSLETTER = Path(sys.executable).with_name("newsletter")
+CONFIRMATION_LINE = re.compile(r"confirmation for newcomer@example\.com: (http\S+/confirm/\S+)$", re.MULTILINE)
+CONSOLE_EVENTS_LIMIT = 8  # console lines after "web listening": the POST, the confirmation, nothing periodic
+HREF = re.compile(r'href="(https?://[^"]+)"')
+TEXT_URL = re.compile(r"https?://[^\s<>\"']+")
 
 
 def process_table() -> dict[int, tuple[int, str, str]]:
@@ -57,11 +63,36 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def newcomer_env(data_dir: Path, port: int, sink_port: int) -> dict[str, str]:
-    """A shell with none of the service's settings, as on a fresh checkout, plus the three a test must move."""
+def fresh_shell(data_dir: Path, **settings: str) -> dict[str, str]:
+    """A shell with none of the service's settings, as on a fresh checkout, but DATA_DIR and these."""
     settings_names = {name.upper() for name in Settings.model_fields}
     env = {key: value for key, value in os.environ.items() if key.upper() not in settings_names}
-    return {**env, "DATA_DIR": str(data_dir), "PORT": str(port), "SMTP_SINK_PORT": str(sink_port)}
+    return {**env, "DATA_DIR": str(data_dir), **settings}
+
+
+def newcomer_env(data_dir: Path, port: int, sink_port: int, **settings: str) -> dict[str, str]:
+    """The shell of `make run`: the three settings a test must move, and beat ticking fast enough to be heard."""
+    return fresh_shell(data_dir, PORT=str(port), SMTP_SINK_PORT=str(sink_port), SWEEP_INTERVAL_SECONDS="1",
+                       DISPATCH_INTERVAL_SECONDS="2", **settings)
+
+
+def preview_links(data_dir: Path, out: Path, **settings: str) -> set[str]:
+    """Every link of the edition `newsletter editions preview` writes in a second shell (HTML, text, headers)."""
+    result = subprocess.run([str(NEWSLETTER), "editions", "preview", "--list", "world-news", "--out", str(out)],
+                            cwd=REPO_ROOT, env=fresh_shell(data_dir, **settings), capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    message = message_from_bytes(out.read_bytes(), policy=policy.default)
+    links = set(HREF.findall(message.get_body(("html",)).get_content()))
+    links |= set(TEXT_URL.findall(message.get_body(("plain",)).get_content()))
+    links |= {url for name in ("List-Unsubscribe", "List-Archive", "List-Post") for url in
+              TEXT_URL.findall(str(message.get(name, "")))}
+    return links
+
+
+def origins(links: set[str]) -> set[str]:
+    """scheme://host:port of each link."""
+    return {re.match(r"https?://[^/]+", link).group(0) for link in links}
 
 
 def wait_for_page(url: str, proc: subprocess.Popen, log: Path) -> float:
@@ -89,19 +120,22 @@ def wait_for_eml(outbox: Path, since: float) -> tuple[Path, float]:
     pytest.fail(f"no .eml in {outbox} within {MAIL_LIMIT:.0f}s")
 
 
-@pytest.mark.parametrize("stop", ["ctrl-c", "sigint-to-launcher"])
-def test_make_run_subscribe_lands_in_outbox_and_ctrl_c_stops_everything(tmp_path, stop):
+@pytest.mark.parametrize("stop, base_url", [("ctrl-c", "http://127.0.0.1:{port}"), ("sigint-to-launcher", None)])
+def test_make_run_subscribe_lands_in_outbox_and_ctrl_c_stops_everything(tmp_path, stop, base_url):
     port, sink_port = free_port(), free_port()
     data_dir, log = tmp_path / "data", tmp_path / "run.log"
+    served_at = base_url.format(port=port) if base_url else f"http://localhost:{port}"
+    settings = {"BASE_URL": served_at} if base_url else {}
     launched = time.monotonic()
     with log.open("wb") as out:  # its own session: the signal below reaches the service, never pytest
-        proc = subprocess.Popen([str(NEWSLETTER), "run"], cwd=REPO_ROOT, env=newcomer_env(data_dir, port, sink_port),
+        proc = subprocess.Popen([str(NEWSLETTER), "run"], cwd=REPO_ROOT,
+                                env=newcomer_env(data_dir, port, sink_port, **settings),
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     family: set[tuple[int, str]] = set()
     try:
         up = wait_for_page(f"http://127.0.0.1:{port}/subscribe", proc, log)
         family = descendants(proc.pid)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as browser:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10, follow_redirects=True) as browser:
             form = browser.get("/subscribe")
             assert "World News daily" in form.text, "the demo list is there to subscribe to"
             posted = time.monotonic()
@@ -115,6 +149,33 @@ def test_make_run_subscribe_lands_in_outbox_and_ctrl_c_stops_everything(tmp_path
         family |= descendants(proc.pid)  # now with the worker's pool children
         assert len(family) >= 4, "sink, worker, beat and web should all be running"
         assert listening(port) and listening(sink_port)
+
+        # a second shell that knows only DATA_DIR builds the running server's links; its own setting still wins for
+        # the links made per reader (the edition's own links were frozen when `make run` built it)
+        assert origins(preview_links(data_dir, tmp_path / "preview.eml")) == {served_at}
+        thorough = stop == "ctrl-c"  # the checks that do not depend on how the run stops: once is enough
+        if thorough:
+            own = preview_links(data_dir, tmp_path / "own.eml", BASE_URL="https://news.example.org")
+            per_reader = {link for link in own if "/unsubscribe/" in link or "/preferences/" in link}
+            assert per_reader and origins(per_reader) == {"https://news.example.org"}
+            second = subprocess.run([str(NEWSLETTER), "run"], cwd=REPO_ROOT, env=fresh_shell(data_dir), timeout=60,
+                                    capture_output=True, text=True)
+            assert second.returncode == 2 and "another `newsletter run`" in second.stderr, second.stderr
+
+        # the confirmation link is on the console, whole, and it is the one in the email
+        deadline = time.monotonic() + MAIL_LIMIT
+        while not CONFIRMATION_LINE.search(log.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        printed = CONFIRMATION_LINE.search(log.read_text())
+        assert printed, log.read_text()
+        assert printed.group(1) in message.get_body(("plain",)).get_content()
+        assert printed.group(1).startswith(f"{served_at}/confirm/")
+        assert httpx.get(printed.group(1).replace(served_at, f"http://127.0.0.1:{port}"), timeout=10).status_code == 200
+        if thorough:
+            listed = subprocess.run([str(NEWSLETTER), "outbox"], cwd=REPO_ROOT, env=fresh_shell(data_dir),
+                                    timeout=60, capture_output=True, text=True)
+            assert printed.group(0) in listed.stdout, "`newsletter outbox` lists the same link again"
+            time.sleep(3)  # beat ticks every second or two: none of it may reach the console
     finally:
         stopped = time.monotonic()
         if stop == "ctrl-c":
@@ -128,8 +189,32 @@ def test_make_run_subscribe_lands_in_outbox_and_ctrl_c_stops_everything(tmp_path
             for pid in leftovers:  # never leave our own strays behind, even when the test fails
                 os.kill(pid, signal.SIGKILL)
     down = time.monotonic() - stopped
+    console = log.read_text()
+    events = console.split(f"listening on http://127.0.0.1:{port}", 1)[1].split("Stopping...", 1)[0].splitlines()[1:]
     print(f"\n[make run, {stop}] /subscribe answered {up:.1f}s after launch; confirmation .eml {mailed:.2f}s after "
-          f"the POST ({time.monotonic() - launched - down:.1f}s in all); every process gone {down:.1f}s after SIGINT")
-    assert code == 0, log.read_text()[-4000:]
+          f"the POST ({time.monotonic() - launched - down:.1f}s in all); every process gone {down:.1f}s after SIGINT; "
+          f"{len(console.splitlines())} console lines in all, {len(events)} after listening")
+    assert code == 0, console[-4000:]
     assert leftovers == [], f"still running after `newsletter run` exited: {leftovers}"
     assert not listening(port) and not listening(sink_port), "nothing may keep the ports"
+    assert "Traceback" not in console and "celery@" not in console and "Task service.tasks" not in console, console
+    assert any("POST /subscribe" in line for line in events), console
+    assert len(events) <= CONSOLE_EVENTS_LIMIT, console
+    worker_log = (data_dir / "log" / "worker.log").read_text()
+    assert "Task service.tasks.send_confirmation" in worker_log and "sweep_deliveries" in worker_log
+    assert "Scheduler: Sending due task" in (data_dir / "log" / "beat.log").read_text()
+    assert not (data_dir / "run.env").exists(), "a stopped run leaves no settings for other shells"
+
+
+def test_a_process_that_dies_stops_the_run_and_its_last_lines_show_why(tmp_path):
+    port, sink_port = free_port(), free_port()
+    with socket.socket() as taken:  # someone else already serves this port
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        result = subprocess.run([str(NEWSLETTER), "run"], cwd=REPO_ROOT, timeout=START_LIMIT, capture_output=True,
+                                text=True, env=newcomer_env(tmp_path / "data", port, sink_port))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "address already in use" in result.stdout and "Traceback" not in result.stdout, result.stdout
+    assert re.search(r"web +exited with \d+; stopping everything", result.stdout), result.stdout
+    assert not listening(sink_port), "the other processes were stopped"
+    assert not (tmp_path / "data" / "run.env").exists()

@@ -65,6 +65,16 @@ def sink() -> None:
     run_sink(settings.outbox_dir, port=settings.smtp_sink_port)
 
 
+@app.command()
+def outbox(limit: int = typer.Option(10, help="how many messages, newest last")) -> None:
+    """The latest confirmation links and other transactional mail the built-in SMTP sink received."""
+    from service.sink import recent
+
+    settings = get_settings()
+    for path, line in recent(settings.outbox_dir, limit):
+        typer.echo(f"{path.name[:15]}  {line}")
+
+
 def main() -> None:
     """Entry point: domain and configuration errors become one line per problem and exit code 2."""
     from service.startup import email_problem
