@@ -75,6 +75,14 @@ def brand_of(settings: Settings, mailing_list: MailingList | None) -> Brand:
     return list_brand(session, settings, mailing_list)
 
 
+def brand_for_lists(settings: Settings, lists: list[MailingList]) -> Brand:
+    """One list's brand, or the site's for a request that names several."""
+    if len(lists) == 1:
+        return brand_of(settings, lists[0])
+    session = object_session(lists[0]) if lists else None
+    return site_brand(session, settings) if session is not None else configured_brand(settings)
+
+
 def sender(settings: Settings, brand: Brand) -> Mailbox:
     """The From mailbox: MAIL_FROM's address with the brand's sender name."""
     configured = mailbox_from_config(settings.mail_from)
