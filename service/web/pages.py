@@ -166,10 +166,11 @@ def pause_instead(request: Request, token: str, pause: str = Form("4w"),
     subscriber = _subscriber(session, _token(request, Purpose.unsubscribe, token))
     if pause not in ("1w", "4w", "forever"):
         raise InvalidInput("Choose how long to pause: 1 week, 4 weeks, or until you resume.")
-    subscriber.paused_until = rules.pause_until(pause)
+    until_moment = rules.pause_until(pause)
+    subscriber.paused_until = until_moment
     session.commit()
-    until = "you resume them from any email's preferences link" if pause == "forever" \
-        else subscriber.paused_until.strftime("%d %B %Y").lstrip("0")
+    until = "you resume them from any email's preferences link" if pause == "forever" or until_moment is None \
+        else until_moment.strftime("%d %B %Y").lstrip("0")
     return _page(request, "message.html", cookie=False, title="Your emails are paused",
                  message=f"You stay subscribed, and we send nothing until {until}.")
 
