@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from service.errors import ServiceError
 from service.tokens import Purpose, make_token, read_signed
 
 INBOX_COOKIE = "nl_inbox"
@@ -32,7 +33,7 @@ def read_pending(secret_key: str, token: str | None) -> PendingRequest | None:
         return None
     try:
         data = read_signed(secret_key, Purpose.inbox, token, max_age=INBOX_MAX_AGE)
-    except Exception:  # noqa: BLE001 - a bad or stale cookie is simply no cookie
+    except ServiceError:  # a forged or stale cookie is simply no cookie
         return None
     if not isinstance(data, dict) or not isinstance(data.get("a"), str) or not isinstance(data.get("l"), list):
         return None
