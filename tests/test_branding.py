@@ -77,6 +77,12 @@ def test_site_branding_names_the_sender_and_colours_the_confirmation_email(clien
     assert message["From"] == "Morning Brief Desk <news@news.example.org>"
     html = html_part(message)
     assert "Morning Brief</div>" in html and "#1a5c8e" in html
+    assert "/brand/logo" not in html, "no logo uploaded, none shown"
+    save_site(client, logo=("logo.png", png(), "image/png"))
+    subscribe_by_form(client, "second." + EMAIL, lists=("world-news", "science"))
+    logo = re.search(r'<img[^>]+src="(http://testserver/brand/logo\?v=\d+)"', html_part(
+        mailbox.wait_for("second." + EMAIL)[0].message))
+    assert logo and client.get(logo.group(1)).content == png(), "the email's header shows the uploaded logo"
 
 
 def test_a_lists_own_branding_wins_on_its_page_and_in_its_emails(client, db, world_news, mailbox):
