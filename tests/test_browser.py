@@ -75,7 +75,10 @@ def test_subscribe_confirm_unsubscribe_in_chromium(server, page, db, world_news,
     expect(page.get_by_role("heading", level=1)).to_have_text("Unsubscribe")
     expect(page.locator("main")).to_contain_text("Press the button to stop receiving World News daily")
     assert statuses(db, EMAIL) == {"world-news": "confirmed"}, "opening the link must not unsubscribe"
-    page.get_by_role("button", name="Unsubscribe").click()
+    expect(page.get_by_role("heading", name="Pause instead")).to_be_visible()
+    expect(page.get_by_role("button", name="Pause my emails")).to_be_visible()
+    page.screenshot(path=str(output_dir / "browser-unsubscribe.png"), full_page=True)
+    page.get_by_role("button", name="Unsubscribe", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("You are unsubscribed")
     expect(page.get_by_role("link", name="Subscribe again")).to_be_visible()
     expect(page.get_by_role("link", name="Manage my preferences")).to_have_count(0)  # the unsubscribe link is no key
