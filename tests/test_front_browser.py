@@ -10,16 +10,19 @@ from playwright.sync_api import expect, sync_playwright
 
 from service.editions import build_edition
 from service.models import EditionStatus
+from tests.support.admin import PASSWORD, make_admin
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, chromium_page
 from tests.support.edition_stories import add_story
 from tests.support.live_server import live_server
 from tests.support.smtp import free_port
 from tests.support.web import link_path
+from tests.test_branding import png
 
 SENT_AT = datetime(2026, 3, 9, 7, 0, tzinfo=UTC)
 HEADLINES = ("Summit in Tokyo ends with a trade pact", "Floods close the northern railway",
              "Central bank holds interest rates steady")
 WIDTHS = {"desktop": 1280, "phone": 375}
+ADMIN = "ann@example.org"
 
 
 @pytest.fixture
@@ -107,3 +110,35 @@ def test_a_form_error_shows_under_its_field_and_keeps_the_input_in_chromium(serv
         finally:
             browser.close()
     mailbox.assert_nothing_for("ada@@example", wait=0.5)
+
+
+@pytest.mark.browser
+def test_branding_set_in_the_admin_screen_shows_on_the_front_page_in_chromium(server, db, output_dir, tmp_path):
+    make_admin(db, ADMIN)
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(png())
+    with chromium_page(server.origin, viewport={"width": 1280, "height": 900}, timeout_ms=15_000) as page:
+        page.goto(server.url("/admin/login"))
+        page.get_by_label("Email address").fill(ADMIN)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("navigation", name="Admin sections").get_by_role("link", name="Branding").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Branding")
+        page.get_by_label("Name", exact=True).fill("Morning Brief")
+        page.get_by_label("About text").fill("Five stories before breakfast.")
+        page.get_by_label("Accent colour").fill("#1a5c8e")  # (a too light one: tests/test_branding.py)
+        page.get_by_label("Logo").set_input_files(str(logo))
+        page.get_by_role("button", name="Save branding").click()
+        expect(page.get_by_role("status")).to_contain_text("Saved the site branding")
+        page.screenshot(path=str(output_dir / "admin-branding.png"), full_page=True)
+
+        page.goto(server.url("/archive"))  # a page of the site (the front page is the one list's own)
+        expect(page.locator(".site-header .home")).to_contain_text("Morning Brief")
+        image = page.locator(".site-header .home img")
+        expect(image).to_be_visible()
+        assert page.evaluate("document.querySelector('.site-header .home img').naturalWidth") == 4, "the logo loads"
+        accent = page.evaluate("getComputedStyle(document.querySelector('.site-header')).borderBottomColor")
+        assert accent == "rgb(26, 92, 142)"
+        page.goto(server.url("/"))
+        expect(page.locator(".site-header img")).to_be_visible()
+        page.screenshot(path=str(output_dir / "landing-branded-1280.png"), full_page=True)
