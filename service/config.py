@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     secret_key: str = ""  # unset in development: a random key kept under DATA_DIR; required elsewhere
     mail_from: str = "World News daily <news@localhost>"
     mail_unsubscribe_mailto: str | None = None
+    # branding (see service/branding/): the admin UI's values win; empty ones fall back to these
+    site_name: str = ""  # empty: MAIL_FROM's display name
+    site_about: str = ""  # the landing page's lead text
+    site_accent_color: str = ""  # #rrggbb, dark enough for white button text (WCAG AA); empty: #b3261e
+    site_sender_name: str = ""  # the From display name; empty: MAIL_FROM's
+    logo_max_bytes: int = Field(default=256 * 1024, gt=0)  # largest logo an admin may upload
+    subscribe_resend_limit: str = "2/hour"  # "send the email again" presses per address (check-your-inbox page)
     postal_address: str = ""  # every email's footer (CAN-SPAM); required outside development, see postal_problem
     task_queue: str = "newsletter"
     smtp_sink_port: int = Field(default=8025, ge=1, le=65535)
@@ -174,7 +181,20 @@ class Settings(BaseSettings):
             self.base_url = f"http://localhost:{self.port}"
         return self
 
-    @field_validator("subscribe_limit_per_ip", "subscribe_limit_per_address", "admin_auth_limit", "admin_login_limit")
+    @field_validator("site_accent_color")
+    @classmethod
+    def _readable_accent(cls, value: str) -> str:
+        """A colour that white button text cannot be read on is refused at start, not shipped."""
+        from service.branding.colours import clean_accent
+        from service.errors import InvalidInput
+
+        try:
+            return clean_accent(value)
+        except InvalidInput as error:
+            raise ValueError(error.message) from None
+
+    @field_validator("subscribe_limit_per_ip", "subscribe_limit_per_address", "subscribe_resend_limit",
+                     "admin_auth_limit", "admin_login_limit")
     @classmethod
     def _rate_limit_syntax(cls, value: str) -> str:
         """A typo here would otherwise surface as a 500 on the first subscribe."""

@@ -14,6 +14,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from mjml import mjml2html
 
 from service import links
+from service.branding.brand import brand_for_lists, brand_of, configured_brand
+from service.branding.brand import sender as branded_sender
 from service.config import Settings
 from service.dkim import Signer, signer_for
 from service.mail_headers import Mailbox, PreparedHeader, mailbox_from_config
@@ -60,9 +62,10 @@ def template_env(templates_dir: Path) -> Environment:
 
 
 def render_html_and_text(settings: Settings, name: str, context: dict[str, Any]) -> tuple[str, str]:
-    """Render email/NAME.mjml through MJML and email/NAME.txt as the plain-text twin."""
+    """Render email/NAME.mjml through MJML and email/NAME.txt as the plain-text twin (`brand` in its header)."""
     env = template_env(settings.templates_dir)
-    full_context = {"postal_address": settings.postal_address, "base_url": settings.base_url, **context}
+    full_context = {"postal_address": settings.postal_address, "base_url": settings.base_url,
+                    "brand": configured_brand(settings), **context}
     html = mjml2html(env.get_template(f"email/{name}.mjml").render(full_context))
     text = env.get_template(f"email/{name}.txt").render(full_context)
     return html, text
@@ -77,11 +80,12 @@ def build_message(
     text: str,
     headers: dict[str, str] | None = None,
     message_id: str | None = None,
+    sender: Mailbox | None = None,
 ) -> EmailMessage:
     """multipart/alternative (text first, HTML last), quoted-printable so no line passes 998 characters."""
     message = EmailMessage(policy=MAIL_POLICY.clone(dkim=signer_for(settings)))  # type: ignore[call-arg]
     message["Subject"] = subject
-    message["From"] = PreparedHeader("From", mailbox_from_config(settings.mail_from))
+    message["From"] = PreparedHeader("From", sender or mailbox_from_config(settings.mail_from))
     message["To"] = PreparedHeader("To", to)
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = message_id or make_msgid(domain=settings.mail_domain)
@@ -118,7 +122,9 @@ def feedback_id(settings: Settings, campaign: str, list_slug: str, kind: str) ->
 def confirmation_message(settings: Settings, subscriber: Subscriber, lists: Sequence[MailingList]) -> EmailMessage:
     """The double opt-in email: one link to a page whose button confirms."""
     names = ", ".join(ml.name for ml in lists)
+    brand = brand_for_lists(settings, list(lists))
     context = {
+        "brand": brand,
         "subscriber": subscriber,
         "lists": lists,
         "confirm_url": links.confirm_url(settings, subscriber.id, [ml.id for ml in lists]),
@@ -126,7 +132,7 @@ def confirmation_message(settings: Settings, subscriber: Subscriber, lists: Sequ
     }
     html, text = render_html_and_text(settings, "confirm", context)
     return build_message(settings, to=recipient(subscriber), subject=f"Please confirm your subscription to {names}",
-                         html=html, text=text, headers={
+                         html=html, text=text, sender=branded_sender(settings, brand), headers={
                              "Auto-Submitted": "auto-generated",
                              "Feedback-ID": feedback_id(settings, "confirm", "+".join(ml.slug for ml in lists),
                                                         "transactional")})
@@ -134,7 +140,9 @@ def confirmation_message(settings: Settings, subscriber: Subscriber, lists: Sequ
 
 def welcome_message(settings: Settings, subscriber: Subscriber, mailing_list: MailingList) -> EmailMessage:
     """The welcome email, already carrying the list's unsubscribe headers."""
+    brand = brand_of(settings, mailing_list)
     context = {
+        "brand": brand,
         "subscriber": subscriber,
         "list": mailing_list,
         "unsubscribe_url": links.unsubscribe_url(settings, subscriber.id, mailing_list.id),
@@ -144,4 +152,4 @@ def welcome_message(settings: Settings, subscriber: Subscriber, mailing_list: Ma
     headers = list_headers(settings, subscriber, mailing_list)
     headers["Feedback-ID"] = feedback_id(settings, "welcome", mailing_list.slug, "transactional")
     return build_message(settings, to=recipient(subscriber), subject=f"Welcome to {mailing_list.name}",
-                         html=html, text=text, headers=headers)
+                         html=html, text=text, headers=headers, sender=branded_sender(settings, brand))

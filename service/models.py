@@ -65,6 +65,8 @@ class MailingList(Base):
     languages: Mapped[list] = mapped_column(JSON, default=lambda: ["en"])  # ISO 639-1 codes of its stories
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(default=None)  # archived: no new readers, no editions
+    accent_color: Mapped[str | None] = mapped_column(String(7), default=None)  # branding; None: the site's
+    sender_name: Mapped[str | None] = mapped_column(String(200), default=None)  # From display name; None: the site's
 
     category_rows: Mapped[list[ListCategory]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
@@ -312,4 +314,5 @@ class Delivery(Base):
 
 import service.admin.models  # noqa: E402, F401 - registers the admin tables on Base.metadata (migrations, tests)
 from service.bounces import models as _bounce_models  # noqa: E402, F401 - registers the bounces table
+from service.branding import models as _branding_models  # noqa: E402, F401 - registers the branding tables
 from service.delivery import leases as _leases  # noqa: E402, F401 - registers delivery_leases

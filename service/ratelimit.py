@@ -42,10 +42,20 @@ def _limiter(storage_url: str, namespace: str) -> FixedWindowRateLimiter:
 class SubscribeLimiter:
     """Per IP at the door (valid requests only); per mailbox in the worker (only requests that send mail)."""
 
-    def __init__(self, storage_url: str, per_ip: str, per_address: str, namespace: str = "newsletter"):
+    def __init__(self, storage_url: str, per_ip: str, per_address: str, namespace: str = "newsletter",
+                 resend: str = "2/hour"):
         limiter = _limiter(storage_url, namespace)
         self._per_ip = _Limit(limiter, per_ip, "subscribe-ip")
         self._per_mailbox = _Limit(limiter, per_address, "subscribe-mailbox")
+        self._resend = _Limit(limiter, resend, "subscribe-resend")
+
+    def check_resend(self, address: str) -> int:
+        """Count one "send it again" press for this mailbox: 0 when allowed, else the seconds until it is.
+
+        Counted on every press, whatever the address's history, so the answer never tells whether it is known.
+        """
+        key = mailbox_key(address)
+        return 0 if self._resend.count(key) else self._resend.seconds_left(key)
 
     def check_ip(self, ip: str | None) -> None:
         """Count one valid request from this IP; RateLimited when the network sends too many."""

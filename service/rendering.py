@@ -11,6 +11,7 @@ from email.message import EmailMessage
 import css_inline
 
 from service import emails, links
+from service.branding.brand import brand_of, sender
 from service.config import Settings
 from service.models import Edition, MailingList, Story, Subscriber
 
@@ -106,6 +107,7 @@ def render_edition(settings: Settings, mailing_list: MailingList, day: date,
     key = secrets.token_hex(8)
     preheader = edition_preheader(stories)
     context = {
+        "brand": brand_of(settings, mailing_list),
         "list": mailing_list,
         "day": day,
         "day_label": f"{day:%A} {day.day} {day:%B %Y}",
@@ -164,4 +166,5 @@ def edition_message(settings: Settings, edition: Edition, mailing_list: MailingL
         text=fill(edition.text, edition.placeholder_key, values, html=False),
         headers=headers,
         message_id=edition_message_id(settings, edition, subscriber.id),
+        sender=sender(settings, brand_of(settings, mailing_list)),
     )

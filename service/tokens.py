@@ -16,6 +16,7 @@ class Purpose(str, Enum):
     confirm = "confirm"
     unsubscribe = "unsubscribe"
     preferences = "preferences"
+    inbox = "inbox"  # the check-your-inbox page's cookie: the address just submitted, for a limited resend
 
 
 @lru_cache(maxsize=16)
@@ -29,14 +30,19 @@ def make_token(secret_key: str, purpose: Purpose, payload: dict[str, Any]) -> st
     return _serializer(secret_key, purpose).dumps(payload)
 
 
-def read_token(secret_key: str, purpose: Purpose, token: str, *, max_age: int | None = None) -> dict[str, Any]:
-    """Verify a token for this purpose; raise a domain error a page can explain."""
+def read_signed(secret_key: str, purpose: Purpose, token: str, *, max_age: int | None = None) -> Any:
+    """Verify a token for this purpose and return what it carries; raise a domain error a page can explain."""
     try:
-        payload = _serializer(secret_key, purpose).loads(token, max_age=max_age)
+        return _serializer(secret_key, purpose).loads(token, max_age=max_age)
     except SignatureExpired:
         raise ExpiredToken("This link has expired. Please subscribe again to get a new one.") from None
     except BadSignature:
         raise InvalidToken("This link is not valid. Please use the link from your latest email.") from None
+
+
+def read_token(secret_key: str, purpose: Purpose, token: str, *, max_age: int | None = None) -> dict[str, Any]:
+    """Verify a link token naming a subscriber; raise a domain error a page can explain."""
+    payload = read_signed(secret_key, purpose, token, max_age=max_age)
     if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
         raise InvalidToken("This link is not valid. Please use the link from your latest email.")
     return payload

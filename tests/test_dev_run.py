@@ -140,7 +140,8 @@ def test_make_run_subscribe_lands_in_outbox_and_ctrl_c_stops_everything(tmp_path
             assert "World News daily" in form.text, "the demo list is there to subscribe to"
             posted = time.monotonic()
             answer = browser.post("/subscribe", data={"csrf_token": CSRF.search(form.text).group(1), "email":
-                                  "newcomer@example.com", "list": "world-news", "timezone": "Europe/London"})
+                                  "newcomer@example.com", "list": "world-news", "timezone": "Europe/London"},
+                                  follow_redirects=True)  # 303 to the check-your-inbox page
             assert answer.status_code == 200 and "Check your inbox" in answer.text
         eml, mailed = wait_for_eml(data_dir / "outbox", posted)
         message = message_from_bytes(eml.read_bytes(), policy=policy.default)

@@ -20,11 +20,13 @@ from email.utils import formatdate
 
 from service import links
 from service.addresses import wire_address
+from service.branding.brand import brand_of
+from service.branding.brand import sender as branded_sender
 from service.config import Settings
 from service.dkim import signer_for
 from service.dkim.canonical import relaxed_lines
 from service.emails import feedback_id, list_headers
-from service.mail_headers import address_line, mailbox_from_config
+from service.mail_headers import address_line
 from service.models import Edition, MailingList, Subscriber
 from service.rendering import edition_message_id, placeholders
 
@@ -123,7 +125,7 @@ class EditionMail:
         self.boundary = f"=============={secrets.token_hex(12)}=="
         shared = list_headers(settings, Subscriber(id=0, email="x@x"), mailing_list)
         self.mailto = settings.mail_unsubscribe_mailto
-        sender = mailbox_from_config(settings.mail_from)
+        sender = branded_sender(settings, brand_of(settings, mailing_list))  # branded name
         self.static_headers = address_line("From", sender.name, sender.address).encode("utf-8") + _header_lines({
             "Subject": edition.subject,
             "List-Id": shared["List-Id"],

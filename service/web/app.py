@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -10,7 +11,7 @@ from service.config import Settings, get_settings
 from service.errors import ServiceError, UnknownPage
 from service.ratelimit import FailureThrottle, LoginThrottle, SubscribeLimiter
 from service.subscriptions import Notifier
-from service.web import admin, api, archive, bounces, docs, openapi, pages, story_pages
+from service.web import admin, api, archive, bounces, branding, docs, front, openapi, pages, story_pages
 from service.web.errors import render_service_error, validation_error_response
 from service.web.middleware import GuardedBody, SecurityHeaders
 from service.web.monitoring import router as monitoring_router
@@ -26,12 +27,14 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
     app = FastAPI(title="World News daily", docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)
     app.state.settings = settings
     app.state.notifier = notifier
-    app.state.templates = Jinja2Templates(directory=str(settings.templates_dir / "pages"))
+    app.state.templates = Jinja2Templates(directory=str(settings.templates_dir / "pages"),
+                                          context_processors=[branding.brand_context])
     app.state.limiter = SubscribeLimiter(
         settings.effective_rate_limit_storage_url,
         settings.subscribe_limit_per_ip,
         settings.subscribe_limit_per_address,
         namespace=settings.task_queue,
+        resend=settings.subscribe_resend_limit,
     )
     app.state.admin_throttle = FailureThrottle(settings.effective_rate_limit_storage_url, settings.admin_auth_limit,
                                                namespace=settings.task_queue)
@@ -62,7 +65,10 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
         response.headers.update(error.headers or {})
         return response
 
+    app.include_router(front.router)
     app.include_router(pages.router)
+    app.include_router(branding.router)
+    app.mount("/static", StaticFiles(directory=str(settings.templates_dir / "pages" / "static")), name="static")
     app.include_router(api.router)
     app.include_router(bounces.router)
     app.include_router(monitoring_router)

@@ -53,7 +53,7 @@ def _codes(method: str, path: str, operation: dict[str, Any]) -> set[int]:
         codes.add(404)
     if method == "post" and not path.startswith("/api/") and path != "/unsubscribe/{token}":
         codes.add(403)
-    if method == "post" and path in ("/subscribe", "/api/subscriptions"):
+    if method == "post" and path in ("/subscribe", "/subscribe/resend", "/api/subscriptions"):
         codes |= {429, 503}
     if path.startswith("/api/admin/"):
         # 403: a viewer asking to change something, or a cookie without CSRF; 404: an id, or a list named in a
@@ -62,21 +62,24 @@ def _codes(method: str, path: str, operation: dict[str, Any]) -> set[int]:
     return codes
 
 
-REDIRECTS = {("get", "/"): ("307", "To the subscribe page"),
-             ("post", "/preferences/{token}"): ("303", "Saved: back to the preferences page")}
+# (method, path): (code, description, whether the redirect is the only success answer)
+REDIRECTS = {("post", "/subscribe"): ("303", "Taken: on to the check-your-inbox page (errors: the form again)", True),
+             ("post", "/subscribe/resend"): ("303", "Back to the check-your-inbox page, which says what happened",
+                                             True),
+             ("post", "/preferences/{token}"): ("303", "Saved: back to the preferences page", False)}
 
 
 def _document_pages(schema: dict[str, Any]) -> None:
-    """Pages answer HTML (the feed Atom), and two of them redirect; FastAPI would call them all JSON."""
+    """Pages answer HTML (the feed Atom), and some of them redirect; FastAPI would call them all JSON."""
     for path, operations in schema.get("paths", {}).items():
         if path.startswith("/api/") or path == "/healthz":
             continue
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             if (method, path) in REDIRECTS:
-                code, description = REDIRECTS[(method, path)]
+                code, description, only = REDIRECTS[(method, path)]
                 responses[code] = {"description": description}
-                if method == "get":
+                if only:
                     responses.pop("200", None)
             media = "application/atom+xml" if path.endswith(".xml") else "text/html"
             for code, response in responses.items():

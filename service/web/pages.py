@@ -1,4 +1,4 @@
-"""Public pages: subscribe, confirm, preferences (with the reader's data), unsubscribe. Plain HTML forms, no JS."""
+"""Reader pages behind an email's link: confirm, preferences (with the reader's data), unsubscribe or pause."""
 from __future__ import annotations
 
 from zoneinfo import available_timezones
@@ -7,30 +7,27 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from service import links
 from service import subscriptions as rules
 from service.admin import audit
+from service.branding.brand import list_brand
 from service.errors import InvalidInput, InvalidToken
+from service.front.landing import latest_editions, next_edition_at, spoken_moment
 from service.models import Subscriber, SubscriptionStatus, as_utc, utcnow
 from service.subscribers.data_export import subscriber_data
 from service.subscribers.erasure import erase_subscriber
 from service.tokens import Purpose, read_token
-from service.web.common import client_ip, consent_from, get_session, subscribe
-from service.web.security import CSRF_FIELD, check_csrf, csrf_matches, csrf_token, set_csrf_cookie
+from service.web.branding import use_brand
+from service.web.common import client_ip, consent_from, get_session
+from service.web.page_render import render_page
+from service.web.security import CSRF_FIELD, check_csrf, csrf_matches
 
 router = APIRouter()
 READER = "reader (preferences link)"  # the audit log's actor when readers act on their own data
 TIMEZONES = sorted(available_timezones())
 
 
-def _page(request: Request, name: str, status_code: int = 200, *, cookie: bool = True, **context):
-    """Render a page with the CSRF token in reach of every form (cookie=False: a form-less answer, no cookie)."""
-    if cookie:
-        context.setdefault("csrf_field", CSRF_FIELD)
-        context.setdefault("csrf_token", csrf_token(request))
-    response = request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
-    if cookie:
-        set_csrf_cookie(request, response)
-    return response
+_page = render_page
 
 
 def _token(request: Request, purpose: Purpose, token: str) -> dict:
@@ -46,39 +43,6 @@ def _subscriber(session: Session, payload: dict) -> Subscriber:
     if subscriber is None:
         raise InvalidToken("This link belongs to an address we no longer hold.")
     return subscriber
-
-
-@router.get("/")
-def home():
-    """The subscribe page is the front door."""
-    return RedirectResponse("/subscribe", status_code=307)
-
-
-@router.get("/subscribe")
-def subscribe_form(request: Request, list: str | None = None, session: Session = Depends(get_session)):
-    """The form: email, optional name, lists, time zone."""
-    lists = rules.all_lists(session)
-    chosen = {list} if list else ({lists[0].slug} if len(lists) == 1 else set())
-    default_zone = lists[0].timezone if lists else "UTC"
-    return _page(request, "subscribe.html", lists=lists, chosen=chosen, timezones=TIMEZONES, default_zone=default_zone)
-
-
-@router.post("/subscribe")
-def subscribe_submit(
-    request: Request,
-    email: str = Form(""),
-    name: str = Form(""),
-    list: list[str] = Form(default_factory=list),
-    timezone: str = Form(""),
-    csrf_token_value: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
-):
-    """Always the same answer, so the form never reveals whether an address is known."""
-    check_csrf(request, csrf_token_value)
-    subscribe(request, session, email=email, name=name, lists=list, timezone=timezone, source="form")
-    return _page(request, "message.html", title="Check your inbox",
-                 message="If this address can be subscribed, we have sent it an email with a link. "
-                         "Open it and press Confirm to start receiving the newsletter.")
 
 
 @router.get("/confirm/{token}")
@@ -102,10 +66,14 @@ def confirm_submit(request: Request, token: str, csrf_token_value: str = Form(""
     confirmed = newly + already
     if not confirmed:
         raise InvalidInput("There is nothing left to confirm for this link. Please subscribe again.")
-    names = ", ".join(ml.name for ml in confirmed)
-    return _page(request, "message.html", title="You are subscribed",
-                 message=f"Thank you! You will now receive {names}." if newly
-                 else f"You were already subscribed to {names}.")
+    if len(confirmed) == 1:
+        use_brand(request, list_brand(session, request.app.state.settings, confirmed[0]))
+    now = utcnow()
+    coming = [(ml, spoken_moment(next_edition_at(ml, subscriber.timezone, now), now)) for ml in confirmed]
+    return _page(request, "confirmed.html", title="You are subscribed", newly=newly, confirmed=confirmed,
+                 names=", ".join(ml.name for ml in confirmed), coming=coming, zone=subscriber.timezone,
+                 latest=latest_editions(session, confirmed),
+                 preferences_url=links.preferences_url(request.app.state.settings, subscriber.id))
 
 
 @router.get("/preferences/{token}")
@@ -113,7 +81,7 @@ def preferences_page(request: Request, token: str, session: Session = Depends(ge
     """Name, time zone, lists, pause, or leave everything; no login, the link is the key."""
     subscriber = _subscriber(session, _token(request, Purpose.preferences, token))
     subscribed = {s.list_id for s in subscriber.subscriptions if s.status == SubscriptionStatus.confirmed}
-    paused = subscriber.paused_until is not None and as_utc(subscriber.paused_until) > utcnow()
+    paused = _paused(subscriber)
     return _page(request, "preferences.html", subscriber=subscriber, lists=rules.all_lists(session),
                  subscribed=subscribed, timezones=TIMEZONES, token=token, saved=saved, paused=paused)
 
@@ -176,11 +144,53 @@ def erase_submit(request: Request, token: str, csrf_token_value: str = Form("", 
 
 @router.get("/unsubscribe/{token}")
 def unsubscribe_page(request: Request, token: str, session: Session = Depends(get_session)):
-    """A page with a button; a GET never unsubscribes."""
+    """A page with a button, "pause instead", and a choice of lists; a GET never unsubscribes."""
     payload = _token(request, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
     names = [s.mailing_list.name for s in subscriber.subscriptions if payload.get("l") in (None, s.list_id)]
-    return _page(request, "unsubscribe.html", token=token, names=names)
+    current = [s.mailing_list for s in subscriber.subscriptions if s.status == SubscriptionStatus.confirmed]
+    return _page(request, "unsubscribe.html", token=token, names=names, current=current,
+                 paused=_paused(subscriber))
+
+
+def _paused(subscriber: Subscriber) -> bool:
+    """True while the reader's pause lasts."""
+    return subscriber.paused_until is not None and as_utc(subscriber.paused_until) > utcnow()
+
+
+@router.post("/unsubscribe/{token}/pause")
+def pause_instead(request: Request, token: str, pause: str = Form("4w"),
+                  csrf_token_value: str = Form("", alias=CSRF_FIELD), session: Session = Depends(get_session)):
+    """Stop the emails for a while and keep the subscriptions (the unsubscribe link may do less than unsubscribe)."""
+    check_csrf(request, csrf_token_value)
+    subscriber = _subscriber(session, _token(request, Purpose.unsubscribe, token))
+    if pause not in ("1w", "4w", "forever"):
+        raise InvalidInput("Choose how long to pause: 1 week, 4 weeks, or until you resume.")
+    until_moment = rules.pause_until(pause)
+    subscriber.paused_until = until_moment
+    session.commit()
+    until = "you resume them from any email's preferences link" if pause == "forever" or until_moment is None \
+        else until_moment.strftime("%d %B %Y").lstrip("0")
+    return _page(request, "message.html", cookie=False, title="Your emails are paused",
+                 message=f"You stay subscribed, and we send nothing until {until}.")
+
+
+@router.post("/unsubscribe/{token}/lists")
+def leave_lists(request: Request, token: str, list: list[str] = Form(default_factory=list),
+                csrf_token_value: str = Form("", alias=CSRF_FIELD), session: Session = Depends(get_session)):
+    """Leave the ticked lists only, and keep the others."""
+    check_csrf(request, csrf_token_value)
+    subscriber = _subscriber(session, _token(request, Purpose.unsubscribe, token))
+    if not [slug for slug in list if slug]:
+        raise InvalidInput("Tick at least one newsletter to leave.")
+    consent = consent_from(request, "unsubscribe-page")
+    left = []
+    for mailing_list in rules.lists_by_slug(session, list):
+        left += [ml.name for ml in rules.unsubscribe(session, subscriber_id=subscriber.id, list_id=mailing_list.id,
+                                                     consent=consent)]
+    return _page(request, "message.html", cookie=False, title="You are unsubscribed",
+                 message=f"You will receive no more {', '.join(left) or 'of these emails'}; the others stay as they "
+                         "were.", link="/", link_text="Back to the front page")
 
 
 @router.post("/unsubscribe/{token}")

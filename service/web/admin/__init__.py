@@ -9,6 +9,7 @@ from service.config import Settings
 from service.web.admin import (
     accounts,
     audit_log,
+    branding,
     dashboard,
     editions,
     feeds,
@@ -31,7 +32,7 @@ from service.web.admin.api import tokens as api_tokens
 from service.web.admin.auth import current_admin
 
 UI_MODULES = (dashboard, lists, subscribers, imports, stories, feeds, editions, suppressions, tokens, audit_log,
-              accounts)
+              accounts, branding)
 API_MODULES = (api_dashboard, api_editions, api_lists, api_subscribers, api_stories, api_feeds, api_tokens,
                api_audit)
 

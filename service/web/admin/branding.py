@@ -1,0 +1,123 @@
+"""Admin screen: branding — the site's name, about text, logo, accent colour and sender name, and each list's own.
+
+Every field is checked (the logo by size and by its bytes) before anything is stored, so a bad one changes nothing.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from sqlalchemy.orm import Session
+
+from service.admin import audit
+from service.branding import brand as branding
+from service.branding.colours import clean_accent, contrast_with_white
+from service.branding.logos import check_logo, logo_version, remove_logo, save_logo
+from service.errors import InvalidInput
+from service.lists import get_list
+from service.models import MailingList
+from service.subscriptions import all_lists, clean_name
+from service.web.admin.auth import CurrentAdmin
+from service.web.admin.render import done, page
+from service.web.common import client_ip, get_session
+
+router = APIRouter(prefix="/admin")
+
+
+def _read_logo(request: Request, upload: UploadFile | None) -> bytes | None:
+    """The uploaded file's bytes (None: no file chosen), checked before anything is stored."""
+    if upload is None or not upload.filename:
+        return None
+    limit = request.app.state.settings.logo_max_bytes
+    data = upload.file.read(limit + 1)
+    check_logo(data, limit)
+    return data
+
+
+def _site_page(request: Request, session: Session, *, values: dict[str, Any] | None = None,
+               error: str | None = None, status_code: int = 200):
+    """The site form (typed values kept after an error), the effective brand, and each list's overrides."""
+    settings = request.app.state.settings
+    row = branding.site_row(session)
+    stored = {"name": row.name, "about": row.about, "accent_color": row.accent_color,
+              "sender_name": row.sender_name} if row else {"name": "", "about": "", "accent_color": "",
+                                                            "sender_name": ""}
+    effective = branding.site_brand(session, settings)
+    return page(request, "branding/index.html", status_code, title="Branding", values=values or stored,
+                effective=effective, configured=branding.configured_brand(settings), error=error,
+                lists=[(ml, branding.list_brand(session, settings, ml)) for ml in all_lists(session)],
+                contrast=contrast_with_white(effective.accent), max_kb=settings.logo_max_bytes // 1024)
+
+
+@router.get("/branding")
+def branding_page(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """What readers see: name, about text, logo, accent colour and sender name."""
+    return _site_page(request, session)
+
+
+@router.post("/branding")
+def save_site(request: Request, admin: CurrentAdmin, name: str = Form(""), about: str = Form(""),
+              accent_color: str = Form(""), sender_name: str = Form(""), remove: str | None = Form(None),
+              logo: UploadFile | None = File(None), session: Session = Depends(get_session)):
+    """Save the site branding; a mistake re-renders the form with the message and what was typed."""
+    typed = {"name": name, "about": about, "accent_color": accent_color, "sender_name": sender_name}
+    try:
+        fields = branding.clean_fields(name, about, accent_color, sender_name)
+        data = _read_logo(request, logo)
+    except InvalidInput as error:
+        return _site_page(request, session, values=typed, error=error.message, status_code=422)
+    changed: dict[str, Any] = branding.update_site(session, **fields)
+    if data is not None:
+        changed["logo"] = save_logo(session, None, data, request.app.state.settings.logo_max_bytes)
+    elif remove and remove_logo(session, None):
+        changed["logo"] = "removed"
+    if not changed:
+        return done("/admin/branding", "Nothing changed.")
+    audit.record(session, actor=admin.name, action="branding.update", object_type="branding", object_id="site",
+                 details=changed, ip=client_ip(request))
+    session.commit()
+    return done("/admin/branding", f"Saved the site branding: {', '.join(sorted(changed))}.")
+
+
+def _list_page(request: Request, session: Session, mailing_list: MailingList, *,
+               values: dict[str, str] | None = None, error: str | None = None, status_code: int = 200):
+    """One list's overrides: accent colour, sender name, logo (empty: the site's)."""
+    settings = request.app.state.settings
+    stored = {"accent_color": mailing_list.accent_color or "", "sender_name": mailing_list.sender_name or ""}
+    return page(request, "branding/list.html", status_code, title=f"Branding of {mailing_list.name}",
+                mailing_list=mailing_list, values=values or stored, error=error,
+                effective=branding.list_brand(session, settings, mailing_list),
+                site=branding.site_brand(session, settings), has_logo=logo_version(session, mailing_list.id),
+                max_kb=settings.logo_max_bytes // 1024)
+
+
+@router.get("/branding/lists/{slug}")
+def list_branding_page(slug: str, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """A list's own branding, over the site's."""
+    return _list_page(request, session, get_list(session, slug))
+
+
+@router.post("/branding/lists/{slug}")
+def save_list(slug: str, request: Request, admin: CurrentAdmin, accent_color: str = Form(""),
+              sender_name: str = Form(""), remove: str | None = Form(None), logo: UploadFile | None = File(None),
+              session: Session = Depends(get_session)):
+    """Save a list's accent colour, sender name and logo; a mistake changes nothing."""
+    mailing_list = get_list(session, slug)
+    typed = {"accent_color": accent_color, "sender_name": sender_name}
+    try:
+        accent = clean_accent(accent_color)
+        sender = clean_name(sender_name)
+        data = _read_logo(request, logo)
+    except InvalidInput as error:
+        return _list_page(request, session, mailing_list, values=typed, error=error.message, status_code=422)
+    changed: dict[str, Any] = branding.update_list(mailing_list, accent_color=accent, sender_name=sender)
+    if data is not None:
+        changed["logo"] = save_logo(session, mailing_list.id, data, request.app.state.settings.logo_max_bytes)
+    elif remove and remove_logo(session, mailing_list.id):
+        changed["logo"] = "removed"
+    if not changed:
+        return done(f"/admin/branding/lists/{slug}", "Nothing changed.")
+    audit.record(session, actor=admin.name, action="branding.list_update", object_type="list", object_id=slug,
+                 details=changed, ip=client_ip(request))
+    session.commit()
+    return done("/admin/branding", f"Saved the branding of {slug}: {', '.join(sorted(changed))}.")

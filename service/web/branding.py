@@ -1,0 +1,58 @@
+"""Branding on the web: the `brand` every page template sees, and the uploaded logos served from our own origin."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from service.branding.brand import Brand, configured_brand, site_brand
+from service.branding.logos import load_logo
+from service.db import session_factory
+from service.errors import UnknownPage
+from service.lists import get_list
+from service.web.common import get_session
+
+router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
+
+
+def use_brand(request: Request, brand: Brand) -> None:
+    """Show this page with a list's brand instead of the site's."""
+    request.state.brand = brand
+
+
+def brand_context(request: Request) -> dict[str, Brand]:
+    """Jinja2 context processor: `brand` (name, about, logo_url, accent, sender_name) for every page template."""
+    chosen = getattr(request.state, "brand", None)
+    if chosen is not None:
+        return {"brand": chosen}
+    settings = request.app.state.settings
+    try:
+        with session_factory(settings.effective_database_url)() as session:
+            return {"brand": site_brand(session, settings)}
+    except SQLAlchemyError:  # the error page for a database outage still needs a header
+        log.warning("branding unavailable (database error); using the configured brand")
+        return {"brand": configured_brand(settings)}
+
+
+def _logo_response(logo) -> Response:
+    """The image bytes; the URL carries a version, so browsers may keep it for a day."""
+    if logo is None:
+        raise UnknownPage("There is no logo here.")
+    return Response(logo.data, media_type=logo.content_type,
+                    headers={"Cache-Control": "public, max-age=86400", "Content-Disposition": "inline"})
+
+
+@router.get("/brand/logo")
+def site_logo(session: Session = Depends(get_session)):
+    """The site's uploaded logo."""
+    return _logo_response(load_logo(session, None))
+
+
+@router.get("/brand/logo/{slug}")
+def list_logo(slug: str, session: Session = Depends(get_session)):
+    """A list's uploaded logo."""
+    return _logo_response(load_logo(session, get_list(session, slug).id))

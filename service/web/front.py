@@ -1,0 +1,108 @@
+"""The front door: the landing page, the subscribe form with its errors under each field, and check-your-inbox.
+
+A subscribe POST answers 303 to the check-your-inbox page, so a refresh never posts again; the address
+travels there in a short-lived signed cookie, and "send it again" is limited per address.
+"""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from service.branding.brand import list_brand
+from service.front.form import browser_zone, field_errors
+from service.front.inbox import INBOX_COOKIE, INBOX_MAX_AGE, PendingRequest, read_pending
+from service.front.landing import latest_editions
+from service.models import MailingList
+from service.subscriptions import all_lists
+from service.web.branding import use_brand
+from service.web.common import get_session, subscribe
+from service.web.page_render import render_page
+from service.web.security import CSRF_FIELD, check_csrf
+
+router = APIRouter()
+CHECK_INBOX = "/subscribe/check-inbox"
+
+
+def _form_page(request: Request, session: Session, template: str, *, chosen: set[str], status_code: int = 200,
+               values: dict[str, str] | None = None, errors: dict[str, str] | None = None):
+    """A page with the subscribe form: the site's, or the list's own brand when there is exactly one list."""
+    lists = all_lists(session)
+    if len(lists) == 1:
+        use_brand(request, list_brand(session, request.app.state.settings, lists[0]))
+        chosen = {lists[0].slug}
+    latest = latest_editions(session, lists) if template == "landing.html" else []
+    return render_page(request, template, status_code, lists=lists, chosen=chosen, latest=latest,
+                       values=values or {"email": "", "name": ""}, errors=errors or {},
+                       archive_url="/archive")
+
+
+@router.get("/")
+def landing(request: Request, session: Session = Depends(get_session)):
+    """The site's (or the one list's) front page: what it is, the form, the latest headlines, the archive."""
+    return _form_page(request, session, "landing.html", chosen=set())
+
+
+@router.get("/subscribe")
+def subscribe_form(request: Request, list: str | None = None, session: Session = Depends(get_session)):
+    """The form on its own page (links from story pages pre-tick their list)."""
+    return _form_page(request, session, "subscribe.html", chosen={list} if list else set())
+
+
+def _with_pending(request: Request, response, pending: PendingRequest):
+    """Attach the check-your-inbox cookie (HttpOnly, this path only, gone in two hours)."""
+    settings = request.app.state.settings
+    response.set_cookie(INBOX_COOKIE, pending.sign(settings.secret_key), max_age=INBOX_MAX_AGE, path="/subscribe",
+                        httponly=True, samesite="lax", secure=settings.base_url.startswith("https://"))
+    return response
+
+
+@router.post("/subscribe")
+def subscribe_submit(
+    request: Request,
+    email: str = Form(""),
+    name: str = Form(""),
+    list: list[str] = Form(default_factory=list),
+    timezone: str = Form(""),
+    csrf_token_value: str = Form("", alias=CSRF_FIELD),
+    session: Session = Depends(get_session),
+):
+    """Errors come back under their fields with the input kept; a valid request goes on to check-your-inbox."""
+    check_csrf(request, csrf_token_value)
+    settings = request.app.state.settings
+    errors = field_errors(session, email=email, name=name, lists=list,
+                          check_deliverability=settings.check_deliverability)
+    if errors:
+        return _form_page(request, session, "subscribe.html", chosen=set(list), status_code=422,
+                          values={"email": email, "name": name}, errors=errors)
+    zone = browser_zone(timezone)
+    checked = subscribe(request, session, email=email, name=name, lists=list, timezone=zone, source="form")
+    chosen = [ml for ml in (session.get(MailingList, list_id) for list_id in checked.list_ids) if ml is not None]
+    pending = PendingRequest(address=checked.address, lists=[ml.slug for ml in chosen], name=checked.name,
+                             timezone=zone)
+    return _with_pending(request, RedirectResponse(CHECK_INBOX, status_code=303), pending)
+
+
+@router.get(CHECK_INBOX)
+def check_inbox(request: Request):
+    """The address we wrote to, the spam folder hint, and the resend button (the same answer for every address)."""
+    pending = read_pending(request.app.state.settings.secret_key, request.cookies.get(INBOX_COOKIE))
+    return render_page(request, "check_inbox.html", pending=pending)
+
+
+@router.post("/subscribe/resend")
+def resend(request: Request, csrf_token_value: str = Form("", alias=CSRF_FIELD),
+           session: Session = Depends(get_session)):
+    """Send the confirmation again for the address in the cookie, at most SUBSCRIBE_RESEND_LIMIT times."""
+    check_csrf(request, csrf_token_value)
+    settings = request.app.state.settings
+    pending = read_pending(settings.secret_key, request.cookies.get(INBOX_COOKIE))
+    if pending is None:
+        return RedirectResponse(CHECK_INBOX, status_code=303)
+    wait = request.app.state.limiter.check_resend(pending.address)
+    if not wait:
+        subscribe(request, session, email=pending.address, name=pending.name, lists=pending.lists,
+                  timezone=pending.timezone, source="form-resend")
+    again = PendingRequest(address=pending.address, lists=pending.lists, name=pending.name,
+                           timezone=pending.timezone, resent="limited" if wait else "sent", wait=wait)
+    return _with_pending(request, RedirectResponse(CHECK_INBOX, status_code=303), again)
