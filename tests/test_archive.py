@@ -275,3 +275,25 @@ def test_feed_of_a_list_without_editions_is_valid_and_empty(web, db, world_news)
 
     assert feed.version == "atom10" and not feed.bozo
     assert feed.entries == []
+
+
+def test_a_long_archive_comes_a_page_at_a_time(web, db, settings, world_news, monkeypatch):
+    from service.web import archive
+
+    monkeypatch.setattr(archive, "PAGE_SIZE", 2)
+    for offset in range(5):
+        day = DAY1 + timedelta(days=offset)
+        add_story(db, f"Story of day {offset}", received_at=T1 + timedelta(days=offset, hours=-1))
+        build_edition(db, settings=settings, mailing_list=world_news, day=day,
+                      now=T1 + timedelta(days=offset)).send_status = EditionStatus.complete
+        db.commit()
+
+    def dates(page_text):
+        return re.findall(r'<time datetime="([\d-]+)">', page_text)
+
+    first, second, third = (web.get("/archive/world-news" + query).text for query in ("", "?page=2", "?page=3"))
+    assert dates(first) == ["2026-03-13", "2026-03-12"] and 'href="/archive/world-news?page=2">Older' in first
+    assert dates(second) == ["2026-03-11", "2026-03-10"] and 'href="/archive/world-news">&larr; Newer' in second
+    assert dates(third) == ["2026-03-09"] and "Older editions" not in third
+    assert web.get("/archive/world-news?page=4").status_code == 404
+    assert web.get("/archive/world-news?page=0").status_code == 422

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,7 @@ from service.editions import (
     published_edition,
     stories_of_editions,
 )
-from service.errors import UnknownList
+from service.errors import UnknownList, UnknownPage
 from service.lists import get_list
 from service.models import Edition, MailingList
 from service.rendering import archive_url, story_brief, total_sources
@@ -29,6 +29,7 @@ from service.web.security import CSRF_FIELD, csrf_token, set_csrf_cookie
 router = APIRouter()
 FEED_ENTRIES = 30
 TOP_HEADLINES = 3  # what a list's archive shows of each edition; the edition's page has them all
+PAGE_SIZE = 60  # editions on one page of a list's archive: two months of a daily
 
 
 def day_label(day: date) -> str:
@@ -62,12 +63,17 @@ def list_archive_with_slash(slug: str):
 
 
 @router.get("/archive/{slug}")
-def list_archive(request: Request, slug: str, session: Session = Depends(get_session)):
-    """A list's published editions, newest first, each with its date and top headlines."""
+def list_archive(request: Request, slug: str, page: int = Query(1, ge=1, le=100_000),
+                 session: Session = Depends(get_session)):
+    """A list's published editions, newest first and a page at a time, each with its date and top headlines."""
     mailing_list = get_list(session, slug)
-    editions = archived_editions(session, mailing_list)
-    stories = stories_of_editions(session, editions)
-    context = {"list": mailing_list, "editions": editions, "stories": stories, "top": TOP_HEADLINES}
+    editions = archived_editions(session, mailing_list, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    if page > 1 and not editions:
+        raise UnknownPage(f"{mailing_list.name} has fewer than {page} pages of editions.")
+    shown = editions[:PAGE_SIZE]
+    stories = stories_of_editions(session, shown)
+    context = {"list": mailing_list, "editions": shown, "stories": stories, "top": TOP_HEADLINES, "page": page,
+               "older_page": page + 1 if len(editions) > PAGE_SIZE else None}
     return _page(request, "archive_list.html", context, subscribe_to=mailing_list)
 
 
