@@ -297,3 +297,10 @@ def test_a_long_archive_comes_a_page_at_a_time(web, db, settings, world_news, mo
     assert dates(third) == ["2026-03-09"] and "Older editions" not in third
     assert web.get("/archive/world-news?page=4").status_code == 404
     assert web.get("/archive/world-news?page=0").status_code == 422
+
+
+def test_a_story_page_leads_back_to_its_lists_archive(web, two_editions):
+    _, second = two_editions
+    page = web.get(f"/stories/{second.story_ids[0]}").text
+
+    assert '<a href="/archive/world-news">World News daily archive</a>' in page
