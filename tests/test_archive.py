@@ -81,6 +81,7 @@ def test_the_archive_goes_straight_to_the_only_list(web, two_editions):
 
     assert answer.status_code == 302 and answer.headers["location"] == "/archive/world-news"
     assert web.get("/archive/world-news/", follow_redirects=False).headers["location"] == "/archive/world-news"
+    assert web.get("/archive/no-such-list/", follow_redirects=False).status_code == 404
 
 
 def test_with_several_lists_the_archive_lists_them_with_their_latest_edition(web, db, two_editions):
@@ -186,7 +187,8 @@ def test_an_edition_that_has_not_gone_out_is_not_public(web, db, settings, world
 
 
 def test_an_edition_has_one_address(web, two_editions):
-    for typed in ("/archive/world-news/20260310", "/archive/world-news/2026-03-10/"):
+    assert web.get("/archive/world-news/2026-03-11/", follow_redirects=False).status_code == 404
+    for typed in ("/archive/world-news/20260310", "/archive/world-news/2026-03-10/", "/archive/world-news/20260310/"):
         answer = web.get(typed, follow_redirects=False)
         assert answer.status_code == 301 and answer.headers["location"] == "/archive/world-news/2026-03-10"
 

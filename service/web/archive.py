@@ -57,9 +57,9 @@ def archive_index(request: Request, session: Session = Depends(get_session)):
 
 
 @router.get("/archive/{slug}/")
-def list_archive_with_slash(slug: str):
-    """A hand-typed trailing slash finds the list's archive too."""
-    return RedirectResponse(f"/archive/{slug}", status_code=301)
+def list_archive_with_slash(slug: str, session: Session = Depends(get_session)):
+    """A hand-typed trailing slash finds the list's archive too (a list that exists: we redirect to our own)."""
+    return RedirectResponse(f"/archive/{get_list(session, slug).slug}", status_code=301)
 
 
 @router.get("/archive/{slug}")
@@ -91,9 +91,10 @@ def archive_feed(request: Request, slug: str, session: Session = Depends(get_ses
 
 
 @router.get("/archive/{slug}/{day}/")
-def archive_edition_with_slash(slug: str, day: str):
-    """A hand-typed trailing slash finds the edition too."""
-    return RedirectResponse(f"/archive/{slug}/{day}", status_code=301)
+def archive_edition_with_slash(slug: str, day: str, session: Session = Depends(get_session)):
+    """A hand-typed trailing slash finds the edition too (one that is published)."""
+    edition = _published(session, get_list(session, slug), day)
+    return RedirectResponse(f"/archive/{slug}/{edition.edition_date.isoformat()}", status_code=301)
 
 
 @router.get("/archive/{slug}/{day}")
