@@ -27,7 +27,13 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-install-dev: $(VENV)/.installed-dev
+## axe-core for the accessibility test, pinned by tests/a11y/package-lock.json (npm ci: exactly the locked version).
+AXE := tests/a11y/node_modules/axe-core/axe.min.js
+$(AXE): tests/a11y/package-lock.json
+	cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install-dev: $(VENV)/.installed-dev $(AXE)
 
 ## Run web, worker, beat and (without SMTP_URL) the SMTP sink on embedded defaults, until Ctrl-C (exit status 0).
 ## The console shows one line per event; each process logs in full to var/log/; var/run.env tells other shells PORT.

@@ -128,10 +128,21 @@ def build_edition(
 PUBLISHED = (EditionStatus.sending, EditionStatus.complete)  # gone out (or going): drafts and cancelled never show
 
 
-def archived_editions(session: Session, mailing_list: MailingList | None = None, limit: int = 100) -> list[Edition]:
-    """Editions that have gone out, newest first, for the archive and its feed."""
+def archived_editions(session: Session, mailing_list: MailingList | None = None, limit: int = 100,
+                      offset: int = 0) -> list[Edition]:
+    """Editions that have gone out, newest first, for the archive (a page of them) and its feed."""
     query = (select(Edition).where(Edition.send_status.in_(PUBLISHED))
-             .order_by(Edition.edition_date.desc(), Edition.id.desc()).limit(limit))
+             .order_by(Edition.edition_date.desc(), Edition.id.desc()).limit(limit).offset(offset))
     if mailing_list is not None:
         query = query.where(Edition.list_id == mailing_list.id)
     return list(session.scalars(query))
+
+
+def neighbour_editions(session: Session, edition: Edition) -> tuple[Edition | None, Edition | None]:
+    """The published editions of the same list just before and just after this one, for the page's links."""
+    same_list = select(Edition).where(Edition.list_id == edition.list_id, Edition.send_status.in_(PUBLISHED))
+    older = session.scalar(same_list.where(Edition.edition_date < edition.edition_date)
+                           .order_by(Edition.edition_date.desc()).limit(1))
+    newer = session.scalar(same_list.where(Edition.edition_date > edition.edition_date)
+                           .order_by(Edition.edition_date.asc()).limit(1))
+    return older, newer

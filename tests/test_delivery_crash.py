@@ -125,7 +125,7 @@ def test_sigkill_of_the_whole_worker_mid_edition(db, settings, crash_env, counti
 
 
 def test_a_restarted_worker_recovers_without_beat(db, settings, crash_env, counting_smtp, tmp_path):
-    """Proves: with beat gone too, a worker that starts takes back the killed worker's leases and finishes the edition."""
+    """Proves: with beat gone too, a worker that starts takes back the killed worker's leases and finishes."""
     readers = _due_edition(db, settings)
     with _running(crash_env, tmp_path, "crash-f") as running:
         _wait_for_mail(counting_smtp, READERS // 4)

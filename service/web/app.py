@@ -12,7 +12,7 @@ from service.errors import ServiceError, UnknownPage
 from service.ratelimit import FailureThrottle, LoginThrottle, SubscribeLimiter
 from service.subscriptions import Notifier
 from service.web import admin, api, archive, bounces, branding, docs, front, openapi, pages, story_pages
-from service.web.errors import render_service_error, validation_error_response
+from service.web.errors import render_service_error, server_error_response, validation_error_response
 from service.web.middleware import GuardedBody, SecurityHeaders
 from service.web.monitoring import router as monitoring_router
 
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
         return response
 
     app.include_router(front.router)
+    app.add_exception_handler(Exception, server_error_response)  # a bug: a page or JSON, never a traceback
     app.include_router(pages.router)
     app.include_router(branding.router)
     app.mount("/static", StaticFiles(directory=str(settings.templates_dir / "pages" / "static")), name="static")

@@ -1,49 +1,119 @@
-"""The public archive: past editions as web pages ("view in browser") and as an Atom feed."""
+"""The public archive as web pages: the lists, a list's past editions, one edition, and each list's Atom feed.
+
+An edition's page is rendered from its frozen stories, not from the email: a reader in the browser gets the site's
+page with links to the story pages and a subscribe box, never an email footer or anyone's unsubscribe link.
+"""
 from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from service.editions import archived_editions, edition_stories, published_edition, stories_of_editions
-from service.errors import UnknownList
+from service.editions import (
+    archived_editions,
+    edition_stories,
+    neighbour_editions,
+    published_edition,
+    stories_of_editions,
+)
+from service.errors import UnknownList, UnknownPage
 from service.lists import get_list
-from service.rendering import archive_url, fill, public_values
+from service.models import Edition, MailingList
+from service.rendering import archive_url, story_brief, total_sources
 from service.subscriptions import all_lists
 from service.web.common import get_session
+from service.web.security import CSRF_FIELD, csrf_token, set_csrf_cookie
 
 router = APIRouter()
+FEED_ENTRIES = 30
+TOP_HEADLINES = 3  # what a list's archive shows of each edition; the edition's page has them all
+PAGE_SIZE = 60  # editions on one page of a list's archive: two months of a daily
+
+
+def day_label(day: date) -> str:
+    """'Tuesday 10 March 2026', as the emails' subjects say it."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def _page(request: Request, name: str, context: dict, *, subscribe_to: MailingList | None = None):
+    """Render an archive page; with a list to subscribe to, the subscribe box gets its CSRF token and cookie."""
+    if subscribe_to is not None and subscribe_to.archived_at is None:
+        context.update(subscribe_list=subscribe_to, csrf_field=CSRF_FIELD, csrf_token=csrf_token(request))
+    response = request.app.state.templates.TemplateResponse(request, name, {"day_label": day_label, **context})
+    set_csrf_cookie(request, response)
+    return response
 
 
 @router.get("/archive")
 def archive_index(request: Request, session: Session = Depends(get_session)):
-    """Every list's past editions, newest first."""
+    """Every open list with its latest edition; with one list, that list's archive itself."""
     lists = all_lists(session)
-    editions = {ml.id: archived_editions(session, ml) for ml in lists}
-    stories = stories_of_editions(session, [edition for shown in editions.values() for edition in shown])
-    return request.app.state.templates.TemplateResponse(request, "archive.html",
-                                                        {"lists": lists, "editions": editions, "stories": stories})
+    if len(lists) == 1:
+        return RedirectResponse(f"/archive/{lists[0].slug}", status_code=302)
+    latest = {ml.id: next(iter(archived_editions(session, ml, limit=1)), None) for ml in lists}
+    return _page(request, "archive.html", {"lists": lists, "latest": latest})
+
+
+@router.get("/archive/{slug}/")
+def list_archive_with_slash(slug: str, session: Session = Depends(get_session)):
+    """A hand-typed trailing slash finds the list's archive too (a list that exists: we redirect to our own)."""
+    return RedirectResponse(f"/archive/{get_list(session, slug).slug}", status_code=301)
+
+
+@router.get("/archive/{slug}")
+def list_archive(request: Request, slug: str, page: int = Query(1, ge=1, le=100_000),
+                 session: Session = Depends(get_session)):
+    """A list's published editions, newest first and a page at a time, each with its date and top headlines."""
+    mailing_list = get_list(session, slug)
+    editions = archived_editions(session, mailing_list, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    if page > 1 and not editions:
+        raise UnknownPage(f"{mailing_list.name} has fewer than {page} pages of editions.")
+    shown = editions[:PAGE_SIZE]
+    stories = stories_of_editions(session, shown)
+    context = {"list": mailing_list, "editions": shown, "stories": stories, "top": TOP_HEADLINES, "page": page,
+               "older_page": page + 1 if len(editions) > PAGE_SIZE else None}
+    return _page(request, "archive_list.html", context, subscribe_to=mailing_list)
 
 
 @router.get("/archive/{slug}/feed.xml")
 def archive_feed(request: Request, slug: str, session: Session = Depends(get_session)):
-    """An Atom feed of a list's editions, for feed readers."""
+    """An Atom feed of a list's editions, one entry per edition carrying each story's key points and link."""
     settings = request.app.state.settings
     mailing_list = get_list(session, slug)
-    entries = [(e, edition_stories(session, e), archive_url(settings, mailing_list, e.edition_date))
-               for e in archived_editions(session, mailing_list, limit=30)]
+    entries = [(e, [story_brief(settings, s) for s in edition_stories(session, e)],
+                archive_url(settings, mailing_list, e.edition_date))
+               for e in archived_editions(session, mailing_list, limit=FEED_ENTRIES)]
     body = request.app.state.templates.get_template("feed.xml").render(
         list=mailing_list, entries=entries, base_url=settings.base_url)
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
+@router.get("/archive/{slug}/{day}/")
+def archive_edition_with_slash(slug: str, day: str, session: Session = Depends(get_session)):
+    """A hand-typed trailing slash finds the edition too (one that is published)."""
+    edition = _published(session, get_list(session, slug), day)
+    return RedirectResponse(f"/archive/{slug}/{edition.edition_date.isoformat()}", status_code=301)
+
+
 @router.get("/archive/{slug}/{day}")
 def archive_edition(request: Request, slug: str, day: str, session: Session = Depends(get_session)):
-    """One edition exactly as it was sent, with the reader-specific links pointing at the subscribe page."""
-    settings = request.app.state.settings
+    """One published edition as a web page (the emails' "view in browser" link opens it)."""
     mailing_list = get_list(session, slug)
+    edition = _published(session, mailing_list, day)
+    if day != edition.edition_date.isoformat():  # 20260310 and the like: one address per edition
+        return RedirectResponse(f"/archive/{slug}/{edition.edition_date.isoformat()}", status_code=301)
+    settings = request.app.state.settings
+    stories = edition_stories(session, edition)
+    older, newer = neighbour_editions(session, edition)
+    context = {"list": mailing_list, "edition": edition, "briefs": [story_brief(settings, s) for s in stories],
+               "total_sources": total_sources(stories) if stories else 0, "older": older, "newer": newer}
+    return _page(request, "archive_edition.html", context, subscribe_to=mailing_list)
+
+
+def _published(session: Session, mailing_list: MailingList, day: str) -> Edition:
+    """The list's published edition of the day the URL names, or a 404 (a mistyped date included)."""
     try:
         when = date.fromisoformat(day)
     except ValueError:  # a mistyped address is a page that does not exist, not a form error
@@ -51,5 +121,4 @@ def archive_edition(request: Request, slug: str, day: str, session: Session = De
     edition = published_edition(session, mailing_list, when)
     if edition is None:
         raise UnknownList(f"There is no {mailing_list.name} edition for {when.isoformat()}.")
-    html = fill(edition.html, edition.placeholder_key, public_values(settings, mailing_list), html=True)
-    return HTMLResponse(html)
+    return edition

@@ -1,11 +1,12 @@
-"""Domain errors to HTTP, in one place: a JSON body under /api, a friendly page elsewhere."""
+"""Domain errors to HTTP, in one place: a JSON body under /api and for clients that ask for JSON, a page otherwise."""
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from service.errors import (
     ExpiredToken,
@@ -19,7 +20,7 @@ from service.errors import (
     UnknownList,
     UnknownPage,
 )
-from service.web.middleware import BodyTooLarge, RequestTimeout
+from service.web.middleware import CONTENT_SECURITY_POLICY, BodyTooLarge, RequestTimeout
 from service.web.security import CsrfFailed
 
 STATUS = [
@@ -38,7 +39,9 @@ STATUS = [
 STATUS_BY_CODE = {"not_authorised": 401}
 TITLES = {400: "This link is not valid", 403: "Please reload the form", 404: "Not found", 408: "Too slow",
           410: "This link has expired", 413: "Too much data", 422: "Please check your input", 429: "Slow down",
-          503: "Please try again later"}
+          500: "Something went wrong", 503: "Please try again later"}
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+log = logging.getLogger(__name__)
 
 
 def status_for(error: ServiceError) -> int:
@@ -48,18 +51,64 @@ def status_for(error: ServiceError) -> int:
     return next((status for kind, status in STATUS if isinstance(error, kind)), 400)
 
 
+def _quality(accept: str, wanted) -> float:
+    """The highest q the Accept header gives any of the wanted types (exactly, as type/*, or as */*)."""
+    best = 0.0
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        media = media.lower()
+        q = next((p.split("=", 1)[1] for p in params if p.lower().startswith("q=")), "1")
+        try:
+            weight = float(q)
+        except ValueError:
+            weight = 0.0
+        kinds = {"*/*", *wanted, *(w.split("/")[0] + "/*" for w in wanted)}
+        if media in kinds or (media.endswith("+json") and "application/json" in wanted):
+            best = max(best, weight * (1.0 if media != "*/*" else 0.5))  # a named type beats a wildcard
+    return best
+
+
+def wants_json(request: Request) -> bool:
+    """JSON under /api, and elsewhere for a client whose Accept prefers JSON to HTML (browsers name HTML)."""
+    if request.url.path.startswith("/api/"):
+        return True
+    accept = request.headers.get("accept", "")
+    if not accept:
+        return False
+    return _quality(accept, ("application/json",)) > _quality(accept, HTML_TYPES)
+
+
 def render_service_error(request: Request, error: ServiceError, status: int | None = None):
     """JSON for API clients, an HTML page for people."""
     status = status or status_for(error)
     headers = _headers_for(error, status)
-    if isinstance(error, SignInRequired) and not request.url.path.startswith("/api/"):
+    json = wants_json(request)
+    if isinstance(error, SignInRequired) and not json:
         return RedirectResponse(f"/admin/login?next={quote(request.url.path)}", status_code=303)
-    if request.url.path.startswith("/api/"):
+    if json:
         return JSONResponse({"error": error.code, "detail": error.message}, status_code=status, headers=headers)
     templates = request.app.state.templates
     title = "Not allowed" if isinstance(error, Forbidden) else TITLES.get(status, "Something went wrong")
-    context = {"title": title, "message": error.message, "error": True}
-    return templates.TemplateResponse(request, "message.html", context, status_code=status, headers=headers)
+    context = {"title": title, "message": error.message, "error": True, "status": status}
+    return templates.TemplateResponse(request, "error.html", context, status_code=status, headers=headers)
+
+
+def server_error_response(request: Request, error: Exception):
+    """A bug's answer: logged with its traceback here, and only a plain apology to the client, in its format."""
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    message = "Something went wrong on our side. It has been logged; please try again in a little while."
+    # Starlette answers from outside every middleware here, so the page brings its own security headers.
+    headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff",
+               "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
+    if wants_json(request):
+        return JSONResponse({"error": "internal_error", "detail": message}, status_code=500, headers=headers)
+    try:
+        page = render_service_error(request, ServiceError(message), status=500)
+        page.headers.update(headers)
+        return page
+    except Exception:  # noqa: BLE001  (a broken page must not hide the first error behind a second one)
+        return HTMLResponse("<!doctype html><title>Something went wrong</title><h1>Something went wrong</h1>"
+                            f"<p>{message}</p>", status_code=500, headers=headers)
 
 
 def validation_error_response(request: Request, error: RequestValidationError):
