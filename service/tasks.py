@@ -189,11 +189,12 @@ def sweep_deliveries() -> None:
 
 @worker_ready.connect
 def _recover_on_start(**_) -> None:
-    """A worker that starts sweeps now and once its predecessors' leases have run out: a restarted worker takes
-    back what a killed one held, without waiting for beat."""
+    """A worker that starts picks up editions left open by stopped workers, without waiting for beat."""
+    from service.delivery.control import to_resume
+
     settings = get_settings()
-    sweep_deliveries.delay()
-    sweep_deliveries.apply_async(countdown=settings.send_lease_seconds + 1)
+    for edition_id in to_resume(engine_for(settings.effective_database_url), now=utcnow()):
+        start_drains(edition_id, settings.send_parallelism)
 
 
 @app.task

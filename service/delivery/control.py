@@ -94,11 +94,18 @@ def complete_if_done(conn: Connection, edition_id: int, now: datetime) -> bool:
     return done.rowcount == 1
 
 
-def take_back(engine: Engine, *, now: datetime) -> int:
-    """Rows of workers that stopped mid-batch become pending again: the sweeper's step, also taken by a worker
-    that starts or runs out of work, so recovery never waits for beat alone."""
+def take_back(engine: Engine, *, now: datetime, edition_id: int | None = None) -> int:
+    """Rows of workers that stopped mid-batch become pending again (the sweeper's step, taken by workers too)."""
     with engine.begin() as conn:  # the lease goes and its rows come back together, or neither
-        return ledger.take_back_expired(conn, now=now)
+        return ledger.take_back_expired(conn, now=now, edition_id=edition_id)
+
+
+def to_resume(engine: Engine, *, now: datetime) -> list[int]:
+    """What a worker that starts picks up: expired leases taken back, then every sending edition with open rows."""
+    take_back(engine, now=now)
+    with engine.connect() as conn:
+        sending = conn.scalars(select(E.c.id).where(E.c.send_status == EditionStatus.sending)).all()
+        return [edition_id for edition_id in sending if ledger.has_open(conn, edition_id)]
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import ForeignKey, String, Table, delete, insert, select, update
+from sqlalchemy import ForeignKey, Select, String, Table, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -44,19 +44,33 @@ def close(conn: Connection, *, token: str) -> None:
     conn.execute(delete(L).where(L.c.token == token))
 
 
-def take_expired(conn: Connection, *, now: datetime) -> list[str]:
-    """Remove the leases whose worker stopped renewing them; their tokens, for the rows to be taken back.
+def take_expired(conn: Connection, *, now: datetime, edition_id: int | None = None) -> list[str]:
+    """Remove run-out leases (of one edition, or all) in one DELETE .. RETURNING; their tokens, for the rows."""
+    statement = delete(L).where(L.c.expires_at < now)
+    if edition_id is not None:
+        statement = statement.where(L.c.edition_id == edition_id)
+    return list(conn.scalars(statement.returning(L.c.token)))
 
-    One DELETE .. RETURNING: a lease renewed at the same moment is either renewed (and kept) or gone.
-    Call it inside the transaction that takes the rows back, so no row is left in sending without a lease.
-    """
-    statement = delete(L).where(L.c.expires_at < now).returning(L.c.token)
-    return list(conn.scalars(statement))
+
+def held_query(edition_id: int) -> Select:
+    """The leases that hold rows of an edition, as a query to combine into one statement."""
+    return select(L.c.token).where(L.c.edition_id == edition_id)
 
 
 def held_for(conn: Connection, edition_id: int, *, live_at: datetime | None = None) -> bool:
     """Whether any lease (one still running at `live_at`, when given) holds rows of this edition."""
-    query = select(L.c.token).where(L.c.edition_id == edition_id)
+    query = held_query(edition_id)
     if live_at is not None:
         query = query.where(L.c.expires_at >= live_at)
     return conn.scalar(query.limit(1)) is not None
+
+
+def earliest_end(conn: Connection, edition_id: int) -> datetime | None:
+    """When the first of an edition's leases runs out (a drain with nothing to claim waits for it at most)."""
+    end: datetime | None = conn.scalar(select(func.min(L.c.expires_at)).where(L.c.edition_id == edition_id))
+    return end
+
+
+def expired_tokens(now: datetime) -> Select:
+    """The tokens of leases that have run out, as a subquery."""
+    return select(L.c.token).where(L.c.expires_at < now)

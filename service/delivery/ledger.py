@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from service.addresses import address_hash
@@ -108,13 +108,8 @@ def readers(conn: Connection, *, list_id: int, subscriber_ids: Sequence[int], no
 
 def claim(conn: Connection, *, edition_id: int, limit: int, now: datetime,
           lease_seconds: int) -> tuple[str, list[Claimed]]:
-    """Take up to `limit` due pending rows under a fresh lease; no two workers ever get the same row.
-
-    The lease is written first: a worker that dies in between leaves an empty lease, never a row
-    in `sending` that no lease names. With nothing to claim the lease goes at once.
-    """
+    """Take up to `limit` due pending rows under a fresh lease (call in a transaction: rows and lease together)."""
     token = secrets.token_hex(16)
-    leases.open_lease(conn, token=token, edition_id=edition_id, expires_at=now + timedelta(seconds=lease_seconds))
     due = (select(D.c.id).where(D.c.edition_id == edition_id, D.c.due_at <= now)
            .order_by(D.c.due_at).limit(limit))
     if conn.dialect.name == "postgresql":
@@ -126,8 +121,8 @@ def claim(conn: Connection, *, edition_id: int, limit: int, now: datetime,
         .returning(D.c.id, D.c.subscriber_id, D.c.attempts)
     )
     rows = conn.execute(statement).all()
-    if not rows:
-        leases.close(conn, token=token)
+    if rows:
+        leases.open_lease(conn, token=token, edition_id=edition_id, expires_at=now + timedelta(seconds=lease_seconds))
     return token, sorted((Claimed(*row) for row in rows), key=lambda c: c.delivery_id)
 
 
@@ -188,9 +183,9 @@ def release(conn: Connection, *, token: str, delivery_ids: Sequence[int], retry_
     return conn.execute(statement).rowcount
 
 
-def take_back_expired(conn: Connection, *, now: datetime) -> int:
-    """The sweeper's part: rows whose worker died (lease ran out) become pending again, due at once."""
-    tokens = leases.take_expired(conn, now=now)
+def take_back_expired(conn: Connection, *, now: datetime, edition_id: int | None = None) -> int:
+    """Rows whose worker stopped (its lease ran out) become pending again, due at once (in the caller's transaction)."""
+    tokens = leases.take_expired(conn, now=now, edition_id=edition_id)
     if not tokens:
         return 0
     statement = (update(D).where(D.c.lease_token.in_(tokens), D.c.status == DeliveryStatus.sending)
@@ -241,9 +236,9 @@ def counts(conn: Connection, edition_ids: Sequence[int]) -> dict[int, dict[str, 
 
 
 def has_open(conn: Connection, edition_id: int) -> bool:
-    """An edition is complete when no row is pending (due now or later) and no lease holds rows in sending."""
-    query = select(D.c.id).where(D.c.edition_id == edition_id, D.c.due_at.is_not(None)).limit(1)
-    return conn.scalar(query) is not None or leases.held_for(conn, edition_id)
+    """An edition is complete when no row is pending and no lease holds rows in sending (one statement, one view)."""
+    pending = select(D.c.id).where(D.c.edition_id == edition_id, D.c.due_at.is_not(None))
+    return bool(conn.scalar(select(or_(exists(pending), leases.held_query(edition_id).exists()))))
 
 
 def has_due(conn: Connection, edition_id: int, now: datetime) -> bool:
@@ -257,6 +252,11 @@ def _clip(text: str | None, limit: int = 1000) -> str | None:
     return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
+def earliest_lease_end(conn: Connection, edition_id: int) -> datetime | None:
+    """When the first lease on this edition's rows runs out; None when no worker holds any."""
+    return leases.earliest_end(conn, edition_id)
+
+
 def has_live_lease(conn: Connection, edition_id: int, now: datetime) -> bool:
     """Whether some worker is sending this edition right now (then the sweeper need not start another)."""
     return leases.held_for(conn, edition_id, live_at=now)
@@ -264,9 +264,8 @@ def has_live_lease(conn: Connection, edition_id: int, now: datetime) -> bool:
 
 def stuck(conn: Connection, *, now: datetime) -> int:
     """Rows in sending whose lease ran out and was not taken back yet (is the sweeper running?)."""
-    L = leases.L
-    query = (select(func.count()).select_from(D.join(L, L.c.token == D.c.lease_token))
-             .where(L.c.expires_at < now, D.c.status == DeliveryStatus.sending))
+    expired = leases.expired_tokens(now)
+    query = select(func.count()).where(D.c.lease_token.in_(expired), D.c.status == DeliveryStatus.sending)
     return conn.scalar(query) or 0
 
 

@@ -42,7 +42,9 @@ def start(conn: Connection, statement, params: dict[str, Any]) -> Answer:
     values = {**constants, **params}
     args = [_text(values[field]) for field in order]
     pgconn.send_query_prepared(name, args)
-    return _Pending(pgconn, name, sql, args)
+    while pgconn.flush():  # psycopg keeps libpq non-blocking: push the statement out before building the next message
+        pass
+    return _Pending(driver, name, sql, args)
 
 
 def answered() -> int:
@@ -53,24 +55,32 @@ def answered() -> int:
 class _Pending:
     """The answer to one sent statement, read from the connection the first time it is asked for."""
 
-    def __init__(self, pgconn: pq.abc.PGconn, name: bytes, sql: bytes, args: list[bytes | None]):
-        self.pgconn: pq.abc.PGconn | None = pgconn
+    def __init__(self, driver: psycopg.Connection, name: bytes, sql: bytes, args: list[bytes | None]):
+        self.driver: psycopg.Connection | None = driver
         self.statement = (name, sql, args)
         self.rowcount = 0
 
     def __call__(self) -> int:
         """Wait for the answer (only the first call reads it)."""
-        if self.pgconn is not None:
-            pgconn, self.pgconn = self.pgconn, None
-            result = _result(pgconn)
-            if _sqlstate(result) == UNKNOWN_STATEMENT:  # the session lost it (DEALLOCATE ALL): prepare, run again
-                name, sql, args = self.statement
-                _check(pgconn.prepare(name, sql), "prepare")
-                result = pgconn.exec_prepared(name, cast(Any, args))  # NULLs are fine for libpq
-            _check(result, "update")
-            assert result is not None
-            self.rowcount = int(result.command_tuples or 0)
+        if self.driver is not None:
+            driver, self.driver = self.driver, None
+            try:
+                self.rowcount = self._read(driver.pgconn)
+            except BaseException:
+                driver.close()  # results may be left unread: this connection must not be used again
+                raise
         return self.rowcount
+
+    def _read(self, pgconn: pq.abc.PGconn) -> int:
+        """The statement's rowcount, preparing it again if the session lost it."""
+        result = _result(pgconn)
+        if _sqlstate(result) == UNKNOWN_STATEMENT:  # the session lost it (DEALLOCATE ALL): prepare, run again
+            name, sql, args = self.statement
+            _check(pgconn.prepare(name, sql), "prepare")
+            result = pgconn.exec_prepared(name, cast(Any, args))  # NULLs are fine for libpq
+        _check(result, "update")
+        assert result is not None
+        return int(result.command_tuples or 0)
 
 
 def _compiled(statement) -> tuple[bytes, bytes, list[str], dict[str, Any]]:

@@ -4,32 +4,26 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from itertools import pairwise
 
 from sqlalchemy.engine import Connection
 
-from service.addresses import needs_smtputf8, wire_address
 from service.bounces.policy import Action, FailureKind, Verdict, classify_reply
 from service.bounces.verp import Verp
 from service.config import Settings
 from service.db import engine_for, session_scope
-from service.delivery import control, ledger, prepared
+from service.delivery import control, ledger, outgoing, prepared
 from service.delivery.ledger import Claimed, Outcome
 from service.delivery.message import Draft, EditionMail, Recipient
 from service.delivery.smtp_session import (
-    AddressNotSupported,
     ConnectionLost,
     Reply,
     SmtpSession,
     SmtpUnavailable,
 )
 from service.delivery.throttle import Throttle
-from service.errors import InvalidAddress
-from service.mail_headers import UnsafeHeader
 from service.models import DeliveryStatus, Edition, EditionStatus, as_utc, utcnow
 from service.monitoring.logs import delivery_id as delivery_context
 from service.monitoring.logs import log_context
@@ -122,13 +116,16 @@ def _drain(settings: Settings, edition_id: int, *, max_seconds: float | None) ->
                 if time.monotonic() > deadline:
                     result.more = ledger.has_due(conn, edition_id, utcnow())
                     break
-                token, batch = ledger.claim(conn, edition_id=edition_id, limit=settings.send_batch_size,
-                                            now=utcnow(), lease_seconds=settings.send_lease_seconds)
+                with engine.begin() as claiming:  # the rows and their lease appear together
+                    token, batch = ledger.claim(claiming, edition_id=edition_id, limit=settings.send_batch_size,
+                                                now=utcnow(), lease_seconds=settings.send_lease_seconds)
                 if not batch:
-                    if control.take_back(engine, now=utcnow()):  # a stopped worker's rows: due again at once
+                    if control.take_back(engine, now=utcnow(), edition_id=edition_id):  # a stopped worker's rows
                         continue
-                    control.complete_if_done(conn, edition_id, utcnow())
-                    break
+                    if control.complete_if_done(conn, edition_id, utcnow()) or not _outlast_leases(
+                            conn, edition_id, deadline):
+                        break
+                    continue
                 if not _send_batch(conn, settings, mail, list_id, expires, token, batch, smtp, throttle, result,
                                    verp):
                     break
@@ -136,6 +133,19 @@ def _drain(settings: Settings, edition_id: int, *, max_seconds: float | None) ->
         finally:
             smtp.close()
     return result
+
+
+def _outlast_leases(conn: Connection, edition_id: int, deadline: float) -> bool:
+    """Wait while other workers hold rows of this edition: True once a lease ends (look again), False if none."""
+    end = ledger.earliest_lease_end(conn, edition_id)
+    if end is None:
+        return False  # what is open is due later (retries, readers in later time zones): beat comes back for it
+    while as_utc(end) > utcnow() and time.monotonic() < deadline:
+        time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
+        end = ledger.earliest_lease_end(conn, edition_id)
+        if end is None:
+            return True
+    return time.monotonic() < deadline
 
 
 def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id: int, expires: datetime, token: str,
@@ -149,21 +159,25 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
     readers = ledger.readers(conn, list_id=list_id, subscriber_ids=[row.subscriber_id for row in batch], now=utcnow())
     lease = _Lease(conn, token, settings.send_lease_seconds)
     found = [readers.get(row.subscriber_id, (None, "", "subscriber deleted")) for row in batch]
-    envelopes = {position: _envelope(email) for position, (email, _, skip) in enumerate(found) if not skip}
+    envelopes = {position: outgoing.envelope_of(email) for position, (email, _, skip) in enumerate(found) if not skip}
     senders = [verp.for_delivery(row.delivery_id) if verp.enabled else mail.envelope_from for row in batch]
     # the next message's envelope rides with each message (not when rate-limited: it would sit in DATA)
-    then = {} if throttle.rate > 0 else _ahead_plan(envelopes, senders)
+    then = {} if throttle.rate > 0 else outgoing.ahead_plan(envelopes, senders)
 
     def draft(position: int) -> Draft | Outcome | None:
         """The cheap half of a position's message, or its failure; None when it is not to be sent at all."""
         if position >= len(batch) or not isinstance(envelopes.get(position), str):
             return None
         email, name, _ = found[position]
-        return _draft(mail, Recipient(batch[position].subscriber_id, email, name))
+        return outgoing.draft(mail, Recipient(batch[position].subscriber_id, email, name))
+
+    def draft_into(drafts: list, position: int) -> None:
+        """The next draft, made while the SMTP server takes this message."""
+        drafts.append(draft(position))
 
     def build(position: int) -> bytes | Outcome | None:
         """The whole message for a position (see draft)."""
-        return _finish(mail, draft(position))
+        return outgoing.finish(mail, draft(position))
 
     # the next message's draft is made while the server takes this one, its signature while the database commits
     upcoming: list[Draft | Outcome | None] = []
@@ -172,8 +186,7 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
     try:
         for position, row in enumerate(batch):
             payload, built = built, None
-            answer()
-            if not lease.keep():
+            if not answer() or not lease.keep():
                 log.warning("edition %s: lease %s lost; leaving the rest of the batch to others", mail.edition.id,
                             token)
                 return False
@@ -181,7 +194,7 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
             envelope = envelopes.get(position)  # None exactly when skipped
             if not isinstance(envelope, str):
                 outcome = envelope if isinstance(envelope, Outcome) else Outcome(DeliveryStatus.skipped, error=skip)
-                ledger.record(conn, token=token, delivery_id=row.delivery_id, outcome=outcome)
+                answer = ledger.start_record(conn, token=token, delivery_id=row.delivery_id, outcome=outcome)
                 result.counts[outcome.status] += 1
                 built = build(position + 1)
                 continue
@@ -191,9 +204,9 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
             delivery_token = delivery_context.set(row.delivery_id)  # this message's log lines name its ledger row
             upcoming.clear()
             try:
-                delivered = payload if isinstance(payload, Outcome) else _transmit(
+                delivered = payload if isinstance(payload, Outcome) else outgoing.transmit(
                     smtp, mail, recipient, payload, (senders[position], envelope), then.get(position),
-                    meanwhile=partial(lambda after: upcoming.append(draft(after)), position + 1))
+                    meanwhile=partial(draft_into, upcoming, position + 1))
             except SmtpUnavailable as error:
                 rest = [r.delivery_id for r in batch[position:]]
                 later = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now, text=str(error))
@@ -210,7 +223,7 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
                 outcome = Outcome(DeliveryStatus.sent, outcome.smtp_code, outcome.smtp_reply,
                                   message_id=mail.message_id(recipient), sent_at=now)
             answer = ledger.start_record(conn, token=token, delivery_id=row.delivery_id, outcome=outcome)
-            built = _finish(mail, upcoming[0] if upcoming else draft(position + 1))  # while the database commits
+            built = outgoing.finish(mail, upcoming[0] if upcoming else draft(position + 1))  # while it commits
             if verdict is not None and verdict.action == Action.suppress and outcome.status == DeliveryStatus.failed:
                 answer()
                 suppress(conn, email, verdict.reason)
@@ -222,73 +235,6 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
     finally:
         answer()  # never leave an answer unread on the connection
     return True
-
-
-def _refused(kind: FailureKind, error: str) -> Outcome:
-    """A final failure that belongs to this reader alone (the batch carries on)."""
-    return Outcome(DeliveryStatus.failed, failure_kind=kind, error=error)
-
-
-def _envelope(email: str) -> str | Outcome:
-    """The address on the wire (IDNA domain), or the reader's failure when it cannot be written at all."""
-    try:
-        return wire_address(email)
-    except InvalidAddress as error:
-        return _refused(FailureKind.bad_address, error.message)
-
-
-def _ahead_plan(envelopes: dict[int, str | Outcome], senders: list[str]) -> dict[int, tuple[str, str]]:
-    """position -> the next sent (sender, recipient), for pipelining; only plain ASCII envelopes go ahead."""
-    sent = [(position, (senders[position], envelope)) for position, envelope in envelopes.items()
-            if isinstance(envelope, str)]
-    return {a: pair for (a, _), (_, pair) in pairwise(sent) if all(part.isascii() for part in pair)}
-
-
-def _draft(mail: EditionMail, recipient: Recipient) -> Draft | Outcome:
-    """One reader's message up to its signature; anything going wrong with it fails this row only."""
-    try:
-        return mail.draft(recipient)
-    except (UnsafeHeader, InvalidAddress) as error:
-        log.warning("edition %s: reader %s cannot be addressed: %s", mail.edition.id, recipient.subscriber_id, error)
-        return _refused(FailureKind.bad_address, f"cannot address this reader: {error}")
-    except Exception as error:  # one reader's message must never stop the batch
-        log.exception("edition %s: cannot build the message for reader %s", mail.edition.id, recipient.subscriber_id)
-        return _refused(FailureKind.bad_message, f"cannot build this reader's message: {error!r}")
-
-
-def _finish(mail: EditionMail, draft: Draft | Outcome | None) -> bytes | Outcome | None:
-    """Sign and join a draft; a failure here, too, fails this row only."""
-    if not isinstance(draft, Draft):
-        return draft
-    try:
-        return mail.finish(draft)
-    except Exception as error:
-        log.exception("edition %s: cannot sign a message", mail.edition.id)
-        return _refused(FailureKind.bad_message, f"cannot build this reader's message: {error!r}")
-
-
-def _transmit(smtp: SmtpSession, mail: EditionMail, recipient: Recipient, payload: bytes | None,
-              envelope: tuple[str, str], then: tuple[str, str] | None,
-              meanwhile: Callable[[], None]) -> Reply | Outcome:
-    """Send one built message; only SmtpUnavailable (the batch waits) and ConnectionLost (retried) escape."""
-    if payload is None:  # not built ahead (cannot happen for a sendable row, but never send nothing)
-        built = _finish(mail, _draft(mail, recipient))
-        if not isinstance(built, bytes):
-            return built or _refused(FailureKind.bad_message, "no message was built")
-        payload = built
-    sender, address = envelope
-    utf8 = needs_smtputf8(address) or needs_smtputf8(sender)
-    try:
-        return smtp.send(sender, address, payload, then=then, smtputf8=utf8, meanwhile=meanwhile)
-    except (SmtpUnavailable, ConnectionLost):
-        raise
-    except AddressNotSupported as error:
-        log.warning("edition %s: reader %s: %s", mail.edition.id, recipient.subscriber_id, error)
-        return _refused(FailureKind.unsupported_address, str(error))
-    except Exception as error:  # connection state unknown: drop it, fail this row
-        smtp.close(polite=False)
-        log.exception("edition %s: sending to reader %s failed", mail.edition.id, recipient.subscriber_id)
-        return _refused(FailureKind.send_error, f"sending failed: {error!r}")
 
 
 class _Lease:

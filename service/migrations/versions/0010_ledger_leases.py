@@ -4,7 +4,10 @@ Recording a message's outcome is the write made once per message. It used to cha
 lease columns, all indexed, so PostgreSQL wrote a new index entry in every index of the table for each
 message. Now only pending rows are in the claim index (`due_at`, NULL for any other state), leases are
 rows of `delivery_leases`, and the table leaves room on each page (fillfactor 70): recording an outcome
-is a HOT update.
+is a HOT update (on pages written from now on; existing pages keep theirs until the table is rewritten).
+
+SQLite drops and adds columns with plain ALTER TABLE (3.35+): a batch rebuild would drop the table, and its
+foreign keys would clear bounces.delivery_id on the way.
 
 Revision ID: 0010
 Revises: 0009
@@ -38,10 +41,8 @@ def upgrade() -> None:
     op.execute("INSERT INTO delivery_leases (token, edition_id, expires_at) "
                "SELECT lease_token, min(edition_id), max(lease_expires_at) FROM deliveries "
                "WHERE status = 'sending' AND lease_token IS NOT NULL GROUP BY lease_token")
-    op.execute("UPDATE deliveries SET lease_token = NULL WHERE status NOT IN ('pending', 'sending')")
     op.drop_index('ix_deliveries_claim', table_name='deliveries')
-    with op.batch_alter_table('deliveries') as batch_op:  # before the partial indexes: SQLite recreates the table
-        batch_op.drop_column('lease_expires_at')
+    op.execute('ALTER TABLE deliveries DROP COLUMN lease_expires_at')
     op.create_index('ix_deliveries_due', 'deliveries', ['edition_id', 'due_at'], postgresql_where=DUE,
                     sqlite_where=DUE)
     op.create_index('ix_deliveries_lease', 'deliveries', ['lease_token'], postgresql_where=LEASED,
@@ -55,11 +56,10 @@ def downgrade() -> None:
         op.execute('ALTER TABLE deliveries RESET (fillfactor)')
     op.drop_index('ix_deliveries_lease', table_name='deliveries')
     op.drop_index('ix_deliveries_due', table_name='deliveries')
-    with op.batch_alter_table('deliveries') as batch_op:
-        batch_op.add_column(sa.Column('lease_expires_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.drop_column('due_at')
-    op.execute("UPDATE deliveries SET lease_expires_at = (SELECT expires_at FROM delivery_leases "
-               "WHERE delivery_leases.token = deliveries.lease_token) WHERE status = 'sending'")
+    op.add_column('deliveries', sa.Column('lease_expires_at', sa.DateTime(timezone=True), nullable=True))
+    op.execute('ALTER TABLE deliveries DROP COLUMN due_at')
+    op.execute("UPDATE deliveries SET lease_expires_at = COALESCE((SELECT expires_at FROM delivery_leases "
+               "WHERE delivery_leases.token = deliveries.lease_token), CURRENT_TIMESTAMP) WHERE status = 'sending'")
     op.create_index('ix_deliveries_claim', 'deliveries', ['edition_id', 'status', 'not_before'])
     op.drop_index('ix_delivery_leases_expires_at', table_name='delivery_leases')
     op.drop_index('ix_delivery_leases_edition_id', table_name='delivery_leases')
