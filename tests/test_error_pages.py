@@ -39,7 +39,7 @@ def web(settings, db):
 
 def is_site_page(answer) -> bool:
     """Our HTML page: the site's stylesheet and header, with the strict CSP."""
-    return (answer.headers["content-type"].startswith("text/html") and "<header>" in answer.text
+    return (answer.headers["content-type"].startswith("text/html") and 'class="site-header"' in answer.text
             and "--paper" in answer.text and "default-src 'none'" in answer.headers["content-security-policy"])
 
 
