@@ -301,7 +301,7 @@ class Delivery(Base):
     subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.pending)
     not_before: Mapped[datetime] = mapped_column()
-    due_at: Mapped[datetime | None] = mapped_column(default=None)  # not_before while pending, else NULL
+    due_at: Mapped[datetime | None] = mapped_column(default=None)  # pending: when it may be claimed; else NULL
     attempts: Mapped[int] = mapped_column(default=0)
     lease_token: Mapped[str | None] = mapped_column(String(32), default=None)  # the lease that last held the row
     smtp_code: Mapped[int | None] = mapped_column(default=None)
