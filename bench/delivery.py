@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import signal
 import sys
 import tempfile
@@ -169,7 +170,9 @@ def run(args, postfix: Tools, folder: Path) -> str:
         print(f"ledger: {ledger['counts']}; send phase after planning {seconds - planning:.1f} s "
               f"({ledger['counts'].get('sent', 0) / max(1e-9, seconds - planning):.0f}/s)")
         print(f"cpu: machine {100 * busy:.0f}% busy (both cores, everyone); seconds used: workers "
-              f"{sum(workers.cpu.values()):.1f}, postgres backends {postgres_cpu:.1f}, smtp-sink {sink_cpu:.1f}")
+              f"{sum(workers.cpu.values()):.1f}, postgres backends {postgres_cpu:.1f}, smtp-sink {sink_cpu:.1f}; "
+              f"us/message: workers {1e6 * sum(workers.cpu.values()) / planned:.0f}, postgres "
+              f"{1e6 * postgres_cpu / planned:.0f}, smtp-sink {1e6 * sink_cpu / planned:.0f}")
     finally:
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
@@ -210,7 +213,12 @@ def limit(args, postfix: Tools, folder: Path) -> str:
         *_, message_size = build(get_settings(), database_url, 0)
         engine_for(database_url).dispose()
         sessions = args.workers * args.concurrency
+        machine, sink_cpu, own = Machine(), cpu_seconds(sink.process.pid), resource.getrusage(resource.RUSAGE_CHILDREN)
         seconds = smtp_source(postfix, sink.port, messages=args.n, sessions=sessions, size=message_size)
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        print(f"cpu: machine {100 * machine.busy():.0f}% busy; us/message: smtp-source "
+              f"{1e6 * (used.ru_utime + used.ru_stime - own.ru_utime - own.ru_stime) / args.n:.0f}, smtp-sink "
+              f"{1e6 * (cpu_seconds(sink.process.pid) - sink_cpu) / args.n:.0f}", flush=True)
     finally:
         time.sleep(0.5)
         sink.stop()

@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from service.config import SmtpTarget
-from service.delivery.smtp_session import ConnectionLost, SmtpSession, SmtpUnavailable
+from service.delivery.smtp_session import ConnectionLost, SmtpSession, SmtpUnavailable, Withheld
 from service.delivery.throttle import Throttle
 from tests.support.smtp import free_port
 
@@ -176,3 +176,28 @@ def test_pipelined_envelopes_ride_with_the_previous_message():
     assert stored[:4] == [(r, r.encode()) for r in recipients if r != PipeliningRecorder.refuse]
     assert [rcpt for rcpt, _ in handler.messages] == ["a@example.org", "b@example.org", "c@example.org",
                                                       "d@example.org", "e@example.org", "f@example.org"]
+
+
+def test_a_message_whose_release_is_refused_never_reaches_the_server():
+    """Proves: content goes out early, but without its final dot the server keeps nothing (a crash-safe hold)."""
+    handler = PipeliningRecorder()
+    server = _serve(handler)
+    try:
+        session = SmtpSession(SmtpTarget.from_url(f"smtp://127.0.0.1:{server.port}"), max_messages=100)
+        assert session.send("news@example.org", "a@example.org", MESSAGE, then="b@example.org").code == 250
+        with pytest.raises(Withheld):  # the previous record was not committed: this one must not complete
+            session.send("news@example.org", "b@example.org", MESSAGE + b"held\r\n", then="c@example.org",
+                         release=lambda: False)
+
+        def database_down() -> bool:
+            raise OSError("the database went away")
+
+        with pytest.raises(Withheld) as withheld:
+            session.send("news@example.org", "c@example.org", MESSAGE, release=database_down)
+        assert isinstance(withheld.value.__cause__, OSError), "the caller's own error comes back to it"
+        assert session.send("news@example.org", "d@example.org", MESSAGE, release=lambda: True).code == 250
+        session.close()
+        time.sleep(0.2)  # the server notices the dropped connections
+    finally:
+        server.stop()
+    assert [rcpt for rcpt, _ in handler.messages] == ["a@example.org", "d@example.org"]

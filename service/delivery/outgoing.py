@@ -13,7 +13,14 @@ from service.addresses import needs_smtputf8, wire_address
 from service.bounces.policy import FailureKind
 from service.delivery.ledger import Outcome
 from service.delivery.message import Draft, EditionMail, Recipient
-from service.delivery.smtp_session import AddressNotSupported, ConnectionLost, Reply, SmtpSession, SmtpUnavailable
+from service.delivery.smtp_session import (
+    AddressNotSupported,
+    ConnectionLost,
+    Reply,
+    SmtpSession,
+    SmtpUnavailable,
+    Withheld,
+)
 from service.errors import InvalidAddress
 from service.mail_headers import UnsafeHeader
 from service.models import DeliveryStatus
@@ -66,8 +73,9 @@ def finish(mail: EditionMail, draft: Draft | Outcome | None) -> bytes | Outcome 
 
 def transmit(smtp: SmtpSession, mail: EditionMail, recipient: Recipient, payload: bytes | None,
               envelope: tuple[str, str], then: tuple[str, str] | None,
-              meanwhile: Callable[[], None]) -> Reply | Outcome:
-    """Send one built message; only SmtpUnavailable (the batch waits) and ConnectionLost (retried) escape."""
+              meanwhile: Callable[[], None], release: Callable[[], bool]) -> Reply | Outcome:
+    """Send one built message; only SmtpUnavailable (the batch waits), ConnectionLost (retried) and Withheld
+    (`release` said no: stop) escape, with whatever `release` raised."""
     if payload is None:  # not built ahead (cannot happen for a sendable row, but never send nothing)
         built = finish(mail, draft(mail, recipient))
         if not isinstance(built, bytes):
@@ -76,8 +84,8 @@ def transmit(smtp: SmtpSession, mail: EditionMail, recipient: Recipient, payload
     sender, address = envelope
     utf8 = needs_smtputf8(address) or needs_smtputf8(sender)
     try:
-        return smtp.send(sender, address, payload, then=then, smtputf8=utf8, meanwhile=meanwhile)
-    except (SmtpUnavailable, ConnectionLost):
+        return smtp.send(sender, address, payload, then=then, smtputf8=utf8, meanwhile=meanwhile, release=release)
+    except (SmtpUnavailable, ConnectionLost, Withheld):
         raise
     except AddressNotSupported as error:
         log.warning("edition %s: reader %s: %s", mail.edition.id, recipient.subscriber_id, error)

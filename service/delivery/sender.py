@@ -22,6 +22,7 @@ from service.delivery.smtp_session import (
     Reply,
     SmtpSession,
     SmtpUnavailable,
+    Withheld,
 )
 from service.delivery.throttle import Throttle
 from service.models import DeliveryStatus, Edition, EditionStatus, as_utc, utcnow
@@ -152,9 +153,10 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
                 batch: list[Claimed], smtp: SmtpSession, throttle: Throttle, result: DrainResult, verp: Verp) -> bool:
     """Send one claimed batch; False when the drain should stop (server unreachable or lease lost).
 
-    Each message's outcome is sent to the database without waiting; the next message is built while the
-    database commits, and its content goes out only once that commit has been answered. So the one
-    message that can be sent twice after a crash is still the one in flight on this connection.
+    Each message's outcome is sent to the database without waiting. The next message is signed and its
+    content sent while the database commits, but its final dot goes out only once that commit has been
+    answered (`recorded`). So the one message that can be sent twice after a crash is still the one in
+    flight on this connection.
     """
     readers = ledger.readers(conn, list_id=list_id, subscriber_ids=[row.subscriber_id for row in batch], now=utcnow())
     lease = _Lease(conn, token, settings.send_lease_seconds)
@@ -186,12 +188,11 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
     try:
         for position, row in enumerate(batch):
             payload, built = built, None
-            if not answer() or not lease.keep():
-                log.warning("edition %s: lease %s lost; leaving the rest of the batch to others", mail.edition.id,
-                            token)
-                return False
             email, name, skip = found[position]
             envelope = envelopes.get(position)  # None exactly when skipped
+            nothing_to_send = not isinstance(envelope, str) or isinstance(payload, Outcome)
+            if nothing_to_send and not recorded(answer, lease):  # (a message checks this just before its dot)
+                return _lease_lost(mail, token)
             if not isinstance(envelope, str):
                 outcome = envelope if isinstance(envelope, Outcome) else Outcome(DeliveryStatus.skipped, error=skip)
                 answer = ledger.start_record(conn, token=token, delivery_id=row.delivery_id, outcome=outcome)
@@ -206,8 +207,15 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
             try:
                 delivered = payload if isinstance(payload, Outcome) else outgoing.transmit(
                     smtp, mail, recipient, payload, (senders[position], envelope), then.get(position),
-                    meanwhile=partial(draft_into, upcoming, position + 1))
+                    meanwhile=partial(draft_into, upcoming, position + 1), release=partial(recorded, answer, lease))
+            except Withheld as withheld:  # the previous record failed or the lease is gone: this one never completed
+                delivery_context.reset(delivery_token)
+                if withheld.__cause__ is not None:
+                    raise withheld.__cause__ from None
+                return _lease_lost(mail, token)
             except SmtpUnavailable as error:
+                delivery_context.reset(delivery_token)
+                answer()
                 rest = [r.delivery_id for r in batch[position:]]
                 later = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now, text=str(error))
                 ledger.release(conn, token=token, delivery_ids=rest, retry_at=later.retry_at or now, error=str(error))
@@ -218,6 +226,8 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
             except ConnectionLost as error:  # the one message that may have gone out twice, at most, on retry
                 delivered = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now,
                                         text=f"connection lost during send: {error}")
+            if not answer():  # already read unless the message was refused or its connection lost
+                return _lease_lost(mail, token)
             verdict, outcome = _judged(delivered, attempts=row.attempts, settings=settings, expires=expires, now=now)
             if outcome.status == DeliveryStatus.sent:
                 outcome = Outcome(DeliveryStatus.sent, outcome.smtp_code, outcome.smtp_reply,
@@ -235,6 +245,17 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
     finally:
         answer()  # never leave an answer unread on the connection
     return True
+
+
+def recorded(answer: prepared.Answer, lease: _Lease) -> bool:
+    """The previous message's record is committed and this worker still holds its rows: the next may complete."""
+    return bool(answer()) and lease.keep()
+
+
+def _lease_lost(mail: EditionMail, token: str) -> bool:
+    """Stop this batch: another worker took its rows back (they were ours too long) or a record failed."""
+    log.warning("edition %s: lease %s lost; leaving the rest of the batch to others", mail.edition.id, token)
+    return False
 
 
 class _Lease:

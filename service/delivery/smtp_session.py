@@ -25,6 +25,10 @@ class ConnectionLost(Exception):
     """An open connection broke mid-message; whether the server kept the message is unknown."""
 
 
+class Withheld(Exception):
+    """The caller refused the final dot: the content was sent but the transaction dropped, so nothing went out."""
+
+
 @dataclass(frozen=True)
 class Reply:
     """The server's last word on one message."""
@@ -38,8 +42,10 @@ class SmtpSession:
 
     With PIPELINING, the next message's envelope (MAIL, RCPT, DATA) goes out in the same write as this
     message's final dot (RFC 2920 allows content to lead a group), so each message costs one round trip
-    instead of two. No content of the next message is sent before this one's reply has been returned
-    (and recorded by the caller); an envelope without content delivers nothing if the worker dies.
+    instead of two. A message's content goes out as soon as the server asks for it, but its final dot only
+    once the caller's `release` says the previous message is recorded: the server digests the content while
+    the database commits, and content without its dot (or an envelope without content) delivers nothing if
+    the worker dies.
     """
 
     def __init__(self, target: SmtpTarget, max_messages: int):
@@ -57,18 +63,23 @@ class SmtpSession:
             connection.ehlo_or_helo_if_needed()
         except (smtplib.SMTPException, OSError) as error:
             raise SmtpUnavailable(f"cannot connect to {self.target.host}:{self.target.port}: {error}") from error
+        if connection.sock is not None:  # the final dot is a small write of its own: never hold it for an ACK
+            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._pipelining = connection.has_extn("pipelining")
         self._sent_on_connection = 0
         return connection
 
     def send(self, sender: str, recipient: str, payload: bytes, then: tuple[str, str] | str | None = None,
-             smtputf8: bool = False, meanwhile: Callable[[], None] | None = None) -> Reply:
+             smtputf8: bool = False, meanwhile: Callable[[], None] | None = None,
+             release: Callable[[], bool] | None = None) -> Reply:
         """Deliver one dot-stuffed message ending in CRLF; returns the reply to the first refusal or to DATA.
 
         `then` is the caller's next message's (sender, recipient) pair, plain ASCII (VERP gives each message its
         own sender), or just its recipient when the sender is the same: its envelope is sent ahead. `smtputf8`
         asks for RFC 6531 (AddressNotSupported when the server does not offer it). `meanwhile` runs once the
         content is on the wire, while the server takes it (it must not raise; it may not run on a refusal).
+        `release` runs next, before the final dot: False or an exception drops the connection mid-DATA, so
+        the server discards the message, and raises Withheld (with release's exception as its cause).
         """
         if self._ahead is not None and self._ahead != (sender, recipient):
             self.close(polite=False)  # an envelope we will not use: never give it content, drop it
@@ -91,9 +102,11 @@ class SmtpSession:
             pair = (sender, then) if isinstance(then, str) else then
             ahead = (pair if pair is not None and all(part.isascii() for part in pair) and self._pipelining
                      and self._sent_on_connection + 1 < self.max_messages else None)
-            connection.send(b"".join((payload, b".\r\n", _commands(*ahead) if ahead is not None else b"")))
+            connection.send(payload)
             if meanwhile is not None:
                 meanwhile()
+            self._release(release)
+            connection.send(b"".join((b".\r\n", _commands(*ahead) if ahead is not None else b"")))
             code, text = connection.getreply()
             if ahead is not None:
                 self._ahead = ahead
@@ -104,6 +117,17 @@ class SmtpSession:
         if code == 421 or self._sent_on_connection >= self.max_messages:
             self.close(polite=code != 421)
         return Reply(code, text.decode("utf-8", "replace"))
+
+    def _release(self, release: Callable[[], bool] | None) -> None:
+        """Ask the caller whether this message may be completed; if not, drop the connection before the dot."""
+        try:
+            if release is None or release():
+                return
+        except Exception as error:  # the caller's own failure (its database, say): it comes back as the cause
+            self.close(polite=False)
+            raise Withheld(f"dropped before its final dot: {error}") from error
+        self.close(polite=False)
+        raise Withheld("the previous message was not recorded: this one was dropped before its final dot")
 
     def _envelope(self, connection: smtplib.SMTP, sender: str, recipient: str, smtputf8: bool) -> list[Reply]:
         """MAIL, RCPT and DATA: in one write when the server pipelines, else one by one."""
