@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_init
 
 from service.config import Settings, get_settings
@@ -18,6 +19,10 @@ def beat_schedule(settings: Settings) -> dict:
         "poll-feeds": {"task": "service.tasks.poll_feeds", "schedule": float(settings.feed_poll_interval_seconds),
                        "options": {"expires": float(settings.feed_poll_interval_seconds)}},
     }
+    if settings.delivery_retention_days:
+        hour, minute = (int(part) for part in settings.delivery_prune_at.split(":"))
+        schedule["prune-ledger"] = {"task": "service.tasks.prune_ledger", "schedule": crontab(hour=hour, minute=minute),
+                                    "options": {"expires": 3600}}
     if settings.bounce_imap_url:
         schedule["poll-bounces"] = {"task": "service.tasks.poll_bounces",
                                     "schedule": float(settings.bounce_poll_interval_seconds),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
@@ -138,6 +139,10 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(default=30.0, gt=0)  # how often beat takes back leases, restarts editions
     dispatch_catchup_hours: float = Field(default=6.0, ge=0)  # an edition missed while down is still sent this late
     send_synchronous_commit: bool = True  # off: faster ledger writes, but a PostgreSQL crash may forget ~1 s of sends
+    # ledger retention (see service/delivery/retention.py): old finished editions keep only their roll-up figures
+    delivery_retention_days: int = Field(default=90, ge=0)  # 0: keep every delivery row forever
+    delivery_prune_batch_size: int = Field(default=5000, ge=100, le=100_000)  # rows deleted per transaction
+    delivery_prune_at: str = "03:30"  # HH:MM, UTC: beat's daily prune, off-peak
     redis_url: str | None = None  # shared Redis for rate limits and beat's lock; default: BROKER_URL if Redis
     # bounces and complaints (see service/bounces/): VERP envelopes, inputs, the soft-bounce score
     verp_enabled: bool = True  # each message's envelope sender names its delivery: bounces+TOKEN@domain
@@ -205,6 +210,14 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("must look like '20/hour' or '3 per day'") from None
         return value
+
+    @field_validator("delivery_prune_at")
+    @classmethod
+    def _prune_time_syntax(cls, value: str) -> str:
+        """A time of day beat can turn into a daily crontab."""
+        if not re.fullmatch(r"([01]?[0-9]|2[0-3]):[0-5][0-9]", value.strip()):
+            raise ValueError("must be a time of day as HH:MM (UTC), e.g. '03:30'")
+        return value.strip()
 
     @field_validator("clustering_method")
     @classmethod

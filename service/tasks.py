@@ -18,6 +18,7 @@ from service.models import MailingList, Subscriber, Subscription, SubscriptionSt
 from service.suppressions import is_suppressed
 
 log = logging.getLogger(__name__)
+PRUNE_TASK_SECONDS = 1800  # stop well inside Redis' one-hour visibility timeout; what is left goes next night
 RETRYABLE = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, TimeoutError, OSError)
 
 
@@ -185,6 +186,19 @@ def sweep_deliveries() -> None:
                  report.completed)
     for edition_id in report.to_drain:
         start_drains(edition_id, settings.send_parallelism)
+
+
+@app.task
+def prune_ledger() -> None:
+    """Beat, daily at DELIVERY_PRUNE_AT: finished editions past DELIVERY_RETENTION_DAYS keep only their roll-up."""
+    from service.delivery.retention import prune
+
+    settings = get_settings()
+    report = prune(engine_for(settings.effective_database_url), now=utcnow(),
+                   retention_days=settings.delivery_retention_days, batch_size=settings.delivery_prune_batch_size,
+                   max_seconds=PRUNE_TASK_SECONDS)
+    log.info("ledger prune: %d editions rolled up, %d delivery rows deleted in %.1f s%s", len(report.editions),
+             report.rows, report.seconds, "" if report.finished else " (time is up: the next run goes on)")
 
 
 @worker_ready.connect

@@ -23,7 +23,8 @@ class Bounce(Base):
     diagnostic: Mapped[str | None] = mapped_column(String(1000), default=None)
     recipient_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     delivery_id: Mapped[int | None] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("deliveries.id", ondelete="SET NULL"), default=None)
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("deliveries.id", ondelete="SET NULL"), default=None,
+        index=True)  # indexed: deleting ledger rows (retention) sets this NULL without scanning every bounce
     subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"),
                                                       default=None, index=True)
     edition_id: Mapped[int | None] = mapped_column(ForeignKey("editions.id", ondelete="SET NULL"), default=None)

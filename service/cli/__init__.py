@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from service.cli import admin, bounces, db, dkim, editions, feeds, lists, stories, subscribers
+from service.cli import admin, bounces, db, dkim, editions, feeds, ledger, lists, stories, subscribers
 from service.cli.status import status as status_command
 from service.config import ConfigError, get_settings
 from service.errors import ServiceError
@@ -20,6 +20,7 @@ app.add_typer(stories.app, name="stories")
 app.add_typer(feeds.app, name="feeds")
 app.add_typer(editions.app, name="editions")
 app.add_typer(bounces.app, name="bounces")
+app.add_typer(ledger.app, name="ledger")
 app.add_typer(dkim.app, name="dkim")
 app.command(name="status")(status_command)
 

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from service.bounces.policy import NEVER_RETRIED
 from service.config import Settings
-from service.delivery import ledger
+from service.delivery import ledger, rollup
 from service.editions import send_moment
 from service.errors import InvalidInput
 from service.models import Delivery, Edition, EditionStatus, MailingList, as_utc
@@ -68,9 +68,12 @@ def cancel(engine: Engine, edition_id: int) -> int:
 def retry_failed(engine: Engine, edition_id: int, *, now: datetime, expiry: timedelta) -> int:
     """Give an edition's failed readers another chance (a fixed relay, a lifted block); returns how many."""
     with engine.begin() as conn:
-        status = conn.scalar(select(E.c.send_status).where(E.c.id == edition_id))
+        status = conn.scalar(select(E.c.send_status).where(E.c.id == edition_id).with_for_update())  # vs a prune
         if status not in (EditionStatus.sending, EditionStatus.paused, EditionStatus.complete):
             raise InvalidInput(f"edition {edition_id} is {status}; only a started edition has failures to retry")
+        if rollup.exists_for(conn, edition_id):
+            raise InvalidInput(f"edition {edition_id} is older than DELIVERY_RETENTION_DAYS: its delivery rows were "
+                               "rolled up into figures, so there are no failed readers left to retry")
         reopened = ledger.reopen_failed(conn, edition_id=edition_id, keep_failed=NEVER_RETRIED, now=now)
         if reopened:
             reopen: dict[str, object] = {"send_expires_at": now + expiry}
@@ -143,5 +146,9 @@ def statuses(conn: Connection, limit: int = 20) -> list[dict]:
         .order_by(E.c.edition_date.desc(), E.c.id.desc()).limit(limit)
     ).all()
     counts = ledger.counts(conn, [row.id for row in rows])
+    for edition_id, summary in rollup.for_editions(conn, [row.id for row in rows]).items():  # pruned rows
+        counts[edition_id] = {name: number for name, number in (
+            ("sent", summary.sent), ("failed", summary.failed), ("skipped", summary.skipped),
+            ("cancelled", summary.cancelled), ("policy", summary.failed_by_kind.get("policy", 0))) if number}
     return [{**row._asdict(), "counts": counts[row.id],
              "planned": sum(n for status, n in counts[row.id].items() if status != "policy")} for row in rows]

@@ -235,6 +235,11 @@ def counts(conn: Connection, edition_ids: Sequence[int]) -> dict[int, dict[str, 
     return result
 
 
+def row_count(conn: Connection, edition_id: int) -> int:
+    """How many ledger rows an edition has (what a prune would delete)."""
+    return conn.scalar(select(func.count()).where(D.c.edition_id == edition_id)) or 0
+
+
 def has_open(conn: Connection, edition_id: int) -> bool:
     """An edition is complete when no row is pending and no lease holds rows in sending (one statement, one view)."""
     pending = select(D.c.id).where(D.c.edition_id == edition_id, D.c.due_at.is_not(None))

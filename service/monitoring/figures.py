@@ -12,7 +12,7 @@ from sqlalchemy import Table, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.bounces import store as bounce_store
-from service.delivery import ledger
+from service.delivery import ledger, rollup
 from service.delivery.schedule import due_window
 from service.editions import get_edition
 from service.models import (
@@ -126,13 +126,15 @@ def figures_for(session: Session, edition_ids: Sequence[int], *, now: datetime |
         select(Edition.id, Edition.list_id, Edition.edition_date, Edition.send_status, Edition.send_started_at,
                Edition.completed_at, MailingList.slug)
         .join(MailingList, MailingList.id == Edition.list_id).where(Edition.id.in_(ids))).all()
+    rollups = rollup.for_editions(session.connection(), ids)
+    live = [edition_id for edition_id in ids if edition_id not in rollups]  # a roll-up wins over rows left
     tried_before = case((or_(and_(D.c.status == DeliveryStatus.pending, D.c.attempts > 0),
                              and_(D.c.status == DeliveryStatus.sending, D.c.attempts > 1)), 1), else_=0)
     grouped = session.execute(
         select(D.c.edition_id, D.c.status, D.c.failure_kind, tried_before.label("retried"), func.count())
-        .where(D.c.edition_id.in_(ids)).group_by(D.c.edition_id, D.c.status, D.c.failure_kind, tried_before)).all()
+        .where(D.c.edition_id.in_(live)).group_by(D.c.edition_id, D.c.status, D.c.failure_kind, tried_before)).all()
     recent: dict[int, int] = dict(session.execute(
-        select(D.c.edition_id, func.count()).where(D.c.edition_id.in_(ids), D.c.status == DeliveryStatus.sent,
+        select(D.c.edition_id, func.count()).where(D.c.edition_id.in_(live), D.c.status == DeliveryStatus.sent,
                                                    D.c.sent_at >= now - RATE_WINDOW).group_by(D.c.edition_id)).all())
     leavers: dict[int, int] = dict(session.execute(
         select(Edition.id, func.count(Subscription.id)).join(Subscription, Subscription.list_id == Edition.list_id)
@@ -141,6 +143,11 @@ def figures_for(session: Session, edition_ids: Sequence[int], *, now: datetime |
     reports = bounce_store.per_edition(session, ids)
     tallies: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     kinds: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for edition_id, summary in rollups.items():
+        tallies[edition_id].update({DeliveryStatus.sent: summary.sent, DeliveryStatus.failed: summary.failed,
+                                    DeliveryStatus.skipped: summary.skipped,
+                                    DeliveryStatus.cancelled: summary.cancelled})
+        kinds[edition_id].update(summary.failed_by_kind)
     for edition_id, status, kind, retried, number in grouped:
         tallies[edition_id][status] += number
         tallies[edition_id]["retrying"] += number if retried else 0
@@ -258,5 +265,8 @@ def smtp_reply_classes(session: Session) -> dict[str, int]:
     klass = case((D.c.smtp_code.is_(None), "none"), (D.c.smtp_code < 300, "2xx"), (D.c.smtp_code < 500, "4xx"),
                  else_="5xx")
     answered = or_(D.c.smtp_code.is_not(None), D.c.status == DeliveryStatus.failed)  # not: untried, skipped
-    found: dict[str, int] = dict(session.execute(select(klass, func.count()).where(answered).group_by(klass)).all())
-    return {name: found.get(name, 0) for name in ("2xx", "4xx", "5xx", "none")}
+    live = D.c.edition_id.not_in(rollup.rolled_up_ids())  # rows a prune has not deleted yet are in the roll-up
+    found: dict[str, int] = dict(session.execute(select(klass, func.count()).where(answered, live)
+                                                 .group_by(klass)).all())
+    rolled = rollup.reply_totals(session.connection())  # a cumulative counter: pruning rows must not lower it
+    return {name: found.get(name, 0) + rolled[name] for name in rollup.REPLY_CLASSES}

@@ -89,7 +89,8 @@ def subscriber_page(subscriber_id: int, request: Request, admin: CurrentAdmin, s
     if not 0 < subscriber_id <= LARGEST_ID:
         raise InvalidInput("A subscriber id is a positive number.")
     reader = detail.subscriber_detail(session, subscriber_id)
-    return page(request, "subscribers/detail.html", title=reader.email, reader=reader)
+    return page(request, "subscribers/detail.html", title=reader.email, reader=reader,
+                retention_days=request.app.state.settings.delivery_retention_days)
 
 
 @router.post("/subscribers/{subscriber_id}/unsubscribe")
