@@ -84,10 +84,13 @@ def lab() -> Iterator[Lab]:
     network = Network(HOSTS)
     with ExitStack() as cleanup:
         cleanup.callback(network.destroy)
+        problem = None
         try:
             network.create()
         except NetnsUnavailable as error:
-            pytest.fail(f"multi-host tests cannot run: {error}", pytrace=False)
+            problem = f"multi-host tests cannot run: {error}"
+        if problem:  # outside the except: one line, no chained traceback
+            pytest.fail(problem, pytrace=False)
         root = Path(tempfile.mkdtemp(prefix=f"multihost-{RUN}-"))
         cleanup.callback(shutil.rmtree, root, ignore_errors=True)
         postgres = PrivatePostgres(network, root).init()
