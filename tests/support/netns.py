@@ -8,9 +8,12 @@ the root namespace is touched but that one veth.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -41,6 +44,19 @@ def _free_subnet() -> str:
         if f"{prefix}." not in taken:
             return prefix
     raise NetnsUnavailable("no free /24 in 198.18.0.0/15 for the test hosts")
+
+
+def remove_leftovers() -> None:
+    """Namespaces of earlier runs that were killed before their cleanup (their pid is gone): their processes too."""
+    for path in NETNS_DIR.glob("nl*-*") if NETNS_DIR.exists() else []:
+        found = re.fullmatch(r"nl(\d+)-(svc|h\d+)", path.name)
+        if not found or Path(f"/proc/{found.group(1)}").exists():
+            continue
+        for pid in ip("netns", "pids", path.name, check=False).stdout.split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        ip("netns", "del", path.name, check=False)
+        ip("link", "del", "dev", f"nl{found.group(1)}t", check=False)
 
 
 class Network:
@@ -79,6 +95,7 @@ class Network:
             raise NetnsUnavailable("the multi-host tests make network namespaces and need root (CI runs as root)")
         if shutil.which("ip") is None:
             raise NetnsUnavailable("the multi-host tests need iproute2's `ip` (apt-get install iproute2)")
+        remove_leftovers()
         self.prefix = _free_subnet()
         try:
             ip("netns", "add", self.services)
