@@ -13,12 +13,13 @@ from sqlalchemy.exc import OperationalError as DatabaseBusy  # SQLite's "databas
 from service import emails, smtp
 from service.celery_app import app
 from service.config import get_settings
-from service.db import engine_for, session_scope
+from service.db import DATABASE_UNREACHABLE, engine_for, session_scope
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus, utcnow
 from service.suppressions import is_suppressed
 
 log = logging.getLogger(__name__)
 PRUNE_TASK_SECONDS = 1800  # stop well inside Redis' one-hour visibility timeout; what is left goes next night
+DRAIN_RETRIES, DRAIN_RETRY_MAX_SECONDS = 20, 30  # ~8 minutes without a database, then beat's sweeper
 RETRYABLE = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, TimeoutError, OSError)
 
 
@@ -145,12 +146,23 @@ def start_drains(edition_id: int, count: int) -> None:
         drain_edition.delay(edition_id)
 
 
-@app.task
-def drain_edition(edition_id: int) -> None:
-    """Send an edition's due rows; hand over to a fresh task when time is up with work left."""
+@app.task(bind=True, max_retries=DRAIN_RETRIES)
+def drain_edition(self, edition_id: int) -> None:
+    """Send an edition's due rows; hand over to a fresh task when time is up with work left.
+
+    A drain that loses the database (a restart, a partition) tries again by itself, sooner than beat's
+    sweeper would start another: its claimed rows come back to whichever drain runs once their lease ends.
+    """
     from service.delivery.sender import drain
 
-    result = drain(get_settings(), edition_id)
+    try:
+        result = drain(get_settings(), edition_id)
+    except DATABASE_UNREACHABLE as error:
+        countdown = min(DRAIN_RETRY_MAX_SECONDS, 2 ** self.request.retries)
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        log.warning("edition %s: database unreachable (%s); this drain tries again in %d s", edition_id, reason,
+                    countdown)
+        raise self.retry(countdown=countdown, exc=error) from None
     log.info("edition %s drained: %s", edition_id, dict(result.counts))
     if result.more:
         drain_edition.delay(edition_id)
