@@ -199,7 +199,7 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
                 result.counts[outcome.status] += 1
                 built = build(position + 1)
                 continue
-            throttle.acquire(keepalive=lease.keep)
+            throttle.acquire(keepalive=partial(recorded, answer, lease))  # the connection is free only once answered
             recipient = Recipient(row.subscriber_id, email, name)
             now = utcnow()
             delivery_token = delivery_context.set(row.delivery_id)  # this message's log lines name its ledger row
