@@ -155,11 +155,11 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
 
     Each message's outcome is sent to the database without waiting. The next message is signed and its
     content sent while the database commits, but its final dot goes out only once that commit has been
-    answered (`recorded`). So the one message that can be sent twice after a crash is still the one in
+    answered (`_Records.release`). So the one message that can be sent twice after a crash is still the one in
     flight on this connection.
     """
     readers = ledger.readers(conn, list_id=list_id, subscriber_ids=[row.subscriber_id for row in batch], now=utcnow())
-    lease = _Lease(conn, token, settings.send_lease_seconds)
+    records = _Records(conn, token, _Lease(conn, token, settings.send_lease_seconds))
     found = [readers.get(row.subscriber_id, (None, "", "subscriber deleted")) for row in batch]
     envelopes = {position: outgoing.envelope_of(email) for position, (email, _, skip) in enumerate(found) if not skip}
     senders = [verp.for_delivery(row.delivery_id) if verp.enabled else mail.envelope_from for row in batch]
@@ -183,7 +183,6 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
 
     # the next message's draft is made while the server takes this one, its signature while the database commits
     upcoming: list[Draft | Outcome | None] = []
-    answer: prepared.Answer = prepared.answered  # the previous record's answer, read before anything else
     built = build(0)
     try:
         for position, row in enumerate(batch):
@@ -191,15 +190,15 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
             email, name, skip = found[position]
             envelope = envelopes.get(position)  # None exactly when skipped
             nothing_to_send = not isinstance(envelope, str) or isinstance(payload, Outcome)
-            if nothing_to_send and not recorded(answer, lease):  # (a message checks this just before its dot)
+            if nothing_to_send and not records.release():  # (a message checks this just before its dot)
                 return _lease_lost(mail, token)
             if not isinstance(envelope, str):
                 outcome = envelope if isinstance(envelope, Outcome) else Outcome(DeliveryStatus.skipped, error=skip)
-                answer = ledger.start_record(conn, token=token, delivery_id=row.delivery_id, outcome=outcome)
+                records.write(row.delivery_id, outcome)
                 result.counts[outcome.status] += 1
                 built = build(position + 1)
                 continue
-            throttle.acquire(keepalive=partial(recorded, answer, lease))  # the connection is free only once answered
+            throttle.acquire(keepalive=records.release)  # the connection is free only once answered
             recipient = Recipient(row.subscriber_id, email, name)
             now = utcnow()
             delivery_token = delivery_context.set(row.delivery_id)  # this message's log lines name its ledger row
@@ -207,7 +206,7 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
             try:
                 delivered = payload if isinstance(payload, Outcome) else outgoing.transmit(
                     smtp, mail, recipient, payload, (senders[position], envelope), then.get(position),
-                    meanwhile=partial(draft_into, upcoming, position + 1), release=partial(recorded, answer, lease))
+                    meanwhile=partial(draft_into, upcoming, position + 1), release=records.release)
             except Withheld as withheld:  # the previous record failed or the lease is gone: this one never completed
                 delivery_context.reset(delivery_token)
                 if withheld.__cause__ is not None:
@@ -215,7 +214,7 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
                 return _lease_lost(mail, token)
             except SmtpUnavailable as error:
                 delivery_context.reset(delivery_token)
-                answer()
+                records.settled()
                 rest = [r.delivery_id for r in batch[position:]]
                 later = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now, text=str(error))
                 ledger.release(conn, token=token, delivery_ids=rest, retry_at=later.retry_at or now, error=str(error))
@@ -226,16 +225,16 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
             except ConnectionLost as error:  # the one message that may have gone out twice, at most, on retry
                 delivered = retry_later(attempts=row.attempts, settings=settings, expires=expires, now=now,
                                         text=f"connection lost during send: {error}")
-            if not answer():  # already read unless the message was refused or its connection lost
+            if not records.settled():  # already read unless the message was refused or its connection lost
                 return _lease_lost(mail, token)
             verdict, outcome = _judged(delivered, attempts=row.attempts, settings=settings, expires=expires, now=now)
             if outcome.status == DeliveryStatus.sent:
                 outcome = Outcome(DeliveryStatus.sent, outcome.smtp_code, outcome.smtp_reply,
                                   message_id=mail.message_id(recipient), sent_at=now)
-            answer = ledger.start_record(conn, token=token, delivery_id=row.delivery_id, outcome=outcome)
+            records.write(row.delivery_id, outcome)
             built = outgoing.finish(mail, upcoming[0] if upcoming else draft(position + 1))  # while it commits
             if verdict is not None and verdict.action == Action.suppress and outcome.status == DeliveryStatus.failed:
-                answer()
+                records.settled()
                 suppress(conn, email, verdict.reason)
             elif outcome.failure_kind == FailureKind.policy:
                 log.error("edition %s: policy refusal for reader %s, check the sending setup: %s", mail.edition.id,
@@ -243,13 +242,28 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
             delivery_context.reset(delivery_token)
             result.counts[outcome.status if outcome.status != DeliveryStatus.pending else "retry"] += 1
     finally:
-        answer()  # never leave an answer unread on the connection
+        records.settled()  # never leave an answer unread on the connection
     return True
 
 
-def recorded(answer: prepared.Answer, lease: _Lease) -> bool:
-    """The previous message's record is committed and this worker still holds its rows: the next may complete."""
-    return bool(answer()) and lease.keep()
+class _Records:
+    """A batch's ledger writes, sent without waiting: at most one is unanswered, and it is read before the next dot."""
+
+    def __init__(self, conn: Connection, token: str, lease: _Lease):
+        self.conn, self.token, self.lease = conn, token, lease
+        self.answer: prepared.Answer = prepared.answered
+
+    def write(self, delivery_id: int, outcome: Outcome) -> None:
+        """Send one row's outcome; the database commits it while the next message is built and sent."""
+        self.answer = ledger.start_record(self.conn, token=self.token, delivery_id=delivery_id, outcome=outcome)
+
+    def settled(self) -> bool:
+        """Read the last write's answer: False when it changed nothing (the lease was taken back)."""
+        return bool(self.answer())
+
+    def release(self) -> bool:
+        """The previous message's record is committed and this worker still holds its rows: the next may complete."""
+        return self.settled() and self.lease.keep()
 
 
 def _lease_lost(mail: EditionMail, token: str) -> bool:

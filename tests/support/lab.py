@@ -16,11 +16,10 @@ from collections import Counter
 from pathlib import Path
 
 import psycopg
-import redis
 from aiosmtpd.controller import Controller
 
 from tests.support.netns import NetnsUnavailable, Network
-from tests.support.processes import Managed, Worker
+from tests.support.processes import Managed, Worker, await_redis
 from tests.support.smtp import CountingSmtpServer
 
 
@@ -109,15 +108,8 @@ class NamespacedRedis(Managed):
     def start(self, timeout: float = 20.0) -> NamespacedRedis:
         """Start and wait until it answers PING."""
         super().start()
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                redis.Redis.from_url(self.url(), socket_timeout=1).ping()
-                return self
-            except redis.RedisError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start:\n{self.log_tail()}") from None
-                time.sleep(0.1)
+        await_redis(self, self.url(), timeout)
+        return self
 
 
 class _SocketController(Controller):

@@ -106,12 +106,18 @@ class RedisServer(Managed):
     def start(self, timeout: float = 20.0) -> RedisServer:
         """Start and wait until it answers PING."""
         super().start()
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                redis.Redis.from_url(self.url, socket_timeout=1).ping()
-                return self
-            except redis.RedisError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start:\n{self.log_tail()}") from None
-                time.sleep(0.1)
+        await_redis(self, self.url, timeout)
+        return self
+
+
+def await_redis(server: Managed, url: str, timeout: float) -> None:
+    """Wait until a just-started redis-server answers PING; fail with its log's tail if it never does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            redis.Redis.from_url(url, socket_timeout=1).ping()
+            return
+        except redis.RedisError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start:\n{server.log_tail()}") from None
+            time.sleep(0.1)
