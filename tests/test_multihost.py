@@ -22,8 +22,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -34,15 +32,13 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import select
 
 from service import migrate
-from service.config import REPO_ROOT
 from service.db import engine_for, session_factory
 from service.lists import create_list
-from service.models import DeliveryStatus, Edition, EditionStatus, utcnow
+from service.models import DeliveryStatus, utcnow
 from tests.support.edition_stories import day_of_stories
-from tests.support.faults import Figures, first_log_line, ledger_state, wait_for
+from tests.support.faults import Figures, edition_complete, first_log_line, ledger_state, send_edition, wait_for
 from tests.support.lab import HostSmtpServer, NamespacedRedis, PrivatePostgres, start_workers
 from tests.support.netns import NetnsUnavailable, Network
 from tests.support.processes import Worker
@@ -163,23 +159,10 @@ def run(lab, tmp_path) -> Iterator[Run]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _send_edition(current: Run, slug: str = "multihost") -> None:
-    """The operator's `newsletter editions send`: the edition starts now and drains go to the queue."""
-    done = subprocess.run([sys.executable, "-m", "service.cli", "editions", "send", "--list", slug],
-                          cwd=REPO_ROOT, env=current.env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-
-
 def _all_hosts_sending(current: Run, at_least: int = 20) -> Callable[[], bool]:
     """Every host has handed over mail, so the fault hits a host that is really at work."""
     network, smtp = current.lab.network, current.lab.smtp
     return lambda: all(smtp.from_host(network.host_ip(n)) >= at_least for n in range(HOSTS))
-
-
-def _edition_complete(url: str) -> bool:
-    """What the ledger says: no row pending or sending, every started edition marked complete."""
-    with engine_for(url).connect() as conn:
-        return set(conn.scalars(select(Edition.send_status))) == {EditionStatus.complete}
 
 
 def _timeline(current: Run) -> str:
@@ -200,9 +183,9 @@ def _count(current: Run, figures: Figures, readers: list[str]) -> Figures:
 def _under_way(current: Run, tmp_path: Path) -> None:
     """Start the hosts and the edition; return once every host is sending."""
     current.workers += start_workers(current.lab.network, current.env, tmp_path, f"mh-{RUN}", CONCURRENCY)
-    _send_edition(current)
+    send_edition(current.env, "multihost")
     wait_for(_all_hosts_sending(current), 60, "every host sending")
-    assert not _edition_complete(current.url), "the edition ended before the fault: nothing would be tested"
+    assert not edition_complete(current.url), "the edition ended before the fault: nothing would be tested"
 
 
 def _host_cut_off(current: Run, tmp_path: Path, scenario: str, fault: str, cut: Callable[[], None],
@@ -217,7 +200,7 @@ def _host_cut_off(current: Run, tmp_path: Path, scenario: str, fault: str, cut: 
     smtp, host = current.lab.smtp, current.lab.network.host_ip(0)
     cut_at, cut_clock = time.monotonic(), datetime.now()
     cut()
-    wait_for(lambda: _edition_complete(current.url), RECOVERY_BOUND, f"{scenario}: edition complete without host 1",
+    wait_for(lambda: edition_complete(current.url), RECOVERY_BOUND, f"{scenario}: edition complete without host 1",
               ledger_state(current.url, current.lab.postgres.admin))
     complete_at = time.monotonic()
     time.sleep(max(0.0, cut_at + MIN_FAULT_SECONDS - time.monotonic()))
@@ -227,11 +210,11 @@ def _host_cut_off(current: Run, tmp_path: Path, scenario: str, fault: str, cut: 
         others.stop()
     mend()
     mended_at = time.monotonic()
-    _send_edition(current, "multihost-later")  # a second list's edition: only host 1 is left to send it
+    send_edition(current.env, "multihost-later")  # a second list's edition: only host 1 is left to send it
     wait_for(lambda: smtp.from_host(host, since=mended_at) > 0, HOST_BACK_BOUND, "host 1 sending again",
               ledger_state(current.url, current.lab.postgres.admin))
     back_at = time.monotonic()
-    wait_for(lambda: _edition_complete(current.url), RECOVERY_BOUND, f"{scenario}: later edition complete",
+    wait_for(lambda: edition_complete(current.url), RECOVERY_BOUND, f"{scenario}: later edition complete",
               ledger_state(current.url, current.lab.postgres.admin))
     figures = Figures(scenario, fault, f"bound {RECOVERY_BOUND} s from the cut, host 1 still away",
                       recovery=complete_at - cut_at)
@@ -254,7 +237,7 @@ def _server_restart(current: Run, tmp_path: Path, scenario: str, fault: str, sto
     time.sleep(MIN_FAULT_SECONDS)
     start()
     back_at = time.monotonic()
-    wait_for(lambda: _edition_complete(current.url), RECOVERY_BOUND, f"{scenario}: edition complete",
+    wait_for(lambda: edition_complete(current.url), RECOVERY_BOUND, f"{scenario}: edition complete",
               ledger_state(current.url, current.lab.postgres.admin))
     figures = Figures(scenario, fault, f"bound {RECOVERY_BOUND} s from the server being back",
                       recovery=time.monotonic() - back_at)

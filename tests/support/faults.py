@@ -1,6 +1,8 @@
 """Measuring a fault scenario: waiting with an explanation, counting what the SMTP server got, reporting figures."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -13,7 +15,7 @@ from sqlalchemy import func, select
 
 from service.config import REPO_ROOT
 from service.db import engine_for
-from service.models import Delivery
+from service.models import Delivery, Edition, EditionStatus
 from tests.support.smtp import CountingSmtpServer
 
 
@@ -25,6 +27,19 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str,
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not after {timeout} s\n{explain()}")
         time.sleep(0.05)
+
+
+def send_edition(env: dict[str, str], slug: str) -> None:
+    """The operator's `newsletter editions send`: the list's edition starts now and its drains go to the queue."""
+    done = subprocess.run([sys.executable, "-m", "service.cli", "editions", "send", "--list", slug],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def edition_complete(url: str) -> bool:
+    """What the ledger says: no row pending or sending, every started edition marked complete."""
+    with engine_for(url).connect() as conn:
+        return set(conn.scalars(select(Edition.send_status))) == {EditionStatus.complete}
 
 
 def first_log_line(log_path: Path, text: str, since: datetime) -> datetime | None:

@@ -1,79 +1,23 @@
-"""Settings from the environment (and an optional .env), with embedded defaults for development."""
+"""Every setting of the service, validated as a whole; unset ones fall back to embedded development defaults."""
 from __future__ import annotations
 
 import os
 import re
 import secrets
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from service.config.smtp_target import SmtpTarget
+
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DEV_SECRET_FILE = "secret_key"  # under DATA_DIR: development's own random key, made once
 MIN_ADMIN_TOKEN_LENGTH = 32
 EXAMPLE_POSTAL_ADDRESS = "Newsletter Ltd, 1 Example Street, London, United Kingdom"  # development's stand-in
 SECRET_SETTINGS = ("secret_key", "admin_token", "smtp_url", "database_url", "broker_url", "redis_url",
                    "rate_limit_storage_url", "metrics_token", "bounce_imap_url", "bounce_api_token")
-
-
-class ConfigError(ValueError):
-    """A setting that cannot work, reported before anything starts (one line per problem, no secret values)."""
-
-
-def redact_url(url: str) -> str:
-    """A URL with its password replaced, for messages that name a connection."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
-
-
-@dataclass(frozen=True)
-class SmtpTarget:
-    """Where and how to hand mail over: parsed from SMTP_URL so callers never parse URLs."""
-
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
-    implicit_tls: bool = False
-    starttls: bool = False
-    verify_tls: bool = True
-    timeout: float = 30.0
-
-    @classmethod
-    def from_url(cls, url: str) -> SmtpTarget:
-        """Parse smtp://user:pass@host:port?starttls=true or smtps://... (implicit TLS)."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("smtp", "smtps"):
-            raise ConfigError("SMTP_URL must start with smtp:// or smtps://")
-        if not parts.hostname:
-            raise ConfigError("SMTP_URL has no host")
-        query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
-        implicit = parts.scheme == "smtps"
-        try:
-            port = parts.port or (465 if implicit else 25)
-            timeout = float(query.get("timeout", "30"))
-        except ValueError:
-            raise ConfigError("SMTP_URL has a port or timeout that is not a number") from None
-        if timeout <= 0:
-            raise ConfigError("SMTP_URL timeout must be positive")
-        return cls(
-            host=parts.hostname,
-            port=port,
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-            implicit_tls=implicit,
-            starttls=query.get("starttls", "false") in ("1", "true", "yes"),
-            verify_tls=query.get("verify", "true") not in ("0", "false", "no"),
-            timeout=timeout,
-        )
 
 
 class Settings(BaseSettings):
@@ -361,29 +305,3 @@ def _development_secret(data_dir: Path) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(secrets.token_urlsafe(32))
     return path.read_text(encoding="utf-8").strip()
-
-
-def describe_validation_error(error: ValidationError) -> str:
-    """One line per problem, naming the setting as it is spelled in the environment, never its value."""
-    lines = []
-    for problem in error.errors(include_input=False, include_url=False):
-        message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")
-        where = ".".join(str(part) for part in problem.get("loc", ()))
-        lines.append(f"{where.upper()}: {message}" if where else message)
-    return "\n".join(lines)
-
-
-def load_settings(**values) -> Settings:
-    """Settings from the environment, or a ConfigError that is safe to print (no secret values, no traceback)."""
-    try:
-        settings = Settings(**values)
-    except ValidationError as error:
-        raise ConfigError(describe_validation_error(error)) from None
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return settings
-
-
-@lru_cache
-def get_settings() -> Settings:
-    """The process-wide settings, built on first use (never at import time)."""
-    return load_settings()
