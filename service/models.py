@@ -316,4 +316,5 @@ import service.admin.models  # noqa: E402, F401 - registers the admin tables on 
 from service.bounces import models as _bounce_models  # noqa: E402, F401 - registers the bounces table
 from service.branding import models as _branding_models  # noqa: E402, F401 - registers the branding tables
 from service.delivery import leases as _leases  # noqa: E402, F401 - registers delivery_leases
+from service.delivery import reply_counts as _reply_counts  # noqa: E402, F401 - registers edition_reply_counts
 from service.delivery import rollup as _rollup  # noqa: E402, F401 - registers edition_rollups

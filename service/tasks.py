@@ -193,9 +193,9 @@ def sweep_deliveries() -> None:
     now = utcnow()
     heartbeats.beat(engine_for(settings.effective_database_url), now, name=heartbeats.SWEEPER)
     report = sweep(engine_for(settings.effective_database_url), now=now)
-    if report.taken_back or report.expired or report.completed:
-        log.info("sweep: %d leases taken back, %d expired, completed %s", report.taken_back, report.expired,
-                 report.completed)
+    if report.taken_back or report.expired or report.completed or report.counted:
+        log.info("sweep: %d leases taken back, %d expired, completed %s, reply classes counted for %s",
+                 report.taken_back, report.expired, report.completed, report.counted)
     for edition_id in report.to_drain:
         start_drains(edition_id, settings.send_parallelism)
 

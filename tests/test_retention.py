@@ -19,7 +19,7 @@ from service.bounces.models import Bounce
 from service.celery_app import beat_schedule
 from service.config import ConfigError, load_settings
 from service.db import engine_for
-from service.delivery import control, retention
+from service.delivery import control, reply_counts, retention
 from service.delivery.schedule import send_now
 from service.delivery.sender import drain
 from service.errors import InvalidInput
@@ -221,3 +221,45 @@ def test_migration_0011_goes_down_and_up(tmp_path, kind):
         engine_for(url).dispose()
         if kind == "postgresql":
             _drop_postgres_database(url.rsplit("/", 1)[1])
+
+
+def _reply_classes_of_rows(db) -> dict[str, int]:
+    """What the reply counter must say when nothing is pruned: every tried ledger row, classified here from scratch."""
+    found = dict.fromkeys(("2xx", "4xx", "5xx", "none"), 0)
+    for code, status in db.execute(select(Delivery.smtp_code, Delivery.status)):
+        if code is None:
+            found["none"] += status == "failed"
+        else:
+            found["2xx" if code < 300 else "4xx" if code < 500 else "5xx"] += 1
+    return found
+
+
+def test_the_reply_counter_reads_a_finished_editions_rows_once(db, settings, mailbox, three_editions):
+    """A scrape must not read every ledger row (90 million at a million readers a day): finished editions are
+    counted once by the sweeper; an edition reopened by "retry failed" is read live again, then counted again."""
+    old, sending, recent, _, _ = three_editions
+    engine = engine_for(settings.effective_database_url)
+    assert figures.smtp_reply_classes(db) == _reply_classes_of_rows(db)
+    assert sending not in control.sweep(engine, now=utcnow()).counted  # only finished editions are counted
+    with engine.connect() as conn:
+        assert reply_counts.uncounted(conn) == [] and reply_counts.counted_totals(conn)[1] == {old, recent}
+    assert control.sweep(engine, now=utcnow()).counted == []  # once
+    counted = figures.smtp_reply_classes(db)
+    assert counted == _reply_classes_of_rows(db) and counted["2xx"] > 0
+
+    with engine.begin() as conn:  # rows of a counted edition are not read again: changing them changes nothing
+        conn.execute(update(Delivery).where(Delivery.edition_id == recent, Delivery.smtp_code == 250)
+                     .values(smtp_code=421))
+    db.expire_all()
+    assert figures.smtp_reply_classes(db) == counted != _reply_classes_of_rows(db)
+
+    assert control.retry_failed(engine, recent, now=utcnow(), expiry=timedelta(hours=12)) > 0
+    db.expire_all()
+    assert figures.smtp_reply_classes(db) == _reply_classes_of_rows(db) != counted  # open again: read live
+
+    drain(settings, recent)
+    assert recent in control.sweep(engine, now=utcnow() + timedelta(hours=13)).counted  # complete again
+    db.expire_all()
+    assert figures.smtp_reply_classes(db) == _reply_classes_of_rows(db)
+    text = metrics.render(settings).decode()
+    assert f'newsletter_smtp_replies_total{{class="2xx"}} {float(_reply_classes_of_rows(db)["2xx"])}' in text

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from service.bounces.policy import NEVER_RETRIED
 from service.config import Settings
-from service.delivery import ledger, rollup
+from service.delivery import ledger, reply_counts, rollup
 from service.editions import send_moment
 from service.errors import InvalidInput
 from service.models import Delivery, Edition, EditionStatus, MailingList, as_utc
@@ -119,10 +119,14 @@ class Sweep:
     expired: int = 0
     completed: list[int] = field(default_factory=list)
     to_drain: list[int] = field(default_factory=list)
+    counted: list[int] = field(default_factory=list)  # finished editions whose reply classes were counted once
 
 
 def sweep(engine: Engine, *, now: datetime) -> Sweep:
-    """Take back expired leases, fail what outlived its edition, complete finished editions, list those to drain."""
+    """Take back expired leases, fail what outlived its edition, complete and count finished ones, list those to drain.
+
+    Counting: a finished edition's reply classes are stored once, so /metrics never reads its rows again.
+    """
     result = Sweep()
     with engine.begin() as conn:
         result.taken_back = ledger.take_back_expired(conn, now=now)
@@ -135,6 +139,7 @@ def sweep(engine: Engine, *, now: datetime) -> Sweep:
                 result.completed.append(edition_id)
             elif ledger.has_due(conn, edition_id, now) and not ledger.has_live_lease(conn, edition_id, now):
                 result.to_drain.append(edition_id)
+    result.counted = reply_counts.count_finished(engine, now=now)  # so /metrics reads no finished edition's rows
     return result
 
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, and_, case, delete, exists, func, or_, select
+from sqlalchemy import Table, and_, delete, exists, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from service.bounces import store as bounce_store
-from service.delivery import ledger, rollup
+from service.delivery import ledger, reply_counts, rollup
 from service.models import Delivery, DeliveryStatus, Edition, EditionStatus, MailingList
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,7 @@ def due_editions(conn: Connection, *, now: datetime, days: int) -> list[tuple[in
 def summarise(session: Session, edition_id: int, *, now: datetime) -> rollup.Rollup:
     """Count an edition's ledger rows into a roll-up: what figures_for and /metrics read once the rows are gone."""
     conn = session.connection()
-    klass = case((D.c.smtp_code.is_(None), "none"), (D.c.smtp_code < 300, "2xx"), (D.c.smtp_code < 500, "4xx"),
-                 else_="5xx")
-    answered = or_(D.c.smtp_code.is_not(None), D.c.status == DeliveryStatus.failed)  # as smtp_reply_classes
-    rows = conn.execute(select(D.c.status, D.c.failure_kind, case((answered, klass), else_=None).label("reply"),
+    rows = conn.execute(select(D.c.status, D.c.failure_kind, reply_counts.reply_class().label("reply"),
                                func.count(), func.min(D.c.sent_at), func.max(D.c.sent_at))
                         .where(D.c.edition_id == edition_id).group_by(D.c.status, D.c.failure_kind, "reply")).all()
     tally: dict[str, int] = defaultdict(int)

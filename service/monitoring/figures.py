@@ -12,7 +12,7 @@ from sqlalchemy import Table, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.bounces import store as bounce_store
-from service.delivery import ledger, rollup
+from service.delivery import ledger, reply_counts, rollup
 from service.delivery.schedule import due_window
 from service.editions import get_edition
 from service.models import (
@@ -261,12 +261,16 @@ def stuck_leases(session: Session, *, now: datetime) -> int:
 
 
 def smtp_reply_classes(session: Session) -> dict[str, int]:
-    """Tried ledger rows by the class of their last SMTP reply (none: failed without one): /metrics' reply counter."""
-    klass = case((D.c.smtp_code.is_(None), "none"), (D.c.smtp_code < 300, "2xx"), (D.c.smtp_code < 500, "4xx"),
-                 else_="5xx")
-    answered = or_(D.c.smtp_code.is_not(None), D.c.status == DeliveryStatus.failed)  # not: untried, skipped
-    live = D.c.edition_id.not_in(rollup.rolled_up_ids())  # rows a prune has not deleted yet are in the roll-up
-    found: dict[str, int] = dict(session.execute(select(klass, func.count()).where(answered, live)
-                                                 .group_by(klass)).all())
-    rolled = rollup.reply_totals(session.connection())  # a cumulative counter: pruning rows must not lower it
-    return {name: found.get(name, 0) + rolled[name] for name in rollup.REPLY_CLASSES}
+    """Tried ledger rows by the class of their last SMTP reply (none: failed without one): /metrics' reply counter.
+
+    Only the rows of editions still open are read; finished editions were counted once by the sweeper
+    (reply_counts), pruned ones at their roll-up. A cumulative counter: pruning rows must not lower it.
+    """
+    conn = session.connection()
+    counted, counted_ids = reply_counts.counted_totals(conn)
+    open_ids = [edition_id for edition_id in conn.scalars(select(Edition.id).where(
+        Edition.id.not_in(rollup.rolled_up_ids()), Edition.send_status != EditionStatus.draft))
+        if edition_id not in counted_ids]
+    live = reply_counts.count_rows(conn, open_ids)
+    rolled = rollup.reply_totals(conn)
+    return {name: live[name] + counted[name] + rolled[name] for name in rollup.REPLY_CLASSES}
