@@ -97,6 +97,13 @@ def lists_with_readers(session: Session) -> list[tuple[MailingList, int]]:
     return [(mailing_list, int(count)) for mailing_list, count in rows.all()]
 
 
+def readers_by_status(session: Session, list_id: int) -> dict[SubscriptionStatus, int]:
+    """How many of a list's subscriptions are in each state (states with none left out), for `lists show`."""
+    rows = session.execute(select(Subscription.status, func.count()).where(Subscription.list_id == list_id)
+                           .group_by(Subscription.status))
+    return {status: int(count) for status, count in rows.all()}
+
+
 def get_list(session: Session, slug: str) -> MailingList:
     """A list by slug, or UnknownList."""
     mailing_list = session.scalar(select(MailingList).where(MailingList.slug == slug))

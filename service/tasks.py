@@ -7,15 +7,14 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from celery.signals import worker_ready
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError as DatabaseBusy  # SQLite's "database is locked", a dropped connection
 
-from service import emails, smtp
+from service import smtp
 from service.celery_app import app
 from service.config import get_settings
 from service.db import DATABASE_UNREACHABLE, engine_for, session_scope
-from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus, utcnow
-from service.suppressions import is_suppressed
+from service.models import utcnow
+from service.subscribers.owed import confirmation_owed, welcomes_owed
 
 log = logging.getLogger(__name__)
 PRUNE_TASK_SECONDS = 1800  # stop well inside Redis' one-hour visibility timeout; what is left goes next night
@@ -40,31 +39,14 @@ def _deliver(message, *, subscriber_id: int | None = None, kind: str = "other") 
         handle_refusal(settings, error, recipient=message["To"].address, what=f"{kind} email")
 
 
-def _subscriptions_in(session, subscriber_id: int, list_ids: Sequence[int], status: SubscriptionStatus):
-    """The named lists on which the reader is still in the given state (the state may have moved on)."""
-    query = (
-        select(MailingList)
-        .join(Subscription, Subscription.list_id == MailingList.id)
-        .where(Subscription.subscriber_id == subscriber_id, Subscription.list_id.in_(list_ids),
-               Subscription.status == status)
-        .order_by(MailingList.name)
-    )
-    return list(session.scalars(query))
-
-
 @app.task(autoretry_for=RETRYABLE, retry_backoff=True, retry_backoff_max=600, max_retries=10)
 def send_confirmation(subscriber_id: int, list_ids: list[int]) -> None:
     """Email the double opt-in link for the lists still awaiting confirmation."""
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
-        subscriber = session.get(Subscriber, subscriber_id)
-        if subscriber is None or is_suppressed(session, subscriber.email):
-            return
-        lists = _subscriptions_in(session, subscriber_id, list_ids, SubscriptionStatus.unconfirmed)
-        if not lists:
-            return
-        message = emails.confirmation_message(settings, subscriber, lists)
-    _deliver(message, subscriber_id=subscriber_id, kind="confirmation")
+        message = confirmation_owed(session, settings, subscriber_id, list_ids)
+    if message is not None:
+        _deliver(message, subscriber_id=subscriber_id, kind="confirmation")
 
 
 @app.task(autoretry_for=RETRYABLE, retry_backoff=True, retry_backoff_max=600, max_retries=10)
@@ -72,11 +54,7 @@ def send_welcome(subscriber_id: int, list_ids: list[int]) -> None:
     """Email a welcome for each list the reader has just confirmed."""
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
-        subscriber = session.get(Subscriber, subscriber_id)
-        if subscriber is None or is_suppressed(session, subscriber.email):
-            return
-        lists = _subscriptions_in(session, subscriber_id, list_ids, SubscriptionStatus.confirmed)
-        messages = [emails.welcome_message(settings, subscriber, ml) for ml in lists]
+        messages = welcomes_owed(session, settings, subscriber_id, list_ids)
     for message in messages:
         _deliver(message, subscriber_id=subscriber_id, kind="welcome")
 

@@ -3,14 +3,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import func, select
 
 from service import lists as list_rules
 from service.admin import audit
 from service.admin.identity import CLI_ADMIN
 from service.config import get_settings
 from service.db import session_scope
-from service.models import Subscription
 
 app = typer.Typer(help="Mailing lists.", no_args_is_help=True)
 
@@ -60,8 +58,7 @@ def show(slug: str) -> None:
     """Show a list and how many readers it has in each state."""
     with session_scope(get_settings().effective_database_url) as session:
         ml = list_rules.get_list(session, slug)
-        counts = dict(session.execute(select(Subscription.status, func.count()).where(Subscription.list_id == ml.id)
-                                      .group_by(Subscription.status)).all())
+        counts = list_rules.readers_by_status(session, ml.id)
         table = Table(title=f"{ml.name} ({ml.slug})", show_header=False)
         zone = "each reader's own time zone" if ml.local_time_delivery else ml.timezone
         table.add_row("send time", f"{ml.send_time.strftime('%H:%M')} {zone}")

@@ -164,17 +164,15 @@ def export_data(
     """Write everything held about a reader as JSON (an access request): profile, consent, deliveries, suppression."""
     import json
 
-    from service.admin import audit
-    from service.subscribers.data_export import subscriber_data
+    from service.subscribers.data_export import export_subscriber_data
 
     with session_scope(get_settings().effective_database_url) as session:
         subscriber = subscriber_by_email(session, email)
         if subscriber is None:
             typer.echo(f"no subscriber with address {email}", err=True)
             raise typer.Exit(1)
-        text = json.dumps(subscriber_data(session, subscriber.id), indent=2, ensure_ascii=False) + "\n"
-        audit.record(session, actor="cli", action="subscriber.export_data", object_type="subscriber",
-                     object_id=subscriber.id)
+        data = export_subscriber_data(session, subscriber.id, actor="cli")
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")
     else:

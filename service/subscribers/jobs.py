@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.admin import audit
@@ -87,6 +88,11 @@ def get_import_job(session: Session, job_id: int) -> ImportJob:
     if job is None:
         raise UnknownPage(f"There is no import job {job_id}.")
     return job
+
+
+def recent_import_jobs(session: Session, limit: int = 50) -> list[ImportJob]:
+    """The newest import jobs, newest first, for the admin's list of imports."""
+    return list(session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)))
 
 
 def import_progress(job: ImportJob) -> float:

@@ -9,12 +9,11 @@ from sqlalchemy.orm import Session
 
 from service import links
 from service import subscriptions as rules
-from service.admin import audit
 from service.branding.brand import list_brand
 from service.errors import InvalidInput, InvalidToken
 from service.front.landing import latest_editions, next_edition_at, spoken_moment
 from service.models import Subscriber, SubscriptionStatus, as_utc, utcnow
-from service.subscribers.data_export import subscriber_data
+from service.subscribers.data_export import export_subscriber_data
 from service.subscribers.erasure import erase_subscriber
 from service.tokens import Purpose, read_token
 from service.web.branding import use_brand
@@ -115,10 +114,7 @@ def preferences_submit(
 def my_data(request: Request, token: str, session: Session = Depends(get_session)):
     """Everything we hold about the reader, as a JSON download (the link is the key; never cached)."""
     subscriber = _subscriber(session, _token(request, Purpose.preferences, token))
-    data = subscriber_data(session, subscriber.id)
-    audit.record(session, actor=READER, action="subscriber.export_data", object_type="subscriber",
-                 object_id=subscriber.id, ip=client_ip(request))
-    session.commit()
+    data = export_subscriber_data(session, subscriber.id, actor=READER, ip=client_ip(request))
     return JSONResponse(data, headers={"Content-Disposition": 'attachment; filename="my-newsletter-data.json"',
                                        "Cache-Control": "no-store"})
 

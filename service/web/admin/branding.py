@@ -9,14 +9,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from sqlalchemy.orm import Session
 
-from service.admin import audit
 from service.branding import brand as branding
-from service.branding.colours import clean_accent, contrast_with_white
-from service.branding.logos import check_logo, logo_version, remove_logo, save_logo
+from service.branding.colours import contrast_with_white
+from service.branding.edits import save_list_branding, save_site_branding
+from service.branding.logos import logo_version
 from service.errors import InvalidInput
 from service.lists import get_list
 from service.models import MailingList
-from service.subscriptions import all_lists, clean_name
+from service.subscriptions import all_lists
 from service.web.admin.auth import CurrentAdmin
 from service.web.admin.render import done, page
 from service.web.common import client_ip, get_session
@@ -25,13 +25,10 @@ router = APIRouter(prefix="/admin")
 
 
 def _read_logo(request: Request, upload: UploadFile | None) -> bytes | None:
-    """The uploaded file's bytes (None: no file chosen), checked before anything is stored."""
+    """The uploaded file's bytes (None: no file chosen), one past the limit so the service can tell it is too big."""
     if upload is None or not upload.filename:
         return None
-    limit = request.app.state.settings.logo_max_bytes
-    data = upload.file.read(limit + 1)
-    check_logo(data, limit)
-    return data
+    return upload.file.read(request.app.state.settings.logo_max_bytes + 1)
 
 
 def _site_page(request: Request, session: Session, *, values: dict[str, Any] | None = None,
@@ -62,21 +59,14 @@ def save_site(request: Request, admin: CurrentAdmin, name: str = Form(""), about
     """Save the site branding; a mistake re-renders the form with the message and what was typed."""
     typed = {"name": name, "about": about, "accent_color": accent_color, "sender_name": sender_name}
     try:
-        fields = branding.clean_fields(name, about, accent_color, sender_name)
-        data = _read_logo(request, logo)
+        changed = save_site_branding(session, **typed, logo=_read_logo(request, logo), remove=bool(remove),
+                                     max_logo_bytes=request.app.state.settings.logo_max_bytes, actor=admin.name,
+                                     ip=client_ip(request))
     except InvalidInput as error:
         return _site_page(request, session, values=typed, error=error.message, status_code=422)
-    changed: dict[str, Any] = branding.update_site(session, **fields)
-    if data is not None:
-        changed["logo"] = save_logo(session, None, data, request.app.state.settings.logo_max_bytes)
-    elif remove and remove_logo(session, None):
-        changed["logo"] = "removed"
     if not changed:
         return done("/admin/branding", "Nothing changed.")
-    audit.record(session, actor=admin.name, action="branding.update", object_type="branding", object_id="site",
-                 details=changed, ip=client_ip(request))
-    session.commit()
-    return done("/admin/branding", f"Saved the site branding: {', '.join(sorted(changed))}.")
+    return done("/admin/branding", f"Saved the site branding: {', '.join(changed)}.")
 
 
 def _list_page(request: Request, session: Session, mailing_list: MailingList, *,
@@ -105,19 +95,11 @@ def save_list(slug: str, request: Request, admin: CurrentAdmin, accent_color: st
     mailing_list = get_list(session, slug)
     typed = {"accent_color": accent_color, "sender_name": sender_name}
     try:
-        accent = clean_accent(accent_color)
-        sender = clean_name(sender_name)
-        data = _read_logo(request, logo)
+        changed = save_list_branding(session, mailing_list, **typed, logo=_read_logo(request, logo),
+                                     remove=bool(remove), max_logo_bytes=request.app.state.settings.logo_max_bytes,
+                                     actor=admin.name, ip=client_ip(request))
     except InvalidInput as error:
         return _list_page(request, session, mailing_list, values=typed, error=error.message, status_code=422)
-    changed: dict[str, Any] = branding.update_list(mailing_list, accent_color=accent, sender_name=sender)
-    if data is not None:
-        changed["logo"] = save_logo(session, mailing_list.id, data, request.app.state.settings.logo_max_bytes)
-    elif remove and remove_logo(session, mailing_list.id):
-        changed["logo"] = "removed"
     if not changed:
         return done(f"/admin/branding/lists/{slug}", "Nothing changed.")
-    audit.record(session, actor=admin.name, action="branding.list_update", object_type="list", object_id=slug,
-                 details=changed, ip=client_ip(request))
-    session.commit()
-    return done("/admin/branding", f"Saved the branding of {slug}: {', '.join(sorted(changed))}.")
+    return done("/admin/branding", f"Saved the branding of {slug}: {', '.join(changed)}.")

@@ -87,7 +87,7 @@ def _form(request: Request, session: Session, *, values: dict[str, Any], errors:
 @router.get("/imports")
 def imports_page(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """The latest imports, newest first."""
-    rows = recent_import_jobs(session)
+    rows = jobs.recent_import_jobs(session)
     slugs = {ml.id: ml.slug for ml, _ in list_rules.lists_with_readers(session)}
     return page(request, "imports/index.html", title="Imports",
                 rows=[(job, slugs.get(job.list_id, "?"), progress_of(job)) for job in rows])
@@ -133,10 +133,3 @@ def import_page(job_id: int, request: Request, admin: CurrentAdmin, session: Ses
     mailing_list = session.get(MailingList, job.list_id)
     return page(request, "imports/detail.html", title=f"Import {job.id}", job=job, state=progress_of(job),
                 mailing_list=mailing_list)
-
-
-def recent_import_jobs(session: Session, limit: int = 50) -> list[ImportJob]:
-    """The newest import jobs (the jobs module has no listing yet)."""
-    from sqlalchemy import select
-
-    return list(session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)))

@@ -128,10 +128,7 @@ def download_data(subscriber_id: int, request: Request, admin: CurrentAdmin, ses
 
 def data_download(request: Request, session: Session, actor: str, subscriber_id: int) -> JSONResponse:
     """The reader's data as an attachment, with its audit entry (the UI and the API both answer with this)."""
-    data = data_export.subscriber_data(session, subscriber_id)
-    audit.record(session, actor=actor, action="subscriber.export_data", object_type="subscriber",
-                 object_id=subscriber_id, ip=client_ip(request))
-    session.commit()
+    data = data_export.export_subscriber_data(session, subscriber_id, actor=actor, ip=client_ip(request))
     return JSONResponse(data, headers={"Content-Disposition": f'attachment; filename="subscriber-{subscriber_id}.json"',
                                        "Cache-Control": "no-store"})
 
