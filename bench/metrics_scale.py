@@ -5,10 +5,10 @@
 
 A million readers a day under the default 90-day retention keeps ~90 million delivery rows. Prometheus
 scrapes every 15 s or so, and the admin dashboard asks for the same status, so neither may read every row.
-On PostgreSQL (BENCH_POSTGRES_ADMIN_URL): finished editions of --rows rows each (1% failed) are planted as
-bench/retention.py does, within the retention window, then the status snapshot behind /metrics is timed
-(best of --repeat), and so is the reply counter alone, next to what reading every row (as before) costs.
-The sweeper's pass, which counts each newly finished edition once, is timed as well.
+On PostgreSQL (BENCH_POSTGRES_ADMIN_URL): finished editions of --rows rows each (1% failed, each failed row
+with a reader) are planted as bench/retention.py does, within the retention window. Then, best of --repeat:
+the reply counter (next to what reading every row, as before, costs), the latest failures, the status
+snapshot behind /metrics, and a scrape. The sweeper's pass, which counts each finished edition once, too.
 """
 from __future__ import annotations
 
@@ -27,6 +27,13 @@ from sqlalchemy import select  # noqa: E402
 
 from bench.delivery import ADMIN_URL, fresh_database, service_env  # noqa: E402
 from bench.retention import plant, setup  # noqa: E402
+
+FAILED_READERS = """
+UPDATE deliveries d SET subscriber_id = (SELECT min(id) FROM subscribers) + f.rank - 1
+FROM (SELECT id, row_number() OVER (PARTITION BY edition_id ORDER BY id) AS rank FROM deliveries
+      WHERE status = 'failed') f
+WHERE d.id = f.id
+"""  # planted rows have no reader; the failed ones get one (the failures list shows their address)
 
 
 def best_of(repeat: int, action) -> float:
@@ -56,17 +63,19 @@ def main() -> None:
         from service.delivery.control import sweep
         from service.delivery.reply_counts import count_rows
         from service.models import Edition, utcnow
-        from service.monitoring.figures import smtp_reply_classes
+        from service.monitoring.figures import recent_failures, smtp_reply_classes
         from service.monitoring.metrics import render
         from service.monitoring.status import snapshot
 
         get_settings.cache_clear()
         settings = get_settings()
         try:
-            _, model = setup(settings, database_url, 10)
+            _, model = setup(settings, database_url, args.rows // 100)
             for day in range(args.editions):
                 edition, seconds = plant(database_url, model, args.rows, day + 1)
                 print(f"planted: edition {edition} with {args.rows} rows in {seconds:.1f} s", flush=True)
+            with psycopg.connect(database_url.replace("+psycopg", "")) as conn:
+                conn.execute(FAILED_READERS)
             engine = engine_for(database_url)
             first_sweep = best_of(1, lambda: sweep(engine, now=utcnow()))
             next_sweep = best_of(args.repeat, lambda: sweep(engine, now=utcnow()))
@@ -74,6 +83,7 @@ def main() -> None:
                 every = list(session.scalars(select(Edition.id)))
                 reading_rows = best_of(args.repeat, lambda: count_rows(session.connection(), every))
                 counter = best_of(args.repeat, lambda: smtp_reply_classes(session))
+                failures = best_of(args.repeat, lambda: recent_failures(session, limit=10))
             status = best_of(args.repeat, lambda: snapshot(settings))
             scrape = best_of(args.repeat, lambda: render(settings))
             replies = snapshot(settings).smtp_replies
@@ -85,6 +95,7 @@ def main() -> None:
     print(f"ledger rows={rows} editions={args.editions} replies={replies}")
     print(f"sweep first={first_sweep:.3f} s (counts every finished edition once) then={next_sweep:.3f} s")
     print(f"reply_counter seconds={counter:.3f} (every row read, as before the stored counts: {reading_rows:.3f})")
+    print(f"recent_failures seconds={failures:.3f} (the dashboard's and status page's latest 10)")
     print(f"status_snapshot seconds={status:.3f}  metrics_scrape seconds={scrape:.3f} (both wait ~1 s for "
           "Celery workers to answer a ping; none run here)")
 

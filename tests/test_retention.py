@@ -263,3 +263,17 @@ def test_the_reply_counter_reads_a_finished_editions_rows_once(db, settings, mai
     assert figures.smtp_reply_classes(db) == _reply_classes_of_rows(db)
     text = metrics.render(settings).decode()
     assert f'newsletter_smtp_replies_total{{class="2xx"}} {float(_reply_classes_of_rows(db)["2xx"])}' in text
+
+
+def test_the_latest_failures_come_newest_edition_first_from_the_last_two_weeks(db, settings, world_news, mailbox):
+    """The dashboard's failures list reads edition by edition (never the whole ledger): newest first, two weeks back;
+    an edition's own page still lists all of its failures, however old."""
+    day_of_stories(db)
+    older, _ = _edition(db, settings, mailbox, "older", finish=True, age=timedelta(days=20))
+    earlier, _ = _edition(db, settings, mailbox, "earlier", finish=True, age=timedelta(days=3))
+    latest, readers = _edition(db, settings, mailbox, "latest", finish=True, age=timedelta(days=1))
+    failures = figures.recent_failures(db, limit=10)
+    assert [f.edition_id for f in failures] == [latest] * 3 + [earlier] * 3  # 5.1.1, 5.7.1, and the expired 4xx
+    assert [f.email for f in failures[:3]] == [readers[2], readers[1], readers[0]]  # newest reader first
+    assert [f.email for f in figures.recent_failures(db, limit=2)] == [readers[2], readers[1]]
+    assert {f.smtp_code for f in figures.recent_failures(db, edition_id=older)} == {550, 451}
