@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import InvalidInput, UnknownList
 from service.models import ListCategory, MailingList, Subscription, SubscriptionStatus, utcnow
-from service.subscriptions import clean_timezone
+from service.subscriptions.fields import clean_timezone
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not text; PostgreSQL refuses NUL outright

@@ -11,15 +11,10 @@ from dataclasses import asdict, dataclass
 from sqlalchemy.orm import Session
 
 from service.addresses import normalise_address
-from service.subscriptions import (
-    ConsentContext,
-    Notifier,
-    SubscribeResult,
-    add_subscriptions,
-    clean_name,
-    clean_timezone,
-    lists_by_slug,
-)
+from service.subscriptions.consent import ConsentContext
+from service.subscriptions.fields import clean_name, clean_timezone
+from service.subscriptions.joining import Notifier, SubscribeResult, add_subscriptions
+from service.subscriptions.lookups import lists_by_slug
 
 
 @dataclass(frozen=True)

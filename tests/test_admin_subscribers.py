@@ -14,7 +14,8 @@ from sqlalchemy import select
 from service.admin.models import AdminRole, AuditEntry, ImportJob
 from service.db import engine_for
 from service.models import Delivery, Edition, Subscriber, Suppression, utcnow
-from service.subscriptions import ConsentContext, add_subscriptions
+from service.subscriptions.consent import ConsentContext
+from service.subscriptions.joining import add_subscriptions
 from service.suppressions import is_suppressed
 from service.web.app import create_app
 from tests.support.admin import csrf_of, signed_in

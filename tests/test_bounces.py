@@ -125,7 +125,8 @@ def test_verp_tokens_are_short_and_tamper_evident(settings):
 
 def _reader(db, world_news, email: str) -> Subscriber:
     """A confirmed reader of the demo list."""
-    from service.subscriptions import ConsentContext, add_subscriptions
+    from service.subscriptions.consent import ConsentContext
+    from service.subscriptions.joining import add_subscriptions
 
     add_subscriptions(db, email=email, lists=[world_news], consent=ConsentContext(source="import"), confirmed=True)
     db.commit()

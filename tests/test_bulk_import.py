@@ -15,7 +15,9 @@ from service.models import ConsentEvent, Subscriber, Subscription
 from service.subscribers.confirmations import send_confirmations
 from service.subscribers.importer import CONFIRMATION_BATCH, import_csv, utf8_lines
 from service.subscribers.jobs import create_import_job, get_import_job, import_progress, imports_dir, run_import_job
-from service.subscriptions import ConsentContext, add_subscriptions, unsubscribe
+from service.subscriptions.consent import ConsentContext
+from service.subscriptions.joining import add_subscriptions
+from service.subscriptions.preferences import unsubscribe
 from tests.support.csv_samples import BAD_LINES, EXCEL_CSV, GOOD
 from tests.support.web import statuses
 

@@ -21,7 +21,8 @@ from service.subscribers.detail import find_subscriber_by_email, subscriber_deta
 from service.subscribers.export import export_csv
 from service.subscribers.importer import import_csv
 from service.subscribers.search import Page, search_subscribers
-from service.subscriptions import ConsentContext, add_subscriptions
+from service.subscriptions.consent import ConsentContext
+from service.subscriptions.joining import add_subscriptions
 
 
 class NoMail:

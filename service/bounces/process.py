@@ -19,7 +19,9 @@ from service.bounces.policy import Action, BounceKind, Verdict, over_threshold, 
 from service.bounces.verp import Verp
 from service.config import Settings
 from service.models import utcnow
-from service.subscriptions import ConsentContext, subscriber_by_email, unsubscribe
+from service.subscriptions.consent import ConsentContext
+from service.subscriptions.lookups import subscriber_by_email
+from service.subscriptions.preferences import unsubscribe
 from service.suppressions import suppress
 
 log = logging.getLogger(__name__)

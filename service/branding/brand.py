@@ -13,7 +13,7 @@ from service.config import Settings
 from service.errors import InvalidInput
 from service.mail_headers import Mailbox, mailbox_from_config
 from service.models import MailingList, utcnow
-from service.subscriptions import clean_name
+from service.subscriptions.fields import clean_name
 
 DEFAULT_ACCENT = "#b3261e"
 MAX_NAME = 200

@@ -9,7 +9,8 @@ from service.config import get_settings
 from service.db import session_scope
 from service.errors import InvalidInput
 from service.startup import sending_settings
-from service.subscriptions import shown_status, subscriber_by_email
+from service.subscriptions.lookups import subscriber_by_email
+from service.subscriptions.preferences import shown_status
 
 app = typer.Typer(help="Subscribers.", no_args_is_help=True)
 

@@ -5,7 +5,8 @@ from sqlalchemy.orm import Session
 
 from service.addresses import normalise_address
 from service.errors import InvalidInput, UnknownList
-from service.subscriptions import clean_name, clean_timezone, lists_by_slug
+from service.subscriptions.fields import clean_name, clean_timezone
+from service.subscriptions.lookups import lists_by_slug
 
 
 def field_errors(session: Session, *, email: str, name: str, lists: list[str],

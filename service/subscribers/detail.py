@@ -14,7 +14,7 @@ from service.bounces.store import BounceRow, for_subscriber
 from service.errors import UnknownPage
 from service.models import Delivery, Edition, MailingList, Subscriber, Subscription, utcnow
 from service.subscribers.search import status_of
-from service.subscriptions import subscriber_by_email
+from service.subscriptions.lookups import subscriber_by_email
 from service.suppressions import SuppressionRow, lookup
 
 DELIVERIES_SHOWN = 100

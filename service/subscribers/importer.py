@@ -23,7 +23,7 @@ from service.models import (
 )
 from service.subscribers.bulk import among as _among
 from service.subscribers.bulk import insert_rows as _insert_rows
-from service.subscriptions import clean_name, clean_timezone
+from service.subscriptions.fields import clean_name, clean_timezone
 from service.suppressions import suppressed_among
 
 BATCH = 5000  # rows per transaction: big enough for set-based writes, small enough to show progress

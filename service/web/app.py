@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from service.config import Settings, get_settings
 from service.errors import ServiceError, UnknownPage
 from service.ratelimit import FailureThrottle, LoginThrottle, SubscribeLimiter
-from service.subscriptions import Notifier
+from service.subscriptions.joining import Notifier
 from service.web import admin, api, archive, bounces, branding, docs, front, openapi, pages, story_pages
 from service.web.errors import render_service_error, server_error_response, validation_error_response
 from service.web.middleware import GuardedBody, SecurityHeaders

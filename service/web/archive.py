@@ -22,7 +22,7 @@ from service.errors import UnknownList, UnknownPage
 from service.lists import get_list
 from service.models import Edition, MailingList
 from service.rendering import archive_url, story_brief, total_sources
-from service.subscriptions import all_lists
+from service.subscriptions.lookups import all_lists
 from service.web.common import get_session
 from service.web.security import CSRF_FIELD, csrf_token, set_csrf_cookie
 

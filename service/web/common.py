@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from service.db import session_factory
 from service.subscribe_requests import SubscribeRequest, check_request
-from service.subscriptions import ConsentContext
+from service.subscriptions.consent import ConsentContext
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -14,7 +14,7 @@ from service.front.form import browser_zone, field_errors
 from service.front.inbox import INBOX_COOKIE, INBOX_MAX_AGE, PendingRequest, read_pending
 from service.front.landing import latest_editions
 from service.models import MailingList
-from service.subscriptions import all_lists
+from service.subscriptions.lookups import all_lists
 from service.web.branding import use_brand
 from service.web.common import get_session, subscribe
 from service.web.page_render import render_page

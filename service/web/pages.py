@@ -8,13 +8,15 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from service import links
-from service import subscriptions as rules
 from service.branding.brand import list_brand
 from service.errors import InvalidInput, InvalidToken
 from service.front.landing import latest_editions, next_edition_at, spoken_moment
 from service.models import Subscriber, SubscriptionStatus, as_utc, utcnow
 from service.subscribers.data_export import export_subscriber_data
 from service.subscribers.erasure import erase_subscriber
+from service.subscriptions.joining import confirm
+from service.subscriptions.lookups import all_lists, lists_by_slug
+from service.subscriptions.preferences import pause_emails, unsubscribe, update_preferences
 from service.tokens import Purpose, read_token
 from service.web.branding import use_brand
 from service.web.common import client_ip, consent_from, get_session
@@ -60,8 +62,8 @@ def confirm_submit(request: Request, token: str, csrf_token_value: str = Form(""
     payload = _token(request, Purpose.confirm, token)
     subscriber = _subscriber(session, payload)
     list_ids = [i for i in payload.get("l", []) if isinstance(i, int)]
-    newly, already = rules.confirm(session, subscriber_id=subscriber.id, list_ids=list_ids,
-                                   consent=consent_from(request, "confirm-link"), notifier=request.app.state.notifier)
+    newly, already = confirm(session, subscriber_id=subscriber.id, list_ids=list_ids,
+                             consent=consent_from(request, "confirm-link"), notifier=request.app.state.notifier)
     confirmed = newly + already
     if not confirmed:
         raise InvalidInput("There is nothing left to confirm for this link. Please subscribe again.")
@@ -81,7 +83,7 @@ def preferences_page(request: Request, token: str, session: Session = Depends(ge
     subscriber = _subscriber(session, _token(request, Purpose.preferences, token))
     subscribed = {s.list_id for s in subscriber.subscriptions if s.status == SubscriptionStatus.confirmed}
     paused = _paused(subscriber)
-    return _page(request, "preferences.html", subscriber=subscriber, lists=rules.all_lists(session),
+    return _page(request, "preferences.html", subscriber=subscriber, lists=all_lists(session),
                  subscribed=subscribed, timezones=TIMEZONES, token=token, saved=saved, paused=paused)
 
 
@@ -102,11 +104,11 @@ def preferences_submit(
     subscriber = _subscriber(session, _token(request, Purpose.preferences, token))
     consent = consent_from(request, "preferences")
     if action == "unsubscribe_all":
-        rules.unsubscribe(session, subscriber_id=subscriber.id, list_id=None, consent=consent)
+        unsubscribe(session, subscriber_id=subscriber.id, list_id=None, consent=consent)
         return _page(request, "message.html", title="You are unsubscribed",
                      message="You will receive no more emails from us. You can subscribe again at any time.")
-    rules.update_preferences(session, subscriber_id=subscriber.id, name=name, timezone=timezone,
-                             list_slugs=list, pause=pause, consent=consent)
+    update_preferences(session, subscriber_id=subscriber.id, name=name, timezone=timezone,
+                       list_slugs=list, pause=pause, consent=consent)
     return RedirectResponse(f"/preferences/{token}?saved=1", status_code=303)
 
 
@@ -160,11 +162,7 @@ def pause_instead(request: Request, token: str, pause: str = Form("4w"),
     """Stop the emails for a while and keep the subscriptions (the unsubscribe link may do less than unsubscribe)."""
     check_csrf(request, csrf_token_value)
     subscriber = _subscriber(session, _token(request, Purpose.unsubscribe, token))
-    if pause not in ("1w", "4w", "forever"):
-        raise InvalidInput("Choose how long to pause: 1 week, 4 weeks, or until you resume.")
-    until_moment = rules.pause_until(pause)
-    subscriber.paused_until = until_moment
-    session.commit()
+    until_moment = pause_emails(session, subscriber_id=subscriber.id, choice=pause)
     until = "you resume them from any email's preferences link" if pause == "forever" or until_moment is None \
         else until_moment.strftime("%d %B %Y").lstrip("0")
     return _page(request, "message.html", cookie=False, title="Your emails are paused",
@@ -181,9 +179,9 @@ def leave_lists(request: Request, token: str, list: list[str] = Form(default_fac
         raise InvalidInput("Tick at least one newsletter to leave.")
     consent = consent_from(request, "unsubscribe-page")
     left = []
-    for mailing_list in rules.lists_by_slug(session, list):
-        left += [ml.name for ml in rules.unsubscribe(session, subscriber_id=subscriber.id, list_id=mailing_list.id,
-                                                     consent=consent)]
+    for mailing_list in lists_by_slug(session, list):
+        left += [ml.name for ml in unsubscribe(session, subscriber_id=subscriber.id, list_id=mailing_list.id,
+                                               consent=consent)]
     return _page(request, "message.html", cookie=False, title="You are unsubscribed",
                  message=f"You will receive no more {', '.join(left) or 'of these emails'}; the others stay as they "
                          "were.", link="/", link_text="Back to the front page")
@@ -200,7 +198,7 @@ def unsubscribe_one_click(request: Request, token: str, one_click: str = Form(""
     list_id = payload.get("l") if isinstance(payload.get("l"), int) else None
     # The page's button carries its CSRF token; a mail client's one-click POST has no cookie, and needs none.
     source = "unsubscribe-page" if csrf_matches(request, csrf_token_value) else "one-click"
-    rules.unsubscribe(session, subscriber_id=subscriber.id, list_id=list_id, consent=consent_from(request, source))
+    unsubscribe(session, subscriber_id=subscriber.id, list_id=list_id, consent=consent_from(request, source))
     return _page(request, "message.html", cookie=False, title="You are unsubscribed",
                  message="You will receive no more of these emails. Changed your mind? You can subscribe again at any "
                          "time.", link="/subscribe", link_text="Subscribe again")

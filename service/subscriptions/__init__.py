@@ -1,0 +1,1 @@
+"""The subscriber's journey as rules (no HTTP, no Celery): fields, consent, lookups, joining, preferences."""
