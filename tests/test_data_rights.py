@@ -76,6 +76,7 @@ def assert_export_of(data: dict, email: str) -> None:
     [delivery] = data["deliveries"]
     assert delivery["status"] == "sent" and delivery["smtp_code"] == 250 and delivery["sent_at"]
     assert data["suppression"] == {"suppressed": False, "reason": None, "since": None}
+    assert data["deliveries_kept"].startswith("the last 90 days: older deliveries are kept only as")  # retention
 
 
 def test_a_reader_downloads_their_data_from_the_preferences_page(app, db, settings, world_news, mailbox):

@@ -167,12 +167,14 @@ def export_data(
 
     from service.subscribers.data_export import export_subscriber_data
 
-    with session_scope(get_settings().effective_database_url) as session:
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session:
         subscriber = subscriber_by_email(session, email)
         if subscriber is None:
             typer.echo(f"no subscriber with address {email}", err=True)
             raise typer.Exit(1)
-        data = export_subscriber_data(session, subscriber.id, actor="cli")
+        data = export_subscriber_data(session, subscriber.id, actor="cli",
+                                      retention_days=settings.delivery_retention_days)
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")

@@ -31,23 +31,27 @@ def plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def subscriber_data(session: Session, subscriber_id: int) -> dict[str, Any]:
+def subscriber_data(session: Session, subscriber_id: int, *, retention_days: int = 0) -> dict[str, Any]:
     """Everything we hold about the reader; UnknownPage for an id that names nobody.
 
     Built from the admin's view of the reader (subscriber_detail), so whatever that page gains
-    (bounces, say) is exported too; the delivery history here is complete, not the page's last 100.
+    (bounces, say) is exported too; the delivery history here is all that is kept, not the page's last 100.
+    Deliveries older than DELIVERY_RETENTION_DAYS (`retention_days`, 0: kept forever) are no longer held
+    per reader, and the export says so.
     """
     found = subscriber_detail(session, subscriber_id)
     whole = plain(found)
     profile = {name: whole.pop(name) for name in PROFILE}
     whole["deliveries"] = plain(delivery_history(session, subscriber_id, limit=None))
+    whole["deliveries_kept"] = (f"the last {retention_days} days: older deliveries are kept only as their editions' "
+                                "totals, without any reader's details") if retention_days else "all"
     return {"format": FORMAT, "exported_at": plain(utcnow()), "profile": profile, **whole}
 
 
-def export_subscriber_data(session: Session, subscriber_id: int, *, actor: str,
-                           ip: str | None = None) -> dict[str, Any]:
+def export_subscriber_data(session: Session, subscriber_id: int, *, actor: str, ip: str | None = None,
+                           retention_days: int = 0) -> dict[str, Any]:
     """The reader's data with its audit entry, committed: every access request is on record, whoever made it."""
-    data = subscriber_data(session, subscriber_id)
+    data = subscriber_data(session, subscriber_id, retention_days=retention_days)
     audit.record(session, actor=actor, action="subscriber.export_data", object_type="subscriber",
                  object_id=subscriber_id, ip=ip)
     session.commit()

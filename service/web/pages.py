@@ -116,7 +116,8 @@ def preferences_submit(
 def my_data(request: Request, token: str, session: Session = Depends(get_session)):
     """Everything we hold about the reader, as a JSON download (the link is the key; never cached)."""
     subscriber = _subscriber(session, _token(request, Purpose.preferences, token))
-    data = export_subscriber_data(session, subscriber.id, actor=READER, ip=client_ip(request))
+    data = export_subscriber_data(session, subscriber.id, actor=READER, ip=client_ip(request),
+                                  retention_days=request.app.state.settings.delivery_retention_days)
     return JSONResponse(data, headers={"Content-Disposition": 'attachment; filename="my-newsletter-data.json"',
                                        "Cache-Control": "no-store"})
 

@@ -128,7 +128,8 @@ def download_data(subscriber_id: int, request: Request, admin: CurrentAdmin, ses
 
 def data_download(request: Request, session: Session, actor: str, subscriber_id: int) -> JSONResponse:
     """The reader's data as an attachment, with its audit entry (the UI and the API both answer with this)."""
-    data = data_export.export_subscriber_data(session, subscriber_id, actor=actor, ip=client_ip(request))
+    data = data_export.export_subscriber_data(session, subscriber_id, actor=actor, ip=client_ip(request),
+                                              retention_days=request.app.state.settings.delivery_retention_days)
     return JSONResponse(data, headers={"Content-Disposition": f'attachment; filename="subscriber-{subscriber_id}.json"',
                                        "Cache-Control": "no-store"})
 
