@@ -21,7 +21,6 @@ from service.delivery import ledger, rollup
 from service.models import Base, Delivery, DeliveryStatus, Edition, EditionStatus
 
 REPLY_CLASSES = rollup.REPLY_CLASSES
-FINISHED = (EditionStatus.complete, EditionStatus.cancelled)
 D = cast(Table, Delivery.__table__)
 E = cast(Table, Edition.__table__)
 
@@ -65,8 +64,8 @@ def count_rows(conn: Connection, edition_ids: Sequence[int]) -> dict[str, int]:
 
 def _valid() -> ColumnElement:
     """A stored count still describes its edition: finished, and by the same completion."""
-    return (C.c.edition_id == E.c.id) & E.c.send_status.in_(FINISHED) & C.c.completed_at.is_not_distinct_from(
-        E.c.completed_at)
+    return ((C.c.edition_id == E.c.id) & E.c.send_status.in_(EditionStatus.finished)
+            & C.c.completed_at.is_not_distinct_from(E.c.completed_at))
 
 
 def counted_totals(conn: Connection) -> tuple[dict[str, int], set[int]]:
@@ -79,7 +78,7 @@ def counted_totals(conn: Connection) -> tuple[dict[str, int], set[int]]:
 def uncounted(conn: Connection, *, limit: int | None = None) -> list[int]:
     """Finished editions, not rolled up, without a valid stored count: what the sweeper counts next."""
     counted = select(C.c.edition_id).join(E, _valid())
-    query = (select(E.c.id).where(E.c.send_status.in_(FINISHED), E.c.id.not_in(rollup.rolled_up_ids()),
+    query = (select(E.c.id).where(E.c.send_status.in_(EditionStatus.finished), E.c.id.not_in(rollup.rolled_up_ids()),
                                   E.c.id.not_in(counted)).order_by(E.c.id).limit(limit))
     return list(conn.scalars(query))
 
@@ -93,7 +92,9 @@ def count_finished(engine: Engine, *, now: datetime, limit: int = 5) -> list[int
         with engine.begin() as conn:  # the edition row locked: a "retry failed" reopening it waits for this
             edition = conn.execute(select(E.c.send_status, E.c.completed_at).where(E.c.id == edition_id)
                                    .with_for_update()).first()
-            if edition is None or edition.send_status not in FINISHED or ledger.has_open(conn, edition_id):
+            if edition is None or edition.send_status not in EditionStatus.finished:
+                continue  # deleted, or reopened since it was listed
+            if ledger.has_open(conn, edition_id):
                 continue  # a cancelled edition's last in-flight messages are still being recorded
             totals = count_rows(conn, [edition_id])
             conn.execute(delete(C).where(C.c.edition_id == edition_id))

@@ -25,7 +25,6 @@ from service.models import Delivery, DeliveryStatus, Edition, EditionStatus, Mai
 log = logging.getLogger(__name__)
 D = cast(Table, Delivery.__table__)
 E = cast(Table, Edition.__table__)
-FINISHED = (EditionStatus.complete, EditionStatus.cancelled)
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ class PruneReport:
 
 def due_editions(conn: Connection, *, now: datetime, days: int) -> list[tuple[int, str, date]]:
     """Finished editions older than `days` (by date and completion) not rolled up yet, and rolled-up ones with rows."""
-    old_enough = and_(E.c.edition_date < now.date() - timedelta(days=days), E.c.send_status.in_(FINISHED),
+    old_enough = and_(E.c.edition_date < now.date() - timedelta(days=days), E.c.send_status.in_(EditionStatus.finished),
                       or_(E.c.completed_at.is_(None), E.c.completed_at < now - timedelta(days=days)))
     has_rows = exists(select(D.c.id).where(D.c.edition_id == E.c.id))
     rolled = E.c.id.in_(rollup.rolled_up_ids())
@@ -101,7 +100,9 @@ def roll_up(engine: Engine, edition_id: int, *, now: datetime) -> bool:
     with Session(engine) as session, session.begin():
         conn = session.connection()
         status = conn.scalar(select(E.c.send_status).where(E.c.id == edition_id).with_for_update())
-        if status not in FINISHED or rollup.exists_for(conn, edition_id) or ledger.has_open(conn, edition_id):
+        if status not in EditionStatus.finished or rollup.exists_for(conn, edition_id):
+            return False
+        if ledger.has_open(conn, edition_id):
             return False
         return rollup.write(conn, summarise(session, edition_id, now=now))
 

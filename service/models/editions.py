@@ -45,6 +45,7 @@ class EditionStatus:
     paused = "paused"
     cancelled = "cancelled"
     complete = "complete"
+    finished = (complete, cancelled)  # nothing more will be sent: its rows only change by a "retry failed"
 
 
 class DeliveryStatus:
