@@ -24,6 +24,27 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 LIMITS_URL = os.environ.get("TEST_LIMITS_URL", "redis://127.0.0.1:6379/14")
 RUN_ID = f"{os.getpid()}"
 
+# Where the SQL or the locking differs between SQLite (make run's embedded default) and PostgreSQL (production), a
+# storage test runs on both; elsewhere on PostgreSQL alone. A test elsewhere opts in with @pytest.mark.sqlite_twin.
+SQLITE_TWIN_MODULES = frozenset({
+    "test_ledger_claims", "test_ledger_migration", "test_delivery", "test_delivery_crash", "test_schedule",
+    "test_retention", "test_bulk_import", "test_editions", "test_edition_actions", "test_monitoring",
+    "test_admin_dashboard", "test_multi_source", "test_feeds", "test_stories", "test_bounces", "test_admin_subscribers",
+    "test_subscriber_admin", "test_cli_subscribers", "test_brokers", "test_dev_run", "test_startup",
+})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Keep a test's SQLite run only where SQLite behaves differently (see SQLITE_TWIN_MODULES)."""
+    kept, dropped = [], []
+    for item in items:
+        on_sqlite = getattr(item, "callspec", None) is not None and item.callspec.params.get("database_url") == "sqlite"
+        twin = item.module.__name__.rsplit(".", 1)[-1] in SQLITE_TWIN_MODULES or item.get_closest_marker("sqlite_twin")
+        (dropped if on_sqlite and not twin else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
 
 def _fresh_postgres_database(name: str) -> str:
     """Create an empty PostgreSQL database for this run (a missing server fails the run, never skips)."""
