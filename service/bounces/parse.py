@@ -34,6 +34,7 @@ class Parsed:
     reports: list[Report] = field(default_factory=list)
     verp_texts: list[str] = field(default_factory=list)
     message_id: str | None = None
+    text: str = ""  # the whole message, every part decoded: where a quoted token or Message-ID of ours may be
 
 
 def _address(value: str | None) -> str | None:
@@ -96,11 +97,24 @@ def _arf(message: Message) -> list[Report] | None:
         fields = payload[0] if isinstance(payload, list) and payload and isinstance(payload[0], Message) else (
             message_from_bytes(str(payload).encode("utf-8", "replace")))
         original = _original(message)
-        recipient = _address(fields.get("Original-Rcpt-To")) or (
-            _address(str(original.get("To", ""))) if original is not None else None)
+        named = [_address(str(value)) for value in fields.get_all("Original-Rcpt-To") or []]
+        recipients = [address for address in named if address] or [
+            _address(str(original.get("To", ""))) if original is not None else None]
         feedback = str(fields.get("Feedback-Type", "abuse")).strip()
-        return [Report(recipient, classify_complaint(feedback), f"feedback report: {feedback}")]
+        verdict = classify_complaint(feedback)
+        return [Report(recipient, verdict, f"feedback report: {feedback}") for recipient in dict.fromkeys(recipients)]
     return None
+
+
+def _all_text(raw: bytes, message: Message) -> str:
+    """The raw message and every part decoded (a quoted original may be base64 or quoted-printable)."""
+    chunks = [raw.decode("latin-1")]
+    for part in message.walk():
+        if not part.is_multipart():
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes) and payload:
+                chunks.append(payload.decode("latin-1"))
+    return "\n".join(chunks)
 
 
 def _body_text(message: Message) -> str:
@@ -159,7 +173,7 @@ def parse(raw: bytes) -> Parsed:
     """Everything a report says; Parsed.reports is empty when it is not a bounce we can read."""
     message = message_from_bytes(raw)
     original = _original(message)
-    parsed = Parsed(verp_texts=_verp_texts(message, original))
+    parsed = Parsed(verp_texts=_verp_texts(message, original), text=_all_text(raw, message))
     if original is not None and original.get("Message-ID"):
         parsed.message_id = str(original.get("Message-ID")).strip()
     for reader in (_arf, _dsn, _heuristic):
