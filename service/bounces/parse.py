@@ -98,7 +98,7 @@ def _arf(message: Message) -> list[Report] | None:
             message_from_bytes(str(payload).encode("utf-8", "replace")))
         original = _original(message)
         named = [_address(str(value)) for value in fields.get_all("Original-Rcpt-To") or []]
-        recipients = [address for address in named if address] or [
+        recipients: list[str | None] = [address for address in named if address] or [
             _address(str(original.get("To", ""))) if original is not None else None]
         feedback = str(fields.get("Feedback-Type", "abuse")).strip()
         verdict = classify_complaint(feedback)

@@ -54,10 +54,10 @@ def ingest(session: Session, raw: bytes, *, settings: Settings, source: str,
     proof = prove(session, settings, parsed, envelope_to)
     kept = raw.decode("utf-8", "replace")[:MAX_RAW]
     if not parsed.reports:
-        match = proof.readers[0] if len(proof.readers) == 1 else store.Match()
-        _store(session, BounceKind.unparsed.value, None, None, match, source=source, digest=digest,
+        about = proof.readers[0] if len(proof.readers) == 1 else store.Match()
+        _store(session, BounceKind.unparsed.value, None, None, about, source=source, digest=digest,
                review=Held.unparsed, raw=kept)
-        return [Taken(BounceKind.unparsed.value, None, None, match.matched_by, "kept for review")]
+        return [Taken(BounceKind.unparsed.value, None, None, about.matched_by, "kept for review")]
     taken = []
     for report in parsed.reports:
         match = reader_for(proof, report.recipient, only_recipient=len(parsed.reports) == 1)

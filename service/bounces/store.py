@@ -98,17 +98,27 @@ def recent(session: Session, *, limit: int = 50) -> list[BounceRow]:
     return [_row(b) for b in session.scalars(select(Bounce).order_by(Bounce.id.desc()).limit(limit))]
 
 
-def held(session: Session, *, before: int | None = None, limit: int = 50) -> list[BounceRow]:
-    """Reports held for review (not authenticated, or unreadable), newest first, in keyset pages."""
+@dataclass(frozen=True)
+class HeldPage:
+    """One page of held reports; next_before is the `before` of the next page (None: the last page)."""
+
+    rows: list[BounceRow]
+    next_before: int | None
+
+
+def held(session: Session, *, before: int | None = None, limit: int = 50) -> HeldPage:
+    """Reports held for review (not proven for any reader, or unreadable), newest first, in keyset pages."""
     query = select(Bounce).where(Bounce.review.is_not(None))
     if before is not None:
         query = query.where(Bounce.id < before)
-    return [_row(b) for b in session.scalars(query.order_by(Bounce.id.desc()).limit(limit))]
+    rows = [_row(b) for b in session.scalars(query.order_by(Bounce.id.desc()).limit(limit + 1))]
+    return HeldPage(rows[:limit], rows[limit - 1].id if len(rows) > limit else None)
 
 
-def held_raw(session: Session, bounce_id: int) -> str | None:
-    """The kept text of one held report, for a person to read."""
-    return session.scalar(select(Bounce.raw).where(Bounce.id == bounce_id, Bounce.review.is_not(None)))
+def held_one(session: Session, bounce_id: int) -> tuple[BounceRow, str | None] | None:
+    """One held report and its kept text, for a person to read; None for an applied or unknown one."""
+    bounce = session.scalar(select(Bounce).where(Bounce.id == bounce_id, Bounce.review.is_not(None)))
+    return (_row(bounce), bounce.raw) if bounce is not None else None
 
 
 def held_totals(session: Session) -> dict[str, int]:

@@ -79,12 +79,13 @@ def _bounces(settings: Settings) -> Iterator[Metric]:
     """Bounces and complaints stored, per kind (nothing when the database does not answer: newsletter_up says so)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from service.bounces.store import totals
+    from service.bounces.authenticate import Held
+    from service.bounces.store import held_totals, totals
     from service.db import session_scope
 
     try:
         with session_scope(settings.effective_database_url) as session:
-            found = totals(session)
+            found, held = totals(session), held_totals(session)
     except SQLAlchemyError:
         return
     bounces = CounterMetricFamily("newsletter_bounces", "Bounce and complaint reports taken in, per kind",
@@ -92,6 +93,11 @@ def _bounces(settings: Settings) -> Iterator[Metric]:
     for kind, number in found.items():
         bounces.add_metric([kind], number)
     yield bounces
+    kept = CounterMetricFamily("newsletter_bounces_held", "Reports held for review and never applied, per reason",
+                               labels=["reason"])
+    for reason in Held:
+        kept.add_metric([reason.value], held.get(reason.value, 0))
+    yield kept
 
 
 def render(settings: Settings, status: Status | None = None) -> bytes:
