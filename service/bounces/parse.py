@@ -4,6 +4,9 @@ No database here: raw bytes in, one Report per recipient out (an empty list mean
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import quopri
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -15,7 +18,12 @@ from flufl.bounce import all_failures
 from service.bounces.policy import Verdict, classify_complaint, classify_report, enhanced_status
 
 ADDRESS = re.compile(r"[^\s<>\"';:,()\[\]]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers")
+ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "message/global",
+                  "message/global-headers")
+STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")  # RFC 3464, RFC 6533 (SMTPUTF8)
+QUOTE_MARKERS = re.compile(  # where a text bounce starts quoting the original: its To/Cc there did not fail
+    r"^\s*-+ ?(Below this line is a copy of the message|This is a copy of the message|Original message)|"
+    r"^Original message headers:|^\s*-+ ?(The )?(original|returned) message", re.I | re.M)
 
 
 @dataclass(frozen=True)
@@ -66,14 +74,29 @@ def _verp_texts(message: Message, original: Message | None) -> list[str]:
     return [text for text in texts if text]
 
 
+def _status_blocks(part: Message, encoding: str) -> list[Message]:
+    """The header groups of a delivery-status part that the email package could not split (an encoded one)."""
+    body = part.as_string().replace("\r\n", "\n").split("\n\n", 1)[-1]
+    if encoding == "base64":
+        try:
+            body = base64.b64decode(re.sub(r"[^A-Za-z0-9+/=]", "", body) + "==").decode("utf-8", "replace")
+        except (binascii.Error, ValueError):
+            return []
+    elif encoding == "quoted-printable":
+        body = quopri.decodestring(body.encode("latin-1", "replace")).decode("utf-8", "replace")
+    return [message_from_bytes(block.strip().encode("utf-8", "replace"))
+            for block in re.split(r"\n[ \t]*\n", body) if block.strip()]
+
+
 def _dsn(message: Message) -> list[Report] | None:
     """RFC 3464: one report per per-recipient block of the message/delivery-status part."""
     for part in message.walk():
-        if part.get_content_type() != "message/delivery-status":
+        if part.get_content_type() not in STATUS_TYPES:
             continue
         blocks = part.get_payload()
-        if not isinstance(blocks, list):
-            return None
+        encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+        if encoding in ("base64", "quoted-printable") or not isinstance(blocks, list):
+            blocks = _status_blocks(part, encoding)
         reports = []
         for block in blocks[1:] or blocks:
             if not isinstance(block, Message):
@@ -127,7 +150,9 @@ def _body_text(message: Message) -> str:
                 chunks.append(_decoded(payload, part.get_content_charset()))
         if part.get_content_type() in ORIGINAL_TYPES:
             break
-    return "\n".join(chunks)
+    text = "\n".join(chunks)
+    quoted = QUOTE_MARKERS.search(text)
+    return text[:quoted.start()] if quoted else text
 
 
 def _decoded(payload: bytes, charset: str | None) -> str:
@@ -145,6 +170,25 @@ def _diagnostic_near(text: str, recipient: str) -> str:
         if recipient.lower() in line.lower():
             return " ".join(" ".join(lines[max(0, number - 1):number + 4]).split())[:1000]
     return " ".join(text.split())[:1000]
+
+
+EXIM_WARNING = re.compile(r"has not yet been delivered to one or more of its\s+recipients", re.I)
+EXIM_PENDING = re.compile(r"The address(?:es)? to which the message has not yet been delivered (?:is|are):\s*\n"
+                          r"((?:[ \t]*\n|[ \t]+\S.*\n)+)", re.I)
+
+
+def _exim_warning(message: Message) -> list[Report] | None:
+    """Exim's delay warning (its warn_message_file): the addresses still queued, listed two spaces in."""
+    text = _body_text(message).replace("\r\n", "\n")
+    if not EXIM_WARNING.search(text) or not (found := EXIM_PENDING.search(text + "\n")):
+        return None
+    reports = []
+    for line in found.group(1).splitlines():
+        address = _address(line) if line.startswith("  ") and not line.startswith("   ") else None
+        if address:
+            diagnostic = _diagnostic_near(text, address)
+            reports.append(Report(address, classify_report("delayed", None, diagnostic), diagnostic))
+    return reports or None
 
 
 def _heuristic(message: Message) -> list[Report] | None:
@@ -176,7 +220,7 @@ def parse(raw: bytes) -> Parsed:
     parsed = Parsed(verp_texts=_verp_texts(message, original), text=_all_text(raw, message))
     if original is not None and original.get("Message-ID"):
         parsed.message_id = str(original.get("Message-ID")).strip()
-    for reader in (_arf, _dsn, _heuristic):
+    for reader in (_arf, _dsn, _exim_warning, _heuristic):
         found = reader(message)
         if found:
             parsed.reports = list({(r.recipient, r.verdict.bounce): r for r in found}.values())  # once each
