@@ -185,6 +185,11 @@ def test_policy_and_delay_reports_never_suppress(db, settings, world_news):
     db.commit()
     assert not suppressions.is_suppressed(db, "fine@example.org")
     assert sorted((b.kind, b.review) for b in db.scalars(select(Bounce))) == [("delay", None), ("policy", None)]
+    (refused,) = store.policy_refusals(db, since=utcnow() - timedelta(days=1))
+    assert (refused.domain, refused.count, refused.status) == ("example.org", 1, "5.7.1"), "counted for ops"
+    from service.monitoring.metrics import render
+
+    assert 'newsletter_policy_refusals{domain="example.org",edition=""} 1.0' in render(settings).decode()
 
 
 def test_repeated_soft_bounces_over_days_disable_the_address(db, settings, world_news):

@@ -74,7 +74,9 @@ def _store(session: Session, kind: str, status: str | None, diagnostic: str | No
     """One bounce row."""
     email = match.email or recipient
     store.add(session, received_at=utcnow(), kind=kind, status=status, diagnostic=(diagnostic or "")[:1000] or None,
-              recipient_hash=address_hash(email) if email else None, delivery_id=match.delivery_id,
+              recipient_hash=address_hash(email) if email else None,
+              recipient_domain=email.rsplit("@", 1)[-1].lower()[:255] if email and "@" in email else None,
+              delivery_id=match.delivery_id,
               subscriber_id=match.subscriber_id, edition_id=match.edition_id, matched_by=match.matched_by,
               source=source, message_sha256=digest, raw=raw, review=review.value if review else None)
 

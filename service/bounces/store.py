@@ -152,6 +152,29 @@ def per_edition(session: Session, edition_ids: Sequence[int]) -> dict[int, dict[
     return result
 
 
+@dataclass(frozen=True)
+class Refusals:
+    """Refusals of our sending setup (policy class) reported for one edition by one receiving domain."""
+
+    edition_id: int | None
+    domain: str
+    count: int
+    status: str | None  # the highest status seen, e.g. 5.7.26
+    last_at: datetime
+
+
+def policy_refusals(session: Session, *, since: datetime, limit: int = 50) -> list[Refusals]:
+    """Proven policy-class bounces since a moment, per edition and receiving domain, most first (for ops)."""
+    rows = session.execute(select(Bounce.edition_id, Bounce.recipient_domain, func.count(), func.max(Bounce.status),
+                                  func.max(Bounce.received_at))
+                           .where(Bounce.kind == BounceKind.policy.value, Bounce.review.is_(None),
+                                  Bounce.received_at >= since)
+                           .group_by(Bounce.edition_id, Bounce.recipient_domain)
+                           .order_by(func.count().desc()).limit(limit))
+    return [Refusals(edition_id, domain or "?", int(count), status, as_utc(last)) for edition_id, domain, count,
+            status, last in rows]
+
+
 def totals(session: Session) -> dict[str, int]:
     """Bounces stored per kind, every kind present (the /metrics counter)."""
     found = dict(session.execute(select(Bounce.kind, func.count()).group_by(Bounce.kind)).all())

@@ -85,3 +85,24 @@ def review(
                       row.status or "-", row.source, (row.diagnostic or "")[:60])
     Console(width=160).print(table)
     typer.echo("held reports changed nobody; `newsletter bounces review --show ID` prints one")
+
+
+@app.command()
+def refusals(days: int = typer.Option(7, "--days", min=1, max=90, help="How far back")) -> None:
+    """Receivers refusing our setup (5.7.x: SPF, DKIM, DMARC, rDNS, block lists) per edition and domain: for ops."""
+    from datetime import timedelta
+
+    from service.bounces.store import policy_refusals
+    from service.models import utcnow
+
+    with session_scope(get_settings().effective_database_url) as session:
+        rows = policy_refusals(session, since=utcnow() - timedelta(days=days))
+    if not rows:
+        typer.echo(f"no refusal of our setup reported in {days} days")
+        return
+    table = Table("edition", "receiving domain", "refusals", "status", "last")
+    for row in rows:
+        table.add_row(str(row.edition_id or "-"), row.domain, str(row.count), row.status or "-",
+                      f"{row.last_at:%Y-%m-%d %H:%M}")
+    Console(width=160).print(table)
+    typer.echo("these readers were not suppressed: check SPF, DKIM, DMARC, reverse DNS and block lists")
