@@ -25,7 +25,8 @@ def ingest(
         raise InvalidInput("no message on stdin: pipe one raw bounce or complaint into `newsletter bounces ingest`")
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
-        taken = take_in(session, raw, settings=settings, source="cli", envelope_to=envelope_to)
+        taken = take_in(session, raw, settings=settings, source="cli",
+                        envelope_to=envelope_to.strip() if envelope_to else None)
         session.commit()
     for item in taken:
         typer.echo(f"{item.kind} {item.recipient or '-'} {item.status or '-'} matched by {item.matched_by}: "
