@@ -11,6 +11,7 @@ from email.message import EmailMessage
 import css_inline
 
 from service import emails, links
+from service.bounces.verp import signed_message_id
 from service.branding.brand import brand_of, sender
 from service.config import Settings
 from service.models import Edition, MailingList, Story, Subscriber
@@ -147,8 +148,8 @@ def public_values(settings: Settings, mailing_list: MailingList) -> dict[str, st
 
 
 def edition_message_id(settings: Settings, edition: Edition, subscriber_id: int) -> str:
-    """Stable per (edition, subscriber), so a rare duplicate send is recognisable as one."""
-    return f"<edition-{edition.id}.reader-{subscriber_id}@{settings.mail_domain}>"
+    """Stable per (edition, reader) to spot a duplicate send; signed, so a complaint quoting it names its reader."""
+    return signed_message_id(settings, edition.id, subscriber_id)
 
 
 def edition_message(settings: Settings, edition: Edition, mailing_list: MailingList,

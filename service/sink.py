@@ -46,9 +46,10 @@ class OutboxHandler:
         outbox.mkdir(parents=True, exist_ok=True)
 
     async def handle_DATA(self, server, session, envelope):
-        """Store the message with its envelope recipients, say what it is, then accept it."""
+        """Store the message with its envelope (Return-Path first, as a final MTA writes it), then accept it."""
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:12]}.eml"
-        header = "".join(f"X-Envelope-To: {rcpt}\r\n" for rcpt in envelope.rcpt_tos).encode()
+        header = (f"Return-Path: <{envelope.mail_from or ''}>\r\n"  # the VERP address a bounce for it goes back to
+                  + "".join(f"X-Envelope-To: {rcpt}\r\n" for rcpt in envelope.rcpt_tos)).encode()
         temporary = self.outbox / f".{name}.tmp"
         temporary.write_bytes(header + envelope.original_content)
         temporary.rename(self.outbox / name)

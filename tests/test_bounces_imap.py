@@ -14,7 +14,7 @@ from service.bounces.imap import poll_mailbox
 from service.bounces.models import Bounce
 from service.celery_app import beat_schedule
 from tests.support.dovecot import Dovecot
-from tests.test_bounces import FIXTURES, _reader, dsn
+from tests.test_bounces import FIXTURES, _reader, dsn, proven
 
 
 @pytest.fixture
@@ -51,10 +51,11 @@ def _seen(server: Dovecot) -> int:
 
 
 def test_beat_polls_the_mailbox_and_each_message_is_taken_once(dovecot, settings, db, world_news):
-    _reader(db, world_news, "imap-gone@example.org")
+    reader = _reader(db, world_news, "imap-gone@example.org")
     configured = settings.model_copy(update={"bounce_imap_url": dovecot.url})
     assert "poll-bounces" in beat_schedule(configured) and "poll-bounces" not in beat_schedule(settings)
-    _append(dovecot, dsn("imap-gone@example.org", "5.1.1"), (FIXTURES / "flufl_qmail_08.eml").read_bytes())
+    _append(dovecot, dsn("imap-gone@example.org", "5.1.1", to=proven(settings, reader)),
+            (FIXTURES / "flufl_qmail_08.eml").read_bytes())
 
     assert poll_mailbox(configured) == 2
     db.expire_all()

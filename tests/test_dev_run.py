@@ -16,6 +16,7 @@ import pytest
 from service.config import REPO_ROOT, Settings
 from tests.support.smtp import free_port
 from tests.support.web import CSRF
+from tests.test_bounces import dsn
 
 START_LIMIT = 180.0
 MAIL_LIMIT = 10.0
@@ -176,6 +177,13 @@ def test_make_run_subscribe_lands_in_outbox_and_ctrl_c_stops_everything(tmp_path
             listed = subprocess.run([str(NEWSLETTER), "outbox"], cwd=REPO_ROOT, env=fresh_shell(data_dir),
                                     timeout=60, capture_output=True, text=True)
             assert printed.group(0) in listed.stdout, "`newsletter outbox` lists the same link again"
+            # the outbox is a real mailbox: Return-Path names the VERP envelope a bounce for the message goes to
+            return_path = eml.read_bytes().split(b"\r\n", 1)[0].decode()
+            assert re.fullmatch(r"Return-Path: <bounces\+[a-z2-7]+@localhost>", return_path), return_path
+            bounced = subprocess.run([str(NEWSLETTER), "bounces", "ingest", "--envelope-to", return_path[14:-1]],
+                                     cwd=REPO_ROOT, env=fresh_shell(data_dir), timeout=60, capture_output=True,
+                                     input=dsn("newcomer@example.com", "5.1.1"))
+            assert b"hard newcomer@example.com 5.1.1 matched by verp: suppressed" in bounced.stdout, bounced
             time.sleep(3)  # beat ticks every second or two: none of it may reach the console
     finally:
         stopped = time.monotonic()

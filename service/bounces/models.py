@@ -31,4 +31,7 @@ class Bounce(Base):
     matched_by: Mapped[str] = mapped_column(String(16), default="none")  # verp, message-id, recipient, none
     source: Mapped[str] = mapped_column(String(16), default="")  # imap, cli, api
     message_sha256: Mapped[str] = mapped_column(String(64), index=True)  # the same report twice is taken once
-    raw: Mapped[str | None] = mapped_column(Text, default=None)  # kept for review when it could not be parsed
+    raw: Mapped[str | None] = mapped_column(Text, default=None)  # kept for review: unparsed or not authenticated
+    recipient_domain: Mapped[str | None] = mapped_column(String(255), default=None)  # policy refusals per domain
+    # why it was held for review and not applied (service.bounces.authenticate.Held); None: authenticated, applied
+    review: Mapped[str | None] = mapped_column(String(32), default=None, index=True)

@@ -4,6 +4,9 @@ No database here: raw bytes in, one Report per recipient out (an empty list mean
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import quopri
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -15,7 +18,12 @@ from flufl.bounce import all_failures
 from service.bounces.policy import Verdict, classify_complaint, classify_report, enhanced_status
 
 ADDRESS = re.compile(r"[^\s<>\"';:,()\[\]]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers")
+ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "message/global",
+                  "message/global-headers")
+STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")  # RFC 3464, RFC 6533 (SMTPUTF8)
+QUOTE_MARKERS = re.compile(  # where a text bounce starts quoting the original: its To/Cc there did not fail
+    r"^\s*-+ ?(Below this line is a copy of the message|This is a copy of the message|Original message)|"
+    r"^Original message headers:|^\s*-+ ?(The )?(original|returned) message", re.I | re.M)
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,7 @@ class Parsed:
     reports: list[Report] = field(default_factory=list)
     verp_texts: list[str] = field(default_factory=list)
     message_id: str | None = None
+    text: str = ""  # the whole message, every part decoded: where a quoted token or Message-ID of ours may be
 
 
 def _address(value: str | None) -> str | None:
@@ -65,14 +74,29 @@ def _verp_texts(message: Message, original: Message | None) -> list[str]:
     return [text for text in texts if text]
 
 
+def _status_blocks(part: Message, encoding: str) -> list[Message]:
+    """The header groups of a delivery-status part that the email package could not split (an encoded one)."""
+    body = part.as_string().replace("\r\n", "\n").split("\n\n", 1)[-1]
+    if encoding == "base64":
+        try:
+            body = base64.b64decode(re.sub(r"[^A-Za-z0-9+/=]", "", body) + "==").decode("utf-8", "replace")
+        except (binascii.Error, ValueError):
+            return []
+    elif encoding == "quoted-printable":
+        body = quopri.decodestring(body.encode("latin-1", "replace")).decode("utf-8", "replace")
+    return [message_from_bytes(block.strip().encode("utf-8", "replace"))
+            for block in re.split(r"\n[ \t]*\n", body) if block.strip()]
+
+
 def _dsn(message: Message) -> list[Report] | None:
     """RFC 3464: one report per per-recipient block of the message/delivery-status part."""
     for part in message.walk():
-        if part.get_content_type() != "message/delivery-status":
+        if part.get_content_type() not in STATUS_TYPES:
             continue
         blocks = part.get_payload()
-        if not isinstance(blocks, list):
-            return None
+        encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+        if encoding in ("base64", "quoted-printable") or not isinstance(blocks, list):
+            blocks = _status_blocks(part, encoding)
         reports = []
         for block in blocks[1:] or blocks:
             if not isinstance(block, Message):
@@ -96,11 +120,24 @@ def _arf(message: Message) -> list[Report] | None:
         fields = payload[0] if isinstance(payload, list) and payload and isinstance(payload[0], Message) else (
             message_from_bytes(str(payload).encode("utf-8", "replace")))
         original = _original(message)
-        recipient = _address(fields.get("Original-Rcpt-To")) or (
-            _address(str(original.get("To", ""))) if original is not None else None)
+        named = [_address(str(value)) for value in fields.get_all("Original-Rcpt-To") or []]
+        recipients: list[str | None] = [address for address in named if address] or [
+            _address(str(original.get("To", ""))) if original is not None else None]
         feedback = str(fields.get("Feedback-Type", "abuse")).strip()
-        return [Report(recipient, classify_complaint(feedback), f"feedback report: {feedback}")]
+        verdict = classify_complaint(feedback)
+        return [Report(recipient, verdict, f"feedback report: {feedback}") for recipient in dict.fromkeys(recipients)]
     return None
+
+
+def _all_text(raw: bytes, message: Message) -> str:
+    """The raw message and every part decoded (a quoted original may be base64 or quoted-printable)."""
+    chunks = [raw.decode("latin-1")]
+    for part in message.walk():
+        if not part.is_multipart():
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes) and payload:
+                chunks.append(payload.decode("latin-1"))
+    return "\n".join(chunks)
 
 
 def _body_text(message: Message) -> str:
@@ -113,7 +150,9 @@ def _body_text(message: Message) -> str:
                 chunks.append(_decoded(payload, part.get_content_charset()))
         if part.get_content_type() in ORIGINAL_TYPES:
             break
-    return "\n".join(chunks)
+    text = "\n".join(chunks)
+    quoted = QUOTE_MARKERS.search(text)
+    return text[:quoted.start()] if quoted else text
 
 
 def _decoded(payload: bytes, charset: str | None) -> str:
@@ -131,6 +170,25 @@ def _diagnostic_near(text: str, recipient: str) -> str:
         if recipient.lower() in line.lower():
             return " ".join(" ".join(lines[max(0, number - 1):number + 4]).split())[:1000]
     return " ".join(text.split())[:1000]
+
+
+EXIM_WARNING = re.compile(r"has not yet been delivered to one or more of its\s+recipients", re.I)
+EXIM_PENDING = re.compile(r"The address(?:es)? to which the message has not yet been delivered (?:is|are):\s*\n"
+                          r"((?:[ \t]*\n|[ \t]+\S.*\n)+)", re.I)
+
+
+def _exim_warning(message: Message) -> list[Report] | None:
+    """Exim's delay warning (its warn_message_file): the addresses still queued, listed two spaces in."""
+    text = _body_text(message).replace("\r\n", "\n")
+    if not EXIM_WARNING.search(text) or not (found := EXIM_PENDING.search(text + "\n")):
+        return None
+    reports = []
+    for line in found.group(1).splitlines():
+        address = _address(line) if line.startswith("  ") and not line.startswith("   ") else None
+        if address:
+            diagnostic = _diagnostic_near(text, address)
+            reports.append(Report(address, classify_report("delayed", None, diagnostic), diagnostic))
+    return reports or None
 
 
 def _heuristic(message: Message) -> list[Report] | None:
@@ -159,10 +217,10 @@ def parse(raw: bytes) -> Parsed:
     """Everything a report says; Parsed.reports is empty when it is not a bounce we can read."""
     message = message_from_bytes(raw)
     original = _original(message)
-    parsed = Parsed(verp_texts=_verp_texts(message, original))
+    parsed = Parsed(verp_texts=_verp_texts(message, original), text=_all_text(raw, message))
     if original is not None and original.get("Message-ID"):
         parsed.message_id = str(original.get("Message-ID")).strip()
-    for reader in (_arf, _dsn, _heuristic):
+    for reader in (_arf, _dsn, _exim_warning, _heuristic):
         found = reader(message)
         if found:
             parsed.reports = list({(r.recipient, r.verdict.bounce): r for r in found}.values())  # once each

@@ -1,12 +1,17 @@
 """One policy for SMTP replies, bounces and complaints: what each outcome does to the address.
 
 The bulk sender, the transactional tasks and the bounce processor all ask this module, so a 5.1.1
-means the same thing whether the server said it at once or a DSN said it an hour later.
-  hard (failed, 5.x.x except 5.7.x)  -> suppress the address now
-  policy (5.7.x: the sender's setup)  -> fail this message, never suppress
-  soft (4.x.x, delayed-then-failed)   -> add to a decaying score; suppress at the threshold
-  complaint (ARF, RFC 5965)           -> unsubscribe from every list and suppress now
-  delay (a DSN that only reports one) -> nothing
+means the same thing whether the server said it at once or a DSN said it an hour later. Classes are by
+whose fault a failure is (the README's table):
+  hard: the recipient's (5.1.x, 5.2.1, 5.4.4, "no such user",  -> suppress the address now
+        any other permanent failure that names no other cause)
+  policy: ours (5.7.x, 5.1.7/8, 4.7.x blocks, SPF/DKIM/DMARC,   -> fail this message, never suppress; counted
+          rDNS, block lists, "use your ISP's server")             per edition and receiving domain for ops
+  soft: temporary (4.x.x, a full mailbox, a final failure       -> add to a decaying score; suppress at the
+        after retries, a message too large)                         threshold
+  complaint (ARF, RFC 5965)                                      -> unsubscribe from every list and suppress now
+  delay (a report of a delay only)                               -> nothing
+BounceKind.policy (FailureKind.policy on a ledger row) is the one "receivers refuse our setup" class.
 """
 from __future__ import annotations
 
@@ -19,7 +24,22 @@ from datetime import date, datetime
 ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 FULL_MAILBOX = re.compile(r"quota|mailbox (is )?full|mail ?folder is full|full mailbox|insufficient (disk )?space|"
                           r"mailbox size limit", re.I)  # RFC 3463 X.2.2: "a persistent transient error"
-POLICY_WORDS = re.compile(r"\b(spam|blocked|blacklist|blocklist|reputation|policy|dmarc|spf|dkim|rbl)\b", re.I)
+POLICY_WORDS = re.compile(  # the receiver refuses our sending setup or reputation, not the reader's mailbox
+    r"\b(spam\w*|blocked|black ?list\w*|block ?list\w*|deny ?list\w*|reputation|policy|dmarc|spf|dkim|rbl|dnsbl|"
+    r"spamhaus|spamcop|barracuda|sorbs|listed (on|in|at)|rdns|reverse (dns|hostname|lookup)|ptr( record)?|"
+    r"sender policy framework|unauthenticated|not authenticated|(isp|provider)'?s? (mail |smtp )?(server|relay)|"
+    r"dynamic ip|dial-?up|banned sending ip|unsolicited|sender address rejected|complaints?|"
+    r"unexpected volume|temporarily deferred)\b", re.I)
+RECIPIENT_GONE = re.compile(  # the mailbox does not exist (any more): the recipient's fault, whatever the code
+    r"user unknown|unknown user|no such (user|mailbox|recipient|account|address)|(does not|doesn't|not) exist|"
+    r"invalid (recipient|mailbox|address|user)|recipient (address )?rejected: (user unknown|access denied|"
+    r"undeliverable)|unknown (local[- ]part|recipient|mailbox|address)|no mailbox here|(user|recipient|address|"
+    r"mailbox) not found|mailbox (is )?(unavailable|disabled|inactive|not available)|account (is |has been )?"
+    r"(disabled|deactivated|closed|inactive|suspended)|is inactive|addressee unknown|unrouteable address|"
+    r"doesn't have an? [\w.-]+ account|not a valid (mailbox|recipient|user)|recip(ient)?notfound|"
+    r"no longer (active|valid|in use)", re.I)
+GREYLIST = re.compile(r"grey ?list|gray ?list|try again later|temporar", re.I)
+TOO_BIG = ("5.2.3", "5.3.4")  # our message is too large: not the reader's fault, and not a refusal of our setup
 
 
 class FailureKind(enum.StrEnum):
@@ -85,15 +105,31 @@ def enhanced_status(text: str | None) -> str | None:
     return ".".join(found.groups()) if found else None
 
 
+def _specific(status: str | None, diagnostic: str) -> str | None:
+    """The report's status, or the server's own enhanced code when the report's is generic (X.0.0) or missing."""
+    said = enhanced_status(diagnostic)
+    generic = status is None or status.endswith(".0.0") or status == "5.3.0"  # 5.3.0: SES's "other mail system"
+    return said if generic and said else status
+
+
 def _permanent(status: str | None, code: int | None, text: str) -> Verdict:
-    """A permanent failure: hard, unless it is our policy problem (5.7.x) or a full mailbox (soft, X.2.2)."""
+    """A permanent failure, by whose fault it is: ours (policy), a full mailbox (soft), else the recipient's (hard)."""
     shown = status or (str(code) if code else None)
-    if status == "5.2.2" or ((status is None or status.startswith("5.0.")) and FULL_MAILBOX.search(text)):
-        return Verdict(Action.score, BounceKind.soft, FailureKind.rejected, shown)
-    if (status and status.startswith("5.7.")) or (not status and POLICY_WORDS.search(text)):
-        return Verdict(Action.fail, BounceKind.policy, FailureKind.policy, shown)
-    kind = FailureKind.no_such_user if status and status.startswith("5.1.") else FailureKind.rejected
-    return Verdict(Action.suppress, BounceKind.hard, kind, shown)
+    soft = Verdict(Action.score, BounceKind.soft, FailureKind.rejected, shown)
+    policy = Verdict(Action.fail, BounceKind.policy, FailureKind.policy, shown)
+    if status and (status.startswith("5.7.") or status in ("5.1.7", "5.1.8")):
+        return policy
+    if status == "5.2.2" or status in TOO_BIG:
+        return soft
+    if status and (status.startswith("5.1.") or status in ("5.2.1", "5.4.4")):
+        return Verdict(Action.suppress, BounceKind.hard, FailureKind.no_such_user, shown)
+    if FULL_MAILBOX.search(text):
+        return soft
+    if RECIPIENT_GONE.search(text):  # said in words, it decides even next to a policy word
+        return Verdict(Action.suppress, BounceKind.hard, FailureKind.no_such_user, shown)
+    if POLICY_WORDS.search(text):
+        return policy
+    return Verdict(Action.suppress, BounceKind.hard, FailureKind.rejected, shown)  # RFC 5321: do not retry it
 
 
 def classify_reply(code: int, text: str) -> Verdict:
@@ -109,14 +145,16 @@ def classify_reply(code: int, text: str) -> Verdict:
 def classify_report(action: str | None, status: str | None, diagnostic: str = "") -> Verdict:
     """One recipient of a bounce report: its DSN Action (RFC 3464) and Status, or what a non-DSN bounce said."""
     action = (action or "failed").lower()
-    status = status or enhanced_status(diagnostic)
+    status = _specific(status or None, diagnostic)
     if action in ("delayed", "delivered", "relayed", "expanded"):
         return Verdict(Action.nothing, BounceKind.delay, None, status)
-    if status and status.startswith("4."):
-        return Verdict(Action.score, BounceKind.soft, None, status)
     code = re.search(r"\b([45]\d\d)\b", diagnostic)
-    if not status and code and code.group(1).startswith("4"):
-        return Verdict(Action.score, BounceKind.soft, None, code.group(1))
+    if (status and status.startswith("4.")) or (not status and code and code.group(1).startswith("4")):
+        shown = status or (code.group(1) if code else None)
+        if ((status or "").startswith("4.7.") or POLICY_WORDS.search(diagnostic)) and not GREYLIST.search(
+                diagnostic.replace("temporarily deferred", "")):
+            return Verdict(Action.fail, BounceKind.policy, FailureKind.policy, shown)  # a policy deferral, given up
+        return Verdict(Action.score, BounceKind.soft, None, shown)
     return _permanent(status if status and status.startswith("5.") else None,
                       int(code.group(1)) if code else None, diagnostic)
 

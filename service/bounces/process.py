@@ -1,7 +1,8 @@
-"""Take in one bounce or complaint: parse, match to a delivery (VERP first, then recipient), store, apply the policy.
+"""Take in one bounce or complaint: parse, prove whom it is about (VERP token or signed Message-ID), store, apply.
 
-Every input (IMAP, the CLI's MTA pipe, the HTTP API) calls `ingest`; a message that cannot be parsed is
-stored with its raw text for review, never dropped.
+Every input (IMAP, the CLI's MTA pipe, the HTTP API) calls `ingest`. A report is applied only to a reader it
+proves (service.bounces.authenticate); anything else, and a message that cannot be parsed, is stored with its
+raw text and held for review, never applied and never dropped.
 """
 from __future__ import annotations
 
@@ -14,13 +15,12 @@ from sqlalchemy.orm import Session
 
 from service.addresses import address_hash
 from service.bounces import store
+from service.bounces.authenticate import Held, prove, reader_for
 from service.bounces.parse import Parsed, Report, parse
 from service.bounces.policy import Action, BounceKind, Verdict, over_threshold, soft_score
-from service.bounces.verp import Verp
 from service.config import Settings
 from service.models import utcnow
 from service.subscriptions.consent import ConsentContext
-from service.subscriptions.lookups import subscriber_by_email
 from service.subscriptions.preferences import unsubscribe
 from service.suppressions import suppress
 
@@ -50,57 +50,55 @@ def ingest(session: Session, raw: bytes, *, settings: Settings, source: str,
         parsed = parse(raw)
     except Exception:
         log.exception("bounce report could not be parsed; kept for review")
-        parsed = Parsed()
-    now = utcnow()
-    verp = Verp(settings)
-    target = verp.find(envelope_to, *parsed.verp_texts)
+        parsed = Parsed(text=raw.decode("latin-1"))
+    proof = prove(session, settings, parsed, envelope_to)
+    kept = raw.decode("utf-8", "replace")[:MAX_RAW]
     if not parsed.reports:
-        match = _match(session, verp_target=target, message_id=parsed.message_id, recipient=None)
-        store.add(session, received_at=now, kind=BounceKind.unparsed.value, status=None, diagnostic=None,
-                  recipient_hash=address_hash(match.email) if match.email else None, delivery_id=match.delivery_id,
-                  subscriber_id=match.subscriber_id, edition_id=match.edition_id, matched_by=match.matched_by,
-                  source=source, message_sha256=digest, raw=raw.decode("utf-8", "replace")[:MAX_RAW])
-        return [Taken(BounceKind.unparsed.value, None, None, match.matched_by, "kept for review")]
+        about = proof.readers[0] if len(proof.readers) == 1 else store.Match()
+        _store(session, BounceKind.unparsed.value, None, None, about, source=source, digest=digest,
+               review=Held.unparsed, raw=kept)
+        return [Taken(BounceKind.unparsed.value, None, None, about.matched_by, "kept for review")]
     taken = []
-    single = len(parsed.reports) == 1  # a VERP token names one delivery: it belongs to a one-recipient report
     for report in parsed.reports:
-        match = _match(session, verp_target=target if single else None, message_id=parsed.message_id,
-                       recipient=report.recipient)
-        taken.append(_take(session, settings, report, match, source=source, digest=digest))
+        match = reader_for(proof, report.recipient, only_recipient=len(parsed.reports) == 1)
+        if match is None:
+            taken.append(_hold(session, report, proof.otherwise, source=source, digest=digest, raw=kept))
+        else:
+            taken.append(_take(session, settings, report, match, source=source, digest=digest))
     return taken
 
 
-def _match(session: Session, *, verp_target, message_id: str | None, recipient: str | None) -> store.Match:
-    """VERP token first, then the quoted Message-ID, then the recipient's address."""
-    found = None
-    if verp_target is not None and verp_target.delivery_id is not None:
-        found = store.by_delivery(session, verp_target.delivery_id)
-    elif verp_target is not None and verp_target.subscriber_id is not None:
-        found = store.by_subscriber(session, verp_target.subscriber_id)
-    if found is None and message_id:
-        found = store.by_message_id(session, message_id)
-    if found is None and recipient:
-        try:
-            subscriber = subscriber_by_email(session, recipient)
-        except Exception:  # noqa: BLE001 - an address we could never have mailed matches nobody
-            subscriber = None
-        if subscriber is not None:
-            found = store.by_subscriber_email(session, subscriber.id, subscriber.email)
-    return found or store.Match(email=recipient)
+def _store(session: Session, kind: str, status: str | None, diagnostic: str | None, match: store.Match, *,
+           source: str, digest: str, review: Held | None = None, raw: str | None = None,
+           recipient: str | None = None) -> None:
+    """One bounce row."""
+    email = match.email or recipient
+    store.add(session, received_at=utcnow(), kind=kind, status=status, diagnostic=(diagnostic or "")[:1000] or None,
+              recipient_hash=address_hash(email) if email else None,
+              recipient_domain=email.rsplit("@", 1)[-1].lower()[:255] if email and "@" in email else None,
+              delivery_id=match.delivery_id,
+              subscriber_id=match.subscriber_id, edition_id=match.edition_id, matched_by=match.matched_by,
+              source=source, message_sha256=digest, raw=raw, review=review.value if review else None)
+
+
+def _hold(session: Session, report: Report, why: Held, *, source: str, digest: str, raw: str) -> Taken:
+    """Store a recipient's report that proves nothing about any reader: kept for review, never applied."""
+    verdict = report.verdict
+    _store(session, verdict.bounce.value, verdict.status, report.diagnostic, store.Match(), source=source,
+           digest=digest, review=why, raw=raw, recipient=report.recipient)
+    log.warning("bounce report held for review (%s): %s %s", why.value, verdict.bounce.value, verdict.status or "")
+    return Taken(verdict.bounce.value, report.recipient, verdict.status, "none", f"held for review: {why.value}")
 
 
 def _take(session: Session, settings: Settings, report: Report, match: store.Match, *, source: str,
           digest: str) -> Taken:
-    """Store one recipient's bounce, then do what the policy says about the address."""
-    email = match.email or report.recipient
-    recipient_hash = address_hash(email) if email else None
+    """Store one proven recipient's bounce, then do what the policy says about the reader's address."""
     verdict = report.verdict
-    store.add(session, received_at=utcnow(), kind=verdict.bounce.value, status=(verdict.status or None),
-              diagnostic=report.diagnostic[:1000] or None, recipient_hash=recipient_hash,
-              delivery_id=match.delivery_id, subscriber_id=match.subscriber_id, edition_id=match.edition_id,
-              matched_by=match.matched_by, source=source, message_sha256=digest, raw=None)
-    done = apply(session, settings, verdict, email=email, subscriber_id=match.subscriber_id)
-    return Taken(verdict.bounce.value, email, verdict.status, match.matched_by, done)
+    _store(session, verdict.bounce.value, verdict.status, report.diagnostic, match, source=source, digest=digest,
+           recipient=report.recipient)
+    done = apply(session, settings, verdict, email=match.email or report.recipient,
+                 subscriber_id=match.subscriber_id)
+    return Taken(verdict.bounce.value, match.email or report.recipient, verdict.status, match.matched_by, done)
 
 
 def apply(session: Session, settings: Settings, verdict: Verdict, *, email: str | None,

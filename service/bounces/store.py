@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from service.bounces.models import Bounce
 from service.bounces.policy import BounceKind
-from service.models import Delivery, Subscriber, as_utc
+from service.models import Delivery, Edition, Subscriber, as_utc
 
 BOUNCED = (BounceKind.hard.value, BounceKind.soft.value, BounceKind.policy.value)
 
@@ -29,6 +29,7 @@ class BounceRow:
     delivery_id: int | None
     subscriber_id: int | None
     edition_id: int | None
+    review: str | None = None  # why it was held and not applied; None when it was applied
 
 
 @dataclass(frozen=True)
@@ -66,34 +67,30 @@ def by_subscriber(session: Session, subscriber_id: int) -> Match | None:
     return Match("verp", None, subscriber_id, None, email) if email else None
 
 
-def by_message_id(session: Session, message_id: str) -> Match | None:
-    """The delivery whose Message-ID the report quotes (a complaint's original message)."""
-    row = session.execute(select(Delivery.id, Delivery.subscriber_id, Delivery.edition_id, Subscriber.email)
-                          .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-                          .where(Delivery.message_id == message_id).limit(1)).first()
-    return Match("message-id", row.id, row.subscriber_id, row.edition_id, row.email) if row else None
-
-
-def by_subscriber_email(session: Session, subscriber_id: int, email: str) -> Match:
-    """A reader found by address: their latest sent delivery is the likeliest one to have bounced."""
-    row = session.execute(select(Delivery.id, Delivery.edition_id).where(Delivery.subscriber_id == subscriber_id,
-                                                                          Delivery.sent_at.is_not(None))
-                          .order_by(Delivery.sent_at.desc()).limit(1)).first()
-    return Match("recipient", row.id if row else None, subscriber_id, row.edition_id if row else None, email)
+def by_message_id(session: Session, message_id: str, *, edition_id: int, subscriber_id: int) -> Match | None:
+    """The reader a signed Message-ID of ours names, with its delivery while the ledger keeps it."""
+    email = session.scalar(select(Subscriber.email).where(Subscriber.id == subscriber_id))
+    if email is None:
+        return None
+    delivery_id = session.scalar(select(Delivery.id).where(Delivery.message_id == message_id,
+                                                           Delivery.subscriber_id == subscriber_id).limit(1))
+    edition = session.scalar(select(Edition.id).where(Edition.id == edition_id))  # None once the edition is deleted
+    return Match("message-id", delivery_id, subscriber_id, edition, email)
 
 
 def soft_days(session: Session, recipient_hash: str, *, since: datetime) -> list[date]:
     """The days with a soft bounce for an address, for the decaying score."""
     rows = session.scalars(select(Bounce.received_at).where(Bounce.recipient_hash == recipient_hash,
                                                             Bounce.kind == BounceKind.soft.value,
-                                                            Bounce.received_at >= since))
+                                                            Bounce.review.is_(None), Bounce.received_at >= since))
     return [as_utc(moment).date() for moment in rows]
 
 
 def _row(bounce: Bounce) -> BounceRow:
     """The plain record of a row."""
     return BounceRow(bounce.id, as_utc(bounce.received_at), bounce.kind, bounce.status, bounce.diagnostic,
-                     bounce.matched_by, bounce.source, bounce.delivery_id, bounce.subscriber_id, bounce.edition_id)
+                     bounce.matched_by, bounce.source, bounce.delivery_id, bounce.subscriber_id, bounce.edition_id,
+                     bounce.review)
 
 
 def recent(session: Session, *, limit: int = 50) -> list[BounceRow]:
@@ -101,9 +98,40 @@ def recent(session: Session, *, limit: int = 50) -> list[BounceRow]:
     return [_row(b) for b in session.scalars(select(Bounce).order_by(Bounce.id.desc()).limit(limit))]
 
 
+@dataclass(frozen=True)
+class HeldPage:
+    """One page of held reports; next_before is the `before` of the next page (None: the last page)."""
+
+    rows: list[BounceRow]
+    next_before: int | None
+
+
+def held(session: Session, *, before: int | None = None, limit: int = 50) -> HeldPage:
+    """Reports held for review (not proven for any reader, or unreadable), newest first, in keyset pages."""
+    query = select(Bounce).where(Bounce.review.is_not(None))
+    if before is not None:
+        query = query.where(Bounce.id < before)
+    rows = [_row(b) for b in session.scalars(query.order_by(Bounce.id.desc()).limit(limit + 1))]
+    return HeldPage(rows[:limit], rows[limit - 1].id if len(rows) > limit else None)
+
+
+def held_one(session: Session, bounce_id: int) -> tuple[BounceRow, str | None] | None:
+    """One held report and its kept text, for a person to read; None for an applied or unknown one."""
+    bounce = session.scalar(select(Bounce).where(Bounce.id == bounce_id, Bounce.review.is_not(None)))
+    return (_row(bounce), bounce.raw) if bounce is not None else None
+
+
+def held_totals(session: Session) -> dict[str, int]:
+    """Reports held for review, per reason (the /metrics counter)."""
+    rows = session.execute(select(Bounce.review, func.count()).where(Bounce.review.is_not(None))
+                           .group_by(Bounce.review))
+    return {str(reason): int(number) for reason, number in rows}
+
+
 def for_subscriber(session: Session, subscriber_id: int, recipient_hash: str, *, limit: int = 100) -> list[BounceRow]:
-    """A reader's bounces, by link or by address hash, newest first."""
-    query = (select(Bounce).where((Bounce.subscriber_id == subscriber_id) | (Bounce.recipient_hash == recipient_hash))
+    """A reader's applied bounces, by link or by address hash, newest first (held ones may be forgeries)."""
+    query = (select(Bounce).where((Bounce.subscriber_id == subscriber_id) | (Bounce.recipient_hash == recipient_hash),
+                                  Bounce.review.is_(None))
              .order_by(Bounce.id.desc()).limit(limit))
     return [_row(b) for b in session.scalars(query)]
 
@@ -114,7 +142,7 @@ def per_edition(session: Session, edition_ids: Sequence[int]) -> dict[int, dict[
     if not edition_ids:
         return result
     rows = session.execute(select(Bounce.edition_id, Bounce.kind, func.count(func.distinct(Bounce.recipient_hash)))
-                           .where(Bounce.edition_id.in_(list(edition_ids)),
+                           .where(Bounce.edition_id.in_(list(edition_ids)), Bounce.review.is_(None),
                                   Bounce.kind.in_([*BOUNCED, BounceKind.complaint.value]))
                            .group_by(Bounce.edition_id, Bounce.kind))
     for edition_id, kind, number in rows:
@@ -122,6 +150,29 @@ def per_edition(session: Session, edition_ids: Sequence[int]) -> dict[int, dict[
             continue
         result[edition_id]["complained" if kind == BounceKind.complaint.value else "bounced"] += number
     return result
+
+
+@dataclass(frozen=True)
+class Refusals:
+    """Refusals of our sending setup (policy class) reported for one edition by one receiving domain."""
+
+    edition_id: int | None
+    domain: str
+    count: int
+    status: str | None  # the highest status seen, e.g. 5.7.26
+    last_at: datetime
+
+
+def policy_refusals(session: Session, *, since: datetime, limit: int = 50) -> list[Refusals]:
+    """Proven policy-class bounces since a moment, per edition and receiving domain, most first (for ops)."""
+    rows = session.execute(select(Bounce.edition_id, Bounce.recipient_domain, func.count(), func.max(Bounce.status),
+                                  func.max(Bounce.received_at))
+                           .where(Bounce.kind == BounceKind.policy.value, Bounce.review.is_(None),
+                                  Bounce.received_at >= since)
+                           .group_by(Bounce.edition_id, Bounce.recipient_domain)
+                           .order_by(func.count().desc()).limit(limit))
+    return [Refusals(edition_id, domain or "?", int(count), status, as_utc(last)) for edition_id, domain, count,
+            status, last in rows]
 
 
 def totals(session: Session) -> dict[str, int]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -12,6 +13,7 @@ from service.models import DeliveryStatus
 from service.monitoring.status import Status, snapshot
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+REFUSALS_DAYS = 7  # newsletter_policy_refusals covers this many days
 STATUSES = (DeliveryStatus.pending, DeliveryStatus.sending, DeliveryStatus.sent, DeliveryStatus.failed,
             DeliveryStatus.skipped, DeliveryStatus.cancelled)
 
@@ -79,12 +81,15 @@ def _bounces(settings: Settings) -> Iterator[Metric]:
     """Bounces and complaints stored, per kind (nothing when the database does not answer: newsletter_up says so)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from service.bounces.store import totals
+    from service.bounces.authenticate import Held
+    from service.bounces.store import held_totals, policy_refusals, totals
     from service.db import session_scope
+    from service.models import utcnow
 
     try:
         with session_scope(settings.effective_database_url) as session:
-            found = totals(session)
+            found, held = totals(session), held_totals(session)
+            refused = policy_refusals(session, since=utcnow() - timedelta(days=REFUSALS_DAYS))
     except SQLAlchemyError:
         return
     bounces = CounterMetricFamily("newsletter_bounces", "Bounce and complaint reports taken in, per kind",
@@ -92,6 +97,17 @@ def _bounces(settings: Settings) -> Iterator[Metric]:
     for kind, number in found.items():
         bounces.add_metric([kind], number)
     yield bounces
+    kept = CounterMetricFamily("newsletter_bounces_held", "Reports held for review and never applied, per reason",
+                               labels=["reason"])
+    for reason in Held:
+        kept.add_metric([reason.value], held.get(reason.value, 0))
+    yield kept
+    policy = GaugeMetricFamily("newsletter_policy_refusals", f"Reports of receivers refusing our setup (5.7.x) in "
+                               f"the last {REFUSALS_DAYS} days, per edition and receiving domain",
+                               labels=["edition", "domain"])
+    for row in refused:
+        policy.add_metric([str(row.edition_id or ""), row.domain], row.count)
+    yield policy
 
 
 def render(settings: Settings, status: Status | None = None) -> bytes:

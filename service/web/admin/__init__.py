@@ -22,6 +22,7 @@ from service.web.admin import (
     tokens,
 )
 from service.web.admin.api import audit as api_audit
+from service.web.admin.api import bounces as api_bounces
 from service.web.admin.api import dashboard as api_dashboard
 from service.web.admin.api import editions as api_editions
 from service.web.admin.api import feeds as api_feeds
@@ -34,7 +35,7 @@ from service.web.admin.auth import current_admin
 UI_MODULES = (dashboard, lists, subscribers, imports, stories, feeds, editions, suppressions, tokens, audit_log,
               accounts, branding)
 API_MODULES = (api_dashboard, api_editions, api_lists, api_subscribers, api_stories, api_feeds, api_tokens,
-               api_audit)
+               api_audit, api_bounces)
 
 
 def mount(app: FastAPI, settings: Settings) -> None:

@@ -1,12 +1,14 @@
-"""Admin screen: the suppression list — hashes, reasons and dates in keyset pages; look up, add and remove addresses."""
+"""Admin screen: the suppression list (hashes, reasons, dates; look up, add, remove) and held bounce reports."""
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Path as PathParam
 from sqlalchemy.orm import Session
 
-from service.errors import InvalidInput
+from service.bounces import store as bounce_store
+from service.errors import InvalidInput, UnknownPage
 from service.subscribers import actions
 from service.web.admin.auth import CurrentAdmin
 from service.web.admin.render import done, page
@@ -15,13 +17,15 @@ from service.web.common import client_ip, get_session
 
 router = APIRouter(prefix="/admin")
 HASH_SHOWN = 12  # characters of the address hash a person needs to tell rows apart
+HELD_SHOWN = 20  # held bounce reports per page
 
 
-def _page(request: Request, session: Session, *, after: int | None = None, status_code: int = 200,
-          **context: Any):
+def _page(request: Request, session: Session, *, after: int | None = None, held_before: int | None = None,
+          status_code: int = 200, **context: Any):
     """The list page, with whatever a lookup or a mistake left to show."""
     found = actions.suppressions_page(session, after=after, limit=50)
     next_url = f"/admin/suppressions?after={found.next_after}" if found.next_after else None
+    context["held"] = bounce_store.held(session, before=held_before, limit=HELD_SHOWN)
     context.setdefault("values", {"address": "", "reason": ""})
     context.setdefault("errors", {})
     return page(request, "suppressions/index.html", status_code, title="Suppressions", found=found,
@@ -30,9 +34,21 @@ def _page(request: Request, session: Session, *, after: int | None = None, statu
 
 @router.get("/suppressions")
 def suppressions_page(request: Request, admin: CurrentAdmin, after: int | None = Query(None, ge=1, le=LARGEST_ID),
+                      held_before: int | None = Query(None, ge=1, le=LARGEST_ID),
                       session: Session = Depends(get_session)):
     """Newest first; only hashes are kept, so rows show a hash prefix, the reason and since when."""
-    return _page(request, session, after=after)
+    return _page(request, session, after=after, held_before=held_before)
+
+
+@router.get("/suppressions/held/{bounce_id}")
+def held_report(request: Request, admin: CurrentAdmin, bounce_id: int = PathParam(ge=1, le=LARGEST_ID),
+                session: Session = Depends(get_session)):
+    """One held report as it came in, so a person can judge it (and suppress by hand if it is real)."""
+    found = bounce_store.held_one(session, bounce_id)
+    if found is None:
+        raise UnknownPage("No bounce report held for review has this id.")
+    row, raw = found
+    return page(request, "suppressions/held.html", title=f"Held report {row.id}", row=row, raw=raw or "")
 
 
 @router.post("/suppressions/lookup")
