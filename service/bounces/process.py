@@ -18,6 +18,7 @@ from service.bounces.parse import Parsed, Report, parse
 from service.bounces.policy import Action, BounceKind, Verdict, over_threshold, soft_score
 from service.bounces.verp import Verp
 from service.config import Settings
+from service.delivery import refusals
 from service.models import utcnow
 from service.subscriptions.consent import ConsentContext
 from service.subscriptions.lookups import subscriber_by_email
@@ -99,6 +100,7 @@ def _take(session: Session, settings: Settings, report: Report, match: store.Mat
               diagnostic=report.diagnostic[:1000] or None, recipient_hash=recipient_hash,
               delivery_id=match.delivery_id, subscriber_id=match.subscriber_id, edition_id=match.edition_id,
               matched_by=match.matched_by, source=source, message_sha256=digest, raw=None)
+    refusals.bounce_recorded(session, settings, verdict.bounce.value, match.edition_id, match.delivery_id)
     done = apply(session, settings, verdict, email=email, subscriber_id=match.subscriber_id)
     return Taken(verdict.bounce.value, email, verdict.status, match.matched_by, done)
 
