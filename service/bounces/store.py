@@ -139,10 +139,11 @@ def forget(session: Session, *, subscriber_id: int, recipient_hash: str) -> int:
     return int(getattr(session.execute(statement), "rowcount", 0))
 
 
-def policy_refused(conn: Connection | Session, delivery_ids: Sequence[int]) -> dict[int, tuple[str | None, str]]:
-    """Of these deliveries, those a later report refused for our setup (5.7.x): delivery -> (status, diagnostic)."""
-    if not delivery_ids:
-        return {}
+def policy_refused(conn: Connection | Session, first: int, last: int) -> dict[int, tuple[str | None, str]]:
+    """Deliveries `first`..`last` that a later report refused for our setup (5.7.x): delivery -> (status, diagnostic).
+
+    A range, not a list of ids: the refusal window asks this after every batch with a refusal (one index range).
+    """
     rows = conn.execute(select(Bounce.delivery_id, Bounce.status, Bounce.diagnostic)
-                        .where(Bounce.delivery_id.in_(list(delivery_ids)), Bounce.kind == BounceKind.policy.value))
+                        .where(Bounce.delivery_id.between(first, last), Bounce.kind == BounceKind.policy.value))
     return {row.delivery_id: (row.status, row.diagnostic or "") for row in rows}

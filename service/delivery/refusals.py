@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Select, Table, case, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -78,16 +78,24 @@ def judge(refused: list[bool], limits: Limits) -> tuple[int, bool] | None:
     return None
 
 
-def _window(conn: Connection, edition_id: int, upto: int, limit: int) -> list:
-    """The edition's latest final replies up to ledger row `upto`, newest first: (id, status, failure_kind).
+def _window(edition_id: int, upto: int, limit: int, *columns) -> Select:
+    """The edition's latest final replies up to ledger row `upto`, newest first.
 
     Claims go in id order, so this is the order replies came in; walking the primary key back over at most
     SCAN x limit rows costs the same at any size of edition.
     """
-    query = (select(D.c.id, D.c.status, D.c.failure_kind)
-             .where(D.c.id <= upto, D.c.id > upto - SCAN * limit, D.c.edition_id == edition_id,
-                    D.c.status.in_([DeliveryStatus.sent, DeliveryStatus.failed]), D.c.smtp_code.is_not(None)))
-    return list(conn.execute(query.order_by(D.c.id.desc()).limit(limit)))
+    return (select(*columns).where(D.c.id <= upto, D.c.id > upto - SCAN * limit, D.c.edition_id == edition_id,
+                                   D.c.status.in_([DeliveryStatus.sent, DeliveryStatus.failed]),
+                                   D.c.smtp_code.is_not(None))
+            .order_by(D.c.id.desc()).limit(limit))
+
+
+def _tally(conn: Connection, edition_id: int, upto: int, limit: int) -> tuple[int, int | None, int | None]:
+    """(refusals at send time, lowest and highest row) of the window, counted by the database: one row back."""
+    window = _window(edition_id, upto, limit, D.c.id, D.c.failure_kind).subquery()
+    refused = func.coalesce(func.sum(case((window.c.failure_kind == FailureKind.policy.value, 1), else_=0)), 0)
+    row = conn.execute(select(refused, func.min(window.c.id), func.max(window.c.id))).one()
+    return int(row[0]), row[1], row[2]
 
 
 def _replies(conn: Connection, delivery_ids: list[int]) -> dict[int, tuple[str, str | None]]:
@@ -100,13 +108,19 @@ def _replies(conn: Connection, delivery_ids: list[int]) -> dict[int, tuple[str, 
 
 def over_limit(conn: Connection, edition_id: int, limits: Limits, *, upto: int) -> str | None:
     """The pause reason when the window up to ledger row `upto` is over a limit; None: carry on."""
-    rows = _window(conn, edition_id, upto, limits.reach)
-    bounced = bounce_store.policy_refused(conn, [row.id for row in rows if row.status == DeliveryStatus.sent])
-    refused = [row.failure_kind == FailureKind.policy.value or row.id in bounced for row in rows]
-    found = judge(refused, limits)
-    if found is None:
+    refused_now, first, last = _tally(conn, edition_id, upto, limits.reach)
+    found = bounce_store.policy_refused(conn, first, last) if first is not None and last is not None else {}
+    at_most = refused_now + len(found)  # the usual answer: too few refusals for any rule, nothing more to read
+    if (not limits.streak or at_most < limits.streak) and (limits.allowed is None or at_most <= limits.allowed):
         return None
-    covered, streak = found
+    rows = list(conn.execute(_window(edition_id, upto, limits.reach, D.c.id, D.c.status, D.c.failure_kind)))
+    sent = {row.id for row in rows if row.status == DeliveryStatus.sent}
+    bounced = {i: report for i, report in found.items() if i in sent}
+    refused = [row.failure_kind == FailureKind.policy.value or row.id in bounced for row in rows]
+    judged = judge(refused, limits)
+    if judged is None:
+        return None
+    covered, streak = judged
     ids = [row.id for row, flag in zip(rows[:covered], refused, strict=False) if flag]
     replies = _replies(conn, ids)
     refusals = [Refusal(bounced[i][1], replies[i][1], bounced[i][0]) if i in bounced else Refusal(*replies[i])
