@@ -19,6 +19,7 @@ from service.bounces.authenticate import Held, prove, reader_for
 from service.bounces.parse import Parsed, Report, parse
 from service.bounces.policy import Action, BounceKind, Verdict, over_threshold, soft_score
 from service.config import Settings
+from service.delivery import refusals
 from service.models import utcnow
 from service.subscriptions.consent import ConsentContext
 from service.subscriptions.preferences import unsubscribe
@@ -96,6 +97,7 @@ def _take(session: Session, settings: Settings, report: Report, match: store.Mat
     verdict = report.verdict
     _store(session, verdict.bounce.value, verdict.status, report.diagnostic, match, source=source, digest=digest,
            recipient=report.recipient)
+    refusals.bounce_recorded(session, settings, verdict.bounce.value, match.edition_id, match.delivery_id)
     done = apply(session, settings, verdict, email=match.email or report.recipient,
                  subscriber_id=match.subscriber_id)
     return Taken(verdict.bounce.value, match.email or report.recipient, verdict.status, match.matched_by, done)

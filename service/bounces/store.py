@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from service.bounces.models import Bounce
@@ -187,3 +188,13 @@ def forget(session: Session, *, subscriber_id: int, recipient_hash: str) -> int:
                                           Bounce.recipient_hash == recipient_hash))
                  .values(subscriber_id=None, diagnostic=None, raw=None))
     return int(getattr(session.execute(statement), "rowcount", 0))
+
+
+def policy_refused(conn: Connection | Session, first: int, last: int) -> dict[int, tuple[str | None, str]]:
+    """Deliveries `first`..`last` that a later report refused for our setup (5.7.x): delivery -> (status, diagnostic).
+
+    A range, not a list of ids: the refusal window asks this after every batch with a refusal (one index range).
+    """
+    rows = conn.execute(select(Bounce.delivery_id, Bounce.status, Bounce.diagnostic)
+                        .where(Bounce.delivery_id.between(first, last), Bounce.kind == BounceKind.policy.value))
+    return {row.delivery_id: (row.status, row.diagnostic or "") for row in rows}

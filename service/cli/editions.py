@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 
+from service.admin import audit
+from service.admin.identity import CLI_ADMIN
 from service.config import get_settings
 from service.db import session_scope
 from service.delivery import actions
@@ -156,6 +158,9 @@ def pause(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(
     """Stop sending after the batches in flight; resume carries on where it stopped."""
     edition_id = _edition_id(list_slug, day)
     actions.pause(get_settings(), edition_id)
+    with session_scope(get_settings().effective_database_url) as session:
+        audit.record(session, actor=CLI_ADMIN.name, action="edition.pause", object_type="edition",
+                     object_id=edition_id, details={"list": list_slug})
     typer.echo(f"edition {edition_id} paused")
 
 
@@ -165,8 +170,12 @@ def resume(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option
     from service.tasks import start_drains
 
     edition_id = _edition_id(list_slug, day)
-    actions.resume(sending_settings(), edition_id, start_drains)
-    typer.echo(f"edition {edition_id} resumed")
+    retried = actions.resume(sending_settings(), edition_id, start_drains)
+    with session_scope(get_settings().effective_database_url) as session:
+        audit.record(session, actor=CLI_ADMIN.name, action="edition.resume", object_type="edition",
+                     object_id=edition_id, details={"list": list_slug, **({"affected": retried} if retried else {})})
+    typer.echo(f"edition {edition_id} resumed" + (f"; {retried} readers refused for our sending setup are tried "
+                                                  "again" if retried else ""))
 
 
 @app.command()

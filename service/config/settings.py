@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(default=30.0, gt=0)  # how often beat takes back leases, restarts editions
     dispatch_catchup_hours: float = Field(default=6.0, ge=0)  # an edition missed while down is still sent this late
     send_synchronous_commit: bool = True  # off: faster ledger writes, but a PostgreSQL crash may forget ~1 s of sends
+    # receivers refusing our setup (5.7.x) pause an edition (service/delivery/refusals.py); 0 turns a rule off
+    refusal_pause_streak: int = Field(default=50, ge=0)  # this many refusals in a row
+    refusal_pause_percent: float = Field(default=5.0, ge=0, le=100)  # more than this share of the last window
+    refusal_pause_window: int = Field(default=1000, ge=10, le=100_000)  # replies the share is taken over
     # ledger retention (see service/delivery/retention.py): old finished editions keep only their roll-up figures
     delivery_retention_days: int = Field(default=90, ge=0)  # 0: keep every delivery row forever
     delivery_prune_batch_size: int = Field(default=5000, ge=100, le=100_000)  # rows deleted per transaction

@@ -126,11 +126,13 @@ def pause(settings: Settings, edition_id: int) -> None:
         raise InvalidInput(f"edition {edition_id} cannot be paused in its current state")
 
 
-def resume(settings: Settings, edition_id: int, start_drains: DrainStarter) -> None:
-    """Carry on sending a paused edition."""
-    if not control.set_paused(engine_for(settings.effective_database_url), edition_id, paused=False):
+def resume(settings: Settings, edition_id: int, start_drains: DrainStarter) -> int:
+    """Carry on sending a paused edition; after a pause for refusals, returns how many refused readers are retried."""
+    retried = control.resume(engine_for(settings.effective_database_url), edition_id, now=utcnow())
+    if retried is None:
         raise InvalidInput(f"edition {edition_id} cannot be resumed in its current state")
     start_drains(edition_id, settings.send_parallelism)
+    return retried
 
 
 def cancel(settings: Settings, edition_id: int) -> int:

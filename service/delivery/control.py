@@ -8,12 +8,12 @@ from typing import cast
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from service.bounces.policy import NEVER_RETRIED
+from service.bounces.policy import NEVER_RETRIED, FailureKind
 from service.config import Settings
 from service.delivery import ledger, reply_counts, rollup
 from service.editions import send_moment
 from service.errors import InvalidInput
-from service.models import Delivery, Edition, EditionStatus, MailingList, as_utc
+from service.models import Delivery, Edition, EditionStatus, MailingList, as_utc, utcnow
 
 E = cast(Table, Edition.__table__)  # typed FromClause; a model with __tablename__ maps a Table
 
@@ -45,11 +45,37 @@ def start(engine: Engine, *, settings: Settings, edition: Edition, mailing_list:
 
 def set_paused(engine: Engine, edition_id: int, paused: bool) -> bool:
     """Pause stops workers before their next batch; resume lets them go on. False if not applicable."""
-    before, after = (EditionStatus.sending, EditionStatus.paused) if paused else (EditionStatus.paused,
-                                                                                  EditionStatus.sending)
+    if not paused:
+        return resume(engine, edition_id, now=utcnow()) is not None
     with engine.begin() as conn:
-        return conn.execute(update(E).where(E.c.id == edition_id, E.c.send_status == before)
-                            .values(send_status=after)).rowcount == 1
+        return conn.execute(update(E).where(E.c.id == edition_id, E.c.send_status == EditionStatus.sending)
+                            .values(send_status=EditionStatus.paused)).rowcount == 1
+
+
+def pause_for_refusals(conn: Connection, edition_id: int, reason: str) -> bool:
+    """The service's own pause, with its reason (in the caller's transaction); False if it was not sending."""
+    return conn.execute(update(E).where(E.c.id == edition_id, E.c.send_status == EditionStatus.sending)
+                        .values(send_status=EditionStatus.paused, pause_reason=reason[:500])).rowcount == 1
+
+
+def resume(engine: Engine, edition_id: int, *, now: datetime) -> int | None:
+    """Let workers go on; None if it was not paused. Returns how many refused readers are tried again.
+
+    After a pause for refusals (its reason is set), the readers refused for our setup (5.7.x) go back to
+    pending with the rest: the cause was fixed, or they are refused again and the edition pauses again.
+    """
+    with engine.begin() as conn:
+        found = conn.execute(select(E.c.pause_reason).where(E.c.id == edition_id,
+                                                            E.c.send_status == EditionStatus.paused)).first()
+        opened = found is not None and conn.execute(
+            update(E).where(E.c.id == edition_id, E.c.send_status == EditionStatus.paused)
+            .values(send_status=EditionStatus.sending, pause_reason=None)).rowcount == 1
+        if not opened or found is None:
+            return None
+        if found.pause_reason is None:
+            return 0
+        return ledger.reopen_failed(conn, edition_id=edition_id, keep_failed=(), only=FailureKind.policy.value,
+                                    now=now)
 
 
 def cancel(engine: Engine, edition_id: int) -> int:

@@ -215,10 +215,12 @@ def cancel_pending(conn: Connection, *, edition_id: int) -> int:
     return conn.execute(statement).rowcount
 
 
-def reopen_failed(conn: Connection, *, edition_id: int, keep_failed: Sequence[str], now: datetime) -> int:
-    """An admin's "retry failed": failed rows go back to pending, except the kinds that must never be retried."""
+def reopen_failed(conn: Connection, *, edition_id: int, keep_failed: Sequence[str], now: datetime,
+                  only: str | None = None) -> int:
+    """An admin's "retry failed": failed rows (of one kind, if `only`) go back to pending, but never `keep_failed`."""
+    kinds = or_(D.c.failure_kind.is_(None), D.c.failure_kind.not_in(list(keep_failed)))
     statement = (update(D).where(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.failed,
-                                 or_(D.c.failure_kind.is_(None), D.c.failure_kind.not_in(list(keep_failed))))
+                                 kinds if only is None else D.c.failure_kind == only)
                  .values(status=DeliveryStatus.pending, not_before=now, due_at=now, attempts=0, failure_kind=None,
                          lease_token=None))
     return conn.execute(statement).rowcount

@@ -17,6 +17,7 @@ from service.db import engine_for, session_scope
 from service.delivery import control, ledger, outgoing, prepared
 from service.delivery.ledger import Claimed, Outcome
 from service.delivery.message import Draft, EditionMail, Recipient
+from service.delivery.refusals import Watch
 from service.delivery.smtp_session import (
     ConnectionLost,
     Reply,
@@ -109,6 +110,7 @@ def _drain(settings: Settings, edition_id: int, *, max_seconds: float | None) ->
     smtp = SmtpSession(settings.smtp, settings.smtp_messages_per_connection)
     throttle = Throttle(settings.send_rate_per_second, settings.effective_redis_url)
     verp = Verp(settings)
+    watch = Watch(settings, edition_id)  # receivers refusing our setup (5.7.x) pause the edition
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if conn.dialect.name == "postgresql" and not settings.send_synchronous_commit:
             conn.exec_driver_sql("SET synchronous_commit = off")
@@ -128,7 +130,7 @@ def _drain(settings: Settings, edition_id: int, *, max_seconds: float | None) ->
                         break
                     continue
                 if not _send_batch(conn, settings, mail, list_id, expires, token, batch, smtp, throttle, result,
-                                   verp):
+                                   verp, watch):
                     break
                 ledger.finish_batch(conn, token=token)
         finally:
@@ -150,8 +152,9 @@ def _outlast_leases(conn: Connection, edition_id: int, deadline: float) -> bool:
 
 
 def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id: int, expires: datetime, token: str,
-                batch: list[Claimed], smtp: SmtpSession, throttle: Throttle, result: DrainResult, verp: Verp) -> bool:
-    """Send one claimed batch; False when the drain should stop (server unreachable or lease lost).
+                batch: list[Claimed], smtp: SmtpSession, throttle: Throttle, result: DrainResult, verp: Verp,
+                watch: Watch) -> bool:
+    """Send one claimed batch; False when the drain should stop (server unreachable, lease lost, paused).
 
     Each message's outcome is sent to the database without waiting. The next message is signed and its
     content sent while the database commits, but its final dot goes out only once that commit has been
@@ -239,11 +242,25 @@ def _send_batch(conn: Connection, settings: Settings, mail: EditionMail, list_id
             elif outcome.failure_kind == FailureKind.policy:
                 log.error("edition %s: policy refusal for reader %s, check the sending setup: %s", mail.edition.id,
                           row.subscriber_id, outcome.smtp_reply)
+                if watch.refused(conn, upto=row.delivery_id, free=records.settled):
+                    delivery_context.reset(delivery_token)
+                    result.counts[outcome.status] += 1
+                    return _paused(conn, token, batch[position + 1:], now, result)
             delivery_context.reset(delivery_token)
             result.counts[outcome.status if outcome.status != DeliveryStatus.pending else "retry"] += 1
+        watch.batch_done(conn, upto=batch[-1].delivery_id, free=records.settled)
     finally:
         records.settled()  # never leave an answer unread on the connection
     return True
+
+
+def _paused(conn: Connection, token: str, rest: list[Claimed], now: datetime, result: DrainResult) -> bool:
+    """The edition was paused mid-batch: the rows not sent yet go back to pending, due at once, for the resume."""
+    ledger.release(conn, token=token, delivery_ids=[row.delivery_id for row in rest], retry_at=now,
+                   error="the edition was paused before this message was sent")
+    ledger.finish_batch(conn, token=token)
+    result.counts["released"] += len(rest)
+    return False
 
 
 class _Records:

@@ -33,6 +33,8 @@ class Edition(Base):
     send_started_at: Mapped[datetime | None] = mapped_column(default=None)
     send_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # why the service paused it by itself (receivers refusing our setup, service.delivery.refusals); resume clears it
+    pause_reason: Mapped[str | None] = mapped_column(String(500), default=None)
 
     mailing_list: Mapped[MailingList] = relationship()
 

@@ -57,6 +57,7 @@ class EditionFigures:
     completed_at: datetime | None = None
     rate_per_minute: float | None = None
     eta: datetime | None = None
+    pause_reason: str | None = None  # the service paused it: receivers refuse our setup (service.delivery.refusals)
 
     @property
     def done(self) -> int:
@@ -125,7 +126,7 @@ def figures_for(session: Session, edition_ids: Sequence[int], *, now: datetime |
     now = now or utcnow()
     editions = session.execute(
         select(Edition.id, Edition.list_id, Edition.edition_date, Edition.send_status, Edition.send_started_at,
-               Edition.completed_at, MailingList.slug)
+               Edition.completed_at, Edition.pause_reason, MailingList.slug)
         .join(MailingList, MailingList.id == Edition.list_id).where(Edition.id.in_(ids))).all()
     rollups = rollup.for_editions(session.connection(), ids)
     live = [edition_id for edition_id in ids if edition_id not in rollups]  # a roll-up wins over rows left
@@ -171,7 +172,8 @@ def figures_for(session: Session, edition_ids: Sequence[int], *, now: datetime |
             sending=tally[DeliveryStatus.sending], skipped=tally[DeliveryStatus.skipped],
             cancelled=tally[DeliveryStatus.cancelled], unsubscribed_since=leavers.get(row.id, 0),
             bounced=reports[row.id]["bounced"], complained=reports[row.id]["complained"],
-            started_at=started, completed_at=completed, rate_per_minute=rate, eta=eta)
+            started_at=started, completed_at=completed, rate_per_minute=rate, eta=eta,
+            pause_reason=row.pause_reason if row.send_status == EditionStatus.paused else None)
     return result
 
 

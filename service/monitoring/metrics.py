@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from service.config import Settings
@@ -60,6 +60,15 @@ class NewsletterCollector(Collector):
             retries.add_metric(labels, edition.retrying)
             progress.add_metric(labels, edition.progress)
         yield from (deliveries, rate, retries, progress)
+        yield GaugeMetricFamily("newsletter_editions_paused_for_refusals", "Editions paused because receivers refuse "
+                                "our sending setup (5.7.x); resume once it is fixed",
+                                value=len(status.paused_for_refusals))
+        reasons = InfoMetricFamily("newsletter_edition_refusal_pause", "Why an edition was paused for refusals",
+                                   labels=["list", "edition"])
+        for edition in status.paused_for_refusals:
+            reasons.add_metric([edition.list_slug, edition.edition_date.isoformat()],
+                               {"reason": edition.pause_reason or ""})
+        yield reasons
         replies = CounterMetricFamily("newsletter_smtp_replies", "Deliveries by class of their last SMTP reply",
                                       labels=["class"])
         for klass, number in status.smtp_replies.items():

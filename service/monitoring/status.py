@@ -62,10 +62,17 @@ class Status:
             elif age > self.beat_max_age:
                 found.append(f"beat not seen for {int(age.total_seconds())} s (expected a tick every "
                              f"{int(self.beat_max_age.total_seconds()) // STALE_BEAT_TICKS} s)")
+            found += [f"edition {e.list_slug} {e.edition_date} (#{e.edition_id}) {e.pause_reason}"
+                      for e in self.paused_for_refusals]
             if self.stuck_leases:
                 found.append(f"{self.stuck_leases} deliveries stuck in sending with an expired lease "
                              "(is the sweeper running?)")
         return found
+
+    @property
+    def paused_for_refusals(self) -> list[EditionFigures]:
+        """Editions the service paused because receivers refuse our sending setup (a person must fix it, resume)."""
+        return [edition for edition in self.editions if edition.pause_reason]
 
     @property
     def healthy(self) -> bool:

@@ -12,10 +12,11 @@ from service.models import Edition, EditionStatus, Subscriber, Subscription, Sub
 
 
 def add_readers(engine: Engine, list_id: int, count: int, *, prefix: str = "reader", zones: tuple[str, ...] = ("UTC",),
-                status: SubscriptionStatus = SubscriptionStatus.confirmed, chunk: int = 5000) -> list[str]:
-    """Insert `count` subscribers on a list; returns their addresses."""
+                status: SubscriptionStatus = SubscriptionStatus.confirmed, chunk: int = 5000,
+                domains: tuple[str, ...] = ("example.org",)) -> list[str]:
+    """Insert `count` subscribers on a list (their domains taken in turn); returns their addresses."""
     now = utcnow()
-    emails = [f"{prefix}{n}@example.org" for n in range(count)]
+    emails = [f"{prefix}{n}@{domains[n % len(domains)]}" for n in range(count)]
     with engine.begin() as conn:
         for start in range(0, count, chunk):
             part = emails[start:start + chunk]

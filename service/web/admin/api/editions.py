@@ -35,6 +35,9 @@ class FiguresOut(BaseModel):
     list_slug: str
     edition_date: date
     send_status: str
+    pause_reason: str | None = Field(None, description="Why the service paused it by itself (receivers refusing "
+                                     "our sending setup), e.g. 'paused: 312 of the last 1,000 replies were 5.7.26 "
+                                     "SPF failures from gmail.com'; cleared by resume")
     subject: str = ""
     planned: int
     sent: int
@@ -167,8 +170,9 @@ def act(request: Request, admin: CurrentAdmin, session: Session, edition_id: int
         actions.pause(settings, edition.id)
         message = f"Edition {edition.id} paused: workers stop after the batches in flight."
     elif verb == "resume":
-        actions.resume(settings, edition.id, drain_starter(request))
-        message = f"Edition {edition.id} resumed."
+        affected = actions.resume(settings, edition.id, drain_starter(request))
+        message = f"Edition {edition.id} resumed." + (
+            f" {affected} readers refused for our sending setup are tried again." if affected else "")
     elif verb == "cancel":
         affected = actions.cancel(settings, edition.id)
         message = f"Edition {edition.id} cancelled: {affected} pending deliveries dropped."
