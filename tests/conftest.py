@@ -29,8 +29,9 @@ RUN_ID = f"{os.getpid()}"
 SQLITE_TWIN_MODULES = frozenset({
     "test_ledger_claims", "test_ledger_migration", "test_delivery", "test_delivery_crash", "test_schedule",
     "test_retention", "test_bulk_import", "test_editions", "test_edition_actions", "test_monitoring",
-    "test_admin_dashboard", "test_multi_source", "test_feeds", "test_stories", "test_bounces", "test_admin_subscribers",
-    "test_subscriber_admin", "test_cli_subscribers", "test_brokers", "test_dev_run", "test_startup",
+    "test_admin_dashboard", "test_refusal_pause", "test_bounce_proof", "test_multi_source", "test_feeds",
+    "test_stories", "test_bounces", "test_admin_subscribers", "test_subscriber_admin", "test_cli_subscribers",
+    "test_brokers", "test_dev_run", "test_startup",
 })
 
 
