@@ -16,7 +16,8 @@ _SECTION_TEXT = """
     news newsfeed of on page popular rss section sections stories story the to today top und updates world
     mundo monde mondo welt noticias notizie nachrichten actualites infos info ultimas ultime dernieres neueste portada
     accueil inicio startseite politics politica politique politik business economy economia economie wirtschaft sport
-    sports esportes deportes tech technology science culture opinion video videos search records found results
+    sports esportes deportes tech technology science culture opinion video videos search records found results topic
+    topics
 """  # compared without accents
 SECTION_WORDS = frozenset(_SECTION_TEXT.split())
 SITE_LABELS_SKIPPED = {"www", "rss", "feeds", "feed", "m", "en", "english", "news", "api", "xml", "arcio"}
@@ -48,15 +49,20 @@ def _site_keys(hosts: Iterable[str]) -> set[str]:
         labels = host.split(".")
         for number, label in enumerate(labels[:-1]):
             if label not in SITE_LABELS_SKIPPED and len(label) >= 2:
-                keys |= {label, "the" + label, label + labels[number + 1]}
+                keys |= {label, "the" + label, label.removeprefix("the"), label + labels[number + 1]}
     return keys
 
 
-def _site_named(text: str, keys: set[str]) -> str | None:
-    """The leading words of one part of a title that spell the site's name ('AllAfrica' of 'AllAfrica News')."""
+def _site_named(text: str, keys: set[str], extend: bool = False) -> str | None:
+    """The leading words of a title's part that spell the site's name ('AllAfrica' of 'AllAfrica News').
+
+    With extend, words after them that are no section word stay ('Sloppy Markets' on sloppy.example.com).
+    """
     words = text.split()
     for end in range(1, min(len(words), MAX_NAME_WORDS) + 1):
         if _letters(" ".join(words[:end])) in keys:
+            while extend and end < min(len(words), MAX_NAME_WORDS) and _letters(words[end]) not in SECTION_WORDS:
+                end += 1
             return " ".join(words[:end]).strip(" ,.;")
     return None
 
@@ -107,7 +113,7 @@ def feed_publisher(channel: dict[str, Any], feed_url: str, item_titles: Iterable
     titles = {_letters(item) for item in item_titles}
     parts = [] if not title or _letters(title) in titles else [p.strip() for p in SEPARATORS.split(title) if p.strip()]
     for part in parts:
-        if (named := _site_named(part, keys)) is not None:
+        if (named := _site_named(part, keys, extend=True)) is not None:
             return tidy(named)
     for part in parts:
         if not _is_section(part):

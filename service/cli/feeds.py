@@ -68,7 +68,8 @@ def list_() -> None:
         polled = f.last_polled_at.strftime("%Y-%m-%d %H:%M") if f.last_polled_at else "never"
         newest = fresh.newest_item_at.strftime("%Y-%m-%d %H:%M") if fresh.newest_item_at else "none yet"
         label = name if f.publisher or f.site_name else "(no title yet)"
-        table.add_row(str(f.id), escape(f"{label}\n{f.url}"), escape(f.category),
+        titled = f"\n({f.title})" if f.title and f.title != label else ""
+        table.add_row(str(f.id), escape(f"{label}{titled}\n{f.url}"), escape(f.category),
                       newest + ("\n[red]stale[/red]" if fresh.stale else ""), f"{f.last_status}\n{polled}",
                       str(f.consecutive_failures), escape(f.last_error or ""))
     for column in table.columns:
