@@ -13,6 +13,8 @@ from service.config import Settings
 from service.models import Edition, EditionStatus, MailingList, Story, as_utc, utcnow
 from service.rendering import render_edition
 
+DEMO_ORIGIN = "demo"  # the story `make run` shows off: it belongs to the demo edition only
+
 
 def send_moment(mailing_list: MailingList, day: date, zone_name: str | None = None) -> datetime:
     """When the list's edition for a day is due, in UTC: at its send time in the list's zone, or in a reader's.
@@ -48,13 +50,15 @@ def edition_window(mailing_list: MailingList, day: date, now: datetime, max_age:
 
 
 def select_stories(session: Session, mailing_list: MailingList, start: datetime, end: datetime, cap: int,
-                   day: date | None = None) -> list[Story]:
+                   day: date | None = None, demo: bool = False) -> list[Story]:
     """Fresh stories of the list's categories and languages that it has not sent yet: most sources first, then newest.
 
     Fresh means the story's newest item is newer than `start` (the edition's maximum age) and not after `end`;
-    two stories with near-identical headlines never go out together.
+    two stories with near-identical headlines never go out together. The demo story goes only into the demo edition.
     """
     query = select(Story).where(Story.newest_item_at > start, Story.newest_item_at <= end)
+    if not demo:
+        query = query.where(Story.origin != DEMO_ORIGIN)
     if mailing_list.categories:
         query = query.where(Story.category.in_(mailing_list.categories))
     if mailing_list.languages:
@@ -95,7 +99,7 @@ def stories_of_editions(session: Session, editions: list[Edition]) -> dict[int, 
 
 def build_edition(
     session: Session, *, settings: Settings, mailing_list: MailingList, day: date, now: datetime | None = None,
-    freeze: bool = True,
+    freeze: bool = True, demo: bool = False,
 ) -> Edition | None:
     """Build and freeze the edition, or return the one already built; None when there is nothing to send.
 
@@ -105,7 +109,7 @@ def build_edition(
     if existing:
         return existing
     start, end = edition_window(mailing_list, day, now or utcnow(), timedelta(hours=settings.story_max_age_hours))
-    stories = select_stories(session, mailing_list, start, end, settings.edition_max_stories, day)
+    stories = select_stories(session, mailing_list, start, end, settings.edition_max_stories, day, demo=demo)
     if not stories and settings.skip_empty_editions:
         return None
     rendered = render_edition(settings, mailing_list, day, stories)

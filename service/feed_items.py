@@ -1,19 +1,19 @@
 """One feed entry as an item: who published it, when, in which language; a bad entry is refused with a reason."""
 from __future__ import annotations
 
-import calendar
 import hashlib
 import re
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from service.feed_dates import entry_moment, feed_moment, plausible, undated_bound
+from service.feed_names import feed_publisher, source_publisher
 from service.feed_text import CONTROL_CHARS, html_to_text
 from service.stories.items import ItemInput
 from service.stories.language import detect_language, normalise_language
 
-EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)  # before this a date is a default (1970), not news
-FUTURE_SLACK = timedelta(days=1)  # clocks and time zones: a day ahead is fine, next year is not
 MAX_DESCRIPTION_CHARS = 100_000  # a 1 MB description is a broken feed, not an article
 MAX_SUMMARY_CHARS = 4000
 MAX_TITLE_CHARS = 500
@@ -33,13 +33,19 @@ def detail_text(value: str, detail: dict | None) -> str:
     return html_to_text(value)
 
 
+@dataclass
+class FeedContent:
+    """A parsed feed as items: the entries taken, why the others were not, and the publisher name the feed gives."""
+
+    items: list[ItemInput]
+    problems: list[str]
+    site_name: str
+
+
 def _published(entry: dict[str, Any], now: datetime) -> datetime | None:
-    """The entry's own time in UTC, None when it has none that parses; an absurd one is a problem."""
-    parsed = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")  # no feedparser warning
-    if not parsed:
-        return None
-    moment = datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
-    if moment < EARLIEST_PLAUSIBLE or moment > now + FUTURE_SLACK:
+    """The entry's own time in UTC (in any language's day and month names), None when it has none; absurd: a problem."""
+    moment = entry_moment(entry)
+    if moment is not None and not plausible(moment, now):
         raise ItemProblem(f"implausible date {moment:%Y-%m-%d %H:%M} UTC")
     return moment
 
@@ -67,20 +73,35 @@ def entry_to_item(entry: dict[str, Any], *, feed_url: str, feed_id: int | None, 
     guid = (entry.get("id") or "").strip() or link or "title:" + hashlib.sha256(title.encode()).hexdigest()
     source = entry.get("source") or {}
     return ItemInput(
-        publisher=" ".join(str(source.get("title") or "").split())[:300] or publisher,  # aggregators: <source>
+        publisher=source_publisher(str(source.get("title") or "")) or publisher,  # aggregators: <source>
         title=title, category=category, published=published or now, url=link, summary=summary,
         language=language or detect_language(f"{title}. {summary[:500]}"), dated=published is not None,
         identity=f"{feed_url}#{guid}", feed_id=feed_id, origin="feed")
 
 
-def date_undated(items: Sequence[ItemInput]) -> None:
-    """An undated item gets its first-seen time, but never looks newer than the newest dated item beside it."""
-    dated = [item.published for item in items if item.dated]
-    if dated:
-        newest = max(dated)
+def date_undated(items: Sequence[ItemInput], feed_built: datetime | None = None) -> None:
+    """An undated item gets its first-seen time, but never looks newer than its feed's date or newest dated item."""
+    bound = undated_bound((item.published for item in items if item.dated), feed_built)
+    if bound is not None:
         for item in items:
             if not item.dated:
-                item.published = min(item.published, newest)
+                item.published = min(item.published, bound)
+
+
+def feed_content(parsed: Any, *, feed_url: str, feed_id: int | None, category: str, publisher: str | None,
+                 now: datetime, web_url: Callable[[str | None], str | None]) -> FeedContent:
+    """A parsed feed's entries as items, named after the feed's publisher (an admin's name first) and honestly dated."""
+    site_name = feed_publisher(parsed.feed, feed_url, [str(entry.get("title") or "") for entry in parsed.entries])
+    items, problems = [], []
+    for number, entry in enumerate(parsed.entries, start=1):
+        try:
+            items.append(entry_to_item(entry, feed_url=feed_url, feed_id=feed_id, category=category,
+                                       publisher=publisher or site_name, language=feed_language(parsed.feed),
+                                       now=now, web_url=web_url))
+        except ItemProblem as problem:
+            problems.append(f"item {number}: {problem}")
+    date_undated(items, feed_moment(parsed.feed, now))
+    return FeedContent(items=items, problems=problems, site_name=site_name[:300])
 
 
 def feed_language(parsed_feed: dict[str, Any]) -> str | None:

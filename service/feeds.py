@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from service.clustering import Clusterer
 from service.errors import InvalidInput, UnknownPage
-from service.feed_items import ItemProblem, date_undated, detail_text, entry_to_item, feed_language
+from service.feed_items import detail_text, feed_content
+from service.feed_status import note_newest, set_publisher, set_site_name
 from service.models import Feed, utcnow
 from service.stories.items import ingest_items
 
@@ -75,9 +76,10 @@ def add_feed(session: Session, *, url: str, category: str, publisher: str | None
     url, category, publisher = _checked(url, category, publisher)
     feed = session.scalar(select(Feed).where(Feed.url == url)) or Feed(url=url, title="")
     feed.category = category
-    feed.publisher = publisher or feed.publisher
     session.add(feed)
     session.flush()
+    if publisher:
+        set_publisher(session, feed, publisher)
     return feed
 
 
@@ -107,7 +109,8 @@ def update_feed(session: Session, feed_id: int, *, url: str, category: str, publ
             raise InvalidInput(f"Another feed already has the URL {url}.")
         feed.url, feed.etag, feed.last_modified = url, None, None
         feed.last_status, feed.last_error, feed.consecutive_failures = "new", None, 0
-    feed.category, feed.publisher = category, publisher or None
+    feed.category = category
+    set_publisher(session, feed, publisher or None)
     session.flush()
     return feed
 
@@ -208,18 +211,14 @@ def poll_feed(session: Session, feed: Feed, *, client: httpx.Client, clusterer: 
         session.flush()
         return PollResult(feed.url, "error", feed.title, error=str(error))
     feed_title = " ".join(detail_text(parsed.feed.get("title") or "", parsed.feed.get("title_detail")).split())[:500]
+    now = utcnow()
+    content = feed_content(parsed, feed_url=feed.url, feed_id=feed.id, category=feed.category,
+                           publisher=feed.publisher, now=now, web_url=_web_url)
+    set_site_name(session, feed, content.site_name)
     feed.title = feed_title or feed.title
-    publisher = feed.publisher or feed.title or urlsplit(parsed.feed.get("link") or feed.url).hostname or feed.url
-    now, items, problems = utcnow(), [], []
-    for number, entry in enumerate(parsed.entries, start=1):
-        try:
-            items.append(entry_to_item(entry, feed_url=feed.url, feed_id=feed.id, category=feed.category,
-                                       publisher=publisher, language=feed_language(parsed.feed), now=now,
-                                       web_url=_web_url))
-        except ItemProblem as problem:
-            problems.append(f"item {number}: {problem}")
-    date_undated(items)
-    taken = ingest_items(session, items, clusterer=clusterer, now=now)
+    taken = ingest_items(session, content.items, clusterer=clusterer, now=now)
+    note_newest(session, feed, content.items)
+    problems = content.problems
     etag, modified = fetched[1].get("etag"), fetched[1].get("last-modified")
     feed.etag = etag if etag and len(etag) <= 500 else None
     feed.last_modified = modified if modified and len(modified) <= 100 else None

@@ -78,20 +78,49 @@ def test_the_story_page_shows_points_sources_and_every_item(web, db, world_news)
     text = page.text
     assert "<h1>India and Japan strengthen ties</h1>" in text and "6 March 2026" in text
     assert all(f"<li style=\"margin:0 0 10px\">{point}</li>" in text for point in story.key_points)
-    assert "Summary based on 3 sources" in text
+    assert "Summary of 4 articles from 3 publishers" in text, "one honest count: articles and publishers"
     assert "Get a daily email with more World News stories" in text
-    assert text.index("Summary based on 3 sources") < text.index("Get a daily email") < text.index(">Sources<")
-    sources = text.split(">Sources<", 1)[1].split(">Coverage<", 1)[0]
-    assert re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', sources) == [
-        ("https://reuters.example/pact", "Japan and India sign defence technology pact"),
-        ("https://apnews.example/ties", "India, Japan deepen ties on economic security")]
-    assert "Tokyo and Delhi agree battery supply chain plan" in sources and "BBC News" in sources, "unlinked, shown"
+    assert text.index("Summary of 4 articles") < text.index("Get a daily email") < text.index(">Coverage<")
     coverage = text.split(">Coverage<", 1)[1]
-    assert re.findall(r"(?:>)([^<>]+)(?:</a>|\n)", coverage)  # sanity: there are item titles
-    order = [coverage.index(headline) for _, headline, _, _ in reversed(ITEMS)]
-    assert order == sorted(order), "newest item first"
-    assert "Reuters &middot;" in coverage or "Reuters ·" in coverage
-    assert "6 March 2026, 06:30 UTC" in coverage and "6 March 2026, 04:00 UTC" in coverage
+    assert "4 articles from 3 publishers, grouped by publisher" in coverage
+    groups = re.findall(r'<section aria-label="([^"]+)">(.*?)</section>', coverage, re.S)
+    assert [name for name, _ in groups] == ["Reuters", "Associated Press", "BBC News"], "the lead's publisher first"
+    reuters = dict(groups)["Reuters"]
+    assert re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', reuters) == [
+        ("https://reuters.example/analysis", "Analysis: what the pact means for chip supply"),
+        ("https://reuters.example/pact", "Japan and India sign defence technology pact")], "newest first, linked"
+    assert "(2)" in reuters and "6 March 2026, 05:30 UTC" in reuters and "6 March 2026, 04:00 UTC" in reuters
+    assert "Tokyo and Delhi agree battery supply chain plan" in dict(groups)["BBC News"], "unlinked, shown"
+    assert "6 March 2026, 06:30 UTC" in coverage
+
+
+def test_one_article_from_one_publisher_is_counted_in_the_singular(web, db, world_news):
+    story = Story(dedup_key="test:single", title="A lone report", category="World News", key_points=["One."],
+                  source_count=1, origin="feed", sources=[{"publisher": "Dawn", "title": "A lone report", "url": None}],
+                  language="en", newest_item_at=T0, received_at=T0)
+    db.add(story)
+    db.flush()
+    add_item(db, story, "Dawn", "A lone report", None, T0, 0)
+    db.commit()
+
+    text = web.get(f"/stories/{story.id}").text
+
+    assert "Summary of 1 article from 1 publisher<" in text and "1 article from 1 publisher, grouped" in text
+
+
+def test_a_hand_written_story_says_its_count_and_what_it_lists(web, db, world_news):
+    from service.stories.formats import StoryInput
+    from service.stories.store import upsert_story
+
+    story, _ = upsert_story(db, StoryInput(title="An editor's summary", category="World News", key_points=["A."],
+                                           source_count=11, sources=[
+                                               {"publisher": "Ministry", "title": "Statement one", "url": None},
+                                               {"publisher": "Ministry", "title": "Statement two", "url": None}]))
+    db.commit()
+
+    text = web.get(f"/stories/{story.id}").text
+
+    assert "Summary based on 11 sources; 2 articles from 1 publisher listed below" in text
 
 
 def test_items_that_arrive_after_the_edition_are_on_the_page(web, db, settings, world_news):
@@ -103,8 +132,10 @@ def test_items_that_arrive_after_the_edition_are_on_the_page(web, db, settings, 
 
     coverage = web.get(f"/stories/{story.id}").text.split(">Coverage<", 1)[1]
 
-    assert coverage.index("Follow-up: parliament debates the pact") < coverage.index(ITEMS[-1][1])
-    assert "Deutsche Welle" in coverage and "6 March 2026, 12:00 UTC" in coverage
+    assert "5 articles from 4 publishers" in coverage
+    later = re.search(r'<section aria-label="Deutsche Welle">(.*?)</section>', coverage, re.S)
+    assert later and "Follow-up: parliament debates the pact" in later.group(1)
+    assert "6 March 2026, 12:00 UTC" in later.group(1)
 
 
 def test_the_call_to_action_names_a_list_carrying_the_category(web, db, world_news):
@@ -151,7 +182,7 @@ def test_every_read_more_link_in_the_edition_opens_its_story(web, db, settings, 
     assert sorted(links) == sorted(f"{settings.base_url}/stories/{story.id}" for story in stories)
     for link in links:
         page = web.get(urlsplit(link).path)
-        assert page.status_code == 200 and "Summary based on 3 sources" in page.text
+        assert page.status_code == 200 and "Summary of 4 articles from 3 publishers" in page.text
     assert f"Read more: {settings.base_url}/stories/{stories[0].id}" in edition.text
 
 
@@ -228,8 +259,8 @@ def test_the_story_page_in_chromium(settings, db, world_news, output_dir, name):
             page.goto(server.url(f"/stories/{story.id}"))
 
             expect(page.get_by_role("heading", level=1)).to_have_text("India and Japan strengthen ties")
-            expect(page.get_by_text("Summary based on 3 sources")).to_be_visible()
-            expect(page.get_by_role("heading", name="Sources")).to_be_visible()
+            expect(page.get_by_text("Summary of 4 articles from 3 publishers")).to_be_visible()
+            expect(page.get_by_role("heading", name="Reuters (2)")).to_be_visible()
             expect(page.get_by_role("link", name="Analysis: what the pact means for chip supply")).to_be_visible()
             widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
             assert widths[0] <= widths[1], f"the page is wider than the viewport: {widths}"

@@ -5,8 +5,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from service import feeds as feed_rules
+from service.admin import audit
+from service.admin.identity import CLI_ADMIN
 from service.config import get_settings
 from service.db import session_scope
+from service.feed_status import freshness, publisher_of
+from service.models import utcnow
 
 app = typer.Typer(help="RSS and Atom feeds that stories are taken in from.", no_args_is_help=True)
 
@@ -14,8 +18,8 @@ app = typer.Typer(help="RSS and Atom feeds that stories are taken in from.", no_
 @app.command()
 def add(url: str = typer.Argument(..., help="http:// or https:// address of an RSS 2.0 or Atom feed"),
         category: str = typer.Option("World News", help="Category its stories are filed under"),
-        publisher: str = typer.Option("", help="Name its items' publisher (default: the RSS <source> of each "
-                                               "item, else the feed's own title)")) -> None:
+        publisher: str = typer.Option("", help="The publisher's name its items show (default: the name the feed "
+                                               "gives; items with their own <source> keep it)")) -> None:
     """Add a feed (adding a known URL again changes its category and publisher); it is fetched on the next poll."""
     with session_scope(get_settings().effective_database_url) as session:
         feed = feed_rules.add_feed(session, url=url, category=category, publisher=publisher or None)
@@ -32,16 +36,42 @@ def remove(url: str = typer.Argument(..., help="The feed's URL as shown by `feed
         raise typer.Exit(1)
 
 
+@app.command()
+def edit(feed_id: int = typer.Argument(..., help="The feed's id as shown by `feeds list`"),
+         publisher: str = typer.Option(..., help="The publisher's name its items show; \"\" goes back to the name "
+                                                 "the feed gives. Its stored items and their stories follow."),
+         category: str = typer.Option("", help="Category its stories are filed under (default: unchanged)")) -> None:
+    """Name a feed's publisher (or change its category); what readers see of its stored items changes at once."""
+    with session_scope(get_settings().effective_database_url) as session:
+        feed = feed_rules.get_feed(session, feed_id)
+        before = {"category": feed.category, "publisher": feed.publisher}
+        feed = feed_rules.update_feed(session, feed_id, url=feed.url, category=category or feed.category,
+                                      publisher=publisher or None)
+        after = {"category": feed.category, "publisher": feed.publisher}
+        audit.record(session, actor=CLI_ADMIN.name, action="feed.update", object_type="feed", object_id=feed.id,
+                     details={key: [before[key], after[key]] for key in after if before[key] != after[key]} | {
+                         "via": "cli"})
+        typer.echo(f"feed {feed.id}: publisher {publisher_of(feed)}{'' if feed.publisher else ' (the feed’s own)'}, "
+                   f"category {feed.category}")
+
+
 @app.command("list")
 def list_() -> None:
-    """Every feed with what its last poll saw."""
-    with session_scope(get_settings().effective_database_url) as session:
+    """Every feed with its publisher name, its newest item (and "stale" when that is old) and its last poll."""
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session:
         feeds = feed_rules.list_feeds(session)
-    table = Table("id", "feed", "category", "last poll (UTC)", "failures", "error")
-    for f in feeds:
+        now = utcnow()
+        rows = [(f, publisher_of(f), freshness(f, now, settings.feed_stale_days)) for f in feeds]
+    table = Table("id", "feed", "category", "newest item (UTC)", "last poll (UTC)", "failures", "error")
+    for f, name, fresh in rows:
         polled = f.last_polled_at.strftime("%Y-%m-%d %H:%M") if f.last_polled_at else "never"
-        table.add_row(str(f.id), escape(f"{f.title or '(no title yet)'}\n{f.url}"), escape(f.category),
-                      f"{f.last_status}\n{polled}", str(f.consecutive_failures), escape(f.last_error or ""))
+        newest = fresh.newest_item_at.strftime("%Y-%m-%d %H:%M") if fresh.newest_item_at else "none yet"
+        label = name if f.publisher or f.site_name else "(no title yet)"
+        titled = f"\n({f.title})" if f.title and f.title != label else ""
+        table.add_row(str(f.id), escape(f"{label}{titled}\n{f.url}"), escape(f.category),
+                      newest + ("\n[red]stale[/red]" if fresh.stale else ""), f"{f.last_status}\n{polled}",
+                      str(f.consecutive_failures), escape(f.last_error or ""))
     for column in table.columns:
         column.overflow = "fold"
     Console().print(table)

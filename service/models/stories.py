@@ -68,7 +68,9 @@ class Feed(Base):
     url: Mapped[str] = mapped_column(String(2000), unique=True)
     category: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(500), default="")
-    publisher: Mapped[str | None] = mapped_column(String(300), default=None)  # overrides the feed's own title
+    publisher: Mapped[str | None] = mapped_column(String(300), default=None)  # an admin's name: overrides site_name
+    site_name: Mapped[str | None] = mapped_column(String(300), default=None)  # the publisher's name the feed gives
+    newest_item_at: Mapped[datetime | None] = mapped_column(default=None)  # its newest item's time: stale or not
     etag: Mapped[str | None] = mapped_column(String(500), default=None)
     last_modified: Mapped[str | None] = mapped_column(String(100), default=None)
     last_polled_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy.exc import DataError, IntegrityError
@@ -50,12 +50,12 @@ def read_story_file(path: Path) -> list[StoryInput]:
     return [parse_seed_text(text, where)]
 
 
-def import_story_files(session: Session, paths: Iterable[Path]) -> FileImportReport:
-    """Import each file in its own transaction; a malformed file is reported and skipped."""
+def import_story_files(session: Session, paths: Iterable[Path], origin: str | None = None) -> FileImportReport:
+    """Import each file in its own transaction (origin: what they are, e.g. "demo"); a malformed file is skipped."""
     report = FileImportReport()
     for path in story_files(paths):
         try:
-            stories = read_story_file(path)
+            stories = [replace(story, origin=origin) if origin else story for story in read_story_file(path)]
             stored = [upsert_story(session, story) for story in stories]
             session.commit()
         except StoryFormatError as error:

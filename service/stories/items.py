@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from service.clustering import Clusterer, ItemText, NewStory, get_clusterer, key_points, representative_title
@@ -180,3 +180,23 @@ def items_per_story(session: Session, story_ids: Sequence[int]) -> dict[int, int
     rows = session.execute(select(Item.story_id, func.count()).where(Item.story_id.in_(story_ids))
                            .group_by(Item.story_id)).all()
     return {story_id: count for story_id, count in rows}
+
+
+def rename_publisher(session: Session, feed_id: int, old_names: Iterable[str], new_name: str) -> set[int]:
+    """A feed's items named after it take its new name, and their stories' sources follow; the stories touched."""
+    old = [name for name in set(old_names) if name and name != new_name]
+    if not old:
+        return set()
+    named = (Item.feed_id == feed_id) & Item.publisher.in_(old)
+    story_ids = set(session.scalars(select(Item.story_id).where(named).distinct()))
+    session.execute(update(Item).where(named).values(publisher=new_name[:300]))
+    for story_id in sorted(story_ids):
+        refresh_story(session, story_id)
+    return story_ids
+
+
+def newest_published(session: Session, inputs: Sequence[ItemInput]) -> datetime | None:
+    """The newest stored time among these items (as stored: a re-polled undated item keeps its first date)."""
+    keys = [item.dedup_key() for item in inputs]
+    return as_utc(found) if keys and (found := session.scalar(
+        select(func.max(Item.published_at)).where(Item.dedup_key.in_(keys)))) else None

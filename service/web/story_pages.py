@@ -27,9 +27,32 @@ def coverage(story: Story) -> list[dict[str, Any]]:
     return rows
 
 
+def by_publisher(story: Story, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The articles grouped by publisher: the story's sources' order first (the lead's publisher leads), then newest."""
+    groups: dict[str, dict[str, Any]] = {}
+    for source in story.sources or []:
+        name = " ".join(str(source.get("publisher") or "").split())
+        if name:
+            groups.setdefault(name.casefold(), {"publisher": name, "rows": []})
+    for row in rows:
+        name = " ".join(row["item"].publisher.split()) or "Unknown publisher"
+        groups.setdefault(name.casefold(), {"publisher": name, "rows": []})["rows"].append(row)
+    return [group for group in groups.values() if group["rows"]]
+
+
+def counted(number: int, noun: str) -> str:
+    """'1 article', '11 articles'."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 @router.get("/stories/{story_id}", responses=PAGE_404)
 def story_page(request: Request, story_id: str, session: Session = Depends(get_session)):
     """One story: its key points, sources and coverage, and the list that brings more like it."""
     story = find_story(session, story_id)
-    context = {"story": story, "coverage": coverage(story), "list": list_for_category(session, story.category)}
+    rows = coverage(story)
+    groups = by_publisher(story, rows)
+    tally = f"{counted(len(rows), 'article')} from {counted(len(groups), 'publisher')}"
+    context = {"story": story, "coverage": rows, "groups": groups, "tally": tally,
+               "declared": story.hand_written and story.source_count != len(groups),
+               "list": list_for_category(session, story.category)}
     return request.app.state.templates.TemplateResponse(request, "story.html", context)

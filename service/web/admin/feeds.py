@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from service import feeds as feed_rules
 from service.admin import audit
 from service.errors import InvalidInput
-from service.models import Feed
+from service.feed_status import freshness, publisher_of
+from service.models import Feed, utcnow
 from service.stories.items import clusterer_from
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 from service.web.admin.render import done, page
@@ -26,8 +27,10 @@ BLANK = {"url": "", "category": "World News", "publisher": ""}
 @router.get("/feeds")
 @readable_by_viewers
 def feeds_list(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
-    """Every feed with its last poll, last status, last error and failures in a row."""
-    return page(request, "feeds/index.html", title="Feeds", feeds=feed_rules.list_feeds(session))
+    """Every feed with its publisher name, newest item (stale or not), last poll, status, error and failures."""
+    now, days = utcnow(), request.app.state.settings.feed_stale_days
+    rows = [(feed, publisher_of(feed), freshness(feed, now, days)) for feed in feed_rules.list_feeds(session)]
+    return page(request, "feeds/index.html", title="Feeds", rows=rows, stale_days=f"{days:g}")
 
 
 def _form(request: Request, *, values: dict[str, Any], feed: Feed | None = None, error: str | None = None,

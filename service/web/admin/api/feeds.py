@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from service import feeds as feed_rules
 from service.admin import audit
-from service.models import Feed, as_utc
+from service.feed_status import freshness, publisher_of
+from service.models import Feed, as_utc, utcnow
 from service.stories.items import clusterer_from
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 from service.web.common import client_ip, get_session
@@ -28,7 +29,12 @@ class FeedOut(BaseModel):
     url: str
     category: str
     title: str
-    publisher: str | None
+    publisher: str | None = Field(description="the name an admin set, overriding site_name; null: none set")
+    site_name: str | None = Field(description="the publisher's name the feed gives (its title cleaned, or its host)")
+    publisher_name: str = Field(description="what its items without their own <source> show readers")
+    newest_item_at: datetime | None = Field(description="when its newest item came out (undated: first seen)")
+    stale: bool = Field(description="nothing newer than FEED_STALE_DAYS days (counted from its registration "
+                                    "while it has no items)")
     last_polled_at: datetime | None
     last_status: str = Field(description="new, ok, partial (some items skipped), not_modified or error")
     last_error: str | None
@@ -43,7 +49,8 @@ class FeedIn(BaseModel):
 
     url: str = Field(max_length=2000, description="http:// or https:// address of an RSS 2.0 or Atom feed")
     category: str = Field(default="World News", max_length=100)
-    publisher: str | None = Field(default=None, max_length=300)
+    publisher: str | None = Field(default=None, max_length=300, description="the publisher's name its items show "
+                                  "(null or empty: the name the feed gives); stored items follow a change")
 
 
 class PollOut(BaseModel):
@@ -56,19 +63,27 @@ class PollOut(BaseModel):
     error: str | None
 
 
-def feed_out(feed: Feed) -> FeedOut:
+def feed_out(feed: Feed, stale_days: float) -> FeedOut:
     """The API shape of a feed row."""
+    fresh = freshness(feed, utcnow(), stale_days)
     return FeedOut(id=feed.id, url=feed.url, category=feed.category, title=feed.title or "", publisher=feed.publisher,
+                   site_name=feed.site_name, publisher_name=publisher_of(feed), newest_item_at=fresh.newest_item_at,
+                   stale=fresh.stale,
                    last_polled_at=as_utc(feed.last_polled_at) if feed.last_polled_at else None,
                    last_status=feed.last_status, last_error=feed.last_error,
                    consecutive_failures=feed.consecutive_failures, created_at=as_utc(feed.created_at))
 
 
+def _stale_days(request: Request) -> float:
+    """FEED_STALE_DAYS of the running app."""
+    return float(request.app.state.settings.feed_stale_days)
+
+
 @router.get("/feeds", response_model=list[FeedOut], responses=READ_ERRORS)
 @readable_by_viewers
-def list_feeds(session: Session = Depends(get_session)):
+def list_feeds(request: Request, session: Session = Depends(get_session)):
     """Every feed in the order they were added, with its last status and error."""
-    return [feed_out(feed) for feed in feed_rules.list_feeds(session)]
+    return [feed_out(feed, _stale_days(request)) for feed in feed_rules.list_feeds(session)]
 
 
 @router.post("/feeds", status_code=201, response_model=FeedOut, responses=ADMIN_ERRORS)
@@ -78,14 +93,14 @@ def add_feed(body: FeedIn, request: Request, admin: CurrentAdmin, session: Sessi
     audit.record(session, actor=admin.name, action="feed.create", object_type="feed", object_id=feed.id,
                  details={"url": feed.url, "category": feed.category, "via": "api"}, ip=client_ip(request))
     session.commit()
-    return feed_out(feed)
+    return feed_out(feed, _stale_days(request))
 
 
 @router.get("/feeds/{feed_id}", response_model=FeedOut, responses={**READ_ERRORS, **NO_FEED})
 @readable_by_viewers
-def show_feed(feed_id: int, session: Session = Depends(get_session)):
+def show_feed(feed_id: int, request: Request, session: Session = Depends(get_session)):
     """One feed and its last poll."""
-    return feed_out(feed_rules.get_feed(session, feed_id))
+    return feed_out(feed_rules.get_feed(session, feed_id), _stale_days(request))
 
 
 @router.put("/feeds/{feed_id}", response_model=FeedOut, responses={**ADMIN_ERRORS, **NO_FEED})
@@ -97,13 +112,13 @@ def change_feed(feed_id: int, body: FeedIn, request: Request, admin: CurrentAdmi
                  details={"url": feed.url, "category": feed.category, "publisher": feed.publisher, "via": "api"},
                  ip=client_ip(request))
     session.commit()
-    return feed_out(feed)
+    return feed_out(feed, _stale_days(request))
 
 
 @router.delete("/feeds/{feed_id}", response_model=FeedOut, responses={**ADMIN_ERRORS, **NO_FEED})
 def delete_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Stop polling a feed; its stories stay. Answers the feed as it was."""
-    gone = feed_out(feed_rules.get_feed(session, feed_id))
+    gone = feed_out(feed_rules.get_feed(session, feed_id), _stale_days(request))
     feed_rules.delete_feed(session, feed_id)
     audit.record(session, actor=admin.name, action="feed.delete", object_type="feed", object_id=feed_id,
                  details={"url": gone.url, "via": "api"}, ip=client_ip(request))
@@ -119,5 +134,5 @@ def poll_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Sess
                  details={"status": result.status, "new_items": result.created, "error": result.error, "via": "api"},
                  ip=client_ip(request))
     session.commit()
-    return PollOut(feed=feed_out(feed_rules.get_feed(session, feed_id)), status=result.status,
+    return PollOut(feed=feed_out(feed_rules.get_feed(session, feed_id), _stale_days(request)), status=result.status,
                    new_items=result.created, seen_before=result.updated, error=result.error)
