@@ -11,10 +11,10 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from service.config.smtp_target import SmtpTarget
+from service.config.strength import secret_problems
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DEV_SECRET_FILE = "secret_key"  # under DATA_DIR: development's own random key, made once
-MIN_ADMIN_TOKEN_LENGTH = 32
 EXAMPLE_POSTAL_ADDRESS = "Newsletter Ltd, 1 Example Street, London, United Kingdom"  # development's stand-in
 SECRET_SETTINGS = ("secret_key", "admin_token", "smtp_url", "database_url", "broker_url", "redis_url",
                    "rate_limit_storage_url", "metrics_token", "bounce_imap_url", "bounce_api_token")
@@ -197,11 +197,8 @@ class Settings(BaseSettings):
             if not development:
                 raise ValueError(f"SECRET_KEY must be set outside development (ENVIRONMENT={self.environment})")
             self.secret_key = _development_secret(self.data_dir)
-        if len(self.secret_key) < 16:
-            raise ValueError("SECRET_KEY must be at least 16 characters long")
-        if self.admin_token is not None and not development and len(self.admin_token) < MIN_ADMIN_TOKEN_LENGTH:
-            raise ValueError(f"ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters long outside "
-                             "development (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        if weak := secret_problems(self):
+            raise ValueError("\n".join(weak))
         if self.smtp_url:
             SmtpTarget.from_url(self.smtp_url)
         self.postal_address = self.postal_address.strip()
