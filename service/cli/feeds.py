@@ -7,6 +7,7 @@ from rich.table import Table
 from service import feeds as feed_rules
 from service.config import get_settings
 from service.db import session_scope
+from service.feed_fetch import shown_url
 
 app = typer.Typer(help="RSS and Atom feeds that stories are taken in from.", no_args_is_help=True)
 
@@ -17,9 +18,11 @@ def add(url: str = typer.Argument(..., help="http:// or https:// address of an R
         publisher: str = typer.Option("", help="Name its items' publisher (default: the RSS <source> of each "
                                                "item, else the feed's own title)")) -> None:
     """Add a feed (adding a known URL again changes its category and publisher); it is fetched on the next poll."""
-    with session_scope(get_settings().effective_database_url) as session:
-        feed = feed_rules.add_feed(session, url=url, category=category, publisher=publisher or None)
-        typer.echo(f"feed {feed.id}: {feed.url} ({feed.category})")
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session:
+        feed = feed_rules.add_feed(session, url=url, category=category, publisher=publisher or None,
+                                   allow_private=settings.feed_allow_private)
+        typer.echo(f"feed {feed.id}: {feed.shown_url} ({feed.category})")
 
 
 @app.command()
@@ -27,7 +30,8 @@ def remove(url: str = typer.Argument(..., help="The feed's URL as shown by `feed
     """Stop polling a feed; stories it already brought in stay."""
     with session_scope(get_settings().effective_database_url) as session:
         removed = feed_rules.remove_feed(session, url)
-    typer.echo(f"removed {url}" if removed else f"no feed with URL {url}")
+    shown = shown_url(url)
+    typer.echo(f"removed {shown}" if removed else f"no feed with URL {shown}")
     if not removed:
         raise typer.Exit(1)
 
@@ -40,7 +44,7 @@ def list_() -> None:
     table = Table("id", "feed", "category", "last poll (UTC)", "failures", "error")
     for f in feeds:
         polled = f.last_polled_at.strftime("%Y-%m-%d %H:%M") if f.last_polled_at else "never"
-        table.add_row(str(f.id), escape(f"{f.title or '(no title yet)'}\n{f.url}"), escape(f.category),
+        table.add_row(str(f.id), escape(f"{f.title or '(no title yet)'}\n{f.shown_url}"), escape(f.category),
                       f"{f.last_status}\n{polled}", str(f.consecutive_failures), escape(f.last_error or ""))
     for column in table.columns:
         column.overflow = "fold"
@@ -55,7 +59,8 @@ def poll() -> None:
 
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
-        results = feed_rules.poll_all(session, clusterer=clusterer_from(settings))
+        results = feed_rules.poll_all(session, clusterer=clusterer_from(settings),
+                                      allow_private=settings.feed_allow_private)
     console = Console(highlight=False)
     if not results:
         console.print("no feeds yet: add one with `newsletter feeds add URL --category \"World News\"`")
@@ -63,7 +68,8 @@ def poll() -> None:
     table = Table("feed", "status", "new items", "seen before", "skipped items / error")
     for r in results:
         status = f"[red]{r.status}[/red]" if r.error else r.status
-        table.add_row(escape(r.title or r.url), status, str(r.created), str(r.updated), escape(r.error or ""))
+        table.add_row(escape(r.title or shown_url(r.url)), status, str(r.created), str(r.updated),
+                      escape(r.error or ""))
     for column in table.columns:
         column.overflow = "fold"
     console.print(table)

@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     edition_max_stories: int = Field(default=10, ge=1)
     skip_empty_editions: bool = True
     feed_poll_interval_seconds: int = Field(default=900, ge=10)
+    feed_allow_private: bool = False  # true: feeds on loopback, private and link-local addresses (intranet, tests)
     clustering_method: str = ""  # empty: the default of service.clustering (see bench/clustering.py --all)
     cluster_window_hours: float = Field(default=72.0, gt=0)  # items are compared only this close in publish time
     story_max_age_hours: float = Field(default=36.0, gt=0)  # an edition skips stories whose newest item is older

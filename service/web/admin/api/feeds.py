@@ -58,7 +58,8 @@ class PollOut(BaseModel):
 
 def feed_out(feed: Feed) -> FeedOut:
     """The API shape of a feed row."""
-    return FeedOut(id=feed.id, url=feed.url, category=feed.category, title=feed.title or "", publisher=feed.publisher,
+    return FeedOut(id=feed.id, url=feed.shown_url, category=feed.category, title=feed.title or "",
+                   publisher=feed.publisher,
                    last_polled_at=as_utc(feed.last_polled_at) if feed.last_polled_at else None,
                    last_status=feed.last_status, last_error=feed.last_error,
                    consecutive_failures=feed.consecutive_failures, created_at=as_utc(feed.created_at))
@@ -74,9 +75,10 @@ def list_feeds(session: Session = Depends(get_session)):
 @router.post("/feeds", status_code=201, response_model=FeedOut, responses=ADMIN_ERRORS)
 def add_feed(body: FeedIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Register a feed (a known URL is re-filed under the new category); it is fetched on the next poll."""
-    feed = feed_rules.add_feed(session, url=body.url, category=body.category, publisher=body.publisher)
+    feed = feed_rules.add_feed(session, url=body.url, category=body.category, publisher=body.publisher,
+                               allow_private=request.app.state.settings.feed_allow_private)
     audit.record(session, actor=admin.name, action="feed.create", object_type="feed", object_id=feed.id,
-                 details={"url": feed.url, "category": feed.category, "via": "api"}, ip=client_ip(request))
+                 details={"url": feed.shown_url, "category": feed.category, "via": "api"}, ip=client_ip(request))
     session.commit()
     return feed_out(feed)
 
@@ -92,9 +94,10 @@ def show_feed(feed_id: int, session: Session = Depends(get_session)):
 def change_feed(feed_id: int, body: FeedIn, request: Request, admin: CurrentAdmin,
                 session: Session = Depends(get_session)):
     """Replace a feed's URL, category and publisher; a new URL starts afresh."""
-    feed = feed_rules.update_feed(session, feed_id, url=body.url, category=body.category, publisher=body.publisher)
+    feed = feed_rules.update_feed(session, feed_id, url=body.url, category=body.category, publisher=body.publisher,
+                                  allow_private=request.app.state.settings.feed_allow_private)
     audit.record(session, actor=admin.name, action="feed.update", object_type="feed", object_id=feed.id,
-                 details={"url": feed.url, "category": feed.category, "publisher": feed.publisher, "via": "api"},
+                 details={"url": feed.shown_url, "category": feed.category, "publisher": feed.publisher, "via": "api"},
                  ip=client_ip(request))
     session.commit()
     return feed_out(feed)
@@ -114,7 +117,9 @@ def delete_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Se
 @router.post("/feeds/{feed_id}/poll", response_model=PollOut, responses={**ADMIN_ERRORS, **NO_FEED})
 def poll_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Fetch one feed now, inside the request (bounded by the poller's timeouts); a failure is a 200 naming it."""
-    result = feed_rules.poll_now(session, feed_id, clusterer=clusterer_from(request.app.state.settings))
+    settings = request.app.state.settings
+    result = feed_rules.poll_now(session, feed_id, clusterer=clusterer_from(settings),
+                                 allow_private=settings.feed_allow_private)
     audit.record(session, actor=admin.name, action="feed.poll", object_type="feed", object_id=feed_id,
                  details={"status": result.status, "new_items": result.created, "error": result.error, "via": "api"},
                  ip=client_ip(request))
