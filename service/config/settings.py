@@ -143,6 +143,18 @@ class Settings(BaseSettings):
         except InvalidInput as error:
             raise ValueError(error.message) from None
 
+    @field_validator("site_name", "site_sender_name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        """These reach the From header and subjects: names only (no line breaks, no encoded words)."""
+        from service.errors import InvalidInput
+        from service.subscriptions.fields import clean_name
+
+        try:
+            return clean_name(value, what="it")
+        except InvalidInput as error:
+            raise ValueError(error.message) from None
+
     @field_validator("subscribe_limit_per_ip", "subscribe_limit_per_address", "subscribe_resend_limit",
                      "admin_auth_limit", "admin_login_limit")
     @classmethod
