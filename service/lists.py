@@ -53,7 +53,8 @@ def create_list(session: Session, *, slug: str, name: str, description: str = ""
     if session.scalar(select(MailingList.id).where(MailingList.slug == slug)):
         raise InvalidInput(f"A list called {slug!r} already exists.")
     _check_text(description)
-    mailing_list = MailingList(slug=slug, name=clean_name(name, what="The list name") or slug, description=description, send_time=send_time,
+    name = clean_name(name, what="The list name") or slug  # it reaches subjects and List-Id
+    mailing_list = MailingList(slug=slug, name=name, description=description, send_time=send_time,
                                timezone=clean_timezone(timezone), double_opt_in=double_opt_in,
                                local_time_delivery=local_time_delivery, languages=clean_languages(languages or ["en"]))
     mailing_list.category_rows = [ListCategory(category=c) for c in _clean_categories(categories or [])]
