@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import logging
-import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 from xml.sax import SAXParseException
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from service.clustering import Clusterer
 from service.errors import InvalidInput, UnknownPage
+from service.feed_fetch import FeedError, address_problem, fetch, make_client, shown_url
 from service.feed_items import detail_text, feed_content
 from service.feed_status import note_newest, set_publisher, set_site_name
 from service.models import Feed, utcnow
@@ -22,16 +22,7 @@ from service.stories.items import ingest_items
 
 log = logging.getLogger(__name__)
 
-TIMEOUT_SECONDS = 10.0
-DEADLINE_SECONDS = 60.0  # a server dripping bytes within each read timeout is still cut off
-MAX_BODY_BYTES = 5 * 1024 * 1024
-USER_AGENT = "WorldNewsDaily/0.1 (self-hosted newsletter feed poller)"
-ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
-
-
-class FeedError(Exception):
-    """A poll that cannot produce stories; its message is what admins see on the feed's row."""
-
+__all__ = ["FeedError", "PollResult", "add_feed", "make_client", "poll_all", "poll_now"]  # fetching: feed_fetch
 
 @dataclass
 class PollResult:
@@ -58,12 +49,15 @@ def _web_url(url: str | None) -> str | None:
     return url if ok else None
 
 
-def _checked(url: str | None, category: str | None, publisher: str | None) -> tuple[str, str, str]:
+def _checked(url: str | None, category: str | None, publisher: str | None,
+             allow_private: bool) -> tuple[str, str, str]:
     """A feed's URL, category and publisher as stored, or InvalidInput saying which one is wrong."""
     url, category, publisher = (url or "").strip(), (category or "").strip(), " ".join((publisher or "").split())
     if not _web_url(url) or any(ch.isspace() or not ch.isprintable() for ch in url):
         raise InvalidInput(f"feed URL must be an http:// or https:// address with a host (at most 2000 "
-                           f"characters, no spaces), got {url!r}")
+                           f"characters, no spaces), got {shown_url(url)!r}")
+    if problem := address_problem(url, allow_private):
+        raise InvalidInput(f"feed URL {shown_url(url)} is refused: {problem}")
     if not category or len(category) > 100 or not (category + publisher).isprintable():
         raise InvalidInput("category must be 1 to 100 characters (and no control characters in it or the publisher)")
     if len(publisher) > 300:
@@ -71,9 +65,10 @@ def _checked(url: str | None, category: str | None, publisher: str | None) -> tu
     return url, category, publisher
 
 
-def add_feed(session: Session, *, url: str, category: str, publisher: str | None = None) -> Feed:
+def add_feed(session: Session, *, url: str, category: str, publisher: str | None = None,
+             allow_private: bool = False) -> Feed:
     """Register a feed, or re-file an existing one under a new category (one row per URL)."""
-    url, category, publisher = _checked(url, category, publisher)
+    url, category, publisher = _checked(url, category, publisher, allow_private)
     feed = session.scalar(select(Feed).where(Feed.url == url)) or Feed(url=url, title="")
     feed.category = category
     session.add(feed)
@@ -84,8 +79,9 @@ def add_feed(session: Session, *, url: str, category: str, publisher: str | None
 
 
 def remove_feed(session: Session, url: str) -> bool:
-    """Stop polling a feed; the stories it already brought in stay. False when no feed has that URL."""
-    feed = session.scalar(select(Feed).where(Feed.url == url.strip()))
+    """Stop polling a feed; the stories it already brought in stay. False when no feed has that URL (as shown)."""
+    feed = session.scalar(select(Feed).where(Feed.url == url.strip())) or next(
+        (row for row in list_feeds(session) if row.shown_url == url.strip()), None)
     if feed is not None:
         session.delete(feed)
         session.flush()
@@ -100,13 +96,15 @@ def get_feed(session: Session, feed_id: int) -> Feed:
     return feed
 
 
-def update_feed(session: Session, feed_id: int, *, url: str, category: str, publisher: str | None) -> Feed:
+def update_feed(session: Session, feed_id: int, *, url: str, category: str, publisher: str | None,
+                allow_private: bool = False) -> Feed:
     """Change a feed's URL, category or publisher; a new URL starts afresh (no validators, no failures counted)."""
     feed = get_feed(session, feed_id)
-    url, category, publisher = _checked(url, category, publisher)
+    url = feed.url if url.strip() == feed.shown_url != feed.url else url  # the form shows credentials as ***
+    url, category, publisher = _checked(url, category, publisher, allow_private)
     if url != feed.url:
         if session.scalar(select(Feed.id).where(Feed.url == url, Feed.id != feed.id)) is not None:
-            raise InvalidInput(f"Another feed already has the URL {url}.")
+            raise InvalidInput(f"Another feed already has the URL {shown_url(url)}.")
         feed.url, feed.etag, feed.last_modified = url, None, None
         feed.last_status, feed.last_error, feed.consecutive_failures = "new", None, 0
     feed.category = category
@@ -123,14 +121,14 @@ def delete_feed(session: Session, feed_id: int) -> Feed:
     return feed
 
 
-def poll_now(session: Session, feed_id: int, *, clusterer: Clusterer,
-             client: httpx.Client | None = None) -> PollResult:
+def poll_now(session: Session, feed_id: int, *, clusterer: Clusterer, client: httpx.Client | None = None,
+             allow_private: bool = False) -> PollResult:
     """Poll one feed at once (an admin's "poll now"), committed like one feed of poll_all; its row keeps the result."""
     url = get_feed(session, feed_id).url
     own_client = client is None
-    client = client or make_client()
+    client = client or make_client(allow_private=allow_private)
     try:
-        return _poll_one(session, feed_id, url, client, clusterer)
+        return _poll_one(session, feed_id, url, client, clusterer, allow_private)
     finally:
         if own_client:
             client.close()
@@ -139,44 +137,6 @@ def poll_now(session: Session, feed_id: int, *, clusterer: Clusterer,
 def list_feeds(session: Session) -> list[Feed]:
     """Every feed in the order they were added, for admins and the poller."""
     return list(session.scalars(select(Feed).order_by(Feed.id)))
-
-
-def make_client(timeout: float = TIMEOUT_SECONDS) -> httpx.Client:
-    """The HTTP client feeds are fetched with: bounded timeouts, a few redirects, our User-Agent."""
-    return httpx.Client(timeout=httpx.Timeout(timeout, connect=timeout), follow_redirects=True, max_redirects=5,
-                        headers={"User-Agent": USER_AGENT})
-
-
-def _fetch(feed: Feed, client: httpx.Client) -> tuple[bytes, httpx.Headers, str] | None:
-    """GET the feed conditionally, reading at most MAX_BODY_BYTES: (body, headers, final URL), or None for 304."""
-    headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT}
-    headers |= {"If-None-Match": feed.etag} if feed.etag else {}
-    headers |= {"If-Modified-Since": feed.last_modified} if feed.last_modified else {}
-    too_large = f"response larger than {MAX_BODY_BYTES // (1024 * 1024)} MB; stopped reading"
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    try:
-        with client.stream("GET", feed.url, headers=headers) as response:
-            if response.status_code == 304:
-                return None
-            if response.status_code >= 400:
-                raise FeedError(f"HTTP {response.status_code} {response.reason_phrase}".strip())
-            length = response.headers.get("content-length", "")
-            if length.isdigit() and int(length) > MAX_BODY_BYTES:
-                raise FeedError(too_large)
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_BODY_BYTES:
-                    raise FeedError(too_large)
-                if time.monotonic() > deadline:
-                    raise FeedError(f"download took longer than {DEADLINE_SECONDS:.0f} s; stopped reading")
-            return bytes(body), response.headers, str(response.url)
-    except httpx.TimeoutException as error:
-        raise FeedError(f"timed out ({type(error).__name__}): the server did not answer in time") from None
-    except httpx.ConnectError as error:
-        raise FeedError(f"could not connect: {error}") from None
-    except (httpx.HTTPError, httpx.InvalidURL) as error:
-        raise FeedError(f"request failed: {type(error).__name__}: {error}") from None
 
 
 def _parse(content: bytes, headers: httpx.Headers, url: str) -> feedparser.FeedParserDict:
@@ -197,10 +157,12 @@ def _record(feed: Feed, status: str, error: str | None = None) -> None:
     feed.consecutive_failures = feed.consecutive_failures + 1 if status == "error" else 0
 
 
-def poll_feed(session: Session, feed: Feed, *, client: httpx.Client, clusterer: Clusterer) -> PollResult:
+def poll_feed(session: Session, feed: Feed, *, client: httpx.Client, clusterer: Clusterer,
+              allow_private: bool = False) -> PollResult:
     """Fetch, parse and take in one feed without committing; feed and item problems are recorded, not raised."""
     try:
-        fetched = _fetch(feed, client)
+        fetched = fetch(client, feed.url, etag=feed.etag, last_modified=feed.last_modified,
+                        allow_private=allow_private)
         if fetched is None:
             _record(feed, "not_modified")
             session.flush()
@@ -229,36 +191,38 @@ def poll_feed(session: Session, feed: Feed, *, client: httpx.Client, clusterer: 
                       updated=taken.known, error=skipped)
 
 
-def poll_all(session: Session, *, clusterer: Clusterer, client: httpx.Client | None = None) -> list[PollResult]:
+def poll_all(session: Session, *, clusterer: Clusterer, client: httpx.Client | None = None,
+             allow_private: bool = False) -> list[PollResult]:
     """Poll every feed, committing each on its own, so one broken feed never stops or undoes the others."""
     own_client = client is None
-    client = client or make_client()
+    client = client or make_client(allow_private=allow_private)
     results = []
     try:
         for feed_id, url in session.execute(select(Feed.id, Feed.url).order_by(Feed.id)).all():
-            results.append(_poll_one(session, feed_id, url, client, clusterer))
+            results.append(_poll_one(session, feed_id, url, client, clusterer, allow_private))
     finally:
         if own_client:
             client.close()
     return results
 
 
-def _poll_one(session: Session, feed_id: int, url: str, client: httpx.Client, clusterer: Clusterer) -> PollResult:
+def _poll_one(session: Session, feed_id: int, url: str, client: httpx.Client, clusterer: Clusterer,
+              allow_private: bool) -> PollResult:
     """One feed in one transaction; an unexpected error rolls back only this feed and is recorded on its row."""
     try:
         feed = session.get(Feed, feed_id)
         if feed is None:  # removed since the list was read
             return PollResult(url, "removed")
-        result = poll_feed(session, feed, client=client, clusterer=clusterer)
+        result = poll_feed(session, feed, client=client, clusterer=clusterer, allow_private=allow_private)
         session.commit()
     except Exception as error:  # a bug or a database error must not stop the other feeds
         session.rollback()
-        log.exception("feed %s: poll failed unexpectedly", url)
+        log.exception("feed %s: poll failed unexpectedly", shown_url(url))
         message = f"unexpected error: {type(error).__name__}: {error}"[:2000]
         if (row := session.get(Feed, feed_id)) is not None:
             _record(row, "error", message)
             session.commit()
         result = PollResult(url, "error", row.title if row else "", error=message)
-    log.log(logging.WARNING if result.error else logging.INFO, "feed %s: %s, %d new, %d updated%s", url,
+    log.log(logging.WARNING if result.error else logging.INFO, "feed %s: %s, %d new, %d updated%s", shown_url(url),
             result.status, result.created, result.updated, f": {result.error}" if result.error else "")
     return result

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from service.errors import InvalidInput, UnknownList
 from service.models import ListCategory, MailingList, Subscription, SubscriptionStatus, utcnow
-from service.subscriptions.fields import clean_timezone
+from service.subscriptions.fields import clean_name, clean_timezone
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")  # used in OpenAPI patterns too: check with fullmatch
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not text; PostgreSQL refuses NUL outright
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 
@@ -48,12 +48,13 @@ def create_list(session: Session, *, slug: str, name: str, description: str = ""
                 local_time_delivery: bool = False, languages: list[str] | None = None,
                 commit: bool = True) -> MailingList:
     """A new list; the slug is its stable public identifier (commit=False: the caller commits, with its audit)."""
-    if not SLUG.match(slug):
+    if not SLUG.fullmatch(slug):
         raise InvalidInput("A list slug is lower-case letters, digits and dashes, e.g. world-news.")
     if session.scalar(select(MailingList.id).where(MailingList.slug == slug)):
         raise InvalidInput(f"A list called {slug!r} already exists.")
-    _check_text(name, description)
-    mailing_list = MailingList(slug=slug, name=name.strip() or slug, description=description, send_time=send_time,
+    _check_text(description)
+    name = clean_name(name, what="The list name") or slug  # it reaches subjects and List-Id
+    mailing_list = MailingList(slug=slug, name=name, description=description, send_time=send_time,
                                timezone=clean_timezone(timezone), double_opt_in=double_opt_in,
                                local_time_delivery=local_time_delivery, languages=clean_languages(languages or ["en"]))
     mailing_list.category_rows = [ListCategory(category=c) for c in _clean_categories(categories or [])]
@@ -105,8 +106,8 @@ def readers_by_status(session: Session, list_id: int) -> dict[SubscriptionStatus
 
 
 def get_list(session: Session, slug: str) -> MailingList:
-    """A list by slug, or UnknownList."""
-    mailing_list = session.scalar(select(MailingList).where(MailingList.slug == slug))
+    """A list by slug, or UnknownList (a slug that cannot exist is not looked up: the database may refuse it)."""
+    mailing_list = session.scalar(select(MailingList).where(MailingList.slug == slug)) if SLUG.fullmatch(slug) else None
     if mailing_list is None:
         raise UnknownList(f"There is no list called {slug!r}.")
     return mailing_list
@@ -143,14 +144,13 @@ def _cleaned(field: str, value: Any) -> Any:
         return clean_languages(list(value))
     if field == "categories":
         return _clean_categories(list(value))
-    if field in ("name", "description"):
-        _check_text(str(value))
     if field == "name":
-        name = str(value).strip()
-        if not name or len(name) > 200:
+        name = clean_name(str(value), what="The list name")  # it reaches subjects and List-Id
+        if not name:
             raise InvalidInput("A list name is 1 to 200 characters long.")
         return name
     if field == "description":
+        _check_text(str(value))
         return str(value).strip()
     return bool(value)
 

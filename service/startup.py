@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 
 from service.config import ConfigError, Settings, get_settings, redact_url
+from service.config.strength import dkim_warnings
 
 
 def _first_line(error: BaseException) -> str:
@@ -75,6 +76,8 @@ def ready_or_exit(role: str, *, database: bool = True, broker: bool = False) -> 
         settings = get_settings()
     except ConfigError as error:
         _exit(role, str(error).splitlines())
+    for line in dkim_warnings(settings):
+        print(f"newsletter {role}: warning: {line}", file=sys.stderr)
     found = problems(settings, database=database, broker=broker)
     if found:
         _exit(role, found)

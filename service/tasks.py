@@ -214,13 +214,16 @@ def poll_bounces() -> None:
 @app.task
 def poll_feeds() -> None:
     """Beat, every FEED_POLL_INTERVAL_SECONDS: take in new items from every feed (one broken feed stops none)."""
+    from service.feed_fetch import shown_url
     from service.feeds import poll_all
     from service.stories.items import clusterer_from
 
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
-        for result in poll_all(session, clusterer=clusterer_from(settings)):
-            log.info("feed %s: %s (%d new, %d updated)%s", result.url, result.status, result.created, result.updated,
+        for result in poll_all(session, clusterer=clusterer_from(settings),
+                               allow_private=settings.feed_allow_private):
+            log.info("feed %s: %s (%d new, %d updated)%s", shown_url(result.url), result.status, result.created,
+                     result.updated,
                      f": {result.error}" if result.error else "")
 
 

@@ -219,3 +219,86 @@ def test_the_api_reference_is_served_from_our_own_origin_under_our_csp(web):
     for asset in (*scripts, "/docs/static/swagger-ui.css"):
         assert web.get(asset).status_code == 200, asset
     assert web.get("/api/docs").headers["location"] == "/docs"
+
+
+# --- a token is worth what its owner is -----------------------------------------------------------------------------
+
+
+def _token_rows(db) -> dict[str, object]:
+    """Every token row by name, read fresh."""
+    db.expire_all()
+    rows = {row.name: row for row in api_tokens.all_tokens(db)}
+    db.commit()
+    return rows
+
+
+def _revocations(db) -> list[dict]:
+    """The details of every token.revoke entry, oldest first."""
+    db.expire_all()
+    entries = db.scalars(select(AuditEntry).where(AuditEntry.action == "token.revoke").order_by(AuditEntry.id)).all()
+    db.commit()
+    return [entry.details for entry in entries]
+
+
+def test_a_disabled_owners_tokens_stop_and_so_do_the_tokens_they_minted(web, db):
+    ann = make_admin(db, "ann@example.org")
+    make_admin(db, "bob@example.org")
+    made = api_tokens.create_token(db, name="ann's bot", role=AdminRole.admin, created_by=ann.email,
+                                   owner_id=ann.id).secret
+    db.commit()
+    minted = web.post("/api/admin/tokens", headers={"Authorization": f"Bearer {made}"},
+                      json={"name": "minted by the bot", "role": "admin"})
+    assert minted.status_code == 201
+    assert _token_rows(db)["minted by the bot"].owner_id == ann.id, "a token minted by a token has the same owner"
+    secrets = (made, minted.json()["secret"])
+    for secret in secrets:
+        assert web.get("/api/admin/tokens", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+
+    sign_in(web, "bob@example.org")
+    disabled = web.post(f"/admin/accounts/{ann.id}/disable", data={"csrf_token": session_csrf(db, "bob@example.org")})
+    assert disabled.status_code == 303
+    web.cookies.clear()
+    for secret in secrets:
+        answer = web.post("/api/admin/tokens", headers={"Authorization": f"Bearer {secret}"},
+                          json={"name": "one more", "role": "admin"})
+        assert answer.status_code == 401, "a disabled owner's token neither answers nor mints"
+    assert all(row.revoked_at is not None for row in _token_rows(db).values())
+    assert _revocations(db) == [{"name": name, "role": "admin", "owner": "ann@example.org", "reason": "owner disabled"}
+                                for name in ("ann's bot", "minted by the bot")]
+
+
+def test_a_demoted_owner_keeps_viewer_tokens_and_loses_admin_ones(web, db):
+    ann = make_admin(db, "ann@example.org")
+    make_admin(db, "bob@example.org")
+    admin_token = api_tokens.create_token(db, name="deploy", role=AdminRole.admin, created_by=ann.email,
+                                          owner_id=ann.id).secret
+    viewer_token = api_tokens.create_token(db, name="grafana", role=AdminRole.viewer, created_by=ann.email,
+                                           owner_id=ann.id).secret
+    db.commit()
+    sign_in(web, "bob@example.org")
+    demoted = web.post(f"/admin/accounts/{ann.id}/role", data={"role": "viewer",
+                                                               "csrf_token": session_csrf(db, "bob@example.org")})
+    assert demoted.status_code == 303
+    web.cookies.clear()
+    assert web.get("/api/admin/tokens", headers={"Authorization": f"Bearer {admin_token}"}).status_code == 401
+    assert web.get("/api/admin/feeds", headers={"Authorization": f"Bearer {viewer_token}"}).status_code == 200
+    [revoked] = _revocations(db)
+    assert (revoked["name"], revoked["reason"]) == ("deploy", "owner is now viewer")
+
+
+def test_every_use_checks_the_owner_even_when_the_account_changed_behind_our_back(web, db):
+    ann = make_admin(db, "ann@example.org")
+    secret = api_tokens.create_token(db, name="bot", role=AdminRole.admin, created_by=ann.email,
+                                     owner_id=ann.id).secret
+    db.commit()
+    auth = {"Authorization": f"Bearer {secret}"}
+    assert web.get("/api/admin/tokens", headers=auth).status_code == 200
+    db.execute(update(type(ann)).where(type(ann).id == ann.id).values(role="viewer"))  # e.g. SQL by hand
+    db.commit()
+    assert web.get("/api/admin/tokens", headers=auth).status_code == 401
+    db.execute(update(type(ann)).where(type(ann).id == ann.id).values(role="admin", disabled=True))
+    db.commit()
+    assert web.get("/api/admin/tokens", headers=auth).status_code == 401
+    db.execute(update(type(ann)).where(type(ann).id == ann.id).values(disabled=False))
+    db.commit()
+    assert web.get("/api/admin/tokens", headers=auth).status_code == 200, "nothing was revoked: it works again"

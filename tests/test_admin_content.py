@@ -28,7 +28,8 @@ FEEDS = Path(__file__).parent / "data" / "feeds"
 @pytest.fixture
 def web(settings, db):
     """A browser-like client of the real app (stories and feeds send no mail, so no worker)."""
-    with TestClient(create_app(settings, notifier=NoMail()), follow_redirects=False) as client:
+    local_feeds = settings.model_copy(update={"feed_allow_private": True})  # the feed server is on 127.0.0.1
+    with TestClient(create_app(local_feeds, notifier=NoMail()), follow_redirects=False) as client:
         yield client
 
 

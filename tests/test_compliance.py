@@ -22,7 +22,7 @@ from tests.support.readers import add_readers, wait_until_complete
 from tests.support.web import confirmed_reader, html_part, text_part
 from tests.test_startup import BIN, assert_one_line_per_problem, clean_env, run
 
-PRODUCTION = {"ENVIRONMENT": "production", "SECRET_KEY": "a-real-secret-key-0123456789"}
+PRODUCTION = {"ENVIRONMENT": "production", "SECRET_KEY": "a-real-secret-key-0123456789abcdefghij"}
 SENDERS = {
     "web": [str(BIN / "newsletter"), "web"],
     "worker": [str(BIN / "celery"), "-A", "worker", "worker"],

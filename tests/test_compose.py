@@ -7,14 +7,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
-from service.config import REPO_ROOT, Settings
+from service.config import REPO_ROOT, Settings, describe_validation_error
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -165,12 +167,27 @@ def test_env_example_lists_every_setting_compose_reads():
     assert ":" in values["FLOWER_BASIC_AUTH"]
 
 
-@pytest.mark.parametrize("service", APP_SERVICES)
-def test_env_example_with_compose_makes_valid_production_settings(service):
-    values, _ = _example()
-
+def _production_settings(service: str, values: dict[str, str]) -> Settings:
+    """What an app container's Settings would be, given these .env values."""
     merged = {**values, **{k: interpolate(v, values) for k, v in env(service).items()}}
-    settings = Settings(_env_file=None, **{k.lower(): v for k, v in merged.items() if k not in COMPOSE_ONLY})
+    return Settings(_env_file=None, **{k.lower(): v for k, v in merged.items() if k not in COMPOSE_ONLY})
+
+
+def test_env_example_as_shipped_is_refused_with_how_to_make_real_keys():
+    values, _ = _example()
+    with pytest.raises(ValidationError) as refused:
+        _production_settings("web", values)
+    lines = describe_validation_error(refused.value).splitlines()
+    assert [line.split(":")[0] for line in lines] == ["SECRET_KEY", "METRICS_TOKEN"], lines
+    assert all("secrets.token_urlsafe(48)" in line and "change-me" in line for line in lines), lines
+    assert "secrets.token_urlsafe(48)" in ENV_EXAMPLE.read_text() and "token_urlsafe(48)" in env("web")["SECRET_KEY"]
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_env_example_with_real_keys_and_compose_makes_valid_production_settings(service):
+    values, _ = _example()
+    values = {**values, "SECRET_KEY": secrets.token_urlsafe(48), "METRICS_TOKEN": secrets.token_urlsafe(48)}
+    settings = _production_settings(service, values)
     assert settings.environment == "production" and settings.metrics_token == values["METRICS_TOKEN"]
     assert settings.effective_database_url.endswith(f":{values['POSTGRES_PASSWORD']}@postgres:5432/newsletter")
 

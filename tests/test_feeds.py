@@ -56,13 +56,14 @@ def today_utc() -> set[date]:
 
 def poll(session, **client_options):
     """What the Celery task does: poll every feed with one client, then read results by URL."""
-    with make_client(**client_options) as client:
-        return {r.url: r for r in poll_all(session, client=client, clusterer=clusterer_from(get_settings()))}
+    with make_client(**client_options, allow_private=True) as client:  # the test server is on 127.0.0.1
+        return {r.url: r for r in poll_all(session, client=client, clusterer=clusterer_from(get_settings()),
+                                           allow_private=True)}
 
 
 def test_rss_with_media_and_cdata_html_becomes_clean_stories(db, server):
     url = serve(server, "/world.xml", "world_rss.xml")
-    add_feed(db, url=url, category="World News")
+    add_feed(db, url=url, category="World News", allow_private=True)
     db.commit()
 
     result = poll(db)[url]
@@ -94,7 +95,7 @@ def test_rss_with_media_and_cdata_html_becomes_clean_stories(db, server):
 
 def test_atom_feed_with_html_title_and_xhtml_content(db, server):
     url = serve(server, "/atom.xml", "atom.xml", content_type="application/atom+xml")
-    add_feed(db, url=url, category="World News")
+    add_feed(db, url=url, category="World News", allow_private=True)
     db.commit()
 
     assert poll(db)[url].created == 2
@@ -116,7 +117,7 @@ def test_non_ascii_feeds_in_utf8_and_windows_1251(db, server):
                 '<description>Мост открыт для движения. Пробки исчезли.</description></item></channel></rss>')
     cp1251 = serve(server, "/mir.xml", body=cyrillic.encode("cp1251"), content_type="text/xml")
     for url in (utf8, cp1251):
-        add_feed(db, url=url, category="World News")
+        add_feed(db, url=url, category="World News", allow_private=True)
     db.commit()
 
     results = poll(db)
@@ -135,7 +136,7 @@ def test_non_ascii_feeds_in_utf8_and_windows_1251(db, server):
 
 def test_items_without_dates_are_dated_the_day_they_were_first_fetched(db, server):
     url = serve(server, "/undated.xml", "undated.xml")
-    add_feed(db, url=url, category="Local")
+    add_feed(db, url=url, category="Local", allow_private=True)
     db.commit()
 
     assert poll(db)[url].created == 3
@@ -153,7 +154,7 @@ def test_items_without_dates_are_dated_the_day_they_were_first_fetched(db, serve
 
 def test_odd_date_formats(db, server):
     url = serve(server, "/odd.xml", "odd_dates.xml")
-    add_feed(db, url=url, category="World News")
+    add_feed(db, url=url, category="World News", allow_private=True)
     db.commit()
 
     poll(db)
@@ -168,7 +169,7 @@ def test_odd_date_formats(db, server):
 
 def test_sloppy_but_readable_xml_is_still_taken_in(db, server):
     url = serve(server, "/bozo.xml", "bozo.xml")
-    add_feed(db, url=url, category="Business")
+    add_feed(db, url=url, category="Business", allow_private=True)
     db.commit()
 
     assert poll(db)[url].status == "ok"
@@ -187,7 +188,7 @@ def test_broken_feeds_are_recorded_and_never_stop_the_others(db, server):
     unreachable = f"http://127.0.0.1:{free_port()}/feed.xml"
     last = serve(server, "/atom.xml", "atom.xml", content_type="application/atom+xml")
     for url in (first, error_500, garbage, html_page, missing, unreachable, last):
-        add_feed(db, url=url, category="World News")
+        add_feed(db, url=url, category="World News", allow_private=True)
     db.commit()
 
     results = poll(db)
@@ -196,7 +197,8 @@ def test_broken_feeds_are_recorded_and_never_stop_the_others(db, server):
     assert {"Central banks hold rates", "Election results certified"} <= set(stories(db))
     assert len(stories(db)) == 5
     expected = {error_500: "HTTP 500", garbage: "not a valid RSS or Atom feed", missing: "HTTP 404",
-                html_page: "not a valid RSS or Atom feed", unreachable: "could not connect"}
+                html_page: "not a valid RSS or Atom feed",
+                unreachable: "could not fetch the feed (connection refused)"}
     for url, words in expected.items():
         assert results[url].status == "error" and words in results[url].error
         row = feed_row(db, url)
@@ -218,7 +220,7 @@ def test_slow_and_oversized_feeds_are_cut_off(db, server):
     huge = serve(server, "/huge.xml", stream_bytes=6 * 1024 * 1024)
     fine = serve(server, "/world.xml", "world_rss.xml")
     for url in (slow, huge, fine):
-        add_feed(db, url=url, category="World News")
+        add_feed(db, url=url, category="World News", allow_private=True)
     db.commit()
 
     results = poll(db, timeout=0.5)
@@ -232,7 +234,7 @@ def test_conditional_get_sends_validators_and_304_stores_nothing(db, server):
     with_etag = serve(server, "/etag.xml", "world_rss.xml", etag='"v1"', last_modified=LAST_MODIFIED)
     date_only = serve(server, "/dated.xml", "atom.xml", last_modified=LAST_MODIFIED)
     for url in (with_etag, date_only):
-        add_feed(db, url=url, category="World News")
+        add_feed(db, url=url, category="World News", allow_private=True)
     db.commit()
 
     first = poll(db)
@@ -265,7 +267,7 @@ def test_polling_twice_updates_and_never_duplicates(db, server):
     url = serve(server, "/world.xml", "world_rss.xml")
     mirror = serve(server, "/mirror.xml", "world_rss.xml")  # same items on another feed are that feed's stories
     for feed_url in (url, mirror):
-        add_feed(db, url=feed_url, category="World News")
+        add_feed(db, url=feed_url, category="World News", allow_private=True)
     db.commit()
 
     first, second = poll(db), poll(db)
@@ -281,15 +283,15 @@ def test_polling_twice_updates_and_never_duplicates(db, server):
 
 def test_adding_the_same_url_again_keeps_one_feed(db, server):
     url = serve(server, "/world.xml", "world_rss.xml")
-    add_feed(db, url=url, category="World News")
-    add_feed(db, url=f"  {url} ", category="Europe")
+    add_feed(db, url=url, category="World News", allow_private=True)
+    add_feed(db, url=f"  {url} ", category="Europe", allow_private=True)
     db.commit()
     assert [(f.url, f.category) for f in db.scalars(select(Feed))] == [(url, "Europe")]
 
 
 def newsletter(*args: str) -> subprocess.CompletedProcess:
     """Run the `newsletter` command as an admin would, against the test database."""
-    env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1"}
+    env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1", "FEED_ALLOW_PRIVATE": "true"}
     return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 

@@ -15,6 +15,7 @@ from tests.support.smtp import free_port
 BIN = Path(sys.executable).parent
 PASSWORD = "hunter2-smtp-password"
 ADMIN_TOKEN = "admin-token-that-must-never-be-printed-0123"
+REAL_KEY = "Zq8vN3-kT1pW6yHc0aRm4uXe9sLb7dGf"  # 32 characters, as secrets.token_urlsafe makes them
 SAFE_PYTHON = Path("/usr/bin/python3")
 UNSAFE_PYTHON = Path("/root/.pyenv/versions/3.11.7/bin/python3")  # CPython 3.11.7: CVE-2024-6923 unpatched
 
@@ -52,8 +53,14 @@ def assert_one_line_per_problem(result: subprocess.CompletedProcess, *expected: 
      ["SUBSCRIBE_LIMIT_PER_IP", "SUBSCRIBE_LIMIT_PER_ADDRESS"]),
     ({"CONFIRM_TOKEN_MAX_AGE": "-60"}, ["CONFIRM_TOKEN_MAX_AGE"]),
     ({"DATABASE_URL": f"postgres//user:{PASSWORD}@db"}, ["DATABASE_URL"]),
-    ({"ENVIRONMENT": "production", "SECRET_KEY": "a-real-secret-key-0123456789", "ADMIN_TOKEN": "x"}, ["ADMIN_TOKEN"]),
+    ({"ENVIRONMENT": "production", "SECRET_KEY": REAL_KEY, "ADMIN_TOKEN": "x"}, ["ADMIN_TOKEN"]),
     ({"ENVIRONMENT": "production"}, ["SECRET_KEY"]),
+    ({"ENVIRONMENT": "production", "SECRET_KEY": "change-me-to-a-long-random-secret-key"}, ["SECRET_KEY"]),
+    ({"ENVIRONMENT": "production", "SECRET_KEY": "a" * 40}, ["SECRET_KEY"]),
+    ({"ENVIRONMENT": "production", "SECRET_KEY": "a-real-secret-key-0123456789"}, ["SECRET_KEY"]),
+    ({"ENVIRONMENT": "staging", "SECRET_KEY": REAL_KEY, "METRICS_TOKEN": "change-me-metrics-token",
+      "BOUNCE_API_TOKEN": "abababababababababababababababababab"}, ["METRICS_TOKEN", "BOUNCE_API_TOKEN"]),
+    ({"ENVIRONMENT": "production", "SECRET_KEY": REAL_KEY, "FORWARDED_ALLOW_IPS": "*"}, ["FORWARDED_ALLOW_IPS"]),
 ])
 def test_bad_settings_are_one_line_each_naming_the_setting_never_its_value(tmp_path, settings, named):
     assert_one_line_per_problem(run([str(BIN / "newsletter"), "db", "upgrade"], clean_env(tmp_path, **settings)),
@@ -125,3 +132,27 @@ def test_dev_web_server_listens_on_loopback_only(tmp_path):
         finally:
             proc.terminate()
             proc.wait(10)
+
+
+def test_weak_keys_are_fine_for_development_and_tests(tmp_path):
+    for environment in ("development", "test"):
+        env = clean_env(tmp_path, ENVIRONMENT=environment, SECRET_KEY="a-dev-secret-key-16", ADMIN_TOKEN="short",
+                        METRICS_TOKEN="change-me-metrics-token", FORWARDED_ALLOW_IPS="*")
+        result = run([str(BIN / "newsletter"), "db", "upgrade"], env)
+        assert result.returncode == 0, result.stderr
+
+
+def test_a_1024_bit_dkim_key_is_a_warning_at_start(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    (tmp_path / "dkim.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                          serialization.PrivateFormat.PKCS8,
+                                                          serialization.NoEncryption()))
+    nobody = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none"  # stop right after the checks
+    env = clean_env(tmp_path, MAIL_FROM="News <news@news.example.org>", DKIM_PRIVATE_KEY=str(tmp_path / "dkim.pem"),
+                    DKIM_SELECTOR="s1", DKIM_DOMAIN="news.example.org", DATABASE_URL=nobody)
+    result = run([str(BIN / "newsletter"), "web"], env)
+    [warning] = [line for line in result.stderr.splitlines() if ": warning: " in line]
+    assert warning.startswith("newsletter web: warning: DKIM_PRIVATE_KEY: the RSA key has only 1024 bits; use 2048")

@@ -37,8 +37,10 @@ def test_own_secret_key_is_accepted_in_production():
 
 
 def test_short_secret_key_is_refused():
-    with pytest.raises((ConfigError, ValidationError), match="at least 16 characters"):
+    with pytest.raises((ConfigError, ValidationError), match="at least 32 characters"):
         settings(environment="production", secret_key="short")
+    with pytest.raises((ConfigError, ValidationError), match="at least 16 characters"):
+        settings(environment="test", secret_key="short")
 
 
 def test_smtp_url_with_credentials_and_starttls():

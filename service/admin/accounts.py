@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.addresses import normalise_address
-from service.admin import sessions
+from service.admin import api_tokens, sessions
 from service.admin.models import AdminRole, AdminUser
 from service.errors import InvalidInput, UnknownPage
 from service.models import utcnow
@@ -99,8 +99,9 @@ def _keep_an_admin(session: Session, user: AdminUser) -> None:
                            "or nobody could manage the newsletter.")
 
 
-def change_role(session: Session, account_id: int, role: AdminRole) -> AdminUser:
-    """Give an account another role; its sessions end, so the new role applies at once."""
+def change_role(session: Session, account_id: int, role: AdminRole, *, actor: str = "cli",
+                ip: str | None = None) -> AdminUser:
+    """Give an account another role; its sessions end and tokens above the role are revoked (audited)."""
     user = get_account(session, account_id)
     if user.role == role.value:
         return user
@@ -108,17 +109,21 @@ def change_role(session: Session, account_id: int, role: AdminRole) -> AdminUser
         _keep_an_admin(session, user)
     user.role = role.value
     sessions.close_all_for(session, user.id)
+    api_tokens.revoke_uncovered(session, user, actor=actor, ip=ip)
     session.flush()
     return user
 
 
-def set_disabled(session: Session, account_id: int, disabled: bool) -> AdminUser:
-    """Disable an account (its sessions end at once and it cannot sign in) or enable it again."""
+def set_disabled(session: Session, account_id: int, disabled: bool, *, actor: str = "cli",
+                 ip: str | None = None) -> AdminUser:
+    """Disable an account (its sessions end, its tokens are revoked, audited) or enable it again."""
     user = get_account(session, account_id)
     if disabled and not user.disabled:
         _keep_an_admin(session, user)
         sessions.close_all_for(session, user.id)
     user.disabled = disabled
+    if disabled:
+        api_tokens.revoke_uncovered(session, user, actor=actor, ip=ip)
     session.flush()
     return user
 

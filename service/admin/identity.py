@@ -15,7 +15,7 @@ class Admin:
     name: str  # "ann@example.org", "token:deploy-bot", "bootstrap ADMIN_TOKEN", "cli"
     role: AdminRole
     via: str  # "session", "token", "bootstrap" or "cli"
-    admin_id: int | None = None
+    admin_id: int | None = None  # the signed-in account, or the account an API token acts for
     session_id: int | None = None
     csrf_token: str | None = None  # the session's own CSRF secret; None for bearer callers (no cookie, no CSRF)
 

@@ -57,6 +57,9 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(16))  # the first characters, so people can tell tokens apart
     role: Mapped[str] = mapped_column(String(16), default=AdminRole.viewer.value)
     created_by: Mapped[str] = mapped_column(String(320), default="")
+    # the account it acts for (a token made by a token: that token's owner); None: made by the CLI or ADMIN_TOKEN
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"), index=True,
+                                                 default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -101,8 +101,9 @@ def _text(value: str | None, limit: int, label: str) -> str:
 
 def clean_fields(name: str | None, about: str | None, accent: str | None, sender_name: str | None) -> dict[str, str]:
     """Every field checked before anything is stored (a bad one changes nothing)."""
-    return {"name": _text(name, MAX_NAME, "name").replace("\n", " "), "about": _text(about, MAX_ABOUT, "about text"),
-            "accent_color": clean_accent(accent), "sender_name": clean_name(sender_name)}
+    return {"name": clean_name(name, what="The site name", max_length=MAX_NAME),
+            "about": _text(about, MAX_ABOUT, "about text"), "accent_color": clean_accent(accent),
+            "sender_name": clean_name(sender_name, what="The sender name")}
 
 
 def update_site(session: Session, **fields: str) -> dict[str, list[str]]:

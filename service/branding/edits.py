@@ -36,7 +36,7 @@ def save_list_branding(session: Session, mailing_list: MailingList, *, accent_co
                        logo: bytes | None, remove: bool, max_logo_bytes: int, actor: str,
                        ip: str | None = None) -> list[str]:
     """Check, store and audit a list's own accent, sender name and logo; returns the changed fields, sorted."""
-    accent, sender = clean_accent(accent_color), clean_name(sender_name)
+    accent, sender = clean_accent(accent_color), clean_name(sender_name, what="The sender name")
     if logo is not None:
         check_logo(logo, max_logo_bytes)
     changed: dict[str, Any] = update_list(mailing_list, accent_color=accent, sender_name=sender)

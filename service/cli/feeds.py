@@ -9,6 +9,7 @@ from service.admin import audit
 from service.admin.identity import CLI_ADMIN
 from service.config import get_settings
 from service.db import session_scope
+from service.feed_fetch import shown_url
 from service.feed_status import freshness, publisher_of
 from service.models import utcnow
 
@@ -21,9 +22,11 @@ def add(url: str = typer.Argument(..., help="http:// or https:// address of an R
         publisher: str = typer.Option("", help="The publisher's name its items show (default: the name the feed "
                                                "gives; items with their own <source> keep it)")) -> None:
     """Add a feed (adding a known URL again changes its category and publisher); it is fetched on the next poll."""
-    with session_scope(get_settings().effective_database_url) as session:
-        feed = feed_rules.add_feed(session, url=url, category=category, publisher=publisher or None)
-        typer.echo(f"feed {feed.id}: {feed.url} ({feed.category})")
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session:
+        feed = feed_rules.add_feed(session, url=url, category=category, publisher=publisher or None,
+                                   allow_private=settings.feed_allow_private)
+        typer.echo(f"feed {feed.id}: {feed.shown_url} ({feed.category})")
 
 
 @app.command()
@@ -31,7 +34,8 @@ def remove(url: str = typer.Argument(..., help="The feed's URL as shown by `feed
     """Stop polling a feed; stories it already brought in stay."""
     with session_scope(get_settings().effective_database_url) as session:
         removed = feed_rules.remove_feed(session, url)
-    typer.echo(f"removed {url}" if removed else f"no feed with URL {url}")
+    shown = shown_url(url)
+    typer.echo(f"removed {shown}" if removed else f"no feed with URL {shown}")
     if not removed:
         raise typer.Exit(1)
 
@@ -42,11 +46,12 @@ def edit(feed_id: int = typer.Argument(..., help="The feed's id as shown by `fee
                                                  "the feed gives. Its stored items and their stories follow."),
          category: str = typer.Option("", help="Category its stories are filed under (default: unchanged)")) -> None:
     """Name a feed's publisher (or change its category); what readers see of its stored items changes at once."""
-    with session_scope(get_settings().effective_database_url) as session:
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session:
         feed = feed_rules.get_feed(session, feed_id)
         before = {"category": feed.category, "publisher": feed.publisher}
         feed = feed_rules.update_feed(session, feed_id, url=feed.url, category=category or feed.category,
-                                      publisher=publisher or None)
+                                      publisher=publisher or None, allow_private=settings.feed_allow_private)
         after = {"category": feed.category, "publisher": feed.publisher}
         audit.record(session, actor=CLI_ADMIN.name, action="feed.update", object_type="feed", object_id=feed.id,
                      details={key: [before[key], after[key]] for key in after if before[key] != after[key]} | {
@@ -69,7 +74,7 @@ def list_() -> None:
         newest = fresh.newest_item_at.strftime("%Y-%m-%d %H:%M") if fresh.newest_item_at else "none yet"
         label = name if f.publisher or f.site_name else "(no title yet)"
         titled = f"\n({f.title})" if f.title and f.title != label else ""
-        table.add_row(str(f.id), escape(f"{label}{titled}\n{f.url}"), escape(f.category),
+        table.add_row(str(f.id), escape(f"{label}{titled}\n{f.shown_url}"), escape(f.category),
                       newest + ("\n[red]stale[/red]" if fresh.stale else ""), f"{f.last_status}\n{polled}",
                       str(f.consecutive_failures), escape(f.last_error or ""))
     for column in table.columns:
@@ -85,7 +90,8 @@ def poll() -> None:
 
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
-        results = feed_rules.poll_all(session, clusterer=clusterer_from(settings))
+        results = feed_rules.poll_all(session, clusterer=clusterer_from(settings),
+                                      allow_private=settings.feed_allow_private)
     console = Console(highlight=False)
     if not results:
         console.print("no feeds yet: add one with `newsletter feeds add URL --category \"World News\"`")
@@ -93,7 +99,8 @@ def poll() -> None:
     table = Table("feed", "status", "new items", "seen before", "skipped items / error")
     for r in results:
         status = f"[red]{r.status}[/red]" if r.error else r.status
-        table.add_row(escape(r.title or r.url), status, str(r.created), str(r.updated), escape(r.error or ""))
+        table.add_row(escape(r.title or shown_url(r.url)), status, str(r.created), str(r.updated),
+                      escape(r.error or ""))
     for column in table.columns:
         column.overflow = "fold"
     console.print(table)

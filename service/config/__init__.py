@@ -9,14 +9,13 @@ from service.config.errors import ConfigError, describe_validation_error
 from service.config.settings import (
     DEV_SECRET_FILE,
     EXAMPLE_POSTAL_ADDRESS,
-    MIN_ADMIN_TOKEN_LENGTH,
     REPO_ROOT,
     SECRET_SETTINGS,
     Settings,
 )
 from service.config.smtp_target import SmtpTarget, redact_url
 
-__all__ = ["DEV_SECRET_FILE", "EXAMPLE_POSTAL_ADDRESS", "MIN_ADMIN_TOKEN_LENGTH", "REPO_ROOT", "SECRET_SETTINGS",
+__all__ = ["DEV_SECRET_FILE", "EXAMPLE_POSTAL_ADDRESS", "REPO_ROOT", "SECRET_SETTINGS",
            "ConfigError", "Settings", "SmtpTarget", "describe_validation_error", "get_settings", "load_settings",
            "redact_url"]
 

@@ -11,10 +11,10 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from service.config.smtp_target import SmtpTarget
+from service.config.strength import secret_problems
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DEV_SECRET_FILE = "secret_key"  # under DATA_DIR: development's own random key, made once
-MIN_ADMIN_TOKEN_LENGTH = 32
 EXAMPLE_POSTAL_ADDRESS = "Newsletter Ltd, 1 Example Street, London, United Kingdom"  # development's stand-in
 SECRET_SETTINGS = ("secret_key", "admin_token", "smtp_url", "database_url", "broker_url", "redis_url",
                    "rate_limit_storage_url", "metrics_token", "bounce_imap_url", "bounce_api_token")
@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     skip_empty_editions: bool = True
     feed_poll_interval_seconds: int = Field(default=900, ge=10)
     feed_stale_days: float = Field(default=3.0, gt=0)  # admins see "stale" on a feed with nothing newer than this
+    feed_allow_private: bool = False  # true: feeds on loopback, private and link-local addresses (intranet, tests)
     clustering_method: str = ""  # empty: the default of service.clustering (see bench/clustering.py --all)
     cluster_window_hours: float = Field(default=72.0, gt=0)  # items are compared only this close in publish time
     story_max_age_hours: float = Field(default=36.0, gt=0)  # an edition skips stories whose newest item is older
@@ -147,6 +148,18 @@ class Settings(BaseSettings):
         except InvalidInput as error:
             raise ValueError(error.message) from None
 
+    @field_validator("site_name", "site_sender_name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        """These reach the From header and subjects: names only (no line breaks, no encoded words)."""
+        from service.errors import InvalidInput
+        from service.subscriptions.fields import clean_name
+
+        try:
+            return clean_name(value, what="it")
+        except InvalidInput as error:
+            raise ValueError(error.message) from None
+
     @field_validator("subscribe_limit_per_ip", "subscribe_limit_per_address", "subscribe_resend_limit",
                      "admin_auth_limit", "admin_login_limit")
     @classmethod
@@ -202,11 +215,8 @@ class Settings(BaseSettings):
             if not development:
                 raise ValueError(f"SECRET_KEY must be set outside development (ENVIRONMENT={self.environment})")
             self.secret_key = _development_secret(self.data_dir)
-        if len(self.secret_key) < 16:
-            raise ValueError("SECRET_KEY must be at least 16 characters long")
-        if self.admin_token is not None and not development and len(self.admin_token) < MIN_ADMIN_TOKEN_LENGTH:
-            raise ValueError(f"ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters long outside "
-                             "development (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        if weak := secret_problems(self):
+            raise ValueError("\n".join(weak))
         if self.smtp_url:
             SmtpTarget.from_url(self.smtp_url)
         self.postal_address = self.postal_address.strip()

@@ -78,3 +78,10 @@ class Feed(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     consecutive_failures: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as admin pages, the API and the CLI show it: never with its user:password@."""
+        from service.feed_fetch import shown_url
+
+        return shown_url(self.url)

@@ -18,6 +18,7 @@ class Route:
     last_modified: str | None = None
     delay: float = 0.0
     stream_bytes: int = 0  # when set: that many bytes without Content-Length, ended by closing the connection
+    location: str | None = None  # a redirect's target (with status 301, 302, 307 or 308)
 
 
 @dataclass
@@ -34,16 +35,17 @@ class FeedServer:
 
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[Seen] = field(default_factory=list)
+    host: str = "127.0.0.1"  # loopback: tests that poll it set FEED_ALLOW_PRIVATE (allow_private=True)
 
     def __post_init__(self):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self.httpd = ThreadingHTTPServer((self.host, 0), _handler_for(self))
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, name=f"feeds-{self.port}", daemon=True)
 
     def url(self, path: str) -> str:
         """The absolute URL of a path on this server."""
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def requests_for(self, path: str) -> list[Seen]:
         """Requests for one path, oldest first."""
@@ -91,6 +93,8 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header("ETag", route.etag)
             if route and route.last_modified:
                 self.send_header("Last-Modified", route.last_modified)
+            if route and route.location:
+                self.send_header("Location", route.location)
             if status != 304:
                 self.send_header("Content-Length", str(len(body)))
             self.end_headers()

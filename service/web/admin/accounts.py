@@ -53,7 +53,8 @@ def change_role(request: Request, admin: CurrentAdmin, account_id: int, role: st
     """Another role for an account; its sessions end so the new role applies at once."""
     before = accounts.get_account(session, account_id).role
     try:
-        user = accounts.change_role(session, account_id, accounts.role_of(role))
+        user = accounts.change_role(session, account_id, accounts.role_of(role), actor=admin.name,
+                                    ip=client_ip(request))
     except InvalidInput as error:
         session.rollback()
         return _index(request, session, error=error.message, status_code=422)
@@ -61,13 +62,14 @@ def change_role(request: Request, admin: CurrentAdmin, account_id: int, role: st
         audit.record(session, actor=admin.name, action="admin.role", object_type="admin", object_id=user.id,
                      details={"email": user.email, "from": before, "to": user.role}, ip=client_ip(request))
     session.commit()
-    return done("/admin/accounts", f"{user.email} is now {user.role}; their sessions were ended.")
+    return done("/admin/accounts", f"{user.email} is now {user.role}; their sessions were ended and tokens above "
+                                   "that role revoked.")
 
 
 def _set_disabled(request: Request, admin, session: Session, account_id: int, disabled: bool):
     """Disable or enable, audited; the last active admin stays."""
     try:
-        user = accounts.set_disabled(session, account_id, disabled)
+        user = accounts.set_disabled(session, account_id, disabled, actor=admin.name, ip=client_ip(request))
     except InvalidInput as error:
         session.rollback()
         return _index(request, session, error=error.message, status_code=422)
@@ -75,7 +77,8 @@ def _set_disabled(request: Request, admin, session: Session, account_id: int, di
                  object_type="admin", object_id=user.id, details={"email": user.email}, ip=client_ip(request))
     session.commit()
     if disabled:
-        return done("/admin/accounts", f"{user.email} is disabled: signed out everywhere, and cannot sign in.")
+        return done("/admin/accounts", f"{user.email} is disabled: signed out everywhere, API tokens revoked, and "
+                                       "cannot sign in.")
     return done("/admin/accounts", f"{user.email} is enabled again.")
 
 
@@ -107,7 +110,7 @@ def password_form(request: Request, admin: CurrentAdmin):
 def change_password(request: Request, admin: CurrentAdmin, current: str = Form(""), new: str = Form(""),
                     again: str = Form(""), session: Session = Depends(get_session)):
     """A new password for the signed-in account; every other browser of it is signed out, this one stays in."""
-    if admin.admin_id is None:
+    if admin.via != "session" or admin.admin_id is None:
         return _password_form(request, "Only a signed-in account has a password (this is an API token).", 422)
     if new != again:
         return _password_form(request, "The new password and its repetition differ.", 422)

@@ -52,22 +52,23 @@ def create(request: Request, admin: CurrentAdmin, url: str = Form(""), category:
     """Register the feed (a known URL is re-filed); it is fetched on the next poll, or now with "Poll now"."""
     values = {"url": url, "category": category, "publisher": publisher}
     try:
-        feed = feed_rules.add_feed(session, url=url, category=category, publisher=publisher or None)
+        feed = feed_rules.add_feed(session, url=url, category=category, publisher=publisher or None,
+                                   allow_private=request.app.state.settings.feed_allow_private)
     except InvalidInput as error:
         session.rollback()
         return _form(request, values=values, error=error.message, status_code=422)
     audit.record(session, actor=admin.name, action="feed.create", object_type="feed", object_id=feed.id,
-                 details={"url": feed.url, "category": feed.category, "publisher": feed.publisher},
+                 details={"url": feed.shown_url, "category": feed.category, "publisher": feed.publisher},
                  ip=client_ip(request))
     session.commit()
-    return done("/admin/feeds", f"Feed {feed.id} added: {feed.url}. Use “Poll now” to fetch it at once.")
+    return done("/admin/feeds", f"Feed {feed.id} added: {feed.shown_url}. Use “Poll now” to fetch it at once.")
 
 
 @router.get("/feeds/{feed_id}/edit")
 def edit_form(request: Request, admin: CurrentAdmin, feed_id: int, session: Session = Depends(get_session)):
     """The feed's URL, category and publisher."""
     feed = feed_rules.get_feed(session, feed_id)
-    return _form(request, feed=feed, values={"url": feed.url, "category": feed.category,
+    return _form(request, feed=feed, values={"url": feed.shown_url, "category": feed.category,
                                              "publisher": feed.publisher or ""})
 
 
@@ -76,14 +77,15 @@ def edit(request: Request, admin: CurrentAdmin, feed_id: int, url: str = Form(""
          publisher: str = Form(""), session: Session = Depends(get_session)):
     """Save the feed; a new URL starts afresh (no cached validators, failures reset)."""
     feed = feed_rules.get_feed(session, feed_id)
-    before = {"url": feed.url, "category": feed.category, "publisher": feed.publisher}
+    before = {"url": feed.shown_url, "category": feed.category, "publisher": feed.publisher}
     try:
-        feed = feed_rules.update_feed(session, feed_id, url=url, category=category, publisher=publisher)
+        feed = feed_rules.update_feed(session, feed_id, url=url, category=category, publisher=publisher,
+                                      allow_private=request.app.state.settings.feed_allow_private)
     except InvalidInput as error:
         session.rollback()
         return _form(request, feed=feed_rules.get_feed(session, feed_id), error=error.message, status_code=422,
                      values={"url": url, "category": category, "publisher": publisher})
-    after = {"url": feed.url, "category": feed.category, "publisher": feed.publisher}
+    after = {"url": feed.shown_url, "category": feed.category, "publisher": feed.publisher}
     audit.record(session, actor=admin.name, action="feed.update", object_type="feed", object_id=feed.id,
                  details={key: [before[key], after[key]] for key in after if before[key] != after[key]},
                  ip=client_ip(request))
@@ -96,15 +98,17 @@ def delete(request: Request, admin: CurrentAdmin, feed_id: int, session: Session
     """Stop polling the feed; the stories it brought in stay."""
     feed = feed_rules.delete_feed(session, feed_id)
     audit.record(session, actor=admin.name, action="feed.delete", object_type="feed", object_id=feed_id,
-                 details={"url": feed.url}, ip=client_ip(request))
+                 details={"url": feed.shown_url}, ip=client_ip(request))
     session.commit()
-    return done("/admin/feeds", f"Feed {feed_id} deleted ({feed.url}); its stories stay.")
+    return done("/admin/feeds", f"Feed {feed_id} deleted ({feed.shown_url}); its stories stay.")
 
 
 @router.post("/feeds/{feed_id}/poll")
 def poll(request: Request, admin: CurrentAdmin, feed_id: int, session: Session = Depends(get_session)):
     """Fetch this one feed now; its row shows the status and error, the notice what it brought."""
-    result = feed_rules.poll_now(session, feed_id, clusterer=clusterer_from(request.app.state.settings))
+    settings = request.app.state.settings
+    result = feed_rules.poll_now(session, feed_id, clusterer=clusterer_from(settings),
+                                 allow_private=settings.feed_allow_private)
     audit.record(session, actor=admin.name, action="feed.poll", object_type="feed", object_id=feed_id,
                  details={"status": result.status, "new_items": result.created, "seen_before": result.updated,
                           "error": result.error}, ip=client_ip(request))

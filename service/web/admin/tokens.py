@@ -33,7 +33,8 @@ def create(request: Request, admin: CurrentAdmin, name: str = Form(""), role: st
            session: Session = Depends(get_session)):
     """Make a token and show its secret in this answer only: never stored, redirected or cached."""
     try:
-        made = api_tokens.create_token(session, name=name, role=accounts.role_of(role), created_by=admin.name)
+        made = api_tokens.create_token(session, name=name, role=accounts.role_of(role), created_by=admin.name,
+                                       owner_id=admin.admin_id)
     except InvalidInput as error:
         session.rollback()
         return _index(request, session, name=name, role=role, error=error.message, status_code=422)

@@ -66,7 +66,8 @@ class PollOut(BaseModel):
 def feed_out(feed: Feed, stale_days: float) -> FeedOut:
     """The API shape of a feed row."""
     fresh = freshness(feed, utcnow(), stale_days)
-    return FeedOut(id=feed.id, url=feed.url, category=feed.category, title=feed.title or "", publisher=feed.publisher,
+    return FeedOut(id=feed.id, url=feed.shown_url, category=feed.category, title=feed.title or "",
+                   publisher=feed.publisher,
                    site_name=feed.site_name, publisher_name=publisher_of(feed), newest_item_at=fresh.newest_item_at,
                    stale=fresh.stale,
                    last_polled_at=as_utc(feed.last_polled_at) if feed.last_polled_at else None,
@@ -89,9 +90,10 @@ def list_feeds(request: Request, session: Session = Depends(get_session)):
 @router.post("/feeds", status_code=201, response_model=FeedOut, responses=ADMIN_ERRORS)
 def add_feed(body: FeedIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Register a feed (a known URL is re-filed under the new category); it is fetched on the next poll."""
-    feed = feed_rules.add_feed(session, url=body.url, category=body.category, publisher=body.publisher)
+    feed = feed_rules.add_feed(session, url=body.url, category=body.category, publisher=body.publisher,
+                               allow_private=request.app.state.settings.feed_allow_private)
     audit.record(session, actor=admin.name, action="feed.create", object_type="feed", object_id=feed.id,
-                 details={"url": feed.url, "category": feed.category, "via": "api"}, ip=client_ip(request))
+                 details={"url": feed.shown_url, "category": feed.category, "via": "api"}, ip=client_ip(request))
     session.commit()
     return feed_out(feed, _stale_days(request))
 
@@ -107,9 +109,10 @@ def show_feed(feed_id: int, request: Request, session: Session = Depends(get_ses
 def change_feed(feed_id: int, body: FeedIn, request: Request, admin: CurrentAdmin,
                 session: Session = Depends(get_session)):
     """Replace a feed's URL, category and publisher; a new URL starts afresh."""
-    feed = feed_rules.update_feed(session, feed_id, url=body.url, category=body.category, publisher=body.publisher)
+    feed = feed_rules.update_feed(session, feed_id, url=body.url, category=body.category, publisher=body.publisher,
+                                  allow_private=request.app.state.settings.feed_allow_private)
     audit.record(session, actor=admin.name, action="feed.update", object_type="feed", object_id=feed.id,
-                 details={"url": feed.url, "category": feed.category, "publisher": feed.publisher, "via": "api"},
+                 details={"url": feed.shown_url, "category": feed.category, "publisher": feed.publisher, "via": "api"},
                  ip=client_ip(request))
     session.commit()
     return feed_out(feed, _stale_days(request))
@@ -129,7 +132,9 @@ def delete_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Se
 @router.post("/feeds/{feed_id}/poll", response_model=PollOut, responses={**ADMIN_ERRORS, **NO_FEED})
 def poll_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Fetch one feed now, inside the request (bounded by the poller's timeouts); a failure is a 200 naming it."""
-    result = feed_rules.poll_now(session, feed_id, clusterer=clusterer_from(request.app.state.settings))
+    settings = request.app.state.settings
+    result = feed_rules.poll_now(session, feed_id, clusterer=clusterer_from(settings),
+                                 allow_private=settings.feed_allow_private)
     audit.record(session, actor=admin.name, action="feed.poll", object_type="feed", object_id=feed_id,
                  details={"status": result.status, "new_items": result.created, "error": result.error, "via": "api"},
                  ip=client_ip(request))

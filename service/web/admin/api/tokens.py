@@ -70,7 +70,8 @@ def list_tokens(session: Session = Depends(get_session)):
 @router.post("/tokens", status_code=201, response_model=TokenCreated, responses=ADMIN_ERRORS)
 def create_token(body: TokenIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Make a token scoped to a role; copy the secret from this answer, it is not shown again."""
-    made = api_tokens.create_token(session, name=body.name, role=body.role, created_by=admin.name)
+    made = api_tokens.create_token(session, name=body.name, role=body.role, created_by=admin.name,
+                                   owner_id=admin.admin_id)  # a token minted by a token: the same owner
     audit.record(session, actor=admin.name, action="token.create", object_type="token", object_id=made.row.id,
                  details={"name": made.row.name, "role": made.row.role, "via": "api"}, ip=client_ip(request))
     session.commit()
