@@ -48,8 +48,8 @@ def rss(title: str, link: str, items: list[str], channel_extra: str = "") -> byt
 
 def poll(db) -> None:
     """What the beat's task does: every feed once."""
-    with make_client() as client:
-        poll_all(db, client=client, clusterer=clusterer_from(get_settings()))
+    with make_client(allow_private=True) as client:  # the test server is on 127.0.0.1
+        poll_all(db, client=client, clusterer=clusterer_from(get_settings()), allow_private=True)
     db.expire_all()
 
 
@@ -86,7 +86,7 @@ def test_an_old_feed_brings_nothing_to_todays_edition_and_is_marked_stale(db, se
         "<title>Ferry timetable changes</title><guid>d</guid>",
     ], f"<lastBuildDate>{format_datetime(now)}</lastBuildDate><language>en</language>"))
     for url in (old, fresh):
-        add_feed(db, url=url, category="World News")
+        add_feed(db, url=url, category="World News", allow_private=True)
     db.commit()
 
     poll(db)
@@ -103,7 +103,8 @@ def test_an_old_feed_brings_nothing_to_todays_edition_and_is_marked_stale(db, se
     titles = set(db.scalars(select(Story.title).where(Story.id.in_(edition.story_ids))))
     assert titles == {"Harbour reopens after storm", "Ferry timetable changes"}, "nothing of the old feed"
 
-    app = create_app(settings.model_copy(update={"admin_token": ADMIN_TOKEN}), notifier=NoMail())
+    local = {"admin_token": ADMIN_TOKEN, "feed_allow_private": True}  # the feed server is on 127.0.0.1
+    app = create_app(settings.model_copy(update=local), notifier=NoMail())
     with TestClient(app) as web:
         feeds = {feed["url"]: feed for feed in web.get(
             "/api/admin/feeds", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()}
@@ -165,7 +166,7 @@ def test_section_suffixes_and_taglines_are_not_part_of_a_name(title, link, expec
 
 def newsletter(*args: str) -> subprocess.CompletedProcess:
     """Run the `newsletter` command as an admin would, against the test database."""
-    env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1"}
+    env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1", "FEED_ALLOW_PRIVATE": "true"}
     return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
@@ -178,7 +179,7 @@ def test_an_admins_publisher_name_is_what_stored_items_and_stories_show(db, serv
         f"<title>Rail strike called off</title><guid>2</guid><pubDate>{now}</pubDate>"
         '<source url="https://wire.example/rss">Wire Service - World News</source>',
     ]))
-    feed_id = add_feed(db, url=url, category="World News").id
+    feed_id = add_feed(db, url=url, category="World News", allow_private=True).id
     db.commit()
     poll(db)
 
@@ -186,7 +187,8 @@ def test_an_admins_publisher_name_is_what_stored_items_and_stories_show(db, serv
     assert got["Mayor opens the new library"].publisher == "dailyplanet.example", "titled after its own article"
     assert got["Rail strike called off"].publisher == "Wire Service", "<source>, its section suffix removed"
 
-    app = create_app(settings.model_copy(update={"admin_token": ADMIN_TOKEN}), notifier=NoMail())
+    local = {"admin_token": ADMIN_TOKEN, "feed_allow_private": True}  # the feed server is on 127.0.0.1
+    app = create_app(settings.model_copy(update=local), notifier=NoMail())
     with TestClient(app) as web:
         answer = web.put(f"/api/admin/feeds/{feed_id}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
                          json={"url": url, "category": "World News", "publisher": "The Daily Planet"})
