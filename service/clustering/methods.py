@@ -148,7 +148,8 @@ class GraphClusterer:
         keep = (languages[rows] == "") | (languages[cols] == "") | (languages[rows] == languages[cols])
         if self.same_publisher_floor > 0:
             publishers = np.asarray([item.publisher.casefold() for item in pool], dtype=object)
-            keep &= (publishers[rows] != publishers[cols]) | (sims >= self.same_publisher_floor)
+            unknown = publishers[rows] == ""  # no publisher named: nothing to go by
+            keep &= unknown | (publishers[rows] != publishers[cols]) | (sims >= self.same_publisher_floor)
         if self.features != "tfidf":
             latin = np.asarray([_latin(item.title) for item in pool])
             foreign = ~(latin[rows] & latin[cols])
@@ -207,7 +208,7 @@ def _event(**options: Any) -> Clusterer:
     """One story per happening: MiniLM of headline + de-boilerplated description, average linkage in which an
     item must be close to every member (complete floor), and two items of one publisher must be very close."""
     defaults = {
-        "name": "event", "features": "minilm", "describe": True, "threshold": 0.6, "floor": 0.4, "complete": True,
+        "name": "event", "features": "minilm", "describe": True, "threshold": 0.65, "floor": 0.4, "complete": True,
         "same_publisher_floor": 0.7, "edge_k": 100,
     }
     return GraphClusterer(**{**defaults, **options})
