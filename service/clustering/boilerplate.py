@@ -37,7 +37,7 @@ def repeated_sentences(items: Sequence[ItemText]) -> dict[str, set[str]]:
 def cleaned(item: ItemText, repeated: dict[str, set[str]]) -> str:
     """The item's description without its publisher's repeated sentences."""
     furniture = repeated.get(item.publisher.casefold(), set())
-    return " ".join(s for s in sentences(item.summary) if normalise(s) not in furniture)
+    return "\n".join(s for s in sentences(item.summary) if normalise(s) not in furniture)  # lines stay apart
 
 
 def event_texts(items: Sequence[ItemText]) -> list[str]:
@@ -45,7 +45,7 @@ def event_texts(items: Sequence[ItemText]) -> list[str]:
     repeated = repeated_sentences(items)
     out = []
     for item in items:
-        description = cleaned(item, repeated)[:DESCRIPTION_CHARS]
+        description = " ".join(cleaned(item, repeated).split())[:DESCRIPTION_CHARS]
         title = item.title or description[:200]
         out.append(f"{title}. {description}" if description and item.title else title)
     return out

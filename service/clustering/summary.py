@@ -165,12 +165,14 @@ def story_points(items: Sequence[ItemText], limit: int = 6, title: str | None = 
     others = owner[:, None] != owner[None, :]
     support = np.where(others, sims, 0.0).sum(axis=1) / max(len(items) - 1, 1)
     lead_bonus = np.asarray([0.05 if c[2] == 0 else 0.0 for c in candidates])
-    order = sorted(range(len(candidates)), key=lambda i: (-(relevance[i] + support[i] + lead_bonus[i]), i))
+    alone = len(items) == 1  # one item is the story: its sentences, in its own order, need no core to vouch
+    order = (list(range(len(candidates))) if alone
+             else sorted(range(len(candidates)), key=lambda i: (-(relevance[i] + support[i] + lead_bonus[i]), i)))
     chosen: list[int] = []
     for i in order:
         if len(chosen) >= limit:
             break
-        if relevance[i] < ON_EVENT or float(sentences[i] @ top) >= RESTATES_TITLE:
+        if (not alone and relevance[i] < ON_EVENT) or float(sentences[i] @ top) >= RESTATES_TITLE:
             continue
         if near_duplicate_titles(candidates[i][0], headline):
             continue
