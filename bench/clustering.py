@@ -119,7 +119,7 @@ def scale(name: str, items: Sequence[ItemText]) -> None:
     print(f"scale method={name} from_scratch items=10000 seconds={time.perf_counter() - started:.2f} "
           f"peak_rss_mb={peak_rss_mb():.0f}", flush=True)
     history = synthesise(items, 50_500, days=60, seed=2)
-    embeds = name.startswith(("minilm", "hybrid"))
+    embeds = name.startswith(("minilm", "hybrid", "event"))
     if embeds:  # production stores each item's vector when it arrives; only the in-window ones matter here
         recent = [i for i, item in enumerate(history) if item.published >= history[-1].published - timedelta(days=7)]
         stored = embed_titles([history[i].title for i in recent])
