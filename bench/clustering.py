@@ -1,62 +1,40 @@
-"""Score the story clusterers on a labelled CSV (BCubed, ARI) and check their time and memory budgets."""
+"""Score the story clusterers on the labelled feeds (pairs, chained stories, point purity) and headlines (BCubed)."""
 from __future__ import annotations
 
 import argparse
-import csv
 import random
 import resource
 import sys
 import time
-from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.devsets import (
+    FEEDS_DEV,
+    HEADLINES_CSV,
+    adjusted_rand,
+    as_text,
+    bcubed,
+    chained,
+    load_feeds,
+    load_headlines,
+    pairwise,
+    point_purity,
+)
 from service.clustering import ItemText, NewStory, available_methods, get_clusterer
 from service.clustering.base import Clusterer
 from service.clustering.features import MiniLM, embed_titles
 
-DEFAULT_CSV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "story-clusters-dev.csv"
+DEFAULT_CSV = HEADLINES_CSV
 
 
 def load(path: Path) -> tuple[list[ItemText], list[str]]:
-    """Items and their gold story labels, in published order."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    rows.sort(key=lambda r: (r["published"], int(r["id"]) if r["id"].isdigit() else r["id"]))
-    items = [
-        ItemText(
-            key=r["id"], title=r["title"], publisher=r["publisher"],
-            published=datetime.fromisoformat(r["published"]),
-        )
-        for r in rows
-    ]
-    return items, [r["story"] for r in rows]
-
-
-def bcubed(pred: Sequence[Hashable], gold: Sequence[Hashable]) -> tuple[float, float, float]:
-    """BCubed precision, recall and F1 over items."""
-    pc, gc, both = Counter(pred), Counter(gold), Counter(zip(pred, gold, strict=True))
-    n = len(pred)
-    p = sum(both[(a, b)] / pc[a] for a, b in zip(pred, gold, strict=True)) / n
-    r = sum(both[(a, b)] / gc[b] for a, b in zip(pred, gold, strict=True)) / n
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
-
-
-def adjusted_rand(pred: Sequence[Hashable], gold: Sequence[Hashable]) -> float:
-    """Adjusted Rand index (Hubert and Arabie)."""
-    def pairs(k: int) -> float:
-        return k * (k - 1) / 2
-
-    index = sum(pairs(c) for c in Counter(zip(pred, gold, strict=True)).values())
-    a = sum(pairs(c) for c in Counter(pred).values())
-    b = sum(pairs(c) for c in Counter(gold).values())
-    expected = a * b / pairs(len(pred)) if len(pred) > 1 else 0.0
-    maximum = (a + b) / 2
-    return 1.0 if maximum == expected else (index - expected) / (maximum - expected)
+    """Headline items and their gold story labels, in published order."""
+    return load_headlines(path)
 
 
 def cluster(clusterer: Clusterer, items: Sequence[ItemText], batch: int | None) -> list[Hashable]:
@@ -75,7 +53,7 @@ def cluster(clusterer: Clusterer, items: Sequence[ItemText], batch: int | None) 
 
 
 def score(name: str, items: Sequence[ItemText], gold: Sequence[str], batch: int | None, **options: float) -> str:
-    """Run one method and format its summary line."""
+    """Run one method on the headline set and format its summary line (BCubed: every story there is large)."""
     clusterer = get_clusterer(name, **options)
     started = time.perf_counter()
     pred = cluster(clusterer, items, batch)
@@ -83,9 +61,28 @@ def score(name: str, items: Sequence[ItemText], gold: Sequence[str], batch: int 
     p, r, f = bcubed(pred, gold)
     mode = f" incremental={batch}" if batch else ""
     return (
-        f"method={name}{mode} items={len(items)} stories={len(set(pred))}/{len(set(gold))} "
+        f"headlines method={name}{mode} items={len(items)} stories={len(set(pred))}/{len(set(gold))} "
         f"bcubed_p={p:.3f} bcubed_r={r:.3f} bcubed_f1={f:.3f} ari={adjusted_rand(pred, gold):.3f} "
         f"seconds={seconds:.2f}"
+    )
+
+
+def score_feeds(name: str, folder: Path, batch: int | None, **options: float) -> str:
+    """Run one method on the labelled real feeds: pairs, BCubed, chained stories and the key points' purity."""
+    labelled = load_feeds(folder)
+    items, gold = as_text(labelled), [x.event for x in labelled]
+    clusterer = get_clusterer(name, **options)
+    started = time.perf_counter()
+    pred = cluster(clusterer, items, batch)
+    seconds = time.perf_counter() - started
+    p, r, f = pairwise(pred, gold)
+    bp, br, bf = bcubed(pred, gold)
+    purity, points = point_purity(labelled, pred)
+    mode = f" incremental={batch}" if batch else ""
+    return (
+        f"feeds-dev method={name}{mode} items={len(items)} stories={len(set(pred))}/{len(set(gold))} "
+        f"pair_p={p:.3f} pair_r={r:.3f} pair_f1={f:.3f} bcubed_p={bp:.3f} bcubed_r={br:.3f} bcubed_f1={bf:.3f} "
+        f"chained={chained(pred, gold)} point_purity={purity:.3f} points={points} seconds={seconds:.2f}"
     )
 
 
@@ -122,7 +119,7 @@ def scale(name: str, items: Sequence[ItemText]) -> None:
     print(f"scale method={name} from_scratch items=10000 seconds={time.perf_counter() - started:.2f} "
           f"peak_rss_mb={peak_rss_mb():.0f}", flush=True)
     history = synthesise(items, 50_500, days=60, seed=2)
-    embeds = name.startswith(("minilm", "hybrid"))
+    embeds = name.startswith(("minilm", "hybrid", "event"))
     if embeds:  # production stores each item's vector when it arrives; only the in-window ones matter here
         recent = [i for i, item in enumerate(history) if item.published >= history[-1].published - timedelta(days=7)]
         stored = embed_titles([history[i].title for i in recent])
@@ -145,7 +142,8 @@ def scale(name: str, items: Sequence[ItemText]) -> None:
 def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
+    parser.add_argument("--csv", type=Path, default=DEFAULT_CSV, help="the labelled headline set")
+    parser.add_argument("--feeds", type=Path, default=FEEDS_DEV, help="the labelled feeds folder (events.csv)")
     parser.add_argument("--method", default=None, help=f"one of {available_methods()} (default: the package default)")
     parser.add_argument("--all", action="store_true", help="compare every registered method")
     parser.add_argument("--incremental", type=int, metavar="N", help="feed items in chronological batches of N")
@@ -159,6 +157,7 @@ def main() -> None:
         return
     options = {"threshold": args.threshold} if args.threshold is not None else {}
     for method in available_methods() if args.all else [name]:
+        print(score_feeds(method, args.feeds, args.incremental, **options), flush=True)
         print(score(method, items, gold, args.incremental, **options), flush=True)
 
 

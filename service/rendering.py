@@ -39,7 +39,7 @@ class StoryBrief:
     """One story as the edition shows it: a few key points, a few publishers by name, the link to its page."""
 
     story: Story
-    points: list[str]
+    points: list[dict[str, str | None]]  # {"text", "publisher", "item_url"}: who said it is shown beside it
     source_count: int
     publishers: str
     url: str
@@ -70,7 +70,7 @@ def story_brief(settings: Settings, story: Story) -> StoryBrief:
     names = _publisher_names(story)
     count = max(story.source_count or 0, len(names))
     shown = names[:NAMED_PUBLISHERS]
-    return StoryBrief(story=story, points=[str(point) for point in (story.key_points or [])[:MAX_POINTS]],
+    return StoryBrief(story=story, points=story.points()[:MAX_POINTS],
                       source_count=count, publishers=_named(shown, count - len(shown)) if shown else "",
                       url=story_url(settings, story.id))
 

@@ -198,7 +198,8 @@ def test_the_json_api_edits_and_deletes_a_story(web, db):
     assert changed.status_code == 200, changed.text
     body = changed.json()
     assert (body["title"], body["key_points"], body["date"], body["hand_written"]) == (
-        "A shorter headline", ["One.", "Two."], None, True)
+        "A shorter headline", [{"text": "One.", "publisher": None, "item_url": None},
+                               {"text": "Two.", "publisher": None, "item_url": None}], None, True)
     assert body["category"] == "World News"  # left out: unchanged
     assert web.patch(f"/api/admin/stories/{story.id}", headers=auth, json={"key_points": []}).status_code == 422
     assert web.patch("/api/admin/stories/999999", headers=auth, json={"title": "x"}).status_code == 404

@@ -37,6 +37,7 @@ def multi_source_story(db, title: str = "India and Japan strengthen ties", categ
     """A story grouped from four items by three publishers, the way feeds make them."""
     story = Story(dedup_key=f"test:{title}:{category}", title=title, story_date=date(2026, 3, 6), category=category,
                   key_points=[f"Point {n} of {title}." for n in range(1, 5)], source_count=3, origin="feed",
+                  point_sources=[{"publisher": ITEMS[n][0], "item_url": ITEMS[n][2]} for n in range(4)],
                   sources=[{"publisher": p, "title": t, "url": u} for p, t, u, _ in (ITEMS[0], ITEMS[1], ITEMS[3])],
                   language="en", newest_item_at=T0 - timedelta(minutes=30), received_at=T0 - timedelta(hours=3))
     db.add(story)
@@ -77,7 +78,7 @@ def test_the_story_page_shows_points_sources_and_every_item(web, db, world_news)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     text = page.text
     assert "<h1>India and Japan strengthen ties</h1>" in text and "6 March 2026" in text
-    assert all(f"<li style=\"margin:0 0 10px\">{point}</li>" in text for point in story.key_points)
+    assert all(f"<li style=\"margin:0 0 10px\">{p['text']} — {p['publisher']}</li>" in text for p in story.points())
     assert "Summary of 4 articles from 3 publishers" in text, "one honest count: articles and publishers"
     assert "Get a daily email with more World News stories" in text
     assert text.index("Summary of 4 articles") < text.index("Get a daily email") < text.index(">Coverage<")

@@ -74,7 +74,8 @@ def _print_story(console: Console, data: dict) -> None:
     console.print(f"[dim]#{data['id']} · {escape(data['category'])} · {data['date'] or 'undated'} · "
                   f"{data['source_count']} sources · {len(data['items'])} items[/dim]")
     for point in data["key_points"]:
-        console.print(f"  • {escape(str(point))}")
+        said = f" — {point['publisher']}" if point["publisher"] else ""
+        console.print(f"  • {escape(point['text'] + said)}")
     sources = Table("publisher", "title", "url", title="Sources", title_justify="left")
     for source in data["sources"]:
         sources.add_row(escape(source["publisher"] or ""), escape(source["title"] or ""), escape(source["url"] or ""))

@@ -5,9 +5,11 @@ from service.clustering.base import DEFAULT_WINDOW, Clusterer, ItemText, NewStor
 from service.clustering.features import embed_titles
 from service.clustering.methods import DEFAULT_METHOD, available_methods, get_clusterer
 from service.clustering.summary import (
+    Point,
     key_points,
     near_duplicate_titles,
     representative_title,
+    story_points,
 )
 
 __all__ = [
@@ -16,10 +18,12 @@ __all__ = [
     "Clusterer",
     "ItemText",
     "NewStory",
+    "Point",
     "available_methods",
     "embed_titles",
     "get_clusterer",
     "key_points",
     "near_duplicate_titles",
     "representative_title",
+    "story_points",
 ]

@@ -25,6 +25,7 @@ def average_linkage(
     window: float,
     k: int,
     strongest: float = 0.0,
+    complete: bool = False,
 ) -> list[int]:
     """Merge clusters while their average-linkage similarity on the k-NN graph is >= threshold.
 
@@ -32,7 +33,9 @@ def average_linkage(
     k * min(|A|, |B|) edges a k-NN graph can hold between them (nor by fewer than the edges present),
     so stories larger than k still read as dense. Items with the same anchor (an existing story) start
     as one cluster, and clusters with different anchors never merge; clusters also need one edge of at
-    least `strongest` between them, so two loosely related singletons stay apart. Returns a label per item.
+    least `strongest` between them, so two loosely related singletons stay apart. With `complete`, every pair
+    compared between them must be an edge (the graph holds only pairs above its floor), so an item joins a
+    story only when it is close to all of its members, never through one look-alike. Returns a label per item.
     """
     n = len(times)
     label = list(range(n))
@@ -64,6 +67,8 @@ def average_linkage(
             return 0.0
         small = min(len(members[a]), len(members[b]))
         pairs = min(_pairs_within(members[a], members[b], window), k * small)
+        if complete and count < pairs:
+            return 0.0
         return total / max(pairs, count, 1.0)
 
     def blocked(a: int, b: int) -> bool:

@@ -15,6 +15,7 @@ from service.clustering.base import (
     NewStory,
     timestamp,
 )
+from service.clustering.boilerplate import event_texts
 from service.clustering.features import (
     DIMENSIONS,
     VECTOR_DTYPE,
@@ -59,6 +60,10 @@ class GraphClusterer:
     expand_floor: float = 0.0
     edge_k: int = 40
     strongest: float = 0.0  # two clusters merge only if some pair between them is at least this similar
+    complete: bool = False  # ... and (when set) only if every pair between them is above `floor`
+    same_publisher_floor: float = 0.0  # two items of one publisher are linked only this close (they rarely
+    # write two items on one happening)
+    describe: bool = False  # embed the headline with the start of the de-boilerplated description
     floor: float = 0.05
     window: timedelta = DEFAULT_WINDOW
     model: MiniLM | None = field(default=None, repr=False)
@@ -75,7 +80,8 @@ class GraphClusterer:
                 out[i] = stored
         if missing:
             model = self.model or MiniLM.shared()
-            out[missing] = model.encode([_text(items[i]) for i in missing])
+            todo = [items[i] for i in missing]
+            out[missing] = model.encode(event_texts(todo) if self.describe else [_text(item) for item in todo])
         return out
 
     def vectors(self, items: Sequence[ItemText]) -> list[bytes | None]:
@@ -120,7 +126,7 @@ class GraphClusterer:
         edges = self._respect_languages(pool, similarity_edges(x, times, window, self.edge_k, self.floor, fixed),
                                         lexical)
         labels = average_linkage(
-            times.tolist(), edges, anchors, self.threshold, window, self.edge_k, self.strongest
+            times.tolist(), edges, anchors, self.threshold, window, self.edge_k, self.strongest, self.complete
         )
         story_of = {labels[i]: anchors[i] for i in range(len(pool)) if anchors[i] is not None}
         position = np.empty(len(order), np.int64)
@@ -140,6 +146,10 @@ class GraphClusterer:
         rows, cols, sims = edges
         languages = np.asarray([_language(item) or "" for item in pool], dtype=object)
         keep = (languages[rows] == "") | (languages[cols] == "") | (languages[rows] == languages[cols])
+        if self.same_publisher_floor > 0:
+            publishers = np.asarray([item.publisher.casefold() for item in pool], dtype=object)
+            unknown = publishers[rows] == ""  # no publisher named: nothing to go by
+            keep &= unknown | (publishers[rows] != publishers[cols]) | (sims >= self.same_publisher_floor)
         if self.features != "tfidf":
             latin = np.asarray([_latin(item.title) for item in pool])
             foreign = ~(latin[rows] & latin[cols])
@@ -194,20 +204,31 @@ def _hybrid_expand(**options: Any) -> Clusterer:
     return GraphClusterer(**{**defaults, **options})
 
 
+def _event(**options: Any) -> Clusterer:
+    """One story per happening: MiniLM of headline + de-boilerplated description, average linkage in which an
+    item must be close to every member (complete floor), and two items of one publisher must be very close."""
+    defaults = {
+        "name": "event", "features": "minilm", "describe": True, "threshold": 0.65, "floor": 0.4, "complete": True,
+        "same_publisher_floor": 0.7, "edge_k": 100,
+    }
+    return GraphClusterer(**{**defaults, **options})
+
+
 METHODS: dict[str, Callable[..., Clusterer]] = {
     "tfidf-avg": _tfidf_avg,
     "tfidf-expand": _tfidf_expand,
     "minilm-avg": _minilm_avg,
     "minilm-expand": _minilm_expand,
     "hybrid-expand": _hybrid_expand,
+    "event": _event,
 }
-DEFAULT_METHOD = "hybrid-expand"
+DEFAULT_METHOD = "event"
 FALLBACK_METHOD = "tfidf-expand"
 
 
 def available_methods() -> list[str]:
     """Registered methods that can run on this installation."""
-    return [name for name in METHODS if not name.startswith(("minilm", "hybrid")) or minilm_available()]
+    return [name for name in METHODS if not name.startswith(("minilm", "hybrid", "event")) or minilm_available()]
 
 
 def get_clusterer(name: str | None = None, **options: Any) -> Clusterer:

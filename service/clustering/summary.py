@@ -3,14 +3,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from service.clustering.features import tfidf_matrix
+from service.clustering.base import ItemText
+from service.clustering.boilerplate import cleaned, repeated_sentences
+from service.clustering.features import MiniLM, minilm_available, tfidf_matrix
 from service.clustering.text import char_ngrams, normalise, split_sentences, tokens
 
 MAX_SENTENCE = 300
 MIN_SENTENCE = 8  # "Turnout was 71%." is a key point; "One." is not
+ON_EVENT = 0.45  # a sentence this close (cosine, MiniLM) to the story's core is about its happening
+SAME_POINT = 0.8  # two sentences this close say the same thing
+RESTATES_TITLE = 0.85  # a sentence this close to the headline only repeats it
 
 _BOILERPLATE = [
     re.compile(p, re.IGNORECASE)
@@ -111,3 +117,66 @@ def key_points(texts: Sequence[str], limit: int = 6, minimum: int = 3) -> list[s
             continue
         chosen.append(i)
     return [candidates[i][0] for i in chosen]
+
+
+@dataclass(frozen=True)
+class Point:
+    """A key point and the member item (index into the items given) it was taken from."""
+
+    text: str
+    member: int
+
+
+def _unit_rows(texts: Sequence[str]) -> np.ndarray:
+    """Unit-length sentence vectors: MiniLM where installed (meaning), else TF-IDF over these texts (words)."""
+    if minilm_available():
+        return MiniLM.shared().encode(list(texts))
+    return np.asarray(tfidf_matrix(list(texts)).toarray())
+
+
+def story_points(items: Sequence[ItemText], limit: int = 6, title: str | None = None,
+                 context: Sequence[ItemText] = ()) -> list[Point]:
+    """Up to `limit` key points about the story's own happening, each from one member item.
+
+    A sentence qualifies when it is close to the story's core (the mean of its members' headlines), not only
+    to other sentences: a member's aside about another event stays out. Sentences its publisher repeats across
+    its items (learnt from `context`, the publishers' other items) are furniture; one that only restates the
+    headline, or says what a chosen point already says, is skipped. Better supported sentences come first.
+    """
+    repeated = repeated_sentences([*items, *context])
+    candidates: list[tuple[str, int, int]] = []  # (sentence, member index, position in member)
+    seen: set[str] = set()
+    for member, item in enumerate(items):
+        for position, sentence in enumerate(_sentences(cleaned(item, repeated))):
+            folded = normalise(sentence)
+            if _good(sentence) and folded not in seen:
+                seen.add(folded)
+                candidates.append((sentence, member, position))
+    if not candidates:
+        return []
+    headline = title or items[0].title
+    vectors = _unit_rows([c[0] for c in candidates] + [item.title for item in items] + [headline])
+    sentences, heads, top = vectors[: len(candidates)], vectors[len(candidates) : -1], vectors[-1]
+    core = heads.mean(axis=0)
+    core /= max(float(np.linalg.norm(core)), 1e-9)
+    relevance = sentences @ core
+    sims = sentences @ sentences.T
+    owner = np.asarray([c[1] for c in candidates])
+    others = owner[:, None] != owner[None, :]
+    support = np.where(others, sims, 0.0).sum(axis=1) / max(len(items) - 1, 1)
+    lead_bonus = np.asarray([0.05 if c[2] == 0 else 0.0 for c in candidates])
+    alone = len(items) == 1  # one item is the story: its sentences, in its own order, need no core to vouch
+    order = (list(range(len(candidates))) if alone
+             else sorted(range(len(candidates)), key=lambda i: (-(relevance[i] + support[i] + lead_bonus[i]), i)))
+    chosen: list[int] = []
+    for i in order:
+        if len(chosen) >= limit:
+            break
+        if (not alone and relevance[i] < ON_EVENT) or float(sentences[i] @ top) >= RESTATES_TITLE:
+            continue
+        if near_duplicate_titles(candidates[i][0], headline):
+            continue
+        if any(sims[i, j] >= SAME_POINT or near_duplicate_titles(candidates[i][0], candidates[j][0]) for j in chosen):
+            continue
+        chosen.append(i)
+    return [Point(candidates[i][0], candidates[i][1]) for i in chosen]

@@ -69,9 +69,9 @@ def char_ngrams(text: str, n: int = 3) -> set[str]:
     return {padded[i : i + n] for i in range(max(len(padded) - n + 1, 1))}
 
 
-ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "inc", "ltd", "co", "corp", "gen",
-                 "gov", "sen", "rep", "lt", "col", "sgt", "capt", "jan", "feb", "mar", "apr", "aug", "sept",
-                 "oct", "nov", "dec", "approx", "e.g", "i.e", "u.s", "u.k", "u.n", "a.m", "p.m"}
+ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "rev", "hon", "fr", "st", "jr", "sr", "vs", "etc", "inc", "ltd", "co",
+                 "corp", "gen", "gov", "sen", "rep", "lt", "col", "sgt", "capt", "jan", "feb", "mar", "apr", "aug",
+                 "sept", "oct", "nov", "dec", "approx", "e.g", "i.e", "u.s", "u.k", "u.n", "a.m", "p.m"}
 _SENTENCE_END = re.compile(r"(?P<latin>[.!?…]+[\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[^\W_a-z])"
                            r"|(?P<cjk>[。！？]+[」』”’]*)\s*(?=\S)")
 

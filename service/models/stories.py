@@ -20,6 +20,8 @@ class Story(Base):
     story_date: Mapped[date | None] = mapped_column(Date, default=None)
     category: Mapped[str] = mapped_column(String(100), index=True)
     key_points: Mapped[list] = mapped_column(JSON, default=list)
+    # Per key point, who said it: {"publisher", "item_url"} in key_points' order; None for hand-written points.
+    point_sources: Mapped[list | None] = mapped_column(JSON, default=None)
     source_count: Mapped[int] = mapped_column(default=0)
     sources: Mapped[list] = mapped_column(JSON, default=list)
     link: Mapped[str | None] = mapped_column(String(2000), default=None)
@@ -33,6 +35,13 @@ class Story(Base):
     hand_written: Mapped[bool] = mapped_column(Boolean, default=False)  # keeps its own key points and count
 
     items: Mapped[list[Item]] = relationship(back_populates="story", order_by="Item.published_at")
+
+    def points(self) -> list[dict[str, str | None]]:
+        """Each key point as {"text", "publisher", "item_url"} (publisher None: the story's own words)."""
+        sources = self.point_sources or []
+        return [{"text": str(text), "publisher": (sources[n] or {}).get("publisher") if n < len(sources) else None,
+                 "item_url": (sources[n] or {}).get("item_url") if n < len(sources) else None}
+                for n, text in enumerate(self.key_points or [])]
 
 
 class Item(Base):

@@ -11,11 +11,12 @@ from functools import lru_cache
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from service.clustering import Clusterer, ItemText, NewStory, get_clusterer, key_points, representative_title
+from service.clustering import Clusterer, ItemText, NewStory, get_clusterer, representative_title, story_points
 from service.config import Settings
 from service.models import Item, Story, as_utc, utcnow
 
-MAX_KEY_POINTS, MIN_KEY_POINTS = 6, 3
+MAX_KEY_POINTS = 6
+FURNITURE_SAMPLE = 120  # a publisher's latest items, to learn the sentences it repeats in all of them
 
 
 @dataclass
@@ -155,11 +156,24 @@ def refresh_story(session: Session, story_id: int) -> Story:
     story.title, story.link, story.story_date = lead.title, lead.url, newest.date() if newest else None
     story.sources = _one_per_publisher(items, lead)
     story.source_count = len(story.sources)
-    story.key_points = key_points([item.summary for item in items if item.summary], limit=MAX_KEY_POINTS,
-                                  minimum=MIN_KEY_POINTS)
+    points = story_points(texts, limit=MAX_KEY_POINTS, title=lead.title, context=_publishers_items(session, items))
+    story.key_points = [point.text for point in points]
+    story.point_sources = [{"publisher": items[point.member].publisher, "item_url": items[point.member].url}
+                           for point in points]
     story.language = _most_common([item.language for item in items if item.language])
     story.category = _most_common([item.category for item in items]) or story.category
     return story
+
+
+def _publishers_items(session: Session, items: Sequence[Item]) -> list[ItemText]:
+    """The latest items of the story's publishers, from which the sentences each repeats everywhere are learnt."""
+    publishers = sorted({item.publisher for item in items})
+    rows = session.execute(select(Item.id, Item.publisher, Item.summary, Item.published_at)
+                           .where(Item.publisher.in_(publishers), Item.summary != "")
+                           .order_by(Item.published_at.desc()).limit(FURNITURE_SAMPLE * len(publishers))).all()
+    own = {item.id for item in items}
+    return [ItemText(key=row.id, title="", published=as_utc(row.published_at), summary=row.summary,
+                     publisher=row.publisher) for row in rows if row.id not in own]
 
 
 def _one_per_publisher(items: Sequence[Item], lead: Item) -> list[dict[str, str | None]]:

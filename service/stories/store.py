@@ -28,6 +28,7 @@ def upsert_story(session: Session, story: StoryInput) -> tuple[Story, bool]:
         session.add(row)
     row.title, row.story_date, row.category = story.title, story.story_date, story.category
     row.key_points, row.source_count, row.sources = list(story.key_points), story.source_count, list(story.sources)
+    row.point_sources = None  # hand-written points are the story's own words
     row.link, row.origin = story.link, story.origin
     row.origin_ref, row.external_id = story.origin_ref, story.external_id
     row.language, row.hand_written = story.language, True
@@ -97,7 +98,7 @@ def story_as_json(story: Story) -> dict[str, Any]:
         "language": story.language,
         "hand_written": story.hand_written,
         "source_count": story.source_count,
-        "key_points": list(story.key_points or []),
+        "key_points": story.points(),
         "sources": [{"publisher": s.get("publisher"), "title": s.get("title"), "url": s.get("url")}
                     for s in story.sources or []],
         "items": [{"publisher": item.publisher, "title": item.title, "url": item.url,
@@ -155,6 +156,8 @@ def edit_story(session: Session, story_id: int | str, *, title: str | None = Non
               "date": story.story_date.isoformat() if story.story_date else None}
     story.title, story.key_points, story.category = checked.title, list(checked.key_points), checked.category
     story.story_date, story.hand_written, story.updated_at = checked.story_date, True, utcnow()
+    if key_points is not None and list(checked.key_points) != before["key_points"]:
+        story.point_sources = None  # an editor's points are no longer the publishers' sentences
     after = {"title": story.title, "key_points": story.key_points, "category": story.category,
              "date": story.story_date.isoformat() if story.story_date else None}
     session.flush()

@@ -65,6 +65,14 @@ class ItemOut(BaseModel):
     published: str | None
 
 
+class PointOut(BaseModel):
+    """One key point and who said it (publisher None: the story's own words, as in a hand-written story)."""
+
+    text: str
+    publisher: str | None
+    item_url: str | None
+
+
 class StoryOut(BaseModel):
     """A story as story_as_json shows it: sources one per publisher, and every member item."""
 
@@ -75,7 +83,7 @@ class StoryOut(BaseModel):
     language: str | None
     hand_written: bool
     source_count: int
-    key_points: list[str]
+    key_points: list[PointOut]
     sources: list[SourceOut]
     items: list[ItemOut]
     newest_item_at: str | None
