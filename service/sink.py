@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -78,14 +79,14 @@ def recent(outbox: Path, limit: int = 10) -> Iterator[tuple[Path, str]]:
 
 
 def run_sink(outbox: Path, host: str = "127.0.0.1", port: int = 8025) -> None:
-    """Serve until interrupted (Ctrl-C or SIGTERM), quietly."""
+    """Serve until Ctrl-C or SIGTERM, quietly: a signal only sets an event, so no KeyboardInterrupt lands mid-GC."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C reaches the whole group, then `newsletter run` sends TERM
+        signal.signal(signum, lambda *_: stop.set())
     controller = Controller(OutboxHandler(outbox), hostname=host, port=port)
     controller.start()
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `newsletter run` stops us with SIGTERM
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(1.0):
+            pass
     finally:
         controller.stop()
