@@ -104,6 +104,16 @@ def test_pages_forbid_framing_sniffing_and_referrer_leaks(client, world_news):
     assert "text/html" in missing.headers["content-type"], "an unknown URL is a page, not FastAPI's JSON"
 
 
+def test_https_sites_tell_browsers_to_stay_on_https(settings, world_news):
+    assert "strict-transport-security" not in TestClient(create_app(settings)).get("/subscribe").headers, \
+        "a plain-http site (development) must not pin browsers to https"
+    secure = settings.model_copy(update={"base_url": "https://news.example.org"})
+    with TestClient(create_app(secure), base_url="https://news.example.org") as browser:
+        for path in ("/subscribe", "/no/such/page", "/admin/login", "/api/openapi.json"):
+            answer = browser.get(path)
+            assert answer.headers["strict-transport-security"] == "max-age=31536000", path
+
+
 def test_token_pages_are_never_cached_nor_leak_their_url(client, world_news, mailbox):
     _confirmation, welcome = confirmed_reader(client, mailbox, unique("cache"))
     from tests.support.web import link_path

@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
                                     "/admin/subscribers/import": settings.import_max_bytes,
                                     "/api/admin/imports": settings.import_max_bytes,
                                     "/api/bounces": settings.max_admin_body_bytes})  # a bounce quotes its message
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts=settings.base_url.lower().startswith("https://"))
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, error: ServiceError):
