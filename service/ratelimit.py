@@ -68,6 +68,7 @@ class SubscribeLimiter:
         self._per_ip = _Limit(limiter, per_ip, "subscribe-ip")
         self._per_mailbox = _Limit(limiter, per_address, "subscribe-mailbox")
         self._resend = _Limit(limiter, resend, "subscribe-resend")
+        self._data_link = _Limit(limiter, resend, "data-link")
 
     def check_resend(self, address: str) -> int:
         """Count one "send it again" press for this mailbox: 0 when allowed, else the seconds until it is.
@@ -76,6 +77,14 @@ class SubscribeLimiter:
         """
         key = mailbox_key(address)
         return 0 if self._resend.count(key) else self._resend.seconds_left(key)
+
+    def check_data_link(self, address: str) -> None:
+        """Count one "email me my data link" press for this mailbox; RateLimited past SUBSCRIBE_RESEND_LIMIT."""
+        key = mailbox_key(address)
+        if not self._data_link.count(key):
+            wait = self._data_link.seconds_left(key)
+            raise RateLimited(f"We have just sent you a link. Please use it, or ask again in {-(-wait // 60)} "
+                              "minutes.", wait)
 
     def check_ip(self, ip: str | None) -> None:
         """Count one valid request from this IP (an IPv6 /64 is one client); RateLimited when it sends too many."""

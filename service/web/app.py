@@ -11,7 +11,7 @@ from service.config import Settings, get_settings
 from service.errors import ServiceError, UnknownPage
 from service.ratelimit import FailureThrottle, LoginThrottle, SubscribeLimiter
 from service.subscriptions.joining import Notifier
-from service.web import admin, api, archive, bounces, branding, docs, front, openapi, pages, story_pages
+from service.web import admin, api, archive, bounces, branding, docs, front, my_data, openapi, pages, story_pages
 from service.web.errors import render_service_error, server_error_response, validation_error_response
 from service.web.middleware import GuardedBody, SecurityHeaders
 from service.web.monitoring import router as monitoring_router
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
     app.include_router(front.router)
     app.add_exception_handler(Exception, server_error_response)  # a bug: a page or JSON, never a traceback
     app.include_router(pages.router)
+    app.include_router(my_data.router)
     app.include_router(branding.router)
     app.mount("/static", StaticFiles(directory=str(settings.templates_dir / "pages" / "static")), name="static")
     app.include_router(api.router)

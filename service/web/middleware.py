@@ -19,7 +19,8 @@ ADMIN_CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-s
 # An edition preview is the email itself, shown inside the admin page: framed by us only, and it runs nothing.
 PREVIEW_CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; "
                                    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
-TOKEN_PATHS = ("/confirm/", "/unsubscribe/", "/preferences/", "/u/")  # the link is the key: never cache these pages
+# the link is the key: never cache these pages
+TOKEN_PATHS = ("/confirm/", "/unsubscribe/", "/preferences/", "/u/", "/my-data/")
 HSTS = b"max-age=31536000"  # a year, this host only: browsers never try plain http again (sub-domains are not ours)
 
 
