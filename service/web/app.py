@@ -13,6 +13,7 @@ from service.ratelimit import FailureThrottle, LoginThrottle, SubscribeLimiter
 from service.subscriptions.joining import Notifier
 from service.web import admin, api, archive, bounces, branding, docs, front, my_data, openapi, pages, story_pages
 from service.web.errors import render_service_error, server_error_response, validation_error_response
+from service.web.methods import AllowedMethods
 from service.web.middleware import GuardedBody, SecurityHeaders
 from service.web.monitoring import router as monitoring_router
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
                                     "/admin/subscribers/import": settings.import_max_bytes,
                                     "/api/admin/imports": settings.import_max_bytes,
                                     "/api/bounces": settings.max_admin_body_bytes})  # a bounce quotes its message
+    app.add_middleware(AllowedMethods)
     app.add_middleware(SecurityHeaders, hsts=settings.base_url.lower().startswith("https://"))
 
     @app.exception_handler(ServiceError)
