@@ -138,6 +138,18 @@ def confirmation_message(settings: Settings, subscriber: Subscriber, lists: Sequ
                                                         "transactional")})
 
 
+def data_link_message(settings: Settings, subscriber: Subscriber) -> EmailMessage:
+    """The reader asked for their data: a link, good for an hour, to download or delete it."""
+    brand = brand_for_lists(settings, [s.mailing_list for s in subscriber.subscriptions])
+    context = {"brand": brand, "subscriber": subscriber, "data_url": links.data_url(settings, subscriber.id),
+               "valid_minutes": links.DATA_LINK_SECONDS // 60}
+    html, text = render_html_and_text(settings, "data_link", context)
+    return build_message(settings, to=recipient(subscriber), subject=f"Your data at {brand.name}: download or delete",
+                         html=html, text=text, sender=branded_sender(settings, brand), headers={
+                             "Auto-Submitted": "auto-generated",
+                             "Feedback-ID": feedback_id(settings, "data", "reader", "transactional")})
+
+
 def welcome_message(settings: Settings, subscriber: Subscriber, mailing_list: MailingList) -> EmailMessage:
     """The welcome email, already carrying the list's unsubscribe headers."""
     brand = brand_of(settings, mailing_list)

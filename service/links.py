@@ -19,6 +19,15 @@ def unsubscribe_url(settings: Settings, subscriber_id: int, list_id: int | None)
     return f"{settings.base_url}/unsubscribe/{token}"
 
 
+DATA_LINK_SECONDS = 3600  # a data link is for now: a forwarded email must not open a reader's data later
+
+
+def data_url(settings: Settings, subscriber_id: int) -> str:
+    """Link to the reader's data page (download, delete), mailed on request; read with max_age=DATA_LINK_SECONDS."""
+    token = make_token(settings.secret_key, Purpose.data, {"s": subscriber_id})
+    return f"{settings.base_url}/my-data/{token}"
+
+
 def preferences_url(settings: Settings, subscriber_id: int) -> str:
     """Link to the no-login preferences page."""
     token = make_token(settings.secret_key, Purpose.preferences, {"s": subscriber_id})

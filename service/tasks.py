@@ -14,7 +14,7 @@ from service.celery_app import app
 from service.config import get_settings
 from service.db import DATABASE_UNREACHABLE, engine_for, session_scope
 from service.models import utcnow
-from service.subscribers.owed import confirmation_owed, welcomes_owed
+from service.subscribers.owed import confirmation_owed, data_link_owed, welcomes_owed
 
 log = logging.getLogger(__name__)
 PRUNE_TASK_SECONDS = 1800  # stop well inside Redis' one-hour visibility timeout; what is left goes next night
@@ -47,6 +47,16 @@ def send_confirmation(subscriber_id: int, list_ids: list[int]) -> None:
         message = confirmation_owed(session, settings, subscriber_id, list_ids)
     if message is not None:
         _deliver(message, subscriber_id=subscriber_id, kind="confirmation")
+
+
+@app.task(autoretry_for=RETRYABLE, retry_backoff=True, retry_backoff_max=600, max_retries=10)
+def send_data_link(subscriber_id: int) -> None:
+    """Email the reader the link to their data (download, delete) they asked for on their preferences page."""
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session:
+        message = data_link_owed(session, settings, subscriber_id)
+    if message is not None:
+        _deliver(message, subscriber_id=subscriber_id, kind="data")
 
 
 @app.task(autoretry_for=RETRYABLE, retry_backoff=True, retry_backoff_max=600, max_retries=10)
@@ -98,6 +108,10 @@ class CeleryNotifier:
         """Queue one welcome per list, so a retry never repeats a welcome already sent."""
         for list_id in list_ids:
             _enqueue(send_welcome, subscriber_id, [list_id])
+
+    def data_link(self, subscriber_id: int) -> None:
+        """Queue the email with the reader's data link."""
+        _enqueue(send_data_link, subscriber_id)
 
     def confirmations(self, subscriber_ids: Sequence[int], list_id: int) -> None:
         """Queue one task for a chunk of imported readers: one broker message and one SMTP connection per chunk."""

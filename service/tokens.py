@@ -19,6 +19,7 @@ class Purpose(str, Enum):
     unsubscribe = "unsubscribe"
     preferences = "preferences"
     inbox = "inbox"  # the check-your-inbox page's cookie: the address just submitted, for a limited resend
+    data = "data"  # a reader's own data (download, delete): sent by email on request, good for an hour
 
 
 SHORT_PAYLOAD = 48  # JSON bytes below which zlib never makes a link shorter (its header and checksum cost more)

@@ -3,7 +3,10 @@ and accounts (create, role, disable, the last admin stays, my password). Real ap
 from __future__ import annotations
 
 import html
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +14,7 @@ from sqlalchemy import select
 
 from service.admin import accounts, audit
 from service.admin.models import AdminRole, AdminUser, ApiToken, AuditEntry
+from service.config import REPO_ROOT
 from service.web.app import create_app
 from tests.support.admin import PASSWORD, NoMail, csrf_of, make_admin, sign_in, signed_in
 
@@ -227,6 +231,41 @@ def test_changing_my_password_signs_out_my_other_browsers_and_keeps_this_one(web
         assert sign_in(other, password=PASSWORD).status_code == 401
         assert sign_in(other, password=NEW_PASSWORD).status_code == 303
     assert "admin.password" in actions(db)
+
+
+COMMON = ["Password123!", "password1234", "qwertyuiop123", "iloveyou2024", "dragondragon", "bo@example.org1"]
+
+
+def test_common_passwords_are_refused_by_the_cli_the_account_form_and_a_password_change(web, db, service_env):
+    """One check everywhere (zxcvbn's lists): a clear one-line error, and nothing created or changed."""
+    env = {**os.environ, **service_env}
+    for password in COMMON[:2]:
+        cli = subprocess.run([sys.executable, "-m", "service.cli", "admin", "create", "cli@example.org"], env=env,
+                             cwd=REPO_ROOT, input=password + "\n", capture_output=True, text=True, timeout=60)
+        assert cli.returncode == 2 and "Traceback" not in cli.stderr, cli.stderr
+        [line] = cli.stderr.strip().splitlines()
+        assert "The password is too easy to guess" in line and "common" in line, line
+    assert account(db, "cli@example.org") is None
+
+    signed_in(web, db)
+    csrf = csrf_of(web, "/admin/accounts")
+    for password in COMMON:
+        refused = web.post("/admin/accounts", data={"csrf_token": csrf, "email": "bo@example.org", "role": "admin",
+                                                    "password": password})
+        assert refused.status_code == 422 and "The password is too easy to guess" in refused.text, password
+    assert account(db, "bo@example.org") is None
+
+    csrf = csrf_of(web, "/admin/accounts/password")
+    for password in COMMON[:3]:
+        refused = web.post("/admin/accounts/password", data={"csrf_token": csrf, "current": PASSWORD,
+                                                             "new": password, "again": password})
+        assert refused.status_code == 422 and "The new password is too easy to guess" in refused.text, password
+    with browser(web.app) as other:
+        assert sign_in(other, password=PASSWORD).status_code == 303, "the old password still works"
+    made = subprocess.run([sys.executable, "-m", "service.cli", "admin", "create", "cli@example.org"], env=env,
+                          cwd=REPO_ROOT, input=NEW_PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    assert account(db, "cli@example.org") is not None
 
 
 def test_a_viewer_may_not_see_tokens_audit_or_accounts(web, db):

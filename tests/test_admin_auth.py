@@ -88,6 +88,24 @@ def test_failed_sign_ins_are_limited_even_for_the_right_password_then(web, db):
         assert sign_in(web, email="nobody@example.org").status_code == 429
 
 
+def test_guessers_on_many_networks_cannot_lock_the_owner_out(app, db):
+    make_admin(db)
+    guessers = [TestClient(app, follow_redirects=False, client=(f"198.51.100.{n}", 40000 + n)) for n in range(1, 6)]
+    for guesser in guessers:  # five wrong passwords from five IPs: the address has failed its 5 a minute
+        assert sign_in(guesser, password="guess guess guess").status_code == 401
+    assert sign_in(guessers[0]).status_code == 429, "a network that failed at it is shut out of the address"
+    owner = TestClient(app, follow_redirects=False, client=("203.0.113.7", 51000))
+    assert sign_in(owner).status_code == 303, "the owner, from a network of their own, signs in"
+
+    # a sixth guesser gets one try, and no second one while the address is under attack
+    sixth = TestClient(app, follow_redirects=False, client=("2001:db8:77:1::1", 40006))
+    assert sign_in(sixth, password="guess guess guess").status_code == 401
+    assert sign_in(sixth, password="another guess here").status_code == 429
+    same_64 = TestClient(app, follow_redirects=False, client=("2001:db8:77:1:ffff::2", 40007))
+    assert sign_in(same_64, password="guess from next door").status_code == 429, "an IPv6 /64 is one network"
+    assert audit_actions(db).count("admin.login") == 1
+
+
 def test_the_login_link_never_sends_anyone_off_site(web, db):
     for evil in ("https://evil.example/admin", "//evil.example/admin", "/subscribe"):
         page = web.get("/admin/login", params={"next": evil})

@@ -312,3 +312,39 @@ def test_a_viewer_reads_the_story_and_feed_lists_and_may_change_nothing(web, db)
     db.expire_all()
     assert db.get(Story, story.id).title == story.title and db.get(Feed, feed.id).category == "World News"
     db.commit()
+
+
+def test_script_links_never_reach_a_story_from_the_api_an_upload_or_a_paste(web, db):
+    """javascript:, data: and vbscript: links are dropped at import; the admin's story page links http(s) only."""
+    signed_in(web, db)
+    csrf = csrf_of(web, "/admin/stories/import")
+    evil = ["javascript:alert(document.cookie)", "data:text/html;base64,PHNjcmlwdD4=", "VBScript:msgbox(1)"]
+
+    def with_links(title: str) -> dict:
+        return {"title": title, "key_points": ["A point."], "link": evil[0],
+                "sources": [{"publisher": f"P{n}", "title": f"Article {n}", "url": url}
+                            for n, url in enumerate([*evil, "https://example.org/fine"])]}
+
+    api = web.post("/api/admin/stories", json=with_links("Through the API"), headers={"X-CSRF-Token": csrf})
+    assert api.status_code == 201, api.text
+    pasted = web.post("/admin/stories/import", data={"csrf_token": csrf, "pasted": json.dumps(with_links("Pasted"))})
+    assert "1 new" in notice_after(web, pasted)
+    upload = web.post("/admin/stories/import", data={"csrf_token": csrf},
+                      files={"file": ("day.json", json.dumps(with_links("Uploaded")).encode(), "application/json")})
+    assert "1 new" in notice_after(web, upload)
+    for title in ("Through the API", "Pasted", "Uploaded"):
+        story = story_titled(db, title)
+        assert story.link is None and [s["url"] for s in story.sources] == [None, None, None,
+                                                                            "https://example.org/fine"]
+        shown = web.get(f"/api/admin/stories/{story.id}").json()
+        assert {i["url"] for i in shown["items"]} == {None, "https://example.org/fine"}
+        page = web.get(f"/admin/stories/{story.id}").text.lower()
+        assert "javascript:" not in page and "vbscript:" not in page and "data:text" not in page
+        assert 'href="https://example.org/fine"' in page
+
+    # a story stored before this rule keeps its text, but its page links nothing but http(s)
+    old = story_titled(db, "Pasted")
+    old.link, old.sources = evil[0], [{"publisher": "Old", "title": "Old article", "url": evil[2]}]
+    db.commit()
+    page = web.get(f"/admin/stories/{old.id}").text
+    assert "Old article" in page and "javascript:" not in page.lower() and "vbscript:" not in page.lower()

@@ -201,3 +201,22 @@ def test_one_smtp_connection_sends_a_batch_and_skips_who_moved_on(db, settings, 
         [message] = mailbox.wait_for(address)
         assert message.message["Subject"].startswith("Please confirm")
     mailbox.assert_nothing_for("gone@example.com", wait=0.5)
+
+
+def test_an_oversized_field_or_a_line_that_is_not_utf8_skips_that_row_only(db, settings, world_news):
+    rows = [b"email,name,notes", b"first@example.com,First,ok",
+            b"huge@example.com,Huge," + b"x" * 200_000,  # over the csv module's 128 KB field limit
+            b"third@example.com,Third,ok", "renee@example.com,Ren\u00e9e,latin-1".encode("latin-1"),
+            b'"quoted@example.com","Lovelace, Ada",ok', b"last@example.com,Last,ok"]
+    source = b"\r\n".join(rows) + b"\r\n"
+    job = create_import_job(db, settings, list_slug="world-news", filename="mixed.csv", source=io.BytesIO(source),
+                            confirmed=True, reason=REASON, created_by="cli")
+    job = run_import_job(settings, job.id, notifier=Chunks())
+    assert job.status == ImportStatus.done, job.error
+    reported = dict(job.rejected)
+    assert set(reported) == {3, 5}, reported
+    assert "field larger than field limit" in reported[3] and "not UTF-8 text" in reported[5]
+    assert (job.rows, job.added, job.skipped) == (6, 4, 2)
+    for address in ("first@example.com", "third@example.com", "quoted@example.com", "last@example.com"):
+        assert statuses(db, address) == {"world-news": "confirmed"}, address
+    assert statuses(db, "huge@example.com") == statuses(db, "renee@example.com") == {}

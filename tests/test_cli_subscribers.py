@@ -173,13 +173,15 @@ def test_help_says_when_to_use_confirmed(newsletter):
     assert "already agreed" in text and "email nobody" in text and "confirmation email" in text
 
 
-def test_a_file_that_is_not_utf8_stops_at_its_line(newsletter, tmp_path, db, world_news, mailbox):
+def test_a_line_that_is_not_utf8_is_reported_and_the_rest_imported(newsletter, tmp_path, db, world_news, mailbox):
     latin = tmp_path / "latin1.csv"
-    latin.write_bytes("email,name\nfirst@example.com,First\nrenee@example.com,Renée\n".encode("latin-1"))
+    latin.write_bytes("email,name\nfirst@example.com,First\nrenee@example.com,Renée\nlast@example.com,Last\n"
+                      .encode("latin-1"))
     done = newsletter("subscribers", "import", str(latin), "--list", "world-news", "--confirmed", "--reason", "moved")
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "Line 3 is not UTF-8" in done.stderr and "importing the fixed file again duplicates nobody" in done.stderr
-    assert statuses(db, "first@example.com") == {"world-news": "confirmed"}
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "line 3: not UTF-8 text: save the file as UTF-8" in done.stdout
+    assert statuses(db, "first@example.com") == statuses(db, "last@example.com") == {"world-news": "confirmed"}
+    assert statuses(db, "renee@example.com") == {}
 
 
 def test_missing_email_column_or_unknown_list(newsletter, tmp_path, db, world_news):

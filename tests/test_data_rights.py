@@ -24,7 +24,7 @@ from service.web.app import create_app
 from tests.support.admin import csrf_of, signed_in
 from tests.support.edition_stories import add_story, day_of_stories
 from tests.support.readers import wait_until_complete
-from tests.support.web import confirmed_reader, csrf_from, link_path, statuses
+from tests.support.web import confirmed_reader, csrf_from, link_path, statuses, text_part
 
 TOKEN = "test-admin-token-0123456789abcdefghijklmn"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -79,22 +79,69 @@ def assert_export_of(data: dict, email: str) -> None:
     assert data["deliveries_kept"].startswith("the last 90 days: older deliveries are kept only as")  # retention
 
 
-def test_a_reader_downloads_their_data_from_the_preferences_page(app, db, settings, world_news, mailbox):
+def emailed_data_link(app, mailbox, preferences: str) -> str:
+    """Press "Email me a link" on the preferences page; the path of the link the worker mailed to the reader."""
+    page = app.get(preferences)
+    assert f'action="{preferences}/data-link"' in page.text and "Email me a link to download or delete" in page.text
+    before = len(mailbox.messages_to(STORED))
+    asked = app.post(f"{preferences}/data-link", data={"csrf_token": csrf_from(app, preferences)})
+    assert asked.status_code == 200 and f"We have sent a link to {STORED}" in asked.text, asked.text
+    mail = mailbox.wait_for(STORED, count=before + 1)[before].message
+    assert mail["Subject"].startswith("Your data at ") and "works for 60 minutes" in text_part(mail)
+    return link_path(mail, "my-data")
+
+
+def test_a_reader_downloads_their_data_through_a_link_emailed_for_the_hour(app, db, settings, world_news, mailbox):
     _, welcome = confirmed_reader(app, mailbox, EMAIL, name="Ada")
     sent_edition(db, settings, world_news)
     preferences = link_path(welcome, "preferences")
-    page = app.get(preferences)
-    assert page.status_code == 200 and f'href="{preferences}/data"' in page.text and "Download my data" in page.text
+    for old in (f"{preferences}/data", f"{preferences}/erase"):  # what every forwarded email used to open
+        assert app.get(old).status_code == 404, old
+    assert "/data" not in app.get(preferences).text.replace("/data-link", "")
 
-    answer = app.get(f"{preferences}/data")
+    data = emailed_data_link(app, mailbox, preferences)
+    page = app.get(data)
+    assert page.status_code == 200 and f'href="{data}/download"' in page.text and "Delete my data for good" in page.text
+    answer = app.get(f"{data}/download")
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-disposition"].startswith("attachment;")
-    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["cache-control"] == "no-store" and page.headers["cache-control"] == "no-store"
     assert_export_of(answer.json(), STORED)
     [entry] = audit_of(db, "subscriber.export_data")
     assert entry.object_id == str(subscriber_id(db, STORED)) and STORED not in json.dumps(entry.details)
+    assert entry.actor == "reader (data link)"
 
-    assert app.get(f"{preferences[:-3]}xyz/data").status_code in (400, 410), "a forged link shows nothing"
+    assert app.get(f"{data[:-3]}xyz/download").status_code in (400, 410), "a forged link shows nothing"
+    assert app.get(f"/my-data/{preferences.rsplit('/', 1)[1]}").status_code == 400, "a preferences token is no key"
+    hour_old = an_hour_old_data_token(settings.secret_key, subscriber_id(db, STORED))
+    for path in (f"/my-data/{hour_old}", f"/my-data/{hour_old}/download"):
+        expired = app.get(path)
+        assert expired.status_code == 410 and "works for an hour" in expired.text, path
+    assert len(audit_of(db, "subscriber.export_data")) == 1
+
+
+def test_asking_for_data_links_is_limited_per_mailbox(app, db, world_news, mailbox):
+    _, welcome = confirmed_reader(app, mailbox, EMAIL, name="Ada")
+    preferences = link_path(welcome, "preferences")
+    for _ in range(2):  # SUBSCRIBE_RESEND_LIMIT: 2/hour
+        emailed_data_link(app, mailbox, preferences)
+    refused = app.post(f"{preferences}/data-link", data={"csrf_token": csrf_from(app, preferences)})
+    assert refused.status_code == 429 and "We have just sent you a link" in refused.text
+    app.cookies.clear()
+    assert app.post(f"{preferences}/data-link", data={"csrf_token": "forged"}).status_code == 403
+
+
+def an_hour_old_data_token(secret_key: str, reader_id: int) -> str:
+    """A data link signed 61 minutes ago, with the service's own salt."""
+    import time
+
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+    class Earlier(TimestampSigner):
+        def get_timestamp(self) -> int:  # itsdangerous' hook for the signing time
+            return int(time.time()) - 3660
+
+    return URLSafeTimedSerializer(secret_key, salt="newsletter.data", signer=Earlier).dumps({"s": reader_id})
 
 
 def test_an_admin_downloads_any_readers_data_from_the_page_the_api_and_the_cli(app, db, settings, world_news,
@@ -213,24 +260,28 @@ def wait_for_import(db, job_id: int, timeout: float = 30.0):
     raise AssertionError(f"import job {job_id} did not finish")
 
 
-def test_a_reader_deletes_their_data_from_the_preferences_page_after_a_confirm_step(app, db, world_news, mailbox):
+def test_a_reader_deletes_their_data_from_the_emailed_link_after_a_confirm_step(app, db, world_news, mailbox):
     _, welcome = confirmed_reader(app, mailbox, EMAIL, name="Ada")
     preferences = link_path(welcome, "preferences")
-    assert f'href="{preferences}/erase"' in app.get(preferences).text
-    confirm = app.get(f"{preferences}/erase")
+    data = emailed_data_link(app, mailbox, preferences)
+    confirm = app.get(data)
     assert confirm.status_code == 200 and "Delete my data for good" in confirm.text
+    assert f'action="{data}/erase"' in confirm.text
     assert subscriber_id(db, STORED) is not None, "showing the confirm step deletes nothing"
+    assert app.post(f"{preferences}/erase", data={"csrf_token": csrf_from(app, preferences)}).status_code in (404, 405)
+    assert subscriber_id(db, STORED) is not None, "the preferences link alone deletes nothing"
 
     app.cookies.clear()
-    forged = app.post(f"{preferences}/erase", data={"csrf_token": "forged"})
+    forged = app.post(f"{data}/erase", data={"csrf_token": "forged"})
     assert forged.status_code == 403 and subscriber_id(db, STORED) is not None, "CSRF-protected"
 
-    done = app.post(f"{preferences}/erase", data={"csrf_token": csrf_from(app, f"{preferences}/erase")})
+    done = app.post(f"{data}/erase", data={"csrf_token": csrf_from(app, data)})
     assert done.status_code == 200 and "Your data is deleted" in done.text
     assert subscriber_id(db, STORED) is None
     [entry] = audit_of(db, "subscriber.erase")
-    assert entry.actor == "reader (preferences link)" and STORED not in json.dumps(entry.details)
+    assert entry.actor == "reader (data link)" and STORED not in json.dumps(entry.details)
     assert app.get(preferences).status_code in (400, 410), "the old links name nobody now"
+    assert app.get(data).status_code in (400, 410)
 
     mailbox.clear()
     again = app.post("/subscribe", data={"csrf_token": csrf_from(app, "/subscribe"), "email": EMAIL,

@@ -327,3 +327,22 @@ def test_cli_add_list_and_poll(db, server):
     assert "not_modified" in again.stdout
     assert "1 feeds polled: 0 new items, 0 seen before, 0 failed" in again.stdout
     assert len(stories(db)) == 3
+
+
+def test_script_and_data_links_in_a_feed_are_dropped_and_the_items_kept(db, server):
+    entries = [("Ceasefire talks open", "javascript:alert(document.cookie)"),
+               ("Harbour reopens", "data:text/html,<script>alert(1)</script>"),
+               ("Rates held", "vbscript:msgbox(1)"), ("Rain at last", "https://news.example.org/rain")]
+    items = "".join(f"<item><title>{title}</title><link>{link.replace('<', '&lt;')}</link>"
+                    f"<guid isPermaLink=\"false\">urn:links:{n}</guid><pubDate>Tue, 03 Mar 2026 09:15:00 GMT</pubDate>"
+                    f"<description>{title} today.</description></item>" for n, (title, link) in enumerate(entries))
+    url = serve(server, "/links.xml", body=f'<?xml version="1.0"?><rss version="2.0"><channel><title>Links desk'
+                                           f"</title>{items}</channel></rss>".encode())
+    add_feed(db, url=url, category="World News", allow_private=True)
+    db.commit()
+    assert poll(db)[url].created == 4
+    got = stories(db)
+    assert {title: story.link for title, story in got.items()} == {
+        "Ceasefire talks open": None, "Harbour reopens": None, "Rates held": None,
+        "Rain at last": "https://news.example.org/rain"}
+    assert all(source["url"] in (None, "https://news.example.org/rain") for s in got.values() for source in s.sources)

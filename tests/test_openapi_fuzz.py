@@ -1,6 +1,7 @@
 """schemathesis against the app's own OpenAPI document, in-process: no 500, no undocumented status, true schemas."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
@@ -95,3 +96,33 @@ def test_the_spec_documents_the_admin_auth_and_our_error_body(api_schema):
     assert raw["components"]["schemas"]["ErrorBody"]["required"] == ["error", "detail"]
     subscribe = raw["paths"]["/api/subscriptions"]["post"]["responses"]
     assert {"202", "404", "413", "422", "429", "503"} <= set(subscribe)
+
+
+ABOUT_THESE_RULES = re.compile(r"email address|slug|[Ll]anguage|lists\.|address:")  # other rules: other tests
+RULED = {("POST", "/api/subscriptions"), ("POST", "/api/admin/lists"), ("PATCH", "/api/admin/lists/{slug}"),
+         ("POST", "/api/admin/suppressions"), ("DELETE", "/api/admin/suppressions")}
+
+
+def test_requests_the_spec_allows_are_never_a_422_for_the_email_slug_and_language_rules(api_schema):
+    """The spec states the email (format, maxLength), slug (pattern) and language (pattern) rules the app checks."""
+    schemas = api_schema.raw_schema["components"]["schemas"]
+    assert schemas["SubscriptionRequest"]["properties"]["email"]["format"] == "email"
+    assert schemas["SubscriptionRequest"]["properties"]["lists"]["items"]["pattern"] == "^[a-z0-9][a-z0-9-]{0,63}$"
+    assert schemas["ListIn"]["properties"]["languages"]["items"]["pattern"] == "^[a-z]{2,3}$"
+    refused = []
+    for result in api_schema.get_all_operations():
+        operation = result.ok()
+        if (operation.method.upper(), operation.path) not in RULED:
+            continue
+
+        @given(case=operation.as_strategy())
+        @hypothesis_settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+                             suppress_health_check=list(HealthCheck))
+        def fuzz(case):
+            headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"} if case.path.startswith("/api/admin/") else None
+            response = case.call(headers=headers)
+            if response.status_code == 422 and ABOUT_THESE_RULES.search(response.text):
+                refused.append(f"{case.method} {case.path} {case.body!r:.200}: {response.text[:200]}")
+
+        fuzz()
+    assert not refused, "\n".join(refused[:20])

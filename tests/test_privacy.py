@@ -11,7 +11,7 @@ from sqlalchemy import select
 from service import suppressions
 from service.models import Subscriber
 from service.web.app import create_app
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, RUN_ID, wait_for_idle_worker
 from tests.support.db import row_counts
 from tests.support.web import confirmed_reader, csrf_from, link_path, statuses, subscribe_by_form
 
@@ -132,7 +132,7 @@ def limited(request, settings, celery_worker, db, world_news, mailbox):
     strict = settings.model_copy(update={"rate_limit_storage_url": storage, "subscribe_limit_per_ip": "3/hour",
                                          "subscribe_limit_per_address": "2/day"})
     apps = [create_app(strict)] if request.param == "memory" else [create_app(strict), create_app(strict)]
-    prefix = f"2001:db8:{run[:4]}:{run[4:8]}:{run[8:]}"  # documentation range, unique to this test
+    prefix = f"2001:db8:{run[:4]}"  # documentation range, unique to this test; each host is a /64 of its own
     made: list[TestClient] = []
 
     class Limited:
@@ -144,9 +144,10 @@ def limited(request, settings, celery_worker, db, world_news, mailbox):
             return f"{label}-{run}@example.com"
 
         @staticmethod
-        def browser(host: int) -> TestClient:
-            """A browser at its own IP, served by the next app process in turn."""
-            made.append(TestClient(apps[len(made) % len(apps)], client=(f"{prefix}::{host}", 40000 + host)))
+        def browser(host: int, device: int = 1) -> TestClient:
+            """A browser at its own IP (a device of a host's /64), served by the next app process in turn."""
+            made.append(TestClient(apps[len(made) % len(apps)],
+                                   client=(f"{prefix}:{host:x}::{device:x}", 40000 + host)))
             return made[-1]
 
     yield Limited
@@ -154,7 +155,7 @@ def limited(request, settings, celery_worker, db, world_news, mailbox):
         browser.close()
     if request.param == "redis":
         store = redis.Redis.from_url(REDIS_URL)
-        for pattern in (f"*{run}*", f"*{prefix}*"):
+        for pattern in (f"*{run}*", f"*{prefix}:*"):
             for key in store.scan_iter(match=pattern):
                 store.delete(key)
 
@@ -185,6 +186,16 @@ def test_too_many_subscribes_from_one_ip_are_refused_and_send_nothing(limited, d
     assert subscribe_by_form(neighbour, limited.address("neighbour")).status_code == 200
 
 
+def test_an_ipv6_64_is_one_client_for_the_subscribe_limit(limited, db, mailbox):
+    home = [limited.browser(7, device) for device in (1, 0x2, 0xBEEF, 0xFFFF)]  # four addresses of one /64
+    for number, browser in enumerate(home[:3]):
+        assert subscribe_by_form(browser, limited.address(f"home{number}")).status_code == 200
+    assert_slow_down(subscribe_by_form(home[3], limited.address("home3")), "Too many subscribe requests")
+    mailbox.assert_nothing_for(limited.address("home3"))
+    assert subscribe_by_form(limited.browser(8), limited.address("next-64")).status_code == 200, \
+        "the next /64 is another client"
+
+
 def test_one_mailbox_gets_at_most_its_daily_confirmations_whatever_the_spelling(limited, db, mailbox, settings):
     per_day = int(settings.subscribe_limit_per_address.split("/")[0])
     user, domain = limited.address("target").split("@")
@@ -197,6 +208,19 @@ def test_one_mailbox_gets_at_most_its_daily_confirmations_whatever_the_spelling(
     seen = [(m.rcpt_tos, m.message["Subject"]) for m in received.values()]
     assert len(received) == per_day, (f"{len(received)} confirmation emails reached one inbox; the limit is "
                                       f"{per_day} a day: {seen}")
+
+
+def test_googlemail_and_gmail_are_one_mailbox_for_the_daily_limit(limited, db, mailbox, settings):
+    per_day = int(settings.subscribe_limit_per_address.split("/")[0])
+    user = limited.address("first.last").split("@")[0].replace("-", ".")
+    spellings = [f"{user}@gmail.com", f"{user.replace('.', '')}@googlemail.com", f"{user.upper()}+news@GoogleMail.com",
+                 f"{user}+daily@googlemail.com"]
+    for host, email in enumerate(spellings, start=1):
+        assert subscribe_by_form(limited.browser(host), email).status_code == 200
+    mailbox.wait_for(spellings[0])
+    wait_for_idle_worker(f"test-{RUN_ID}")
+    received = {id(message) for email in spellings for message in mailbox.messages_to(email)}
+    assert len(received) == per_day, f"{len(received)} confirmations reached one Gmail inbox; the limit is {per_day}"
 
 
 @pytest.mark.parametrize("limited", ["redis"], indirect=True)  # in-memory counters are per process by design

@@ -54,7 +54,7 @@ READER_PAGES = [
     ReaderPage("confirmed", "{confirm}", then=submit_first_form),
     ReaderPage("preferences", "{preferences}"),
     ReaderPage("unsubscribe", "{unsubscribe}"),
-    ReaderPage("erase", "{preferences}/erase"),
+    ReaderPage("my-data", "{data}"),
     ReaderPage("archive-index", "/archive"),
     ReaderPage("list-archive", "/archive/world-news"),
     ReaderPage("web-edition", "/archive/world-news/{edition}"),
@@ -98,7 +98,7 @@ def site(settings, db):
     port = free_port()
     public = settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}"})
     paths = {"confirm": links.confirm_url(public, reader.id, [world.id]),
-             "preferences": links.preferences_url(public, reader.id),
+             "preferences": links.preferences_url(public, reader.id), "data": links.data_url(public, reader.id),
              "unsubscribe": links.unsubscribe_url(public, reader.id, world.id)}
     values = {**{key: urlsplit(url).path for key, url in paths.items()},
               "edition": DAY2.isoformat(), "story": str(stories[0].id)}

@@ -104,6 +104,30 @@ def test_pages_forbid_framing_sniffing_and_referrer_leaks(client, world_news):
     assert "text/html" in missing.headers["content-type"], "an unknown URL is a page, not FastAPI's JSON"
 
 
+def test_https_sites_tell_browsers_to_stay_on_https(settings, world_news):
+    assert "strict-transport-security" not in TestClient(create_app(settings)).get("/subscribe").headers, \
+        "a plain-http site (development) must not pin browsers to https"
+    secure = settings.model_copy(update={"base_url": "https://news.example.org"})
+    with TestClient(create_app(secure), base_url="https://news.example.org") as browser:
+        for path in ("/subscribe", "/no/such/page", "/admin/login", "/api/openapi.json"):
+            answer = browser.get(path)
+            assert answer.headers["strict-transport-security"] == "max-age=31536000", path
+
+
+def test_options_and_wrong_methods_name_every_method_a_path_takes(client, world_news):
+    expected = {"/subscribe": "GET, POST, OPTIONS", "/api/subscriptions": "POST, OPTIONS",
+                "/api/admin/lists": "GET, POST, OPTIONS", "/preferences/any-token": "GET, POST, OPTIONS",
+                "/static/timezone.js": "GET, HEAD, OPTIONS"}
+    for path, allow in expected.items():
+        answer = client.options(path)
+        assert (answer.status_code, answer.headers.get("allow")) == (204, allow), path
+        assert answer.headers["x-frame-options"] == "DENY", "security headers as on every answer"
+    wrong = client.put("/subscribe")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET, POST, OPTIONS", "not only the first route's"
+    assert client.delete("/api/admin/lists").headers["allow"] == "GET, POST, OPTIONS"
+    assert client.options("/no/such/page").status_code == 404
+
+
 def test_token_pages_are_never_cached_nor_leak_their_url(client, world_news, mailbox):
     _confirmation, welcome = confirmed_reader(client, mailbox, unique("cache"))
     from tests.support.web import link_path

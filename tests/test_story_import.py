@@ -190,3 +190,32 @@ def test_stories_list_and_list_json(service_env, db, folder):
 def test_stories_list_json_when_empty(service_env, db):
     result = newsletter(service_env, "stories", "list", "--json")
     assert result.returncode == 0 and json.loads(result.stdout) == []
+
+
+# --- links: http(s) only --------------------------------------------------------------------------------------------
+
+BAD_LINKS = ("javascript:alert(document.cookie)", "JaVaScRiPt:alert(1)", "data:text/html,<script>alert(1)</script>",
+             "vbscript:msgbox(1)", "java\tscript:alert(1)")
+
+
+def test_script_and_data_links_are_dropped_from_seed_and_json_files(service_env, db, tmp_path):
+    seed = story("Seed story with links", sources=[("Reuters", "Kept"), ("AP", "Dropped"), ("AFP", "Also dropped")])
+    seed = seed.replace("Kept\n", "Kept\nHTTPS://www.reuters.com/world/kept\n")
+    seed = seed.replace("\nDropped\n", "\nDropped\njavascript:alert(document.cookie)\n")
+    (tmp_path / "a_seed.txt").write_text(seed.replace("Also dropped\n", "Also dropped\nDATA:text/html,x\n"),
+                                         encoding="utf-8")
+    sources = [{"publisher": f"P{n}", "title": f"T{n}", "url": link} for n, link in enumerate(BAD_LINKS)]
+    sources.append({"publisher": "Good", "title": "Good", "url": "https://example.com/good"})
+    (tmp_path / "b_day.json").write_text(json.dumps(json_story("JSON story with links", sources=sources,
+                                                               link="vbscript:msgbox(1)")), encoding="utf-8")
+    result = newsletter(service_env, "stories", "import", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 stories stored, 0 files with errors" in result.stdout, "the stories are kept, only the links go"
+    rows = stored(db)
+    assert [s["url"] for s in rows["Seed story with links"].sources] == ["HTTPS://www.reuters.com/world/kept", None,
+                                                                         None]
+    assert [s["publisher"] for s in rows["Seed story with links"].sources] == ["Reuters", "AP", "AFP"]
+    from_json = rows["JSON story with links"]
+    assert from_json.link is None
+    assert [s["url"] for s in from_json.sources] == [None] * len(BAD_LINKS) + ["https://example.com/good"]
+    assert all(item.url in (None, "https://example.com/good") for item in from_json.items)

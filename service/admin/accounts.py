@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from service.addresses import normalise_address
 from service.admin import api_tokens, sessions
 from service.admin.models import AdminRole, AdminUser
+from service.admin.passwords import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH  # the forms show it
+from service.admin.passwords import check_password
 from service.errors import InvalidInput, UnknownPage
 from service.models import utcnow
-
-MIN_PASSWORD_LENGTH = 12
 
 
 @lru_cache(maxsize=1)
@@ -43,8 +43,7 @@ def role_of(raw: str) -> AdminRole:
 def create_admin(session: Session, *, email: str, password: str, role: AdminRole = AdminRole.admin) -> AdminUser:
     """A new account; the password is stored only as an argon2 hash."""
     address = normalise_address(email)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+    check_password(password, email=address)
     if find_admin(session, address) is not None:
         raise InvalidInput(f"An admin account for {address} already exists.")
     user = AdminUser(email=address, password_hash=_hasher().hash(password), role=role.value)
@@ -135,8 +134,7 @@ def change_password(session: Session, account_id: int, *, current: str, new: str
         _hasher().verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
         raise InvalidInput("The current password is not right.") from None
-    if len(new) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"The new password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+    check_password(new, email=user.email, what="The new password")
     user.password_hash = _hasher().hash(new)
     sessions.close_all_for(session, user.id)
     session.flush()

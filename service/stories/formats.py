@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from service.errors import InvalidInput
+from service.stories.links import LOOKS_LIKE_LINK, web_link
 
 SUMMARY_LINE = re.compile(r"^Summary based on (\d+) sources?$", re.IGNORECASE)
 CATEGORY_LINE = re.compile(r"^Get a daily email with more (.+?) stories$", re.IGNORECASE)
@@ -125,7 +126,7 @@ def _is_date(text: str) -> bool:
 
 
 def _source_pairs(lines: list[tuple[int, str]], where: str) -> list[dict[str, str | None]]:
-    """Publisher and article title lines in pairs, each optionally followed by its URL."""
+    """Publisher and article title lines in pairs, each optionally followed by its URL (kept when it is http(s))."""
     sources: list[dict[str, str | None]] = []
     index = 0
     while index < len(lines):
@@ -134,8 +135,8 @@ def _source_pairs(lines: list[tuple[int, str]], where: str) -> list[dict[str, st
             raise StoryFormatError(where, number, f"source {publisher.strip()!r} has no article title line")
         source = {"publisher": publisher.strip(), "title": lines[index + 1][1].strip(), "url": None}
         index += 2
-        if index < len(lines) and re.match(r"^https?://\S+$", lines[index][1].strip()):
-            source["url"] = lines[index][1].strip()
+        if index < len(lines) and LOOKS_LIKE_LINK.match(lines[index][1].strip()):
+            source["url"] = web_link(lines[index][1])
             index += 1
         sources.append(source)
     return sources
@@ -151,6 +152,8 @@ def _no_control_chars(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_no_control_chars)]
+# anything but an http(s) address is dropped, and the story kept
+Link = Annotated[str, Field(max_length=2000), AfterValidator(_no_control_chars), AfterValidator(web_link)]
 
 
 class SourceIn(BaseModel):
@@ -160,7 +163,7 @@ class SourceIn(BaseModel):
 
     publisher: Text = Field(min_length=1, max_length=300)
     title: Text = Field(default="", max_length=1000)
-    url: Text | None = Field(default=None, max_length=2000)
+    url: Link | None = Field(default=None, description="http(s) only; any other link is dropped")
 
 
 class StoryIn(BaseModel):
@@ -175,7 +178,7 @@ class StoryIn(BaseModel):
     key_points: list[Text] = Field(min_length=1, max_length=50)
     source_count: int | None = Field(default=None, ge=0, le=100_000)
     sources: list[SourceIn] = Field(default_factory=list, max_length=200)
-    link: Text | None = Field(default=None, max_length=2000)
+    link: Link | None = Field(default=None, description="http(s) only; any other link is dropped")
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$",
                                  description="ISO 639-1 code such as 'en'; omitted: fit for any list")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +31,7 @@ BATCH = 5000  # rows per transaction: big enough for set-based writes, small eno
 CONFIRMATION_BATCH = 200  # subscribers per confirmation task (one SMTP connection each)
 REJECTED_KEPT = 1000  # rejected rows kept by line for the report; the count covers them all
 SOURCE = "import"
+NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bytes that are not UTF-8
 
 
 class BulkNotifier(Protocol):
@@ -62,41 +64,39 @@ class ImportReport:
 
 
 def utf8_lines(handle: BinaryIO | Iterable[bytes]) -> Iterator[str]:
-    """The file's lines as text, one at a time, ended by LF, CRLF or CR; a non-UTF-8 line names its number."""
+    """The file's lines as text, one at a time, ended by LF, CRLF or CR (bytes that are not UTF-8 kept as surrogates).
+
+    A row carrying such bytes is rejected by line in the report, and the rows around it are imported.
+    """
     number = 0
     for chunk in handle:
         for raw in chunk.splitlines(keepends=True):  # also splits old Mac CR-only files
             number += 1
-            try:
-                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError:
-                raise InvalidInput(f"Line {number} is not UTF-8 text. Save the file as UTF-8 (CSV UTF-8) "
-                                   "and import it again.") from None
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8", errors="surrogateescape")
 
 
-def _rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Data rows with the line each starts on (a quoted name may span lines); needs an `email` column."""
+def _rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str] | str]]:
+    """Data rows with the line each starts on (a quoted name may span lines), or why the row cannot be read."""
     reader = csv.reader(lines)
-    header = [name.strip().lower() for name in _next(reader, 1) or []]
+    try:
+        header = [name.strip().lower() for name in next(reader, [])]
+    except csv.Error as error:
+        raise InvalidInput(f"The header row cannot be read as CSV: {error}.") from None
     if "email" not in header:
         raise InvalidInput("The CSV needs a header row with an 'email' column (and optionally name, timezone).")
     while True:
         line = reader.line_num + 1
-        values = _next(reader, line)
-        if values is None:
+        try:
+            values = next(reader)
+        except StopIteration:
             return
-        if any(value.strip() for value in values):
+        except csv.Error as error:  # a field over the csv module's limit, say: this row only
+            yield line, f"cannot be read as CSV: {error}."
+            continue
+        if any(NOT_UTF8.search(value) for value in values):
+            yield line, "not UTF-8 text: save the file as UTF-8 (CSV UTF-8) and import it again."
+        elif any(value.strip() for value in values):
             yield line, {name: value.strip() for name, value in zip(header, values, strict=False)}
-
-
-def _next(reader: Iterator[list[str]], line: int) -> list[str] | None:
-    """The next record, or None at the end; a file csv cannot read stops the import with its line number."""
-    try:
-        return next(reader)
-    except StopIteration:
-        return None
-    except csv.Error as error:
-        raise InvalidInput(f"Line {line} cannot be read as CSV: {error}.") from None
 
 
 @dataclass
@@ -237,6 +237,9 @@ def import_csv(
     seen: dict[str, int] = {}  # this batch's addresses: a repeat inside one batch is caught before any write
     try:
         for line, row in _rows(lines):
+            if isinstance(row, str):
+                report.reject(line, row)
+                continue
             try:
                 email = normalise_address(row.get("email", ""))
                 name = clean_name(row.get("name"))

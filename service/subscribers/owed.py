@@ -42,6 +42,12 @@ def confirmation_owed(session: Session, settings: Settings, subscriber_id: int,
     return emails.confirmation_message(settings, subscriber, lists) if lists else None
 
 
+def data_link_owed(session: Session, settings: Settings, subscriber_id: int) -> EmailMessage | None:
+    """The data link a reader asked for, unless they are gone or their address is suppressed."""
+    subscriber = _reader(session, subscriber_id)
+    return emails.data_link_message(settings, subscriber) if subscriber is not None else None
+
+
 def welcomes_owed(session: Session, settings: Settings, subscriber_id: int,
                   list_ids: Sequence[int]) -> list[EmailMessage]:
     """One welcome for each named list the reader is confirmed on (built in the session: brands read through it)."""

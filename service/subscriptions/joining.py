@@ -24,6 +24,8 @@ class Notifier(Protocol):
 
     def welcome(self, subscriber_id: int, list_ids: Sequence[int]) -> None: ...
 
+    def data_link(self, subscriber_id: int) -> None: ...
+
 
 @dataclass
 class SubscribeResult:

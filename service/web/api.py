@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.web.common import get_session, subscribe
+from service.web.openapi import EmailAddress, ListSlug
 
 router = APIRouter()
 
@@ -15,9 +16,9 @@ router = APIRouter()
 class SubscriptionRequest(BaseModel):
     """Body of POST /api/subscriptions."""
 
-    email: str = Field(max_length=320)
+    email: EmailAddress
     name: str | None = Field(default=None, max_length=200)
-    lists: list[str] = Field(min_length=1, max_length=50)
+    lists: list[ListSlug] = Field(min_length=1, max_length=50)
     timezone: str | None = Field(default=None, max_length=64)
 
 

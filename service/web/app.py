@@ -11,8 +11,9 @@ from service.config import Settings, get_settings
 from service.errors import ServiceError, UnknownPage
 from service.ratelimit import FailureThrottle, LoginThrottle, SubscribeLimiter
 from service.subscriptions.joining import Notifier
-from service.web import admin, api, archive, bounces, branding, docs, front, openapi, pages, story_pages
+from service.web import admin, api, archive, bounces, branding, docs, front, my_data, openapi, pages, story_pages
 from service.web.errors import render_service_error, server_error_response, validation_error_response
+from service.web.methods import AllowedMethods
 from service.web.middleware import GuardedBody, SecurityHeaders
 from service.web.monitoring import router as monitoring_router
 
@@ -46,7 +47,8 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
                                     "/admin/subscribers/import": settings.import_max_bytes,
                                     "/api/admin/imports": settings.import_max_bytes,
                                     "/api/bounces": settings.max_admin_body_bytes})  # a bounce quotes its message
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(AllowedMethods)
+    app.add_middleware(SecurityHeaders, hsts=settings.base_url.lower().startswith("https://"))
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, error: ServiceError):
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
     app.include_router(front.router)
     app.add_exception_handler(Exception, server_error_response)  # a bug: a page or JSON, never a traceback
     app.include_router(pages.router)
+    app.include_router(my_data.router)
     app.include_router(branding.router)
     app.mount("/static", StaticFiles(directory=str(settings.templates_dir / "pages" / "static")), name="static")
     app.include_router(api.router)

@@ -19,7 +19,9 @@ ADMIN_CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-s
 # An edition preview is the email itself, shown inside the admin page: framed by us only, and it runs nothing.
 PREVIEW_CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; "
                                    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
-TOKEN_PATHS = ("/confirm/", "/unsubscribe/", "/preferences/", "/u/")  # the link is the key: never cache these pages
+# the link is the key: never cache these pages
+TOKEN_PATHS = ("/confirm/", "/unsubscribe/", "/preferences/", "/u/", "/my-data/")
+HSTS = b"max-age=31536000"  # a year, this host only: browsers never try plain http again (sub-domains are not ours)
 
 
 class BodyTooLarge(ServiceError):
@@ -95,10 +97,10 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, error: ServiceErro
 
 
 class SecurityHeaders:
-    """Every answer says: no framing, no sniffing, no referrer leaks; token pages are never cached."""
+    """Every answer says: no framing, no sniffing, no referrer leaks, no cached token pages; https stays https."""
 
-    def __init__(self, app: ASGIApp):
-        self.app = app
+    def __init__(self, app: ASGIApp, hsts: bool = False):
+        self.app, self.hsts = app, hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Add the headers to the response start, whatever produced it (route, error handler, 404)."""
@@ -123,6 +125,7 @@ class SecurityHeaders:
                     b"referrer-policy": b"same-origin",
                     b"content-security-policy": policy.encode(),
                     **({b"cache-control": b"no-store"} if no_store else {}),
+                    **({b"strict-transport-security": HSTS} if self.hsts else {}),
                 }
                 headers += [(k, v) for k, v in extra.items() if k not in present]
                 message = {**message, "headers": headers}

@@ -1,13 +1,25 @@
 """The OpenAPI document tells the truth: every error status a route can answer, our error body, the admin auth."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from service.addresses import MAX_ADDRESS_LENGTH
+from service.lists import LANGUAGE, SLUG
 from service.stories import StoryIn
+
+# The rules a field is checked by, stated in the document, so that a request the schema allows is not a 422.
+SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")  # email-validator refuses these domains
+_ANY_CASE = "|".join("".join(f"[{c}{c.upper()}]" for c in name) for name in SPECIAL_USE)
+EmailAddress = Annotated[str, Field(min_length=3, max_length=MAX_ADDRESS_LENGTH, json_schema_extra={
+    "format": "email", "pattern": f"^(?!.*[.@]({_ANY_CASE})\\.?$)"},  # in the schema only; the app runs email-validator
+    description="An email address (checked with email-validator; no special-use domain such as .test)")]
+ListSlug = Annotated[str, Field(max_length=64, pattern=SLUG.pattern,
+                                description="A list's slug: lower-case letters, digits and dashes, e.g. world-news")]
+LanguageCode = Annotated[str, Field(max_length=3, pattern=LANGUAGE.pattern, description="ISO 639-1 code, e.g. en")]
 
 
 class ErrorBody(BaseModel):

@@ -1,10 +1,10 @@
-"""Reader pages behind an email's link: confirm, preferences (with the reader's data), unsubscribe or pause."""
+"""Reader pages behind an email's link: confirm, preferences, unsubscribe or pause (their data: web/my_data.py)."""
 from __future__ import annotations
 
 from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from service import links
@@ -12,19 +12,16 @@ from service.branding.brand import list_brand
 from service.errors import InvalidInput, InvalidToken
 from service.front.landing import latest_editions, next_edition_at, spoken_moment
 from service.models import Subscriber, SubscriptionStatus, as_utc, utcnow
-from service.subscribers.data_export import export_subscriber_data
-from service.subscribers.erasure import erase_subscriber
 from service.subscriptions.joining import confirm
 from service.subscriptions.lookups import all_lists, lists_by_slug
 from service.subscriptions.preferences import pause_emails, unsubscribe, update_preferences
 from service.tokens import Purpose, read_token
 from service.web.branding import use_brand
-from service.web.common import client_ip, consent_from, get_session
+from service.web.common import consent_from, get_session
 from service.web.page_render import render_page
 from service.web.security import CSRF_FIELD, check_csrf, csrf_matches
 
 router = APIRouter()
-READER = "reader (preferences link)"  # the audit log's actor when readers act on their own data
 TIMEZONES = sorted(available_timezones())
 
 
@@ -110,35 +107,6 @@ def preferences_submit(
     update_preferences(session, subscriber_id=subscriber.id, name=name, timezone=timezone,
                        list_slugs=list, pause=pause, consent=consent)
     return RedirectResponse(f"/preferences/{token}?saved=1", status_code=303)
-
-
-@router.get("/preferences/{token}/data", include_in_schema=False)
-def my_data(request: Request, token: str, session: Session = Depends(get_session)):
-    """Everything we hold about the reader, as a JSON download (the link is the key; never cached)."""
-    subscriber = _subscriber(session, _token(request, Purpose.preferences, token))
-    data = export_subscriber_data(session, subscriber.id, actor=READER, ip=client_ip(request),
-                                  retention_days=request.app.state.settings.delivery_retention_days)
-    return JSONResponse(data, headers={"Content-Disposition": 'attachment; filename="my-newsletter-data.json"',
-                                       "Cache-Control": "no-store"})
-
-
-@router.get("/preferences/{token}/erase")
-def erase_page(request: Request, token: str, session: Session = Depends(get_session)):
-    """A confirm step: what deleting means, and one button (a GET deletes nothing)."""
-    subscriber = _subscriber(session, _token(request, Purpose.preferences, token))
-    return _page(request, "erase.html", subscriber=subscriber, token=token)
-
-
-@router.post("/preferences/{token}/erase")
-def erase_submit(request: Request, token: str, csrf_token_value: str = Form("", alias=CSRF_FIELD),
-                 session: Session = Depends(get_session)):
-    """Delete the reader's data; only a hash of the address stays, so we never mail it again."""
-    check_csrf(request, csrf_token_value)
-    subscriber = _subscriber(session, _token(request, Purpose.preferences, token))
-    erase_subscriber(session, subscriber.id, actor=READER, ip=client_ip(request))
-    return _page(request, "message.html", cookie=False, title="Your data is deleted",
-                 message="We have deleted your address, your subscriptions and their history. We keep only a "
-                         "one-way hash of the address, so that it is never mailed again.")
 
 
 @router.get("/unsubscribe/{token}")

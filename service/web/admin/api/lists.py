@@ -14,12 +14,13 @@ from service.admin import audit
 from service.models import MailingList, as_utc
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 from service.web.common import client_ip, get_session
-from service.web.openapi import ADMIN_ERRORS
+from service.web.openapi import ADMIN_ERRORS, LanguageCode, ListSlug
 
 router = APIRouter()
 Slug = Annotated[str, Path(pattern=list_rules.SLUG.pattern, description="The list's slug, e.g. world-news")]
 SendTime = Annotated[str, Field(pattern=r"^[0-9]{1,2}:[0-9]{2}$", description="HH:MM in the list's time zone")]
 Words = Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=50)]
+Languages = Annotated[list[LanguageCode], Field(min_length=1, max_length=50)]
 
 
 class ListOut(BaseModel):
@@ -42,7 +43,7 @@ class ListOut(BaseModel):
 class ListIn(BaseModel):
     """A new list (the slug is its stable public identifier)."""
 
-    slug: str = Field(max_length=64, description="Lower-case letters, digits and dashes")
+    slug: ListSlug
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
     send_time: SendTime = "07:00"
@@ -50,7 +51,7 @@ class ListIn(BaseModel):
     local_time_delivery: bool = False
     double_opt_in: bool = True
     categories: Words = Field(default_factory=list, description="Story categories it carries; empty: all")
-    languages: Words = Field(default_factory=lambda: ["en"], description="ISO 639-1 codes")
+    languages: Languages = Field(default_factory=lambda: ["en"], description="ISO 639-1 codes")
 
 
 class ListChange(BaseModel):
@@ -63,7 +64,7 @@ class ListChange(BaseModel):
     local_time_delivery: bool | None = None
     double_opt_in: bool | None = None
     categories: Words | None = None
-    languages: Words | None = None
+    languages: Languages | None = None
 
 
 def list_out(mailing_list: MailingList, readers: int) -> dict[str, Any]:

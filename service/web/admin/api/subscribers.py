@@ -21,13 +21,13 @@ from service.web.admin.imports import progress_of, start_import
 from service.web.admin.subscribers import LARGEST_ID, clean_query, clean_reason, clean_slug, data_download
 from service.web.admin.suppressions import HASH_SHOWN
 from service.web.common import client_ip, get_session
-from service.web.openapi import ADMIN_ERRORS, REASONS, ErrorBody
+from service.web.openapi import ADMIN_ERRORS, REASONS, EmailAddress, ErrorBody
 
 router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=LARGEST_ID)]
 After = Annotated[int | None, Query(ge=1, le=LARGEST_ID, description="`next_after` of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=search.MAX_LIMIT)]
-Address = Annotated[str, Field(min_length=1, max_length=320)]
+Address = EmailAddress
 Reason = Annotated[str, Field(min_length=1, max_length=200, description="Why (kept in the audit log)")]
 QUEUE_DOWN: dict[int | str, dict[str, Any]] = {503: {"model": ErrorBody, "description": REASONS[503]}}
 

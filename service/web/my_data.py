@@ -1,0 +1,80 @@
+"""A reader's own data (download, delete), opened by a link we email on request that works for an hour.
+
+The preferences link travels in every email, forwarded ones too, so it only asks for the data link: that one goes
+to the reader's address alone and is dead an hour later.
+"""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from service.errors import ExpiredToken, InvalidToken
+from service.links import DATA_LINK_SECONDS
+from service.models import Subscriber
+from service.subscribers.data_export import export_subscriber_data
+from service.subscribers.erasure import erase_subscriber
+from service.tokens import Purpose, read_token
+from service.web.common import client_ip, get_session
+from service.web.page_render import render_page
+from service.web.security import CSRF_FIELD, check_csrf
+
+router = APIRouter(include_in_schema=False)
+READER = "reader (data link)"  # the audit log's actor when readers act on their own data
+
+
+def _reader(request: Request, session: Session, purpose: Purpose, token: str) -> Subscriber:
+    """The reader a valid link names; a data link is dead after DATA_LINK_SECONDS."""
+    secret = request.app.state.settings.secret_key
+    try:
+        payload = read_token(secret, purpose, token, max_age=DATA_LINK_SECONDS if purpose == Purpose.data else None)
+    except ExpiredToken:
+        raise ExpiredToken("This link has expired: it works for an hour. Ask for a new one on your preferences "
+                           "page (the link at the bottom of every email).") from None
+    subscriber = session.get(Subscriber, payload["s"])
+    if subscriber is None:
+        raise InvalidToken("This link belongs to an address we no longer hold.")
+    return subscriber
+
+
+@router.post("/preferences/{token}/data-link")
+def ask_for_data_link(request: Request, token: str, csrf_token_value: str = Form("", alias=CSRF_FIELD),
+                      session: Session = Depends(get_session)):
+    """Email the reader a fresh data link (limited per mailbox); the page says where it went."""
+    check_csrf(request, csrf_token_value)
+    subscriber = _reader(request, session, Purpose.preferences, token)
+    request.app.state.limiter.check_data_link(subscriber.email)
+    request.app.state.notifier.data_link(subscriber.id)
+    return render_page(request, "message.html", cookie=False, title="Check your inbox",
+                       message=f"We have sent a link to {subscriber.email}. It works for an hour: open it to "
+                               "download or delete your data.", link=f"/preferences/{token}",
+                       link_text="Back to your preferences")
+
+
+@router.get("/my-data/{token}")
+def data_page(request: Request, token: str, session: Session = Depends(get_session)):
+    """Download, and delete with its explanation and one button (a GET deletes nothing)."""
+    subscriber = _reader(request, session, Purpose.data, token)
+    return render_page(request, "my_data.html", subscriber=subscriber, token=token)
+
+
+@router.get("/my-data/{token}/download")
+def download(request: Request, token: str, session: Session = Depends(get_session)):
+    """Everything we hold about the reader, as a JSON download (never cached)."""
+    subscriber = _reader(request, session, Purpose.data, token)
+    data = export_subscriber_data(session, subscriber.id, actor=READER, ip=client_ip(request),
+                                  retention_days=request.app.state.settings.delivery_retention_days)
+    return JSONResponse(data, headers={"Content-Disposition": 'attachment; filename="my-newsletter-data.json"',
+                                       "Cache-Control": "no-store"})
+
+
+@router.post("/my-data/{token}/erase")
+def erase(request: Request, token: str, csrf_token_value: str = Form("", alias=CSRF_FIELD),
+          session: Session = Depends(get_session)):
+    """Delete the reader's data; only a hash of the address stays, so we never mail it again."""
+    check_csrf(request, csrf_token_value)
+    subscriber = _reader(request, session, Purpose.data, token)
+    erase_subscriber(session, subscriber.id, actor=READER, ip=client_ip(request))
+    return render_page(request, "message.html", cookie=False, title="Your data is deleted",
+                       message="We have deleted your address, your subscriptions and their history. We keep only a "
+                               "one-way hash of the address, so that it is never mailed again.")
