@@ -38,7 +38,8 @@ def average_linkage(
     compared between them must be an edge (the graph holds only pairs above its floor), so an item joins a
     story only when it is close to all of its members, never through one look-alike. Edges marked in `own`
     (two items of one publisher, not close enough to link alone) count for the complete floor but not for the
-    average: such an item joins only when the other members vouch for it. Returns a label per item.
+    average: such an item joins only when the other members vouch for it, and the vouching pairs must outnumber
+    them (a merge mostly of one publisher's items is never decided by its few other pairs). Returns a label per item.
     """
     n = len(times)
     label = list(range(n))
@@ -70,7 +71,7 @@ def average_linkage(
     def score(a: int, b: int) -> float:
         """Average-linkage similarity of clusters a and b."""
         total, count, top, mute = links[a][b]
-        if top < strongest or count <= mute:
+        if top < strongest or count <= 2 * mute:
             return 0.0
         small = min(len(members[a]), len(members[b]))
         pairs = min(_pairs_within(members[a], members[b], window), k * small)

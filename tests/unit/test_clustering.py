@@ -233,3 +233,9 @@ def test_a_publishers_second_item_joins_when_the_other_publishers_vouch_for_it()
     lone_pair = (np.array([0]), np.array([1]), np.array([0.5]))
     apart = average_linkage([0.0, 1.0], lone_pair, [None] * 2, 0.65, 100.0, 100, complete=True, own=np.array([True]))
     assert apart[0] != apart[1], "a publisher's own two items never vouch for each other"
+
+    # 0, 1 and 2 are one publisher's, 3 another's: {0, 1} and {2, 3} meet through two outside pairs and two own
+    edges = (np.array([0, 2, 0, 1, 0, 1]), np.array([1, 3, 2, 2, 3, 3]), np.array([0.8, 0.85, 0.5, 0.5, 0.7, 0.7]))
+    own = np.array([False, False, True, True, False, False])
+    few = average_linkage([0.0, 1.0, 2.0, 3.0], edges, [None] * 4, 0.65, 100.0, 100, complete=True, own=own)
+    assert few[0] != few[2], "a merge that is half one publisher's own pairs is not decided by the other half"
