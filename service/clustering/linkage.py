@@ -26,6 +26,7 @@ def average_linkage(
     k: int,
     strongest: float = 0.0,
     complete: bool = False,
+    own: np.ndarray | None = None,
 ) -> list[int]:
     """Merge clusters while their average-linkage similarity on the k-NN graph is >= threshold.
 
@@ -35,7 +36,10 @@ def average_linkage(
     as one cluster, and clusters with different anchors never merge; clusters also need one edge of at
     least `strongest` between them, so two loosely related singletons stay apart. With `complete`, every pair
     compared between them must be an edge (the graph holds only pairs above its floor), so an item joins a
-    story only when it is close to all of its members, never through one look-alike. Returns a label per item.
+    story only when it is close to all of its members, never through one look-alike. Edges marked in `own`
+    (two items of one publisher, not close enough to link alone) count for the complete floor but not for the
+    average: such an item joins only when the other members vouch for it, and the vouching pairs must outnumber
+    them (a merge mostly of one publisher's items is never decided by its few other pairs). Returns a label per item.
     """
     n = len(times)
     label = list(range(n))
@@ -50,26 +54,30 @@ def average_linkage(
         stamps.sort()
     anchor_of = {c: anchors[c] for c in members}
     links: dict[int, dict[int, list[float]]] = {c: {} for c in members}
-    for i, j, s in zip(edges[0].tolist(), edges[1].tolist(), edges[2].tolist(), strict=True):
+    excused = [False] * len(edges[0]) if own is None else own.tolist()
+    for i, j, s, mute in zip(edges[0].tolist(), edges[1].tolist(), edges[2].tolist(), excused, strict=True):
         a, b = label[i], label[j]
         if a != b:
             link = links[a].get(b)
             if link is None:
-                link = links[a][b] = links[b][a] = [0.0, 0.0, 0.0]
-            link[0] += s
+                link = links[a][b] = links[b][a] = [0.0, 0.0, 0.0, 0.0]
             link[1] += 1.0
-            link[2] = max(link[2], s)
+            if mute:
+                link[3] += 1.0
+            else:
+                link[0] += s
+                link[2] = max(link[2], s)
 
     def score(a: int, b: int) -> float:
         """Average-linkage similarity of clusters a and b."""
-        total, count, top = links[a][b]
-        if top < strongest:
+        total, count, top, mute = links[a][b]
+        if top < strongest or count <= 2 * mute:
             return 0.0
         small = min(len(members[a]), len(members[b]))
         pairs = min(_pairs_within(members[a], members[b], window), k * small)
         if complete and count < pairs:
             return 0.0
-        return total / max(pairs, count, 1.0)
+        return total / (max(pairs, count, 1.0) - mute)
 
     def blocked(a: int, b: int) -> bool:
         """Two different existing stories must stay apart."""
@@ -95,15 +103,16 @@ def average_linkage(
             keep, gone = gone, keep
         members[keep] = sorted(members[keep] + members.pop(gone))
         parent[gone] = keep
-        for other, (total, count, top) in links.pop(gone).items():
+        for other, (total, count, top, mute) in links.pop(gone).items():
             del links[other][gone]
             if other != keep:
                 link = links[keep].get(other)
                 if link is None:
-                    link = links[keep][other] = links[other][keep] = [0.0, 0.0, 0.0]
+                    link = links[keep][other] = links[other][keep] = [0.0, 0.0, 0.0, 0.0]
                 link[0] += total
                 link[1] += count
                 link[2] = max(link[2], top)
+                link[3] += mute
         for other in links[keep]:
             if not blocked(keep, other):
                 s = score(keep, other)

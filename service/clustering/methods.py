@@ -63,6 +63,8 @@ class GraphClusterer:
     complete: bool = False  # ... and (when set) only if every pair between them is above `floor`
     same_publisher_floor: float = 0.0  # two items of one publisher are linked only this close (they rarely
     # write two items on one happening)
+    vouch: bool = False  # a close-enough pair of one publisher below that floor neither links nor blocks: the item
+    # joins when the other publishers' items vouch for it
     describe: bool = False  # embed the headline with the start of the de-boilerplated description
     floor: float = 0.05
     window: timedelta = DEFAULT_WINDOW
@@ -123,10 +125,12 @@ class GraphClusterer:
         x, lexical = self.space(pool)
         if self.expand_k:
             x = expand(x, times, window, self.expand_k, self.expand_beta, self.expand_floor)
-        edges = self._respect_languages(pool, similarity_edges(x, times, window, self.edge_k, self.floor, fixed),
-                                        lexical)
+        edges, own = self._respect_languages(
+            pool, similarity_edges(x, times, window, self.edge_k, self.floor, fixed), lexical
+        )
         labels = average_linkage(
-            times.tolist(), edges, anchors, self.threshold, window, self.edge_k, self.strongest, self.complete
+            times.tolist(), edges, anchors, self.threshold, window, self.edge_k, self.strongest, self.complete,
+            own,
         )
         story_of = {labels[i]: anchors[i] for i in range(len(pool)) if anchors[i] is not None}
         position = np.empty(len(order), np.int64)
@@ -141,15 +145,21 @@ class GraphClusterer:
                 result.append(NewStory(groups.setdefault(labels[i], len(groups))))
         return result
 
-    def _respect_languages(self, pool: Sequence[ItemText], edges: Edges, lexical: Any) -> Edges:
-        """Drop pairs in two different declared languages; judge non-Latin pairs on shared words only."""
+    def _respect_languages(
+        self, pool: Sequence[ItemText], edges: Edges, lexical: Any
+    ) -> tuple[Edges, np.ndarray | None]:
+        """Drop pairs in two different declared languages; judge non-Latin pairs on shared words only; mark (or, without
+        `vouch`, drop) pairs of one publisher below its floor."""
         rows, cols, sims = edges
         languages = np.asarray([_language(item) or "" for item in pool], dtype=object)
         keep = (languages[rows] == "") | (languages[cols] == "") | (languages[rows] == languages[cols])
+        own = None
         if self.same_publisher_floor > 0:
             publishers = np.asarray([item.publisher.casefold() for item in pool], dtype=object)
             unknown = publishers[rows] == ""  # no publisher named: nothing to go by
-            keep &= unknown | (publishers[rows] != publishers[cols]) | (sims >= self.same_publisher_floor)
+            own = ~unknown & (publishers[rows] == publishers[cols]) & (sims < self.same_publisher_floor)
+            if not self.vouch:
+                keep &= ~own
         if self.features != "tfidf":
             latin = np.asarray([_latin(item.title) for item in pool])
             foreign = ~(latin[rows] & latin[cols])
@@ -160,7 +170,7 @@ class GraphClusterer:
                 sims = sims.copy()
                 sims[pairs] = np.asarray(lexical[rows[pairs]].multiply(lexical[cols[pairs]]).sum(axis=1)).ravel()
                 keep &= sims >= self.floor
-        return rows[keep], cols[keep], sims[keep]
+        return (rows[keep], cols[keep], sims[keep]), (own[keep] if own is not None and self.vouch else None)
 
 
 def _tfidf_avg(**options: Any) -> Clusterer:
@@ -206,9 +216,11 @@ def _hybrid_expand(**options: Any) -> Clusterer:
 
 def _event(**options: Any) -> Clusterer:
     """One story per happening: MiniLM of headline + de-boilerplated description, average linkage in which an
-    item must be close to every member (complete floor), and two items of one publisher must be very close."""
+    item must be close to every member (complete floor), and a publisher's second item on a story needs the
+    other publishers' items to vouch for it (or to be very close to its first)."""
     defaults = {
-        "name": "event", "features": "minilm", "describe": True, "threshold": 0.65, "floor": 0.4, "complete": True,
+        "name": "event", "features": "minilm", "describe": True, "threshold": 0.65, "floor": 0.4, "vouch": True,
+        "complete": True,
         "same_publisher_floor": 0.7, "edge_k": 100,
     }
     return GraphClusterer(**{**defaults, **options})

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from service.clustering import (
@@ -15,6 +16,7 @@ from service.clustering import (
     representative_title,
     story_points,
 )
+from service.clustering.linkage import average_linkage
 
 T0 = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
 
@@ -217,3 +219,23 @@ def test_an_item_like_one_member_but_not_the_others_starts_its_own_story():
     placed = get_clusterer("event").assign([*strike, other], [])
 
     assert placed[0] == placed[1] and placed[2] != placed[0], "same topic (a strike) is not the same event"
+
+
+def test_a_publishers_second_item_joins_when_the_other_publishers_vouch_for_it():
+    # items 0 and 3 are one publisher's (their pair, 0.5, is too far to link alone); 1 and 2 are two others'
+    edges = (np.array([0, 0, 1, 1, 2, 0]), np.array([1, 2, 2, 3, 3, 3]), np.array([0.8, 0.8, 0.8, 0.75, 0.75, 0.5]))
+    own = np.array([False, False, False, False, False, True])
+    args = ([0.0, 1.0, 2.0, 3.0], edges, [None] * 4, 0.65, 100.0, 100)
+
+    vouched = average_linkage(*args, complete=True, own=own)
+    assert len(set(vouched)) == 1, "the other publishers' items vouch for the second item"
+
+    lone_pair = (np.array([0]), np.array([1]), np.array([0.5]))
+    apart = average_linkage([0.0, 1.0], lone_pair, [None] * 2, 0.65, 100.0, 100, complete=True, own=np.array([True]))
+    assert apart[0] != apart[1], "a publisher's own two items never vouch for each other"
+
+    # 0, 1 and 2 are one publisher's, 3 another's: {0, 1} and {2, 3} meet through two outside pairs and two own
+    edges = (np.array([0, 2, 0, 1, 0, 1]), np.array([1, 3, 2, 2, 3, 3]), np.array([0.8, 0.85, 0.5, 0.5, 0.7, 0.7]))
+    own = np.array([False, False, True, True, False, False])
+    few = average_linkage([0.0, 1.0, 2.0, 3.0], edges, [None] * 4, 0.65, 100.0, 100, complete=True, own=own)
+    assert few[0] != few[2], "a merge that is half one publisher's own pairs is not decided by the other half"
