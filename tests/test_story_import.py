@@ -177,7 +177,8 @@ def test_stories_list_and_list_json(service_env, db, folder):
     assert set(listed) == {SEED_TITLE, "Zürich and Kyiv — Київ: talks resume", "Markets [update] close higher [/x]"}
     seed = listed[SEED_TITLE]
     assert seed["date"] == "2026-03-06" and seed["category"] == "World News" and seed["source_count"] == 11
-    assert seed["key_points"] == SEED_TEXT.splitlines()[2:14]
+    assert [point["text"] for point in seed["key_points"]] == SEED_TEXT.splitlines()[2:14]
+    assert {point["publisher"] for point in seed["key_points"]} == {None}, "a hand-written story's points name no one"
     assert seed["sources"][0] == {"publisher": "Ministry of Foreign Affairs of Japan",
                                   "title": SEED_TEXT.splitlines()[19], "url": None}
     assert (seed["origin"], seed["origin_ref"]) == ("file", str(folder / "000_seed.txt"))
