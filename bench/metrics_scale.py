@@ -8,7 +8,9 @@ scrapes every 15 s or so, and the admin dashboard asks for the same status, so n
 On PostgreSQL (BENCH_POSTGRES_ADMIN_URL): finished editions of --rows rows each (1% failed, each failed row
 with a reader) are planted as bench/retention.py does, within the retention window. Then, best of --repeat:
 the reply counter (next to what reading every row, as before, costs), the latest failures, the status
-snapshot behind /metrics, and a scrape. The sweeper's pass, which counts each finished edition once, too.
+snapshot behind /metrics, a scrape (the collector), and a whole GET /metrics through the web app's handler.
+Before the timings, beat's scheduled SMTP and worker checks run once (as every sweep interval), so a scrape reads
+their last answers instead of asking; the checks' own cost is shown beside. The sweeper's pass, counted too.
 """
 from __future__ import annotations
 
@@ -84,8 +86,10 @@ def main() -> None:
                 reading_rows = best_of(args.repeat, lambda: count_rows(session.connection(), every))
                 counter = best_of(args.repeat, lambda: smtp_reply_classes(session))
                 failures = best_of(args.repeat, lambda: recent_failures(session, limit=10))
+            checks = _run_checks(settings)
             status = best_of(args.repeat, lambda: snapshot(settings))
             scrape = best_of(args.repeat, lambda: render(settings))
+            handler = _time_handler(settings, args.repeat)
             replies = snapshot(settings).smtp_replies
         finally:
             engine_for(database_url).dispose()
@@ -96,8 +100,33 @@ def main() -> None:
     print(f"sweep first={first_sweep:.3f} s (counts every finished edition once) then={next_sweep:.3f} s")
     print(f"reply_counter seconds={counter:.3f} (every row read, as before the stored counts: {reading_rows:.3f})")
     print(f"recent_failures seconds={failures:.3f} (the dashboard's and status page's latest 10)")
-    print(f"status_snapshot seconds={status:.3f}  metrics_scrape seconds={scrape:.3f} (both wait ~1 s for "
-          "Celery workers to answer a ping; none run here)")
+    print(f"status_snapshot seconds={status:.3f}  metrics_scrape seconds={scrape:.3f}  "
+          f"GET_/metrics seconds={handler:.3f} (scheduled checks: {checks})")
+
+
+def _run_checks(settings) -> str:
+    """Beat's scheduled SMTP and worker checks, once, timed (they wait ~1 s for workers to answer; none run here)."""
+    try:
+        from service.monitoring.checks import run_checks
+    except ImportError:  # a tree from before the scheduled checks: each scrape asks SMTP and the workers itself
+        return "none, each scrape asks SMTP and pings the workers"
+    from service.db import engine_for
+    from service.models import utcnow
+
+    began = time.perf_counter()
+    run_checks(settings, engine_for(settings.effective_database_url), utcnow())
+    return f"run once in {time.perf_counter() - began:.3f} s, read by each scrape"
+
+
+def _time_handler(settings, repeat: int) -> float:
+    """The whole GET /metrics through the app's route, in process (no network, no server)."""
+    from fastapi.testclient import TestClient
+
+    from service.web.app import create_app
+
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/metrics").status_code == 200
+        return best_of(repeat, lambda: client.get("/metrics"))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ def beat_schedule(settings: Settings) -> dict:
                                   "options": {"expires": dispatch_every}},
         "sweep-deliveries": {"task": "service.tasks.sweep_deliveries", "schedule": settings.sweep_interval_seconds,
                              "options": {"expires": settings.sweep_interval_seconds}},
+        "check-health": {"task": "service.tasks.check_health", "schedule": settings.sweep_interval_seconds,
+                         "options": {"expires": settings.sweep_interval_seconds}},
         "poll-feeds": {"task": "service.tasks.poll_feeds", "schedule": float(settings.feed_poll_interval_seconds),
                        "options": {"expires": float(settings.feed_poll_interval_seconds)}},
     }

@@ -8,10 +8,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.clustering import near_duplicate_titles
 from service.config import Settings
 from service.models import Edition, EditionStatus, MailingList, Story, as_utc, utcnow
-from service.rendering import render_edition
 
 DEMO_ORIGIN = "demo"  # the story `make run` shows off: it belongs to the demo edition only
 
@@ -63,6 +61,8 @@ def select_stories(session: Session, mailing_list: MailingList, start: datetime,
         query = query.where(Story.category.in_(mailing_list.categories))
     if mailing_list.languages:
         query = query.where(or_(Story.language.is_(None), Story.language.in_(mailing_list.languages)))
+    from service.clustering import near_duplicate_titles  # numpy and the models: only where stories are chosen
+
     sent = _already_sent(session, mailing_list, day)
     query = query.order_by(Story.source_count.desc(), Story.newest_item_at.desc(), Story.id.desc())
     chosen: list[Story] = []
@@ -112,6 +112,8 @@ def build_edition(
     stories = select_stories(session, mailing_list, start, end, settings.edition_max_stories, day, demo=demo)
     if not stories and settings.skip_empty_editions:
         return None
+    from service.rendering import render_edition  # mjml and Jinja: only where an edition is built
+
     rendered = render_edition(settings, mailing_list, day, stories)
     edition = Edition(list_id=mailing_list.id, edition_date=day, story_ids=[s.id for s in stories],
                       window_start=start, window_end=end, subject=rendered.subject, preheader=rendered.preheader,

@@ -193,6 +193,17 @@ def sweep_deliveries() -> None:
 
 
 @app.task
+def check_health() -> None:
+    """Beat, every sweep interval: ask SMTP and the workers, keep the answers for scrapes, dashboard and status."""
+    from service.monitoring.checks import run_checks
+
+    settings = get_settings()
+    smtp, workers = run_checks(settings, engine_for(settings.effective_database_url), utcnow())
+    if not smtp.ok or workers.error:
+        log.warning("health check: smtp %s, workers %s", smtp.error or "up", workers.error or len(workers.online))
+
+
+@app.task
 def prune_ledger() -> None:
     """Beat, daily at DELIVERY_PRUNE_AT: finished editions past DELIVERY_RETENTION_DAYS keep only their roll-up."""
     from service.delivery.retention import prune

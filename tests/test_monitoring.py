@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import time
 from datetime import time as dt_time
 from datetime import timedelta
@@ -16,9 +17,10 @@ import typer
 from fastapi.testclient import TestClient
 from kombu import Connection
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import update
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
+from service.admin.models import HealthCheck
 from service.celery_app import app as celery_app
 from service.celery_app import celery_config
 from service.config import get_settings
@@ -29,6 +31,7 @@ from service.editions import send_moment
 from service.lists import create_list
 from service.models import Subscriber, Subscription, SubscriptionStatus, utcnow
 from service.monitoring import figures, heartbeats, metrics
+from service.monitoring.checks import SMTP, WORKERS, interval, last_results, run_checks
 from service.monitoring.logs import configure_logging
 from service.monitoring.queues import queue_depths, redis_keys, workers_online
 from service.monitoring.status import snapshot
@@ -210,14 +213,21 @@ def _status_cli(*args: str):
 
 
 def test_status_with_a_running_worker_is_healthy(db, settings, celery_worker, world_news, mailbox):
-    from service.tasks import dispatch_due, sweep_deliveries
+    from service.tasks import check_health, dispatch_due, sweep_deliveries
 
     dispatch_due.apply()  # beat's tick, run here: it records the heartbeat
     sweep_deliveries.apply()
+    check_health.delay()  # beat's scheduled SMTP and worker checks, on the worker itself; status reads the answers
+    deadline = time.monotonic() + 20
+    while not last_results(db, settings, utcnow())[1].consuming(settings.task_queue):
+        assert time.monotonic() < deadline, "the worker running the check must count itself"
+        db.rollback()
+        time.sleep(0.1)
     assert heartbeats.last_seen(db) is not None and heartbeats.last_seen(db, heartbeats.SWEEPER) is not None
     result = _status_cli()
     assert result.exit_code == 0, result.output
     assert "HEALTHY" in result.output and f"test-{RUN_ID}@" in result.output
+    assert "1 online on" in result.output and re.search(r"checked \d s ago\)", result.output), "the ping's age"
     assert "world-news" in result.output and "next send" in result.output.lower()
     as_json = _status_cli("--json")
     assert as_json.exit_code == 0, as_json.output
@@ -231,6 +241,7 @@ def test_status_without_a_worker_exits_1_and_says_why(db, settings, mailbox, mon
     monkeypatch.setenv("TASK_QUEUE", f"nobody-{RUN_ID}")
     get_settings.cache_clear()
     try:
+        run_checks(get_settings(), engine_for(settings.effective_database_url), utcnow())
         result = _status_cli()
         as_json = _status_cli("--json")
     finally:
@@ -293,3 +304,31 @@ def test_json_logs_carry_the_edition_and_delivery_ids_during_a_drain(db, setting
 
     delivery = db.query(Delivery).filter_by(edition_id=edition.id, subscriber_id=row.id).one()
     assert policy[0]["delivery_id"] == delivery.id and "time" in policy[0]
+
+
+def test_a_scrape_reads_the_scheduled_checks_with_their_age_and_distrusts_a_stale_one(db, settings, mailbox):
+    engine = engine_for(settings.effective_database_url)
+    never = snapshot(settings)
+    assert any(p.startswith("smtp is down: never checked") for p in never.problems), never.problems
+    assert any(p.startswith("cannot ask the workers: never checked") for p in never.problems), never.problems
+    assert metric(metrics.render(settings, never).decode(), "newsletter_check_age_seconds", check="smtp") == -1
+
+    checked_at = utcnow()
+    run_checks(settings, engine, checked_at)  # what beat's check_health does every sweep interval
+    smtp_down = settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{free_port()}"})
+    scraped = metrics.render(smtp_down, snapshot(smtp_down, now=checked_at + timedelta(seconds=12))).decode()
+    assert metric(scraped, "newsletter_up", check="smtp") == 1, "a scrape opens no SMTP connection: it reads the check"
+    assert metric(scraped, "newsletter_check_age_seconds", check="smtp") == pytest.approx(12, abs=1)
+    assert metric(scraped, "newsletter_check_age_seconds", check="workers") == pytest.approx(12, abs=1)
+
+    late = interval(settings) * 3 + timedelta(seconds=5)
+    stale = snapshot(settings, now=checked_at + late)
+    smtp = next(check for check in stale.checks if check.name == SMTP)
+    assert not smtp.ok and "stale" in (smtp.error or "") and stale.workers.error and "stale" in stale.workers.error
+    said = f"smtp is down: last checked {int(late.total_seconds())} s ago, stale"
+    assert any(problem.startswith(said) for problem in stale.problems), stale.problems
+
+    run_checks(smtp_down, engine, utcnow())  # the next scheduled check finds SMTP down
+    smtp, workers = last_results(db, smtp_down, utcnow())
+    assert not smtp.ok and "refused" in (smtp.error or "").lower() and workers.checked_at is not None
+    assert WORKERS in {name for (name,) in db.execute(select(HealthCheck.name))}

@@ -62,7 +62,8 @@ def _ledger(db, edition_id: int) -> Counter:
 
 def test_spf_refusals_mid_edition_pause_it_and_resume_sends_the_rest_once(db, settings, world_news, celery_worker,
                                                                             mailbox, output_dir):
-    from service.tasks import dispatch_due, sweep_deliveries  # tasks at module level would fix Celery's config early
+    # tasks at module level would fix Celery's config early
+    from service.tasks import check_health, dispatch_due, sweep_deliveries
 
     engine = engine_for(settings.effective_database_url)
     readers = add_readers(engine, world_news.id, 400, domains=("example.org", "gmail.com"))
@@ -86,6 +87,7 @@ def test_spf_refusals_mid_edition_pause_it_and_resume_sends_the_rest_once(db, se
 
     dispatch_due.apply()  # beat's heartbeats, so `newsletter status` has nothing else to say
     sweep_deliveries.apply()  # (and a paused edition is no work for the sweeper)
+    check_health.apply()  # beat's scheduled SMTP and worker checks
     status = _status_cli()
     assert status.exit_code == 1 and reason in status.output, status.output
     problems = json.loads(_status_cli("--json").output)["problems"]

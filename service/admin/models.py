@@ -1,4 +1,4 @@
-"""Tables of the admin side: accounts, their sessions and API tokens, the audit log, background imports, heartbeats."""
+"""Tables of the admin side: accounts, sessions, API tokens, the audit log, imports, heartbeats, health checks."""
 from __future__ import annotations
 
 import enum
@@ -124,6 +124,19 @@ class Heartbeat(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HealthCheck(Base):
+    """The last result of a scheduled health check (SMTP, workers): scrapes and status read it instead of asking."""
+
+    __tablename__ = "health_checks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    latency_ms: Mapped[float] = mapped_column(default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict | None] = mapped_column(JSON)  # workers: hostname -> the queues it consumes
 
 
 Index("ix_audit_log_object", AuditEntry.object_type, AuditEntry.object_id)

@@ -1,83 +1,98 @@
-"""The `newsletter` command: thin wrappers that parse arguments and call service functions."""
+"""The `newsletter` command: thin wrappers that parse arguments and call service functions.
+
+The rule that keeps every command quick: `newsletter --help` imports no subcommand module. SUBCOMMANDS below is
+the one list of subcommands with their one-line help; a subcommand's module is imported only when it runs, and
+heavy libraries (numpy, onnxruntime, celery, alembic, FastAPI, the ORM) are imported inside the functions that use
+them. tests/test_cli_startup.py holds the rule.
+"""
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
+from typer import _click as click  # typer 0.29 carries its own click: its groups take these types, not click's
+from typer.core import TyperCommand, TyperGroup
 
-from service.cli import admin, bounces, db, dkim, editions, feeds, ledger, lists, stories, subscribers
-from service.cli.status import status as status_command
-from service.config import ConfigError, get_settings
-from service.errors import ServiceError
+# name -> (module, attribute: a Typer group or a command function, the one-line help `newsletter --help` shows)
+SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
+    "status": ("service.cli.status", "status", "Queues, workers, beat, each list's next send, editions in progress, "
+               "stuck leases, last errors and checks."),
+    "run": ("service.cli.serve", "run", "Run the whole service (web, worker, beat, SMTP sink) on this machine until "
+            "Ctrl-C."),
+    "web": ("service.cli.serve", "web", "Run the web server on HOST:PORT (127.0.0.1:8000 unless set), after checking "
+            "the database and the broker."),
+    "demo": ("service.cli.serve", "demo", "Load the demo list, story and today's edition (what `make run` does on "
+             "start); safe to repeat."),
+    "sink": ("service.cli.serve", "sink", "Run the built-in SMTP sink that saves every message under DATA_DIR/outbox."),
+    "outbox": ("service.cli.serve", "outbox", "The latest confirmation links and other transactional mail the "
+               "built-in SMTP sink received."),
+    "db": ("service.cli.db", "app", "Database schema."),
+    "admin": ("service.cli.admin", "app", "Admin accounts and API tokens."),
+    "lists": ("service.cli.lists", "app", "Mailing lists."),
+    "subscribers": ("service.cli.subscribers", "app", "Subscribers."),
+    "stories": ("service.cli.stories", "app", "Stories."),
+    "feeds": ("service.cli.feeds", "app", "RSS and Atom feeds that stories are taken in from."),
+    "editions": ("service.cli.editions", "app", "Daily editions."),
+    "bounces": ("service.cli.bounces", "app", "Bounces and complaints."),
+    "ledger": ("service.cli.ledger", "app", "The delivery ledger."),
+    "dkim": ("service.cli.dkim", "app", "DKIM signing keys."),
+}
 
-app = typer.Typer(help="World News daily: a self-hosted newsletter service.", no_args_is_help=True,
+
+def load(name: str) -> click.Command:
+    """Import one subcommand's module and build its click command (a group for a Typer app)."""
+    module, attribute, _ = SUBCOMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        command: click.Command = typer.main.get_group(target)  # a group even with one command, as add_typer made
+    else:
+        single = typer.Typer(add_completion=False)
+        single.command(name=name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """The top-level group: lists subcommands from SUBCOMMANDS and imports one only to run it."""
+
+    listing = False  # set while help is printed: a stub with the registry's line stands in for each subcommand
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Registry order, as `newsletter --help` has always shown them."""
+        return list(SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The real command when it runs; a stub carrying the one-line help while the list is printed."""
+        if cmd_name not in SUBCOMMANDS:
+            return None
+        if self.listing:
+            return TyperCommand(cmd_name, help=SUBCOMMANDS[cmd_name][2])
+        return load(cmd_name)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Print the list without importing any subcommand."""
+        self.listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.listing = False
+
+
+app = typer.Typer(cls=LazyGroup, help="World News daily: a self-hosted newsletter service.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
-app.add_typer(db.app, name="db")
-app.add_typer(admin.app, name="admin")
-app.add_typer(lists.app, name="lists")
-app.add_typer(subscribers.app, name="subscribers")
-app.add_typer(stories.app, name="stories")
-app.add_typer(feeds.app, name="feeds")
-app.add_typer(editions.app, name="editions")
-app.add_typer(bounces.app, name="bounces")
-app.add_typer(ledger.app, name="ledger")
-app.add_typer(dkim.app, name="dkim")
-app.command(name="status")(status_command)
 
 
-@app.command()
-def run() -> None:
-    """Run the whole service (web, worker, beat, SMTP sink) on this machine until Ctrl-C."""
-    from service.devserver import run as run_service
-
-    raise typer.Exit(run_service(get_settings()))
-
-
-@app.command()
-def web() -> None:
-    """Run the web server on HOST:PORT (127.0.0.1:8000 unless set), after checking the database and the broker."""
-    from service.startup import ready_or_exit
-    from service.web.server import serve
-
-    serve(ready_or_exit("web", database=True, broker=True))
-
-
-@app.command()
-def demo() -> None:
-    """Load the demo list, story and today's edition (what `make run` does on start); safe to repeat."""
-    from service.db import session_scope
-    from service.demo import load_demo
-    from service.migrate import upgrade
-
-    settings = get_settings()
-    upgrade(settings.effective_database_url)  # a fresh DATA_DIR works without a separate `db upgrade`
-    with session_scope(settings.effective_database_url) as session:
-        for line in load_demo(session, settings):
-            typer.echo(line)
-
-
-@app.command()
-def sink() -> None:
-    """Run the built-in SMTP sink that saves every message under DATA_DIR/outbox."""
-    from service.sink import run_sink
-
-    settings = get_settings()
-    typer.echo(f"SMTP sink on 127.0.0.1:{settings.smtp_sink_port}, writing to {settings.outbox_dir}")
-    run_sink(settings.outbox_dir, port=settings.smtp_sink_port)
-
-
-@app.command()
-def outbox(limit: int = typer.Option(10, help="how many messages, newest last")) -> None:
-    """The latest confirmation links and other transactional mail the built-in SMTP sink received."""
-    from service.sink import recent
-
-    settings = get_settings()
-    for path, line in recent(settings.outbox_dir, limit):
-        typer.echo(f"{path.name[:15]}  {line}")
+@app.callback()
+def _root() -> None:
+    pass
 
 
 def main() -> None:
     """Entry point: domain and configuration errors become one line per problem and exit code 2."""
+    from service.config import ConfigError
+    from service.errors import ServiceError
     from service.startup import email_problem
 
     try:

@@ -60,10 +60,11 @@ def show(found: Status, console: Console) -> None:
             console.print(f"  [red]- {escape(problem)}[/]")
     else:
         console.print("[bold green]HEALTHY[/]")
-    checks = Table("check", "state", "latency", "error", title="Checks")
+    checks = Table("check", "state", "latency", "checked", "error", title="Checks")
     for check in found.checks:
+        asked = _ago(found.at - check.checked_at) if check.checked_at else "now"
         checks.add_row(check.name, "[green]up[/]" if check.ok else "[red]down[/]", f"{check.latency_ms:.0f} ms",
-                       escape(check.error or ""))
+                       asked, escape(check.error or ""))
     console.print(checks)
     queues = Table("queue", "waiting", title=f"Queues ({found.queues.broker} broker)")
     for name, depth in found.queues.depths.items():
@@ -73,7 +74,9 @@ def show(found: Status, console: Console) -> None:
     if found.queues.error:
         queues.add_row("[red]broker down[/]", escape(found.queues.error))
     console.print(queues)
-    workers = Table("worker", "queues", title=f"Workers ({len(found.consuming_workers)} on {found.task_queue!r})")
+    pinged = f", checked {_ago(found.at - found.workers.checked_at)}" if found.workers.checked_at else ""
+    workers = Table("worker", "queues", title=f"Workers ({len(found.consuming_workers)} online on "
+                    f"{found.task_queue!r}{pinged})")
     for name, names in sorted(found.workers.online.items()):
         workers.add_row(escape(name), escape(", ".join(names)))
     if not found.workers.online:

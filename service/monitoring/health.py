@@ -5,6 +5,7 @@ import smtplib
 import ssl
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import text
 
@@ -22,10 +23,12 @@ class Check:
     ok: bool
     latency_ms: float
     error: str | None = None
+    checked_at: datetime | None = None  # set on a stored result of the scheduled checks; None: asked just now
 
     def as_json(self) -> dict:
-        """The shape /readyz answers."""
-        return {"ok": self.ok, "latency_ms": round(self.latency_ms, 1), "error": self.error}
+        """The shape /readyz answers (a stored result also says when it was taken)."""
+        plain = {"ok": self.ok, "latency_ms": round(self.latency_ms, 1), "error": self.error}
+        return plain if self.checked_at is None else {**plain, "checked_at": self.checked_at.isoformat()}
 
 
 def _timed(name: str, probe) -> Check:

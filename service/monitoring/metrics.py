@@ -1,4 +1,4 @@
-"""Prometheus metrics in celery-exporter style, collected fresh from a status snapshot at every scrape."""
+"""Prometheus metrics in celery-exporter style, from one snapshot per scrape (SMTP and workers as last checked)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -39,7 +39,8 @@ class NewsletterCollector(Collector):
         if status.queues.unacked is not None:
             yield GaugeMetricFamily("newsletter_queue_unacked", "Messages delivered to workers, not yet acknowledged",
                                     value=status.queues.unacked)
-        yield GaugeMetricFamily("newsletter_workers_online", "Workers consuming the task queue that answered a ping",
+        yield GaugeMetricFamily("newsletter_workers_online", "Workers consuming the task queue that answered beat's "
+                                "last scheduled ping",
                                 value=len(status.consuming_workers))
         age = status.beat_age
         yield GaugeMetricFamily("newsletter_beat_last_run_age_seconds", "Seconds since beat's dispatch tick last ran "
@@ -79,10 +80,15 @@ class NewsletterCollector(Collector):
         up = GaugeMetricFamily("newsletter_up", "Whether a dependency answered (1) or not (0)", labels=["check"])
         latency = GaugeMetricFamily("newsletter_check_latency_seconds", "How long the dependency took to answer",
                                     labels=["check"])
+        checked = GaugeMetricFamily("newsletter_check_age_seconds", "Seconds since beat's scheduled check last ran "
+                                "(-1: never); a stale one counts as down", labels=["check"])
         for check in status.checks:
             up.add_metric([check.name], 1.0 if check.ok else 0.0)
             latency.add_metric([check.name], check.latency_ms / 1000)
-        yield from (up, latency)
+        for name, at in (("smtp", next((c.checked_at for c in status.checks if c.name == "smtp"), None)),
+                          ("workers", status.workers.checked_at)):
+            checked.add_metric([name], (status.at - at).total_seconds() if at else -1.0)
+        yield from (up, latency, checked)
         yield from _bounces(self.settings)
 
 

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-from celery import Celery
+from typing import TYPE_CHECKING, Any
 
 from service.config import Settings, redact_url
 
@@ -36,6 +35,7 @@ class Workers:
 
     online: dict[str, list[str]] = field(default_factory=dict)  # hostname -> queues
     error: str | None = None
+    checked_at: datetime | None = None  # set on the stored result of the scheduled check
 
     def consuming(self, queue: str) -> list[str]:
         """The workers that take tasks from this queue."""
@@ -115,11 +115,16 @@ def _folder_depths(folder: Path, names: list[str]) -> dict[str, int]:
     return {name: sum(1 for file in files if file.endswith(f".{name}.msg")) for name in names}
 
 
+if TYPE_CHECKING:
+    from celery import Celery
+
 _CONTROL_APPS: dict[tuple[str, str], Celery] = {}
 
 
 def _control_app(settings: Settings) -> Celery:
     """A Celery app on these settings' broker, only for remote control (the process-wide app may use others)."""
+    from celery import Celery
+
     from service.celery_app import celery_config
 
     key = (settings.effective_broker_url, str(settings.broker_folder))

@@ -1,0 +1,49 @@
+"""`newsletter --help` answers at once: no subcommand module, no heavy library imported (rule in service/cli)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import typer
+from typer.testing import CliRunner
+
+from service.cli import SUBCOMMANDS, app, load
+
+HEAVY = ("numpy", "onnxruntime", "celery", "kombu", "alembic", "fastapi", "starlette", "sqlalchemy.orm", "argon2",
+         "zxcvbn", "jinja2", "mjml", "service.models")
+PROBE = """
+import json, sys
+sys.argv = ["newsletter", "--help"]
+from service.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(name for name in sys.modules if name.startswith("service.cli."))), file=sys.stderr)
+print(json.dumps([name for name in {heavy!r} if name in sys.modules]), file=sys.stderr)
+"""
+
+
+def test_help_imports_no_subcommand_module_and_no_heavy_library():
+    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY)], capture_output=True, text=True,
+                          env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"}, check=True, timeout=60)
+    subcommands, heavy = (json.loads(line) for line in done.stderr.strip().splitlines()[-2:])
+    assert "editions" in done.stdout and "Daily editions." in done.stdout
+    assert subcommands == [], f"`newsletter --help` imported {subcommands}: list them in SUBCOMMANDS, import on run"
+    assert heavy == [], f"`newsletter --help` imported {heavy}: import them inside the functions that use them"
+
+
+def test_the_registry_line_is_each_subcommand_own_help():
+    for name, (_, _, line) in SUBCOMMANDS.items():
+        command = load(name)
+        assert command.name == name and (command.help or "").splitlines()[0] == line, name
+
+
+def test_a_lazy_group_runs_and_shows_its_own_help():
+    runner = CliRunner()
+    shown = runner.invoke(app, ["ledger", "--help"], env={"COLUMNS": "120"})
+    assert shown.exit_code == 0 and "ledger [OPTIONS] COMMAND" in shown.output and "prune" in shown.output
+    unknown = runner.invoke(app, ["nosuch"])
+    assert unknown.exit_code == 2 and "No such command" in unknown.output
+    assert isinstance(app, typer.Typer)
