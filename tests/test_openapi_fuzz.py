@@ -61,22 +61,30 @@ def api_schema(fuzzed_app):
     return schemathesis.openapi.from_asgi("/api/openapi.json", fuzzed_app)
 
 
+def fuzz(operation, answered) -> None:
+    """Call one operation with the cases the spec allows (admin paths with the admin token); `answered` checks each."""
+
+    @given(case=operation.as_strategy())
+    @hypothesis_settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+                         suppress_health_check=list(HealthCheck))
+    def run(case):
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"} if case.path.startswith("/api/admin/") else None
+        answered(case, case.call(headers=headers))
+
+    run()
+
+
 def test_every_operation_answers_only_what_it_documents(api_schema):
     failures = []
     for result in api_schema.get_all_operations():
         operation = result.ok()
 
-        @given(case=operation.as_strategy())
-        @hypothesis_settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                             suppress_health_check=list(HealthCheck))
-        def fuzz(case):
-            headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"} if case.path.startswith("/api/admin/") else None
-            response = case.call(headers=headers)
+        def answered(case, response):
             CALLS[f"{case.method} {case.path} {response.status_code}"] += 1
             case.validate_response(response, checks=CHECKS)
 
         try:
-            fuzz()
+            fuzz(operation, answered)
         except Exception as error:  # noqa: BLE001 - collect every operation's failure, then report them all
             failures.append(f"{operation.method.upper()} {operation.path}: {error}")
     assert not failures, "\n\n".join(failures)
@@ -115,14 +123,9 @@ def test_requests_the_spec_allows_are_never_a_422_for_the_email_slug_and_languag
         if (operation.method.upper(), operation.path) not in RULED:
             continue
 
-        @given(case=operation.as_strategy())
-        @hypothesis_settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                             suppress_health_check=list(HealthCheck))
-        def fuzz(case):
-            headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"} if case.path.startswith("/api/admin/") else None
-            response = case.call(headers=headers)
+        def answered(case, response):
             if response.status_code == 422 and ABOUT_THESE_RULES.search(response.text):
                 refused.append(f"{case.method} {case.path} {case.body!r:.200}: {response.text[:200]}")
 
-        fuzz()
+        fuzz(operation, answered)
     assert not refused, "\n".join(refused[:20])

@@ -85,6 +85,19 @@ def _good(sentence: str) -> bool:
     return len(tokens(sentence)) >= 2 and sentence[-1] not in ",;:-"
 
 
+def _candidates(texts: Sequence[str]) -> list[tuple[str, int, int]]:
+    """Every distinct content sentence of the members' texts: (sentence, member index, position in member)."""
+    candidates: list[tuple[str, int, int]] = []
+    seen: set[str] = set()
+    for member, text in enumerate(texts):
+        for position, sentence in enumerate(_sentences(text)):
+            folded = normalise(sentence)
+            if _good(sentence) and folded not in seen:
+                seen.add(folded)
+                candidates.append((sentence, member, position))
+    return candidates
+
+
 def key_points(texts: Sequence[str], limit: int = 6, minimum: int = 3) -> list[str]:
     """Up to `limit` distinct content sentences from members' summaries, the best-supported first.
 
@@ -93,14 +106,7 @@ def key_points(texts: Sequence[str], limit: int = 6, minimum: int = 3) -> list[s
     as they are, never padded with junk.
     """
     del minimum  # documented contract: we never pad, so the minimum only tells callers what to expect
-    candidates: list[tuple[str, int, int]] = []  # (sentence, member index, position in member)
-    seen: set[str] = set()
-    for member, text in enumerate(texts):
-        for position, sentence in enumerate(_sentences(text)):
-            folded = normalise(sentence)
-            if _good(sentence) and folded not in seen:
-                seen.add(folded)
-                candidates.append((sentence, member, position))
+    candidates = _candidates(texts)
     if not candidates:
         return []
     x = tfidf_matrix([c[0] for c in candidates])
@@ -144,14 +150,7 @@ def story_points(items: Sequence[ItemText], limit: int = 6, title: str | None = 
     headline, or says what a chosen point already says, is skipped. Better supported sentences come first.
     """
     repeated = repeated_sentences([*items, *context])
-    candidates: list[tuple[str, int, int]] = []  # (sentence, member index, position in member)
-    seen: set[str] = set()
-    for member, item in enumerate(items):
-        for position, sentence in enumerate(_sentences(cleaned(item, repeated))):
-            folded = normalise(sentence)
-            if _good(sentence) and folded not in seen:
-                seen.add(folded)
-                candidates.append((sentence, member, position))
+    candidates = _candidates([cleaned(item, repeated) for item in items])
     if not candidates:
         return []
     headline = title or items[0].title
