@@ -101,6 +101,9 @@ def wait_for_each(mailbox, addresses: list[str], timeout: float = 60.0) -> None:
 def test_an_admin_session_from_sign_in_to_a_sent_edition(server, page, db, mailbox, output_dir):
     make_admin(db, ADMIN)
     day_of_stories(db, 10, hostile=False)
+    # The admin confirms every "Are you sure?"; one listener for the whole session, so none is dismissed unseen.
+    confirms: list[str] = []
+    page.on("dialog", lambda dialog: (confirms.append(dialog.message), dialog.accept()))
 
     # 1. /admin asks to sign in first; the sign-in leads to the dashboard.
     page.goto(server.url("/admin"))
@@ -158,9 +161,10 @@ def test_an_admin_session_from_sign_in_to_a_sent_edition(server, page, db, mailb
     assert test.message["Subject"].startswith("[Test]"), test.message["Subject"]
 
     # 6. Send now: the edition's page follows the send to 100% and reloads; every reader got exactly one copy.
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Send now").click()
-    expect(page).to_have_url(re.compile(r"/admin/editions/\d+$"))
+    # Sending builds and freezes the edition first, which takes seconds on a loaded machine.
+    expect(page).to_have_url(re.compile(r"/admin/editions/\d+$"), timeout=60_000)
+    assert confirms == [f"Send Browser News daily of {today} to every reader now?"], confirms
     expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100", timeout=90_000)
     expect(page.locator(".progress .label")).to_have_text("25/25 · 25 sent · 0 failed", timeout=30_000)
     expect(page.get_by_role("heading", level=1).locator(".badge")).to_have_text("complete", timeout=30_000)
@@ -196,7 +200,6 @@ def test_an_admin_session_from_sign_in_to_a_sent_edition(server, page, db, mailb
     nav(page, "Suppressions")
     page.get_by_label("Address", exact=True).nth(1).fill("bounced@example.org")
     page.get_by_label("Reason", exact=True).first.fill("Hard bounce reported by the old provider")
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Suppress").click()
     expect(page.get_by_role("status")).to_be_visible()
     shoot(page, output_dir, "suppressions")
