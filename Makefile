@@ -6,6 +6,7 @@ PYTHON ?= $(shell for p in $(PYTHON_CANDIDATES); do command -v $$p >/dev/null 2>
             PYTHONPATH=. $$p -m service.mail_safety >/dev/null 2>&1 && { command -v $$p; break; }; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
+UV     := $(BIN)/uv
 
 .PHONY: run test test-services lint install install-dev migrate clean print-python
 
@@ -15,14 +16,17 @@ $(BIN)/python:
 	@$(PYTHON) -c "import ensurepip" 2>/dev/null || { echo "error: $(PYTHON) cannot make a virtualenv:" \
 	  "install Debian's python3-venv (apt-get install python3-venv)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e .
+## uv (a PyPI package) installs the dependencies: with a warm cache it fills the venv in seconds where pip took a minute.
+$(UV): $(BIN)/python
+	$(BIN)/pip install --quiet "uv>=0.5"
+
+$(VENV)/.installed: $(UV) pyproject.toml
+	$(UV) pip install --quiet --python $(BIN)/python -e .
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(UV) pip install --quiet --python $(BIN)/python -e ".[dev]"
 	touch $@
 
 install: $(VENV)/.installed
