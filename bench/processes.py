@@ -13,7 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TICK = os.sysconf("SC_CLK_TCK")
 FRAME = re.compile(r"^(.*) \((.*):(\d+)\)$")
-OUR_MODULES = ("sender.py", "ledger.py", "message.py", "smtp_session.py", "throttle.py", "control.py")
+OUR_MODULES = ("sender.py", "batch.py", "records.py", "outgoing.py", "prepared.py", "ledger.py", "message.py",
+               "smtp_session.py", "throttle.py", "control.py")
 
 
 def cpu_seconds(pid: int) -> float:

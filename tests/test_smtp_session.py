@@ -201,3 +201,27 @@ def test_a_message_whose_release_is_refused_never_reaches_the_server():
     finally:
         server.stop()
     assert [rcpt for rcpt, _ in handler.messages] == ["a@example.org", "d@example.org"]
+
+
+def test_content_left_without_its_dot_is_never_delivered_however_the_session_ends():
+    """Proves: between write_content and final_dot, withhold or a plain close (a drain stopping on an error) drops
+    the message; a polite QUIT there would have become part of it."""
+    handler = PipeliningRecorder()
+    server = _serve(handler)
+    try:
+        session = SmtpSession(SmtpTarget.from_url(f"smtp://127.0.0.1:{server.port}"), max_messages=100)
+        assert session.write_content("news@example.org", "a@example.org", MESSAGE, then="b@example.org") is None
+        assert session.final_dot().code == 250
+        assert session.write_content("news@example.org", "b@example.org", MESSAGE) is None
+        session.withhold()
+        assert session.write_content("news@example.org", "c@example.org", MESSAGE) is None
+        started = time.monotonic()
+        session.close()  # polite by default, but a message is waiting: the connection is dropped, not QUIT
+        assert time.monotonic() - started < 1, "close never waits for a reply the server cannot give mid-DATA"
+        assert session.write_content("news@example.org", "d@example.org", MESSAGE) is None
+        assert session.final_dot().code == 250
+        session.close()
+        time.sleep(0.2)  # the server notices the dropped connections
+    finally:
+        server.stop()
+    assert [rcpt for rcpt, _ in handler.messages] == ["a@example.org", "d@example.org"]

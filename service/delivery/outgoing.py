@@ -2,12 +2,14 @@
 
 Each step turns what goes wrong for this reader into that reader's failed outcome, so one bad address or
 message never stops a batch; only SmtpUnavailable and ConnectionLost (the connection's problems) escape.
+The batch (service/delivery/batch.py) decides the order of the steps.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from itertools import pairwise
+from typing import TypeVar
 
 from service.addresses import needs_smtputf8, wire_address
 from service.bounces.policy import FailureKind
@@ -19,12 +21,12 @@ from service.delivery.smtp_session import (
     Reply,
     SmtpSession,
     SmtpUnavailable,
-    Withheld,
 )
 from service.errors import InvalidAddress
 from service.mail_headers import UnsafeHeader
 from service.models import DeliveryStatus
 
+_T = TypeVar("_T")
 log = logging.getLogger("service.delivery.sender")  # the sender's log lines, wherever the step is
 
 
@@ -71,21 +73,26 @@ def finish(mail: EditionMail, draft: Draft | Outcome | None) -> bytes | Outcome 
         return refused(FailureKind.bad_message, f"cannot build this reader's message: {error!r}")
 
 
-def transmit(smtp: SmtpSession, mail: EditionMail, recipient: Recipient, payload: bytes | None,
-              envelope: tuple[str, str], then: tuple[str, str] | None,
-              meanwhile: Callable[[], None], release: Callable[[], bool]) -> Reply | Outcome:
-    """Send one built message; only SmtpUnavailable (the batch waits), ConnectionLost (retried) and Withheld
-    (`release` said no: stop) escape, with whatever `release` raised."""
-    if payload is None:  # not built ahead (cannot happen for a sendable row, but never send nothing)
-        built = finish(mail, draft(mail, recipient))
-        if not isinstance(built, bytes):
-            return built or refused(FailureKind.bad_message, "no message was built")
-        payload = built
+def write_content(smtp: SmtpSession, mail: EditionMail, recipient: Recipient, payload: bytes,
+                  envelope: tuple[str, str], then: tuple[str, str] | None) -> Reply | Outcome | None:
+    """Envelope and content without the final dot: None when the server waits for the dot, else the refusal or
+    this row's failure; only SmtpUnavailable (the batch waits) and ConnectionLost (retried) escape."""
     sender, address = envelope
     utf8 = needs_smtputf8(address) or needs_smtputf8(sender)
+    return _guarded(mail, recipient, smtp, lambda: smtp.write_content(sender, address, payload, then=then,
+                                                                      smtputf8=utf8))
+
+
+def final_dot(smtp: SmtpSession, mail: EditionMail, recipient: Recipient) -> Reply | Outcome:
+    """The final dot and the server's reply (see write_content for what escapes)."""
+    return _guarded(mail, recipient, smtp, smtp.final_dot)
+
+
+def _guarded(mail: EditionMail, recipient: Recipient, smtp: SmtpSession, step: Callable[[], _T]) -> _T | Outcome:
+    """Run one SMTP step; a failure of this reader's alone becomes its failed outcome."""
     try:
-        return smtp.send(sender, address, payload, then=then, smtputf8=utf8, meanwhile=meanwhile, release=release)
-    except (SmtpUnavailable, ConnectionLost, Withheld):
+        return step()
+    except (SmtpUnavailable, ConnectionLost):
         raise
     except AddressNotSupported as error:
         log.warning("edition %s: reader %s: %s", mail.edition.id, recipient.subscriber_id, error)

@@ -42,10 +42,10 @@ class SmtpSession:
 
     With PIPELINING, the next message's envelope (MAIL, RCPT, DATA) goes out in the same write as this
     message's final dot (RFC 2920 allows content to lead a group), so each message costs one round trip
-    instead of two. A message's content goes out as soon as the server asks for it, but its final dot only
-    once the caller's `release` says the previous message is recorded: the server digests the content while
-    the database commits, and content without its dot (or an envelope without content) delivers nothing if
-    the worker dies.
+    instead of two. A message goes out in two calls: `write_content` as soon as the server asks for it,
+    `final_dot` once the caller says so (the sender: once the previous message is recorded). The server
+    digests the content while the database commits, and content without its dot (or an envelope without
+    content) delivers nothing if the worker dies.
     """
 
     def __init__(self, target: SmtpTarget, max_messages: int):
@@ -55,6 +55,8 @@ class SmtpSession:
         self._sent_on_connection = 0
         self._pipelining = False
         self._ahead: tuple[str, str] | None = None  # (sender, recipient) whose envelope is already on the wire
+        self._waiting = False  # a message's content is on the wire without its final dot
+        self._then: tuple[str, str] | None = None  # the envelope to send with that dot
 
     def _open(self) -> smtplib.SMTP:
         """Connect (TLS and AUTH as configured) and learn whether the server pipelines (RFC 2920)."""
@@ -69,17 +71,14 @@ class SmtpSession:
         self._sent_on_connection = 0
         return connection
 
-    def send(self, sender: str, recipient: str, payload: bytes, then: tuple[str, str] | str | None = None,
-             smtputf8: bool = False, meanwhile: Callable[[], None] | None = None,
-             release: Callable[[], bool] | None = None) -> Reply:
-        """Deliver one dot-stuffed message ending in CRLF; returns the reply to the first refusal or to DATA.
+    def write_content(self, sender: str, recipient: str, payload: bytes, then: tuple[str, str] | str | None = None,
+                      smtputf8: bool = False) -> Reply | None:
+        """The envelope and one dot-stuffed message ending in CRLF, without its final dot: None once the content is
+        on the wire (`final_dot` completes it, `withhold` drops it), else the server's refusal.
 
         `then` is the caller's next message's (sender, recipient) pair, plain ASCII (VERP gives each message its
-        own sender), or just its recipient when the sender is the same: its envelope is sent ahead. `smtputf8`
-        asks for RFC 6531 (AddressNotSupported when the server does not offer it). `meanwhile` runs once the
-        content is on the wire, while the server takes it (it must not raise; it may not run on a refusal).
-        `release` runs next, before the final dot: False or an exception drops the connection mid-DATA, so
-        the server discards the message, and raises Withheld (with release's exception as its cause).
+        own sender), or just its recipient when the sender is the same: its envelope goes out with the final dot.
+        `smtputf8` asks for RFC 6531 (AddressNotSupported when the server does not offer it).
         """
         if self._ahead is not None and self._ahead != (sender, recipient):
             self.close(polite=False)  # an envelope we will not use: never give it content, drop it
@@ -100,23 +99,48 @@ class SmtpSession:
                 self._after_refusal(connection, replies)
                 return refusal
             pair = (sender, then) if isinstance(then, str) else then
-            ahead = (pair if pair is not None and all(part.isascii() for part in pair) and self._pipelining
-                     and self._sent_on_connection + 1 < self.max_messages else None)
+            self._then = (pair if pair is not None and all(part.isascii() for part in pair) and self._pipelining
+                          and self._sent_on_connection + 1 < self.max_messages else None)
+            self._waiting = True
             connection.send(payload)
-            if meanwhile is not None:
-                meanwhile()
-            self._release(release)
-            connection.send(b"".join((b".\r\n", _commands(*ahead) if ahead is not None else b"")))
-            code, text = connection.getreply()
-            if ahead is not None:
-                self._ahead = ahead
         except NETWORK_ERRORS as error:
             self.close(polite=False)
             raise ConnectionLost(str(error) or type(error).__name__) from error
+        return None
+
+    def final_dot(self) -> Reply:
+        """Complete the message `write_content` left open (the next envelope rides along) and read the reply."""
+        connection, ahead = self._connection, self._then
+        if connection is None or not self._waiting:
+            raise RuntimeError("no message is waiting for its final dot")
+        self._waiting, self._then = False, None
+        try:
+            connection.send(b"".join((b".\r\n", _commands(*ahead) if ahead is not None else b"")))
+            code, text = connection.getreply()
+        except NETWORK_ERRORS as error:
+            self.close(polite=False)
+            raise ConnectionLost(str(error) or type(error).__name__) from error
+        self._ahead = ahead
         self._sent_on_connection += 1
         if code == 421 or self._sent_on_connection >= self.max_messages:
             self.close(polite=code != 421)
         return Reply(code, text.decode("utf-8", "replace"))
+
+    def withhold(self) -> None:
+        """Drop the connection before the final dot, so the server discards the content (nothing waits: no-op)."""
+        if self._waiting:
+            self.close(polite=False)
+
+    def send(self, sender: str, recipient: str, payload: bytes, then: tuple[str, str] | str | None = None,
+             smtputf8: bool = False, release: Callable[[], bool] | None = None) -> Reply:
+        """One message in one call (see write_content): `release` runs before the final dot, and False or an
+        exception drops the connection mid-DATA, so the server discards the message, and raises Withheld (with
+        release's exception as its cause). Returns the reply to the first refusal or to DATA."""
+        refusal = self.write_content(sender, recipient, payload, then=then, smtputf8=smtputf8)
+        if refusal is not None:
+            return refusal
+        self._release(release)
+        return self.final_dot()
 
     def _release(self, release: Callable[[], bool] | None) -> None:
         """Ask the caller whether this message may be completed; if not, drop the connection before the dot."""
@@ -153,13 +177,14 @@ class SmtpSession:
             self.close(polite=False)
 
     def close(self, polite: bool = True) -> None:
-        """QUIT when the connection is healthy, else just drop it (always, with an envelope sent ahead)."""
+        """QUIT when the connection is healthy, else just drop it (always with an envelope ahead or content waiting)."""
         connection, self._connection = self._connection, None
         ahead, self._ahead = self._ahead, None
+        waiting, self._waiting, self._then = self._waiting, False, None
         if connection is None:
             return
         try:
-            if polite and ahead is None:
+            if polite and ahead is None and not waiting:  # QUIT after content would become part of the message
                 connection.quit()
             else:
                 connection.close()
