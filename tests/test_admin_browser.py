@@ -5,9 +5,11 @@ progress to 100%; screenshots every admin page into test-output/admin-*.png. A v
 """
 from __future__ import annotations
 
+import csv
 import re
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -134,16 +136,31 @@ def test_an_admin_session_from_sign_in_to_a_sent_edition(server, page, db, mailb
     page.get_by_label("CSV file").set_input_files({"name": "readers.csv", "mimeType": "text/csv",
                                                    "buffer": readers_csv()})
     page.get_by_label(re.compile("Pre-confirmed")).check()
-    page.get_by_label(re.compile("Reason")).fill("Moving our readers from listmonk; consent collected there.")
+    # Forgetting the reason is caught before sending, so the chosen file stays chosen.
     page.get_by_role("button", name="Upload and import").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Import 1: readers.csv")
+    reason = page.get_by_label(re.compile("Reason"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import subscribers")
+    assert reason.evaluate("field => field.validationMessage").startswith("A pre-confirmed import needs a reason")
+    assert page.get_by_label("CSV file").evaluate("input => input.files[0].name") == "readers.csv"
+    reason.fill("Moving our readers from listmonk; consent collected there.")
+    page.get_by_role("button", name="Upload and import").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"Import \d+: readers.csv"))
+    job_id = page.url.rsplit("/", 1)[1]  # ids go on across tests: the tables are emptied, not recreated
     expect(page.get_by_role("heading", name="Report")).to_be_visible(timeout=60_000)
     expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
-    rejected = page.locator("table.data tbody tr")
+    rejected = page.get_by_role("table", name="Rejected rows").locator("tbody tr")
     expect(rejected).to_have_count(2)
     expect(rejected.nth(0)).to_contain_text("12")
+    expect(rejected.nth(0)).to_contain_text(MALFORMED[0])  # the row as the file had it
     expect(rejected.nth(1)).to_contain_text("20")
     expect(rejected.nth(1)).to_contain_text("Mars/Olympus")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the rejected rows (CSV)").click()
+    assert download.value.suggested_filename == f"import-{job_id}-rejected.csv"
+    header, *rows = csv.reader(Path(download.value.path()).read_text(encoding="utf-8").splitlines())
+    assert header == ["line", "reason", "row"]
+    assert [(line, row) for line, _, row in rows] == [("12", MALFORMED[0]), ("20", MALFORMED[1])]
+    assert "time zone" in rows[1][1]
     shoot(page, output_dir, "import-report")
 
     # 4. Today's edition, from the dashboard's next sends: both previews show the stories.

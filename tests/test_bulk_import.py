@@ -67,7 +67,7 @@ def assert_report(job: ImportJob, *, already: int) -> None:
     """The counts of the CSV above, and every rejected row named by its line."""
     assert job.status == ImportStatus.done, job.error
     assert (job.rows, job.already, job.kept_unsubscribed, job.suppressed, job.skipped) == (11, already, 1, 1, 4)
-    reported = {line: reason for line, reason in job.rejected}
+    reported = {line: reason for line, reason, _ in job.rejected}
     assert set(reported) == set(BAD_LINES), reported
     for line, words in BAD_LINES.items():
         assert words in reported[line], reported[line]
@@ -213,9 +213,12 @@ def test_an_oversized_field_or_a_line_that_is_not_utf8_skips_that_row_only(db, s
                             confirmed=True, reason=REASON, created_by="cli")
     job = run_import_job(settings, job.id, notifier=Chunks())
     assert job.status == ImportStatus.done, job.error
-    reported = dict(job.rejected)
+    reported = {line: reason for line, reason, _ in job.rejected}
     assert set(reported) == {3, 5}, reported
     assert "field larger than field limit" in reported[3] and "not UTF-8 text" in reported[5]
+    shown = {line: text for line, _, text in job.rejected}  # the row as the file had it, cut, bad bytes made visible
+    assert shown[5] == "renee@example.com,Ren\ufffde,latin-1", shown[5]
+    assert shown[3].startswith("huge@example.com,Huge,xxx") and len(shown[3]) == 300 and shown[3].endswith("…")
     assert (job.rows, job.added, job.skipped) == (6, 4, 2)
     for address in ("first@example.com", "third@example.com", "quoted@example.com", "last@example.com"):
         assert statuses(db, address) == {"world-news": "confirmed"}, address

@@ -64,7 +64,7 @@ def import_(
     """Import a CSV in batches with a progress bar; bad rows are reported by line, known addresses never duplicated."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from service.subscribers.jobs import create_import_job, run_import_job
+    from service.subscribers.jobs import create_import_job, rejected_rows, run_import_job
     from service.tasks import CeleryNotifier
 
     settings = get_settings() if confirmed else sending_settings()  # unconfirmed readers get a confirmation email
@@ -87,8 +87,8 @@ def import_(
     table.add_row("suppressed, left out", str(job.suppressed))
     table.add_row("skipped (bad or repeated rows)", str(job.skipped))
     console.print(table)
-    for line, why in job.rejected:
-        console.print(f"  line {line}: {why}", highlight=False, markup=False)
+    for line, why, text in rejected_rows(job):
+        console.print(f"  line {line}: {why}" + (f"  [{text}]" if text else ""), highlight=False, markup=False)
     if job.skipped > len(job.rejected):
         console.print(f"  ... and {job.skipped - len(job.rejected)} more rejected rows", highlight=False)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -23,10 +23,10 @@ def guard(cell: str) -> str:
     return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
 
 
-def _line(values: tuple[str, ...]) -> str:
-    """One CSV record with its CRLF end."""
+def csv_line(values: Sequence[object]) -> str:
+    """One CSV record with its CRLF end, every text cell guarded against running as a formula."""
     out = io.StringIO()
-    csv.writer(out).writerow([guard(value) for value in values])
+    csv.writer(out).writerow([guard(value) if isinstance(value, str) else value for value in values])
     return out.getvalue()
 
 
@@ -39,7 +39,7 @@ def export_csv(session: Session, *, list_slug: str, status: str | None = None) -
     """The list's readers (optionally only those in one status) as CSV lines, header first, oldest reader first."""
     status = check_status(status)
     list_id = get_list(session, list_slug).id
-    yield _line(HEADER)
+    yield csv_line(HEADER)
     after = 0
     while True:
         query = (select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.timezone, Subscriber.paused_until,
@@ -52,7 +52,7 @@ def export_csv(session: Session, *, list_slug: str, status: str | None = None) -
             query = query.where(status_condition(status, now))
         rows = session.execute(query).all()
         for row in rows:
-            yield _line((row.email, row.name, status_of(row.status, row.paused_until, now), _when(row.subscribed_at),
+            yield csv_line((row.email, row.name, status_of(row.status, row.paused_until, now), _when(row.subscribed_at),
                          _when(row.confirmed_at), row.timezone))
         if len(rows) < BATCH:
             return

@@ -30,6 +30,7 @@ from service.suppressions import suppressed_among
 BATCH = 5000  # rows per transaction: big enough for set-based writes, small enough to show progress
 CONFIRMATION_BATCH = 200  # subscribers per confirmation task (one SMTP connection each)
 REJECTED_KEPT = 1000  # rejected rows kept by line for the report; the count covers them all
+VALUE_KEPT = 300  # characters of a rejected row kept for the report (the row as the file had it)
 SOURCE = "import"
 NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bytes that are not UTF-8
 
@@ -49,18 +50,18 @@ class ImportReport:
     kept_unsubscribed: int = 0
     suppressed: int = 0
     skipped_count: int = 0
-    skipped: list[tuple[int, str]] = field(default_factory=list)  # the first REJECTED_KEPT, by line
+    skipped: list[tuple[int, str, str]] = field(default_factory=list)  # (line, why, row), the first REJECTED_KEPT
 
     @property
     def rows(self) -> int:
         """Every data row seen."""
         return self.added + self.already + self.kept_unsubscribed + self.suppressed + self.skipped_count
 
-    def reject(self, line: int, reason: str) -> None:
-        """Count a bad row; keep its line and reason while the report is short enough to read."""
+    def reject(self, line: int, reason: str, value: str = "") -> None:
+        """Count a bad row; keep its line, reason and text while the report is short enough to read."""
         self.skipped_count += 1
         if len(self.skipped) < REJECTED_KEPT:
-            self.skipped.append((line, reason))
+            self.skipped.append((line, reason, value))
 
 
 def utf8_lines(handle: BinaryIO | Iterable[bytes]) -> Iterator[str]:
@@ -75,15 +76,41 @@ def utf8_lines(handle: BinaryIO | Iterable[bytes]) -> Iterator[str]:
             yield raw.decode("utf-8-sig" if number == 1 else "utf-8", errors="surrogateescape")
 
 
-def _rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str] | str]]:
-    """Data rows with the line each starts on (a quoted name may span lines), or why the row cannot be read."""
-    reader = csv.reader(lines)
+class _Tap:
+    """Hands lines to the csv reader and keeps those it took since the last call of `taken` (one row's text)."""
+
+    def __init__(self, lines: Iterable[str]):
+        self.lines = iter(lines)
+        self.kept: list[str] = []
+
+    def __iter__(self) -> _Tap:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.kept.append(line)
+        return line
+
+    def taken(self) -> str:
+        """The row as the file had it (bytes that are not UTF-8 shown as U+FFFD), cut to VALUE_KEPT characters."""
+        text = "".join(self.kept).rstrip("\r\n")
+        self.kept.clear()
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return text if len(text) <= VALUE_KEPT else text[:VALUE_KEPT - 1] + "…"
+
+
+def _rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str] | str, str]]:
+    """Data rows with the line each starts on (a quoted name may span lines), or why the row cannot be read; each
+    with its text as the file had it."""
+    tap = _Tap(lines)
+    reader = csv.reader(tap)
     try:
         header = [name.strip().lower() for name in next(reader, [])]
     except csv.Error as error:
         raise InvalidInput(f"The header row cannot be read as CSV: {error}.") from None
     if "email" not in header:
         raise InvalidInput("The CSV needs a header row with an 'email' column (and optionally name, timezone).")
+    tap.taken()
     while True:
         line = reader.line_num + 1
         try:
@@ -91,12 +118,13 @@ def _rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str] | str]]:
         except StopIteration:
             return
         except csv.Error as error:  # a field over the csv module's limit, say: this row only
-            yield line, f"cannot be read as CSV: {error}."
+            yield line, f"cannot be read as CSV: {error}.", tap.taken()
             continue
+        text = tap.taken()
         if any(NOT_UTF8.search(value) for value in values):
-            yield line, "not UTF-8 text: save the file as UTF-8 (CSV UTF-8) and import it again."
+            yield line, "not UTF-8 text: save the file as UTF-8 (CSV UTF-8) and import it again.", text
         elif any(value.strip() for value in values):
-            yield line, {name: value.strip() for name, value in zip(header, values, strict=False)}
+            yield line, {name: value.strip() for name, value in zip(header, values, strict=False)}, text
 
 
 @dataclass
@@ -107,6 +135,7 @@ class _Row:
     email: str
     name: str
     timezone: str
+    text: str  # the row as the file had it, for the report should it be rejected
 
 
 class _Batch:
@@ -139,7 +168,7 @@ class _Batch:
                 if not has_confirmed:  # only the owner (or an admin) may change a confirmed reader's profile
                     profiles.append({"b_id": subscriber_id, "name": row.name, "timezone": row.timezone})
             elif source == SOURCE and status != SubscriptionStatus.unsubscribed and since >= self.started:
-                self.report.reject(row.line, f"{row.email} appears earlier in this file; imported once.")
+                self.report.reject(row.line, f"{row.email} appears earlier in this file; imported once.", row.text)
             elif status == SubscriptionStatus.confirmed:
                 self.report.already += 1
             elif status == SubscriptionStatus.unsubscribed:
@@ -236,22 +265,22 @@ def import_csv(
     pending: list[_Row] = []
     seen: dict[str, int] = {}  # this batch's addresses: a repeat inside one batch is caught before any write
     try:
-        for line, row in _rows(lines):
+        for line, row, text in _rows(lines):
             if isinstance(row, str):
-                report.reject(line, row)
+                report.reject(line, row, text)
                 continue
             try:
                 email = normalise_address(row.get("email", ""))
                 name = clean_name(row.get("name"))
                 zone = clean_timezone(row.get("timezone"), default=mailing_list.timezone)
             except InvalidInput as error:
-                report.reject(line, error.message)
+                report.reject(line, error.message, text)
                 continue
             if email in seen:
-                report.reject(line, f"{email} appears earlier in this file; imported once.")
+                report.reject(line, f"{email} appears earlier in this file; imported once.", text)
                 continue
             seen[email] = line
-            pending.append(_Row(line, email, name, zone))
+            pending.append(_Row(line, email, name, zone, text))
             if len(pending) >= batch_size:
                 _flush(session, batch, pending, mailing_list, notifier, on_batch)
                 seen.clear()

@@ -17,6 +17,7 @@ from service.db import session_factory
 from service.errors import InvalidInput, UnknownPage
 from service.lists import get_list
 from service.models import MailingList, utcnow
+from service.subscribers.export import csv_line
 from service.subscribers.importer import BulkNotifier, ImportReport, import_csv, utf8_lines
 
 log = logging.getLogger(__name__)
@@ -164,4 +165,16 @@ def _copy(job: ImportJob, report: ImportReport, read_bytes: int) -> None:
     job.rows, job.added, job.already = report.rows, report.added, report.already
     job.kept_unsubscribed, job.suppressed, job.skipped = report.kept_unsubscribed, report.suppressed, \
         report.skipped_count
-    job.rejected = [[line, reason] for line, reason in report.skipped]
+    job.rejected = [[line, reason, text] for line, reason, text in report.skipped]
+
+
+def rejected_rows(job: ImportJob) -> list[tuple[int, str, str]]:
+    """The job's rejected rows as (line, why, the row's text); jobs run before rows' text was kept have none."""
+    return [(int(entry[0]), str(entry[1]), str(entry[2]) if len(entry) > 2 else "") for entry in job.rejected or []]
+
+
+def rejected_csv(job: ImportJob) -> Iterator[str]:
+    """The rejected rows as a CSV download (line, reason, row as the file had it), safe to open in a spreadsheet."""
+    yield csv_line(("line", "reason", "row"))
+    for line, why, text in rejected_rows(job):
+        yield csv_line((line, why, text))

@@ -5,9 +5,11 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from service import lists as list_rules
+from service.admin import audit
 from service.admin.models import ImportJob, ImportStatus
 from service.errors import InvalidInput, ServiceUnavailable, UnknownList
 from service.models import MailingList
@@ -20,6 +22,8 @@ router = APIRouter(prefix="/admin")
 log = logging.getLogger(__name__)
 LARGEST_ID = 2**31 - 1
 NEEDS_REASON = "A pre-confirmed import needs a reason: say how these readers agreed to get this list."
+CHOOSE_AGAIN = ("Nothing was uploaded: choose {name} again once the rest is right (a browser cannot keep a chosen "
+                "file after the page reloads).")
 BROKER_DOWN = "The import was not started: the task queue cannot be reached. Please try again in a few minutes."
 
 
@@ -67,7 +71,7 @@ def progress_of(job: ImportJob) -> dict[str, Any]:
     return {"id": job.id, "status": job.status, "fraction": fraction, "label": label, "done": finished,
             "filename": job.filename, "confirmed": job.confirmed, "rows": job.rows, "added": job.added,
             "already": job.already, "kept_unsubscribed": job.kept_unsubscribed, "suppressed": job.suppressed,
-            "skipped": job.skipped, "rejected": [[int(line), str(why)] for line, why in job.rejected or []],
+            "skipped": job.skipped, "rejected": [list(row) for row in jobs.rejected_rows(job)],
             "error": job.error}
 
 
@@ -80,7 +84,7 @@ def _form(request: Request, session: Session, *, values: dict[str, Any], errors:
           status_code: int = 200):
     """The upload form, with the choices made and a message under the field that was wrong."""
     return page(request, "imports/new.html", status_code, title="Import subscribers", lists=_open_lists(session),
-                values=values, errors=errors or {},
+                values=values, errors=errors or {}, needs_reason=NEEDS_REASON,
                 max_mb=request.app.state.settings.import_max_bytes // (1024 * 1024))
 
 
@@ -113,6 +117,8 @@ def upload(request: Request, admin: CurrentAdmin, list: str = Form(""), file: Up
         errors["list"] = error.message if list else "Choose the list to add these readers to."
     if confirmed is not None and not reason.strip():
         errors["reason"] = NEEDS_REASON
+    if errors and "file" not in errors and file is not None:
+        errors["file"] = CHOOSE_AGAIN.format(name=file.filename)
     if errors or file is None:
         return _form(request, session, values=values, errors=errors, status_code=422)
     try:
@@ -133,3 +139,23 @@ def import_page(job_id: int, request: Request, admin: CurrentAdmin, session: Ses
     mailing_list = session.get(MailingList, job.list_id)
     return page(request, "imports/detail.html", title=f"Import {job.id}", job=job, state=progress_of(job),
                 mailing_list=mailing_list)
+
+
+def rejected_download(request: Request, session: Session, actor: str, job_id: int) -> Response:
+    """The job's rejected rows as a CSV file (line, reason, row), formulas made inert; audited like an export."""
+    job = jobs.get_import_job(session, job_id)
+    body = "".join(jobs.rejected_csv(job))  # at most REJECTED_KEPT rows: small enough to answer whole
+    audit.record(session, actor=actor, action="subscribers.import.rejected", object_type="import_job",
+                 object_id=job.id, details={"rows": len(job.rejected or [])}, ip=client_ip(request))
+    session.commit()
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="import-{job_id}-rejected.csv"',
+                             "Cache-Control": "no-store"})
+
+
+@router.get("/imports/{job_id}/rejected.csv")
+def rejected_csv(job_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """Download the rejected rows with the reason for each, to fix them and import them again."""
+    if not 0 < job_id <= LARGEST_ID:
+        raise InvalidInput("An import id is a positive number.")
+    return rejected_download(request, session, admin.name, job_id)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from service.models import as_utc
 from service.subscribers import actions, detail, erasure, jobs, search
 from service.suppressions import SuppressionRow
 from service.web.admin.auth import CurrentAdmin
-from service.web.admin.imports import progress_of, start_import
+from service.web.admin.imports import progress_of, rejected_download, start_import
 from service.web.admin.subscribers import LARGEST_ID, clean_query, clean_reason, clean_slug, data_download
 from service.web.admin.suppressions import HASH_SHOWN
 from service.web.common import client_ip, get_session
@@ -156,7 +156,8 @@ class ImportOut(BaseModel):
     kept_unsubscribed: int
     suppressed: int
     skipped: int
-    rejected: list[tuple[int, str]]
+    rejected: list[tuple[int, str, str]] = Field(description="The first 1,000 rejected rows: [line, reason, the row "
+                                                          "as the file had it (up to 300 characters)]")
     error: str | None
 
 
@@ -274,6 +275,14 @@ def post_import(request: Request, admin: CurrentAdmin, file: UploadFile = File(d
 def get_import(job_id: Id, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """An import's progress ({"fraction", "label", "done"} for the progress bar), its counts and rejected rows."""
     return JSONResponse(progress_of(jobs.get_import_job(session, job_id)))
+
+
+@router.get("/imports/{job_id}/rejected.csv", response_class=Response, responses={
+    **ADMIN_ERRORS, 200: {"content": {"text/csv": {}}, "description": "line,reason,row: one record per rejected row; "
+                          "a cell that a spreadsheet would run as a formula starts with an apostrophe"}})
+def get_import_rejected(job_id: Id, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    """An import's rejected rows as CSV, with the reason for each (audited, like an export)."""
+    return rejected_download(request, session, admin.name, job_id)
 
 
 @router.get("/suppressions", response_model=SuppressionsPage, responses=ADMIN_ERRORS)
