@@ -8,6 +8,7 @@ from rich.console import Console
 
 from service.admin import audit
 from service.admin.identity import CLI_ADMIN
+from service.cli.drafts import COMMANDS
 from service.config import get_settings
 from service.db import session_scope
 from service.delivery import actions
@@ -196,3 +197,7 @@ def retry(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(
     edition_id = _edition_id(list_slug, day)
     typer.echo(f"edition {edition_id}: {actions.retry_failed(sending_settings(), edition_id, start_drains)} failed "
                "deliveries queued again")
+
+
+for _name, _command in COMMANDS.items():
+    app.command(_name)(_command)
