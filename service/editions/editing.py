@@ -18,8 +18,9 @@ from service.editions import Choices, reassemble
 from service.editions.intro import clean_intro
 from service.errors import Conflict, InvalidInput, UnknownPage
 from service.models import Edition, Story, utcnow
+from service.rendering import MAX_POINTS  # the email shows at most this many; so may an editor
 
-MAX_TITLE, MAX_POINT, MAX_POINTS = 300, 500, 6
+MAX_TITLE, MAX_POINT = 300, 500
 DrainStarter = Callable[[int, int], None]
 
 
@@ -160,7 +161,8 @@ def edit_story(session: Session, settings: Settings, edition_id: int, story_id: 
     if cleaned is not None and (len(cleaned) > MAX_POINTS or any(len(p) > MAX_POINT for p in cleaned)):
         raise InvalidInput(f"at most {MAX_POINTS} key points of at most {MAX_POINT} characters each")
     edit = {**({"title": title} if title and title != story.title else {}),
-            **({"points": cleaned} if cleaned is not None and cleaned != list(story.key_points or []) else {})}
+            **({"points": cleaned} if cleaned is not None and cleaned != list(story.key_points or [])[:MAX_POINTS]
+               else {})}
     choices = Choices.of(edition)
     if edit:
         choices.story_edits[str(story_id)] = edit

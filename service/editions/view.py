@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from service.config import Settings
 from service.editions.selection import edition_stories, edition_window, select_stories
 from service.models import Edition, Story, utcnow
+from service.rendering import MAX_POINTS
 
 ALTERNATIVES = 10
 
@@ -43,7 +44,8 @@ def draft_view(session: Session, settings: Settings, edition: Edition, now: date
         edit = edits.get(str(story.id)) or {}
         points = edit.get("points")
         rows.append(DraftStory(story, edit.get("title") or story.title,
-                               list(points) if points is not None else [str(p) for p in story.key_points or []],
+                               list(points) if points is not None else
+                               [str(p) for p in story.key_points or []][:MAX_POINTS],
                                bool(edit), story.id in pinned))
     if not edition.is_draft:
         return DraftView(rows, [], [])

@@ -50,7 +50,8 @@ def edition_page(request: Request, admin: CurrentAdmin, session: Session, mailin
     """One edition's page: a draft's editor, or a sent one's figures; any unsent one can be tested or sent."""
     settings = request.app.state.settings
     started = edition is not None and edition.send_status != EditionStatus.draft
-    figures: EditionFigures | None = edition_figures(session, edition.id) if started and edition else None
+    frozen = edition is not None and not edition.is_draft  # sending, sent, or approved: its figures mean something
+    figures: EditionFigures | None = edition_figures(session, edition.id) if frozen and edition else None
     failures = recent_failures(session, edition_id=edition.id, limit=100) if edition else []
     status = edition.send_status if edition else "not built"
     is_admin = admin.may(AdminRole.admin)
