@@ -15,6 +15,7 @@ from service.editions.editing import Editor, approve
 from service.models import Delivery, Edition, EditionStatus
 from service.monitoring.metrics import render as render_metrics
 from service.monitoring.status import snapshot
+from tests.support.admin import signed_in
 from tests.support.edition_stories import add_story
 from tests.support.readers import add_readers
 
@@ -109,7 +110,7 @@ def test_a_held_edition_approved_before_its_send_time_goes_at_the_send_time_with
     assert [s.planned for s in dispatch(settings, SEND + timedelta(minutes=1))] == [2]
 
 
-def test_newsletter_status_exits_1_while_an_edition_waits_for_approval(db, settings, world_news):
+def test_newsletter_status_and_the_dashboard_show_an_edition_waiting_for_approval(client, db, settings, world_news):
     world_news.send_mode = "hold"
     db.commit()
     add_story(db, "Waiting story", received_at=datetime.now(UTC) - timedelta(hours=1))
@@ -121,3 +122,5 @@ def test_newsletter_status_exits_1_while_an_edition_waits_for_approval(db, setti
     result = CliRunner().invoke(cli_app, ["status"])
     assert result.exit_code == 1
     assert f"edition {world_news.slug} {today}" in result.output and "waiting for approval" in result.output
+    dashboard = signed_in(client, db).get("/admin").text
+    assert f"edition {world_news.slug} {today}" in dashboard and "waiting for approval" in dashboard
