@@ -77,3 +77,9 @@ class Forbidden(ServiceError):
     """Signed in, but the role does not allow this (a viewer asking to change something)."""
 
     code = "forbidden"
+
+
+class Conflict(ServiceError):
+    """Someone else changed the thing since the caller read it (an edition two editors saved at once)."""
+
+    code = "conflict"

@@ -39,6 +39,7 @@ class StoryBrief:
     """One story as the edition shows it: a few key points, a few publishers by name, the link to its page."""
 
     story: Story
+    title: str  # the story's headline, or the editor's for this edition
     points: list[dict[str, str | None]]  # {"text", "publisher", "item_url"}: who said it is shown beside it
     source_count: int
     publishers: str
@@ -65,12 +66,16 @@ def _named(names: list[str], more: int) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def story_brief(settings: Settings, story: Story) -> StoryBrief:
-    """The story cut down for the email: at most six points, at most three publishers named."""
+def story_brief(settings: Settings, story: Story, edit: dict | None = None) -> StoryBrief:
+    """The story cut down for the email: at most six points, at most three publishers named; `edit`: the editor's
+    headline and key points for this edition ({"title", "points"}), which replace the story's own."""
     names = _publisher_names(story)
     count = max(story.source_count or 0, len(names))
     shown = names[:NAMED_PUBLISHERS]
-    return StoryBrief(story=story, points=story.points()[:MAX_POINTS],
+    edit = edit or {}
+    points = ([{"text": str(text), "publisher": None, "item_url": None} for text in edit["points"]]
+              if edit.get("points") is not None else story.points())
+    return StoryBrief(story=story, title=edit.get("title") or story.title, points=points[:MAX_POINTS],
                       source_count=count, publishers=_named(shown, count - len(shown)) if shown else "",
                       url=story_url(settings, story.id))
 
@@ -91,9 +96,9 @@ def edition_subject(mailing_list: MailingList, day: date) -> str:
     return f"{mailing_list.name}: {day:%A} {day.day} {day:%B %Y}"
 
 
-def edition_preheader(stories: Sequence[Story]) -> str:
+def edition_preheader(titles: Sequence[str]) -> str:
     """The inbox preview line: the first headlines."""
-    joined = " · ".join(story.title for story in stories)
+    joined = " · ".join(titles)
     return joined if len(joined) <= PREHEADER_LENGTH else joined[: PREHEADER_LENGTH - 1].rstrip() + "…"
 
 
@@ -102,18 +107,27 @@ def archive_url(settings: Settings, mailing_list: MailingList, day: date) -> str
     return f"{settings.base_url}/archive/{mailing_list.slug}/{day.isoformat()}"
 
 
-def render_edition(settings: Settings, mailing_list: MailingList, day: date,
-                   stories: Sequence[Story]) -> RenderedEdition:
-    """Render HTML (MJML, styles inlined) and text once; story text is autoescaped data, never template code."""
+def render_edition(settings: Settings, mailing_list: MailingList, day: date, stories: Sequence[Story],
+                   intro: str = "", edits: dict | None = None) -> RenderedEdition:
+    """Render HTML (MJML, styles inlined) and text once; story text is autoescaped data, never template code.
+
+    `intro`: the editor's introduction (plain text with links, made safe HTML by service.editions.intro);
+    `edits`: the editor's headline and key points per story id, for this edition only.
+    """
+    from service.editions.intro import intro_html  # markdown-it and nh3: only where an edition is rendered
+
     key = secrets.token_hex(8)
-    preheader = edition_preheader(stories)
+    briefs = [story_brief(settings, story, (edits or {}).get(str(story.id))) for story in stories]
+    preheader = edition_preheader([brief.title for brief in briefs])
     context = {
         "brand": brand_of(settings, mailing_list),
         "list": mailing_list,
         "day": day,
         "day_label": f"{day:%A} {day.day} {day:%B %Y}",
         "stories": stories,
-        "briefs": [story_brief(settings, story) for story in stories],
+        "briefs": briefs,
+        "intro_html": intro_html(intro),
+        "intro_text": intro.strip(),
         "total_sources": total_sources(stories),
         "preheader": preheader,
         "ph": placeholders(key),

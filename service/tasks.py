@@ -238,7 +238,8 @@ def poll_bounces() -> None:
 
 @app.task
 def poll_feeds() -> None:
-    """Beat, every FEED_POLL_INTERVAL_SECONDS: take in new items from every feed (one broken feed stops none)."""
+    """Beat, every FEED_POLL_INTERVAL_SECONDS: take in every feed's new items, then reassemble the coming drafts."""
+    from service.editions.drafts import refresh_drafts  # one broken feed stops neither the others nor the drafts
     from service.feed_fetch import shown_url
     from service.feeds import poll_all
     from service.stories.items import clusterer_from
@@ -250,6 +251,8 @@ def poll_feeds() -> None:
             log.info("feed %s: %s (%d new, %d updated)%s", shown_url(result.url), result.status, result.created,
                      result.updated,
                      f": {result.error}" if result.error else "")
+        refreshed = refresh_drafts(session, settings, utcnow())
+        log.info("drafts refreshed: %d", len(refreshed))
 
 
 # --- subscriber management: batched confirmation emails and background CSV imports (service.subscribers) ---

@@ -31,7 +31,7 @@ SQLITE_TWIN_MODULES = frozenset({
     "test_retention", "test_bulk_import", "test_editions", "test_edition_actions", "test_monitoring",
     "test_admin_dashboard", "test_refusal_pause", "test_bounce_proof", "test_multi_source", "test_feeds",
     "test_stories", "test_bounces", "test_admin_subscribers", "test_subscriber_admin", "test_cli_subscribers",
-    "test_brokers", "test_dev_run", "test_startup",
+    "test_brokers", "test_dev_run", "test_startup", "test_drafts", "test_draft_editing", "test_draft_browser",
 })
 
 

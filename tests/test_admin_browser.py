@@ -177,11 +177,14 @@ def test_an_admin_session_from_sign_in_to_a_sent_edition(server, page, db, mailb
     [test] = mailbox.wait_for(TESTER)
     assert test.message["Subject"].startswith("[Test]"), test.message["Subject"]
 
-    # 6. Send now: the edition's page follows the send to 100% and reloads; every reader got exactly one copy.
-    page.get_by_role("button", name="Send now").click()
-    # Sending builds and freezes the edition first, which takes seconds on a loaded machine.
+    # 6. Send now names the audience; the edition's page follows the send to 100% and reloads; every reader got
+    # exactly one copy.
+    page.get_by_role("button", name="Send to 25 readers of Browser News daily").click()
+    # Sending assembles and freezes the draft first, which takes seconds on a loaded machine.
     expect(page).to_have_url(re.compile(r"/admin/editions/\d+$"), timeout=60_000)
-    assert confirms == [f"Send Browser News daily of {today} to every reader now?"], confirms
+    day = datetime.now(ZoneInfo("UTC")).date()
+    assert confirms == [f"Send Browser News daily of {day:%A} {day.day} {day:%B %Y} to 25 readers now? "
+                        "This cannot be undone."], confirms
     expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100", timeout=90_000)
     expect(page.locator(".progress .label")).to_have_text("25/25 · 25 sent · 0 failed", timeout=30_000)
     expect(page.get_by_role("heading", level=1).locator(".badge")).to_have_text("complete", timeout=30_000)

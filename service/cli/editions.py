@@ -8,6 +8,7 @@ from rich.console import Console
 
 from service.admin import audit
 from service.admin.identity import CLI_ADMIN
+from service.cli.drafts import COMMANDS
 from service.config import get_settings
 from service.db import session_scope
 from service.delivery import actions
@@ -31,17 +32,19 @@ def _day(raw: str | None, mailing_list) -> date:
 
 @app.command()
 def build(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date")) -> None:
-    """Build (or show the already built) edition and print its id and stories."""
+    """Assemble the day's draft again from the current stories (a started edition is shown as it is) and print it."""
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
         mailing_list = get_list(session, list_slug)
         target = _day(day, mailing_list)
-        edition = build_edition(session, settings=settings, mailing_list=mailing_list, day=target)
+        edition = build_edition(session, settings=settings, mailing_list=mailing_list, day=target, freeze=False)
         if edition is None:
             typer.echo(f"no stories for {list_slug} on {target}: edition skipped")
             raise typer.Exit(0)
         console = Console(highlight=False, markup=False, soft_wrap=True)  # titles are data: no markup, no wrapping
-        console.print(f"edition {edition.id}: {edition.subject}")
+        state = "draft" if edition.is_draft else ("approved" if edition.send_status == "draft" else
+                                                   edition.send_status)
+        console.print(f"edition {edition.id}: {edition.subject} ({state}, version {edition.version})")
         for position, story in enumerate(edition_stories(session, edition), start=1):
             console.print(f"  {position:2}. [{story.source_count} sources] {story.title}")
 
@@ -194,3 +197,7 @@ def retry(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(
     edition_id = _edition_id(list_slug, day)
     typer.echo(f"edition {edition_id}: {actions.retry_failed(sending_settings(), edition_id, start_drains)} failed "
                "deliveries queued again")
+
+
+for _name, _command in COMMANDS.items():
+    app.command(_name)(_command)

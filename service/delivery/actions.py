@@ -82,9 +82,9 @@ def check_day(day: date, today: date | None = None) -> date:
 
 def preview(session: Session, settings: Settings, mailing_list: MailingList, day: date,
             reader: Subscriber = SAMPLE_READER) -> EmailMessage | None:
-    """The message a reader would get; an edition not yet built stays unbuilt (its stories may still grow)."""
+    """The message a reader would get: a draft assembled afresh from the current stories, nothing written."""
     check_day(day)
-    edition = build_edition(session, settings=settings, mailing_list=mailing_list, day=day, freeze=False)
+    edition = build_edition(session, settings=settings, mailing_list=mailing_list, day=day, freeze=False, store=False)
     return None if edition is None else edition_message(settings, edition, mailing_list, reader)
 
 

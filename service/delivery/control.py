@@ -23,7 +23,8 @@ def start(engine: Engine, *, settings: Settings, edition: Edition, mailing_list:
     """Fix the audience and open the edition for sending; exactly once, however many callers race.
 
     The conditional update and the planning share one transaction: either every row is planned
-    and the edition is sending, or nothing happened and the next dispatch tries again.
+    and the edition is sending, or nothing happened and the next dispatch tries again. It freezes a
+    draft: an editor's save after it finds the edition no longer a draft and changes nothing.
     """
     def send_at(zone_name: str) -> datetime:
         """Each reader's not_before."""
@@ -33,7 +34,8 @@ def start(engine: Engine, *, settings: Settings, edition: Edition, mailing_list:
 
     with engine.begin() as conn:
         opened = conn.execute(update(E).where(E.c.id == edition.id, E.c.send_status == EditionStatus.draft)
-                              .values(send_status=EditionStatus.sending, send_started_at=now))
+                              .values(send_status=EditionStatus.sending, send_started_at=now,
+                                      frozen_at=func.coalesce(E.c.frozen_at, now)))  # the draft's content is final
         if opened.rowcount != 1:
             return None
         planned = ledger.plan(conn, edition_id=edition.id, list_id=mailing_list.id, now=now, send_at=send_at)

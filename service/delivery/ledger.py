@@ -53,6 +53,25 @@ class Outcome:
     error: str | None = None
 
 
+def _audience(list_id: int, now: datetime, after_id: int):
+    """The next batch of the list's confirmed, unpaused readers (suppressions are checked per batch)."""
+    return (select(Subscriber.id, Subscriber.email, Subscriber.timezone)
+            .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+            .where(Subscription.list_id == list_id, Subscription.status == SubscriptionStatus.confirmed,
+                   or_(Subscriber.paused_until.is_(None), Subscriber.paused_until <= now), Subscriber.id > after_id)
+            .order_by(Subscriber.id).limit(PLAN_BATCH))
+
+
+def audience_size(conn: Connection, *, list_id: int, now: datetime) -> int:
+    """How many readers `plan` would plan now: what "Send now" tells the editor before they press it."""
+    counted, last_id = 0, 0
+    while batch := conn.execute(_audience(list_id, now, last_id)).all():
+        last_id = batch[-1].id
+        blocked = suppressed_among(conn, (row.email for row in batch))
+        counted += sum(1 for row in batch if address_hash(row.email) not in blocked)
+    return counted
+
+
 def plan(conn: Connection, *, edition_id: int, list_id: int, now: datetime, send_at) -> int:
     """Insert a pending row for every confirmed, unpaused, unsuppressed reader, in keyset batches.
 
@@ -61,13 +80,7 @@ def plan(conn: Connection, *, edition_id: int, list_id: int, now: datetime, send
     """
     planned, last_id = 0, 0
     while True:
-        batch = conn.execute(
-            select(Subscriber.id, Subscriber.email, Subscriber.timezone)
-            .join(Subscription, Subscription.subscriber_id == Subscriber.id)
-            .where(Subscription.list_id == list_id, Subscription.status == SubscriptionStatus.confirmed,
-                   or_(Subscriber.paused_until.is_(None), Subscriber.paused_until <= now), Subscriber.id > last_id)
-            .order_by(Subscriber.id).limit(PLAN_BATCH)
-        ).all()
+        batch = conn.execute(_audience(list_id, now, last_id)).all()
         if not batch:
             return planned
         last_id = batch[-1].id

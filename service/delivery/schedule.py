@@ -1,4 +1,7 @@
-"""What is due now: beat calls `dispatch` every minute; it builds and starts each list's edition at its send time.
+"""What is due now: beat calls `dispatch` every minute; it freezes and starts each list's draft at its send time.
+
+A list that holds its editions for approval (send mode 'hold') starts only an approved (frozen) draft; one
+nobody approved waits (service.editions.drafts.awaiting_approval) and starts when approved.
 
 Dispatch is idempotent (an edition starts once, whoever asks), so two beats, a restarted beat or
 a catch-up after downtime never send twice. For a list with local-time delivery, the edition
@@ -17,7 +20,8 @@ from service.config import Settings
 from service.db import engine_for, session_scope
 from service.delivery import control
 from service.editions import build_edition, get_edition, send_moment
-from service.models import EditionStatus, MailingList, Subscriber, Subscription, SubscriptionStatus
+from service.editions.drafts import is_held
+from service.models import Edition, EditionStatus, MailingList, Subscriber, Subscription, SubscriptionStatus
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,12 @@ def dispatch(settings: Settings, now: datetime) -> list[Started]:
                 edition = get_edition(session, mailing_list, day)
                 if edition is not None and edition.send_status != EditionStatus.draft:
                     continue
-                edition = edition or build_edition(session, settings=settings, mailing_list=mailing_list, day=day,
-                                                   now=now)
+                if is_held(mailing_list, edition):
+                    if edition is None:  # so the editor has a draft to approve, and it shows as waiting
+                        build_edition(session, settings=settings, mailing_list=mailing_list, day=day, now=now,
+                                      freeze=False)
+                    continue
+                edition = build_edition(session, settings=settings, mailing_list=mailing_list, day=day, now=now)
                 if edition is None:
                     continue  # nothing to send that day (skip_empty_editions)
                 planned = control.start(engine, settings=settings, edition=edition, mailing_list=mailing_list, now=now)
@@ -78,11 +86,21 @@ def dispatch(settings: Settings, now: datetime) -> list[Started]:
     return started
 
 
-def send_now(settings: Settings, session: Session, mailing_list: MailingList, day: date, now: datetime):
-    """An admin's "send it now": build if needed and start at once, local-time lists included."""
-    edition = build_edition(session, settings=settings, mailing_list=mailing_list, day=day, now=now)
+def send_now(settings: Settings, session: Session, mailing_list: MailingList, day: date, now: datetime,
+             by: str | None = None):
+    """An admin's "send it now": assemble the draft a last time, freeze and start at once, local-time lists included."""
+    edition = build_edition(session, settings=settings, mailing_list=mailing_list, day=day, now=now, by=by)
     if edition is None:
         return None, None
     planned = control.start(engine_for(settings.effective_database_url), settings=settings, edition=edition,
                             mailing_list=mailing_list, now=now, immediately=True)
     return edition, planned
+
+
+def start_approved(settings: Settings, session: Session, edition: Edition, now: datetime) -> int | None:
+    """An approved edition whose send time has passed goes out now (each reader's zone as planned); else None."""
+    mailing_list = edition.mailing_list
+    if now < due_window(session, mailing_list, edition.edition_date, timedelta(0))[0]:
+        return None  # beat starts it at its send time
+    return control.start(engine_for(settings.effective_database_url), settings=settings, edition=edition,
+                         mailing_list=mailing_list, now=now)

@@ -12,7 +12,7 @@ from service.models.lists import MailingList
 
 
 class Edition(Base):
-    """A list's email for one day: its stories and rendered content, frozen once built."""
+    """A list's email for one day: a draft an editor can shape until it starts to send, then frozen."""
 
     __tablename__ = "editions"
     __table_args__ = (UniqueConstraint("list_id", "edition_date", name="uq_edition_list_date"),)
@@ -35,8 +35,23 @@ class Edition(Base):
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     # why the service paused it by itself (receivers refusing our setup, service.delivery.refusals); resume clears it
     pause_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    # the editor's choices, applied at every (re)assembly of the draft (service.editions.drafts)
+    intro: Mapped[str] = mapped_column(Text, default="", server_default="")
+    story_edits: Mapped[dict | None] = mapped_column(JSON, default=dict)  # {"<story id>": {"title", "points"}}
+    pinned: Mapped[list | None] = mapped_column(JSON, default=list)  # story ids kept whatever the selection says
+    dropped: Mapped[list | None] = mapped_column(JSON, default=list)  # story ids never taken
+    arrangement: Mapped[list | None] = mapped_column(JSON, default=list)  # the editor's order of story ids
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # +1 per editor change
+    frozen_at: Mapped[datetime | None] = mapped_column(default=None)  # content fixed: sending or approved
+    frozen_by: Mapped[str | None] = mapped_column(String(400), default=None)  # who approved it ("freeze now")
+    assembled_at: Mapped[datetime | None] = mapped_column(default=None)  # last (re)assembly from the stories
 
     mailing_list: Mapped[MailingList] = relationship()
+
+    @property
+    def is_draft(self) -> bool:
+        """Still open to the editor and to reassembly: not sending and not frozen."""
+        return self.send_status == EditionStatus.draft and self.frozen_at is None
 
 
 class EditionStatus:

@@ -27,6 +27,8 @@ class MailingList(Base):
     archived_at: Mapped[datetime | None] = mapped_column(default=None)  # archived: no new readers, no editions
     accent_color: Mapped[str | None] = mapped_column(String(7), default=None)  # branding; None: the site's
     sender_name: Mapped[str | None] = mapped_column(String(200), default=None)  # From display name; None: the site's
+    # "auto": the edition goes at its send time by itself; "hold": it waits until an editor approves it
+    send_mode: Mapped[str] = mapped_column(String(16), default="auto", server_default="auto")
 
     category_rows: Mapped[list[ListCategory]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 

@@ -64,6 +64,9 @@ class NewsletterCollector(Collector):
         yield GaugeMetricFamily("newsletter_editions_paused_for_refusals", "Editions paused because receivers refuse "
                                 "our sending setup (5.7.x); resume once it is fixed",
                                 value=len(status.paused_for_refusals))
+        yield GaugeMetricFamily("newsletter_editions_awaiting_approval", "Editions of lists that hold them for "
+                                "approval whose send time has passed; each goes out once an editor approves it",
+                                value=len(status.awaiting_approval))
         reasons = InfoMetricFamily("newsletter_edition_refusal_pause", "Why an edition was paused for refusals",
                                    labels=["list", "edition"])
         for edition in status.paused_for_refusals:

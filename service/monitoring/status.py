@@ -9,6 +9,7 @@ from typing import Any
 
 from service.config import Settings
 from service.db import session_scope
+from service.editions.drafts import Waiting, awaiting_approval
 from service.models import utcnow
 from service.monitoring import checks as scheduled
 from service.monitoring import figures, heartbeats
@@ -35,6 +36,7 @@ class Status:
     stuck_leases: int = 0
     failures: list[Failure] = field(default_factory=list)
     smtp_replies: dict[str, int] = field(default_factory=dict)
+    awaiting_approval: list[Waiting] = field(default_factory=list)  # held editions past their send time
 
     @property
     def beat_age(self) -> timedelta | None:
@@ -66,6 +68,9 @@ class Status:
                              f"{int(self.beat_max_age.total_seconds()) // STALE_BEAT_TICKS} s)")
             found += [f"edition {e.list_slug} {e.edition_date} (#{e.edition_id}) {e.pause_reason}"
                       for e in self.paused_for_refusals]
+            found += [f"edition {w.list_slug} {w.edition_date} (#{w.edition_id}) is waiting for approval since "
+                      f"{w.due_at:%Y-%m-%d %H:%M} UTC (its list holds editions until an editor approves them)"
+                      for w in self.awaiting_approval]
             if self.stuck_leases:
                 found.append(f"{self.stuck_leases} deliveries stuck in sending with an expired lease "
                              "(is the sweeper running?)")
@@ -99,6 +104,7 @@ class Status:
             "stuck_leases": self.stuck_leases,
             "failures": [dataclasses.asdict(failure) for failure in self.failures],
             "smtp_replies": self.smtp_replies,
+            "awaiting_approval": [dataclasses.asdict(waiting) for waiting in self.awaiting_approval],
         })
         return plain
 
@@ -135,4 +141,4 @@ def snapshot(settings: Settings, *, now: datetime | None = None, failures: int =
             next_sends=figures.next_sends(session, now=now, catchup=timedelta(hours=settings.dispatch_catchup_hours)),
             editions=figures.active_editions(session, now=now), stuck_leases=figures.stuck_leases(session, now=now),
             failures=figures.recent_failures(session, limit=failures),
-            smtp_replies=figures.smtp_reply_classes(session))
+            smtp_replies=figures.smtp_reply_classes(session), awaiting_approval=awaiting_approval(session, now))

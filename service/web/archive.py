@@ -107,7 +107,9 @@ def archive_edition(request: Request, slug: str, day: str, session: Session = De
     settings = request.app.state.settings
     stories = edition_stories(session, edition)
     older, newer = neighbour_editions(session, edition)
-    context = {"list": mailing_list, "edition": edition, "briefs": [story_brief(settings, s) for s in stories],
+    edits = edition.story_edits or {}  # the editor's headlines and key points for this edition
+    context = {"list": mailing_list, "edition": edition,
+               "briefs": [story_brief(settings, s, edits.get(str(s.id))) for s in stories],
                "total_sources": total_sources(stories) if stories else 0, "older": older, "newer": newer}
     return _page(request, "archive_edition.html", context, subscribe_to=mailing_list)
 

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from service.errors import (
+    Conflict,
     ExpiredToken,
     Forbidden,
     InvalidInput,
@@ -25,6 +26,7 @@ from service.web.security import CsrfFailed
 
 STATUS = [
     (InvalidInput, 422),
+    (Conflict, 409),
     (UnknownList, 404),
     (UnknownPage, 404),
     (ExpiredToken, 410),
@@ -38,6 +40,7 @@ STATUS = [
 ]
 STATUS_BY_CODE = {"not_authorised": 401}
 TITLES = {400: "This link is not valid", 403: "Please reload the form", 404: "Not found", 408: "Too slow",
+          409: "Changed since you opened it",
           410: "This link has expired", 413: "Too much data", 422: "Please check your input", 429: "Slow down",
           500: "Something went wrong", 503: "Please try again later"}
 HTML_TYPES = ("text/html", "application/xhtml+xml")

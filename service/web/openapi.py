@@ -46,6 +46,7 @@ REASONS = {
     413: "The request body is too large",
     422: "A field that cannot be accepted (the detail names it)",
     429: "Too many requests; see Retry-After",
+    409: "Changed since you opened it: someone else saved first; reload and try again",
     503: "The service cannot take requests right now; try again later",
 }
 ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {

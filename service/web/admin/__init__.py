@@ -11,6 +11,7 @@ from service.web.admin import (
     audit_log,
     branding,
     dashboard,
+    drafts,
     editions,
     feeds,
     imports,
@@ -24,6 +25,7 @@ from service.web.admin import (
 from service.web.admin.api import audit as api_audit
 from service.web.admin.api import bounces as api_bounces
 from service.web.admin.api import dashboard as api_dashboard
+from service.web.admin.api import drafts as api_drafts
 from service.web.admin.api import editions as api_editions
 from service.web.admin.api import feeds as api_feeds
 from service.web.admin.api import lists as api_lists
@@ -32,9 +34,9 @@ from service.web.admin.api import subscribers as api_subscribers
 from service.web.admin.api import tokens as api_tokens
 from service.web.admin.auth import current_admin
 
-UI_MODULES = (dashboard, lists, subscribers, imports, stories, feeds, editions, suppressions, tokens, audit_log,
+UI_MODULES = (dashboard, lists, subscribers, imports, stories, feeds, drafts, editions, suppressions, tokens, audit_log,
               accounts, branding)
-API_MODULES = (api_dashboard, api_editions, api_lists, api_subscribers, api_stories, api_feeds, api_tokens,
+API_MODULES = (api_dashboard, api_drafts, api_editions, api_lists, api_subscribers, api_stories, api_feeds, api_tokens,
                api_audit, api_bounces)
 
 

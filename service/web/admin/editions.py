@@ -10,10 +10,13 @@ from sqlalchemy.orm import Session
 
 from service.admin.models import AdminRole
 from service.delivery import actions
-from service.editions import get_edition
+from service.editions import get_edition, send_moment
+from service.editions.audience import send_facts
+from service.editions.drafts import SEND_MODES, is_held
+from service.editions.view import draft_view
 from service.errors import InvalidInput
 from service.lists import lists_with_readers
-from service.models import Edition, EditionStatus, MailingList
+from service.models import Edition, EditionStatus, MailingList, utcnow
 from service.monitoring.figures import EditionFigures, edition_figures, figures_for, recent_failures
 from service.web.admin.api.dashboard import masked
 from service.web.admin.api.editions import act, list_today, mail_test, progress_state, start_now
@@ -43,9 +46,12 @@ def day_query(mailing_list: MailingList, day: date) -> str:
 
 def edition_page(request: Request, admin: CurrentAdmin, session: Session, mailing_list: MailingList, day: date,
                  edition: Edition | None, *, test_error: str | None = None, test_address: str | None = None,
-                 status_code: int = 200):
-    """One edition's page; an edition not yet built shows its preview and can be tested or sent."""
-    figures: EditionFigures | None = edition_figures(session, edition.id) if edition else None
+                 edit_error: str | None = None, status_code: int = 200):
+    """One edition's page: a draft's editor, or a sent one's figures; any unsent one can be tested or sent."""
+    settings = request.app.state.settings
+    started = edition is not None and edition.send_status != EditionStatus.draft
+    frozen = edition is not None and not edition.is_draft  # sending, sent, or approved: its figures mean something
+    figures: EditionFigures | None = edition_figures(session, edition.id) if frozen and edition else None
     failures = recent_failures(session, edition_id=edition.id, limit=100) if edition else []
     status = edition.send_status if edition else "not built"
     is_admin = admin.may(AdminRole.admin)
@@ -59,6 +65,10 @@ def edition_page(request: Request, admin: CurrentAdmin, session: Session, mailin
         email_of=(lambda email: email) if is_admin else masked,
         preview_url=f"{base}/preview.html{suffix}", text_url=f"{base}/text{suffix}",
         can_send=edition is None or status == EditionStatus.draft,
+        draft=draft_view(session, settings, edition) if edition else None, edit_error=edit_error,
+        facts=send_facts(session, settings, mailing_list, day) if not started else None,
+        held=is_held(mailing_list, edition), send_modes=SEND_MODES, due_at=send_moment(mailing_list, day),
+        now_utc=utcnow(),
         can_pause=status == EditionStatus.sending, can_resume=status == EditionStatus.paused,
         can_cancel=status in (EditionStatus.draft, EditionStatus.sending, EditionStatus.paused),
         can_retry=bool(figures and figures.failed) and status in (EditionStatus.sending, EditionStatus.paused,

@@ -1,15 +1,13 @@
-"""Which stories go into a list's edition for a day; an edition is built once and then frozen."""
+"""Which stories a list's edition for a day may take, and which editions are public (SQL for editions lives here)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.config import Settings
-from service.models import Edition, EditionStatus, MailingList, Story, as_utc, utcnow
+from service.models import Edition, EditionStatus, MailingList, Story, as_utc
 
 DEMO_ORIGIN = "demo"  # the story `make run` shows off: it belongs to the demo edition only
 
@@ -95,40 +93,6 @@ def stories_of_editions(session: Session, editions: list[Edition]) -> dict[int, 
     wanted = {story_id for edition in editions for story_id in edition.story_ids or []}
     rows = {s.id: s for s in session.scalars(select(Story).where(Story.id.in_(wanted)))} if wanted else {}
     return {edition.id: [rows[i] for i in edition.story_ids or [] if i in rows] for edition in editions}
-
-
-def build_edition(
-    session: Session, *, settings: Settings, mailing_list: MailingList, day: date, now: datetime | None = None,
-    freeze: bool = True, demo: bool = False,
-) -> Edition | None:
-    """Build and freeze the edition, or return the one already built; None when there is nothing to send.
-
-    With freeze=False (a preview before send time) nothing is stored, so the day's stories can still grow.
-    """
-    existing = get_edition(session, mailing_list, day)
-    if existing:
-        return existing
-    start, end = edition_window(mailing_list, day, now or utcnow(), timedelta(hours=settings.story_max_age_hours))
-    stories = select_stories(session, mailing_list, start, end, settings.edition_max_stories, day, demo=demo)
-    if not stories and settings.skip_empty_editions:
-        return None
-    from service.rendering import render_edition  # mjml and Jinja: only where an edition is built
-
-    rendered = render_edition(settings, mailing_list, day, stories)
-    edition = Edition(list_id=mailing_list.id, edition_date=day, story_ids=[s.id for s in stories],
-                      window_start=start, window_end=end, subject=rendered.subject, preheader=rendered.preheader,
-                      placeholder_key=rendered.placeholder_key, html=rendered.html, text=rendered.text)
-    if not freeze:
-        edition.id = 0
-        return edition
-    try:
-        with session.begin_nested():
-            session.add(edition)
-        session.commit()
-    except IntegrityError:
-        session.rollback()  # another process built it first: theirs is the edition
-        return get_edition(session, mailing_list, day)
-    return edition
 
 
 PUBLISHED = (EditionStatus.sending, EditionStatus.complete)  # gone out (or going): drafts and cancelled never show

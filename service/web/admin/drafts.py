@@ -1,0 +1,108 @@
+"""Admin screens' edits to a draft edition: forms that hand off to service.editions.editing, then back to its page."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy.orm import Session
+
+from service.delivery import actions
+from service.editions import editing
+from service.editions.drafts import open_draft, set_send_mode
+from service.errors import Conflict, InvalidInput
+from service.models import utcnow
+from service.web.admin.api.editions import drain_starter
+from service.web.admin.auth import CurrentAdmin
+from service.web.admin.editions import edition_page, parse_day
+from service.web.admin.render import done
+from service.web.common import client_ip, get_session
+
+router = APIRouter(prefix="/admin")
+
+
+def editor_of(request: Request, admin: CurrentAdmin) -> editing.Editor:
+    """The signed-in admin as the audit log names them."""
+    return editing.Editor(admin.name, client_ip(request))
+
+
+def _version(raw: str) -> int | None:
+    """The version the form was rendered at (empty: do not check)."""
+    try:
+        return int(raw) if raw.strip() else None
+    except ValueError:
+        raise InvalidInput(f"version must be a number, got {raw[:20]!r}") from None
+
+
+def _change(request: Request, admin: CurrentAdmin, session: Session, edition_id: int,
+            change: Callable[[], editing.Outcome]):
+    """Run one change; a conflict or a bad value shows the page again with the message (409 or 422)."""
+    try:
+        outcome = change()
+    except (Conflict, InvalidInput) as error:
+        session.rollback()
+        found = actions.find_edition(session, edition_id)
+        return edition_page(request, admin, session, found.mailing_list, found.edition_date, found,
+                            edit_error=error.message, status_code=409 if isinstance(error, Conflict) else 422)
+    return done(f"/admin/editions/{edition_id}", outcome.message)
+
+
+@router.post("/editions/day/draft")
+def start_draft(request: Request, admin: CurrentAdmin, list_slug: str = Form(..., alias="list"),
+                raw_day: str = Form("", alias="date"), session: Session = Depends(get_session)):
+    """Store the day's draft now (the poll would, later) so it can be edited."""
+    mailing_list = actions.list_named(session, list_slug)
+    day = parse_day(raw_day, mailing_list)
+    edition = open_draft(session, request.app.state.settings, mailing_list, day, utcnow())
+    if edition is None:
+        raise InvalidInput(f"no stories for {mailing_list.slug} on {day}: nothing to edit yet")
+    return done(f"/admin/editions/{edition.id}", "Draft ready: change it until it is sent.")
+
+
+@router.post("/editions/{edition_id}/stories/{story_id}/{verb}")
+def story_change(request: Request, edition_id: int, story_id: int, verb: str, admin: CurrentAdmin,
+                 version: str = Form(""), title: str = Form(""), points: str = Form(""),
+                 session: Session = Depends(get_session)):
+    """Drop, pin, unpin, move up or down, or edit one story of the draft."""
+    settings, editor, seen = request.app.state.settings, editor_of(request, admin), _version(version)
+    changes: dict[str, Callable[[], editing.Outcome]] = {
+        "drop": lambda: editing.drop(session, settings, edition_id, story_id, editor, seen),
+        "pin": lambda: editing.pin(session, settings, edition_id, story_id, editor, seen),
+        "unpin": lambda: editing.unpin(session, settings, edition_id, story_id, editor, seen),
+        "up": lambda: editing.move(session, settings, edition_id, story_id, -1, editor, seen),
+        "down": lambda: editing.move(session, settings, edition_id, story_id, 1, editor, seen),
+        "edit": lambda: editing.edit_story(session, settings, edition_id, story_id, editor, title=title,
+                                           points=points.splitlines(), expected_version=seen),
+    }
+    if verb not in changes:
+        raise InvalidInput(f"unknown change {verb[:20]!r}")
+    return _change(request, admin, session, edition_id, changes[verb])
+
+
+@router.post("/editions/{edition_id}/intro")
+def intro(request: Request, edition_id: int, admin: CurrentAdmin, version: str = Form(""), text: str = Form(""),
+          session: Session = Depends(get_session)):
+    """Save the introduction above the stories."""
+    settings, editor = request.app.state.settings, editor_of(request, admin)
+    return _change(request, admin, session, edition_id, lambda: editing.set_intro(
+        session, settings, edition_id, text, editor, _version(version)))
+
+
+@router.post("/editions/{edition_id}/approve")
+def approve(request: Request, edition_id: int, admin: CurrentAdmin, version: str = Form(""),
+            session: Session = Depends(get_session)):
+    """Freeze now: the content is final; a held edition past its send time goes out."""
+    settings, editor = request.app.state.settings, editor_of(request, admin)
+    return _change(request, admin, session, edition_id, lambda: editing.approve(
+        session, settings, edition_id, editor, expected_version=_version(version),
+        start_drains=drain_starter(request)))
+
+
+@router.post("/lists/{slug}/send-mode")
+def send_mode(request: Request, slug: str, admin: CurrentAdmin, mode: str = Form(...), back: str = Form(""),
+              session: Session = Depends(get_session)):
+    """Send by itself at the send time, or hold each edition until approved."""
+    mailing_list = actions.list_named(session, slug)
+    changed = set_send_mode(session, mailing_list, mode, admin.name, client_ip(request))
+    words = "holds each edition until approved" if mode == "hold" else "sends by itself at the send time"
+    target = back if back.startswith("/admin/") else "/admin/editions"
+    return done(target, f"{mailing_list.name} now {words}." if changed else "Nothing changed.")
