@@ -14,6 +14,9 @@ from service import emails, links
 from service.bounces.verp import signed_message_id
 from service.branding.brand import brand_of, sender
 from service.config import Settings
+from service.i18n.formats import joined, long_date
+from service.i18n.locales import DEFAULT
+from service.i18n.templating import translate, translate_plural
 from service.models import Edition, MailingList, Story, Subscriber
 
 PER_RECIPIENT = ("unsubscribe_url", "preferences_url", "recipient_email")
@@ -57,21 +60,19 @@ def _publisher_names(story: Story) -> list[str]:
     return list(names)
 
 
-def _named(names: list[str], more: int) -> str:
-    """'A', 'A and B', 'A, B and C', or 'A, B, C and 8 more'."""
-    parts = names + ([f"{more} more"] if more > 0 else [])
-    if len(parts) < 2:
-        return "".join(parts)
-    return ", ".join(parts[:-1]) + " and " + parts[-1]
+def _named(names: list[str], more: int, language: str = DEFAULT) -> str:
+    """'A', 'A and B', 'A, B and C', or 'A, B, C and 8 more' (in the list's language)."""
+    parts = names + ([translate_plural(language, "%(num)s more", "%(num)s more", more)] if more > 0 else [])
+    return joined(parts, language)
 
 
-def story_brief(settings: Settings, story: Story) -> StoryBrief:
+def story_brief(settings: Settings, story: Story, language: str = DEFAULT) -> StoryBrief:
     """The story cut down for the email: at most six points, at most three publishers named."""
     names = _publisher_names(story)
     count = max(story.source_count or 0, len(names))
     shown = names[:NAMED_PUBLISHERS]
     return StoryBrief(story=story, points=story.points()[:MAX_POINTS],
-                      source_count=count, publishers=_named(shown, count - len(shown)) if shown else "",
+                      source_count=count, publishers=_named(shown, count - len(shown), language) if shown else "",
                       url=story_url(settings, story.id))
 
 
@@ -87,8 +88,9 @@ def placeholders(key: str) -> dict[str, str]:
 
 
 def edition_subject(mailing_list: MailingList, day: date) -> str:
-    """Subject from the list and the date, e.g. 'World News daily: Tuesday 24 November 2026'."""
-    return f"{mailing_list.name}: {day:%A} {day.day} {day:%B %Y}"
+    """Subject from the list and the date, e.g. 'World News daily: Tuesday 24 November 2026', in its language."""
+    language = mailing_list.locale
+    return translate(language, "%(list)s: %(date)s", list=mailing_list.name, date=long_date(day, language))
 
 
 def edition_preheader(stories: Sequence[Story]) -> str:
@@ -107,19 +109,20 @@ def render_edition(settings: Settings, mailing_list: MailingList, day: date,
     """Render HTML (MJML, styles inlined) and text once; story text is autoescaped data, never template code."""
     key = secrets.token_hex(8)
     preheader = edition_preheader(stories)
+    language = mailing_list.locale
     context = {
         "brand": brand_of(settings, mailing_list),
         "list": mailing_list,
         "day": day,
-        "day_label": f"{day:%A} {day.day} {day:%B %Y}",
+        "day_label": long_date(day, language),
         "stories": stories,
-        "briefs": [story_brief(settings, story) for story in stories],
+        "briefs": [story_brief(settings, story, language) for story in stories],
         "total_sources": total_sources(stories),
         "preheader": preheader,
         "ph": placeholders(key),
         "archive_url": archive_url(settings, mailing_list, day),
     }
-    html, text = emails.render_html_and_text(settings, "edition", context)
+    html, text = emails.render_html_and_text(settings, "edition", context, language)
     return RenderedEdition(subject=edition_subject(mailing_list, day), preheader=preheader,
                            html=_INLINER.inline(html), text=text, placeholder_key=key)
 
@@ -144,7 +147,8 @@ def recipient_values(settings: Settings, subscriber: Subscriber, mailing_list: M
 def public_values(settings: Settings, mailing_list: MailingList) -> dict[str, str]:
     """Values for the web archive, where there is no recipient."""
     subscribe = f"{settings.base_url}/subscribe?list={mailing_list.slug}"
-    return {"unsubscribe_url": subscribe, "preferences_url": subscribe, "recipient_email": "your address"}
+    return {"unsubscribe_url": subscribe, "preferences_url": subscribe,
+            "recipient_email": translate(mailing_list.locale, "your address")}
 
 
 def edition_message_id(settings: Settings, edition: Edition, subscriber_id: int) -> str:
