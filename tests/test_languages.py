@@ -7,12 +7,14 @@ from gettext import GNUTranslations
 
 import pytest
 from babel.messages.pofile import read_po
+from markupsafe import escape
 
 from service.db import engine_for
 from service.delivery.schedule import send_now
 from service.editions import build_edition
 from service.i18n import catalogs
-from service.i18n.locales import DEFAULT, LANGUAGES
+from service.i18n.formats import long_date
+from service.i18n.locales import DEFAULT, LANGUAGES, translations
 from service.lists import create_list
 from service.models import utcnow
 from service.rendering import edition_message
@@ -176,3 +178,37 @@ def test_site_wide_pages_follow_the_browser_among_the_lists_languages(client, db
     assert missing.status_code == 404 and "Не знайдено" in missing.text
     assert "Subscribe to World News daily" not in client.get("/subscribe?list=svit",
                                                              headers={"Accept-Language": "uk"}).text
+
+
+@pytest.mark.parametrize("language", [code for code in LANGUAGES if code != DEFAULT])
+def test_every_language_has_its_own_edition_without_english_labels(db, settings, language):
+    mailing_list = create_list(db, slug=f"daily-{language}", name="Daily", languages=[language],
+                               categories=["World News"])
+    evening = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
+    for number in range(2):
+        add_story(db, HEADLINES[number], received_at=evening + timedelta(minutes=number), story_date=DAY)
+    edition = build_edition(db, settings=settings, mailing_list=mailing_list, day=DAY, now=MORNING)
+    message = edition_message(settings, edition, mailing_list, create_reader(db))
+    html, text = html_part(message), text_part(message)
+    assert f'lang="{language}"' in html and edition.subject != "Daily: Tuesday 24 November 2026"
+    for english in ("In today’s email", "Read more", "Manage preferences", "View in browser", "Based on"):
+        assert english not in html and english not in text, f"{language}: {english!r} left in English"
+    for label in ("In today’s email", "Read more", "Manage preferences", "View in browser"):
+        assert str(escape(translations(language).gettext(label))) in html
+    assert "Tuesday" not in text and long_date(DAY, language) in text, f"{language}: the dates are in {language}"
+
+
+def test_an_urdu_list_writes_right_to_left(client, db, settings):
+    urdu = create_list(db, slug="duniya", name="دنیا آج", languages=["ur"], categories=["World News"])
+    evening = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
+    add_story(db, HEADLINES[0], received_at=evening, story_date=DAY)
+    edition = build_edition(db, settings=settings, mailing_list=urdu, day=DAY, now=MORNING)
+    html = html_part(edition_message(settings, edition, urdu, create_reader(db)))
+    assert '<html lang="ur" dir="rtl"' in html and 'dir="rtl"' in html.split("<body", 1)[1]
+    assert "text-align:right" in html.replace(" ", "") and "border-right:3px" in html.replace(" ", ""), \
+        "the email's text and the briefing's rule start on the right"
+    assert "مزید پڑھیں" in html and "آج کی ای میل میں" in html
+
+    landing = client.get("/")
+    assert '<html lang="ur" dir="rtl">' in landing.text and "ای میل پر حاصل کریں" in landing.text
+    assert "margin-left" not in landing.text and "padding-left" not in landing.text, "logical properties only"

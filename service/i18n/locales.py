@@ -9,7 +9,7 @@ from pathlib import Path
 from babel import Locale, negotiate_locale
 from babel.support import NullTranslations, Translations
 
-LANGUAGES = ("en", "uk")  # each has a catalog in locale/ but English, the source
+LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "uk", "ur")  # each has a catalog in locale/ but English, the source
 DEFAULT = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
