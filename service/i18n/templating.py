@@ -9,6 +9,9 @@ from jinja2 import Environment
 from service.i18n import formats
 from service.i18n.locales import direction, translations
 
+# Fonts to try before the house serif and sans, for scripts Georgia and Helvetica do not carry (Urdu's Nastaliq).
+SCRIPT_FONTS = {"ur": "'Noto Nastaliq Urdu', 'Jameel Noori Nastaleeq', 'Noto Naskh Arabic', "}
+
 
 def localise(env: Environment, language: str) -> Environment:
     """Give templates `_`/`ngettext` and `{% trans %}`, the date and number filters, `lang`, `dir`, `start`, `end`."""
@@ -16,7 +19,7 @@ def localise(env: Environment, language: str) -> Environment:
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     rtl = direction(language) == "rtl"
     env.globals.update(lang=language, dir="rtl" if rtl else "ltr", start="right" if rtl else "left",
-                       end="left" if rtl else "right")
+                       end="left" if rtl else "right", script_fonts=SCRIPT_FONTS.get(language, ""))
     env.filters.update(long_date=partial(formats.long_date, language=language),
                        short_date=partial(formats.short_date, language=language),
                        clock=partial(formats.clock, language=language),
