@@ -133,8 +133,14 @@ def test_a_ukrainian_reader_subscribes_confirms_and_reads_in_ukrainian(client, d
     assert welcome["Subject"] == "Ласкаво просимо до Світ за день"
     assert "Щодня о 07:00 (Europe/Kyiv)" in text_part(welcome) and "Відписатися" in html_part(welcome)
 
-    preferences = client.get(link_path(welcome, "preferences"))
+    preferences_path = link_path(welcome, "preferences")
+    preferences = client.get(preferences_path)
     assert "Ваші налаштування" in preferences.text and "Зберегти налаштування" in preferences.text
+    asked = client.post(f"{preferences_path}/data-link", data={"csrf_token": csrf_from(client, preferences_path)})
+    assert "Ми надіслали посилання на olena@example.com" in asked.text
+    data_link = mailbox.wait_for("olena@example.com", count=3)[-1].message
+    assert data_link["Subject"].startswith("Ваші дані в ") and "Відкрити мої дані" in html_part(data_link)
+    assert "Видалити мої дані назавжди" in client.get(link_path(data_link, "my-data")).text
     unsubscribe = client.get(link_path(welcome, "unsubscribe"))
     assert "Натисніть кнопку, щоб більше не отримувати" in unsubscribe.text and "Або призупиніть" in unsubscribe.text
     missing = client.get("/no-such-page")

@@ -14,7 +14,7 @@ from service.db import session_factory
 from service.i18n import templating
 from service.i18n.locales import DEFAULT, LANGUAGES, negotiate
 from service.lists import site_languages
-from service.models import MailingList
+from service.models import MailingList, Subscriber, SubscriptionStatus
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,17 @@ def use_list_language(request: Request, lists: list[MailingList]) -> None:
     languages = [ml.locale for ml in lists]
     if languages:
         use_language(request, negotiate(request.headers.get("accept-language"), languages))
+
+
+def readers_lists(subscriber: Subscriber) -> list[MailingList]:
+    """The lists a reader gets (or, having left them all, once got): the reader's own pages speak their language."""
+    confirmed = [s.mailing_list for s in subscriber.subscriptions if s.status == SubscriptionStatus.confirmed]
+    return confirmed or [s.mailing_list for s in subscriber.subscriptions]
+
+
+def use_readers_language(request: Request, subscriber: Subscriber) -> None:
+    """Show a reader's own page (preferences, their data) in their lists' language."""
+    use_list_language(request, readers_lists(subscriber))
 
 
 def page_language(request: Request) -> str:

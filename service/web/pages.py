@@ -20,7 +20,7 @@ from service.subscriptions.preferences import pause_emails, unsubscribe, update_
 from service.tokens import Purpose, read_token
 from service.web.branding import use_brand
 from service.web.common import consent_from, get_session
-from service.web.language import page_language, tr, use_list_language
+from service.web.language import page_language, readers_lists, tr, use_list_language
 from service.web.page_render import render_page
 from service.web.security import CSRF_FIELD, check_csrf, csrf_matches
 
@@ -62,12 +62,6 @@ def _named_lists(session: Session, payload: dict) -> list[MailingList]:
     return [ml for ml in (session.get(MailingList, i) for i in ids) if ml is not None]
 
 
-def _readers_lists(subscriber: Subscriber) -> list[MailingList]:
-    """The lists a reader gets (or, having left them all, once got): their pages speak those lists' language."""
-    confirmed = [s.mailing_list for s in subscriber.subscriptions if s.status == SubscriptionStatus.confirmed]
-    return confirmed or [s.mailing_list for s in subscriber.subscriptions]
-
-
 @router.post("/confirm/{token}")
 def confirm_submit(request: Request, token: str, csrf_token_value: str = Form("", alias=CSRF_FIELD),
                    session: Session = Depends(get_session)):
@@ -97,7 +91,7 @@ def confirm_submit(request: Request, token: str, csrf_token_value: str = Form(""
 def preferences_page(request: Request, token: str, session: Session = Depends(get_session), saved: bool = False):
     """Name, time zone, lists, pause, or leave everything; no login, the link is the key."""
     subscriber = _subscriber(session, _token(request, Purpose.preferences, token))
-    use_list_language(request, _readers_lists(subscriber))
+    use_list_language(request, readers_lists(subscriber))
     subscribed = {s.list_id for s in subscriber.subscriptions if s.status == SubscriptionStatus.confirmed}
     paused = _paused(subscriber)
     return _page(request, "preferences.html", subscriber=subscriber, lists=all_lists(session),
@@ -119,7 +113,7 @@ def preferences_submit(
     """Save the form, or unsubscribe from everything when that button was pressed."""
     check_csrf(request, csrf_token_value)
     subscriber = _subscriber(session, _token(request, Purpose.preferences, token))
-    use_list_language(request, _readers_lists(subscriber))
+    use_list_language(request, readers_lists(subscriber))
     consent = consent_from(request, "preferences")
     if action == "unsubscribe_all":
         unsubscribe(session, subscriber_id=subscriber.id, list_id=None, consent=consent)
@@ -136,7 +130,7 @@ def unsubscribe_page(request: Request, token: str, session: Session = Depends(ge
     """A page with a button, "pause instead", and a choice of lists; a GET never unsubscribes."""
     payload = _token(request, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
-    use_list_language(request, _named_lists(session, payload) or _readers_lists(subscriber))
+    use_list_language(request, _named_lists(session, payload) or readers_lists(subscriber))
     names = [s.mailing_list.name for s in subscriber.subscriptions if payload.get("l") in (None, s.list_id)]
     current = [s.mailing_list for s in subscriber.subscriptions if s.status == SubscriptionStatus.confirmed]
     return _page(request, "unsubscribe.html", token=token, names=names, current=current,
@@ -155,7 +149,7 @@ def pause_instead(request: Request, token: str, pause: str = Form("4w"),
     check_csrf(request, csrf_token_value)
     payload = _token(request, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
-    use_list_language(request, _named_lists(session, payload) or _readers_lists(subscriber))
+    use_list_language(request, _named_lists(session, payload) or readers_lists(subscriber))
     until_moment = pause_emails(session, subscriber_id=subscriber.id, choice=pause)
     message = tr(request, "You stay subscribed, and we send nothing until you resume them from any email’s "
                          "preferences link.") if pause == "forever" or until_moment is None else \
@@ -171,7 +165,7 @@ def leave_lists(request: Request, token: str, list: list[str] = Form(default_fac
     check_csrf(request, csrf_token_value)
     payload = _token(request, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
-    use_list_language(request, _named_lists(session, payload) or _readers_lists(subscriber))
+    use_list_language(request, _named_lists(session, payload) or readers_lists(subscriber))
     if not [slug for slug in list if slug]:
         raise InvalidInput(tr(request, "Tick at least one newsletter to leave."))
     consent = consent_from(request, "unsubscribe-page")
@@ -194,7 +188,7 @@ def unsubscribe_one_click(request: Request, token: str, one_click: str = Form(""
         raise InvalidInput("Expected the form field List-Unsubscribe=One-Click.")
     payload = _token(request, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
-    use_list_language(request, _named_lists(session, payload) or _readers_lists(subscriber))
+    use_list_language(request, _named_lists(session, payload) or readers_lists(subscriber))
     list_id = payload.get("l") if isinstance(payload.get("l"), int) else None
     # The page's button carries its CSRF token; a mail client's one-click POST has no cookie, and needs none.
     source = "unsubscribe-page" if csrf_matches(request, csrf_token_value) else "one-click"
