@@ -5,9 +5,12 @@ import logging
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel import Locale, negotiate_locale
-from babel.support import NullTranslations, Translations
+
+if TYPE_CHECKING:
+    from babel.support import NullTranslations
 
 LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "uk", "ur")  # each has a catalog in locale/ but English, the source
 DEFAULT = "en"
@@ -34,6 +37,8 @@ def list_language(language: str | None, story_languages: Iterable[str] | None) -
 @lru_cache(maxsize=len(LANGUAGES))
 def translations(language: str) -> NullTranslations:
     """The compiled catalog (`make` builds the .mo files from the .po sources); English is the source text."""
+    from babel.support import NullTranslations, Translations  # babel.dates with it: only where text is shown
+
     if language == DEFAULT:
         return NullTranslations()
     loaded = Translations.load(str(LOCALE_DIR), [language], DOMAIN)
