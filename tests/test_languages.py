@@ -114,6 +114,9 @@ def test_a_ukrainian_reader_subscribes_confirms_and_reads_in_ukrainian(client, d
 
     form = {"csrf_token": csrf_from(client, "/subscribe"), "email": "olena@example.com", "list": ["svit"],
             "timezone": "Europe/Kyiv"}
+    refused = client.post("/subscribe", data={**form, "email": "  "})
+    assert refused.status_code == 422 and "Виправте позначене нижче поле." in refused.text
+    assert "Введіть адресу електронної пошти." in refused.text, "the field's error in the list's language"
     inbox = client.post("/subscribe", data=form)
     assert inbox.status_code == 200 and "Перевірте пошту" in inbox.text and "olena@example.com" in inbox.text
 
