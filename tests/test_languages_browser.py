@@ -16,6 +16,7 @@ from tests.support.edition_stories import add_story
 from tests.support.live_server import live_server
 from tests.support.smtp import free_port
 
+pytestmark = pytest.mark.sqlite_twin  # the reader journey on make run's SQLite too, as the issue asks
 SENT_AT = datetime(2026, 3, 9, 7, 0, tzinfo=UTC)
 HEADLINES = ("Summit in Tokyo ends with a trade pact", "Floods close the northern railway",
              "Central bank holds interest rates steady")
