@@ -1,5 +1,6 @@
 """A Ukrainian list and an Urdu list in a real headless Chromium: the landing page, subscribing and check your inbox
-in the list's language (Urdu laid out right to left), and each list's edition email; screenshots in test-output/."""
+in the list's language (Urdu laid out right to left, axe finding nothing serious), and each list's edition
+email; screenshots in test-output/."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
@@ -11,6 +12,7 @@ from service.editions import build_edition
 from service.lists import create_list
 from service.models import EditionStatus, Subscriber
 from service.rendering import edition_message
+from tests.support.axe import axe_violations, describe, install_axe
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, chromium_page
 from tests.support.edition_stories import add_story
 from tests.support.live_server import live_server
@@ -65,6 +67,7 @@ def test_a_lists_landing_page_and_subscribing_speak_its_language_in_chromium(lan
     wanted = LISTS[language]
     address = f"{language}.{device}@example.com"
     with chromium_page(server.origin, viewport={"width": WIDTHS[device], "height": 900}) as page:
+        install_axe(page)
         page.goto(server.url("/"))
         expect(page.locator("html")).to_have_attribute("lang", language)
         expect(page.locator("html")).to_have_attribute("dir", wanted["dir"])
@@ -78,6 +81,8 @@ def test_a_lists_landing_page_and_subscribing_speak_its_language_in_chromium(lan
             assert home["x"] < nav["x"], (home, nav)
         assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[device], "no sideways scrolling"
         page.screenshot(path=str(output_dir / f"landing-{language}-{WIDTHS[device]}.png"), full_page=True)
+        violations = axe_violations(page)
+        assert not violations, describe(violations)
 
         page.get_by_label(wanted["email"]).fill(address)
         page.get_by_role("button", name=wanted["button"]).click()
