@@ -22,6 +22,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # Editable install: settings find templates/ next to the service package, i.e. /app/templates.
 COPY . .
 RUN pip install --no-deps -e . \
+    && pybabel -q compile --domain messages --directory service/i18n/locale \
     && mkdir -p /app/var \
     && chown app:app /app/var
 

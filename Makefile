@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV     := $(BIN)/uv
 
-.PHONY: run test test-services lint install install-dev migrate clean print-python
+.PHONY: run test test-services lint install install-dev migrate clean print-python catalogs compile-catalogs
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: no Python here has a safe email package (CVE-2024-6923): install" \
@@ -29,7 +29,19 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(UV) pip install --quiet --python $(BIN)/python -e ".[dev]"
 	touch $@
 
-install: $(VENV)/.installed
+## Reader pages and emails in every list's language: the .po sources compiled to the .mo files the service reads.
+CATALOGS := $(wildcard service/i18n/locale/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
+service/i18n/locale/%/LC_MESSAGES/messages.mo: service/i18n/locale/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel -q compile --domain messages --input-file $< --output-file $@ --locale $*
+
+compile-catalogs: $(COMPILED)
+
+## After changing a translatable text: extract it again, and merge it into every language's .po for translating.
+catalogs: install
+	$(BIN)/python -m service.i18n.catalogs
+
+install: $(VENV)/.installed $(COMPILED)
 
 ## axe-core for the accessibility test, pinned by tests/a11y/package-lock.json (npm ci: exactly the locked version).
 AXE := tests/a11y/node_modules/axe-core/axe.min.js
@@ -37,7 +49,7 @@ $(AXE): tests/a11y/package-lock.json
 	cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install-dev: $(VENV)/.installed-dev $(AXE)
+install-dev: $(VENV)/.installed-dev $(AXE) $(COMPILED)
 
 ## Run web, worker, beat and (without SMTP_URL) the SMTP sink on embedded defaults, until Ctrl-C (exit status 0).
 ## The console shows one line per event; each process logs in full to var/log/; var/run.env tells other shells PORT.

@@ -9,6 +9,7 @@ import idna
 from email_validator import EmailNotValidError, validate_email
 
 from service.errors import InvalidAddress
+from service.i18n.locales import N_
 
 MAX_ADDRESS_LENGTH = 254
 GMAIL_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
@@ -21,9 +22,9 @@ def normalise_address(raw: str, *, check_deliverability: bool = False) -> str:
     """The one spelling of an address we store and compare: validated, lower-cased."""
     candidate = (raw or "").strip()
     if not candidate:
-        raise InvalidAddress("Please enter an email address.")
+        raise InvalidAddress(N_("Please enter an email address."))
     if len(candidate) > MAX_ADDRESS_LENGTH or any(c in candidate for c in "\r\n"):
-        raise InvalidAddress("That email address is not valid.")
+        raise InvalidAddress(N_("That email address is not valid."))
     try:
         result = validate_email(candidate, check_deliverability=check_deliverability)
     except EmailNotValidError as error:

@@ -18,6 +18,9 @@ from service.branding.brand import brand_for_lists, brand_of, configured_brand
 from service.branding.brand import sender as branded_sender
 from service.config import Settings
 from service.dkim import Signer, signer_for
+from service.i18n.formats import joined
+from service.i18n.locales import DEFAULT, LANGUAGES, negotiate
+from service.i18n.templating import localise, translate
 from service.mail_headers import Mailbox, PreparedHeader, mailbox_from_config
 from service.models import MailingList, Subscriber, utcnow
 
@@ -49,21 +52,22 @@ _HEADERS.map_to_type("list-unsubscribe", UrlListHeader)  # type: ignore[arg-type
 MAIL_POLICY = MailPolicy(header_factory=_HEADERS)
 
 
-@lru_cache(maxsize=4)
-def template_env(templates_dir: Path) -> Environment:
-    """Jinja2 with autoescape on for HTML and MJML (story text and names are data, never markup)."""
-    return Environment(
+@lru_cache(maxsize=4 * len(LANGUAGES))
+def template_env(templates_dir: Path, language: str = DEFAULT) -> Environment:
+    """Jinja2 with autoescape on for HTML and MJML (story text and names are data, never markup), in one language."""
+    return localise(Environment(
         loader=FileSystemLoader(str(templates_dir)),
         autoescape=select_autoescape(["html", "mjml", "xml"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
-    )
+    ), language)
 
 
-def render_html_and_text(settings: Settings, name: str, context: dict[str, Any]) -> tuple[str, str]:
+def render_html_and_text(settings: Settings, name: str, context: dict[str, Any],
+                         language: str = DEFAULT) -> tuple[str, str]:
     """Render email/NAME.mjml through MJML and email/NAME.txt as the plain-text twin (`brand` in its header)."""
-    env = template_env(settings.templates_dir)
+    env = template_env(settings.templates_dir, language)
     full_context = {"postal_address": settings.postal_address, "base_url": settings.base_url,
                     "brand": configured_brand(settings), **context}
     html = mjml2html(env.get_template(f"email/{name}.mjml").render(full_context))
@@ -121,7 +125,8 @@ def feedback_id(settings: Settings, campaign: str, list_slug: str, kind: str) ->
 
 def confirmation_message(settings: Settings, subscriber: Subscriber, lists: Sequence[MailingList]) -> EmailMessage:
     """The double opt-in email: one link to a page whose button confirms."""
-    names = ", ".join(ml.name for ml in lists)
+    language = negotiate(None, [ml.locale for ml in lists])
+    names = joined([ml.name for ml in lists], language)
     brand = brand_for_lists(settings, list(lists))
     context = {
         "brand": brand,
@@ -130,8 +135,9 @@ def confirmation_message(settings: Settings, subscriber: Subscriber, lists: Sequ
         "confirm_url": links.confirm_url(settings, subscriber.id, [ml.id for ml in lists]),
         "valid_days": max(1, settings.confirm_token_max_age // 86400),
     }
-    html, text = render_html_and_text(settings, "confirm", context)
-    return build_message(settings, to=recipient(subscriber), subject=f"Please confirm your subscription to {names}",
+    html, text = render_html_and_text(settings, "confirm", context, language)
+    subject = translate(language, "Please confirm your subscription to %(names)s", names=names)
+    return build_message(settings, to=recipient(subscriber), subject=subject,
                          html=html, text=text, sender=branded_sender(settings, brand), headers={
                              "Auto-Submitted": "auto-generated",
                              "Feedback-ID": feedback_id(settings, "confirm", "+".join(ml.slug for ml in lists),
@@ -143,8 +149,10 @@ def data_link_message(settings: Settings, subscriber: Subscriber) -> EmailMessag
     brand = brand_for_lists(settings, [s.mailing_list for s in subscriber.subscriptions])
     context = {"brand": brand, "subscriber": subscriber, "data_url": links.data_url(settings, subscriber.id),
                "valid_minutes": links.DATA_LINK_SECONDS // 60}
-    html, text = render_html_and_text(settings, "data_link", context)
-    return build_message(settings, to=recipient(subscriber), subject=f"Your data at {brand.name}: download or delete",
+    language = negotiate(None, [s.mailing_list.locale for s in subscriber.subscriptions])
+    html, text = render_html_and_text(settings, "data_link", context, language)
+    subject = translate(language, "Your data at %(site)s: download or delete", site=brand.name)
+    return build_message(settings, to=recipient(subscriber), subject=subject,
                          html=html, text=text, sender=branded_sender(settings, brand), headers={
                              "Auto-Submitted": "auto-generated",
                              "Feedback-ID": feedback_id(settings, "data", "reader", "transactional")})
@@ -160,8 +168,9 @@ def welcome_message(settings: Settings, subscriber: Subscriber, mailing_list: Ma
         "unsubscribe_url": links.unsubscribe_url(settings, subscriber.id, mailing_list.id),
         "preferences_url": links.preferences_url(settings, subscriber.id),
     }
-    html, text = render_html_and_text(settings, "welcome", context)
+    html, text = render_html_and_text(settings, "welcome", context, mailing_list.locale)
     headers = list_headers(settings, subscriber, mailing_list)
     headers["Feedback-ID"] = feedback_id(settings, "welcome", mailing_list.slug, "transactional")
-    return build_message(settings, to=recipient(subscriber), subject=f"Welcome to {mailing_list.name}",
+    subject = translate(mailing_list.locale, "Welcome to %(list)s", list=mailing_list.name)
+    return build_message(settings, to=recipient(subscriber), subject=subject,
                          html=html, text=text, headers=headers, sender=branded_sender(settings, brand))

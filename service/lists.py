@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.errors import InvalidInput, UnknownList
+from service.i18n.locales import LANGUAGES, list_language
 from service.models import ListCategory, MailingList, Subscription, SubscriptionStatus, utcnow
 from service.subscriptions.fields import clean_name, clean_timezone
 
@@ -46,7 +47,7 @@ def parse_send_time(raw: str) -> time:
 def create_list(session: Session, *, slug: str, name: str, description: str = "", send_time: time = time(7, 0),
                 timezone: str = "UTC", double_opt_in: bool = True, categories: list[str] | None = None,
                 local_time_delivery: bool = False, languages: list[str] | None = None,
-                commit: bool = True) -> MailingList:
+                language: str | None = None, commit: bool = True) -> MailingList:
     """A new list; the slug is its stable public identifier (commit=False: the caller commits, with its audit)."""
     if not SLUG.fullmatch(slug):
         raise InvalidInput("A list slug is lower-case letters, digits and dashes, e.g. world-news.")
@@ -56,7 +57,8 @@ def create_list(session: Session, *, slug: str, name: str, description: str = ""
     name = clean_name(name, what="The list name") or slug  # it reaches subjects and List-Id
     mailing_list = MailingList(slug=slug, name=name, description=description, send_time=send_time,
                                timezone=clean_timezone(timezone), double_opt_in=double_opt_in,
-                               local_time_delivery=local_time_delivery, languages=clean_languages(languages or ["en"]))
+                               local_time_delivery=local_time_delivery, languages=clean_languages(languages or ["en"]),
+                               language=clean_language(language))
     mailing_list.category_rows = [ListCategory(category=c) for c in _clean_categories(categories or [])]
     session.add(mailing_list)
     if commit:
@@ -72,6 +74,23 @@ def clean_languages(languages: list[str]) -> list[str]:
     if not cleaned or any(not LANGUAGE.match(code) for code in cleaned):
         raise InvalidInput("Languages are ISO 639-1 codes such as en, fr or pt.")
     return cleaned
+
+
+def clean_language(language: str | None) -> str | None:
+    """The language a list's emails and pages speak, one we have a catalog for; '' or None: its story language's."""
+    code = (language or "").strip().lower()
+    if not code:
+        return None
+    if code not in LANGUAGES:
+        raise InvalidInput(f"The list's language must be one of {', '.join(LANGUAGES)}; got {code!r}.")
+    return code
+
+
+def site_languages(session: Session) -> list[str]:
+    """The languages the open lists speak, oldest list first: what site-wide pages choose from."""
+    rows = session.execute(select(MailingList.language, MailingList.languages)
+                           .where(MailingList.archived_at.is_(None)).order_by(MailingList.id))
+    return list(dict.fromkeys(list_language(language, languages) for language, languages in rows.all()))
 
 
 def _check_text(*values: str) -> None:
@@ -131,7 +150,7 @@ def list_for_category(session: Session, category: str) -> MailingList | None:
 
 
 EDITABLE = ("name", "description", "send_time", "timezone", "local_time_delivery", "double_opt_in", "categories",
-            "languages")
+            "languages", "language")
 
 
 def _cleaned(field: str, value: Any) -> Any:
@@ -142,6 +161,8 @@ def _cleaned(field: str, value: Any) -> Any:
         return clean_timezone(value)
     if field == "languages":
         return clean_languages(list(value))
+    if field == "language":
+        return clean_language(str(value))
     if field == "categories":
         return _clean_categories(list(value))
     if field == "name":

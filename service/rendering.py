@@ -14,6 +14,9 @@ from service import emails, links
 from service.bounces.verp import signed_message_id
 from service.branding.brand import brand_of, sender
 from service.config import Settings
+from service.i18n.formats import joined, long_date
+from service.i18n.locales import DEFAULT
+from service.i18n.templating import translate, translate_plural
 from service.models import Edition, MailingList, Story, Subscriber
 
 PER_RECIPIENT = ("unsubscribe_url", "preferences_url", "recipient_email")
@@ -58,15 +61,13 @@ def _publisher_names(story: Story) -> list[str]:
     return list(names)
 
 
-def _named(names: list[str], more: int) -> str:
-    """'A', 'A and B', 'A, B and C', or 'A, B, C and 8 more'."""
-    parts = names + ([f"{more} more"] if more > 0 else [])
-    if len(parts) < 2:
-        return "".join(parts)
-    return ", ".join(parts[:-1]) + " and " + parts[-1]
+def _named(names: list[str], more: int, language: str = DEFAULT) -> str:
+    """'A', 'A and B', 'A, B and C', or 'A, B, C and 8 more' (in the list's language)."""
+    parts = names + ([translate_plural(language, "%(num)s more", "%(num)s more", more)] if more > 0 else [])
+    return joined(parts, language)
 
 
-def story_brief(settings: Settings, story: Story, edit: dict | None = None) -> StoryBrief:
+def story_brief(settings: Settings, story: Story, edit: dict | None = None, language: str = DEFAULT) -> StoryBrief:
     """The story cut down for the email: at most six points, at most three publishers named; `edit`: the editor's
     headline and key points for this edition ({"title", "points"}), which replace the story's own."""
     names = _publisher_names(story)
@@ -76,7 +77,7 @@ def story_brief(settings: Settings, story: Story, edit: dict | None = None) -> S
     points = ([{"text": str(text), "publisher": None, "item_url": None} for text in edit["points"]]
               if edit.get("points") is not None else story.points())
     return StoryBrief(story=story, title=edit.get("title") or story.title, points=points[:MAX_POINTS],
-                      source_count=count, publishers=_named(shown, count - len(shown)) if shown else "",
+                      source_count=count, publishers=_named(shown, count - len(shown), language) if shown else "",
                       url=story_url(settings, story.id))
 
 
@@ -92,8 +93,9 @@ def placeholders(key: str) -> dict[str, str]:
 
 
 def edition_subject(mailing_list: MailingList, day: date) -> str:
-    """Subject from the list and the date, e.g. 'World News daily: Tuesday 24 November 2026'."""
-    return f"{mailing_list.name}: {day:%A} {day.day} {day:%B %Y}"
+    """Subject from the list and the date, e.g. 'World News daily: Tuesday 24 November 2026', in its language."""
+    language = mailing_list.locale
+    return translate(language, "%(list)s: %(date)s", list=mailing_list.name, date=long_date(day, language))
 
 
 def edition_preheader(titles: Sequence[str]) -> str:
@@ -117,13 +119,14 @@ def render_edition(settings: Settings, mailing_list: MailingList, day: date, sto
     from service.editions.intro import intro_html  # markdown-it and nh3: only where an edition is rendered
 
     key = secrets.token_hex(8)
-    briefs = [story_brief(settings, story, (edits or {}).get(str(story.id))) for story in stories]
+    language = mailing_list.locale
+    briefs = [story_brief(settings, story, (edits or {}).get(str(story.id)), language) for story in stories]
     preheader = edition_preheader([brief.title for brief in briefs])
     context = {
         "brand": brand_of(settings, mailing_list),
         "list": mailing_list,
         "day": day,
-        "day_label": f"{day:%A} {day.day} {day:%B %Y}",
+        "day_label": long_date(day, language),
         "stories": stories,
         "briefs": briefs,
         "intro_html": intro_html(intro),
@@ -133,7 +136,7 @@ def render_edition(settings: Settings, mailing_list: MailingList, day: date, sto
         "ph": placeholders(key),
         "archive_url": archive_url(settings, mailing_list, day),
     }
-    html, text = emails.render_html_and_text(settings, "edition", context)
+    html, text = emails.render_html_and_text(settings, "edition", context, language)
     return RenderedEdition(subject=edition_subject(mailing_list, day), preheader=preheader,
                            html=_INLINER.inline(html), text=text, placeholder_key=key)
 
@@ -158,7 +161,8 @@ def recipient_values(settings: Settings, subscriber: Subscriber, mailing_list: M
 def public_values(settings: Settings, mailing_list: MailingList) -> dict[str, str]:
     """Values for the web archive, where there is no recipient."""
     subscribe = f"{settings.base_url}/subscribe?list={mailing_list.slug}"
-    return {"unsubscribe_url": subscribe, "preferences_url": subscribe, "recipient_email": "your address"}
+    return {"unsubscribe_url": subscribe, "preferences_url": subscribe,
+            "recipient_email": translate(mailing_list.locale, "your address")}
 
 
 def edition_message_id(settings: Settings, edition: Edition, subscriber_id: int) -> str:

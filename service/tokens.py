@@ -10,6 +10,7 @@ from itsdangerous.encoding import base64_encode
 from itsdangerous.url_safe import URLSafeSerializerMixin
 
 from service.errors import ExpiredToken, InvalidToken
+from service.i18n.locales import N_
 
 
 class Purpose(str, Enum):
@@ -54,14 +55,14 @@ def read_signed(secret_key: str, purpose: Purpose, token: str, *, max_age: int |
     try:
         return _serializer(secret_key, purpose).loads(token, max_age=max_age)
     except SignatureExpired:
-        raise ExpiredToken("This link has expired. Please subscribe again to get a new one.") from None
+        raise ExpiredToken(N_("This link has expired. Please subscribe again to get a new one.")) from None
     except BadSignature:
-        raise InvalidToken("This link is not valid. Please use the link from your latest email.") from None
+        raise InvalidToken(N_("This link is not valid. Please use the link from your latest email.")) from None
 
 
 def read_token(secret_key: str, purpose: Purpose, token: str, *, max_age: int | None = None) -> dict[str, Any]:
     """Verify a link token naming a subscriber; raise a domain error a page can explain."""
     payload = read_signed(secret_key, purpose, token, max_age=max_age)
     if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
-        raise InvalidToken("This link is not valid. Please use the link from your latest email.")
+        raise InvalidToken(N_("This link is not valid. Please use the link from your latest email."))
     return payload

@@ -102,7 +102,8 @@ def paused_for(db) -> timedelta | None:
 def test_pause_for_a_while_then_resume(client, db, preferences, choice, days):
     page = assert_saved(client, save(client, preferences, pause=choice), preferences)
     assert abs(paused_for(db) - timedelta(days=days)) < timedelta(minutes=5)
-    until = as_utc(reader(db).paused_until).strftime("%d %B %Y")
+    moment = as_utc(reader(db).paused_until)
+    until = f"{moment.day} {moment:%B %Y}"
     assert f"Your emails are paused until {until}" in page
     assert '<option value="keep" selected>Stay paused as now</option>' in page
 

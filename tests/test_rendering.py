@@ -233,7 +233,7 @@ def test_the_edition_reads_like_a_briefing(db, mail_settings, world_news):
     assert listed, "the briefing opens with the headlines"
     assert re.findall(r"<li[^>]*>([^<]*)</li>", listed.group(1)) == [escape(s.title, quote=False) for s in ordered]
     assert html.index("In today’s email") < html.index("<h2")
-    contents = text.split("In today's email:\n", 1)[1].split("\n\n", 1)[0]
+    contents = text.split("In today’s email:\n", 1)[1].split("\n\n", 1)[0]
     assert contents.splitlines() == [f"  {n}. {s.title}" for n, s in enumerate(ordered, 1)]
     assert re.findall(r"<ul[^>]*>(.*?)</ul>", html, re.DOTALL) and all(
         len(re.findall(r"<li\b", points)) == 6 for points in re.findall(r"<ul[^>]*>(.*?)</ul>", html, re.DOTALL))

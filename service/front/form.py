@@ -5,6 +5,7 @@ from sqlalchemy.orm import Session
 
 from service.addresses import normalise_address
 from service.errors import InvalidInput, UnknownList
+from service.i18n.locales import N_
 from service.subscriptions.fields import clean_name, clean_timezone
 from service.subscriptions.lookups import lists_by_slug
 
@@ -14,7 +15,7 @@ def field_errors(session: Session, *, email: str, name: str, lists: list[str],
     """{field: one-line message} for every field that cannot be accepted; empty when the form is fine."""
     errors: dict[str, str] = {}
     if not email.strip():
-        errors["email"] = "Please enter your email address."
+        errors["email"] = N_("Please enter your email address.")
     else:
         try:
             normalise_address(email, check_deliverability=check_deliverability)

@@ -8,6 +8,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from service.editions import archived_editions, send_moment, stories_of_editions
+from service.i18n.formats import clock, day_and_month
+from service.i18n.locales import DEFAULT
+from service.i18n.templating import translate
 from service.models import Edition, MailingList, Story
 
 
@@ -53,13 +56,12 @@ def next_edition_at(mailing_list: MailingList, zone_name: str | None, now: datet
     raise AssertionError("a daily list always has a send moment within two days")  # pragma: no cover
 
 
-def spoken_moment(moment: datetime, now: datetime) -> str:
+def spoken_moment(moment: datetime, now: datetime, language: str = DEFAULT) -> str:
     """'today at 07:00', 'tomorrow at 07:00' or 'on Friday 4 December at 07:00', in the moment's own zone."""
     today = now.astimezone(moment.tzinfo).date()
+    at = clock(moment, language)
     if moment.date() == today:
-        day = "today"
-    elif moment.date() == today + timedelta(days=1):
-        day = "tomorrow"
-    else:
-        day = f"on {moment:%A} {moment.day} {moment:%B}"
-    return f"{day} at {moment:%H:%M}"
+        return translate(language, "today at %(time)s", time=at)
+    if moment.date() == today + timedelta(days=1):
+        return translate(language, "tomorrow at %(time)s", time=at)
+    return translate(language, "on %(day)s at %(time)s", day=day_and_month(moment, language), time=at)

@@ -6,6 +6,7 @@ from datetime import datetime, time
 from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from service.i18n.locales import list_language
 from service.models.base import Base, utcnow
 
 
@@ -23,6 +24,7 @@ class MailingList(Base):
     double_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
     local_time_delivery: Mapped[bool] = mapped_column(Boolean, default=False)
     languages: Mapped[list] = mapped_column(JSON, default=lambda: ["en"])  # ISO 639-1 codes of its stories
+    language: Mapped[str | None] = mapped_column(String(8), default=None)  # its emails' and pages'; None: see locale
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(default=None)  # archived: no new readers, no editions
     accent_color: Mapped[str | None] = mapped_column(String(7), default=None)  # branding; None: the site's
@@ -31,6 +33,11 @@ class MailingList(Base):
     send_mode: Mapped[str] = mapped_column(String(16), default="auto", server_default="auto")
 
     category_rows: Mapped[list[ListCategory]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def locale(self) -> str:
+        """The language its emails and pages speak: the one set, else its first story language we have, else 'en'."""
+        return list_language(self.language, self.languages)
 
     @property
     def categories(self) -> list[str]:

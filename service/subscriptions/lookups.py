@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from service.addresses import normalise_address
 from service.errors import InvalidInput, UnknownList
+from service.i18n.locales import N_
 from service.lists import SLUG
 from service.models import MailingList, Subscriber, Subscription
 
@@ -16,7 +17,7 @@ def lists_by_slug(session: Session, slugs: Iterable[str]) -> list[MailingList]:
     """The lists named, in order, or UnknownList naming the first missing one."""
     wanted = list(dict.fromkeys(s.strip() for s in slugs if s and s.strip()))
     if not wanted:
-        raise InvalidInput("Please choose at least one list.")
+        raise InvalidInput(N_("Please choose at least one list."))
     if bad := next((slug for slug in wanted if not SLUG.fullmatch(slug)), None):
         raise InvalidInput(f"{bad[:70]!r} is not a list name (lower-case letters, digits and dashes, e.g. world-news).")
     found = {ml.slug: ml for ml in session.scalars(select(MailingList).where(MailingList.slug.in_(wanted)))}

@@ -4,15 +4,16 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.config import Settings, get_settings
 from service.errors import ServiceError, UnknownPage
+from service.i18n.locales import N_
 from service.ratelimit import FailureThrottle, LoginThrottle, SubscribeLimiter
 from service.subscriptions.joining import Notifier
 from service.web import admin, api, archive, bounces, branding, docs, front, my_data, openapi, pages, story_pages
 from service.web.errors import render_service_error, server_error_response, validation_error_response
+from service.web.language import PageTemplates
 from service.web.methods import AllowedMethods
 from service.web.middleware import GuardedBody, SecurityHeaders
 from service.web.monitoring import router as monitoring_router
@@ -28,8 +29,7 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
     app = FastAPI(title="World News daily", docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)
     app.state.settings = settings
     app.state.notifier = notifier
-    app.state.templates = Jinja2Templates(directory=str(settings.templates_dir / "pages"),
-                                          context_processors=[branding.brand_context])
+    app.state.templates = PageTemplates(settings.templates_dir / "pages", context_processors=[branding.brand_context])
     app.state.limiter = SubscribeLimiter(
         settings.effective_rate_limit_storage_url,
         settings.subscribe_limit_per_ip,
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
     async def _http_error(request: Request, error: StarletteHTTPException):
         """Unknown URLs and wrong methods answer in our shape too: a page for people, JSON under /api."""
         if error.status_code == 404:
-            return render_service_error(request, UnknownPage("There is no page at this address."))
+            return render_service_error(request, UnknownPage(N_("There is no page at this address.")))
         response = render_service_error(request, ServiceError(str(error.detail)), status=error.status_code)
         response.headers.update(error.headers or {})
         return response

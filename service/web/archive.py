@@ -19,11 +19,13 @@ from service.editions import (
     stories_of_editions,
 )
 from service.errors import UnknownList, UnknownPage
+from service.i18n.formats import long_date
 from service.lists import get_list
 from service.models import Edition, MailingList
 from service.rendering import archive_url, story_brief, total_sources
 from service.subscriptions.lookups import all_lists
 from service.web.common import get_session
+from service.web.language import page_language, tr, use_language
 from service.web.security import CSRF_FIELD, csrf_token, set_csrf_cookie
 
 router = APIRouter()
@@ -32,15 +34,18 @@ TOP_HEADLINES = 3  # what a list's archive shows of each edition; the edition's 
 PAGE_SIZE = 60  # editions on one page of a list's archive: two months of a daily
 
 
-def day_label(day: date) -> str:
-    """'Tuesday 10 March 2026', as the emails' subjects say it."""
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
 def _page(request: Request, name: str, context: dict, *, subscribe_to: MailingList | None = None):
-    """Render an archive page; with a list to subscribe to, the subscribe box gets its CSRF token and cookie."""
+    """Render an archive page (a list's in its language); the subscribe box gets its CSRF token and cookie."""
+    if subscribe_to is not None:
+        use_language(request, subscribe_to.locale)
     if subscribe_to is not None and subscribe_to.archived_at is None:
         context.update(subscribe_list=subscribe_to, csrf_field=CSRF_FIELD, csrf_token=csrf_token(request))
+    language = page_language(request)
+
+    def day_label(day: date) -> str:
+        """'Tuesday 10 March 2026', as the emails' subjects say it."""
+        return long_date(day, language)
+
     response = request.app.state.templates.TemplateResponse(request, name, {"day_label": day_label, **context})
     set_csrf_cookie(request, response)
     return response
@@ -69,7 +74,9 @@ def list_archive(request: Request, slug: str, page: int = Query(1, ge=1, le=100_
     mailing_list = get_list(session, slug)
     editions = archived_editions(session, mailing_list, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     if page > 1 and not editions:
-        raise UnknownPage(f"{mailing_list.name} has fewer than {page} pages of editions.")
+        use_language(request, mailing_list.locale)
+        raise UnknownPage(tr(request, "%(list)s has fewer than %(page)s pages of editions.", list=mailing_list.name,
+                             page=page))
     shown = editions[:PAGE_SIZE]
     stories = stories_of_editions(session, shown)
     context = {"list": mailing_list, "editions": shown, "stories": stories, "top": TOP_HEADLINES, "page": page,
@@ -82,7 +89,8 @@ def archive_feed(request: Request, slug: str, session: Session = Depends(get_ses
     """An Atom feed of a list's editions, one entry per edition carrying each story's key points and link."""
     settings = request.app.state.settings
     mailing_list = get_list(session, slug)
-    entries = [(e, [story_brief(settings, s) for s in edition_stories(session, e)],
+    entries = [(e, [story_brief(settings, s, (e.story_edits or {}).get(str(s.id)), mailing_list.locale)
+                    for s in edition_stories(session, e)],
                 archive_url(settings, mailing_list, e.edition_date))
                for e in archived_editions(session, mailing_list, limit=FEED_ENTRIES)]
     body = request.app.state.templates.get_template("feed.xml").render(
@@ -91,9 +99,9 @@ def archive_feed(request: Request, slug: str, session: Session = Depends(get_ses
 
 
 @router.get("/archive/{slug}/{day}/")
-def archive_edition_with_slash(slug: str, day: str, session: Session = Depends(get_session)):
+def archive_edition_with_slash(request: Request, slug: str, day: str, session: Session = Depends(get_session)):
     """A hand-typed trailing slash finds the edition too (one that is published)."""
-    edition = _published(session, get_list(session, slug), day)
+    edition = _published(request, session, get_list(session, slug), day)
     return RedirectResponse(f"/archive/{slug}/{edition.edition_date.isoformat()}", status_code=301)
 
 
@@ -101,26 +109,29 @@ def archive_edition_with_slash(slug: str, day: str, session: Session = Depends(g
 def archive_edition(request: Request, slug: str, day: str, session: Session = Depends(get_session)):
     """One published edition as a web page (the emails' "view in browser" link opens it)."""
     mailing_list = get_list(session, slug)
-    edition = _published(session, mailing_list, day)
+    use_language(request, mailing_list.locale)
+    edition = _published(request, session, mailing_list, day)
     if day != edition.edition_date.isoformat():  # 20260310 and the like: one address per edition
         return RedirectResponse(f"/archive/{slug}/{edition.edition_date.isoformat()}", status_code=301)
     settings = request.app.state.settings
     stories = edition_stories(session, edition)
     older, newer = neighbour_editions(session, edition)
     edits = edition.story_edits or {}  # the editor's headlines and key points for this edition
-    context = {"list": mailing_list, "edition": edition,
-               "briefs": [story_brief(settings, s, edits.get(str(s.id))) for s in stories],
+    briefs = [story_brief(settings, s, edits.get(str(s.id)), mailing_list.locale) for s in stories]
+    context = {"list": mailing_list, "edition": edition, "briefs": briefs,
                "total_sources": total_sources(stories) if stories else 0, "older": older, "newer": newer}
     return _page(request, "archive_edition.html", context, subscribe_to=mailing_list)
 
 
-def _published(session: Session, mailing_list: MailingList, day: str) -> Edition:
+def _published(request: Request, session: Session, mailing_list: MailingList, day: str) -> Edition:
     """The list's published edition of the day the URL names, or a 404 (a mistyped date included)."""
     try:
         when = date.fromisoformat(day)
     except ValueError:  # a mistyped address is a page that does not exist, not a form error
-        raise UnknownList(f"There is no {mailing_list.name} edition for {day!r}.") from None
+        raise UnknownList(tr(request, "There is no %(list)s edition for %(day)s.", list=mailing_list.name,
+                             day=repr(day))) from None
     edition = published_edition(session, mailing_list, when)
     if edition is None:
-        raise UnknownList(f"There is no {mailing_list.name} edition for {when.isoformat()}.")
+        raise UnknownList(tr(request, "There is no %(list)s edition for %(day)s.", list=mailing_list.name,
+                             day=when.isoformat()))
     return edition

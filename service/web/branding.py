@@ -20,22 +20,21 @@ log = logging.getLogger(__name__)
 
 
 def use_brand(request: Request, brand: Brand) -> None:
-    """Show this page with a list's brand instead of the site's."""
+    """Show this page's content with a list's brand (its name, about text and accent); the header stays the site's."""
     request.state.brand = brand
 
 
 def brand_context(request: Request) -> dict[str, Brand]:
-    """Jinja2 context processor: `brand` (name, about, logo_url, accent, sender_name) for every page template."""
-    chosen = getattr(request.state, "brand", None)
-    if chosen is not None:
-        return {"brand": chosen}
+    """Jinja2 context processor for every page template: `site`, the site's brand for the header and footer, and
+    `brand`, the brand of what the page is about (a list's, where a page is one list's, else the site's)."""
     settings = request.app.state.settings
     try:
         with session_factory(settings.effective_database_url)() as session:
-            return {"brand": site_brand(session, settings)}
+            site = site_brand(session, settings)
     except SQLAlchemyError:  # the error page for a database outage still needs a header
         log.warning("branding unavailable (database error); using the configured brand")
-        return {"brand": configured_brand(settings)}
+        site = configured_brand(settings)
+    return {"site": site, "brand": getattr(request.state, "brand", None) or site}
 
 
 def _logo_response(logo) -> Response:

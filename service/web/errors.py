@@ -21,6 +21,8 @@ from service.errors import (
     UnknownList,
     UnknownPage,
 )
+from service.i18n.locales import N_
+from service.web.language import tr
 from service.web.middleware import CONTENT_SECURITY_POLICY, BodyTooLarge, RequestTimeout
 from service.web.security import CsrfFailed
 
@@ -39,10 +41,10 @@ STATUS = [
     (ServiceUnavailable, 503),
 ]
 STATUS_BY_CODE = {"not_authorised": 401}
-TITLES = {400: "This link is not valid", 403: "Please reload the form", 404: "Not found", 408: "Too slow",
-          409: "Changed since you opened it",
-          410: "This link has expired", 413: "Too much data", 422: "Please check your input", 429: "Slow down",
-          500: "Something went wrong", 503: "Please try again later"}
+TITLES = {400: N_("This link is not valid"), 403: N_("Please reload the form"), 404: N_("Not found"),
+          408: N_("Too slow"), 409: N_("Changed since you opened it"), 410: N_("This link has expired"),
+          413: N_("Too much data"), 422: N_("Please check your input"), 429: N_("Slow down"),
+          500: N_("Something went wrong"), 503: N_("Please try again later")}
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 log = logging.getLogger(__name__)
 
@@ -91,15 +93,16 @@ def render_service_error(request: Request, error: ServiceError, status: int | No
     if json:
         return JSONResponse({"error": error.code, "detail": error.message}, status_code=status, headers=headers)
     templates = request.app.state.templates
-    title = "Not allowed" if isinstance(error, Forbidden) else TITLES.get(status, "Something went wrong")
-    context = {"title": title, "message": error.message, "error": True, "status": status}
+    title = N_("Not allowed") if isinstance(error, Forbidden) else TITLES.get(status, TITLES[500])
+    # Messages raised already translated pass through unchanged; the fixed ones are in the catalogs.
+    context = {"title": tr(request, title), "message": tr(request, error.message), "error": True, "status": status}
     return templates.TemplateResponse(request, "error.html", context, status_code=status, headers=headers)
 
 
 def server_error_response(request: Request, error: Exception):
     """A bug's answer: logged with its traceback here, and only a plain apology to the client, in its format."""
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    message = "Something went wrong on our side. It has been logged; please try again in a little while."
+    message = N_("Something went wrong on our side. It has been logged; please try again in a little while.")
     # Starlette answers from outside every middleware here, so the page brings its own security headers.
     headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff",
                "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}

@@ -17,6 +17,7 @@ from service.models import MailingList
 from service.subscriptions.lookups import all_lists
 from service.web.branding import use_brand
 from service.web.common import get_session, subscribe
+from service.web.language import tr, use_list_language
 from service.web.page_render import render_page
 from service.web.security import CSRF_FIELD, check_csrf
 
@@ -28,12 +29,14 @@ def _form_page(request: Request, session: Session, template: str, *, chosen: set
                values: dict[str, str] | None = None, errors: dict[str, str] | None = None):
     """A page with the subscribe form: the site's, or the list's own brand when there is exactly one list."""
     lists = all_lists(session)
+    use_list_language(request, lists)
     if len(lists) == 1:
         use_brand(request, list_brand(session, request.app.state.settings, lists[0]))
         chosen = {lists[0].slug}
     latest = latest_editions(session, lists) if template == "landing.html" else []
     return render_page(request, template, status_code, lists=lists, chosen=chosen, latest=latest,
-                       values=values or {"email": "", "name": ""}, errors=errors or {},
+                       values=values or {"email": "", "name": ""},
+                       errors={field: tr(request, message) for field, message in (errors or {}).items()},
                        archive_url="/archive")
 
 
@@ -84,9 +87,11 @@ def subscribe_submit(
 
 
 @router.get(CHECK_INBOX)
-def check_inbox(request: Request):
+def check_inbox(request: Request, session: Session = Depends(get_session)):
     """The address we wrote to, the spam folder hint, and the resend button (the same answer for every address)."""
     pending = read_pending(request.app.state.settings.secret_key, request.cookies.get(INBOX_COOKIE))
+    if pending is not None:
+        use_list_language(request, [ml for ml in all_lists(session) if ml.slug in pending.lists])
     return render_page(request, "check_inbox.html", pending=pending)
 
 

@@ -16,6 +16,7 @@ from service.subscribers.data_export import export_subscriber_data
 from service.subscribers.erasure import erase_subscriber
 from service.tokens import Purpose, read_token
 from service.web.common import client_ip, get_session
+from service.web.language import tr, use_readers_language
 from service.web.page_render import render_page
 from service.web.security import CSRF_FIELD, check_csrf
 
@@ -29,11 +30,12 @@ def _reader(request: Request, session: Session, purpose: Purpose, token: str) ->
     try:
         payload = read_token(secret, purpose, token, max_age=DATA_LINK_SECONDS if purpose == Purpose.data else None)
     except ExpiredToken:
-        raise ExpiredToken("This link has expired: it works for an hour. Ask for a new one on your preferences "
-                           "page (the link at the bottom of every email).") from None
+        raise ExpiredToken(tr(request, "This link has expired: it works for an hour. Ask for a new one on your "
+                                       "preferences page (the link at the bottom of every email).")) from None
     subscriber = session.get(Subscriber, payload["s"])
     if subscriber is None:
-        raise InvalidToken("This link belongs to an address we no longer hold.")
+        raise InvalidToken(tr(request, "This link belongs to an address we no longer hold."))
+    use_readers_language(request, subscriber)
     return subscriber
 
 
@@ -45,10 +47,10 @@ def ask_for_data_link(request: Request, token: str, csrf_token_value: str = Form
     subscriber = _reader(request, session, Purpose.preferences, token)
     request.app.state.limiter.check_data_link(subscriber.email)
     request.app.state.notifier.data_link(subscriber.id)
-    return render_page(request, "message.html", cookie=False, title="Check your inbox",
-                       message=f"We have sent a link to {subscriber.email}. It works for an hour: open it to "
-                               "download or delete your data.", link=f"/preferences/{token}",
-                       link_text="Back to your preferences")
+    return render_page(request, "message.html", cookie=False, title=tr(request, "Check your inbox"),
+                       message=tr(request, "We have sent a link to %(address)s. It works for an hour: open it to "
+                                           "download or delete your data.", address=subscriber.email),
+                       link=f"/preferences/{token}", link_text=tr(request, "Back to your preferences"))
 
 
 @router.get("/my-data/{token}")
@@ -74,7 +76,8 @@ def erase(request: Request, token: str, csrf_token_value: str = Form("", alias=C
     """Delete the reader's data; only a hash of the address stays, so we never mail it again."""
     check_csrf(request, csrf_token_value)
     subscriber = _reader(request, session, Purpose.data, token)
+    title = tr(request, "Your data is deleted")  # in the reader's language, read before their lists go
+    message = tr(request, "We have deleted your address, your subscriptions and their history. We keep only a "
+                          "one-way hash of the address, so that it is never mailed again.")
     erase_subscriber(session, subscriber.id, actor=READER, ip=client_ip(request))
-    return render_page(request, "message.html", cookie=False, title="Your data is deleted",
-                       message="We have deleted your address, your subscriptions and their history. We keep only a "
-                               "one-way hash of the address, so that it is never mailed again.")
+    return render_page(request, "message.html", cookie=False, title=title, message=message)

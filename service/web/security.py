@@ -9,6 +9,7 @@ from fastapi import Request
 
 from service.config import Settings
 from service.errors import ServiceError
+from service.i18n.locales import N_
 
 CSRF_COOKIE = "nl_csrf"
 SECURE_CSRF_COOKIE = "__Host-nl_csrf"  # browsers only accept it Secure, for path /, from this very host
@@ -71,4 +72,5 @@ def same_origin(request: Request) -> bool:
 def check_csrf(request: Request, submitted: str | None) -> None:
     """Refuse a form post that did not come from our own page."""
     if not same_origin(request) or not csrf_matches(request, submitted):
-        raise CsrfFailed("This form has expired or was not sent from our site. Please reload the page and try again.")
+        raise CsrfFailed(N_("This form has expired or was not sent from our site. Please reload the page and try "
+                            "again."))

@@ -7,22 +7,26 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
+from service.i18n.formats import clock, short_date
+from service.i18n.locales import DEFAULT
+from service.i18n.templating import translate_plural
 from service.lists import list_for_category
 from service.models import Story, as_utc
 from service.stories.store import find_story
 from service.web.common import get_session
+from service.web.language import page_language, use_language
 
 router = APIRouter()
 PAGE_404: dict[int | str, dict[str, Any]] = {
     404: {"description": "There is no such story", "content": {"text/html": {"schema": {"type": "string"}}}}}
 
 
-def coverage(story: Story) -> list[dict[str, Any]]:
+def coverage(story: Story, language: str = DEFAULT) -> list[dict[str, Any]]:
     """The story's items newest first, each with its time in UTC (items that came after the edition belong here too)."""
     rows = []
     for item in sorted(story.items, key=lambda item: (as_utc(item.published_at), item.id), reverse=True):
         when = as_utc(item.published_at).astimezone(UTC)
-        rows.append({"item": item, "when": f"{when.day} {when:%B %Y}, {when:%H:%M} UTC",
+        rows.append({"item": item, "when": f"{short_date(when, language)}, {clock(when, language)} UTC",
                      "iso": when.isoformat(), "dated": item.dated})
     return rows
 
@@ -40,19 +44,21 @@ def by_publisher(story: Story, rows: list[dict[str, Any]]) -> list[dict[str, Any
     return [group for group in groups.values() if group["rows"]]
 
 
-def counted(number: int, noun: str) -> str:
-    """'1 article', '11 articles'."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 @router.get("/stories/{story_id}", responses=PAGE_404)
 def story_page(request: Request, story_id: str, session: Session = Depends(get_session)):
     """One story: its key points, sources and coverage, and the list that brings more like it."""
     story = find_story(session, story_id)
-    rows = coverage(story)
+    offered = list_for_category(session, story.category)
+    if offered is not None:
+        use_language(request, offered.locale)
+    language = page_language(request)
+    rows = coverage(story, language)
     groups = by_publisher(story, rows)
-    tally = f"{counted(len(rows), 'article')} from {counted(len(groups), 'publisher')}"
+    tally = translate_plural(language, "%(num)s article from %(publishers)s", "%(num)s articles from %(publishers)s",
+                             len(rows), publishers=translate_plural(language, "%(num)s publisher",
+                                                                    "%(num)s publishers", len(groups)))
     context = {"story": story, "coverage": rows, "groups": groups, "tally": tally,
-               "declared": story.hand_written and story.source_count != len(groups),
-               "list": list_for_category(session, story.category)}
+               "declared": story.hand_written and story.source_count != len(groups), "list": offered}
     return request.app.state.templates.TemplateResponse(request, "story.html", context)

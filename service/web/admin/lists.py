@@ -4,12 +4,14 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import available_timezones
 
+from babel import Locale
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
 
 from service import lists as list_rules
 from service.admin import audit
 from service.errors import InvalidInput
+from service.i18n.locales import LANGUAGES
 from service.models import MailingList
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 from service.web.admin.render import done, page
@@ -17,8 +19,9 @@ from service.web.common import client_ip, get_session
 
 router = APIRouter(prefix="/admin")
 TIMEZONES = sorted(available_timezones())
+LANGUAGE_CHOICES = [(code, str(Locale.parse(code).get_display_name(code)).capitalize()) for code in LANGUAGES]
 BLANK = {"slug": "", "name": "", "description": "", "send_time": "07:00", "timezone": "UTC", "double_opt_in": True,
-         "local_time_delivery": False, "categories": "", "languages": "en"}
+         "local_time_delivery": False, "categories": "", "languages": "en", "language": ""}
 
 
 def split_words(raw: str) -> list[str]:
@@ -31,7 +34,8 @@ def form_values(mailing_list: MailingList) -> dict[str, Any]:
     return {"slug": mailing_list.slug, "name": mailing_list.name, "description": mailing_list.description,
             "send_time": mailing_list.send_time.strftime("%H:%M"), "timezone": mailing_list.timezone,
             "double_opt_in": mailing_list.double_opt_in, "local_time_delivery": mailing_list.local_time_delivery,
-            "categories": ", ".join(mailing_list.categories), "languages": ", ".join(mailing_list.languages or [])}
+            "categories": ", ".join(mailing_list.categories), "languages": ", ".join(mailing_list.languages or []),
+            "language": mailing_list.language or ""}
 
 
 def _form(request: Request, *, values: dict[str, Any], mailing_list: MailingList | None = None,
@@ -39,15 +43,16 @@ def _form(request: Request, *, values: dict[str, Any], mailing_list: MailingList
     """The create or edit form, with the typed values and what was wrong with them."""
     title = f"Edit {mailing_list.name}" if mailing_list else "New list"
     return page(request, "lists/form.html", status_code, title=title, values=values, mailing_list=mailing_list,
-                error=error, timezones=TIMEZONES)
+                error=error, timezones=TIMEZONES, languages=LANGUAGE_CHOICES)
 
 
 def _typed(slug: str, name: str, description: str, send_time: str, timezone: str, double_opt_in: str | None,
-           local_time_delivery: str | None, categories: str, languages: str) -> dict[str, Any]:
+           local_time_delivery: str | None, categories: str, languages: str, language: str = "") -> dict[str, Any]:
     """The submitted form as typed (checkboxes are absent when unticked)."""
     return {"slug": slug.strip(), "name": name, "description": description, "send_time": send_time.strip(),
             "timezone": timezone.strip(), "double_opt_in": double_opt_in is not None,
-            "local_time_delivery": local_time_delivery is not None, "categories": categories, "languages": languages}
+            "local_time_delivery": local_time_delivery is not None, "categories": categories, "languages": languages,
+            "language": language.strip()}
 
 
 def _settings(values: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +60,8 @@ def _settings(values: dict[str, Any]) -> dict[str, Any]:
     return {"name": values["name"], "description": values["description"],
             "send_time": list_rules.parse_send_time(values["send_time"]), "timezone": values["timezone"],
             "double_opt_in": values["double_opt_in"], "local_time_delivery": values["local_time_delivery"],
-            "categories": split_words(values["categories"]), "languages": split_words(values["languages"])}
+            "categories": split_words(values["categories"]), "languages": split_words(values["languages"]),
+            "language": values["language"]}
 
 
 @router.get("/lists")
@@ -75,10 +81,11 @@ def new_list_form(request: Request, admin: CurrentAdmin):
 def create_list(request: Request, admin: CurrentAdmin, slug: str = Form(""), name: str = Form(""),
                 description: str = Form(""), send_time: str = Form("07:00"), timezone: str = Form("UTC"),
                 double_opt_in: str | None = Form(None), local_time_delivery: str | None = Form(None),
-                categories: str = Form(""), languages: str = Form("en"), session: Session = Depends(get_session)):
+                categories: str = Form(""), languages: str = Form("en"), language: str = Form(""),
+                session: Session = Depends(get_session)):
     """Create the list; a mistake re-renders the form with the message and what was typed."""
     values = _typed(slug, name, description, send_time, timezone, double_opt_in, local_time_delivery, categories,
-                    languages)
+                    languages, language)
     try:
         created = list_rules.create_list(session, slug=values["slug"], commit=False, **_settings(values))
     except InvalidInput as error:
@@ -102,11 +109,11 @@ def edit_list_form(slug: str, request: Request, admin: CurrentAdmin, session: Se
 def update_list(slug: str, request: Request, admin: CurrentAdmin, name: str = Form(""), description: str = Form(""),
                 send_time: str = Form("07:00"), timezone: str = Form("UTC"), double_opt_in: str | None = Form(None),
                 local_time_delivery: str | None = Form(None), categories: str = Form(""),
-                languages: str = Form("en"), session: Session = Depends(get_session)):
+                languages: str = Form("en"), language: str = Form(""), session: Session = Depends(get_session)):
     """Save the changed settings; a mistake re-renders the form with the message and what was typed."""
     mailing_list = list_rules.get_list(session, slug)
     values = _typed(slug, name, description, send_time, timezone, double_opt_in, local_time_delivery, categories,
-                    languages)
+                    languages, language)
     try:
         _, changed = list_rules.update_list(session, slug, **_settings(values))
     except InvalidInput as error:

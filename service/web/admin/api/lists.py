@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from service import lists as list_rules
 from service.admin import audit
+from service.i18n.locales import LANGUAGES
 from service.models import MailingList, as_utc
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 from service.web.common import client_ip, get_session
@@ -21,6 +22,8 @@ Slug = Annotated[str, Path(pattern=list_rules.SLUG.pattern, description="The lis
 SendTime = Annotated[str, Field(pattern=r"^[0-9]{1,2}:[0-9]{2}$", description="HH:MM in the list's time zone")]
 Words = Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=50)]
 Languages = Annotated[list[LanguageCode], Field(min_length=1, max_length=50)]
+
+LANGUAGE_HELP = f"Its emails' and pages' language, one of {', '.join(LANGUAGES)}; null: its first story language"
 
 
 class ListOut(BaseModel):
@@ -35,6 +38,8 @@ class ListOut(BaseModel):
     double_opt_in: bool
     categories: list[str]
     languages: list[str]
+    language: str = Field(description="The language its emails and pages speak")
+    language_set: str | None = Field(description="The language chosen for it; null: its first story language's")
     archived: bool
     archived_at: datetime | None
     confirmed_readers: int
@@ -52,6 +57,7 @@ class ListIn(BaseModel):
     double_opt_in: bool = True
     categories: Words = Field(default_factory=list, description="Story categories it carries; empty: all")
     languages: Languages = Field(default_factory=lambda: ["en"], description="ISO 639-1 codes")
+    language: str | None = Field(default=None, max_length=8, description=LANGUAGE_HELP)
 
 
 class ListChange(BaseModel):
@@ -65,6 +71,7 @@ class ListChange(BaseModel):
     double_opt_in: bool | None = None
     categories: Words | None = None
     languages: Languages | None = None
+    language: str | None = Field(default=None, max_length=8, description=LANGUAGE_HELP + " ('' to follow them)")
 
 
 def list_out(mailing_list: MailingList, readers: int) -> dict[str, Any]:
@@ -73,6 +80,7 @@ def list_out(mailing_list: MailingList, readers: int) -> dict[str, Any]:
             "send_time": mailing_list.send_time.strftime("%H:%M"), "timezone": mailing_list.timezone,
             "local_time_delivery": mailing_list.local_time_delivery, "double_opt_in": mailing_list.double_opt_in,
             "categories": mailing_list.categories, "languages": list(mailing_list.languages or []),
+            "language": mailing_list.locale, "language_set": mailing_list.language,
             "archived": mailing_list.archived_at is not None,
             "archived_at": as_utc(mailing_list.archived_at).isoformat() if mailing_list.archived_at else None,
             "confirmed_readers": readers}
@@ -98,7 +106,7 @@ def post_list(body: ListIn, request: Request, admin: CurrentAdmin, session: Sess
         session, slug=body.slug, name=body.name, description=body.description,
         send_time=list_rules.parse_send_time(body.send_time), timezone=body.timezone,
         local_time_delivery=body.local_time_delivery, double_opt_in=body.double_opt_in, categories=body.categories,
-        languages=body.languages, commit=False)
+        languages=body.languages, language=body.language, commit=False)
     audit.record(session, actor=admin.name, action="list.create", object_type="list", object_id=created.slug,
                  details={"name": created.name, "via": "api"}, ip=client_ip(request))
     session.commit()

@@ -1,0 +1,1 @@
+"""Every list in its own language: gettext catalogs (Babel), date and number formats, text direction."""
