@@ -152,6 +152,7 @@ def main() -> None:
     parser.add_argument("--incremental", type=int, metavar="N", help="feed items in chronological batches of N")
     parser.add_argument("--scale", action="store_true", help="time 10k from scratch and 500 new into 50k")
     parser.add_argument("--threshold", type=float, help="override the method's linkage threshold")
+    parser.add_argument("--merge-centres", type=float, help="override the event method's story-merge threshold")
     parser.add_argument("--titles-only", action="store_true", help="score feeds-dev with its descriptions dropped")
     args = parser.parse_args()
     items, gold = load(args.csv)
@@ -160,6 +161,8 @@ def main() -> None:
         scale(name, items)
         return
     options = {"threshold": args.threshold} if args.threshold is not None else {}
+    if args.merge_centres is not None:
+        options["merge_centres"] = args.merge_centres
     for method in available_methods() if args.all else [name]:
         print(score_feeds(method, args.feeds, args.incremental, args.titles_only, **options), flush=True)
         print(score(method, items, gold, args.incremental, **options), flush=True)
