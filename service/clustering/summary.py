@@ -161,9 +161,9 @@ def story_points(items: Sequence[ItemText], limit: int = 6, title: str | None = 
     to other sentences: a member's aside about another event stays out. Sentences its publisher repeats across
     its items (learnt from `context`, the publishers' other items) are furniture; one that only restates the
     headline, or says what a chosen point already says, is skipped, and so is a programme note ("NPR speaks with
-    ...") or a question. Each publisher with good sentences gets its share of the points before any takes more, and
-    none gives more than half of a multi-publisher story's points, so a story told by several is not told by one.
-    Better supported sentences come first.
+    ...") and, in a story of several items, a question. Each publisher with good sentences gets its share of the
+    points before any takes more, and none gives more than half of a multi-publisher story's points, so a story
+    told by several is not told by one. Better supported sentences come first.
     """
     repeated = repeated_sentences([*items, *context])
     candidates = _candidates([cleaned(item, repeated) for item in items])
@@ -186,11 +186,11 @@ def story_points(items: Sequence[ItemText], limit: int = 6, title: str | None = 
     voice = [items[c[1]].publisher.casefold() or f"#{c[1]}" for c in candidates]  # unnamed: each item its own
 
     def eligible(i: int) -> bool:
-        """About the happening, not the headline again, not a question and not a programme note."""
+        """About the happening, not the headline again, not a programme note (nor, among several items, a question)."""
         if (not alone and relevance[i] < ON_EVENT) or float(sentences[i] @ top) >= RESTATES_TITLE:
             return False
         text = candidates[i][0]
-        if text.rstrip("\"'\u201d\u2019)").endswith("?"):  # a question asks; a key point tells
+        if not alone and text.rstrip("\"'\u201d\u2019)").endswith("?"):  # a question asks; a point tells
             return False
         return not near_duplicate_titles(text, headline) and not _teaser(text, items[candidates[i][1]].publisher)
 
