@@ -67,9 +67,12 @@ def score(name: str, items: Sequence[ItemText], gold: Sequence[str], batch: int 
     )
 
 
-def score_feeds(name: str, folder: Path, batch: int | None, **options: float) -> str:
+def score_feeds(name: str, folder: Path, batch: int | None, titles_only: bool = False, **options: float) -> str:
     """Run one method on the labelled real feeds: pairs, BCubed, chained stories and the key points' purity."""
     labelled = load_feeds(folder)
+    if titles_only:  # the same events told by headlines alone, as feeds without descriptions tell them
+        for x in labelled:
+            x.item = replace(x.item, summary="")
     items, gold = as_text(labelled), [x.event for x in labelled]
     clusterer = get_clusterer(name, **options)
     started = time.perf_counter()
@@ -78,7 +81,7 @@ def score_feeds(name: str, folder: Path, batch: int | None, **options: float) ->
     p, r, f = pairwise(pred, gold)
     bp, br, bf = bcubed(pred, gold)
     purity, points = point_purity(labelled, pred)
-    mode = f" incremental={batch}" if batch else ""
+    mode = (f" incremental={batch}" if batch else "") + (" titles_only" if titles_only else "")
     return (
         f"feeds-dev method={name}{mode} items={len(items)} stories={len(set(pred))}/{len(set(gold))} "
         f"pair_p={p:.3f} pair_r={r:.3f} pair_f1={f:.3f} bcubed_p={bp:.3f} bcubed_r={br:.3f} bcubed_f1={bf:.3f} "
@@ -149,6 +152,8 @@ def main() -> None:
     parser.add_argument("--incremental", type=int, metavar="N", help="feed items in chronological batches of N")
     parser.add_argument("--scale", action="store_true", help="time 10k from scratch and 500 new into 50k")
     parser.add_argument("--threshold", type=float, help="override the method's linkage threshold")
+    parser.add_argument("--merge-centres", type=float, help="override the event method's story-merge threshold")
+    parser.add_argument("--titles-only", action="store_true", help="score feeds-dev with its descriptions dropped")
     args = parser.parse_args()
     items, gold = load(args.csv)
     name = args.method or get_clusterer().name
@@ -156,8 +161,10 @@ def main() -> None:
         scale(name, items)
         return
     options = {"threshold": args.threshold} if args.threshold is not None else {}
+    if args.merge_centres is not None:
+        options["merge_centres"] = args.merge_centres
     for method in available_methods() if args.all else [name]:
-        print(score_feeds(method, args.feeds, args.incremental, **options), flush=True)
+        print(score_feeds(method, args.feeds, args.incremental, args.titles_only, **options), flush=True)
         print(score(method, items, gold, args.incremental, **options), flush=True)
 
 

@@ -63,6 +63,8 @@ def test_the_edition_of_a_real_day_has_one_event_per_story_ranked_by_publishers(
         assert story.language == "en"
         assert as_utc(edition.window_start) < as_utc(story.newest_item_at) <= as_utc(edition.window_end), story.title
         assert all(point["publisher"] in publishers for point in story.points()), "each point names its publisher"
+        if len(publishers) > 1:  # at most 6 points, and no one publisher gives more than half of them
+            assert max(Counter(point["publisher"] for point in story.points()).values(), default=0) <= 3, story.title
     print("\n".join(report))
 
     assert len(stories) >= 8, report

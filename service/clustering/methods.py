@@ -16,6 +16,7 @@ from service.clustering.base import (
     timestamp,
 )
 from service.clustering.boilerplate import event_texts
+from service.clustering.centroids import merge_close
 from service.clustering.features import (
     DIMENSIONS,
     VECTOR_DTYPE,
@@ -66,6 +67,8 @@ class GraphClusterer:
     vouch: bool = False  # a close-enough pair of one publisher below that floor neither links nor blocks: the item
     # joins when the other publishers' items vouch for it
     describe: bool = False  # embed the headline with the start of the de-boilerplated description
+    merge_centres: float = 0.0  # then merge two stories whose centres are this close (cosine), when other
+    # publishers vouch for it (0: no second stage)
     floor: float = 0.05
     window: timedelta = DEFAULT_WINDOW
     model: MiniLM | None = field(default=None, repr=False)
@@ -132,6 +135,9 @@ class GraphClusterer:
             times.tolist(), edges, anchors, self.threshold, window, self.edge_k, self.strongest, self.complete,
             own,
         )
+        if self.merge_centres > 0 and x.dense is not None:
+            publishers = [item.publisher.casefold() for item in pool]
+            labels = merge_close(labels, x.dense, times.tolist(), publishers, anchors, self.merge_centres, window)
         story_of = {labels[i]: anchors[i] for i in range(len(pool)) if anchors[i] is not None}
         position = np.empty(len(order), np.int64)
         position[order] = np.arange(len(order))
@@ -217,11 +223,12 @@ def _hybrid_expand(**options: Any) -> Clusterer:
 def _event(**options: Any) -> Clusterer:
     """One story per happening: MiniLM of headline + de-boilerplated description, average linkage in which an
     item must be close to every member (complete floor), and a publisher's second item on a story needs the
-    other publishers' items to vouch for it (or to be very close to its first)."""
+    other publishers' items to vouch for it (or to be very close to its first). Then two such stories merge when
+    their centres are as close as a publisher's own two items must be (0.7) and other publishers vouch for it."""
     defaults = {
         "name": "event", "features": "minilm", "describe": True, "threshold": 0.65, "floor": 0.4, "vouch": True,
         "complete": True,
-        "same_publisher_floor": 0.7, "edge_k": 100,
+        "same_publisher_floor": 0.7, "edge_k": 100, "merge_centres": 0.7,
     }
     return GraphClusterer(**{**defaults, **options})
 

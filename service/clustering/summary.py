@@ -35,6 +35,11 @@ _BOILERPLATE = [
         r"\bcookies?\b.*\b(accept|policy|consent)\b",
     )
 ]
+_TALK = r"(?:speaks|talks|spoke|talked|chats|chatted|sits down|sat down)\s+(?:with|to)"
+_NAME = r"[A-Z][\w.&-]*"
+_HOSTED = re.compile(  # "NPR speaks with", "NPR's Steve Inskeep talks to", "Radio Nine spoke with"
+    rf"^(?P<outlet>{_NAME}(?:\s+{_NAME}){{0,2}})(?:['\u2019]s(?:\s+[A-Z][\w.'\u2019-]*){{1,3}})?\s+{_TALK}\b")
+_GUEST_OF = re.compile(rf"{_TALK}\s+[\"\u201c](?P<outlet>{_NAME})")  # 'speaks to "CBS Mornings"'
 _TRUNCATED = re.compile(r"(\[\s*(\u2026|\.\.\.)\s*\]|\u2026|\.\.\.|\[\+\d+ chars\])\s*$")
 
 
@@ -83,6 +88,14 @@ def _good(sentence: str) -> bool:
     if _TRUNCATED.search(sentence) or any(p.search(sentence) for p in _BOILERPLATE):
         return False
     return len(tokens(sentence)) >= 2 and sentence[-1] not in ",;:-"
+
+
+def _teaser(sentence: str, publisher: str) -> bool:
+    """A programme note, not news: the publisher (or its host) talks with a guest ("NPR speaks with ...",
+    "NPR's Steve Inskeep talks to ...") or a guest talks to the publisher's show ('speaks to "CBS Mornings"')."""
+    name = publisher.casefold()
+    matches = (pattern.search(sentence) for pattern in (_HOSTED, _GUEST_OF))
+    return any(m and name and len(m["outlet"]) > 1 and m["outlet"].casefold() in name for m in matches)
 
 
 def _candidates(texts: Sequence[str]) -> list[tuple[str, int, int]]:
@@ -147,7 +160,10 @@ def story_points(items: Sequence[ItemText], limit: int = 6, title: str | None = 
     A sentence qualifies when it is close to the story's core (the mean of its members' headlines), not only
     to other sentences: a member's aside about another event stays out. Sentences its publisher repeats across
     its items (learnt from `context`, the publishers' other items) are furniture; one that only restates the
-    headline, or says what a chosen point already says, is skipped. Better supported sentences come first.
+    headline, or says what a chosen point already says, is skipped, and so is a programme note ("NPR speaks with
+    ...") and, in a story of several items, a question. Each publisher with good sentences gets its share of the
+    points before any takes more, and none gives more than half of a multi-publisher story's points, so a story
+    told by several is not told by one. Better supported sentences come first.
     """
     repeated = repeated_sentences([*items, *context])
     candidates = _candidates([cleaned(item, repeated) for item in items])
@@ -167,15 +183,32 @@ def story_points(items: Sequence[ItemText], limit: int = 6, title: str | None = 
     alone = len(items) == 1  # one item is the story: its sentences, in its own order, need no core to vouch
     order = (list(range(len(candidates))) if alone
              else sorted(range(len(candidates)), key=lambda i: (-(relevance[i] + support[i] + lead_bonus[i]), i)))
-    chosen: list[int] = []
-    for i in order:
-        if len(chosen) >= limit:
-            break
+    voice = [items[c[1]].publisher.casefold() or f"#{c[1]}" for c in candidates]  # unnamed: each item its own
+
+    def eligible(i: int) -> bool:
+        """About the happening, not the headline again, not a programme note (nor, among several items, a question)."""
         if (not alone and relevance[i] < ON_EVENT) or float(sentences[i] @ top) >= RESTATES_TITLE:
-            continue
-        if near_duplicate_titles(candidates[i][0], headline):
-            continue
-        if any(sims[i, j] >= SAME_POINT or near_duplicate_titles(candidates[i][0], candidates[j][0]) for j in chosen):
-            continue
-        chosen.append(i)
+            return False
+        text = candidates[i][0]
+        if not alone and text.rstrip("\"'\u201d\u2019)").endswith("?"):  # a question asks; a point tells
+            return False
+        return not near_duplicate_titles(text, headline) and not _teaser(text, items[candidates[i][1]].publisher)
+
+    usable = [i for i in order if eligible(i)]
+    # Each publisher with a good sentence gets its share of the points first; the best left over fill the rest,
+    # but in a story of several publishers no one of them gives more than half of the points.
+    most = limit if len({item.publisher.casefold() for item in items}) < 2 else -(-limit // 2)
+    share = min(-(-limit // max(len({voice[i] for i in usable}), 1)), most)
+    chosen: list[int] = []
+    for quota in (share, most):
+        for i in usable:
+            if len(chosen) >= limit:
+                break
+            if i in chosen or sum(voice[j] == voice[i] for j in chosen) >= quota:
+                continue
+            if any(sims[i, j] >= SAME_POINT or near_duplicate_titles(candidates[i][0], candidates[j][0])
+                   for j in chosen):
+                continue
+            chosen.append(i)
+    chosen.sort(key=order.index)
     return [Point(candidates[i][0], candidates[i][1]) for i in chosen]

@@ -1,6 +1,8 @@
 """Story clustering: what a reader of the email would notice if it went wrong."""
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -16,6 +18,7 @@ from service.clustering import (
     representative_title,
     story_points,
 )
+from service.clustering.centroids import merge_close
 from service.clustering.linkage import average_linkage
 
 T0 = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
@@ -239,3 +242,67 @@ def test_a_publishers_second_item_joins_when_the_other_publishers_vouch_for_it()
     own = np.array([False, False, True, True, False, False])
     few = average_linkage([0.0, 1.0, 2.0, 3.0], edges, [None] * 4, 0.65, 100.0, 100, complete=True, own=own)
     assert few[0] != few[2], "a merge that is half one publisher's own pairs is not decided by the other half"
+
+
+def _halves(size: int = 3, pair: float = 0.6) -> np.ndarray:
+    """Two groups of `size` items about one happening: every pair of items `pair` similar (cosine), no closer."""
+    n = 2 * size
+    vectors = np.zeros((n, n + 1))
+    vectors[:, 0] = np.sqrt(pair)  # the happening they share
+    vectors[np.arange(n), np.arange(n) + 1] = np.sqrt(1 - pair)  # what each item says on its own
+    return vectors
+
+
+def test_two_halves_of_one_happening_each_confirmed_by_several_publishers_become_one_story():
+    vectors, times = _halves(), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    labels = [0, 0, 0, 3, 3, 3]
+    publishers = ["dawn", "ndtv", "abc", "npr", "cbs", "time"]
+
+    merged = merge_close(labels, vectors, times, publishers, [None] * 6, 0.7, 100.0)
+    assert len(set(merged)) == 1, "six items whose pairs are all 0.6 alike tell one happening"
+
+    lone = merge_close([0, 1], vectors[[0, 3]], [0.0, 1.0], ["dawn", "npr"], [None, None], 0.7, 100.0)
+    assert lone[0] != lone[1], "two single items 0.6 alike are not enough"
+
+    one_voice = merge_close(labels, vectors, times, ["time"] * 3 + publishers[3:], [None] * 6, 0.7, 100.0)
+    assert len(set(one_voice)) == 2, "three items of one publisher have nobody confirming them"
+
+    far = merge_close(labels, vectors, [0.0, 1.0, 2.0, 300.0, 301.0, 302.0], publishers, [None] * 6, 0.7, 100.0)
+    assert len(set(far)) == 2, "stories further apart than the window stay apart"
+
+    existing = merge_close(labels, vectors, times, publishers, ["a"] * 3 + ["b"] * 3, 0.7, 100.0)
+    assert len(set(existing)) == 2, "two stories already published never merge"
+
+
+def test_a_story_told_by_three_publishers_takes_its_points_from_all_three():
+    quake = "the earthquake off northern Japan"
+    members = [  # one publisher's three items echo each other; the other two publishers have one item each
+        item("j1", "Magnitude 7.1 earthquake strikes off northern Japan", 0.0, publisher="Daily Wire",
+             summary=("A magnitude 7.1 earthquake struck off northern Japan early on Tuesday. "
+                      "The earthquake's epicentre was off the coast of Aomori.")),
+        item("j2", "Northern Japan earthquake: trains halted, buildings shaken", 0.2, publisher="Daily Wire",
+             summary=("Bullet train services in northern Japan were halted after the earthquake. "
+                      "The earthquake shook buildings in Aomori and Sapporo.")),
+        item("j3", "Japan earthquake: Aomori residents move to higher ground", 0.4, publisher="Daily Wire",
+             summary=(f"Residents of Aomori moved to higher ground after {quake}. "
+                      "Schools in Aomori were closed after the earthquake.")),
+        item("j4", "Japan earthquake: tsunami warning lifted hours after 7.1 tremor", 0.5, publisher="Coast Post",
+             summary=("Authorities lifted the tsunami warning for Japan's Pacific coast hours after the earthquake. "
+                      "Fishing boats returned to port in Hachinohe.")),
+        item("j5", "Strong quake off northern Japan cuts power to thousands", 1.0, publisher="Radio Nine",
+             summary=("About 20,000 homes in Aomori lost power after the earthquake, the utility said. "
+                      "Power was restored to most homes by the evening.")),
+    ]
+
+    points = story_points(members, title=members[0].title, limit=4)
+
+    voices = Counter(members[point.member].publisher for point in points)
+    assert set(voices) == {"Daily Wire", "Coast Post", "Radio Nine"}, "one publisher does not tell the story alone"
+
+    alone = story_points(members[:3] + members[3:4], title=members[0].title)
+    assert sum(point.member < 3 for point in alone) <= 3, "no publisher gives more than half of the points"
+
+    teaser = f"Radio Nine speaks with a seismologist about {quake}."
+    members[4] = replace(members[4], summary=f"{teaser} {members[4].summary}")
+    assert teaser not in [point.text for point in story_points(members, title=members[0].title)], (
+        "a radio programme note is no key point")
