@@ -22,11 +22,11 @@ $(UV): $(BIN)/python
 	$(BIN)/pip install --quiet "uv>=0.5"
 
 $(VENV)/.installed: $(UV) pyproject.toml
-	$(UV) pip install --quiet --python $(BIN)/python -e .
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -e .
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(UV) pip install --quiet --python $(BIN)/python -e ".[dev]"
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[dev]"
 	touch $@
 
 ## Reader pages and emails in every list's language: the .po sources compiled to the .mo files the service reads.
