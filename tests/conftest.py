@@ -1,6 +1,7 @@
 """Shared fixtures: real SQLite and PostgreSQL, real Redis, a real Celery worker and a real SMTP server."""
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -143,12 +144,28 @@ def db(settings):
     reset_rate_limits()
 
 
-def wait_for_idle_worker(queue: str, timeout: float = 15.0) -> None:
-    """Subscribe requests are carried out by the worker after the answer: let it finish before the tables empty."""
+def wait_for_idle_worker(queue: str, timeout: float = 15.0, quiet: float = 0.0) -> None:
+    """Until the queue is empty and no task is taken but unfinished (acks_late: a task is acked once done).
+
+    A task passes from the queue to the unacked set in two steps of the worker's: with `quiet` the state must hold
+    that long, so a task between the two is seen. After `timeout` it goes on: the caller's assertion decides.
+    """
     broker = redis.Redis.from_url(REDIS_URL)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and (broker.llen(queue) or broker.hlen("unacked")):
-        time.sleep(0.05)
+    idle_since: float | None = None
+    while (now := time.monotonic()) < deadline:
+        if broker.llen(queue) or _taken_from(broker, queue):
+            idle_since = None
+        else:
+            idle_since = now if idle_since is None else idle_since
+            if now - idle_since >= quiet:
+                return
+        time.sleep(0.02)
+
+
+def _taken_from(broker: redis.Redis, queue: str) -> bool:
+    """Whether a worker holds an unfinished task of this queue (Redis keeps one "unacked" hash for every run)."""
+    return any(json.loads(value)[2] == queue for value in broker.hvals("unacked"))
 
 
 def reset_rate_limits() -> None:
@@ -160,8 +177,9 @@ def reset_rate_limits() -> None:
 
 @pytest.fixture
 def mailbox(smtp_server):
-    """The SMTP server's messages, emptied before each test."""
+    """The SMTP server's messages, emptied before each test; `assert_nothing_for` waits for the worker to be idle."""
     smtp_server.clear()
+    smtp_server.settle = lambda: wait_for_idle_worker(f"test-{RUN_ID}", quiet=0.1)
     return smtp_server
 
 
@@ -178,9 +196,9 @@ def client(settings, celery_worker, db, mailbox):
     """A test client of the real app, whose emails go through the real worker to the real SMTP server."""
     from fastapi.testclient import TestClient
 
-    from service.web.app import create_app
+    from tests.support.apps import shared_app
 
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(shared_app(settings)) as test_client:
         yield test_client
 
 

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from service.admin import accounts, audit
 from service.admin.models import AdminRole, AdminUser, ApiToken, AuditEntry
 from service.config import REPO_ROOT
-from service.web.app import create_app
 from tests.support.admin import PASSWORD, NoMail, csrf_of, make_admin, sign_in, signed_in
+from tests.support.apps import shared_app
 
 SECRET = re.compile(r'id="secret">(nla_[A-Za-z0-9_-]+)<')
 NEW_PASSWORD = "a much longer new passphrase"
@@ -25,7 +25,7 @@ NEW_PASSWORD = "a much longer new passphrase"
 @pytest.fixture
 def app(settings, db):
     """The real app on the test databases."""
-    return create_app(settings, notifier=NoMail())
+    return shared_app(settings, notifier=NoMail())
 
 
 @pytest.fixture
