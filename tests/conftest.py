@@ -36,13 +36,31 @@ SQLITE_TWIN_MODULES = frozenset({
 })
 
 
+# The slow tiers, each a pytest marker that `pytest -m NAME` runs alone (declared in pyproject.toml).
+SLOW_TIERS = ("browser", "crash", "multihost", "dev_run", "processes")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fast", action="store_true",
+                     help="the inner loop (make test-fast): pure logic, the in-process web app and SQLite; no browser, "
+                          "no worker or other process, no crash tier, no PostgreSQL")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Keep a test's SQLite run only where SQLite behaves differently (see SQLITE_TWIN_MODULES)."""
+    """Keep a test's SQLite run only where SQLite behaves differently (see SQLITE_TWIN_MODULES); --fast keeps the
+    tests that need no process but this one, on SQLite."""
+    fast = config.getoption("--fast")
     kept, dropped = [], []
     for item in items:
-        on_sqlite = getattr(item, "callspec", None) is not None and item.callspec.params.get("database_url") == "sqlite"
-        twin = item.module.__name__.rsplit(".", 1)[-1] in SQLITE_TWIN_MODULES or item.get_closest_marker("sqlite_twin")
-        (dropped if on_sqlite and not twin else kept).append(item)
+        database = item.callspec.params.get("database_url") if hasattr(item, "callspec") else None
+        if fast:
+            slow = any(item.get_closest_marker(tier) for tier in SLOW_TIERS) or "celery_worker" in item.fixturenames
+            drop = slow or database == "postgresql"
+        else:
+            module = item.module.__name__.rsplit(".", 1)[-1]
+            twin = module in SQLITE_TWIN_MODULES or item.get_closest_marker("sqlite_twin")
+            drop = database == "sqlite" and not twin
+        (dropped if drop else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
