@@ -37,13 +37,13 @@ SQLITE_TWIN_MODULES = frozenset({
 
 
 # The slow tiers, each a pytest marker that `pytest -m NAME` runs alone (declared in pyproject.toml).
-SLOW_TIERS = ("browser", "crash", "multihost", "dev_run", "processes")
+SLOW_TIERS = ("browser", "crash", "multihost", "dev_run", "processes", "heavy")
 
 
 def pytest_addoption(parser):
     parser.addoption("--fast", action="store_true",
                      help="the inner loop (make test-fast): pure logic, the in-process web app and SQLite; no browser, "
-                          "no worker or other process, no crash tier, no PostgreSQL")
+                          "no worker or other process, no crash tier, no heavy computation, no PostgreSQL")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -141,13 +141,16 @@ def celery_worker(settings, service_env, tmp_path_factory):
 
 
 @pytest.fixture
-def db(settings):
+def db(settings, request):
     """A session on a database emptied after each test."""
     factory = session_factory(settings.effective_database_url)
     session = factory()
     yield session
     session.close()
-    wait_for_idle_worker(f"test-{RUN_ID}")
+    if request.config.getoption("--fast"):  # no worker runs: what a test queued is dropped, not waited for
+        redis.Redis.from_url(REDIS_URL).delete(f"test-{RUN_ID}")
+    else:
+        wait_for_idle_worker(f"test-{RUN_ID}")
     engine = engine_for(settings.effective_database_url)
     for attempt in range(5):  # a task still finishing can hold a row lock: its deadlock victim tries again
         try:

@@ -261,6 +261,7 @@ def newsletter(service_env, settings):
     return run
 
 
+@pytest.mark.processes
 def test_cli_ingest_from_an_mta_pipe_and_list(newsletter, db, settings, world_news):
     reader = _reader(db, world_news, "cli-gone@example.org")
     db.commit()
@@ -276,6 +277,7 @@ def test_cli_ingest_from_an_mta_pipe_and_list(newsletter, db, settings, world_ne
     assert b"bounce score: 0" in shown.stdout and b"suppressed: hard bounce 5.1.1" in shown.stdout
 
 
+@pytest.mark.processes
 def test_verp_end_to_end(db, settings, world_news, celery_worker, mailbox, newsletter):
     """Send an edition, take one reader's VERP envelope, feed a DSN for it back in: suppressed, figures updated."""
     from service.db import engine_for

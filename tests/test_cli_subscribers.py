@@ -18,6 +18,8 @@ from tests.support.csv_samples import EXCEL_CSV as CSV
 from tests.support.db import row_counts
 from tests.support.web import confirmed_reader, statuses, subscribe_by_form
 
+pytestmark = pytest.mark.processes
+
 NEVER_STORED = ["not-an-address", "crlf@example.com", "bounced@example.com", "badzone@example.com"]
 
 

@@ -33,6 +33,7 @@ SENDERS = {
 }
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("address", [None, "   ", EXAMPLE_POSTAL_ADDRESS], ids=["unset", "blank", "the-example"])
 @pytest.mark.parametrize("command", list(SENDERS))
 def test_outside_development_nothing_that_sends_starts_without_a_real_postal_address(tmp_path, command, address):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from sqlalchemy import select
 
 from service.addresses import address_hash
@@ -143,6 +144,7 @@ def test_cancel_drops_everyone_not_yet_mailed(db, settings, world_news, celery_w
     assert {r.status for r in _rows(db, edition.id).values()} == {DeliveryStatus.cancelled}
 
 
+@pytest.mark.processes
 def test_admin_sends_and_watches_an_edition_from_the_command_line(db, settings, world_news, service_env,
                                                                   celery_worker, mailbox):
     import os

@@ -171,6 +171,7 @@ def newsletter(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.processes
 def test_an_admins_publisher_name_is_what_stored_items_and_stories_show(db, server, settings):
     now = format_datetime(datetime.now(UTC))
     url = server.url("/planet.xml")

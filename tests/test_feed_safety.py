@@ -88,6 +88,7 @@ def test_url_credentials_are_used_but_never_shown(settings, db, server):
     assert server.requests_for("/private.xml")[0].headers["authorization"].startswith("Basic ")
 
 
+@pytest.mark.processes
 def test_redirects_to_loopback_and_dns_rebinding_are_refused_on_a_real_network():
     """In a network namespace where 8.8.8.8 is local, a public feed redirects to loopback and a name rebinds."""
     done = subprocess.run(["unshare", "--net", "--mount", sys.executable, "-m", "tests.support.public_net"],
