@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV     := $(BIN)/uv
 
-.PHONY: run test test-services lint install install-dev migrate clean print-python catalogs compile-catalogs
+.PHONY: run test test-fast test-services lint install install-dev migrate clean print-python catalogs compile-catalogs
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: no Python here has a safe email package (CVE-2024-6923): install" \
@@ -62,6 +62,11 @@ migrate: install
 ## Make the machine ready (Debian packages, PostgreSQL, Redis, RabbitMQ), lint and type-check, run the test suite.
 test: test-services lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The inner loop, in about a minute: pure logic, the in-process web app and SQLite (no browser, no worker or
+## other process, no crash tier, no PostgreSQL). `make test` is still the one to run before a commit.
+test-fast: install-dev
+	$(BIN)/pytest --fast -q $(PYTEST_ARGS)
 
 ## Install the Debian packages the tests need (as root or with passwordless sudo) and start the servers they use.
 test-services:

@@ -1,6 +1,7 @@
 """Shared fixtures: real SQLite and PostgreSQL, real Redis, a real Celery worker and a real SMTP server."""
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -35,13 +36,31 @@ SQLITE_TWIN_MODULES = frozenset({
 })
 
 
+# The slow tiers, each a pytest marker that `pytest -m NAME` runs alone (declared in pyproject.toml).
+SLOW_TIERS = ("browser", "crash", "multihost", "dev_run", "processes", "heavy")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fast", action="store_true",
+                     help="the inner loop (make test-fast): pure logic, the in-process web app and SQLite; no browser, "
+                          "no worker or other process, no crash tier, no heavy computation, no PostgreSQL")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Keep a test's SQLite run only where SQLite behaves differently (see SQLITE_TWIN_MODULES)."""
+    """Keep a test's SQLite run only where SQLite behaves differently (see SQLITE_TWIN_MODULES); --fast keeps the
+    tests that need no process but this one, on SQLite."""
+    fast = config.getoption("--fast")
     kept, dropped = [], []
     for item in items:
-        on_sqlite = getattr(item, "callspec", None) is not None and item.callspec.params.get("database_url") == "sqlite"
-        twin = item.module.__name__.rsplit(".", 1)[-1] in SQLITE_TWIN_MODULES or item.get_closest_marker("sqlite_twin")
-        (dropped if on_sqlite and not twin else kept).append(item)
+        database = item.callspec.params.get("database_url") if hasattr(item, "callspec") else None
+        if fast:
+            slow = any(item.get_closest_marker(tier) for tier in SLOW_TIERS) or "celery_worker" in item.fixturenames
+            drop = slow or database == "postgresql"
+        else:
+            module = item.module.__name__.rsplit(".", 1)[-1]
+            twin = module in SQLITE_TWIN_MODULES or item.get_closest_marker("sqlite_twin")
+            drop = database == "sqlite" and not twin
+        (dropped if drop else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
@@ -122,13 +141,16 @@ def celery_worker(settings, service_env, tmp_path_factory):
 
 
 @pytest.fixture
-def db(settings):
+def db(settings, request):
     """A session on a database emptied after each test."""
     factory = session_factory(settings.effective_database_url)
     session = factory()
     yield session
     session.close()
-    wait_for_idle_worker(f"test-{RUN_ID}")
+    if request.config.getoption("--fast"):  # no worker runs: what a test queued is dropped, not waited for
+        redis.Redis.from_url(REDIS_URL).delete(f"test-{RUN_ID}")
+    else:
+        wait_for_idle_worker(f"test-{RUN_ID}")
     engine = engine_for(settings.effective_database_url)
     for attempt in range(5):  # a task still finishing can hold a row lock: its deadlock victim tries again
         try:
@@ -143,12 +165,28 @@ def db(settings):
     reset_rate_limits()
 
 
-def wait_for_idle_worker(queue: str, timeout: float = 15.0) -> None:
-    """Subscribe requests are carried out by the worker after the answer: let it finish before the tables empty."""
+def wait_for_idle_worker(queue: str, timeout: float = 15.0, quiet: float = 0.0) -> None:
+    """Until the queue is empty and no task is taken but unfinished (acks_late: a task is acked once done).
+
+    A task passes from the queue to the unacked set in two steps of the worker's: with `quiet` the state must hold
+    that long, so a task between the two is seen. After `timeout` it goes on: the caller's assertion decides.
+    """
     broker = redis.Redis.from_url(REDIS_URL)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and (broker.llen(queue) or broker.hlen("unacked")):
-        time.sleep(0.05)
+    idle_since: float | None = None
+    while (now := time.monotonic()) < deadline:
+        if broker.llen(queue) or _taken_from(broker, queue):
+            idle_since = None
+        else:
+            idle_since = now if idle_since is None else idle_since
+            if now - idle_since >= quiet:
+                return
+        time.sleep(0.02)
+
+
+def _taken_from(broker: redis.Redis, queue: str) -> bool:
+    """Whether a worker holds an unfinished task of this queue (Redis keeps one "unacked" hash for every run)."""
+    return any(json.loads(value)[2] == queue for value in broker.hvals("unacked"))
 
 
 def reset_rate_limits() -> None:
@@ -160,8 +198,9 @@ def reset_rate_limits() -> None:
 
 @pytest.fixture
 def mailbox(smtp_server):
-    """The SMTP server's messages, emptied before each test."""
+    """The SMTP server's messages, emptied before each test; `assert_nothing_for` waits for the worker to be idle."""
     smtp_server.clear()
+    smtp_server.settle = lambda: wait_for_idle_worker(f"test-{RUN_ID}", quiet=0.1)
     return smtp_server
 
 
@@ -178,9 +217,9 @@ def client(settings, celery_worker, db, mailbox):
     """A test client of the real app, whose emails go through the real worker to the real SMTP server."""
     from fastapi.testclient import TestClient
 
-    from service.web.app import create_app
+    from tests.support.apps import shared_app
 
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(shared_app(settings)) as test_client:
         yield test_client
 
 

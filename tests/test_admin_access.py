@@ -15,8 +15,8 @@ from sqlalchemy import select
 from service.admin import accounts, audit
 from service.admin.models import AdminRole, AdminUser, ApiToken, AuditEntry
 from service.config import REPO_ROOT
-from service.web.app import create_app
 from tests.support.admin import PASSWORD, NoMail, csrf_of, make_admin, sign_in, signed_in
+from tests.support.apps import shared_app
 
 SECRET = re.compile(r'id="secret">(nla_[A-Za-z0-9_-]+)<')
 NEW_PASSWORD = "a much longer new passphrase"
@@ -25,7 +25,7 @@ NEW_PASSWORD = "a much longer new passphrase"
 @pytest.fixture
 def app(settings, db):
     """The real app on the test databases."""
-    return create_app(settings, notifier=NoMail())
+    return shared_app(settings, notifier=NoMail())
 
 
 @pytest.fixture
@@ -236,6 +236,7 @@ def test_changing_my_password_signs_out_my_other_browsers_and_keeps_this_one(web
 COMMON = ["Password123!", "password1234", "qwertyuiop123", "iloveyou2024", "dragondragon", "bo@example.org1"]
 
 
+@pytest.mark.processes
 def test_common_passwords_are_refused_by_the_cli_the_account_form_and_a_password_change(web, db, service_env):
     """One check everywhere (zxcvbn's lists): a clear one-line error, and nothing created or changed."""
     env = {**os.environ, **service_env}

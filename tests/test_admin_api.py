@@ -10,8 +10,8 @@ from sqlalchemy import select
 from service.config import REPO_ROOT
 from service.models import Story
 from service.stories import parse_seed_text
-from service.web.app import create_app
 from tests.support.admin import NoMail
+from tests.support.apps import shared_app
 
 TOKEN = "test-admin-token-0123456789abcdefghijklmn"
 URL = "/api/admin/stories"
@@ -22,7 +22,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 @pytest.fixture
 def admin(settings, db):
     """A client of the real app with an admin token configured (no Celery worker needed)."""
-    with TestClient(create_app(settings.model_copy(update={"admin_token": TOKEN}), notifier=NoMail())) as client:
+    with TestClient(shared_app(settings.model_copy(update={"admin_token": TOKEN}), notifier=NoMail())) as client:
         yield client
 
 
@@ -82,7 +82,7 @@ def test_scheme_is_case_insensitive(admin, db):
 
 
 def test_without_ADMIN_TOKEN_an_empty_bearer_is_refused(settings, db):
-    app = create_app(settings.model_copy(update={"admin_token": None}), notifier=NoMail())
+    app = shared_app(settings.model_copy(update={"admin_token": None}), notifier=NoMail())
     with TestClient(app) as client:
         answer = client.post(URL, json=seed_item(), headers={"Authorization": "Bearer "})
     assert_json_error(answer, 401, "not_authorised", "ADMIN_TOKEN")
@@ -218,7 +218,7 @@ def test_over_the_admin_limit_without_content_length_is_413_json(admin, db, sett
 
 
 def test_admin_limit_is_a_setting(settings, db):
-    app = create_app(settings.model_copy(update={"admin_token": TOKEN, "max_admin_body_bytes": 100_000}),
+    app = shared_app(settings.model_copy(update={"admin_token": TOKEN, "max_admin_body_bytes": 100_000}),
                      notifier=NoMail())
     with TestClient(app) as client:
         small = client.post(URL, content=big_batch(80_000), headers={**AUTH, "Content-Type": "application/json"})

@@ -13,8 +13,8 @@ from service.admin import api_tokens
 from service.admin.models import AdminRole, AdminSession, AuditEntry
 from service.models import utcnow
 from service.web.admin.auth import SAFE_METHODS
-from service.web.app import create_app
 from tests.support.admin import PASSWORD, NoMail, make_admin, open_browser_session, session_csrf, sign_in, signed_in
+from tests.support.apps import shared_app
 
 BOOTSTRAP = "bootstrap-admin-token-0123456789abcdefghij"
 PUBLIC_ADMIN_PATHS = ("/admin/login", "/admin/logout")  # the door itself (logout checks its own session)
@@ -24,7 +24,7 @@ PUBLIC_ADMIN_PATHS = ("/admin/login", "/admin/logout")  # the door itself (logou
 def app(settings, db):
     """The real app on the test databases, with a bootstrap token configured."""
     # the route walk sends hundreds of wrong tokens from one IP: lift the per-IP failure limit it would trip
-    return create_app(settings.model_copy(update={"admin_token": BOOTSTRAP, "admin_auth_limit": "100000/minute"}),
+    return shared_app(settings.model_copy(update={"admin_token": BOOTSTRAP, "admin_auth_limit": "100000/minute"}),
                       notifier=NoMail())
 
 
@@ -60,7 +60,7 @@ def test_sign_in_sets_a_guarded_cookie_and_opens_the_admin_side(web, db):
 
 def test_the_cookie_is_secure_and_host_bound_when_base_url_is_https(settings, db):
     make_admin(db)
-    app = create_app(settings.model_copy(update={"base_url": "https://testserver"}), notifier=NoMail())
+    app = shared_app(settings.model_copy(update={"base_url": "https://testserver"}), notifier=NoMail())
     with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
         cookie = sign_in(client).headers["set-cookie"]
     assert cookie.startswith("__Host-nl_admin=") and "Secure" in cookie and "HttpOnly" in cookie

@@ -17,8 +17,8 @@ from service.admin.models import AdminRole, AuditEntry
 from service.models import Edition, Feed, Item, Story
 from service.stories import upsert_stories
 from service.stories.items import refresh_story
-from service.web.app import create_app
 from tests.support.admin import NoMail, csrf_of, signed_in
+from tests.support.apps import shared_app
 from tests.support.edition_stories import SEED, long_story
 from tests.support.feed_server import FeedServer, Route
 
@@ -29,7 +29,7 @@ FEEDS = Path(__file__).parent / "data" / "feeds"
 def web(settings, db):
     """A browser-like client of the real app (stories and feeds send no mail, so no worker)."""
     local_feeds = settings.model_copy(update={"feed_allow_private": True})  # the feed server is on 127.0.0.1
-    with TestClient(create_app(local_feeds, notifier=NoMail()), follow_redirects=False) as client:
+    with TestClient(shared_app(local_feeds, notifier=NoMail()), follow_redirects=False) as client:
         yield client
 
 

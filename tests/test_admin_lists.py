@@ -13,8 +13,8 @@ from service.db import engine_for
 from service.delivery.schedule import dispatch
 from service.lists import create_list, get_list
 from service.models import Subscriber
-from service.web.app import create_app
 from tests.support.admin import NoMail, csrf_of, signed_in
+from tests.support.apps import shared_app
 from tests.support.readers import add_readers
 
 TOKEN = "lists-admin-token-0123456789abcdefghijklmn"
@@ -23,7 +23,7 @@ TOKEN = "lists-admin-token-0123456789abcdefghijklmn"
 @pytest.fixture
 def web(settings, db):
     """A browser-like client of the real app (no worker needed: lists send no mail)."""
-    app = create_app(settings.model_copy(update={"admin_token": TOKEN}), notifier=NoMail())
+    app = shared_app(settings.model_copy(update={"admin_token": TOKEN}), notifier=NoMail())
     with TestClient(app, follow_redirects=False) as client:
         yield client
 

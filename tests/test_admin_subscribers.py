@@ -17,8 +17,8 @@ from service.models import Delivery, Edition, Subscriber, Suppression, utcnow
 from service.subscriptions.consent import ConsentContext
 from service.subscriptions.joining import add_subscriptions
 from service.suppressions import is_suppressed
-from service.web.app import create_app
 from tests.support.admin import csrf_of, signed_in
+from tests.support.apps import shared_app
 from tests.support.readers import add_readers, pause
 
 NEXT = re.compile(r'href="(/admin/subscribers\?[^"]*after=\d+[^"]*)"')
@@ -225,7 +225,7 @@ def test_rejected_rows_show_their_value_escaped_and_download_as_inert_csv(client
 
 def test_an_upload_over_the_limit_is_one_clear_line_and_nothing_is_stored(settings, db, world_news):
     small = settings.model_copy(update={"import_max_bytes": 200})
-    with TestClient(create_app(small)) as browser:
+    with TestClient(shared_app(small)) as browser:
         signed_in(browser, db)
         csrf = csrf_of(browser, "/admin/imports/new")
         big = ("email\n" + "".join(f"reader{n}@example.org\n" for n in range(40))).encode()
@@ -308,7 +308,7 @@ def test_the_api_unsubscribes_deletes_and_imports(client, db, world_news, mailbo
 @pytest.fixture
 def viewer(settings, db):
     """A browser signed in as a viewer (no worker needed: every call is refused)."""
-    with TestClient(create_app(settings), follow_redirects=False) as browser:
+    with TestClient(shared_app(settings), follow_redirects=False) as browser:
         signed_in(browser, db, email="vic@example.org", role=AdminRole.viewer)
         yield browser
 

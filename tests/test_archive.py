@@ -54,9 +54,9 @@ def subscribe_box(page: str) -> str:
 @pytest.fixture
 def web(settings, db):
     """The real app without a worker: the archive only reads."""
-    from service.web.app import create_app
+    from tests.support.apps import shared_app
 
-    with TestClient(create_app(settings, notifier=NoMail())) as client:
+    with TestClient(shared_app(settings, notifier=NoMail())) as client:
         yield client
 
 
@@ -160,10 +160,10 @@ def test_an_archived_edition_says_what_each_story_is_based_on(web, settings, two
 
 
 def test_the_subscribe_box_on_an_edition_subscribes_to_its_list(settings, db, two_editions):
-    from service.web.app import create_app
+    from tests.support.apps import shared_app
 
     notifier = Recorder()
-    with TestClient(create_app(settings, notifier=notifier)) as browser:
+    with TestClient(shared_app(settings, notifier=notifier)) as browser:
         page = browser.get("/archive/world-news/2026-03-10").text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
         answer = browser.post("/subscribe", data={"csrf_token": token, "list": subscribe_box(page),

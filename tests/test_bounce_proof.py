@@ -10,8 +10,8 @@ from service.bounces.process import ingest
 from service.bounces.verp import Verp, signed_message_id
 from service.models import SubscriptionStatus
 from service.monitoring.metrics import render
-from service.web.app import create_app
 from tests.support.admin import signed_in
+from tests.support.apps import shared_app
 from tests.test_bounces import _reader, arf, dsn, proven
 
 pytest_plugins = ["tests.test_bounces"]  # its `newsletter` fixture runs the CLI
@@ -67,7 +67,7 @@ def test_forged_reports_for_another_reader_change_nothing_and_are_held_for_revie
     missing = newsletter("bounces", "review", "--show", "999999")
     assert missing.returncode == 2 and missing.stderr.decode().count("\n") == 1
 
-    with TestClient(create_app(settings)) as client:
+    with TestClient(shared_app(settings)) as client:
         signed_in(client, db)
         api = client.get("/api/admin/bounces/held", params={"limit": 2})
         assert api.status_code == 200 and len(api.json()["rows"]) == 2 and api.json()["next_before"]

@@ -22,7 +22,7 @@ from service.bounces.verp import Verp, signed_message_id
 from service.config import REPO_ROOT
 from service.models import Subscriber, SubscriptionStatus, utcnow
 from service.subscribers.detail import subscriber_detail
-from service.web.app import create_app
+from tests.support.apps import shared_app
 from tests.support.readers import add_readers
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "bounces"
@@ -235,7 +235,7 @@ def test_a_message_that_cannot_be_parsed_is_kept_for_review(db, settings):
 
 def test_the_api_needs_the_bounce_token(settings, db, world_news):
     reader = _reader(db, world_news, "api-gone@example.org")
-    app = create_app(settings.model_copy(update={"bounce_api_token": TOKEN}))
+    app = shared_app(settings.model_copy(update={"bounce_api_token": TOKEN}))
     body = dsn("api-gone@example.org", "5.1.1", to=proven(settings, reader))
     with TestClient(app) as client:
         headers = {"Content-Type": "message/rfc822"}
@@ -247,7 +247,7 @@ def test_the_api_needs_the_bounce_token(settings, db, world_news):
         assert "/api/bounces" not in client.get("/api/openapi.json").json()["paths"]
     db.expire_all()
     assert suppressions.is_suppressed(db, "api-gone@example.org")
-    with TestClient(create_app(settings)) as client:  # no BOUNCE_API_TOKEN configured: nobody gets in
+    with TestClient(shared_app(settings)) as client:  # no BOUNCE_API_TOKEN configured: nobody gets in
         assert client.post("/api/bounces", content=body, headers={"Authorization": "Bearer "}).status_code == 401
 
 
@@ -261,6 +261,7 @@ def newsletter(service_env, settings):
     return run
 
 
+@pytest.mark.processes
 def test_cli_ingest_from_an_mta_pipe_and_list(newsletter, db, settings, world_news):
     reader = _reader(db, world_news, "cli-gone@example.org")
     db.commit()
@@ -276,6 +277,7 @@ def test_cli_ingest_from_an_mta_pipe_and_list(newsletter, db, settings, world_ne
     assert b"bounce score: 0" in shown.stdout and b"suppressed: hard bounce 5.1.1" in shown.stdout
 
 
+@pytest.mark.processes
 def test_verp_end_to_end(db, settings, world_news, celery_worker, mailbox, newsletter):
     """Send an edition, take one reader's VERP envelope, feed a DSN for it back in: suppressed, figures updated."""
     from service.db import engine_for

@@ -16,6 +16,8 @@ from tests.support.edition_stories import day_of_stories
 from tests.support.processes import Worker
 from tests.support.readers import add_readers, wait_until_complete
 
+pytestmark = pytest.mark.processes
+
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -25,6 +26,7 @@ print(json.dumps([name for name in {heavy!r} if name in sys.modules]), file=sys.
 """
 
 
+@pytest.mark.processes
 def test_help_imports_no_subcommand_module_and_no_heavy_library():
     done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY)], capture_output=True, text=True,
                           env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"}, check=True, timeout=60)

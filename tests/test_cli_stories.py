@@ -6,12 +6,15 @@ import os
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from service.cli import app as cli_app
 from service.config import REPO_ROOT
 from tests.support.edition_stories import add_story
 from tests.test_story_pages import ITEMS, multi_source_story
+
+pytestmark = pytest.mark.processes
 
 
 def newsletter(*args: str) -> subprocess.CompletedProcess:

@@ -33,6 +33,7 @@ SENDERS = {
 }
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("address", [None, "   ", EXAMPLE_POSTAL_ADDRESS], ids=["unset", "blank", "the-example"])
 @pytest.mark.parametrize("command", list(SENDERS))
 def test_outside_development_nothing_that_sends_starts_without_a_real_postal_address(tmp_path, command, address):
@@ -113,8 +114,8 @@ def test_an_unsubscribe_or_complaint_during_an_edition_stops_it_before_the_next_
     wait_until_complete(engine, edition_id)
     for reader in stayers:
         assert len(mailbox.wait_for(reader)) == 1
-    mailbox.assert_nothing_for(leaver, wait=0.5)
-    mailbox.assert_nothing_for(complainer, wait=0.1)
+    mailbox.assert_nothing_for(leaver)
+    mailbox.assert_nothing_for(complainer)
     db.expire_all()
     rows = {email: (status, error) for email, status, error in db.execute(
         select(Subscriber.email, Delivery.status, Delivery.last_error).join(Delivery, Delivery.subscriber_id ==

@@ -219,6 +219,7 @@ def test_dockerignore_keeps_local_state_out_but_not_the_code():
         assert needed not in ignored
 
 
+@pytest.mark.processes
 def test_docker_compose_config_is_valid():
     docker = shutil.which("docker")
     if not docker or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:

@@ -27,6 +27,8 @@ from tests.support.processes import Beat, RedisServer, Worker
 from tests.support.readers import add_readers, wait_until_complete
 from tests.support.smtp import CountingSmtpServer
 
+pytestmark = pytest.mark.crash
+
 READERS = 2000
 CONCURRENCY = 2  # pool processes per worker, each with one SMTP connection at a time
 

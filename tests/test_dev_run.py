@@ -18,6 +18,8 @@ from tests.support.smtp import free_port
 from tests.support.web import CSRF
 from tests.test_bounces import dsn
 
+pytestmark = pytest.mark.dev_run
+
 START_LIMIT = 180.0
 MAIL_LIMIT = 10.0
 NEWSLETTER = Path(sys.executable).with_name("newsletter")

@@ -101,6 +101,7 @@ def _tag(raw: bytes, tag: str, index: int = 0) -> str:
     return dict(part.split("=", 1) for part in value.split(";") if part)[tag]
 
 
+@pytest.mark.processes
 def test_an_edition_sent_by_the_worker_verifies_with_both_keys(db, settings, world_news, dkim_worker, dns, mailbox):
     readers = add_readers(engine_for(settings.effective_database_url), world_news.id, 3)
     day_of_stories(db)
@@ -130,6 +131,7 @@ def test_an_edition_sent_by_the_worker_verifies_with_both_keys(db, settings, wor
         "relaxed body canonicalisation: trailing spaces do not matter"
 
 
+@pytest.mark.processes
 def test_a_confirmation_email_sent_by_the_worker_verifies(db, settings, world_news, dkim_worker, dns, mailbox):
     [address] = add_readers(engine_for(settings.effective_database_url), world_news.id, 1, prefix="pending",
                             status="unconfirmed")

@@ -15,6 +15,8 @@ from service.models import as_utc, utcnow
 from service.stories.items import clusterer_from
 from tests.support.feed_server import FeedServer, Route
 
+pytestmark = pytest.mark.heavy
+
 # Read at test time, never copied: the feeds' texts belong to their publishers.
 FEEDS_DEV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "feeds-dev"
 DAY = date(2026, 2, 18)

@@ -24,9 +24,9 @@ class NoMail:
 @pytest.fixture
 def web(settings, db):
     """The real app plus two test-only routes with a bug; server errors come back as answers, not exceptions."""
-    from service.web.app import create_app
+    from tests.support.apps import shared_app
 
-    app = create_app(settings, notifier=NoMail())
+    app = shared_app(settings, notifier=NoMail())
 
     def broken():
         raise RuntimeError(SECRET)

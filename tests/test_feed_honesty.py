@@ -23,8 +23,8 @@ from service.feeds import add_feed, make_client, poll_all
 from service.lists import DEMO_LIST, get_list
 from service.models import Edition, Feed, Item, Story, as_utc
 from service.stories.items import clusterer_from
-from service.web.app import create_app
 from tests.support.admin import NoMail, signed_in
+from tests.support.apps import shared_app
 from tests.support.feed_server import FeedServer, Route
 
 DEV_FEEDS = REPO_ROOT.parent / "shared" / "data" / "feeds-dev"
@@ -104,7 +104,7 @@ def test_an_old_feed_brings_nothing_to_todays_edition_and_is_marked_stale(db, se
     assert titles == {"Harbour reopens after storm", "Ferry timetable changes"}, "nothing of the old feed"
 
     local = {"admin_token": ADMIN_TOKEN, "feed_allow_private": True}  # the feed server is on 127.0.0.1
-    app = create_app(settings.model_copy(update=local), notifier=NoMail())
+    app = shared_app(settings.model_copy(update=local), notifier=NoMail())
     with TestClient(app) as web:
         feeds = {feed["url"]: feed for feed in web.get(
             "/api/admin/feeds", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()}
@@ -171,6 +171,7 @@ def newsletter(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.processes
 def test_an_admins_publisher_name_is_what_stored_items_and_stories_show(db, server, settings):
     now = format_datetime(datetime.now(UTC))
     url = server.url("/planet.xml")
@@ -188,7 +189,7 @@ def test_an_admins_publisher_name_is_what_stored_items_and_stories_show(db, serv
     assert got["Rail strike called off"].publisher == "Wire Service", "<source>, its section suffix removed"
 
     local = {"admin_token": ADMIN_TOKEN, "feed_allow_private": True}  # the feed server is on 127.0.0.1
-    app = create_app(settings.model_copy(update=local), notifier=NoMail())
+    app = shared_app(settings.model_copy(update=local), notifier=NoMail())
     with TestClient(app) as web:
         answer = web.put(f"/api/admin/feeds/{feed_id}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
                          json={"url": url, "category": "World News", "publisher": "The Daily Planet"})

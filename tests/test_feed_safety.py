@@ -18,8 +18,8 @@ from service.errors import InvalidInput
 from service.feed_fetch import NOT_PUBLIC, make_client
 from service.models import Feed
 from service.stories.items import clusterer_from
-from service.web.app import create_app
 from tests.support.admin import NoMail
+from tests.support.apps import shared_app
 from tests.support.feed_server import FeedServer, Route
 from tests.test_feeds import DATA, newsletter
 
@@ -50,7 +50,7 @@ def test_a_feed_off_the_public_internet_is_refused_when_added(db, url):
 def test_the_api_answers_422_for_a_loopback_feed(settings, db):
     token = api_tokens.create_token(db, name="ops", role=AdminRole.admin, created_by="test").secret
     db.commit()
-    with TestClient(create_app(settings, notifier=NoMail())) as web:
+    with TestClient(shared_app(settings, notifier=NoMail())) as web:
         answer = web.post("/api/admin/feeds", headers={"Authorization": f"Bearer {token}"},
                           json={"url": "http://127.0.0.1:6379/", "category": "World News"})
     assert answer.status_code == 422 and "not on the public internet" in answer.json()["detail"]
@@ -75,7 +75,7 @@ def test_url_credentials_are_used_but_never_shown(settings, db, server):
     db.commit()
     viewer = api_tokens.create_token(db, name="grafana", role=AdminRole.viewer, created_by="test").secret
     db.commit()
-    app = create_app(settings.model_copy(update={"feed_allow_private": True}), notifier=NoMail())
+    app = shared_app(settings.model_copy(update={"feed_allow_private": True}), notifier=NoMail())
     with TestClient(app) as web:
         auth = {"Authorization": f"Bearer {viewer}"}
         listed = web.get("/api/admin/feeds", headers=auth).json()
@@ -88,6 +88,7 @@ def test_url_credentials_are_used_but_never_shown(settings, db, server):
     assert server.requests_for("/private.xml")[0].headers["authorization"].startswith("Basic ")
 
 
+@pytest.mark.processes
 def test_redirects_to_loopback_and_dns_rebinding_are_refused_on_a_real_network():
     """In a network namespace where 8.8.8.8 is local, a public feed redirects to loopback and a name rebinds."""
     done = subprocess.run(["unshare", "--net", "--mount", sys.executable, "-m", "tests.support.public_net"],

@@ -296,6 +296,7 @@ def newsletter(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.processes
 def test_cli_add_list_and_poll(db, server):
     good = serve(server, "/world.xml", "world_rss.xml", etag='"abc"')
     broken = serve(server, "/down.xml", status=500, body=b"", content_type="text/plain")

@@ -109,7 +109,7 @@ def test_a_form_error_shows_under_its_field_and_keeps_the_input_in_chromium(serv
             assert [text for text in problems if "status of 422" not in text] == [], problems
         finally:
             browser.close()
-    mailbox.assert_nothing_for("ada@@example", wait=0.5)
+    mailbox.assert_nothing_for("ada@@example")
 
 
 @pytest.mark.browser

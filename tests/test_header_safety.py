@@ -95,6 +95,7 @@ def test_builder_refuses_an_address_that_could_break_the_line():
         address_line("To", "Ann", "a@example.com>\r\nBcc: b@example.com")
 
 
+@pytest.mark.processes
 def test_self_test_passes_here_and_fails_on_an_unpatched_python():
     assert email_package_is_safe()
     here = subprocess.run([sys.executable, "-m", "service.mail_safety"], cwd=REPO_ROOT, capture_output=True,
@@ -126,6 +127,7 @@ def _valid(local: str, domain: str) -> str | None:
         return None
 
 
+@pytest.mark.heavy
 def test_any_name_and_address_gives_one_clean_to_header(db, settings, world_news):
     edition = built_edition(db, settings, world_news)
     fast_mail = EditionMail(settings, edition, world_news)

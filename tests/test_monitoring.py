@@ -35,8 +35,8 @@ from service.monitoring.checks import SMTP, WORKERS, interval, last_results, run
 from service.monitoring.logs import configure_logging
 from service.monitoring.queues import queue_depths, redis_keys, workers_online
 from service.monitoring.status import snapshot
-from service.web.app import create_app
 from tests.conftest import REDIS_URL, RUN_ID
+from tests.support.apps import shared_app
 from tests.support.edition_stories import day_of_stories
 from tests.support.readers import add_readers
 from tests.support.smtp import free_port
@@ -54,7 +54,7 @@ class NoMail:
 
 def web(settings) -> TestClient:
     """A test client of the real app on these settings."""
-    return TestClient(create_app(settings, notifier=NoMail()))
+    return TestClient(shared_app(settings, notifier=NoMail()))
 
 
 def metric(text: str, name: str, **labels: str) -> float:

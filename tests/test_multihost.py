@@ -44,6 +44,8 @@ from tests.support.netns import NetnsUnavailable, Network
 from tests.support.processes import Worker
 from tests.support.readers import add_readers
 
+pytestmark = pytest.mark.multihost
+
 HOSTS = 3
 CONCURRENCY = 2  # pool processes per host, each with one SMTP connection at a time
 READERS = 1000

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from service.branding.models import SiteBranding
 from service.config import Settings
 from service.lists import get_list
-from service.web.app import create_app
 from tests.support.admin import NoMail, csrf_of, signed_in
+from tests.support.apps import shared_app
 from tests.test_feeds import newsletter
 
 TOKEN = "names-admin-token-0123456789abcdefghijklmn"
@@ -23,7 +23,7 @@ BAD_NAMES = ["API\r\nX-Injected: yes", "Bell\x07", "=?utf-8?q?Hidden?=", "Tab\tb
 @pytest.fixture
 def web(settings, db):
     """The real app with an admin token (lists and branding send no mail)."""
-    app = create_app(settings.model_copy(update={"admin_token": TOKEN}), notifier=NoMail())
+    app = shared_app(settings.model_copy(update={"admin_token": TOKEN}), notifier=NoMail())
     with TestClient(app, follow_redirects=False) as client:
         yield client
 

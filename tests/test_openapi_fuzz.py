@@ -17,6 +17,8 @@ from schemathesis.checks import (
 
 from service.web.app import create_app
 
+pytestmark = pytest.mark.heavy
+
 ADMIN_TOKEN = "fuzz-admin-token-0123456789abcdefghijklmnop"
 CALLS: Counter = Counter()
 EXAMPLES = 60  # per operation: about 700 requests per database, a minute or two in all

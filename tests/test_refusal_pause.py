@@ -23,7 +23,7 @@ from service.delivery.schedule import send_now
 from service.delivery.sender import drain
 from service.models import Delivery, DeliveryStatus, Edition, EditionStatus, Subscriber, utcnow
 from service.tasks import start_drains
-from service.web.app import create_app
+from tests.support.apps import shared_app
 from tests.support.edition_stories import day_of_stories
 from tests.support.readers import add_readers, wait_until_complete
 from tests.test_monitoring import NoMail, _status_cli, metric
@@ -92,7 +92,7 @@ def test_spf_refusals_mid_edition_pause_it_and_resume_sends_the_rest_once(db, se
     assert status.exit_code == 1 and reason in status.output, status.output
     problems = json.loads(_status_cli("--json").output)["problems"]
     assert problems == [f"edition world-news {edition.edition_date} (#{edition.id}) {reason}"]
-    app = create_app(settings.model_copy(update={"admin_token": TOKEN}), notifier=NoMail())
+    app = shared_app(settings.model_copy(update={"admin_token": TOKEN}), notifier=NoMail())
     with TestClient(app) as web:
         scraped = web.get("/metrics").text
         assert metric(scraped, "newsletter_editions_paused_for_refusals") == 1

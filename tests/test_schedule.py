@@ -37,6 +37,7 @@ def _deliveries(db, list_id: int) -> list[tuple[str, str, date, datetime, dateti
     return [(e, z, d, as_utc(nb), as_utc(started)) for e, z, d, nb, started in db.execute(query)]
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("dst_day", [date(2026, 3, 29), date(2026, 10, 25)], ids=["spring-forward", "fall-back"])
 def test_local_time_delivery_across_a_dst_change(db, settings, dst_day):
     local = create_list(db, slug="local", name="Local time daily", send_time=time(7, 0), timezone="Europe/London",
@@ -58,6 +59,7 @@ def test_local_time_delivery_across_a_dst_change(db, settings, dst_day):
     assert kathmandu == datetime.combine(dst_day, time(1, 15), UTC), "07:00 at +05:45"
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("dst_day, expected_utc", [
     (date(2026, 3, 29), time(1, 30)),  # 01:30 does not exist: sent at 02:30 BST, just after the jump
     (date(2026, 10, 25), time(0, 30)),  # 01:30 happens twice: sent at the first, 01:30 BST

@@ -15,6 +15,7 @@ from service.editions import build_edition
 from service.models import EditionStatus
 from service.web.app import create_app
 from service.web.server import server_config
+from tests.support.apps import shared_app
 from tests.support.edition_stories import add_story
 from tests.support.smtp import free_port
 from tests.support.web import confirmed_reader, csrf_from, subscribe_by_form
@@ -75,7 +76,7 @@ def test_an_edition_that_has_not_gone_out_is_not_public(client, db, settings, wo
 def test_subscribe_takes_as_long_for_a_known_address_as_for_a_new_one(client, settings, world_news, mailbox):
     known = unique("known")
     confirmed_reader(client, mailbox, known)
-    client = TestClient(create_app(settings.model_copy(update={"subscribe_limit_per_ip": "1000/hour"})))
+    client = TestClient(shared_app(settings.model_copy(update={"subscribe_limit_per_ip": "1000/hour"})))
     new_times, known_times = [], []
     for _ in range(25):  # interleaved, so the machine's ups and downs hit both alike
         for email, times in ((unique("new"), new_times), (known, known_times)):
@@ -105,10 +106,10 @@ def test_pages_forbid_framing_sniffing_and_referrer_leaks(client, world_news):
 
 
 def test_https_sites_tell_browsers_to_stay_on_https(settings, world_news):
-    assert "strict-transport-security" not in TestClient(create_app(settings)).get("/subscribe").headers, \
+    assert "strict-transport-security" not in TestClient(shared_app(settings)).get("/subscribe").headers, \
         "a plain-http site (development) must not pin browsers to https"
     secure = settings.model_copy(update={"base_url": "https://news.example.org"})
-    with TestClient(create_app(secure), base_url="https://news.example.org") as browser:
+    with TestClient(shared_app(secure), base_url="https://news.example.org") as browser:
         for path in ("/subscribe", "/no/such/page", "/admin/login", "/api/openapi.json"):
             answer = browser.get(path)
             assert answer.headers["strict-transport-security"] == "max-age=31536000", path
@@ -141,7 +142,7 @@ def test_token_pages_are_never_cached_nor_leak_their_url(client, world_news, mai
 
 def test_csrf_cookie_is_secure_with_the_host_prefix_when_the_site_is_https(settings, db, world_news):
     secure = settings.model_copy(update={"base_url": "https://news.example.org"})
-    with TestClient(create_app(secure), base_url="https://news.example.org") as browser:
+    with TestClient(shared_app(secure), base_url="https://news.example.org") as browser:
         cookie = browser.get("/subscribe").headers["set-cookie"]
     assert cookie.startswith("__Host-nl_csrf=") and "Secure" in cookie and "Path=/" in cookie
     assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower() and "Domain" not in cookie
@@ -172,7 +173,7 @@ def test_bodies_that_broke_the_validation_handler_answer_422_in_our_shape(client
 
 def test_an_absurd_source_count_is_a_422_not_an_overflow(settings, db):
     admin = settings.model_copy(update={"admin_token": ADMIN_TOKEN})
-    with TestClient(create_app(admin)) as client:
+    with TestClient(shared_app(admin)) as client:
         answer = client.post("/api/admin/stories", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
                              json={"title": "T", "key_points": ["p"], "source_count": 99999999999999999999})
     assert answer.status_code == 422 and answer.json()["error"] == "story_format"
@@ -184,14 +185,14 @@ def test_an_absurd_source_count_is_a_422_not_an_overflow(settings, db):
 
 def test_guessing_the_admin_token_is_throttled_per_ip(settings, db):
     admin = settings.model_copy(update={"admin_token": ADMIN_TOKEN, "admin_auth_limit": "5/minute"})
-    with TestClient(create_app(admin), client=("203.0.113.9", 50000)) as guesser:
+    with TestClient(shared_app(admin), client=("203.0.113.9", 50000)) as guesser:
         answers = [guesser.post("/api/admin/stories", headers={"Authorization": f"Bearer guess{n}"}, json={})
                    for n in range(7)]
         assert [a.status_code for a in answers] == [401] * 5 + [429] * 2
         assert int(answers[-1].headers["Retry-After"]) > 0
         right = guesser.post("/api/admin/stories", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, json=[])
         assert right.status_code == 429, "while blocked, even a right guess is not tried"
-    with TestClient(create_app(admin), client=("198.51.100.7", 50000)) as owner:
+    with TestClient(shared_app(admin), client=("198.51.100.7", 50000)) as owner:
         assert owner.post("/api/admin/stories", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
                           json=[]).status_code == 201
 
@@ -214,7 +215,7 @@ def test_the_owners_confirmed_address_is_never_answered_429(client, world_news, 
     seen = len(mailbox.messages_to(email))
     for _ in range(6):
         assert subscribe_by_form(client, email).status_code == 200
-    time.sleep(1)
+    mailbox.settle()
     assert len(mailbox.messages_to(email)) == seen, "already subscribed: nothing more to confirm"
 
 

@@ -12,6 +12,8 @@ import pytest
 from service.config import REPO_ROOT, Settings
 from tests.support.smtp import free_port
 
+pytestmark = pytest.mark.processes
+
 BIN = Path(sys.executable).parent
 PASSWORD = "hunter2-smtp-password"
 ADMIN_TOKEN = "admin-token-that-must-never-be-printed-0123"

@@ -13,6 +13,8 @@ from sqlalchemy import select
 from service.config import REPO_ROOT
 from service.models import Story
 
+pytestmark = pytest.mark.processes
+
 SEED = REPO_ROOT / "demo" / "stories" / "000_17749a4977b85c87.txt"
 SEED_TEXT = SEED.read_text(encoding="utf-8")
 SEED_TITLE = SEED_TEXT.splitlines()[0]

@@ -57,9 +57,9 @@ def add_item(db, story: Story, publisher: str, headline: str, url: str | None, p
 @pytest.fixture
 def web(settings, db):
     """The real app, with an admin token, and no worker: these pages only read."""
-    from service.web.app import create_app
+    from tests.support.apps import shared_app
 
-    app = create_app(settings.model_copy(update={"admin_token": ADMIN_TOKEN}), notifier=NoMail())
+    app = shared_app(settings.model_copy(update={"admin_token": ADMIN_TOKEN}), notifier=NoMail())
     with TestClient(app) as client:
         yield client
 

@@ -5,6 +5,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes, message_from_string, policy
 from email.message import EmailMessage
@@ -40,6 +41,7 @@ class RecordingSmtpServer:
         self.received: list[Received] = []
         self.reply_for: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.settle: Callable[[], None] = lambda: None  # the mailbox fixture: wait until the worker has no task
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=smtputf8)
 
     def start(self) -> None:
@@ -99,9 +101,9 @@ class RecordingSmtpServer:
             time.sleep(0.05)
         raise AssertionError(f"expected {count} message(s) for {address}, got {len(self.messages_to(address))}")
 
-    def assert_nothing_for(self, address: str, wait: float = 2.0) -> None:
-        """Give the worker time, then check that nobody wrote to this address."""
-        time.sleep(wait)
+    def assert_nothing_for(self, address: str) -> None:
+        """Once every task queued so far is done (an event, not a guess at the time), nobody wrote to this address."""
+        self.settle()
         assert self.messages_to(address) == [], f"unexpected mail to {address}"
 
 
