@@ -13,7 +13,8 @@ from service.admin.models import AuditEntry, ImportJob, ImportStatus
 from service.errors import InvalidInput
 from service.models import ConsentEvent, Subscriber, Subscription
 from service.subscribers.confirmations import send_confirmations
-from service.subscribers.importer import CONFIRMATION_BATCH, import_csv, utf8_lines
+from service.subscribers.csv_rows import utf8_lines
+from service.subscribers.importer import CONFIRMATION_BATCH, import_csv
 from service.subscribers.jobs import create_import_job, get_import_job, import_progress, imports_dir, run_import_job
 from service.subscriptions.consent import ConsentContext
 from service.subscriptions.joining import add_subscriptions

@@ -11,7 +11,8 @@ from service import suppressions
 from service.config import REPO_ROOT
 from service.lists import create_list
 from service.models import Subscriber, Subscription
-from service.subscribers.importer import BATCH, import_csv, utf8_lines
+from service.subscribers.csv_rows import utf8_lines
+from service.subscribers.importer import BATCH, import_csv
 from service.tasks import CeleryNotifier
 from tests.support.csv_samples import BAD_LINES, GOOD
 from tests.support.csv_samples import EXCEL_CSV as CSV
