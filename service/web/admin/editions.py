@@ -17,7 +17,8 @@ from service.editions.view import draft_view
 from service.errors import InvalidInput
 from service.lists import lists_with_readers
 from service.models import Edition, EditionStatus, MailingList, utcnow
-from service.monitoring.figures import EditionFigures, edition_figures, figures_for, recent_failures
+from service.monitoring.failures import recent_failures
+from service.monitoring.figures import EditionFigures, edition_figures, figures_for
 from service.web.admin.api.dashboard import masked
 from service.web.admin.api.editions import act, list_today, mail_test, progress_state, start_now
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers

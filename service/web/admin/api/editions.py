@@ -15,7 +15,8 @@ from service.admin import audit
 from service.delivery import actions
 from service.errors import InvalidInput
 from service.models import Edition, EditionStatus, MailingList
-from service.monitoring.figures import EditionFigures, edition_figures, figures_for, recent_failures
+from service.monitoring.failures import recent_failures
+from service.monitoring.figures import EditionFigures, edition_figures, figures_for
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 from service.web.common import client_ip, get_session
 from service.web.openapi import REASONS, ErrorBody
