@@ -12,7 +12,7 @@ from sqlalchemy import Table, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.bounces import store as bounce_store
-from service.delivery import ledger, reply_counts, rollup
+from service.delivery import ledger_status, reply_counts, rollup
 from service.models import (
     Delivery,
     DeliveryStatus,
@@ -182,7 +182,7 @@ def active_editions(session: Session, *, now: datetime, days: int = 2) -> list[E
 
 def stuck_leases(session: Session, *, now: datetime) -> int:
     """Rows still `sending` whose lease ran out: a worker died mid-batch and the sweeper has not run since."""
-    return ledger.stuck(session.connection(), now=now)
+    return ledger_status.stuck(session.connection(), now=now)
 
 
 def smtp_reply_classes(session: Session) -> dict[str, int]:
