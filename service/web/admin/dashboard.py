@@ -11,8 +11,8 @@ from service.admin.models import AdminRole
 from service.models import utcnow
 from service.monitoring import failures, figures, upcoming
 from service.web.admin.api.dashboard import current_status, masked
-from service.web.admin.api.editions import progress_state
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.edition_actions import progress_state
 from service.web.admin.render import page
 from service.web.common import get_session
 

@@ -11,8 +11,8 @@ from service.editions import approval, editing, wording
 from service.editions.drafts import open_draft, set_send_mode
 from service.errors import Conflict, InvalidInput
 from service.models import utcnow
-from service.web.admin.api.editions import drain_starter
 from service.web.admin.auth import CurrentAdmin
+from service.web.admin.edition_actions import drain_starter
 from service.web.admin.editions import edition_page, parse_day
 from service.web.admin.render import done
 from service.web.common import client_ip, get_session

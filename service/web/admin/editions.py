@@ -20,8 +20,8 @@ from service.models import Edition, EditionStatus, MailingList, utcnow
 from service.monitoring.failures import recent_failures
 from service.monitoring.figures import EditionFigures, edition_figures, figures_for
 from service.web.admin.api.dashboard import masked
-from service.web.admin.api.editions import act, list_today, mail_test, progress_state, start_now
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.edition_actions import act, list_today, mail_test, progress_state, start_now
 from service.web.admin.render import done, page
 from service.web.common import get_session
 

@@ -17,8 +17,8 @@ from service.editions.view import draft_view
 from service.errors import InvalidInput
 from service.lists import SLUG
 from service.models import Edition, utcnow
-from service.web.admin.api.editions import drain_starter, list_today
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.edition_actions import drain_starter, list_today
 from service.web.common import client_ip, get_session
 from service.web.openapi import REASONS, ErrorBody
 
