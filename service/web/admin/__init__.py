@@ -12,6 +12,7 @@ from service.web.admin import (
     branding,
     dashboard,
     drafts,
+    edition_previews,
     editions,
     feeds,
     imports,
@@ -36,8 +37,8 @@ from service.web.admin.api import suppressions as api_suppressions
 from service.web.admin.api import tokens as api_tokens
 from service.web.admin.auth import current_admin
 
-UI_MODULES = (dashboard, lists, subscribers, imports, stories, feeds, drafts, editions, suppressions, tokens, audit_log,
-              accounts, branding)
+UI_MODULES = (dashboard, lists, subscribers, imports, stories, feeds, drafts, editions, edition_previews, suppressions,
+              tokens, audit_log, accounts, branding)
 API_MODULES = (api_dashboard, api_drafts, api_editions, api_lists, api_subscribers, api_imports, api_suppressions,
                api_stories, api_feeds, api_tokens, api_audit, api_bounces)
 
