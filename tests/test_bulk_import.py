@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from service import suppressions, tasks
+from service import reader_tasks, suppressions, tasks
 from service.admin.models import AuditEntry, ImportJob, ImportStatus
 from service.errors import InvalidInput
 from service.models import ConsentEvent, Subscriber, Subscription
@@ -115,7 +115,7 @@ def test_a_pre_confirmed_import_needs_a_reason_and_mails_nobody(db, settings, hi
 
     job = create_import_job(db, settings, list_slug="world-news", filename="people.csv", source=io.BytesIO(CSV),
                             confirmed=True, reason=REASON, created_by="ann@example.org")
-    job = run_import_job(settings, job.id, notifier=tasks.CeleryNotifier())
+    job = run_import_job(settings, job.id, notifier=reader_tasks.CeleryNotifier())
     assert_report(job, already=1)
     assert job.added == 4, "three new addresses, and the one awaiting confirmation"
     for address in [*GOOD, "pending-before@example.com", "confirmed-before@example.com"]:
