@@ -65,7 +65,8 @@ def main() -> None:
         from service.delivery.control import sweep
         from service.delivery.reply_counts import count_rows
         from service.models import Edition, utcnow
-        from service.monitoring.figures import recent_failures, smtp_reply_classes
+        from service.monitoring.failures import recent_failures
+        from service.monitoring.figures import smtp_reply_classes
         from service.monitoring.metrics import render
         from service.monitoring.status import snapshot
 

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from service import suppressions, tasks
+from service import reader_tasks, suppressions, tasks
 from service.admin.models import AuditEntry, ImportJob, ImportStatus
 from service.errors import InvalidInput
 from service.models import ConsentEvent, Subscriber, Subscription
 from service.subscribers.confirmations import send_confirmations
-from service.subscribers.importer import CONFIRMATION_BATCH, import_csv, utf8_lines
+from service.subscribers.csv_rows import utf8_lines
+from service.subscribers.importer import CONFIRMATION_BATCH, import_csv
 from service.subscribers.jobs import create_import_job, get_import_job, import_progress, imports_dir, run_import_job
 from service.subscriptions.consent import ConsentContext
 from service.subscriptions.joining import add_subscriptions
@@ -114,7 +115,7 @@ def test_a_pre_confirmed_import_needs_a_reason_and_mails_nobody(db, settings, hi
 
     job = create_import_job(db, settings, list_slug="world-news", filename="people.csv", source=io.BytesIO(CSV),
                             confirmed=True, reason=REASON, created_by="ann@example.org")
-    job = run_import_job(settings, job.id, notifier=tasks.CeleryNotifier())
+    job = run_import_job(settings, job.id, notifier=reader_tasks.CeleryNotifier())
     assert_report(job, already=1)
     assert job.added == 4, "three new addresses, and the one awaiting confirmation"
     for address in [*GOOD, "pending-before@example.com", "confirmed-before@example.com"]:

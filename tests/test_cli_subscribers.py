@@ -11,8 +11,9 @@ from service import suppressions
 from service.config import REPO_ROOT
 from service.lists import create_list
 from service.models import Subscriber, Subscription
-from service.subscribers.importer import BATCH, import_csv, utf8_lines
-from service.tasks import CeleryNotifier
+from service.reader_tasks import CeleryNotifier
+from service.subscribers.csv_rows import utf8_lines
+from service.subscribers.importer import BATCH, import_csv
 from tests.support.csv_samples import BAD_LINES, GOOD
 from tests.support.csv_samples import EXCEL_CSV as CSV
 from tests.support.db import row_counts

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from service import emails, smtp, tasks
+from service import emails, reader_tasks, smtp, tasks
 from service.config import ConfigError, load_settings
 from service.db import engine_for
 from service.delivery.message import EditionMail, Recipient
@@ -136,7 +136,7 @@ def test_a_confirmation_email_sent_by_the_worker_verifies(db, settings, world_ne
     [address] = add_readers(engine_for(settings.effective_database_url), world_news.id, 1, prefix="pending",
                             status="unconfirmed")
     reader = db.query(Subscriber).filter_by(email=address).one()
-    tasks.send_confirmation.apply_async(args=[reader.id, [world_news.id]], queue=dkim_worker)
+    reader_tasks.send_confirmation.apply_async(args=[reader.id, [world_news.id]], queue=dkim_worker)
     raw = mailbox.wait_for(address, timeout=30)[0].raw
 
     assert _verified(raw, dns) == [True, True]

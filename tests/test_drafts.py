@@ -10,8 +10,9 @@ from service.cli import app as cli_app
 from service.db import engine_for, session_factory
 from service.delivery.schedule import dispatch
 from service.editions import edition_stories, get_edition
+from service.editions.approval import approve
 from service.editions.drafts import awaiting_approval, refresh_drafts
-from service.editions.editing import Editor, approve
+from service.editions.editing import Editor
 from service.models import Delivery, Edition, EditionStatus
 from service.monitoring.metrics import render as render_metrics
 from service.monitoring.status import snapshot

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, MetaData, String,
 
 from service import migrate
 from service.db import engine_for
-from service.delivery import control, ledger
+from service.delivery import control, ledger, ledger_status
 from service.models import utcnow
 from tests.conftest import _drop_postgres_database, _fresh_postgres_database
 
@@ -78,9 +78,9 @@ def test_migration_keeps_a_ledger_in_use_working(database_at_0009):
     migrate.upgrade(url)
 
     with engine.connect() as conn:
-        assert ledger.has_due(conn, edition_id, utcnow()), "the pending row is claimable after the upgrade"
-        assert ledger.has_open(conn, edition_id)
-        assert ledger.stuck(conn, now=utcnow()) == 1, "the claimed row kept its (expired) lease"
+        assert ledger_status.has_due(conn, edition_id, utcnow()), "the pending row is claimable after the upgrade"
+        assert ledger_status.has_open(conn, edition_id)
+        assert ledger_status.stuck(conn, now=utcnow()) == 1, "the claimed row kept its (expired) lease"
         kept = conn.execute(select(t["bounces"].c.delivery_id).where(t["bounces"].c.id == bounce)).scalar_one()
         assert kept == sent, "the bounce still points at its delivery"
     assert control.take_back(engine, now=utcnow()) == 1, "the expired lease's row comes back"

@@ -30,8 +30,9 @@ from service.delivery.sender import drain
 from service.editions import send_moment
 from service.lists import create_list
 from service.models import Subscriber, Subscription, SubscriptionStatus, utcnow
-from service.monitoring import figures, heartbeats, metrics
+from service.monitoring import figures, heartbeats, metrics, upcoming
 from service.monitoring.checks import SMTP, WORKERS, interval, last_results, run_checks
+from service.monitoring.failures import recent_failures
 from service.monitoring.logs import configure_logging
 from service.monitoring.queues import queue_depths, redis_keys, workers_online
 from service.monitoring.status import snapshot
@@ -167,11 +168,11 @@ def test_figures_of_an_edition_with_sent_failed_and_retrying_rows(db, settings, 
     assert found.rate_per_minute and found.rate_per_minute > 0 and found.eta and found.eta > now
     assert figures.figures_for(db, [edition.id, edition.id], now=now) == {edition.id: found}
 
-    failures = figures.recent_failures(db, edition_id=edition.id)
+    failures = recent_failures(db, edition_id=edition.id)
     assert {(f.email, f.smtp_code, f.failure_kind) for f in failures} == {
         (readers[0], 550, "no_such_user"), (readers[1], 550, "policy")}
     assert any("5.7.1" in (f.smtp_reply or "") for f in failures)
-    assert figures.audience_change(db, now=utcnow()) == [("world-news", 6, 1)]
+    assert upcoming.audience_change(db, now=utcnow()) == [("world-news", 6, 1)]
     assert figures.smtp_reply_classes(db) == {"2xx": 3, "4xx": 1, "5xx": 2, "none": 0}
     assert [e.edition_id for e in figures.active_editions(db, now=utcnow())] == [edition.id]
     assert figures.stuck_leases(db, now=utcnow()) == 0
@@ -191,16 +192,16 @@ def test_next_send_tells_a_newcomer_when_the_next_edition_goes(db, settings):
     london = create_list(db, slug="morning", name="Morning", send_time=dt_time(7, 0), timezone="Europe/London")
     today = utcnow().astimezone(ZoneInfo("Europe/London")).date()
     moment = send_moment(london, today)
-    before, = figures.next_sends(db, now=moment - timedelta(hours=1))
+    before, = upcoming.next_sends(db, now=moment - timedelta(hours=1))
     assert (before.at, before.edition_date, before.catching_up) == (moment, today, False)
-    late, = figures.next_sends(db, now=moment + timedelta(hours=1))
+    late, = upcoming.next_sends(db, now=moment + timedelta(hours=1))
     assert late.catching_up and late.at == moment + timedelta(hours=1), "still due today: the next tick starts it"
-    newcomer, = figures.next_sends(db, now=moment + timedelta(hours=10))
+    newcomer, = upcoming.next_sends(db, now=moment + timedelta(hours=10))
     assert newcomer.edition_date == today + timedelta(days=1)
     assert newcomer.at == send_moment(london, today + timedelta(days=1)) and newcomer.at.tzinfo is not None
     london.archived_at = utcnow()
     db.commit()
-    assert figures.next_sends(db, now=moment) == []
+    assert upcoming.next_sends(db, now=moment) == []
 
 
 def _status_cli(*args: str):

@@ -26,6 +26,7 @@ from service.errors import InvalidInput
 from service.lists import create_list
 from service.models import Delivery, Edition, EditionStatus, Subscriber, utcnow
 from service.monitoring import figures, metrics
+from service.monitoring.failures import recent_failures
 from tests.conftest import _drop_postgres_database, _fresh_postgres_database
 from tests.support.edition_stories import day_of_stories
 from tests.support.readers import add_readers
@@ -272,8 +273,8 @@ def test_the_latest_failures_come_newest_edition_first_from_the_last_two_weeks(d
     older, _ = _edition(db, settings, mailbox, "older", finish=True, age=timedelta(days=20))
     earlier, _ = _edition(db, settings, mailbox, "earlier", finish=True, age=timedelta(days=3))
     latest, readers = _edition(db, settings, mailbox, "latest", finish=True, age=timedelta(days=1))
-    failures = figures.recent_failures(db, limit=10)
+    failures = recent_failures(db, limit=10)
     assert [f.edition_id for f in failures] == [latest] * 3 + [earlier] * 3  # 5.1.1, 5.7.1, and the expired 4xx
     assert [f.email for f in failures[:3]] == [readers[2], readers[1], readers[0]]  # newest reader first
-    assert [f.email for f in figures.recent_failures(db, limit=2)] == [readers[2], readers[1]]
-    assert {f.smtp_code for f in figures.recent_failures(db, edition_id=older)} == {550, 451}
+    assert [f.email for f in recent_failures(db, limit=2)] == [readers[2], readers[1]]
+    assert {f.smtp_code for f in recent_failures(db, edition_id=older)} == {550, 451}

@@ -75,9 +75,9 @@ def edit_story(list_slug: str = LIST, day: str = DATE, story: int = typer.Option
                point: list[str] = typer.Option(None, "--point", help="A key point (repeatable); none: the story's"),
                version: int = VERSION) -> None:
     """This edition's headline and key points for one story."""
-    from service.editions import editing
+    from service.editions import wording
 
-    _change(list_slug, day, lambda s, st, e, who: editing.edit_story(
+    _change(list_slug, day, lambda s, st, e, who: wording.edit_story(
         s, st, e, story, who, title=title, points=list(point) if point else None, expected_version=version))
 
 
@@ -85,21 +85,21 @@ def intro(list_slug: str = LIST, day: str = DATE, text: str = typer.Option(None,
           from_file: Path = typer.Option(None, "--file", help="Read the introduction from a UTF-8 file"),
           version: int = VERSION) -> None:
     """The introduction above the stories: plain text with links (empty removes it)."""
-    from service.editions import editing
+    from service.editions import wording
 
     if (text is None) == (from_file is None):
         raise InvalidInput("give the introduction with exactly one of --text or --file")
     words = text if text is not None else from_file.read_text(encoding="utf-8")
-    _change(list_slug, day, lambda s, st, e, who: editing.set_intro(s, st, e, words, who, version))
+    _change(list_slug, day, lambda s, st, e, who: wording.set_intro(s, st, e, words, who, version))
 
 
 def approve(list_slug: str = LIST, day: str = DATE, version: int = VERSION) -> None:
     """Freeze the draft now; on a list that holds editions, this lets it go (at once if its time has passed)."""
-    from service.editions import editing
+    from service.editions import approval
     from service.tasks import start_drains
 
-    _change(list_slug, day, lambda s, st, e, who: editing.approve(s, st, e, who, expected_version=version,
-                                                                  start_drains=start_drains))
+    _change(list_slug, day, lambda s, st, e, who: approval.approve(s, st, e, who, expected_version=version,
+                                                                   start_drains=start_drains))
 
 
 def send_mode(list_slug: str = LIST, mode: str = typer.Argument(..., help="auto or hold")) -> None:

@@ -64,8 +64,8 @@ def import_(
     """Import a CSV in batches with a progress bar; bad rows are reported by line, known addresses never duplicated."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from service.reader_tasks import CeleryNotifier
     from service.subscribers.jobs import create_import_job, rejected_rows, run_import_job
-    from service.tasks import CeleryNotifier
 
     settings = get_settings() if confirmed else sending_settings()  # unconfirmed readers get a confirmation email
     with session_scope(settings.effective_database_url) as session, file.open("rb") as handle:

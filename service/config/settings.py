@@ -1,8 +1,8 @@
-"""Every setting of the service, validated as a whole; unset ones fall back to embedded development defaults."""
+"""Every setting of the service, validated as a whole (single values by value_rules.py); unset ones fall back to
+embedded development defaults."""
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -12,6 +12,14 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from service.config.smtp_target import SmtpTarget
 from service.config.strength import secret_problems
+from service.config.value_rules import (
+    AccentColour,
+    ClusteringMethod,
+    DatabaseUrl,
+    PlainName,
+    RateLimit,
+    TimeOfDay,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DEV_SECRET_FILE = "secret_key"  # under DATA_DIR: development's own random key, made once
@@ -26,7 +34,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     environment: str = "development"
-    database_url: str | None = None
+    database_url: DatabaseUrl = None
     broker_url: str | None = None
     smtp_url: str | None = None
     rate_limit_storage_url: str | None = None
@@ -40,27 +48,27 @@ class Settings(BaseSettings):
     mail_from: str = "World News daily <news@localhost>"
     mail_unsubscribe_mailto: str | None = None
     # branding (see service/branding/): the admin UI's values win; empty ones fall back to these
-    site_name: str = ""  # empty: MAIL_FROM's display name
+    site_name: PlainName = ""  # empty: MAIL_FROM's display name
     site_about: str = ""  # the landing page's lead text
-    site_accent_color: str = ""  # #rrggbb, dark enough for white button text (WCAG AA); empty: #b3261e
-    site_sender_name: str = ""  # the From display name; empty: MAIL_FROM's
+    site_accent_color: AccentColour = ""  # #rrggbb, dark enough for white button text (WCAG AA); empty: #b3261e
+    site_sender_name: PlainName = ""  # the From display name; empty: MAIL_FROM's
     logo_max_bytes: int = Field(default=256 * 1024, gt=0)  # largest logo an admin may upload
-    subscribe_resend_limit: str = "2/hour"  # "send the email again" presses per address (check-your-inbox page)
+    subscribe_resend_limit: RateLimit = "2/hour"  # "send the email again" presses per address (check-your-inbox page)
     postal_address: str = ""  # every email's footer (CAN-SPAM); required outside development, see postal_problem
     task_queue: str = "newsletter"
     smtp_sink_port: int = Field(default=8025, ge=1, le=65535)
     check_deliverability: bool = False
     confirm_token_max_age: int = Field(default=7 * 24 * 3600, gt=0)
     consent_text_version: str = "2026-11-v1"
-    subscribe_limit_per_ip: str = "20/hour"
-    subscribe_limit_per_address: str = "3/day"
-    admin_auth_limit: str = "10/minute"  # failed admin authentications per IP
+    subscribe_limit_per_ip: RateLimit = "20/hour"
+    subscribe_limit_per_address: RateLimit = "3/day"
+    admin_auth_limit: RateLimit = "10/minute"  # failed admin authentications per IP
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     max_admin_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)  # /api/admin/: a day of stories as JSON
     request_timeout_seconds: float = Field(default=15.0, gt=0)  # a request body must arrive within this
     admin_token: str | None = None  # bootstrap bearer token with the admin role (accounts: `newsletter admin create`)
     admin_session_hours: float = Field(default=12.0, gt=0)  # an admin's login lasts this long without use
-    admin_login_limit: str = "5/minute"  # failed logins per IP and per address, before 429
+    admin_login_limit: RateLimit = "5/minute"  # failed logins per IP and per address, before 429
     metrics_token: str | None = None  # when set, /metrics needs `Authorization: Bearer <METRICS_TOKEN>`
     log_format: Literal["text", "json"] = "text"  # json: one object per line, with edition and delivery ids
     import_max_bytes: int = Field(default=200 * 1024 * 1024, gt=0)  # largest CSV an admin may upload
@@ -69,7 +77,7 @@ class Settings(BaseSettings):
     feed_poll_interval_seconds: int = Field(default=900, ge=10)
     feed_stale_days: float = Field(default=3.0, gt=0)  # admins see "stale" on a feed with nothing newer than this
     feed_allow_private: bool = False  # true: feeds on loopback, private and link-local addresses (intranet, tests)
-    clustering_method: str = ""  # empty: the default of service.clustering (see bench/clustering.py --all)
+    clustering_method: ClusteringMethod = ""  # empty: the default of service.clustering (see bench/clustering.py --all)
     cluster_window_hours: float = Field(default=72.0, gt=0)  # items are compared only this close in publish time
     story_max_age_hours: float = Field(default=36.0, gt=0)  # an edition skips stories whose newest item is older
     # delivery engine (see service/delivery/)
@@ -92,7 +100,7 @@ class Settings(BaseSettings):
     # ledger retention (see service/delivery/retention.py): old finished editions keep only their roll-up figures
     delivery_retention_days: int = Field(default=90, ge=0)  # 0: keep every delivery row forever
     delivery_prune_batch_size: int = Field(default=5000, ge=100, le=100_000)  # rows deleted per transaction
-    delivery_prune_at: str = "03:30"  # HH:MM, UTC: beat's daily prune, off-peak
+    delivery_prune_at: TimeOfDay = "03:30"  # HH:MM, UTC: beat's daily prune, off-peak
     redis_url: str | None = None  # shared Redis for rate limits and beat's lock; default: BROKER_URL if Redis
     # bounces and complaints (see service/bounces/): VERP envelopes, inputs, the soft-bounce score
     verp_enabled: bool = True  # each message's envelope sender names its delivery: bounces+TOKEN@domain
@@ -135,77 +143,6 @@ class Settings(BaseSettings):
         if "base_url" not in self.model_fields_set:
             self.base_url = f"http://localhost:{self.port}"
         return self
-
-    @field_validator("site_accent_color")
-    @classmethod
-    def _readable_accent(cls, value: str) -> str:
-        """A colour that white button text cannot be read on is refused at start, not shipped."""
-        from service.branding.colours import clean_accent
-        from service.errors import InvalidInput
-
-        try:
-            return clean_accent(value)
-        except InvalidInput as error:
-            raise ValueError(error.message) from None
-
-    @field_validator("site_name", "site_sender_name")
-    @classmethod
-    def _plain_name(cls, value: str) -> str:
-        """These reach the From header and subjects: names only (no line breaks, no encoded words)."""
-        from service.errors import InvalidInput
-        from service.subscriptions.fields import clean_name
-
-        try:
-            return clean_name(value, what="it")
-        except InvalidInput as error:
-            raise ValueError(error.message) from None
-
-    @field_validator("subscribe_limit_per_ip", "subscribe_limit_per_address", "subscribe_resend_limit",
-                     "admin_auth_limit", "admin_login_limit")
-    @classmethod
-    def _rate_limit_syntax(cls, value: str) -> str:
-        """A typo here would otherwise surface as a 500 on the first subscribe."""
-        from limits import parse
-
-        try:
-            parse(value)
-        except ValueError:
-            raise ValueError("must look like '20/hour' or '3 per day'") from None
-        return value
-
-    @field_validator("delivery_prune_at")
-    @classmethod
-    def _prune_time_syntax(cls, value: str) -> str:
-        """A time of day beat can turn into a daily crontab."""
-        if not re.fullmatch(r"([01]?[0-9]|2[0-3]):[0-5][0-9]", value.strip()):
-            raise ValueError("must be a time of day as HH:MM (UTC), e.g. '03:30'")
-        return value.strip()
-
-    @field_validator("clustering_method")
-    @classmethod
-    def _known_clustering_method(cls, value: str) -> str:
-        """A misspelt method would otherwise fail the first feed poll, in a worker's log."""
-        if value:
-            from service.clustering import available_methods
-
-            if value not in available_methods():
-                raise ValueError(f"unknown method; choose one of {', '.join(available_methods())}")
-        return value
-
-    @field_validator("database_url")
-    @classmethod
-    def _database_url_syntax(cls, value: str | None) -> str | None:
-        """Caught here, a malformed URL is one line instead of a traceback that prints it."""
-        if value is None:
-            return value
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        try:
-            make_url(value)
-        except ArgumentError:
-            raise ValueError("is not a database URL (e.g. postgresql+psycopg://user:pass@host/db)") from None
-        return value
 
     @model_validator(mode="after")
     def _secrets_are_real(self) -> Settings:

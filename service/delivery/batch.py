@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from service.bounces.policy import Action, FailureKind, Verdict
 from service.bounces.verp import Verp
 from service.config import Settings
-from service.delivery import ledger, outgoing
+from service.delivery import ledger, outgoing, planning
 from service.delivery.ledger import Claimed, Outcome
 from service.delivery.message import Draft, EditionMail, Recipient
 from service.delivery.outcomes import judged, retry_later
@@ -61,7 +61,7 @@ class Batch:
         self.drain, self.token, self.rows = drain, token, rows
         self.records = Records(drain.conn, token, Lease(drain.conn, token, drain.settings.send_lease_seconds),
                                drain.observe)
-        found = ledger.readers(drain.conn, list_id=drain.list_id, now=utcnow(),
+        found = planning.readers(drain.conn, list_id=drain.list_id, now=utcnow(),
                                subscriber_ids=[row.subscriber_id for row in rows])
         self.readers = [found.get(row.subscriber_id, (None, "", "subscriber deleted")) for row in rows]
         self.envelopes = {position: outgoing.envelope_of(email)

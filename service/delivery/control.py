@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from service.bounces.policy import NEVER_RETRIED, FailureKind
 from service.config import Settings
-from service.delivery import ledger, reply_counts, rollup
+from service.delivery import ledger, ledger_status, planning, reply_counts, rollup
 from service.editions import send_moment
 from service.errors import InvalidInput
 from service.models import Delivery, Edition, EditionStatus, MailingList, as_utc, utcnow
@@ -38,7 +38,7 @@ def start(engine: Engine, *, settings: Settings, edition: Edition, mailing_list:
                                       frozen_at=func.coalesce(E.c.frozen_at, now)))  # the draft's content is final
         if opened.rowcount != 1:
             return None
-        planned = ledger.plan(conn, edition_id=edition.id, list_id=mailing_list.id, now=now, send_at=send_at)
+        planned = planning.plan(conn, edition_id=edition.id, list_id=mailing_list.id, now=now, send_at=send_at)
         last_due = conn.scalar(select(func.max(Delivery.not_before)).where(Delivery.edition_id == edition.id))
         expires = max(now, as_utc(last_due) if last_due else now) + timedelta(hours=settings.send_expiry_hours)
         conn.execute(update(E).where(E.c.id == edition.id).values(send_expires_at=expires))
@@ -118,7 +118,7 @@ def status_of(conn: Connection, edition_id: int) -> str | None:
 
 def complete_if_done(conn: Connection, edition_id: int, now: datetime) -> bool:
     """Mark the edition complete when no row is pending or sending."""
-    if ledger.has_open(conn, edition_id):
+    if ledger_status.has_open(conn, edition_id):
         return False
     done = conn.execute(update(E).where(E.c.id == edition_id, E.c.send_status == EditionStatus.sending)
                         .values(send_status=EditionStatus.complete, completed_at=now))
@@ -136,7 +136,7 @@ def to_resume(engine: Engine, *, now: datetime) -> list[int]:
     take_back(engine, now=now)
     with engine.connect() as conn:
         sending = conn.scalars(select(E.c.id).where(E.c.send_status == EditionStatus.sending)).all()
-        return [edition_id for edition_id in sending if ledger.has_open(conn, edition_id)]
+        return [edition_id for edition_id in sending if ledger_status.has_open(conn, edition_id)]
 
 
 @dataclass
@@ -165,7 +165,8 @@ def sweep(engine: Engine, *, now: datetime) -> Sweep:
                 result.expired += ledger.expire_open(conn, edition_id=edition_id, now=now)
             if complete_if_done(conn, edition_id, now):
                 result.completed.append(edition_id)
-            elif ledger.has_due(conn, edition_id, now) and not ledger.has_live_lease(conn, edition_id, now):
+            elif (ledger_status.has_due(conn, edition_id, now)
+                  and not ledger_status.has_live_lease(conn, edition_id, now)):
                 result.to_drain.append(edition_id)
     result.counted = reply_counts.count_finished(engine, now=now)  # so /metrics reads no finished edition's rows
     return result
@@ -178,7 +179,7 @@ def statuses(conn: Connection, limit: int = 20) -> list[dict]:
                MailingList.slug).join(MailingList, MailingList.id == E.c.list_id)
         .order_by(E.c.edition_date.desc(), E.c.id.desc()).limit(limit)
     ).all()
-    counts = ledger.counts(conn, [row.id for row in rows])
+    counts = ledger_status.counts(conn, [row.id for row in rows])
     for edition_id, summary in rollup.for_editions(conn, [row.id for row in rows]).items():  # pruned rows
         counts[edition_id] = {name: number for name, number in (
             ("sent", summary.sent), ("failed", summary.failed), ("skipped", summary.skipped),

@@ -6,7 +6,8 @@ so a worker whose lease was taken back can never overwrite what another worker r
 
 A pending row carries `due_at` (its not_before), and only pending rows are in the claim index; any
 other state has due_at NULL. Leases live in their own table (service.delivery.leases). So recording an
-outcome, the write made once per message, changes no indexed column.
+outcome, the write made once per message, changes no indexed column. Planning the rows is in
+service.delivery.planning, reading their state in service.delivery.ledger_status.
 """
 from __future__ import annotations
 
@@ -16,18 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
-from service.addresses import address_hash
 from service.bounces.policy import FailureKind
-from service.db import insert_ignoring
 from service.delivery import leases, prepared
-from service.models import Delivery, DeliveryStatus, Subscriber, Subscription, SubscriptionStatus, as_utc
-from service.suppressions import suppressed_among
+from service.models import Delivery, DeliveryStatus
 
 D = cast(Table, Delivery.__table__)  # typed FromClause; a model with __tablename__ maps a Table
-PLAN_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -51,72 +48,6 @@ class Outcome:
     sent_at: datetime | None = None
     retry_at: datetime | None = None
     error: str | None = None
-
-
-def _audience(list_id: int, now: datetime, after_id: int):
-    """The next batch of the list's confirmed, unpaused readers (suppressions are checked per batch)."""
-    return (select(Subscriber.id, Subscriber.email, Subscriber.timezone)
-            .join(Subscription, Subscription.subscriber_id == Subscriber.id)
-            .where(Subscription.list_id == list_id, Subscription.status == SubscriptionStatus.confirmed,
-                   or_(Subscriber.paused_until.is_(None), Subscriber.paused_until <= now), Subscriber.id > after_id)
-            .order_by(Subscriber.id).limit(PLAN_BATCH))
-
-
-def audience_size(conn: Connection, *, list_id: int, now: datetime) -> int:
-    """How many readers `plan` would plan now: what "Send now" tells the editor before they press it."""
-    counted, last_id = 0, 0
-    while batch := conn.execute(_audience(list_id, now, last_id)).all():
-        last_id = batch[-1].id
-        blocked = suppressed_among(conn, (row.email for row in batch))
-        counted += sum(1 for row in batch if address_hash(row.email) not in blocked)
-    return counted
-
-
-def plan(conn: Connection, *, edition_id: int, list_id: int, now: datetime, send_at) -> int:
-    """Insert a pending row for every confirmed, unpaused, unsuppressed reader, in keyset batches.
-
-    `send_at(timezone) -> datetime` gives each reader's not_before (the same moment for all, or
-    the send time in the reader's own zone). Re-running it adds nothing twice.
-    """
-    planned, last_id = 0, 0
-    while True:
-        batch = conn.execute(_audience(list_id, now, last_id)).all()
-        if not batch:
-            return planned
-        last_id = batch[-1].id
-        blocked = suppressed_among(conn, (row.email for row in batch))
-        rows = [{"edition_id": edition_id, "subscriber_id": row.id, "status": DeliveryStatus.pending,
-                 "not_before": moment, "due_at": moment, "attempts": 0}
-                for row in batch if address_hash(row.email) not in blocked
-                for moment in (send_at(row.timezone),)]
-        if rows:
-            conn.execute(insert_ignoring(conn, D, ["edition_id", "subscriber_id"]), rows)
-            planned += len(rows)
-
-
-def readers(conn: Connection, *, list_id: int, subscriber_ids: Sequence[int], now: datetime) -> dict[int, tuple]:
-    """For claimed rows: (email, name, reason to skip or None), read again at send time.
-
-    A reader who unsubscribed, paused or was suppressed after planning is skipped, not mailed.
-    """
-    rows = conn.execute(
-        select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.paused_until, Subscription.status)
-        .join(Subscription, and_(Subscription.subscriber_id == Subscriber.id, Subscription.list_id == list_id),
-              isouter=True)
-        .where(Subscriber.id.in_(list(subscriber_ids)))
-    ).all()
-    blocked = suppressed_among(conn, (row.email for row in rows))
-    found = {}
-    for row in rows:
-        reason = None
-        if row.status != SubscriptionStatus.confirmed:
-            reason = "no longer subscribed"
-        elif address_hash(row.email) in blocked:
-            reason = "suppressed"
-        elif row.paused_until is not None and as_utc(row.paused_until) > now:
-            reason = "paused"
-        found[row.id] = (row.email, row.name or "", reason)
-    return found
 
 
 def claim(conn: Connection, *, edition_id: int, limit: int, now: datetime,
@@ -239,60 +170,9 @@ def reopen_failed(conn: Connection, *, edition_id: int, keep_failed: Sequence[st
     return conn.execute(statement).rowcount
 
 
-def counts(conn: Connection, edition_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    """Rows per status for each edition: the numbers `editions status` and monitoring show."""
-    result: dict[int, dict[str, int]] = {edition_id: {} for edition_id in edition_ids}
-    if not edition_ids:
-        return result
-    query = (select(D.c.edition_id, D.c.status, func.count()).where(D.c.edition_id.in_(list(edition_ids)))
-             .group_by(D.c.edition_id, D.c.status))
-    for edition_id, status, number in conn.execute(query):
-        result[edition_id][status] = number
-    policy = D.c.failure_kind == FailureKind.policy.value
-    flagged = (select(D.c.edition_id, func.count()).where(D.c.edition_id.in_(list(edition_ids)), policy)
-               .group_by(D.c.edition_id))
-    for edition_id, number in conn.execute(flagged):
-        result[edition_id]["policy"] = number  # 5.7.x refusals: the sending setup needs a look, not the reader
-    return result
-
-
-def row_count(conn: Connection, edition_id: int) -> int:
-    """How many ledger rows an edition has (what a prune would delete)."""
-    return conn.scalar(select(func.count()).where(D.c.edition_id == edition_id)) or 0
-
-
-def has_open(conn: Connection, edition_id: int) -> bool:
-    """An edition is complete when no row is pending and no lease holds rows in sending (one statement, one view)."""
-    pending = select(D.c.id).where(D.c.edition_id == edition_id, D.c.due_at.is_not(None))
-    return bool(conn.scalar(select(or_(exists(pending), leases.held_query(edition_id).exists()))))
-
-
-def has_due(conn: Connection, edition_id: int, now: datetime) -> bool:
-    """Whether a drain would find work right now."""
-    query = select(D.c.id).where(and_(D.c.edition_id == edition_id, D.c.due_at <= now)).limit(1)
-    return conn.scalar(query) is not None
-
-
 def _clip(text: str | None, limit: int = 1000) -> str | None:
     """Replies and errors are stored for people to read; they must fit their column."""
     return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
-
-
-def earliest_lease_end(conn: Connection, edition_id: int) -> datetime | None:
-    """When the first lease on this edition's rows runs out; None when no worker holds any."""
-    return leases.earliest_end(conn, edition_id)
-
-
-def has_live_lease(conn: Connection, edition_id: int, now: datetime) -> bool:
-    """Whether some worker is sending this edition right now (then the sweeper need not start another)."""
-    return leases.held_for(conn, edition_id, live_at=now)
-
-
-def stuck(conn: Connection, *, now: datetime) -> int:
-    """Rows in sending whose lease ran out and was not taken back yet (is the sweeper running?)."""
-    expired = leases.expired_tokens(now)
-    query = select(func.count()).where(D.c.lease_token.in_(expired), D.c.status == DeliveryStatus.sending)
-    return conn.scalar(query) or 0
 
 
 def forget_reader(conn: Connection, subscriber_id: int) -> int:

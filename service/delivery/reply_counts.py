@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import insert_ignoring
-from service.delivery import ledger, rollup
+from service.delivery import ledger_status, rollup
 from service.models import Base, Delivery, DeliveryStatus, Edition, EditionStatus
 
 REPLY_CLASSES = rollup.REPLY_CLASSES
@@ -94,7 +94,7 @@ def count_finished(engine: Engine, *, now: datetime, limit: int = 5) -> list[int
                                    .with_for_update()).first()
             if edition is None or edition.send_status not in EditionStatus.finished:
                 continue  # deleted, or reopened since it was listed
-            if ledger.has_open(conn, edition_id):
+            if ledger_status.has_open(conn, edition_id):
                 continue  # a cancelled edition's last in-flight messages are still being recorded
             totals = count_rows(conn, [edition_id])
             conn.execute(delete(C).where(C.c.edition_id == edition_id))

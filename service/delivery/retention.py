@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from service.bounces import store as bounce_store
-from service.delivery import ledger, reply_counts, rollup
+from service.delivery import ledger_status, reply_counts, rollup
 from service.models import Delivery, DeliveryStatus, Edition, EditionStatus, MailingList
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def roll_up(engine: Engine, edition_id: int, *, now: datetime) -> bool:
         status = conn.scalar(select(E.c.send_status).where(E.c.id == edition_id).with_for_update())
         if status not in EditionStatus.finished or rollup.exists_for(conn, edition_id):
             return False
-        if ledger.has_open(conn, edition_id):
+        if ledger_status.has_open(conn, edition_id):
             return False
         return rollup.write(conn, summarise(session, edition_id, now=now))
 
@@ -134,7 +134,7 @@ def prune(engine: Engine, *, now: datetime, retention_days: int, batch_size: int
     with engine.connect() as conn:
         due = due_editions(conn, now=now, days=retention_days)
         if dry_run:
-            report.editions = [Pruned(edition_id, slug, day, ledger.row_count(conn, edition_id), False)
+            report.editions = [Pruned(edition_id, slug, day, ledger_status.row_count(conn, edition_id), False)
                                for edition_id, slug, day in due]
             report.seconds = time.monotonic() - started
             return report

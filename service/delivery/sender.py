@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 from service.bounces.verp import Verp
 from service.config import Settings
 from service.db import engine_for, session_scope
-from service.delivery import control, ledger
+from service.delivery import control, ledger, ledger_status
 from service.delivery.batch import Batch, Drain
 from service.delivery.ledger import Claimed
 from service.delivery.message import EditionMail
@@ -82,7 +82,7 @@ def _drain(settings: Settings, edition_id: int, *, max_seconds: float | None, ob
         try:
             while control.status_of(conn, edition_id) == EditionStatus.sending:
                 if time.monotonic() > deadline:
-                    result.more = ledger.has_due(conn, edition_id, utcnow())
+                    result.more = ledger_status.has_due(conn, edition_id, utcnow())
                     break
                 token, batch = _claim(engine, settings, edition_id, observe)
                 if not batch:
@@ -112,12 +112,12 @@ def _claim(engine: Engine, settings: Settings, edition_id: int, observe: Observe
 
 def _outlast_leases(conn: Connection, edition_id: int, deadline: float) -> bool:
     """Wait while other workers hold rows of this edition: True once a lease ends (look again), False if none."""
-    end = ledger.earliest_lease_end(conn, edition_id)
+    end = ledger_status.earliest_lease_end(conn, edition_id)
     if end is None:
         return False  # what is open is due later (retries, readers in later time zones): beat comes back for it
     while as_utc(end) > utcnow() and time.monotonic() < deadline:
         time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
-        end = ledger.earliest_lease_end(conn, edition_id)
+        end = ledger_status.earliest_lease_end(conn, edition_id)
         if end is None:
             return True
     return time.monotonic() < deadline

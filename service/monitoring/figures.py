@@ -1,4 +1,4 @@
-"""Edition figures from the delivery ledger: counts, rates, ETA, failures and audience change. SQL lives here."""
+"""Edition figures from the delivery ledger: counts, rates, ETA and SMTP reply classes. SQL lives here."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -12,16 +12,13 @@ from sqlalchemy import Table, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.bounces import store as bounce_store
-from service.delivery import ledger, reply_counts, rollup
-from service.delivery.schedule import due_window
-from service.editions import get_edition
+from service.delivery import ledger_status, reply_counts, rollup
 from service.models import (
     Delivery,
     DeliveryStatus,
     Edition,
     EditionStatus,
     MailingList,
-    Subscriber,
     Subscription,
     as_utc,
     utcnow,
@@ -29,8 +26,6 @@ from service.models import (
 
 D = cast(Table, Delivery.__table__)
 RATE_WINDOW = timedelta(minutes=5)  # "sent per minute" looks this far back while an edition is sending
-DEFAULT_CATCHUP = timedelta(hours=6)
-FAILURE_DAYS = timedelta(days=14)  # how far back the dashboard's latest failures look
 
 
 @dataclass(frozen=True)
@@ -83,33 +78,6 @@ class EditionFigures:
     def unsubscribe_rate(self) -> float:
         """Readers lost since the send, as a share of planned."""
         return self.unsubscribed_since / self.planned if self.planned else 0.0
-
-
-@dataclass(frozen=True)
-class Failure:
-    """One reader this edition could not be delivered to, with the server's own words."""
-
-    delivery_id: int
-    edition_id: int
-    list_slug: str
-    edition_date: date
-    email: str
-    smtp_code: int | None
-    smtp_reply: str | None
-    failure_kind: str | None
-    at: datetime | None  # the last attempt was due then (the ledger keeps no failure timestamp)
-
-
-@dataclass(frozen=True)
-class NextSend:
-    """When a list's next edition goes out, so nobody wonders after today's send time has passed."""
-
-    list_slug: str
-    name: str
-    at: datetime  # aware, UTC
-    today_status: str | None  # today's edition (in the list's zone): draft, sending, complete... or None
-    edition_date: date  # the day of the edition that goes at `at`
-    catching_up: bool = False  # due already: the next dispatch tick starts it
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -196,48 +164,6 @@ def edition_figures(session: Session, edition_id: int, *, now: datetime | None =
     return found[edition_id]
 
 
-def recent_failures(session: Session, *, edition_id: int | None = None, limit: int = 20) -> list[Failure]:
-    """The latest final failures with their SMTP replies: newest edition first, then newest reader first.
-
-    The ledger keeps ~90 million rows at a million readers a day, too many to sort at every look. Each
-    edition's rows are walked backwards along the index that leads with the edition (edition, reader),
-    newest edition first, until `limit` failures are found; without an edition, of the last FAILURE_DAYS.
-    """
-    started = select(Edition.id).where(Edition.send_status != EditionStatus.draft,
-                                       Edition.id.not_in(rollup.rolled_up_ids()))
-    if edition_id is not None:
-        started = started.where(Edition.id == edition_id)
-    else:
-        started = started.where(Edition.edition_date >= utcnow().date() - FAILURE_DAYS)
-    editions = session.scalars(started.order_by(Edition.edition_date.desc(), Edition.id.desc())).all()
-    query = (select(D.c.id, D.c.edition_id, MailingList.slug, Edition.edition_date, Subscriber.email, D.c.smtp_code,
-                    D.c.smtp_reply, D.c.failure_kind, D.c.not_before)
-             .join(Edition, Edition.id == D.c.edition_id).join(MailingList, MailingList.id == Edition.list_id)
-             .join(Subscriber, Subscriber.id == D.c.subscriber_id).where(D.c.status == DeliveryStatus.failed)
-             .order_by(D.c.edition_id.desc(), D.c.subscriber_id.desc()))
-    found: list[Failure] = []
-    for one in editions:
-        if len(found) >= limit:
-            break
-        found += [Failure(row.id, row.edition_id, row.slug, row.edition_date, row.email, row.smtp_code,
-                          row.smtp_reply, row.failure_kind, _aware(row.not_before))
-                  for row in session.execute(query.where(D.c.edition_id == one).limit(limit - len(found)))]
-    return found
-
-
-def audience_change(session: Session, *, days: int = 7, now: datetime) -> list[tuple[str, int, int]]:
-    """(list slug, readers confirmed, readers unsubscribed) over the last `days`; each count rides its own index."""
-    since = now - timedelta(days=days)
-    gained: dict[int, int] = dict(session.execute(
-        select(Subscription.list_id, func.count()).where(Subscription.confirmed_at >= since)
-        .group_by(Subscription.list_id)).all())
-    lost: dict[int, int] = dict(session.execute(select(Subscription.list_id, func.count())
-                                .where(Subscription.unsubscribed_at >= since).group_by(Subscription.list_id)).all())
-    lists = session.execute(select(MailingList.id, MailingList.slug).where(MailingList.archived_at.is_(None))
-                            .order_by(MailingList.slug)).all()
-    return [(slug, gained.get(list_id, 0), lost.get(list_id, 0)) for list_id, slug in lists]
-
-
 def active_editions(session: Session, *, now: datetime, days: int = 2) -> list[EditionFigures]:
     """Editions being sent or paused, and those of today (in each list's zone) up to `days` ahead."""
     today = now.date()
@@ -254,29 +180,9 @@ def active_editions(session: Session, *, now: datetime, days: int = 2) -> list[E
     return [found[edition_id] for edition_id in wanted if edition_id in found]
 
 
-def next_sends(session: Session, *, now: datetime, catchup: timedelta = DEFAULT_CATCHUP) -> list[NextSend]:
-    """Each live list's next send moment, by the same rule beat's dispatch follows (schedule.due_window)."""
-    result = []
-    for mailing_list in session.scalars(select(MailingList).where(MailingList.archived_at.is_(None))
-                                        .order_by(MailingList.slug)):
-        today = now.astimezone(ZoneInfo(mailing_list.timezone)).date()
-        todays = get_edition(session, mailing_list, today)
-        for offset in range(3):
-            day = today + timedelta(days=offset)
-            edition = todays if offset == 0 else get_edition(session, mailing_list, day)
-            if edition is not None and edition.send_status != EditionStatus.draft:
-                continue  # started (or cancelled) already: not a next send
-            opens, closes = due_window(session, mailing_list, day, catchup)
-            if now < closes:
-                result.append(NextSend(mailing_list.slug, mailing_list.name, max(opens, now),
-                                       todays.send_status if todays else None, day, opens <= now))
-                break
-    return result
-
-
 def stuck_leases(session: Session, *, now: datetime) -> int:
     """Rows still `sending` whose lease ran out: a worker died mid-batch and the sweeper has not run since."""
-    return ledger.stuck(session.connection(), now=now)
+    return ledger_status.stuck(session.connection(), now=now)
 
 
 def smtp_reply_classes(session: Session) -> dict[str, int]:

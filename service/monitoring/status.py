@@ -12,10 +12,13 @@ from service.db import session_scope
 from service.editions.drafts import Waiting, awaiting_approval
 from service.models import utcnow
 from service.monitoring import checks as scheduled
-from service.monitoring import figures, heartbeats
-from service.monitoring.figures import EditionFigures, Failure, NextSend
+from service.monitoring import failures as failure_list
+from service.monitoring import figures, heartbeats, upcoming
+from service.monitoring.failures import Failure
+from service.monitoring.figures import EditionFigures
 from service.monitoring.health import Check, check_database
 from service.monitoring.queues import QueueReport, Workers, queue_depths
+from service.monitoring.upcoming import NextSend
 
 STALE_BEAT_TICKS = 3  # beat is "not seen" after this many dispatch intervals without a tick
 
@@ -138,7 +141,7 @@ def snapshot(settings: Settings, *, now: datetime | None = None, failures: int =
         smtp, workers = scheduled.last_results(session, settings, now)
         return dataclasses.replace(
             status, checks=[database, broker, smtp], workers=workers, heartbeats=heartbeats.all_seen(session),
-            next_sends=figures.next_sends(session, now=now, catchup=timedelta(hours=settings.dispatch_catchup_hours)),
+            next_sends=upcoming.next_sends(session, now=now, catchup=timedelta(hours=settings.dispatch_catchup_hours)),
             editions=figures.active_editions(session, now=now), stuck_leases=figures.stuck_leases(session, now=now),
-            failures=figures.recent_failures(session, limit=failures),
+            failures=failure_list.recent_failures(session, limit=failures),
             smtp_replies=figures.smtp_reply_classes(session), awaiting_approval=awaiting_approval(session, now))

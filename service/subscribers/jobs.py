@@ -17,8 +17,10 @@ from service.db import session_factory
 from service.errors import InvalidInput, UnknownPage
 from service.lists import get_list
 from service.models import MailingList, utcnow
+from service.subscribers.csv_rows import utf8_lines
 from service.subscribers.export import csv_line
-from service.subscribers.importer import BulkNotifier, ImportReport, import_csv, utf8_lines
+from service.subscribers.import_batch import ImportReport
+from service.subscribers.importer import BulkNotifier, import_csv
 
 log = logging.getLogger(__name__)
 CHUNK = 1024 * 1024  # bytes copied at a time: an upload is never held in memory whole

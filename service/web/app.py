@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
     """Build the web app for these settings; the notifier defaults to Celery tasks."""
     settings = settings or get_settings()
     if notifier is None:
-        from service.tasks import CeleryNotifier
+        from service.reader_tasks import CeleryNotifier
 
         notifier = CeleryNotifier()
     app = FastAPI(title="World News daily", docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)

@@ -12,6 +12,7 @@ from service.web.admin import (
     branding,
     dashboard,
     drafts,
+    edition_previews,
     editions,
     feeds,
     imports,
@@ -28,16 +29,18 @@ from service.web.admin.api import dashboard as api_dashboard
 from service.web.admin.api import drafts as api_drafts
 from service.web.admin.api import editions as api_editions
 from service.web.admin.api import feeds as api_feeds
+from service.web.admin.api import imports as api_imports
 from service.web.admin.api import lists as api_lists
 from service.web.admin.api import stories as api_stories
 from service.web.admin.api import subscribers as api_subscribers
+from service.web.admin.api import suppressions as api_suppressions
 from service.web.admin.api import tokens as api_tokens
 from service.web.admin.auth import current_admin
 
-UI_MODULES = (dashboard, lists, subscribers, imports, stories, feeds, drafts, editions, suppressions, tokens, audit_log,
-              accounts, branding)
-API_MODULES = (api_dashboard, api_drafts, api_editions, api_lists, api_subscribers, api_stories, api_feeds, api_tokens,
-               api_audit, api_bounces)
+UI_MODULES = (dashboard, lists, subscribers, imports, stories, feeds, drafts, editions, edition_previews, suppressions,
+              tokens, audit_log, accounts, branding)
+API_MODULES = (api_dashboard, api_drafts, api_editions, api_lists, api_subscribers, api_imports, api_suppressions,
+               api_stories, api_feeds, api_tokens, api_audit, api_bounces)
 
 
 def mount(app: FastAPI, settings: Settings) -> None:

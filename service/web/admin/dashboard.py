@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from service.admin.models import AdminRole
 from service.models import utcnow
-from service.monitoring import figures
+from service.monitoring import failures, figures, upcoming
 from service.web.admin.api.dashboard import current_status, masked
-from service.web.admin.api.editions import progress_state
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.edition_actions import progress_state
 from service.web.admin.render import page
 from service.web.common import get_session
 
@@ -26,10 +26,10 @@ def dashboard(request: Request, admin: CurrentAdmin, session: Session = Depends(
     now = utcnow()
     status = current_status(request)  # network probes, shared for a few seconds; the ledger figures are fresh
     catchup = timedelta(hours=request.app.state.settings.dispatch_catchup_hours)  # a list just created shows at once
-    status = dataclasses.replace(status, next_sends=figures.next_sends(session, now=now, catchup=catchup))
+    status = dataclasses.replace(status, next_sends=upcoming.next_sends(session, now=now, catchup=catchup))
     return page(request, "dashboard.html", title="Dashboard", status=status,
                 editions=figures.active_editions(session, now=now),
-                failures=figures.recent_failures(session, limit=10),
-                audience=figures.audience_change(session, days=7, now=now),
+                failures=failures.recent_failures(session, limit=10),
+                audience=upcoming.audience_change(session, days=7, now=now),
                 progress_state=progress_state,
                 email_of=(lambda email: email) if admin.may(AdminRole.admin) else masked)

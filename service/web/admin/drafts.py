@@ -7,12 +7,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
 
 from service.delivery import actions
-from service.editions import editing
+from service.editions import approval, editing, wording
 from service.editions.drafts import open_draft, set_send_mode
 from service.errors import Conflict, InvalidInput
 from service.models import utcnow
-from service.web.admin.api.editions import drain_starter
 from service.web.admin.auth import CurrentAdmin
+from service.web.admin.edition_actions import drain_starter
 from service.web.admin.editions import edition_page, parse_day
 from service.web.admin.render import done
 from service.web.common import client_ip, get_session
@@ -70,7 +70,7 @@ def story_change(request: Request, edition_id: int, story_id: int, verb: str, ad
         "unpin": lambda: editing.unpin(session, settings, edition_id, story_id, editor, seen),
         "up": lambda: editing.move(session, settings, edition_id, story_id, -1, editor, seen),
         "down": lambda: editing.move(session, settings, edition_id, story_id, 1, editor, seen),
-        "edit": lambda: editing.edit_story(session, settings, edition_id, story_id, editor, title=title,
+        "edit": lambda: wording.edit_story(session, settings, edition_id, story_id, editor, title=title,
                                            points=points.splitlines(), expected_version=seen),
     }
     if verb not in changes:
@@ -83,7 +83,7 @@ def intro(request: Request, edition_id: int, admin: CurrentAdmin, version: str =
           session: Session = Depends(get_session)):
     """Save the introduction above the stories."""
     settings, editor = request.app.state.settings, editor_of(request, admin)
-    return _change(request, admin, session, edition_id, lambda: editing.set_intro(
+    return _change(request, admin, session, edition_id, lambda: wording.set_intro(
         session, settings, edition_id, text, editor, _version(version)))
 
 
@@ -92,7 +92,7 @@ def approve(request: Request, edition_id: int, admin: CurrentAdmin, version: str
             session: Session = Depends(get_session)):
     """Freeze now: the content is final; a held edition past its send time goes out."""
     settings, editor = request.app.state.settings, editor_of(request, admin)
-    return _change(request, admin, session, edition_id, lambda: editing.approve(
+    return _change(request, admin, session, edition_id, lambda: approval.approve(
         session, settings, edition_id, editor, expected_version=_version(version),
         start_drains=drain_starter(request)))
 

@@ -5,7 +5,7 @@ from datetime import date
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from service.admin.models import AdminRole
@@ -17,10 +17,11 @@ from service.editions.view import draft_view
 from service.errors import InvalidInput
 from service.lists import lists_with_readers
 from service.models import Edition, EditionStatus, MailingList, utcnow
-from service.monitoring.figures import EditionFigures, edition_figures, figures_for, recent_failures
+from service.monitoring.failures import recent_failures
+from service.monitoring.figures import EditionFigures, edition_figures, figures_for
 from service.web.admin.api.dashboard import masked
-from service.web.admin.api.editions import act, list_today, mail_test, progress_state, start_now
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.edition_actions import act, list_today, mail_test, progress_state, start_now
 from service.web.admin.render import done, page
 from service.web.common import get_session
 
@@ -77,27 +78,6 @@ def edition_page(request: Request, admin: CurrentAdmin, session: Session, mailin
         (admin.name if "@" in admin.name else ""))
 
 
-def _message(session: Session, request: Request, mailing_list: MailingList, day: date):
-    """The message a sample reader gets (the built edition, or an unfrozen build); 422 without stories."""
-    message = actions.preview(session, request.app.state.settings, mailing_list, day)
-    if message is None:
-        raise InvalidInput(f"no stories for {mailing_list.slug} on {day}: nothing to preview")
-    return message
-
-
-def _html_part(session: Session, request: Request, mailing_list: MailingList, day: date) -> HTMLResponse:
-    """The HTML part alone, for a sandboxed iframe (the middleware's preview CSP lets only us frame it)."""
-    part = _message(session, request, mailing_list, day).get_body(("html",))
-    return HTMLResponse(part.get_content() if part is not None else "")
-
-
-def _text_page(request: Request, session: Session, mailing_list: MailingList, day: date, back: str):
-    """The plain-text part as a reader's mail client would show it."""
-    part = _message(session, request, mailing_list, day).get_body(("plain",))
-    return page(request, "editions/text.html", title=f"Text part · {mailing_list.name} · {day}",
-                mailing_list=mailing_list, day=day, text=part.get_content() if part is not None else "", back=back)
-
-
 @router.get("/editions")
 @readable_by_viewers
 def editions(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session),
@@ -145,27 +125,6 @@ def edition_of_day(request: Request, admin: CurrentAdmin, list_slug: str = Query
     return edition_page(request, admin, session, mailing_list, day, None)
 
 
-@router.get("/editions/day/preview.html")
-@readable_by_viewers
-def day_preview(request: Request, admin: CurrentAdmin, list_slug: str = Query(..., alias="list"),
-                   raw_day: str | None = Query(None, alias="date"),
-                session: Session = Depends(get_session)):
-    """The day's HTML part, built unfrozen if the edition is not built yet."""
-    mailing_list = actions.list_named(session, list_slug)
-    return _html_part(session, request, mailing_list, parse_day(raw_day, mailing_list))
-
-
-@router.get("/editions/day/text")
-@readable_by_viewers
-def day_text(request: Request, admin: CurrentAdmin, list_slug: str = Query(..., alias="list"),
-                   raw_day: str | None = Query(None, alias="date"),
-             session: Session = Depends(get_session)):
-    """The day's text part."""
-    mailing_list = actions.list_named(session, list_slug)
-    day = parse_day(raw_day, mailing_list)
-    return _text_page(request, session, mailing_list, day, f"/admin/editions/day?{day_query(mailing_list, day)}")
-
-
 @router.post("/editions/day/send-test")
 def day_send_test(request: Request, admin: CurrentAdmin, list_slug: str = Form(..., alias="list"),
                   raw_day: str = Form("", alias="date"),
@@ -200,22 +159,6 @@ def edition(request: Request, edition_id: int, admin: CurrentAdmin, session: Ses
     """One edition: figures, live progress, previews, failures and the actions that apply now."""
     found = actions.find_edition(session, edition_id)
     return edition_page(request, admin, session, found.mailing_list, found.edition_date, found)
-
-
-@router.get("/editions/{edition_id}/preview.html")
-@readable_by_viewers
-def edition_preview(request: Request, edition_id: int, admin: CurrentAdmin, session: Session = Depends(get_session)):
-    """The built edition's HTML part, for the page's iframes."""
-    found = actions.find_edition(session, edition_id)
-    return _html_part(session, request, found.mailing_list, found.edition_date)
-
-
-@router.get("/editions/{edition_id}/text")
-@readable_by_viewers
-def edition_text(request: Request, edition_id: int, admin: CurrentAdmin, session: Session = Depends(get_session)):
-    """The built edition's text part."""
-    found = actions.find_edition(session, edition_id)
-    return _text_page(request, session, found.mailing_list, found.edition_date, f"/admin/editions/{found.id}")
 
 
 def _action(verb: str):

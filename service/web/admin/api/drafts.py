@@ -10,15 +10,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from service.delivery import actions
-from service.editions import editing
+from service.editions import approval, editing, wording
 from service.editions.audience import send_facts
 from service.editions.drafts import open_draft, set_send_mode
 from service.editions.view import draft_view
 from service.errors import InvalidInput
 from service.lists import SLUG
 from service.models import Edition, utcnow
-from service.web.admin.api.editions import drain_starter, list_today
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.edition_actions import drain_starter, list_today
 from service.web.common import client_ip, get_session
 from service.web.openapi import REASONS, ErrorBody
 
@@ -182,7 +182,7 @@ def put_story(edition_id: int, story_id: int, body: StoryEditIn, request: Reques
               session: Session = Depends(get_session)):
     """This edition's headline and key points for one story."""
     settings = request.app.state.settings
-    return _run(request, session, lambda: editing.edit_story(
+    return _run(request, session, lambda: wording.edit_story(
         session, settings, edition_id, story_id, _editor(request, admin), title=body.title, points=body.points,
         expected_version=body.version))
 
@@ -192,7 +192,7 @@ def put_intro(edition_id: int, body: IntroIn, request: Request, admin: CurrentAd
               session: Session = Depends(get_session)):
     """The introduction above the stories (plain text with links, sanitised)."""
     settings = request.app.state.settings
-    return _run(request, session, lambda: editing.set_intro(session, settings, edition_id, body.text,
+    return _run(request, session, lambda: wording.set_intro(session, settings, edition_id, body.text,
                                                             _editor(request, admin), body.version))
 
 
@@ -201,7 +201,7 @@ def post_approve(edition_id: int, body: VersionIn, request: Request, admin: Curr
                  session: Session = Depends(get_session)):
     """Freeze now; a held edition whose send time has passed goes out at once."""
     settings = request.app.state.settings
-    return _run(request, session, lambda: editing.approve(session, settings, edition_id, _editor(request, admin),
+    return _run(request, session, lambda: approval.approve(session, settings, edition_id, _editor(request, admin),
                                                           expected_version=body.version,
                                                           start_drains=drain_starter(request)))
 

@@ -1,27 +1,22 @@
-"""Admin JSON API for readers: search, one reader's record and data, unsubscribe, delete, erase, CSV imports,
-the suppression list."""
+"""Admin JSON API for readers: search, one reader's record and data, unsubscribe, delete, erase (imports.py and
+suppressions.py hold the rest)."""
 from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from service import lists as list_rules
-from service.errors import InvalidInput
 from service.models import as_utc
-from service.subscribers import actions, detail, erasure, jobs, search
-from service.suppressions import SuppressionRow
+from service.subscribers import actions, detail, erasure, search
 from service.web.admin.auth import CurrentAdmin
-from service.web.admin.imports import progress_of, rejected_download, start_import
-from service.web.admin.subscribers import LARGEST_ID, clean_query, clean_reason, clean_slug, data_download
-from service.web.admin.suppressions import HASH_SHOWN
+from service.web.admin.subscribers import LARGEST_ID, clean_query, clean_slug, data_download
 from service.web.common import client_ip, get_session
-from service.web.openapi import ADMIN_ERRORS, REASONS, EmailAddress, ErrorBody
+from service.web.openapi import ADMIN_ERRORS, EmailAddress
 
 router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=LARGEST_ID)]
@@ -29,7 +24,6 @@ After = Annotated[int | None, Query(ge=1, le=LARGEST_ID, description="`next_afte
 Limit = Annotated[int, Query(ge=1, le=search.MAX_LIMIT)]
 Address = EmailAddress
 Reason = Annotated[str, Field(min_length=1, max_length=200, description="Why (kept in the audit log)")]
-QUEUE_DOWN: dict[int | str, dict[str, Any]] = {503: {"model": ErrorBody, "description": REASONS[503]}}
 
 
 class SubscriberRowOut(BaseModel):
@@ -140,57 +134,7 @@ class ErasedOut(BaseModel):
     deliveries_kept: int
 
 
-class ImportOut(BaseModel):
-    """An import job's progress and, when done, its report."""
-
-    id: int
-    status: str
-    fraction: float
-    label: str
-    done: bool
-    filename: str
-    confirmed: bool
-    rows: int
-    added: int
-    already: int
-    kept_unsubscribed: int
-    suppressed: int
-    skipped: int
-    rejected: list[tuple[int, str, str]] = Field(description="The first 1,000 rejected rows: [line, reason, the row "
-                                                          "as the file had it (up to 300 characters)]")
-    error: str | None
-
-
-class SuppressionOut(BaseModel):
-    """One suppressed address as kept: a hash prefix, why and since when."""
-
-    id: int
-    hash_prefix: str
-    reason: str
-    since: datetime
-
-
-class SuppressionsPage(BaseModel):
-    """Suppressions newest first; pass `next_after` as `after` for the next page."""
-
-    rows: list[SuppressionOut]
-    next_after: int | None
-
-
-class SuppressionChange(BaseModel):
-    """An address to add to or remove from the suppression list, and why."""
-
-    address: Address
-    reason: Reason
-
-
-class Unsuppressed(BaseModel):
-    """The address may be mailed again."""
-
-    removed: bool
-
-
-def _json(value: Any, status_code: int = 200) -> JSONResponse:
+def json_response(value: Any, status_code: int = 200) -> JSONResponse:
     """A dataclass (or a dict of them) as JSON, dates in ISO 8601."""
     def plain(item: Any) -> Any:
         if dataclasses.is_dataclass(item) and not isinstance(item, type):
@@ -205,11 +149,6 @@ def _json(value: Any, status_code: int = 200) -> JSONResponse:
     return JSONResponse(plain(value), status_code=status_code)
 
 
-def _suppression(row: SuppressionRow) -> dict[str, Any]:
-    """A suppression without its full hash."""
-    return {"id": row.id, "hash_prefix": row.email_hash[:HASH_SHOWN], "reason": row.reason, "since": row.created_at}
-
-
 @router.get("/subscribers", response_model=SubscribersPage, responses=ADMIN_ERRORS)
 def get_subscribers(admin: CurrentAdmin, q: Annotated[str, Query(max_length=320)] = "",
                     list: Annotated[str | None, Query(max_length=64)] = None,
@@ -218,13 +157,13 @@ def get_subscribers(admin: CurrentAdmin, q: Annotated[str, Query(max_length=320)
     """Readers whose address or name contains `q`, on a list and in a status; keyset pages, nothing counted."""
     found = search.search_subscribers(session, query=clean_query(q), list_slug=clean_slug(list), status=status,
                                       after=after, limit=limit)
-    return _json(found)
+    return json_response(found)
 
 
 @router.get("/subscribers/{subscriber_id}", response_model=SubscriberOut, responses=ADMIN_ERRORS)
 def get_subscriber(subscriber_id: Id, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """One reader: lists and status, consent record, deliveries with SMTP replies, suppression."""
-    return _json(detail.subscriber_detail(session, subscriber_id))
+    return json_response(detail.subscriber_detail(session, subscriber_id))
 
 
 @router.post("/subscribers/{subscriber_id}/unsubscribe", response_model=Unsubscribed, responses=ADMIN_ERRORS)
@@ -256,56 +195,3 @@ def post_erase(subscriber_id: Id, request: Request, admin: CurrentAdmin, session
     """Erase the reader's personal data and suppress the address as a hash, so it is never mailed again (audited)."""
     erased = erasure.erase_subscriber(session, subscriber_id, actor=admin.name, ip=client_ip(request))
     return {"erased": erased.subscriber_id, "lists": erased.lists, "deliveries_kept": erased.deliveries_kept}
-
-
-@router.post("/imports", status_code=202, response_model=ImportOut, responses={**ADMIN_ERRORS, **QUEUE_DOWN})
-def post_import(request: Request, admin: CurrentAdmin, file: UploadFile = File(description="UTF-8 CSV with a header "
-                                                                                      "row: email[, name, timezone]"),
-                list: str = Form(max_length=64), confirmed: bool = Form(False),
-                reason: str = Form("", max_length=2000), session: Session = Depends(get_session)):
-    """Store the upload and queue its import; poll GET /api/admin/imports/{id}. Pre-confirmed needs a reason."""
-    if not list_rules.SLUG.match(list):
-        raise InvalidInput(f"There is no list called {list[:64]!r}.")
-    job = start_import(request, session, admin, list_slug=list, upload=file, confirmed=confirmed,
-                       reason=clean_reason(reason) if confirmed else "")
-    return JSONResponse(progress_of(job), status_code=202)
-
-
-@router.get("/imports/{job_id}", response_model=ImportOut, responses=ADMIN_ERRORS)
-def get_import(job_id: Id, admin: CurrentAdmin, session: Session = Depends(get_session)):
-    """An import's progress ({"fraction", "label", "done"} for the progress bar), its counts and rejected rows."""
-    return JSONResponse(progress_of(jobs.get_import_job(session, job_id)))
-
-
-@router.get("/imports/{job_id}/rejected.csv", response_class=Response, responses={
-    **ADMIN_ERRORS, 200: {"content": {"text/csv": {}}, "description": "line,reason,row: one record per rejected row; "
-                          "a cell that a spreadsheet would run as a formula starts with an apostrophe"}})
-def get_import_rejected(job_id: Id, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
-    """An import's rejected rows as CSV, with the reason for each (audited, like an export)."""
-    return rejected_download(request, session, admin.name, job_id)
-
-
-@router.get("/suppressions", response_model=SuppressionsPage, responses=ADMIN_ERRORS)
-def get_suppressions(admin: CurrentAdmin, after: After = None, limit: Limit = 50,
-                     session: Session = Depends(get_session)):
-    """The suppression list, newest first (only hashes of addresses are kept)."""
-    found = actions.suppressions_page(session, after=after, limit=limit)
-    return _json({"rows": [_suppression(row) for row in found.rows], "next_after": found.next_after})
-
-
-@router.post("/suppressions", status_code=201, response_model=SuppressionOut, responses=ADMIN_ERRORS)
-def post_suppression(body: SuppressionChange, request: Request, admin: CurrentAdmin,
-                     session: Session = Depends(get_session)):
-    """Never mail this address again (idempotent, audited)."""
-    row = actions.suppress_address(session, body.address, reason=clean_reason(body.reason), actor=admin.name,
-                                   ip=client_ip(request))
-    return _json(_suppression(row), status_code=201)
-
-
-@router.delete("/suppressions", response_model=Unsuppressed, responses=ADMIN_ERRORS)
-def delete_suppression(body: SuppressionChange, request: Request, admin: CurrentAdmin,
-                       session: Session = Depends(get_session)):
-    """Let a suppressed address be mailed again (audited); 422 when it was not suppressed."""
-    actions.unsuppress_address(session, body.address, reason=clean_reason(body.reason), actor=admin.name,
-                               ip=client_ip(request))
-    return {"removed": True}
