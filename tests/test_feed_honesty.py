@@ -76,7 +76,8 @@ def test_dates_with_day_and_month_names_of_other_languages_are_read(text, expect
 def test_an_old_feed_brings_nothing_to_todays_edition_and_is_marked_stale(db, server, settings, world_news):
     old = server.url("/velho.xml")
     server.routes["/velho.xml"] = Route(body=rss("Jornal Velho - Mundo", "https://jornalvelho.example/", [
-        "<title>Eleição marcada para outubro</title><guid>a</guid><pubDate>Seg, 24 Set 2018 10:00:00 -0300</pubDate>",
+        "<title>Eleição marcada para outubro</title><guid>a</guid>"
+        "<pubDate>Seg, 24 Set 2018 10:00:00 -0300</pubDate>",
         "<title>Tribunal publica edital</title><guid>b</guid>",  # undated
     ], "<lastBuildDate>Ter, 25 Set 2018 09:00:00 -0300</lastBuildDate><language>en</language>"))
     now = datetime.now(UTC)
