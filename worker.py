@@ -1,4 +1,5 @@
 """Celery entry point: `celery -A worker worker` and `celery -A worker beat`."""
+
 import sys
 
 from service.startup import ready_or_exit

@@ -5,6 +5,7 @@
 Without --database-url it creates a fresh database `bench_admin` on postgresql://postgres@127.0.0.1:5432 and
 drops it at the end. The import is pre-confirmed (nobody is mailed), run through run_import_job as a worker runs it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -91,35 +92,55 @@ def run(url: str, rows: int, runs: int) -> None:
         source = Path(tmp) / "readers.csv"
         start = time.perf_counter()
         write_csv(source, rows)
-        print(f"csv: {rows:,} rows, {source.stat().st_size / 1e6:.1f} MB written in "
-              f"{time.perf_counter() - start:.1f} s", flush=True)
+        print(
+            f"csv: {rows:,} rows, {source.stat().st_size / 1e6:.1f} MB written in {time.perf_counter() - start:.1f} s",
+            flush=True,
+        )
         session = session_factory(url)()
         create_list(session, slug="world-news", name="World News daily")
         create_list(session, slug="science", name="Science weekly")
         session.commit()
         start = time.perf_counter()
         with source.open("rb") as handle:
-            job = create_import_job(session, settings, list_slug="world-news", filename="readers.csv", source=handle,
-                                    confirmed=True, reason="benchmark: moved from another service", created_by="bench")
+            job = create_import_job(
+                session,
+                settings,
+                list_slug="world-news",
+                filename="readers.csv",
+                source=handle,
+                confirmed=True,
+                reason="benchmark: moved from another service",
+                created_by="bench",
+            )
         job = run_import_job(settings, job.id, notifier=NoMail())
         took = time.perf_counter() - start
-        print(f"import: {job.status}, {job.rows:,} rows, {job.added:,} added, {job.skipped} rejected in {took:.1f} s "
-              f"= {job.rows / took:,.0f} rows/s", flush=True)
+        print(
+            f"import: {job.status}, {job.rows:,} rows, {job.added:,} added, {job.skipped} rejected in {took:.1f} s "
+            f"= {job.rows / took:,.0f} rows/s",
+            flush=True,
+        )
         assert job.status == "done" and job.added == rows, job.error
         _vary(session)
         list_filter = dict(list_slug="world-news", status="unsubscribed")
         timed("page 1, no query", runs, lambda: search_subscribers(session))
         timed("list + status=unsubscribed", runs, lambda: search_subscribers(session, **list_filter))
-        timed("list + status=paused", runs,
-              lambda: search_subscribers(session, list_slug="world-news", status="paused"))
-        timed("list + status=confirmed", runs,
-              lambda: search_subscribers(session, list_slug="world-news", status="confirmed"))
+        timed(
+            "list + status=paused", runs, lambda: search_subscribers(session, list_slug="world-news", status="paused")
+        )
+        timed(
+            "list + status=confirmed",
+            runs,
+            lambda: search_subscribers(session, list_slug="world-news", status="confirmed"),
+        )
         timed("status=unconfirmed (any list)", runs, lambda: search_subscribers(session, status="unconfirmed"))
         timed("address fragment 'reader4242'", runs, lambda: search_subscribers(session, query="reader4242"))
         timed("address fragment 'mail17.example'", runs, lambda: search_subscribers(session, query="mail17.example"))
         timed("name fragment 'hopper77'", runs, lambda: search_subscribers(session, query="hopper77"))
-        timed("name fragment 'grace' + list", runs,
-              lambda: search_subscribers(session, query="grace", list_slug="world-news"))
+        timed(
+            "name fragment 'grace' + list",
+            runs,
+            lambda: search_subscribers(session, query="grace", list_slug="world-news"),
+        )
         timed("no match 'zzqx'", runs, lambda: search_subscribers(session, query="zzqx"))
         first = search_subscribers(session)
         timed("page 2 via keyset", runs, lambda: search_subscribers(session, after=first.next_after))
@@ -134,18 +155,26 @@ def _vary(session) -> None:
     from sqlalchemy import text
 
     start = time.perf_counter()
-    session.execute(text("UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = now() "
-                         "WHERE subscriber_id % 20 = 0"))
-    session.execute(text("UPDATE subscribers SET paused_until = :until WHERE id % 50 = 1"),
-                    {"until": utcnow() + timedelta(weeks=4)})
-    session.execute(text("INSERT INTO subscriptions (subscriber_id, list_id, status, subscribed_at, source, "
-                         "consent_text_version) SELECT id, (SELECT id FROM lists WHERE slug = 'science'), "
-                         "'unconfirmed', now(), 'form', '' FROM subscribers WHERE id % 10 = 3"))
+    session.execute(
+        text("UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = now() WHERE subscriber_id % 20 = 0")
+    )
+    session.execute(
+        text("UPDATE subscribers SET paused_until = :until WHERE id % 50 = 1"), {"until": utcnow() + timedelta(weeks=4)}
+    )
+    session.execute(
+        text(
+            "INSERT INTO subscriptions (subscriber_id, list_id, status, subscribed_at, source, "
+            "consent_text_version) SELECT id, (SELECT id FROM lists WHERE slug = 'science'), "
+            "'unconfirmed', now(), 'form', '' FROM subscribers WHERE id % 10 = 3"
+        )
+    )
     session.commit()
     session.execute(text("ANALYZE"))
     session.commit()
-    print(f"mix: 5% unsubscribed, 2% paused, 10% pending on a second list ({time.perf_counter() - start:.1f} s)",
-          flush=True)
+    print(
+        f"mix: 5% unsubscribed, 2% paused, 10% pending on a second list ({time.perf_counter() - start:.1f} s)",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

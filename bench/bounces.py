@@ -7,6 +7,7 @@ it with that class; every address the parser names that the manifest does not is
 counts as one more wrong. A file with no recipient counts as one reader (right when nothing is named, or for an
 unparsed file, when nothing is read). Exit status 1 below --target (0.95).
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """Score the story clusterers on the labelled feeds (pairs, chained stories, point purity) and headlines (BCubed)."""
+
 from __future__ import annotations
 
 import argparse
@@ -119,8 +120,11 @@ def scale(name: str, items: Sequence[ItemText]) -> None:
     scratch = synthesise(items, 10_000, days=3, seed=1)
     started = time.perf_counter()
     clusterer.assign(scratch, [])
-    print(f"scale method={name} from_scratch items=10000 seconds={time.perf_counter() - started:.2f} "
-          f"peak_rss_mb={peak_rss_mb():.0f}", flush=True)
+    print(
+        f"scale method={name} from_scratch items=10000 seconds={time.perf_counter() - started:.2f} "
+        f"peak_rss_mb={peak_rss_mb():.0f}",
+        flush=True,
+    )
     history = synthesise(items, 50_500, days=60, seed=2)
     embeds = name.startswith(("minilm", "hybrid", "event"))
     if embeds:  # production stores each item's vector when it arrives; only the in-window ones matter here
@@ -138,8 +142,10 @@ def scale(name: str, items: Sequence[ItemText]) -> None:
         new = [replace(item, vector=blob) for item, blob in zip(new, vectors, strict=True)]
     started = time.perf_counter()
     clusterer.assign(new, existing)
-    print(f"scale method={name} incremental new=500 existing=50000 stored_vectors={embeds} "
-          f"seconds={time.perf_counter() - started:.2f} peak_rss_mb={peak_rss_mb():.0f}")
+    print(
+        f"scale method={name} incremental new=500 existing=50000 stored_vectors={embeds} "
+        f"seconds={time.perf_counter() - started:.2f} peak_rss_mb={peak_rss_mb():.0f}"
+    )
 
 
 def main() -> None:

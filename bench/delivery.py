@@ -9,6 +9,7 @@ PostgreSQL and Redis come from BENCH_POSTGRES_ADMIN_URL and BENCH_REDIS_URL; any
 setting in the environment (SMTP_URL aside) reaches the workers. The last line is
 `messages=N seconds=S rate=R/s worker_peak_rss_mb=M duplicates=D missing=K`, counted by the sink.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,14 +50,27 @@ def fresh_database(name: str) -> str:
 
 def service_env(args, database_url: str, smtp_url: str, data_dir: str) -> dict[str, str]:
     """What the benchmark process and the workers are configured with (the caller's SEND_* pass through)."""
-    env = {"ENVIRONMENT": "bench", "DATABASE_URL": database_url, "BROKER_URL": REDIS_URL,
-           "TASK_QUEUE": f"bench-{os.getpid()}", "SMTP_URL": smtp_url, "DATA_DIR": data_dir,
-           "SECRET_KEY": "bench-secret-key-0123456789abcdef", "BASE_URL": "https://news.example.org",
-           "MAIL_FROM": "World News daily <news@news.example.org>", "RATE_LIMIT_STORAGE_URL": "memory://",
-           "POSTAL_ADDRESS": "World News Ltd, 1 Example Street, London"}
+    env = {
+        "ENVIRONMENT": "bench",
+        "DATABASE_URL": database_url,
+        "BROKER_URL": REDIS_URL,
+        "TASK_QUEUE": f"bench-{os.getpid()}",
+        "SMTP_URL": smtp_url,
+        "DATA_DIR": data_dir,
+        "SECRET_KEY": "bench-secret-key-0123456789abcdef",
+        "BASE_URL": "https://news.example.org",
+        "MAIL_FROM": "World News daily <news@news.example.org>",
+        "RATE_LIMIT_STORAGE_URL": "memory://",
+        "POSTAL_ADDRESS": "World News Ltd, 1 Example Street, London",
+    }
     if args.dkim:
-        env.update({"DKIM_PRIVATE_KEY": str(Path(data_dir) / "dkim.pem"), "DKIM_SELECTOR": "bench",
-                    "DKIM_DOMAIN": "news.example.org"})
+        env.update(
+            {
+                "DKIM_PRIVATE_KEY": str(Path(data_dir) / "dkim.pem"),
+                "DKIM_SELECTOR": "bench",
+                "DKIM_DOMAIN": "news.example.org",
+            }
+        )
     if args.synchronous_commit:
         env["SEND_SYNCHRONOUS_COMMIT"] = "true" if args.synchronous_commit == "on" else "false"
     return env
@@ -68,8 +82,9 @@ def write_dkim_key(folder: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    (folder / "dkim.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                        serialization.NoEncryption()))
+    (folder / "dkim.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
 
 
 def add_readers(database_url: str, list_id: int, count: int) -> None:
@@ -79,9 +94,11 @@ def add_readers(database_url: str, list_id: int, count: int) -> None:
         with conn.cursor().copy("COPY subscribers (email, name, timezone, created_at) FROM STDIN") as copy:
             for number in range(count):
                 copy.write_row((f"reader{number}@example.org", f"Reader {number}", "UTC", now))
-        conn.execute("INSERT INTO subscriptions (subscriber_id, list_id, status, subscribed_at, confirmed_at, source,"
-                     " consent_text_version) SELECT id, %s, 'confirmed', %s, %s, 'import', 'bench' FROM subscribers",
-                     (list_id, now, now))
+        conn.execute(
+            "INSERT INTO subscriptions (subscriber_id, list_id, status, subscribed_at, confirmed_at, source,"
+            " consent_text_version) SELECT id, %s, 'confirmed', %s, %s, 'import', 'bench' FROM subscribers",
+            (list_id, now, now),
+        )
     with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute("ANALYZE")
 
@@ -113,16 +130,20 @@ def wait_until_sent(database_url: str, edition_id: int, expected: int) -> dict:
         while conn.execute(open_rows, (edition_id,)).fetchone():
             time.sleep(0.25)
             if time.monotonic() - reported > 10:
-                sent = conn.execute("SELECT count(*) FROM deliveries WHERE edition_id = %s AND status = 'sent'",
-                                    (edition_id,)).fetchone()[0]
+                sent = conn.execute(
+                    "SELECT count(*) FROM deliveries WHERE edition_id = %s AND status = 'sent'", (edition_id,)
+                ).fetchone()[0]
                 print(f"  ... {sent}/{expected} sent", flush=True)
                 if sent != last_sent:
                     last_sent, last_progress = sent, time.monotonic()
                 elif time.monotonic() - last_progress > 120:
                     raise RuntimeError("no progress for two minutes; see the worker logs")
                 reported = time.monotonic()
-        counts = dict(conn.execute("SELECT status, count(*) FROM deliveries WHERE edition_id = %s GROUP BY status",
-                                   (edition_id,)).fetchall())
+        counts = dict(
+            conn.execute(
+                "SELECT status, count(*) FROM deliveries WHERE edition_id = %s GROUP BY status", (edition_id,)
+            ).fetchall()
+        )
         last = conn.execute("SELECT max(sent_at) FROM deliveries WHERE edition_id = %s", (edition_id,)).fetchone()[0]
     return {"counts": counts, "last_sent_at": last}
 
@@ -144,12 +165,15 @@ def run(args, postfix: Tools, folder: Path) -> str:
     try:
         started = time.perf_counter()
         list_id, edition_id, day, html_size, message_size = build(settings, database_url, args.n)
-        print(f"setup: {args.n} readers, edition html {html_size} bytes, message {message_size} bytes "
-              f"({time.perf_counter() - started:.1f} s); synchronous_commit={settings.send_synchronous_commit}; "
-              f"dkim={'rsa-sha256' if args.dkim else 'off'}")
+        print(
+            f"setup: {args.n} readers, edition html {html_size} bytes, message {message_size} bytes "
+            f"({time.perf_counter() - started:.1f} s); synchronous_commit={settings.send_synchronous_commit}; "
+            f"dkim={'rsa-sha256' if args.dkim else 'off'}"
+        )
         engine_for(database_url).dispose()
-        workers = Workers(service_env(args, database_url, sink.url, str(folder)), args.workers, args.concurrency,
-                          args.pool, folder)
+        workers = Workers(
+            service_env(args, database_url, sink.url, str(folder)), args.workers, args.concurrency, args.pool, folder
+        )
         if args.profile:
             profiler = start_profiler(workers.processes[0].pid, CACHE / f"profile-{args.n}.txt", args.profile == "wall")
             time.sleep(1)
@@ -167,12 +191,16 @@ def run(args, postfix: Tools, folder: Path) -> str:
         workers.read()
         postgres_cpu = sum(cpu_seconds(pid) - backends.get(pid, 0.0) for pid in postgres_backends(args.database))
         seconds = (ledger["last_sent_at"] - trigger).total_seconds()
-        print(f"ledger: {ledger['counts']}; send phase after planning {seconds - planning:.1f} s "
-              f"({ledger['counts'].get('sent', 0) / max(1e-9, seconds - planning):.0f}/s)")
-        print(f"cpu: machine {100 * busy:.0f}% busy (both cores, everyone); seconds used: workers "
-              f"{sum(workers.cpu.values()):.1f}, postgres backends {postgres_cpu:.1f}, smtp-sink {sink_cpu:.1f}; "
-              f"us/message: workers {1e6 * sum(workers.cpu.values()) / planned:.0f}, postgres "
-              f"{1e6 * postgres_cpu / planned:.0f}, smtp-sink {1e6 * sink_cpu / planned:.0f}")
+        print(
+            f"ledger: {ledger['counts']}; send phase after planning {seconds - planning:.1f} s "
+            f"({ledger['counts'].get('sent', 0) / max(1e-9, seconds - planning):.0f}/s)"
+        )
+        print(
+            f"cpu: machine {100 * busy:.0f}% busy (both cores, everyone); seconds used: workers "
+            f"{sum(workers.cpu.values()):.1f}, postgres backends {postgres_cpu:.1f}, smtp-sink {sink_cpu:.1f}; "
+            f"us/message: workers {1e6 * sum(workers.cpu.values()) / planned:.0f}, postgres "
+            f"{1e6 * postgres_cpu / planned:.0f}, smtp-sink {1e6 * sink_cpu / planned:.0f}"
+        )
     finally:
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
@@ -196,8 +224,10 @@ def run(args, postfix: Tools, folder: Path) -> str:
     duplicates = sum(count - 1 for count in received.values() if count > 1)
     missing = len(expected - set(received))
     print(f"sink: {messages} messages, {sum(received.values())} RCPT commands, {len(received)} distinct recipients")
-    return (f"messages={messages} seconds={seconds:.2f} rate={messages / seconds:.0f}/s "
-            f"worker_peak_rss_mb={peak:.1f} duplicates={duplicates} missing={missing}")
+    return (
+        f"messages={messages} seconds={seconds:.2f} rate={messages / seconds:.0f}/s "
+        f"worker_peak_rss_mb={peak:.1f} duplicates={duplicates} missing={missing}"
+    )
 
 
 def limit(args, postfix: Tools, folder: Path) -> str:
@@ -216,17 +246,22 @@ def limit(args, postfix: Tools, folder: Path) -> str:
         machine, sink_cpu, own = Machine(), cpu_seconds(sink.process.pid), resource.getrusage(resource.RUSAGE_CHILDREN)
         seconds = smtp_source(postfix, sink.port, messages=args.n, sessions=sessions, size=message_size)
         used = resource.getrusage(resource.RUSAGE_CHILDREN)
-        print(f"cpu: machine {100 * machine.busy():.0f}% busy; us/message: smtp-source "
-              f"{1e6 * (used.ru_utime + used.ru_stime - own.ru_utime - own.ru_stime) / args.n:.0f}, smtp-sink "
-              f"{1e6 * (cpu_seconds(sink.process.pid) - sink_cpu) / args.n:.0f}", flush=True)
+        print(
+            f"cpu: machine {100 * machine.busy():.0f}% busy; us/message: smtp-source "
+            f"{1e6 * (used.ru_utime + used.ru_stime - own.ru_utime - own.ru_stime) / args.n:.0f}, smtp-sink "
+            f"{1e6 * (cpu_seconds(sink.process.pid) - sink_cpu) / args.n:.0f}",
+            flush=True,
+        )
     finally:
         time.sleep(0.5)
         sink.stop()
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
     messages = sink.messages()
-    return (f"smtp-source messages={messages} seconds={seconds:.2f} rate={messages / seconds:.0f}/s "
-            f"sessions={sessions} size={message_size}")
+    return (
+        f"smtp-source messages={messages} seconds={seconds:.2f} rate={messages / seconds:.0f}/s "
+        f"sessions={sessions} size={message_size}"
+    )
 
 
 def main() -> None:
@@ -235,18 +270,34 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000, help="confirmed readers (messages)")
     parser.add_argument("--workers", type=int, default=2, help="celery worker processes")
     parser.add_argument("--concurrency", type=int, default=1, help="pool size per worker (one SMTP connection each)")
-    parser.add_argument("--pool", default="solo", choices=["solo", "prefork"], help="celery pool (solo: the worker "
-                        "process sends itself; prefork adds a parent process per worker)")
+    parser.add_argument(
+        "--pool",
+        default="solo",
+        choices=["solo", "prefork"],
+        help="celery pool (solo: the worker process sends itself; prefork adds a parent process per worker)",
+    )
     parser.add_argument("--synchronous-commit", choices=["on", "off"], help="SEND_SYNCHRONOUS_COMMIT for the workers")
     parser.add_argument("--database", default="newsletter_bench")
     parser.add_argument("--keep", action="store_true", help="leave the database for a look afterwards")
-    parser.add_argument("--profile", nargs="?", const="cpu", choices=["cpu", "wall"],
-                        help="py-spy record the first worker (wall: waiting counts too)")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="cpu",
+        choices=["cpu", "wall"],
+        help="py-spy record the first worker (wall: waiting counts too)",
+    )
     parser.add_argument("--limit", action="store_true", help="measure smtp-source instead of our engine")
-    parser.add_argument("--compare", action="store_true", help="smtp-source first, then our engine, on the same "
-                        "sink settings, and the ratio of the two rates")
-    parser.add_argument("--dkim", action="store_true", help="sign every message (a fresh RSA 2048 key in a temp "
-                        "file); with --limit, smtp-source sends messages of the signed size")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="smtp-source first, then our engine, on the same sink settings, and the ratio of the two rates",
+    )
+    parser.add_argument(
+        "--dkim",
+        action="store_true",
+        help="sign every message (a fresh RSA 2048 key in a temp "
+        "file); with --limit, smtp-source sends messages of the signed size",
+    )
     args = parser.parse_args()
     if args.pool == "solo" and args.concurrency != 1:
         parser.error("--pool solo runs one task per worker: use --concurrency 1 or --pool prefork")

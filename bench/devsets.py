@@ -1,4 +1,5 @@
 """The labelled development sets, read from ../shared/data (never copied into the repository), and their scores."""
+
 from __future__ import annotations
 
 import csv
@@ -35,8 +36,12 @@ def load_headlines(path: Path = HEADLINES_CSV) -> tuple[list[ItemText], list[str
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     rows.sort(key=lambda r: (r["published"], int(r["id"]) if r["id"].isdigit() else r["id"]))
-    items = [ItemText(key=r["id"], title=r["title"], publisher=r["publisher"],
-                      published=datetime.fromisoformat(r["published"])) for r in rows]
+    items = [
+        ItemText(
+            key=r["id"], title=r["title"], publisher=r["publisher"], published=datetime.fromisoformat(r["published"])
+        )
+        for r in rows
+    ]
     return items, [r["story"] for r in rows]
 
 
@@ -52,8 +57,16 @@ def load_feeds(folder: Path = FEEDS_DEV, now: datetime = POLLED_AT) -> list[Labe
         taken: list[LabelledItem] = []
         for index, entry in enumerate(parsed.entries):
             try:
-                item = entry_to_item(entry, feed_url=url, feed_id=None, category="World News", publisher=publisher,
-                                     language=feed_language(parsed.feed), now=now, web_url=_web_url)
+                item = entry_to_item(
+                    entry,
+                    feed_url=url,
+                    feed_id=None,
+                    category="World News",
+                    publisher=publisher,
+                    language=feed_language(parsed.feed),
+                    now=now,
+                    web_url=_web_url,
+                )
             except ItemProblem:
                 continue
             taken.append(LabelledItem(item, events[(path.name, index)], path.name))
@@ -65,8 +78,17 @@ def load_feeds(folder: Path = FEEDS_DEV, now: datetime = POLLED_AT) -> list[Labe
 
 def as_text(labelled: Sequence[LabelledItem]) -> list[ItemText]:
     """What the clusterer sees of each parsed item (as ingest_items gives it)."""
-    return [ItemText(key=n, title=x.item.title, published=x.item.published, summary=x.item.summary,
-                     publisher=x.item.publisher, language=x.item.language) for n, x in enumerate(labelled)]
+    return [
+        ItemText(
+            key=n,
+            title=x.item.title,
+            published=x.item.published,
+            summary=x.item.summary,
+            publisher=x.item.publisher,
+            language=x.item.language,
+        )
+        for n, x in enumerate(labelled)
+    ]
 
 
 def bcubed(pred: Sequence[Hashable], gold: Sequence[Hashable]) -> tuple[float, float, float]:
@@ -80,6 +102,7 @@ def bcubed(pred: Sequence[Hashable], gold: Sequence[Hashable]) -> tuple[float, f
 
 def pairwise(pred: Sequence[Hashable], gold: Sequence[Hashable]) -> tuple[float, float, float]:
     """Precision, recall and F1 over pairs of items put in one story (predicted) or sharing an event (gold)."""
+
     def pairs(counts: Counter) -> int:
         return sum(c * (c - 1) // 2 for c in counts.values())
 
@@ -99,6 +122,7 @@ def chained(pred: Sequence[Hashable], gold: Sequence[Hashable], span: int = 3) -
 
 def adjusted_rand(pred: Sequence[Hashable], gold: Sequence[Hashable]) -> float:
     """Adjusted Rand index (Hubert and Arabie)."""
+
     def pairs(k: int) -> float:
         return k * (k - 1) / 2
 

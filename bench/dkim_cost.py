@@ -6,6 +6,7 @@ Builds a 10-story edition in a throwaway SQLite database, then times EditionMail
 DKIM, with RSA 2048, and with RSA 2048 plus Ed25519, and dkimpy's `dkim.sign` (pure-Python RSA) on the same
 message. The difference between the first two is what signing adds per message. Prints µs per message.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,14 +22,26 @@ sys.path.insert(0, str(ROOT))
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa  # noqa: E402
 
-SIGNED = [b"from", b"to", b"subject", b"date", b"message-id", b"list-id", b"list-unsubscribe",
-          b"list-unsubscribe-post", b"feedback-id", b"mime-version", b"content-type"]
+SIGNED = [
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"list-id",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+    b"feedback-id",
+    b"mime-version",
+    b"content-type",
+]
 
 
 def _pem(key) -> bytes:
     """Unencrypted PKCS#8."""
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _per_message(render, count: int) -> float:
@@ -50,9 +63,16 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-dkim-"))
     (folder / "rsa.pem").write_bytes(_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)))
     (folder / "ed.pem").write_bytes(_pem(ed25519.Ed25519PrivateKey.generate()))
-    os.environ.update({"ENVIRONMENT": "bench", "DATA_DIR": str(folder), "SECRET_KEY": "bench-secret-key-0123456789",
-                       "BASE_URL": "https://news.example.org", "MAIL_FROM": "World News daily <news@news.example.org>",
-                       "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}"})
+    os.environ.update(
+        {
+            "ENVIRONMENT": "bench",
+            "DATA_DIR": str(folder),
+            "SECRET_KEY": "bench-secret-key-0123456789",
+            "BASE_URL": "https://news.example.org",
+            "MAIL_FROM": "World News daily <news@news.example.org>",
+            "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+        }
+    )
     import dkim
 
     from service import migrate
@@ -73,22 +93,37 @@ def main() -> None:
         mailing_list = create_list(session, **DEMO_LIST)
         day_of_stories(session, 10, hostile=False)
         edition = build_edition(session, settings=plain, mailing_list=mailing_list, day=utcnow().date())
-        mails = {name: EditionMail(settings, edition, mailing_list)
-                 for name, settings in (("unsigned", plain), ("rsa", with_rsa), ("rsa+ed25519", with_both))}
+        mails = {
+            name: EditionMail(settings, edition, mailing_list)
+            for name, settings in (("unsigned", plain), ("rsa", with_rsa), ("rsa+ed25519", with_both))
+        }
     readers = [Recipient(n, f"reader{n}@example.org", f"Reader {n}") for n in range(args.messages)]
-    timings = {name: _per_message(lambda n, mail=mail: mail.render(readers[n]), args.messages)
-               for name, mail in mails.items()}
+    timings = {
+        name: _per_message(lambda n, mail=mail: mail.render(readers[n]), args.messages) for name, mail in mails.items()
+    }
     message = mails["unsigned"].render(readers[0]).replace(b"\r\n..", b"\r\n.")
     private = (folder / "rsa.pem").read_bytes()
-    dkimpy = _per_message(lambda n: dkim.sign(message, b"bench", b"news.example.org", private,
-                                              canonicalize=(b"relaxed", b"relaxed"), include_headers=SIGNED),
-                          max(50, args.messages // 20))
+    dkimpy = _per_message(
+        lambda n: dkim.sign(
+            message,
+            b"bench",
+            b"news.example.org",
+            private,
+            canonicalize=(b"relaxed", b"relaxed"),
+            include_headers=SIGNED,
+        ),
+        max(50, args.messages // 20),
+    )
     print(f"message {len(message)} bytes, {args.messages} readers")
     print(f"render unsigned      {timings['unsigned']:8.0f} µs/message")
-    print(f"render + RSA 2048    {timings['rsa']:8.0f} µs/message "
-          f"(signing adds {timings['rsa'] - timings['unsigned']:.0f})")
-    print(f"render + RSA+Ed25519 {timings['rsa+ed25519']:8.0f} µs/message "
-          f"(signing adds {timings['rsa+ed25519'] - timings['unsigned']:.0f})")
+    print(
+        f"render + RSA 2048    {timings['rsa']:8.0f} µs/message "
+        f"(signing adds {timings['rsa'] - timings['unsigned']:.0f})"
+    )
+    print(
+        f"render + RSA+Ed25519 {timings['rsa+ed25519']:8.0f} µs/message "
+        f"(signing adds {timings['rsa+ed25519'] - timings['unsigned']:.0f})"
+    )
     print(f"dkimpy dkim.sign     {dkimpy:8.0f} µs/message (signing alone, RSA 2048)")
 
 

@@ -7,6 +7,7 @@ Every feed poll assembles each list's coming draft again (select, render MJML, o
 change does the same plus its audit entry; the edition page counts the readers "Send now" would reach the way
 the ledger plans them (confirmed, unpaused, unsuppressed). Best of --repeat, on BENCH_POSTGRES_ADMIN_URL.
 """
+
 from __future__ import annotations
 
 import argparse

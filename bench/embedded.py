@@ -7,6 +7,7 @@ One worker with two pool processes, as `make run` starts it, sends a 10-story ed
 sink, with the same message size and connection count, is measured first. The last line is
 `embedded messages=N seconds=S rate=R/s duplicates=D missing=K smtp-source=R/s ratio=X`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,10 +36,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-embedded-") as name:
         folder = Path(name)
         sink = Sink(postfix, folder)
-        env = {"ENVIRONMENT": "bench", "DATA_DIR": str(folder / "data"), "SMTP_URL": sink.url,
-               "SECRET_KEY": "bench-secret-key-0123456789abcdef", "BASE_URL": "https://news.example.org",
-               "MAIL_FROM": "World News daily <news@news.example.org>", "TASK_QUEUE": f"embedded-{os.getpid()}",
-               "POSTAL_ADDRESS": "World News Ltd, 1 Example Street, London", "RATE_LIMIT_STORAGE_URL": "memory://"}
+        env = {
+            "ENVIRONMENT": "bench",
+            "DATA_DIR": str(folder / "data"),
+            "SMTP_URL": sink.url,
+            "SECRET_KEY": "bench-secret-key-0123456789abcdef",
+            "BASE_URL": "https://news.example.org",
+            "MAIL_FROM": "World News daily <news@news.example.org>",
+            "TASK_QUEUE": f"embedded-{os.getpid()}",
+            "POSTAL_ADDRESS": "World News Ltd, 1 Example Street, London",
+            "RATE_LIMIT_STORAGE_URL": "memory://",
+        }
         for key in ("DATABASE_URL", "BROKER_URL", "REDIS_URL"):
             os.environ.pop(key, None)
         os.environ.update(env)
@@ -79,8 +87,9 @@ def main() -> None:
             with session_scope(url) as session:
                 from service.models import MailingList
 
-                edition, planned = send_now(settings, session, session.get(MailingList, list_id), utcnow().date(),
-                                            utcnow())
+                edition, planned = send_now(
+                    settings, session, session.get(MailingList, list_id), utcnow().date(), utcnow()
+                )
                 edition_id = edition.id
             start_drains(edition_id, CONCURRENCY)
             wait_until_complete(engine, edition_id, timeout=3600)
@@ -93,8 +102,11 @@ def main() -> None:
         duplicates = sum(count - 1 for count in received.values() if count > 1)
         missing = len(set(readers) - set(received))
         rate = planned / seconds
-        print(f"embedded messages={sink.messages()} seconds={seconds:.1f} rate={rate:.0f}/s duplicates={duplicates} "
-              f"missing={missing} smtp-source={reference:.0f}/s ratio={rate / reference:.2f}", flush=True)
+        print(
+            f"embedded messages={sink.messages()} seconds={seconds:.1f} rate={rate:.0f}/s duplicates={duplicates} "
+            f"missing={missing} smtp-source={reference:.0f}/s ratio={rate / reference:.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Run by hand (not in CI): `.venv/bin/python bench/ingest.py [--store 50000] [--ne
 The store is the dev set's headlines repeated with shifted times (as `bench/clustering.py --scale` does), with
 their stored embeddings, so the poll embeds only its own new items, as it does in production.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,17 +51,40 @@ def fill_store(url: str, store: list, clusterer) -> float:
     with engine_for(url).begin() as conn:
         story_ids: dict[str, int] = {}
         for label in sorted({str(item.key).split(":")[0] for item in store}):
-            story_ids[label] = conn.execute(insert(Story).returning(Story.id), {
-                "dedup_key": hashlib.sha256(label.encode()).hexdigest(), "title": label, "category": "World News",
-                "key_points": [], "source_count": 1, "sources": [], "origin": "feed", "origin_ref": "",
-                "received_at": now, "updated_at": now, "hand_written": False}).scalar_one()
-        rows = [{"dedup_key": hashlib.sha256(f"store:{item.key}".encode()).hexdigest(),
-                 "story_id": story_ids[str(item.key).split(":")[0]], "publisher": item.publisher or "Store",
-                 "title": item.title, "summary": "", "category": "World News", "published_at": item.published,
-                 "dated": True, "first_seen_at": now, "vector": vectors.get(item.title), "origin": "feed"}
-                for item in store]
+            story_ids[label] = conn.execute(
+                insert(Story).returning(Story.id),
+                {
+                    "dedup_key": hashlib.sha256(label.encode()).hexdigest(),
+                    "title": label,
+                    "category": "World News",
+                    "key_points": [],
+                    "source_count": 1,
+                    "sources": [],
+                    "origin": "feed",
+                    "origin_ref": "",
+                    "received_at": now,
+                    "updated_at": now,
+                    "hand_written": False,
+                },
+            ).scalar_one()
+        rows = [
+            {
+                "dedup_key": hashlib.sha256(f"store:{item.key}".encode()).hexdigest(),
+                "story_id": story_ids[str(item.key).split(":")[0]],
+                "publisher": item.publisher or "Store",
+                "title": item.title,
+                "summary": "",
+                "category": "World News",
+                "published_at": item.published,
+                "dated": True,
+                "first_seen_at": now,
+                "vector": vectors.get(item.title),
+                "origin": "feed",
+            }
+            for item in store
+        ]
         for start in range(0, len(rows), 5000):
-            conn.execute(insert(Item), rows[start:start + 5000])
+            conn.execute(insert(Item), rows[start : start + 5000])
     return time.perf_counter() - started
 
 
@@ -77,9 +101,16 @@ def main() -> None:
     store = [replace(item, key=f"s{n // 10}:{n}") for n, item in enumerate(store)]  # stories of ten items
     latest = max(item.published for item in store)
     rng = random.Random(11)
-    new = [ItemInput(publisher=item.publisher or "Poll", title=item.title, category="World News",
-                     published=latest + timedelta(minutes=rng.randint(-600, 60)), identity=f"new:{n}:{item.key}")
-           for n, item in enumerate(rng.sample(items, min(args.new, len(items))))]
+    new = [
+        ItemInput(
+            publisher=item.publisher or "Poll",
+            title=item.title,
+            category="World News",
+            published=latest + timedelta(minutes=rng.randint(-600, 60)),
+            identity=f"new:{n}:{item.key}",
+        )
+        for n, item in enumerate(rng.sample(items, min(args.new, len(items))))
+    ]
     clusterer = get_clusterer(args.method)
     url = fresh_database("newsletter_bench_ingest")
     filled = fill_store(url, store, clusterer)
@@ -90,9 +121,11 @@ def main() -> None:
         session.commit()
         seconds = time.perf_counter() - started
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"method={clusterer.name} store={len(store)} new={len(new)} stored={result.created} "
-          f"new_stories={result.new_stories} touched_stories={len(result.stories)} seconds={seconds:.2f} "
-          f"store_fill_seconds={filled:.1f} peak_rss_mb={rss:.0f}")
+    print(
+        f"method={clusterer.name} store={len(store)} new={len(new)} stored={result.created} "
+        f"new_stories={result.new_stories} touched_stories={len(result.stories)} seconds={seconds:.2f} "
+        f"store_fill_seconds={filled:.1f} peak_rss_mb={rss:.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ snapshot behind /metrics, a scrape (the collector), and a whole GET /metrics thr
 Before the timings, beat's scheduled SMTP and worker checks run once (as every sweep interval), so a scrape reads
 their last answers instead of asking; the checks' own cost is shown beside. The sweeper's pass, counted too.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -101,8 +102,10 @@ def main() -> None:
     print(f"sweep first={first_sweep:.3f} s (counts every finished edition once) then={next_sweep:.3f} s")
     print(f"reply_counter seconds={counter:.3f} (every row read, as before the stored counts: {reading_rows:.3f})")
     print(f"recent_failures seconds={failures:.3f} (the dashboard's and status page's latest 10)")
-    print(f"status_snapshot seconds={status:.3f}  metrics_scrape seconds={scrape:.3f}  "
-          f"GET_/metrics seconds={handler:.3f} (scheduled checks: {checks})")
+    print(
+        f"status_snapshot seconds={status:.3f}  metrics_scrape seconds={scrape:.3f}  "
+        f"GET_/metrics seconds={handler:.3f} (scheduled checks: {checks})"
+    )
 
 
 def _run_checks(settings) -> str:

@@ -1,4 +1,5 @@
 """Postfix's smtp-sink and smtp-source for the delivery benchmark, taken from Debian's package when not installed."""
+
 from __future__ import annotations
 
 import os
@@ -95,8 +96,22 @@ class Sink:
 
 def smtp_source(tools: Tools, port: int, *, messages: int, sessions: int, size: int) -> float:
     """Seconds smtp-source takes to send `messages` of `size` bytes over `sessions` reused connections."""
-    command = [tools.source, "-d", "-N", "-s", str(sessions), "-m", str(messages), "-l", str(size),
-               "-f", "news@news.example.org", "-t", "reader@example.org", f"127.0.0.1:{port}"]
+    command = [
+        tools.source,
+        "-d",
+        "-N",
+        "-s",
+        str(sessions),
+        "-m",
+        str(messages),
+        "-l",
+        str(size),
+        "-f",
+        "news@news.example.org",
+        "-t",
+        "reader@example.org",
+        f"127.0.0.1:{port}",
+    ]
     started = time.perf_counter()
     subprocess.run(command, env=tools.env, check=True)
     return time.perf_counter() - started

@@ -1,4 +1,5 @@
 """The benchmark's view of processes: Celery workers, their peak memory, CPU spent by whom, and py-spy."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TICK = os.sysconf("SC_CLK_TCK")
 FRAME = re.compile(r"^(.*) \((.*):(\d+)\)$")
-OUR_MODULES = ("sender.py", "batch.py", "records.py", "outgoing.py", "prepared.py", "ledger.py", "message.py",
-               "smtp_session.py", "throttle.py", "control.py")
+OUR_MODULES = (
+    "sender.py",
+    "batch.py",
+    "records.py",
+    "outgoing.py",
+    "prepared.py",
+    "ledger.py",
+    "message.py",
+    "smtp_session.py",
+    "throttle.py",
+    "control.py",
+)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -64,12 +75,26 @@ class Workers:
         self.processes, self.logs, self.peaks, self.cpu = [], [], Counter(), Counter()
         for number in range(count):
             log = folder / f"worker{number}.log"
-            command = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=INFO", f"--pool={pool}",
-                       f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                       "-n", f"bench{number}-{os.getpid()}@%h"]
+            command = [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker",
+                "worker",
+                "--loglevel=INFO",
+                f"--pool={pool}",
+                f"--concurrency={concurrency}",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"bench{number}-{os.getpid()}@%h",
+            ]
             with log.open("wb") as out:
-                self.processes.append(subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=out,
-                                                       stderr=subprocess.STDOUT))
+                self.processes.append(
+                    subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+                )
             self.logs.append(log)
         for process, log in zip(self.processes, self.logs, strict=True):
             deadline = time.monotonic() + 60
@@ -128,9 +153,24 @@ def start_profiler(pid: int, out: Path, wall: bool = False) -> subprocess.Popen 
         print("py-spy is not installed in this virtualenv; no profile", file=sys.stderr)
         return None
     out.parent.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--subprocesses", "--rate", "200",
-                             "--format", "raw", "--nonblocking", "-o", str(out)] + (["--idle"] if wall else []),
-                            stdout=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            str(spy),
+            "record",
+            "--pid",
+            str(pid),
+            "--subprocesses",
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "-o",
+            str(out),
+        ]
+        + (["--idle"] if wall else []),
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def summarise_profile(path: Path, top: int = 20) -> None:
@@ -143,8 +183,9 @@ def summarise_profile(path: Path, top: int = 20) -> None:
         total += int(count)
         if frames:
             own[frames[-1][0]] += int(count)
-        for function in {function for _, function in frames if function.endswith(tuple(
-                f"({name})" for name in OUR_MODULES))}:
+        for function in {
+            function for _, function in frames if function.endswith(tuple(f"({name})" for name in OUR_MODULES))
+        }:
             inclusive[function] += int(count)
     print(f"profile: {total} samples ({path})")
     for title, table in (("self time, by line", own), ("inclusive time, service/delivery functions", inclusive)):

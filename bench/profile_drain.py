@@ -1,8 +1,9 @@
 """Profile one in-process drain (cProfile) of an edition to smtp-sink, and count SQL statements per message.
 
-    .venv/bin/python bench/profile_drain.py --n 3000 [--dkim]
-    .venv/bin/python bench/profile_drain.py --n 10000 [--dkim] --plain   # no profiler: CPU per message by process
+.venv/bin/python bench/profile_drain.py --n 3000 [--dkim]
+.venv/bin/python bench/profile_drain.py --n 10000 [--dkim] --plain   # no profiler: CPU per message by process
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,11 @@ def main() -> None:
     parser.add_argument("--dkim", action="store_true")
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument("--database", default="newsletter_profile")
-    parser.add_argument("--plain", action="store_true", help="no cProfile: CPU microseconds per message for this "
-                        "process, its PostgreSQL backends and smtp-sink")
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="no cProfile: CPU microseconds per message for this process, its PostgreSQL backends and smtp-sink",
+    )
     args = parser.parse_args()
     args.synchronous_commit = None
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as folder:
@@ -77,14 +81,19 @@ def main() -> None:
             psycopg.Cursor.execute = real  # type: ignore[method-assign]
             sent = result.counts.get("sent", 0)
             with psycopg.connect(database_url.replace("+psycopg", "")) as conn:
-                upd, hot = conn.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
-                                        "WHERE relname = 'deliveries'").fetchone()
-            print(f"message {size} bytes; drained {dict(result.counts)} in {wall:.2f} s wall, {cpu:.2f} s CPU: "
-                  f"{1e6 * cpu / max(1, sent):.0f} us CPU/message, {sent / wall:.0f}/s; "
-                  f"{statements[0] / max(1, sent):.2f} statements/message; deliveries updates {upd} (HOT {hot})")
-            print(f"CPU us/message: worker {1e6 * cpu / max(1, sent):.0f} (user {1e6 * user / max(1, sent):.0f}, "
-                  f"system {1e6 * system / max(1, sent):.0f}), postgres {1e6 * pg_cpu / max(1, sent):.0f}, "
-                  f"smtp-sink {1e6 * sink_cpu / max(1, sent):.0f}")
+                upd, hot = conn.execute(
+                    "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'deliveries'"
+                ).fetchone()
+            print(
+                f"message {size} bytes; drained {dict(result.counts)} in {wall:.2f} s wall, {cpu:.2f} s CPU: "
+                f"{1e6 * cpu / max(1, sent):.0f} us CPU/message, {sent / wall:.0f}/s; "
+                f"{statements[0] / max(1, sent):.2f} statements/message; deliveries updates {upd} (HOT {hot})"
+            )
+            print(
+                f"CPU us/message: worker {1e6 * cpu / max(1, sent):.0f} (user {1e6 * user / max(1, sent):.0f}, "
+                f"system {1e6 * system / max(1, sent):.0f}), postgres {1e6 * pg_cpu / max(1, sent):.0f}, "
+                f"smtp-sink {1e6 * sink_cpu / max(1, sent):.0f}"
+            )
             if args.plain:
                 return
             stats = pstats.Stats(profile)

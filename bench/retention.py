@@ -12,6 +12,7 @@ INSERT .. SELECT generate_series, then:
      inside the prune's window is compared with B's rate outside it and with A's.
 The last lines are the figures; the ratios compare runs of the same process on the same (shared) machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -99,9 +100,12 @@ def setup(settings, database_url: str, readers: int) -> tuple[list[int], int]:
             for number in range(readers):
                 copy.write_row((f"reader{number}@example.org", f"Reader {number}", "UTC", now))
         for list_id in ids:
-            conn.execute("INSERT INTO subscriptions (subscriber_id, list_id, status, subscribed_at, confirmed_at, "
-                         "source, consent_text_version) SELECT id, %s, 'confirmed', %s, %s, 'import', 'bench' "
-                         "FROM subscribers", (list_id, now, now))
+            conn.execute(
+                "INSERT INTO subscriptions (subscriber_id, list_id, status, subscribed_at, confirmed_at, "
+                "source, consent_text_version) SELECT id, %s, 'confirmed', %s, %s, 'import', 'bench' "
+                "FROM subscribers",
+                (list_id, now, now),
+            )
     return ids, model
 
 
@@ -110,8 +114,9 @@ def plant(database_url: str, model: int, rows: int, age_days: int) -> tuple[int,
     began = time.perf_counter()
     started = datetime.now(UTC) - timedelta(days=age_days)
     with psycopg.connect(plain(database_url)) as conn:
-        edition = conn.execute(PLANT, {"age": age_days, "delta": timedelta(days=age_days), "started": started,
-                                       "model": model}).fetchone()[0]
+        edition = conn.execute(
+            PLANT, {"age": age_days, "delta": timedelta(days=age_days), "started": started, "model": model}
+        ).fetchone()[0]
         conn.execute(ROWS, {"edition": edition, "started": started, "rows": rows})
         conn.execute(BOUNCES, {"edition": edition, "started": started})
     with psycopg.connect(plain(database_url), autocommit=True) as conn:
@@ -145,21 +150,31 @@ def send(settings, database_url: str, list_id: int, readers: int) -> float:
 def sent_between(database_url: str, edition: int, start: datetime, end: datetime) -> int:
     """Messages of an edition recorded as sent within a time window."""
     with psycopg.connect(plain(database_url)) as conn:
-        return conn.execute("SELECT count(*) FROM deliveries WHERE edition_id = %s AND status = 'sent' "
-                            "AND sent_at >= %s AND sent_at < %s", (edition, start, end)).fetchone()[0]
+        return conn.execute(
+            "SELECT count(*) FROM deliveries WHERE edition_id = %s AND status = 'sent' "
+            "AND sent_at >= %s AND sent_at < %s",
+            (edition, start, end),
+        ).fetchone()[0]
 
 
 def sent_so_far(database_url: str, edition: int) -> int:
     """Messages of an edition sent until now."""
     with psycopg.connect(plain(database_url)) as conn:
-        return conn.execute("SELECT count(*) FROM deliveries WHERE edition_id = %s AND status = 'sent'",
-                            (edition,)).fetchone()[0]
+        return conn.execute(
+            "SELECT count(*) FROM deliveries WHERE edition_id = %s AND status = 'sent'", (edition,)
+        ).fetchone()[0]
 
 
 def prune_command() -> subprocess.Popen:
     """`newsletter ledger prune` in its own process, as an operator (or beat's task) runs it."""
-    return subprocess.Popen([sys.executable, "-m", "service.cli", "ledger", "prune"], cwd=ROOT, env=dict(os.environ),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "ledger", "prune"],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def prune_seconds(process: subprocess.Popen) -> tuple[float, str]:
@@ -229,17 +244,24 @@ def main() -> None:
             for key in broker.scan_iter(f"*{os.environ['TASK_QUEUE']}*"):
                 broker.delete(key)
             engine_for(database_url).dispose()
-            with psycopg.connect(os.environ.get("BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"),
-                                 autocommit=True) as conn:
+            with psycopg.connect(
+                os.environ.get("BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"), autocommit=True
+            ) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
     print(f"prune_alone rows={args.rows} seconds={alone:.1f} rate={args.rows / alone:.0f} rows/s")
-    print(f"prune_during_send rows={args.rows} seconds={during:.1f} rate={args.rows / during:.0f} rows/s "
-          f"slowdown={during / alone:.2f}")
+    print(
+        f"prune_during_send rows={args.rows} seconds={during:.1f} rate={args.rows / during:.0f} rows/s "
+        f"slowdown={during / alone:.2f}"
+    )
     print(f"send A readers={args.n} alone={rate_alone:.0f}/s")
-    print(f"send B readers={args.n} while_pruning={rate_during:.0f}/s ({inside} messages in {window:.1f} s) "
-          f"rest_of_send={rate_outside:.0f}/s prune_inside_send={overlapped}")
-    print(f"send rate while pruning / same send otherwise = {rate_during / rate_outside:.2f}; "
-          f"/ send A = {rate_during / rate_alone:.2f}")
+    print(
+        f"send B readers={args.n} while_pruning={rate_during:.0f}/s ({inside} messages in {window:.1f} s) "
+        f"rest_of_send={rate_outside:.0f}/s prune_inside_send={overlapped}"
+    )
+    print(
+        f"send rate while pruning / same send otherwise = {rate_during / rate_outside:.2f}; "
+        f"/ send A = {rate_during / rate_alone:.2f}"
+    )
 
 
 if __name__ == "__main__":

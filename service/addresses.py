@@ -1,4 +1,5 @@
 """Email address rules: validation and normalisation (email-validator) and suppression hashes."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """The Celery app, configured lazily from Settings so importing it has no side effects."""
+
 from __future__ import annotations
 
 from celery import Celery
@@ -12,23 +13,40 @@ def beat_schedule(settings: Settings) -> dict:
     """Beat only carries triggers; what to send is decided from the database each time."""
     dispatch_every = min(settings.dispatch_interval_seconds, 300.0)
     schedule = {
-        "dispatch-due-editions": {"task": "service.tasks.dispatch_due", "schedule": dispatch_every,
-                                  "options": {"expires": dispatch_every}},
-        "sweep-deliveries": {"task": "service.tasks.sweep_deliveries", "schedule": settings.sweep_interval_seconds,
-                             "options": {"expires": settings.sweep_interval_seconds}},
-        "check-health": {"task": "service.tasks.check_health", "schedule": settings.sweep_interval_seconds,
-                         "options": {"expires": settings.sweep_interval_seconds}},
-        "poll-feeds": {"task": "service.tasks.poll_feeds", "schedule": float(settings.feed_poll_interval_seconds),
-                       "options": {"expires": float(settings.feed_poll_interval_seconds)}},
+        "dispatch-due-editions": {
+            "task": "service.tasks.dispatch_due",
+            "schedule": dispatch_every,
+            "options": {"expires": dispatch_every},
+        },
+        "sweep-deliveries": {
+            "task": "service.tasks.sweep_deliveries",
+            "schedule": settings.sweep_interval_seconds,
+            "options": {"expires": settings.sweep_interval_seconds},
+        },
+        "check-health": {
+            "task": "service.tasks.check_health",
+            "schedule": settings.sweep_interval_seconds,
+            "options": {"expires": settings.sweep_interval_seconds},
+        },
+        "poll-feeds": {
+            "task": "service.tasks.poll_feeds",
+            "schedule": float(settings.feed_poll_interval_seconds),
+            "options": {"expires": float(settings.feed_poll_interval_seconds)},
+        },
     }
     if settings.delivery_retention_days:
         hour, minute = (int(part) for part in settings.delivery_prune_at.split(":"))
-        schedule["prune-ledger"] = {"task": "service.tasks.prune_ledger", "schedule": crontab(hour=hour, minute=minute),
-                                    "options": {"expires": 3600}}
+        schedule["prune-ledger"] = {
+            "task": "service.tasks.prune_ledger",
+            "schedule": crontab(hour=hour, minute=minute),
+            "options": {"expires": 3600},
+        }
     if settings.bounce_imap_url:
-        schedule["poll-bounces"] = {"task": "service.tasks.poll_bounces",
-                                    "schedule": float(settings.bounce_poll_interval_seconds),
-                                    "options": {"expires": float(settings.bounce_poll_interval_seconds)}}
+        schedule["poll-bounces"] = {
+            "task": "service.tasks.poll_bounces",
+            "schedule": float(settings.bounce_poll_interval_seconds),
+            "options": {"expires": float(settings.bounce_poll_interval_seconds)},
+        }
     return schedule
 
 
@@ -53,9 +71,13 @@ def celery_config(settings: Settings | None = None) -> dict:
     }
     if settings.effective_broker_url.startswith(("redis://", "rediss://")):
         # celery-redbeat keeps the schedule in Redis under a lock: a second beat waits instead of doubling triggers
-        config.update(beat_scheduler="redbeat.RedBeatScheduler", redbeat_redis_url=settings.effective_broker_url,
-                      redbeat_key_prefix=f"redbeat:{settings.task_queue}:", redbeat_lock_timeout=90,
-                      beat_max_loop_interval=5)
+        config.update(
+            beat_scheduler="redbeat.RedBeatScheduler",
+            redbeat_redis_url=settings.effective_broker_url,
+            redbeat_key_prefix=f"redbeat:{settings.task_queue}:",
+            redbeat_lock_timeout=90,
+            beat_max_loop_interval=5,
+        )
     if settings.uses_embedded_broker:
         queue = settings.broker_folder / "queue"
         control = settings.broker_folder / "control"

@@ -1,4 +1,5 @@
 """Engines and sessions, one engine per database URL, built on first use."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -16,7 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 # names in DATABASE_URL's query (?tcp_user_timeout=10000) override them.
 POSTGRES_CONNECT_ARGS = {
     "connect_timeout": 10,  # seconds for a new connection
-    "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,  # idle and silent
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,  # idle and silent
     "tcp_user_timeout": 60_000,  # ms a sent statement may stay unacknowledged before the connection is dropped
 }
 
@@ -42,7 +46,7 @@ def engine_for(url: str) -> Engine:
         event.listen(engine, "connect", _tune_sqlite)
         return engine
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     given = make_url(url).query
     defaults = {name: value for name, value in POSTGRES_CONNECT_ARGS.items() if name not in given}
     return create_engine(url, pool_pre_ping=True, connect_args=defaults)

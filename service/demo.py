@@ -1,4 +1,5 @@
 """Demo content for a fresh install: the World News list, the seed story and today's edition."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,5 +1,6 @@
 """`make run`'s console: every line a process prints goes to DATA_DIR/log/<process>.log, and the console gets one
 short line per event that matters (listening, a form posted, a confirmation link, an edition sent, a problem)."""
+
 from __future__ import annotations
 
 import re
@@ -86,11 +87,17 @@ def relay(process: str, output: IO[bytes], log_path: Path, console: Console, *, 
                 console.say(process, shown)
 
 
-def start_relay(process: str, output: IO[bytes], log_dir: Path, console: Console, *, echo_all: bool = False
-                ) -> threading.Thread:
+def start_relay(
+    process: str, output: IO[bytes], log_dir: Path, console: Console, *, echo_all: bool = False
+) -> threading.Thread:
     """Relay in a background thread (daemon: a stuck pipe never keeps `make run` from ending)."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    thread = threading.Thread(target=relay, args=(process, output, log_dir / f"{process}.log", console),
-                              kwargs={"echo_all": echo_all}, name=f"relay-{process}", daemon=True)
+    thread = threading.Thread(
+        target=relay,
+        args=(process, output, log_dir / f"{process}.log", console),
+        kwargs={"echo_all": echo_all},
+        name=f"relay-{process}",
+        daemon=True,
+    )
     thread.start()
     return thread

@@ -1,4 +1,5 @@
 """`make run`: migrate, seed a demo list, then run web, worker, beat (and the SMTP sink) until Ctrl-C."""
+
 from __future__ import annotations
 
 import os
@@ -67,8 +68,7 @@ def stop_all(running: list[tuple[str, subprocess.Popen]], grace: float = 10.0) -
             proc.wait()
 
 
-def watch(running: list[tuple[str, subprocess.Popen]], stop: threading.Event, console: Console, log_dir: Path
-          ) -> int:
+def watch(running: list[tuple[str, subprocess.Popen]], stop: threading.Event, console: Console, log_dir: Path) -> int:
     """Wait for Ctrl-C (0) or for a process to die on its own (1, after showing the end of its log)."""
     while not stop.wait(0.5):
         for name, proc in running:
@@ -85,8 +85,10 @@ def watch(running: list[tuple[str, subprocess.Popen]], stop: threading.Event, co
 def run(settings: Settings) -> int:
     """Start every process, print where to look, and stop them all when one dies or on Ctrl-C (exit status 0)."""
     if other := read_run_file(settings.data_dir):
-        raise ConfigError(f"another `newsletter run` (pid {other[0]}) uses DATA_DIR {settings.data_dir}: stop it, or "
-                          "give this one its own DATA_DIR and PORT")
+        raise ConfigError(
+            f"another `newsletter run` (pid {other[0]}) uses DATA_DIR {settings.data_dir}: stop it, or "
+            "give this one its own DATA_DIR and PORT"
+        )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C reaches every process of the group: all stop quietly
         signal.signal(signum, lambda *_: stop.set())
@@ -105,13 +107,18 @@ def run(settings: Settings) -> int:
             running.append((name, proc))
             assert proc.stdout is not None
             relays.append(start_relay(name, proc.stdout, log_dir, console, echo_all=name == "smtp-sink"))
-        print(f"\n  Subscribe page: {settings.base_url}/subscribe\n  Archive:        {settings.base_url}/archive"
-              f"\n  Health:         {settings.base_url}/healthz")
+        print(
+            f"\n  Subscribe page: {settings.base_url}/subscribe\n  Archive:        {settings.base_url}/archive"
+            f"\n  Health:         {settings.base_url}/healthz"
+        )
         if settings.uses_embedded_smtp:
             print(f"  Outbox:         {settings.outbox_dir} (every email sent, as .eml; confirmation links print here)")
-        print(f"  Logs:           {log_dir}/ (web, worker, beat{', smtp-sink' if settings.uses_embedded_smtp else ''})"
-              f"\n  Other shells:   CLI commands with this DATA_DIR read {run_file_path(data_dir)}"
-              "\n  Press Ctrl-C to stop.\n", flush=True)
+        print(
+            f"  Logs:           {log_dir}/ (web, worker, beat{', smtp-sink' if settings.uses_embedded_smtp else ''})"
+            f"\n  Other shells:   CLI commands with this DATA_DIR read {run_file_path(data_dir)}"
+            "\n  Press Ctrl-C to stop.\n",
+            flush=True,
+        )
         code = watch(running, stop, console, log_dir)
         print("\nStopping...", flush=True)
         return code

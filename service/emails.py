@@ -1,4 +1,5 @@
 """Transactional emails (confirmation, welcome): Jinja2 + MJML to HTML, a text part, and the MIME message."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -55,21 +56,29 @@ MAIL_POLICY = MailPolicy(header_factory=_HEADERS)
 @lru_cache(maxsize=4 * len(LANGUAGES))
 def template_env(templates_dir: Path, language: str = DEFAULT) -> Environment:
     """Jinja2 with autoescape on for HTML and MJML (story text and names are data, never markup), in one language."""
-    return localise(Environment(
-        loader=FileSystemLoader(str(templates_dir)),
-        autoescape=select_autoescape(["html", "mjml", "xml"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    ), language)
+    return localise(
+        Environment(
+            loader=FileSystemLoader(str(templates_dir)),
+            autoescape=select_autoescape(["html", "mjml", "xml"]),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        ),
+        language,
+    )
 
 
-def render_html_and_text(settings: Settings, name: str, context: dict[str, Any],
-                         language: str = DEFAULT) -> tuple[str, str]:
+def render_html_and_text(
+    settings: Settings, name: str, context: dict[str, Any], language: str = DEFAULT
+) -> tuple[str, str]:
     """Render email/NAME.mjml through MJML and email/NAME.txt as the plain-text twin (`brand` in its header)."""
     env = template_env(settings.templates_dir, language)
-    full_context = {"postal_address": settings.postal_address, "base_url": settings.base_url,
-                    "brand": configured_brand(settings), **context}
+    full_context = {
+        "postal_address": settings.postal_address,
+        "base_url": settings.base_url,
+        "brand": configured_brand(settings),
+        **context,
+    }
     html = mjml2html(env.get_template(f"email/{name}.mjml").render(full_context))
     text = env.get_template(f"email/{name}.txt").render(full_context)
     return html, text
@@ -137,25 +146,44 @@ def confirmation_message(settings: Settings, subscriber: Subscriber, lists: Sequ
     }
     html, text = render_html_and_text(settings, "confirm", context, language)
     subject = translate(language, "Please confirm your subscription to %(names)s", names=names)
-    return build_message(settings, to=recipient(subscriber), subject=subject,
-                         html=html, text=text, sender=branded_sender(settings, brand), headers={
-                             "Auto-Submitted": "auto-generated",
-                             "Feedback-ID": feedback_id(settings, "confirm", "+".join(ml.slug for ml in lists),
-                                                        "transactional")})
+    return build_message(
+        settings,
+        to=recipient(subscriber),
+        subject=subject,
+        html=html,
+        text=text,
+        sender=branded_sender(settings, brand),
+        headers={
+            "Auto-Submitted": "auto-generated",
+            "Feedback-ID": feedback_id(settings, "confirm", "+".join(ml.slug for ml in lists), "transactional"),
+        },
+    )
 
 
 def data_link_message(settings: Settings, subscriber: Subscriber) -> EmailMessage:
     """The reader asked for their data: a link, good for an hour, to download or delete it."""
     brand = brand_for_lists(settings, [s.mailing_list for s in subscriber.subscriptions])
-    context = {"brand": brand, "subscriber": subscriber, "data_url": links.data_url(settings, subscriber.id),
-               "valid_minutes": links.DATA_LINK_SECONDS // 60}
+    context = {
+        "brand": brand,
+        "subscriber": subscriber,
+        "data_url": links.data_url(settings, subscriber.id),
+        "valid_minutes": links.DATA_LINK_SECONDS // 60,
+    }
     language = negotiate(None, [s.mailing_list.locale for s in subscriber.subscriptions])
     html, text = render_html_and_text(settings, "data_link", context, language)
     subject = translate(language, "Your data at %(site)s: download or delete", site=brand.name)
-    return build_message(settings, to=recipient(subscriber), subject=subject,
-                         html=html, text=text, sender=branded_sender(settings, brand), headers={
-                             "Auto-Submitted": "auto-generated",
-                             "Feedback-ID": feedback_id(settings, "data", "reader", "transactional")})
+    return build_message(
+        settings,
+        to=recipient(subscriber),
+        subject=subject,
+        html=html,
+        text=text,
+        sender=branded_sender(settings, brand),
+        headers={
+            "Auto-Submitted": "auto-generated",
+            "Feedback-ID": feedback_id(settings, "data", "reader", "transactional"),
+        },
+    )
 
 
 def welcome_message(settings: Settings, subscriber: Subscriber, mailing_list: MailingList) -> EmailMessage:
@@ -172,5 +200,12 @@ def welcome_message(settings: Settings, subscriber: Subscriber, mailing_list: Ma
     headers = list_headers(settings, subscriber, mailing_list)
     headers["Feedback-ID"] = feedback_id(settings, "welcome", mailing_list.slug, "transactional")
     subject = translate(mailing_list.locale, "Welcome to %(list)s", list=mailing_list.name)
-    return build_message(settings, to=recipient(subscriber), subject=subject,
-                         html=html, text=text, headers=headers, sender=branded_sender(settings, brand))
+    return build_message(
+        settings,
+        to=recipient(subscriber),
+        subject=subject,
+        html=html,
+        text=text,
+        headers=headers,
+        sender=branded_sender(settings, brand),
+    )

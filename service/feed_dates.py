@@ -1,4 +1,5 @@
 """Feed dates feedparser leaves unparsed: day and month names in other languages, named from CLDR through Babel."""
+
 from __future__ import annotations
 
 import calendar
@@ -15,13 +16,38 @@ from babel.dates import get_month_names
 LOCALES = ("en", "pt", "it", "es", "fr", "de", "nl", "ca", "ro", "sv", "da", "nb", "pl", "cs", "tr", "id")
 EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)  # before this a date is a default (1970), not news
 FUTURE_SLACK = timedelta(days=1)  # clocks and time zones: a day ahead is fine, next year is not
-ZONES = {"z": 0, "ut": 0, "utc": 0, "gmt": 0, "wet": 0, "west": 60, "bst": 60, "cet": 60, "cest": 120, "met": 60,
-         "mest": 120, "eet": 120, "eest": 180, "msk": 180, "brt": -180, "brst": -120, "art": -180, "est": -300,
-         "edt": -240, "cst": -360, "cdt": -300, "mst": -420, "mdt": -360, "pst": -480, "pdt": -420}
+ZONES = {
+    "z": 0,
+    "ut": 0,
+    "utc": 0,
+    "gmt": 0,
+    "wet": 0,
+    "west": 60,
+    "bst": 60,
+    "cet": 60,
+    "cest": 120,
+    "met": 60,
+    "mest": 120,
+    "eet": 120,
+    "eest": 180,
+    "msk": 180,
+    "brt": -180,
+    "brst": -120,
+    "art": -180,
+    "est": -300,
+    "edt": -240,
+    "cst": -360,
+    "cdt": -300,
+    "mst": -420,
+    "mdt": -360,
+    "pst": -480,
+    "pdt": -420,
+}
 DAY_MONTH_YEAR = re.compile(
     r"(?P<day>\d{1,2})\.?\s*(?:de\s+|-|/)?(?P<month>[^\W\d_]{3,}\.?)\s*(?:de\s+|-|/)?,?\s*(?P<year>\d{4})"
     r"(?:[\s,T]+(?:[^\W\d_]{1,5}\s+)?(?P<hour>\d{1,2})[:h](?P<minute>\d{2})(?::(?P<second>\d{2}))?"
-    r"(?:\s*(?P<zone>[+-]\d{2}:?\d{2}|[A-Za-z]{1,5}(?:[+-]\d{1,2}(?::?\d{2})?)?))?)?")
+    r"(?:\s*(?P<zone>[+-]\d{2}:?\d{2}|[A-Za-z]{1,5}(?:[+-]\d{1,2}(?::?\d{2})?)?))?)?"
+)
 
 
 def _folded(word: str) -> str:

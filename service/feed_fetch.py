@@ -5,6 +5,7 @@ FEED_ALLOW_PRIVATE=true lets an intranet (or a test on 127.0.0.1) opt out. What 
 coarse on purpose ("could not fetch the feed (connection refused)"): the feed row is shown to viewers, and the
 exact socket error of an internal host is a port scanner's answer. The details go to the log.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -48,8 +49,14 @@ def is_public(raw: str) -> bool:
         inner = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
         if inner is not None:
             return is_public(str(inner))
-    return address.is_global and not (address.is_multicast or address.is_reserved or address.is_loopback
-                                      or address.is_link_local or address.is_private or address.is_unspecified)
+    return address.is_global and not (
+        address.is_multicast
+        or address.is_reserved
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_private
+        or address.is_unspecified
+    )
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -81,8 +88,14 @@ class PublicOnlyBackend(httpcore.NetworkBackend):
         self.allow_private = allow_private
         self._inner = httpcore.SyncBackend()
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
         """One connection to a public address of host (TLS, if any, still verifies the host name)."""
         if self.allow_private:
             return self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
@@ -106,9 +119,12 @@ class PublicOnlyBackend(httpcore.NetworkBackend):
             return stream
         raise failure or httpcore.ConnectError(f"no address for {host}")
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None
-                            ) -> httpcore.NetworkStream:
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
         """Feeds live on the network, never on a local socket."""
         raise NotPublic("unix sockets are not fetched")
 
@@ -122,20 +138,29 @@ class PublicOnlyTransport(httpx.HTTPTransport):
 
     def __init__(self, *, allow_private: bool) -> None:
         super().__init__(trust_env=False)
-        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), max_connections=20,
-                                             max_keepalive_connections=10, keepalive_expiry=5.0,
-                                             network_backend=PublicOnlyBackend(allow_private))
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=20,
+            max_keepalive_connections=10,
+            keepalive_expiry=5.0,
+            network_backend=PublicOnlyBackend(allow_private),
+        )
 
 
 def make_client(timeout: float = TIMEOUT_SECONDS, *, allow_private: bool = False) -> httpx.Client:
     """The HTTP client feeds are fetched with: bounded timeouts, public addresses only, redirects followed by us."""
-    return httpx.Client(timeout=httpx.Timeout(timeout, connect=timeout), follow_redirects=False,
-                        transport=PublicOnlyTransport(allow_private=allow_private), trust_env=False,
-                        headers={"User-Agent": USER_AGENT})
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout, connect=timeout),
+        follow_redirects=False,
+        transport=PublicOnlyTransport(allow_private=allow_private),
+        trust_env=False,
+        headers={"User-Agent": USER_AGENT},
+    )
 
 
-def fetch(client: httpx.Client, url: str, *, etag: str | None, last_modified: str | None,
-          allow_private: bool) -> Fetched | None:
+def fetch(
+    client: httpx.Client, url: str, *, etag: str | None, last_modified: str | None, allow_private: bool
+) -> Fetched | None:
     """GET a feed conditionally, each redirect hop checked: (body, headers, final URL), or None for 304."""
     headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT}
     headers |= {"If-None-Match": etag} if etag else {}

@@ -1,4 +1,5 @@
 """One feed entry as an item: who published it, when, in which language; a bad entry is refused with a reason."""
+
 from __future__ import annotations
 
 import hashlib
@@ -50,15 +51,29 @@ def _published(entry: dict[str, Any], now: datetime) -> datetime | None:
     return moment
 
 
-def entry_to_item(entry: dict[str, Any], *, feed_url: str, feed_id: int | None, category: str, publisher: str,
-                  language: str | None, now: datetime, web_url) -> ItemInput:
+def entry_to_item(
+    entry: dict[str, Any],
+    *,
+    feed_url: str,
+    feed_id: int | None,
+    category: str,
+    publisher: str,
+    language: str | None,
+    now: datetime,
+    web_url,
+) -> ItemInput:
     """One feed entry as an item, or ItemProblem saying why it cannot be one."""
     raw_title = entry.get("title") or ""
     if RAW_CONTROL.search(raw_title):
         raise ItemProblem("control characters in the title")
     content = entry.get("content") or []
-    body, detail = ((entry.get("summary"), entry.get("summary_detail")) if entry.get("summary")
-                    else (content[0].get("value", ""), content[0]) if content else ("", None))
+    body, detail = (
+        (entry.get("summary"), entry.get("summary_detail"))
+        if entry.get("summary")
+        else (content[0].get("value", ""), content[0])
+        if content
+        else ("", None)
+    )
     body = body or ""
     if len(body) > MAX_DESCRIPTION_CHARS:
         raise ItemProblem(f"description of {len(body):,} characters (the limit is {MAX_DESCRIPTION_CHARS:,})")
@@ -67,16 +82,24 @@ def entry_to_item(entry: dict[str, Any], *, feed_url: str, feed_id: int | None, 
     if not title:
         raise ItemProblem("no title")
     if len(title) > MAX_TITLE_CHARS:
-        title = title[:MAX_TITLE_CHARS - 1].rsplit(" ", 1)[0] + "…"
+        title = title[: MAX_TITLE_CHARS - 1].rsplit(" ", 1)[0] + "…"
     published = _published(entry, now)
     link = web_url(entry.get("link"))
     guid = (entry.get("id") or "").strip() or link or "title:" + hashlib.sha256(title.encode()).hexdigest()
     source = entry.get("source") or {}
     return ItemInput(
         publisher=source_publisher(str(source.get("title") or "")) or publisher,  # aggregators: <source>
-        title=title, category=category, published=published or now, url=link, summary=summary,
-        language=language or detect_language(f"{title}. {summary[:500]}"), dated=published is not None,
-        identity=f"{feed_url}#{guid}", feed_id=feed_id, origin="feed")
+        title=title,
+        category=category,
+        published=published or now,
+        url=link,
+        summary=summary,
+        language=language or detect_language(f"{title}. {summary[:500]}"),
+        dated=published is not None,
+        identity=f"{feed_url}#{guid}",
+        feed_id=feed_id,
+        origin="feed",
+    )
 
 
 def date_undated(items: Sequence[ItemInput], feed_built: datetime | None = None) -> None:
@@ -88,16 +111,33 @@ def date_undated(items: Sequence[ItemInput], feed_built: datetime | None = None)
                 item.published = min(item.published, bound)
 
 
-def feed_content(parsed: Any, *, feed_url: str, feed_id: int | None, category: str, publisher: str | None,
-                 now: datetime, web_url: Callable[[str | None], str | None]) -> FeedContent:
+def feed_content(
+    parsed: Any,
+    *,
+    feed_url: str,
+    feed_id: int | None,
+    category: str,
+    publisher: str | None,
+    now: datetime,
+    web_url: Callable[[str | None], str | None],
+) -> FeedContent:
     """A parsed feed's entries as items, named after the feed's publisher (an admin's name first) and honestly dated."""
     site_name = feed_publisher(parsed.feed, feed_url, [str(entry.get("title") or "") for entry in parsed.entries])
     items, problems = [], []
     for number, entry in enumerate(parsed.entries, start=1):
         try:
-            items.append(entry_to_item(entry, feed_url=feed_url, feed_id=feed_id, category=category,
-                                       publisher=publisher or site_name, language=feed_language(parsed.feed),
-                                       now=now, web_url=web_url))
+            items.append(
+                entry_to_item(
+                    entry,
+                    feed_url=feed_url,
+                    feed_id=feed_id,
+                    category=category,
+                    publisher=publisher or site_name,
+                    language=feed_language(parsed.feed),
+                    now=now,
+                    web_url=web_url,
+                )
+            )
         except ItemProblem as problem:
             problems.append(f"item {number}: {problem}")
     date_undated(items, feed_moment(parsed.feed, now))

@@ -1,4 +1,5 @@
 """Publisher names readers recognise: 'NYT > World News' is NYT, a feed called 'World' is named after its site."""
+
 from __future__ import annotations
 
 import re
@@ -71,8 +72,12 @@ def _is_section(part: str) -> bool:
     """'World News', 'Top Stories', 'Category World' or a long tagline: not a publisher's name."""
     words = [_letters(word) for word in part.split()]
     words = [word for word in words if word]
-    return not words or len(words) > MAX_NAME_WORDS or "," in part or all(word in SECTION_WORDS
-                                                                          or word.isdigit() for word in words)
+    return (
+        not words
+        or len(words) > MAX_NAME_WORDS
+        or "," in part
+        or all(word in SECTION_WORDS or word.isdigit() for word in words)
+    )
 
 
 def tidy(name: str) -> str:
@@ -98,8 +103,17 @@ def _channel_texts(channel: dict[str, Any]) -> list[str]:
     """What else a channel says about who publishes it: subtitle, image title, author, publisher, rights."""
     image = channel.get("image") or {}
     author = (channel.get("author_detail") or {}).get("name") or channel.get("author")
-    return [str(text) for text in (channel.get("subtitle"), image.get("title"), author,
-                                   (channel.get("publisher_detail") or {}).get("name"), channel.get("rights")) if text]
+    return [
+        str(text)
+        for text in (
+            channel.get("subtitle"),
+            image.get("title"),
+            author,
+            (channel.get("publisher_detail") or {}).get("name"),
+            channel.get("rights"),
+        )
+        if text
+    ]
 
 
 def feed_publisher(channel: dict[str, Any], feed_url: str, item_titles: Iterable[str] = ()) -> str:

@@ -1,4 +1,5 @@
 """A feed's publisher name and freshness as admins see them: the name its items carry, its newest item, stale or not."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence

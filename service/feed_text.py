@@ -1,11 +1,36 @@
 """Feed HTML to plain text: paragraphs kept, scripts and markup dropped (key points: service.clustering)."""
+
 from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
 
-BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "table",
-              "section", "article", "header", "footer", "figure", "figcaption", "pre", "dd", "dt", "hr"}
+BLOCK_TAGS = {
+    "p",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "tr",
+    "table",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "figure",
+    "figcaption",
+    "pre",
+    "dd",
+    "dt",
+    "hr",
+}
 HIDDEN_TAGS = {"script", "style", "noscript", "template", "iframe", "object", "svg", "head", "title"}
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # PostgreSQL refuses NUL in text
 

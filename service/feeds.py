@@ -1,4 +1,5 @@
 """RSS 2.0 and Atom feeds: fetched with conditional GET, parsed by feedparser, taken in as items of stories."""
+
 from __future__ import annotations
 
 import io
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["FeedError", "PollResult", "add_feed", "make_client", "poll_all", "poll_now"]  # fetching: feed_fetch
 
+
 @dataclass
 class PollResult:
     """What one poll of one feed did."""
@@ -34,7 +36,6 @@ class PollResult:
     created: int = 0
     updated: int = 0
     error: str | None = None
-
 
 
 def _web_url(url: str | None) -> str | None:
@@ -49,13 +50,14 @@ def _web_url(url: str | None) -> str | None:
     return url if ok else None
 
 
-def _checked(url: str | None, category: str | None, publisher: str | None,
-             allow_private: bool) -> tuple[str, str, str]:
+def _checked(url: str | None, category: str | None, publisher: str | None, allow_private: bool) -> tuple[str, str, str]:
     """A feed's URL, category and publisher as stored, or InvalidInput saying which one is wrong."""
     url, category, publisher = (url or "").strip(), (category or "").strip(), " ".join((publisher or "").split())
     if not _web_url(url) or any(ch.isspace() or not ch.isprintable() for ch in url):
-        raise InvalidInput(f"feed URL must be an http:// or https:// address with a host (at most 2000 "
-                           f"characters, no spaces), got {shown_url(url)!r}")
+        raise InvalidInput(
+            f"feed URL must be an http:// or https:// address with a host (at most 2000 "
+            f"characters, no spaces), got {shown_url(url)!r}"
+        )
     if problem := address_problem(url, allow_private):
         raise InvalidInput(f"feed URL {shown_url(url)} is refused: {problem}")
     if not category or len(category) > 100 or not (category + publisher).isprintable():
@@ -65,8 +67,9 @@ def _checked(url: str | None, category: str | None, publisher: str | None,
     return url, category, publisher
 
 
-def add_feed(session: Session, *, url: str, category: str, publisher: str | None = None,
-             allow_private: bool = False) -> Feed:
+def add_feed(
+    session: Session, *, url: str, category: str, publisher: str | None = None, allow_private: bool = False
+) -> Feed:
     """Register a feed, or re-file an existing one under a new category (one row per URL)."""
     url, category, publisher = _checked(url, category, publisher, allow_private)
     feed = session.scalar(select(Feed).where(Feed.url == url)) or Feed(url=url, title="")
@@ -81,7 +84,8 @@ def add_feed(session: Session, *, url: str, category: str, publisher: str | None
 def remove_feed(session: Session, url: str) -> bool:
     """Stop polling a feed; the stories it already brought in stay. False when no feed has that URL (as shown)."""
     feed = session.scalar(select(Feed).where(Feed.url == url.strip())) or next(
-        (row for row in list_feeds(session) if row.shown_url == url.strip()), None)
+        (row for row in list_feeds(session) if row.shown_url == url.strip()), None
+    )
     if feed is not None:
         session.delete(feed)
         session.flush()
@@ -96,8 +100,9 @@ def get_feed(session: Session, feed_id: int) -> Feed:
     return feed
 
 
-def update_feed(session: Session, feed_id: int, *, url: str, category: str, publisher: str | None,
-                allow_private: bool = False) -> Feed:
+def update_feed(
+    session: Session, feed_id: int, *, url: str, category: str, publisher: str | None, allow_private: bool = False
+) -> Feed:
     """Change a feed's URL, category or publisher; a new URL starts afresh (no validators, no failures counted)."""
     feed = get_feed(session, feed_id)
     url = feed.url if url.strip() == feed.shown_url != feed.url else url  # the form shows credentials as ***
@@ -121,8 +126,14 @@ def delete_feed(session: Session, feed_id: int) -> Feed:
     return feed
 
 
-def poll_now(session: Session, feed_id: int, *, clusterer: Clusterer, client: httpx.Client | None = None,
-             allow_private: bool = False) -> PollResult:
+def poll_now(
+    session: Session,
+    feed_id: int,
+    *,
+    clusterer: Clusterer,
+    client: httpx.Client | None = None,
+    allow_private: bool = False,
+) -> PollResult:
     """Poll one feed at once (an admin's "poll now"), committed like one feed of poll_all; its row keeps the result."""
     url = get_feed(session, feed_id).url
     own_client = client is None
@@ -157,12 +168,12 @@ def _record(feed: Feed, status: str, error: str | None = None) -> None:
     feed.consecutive_failures = feed.consecutive_failures + 1 if status == "error" else 0
 
 
-def poll_feed(session: Session, feed: Feed, *, client: httpx.Client, clusterer: Clusterer,
-              allow_private: bool = False) -> PollResult:
+def poll_feed(
+    session: Session, feed: Feed, *, client: httpx.Client, clusterer: Clusterer, allow_private: bool = False
+) -> PollResult:
     """Fetch, parse and take in one feed without committing; feed and item problems are recorded, not raised."""
     try:
-        fetched = fetch(client, feed.url, etag=feed.etag, last_modified=feed.last_modified,
-                        allow_private=allow_private)
+        fetched = fetch(client, feed.url, etag=feed.etag, last_modified=feed.last_modified, allow_private=allow_private)
         if fetched is None:
             _record(feed, "not_modified")
             session.flush()
@@ -174,8 +185,15 @@ def poll_feed(session: Session, feed: Feed, *, client: httpx.Client, clusterer: 
         return PollResult(feed.url, "error", feed.title, error=str(error))
     feed_title = " ".join(detail_text(parsed.feed.get("title") or "", parsed.feed.get("title_detail")).split())[:500]
     now = utcnow()
-    content = feed_content(parsed, feed_url=feed.url, feed_id=feed.id, category=feed.category,
-                           publisher=feed.publisher, now=now, web_url=_web_url)
+    content = feed_content(
+        parsed,
+        feed_url=feed.url,
+        feed_id=feed.id,
+        category=feed.category,
+        publisher=feed.publisher,
+        now=now,
+        web_url=_web_url,
+    )
     set_site_name(session, feed, content.site_name)
     feed.title = feed_title or feed.title
     taken = ingest_items(session, content.items, clusterer=clusterer, now=now)
@@ -187,12 +205,14 @@ def poll_feed(session: Session, feed: Feed, *, client: httpx.Client, clusterer: 
     skipped = f"{len(problems)} of {len(parsed.entries)} items skipped: " + "; ".join(problems) if problems else None
     _record(feed, "partial" if problems else "ok", skipped[:2000] if skipped else None)
     session.flush()
-    return PollResult(feed.url, "partial" if problems else "ok", feed.title, created=taken.created,
-                      updated=taken.known, error=skipped)
+    return PollResult(
+        feed.url, "partial" if problems else "ok", feed.title, created=taken.created, updated=taken.known, error=skipped
+    )
 
 
-def poll_all(session: Session, *, clusterer: Clusterer, client: httpx.Client | None = None,
-             allow_private: bool = False) -> list[PollResult]:
+def poll_all(
+    session: Session, *, clusterer: Clusterer, client: httpx.Client | None = None, allow_private: bool = False
+) -> list[PollResult]:
     """Poll every feed, committing each on its own, so one broken feed never stops or undoes the others."""
     own_client = client is None
     client = client or make_client(allow_private=allow_private)
@@ -206,8 +226,9 @@ def poll_all(session: Session, *, clusterer: Clusterer, client: httpx.Client | N
     return results
 
 
-def _poll_one(session: Session, feed_id: int, url: str, client: httpx.Client, clusterer: Clusterer,
-              allow_private: bool) -> PollResult:
+def _poll_one(
+    session: Session, feed_id: int, url: str, client: httpx.Client, clusterer: Clusterer, allow_private: bool
+) -> PollResult:
     """One feed in one transaction; an unexpected error rolls back only this feed and is recorded on its row."""
     try:
         feed = session.get(Feed, feed_id)
@@ -223,6 +244,13 @@ def _poll_one(session: Session, feed_id: int, url: str, client: httpx.Client, cl
             _record(row, "error", message)
             session.commit()
         result = PollResult(url, "error", row.title if row else "", error=message)
-    log.log(logging.WARNING if result.error else logging.INFO, "feed %s: %s, %d new, %d updated%s", shown_url(url),
-            result.status, result.created, result.updated, f": {result.error}" if result.error else "")
+    log.log(
+        logging.WARNING if result.error else logging.INFO,
+        "feed %s: %s, %d new, %d updated%s",
+        shown_url(url),
+        result.status,
+        result.created,
+        result.updated,
+        f": {result.error}" if result.error else "",
+    )
     return result

@@ -1,4 +1,5 @@
 """The signed links every email carries: confirm, unsubscribe (one list or all), preferences."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

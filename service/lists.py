@@ -1,4 +1,5 @@
 """Mailing list administration rules."""
+
 from __future__ import annotations
 
 import re
@@ -30,9 +31,15 @@ class ListSpec(TypedDict):
     languages: list[str]
 
 
-DEMO_LIST = ListSpec(slug="world-news", name="World News daily", send_time=time(7, 0), timezone="Europe/London",
-                     description="The day's most important world stories, in key points, with their sources.",
-                     categories=["World News"], languages=["en"])
+DEMO_LIST = ListSpec(
+    slug="world-news",
+    name="World News daily",
+    send_time=time(7, 0),
+    timezone="Europe/London",
+    description="The day's most important world stories, in key points, with their sources.",
+    categories=["World News"],
+    languages=["en"],
+)
 
 
 def parse_send_time(raw: str) -> time:
@@ -44,10 +51,21 @@ def parse_send_time(raw: str) -> time:
         raise InvalidInput(f"Send time must be HH:MM, got {raw!r}.") from None
 
 
-def create_list(session: Session, *, slug: str, name: str, description: str = "", send_time: time = time(7, 0),
-                timezone: str = "UTC", double_opt_in: bool = True, categories: list[str] | None = None,
-                local_time_delivery: bool = False, languages: list[str] | None = None,
-                language: str | None = None, commit: bool = True) -> MailingList:
+def create_list(
+    session: Session,
+    *,
+    slug: str,
+    name: str,
+    description: str = "",
+    send_time: time = time(7, 0),
+    timezone: str = "UTC",
+    double_opt_in: bool = True,
+    categories: list[str] | None = None,
+    local_time_delivery: bool = False,
+    languages: list[str] | None = None,
+    language: str | None = None,
+    commit: bool = True,
+) -> MailingList:
     """A new list; the slug is its stable public identifier (commit=False: the caller commits, with its audit)."""
     if not SLUG.fullmatch(slug):
         raise InvalidInput("A list slug is lower-case letters, digits and dashes, e.g. world-news.")
@@ -55,10 +73,17 @@ def create_list(session: Session, *, slug: str, name: str, description: str = ""
         raise InvalidInput(f"A list called {slug!r} already exists.")
     _check_text(description)
     name = clean_name(name, what="The list name") or slug  # it reaches subjects and List-Id
-    mailing_list = MailingList(slug=slug, name=name, description=description, send_time=send_time,
-                               timezone=clean_timezone(timezone), double_opt_in=double_opt_in,
-                               local_time_delivery=local_time_delivery, languages=clean_languages(languages or ["en"]),
-                               language=clean_language(language))
+    mailing_list = MailingList(
+        slug=slug,
+        name=name,
+        description=description,
+        send_time=send_time,
+        timezone=clean_timezone(timezone),
+        double_opt_in=double_opt_in,
+        local_time_delivery=local_time_delivery,
+        languages=clean_languages(languages or ["en"]),
+        language=clean_language(language),
+    )
     mailing_list.category_rows = [ListCategory(category=c) for c in _clean_categories(categories or [])]
     session.add(mailing_list)
     if commit:
@@ -88,8 +113,11 @@ def clean_language(language: str | None) -> str | None:
 
 def site_languages(session: Session) -> list[str]:
     """The languages the open lists speak, oldest list first: what site-wide pages choose from."""
-    rows = session.execute(select(MailingList.language, MailingList.languages)
-                           .where(MailingList.archived_at.is_(None)).order_by(MailingList.id))
+    rows = session.execute(
+        select(MailingList.language, MailingList.languages)
+        .where(MailingList.archived_at.is_(None))
+        .order_by(MailingList.id)
+    )
     return list(dict.fromkeys(list_language(language, languages) for language, languages in rows.all()))
 
 
@@ -110,17 +138,25 @@ def _clean_categories(categories: list[str]) -> list[str]:
 
 def lists_with_readers(session: Session) -> list[tuple[MailingList, int]]:
     """Every list by slug, with how many confirmed readers it has, for `lists list` and admin views."""
-    readers = (select(Subscription.list_id, func.count().label("readers"))
-               .where(Subscription.status == SubscriptionStatus.confirmed).group_by(Subscription.list_id).subquery())
-    rows = session.execute(select(MailingList, func.coalesce(readers.c.readers, 0))
-                           .outerjoin(readers, readers.c.list_id == MailingList.id).order_by(MailingList.slug))
+    readers = (
+        select(Subscription.list_id, func.count().label("readers"))
+        .where(Subscription.status == SubscriptionStatus.confirmed)
+        .group_by(Subscription.list_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(MailingList, func.coalesce(readers.c.readers, 0))
+        .outerjoin(readers, readers.c.list_id == MailingList.id)
+        .order_by(MailingList.slug)
+    )
     return [(mailing_list, int(count)) for mailing_list, count in rows.all()]
 
 
 def readers_by_status(session: Session, list_id: int) -> dict[SubscriptionStatus, int]:
     """How many of a list's subscriptions are in each state (states with none left out), for `lists show`."""
-    rows = session.execute(select(Subscription.status, func.count()).where(Subscription.list_id == list_id)
-                           .group_by(Subscription.status))
+    rows = session.execute(
+        select(Subscription.status, func.count()).where(Subscription.list_id == list_id).group_by(Subscription.status)
+    )
     return {status: int(count) for status, count in rows.all()}
 
 
@@ -141,16 +177,32 @@ def ensure_demo_list(session: Session) -> MailingList | None:
 
 def list_for_category(session: Session, category: str) -> MailingList | None:
     """The list to offer a story's readers: the first naming its category, else the first carrying every category."""
-    named = (select(MailingList).join(ListCategory).where(ListCategory.category == category,
-                                                          MailingList.archived_at.is_(None))
-             .order_by(MailingList.id).limit(1))
+    named = (
+        select(MailingList)
+        .join(ListCategory)
+        .where(ListCategory.category == category, MailingList.archived_at.is_(None))
+        .order_by(MailingList.id)
+        .limit(1)
+    )
     return session.scalar(named) or session.scalar(
-        select(MailingList).where(~MailingList.category_rows.any(), MailingList.archived_at.is_(None))
-        .order_by(MailingList.id).limit(1))
+        select(MailingList)
+        .where(~MailingList.category_rows.any(), MailingList.archived_at.is_(None))
+        .order_by(MailingList.id)
+        .limit(1)
+    )
 
 
-EDITABLE = ("name", "description", "send_time", "timezone", "local_time_delivery", "double_opt_in", "categories",
-            "languages", "language")
+EDITABLE = (
+    "name",
+    "description",
+    "send_time",
+    "timezone",
+    "local_time_delivery",
+    "double_opt_in",
+    "categories",
+    "languages",
+    "language",
+)
 
 
 def _cleaned(field: str, value: Any) -> Any:

@@ -5,6 +5,7 @@ CVE-2024-6923 fix wrote the decoded CR LF out as a new header line. So names nev
 parser here: a name is written as plain words, a quoted string, or RFC 2047 base64 words (which
 decode to the name's literal text, `=?` included), and the finished line is checked before use.
 """
+
 from __future__ import annotations
 
 import base64
@@ -92,8 +93,11 @@ def _fold(tokens: list[str]) -> str:
 def _checked(line: str) -> str:
     """The last gate: a CR or LF anywhere but in a fold (CRLF then a space), or any control character, is refused."""
     body = line[:-2]
-    if not line.endswith("\r\n") or _BARE_BREAK.search(body) or any(
-            unicodedata.category(c) == "Cc" for c in body.replace("\r\n ", "")):
+    if (
+        not line.endswith("\r\n")
+        or _BARE_BREAK.search(body)
+        or any(unicodedata.category(c) == "Cc" for c in body.replace("\r\n ", ""))
+    ):
         raise UnsafeHeader(f"refusing to write a header with a line break or control character: {line!r}")
     return line
 
@@ -117,7 +121,7 @@ class PreparedHeader(str):
     def __new__(cls, field: str, mailbox: Mailbox) -> Self:
         """Build the line once; the str value is the unfolded header value, for readers of message[field]."""
         line = address_line(field, mailbox.name, mailbox.address)
-        header = super().__new__(cls, line[len(field) + 1:].replace("\r\n", "").strip())
+        header = super().__new__(cls, line[len(field) + 1 :].replace("\r\n", "").strip())
         header.name, header.line = field, line
         header.address = wire_address(mailbox.address)
         header.smtputf8 = needs_smtputf8(header.address)

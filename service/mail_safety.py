@@ -3,6 +3,7 @@
 Stdlib only and no project imports, so `python -m service.mail_safety` can run before anything else.
 It tests the behaviour, not the version number: distributions backport the fix without changing it.
 """
+
 from __future__ import annotations
 
 import sys
@@ -40,8 +41,10 @@ def main() -> int:
     if email_package_is_safe():
         print(f"email package is safe from header injection (Python {sys.version.split()[0]})")
         return 0
-    print(f"UNSAFE: Python {sys.version.split()[0]}'s email package lets a display name inject headers "
-          "(CVE-2024-6923); use a Python with the fix")
+    print(
+        f"UNSAFE: Python {sys.version.split()[0]}'s email package lets a display name inject headers "
+        "(CVE-2024-6923); use a Python with the fix"
+    )
     return 1
 
 

@@ -1,4 +1,5 @@
 """Alembic, driven from code so `newsletter db upgrade` needs no alembic.ini on disk."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Rate limits (limits library; Redis-backed when configured): subscribe requests, confirmation mail, admin logins."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -62,8 +63,9 @@ def _limiter(storage_url: str, namespace: str) -> FixedWindowRateLimiter:
 class SubscribeLimiter:
     """Per IP at the door (valid requests only); per mailbox in the worker (only requests that send mail)."""
 
-    def __init__(self, storage_url: str, per_ip: str, per_address: str, namespace: str = "newsletter",
-                 resend: str = "2/hour"):
+    def __init__(
+        self, storage_url: str, per_ip: str, per_address: str, namespace: str = "newsletter", resend: str = "2/hour"
+    ):
         limiter = _limiter(storage_url, namespace)
         self._per_ip = _Limit(limiter, per_ip, "subscribe-ip")
         self._per_mailbox = _Limit(limiter, per_address, "subscribe-mailbox")
@@ -83,15 +85,18 @@ class SubscribeLimiter:
         key = mailbox_key(address)
         if not self._data_link.count(key):
             wait = self._data_link.seconds_left(key)
-            raise RateLimited(f"We have just sent you a link. Please use it, or ask again in {-(-wait // 60)} "
-                              "minutes.", wait)
+            raise RateLimited(
+                f"We have just sent you a link. Please use it, or ask again in {-(-wait // 60)} minutes.", wait
+            )
 
     def check_ip(self, ip: str | None) -> None:
         """Count one valid request from this IP (an IPv6 /64 is one client); RateLimited when it sends too many."""
         network = network_of(ip)
         if network and not self._per_ip.count(network):
-            raise RateLimited("Too many subscribe requests from your network. Please try again later.",
-                              self._per_ip.seconds_left(network))
+            raise RateLimited(
+                "Too many subscribe requests from your network. Please try again later.",
+                self._per_ip.seconds_left(network),
+            )
 
     def take_mail_slot(self, address: str) -> bool:
         """Count one confirmation email to this mailbox (tags and Gmail dots folded); False when over the limit."""
@@ -108,8 +113,10 @@ class FailureThrottle:
         """RateLimited while this IP (an IPv6 /64) has failed too often in the window."""
         network = network_of(ip)
         if network and not self._limit.allows(network):
-            raise RateLimited("Too many failed admin authentications from your network. Please try again later.",
-                              self._limit.seconds_left(network))
+            raise RateLimited(
+                "Too many failed admin authentications from your network. Please try again later.",
+                self._limit.seconds_left(network),
+            )
 
     def failed(self, ip: str | None) -> None:
         """Count one failure."""

@@ -1,5 +1,6 @@
 """Celery tasks that email readers (confirmation, welcome, data link, subscribe requests), and the notifier that
 queues them; their task names stay service.tasks.* so queued messages and logs keep working."""
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,13 @@ def _deliver(message, *, subscriber_id: int | None = None, kind: str = "other") 
         handle_refusal(settings, error, recipient=message["To"].address, what=f"{kind} email")
 
 
-@app.task(name="service.tasks.send_confirmation", autoretry_for=RETRYABLE, retry_backoff=True, retry_backoff_max=600,
-          max_retries=10)
+@app.task(
+    name="service.tasks.send_confirmation",
+    autoretry_for=RETRYABLE,
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=10,
+)
 def send_confirmation(subscriber_id: int, list_ids: list[int]) -> None:
     """Email the double opt-in link for the lists still awaiting confirmation."""
     settings = get_settings()
@@ -47,8 +53,13 @@ def send_confirmation(subscriber_id: int, list_ids: list[int]) -> None:
         _deliver(message, subscriber_id=subscriber_id, kind="confirmation")
 
 
-@app.task(name="service.tasks.send_data_link", autoretry_for=RETRYABLE, retry_backoff=True, retry_backoff_max=600,
-          max_retries=10)
+@app.task(
+    name="service.tasks.send_data_link",
+    autoretry_for=RETRYABLE,
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=10,
+)
 def send_data_link(subscriber_id: int) -> None:
     """Email the reader the link to their data (download, delete) they asked for on their preferences page."""
     settings = get_settings()
@@ -58,8 +69,13 @@ def send_data_link(subscriber_id: int) -> None:
         _deliver(message, subscriber_id=subscriber_id, kind="data")
 
 
-@app.task(name="service.tasks.send_welcome", autoretry_for=RETRYABLE, retry_backoff=True, retry_backoff_max=600,
-          max_retries=10)
+@app.task(
+    name="service.tasks.send_welcome",
+    autoretry_for=RETRYABLE,
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=10,
+)
 def send_welcome(subscriber_id: int, list_ids: list[int]) -> None:
     """Email a welcome for each list the reader has just confirmed."""
     settings = get_settings()
@@ -77,21 +93,35 @@ def _subscribe_limiter(storage_url: str, per_ip: str, per_address: str, namespac
     return SubscribeLimiter(storage_url, per_ip, per_address, namespace=namespace)
 
 
-@app.task(name="service.tasks.carry_out_subscribe_request", autoretry_for=(*RETRYABLE, DatabaseBusy),
-          retry_backoff=True, retry_backoff_max=600, max_retries=10)
+@app.task(
+    name="service.tasks.carry_out_subscribe_request",
+    autoretry_for=(*RETRYABLE, DatabaseBusy),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=10,
+)
 def carry_out_subscribe_request(message: dict) -> None:
     """A checked subscribe request from the web: store it and send what it calls for, within the mailbox's limit."""
     from service.subscribe_requests import SubscribeRequest, carry_out
 
     settings = get_settings()
-    limiter = _subscribe_limiter(settings.effective_rate_limit_storage_url, settings.subscribe_limit_per_ip,
-                                 settings.subscribe_limit_per_address, settings.task_queue)
+    limiter = _subscribe_limiter(
+        settings.effective_rate_limit_storage_url,
+        settings.subscribe_limit_per_ip,
+        settings.subscribe_limit_per_address,
+        settings.task_queue,
+    )
     with session_scope(settings.effective_database_url) as session:
-        result = carry_out(session, SubscribeRequest.from_message(message), notifier=CeleryNotifier(),
-                           take_mail_slot=limiter.take_mail_slot)
+        result = carry_out(
+            session,
+            SubscribeRequest.from_message(message),
+            notifier=CeleryNotifier(),
+            take_mail_slot=limiter.take_mail_slot,
+        )
     if result.subscriber_id and not (result.needs_confirmation or result.confirmed_now or result.already):
-        log.info("subscribe request for subscriber %s sent nothing (suppressed or over its limit)",
-                 result.subscriber_id)
+        log.info(
+            "subscribe request for subscriber %s sent nothing (suppressed or over its limit)", result.subscriber_id
+        )
 
 
 class CeleryNotifier:
@@ -126,8 +156,11 @@ def _enqueue(task, *args) -> None:
     from service.errors import ServiceUnavailable
 
     try:
-        task.apply_async(args=args, retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2,
-                                                               "interval_step": 0.5, "interval_max": 1})
+        task.apply_async(
+            args=args,
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1},
+        )
     except OperationalError as error:
         log.error("broker unreachable: %s", error)
         raise ServiceUnavailable("We cannot take requests right now. Please try again in a few minutes.") from None
@@ -142,5 +175,5 @@ def send_confirmations(self, subscriber_ids: list[int], list_id: int) -> None:
     try:
         send_batch(get_settings(), subscriber_ids, list_id)
     except BatchInterrupted as interrupted:
-        countdown = min(600, 2 ** self.request.retries * 5)
+        countdown = min(600, 2**self.request.retries * 5)
         raise self.retry(args=[interrupted.remaining, list_id], countdown=countdown, exc=interrupted) from None

@@ -1,4 +1,5 @@
 """Editions: MJML compiled once per edition, per-recipient values filled by plain token replacement, MIME."""
+
 from __future__ import annotations
 
 import html as html_lib
@@ -74,11 +75,19 @@ def story_brief(settings: Settings, story: Story, edit: dict | None = None, lang
     count = max(story.source_count or 0, len(names))
     shown = names[:NAMED_PUBLISHERS]
     edit = edit or {}
-    points = ([{"text": str(text), "publisher": None, "item_url": None} for text in edit["points"]]
-              if edit.get("points") is not None else story.points())
-    return StoryBrief(story=story, title=edit.get("title") or story.title, points=points[:MAX_POINTS],
-                      source_count=count, publishers=_named(shown, count - len(shown), language) if shown else "",
-                      url=story_url(settings, story.id))
+    points = (
+        [{"text": str(text), "publisher": None, "item_url": None} for text in edit["points"]]
+        if edit.get("points") is not None
+        else story.points()
+    )
+    return StoryBrief(
+        story=story,
+        title=edit.get("title") or story.title,
+        points=points[:MAX_POINTS],
+        source_count=count,
+        publishers=_named(shown, count - len(shown), language) if shown else "",
+        url=story_url(settings, story.id),
+    )
 
 
 def total_sources(stories: Sequence[Story]) -> int:
@@ -109,8 +118,14 @@ def archive_url(settings: Settings, mailing_list: MailingList, day: date) -> str
     return f"{settings.base_url}/archive/{mailing_list.slug}/{day.isoformat()}"
 
 
-def render_edition(settings: Settings, mailing_list: MailingList, day: date, stories: Sequence[Story],
-                   intro: str = "", edits: dict | None = None) -> RenderedEdition:
+def render_edition(
+    settings: Settings,
+    mailing_list: MailingList,
+    day: date,
+    stories: Sequence[Story],
+    intro: str = "",
+    edits: dict | None = None,
+) -> RenderedEdition:
     """Render HTML (MJML, styles inlined) and text once; story text is autoescaped data, never template code.
 
     `intro`: the editor's introduction (plain text with links, made safe HTML by service.editions.intro);
@@ -137,8 +152,13 @@ def render_edition(settings: Settings, mailing_list: MailingList, day: date, sto
         "archive_url": archive_url(settings, mailing_list, day),
     }
     html, text = emails.render_html_and_text(settings, "edition", context, language)
-    return RenderedEdition(subject=edition_subject(mailing_list, day), preheader=preheader,
-                           html=_INLINER.inline(html), text=text, placeholder_key=key)
+    return RenderedEdition(
+        subject=edition_subject(mailing_list, day),
+        preheader=preheader,
+        html=_INLINER.inline(html),
+        text=text,
+        placeholder_key=key,
+    )
 
 
 def fill(content: str, key: str, values: dict[str, str], *, html: bool) -> str:
@@ -161,8 +181,11 @@ def recipient_values(settings: Settings, subscriber: Subscriber, mailing_list: M
 def public_values(settings: Settings, mailing_list: MailingList) -> dict[str, str]:
     """Values for the web archive, where there is no recipient."""
     subscribe = f"{settings.base_url}/subscribe?list={mailing_list.slug}"
-    return {"unsubscribe_url": subscribe, "preferences_url": subscribe,
-            "recipient_email": translate(mailing_list.locale, "your address")}
+    return {
+        "unsubscribe_url": subscribe,
+        "preferences_url": subscribe,
+        "recipient_email": translate(mailing_list.locale, "your address"),
+    }
 
 
 def edition_message_id(settings: Settings, edition: Edition, subscriber_id: int) -> str:
@@ -170,8 +193,9 @@ def edition_message_id(settings: Settings, edition: Edition, subscriber_id: int)
     return signed_message_id(settings, edition.id, subscriber_id)
 
 
-def edition_message(settings: Settings, edition: Edition, mailing_list: MailingList,
-                    subscriber: Subscriber) -> EmailMessage:
+def edition_message(
+    settings: Settings, edition: Edition, mailing_list: MailingList, subscriber: Subscriber
+) -> EmailMessage:
     """The complete email one subscriber receives."""
     values = recipient_values(settings, subscriber, mailing_list)
     headers = emails.list_headers(settings, subscriber, mailing_list)

@@ -4,6 +4,7 @@
 environment and before `.env` (see Settings.settings_customise_sources): an explicit variable in the second shell
 still wins, and a file left behind by a run that was killed is ignored because it names a process that is gone.
 """
+
 from __future__ import annotations
 
 import os
@@ -57,8 +58,11 @@ def read_run_file(data_dir: Path) -> tuple[int, dict[str, str]] | None:
 def write_run_file(data_dir: Path, values: dict[str, str]) -> Path:
     """Record this process's effective settings for other shells (atomically: a reader never sees half a file)."""
     path = run_file_path(data_dir)
-    lines = ["# Written by `newsletter run` while it runs; removed when it stops. Do not edit.",
-             f"{PID_KEY}={os.getpid()}", *(f"{key}={value}" for key, value in values.items())]
+    lines = [
+        "# Written by `newsletter run` while it runs; removed when it stops. Do not edit.",
+        f"{PID_KEY}={os.getpid()}",
+        *(f"{key}={value}" for key, value in values.items()),
+    ]
     temporary = path.with_name(f".{RUN_FILE}.{os.getpid()}")
     temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
     temporary.replace(path)

@@ -1,5 +1,6 @@
 """The built-in SMTP sink for development: every message it receives becomes a .eml file in the outbox, and each
 transactional one (a confirmation with its link, a welcome) is announced on one line, ready to copy."""
+
 from __future__ import annotations
 
 import re
@@ -49,8 +50,10 @@ class OutboxHandler:
     async def handle_DATA(self, server, session, envelope):
         """Store the message with its envelope (Return-Path first, as a final MTA writes it), then accept it."""
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:12]}.eml"
-        header = (f"Return-Path: <{envelope.mail_from or ''}>\r\n"  # the VERP address a bounce for it goes back to
-                  + "".join(f"X-Envelope-To: {rcpt}\r\n" for rcpt in envelope.rcpt_tos)).encode()
+        header = (
+            f"Return-Path: <{envelope.mail_from or ''}>\r\n"  # the VERP address a bounce for it goes back to
+            + "".join(f"X-Envelope-To: {rcpt}\r\n" for rcpt in envelope.rcpt_tos)
+        ).encode()
         temporary = self.outbox / f".{name}.tmp"
         temporary.write_bytes(header + envelope.original_content)
         temporary.rename(self.outbox / name)

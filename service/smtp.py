@@ -1,4 +1,5 @@
 """SMTP connections from an SmtpTarget: plain, STARTTLS or implicit TLS, with optional AUTH."""
+
 from __future__ import annotations
 
 import smtplib

@@ -1,4 +1,5 @@
 """What every entry point checks before it starts: settings, a safe email package, the database, the broker."""
+
 from __future__ import annotations
 
 import sys
@@ -19,8 +20,10 @@ def email_problem() -> str | None:
 
     if email_package_is_safe():
         return None
-    return (f"this Python ({sys.version.split()[0]}, {sys.executable}) has an email package that lets a reader's "
-            "name inject mail headers (CVE-2024-6923); use a Python with the fix (3.11.10+, 3.12.5+, Debian's 3.11.2)")
+    return (
+        f"this Python ({sys.version.split()[0]}, {sys.executable}) has an email package that lets a reader's "
+        "name inject mail headers (CVE-2024-6923); use a Python with the fix (3.11.10+, 3.12.5+, Debian's 3.11.2)"
+    )
 
 
 def database_problem(settings: Settings) -> str | None:
@@ -45,8 +48,12 @@ def broker_problem(settings: Settings, attempts: int = 3) -> str | None:
     try:
         with app.connection_for_write() as connection:
             # kombu takes float seconds; celery-types types interval_start as int
-            connection.ensure_connection(max_retries=attempts, interval_start=0.5,  # type: ignore[arg-type]
-                                         interval_step=1, timeout=5)
+            connection.ensure_connection(
+                max_retries=attempts,
+                interval_start=0.5,  # type: ignore[arg-type]
+                interval_step=1,
+                timeout=5,
+            )
     except Exception as error:  # noqa: BLE001 - kombu raises several kinds for "not reachable"
         return f"BROKER_URL: cannot reach {redact_url(settings.effective_broker_url)}: {_first_line(error)}"
     return None

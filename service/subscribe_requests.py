@@ -3,6 +3,7 @@
 The web answers as soon as the request is valid, so its timing says nothing about the address's history;
 whatever depends on that history (stored, confirmed, suppressed, over its limit) happens in a task.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -37,20 +38,33 @@ class SubscribeRequest:
         return cls(**{**data, "consent": ConsentContext(**data["consent"])})
 
 
-def check_request(session: Session, *, email: str, name: str | None, list_slugs: Iterable[str],
-                  timezone: str | None, consent: ConsentContext, check_deliverability: bool = False
-                  ) -> SubscribeRequest:
+def check_request(
+    session: Session,
+    *,
+    email: str,
+    name: str | None,
+    list_slugs: Iterable[str],
+    timezone: str | None,
+    consent: ConsentContext,
+    check_deliverability: bool = False,
+) -> SubscribeRequest:
     """Everything a request can get wrong, checked the same way for every address (no look-up by address)."""
     address = normalise_address(email, check_deliverability=check_deliverability)
     clean = clean_name(name)
     lists = lists_by_slug(session, list_slugs)
     zone = clean_timezone(timezone, default=lists[0].timezone)
-    return SubscribeRequest(address=address, name=clean, list_ids=[ml.id for ml in lists], timezone=zone,
-                            consent=consent)
+    return SubscribeRequest(
+        address=address, name=clean, list_ids=[ml.id for ml in lists], timezone=zone, consent=consent
+    )
 
 
-def carry_out(session: Session, request: SubscribeRequest, *, notifier: Notifier,
-              take_mail_slot: Callable[[str], bool] = lambda _: True) -> SubscribeResult:
+def carry_out(
+    session: Session,
+    request: SubscribeRequest,
+    *,
+    notifier: Notifier,
+    take_mail_slot: Callable[[str], bool] = lambda _: True,
+) -> SubscribeResult:
     """Store the request and send what it calls for; an address over its mail limit gets nothing and changes nothing.
 
     `take_mail_slot(address)` counts one confirmation email against the mailbox's limit and says whether it was
@@ -64,8 +78,14 @@ def carry_out(session: Session, request: SubscribeRequest, *, notifier: Notifier
     if not lists:
         return SubscribeResult()
     with session.begin_nested() as trial:
-        result = add_subscriptions(session, email=request.address, lists=lists, consent=request.consent,
-                                   name=request.name, timezone=request.timezone)
+        result = add_subscriptions(
+            session,
+            email=request.address,
+            lists=lists,
+            consent=request.consent,
+            name=request.name,
+            timezone=request.timezone,
+        )
         if result.needs_confirmation and not take_mail_slot(request.address):
             trial.rollback()
             return SubscribeResult(subscriber_id=result.subscriber_id)

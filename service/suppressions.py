@@ -3,6 +3,7 @@
 Every function takes a Session or a Connection (both execute Core statements), so the web rules,
 the transactional tasks and the bulk sender share one implementation.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -58,8 +59,12 @@ class SuppressionPage:
 
 def _row(suppression: Suppression) -> SuppressionRow:
     """The plain record of a row."""
-    return SuppressionRow(id=suppression.id, email_hash=suppression.email_hash, reason=suppression.reason,
-                          created_at=suppression.created_at)
+    return SuppressionRow(
+        id=suppression.id,
+        email_hash=suppression.email_hash,
+        reason=suppression.reason,
+        created_at=suppression.created_at,
+    )
 
 
 def lookup(session: Session, email: str) -> SuppressionRow | None:

@@ -1,5 +1,6 @@
 """Thin Celery tasks for editions, feeds, bounces and upkeep: load by id, call a service function, decide whether to
 retry (emails to one reader: service.reader_tasks)."""
+
 from __future__ import annotations
 
 import logging
@@ -35,10 +36,11 @@ def drain_edition(self, edition_id: int) -> None:
     try:
         result = drain(get_settings(), edition_id)
     except DATABASE_UNREACHABLE as error:
-        countdown = min(DRAIN_RETRY_MAX_SECONDS, 2 ** self.request.retries)
+        countdown = min(DRAIN_RETRY_MAX_SECONDS, 2**self.request.retries)
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        log.warning("edition %s: database unreachable (%s); this drain tries again in %d s", edition_id, reason,
-                    countdown)
+        log.warning(
+            "edition %s: database unreachable (%s); this drain tries again in %d s", edition_id, reason, countdown
+        )
         raise self.retry(countdown=countdown, exc=error) from None
     log.info("edition %s drained: %s", edition_id, dict(result.counts))
     if result.more:
@@ -55,8 +57,13 @@ def dispatch_due() -> None:
     now = utcnow()
     heartbeats.beat(engine_for(settings.effective_database_url), now, name=heartbeats.BEAT)  # `newsletter status`
     for started in dispatch(settings, now):
-        log.info("edition %s (%s, %s) started for %d readers", started.edition_id, started.list_slug, started.day,
-                 started.planned)
+        log.info(
+            "edition %s (%s, %s) started for %d readers",
+            started.edition_id,
+            started.list_slug,
+            started.day,
+            started.planned,
+        )
         start_drains(started.edition_id, settings.send_parallelism)
 
 
@@ -71,8 +78,13 @@ def sweep_deliveries() -> None:
     heartbeats.beat(engine_for(settings.effective_database_url), now, name=heartbeats.SWEEPER)
     report = sweep(engine_for(settings.effective_database_url), now=now)
     if report.taken_back or report.expired or report.completed or report.counted:
-        log.info("sweep: %d leases taken back, %d expired, completed %s, reply classes counted for %s",
-                 report.taken_back, report.expired, report.completed, report.counted)
+        log.info(
+            "sweep: %d leases taken back, %d expired, completed %s, reply classes counted for %s",
+            report.taken_back,
+            report.expired,
+            report.completed,
+            report.counted,
+        )
     for edition_id in report.to_drain:
         start_drains(edition_id, settings.send_parallelism)
 
@@ -94,11 +106,20 @@ def prune_ledger() -> None:
     from service.delivery.retention import prune
 
     settings = get_settings()
-    report = prune(engine_for(settings.effective_database_url), now=utcnow(),
-                   retention_days=settings.delivery_retention_days, batch_size=settings.delivery_prune_batch_size,
-                   max_seconds=PRUNE_TASK_SECONDS)
-    log.info("ledger prune: %d editions rolled up, %d delivery rows deleted in %.1f s%s", len(report.editions),
-             report.rows, report.seconds, "" if report.finished else " (time is up: the next run goes on)")
+    report = prune(
+        engine_for(settings.effective_database_url),
+        now=utcnow(),
+        retention_days=settings.delivery_retention_days,
+        batch_size=settings.delivery_prune_batch_size,
+        max_seconds=PRUNE_TASK_SECONDS,
+    )
+    log.info(
+        "ledger prune: %d editions rolled up, %d delivery rows deleted in %.1f s%s",
+        len(report.editions),
+        report.rows,
+        report.seconds,
+        "" if report.finished else " (time is up: the next run goes on)",
+    )
 
 
 @worker_ready.connect
@@ -131,11 +152,15 @@ def poll_feeds() -> None:
 
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
-        for result in poll_all(session, clusterer=clusterer_from(settings),
-                               allow_private=settings.feed_allow_private):
-            log.info("feed %s: %s (%d new, %d updated)%s", shown_url(result.url), result.status, result.created,
-                     result.updated,
-                     f": {result.error}" if result.error else "")
+        for result in poll_all(session, clusterer=clusterer_from(settings), allow_private=settings.feed_allow_private):
+            log.info(
+                "feed %s: %s (%d new, %d updated)%s",
+                shown_url(result.url),
+                result.status,
+                result.created,
+                result.updated,
+                f": {result.error}" if result.error else "",
+            )
         refreshed = refresh_drafts(session, settings, utcnow())
         log.info("drafts refreshed: %d", len(refreshed))
 

@@ -1,4 +1,5 @@
 """Signed link tokens (itsdangerous): one salt per purpose, so a token only opens its own door."""
+
 from __future__ import annotations
 
 from enum import Enum

@@ -1,4 +1,5 @@
 """Shared fixtures: real SQLite and PostgreSQL, real Redis, a real Celery worker and a real SMTP server."""
+
 from __future__ import annotations
 
 import json
@@ -27,13 +28,36 @@ RUN_ID = f"{os.getpid()}"
 
 # Where the SQL or the locking differs between SQLite (make run's embedded default) and PostgreSQL (production), a
 # storage test runs on both; elsewhere on PostgreSQL alone. A test elsewhere opts in with @pytest.mark.sqlite_twin.
-SQLITE_TWIN_MODULES = frozenset({
-    "test_ledger_claims", "test_ledger_migration", "test_delivery", "test_delivery_crash", "test_schedule",
-    "test_retention", "test_bulk_import", "test_editions", "test_edition_actions", "test_monitoring",
-    "test_admin_dashboard", "test_refusal_pause", "test_bounce_proof", "test_multi_source", "test_feeds",
-    "test_stories", "test_bounces", "test_admin_subscribers", "test_subscriber_admin", "test_cli_subscribers",
-    "test_brokers", "test_dev_run", "test_startup", "test_drafts", "test_draft_editing", "test_draft_browser",
-})
+SQLITE_TWIN_MODULES = frozenset(
+    {
+        "test_ledger_claims",
+        "test_ledger_migration",
+        "test_delivery",
+        "test_delivery_crash",
+        "test_schedule",
+        "test_retention",
+        "test_bulk_import",
+        "test_editions",
+        "test_edition_actions",
+        "test_monitoring",
+        "test_admin_dashboard",
+        "test_refusal_pause",
+        "test_bounce_proof",
+        "test_multi_source",
+        "test_feeds",
+        "test_stories",
+        "test_bounces",
+        "test_admin_subscribers",
+        "test_subscriber_admin",
+        "test_cli_subscribers",
+        "test_brokers",
+        "test_dev_run",
+        "test_startup",
+        "test_drafts",
+        "test_draft_editing",
+        "test_draft_browser",
+    }
+)
 
 
 # The slow tiers, each a pytest marker that `pytest -m NAME` runs alone (declared in pyproject.toml).
@@ -41,9 +65,12 @@ SLOW_TIERS = ("browser", "crash", "multihost", "dev_run", "processes", "heavy")
 
 
 def pytest_addoption(parser):
-    parser.addoption("--fast", action="store_true",
-                     help="the inner loop (make test-fast): pure logic, the in-process web app and SQLite; no browser, "
-                          "no worker or other process, no crash tier, no heavy computation, no PostgreSQL")
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help="the inner loop (make test-fast): pure logic, the in-process web app and SQLite; no browser, "
+        "no worker or other process, no crash tier, no heavy computation, no PostgreSQL",
+    )
 
 
 def pytest_collection_modifyitems(config, items):

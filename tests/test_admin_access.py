@@ -1,5 +1,6 @@
 """Admin access screens: API tokens (shown once, work until revoked), the audit log (who, what, from where, paged),
 and accounts (create, role, disable, the last admin stays, my password). Real app, SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import html
@@ -129,8 +130,14 @@ def test_the_audit_page_names_the_actor_and_address_newest_first_paged_and_filte
     csrf = csrf_of(web, "/admin/tokens")
     web.post("/admin/tokens", data={"csrf_token": csrf, "name": "watcher", "role": "viewer"})
     for number in range(60):
-        audit.record(db, actor="cli", action="story.update", object_type="story", object_id=number,
-                     details={"title": f"Story {number}"})
+        audit.record(
+            db,
+            actor="cli",
+            action="story.update",
+            object_type="story",
+            object_id=number,
+            details={"title": f"Story {number}"},
+        )
     db.commit()
     first = html.unescape(web.get("/admin/audit").text)
     rows = re.findall(r"<tr>.*?</tr>", first, re.S)[1:]
@@ -158,11 +165,14 @@ def test_the_audit_page_names_the_actor_and_address_newest_first_paged_and_filte
 def test_an_admin_creates_an_account_changes_its_role_and_disabling_it_ends_its_session_at_once(web, db):
     signed_in(web, db)
     csrf = csrf_of(web, "/admin/accounts")
-    short = web.post("/admin/accounts", data={"csrf_token": csrf, "email": "bo@example.org", "role": "admin",
-                                              "password": "too short"})
+    short = web.post(
+        "/admin/accounts",
+        data={"csrf_token": csrf, "email": "bo@example.org", "role": "admin", "password": "too short"},
+    )
     assert short.status_code == 422 and "at least 12 characters" in short.text and "bo@example.org" in short.text
-    made = web.post("/admin/accounts", data={"csrf_token": csrf, "email": "Bo@Example.org", "role": "admin",
-                                             "password": PASSWORD})
+    made = web.post(
+        "/admin/accounts", data={"csrf_token": csrf, "email": "Bo@Example.org", "role": "admin", "password": PASSWORD}
+    )
     assert "Account bo@example.org created (admin)" in notice_after(web, made)
     bo = account(db, "bo@example.org")
     with browser(web.app) as other:
@@ -200,8 +210,10 @@ def test_the_last_active_admin_can_be_neither_disabled_nor_demoted(web, db):
     old = account(db, "old@example.org")
     assert web.post(f"/admin/accounts/{old.id}/disable", data={"csrf_token": csrf}).status_code == 303
     ann = account(db, "ann@example.org")
-    for path, data in ((f"/admin/accounts/{ann.id}/disable", {}),
-                       (f"/admin/accounts/{ann.id}/role", {"role": "viewer"})):
+    for path, data in (
+        (f"/admin/accounts/{ann.id}/disable", {}),
+        (f"/admin/accounts/{ann.id}/role", {"role": "viewer"}),
+    ):
         refused = web.post(path, data={"csrf_token": csrf, **data})
         assert refused.status_code == 422 and "last active admin" in refused.text, path
     assert account(db, "ann@example.org").role == "admin" and not account(db, "ann@example.org").disabled
@@ -217,14 +229,20 @@ def test_changing_my_password_signs_out_my_other_browsers_and_keeps_this_one(web
     with browser(web.app) as other:
         assert sign_in(other).status_code == 303
         csrf = csrf_of(web, "/admin/accounts/password")
-        wrong = web.post("/admin/accounts/password", data={"csrf_token": csrf, "current": "not it at all",
-                                                           "new": NEW_PASSWORD, "again": NEW_PASSWORD})
+        wrong = web.post(
+            "/admin/accounts/password",
+            data={"csrf_token": csrf, "current": "not it at all", "new": NEW_PASSWORD, "again": NEW_PASSWORD},
+        )
         assert wrong.status_code == 422 and "current password is not right" in wrong.text
-        differ = web.post("/admin/accounts/password", data={"csrf_token": csrf, "current": PASSWORD,
-                                                            "new": NEW_PASSWORD, "again": NEW_PASSWORD + "!"})
+        differ = web.post(
+            "/admin/accounts/password",
+            data={"csrf_token": csrf, "current": PASSWORD, "new": NEW_PASSWORD, "again": NEW_PASSWORD + "!"},
+        )
         assert differ.status_code == 422 and "differ" in differ.text
-        changed = web.post("/admin/accounts/password", data={"csrf_token": csrf, "current": PASSWORD,
-                                                             "new": NEW_PASSWORD, "again": NEW_PASSWORD})
+        changed = web.post(
+            "/admin/accounts/password",
+            data={"csrf_token": csrf, "current": PASSWORD, "new": NEW_PASSWORD, "again": NEW_PASSWORD},
+        )
         assert "Password changed" in notice_after(web, changed)
         assert web.get("/admin/accounts").status_code == 200  # this browser got a fresh session
         assert other.get("/admin/accounts").headers["location"].startswith("/admin/login")
@@ -241,8 +259,15 @@ def test_common_passwords_are_refused_by_the_cli_the_account_form_and_a_password
     """One check everywhere (zxcvbn's lists): a clear one-line error, and nothing created or changed."""
     env = {**os.environ, **service_env}
     for password in COMMON[:2]:
-        cli = subprocess.run([sys.executable, "-m", "service.cli", "admin", "create", "cli@example.org"], env=env,
-                             cwd=REPO_ROOT, input=password + "\n", capture_output=True, text=True, timeout=60)
+        cli = subprocess.run(
+            [sys.executable, "-m", "service.cli", "admin", "create", "cli@example.org"],
+            env=env,
+            cwd=REPO_ROOT,
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert cli.returncode == 2 and "Traceback" not in cli.stderr, cli.stderr
         [line] = cli.stderr.strip().splitlines()
         assert "The password is too easy to guess" in line and "common" in line, line
@@ -251,20 +276,31 @@ def test_common_passwords_are_refused_by_the_cli_the_account_form_and_a_password
     signed_in(web, db)
     csrf = csrf_of(web, "/admin/accounts")
     for password in COMMON:
-        refused = web.post("/admin/accounts", data={"csrf_token": csrf, "email": "bo@example.org", "role": "admin",
-                                                    "password": password})
+        refused = web.post(
+            "/admin/accounts",
+            data={"csrf_token": csrf, "email": "bo@example.org", "role": "admin", "password": password},
+        )
         assert refused.status_code == 422 and "The password is too easy to guess" in refused.text, password
     assert account(db, "bo@example.org") is None
 
     csrf = csrf_of(web, "/admin/accounts/password")
     for password in COMMON[:3]:
-        refused = web.post("/admin/accounts/password", data={"csrf_token": csrf, "current": PASSWORD,
-                                                             "new": password, "again": password})
+        refused = web.post(
+            "/admin/accounts/password",
+            data={"csrf_token": csrf, "current": PASSWORD, "new": password, "again": password},
+        )
         assert refused.status_code == 422 and "The new password is too easy to guess" in refused.text, password
     with browser(web.app) as other:
         assert sign_in(other, password=PASSWORD).status_code == 303, "the old password still works"
-    made = subprocess.run([sys.executable, "-m", "service.cli", "admin", "create", "cli@example.org"], env=env,
-                          cwd=REPO_ROOT, input=NEW_PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+    made = subprocess.run(
+        [sys.executable, "-m", "service.cli", "admin", "create", "cli@example.org"],
+        env=env,
+        cwd=REPO_ROOT,
+        input=NEW_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert made.returncode == 0, made.stderr
     assert account(db, "cli@example.org") is not None
 
@@ -274,13 +310,22 @@ def test_a_viewer_may_not_see_tokens_audit_or_accounts(web, db):
     make_admin(db, "ann@example.org")
     csrf = csrf_of(web, "/admin/stories")
     ann = account(db, "ann@example.org")
-    for path in ("/admin/tokens", "/admin/audit", "/admin/accounts", "/admin/accounts/password",
-                 "/api/admin/tokens", "/api/admin/audit"):
+    for path in (
+        "/admin/tokens",
+        "/admin/audit",
+        "/admin/accounts",
+        "/admin/accounts/password",
+        "/api/admin/tokens",
+        "/api/admin/audit",
+    ):
         assert web.get(path).status_code == 403, path
-    for path, data in (("/admin/tokens", {"name": "x", "role": "admin"}), ("/admin/tokens/1/revoke", {}),
-                       ("/admin/accounts", {"email": "eve@example.org", "role": "admin", "password": PASSWORD}),
-                       (f"/admin/accounts/{ann.id}/role", {"role": "viewer"}),
-                       (f"/admin/accounts/{ann.id}/disable", {}),
-                       ("/admin/accounts/password", {"current": PASSWORD, "new": NEW_PASSWORD, "again": NEW_PASSWORD})):
+    for path, data in (
+        ("/admin/tokens", {"name": "x", "role": "admin"}),
+        ("/admin/tokens/1/revoke", {}),
+        ("/admin/accounts", {"email": "eve@example.org", "role": "admin", "password": PASSWORD}),
+        (f"/admin/accounts/{ann.id}/role", {"role": "viewer"}),
+        (f"/admin/accounts/{ann.id}/disable", {}),
+        ("/admin/accounts/password", {"current": PASSWORD, "new": NEW_PASSWORD, "again": NEW_PASSWORD}),
+    ):
         assert web.post(path, data={"csrf_token": csrf, **data}).status_code == 403, path
     assert account(db, "eve@example.org") is None and account(db, "ann@example.org").role == "admin"

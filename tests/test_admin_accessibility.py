@@ -1,6 +1,7 @@
 """Every admin page, signed in with realistic data, in a real headless Chromium at 1280 px and 375 px, light and dark
 (the system's colour scheme): axe-core reports no serious or critical violation (contrast included), no page is
 wider than the phone, and a screenshot of each lands in test-output/."""
+
 from __future__ import annotations
 
 import hashlib
@@ -31,12 +32,14 @@ from tests.support.smtp import free_port
 
 VIEWPORTS = {"1280": {"width": 1280, "height": 900}, "375": {"width": 375, "height": 740}}
 ADMIN = "ann@example.org"
-HOSTILE_CSV = (b"email,name,timezone\n"
-               b"kept.one@example.org,Kept One,Europe/Paris\n"
-               b"=cmd|' /C calc'!A0,Formula,\n"
-               b"<img src=x onerror=alert(1)>@example.org,Markup,\n"
-               b"kept.two@example.org,Bad Zone,Mars/Olympus\n"
-               b"kept.one@example.org,Again,\n")
+HOSTILE_CSV = (
+    b"email,name,timezone\n"
+    b"kept.one@example.org,Kept One,Europe/Paris\n"
+    b"=cmd|' /C calc'!A0,Formula,\n"
+    b"<img src=x onerror=alert(1)>@example.org,Markup,\n"
+    b"kept.two@example.org,Bad Zone,Mars/Olympus\n"
+    b"kept.one@example.org,Again,\n"
+)
 
 
 class Quiet:
@@ -56,10 +59,18 @@ def a_sending_edition(db, settings, mailing_list, emails: list[str]) -> int:
     for number, email in enumerate(emails):
         status = "sent" if number % 2 else "pending"
         failed = number == 0
-        db.add(Delivery(edition_id=edition.id, subscriber_id=ids[email], status="failed" if failed else status,
-                        not_before=now, sent_at=now if status == "sent" else None,
-                        smtp_code=550 if failed else None, failure_kind="hard_bounce" if failed else None,
-                        smtp_reply=f"5.1.1 <{email}>: mailbox unavailable" if failed else None))
+        db.add(
+            Delivery(
+                edition_id=edition.id,
+                subscriber_id=ids[email],
+                status="failed" if failed else status,
+                not_before=now,
+                sent_at=now if status == "sent" else None,
+                smtp_code=550 if failed else None,
+                failure_kind="hard_bounce" if failed else None,
+                smtp_reply=f"5.1.1 <{email}>: mailbox unavailable" if failed else None,
+            )
+        )
     db.commit()
     return edition.id
 
@@ -70,35 +81,65 @@ def admin_site(settings, db):
     a held bounce, suppressions, tokens, a second account and their audit trail; the app on a live server."""
     make_admin(db, ADMIN)
     make_admin(db, "vic@example.org", role=AdminRole.viewer)
-    world = create_list(db, slug="world-news", name="World News daily", timezone="Europe/London",
-                        description="The day's most important world stories.", categories=["World News"])
-    create_list(db, slug="science", name="Science weekly", description="Discoveries and launches.",
-                categories=["Science"])
+    world = create_list(
+        db,
+        slug="world-news",
+        name="World News daily",
+        timezone="Europe/London",
+        description="The day's most important world stories.",
+        categories=["World News"],
+    )
+    create_list(
+        db, slug="science", name="Science weekly", description="Discoveries and launches.", categories=["Science"]
+    )
     engine = engine_for(settings.effective_database_url)
     readers = add_readers(engine, world.id, 12, prefix="reader")
     add_readers(engine, world.id, 3, prefix="maybe", status="unconfirmed")
     stories = [store(db, long_story(number), datetime.now(UTC) - timedelta(hours=3)) for number in range(4)]
     store(db, long_story(9, category="Science"), datetime.now(UTC) - timedelta(hours=2))
     edition_id = a_sending_edition(db, settings, world, readers[:6])
-    for url, category in (("https://feeds.example.com/world.xml", "World News"),
-                          ("https://feeds.example.com/science.xml", "Science")):
+    for url, category in (
+        ("https://feeds.example.com/world.xml", "World News"),
+        ("https://feeds.example.com/science.xml", "Science"),
+    ):
         feeds.add_feed(db, url=url, category=category, publisher="Example News")
     suppressions.suppress(db, "bounced@example.org", "hard bounce")
-    db.add(Bounce(kind="hard", status="5.1.1", diagnostic="550 5.1.1 user unknown", source="imap",
-                  message_sha256=hashlib.sha256(b"held").hexdigest(), raw="From: mailer-daemon\n\nno proof",
-                  review="no token or message-id"))
+    db.add(
+        Bounce(
+            kind="hard",
+            status="5.1.1",
+            diagnostic="550 5.1.1 user unknown",
+            source="imap",
+            message_sha256=hashlib.sha256(b"held").hexdigest(),
+            raw="From: mailer-daemon\n\nno proof",
+            review="no token or message-id",
+        )
+    )
     api_tokens.create_token(db, name="deploy bot", role=AdminRole.viewer, created_by=ADMIN)
     audit.record(db, actor=ADMIN, action="token.create", object_type="api_token", details={"name": "deploy bot"})
     db.commit()
-    job = jobs.create_import_job(db, settings, list_slug="world-news", filename="readers.csv",
-                                 source=BytesIO(HOSTILE_CSV), confirmed=True, reason="Moving from listmonk",
-                                 created_by=ADMIN)
+    job = jobs.create_import_job(
+        db,
+        settings,
+        list_slug="world-news",
+        filename="readers.csv",
+        source=BytesIO(HOSTILE_CSV),
+        confirmed=True,
+        reason="Moving from listmonk",
+        created_by=ADMIN,
+    )
     job = jobs.run_import_job(settings, job.id, notifier=Quiet())
     assert job.skipped >= 3, job.rejected
     reader_id = db.query(Subscriber.id).filter(Subscriber.email == readers[0]).scalar()
     feed_id = feeds.list_feeds(db)[0].id
-    values = {"edition": edition_id, "story": stories[0].id, "reader": reader_id, "import": job.id, "feed": feed_id,
-              "bounce": db.query(Bounce.id).scalar()}
+    values = {
+        "edition": edition_id,
+        "story": stories[0].id,
+        "reader": reader_id,
+        "import": job.id,
+        "feed": feed_id,
+        "bounce": db.query(Bounce.id).scalar(),
+    }
     port = free_port()
     public = settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}"})
     from service.web.app import create_app
@@ -221,15 +262,15 @@ def test_every_admin_page_passes_axe(admin_site, output_dir, width, scheme):
             assert answer is not None and answer.status == admin_page.status, f"{admin_page.name}: {answer}"
             if admin_page.then is not None:
                 admin_page.then(page)
-            page.screenshot(path=str(output_dir / f"a11y-admin-{admin_page.name}-{width}-{scheme}.png"),
-                            full_page=True)
+            page.screenshot(path=str(output_dir / f"a11y-admin-{admin_page.name}-{width}-{scheme}.png"), full_page=True)
             if violations := axe_violations(page):
                 found[admin_page.name] = violations
             if problems := too_wide(page):
                 wide[admin_page.name] = problems
     report = "\n".join(f"{name} at {width} px, {scheme}:\n{describe(violations)}" for name, violations in found.items())
-    print(report or f"axe: 0 serious or critical violations on {len(ADMIN_PAGES) + 1} admin pages at {width} px, "
-          f"{scheme}")
+    print(
+        report or f"axe: 0 serious or critical violations on {len(ADMIN_PAGES) + 1} admin pages at {width} px, {scheme}"
+    )
     assert not dialogs, f"a page ran a script from the data: {dialogs}"
     assert not found, f"axe found serious or critical problems:\n{report}"
     assert not wide, f"pages wider than {width} px: {wide}"

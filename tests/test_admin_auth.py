@@ -1,4 +1,5 @@
 """Admin sign-in, sessions, CSRF, roles and API tokens, and a walk over every admin route of the app."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,9 @@ PUBLIC_ADMIN_PATHS = ("/admin/login", "/admin/logout")  # the door itself (logou
 def app(settings, db):
     """The real app on the test databases, with a bootstrap token configured."""
     # the route walk sends hundreds of wrong tokens from one IP: lift the per-IP failure limit it would trip
-    return shared_app(settings.model_copy(update={"admin_token": BOOTSTRAP, "admin_auth_limit": "100000/minute"}),
-                      notifier=NoMail())
+    return shared_app(
+        settings.model_copy(update={"admin_token": BOOTSTRAP, "admin_auth_limit": "100000/minute"}), notifier=NoMail()
+    )
 
 
 @pytest.fixture
@@ -190,8 +192,11 @@ def test_every_admin_route_refuses_anonymous_wrong_token_expired_and_underprivil
     viewer_cookie = open_browser_session(db, "viewer@example.org")
     viewer_csrf = session_csrf(db, "viewer@example.org")
     expired_cookie = open_browser_session(db, "gone@example.org")
-    db.execute(update(AdminSession).where(AdminSession.csrf_token != viewer_csrf)
-               .values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.execute(
+        update(AdminSession)
+        .where(AdminSession.csrf_token != viewer_csrf)
+        .values(expires_at=utcnow() - timedelta(seconds=1))
+    )
     viewer_api = api_tokens.create_token(db, name="viewer", role=AdminRole.viewer, created_by="test").secret
     db.commit()
     problems = []
@@ -207,12 +212,17 @@ def test_every_admin_route_refuses_anonymous_wrong_token_expired_and_underprivil
             web.cookies.clear()
             web.cookies.update(cookies)
             answer = web.request(method, path, headers=headers)
-            refused = answer.status_code == 401 if (api or headers) else (
-                answer.status_code == 303 and answer.headers["location"].startswith("/admin/login"))
+            refused = (
+                answer.status_code == 401
+                if (api or headers)
+                else (answer.status_code == 303 and answer.headers["location"].startswith("/admin/login"))
+            )
             if not refused:
                 problems.append(f"{who}: {method} {path} -> {answer.status_code}")
-        for who, headers, cookies in (("viewer session", {"X-CSRF-Token": viewer_csrf}, {"nl_admin": viewer_cookie}),
-                                      ("viewer token", {"Authorization": f"Bearer {viewer_api}"}, {})):
+        for who, headers, cookies in (
+            ("viewer session", {"X-CSRF-Token": viewer_csrf}, {"nl_admin": viewer_cookie}),
+            ("viewer token", {"Authorization": f"Bearer {viewer_api}"}, {}),
+        ):
             web.cookies.clear()
             web.cookies.update(cookies)
             answer = web.request(method, path, headers=headers)
@@ -261,11 +271,15 @@ def _revocations(db) -> list[dict]:
 def test_a_disabled_owners_tokens_stop_and_so_do_the_tokens_they_minted(web, db):
     ann = make_admin(db, "ann@example.org")
     make_admin(db, "bob@example.org")
-    made = api_tokens.create_token(db, name="ann's bot", role=AdminRole.admin, created_by=ann.email,
-                                   owner_id=ann.id).secret
+    made = api_tokens.create_token(
+        db, name="ann's bot", role=AdminRole.admin, created_by=ann.email, owner_id=ann.id
+    ).secret
     db.commit()
-    minted = web.post("/api/admin/tokens", headers={"Authorization": f"Bearer {made}"},
-                      json={"name": "minted by the bot", "role": "admin"})
+    minted = web.post(
+        "/api/admin/tokens",
+        headers={"Authorization": f"Bearer {made}"},
+        json={"name": "minted by the bot", "role": "admin"},
+    )
     assert minted.status_code == 201
     assert _token_rows(db)["minted by the bot"].owner_id == ann.id, "a token minted by a token has the same owner"
     secrets = (made, minted.json()["secret"])
@@ -277,25 +291,33 @@ def test_a_disabled_owners_tokens_stop_and_so_do_the_tokens_they_minted(web, db)
     assert disabled.status_code == 303
     web.cookies.clear()
     for secret in secrets:
-        answer = web.post("/api/admin/tokens", headers={"Authorization": f"Bearer {secret}"},
-                          json={"name": "one more", "role": "admin"})
+        answer = web.post(
+            "/api/admin/tokens",
+            headers={"Authorization": f"Bearer {secret}"},
+            json={"name": "one more", "role": "admin"},
+        )
         assert answer.status_code == 401, "a disabled owner's token neither answers nor mints"
     assert all(row.revoked_at is not None for row in _token_rows(db).values())
-    assert _revocations(db) == [{"name": name, "role": "admin", "owner": "ann@example.org", "reason": "owner disabled"}
-                                for name in ("ann's bot", "minted by the bot")]
+    assert _revocations(db) == [
+        {"name": name, "role": "admin", "owner": "ann@example.org", "reason": "owner disabled"}
+        for name in ("ann's bot", "minted by the bot")
+    ]
 
 
 def test_a_demoted_owner_keeps_viewer_tokens_and_loses_admin_ones(web, db):
     ann = make_admin(db, "ann@example.org")
     make_admin(db, "bob@example.org")
-    admin_token = api_tokens.create_token(db, name="deploy", role=AdminRole.admin, created_by=ann.email,
-                                          owner_id=ann.id).secret
-    viewer_token = api_tokens.create_token(db, name="grafana", role=AdminRole.viewer, created_by=ann.email,
-                                           owner_id=ann.id).secret
+    admin_token = api_tokens.create_token(
+        db, name="deploy", role=AdminRole.admin, created_by=ann.email, owner_id=ann.id
+    ).secret
+    viewer_token = api_tokens.create_token(
+        db, name="grafana", role=AdminRole.viewer, created_by=ann.email, owner_id=ann.id
+    ).secret
     db.commit()
     sign_in(web, "bob@example.org")
-    demoted = web.post(f"/admin/accounts/{ann.id}/role", data={"role": "viewer",
-                                                               "csrf_token": session_csrf(db, "bob@example.org")})
+    demoted = web.post(
+        f"/admin/accounts/{ann.id}/role", data={"role": "viewer", "csrf_token": session_csrf(db, "bob@example.org")}
+    )
     assert demoted.status_code == 303
     web.cookies.clear()
     assert web.get("/api/admin/tokens", headers={"Authorization": f"Bearer {admin_token}"}).status_code == 401
@@ -306,8 +328,7 @@ def test_a_demoted_owner_keeps_viewer_tokens_and_loses_admin_ones(web, db):
 
 def test_every_use_checks_the_owner_even_when_the_account_changed_behind_our_back(web, db):
     ann = make_admin(db, "ann@example.org")
-    secret = api_tokens.create_token(db, name="bot", role=AdminRole.admin, created_by=ann.email,
-                                     owner_id=ann.id).secret
+    secret = api_tokens.create_token(db, name="bot", role=AdminRole.admin, created_by=ann.email, owner_id=ann.id).secret
     db.commit()
     auth = {"Authorization": f"Bearer {secret}"}
     assert web.get("/api/admin/tokens", headers=auth).status_code == 200

@@ -3,6 +3,7 @@
 Signs in, creates a list, imports a CSV, previews today's edition, sends a test, sends the edition and follows its
 progress to 100%; screenshots every admin page into test-output/admin-*.png. A viewer sees figures and no actions.
 """
+
 from __future__ import annotations
 
 import csv
@@ -133,8 +134,9 @@ def test_an_admin_session_from_sign_in_to_a_sent_edition(server, page, db, mailb
     nav(page, "Imports")
     page.get_by_role("link", name="Import a CSV").first.click()
     page.get_by_label("List", exact=True).select_option("browser-news")
-    page.get_by_label("CSV file").set_input_files({"name": "readers.csv", "mimeType": "text/csv",
-                                                   "buffer": readers_csv()})
+    page.get_by_label("CSV file").set_input_files(
+        {"name": "readers.csv", "mimeType": "text/csv", "buffer": readers_csv()}
+    )
     page.get_by_label(re.compile("Pre-confirmed")).check()
     # Forgetting the reason is caught before sending, so the chosen file stays chosen.
     page.get_by_role("button", name="Upload and import").click()
@@ -183,8 +185,9 @@ def test_an_admin_session_from_sign_in_to_a_sent_edition(server, page, db, mailb
     # Sending assembles and freezes the draft first, which takes seconds on a loaded machine.
     expect(page).to_have_url(re.compile(r"/admin/editions/\d+$"), timeout=60_000)
     day = datetime.now(ZoneInfo("UTC")).date()
-    assert confirms == [f"Send Browser News daily of {day:%A} {day.day} {day:%B %Y} to 25 readers now? "
-                        "This cannot be undone."], confirms
+    assert confirms == [
+        f"Send Browser News daily of {day:%A} {day.day} {day:%B %Y} to 25 readers now? This cannot be undone."
+    ], confirms
     expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100", timeout=90_000)
     expect(page.locator(".progress .label")).to_have_text("25/25 · 25 sent · 0 failed", timeout=30_000)
     expect(page.get_by_role("heading", level=1).locator(".badge")).to_have_text("complete", timeout=30_000)
@@ -257,13 +260,18 @@ def test_an_admin_session_from_sign_in_to_a_sent_edition(server, page, db, mailb
 
 
 @pytest.mark.browser
-def test_a_viewer_sees_dashboards_and_figures_but_no_actions(server, page, db, mailbox, world_news, settings,
-                                                           output_dir):
+def test_a_viewer_sees_dashboards_and_figures_but_no_actions(
+    server, page, db, mailbox, world_news, settings, output_dir
+):
     make_admin(db, "vic@example.org", role=AdminRole.viewer)
     add_readers(engine_for(settings.effective_database_url), world_news.id, 3)
     day_of_stories(db, 5, hostile=False)
-    edition = build_edition(db, settings=settings, mailing_list=world_news,
-                            day=(datetime.now(ZoneInfo(world_news.timezone)) + timedelta(days=1)).date())
+    edition = build_edition(
+        db,
+        settings=settings,
+        mailing_list=world_news,
+        day=(datetime.now(ZoneInfo(world_news.timezone)) + timedelta(days=1)).date(),
+    )
     db.commit()
 
     sign_in(page, server, "vic@example.org")
@@ -288,7 +296,8 @@ def test_a_viewer_sees_dashboards_and_figures_but_no_actions(server, page, db, m
 
     # What is not offered is refused too, with a page that says why.
     token = page.locator("input[name=csrf_token]").first.input_value()
-    answer = page.request.post(server.url(f"/admin/editions/{edition.id}/cancel"), form={"csrf_token": token},
-                               max_redirects=0)
+    answer = page.request.post(
+        server.url(f"/admin/editions/{edition.id}/cancel"), form={"csrf_token": token}, max_redirects=0
+    )
     assert answer.status == 403 and "read dashboards and figures only" in answer.text()
     assert page.request.get(server.url("/admin/subscribers"), max_redirects=0).status == 403

@@ -1,5 +1,6 @@
 """Admin stories and feeds: list, edit, delete and import stories; add, edit, delete and poll feeds now; viewers read
 the lists only. Through the real app on SQLite and PostgreSQL, with a real local feed server."""
+
 from __future__ import annotations
 
 import html
@@ -69,8 +70,11 @@ def notice_after(web, answer) -> str:
 def test_an_uploaded_seed_file_is_listed_shown_and_audited(web, db):
     signed_in(web, db)
     csrf = csrf_of(web, "/admin/stories/import")
-    answer = web.post("/admin/stories/import", data={"csrf_token": csrf},
-                      files={"file": ("seed.txt", SEED.read_bytes(), "text/plain")})
+    answer = web.post(
+        "/admin/stories/import",
+        data={"csrf_token": csrf},
+        files={"file": ("seed.txt", SEED.read_bytes(), "text/plain")},
+    )
     assert "Imported 1 stories: 1 new, 0 updated." in notice_after(web, answer)
     title = "India and Japan Strengthen Ties with New Defence Tech and Economic Security Initiatives"
     story = story_titled(db, title)
@@ -87,8 +91,12 @@ def test_an_uploaded_seed_file_is_listed_shown_and_audited(web, db):
 def test_pasted_json_is_checked_before_anything_is_stored(web, db):
     signed_in(web, db)
     csrf = csrf_of(web, "/admin/stories/import")
-    good = {"title": "Harbour reopens after the storm", "date": "2026-03-06", "key_points": ["Ships are moving."],
-            "sources": [{"publisher": "Port Daily", "title": "Harbour open"}]}
+    good = {
+        "title": "Harbour reopens after the storm",
+        "date": "2026-03-06",
+        "key_points": ["Ships are moving."],
+        "sources": [{"publisher": "Port Daily", "title": "Harbour open"}],
+    }
     bad = [good, {"title": "No points at all", "key_points": []}]
     refused = web.post("/admin/stories/import", data={"csrf_token": csrf, "pasted": json.dumps(bad)})
     assert refused.status_code == 422
@@ -115,16 +123,27 @@ def test_an_edited_feed_story_keeps_its_own_title_and_key_points(web, db, server
     assert story is not None and not story.hand_written
     form = web.get(f"/admin/stories/{story.id}/edit").text
     assert "Markets barely moved" in form
-    answer = web.post(f"/admin/stories/{story.id}/edit", data={
-        "csrf_token": csrf, "title": "Rates stay put for another quarter", "category": "Business",
-        "key_points": "Rates stay at 4%.\n\n  Markets shrugged.  \n", "date": "2026-03-10"})
+    answer = web.post(
+        f"/admin/stories/{story.id}/edit",
+        data={
+            "csrf_token": csrf,
+            "title": "Rates stay put for another quarter",
+            "category": "Business",
+            "key_points": "Rates stay at 4%.\n\n  Markets shrugged.  \n",
+            "date": "2026-03-10",
+        },
+    )
     page = notice_after(web, answer)
     assert "Story saved" in page and "Rates stay put for another quarter" in page and "Markets shrugged." in page
     db.expire_all()
     edited = db.get(Story, story.id)
     assert (edited.title, edited.key_points, edited.category, edited.story_date, edited.hand_written) == (
-        "Rates stay put for another quarter", ["Rates stay at 4%.", "Markets shrugged."], "Business",
-        date(2026, 3, 10), True)
+        "Rates stay put for another quarter",
+        ["Rates stay at 4%.", "Markets shrugged."],
+        "Business",
+        date(2026, 3, 10),
+        True,
+    )
     refresh_story(db, story.id)  # what a new item joining the story does
     db.commit()
     db.expire_all()
@@ -132,11 +151,15 @@ def test_an_edited_feed_story_keeps_its_own_title_and_key_points(web, db, server
     db.commit()
     [entry] = audit_of(db, "story.update")
     assert entry.object_id == str(story.id) and entry.details["changed"] == ["category", "date", "key_points", "title"]
-    wrong = web.post(f"/admin/stories/{story.id}/edit", data={"csrf_token": csrf, "title": "", "category": "Business",
-                                                               "key_points": "", "date": "soon"})
+    wrong = web.post(
+        f"/admin/stories/{story.id}/edit",
+        data={"csrf_token": csrf, "title": "", "category": "Business", "key_points": "", "date": "soon"},
+    )
     assert wrong.status_code == 422 and "YYYY-MM-DD" in wrong.text
-    empty = web.post(f"/admin/stories/{story.id}/edit", data={"csrf_token": csrf, "title": "x", "category": "B",
-                                                               "key_points": " \n ", "date": ""})
+    empty = web.post(
+        f"/admin/stories/{story.id}/edit",
+        data={"csrf_token": csrf, "title": "x", "category": "B", "key_points": " \n ", "date": ""},
+    )
     assert empty.status_code == 422 and "key_points" in empty.text
     assert story_titled(db, "Rates stay put for another quarter") is not None  # nothing changed
 
@@ -146,9 +169,18 @@ def test_deleting_a_story_in_a_built_edition_says_the_edition_keeps_it(web, db, 
     upsert_stories(db, [row])
     story_id = story_titled(db, row.title).id
     now = datetime.now(UTC)
-    edition = Edition(list_id=world_news.id, edition_date=date(2026, 3, 6), story_ids=[story_id], window_start=now,
-                      window_end=now, subject="World News", placeholder_key="k" * 16,
-                      html=f"<h2>{row.title}</h2>", text=row.title, send_status="complete")
+    edition = Edition(
+        list_id=world_news.id,
+        edition_date=date(2026, 3, 6),
+        story_ids=[story_id],
+        window_start=now,
+        window_end=now,
+        subject="World News",
+        placeholder_key="k" * 16,
+        html=f"<h2>{row.title}</h2>",
+        text=row.title,
+        send_status="complete",
+    )
     db.add(edition)
     db.commit()
     edition_id = edition.id
@@ -193,19 +225,28 @@ def test_the_json_api_edits_and_deletes_a_story(web, db):
     upsert_stories(db, [long_story(3)])
     story = db.scalar(select(Story))
     db.commit()
-    changed = web.patch(f"/api/admin/stories/{story.id}", headers=auth,
-                        json={"title": "A shorter headline", "key_points": ["One.", "Two."], "date": None})
+    changed = web.patch(
+        f"/api/admin/stories/{story.id}",
+        headers=auth,
+        json={"title": "A shorter headline", "key_points": ["One.", "Two."], "date": None},
+    )
     assert changed.status_code == 200, changed.text
     body = changed.json()
     assert (body["title"], body["key_points"], body["date"], body["hand_written"]) == (
-        "A shorter headline", [{"text": "One.", "publisher": None, "item_url": None},
-                               {"text": "Two.", "publisher": None, "item_url": None}], None, True)
+        "A shorter headline",
+        [{"text": "One.", "publisher": None, "item_url": None}, {"text": "Two.", "publisher": None, "item_url": None}],
+        None,
+        True,
+    )
     assert body["category"] == "World News"  # left out: unchanged
     assert web.patch(f"/api/admin/stories/{story.id}", headers=auth, json={"key_points": []}).status_code == 422
     assert web.patch("/api/admin/stories/999999", headers=auth, json={"title": "x"}).status_code == 404
     gone = web.delete(f"/api/admin/stories/{story.id}", headers=auth)
-    assert gone.status_code == 200 and gone.json() == {"id": story.id, "title": "A shorter headline",
-                                                       "kept_by_editions": []}
+    assert gone.status_code == 200 and gone.json() == {
+        "id": story.id,
+        "title": "A shorter headline",
+        "kept_by_editions": [],
+    }
     assert web.get(f"/api/admin/stories/{story.id}", headers=auth).status_code == 404
     assert [e.actor for e in audit_of(db, "story.update") + audit_of(db, "story.delete")] == ["token:bot"] * 2
 
@@ -220,8 +261,15 @@ def test_an_admin_adds_polls_edits_and_deletes_feeds_and_sees_each_ones_last_err
     bad = web.post("/admin/feeds", data={"csrf_token": csrf, "url": "ftp://nowhere", "category": "World News"})
     assert bad.status_code == 422 and "http:// or https://" in bad.text and 'value="ftp://nowhere"' in bad.text
     for path in ("/world.xml", "/gone.xml"):
-        answer = web.post("/admin/feeds", data={"csrf_token": csrf, "url": server.url(path), "category": "World News",
-                                                "publisher": "Desk" if path == "/gone.xml" else ""})
+        answer = web.post(
+            "/admin/feeds",
+            data={
+                "csrf_token": csrf,
+                "url": server.url(path),
+                "category": "World News",
+                "publisher": "Desk" if path == "/gone.xml" else "",
+            },
+        )
         assert "added" in notice_after(web, answer)
     good_id, broken_id = db.scalars(select(Feed.id).order_by(Feed.id)).all()
     db.commit()
@@ -230,7 +278,7 @@ def test_an_admin_adds_polls_edits_and_deletes_feeds_and_sees_each_ones_last_err
 
     broken = notice_after(web, web.post(f"/admin/feeds/{broken_id}/poll", data={"csrf_token": csrf}))
     assert f"Feed {broken_id} failed: HTTP 404 Not Found" in broken
-    row = re.search(rf'<tr>(?:(?!</tr>).)*{re.escape(server.url("/gone.xml"))}(?:(?!</tr>).)*</tr>', broken, re.S)
+    row = re.search(rf"<tr>(?:(?!</tr>).)*{re.escape(server.url('/gone.xml'))}(?:(?!</tr>).)*</tr>", broken, re.S)
     assert "HTTP 404 Not Found" in row.group(0) and '<td class="num">1</td>' in row.group(0)
     assert "error" in row.group(0)
 
@@ -243,8 +291,10 @@ def test_an_admin_adds_polls_edits_and_deletes_feeds_and_sees_each_ones_last_err
 
     server.routes["/gone.xml"] = Route(body=(FEEDS / "atom.xml").read_bytes(), content_type="application/atom+xml")
     assert "Desk" in web.get(f"/admin/feeds/{broken_id}/edit").text
-    saved = web.post(f"/admin/feeds/{broken_id}/edit", data={"csrf_token": csrf, "url": server.url("/gone.xml"),
-                                                             "category": "Weather", "publisher": ""})
+    saved = web.post(
+        f"/admin/feeds/{broken_id}/edit",
+        data={"csrf_token": csrf, "url": server.url("/gone.xml"), "category": "Weather", "publisher": ""},
+    )
     assert "saved" in notice_after(web, saved)
     db.expire_all()
     assert (db.get(Feed, broken_id).category, db.get(Feed, broken_id).publisher) == ("Weather", None)
@@ -258,8 +308,10 @@ def test_an_admin_adds_polls_edits_and_deletes_feeds_and_sees_each_ones_last_err
     assert [e.details["status"] for e in audit_of(db, "feed.poll")] == ["error", "ok"]
     for action in ("feed.create", "feed.update", "feed.delete"):
         assert {e.actor for e in audit_of(db, action)} == {"ann@example.org"}, action
-    assert audit_of(db, "feed.update")[0].details == {"category": ["World News", "Weather"],
-                                                       "publisher": ["Desk", None]}
+    assert audit_of(db, "feed.update")[0].details == {
+        "category": ["World News", "Weather"],
+        "publisher": ["Desk", None],
+    }
 
 
 def test_the_feeds_api_polls_one_feed_and_reports_its_error(web, db, server):
@@ -293,17 +345,27 @@ def test_a_viewer_reads_the_story_and_feed_lists_and_may_change_nothing(web, db)
     for path in ("/admin/stories", f"/admin/stories/{story.id}", "/admin/feeds"):
         answer = web.get(path)
         assert answer.status_code == 200, path
-        assert not re.search(r'href="[^"]*/(import|edit|delete|new)"|method="post" action="/admin/(stories|feeds)',
-                             answer.text), path
+        assert not re.search(
+            r'href="[^"]*/(import|edit|delete|new)"|method="post" action="/admin/(stories|feeds)', answer.text
+        ), path
     csrf = csrf_of(web, "/admin/stories")
-    for path in ("/admin/stories/import", f"/admin/stories/{story.id}/edit", f"/admin/stories/{story.id}/delete",
-                 "/admin/feeds/new", f"/admin/feeds/{feed.id}/edit"):
+    for path in (
+        "/admin/stories/import",
+        f"/admin/stories/{story.id}/edit",
+        f"/admin/stories/{story.id}/delete",
+        "/admin/feeds/new",
+        f"/admin/feeds/{feed.id}/edit",
+    ):
         assert web.get(path).status_code == 403, path
-    for path, data in ((f"/admin/stories/{story.id}/edit", {"title": "x", "key_points": "y", "category": "z"}),
-                       (f"/admin/stories/{story.id}/delete", {}), ("/admin/stories/import", {"pasted": "{}"}),
-                       ("/admin/feeds", {"url": "https://example.org/x.xml", "category": "X"}),
-                       (f"/admin/feeds/{feed.id}/edit", {"url": feed.url, "category": "X"}),
-                       (f"/admin/feeds/{feed.id}/poll", {}), (f"/admin/feeds/{feed.id}/delete", {})):
+    for path, data in (
+        (f"/admin/stories/{story.id}/edit", {"title": "x", "key_points": "y", "category": "z"}),
+        (f"/admin/stories/{story.id}/delete", {}),
+        ("/admin/stories/import", {"pasted": "{}"}),
+        ("/admin/feeds", {"url": "https://example.org/x.xml", "category": "X"}),
+        (f"/admin/feeds/{feed.id}/edit", {"url": feed.url, "category": "X"}),
+        (f"/admin/feeds/{feed.id}/poll", {}),
+        (f"/admin/feeds/{feed.id}/delete", {}),
+    ):
         assert web.post(path, data={"csrf_token": csrf, **data}).status_code == 403, path
     viewer = {"X-CSRF-Token": csrf}
     assert web.get("/api/admin/feeds").status_code == 200
@@ -321,21 +383,34 @@ def test_script_links_never_reach_a_story_from_the_api_an_upload_or_a_paste(web,
     evil = ["javascript:alert(document.cookie)", "data:text/html;base64,PHNjcmlwdD4=", "VBScript:msgbox(1)"]
 
     def with_links(title: str) -> dict:
-        return {"title": title, "key_points": ["A point."], "link": evil[0],
-                "sources": [{"publisher": f"P{n}", "title": f"Article {n}", "url": url}
-                            for n, url in enumerate([*evil, "https://example.org/fine"])]}
+        return {
+            "title": title,
+            "key_points": ["A point."],
+            "link": evil[0],
+            "sources": [
+                {"publisher": f"P{n}", "title": f"Article {n}", "url": url}
+                for n, url in enumerate([*evil, "https://example.org/fine"])
+            ],
+        }
 
     api = web.post("/api/admin/stories", json=with_links("Through the API"), headers={"X-CSRF-Token": csrf})
     assert api.status_code == 201, api.text
     pasted = web.post("/admin/stories/import", data={"csrf_token": csrf, "pasted": json.dumps(with_links("Pasted"))})
     assert "1 new" in notice_after(web, pasted)
-    upload = web.post("/admin/stories/import", data={"csrf_token": csrf},
-                      files={"file": ("day.json", json.dumps(with_links("Uploaded")).encode(), "application/json")})
+    upload = web.post(
+        "/admin/stories/import",
+        data={"csrf_token": csrf},
+        files={"file": ("day.json", json.dumps(with_links("Uploaded")).encode(), "application/json")},
+    )
     assert "1 new" in notice_after(web, upload)
     for title in ("Through the API", "Pasted", "Uploaded"):
         story = story_titled(db, title)
-        assert story.link is None and [s["url"] for s in story.sources] == [None, None, None,
-                                                                            "https://example.org/fine"]
+        assert story.link is None and [s["url"] for s in story.sources] == [
+            None,
+            None,
+            None,
+            "https://example.org/fine",
+        ]
         shown = web.get(f"/api/admin/stories/{story.id}").json()
         assert {i["url"] for i in shown["items"]} == {None, "https://example.org/fine"}
         page = web.get(f"/admin/stories/{story.id}").text.lower()

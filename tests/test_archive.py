@@ -1,4 +1,5 @@
 """The public archive as web pages: the lists, a list's editions, one edition (not the email), and the Atom feed."""
+
 from __future__ import annotations
 
 import re
@@ -85,13 +86,16 @@ def test_the_archive_goes_straight_to_the_only_list(web, two_editions):
 
 
 def test_with_several_lists_the_archive_lists_them_with_their_latest_edition(web, db, two_editions):
-    create_list(db, slug="science", name="Science & Tech", description="Discoveries, weekly-ish.",
-                categories=["Science"])
+    create_list(
+        db, slug="science", name="Science & Tech", description="Discoveries, weekly-ish.", categories=["Science"]
+    )
     page = web.get("/archive")
 
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert re.findall(r'<h2[^>]*><a href="(/archive/[^"]+)">([^<]+)</a></h2>', page.text) == [
-        ("/archive/science", "Science &amp; Tech"), ("/archive/world-news", "World News daily")]
+        ("/archive/science", "Science &amp; Tech"),
+        ("/archive/world-news", "World News daily"),
+    ]
     assert "Discoveries, weekly-ish." in page.text and "No editions yet." in page.text
     assert 'Latest: <a href="/archive/world-news/2026-03-10">Tuesday 10 March 2026</a>' in page.text
 
@@ -101,12 +105,17 @@ def test_a_lists_archive_shows_dates_and_top_headlines_newest_first(web, db, set
 
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     dates = re.findall(r'<a href="(/archive/world-news/[\d-]+)"><time datetime="[\d-]+">([^<]+)</time></a>', page.text)
-    assert dates == [("/archive/world-news/2026-03-10", "Tuesday 10 March 2026"),
-                     ("/archive/world-news/2026-03-09", "Monday 9 March 2026")]
+    assert dates == [
+        ("/archive/world-news/2026-03-10", "Tuesday 10 March 2026"),
+        ("/archive/world-news/2026-03-09", "Monday 9 March 2026"),
+    ]
     assert "2 stories" in page.text and "1 story" in page.text
     headlines = re.findall(r'<a href="/stories/(\d+)">([^<]+)</a>', page.text)
     assert [title for _, title in headlines] == [
-        "Markets &amp; Mergers &lt;b&gt;bold&lt;/b&gt; {{ 7*7 }}", "Election results", "Summit in Tokyo"]
+        "Markets &amp; Mergers &lt;b&gt;bold&lt;/b&gt; {{ 7*7 }}",
+        "Election results",
+        "Summit in Tokyo",
+    ]
     assert all(web.get(f"/stories/{story_id}").status_code == 200 for story_id, _ in headlines)
     assert 'href="/archive/world-news/feed.xml"' in page.text
     assert subscribe_box(page.text) == "world-news"
@@ -136,7 +145,7 @@ def test_an_edition_is_a_web_page_of_its_stories_not_the_email(web, settings, tw
 
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     text = page.text
-    assert "<time datetime=\"2026-03-10\">Tuesday 10 March 2026</time></h1>" in text
+    assert '<time datetime="2026-03-10">Tuesday 10 March 2026</time></h1>' in text
     assert escape(HOSTILE_TITLE, quote=False) in text and "<b>bold</b>" not in text
     assert "Election results" in text and "Summit in Tokyo" not in text
     assert "What happened in Election results." in text, "each story's key points"
@@ -166,8 +175,9 @@ def test_the_subscribe_box_on_an_edition_subscribes_to_its_list(settings, db, tw
     with TestClient(shared_app(settings, notifier=notifier)) as browser:
         page = browser.get("/archive/world-news/2026-03-10").text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        answer = browser.post("/subscribe", data={"csrf_token": token, "list": subscribe_box(page),
-                                                  "email": "box.reader@example.com"})
+        answer = browser.post(
+            "/subscribe", data={"csrf_token": token, "list": subscribe_box(page), "email": "box.reader@example.com"}
+        )
 
     assert answer.status_code == 200 and "Check your inbox" in answer.text
     [request] = notifier.requests
@@ -193,9 +203,17 @@ def test_an_edition_has_one_address(web, two_editions):
         assert answer.status_code == 301 and answer.headers["location"] == "/archive/world-news/2026-03-10"
 
 
-@pytest.mark.parametrize("path", ["/archive/no-such-list/2026-03-10", "/archive/world-news/2026-03-11",
-                                  "/archive/world-news/1999-01-01", "/archive/world-news/not-a-date",
-                                  "/archive/world-news/2026-02-30", "/archive/no-such-list/feed.xml"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/archive/no-such-list/2026-03-10",
+        "/archive/world-news/2026-03-11",
+        "/archive/world-news/1999-01-01",
+        "/archive/world-news/not-a-date",
+        "/archive/world-news/2026-02-30",
+        "/archive/no-such-list/feed.xml",
+    ],
+)
 def test_unknown_list_or_date_is_a_404_page(web, two_editions, path):
     page = web.get(path)
 
@@ -234,10 +252,14 @@ def test_feed_is_atom_with_one_entry_per_edition(web, db, settings, world_news, 
     feed = feedparser.parse(answer.content)
     assert feed.version == "atom10" and not feed.bozo, feed.get("bozo_exception")
     assert feed.feed.title == "World News daily"
-    assert [entry.title for entry in feed.entries] == ["World News daily: Tuesday 10 March 2026",
-                                                       "World News daily: Monday 9 March 2026"]
-    assert [entry.link for entry in feed.entries] == [f"{settings.base_url}/archive/world-news/2026-03-10",
-                                                      f"{settings.base_url}/archive/world-news/2026-03-09"]
+    assert [entry.title for entry in feed.entries] == [
+        "World News daily: Tuesday 10 March 2026",
+        "World News daily: Monday 9 March 2026",
+    ]
+    assert [entry.link for entry in feed.entries] == [
+        f"{settings.base_url}/archive/world-news/2026-03-10",
+        f"{settings.base_url}/archive/world-news/2026-03-09",
+    ]
     assert len({entry.id for entry in feed.entries}) == 2
     newest, oldest = feed.entries
     assert newest.summary_detail.type == "text/plain", "the headlines, for readers that show a line"
@@ -245,13 +267,23 @@ def test_feed_is_atom_with_one_entry_per_edition(web, db, settings, world_news, 
     [content] = newest.content
     assert content.type == "text/html"
     # Each story: its title linked to its page (text escaped once, never markup), its key points, its sources.
-    stories = re.findall(r'<h2><a href="([^"]+)">([^<]+)</a></h2><ul><li>([^<]+)</li></ul><p>Based on (\d) sources',
-                         content.value)
+    stories = re.findall(
+        r'<h2><a href="([^"]+)">([^<]+)</a></h2><ul><li>([^<]+)</li></ul><p>Based on (\d) sources', content.value
+    )
     assert [(link, title, point, int(count)) for link, title, point, count in stories] == [
-        (f"{settings.base_url}/stories/{second.story_ids[0]}", escape(HOSTILE_TITLE, quote=False),
-         escape(f"What happened in {HOSTILE_TITLE}.", quote=False), 5),
-        (f"{settings.base_url}/stories/{second.story_ids[1]}", "Election results",
-         "What happened in Election results.", 2)]
+        (
+            f"{settings.base_url}/stories/{second.story_ids[0]}",
+            escape(HOSTILE_TITLE, quote=False),
+            escape(f"What happened in {HOSTILE_TITLE}.", quote=False),
+            5,
+        ),
+        (
+            f"{settings.base_url}/stories/{second.story_ids[1]}",
+            "Election results",
+            "What happened in Election results.",
+            2,
+        ),
+    ]
     assert "<b>bold</b>" not in content.value
     assert "Summit in Tokyo" in oldest.content[0].value and "Election results" not in oldest.content[0].value
 
@@ -286,8 +318,9 @@ def test_a_long_archive_comes_a_page_at_a_time(web, db, settings, world_news, mo
     for offset in range(5):
         day = DAY1 + timedelta(days=offset)
         add_story(db, f"Story of day {offset}", received_at=T1 + timedelta(days=offset, hours=-1))
-        build_edition(db, settings=settings, mailing_list=world_news, day=day,
-                      now=T1 + timedelta(days=offset)).send_status = EditionStatus.complete
+        build_edition(
+            db, settings=settings, mailing_list=world_news, day=day, now=T1 + timedelta(days=offset)
+        ).send_status = EditionStatus.complete
         db.commit()
 
     def dates(page_text):

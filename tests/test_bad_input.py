@@ -1,4 +1,5 @@
 """Bad input gets a clear 4xx (a page for people, JSON under /api) and leaves nothing half-stored."""
+
 from html import escape
 
 import pytest
@@ -77,8 +78,12 @@ def test_invalid_address_on_the_api(client, db, world_news):
 
 
 def test_unknown_list(client, db, world_news, mailbox):
-    assert_form(subscribe_by_form(client, "reader@example.com", lists=["no-such-list"]), "list", "reader@example.com",
-                "no-such-list")
+    assert_form(
+        subscribe_by_form(client, "reader@example.com", lists=["no-such-list"]),
+        "list",
+        "reader@example.com",
+        "no-such-list",
+    )
     assert_json_error(api_subscribe(client, lists=["no-such-list"]), 404, "unknown_list")
     assert stored(db) == NOTHING_STORED
 
@@ -91,8 +96,12 @@ def test_one_unknown_list_among_good_ones_stores_nothing(client, db, world_news,
 
 
 def test_no_list_chosen(client, db, world_news):
-    assert_form(subscribe_by_form(client, "reader@example.com", lists=[]), "list", "reader@example.com",
-                "choose at least one list")
+    assert_form(
+        subscribe_by_form(client, "reader@example.com", lists=[]),
+        "list",
+        "reader@example.com",
+        "choose at least one list",
+    )
     answer = api_subscribe(client, lists=[])
     assert answer.status_code == 422 and answer.headers["content-type"].startswith("application/json")
     assert stored(db) == NOTHING_STORED
@@ -170,8 +179,11 @@ def test_links_only_open_their_own_door(client, db, world_news, mailbox):
     assert_page(client.get(f"/confirm/{unsubscribe_token}"), 400, "This link is not valid")
     assert_page(client.post(f"/confirm/{unsubscribe_token}", data={"csrf_token": csrf}), 400, "This link is not valid")
     assert_page(client.get(f"/preferences/{unsubscribe_token}"), 400, "This link is not valid")
-    assert_page(client.post(f"/preferences/{unsubscribe_token}",
-                            data={"csrf_token": csrf, "action": "unsubscribe_all"}), 400, "This link is not valid")
+    assert_page(
+        client.post(f"/preferences/{unsubscribe_token}", data={"csrf_token": csrf, "action": "unsubscribe_all"}),
+        400,
+        "This link is not valid",
+    )
     # A preferences link is not an unsubscribe link, a confirmation link does not open the preferences.
     assert_page(client.post(f"/unsubscribe/{preferences_token}", data=one_click), 400, "This link is not valid")
     assert_page(client.get(f"/preferences/{confirm_token}"), 400, "This link is not valid")
@@ -185,8 +197,13 @@ def test_links_only_open_their_own_door(client, db, world_news, mailbox):
 
 def oversized_form(client) -> dict[str, str]:
     """A subscribe form that would be accepted, were it not for 80 KB of padding."""
-    return {"csrf_token": csrf_from(client, "/subscribe"), "email": "big@example.com", "list": "world-news",
-            "timezone": "UTC", "padding": "x" * 80_000}
+    return {
+        "csrf_token": csrf_from(client, "/subscribe"),
+        "email": "big@example.com",
+        "list": "world-news",
+        "timezone": "UTC",
+        "padding": "x" * 80_000,
+    }
 
 
 def test_oversized_body_with_content_length(client, db, world_news, mailbox, settings):
@@ -208,7 +225,7 @@ def test_oversized_chunked_body(client, db, world_news, mailbox):
     def chunks():
         """No Content-Length: the body arrives in pieces (Transfer-Encoding: chunked)."""
         for start in range(0, len(encoded), 8192):
-            yield encoded[start:start + 8192]
+            yield encoded[start : start + 8192]
 
     answer = client.post("/subscribe", content=chunks(), headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert answer.request.headers.get("transfer-encoding") == "chunked"
@@ -226,8 +243,11 @@ def test_oversized_chunked_body(client, db, world_news, mailbox):
 def test_small_chunked_body_still_works(client, db, world_news, mailbox):
     form = {"csrf_token": csrf_from(client, "/subscribe"), "email": "small@example.com", "list": "world-news"}
     encoded = "&".join(f"{key}={value}" for key, value in form.items()).encode()
-    answer = client.post("/subscribe", content=iter([encoded[:20], encoded[20:]]),
-                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    answer = client.post(
+        "/subscribe",
+        content=iter([encoded[:20], encoded[20:]]),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert answer.status_code == 200 and "Check your inbox" in answer.text
     mailbox.wait_for("small@example.com")
 
@@ -280,8 +300,7 @@ def test_markup_in_a_name_is_never_rendered_raw(client, db, world_news, mailbox)
 
 
 def test_markup_in_error_messages_is_escaped(client, db, world_news):
-    for answer in (subscribe_by_form(client, "reader@example.com", lists=[SCRIPT]),
-                   subscribe_by_form(client, SCRIPT)):
+    for answer in (subscribe_by_form(client, "reader@example.com", lists=[SCRIPT]), subscribe_by_form(client, SCRIPT)):
         assert 400 <= answer.status_code < 500
         assert SCRIPT not in answer.text
     assert client.get("/subscribe", params={"list": SCRIPT}).text.count("<script>") == 0

@@ -1,4 +1,5 @@
 """Only proven reports change a reader (issue 20): forged DSNs and ARF reports, bad tokens, held for review."""
+
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
@@ -23,8 +24,7 @@ def _status(db, reader) -> set:
     return {s.status for s in db.merge(reader).subscriptions}
 
 
-def test_forged_reports_for_another_reader_change_nothing_and_are_held_for_review(db, settings, world_news,
-                                                                                   newsletter):
+def test_forged_reports_for_another_reader_change_nothing_and_are_held_for_review(db, settings, world_news, newsletter):
     victim = _reader(db, world_news, "victim@example.org")
     attacker = _reader(db, world_news, "attacker@example.net")
     domain = "news.example.org"
@@ -35,7 +35,8 @@ def test_forged_reports_for_another_reader_change_nothing_and_are_held_for_revie
         "arf, old unsigned Message-ID": arf(victim.email, message_id=f"<edition-1.reader-{victim.id}@{domain}>"),
         "arf, forged MAC": arf(victim.email, message_id=f"<edition-1.reader-{victim.id}.aaaaaaaa@{domain}>"),
         "arf, the attacker's own Message-ID and both names": arf(
-            victim.email, attacker.email, message_id=signed_message_id(settings, 1, attacker.id)),
+            victim.email, attacker.email, message_id=signed_message_id(settings, 1, attacker.id)
+        ),
     }
     outcomes = {name: ingest(db, raw, settings=settings, source="cli") for name, raw in forged.items()}
     db.commit()
@@ -44,13 +45,19 @@ def test_forged_reports_for_another_reader_change_nothing_and_are_held_for_revie
     assert [t.action for t in outcomes["bad token"]] == ["held for review: bad verp token"]
     assert outcomes["arf, forged MAC"][0].action == "held for review: no token or message-id"
     both = {t.recipient: t.action for t in outcomes["arf, the attacker's own Message-ID and both names"]}
-    assert both == {victim.email: "held for review: names another reader",
-                    attacker.email: "unsubscribed and suppressed: complaint abuse"}, "it proves the attacker only"
+    assert both == {
+        victim.email: "held for review: names another reader",
+        attacker.email: "unsubscribed and suppressed: complaint abuse",
+    }, "it proves the attacker only"
     assert _status(db, attacker) == {SubscriptionStatus.unsubscribed}
 
     # a forger's own token acts on the forger, whatever address the report writes
-    ingest(db, dsn(victim.email, "5.1.1", diagnostic="smtp; 550 5.1.1 user unknown", to=proven(settings, attacker)),
-           settings=settings, source="api")
+    ingest(
+        db,
+        dsn(victim.email, "5.1.1", diagnostic="smtp; 550 5.1.1 user unknown", to=proven(settings, attacker)),
+        settings=settings,
+        source="api",
+    )
     db.commit()
     assert not suppressions.is_suppressed(db, victim.email)
 
@@ -82,9 +89,15 @@ def test_a_feedback_report_acts_on_each_proven_recipient(db, settings, world_new
     readers = [_reader(db, world_news, f"fbl{n}@example.org") for n in range(7)]
     proven_ones = readers[1], readers[4], readers[6]
     raw = arf(*(r.email for r in readers), message_id=signed_message_id(settings, 1, readers[1].id)).replace(
-        b"--F--", b"".join(b"--F\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: "
-                           + signed_message_id(settings, 1, r.id).encode() + b"\r\n\r\n" for r in proven_ones[1:])
-        + b"--F--")
+        b"--F--",
+        b"".join(
+            b"--F\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: "
+            + signed_message_id(settings, 1, r.id).encode()
+            + b"\r\n\r\n"
+            for r in proven_ones[1:]
+        )
+        + b"--F--",
+    )
     taken = ingest(db, raw, settings=settings, source="imap")
     db.commit()
     assert len(taken) == 7

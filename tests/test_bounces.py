@@ -1,4 +1,5 @@
 """Bounces and complaints: real fixtures classified, the one policy, scoring, and every input (API, CLI, VERP)."""
+
 from __future__ import annotations
 
 import json
@@ -29,32 +30,37 @@ FIXTURES = REPO_ROOT / "tests" / "fixtures" / "bounces"
 TOKEN = "bounce-api-token-0123456789abcdef"
 
 
-def dsn(recipient: str, status: str, *, to: str = "bounces@news.example.org", action: str = "failed",
-        diagnostic: str = "") -> bytes:
+def dsn(
+    recipient: str, status: str, *, to: str = "bounces@news.example.org", action: str = "failed", diagnostic: str = ""
+) -> bytes:
     """A Postfix-shaped RFC 3464 report about one recipient."""
     diagnostic = diagnostic or f"smtp; 550 {status} <{recipient}>: Recipient address rejected"
-    return (f"From: MAILER-DAEMON@mx.example.net\r\nTo: {to}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
-            "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n"
-            "--B\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you that your message could not\r\n"
-            "be delivered to one or more recipients.\r\n\r\n"
-            "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
-            f"Final-Recipient: rfc822; {recipient}\r\nAction: {action}\r\nStatus: {status}\r\n"
-            f"Diagnostic-Code: {diagnostic}\r\n\r\n"
-            "--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: news@news.example.org\r\n"
-            f"To: {recipient}\r\nSubject: World News daily\r\n\r\n--B--\r\n").encode()
+    return (
+        f"From: MAILER-DAEMON@mx.example.net\r\nTo: {to}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you that your message could not\r\n"
+        "be delivered to one or more recipients.\r\n\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nAction: {action}\r\nStatus: {status}\r\n"
+        f"Diagnostic-Code: {diagnostic}\r\n\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: news@news.example.org\r\n"
+        f"To: {recipient}\r\nSubject: World News daily\r\n\r\n--B--\r\n"
+    ).encode()
 
 
 def arf(*recipients: str, message_id: str, feedback: str = "abuse") -> bytes:
     """A mailbox provider's feedback-loop report (RFC 5965) quoting the original message's headers."""
     rcpt = "".join(f"Original-Rcpt-To: <{r}>\r\n" for r in recipients)
-    return ("From: fbl@isp.example\r\nTo: abuse@news.example.org\r\nSubject: FW: complaint\r\nMIME-Version: 1.0\r\n"
-            "Content-Type: multipart/report; report-type=feedback-report; boundary=\"F\"\r\n\r\n"
-            "--F\r\nContent-Type: text/plain\r\n\r\nThis is an email abuse report.\r\n\r\n"
-            f"--F\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: {feedback}\r\nVersion: 1\r\n"
-            f"{rcpt}Reporting-MTA: dns; fbl.isp.example\r\n\r\n"
-            "--F\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: news@news.example.org\r\n"
-            f"To: {recipients[0] if recipients else 'redacted@isp.example'}\r\nSubject: World News daily\r\n"
-            f"Message-ID: {message_id}\r\n\r\n--F--\r\n").encode()
+    return (
+        "From: fbl@isp.example\r\nTo: abuse@news.example.org\r\nSubject: FW: complaint\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=feedback-report; boundary="F"\r\n\r\n'
+        "--F\r\nContent-Type: text/plain\r\n\r\nThis is an email abuse report.\r\n\r\n"
+        f"--F\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: {feedback}\r\nVersion: 1\r\n"
+        f"{rcpt}Reporting-MTA: dns; fbl.isp.example\r\n\r\n"
+        "--F\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: news@news.example.org\r\n"
+        f"To: {recipients[0] if recipients else 'redacted@isp.example'}\r\nSubject: World News daily\r\n"
+        f"Message-ID: {message_id}\r\n\r\n--F--\r\n"
+    ).encode()
 
 
 def proven(settings, reader) -> str:
@@ -80,19 +86,30 @@ def test_the_real_bounce_fixtures_are_classified_right():
     assert right / total >= 0.95, wrong
 
 
-@pytest.mark.parametrize(("action", "status", "diagnostic", "kind"), [
-    ("failed", "4.7.0", "421 4.7.0 [TSS04] Messages from 203.0.113.25 temporarily deferred due to user complaints",
-     BounceKind.policy),
-    ("failed", "4.7.1", "451 4.7.1 Greylisting in action, please come back later", BounceKind.soft),
-    ("failed", "5.0.0", "554 Service unavailable; Client host [203.0.113.25] blocked using zen.spamhaus.org",
-     BounceKind.policy),
-    ("failed", "5.3.0", "554 4.4.7 Message expired: unable to deliver in 840 minutes", BounceKind.soft),
-    ("failed", "5.5.0", "550 5.5.0 Requested action not taken: mailbox unavailable", BounceKind.hard),
-    ("failed", "5.4.1", "550 5.4.1 Recipient address rejected: Access denied", BounceKind.hard),
-    ("failed", "5.1.8", "553 5.1.8 Sender address rejected: Domain not found", BounceKind.policy),
-    ("failed", "5.0.0", "550 Rejected: no reverse DNS (PTR) record; use your ISP's mail server", BounceKind.policy),
-    ("failed", "5.3.4", "552 5.3.4 Message size exceeds fixed limit", BounceKind.soft),
-])
+@pytest.mark.parametrize(
+    ("action", "status", "diagnostic", "kind"),
+    [
+        (
+            "failed",
+            "4.7.0",
+            "421 4.7.0 [TSS04] Messages from 203.0.113.25 temporarily deferred due to user complaints",
+            BounceKind.policy,
+        ),
+        ("failed", "4.7.1", "451 4.7.1 Greylisting in action, please come back later", BounceKind.soft),
+        (
+            "failed",
+            "5.0.0",
+            "554 Service unavailable; Client host [203.0.113.25] blocked using zen.spamhaus.org",
+            BounceKind.policy,
+        ),
+        ("failed", "5.3.0", "554 4.4.7 Message expired: unable to deliver in 840 minutes", BounceKind.soft),
+        ("failed", "5.5.0", "550 5.5.0 Requested action not taken: mailbox unavailable", BounceKind.hard),
+        ("failed", "5.4.1", "550 5.4.1 Recipient address rejected: Access denied", BounceKind.hard),
+        ("failed", "5.1.8", "553 5.1.8 Sender address rejected: Domain not found", BounceKind.policy),
+        ("failed", "5.0.0", "550 Rejected: no reverse DNS (PTR) record; use your ISP's mail server", BounceKind.policy),
+        ("failed", "5.3.4", "552 5.3.4 Message size exceeds fixed limit", BounceKind.soft),
+    ],
+)
 def test_reports_are_classified_by_whose_fault_it_is(action, status, diagnostic, kind):
     assert classify_report(action, status, diagnostic).bounce == kind
 
@@ -100,18 +117,25 @@ def test_reports_are_classified_by_whose_fault_it_is(action, status, diagnostic,
 # --- the one policy ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("code", "text", "action", "kind"), [
-    (250, "2.0.0 Ok: queued", Action.deliver, None),
-    (451, "4.3.0 Try again later", Action.retry, None),
-    (550, "5.1.1 No such user here", Action.suppress, FailureKind.no_such_user),
-    (550, "5.7.1 Rejected by policy: sender not authorised", Action.fail, FailureKind.policy),
-    (554, "5.7.26 Unauthenticated email from example.org is not accepted due to DMARC", Action.fail,
-     FailureKind.policy),
-    (552, "5.2.2 Mailbox full", Action.score, FailureKind.rejected),
-    (550, "Message blocked: listed on a spam blocklist", Action.fail, FailureKind.policy),
-    (553, "5.1.3 Bad recipient address syntax", Action.suppress, FailureKind.no_such_user),
-    (550, "User unknown", Action.suppress, FailureKind.no_such_user),  # said in words: the mailbox does not exist
-])
+@pytest.mark.parametrize(
+    ("code", "text", "action", "kind"),
+    [
+        (250, "2.0.0 Ok: queued", Action.deliver, None),
+        (451, "4.3.0 Try again later", Action.retry, None),
+        (550, "5.1.1 No such user here", Action.suppress, FailureKind.no_such_user),
+        (550, "5.7.1 Rejected by policy: sender not authorised", Action.fail, FailureKind.policy),
+        (
+            554,
+            "5.7.26 Unauthenticated email from example.org is not accepted due to DMARC",
+            Action.fail,
+            FailureKind.policy,
+        ),
+        (552, "5.2.2 Mailbox full", Action.score, FailureKind.rejected),
+        (550, "Message blocked: listed on a spam blocklist", Action.fail, FailureKind.policy),
+        (553, "5.1.3 Bad recipient address syntax", Action.suppress, FailureKind.no_such_user),
+        (550, "User unknown", Action.suppress, FailureKind.no_such_user),  # said in words: the mailbox does not exist
+    ],
+)
 def test_one_policy_for_smtp_replies(code, text, action, kind):
     verdict = classify_reply(code, text)
     assert (verdict.action, verdict.failure_kind) == (action, kind)
@@ -171,17 +195,24 @@ def test_hard_bounce_suppresses_with_its_reason_and_shows_on_the_reader(db, sett
     assert suppressions.lookup(db, "gone@example.org").reason == "hard bounce 5.1.1"
     detail = subscriber_detail(db, reader.id)
     assert [(b.kind, b.status) for b in detail.bounces] == [("hard", "5.1.1")]
-    again = ingest(db, dsn("gone@example.org", "5.1.1", to=proven(settings, reader)), settings=settings,
-                   source="imap")
+    again = ingest(db, dsn("gone@example.org", "5.1.1", to=proven(settings, reader)), settings=settings, source="imap")
     assert again[0].duplicate and db.scalar(select(Bounce.id).where(Bounce.id > detail.bounces[0].id)) is None
 
 
 def test_policy_and_delay_reports_never_suppress(db, settings, world_news):
     reader = _reader(db, world_news, "fine@example.org")
-    ingest(db, dsn("fine@example.org", "5.7.1", diagnostic="smtp; 550 5.7.1 SPF check failed",
-                   to=proven(settings, reader)), settings=settings, source="cli")
-    ingest(db, dsn("fine@example.org", "4.4.1", action="delayed", to=proven(settings, reader)), settings=settings,
-           source="cli")
+    ingest(
+        db,
+        dsn("fine@example.org", "5.7.1", diagnostic="smtp; 550 5.7.1 SPF check failed", to=proven(settings, reader)),
+        settings=settings,
+        source="cli",
+    )
+    ingest(
+        db,
+        dsn("fine@example.org", "4.4.1", action="delayed", to=proven(settings, reader)),
+        settings=settings,
+        source="cli",
+    )
     db.commit()
     assert not suppressions.is_suppressed(db, "fine@example.org")
     assert sorted((b.kind, b.review) for b in db.scalars(select(Bounce))) == [("delay", None), ("policy", None)]
@@ -196,26 +227,48 @@ def test_repeated_soft_bounces_over_days_disable_the_address(db, settings, world
     reader = _reader(db, world_news, "full@example.org")
     now = utcnow()
     for days_ago in (8, 6, 4, 2):  # four earlier days with a soft bounce, each within a week of the next
-        store.add(db, received_at=now - timedelta(days=days_ago), kind="soft", status="4.2.2", diagnostic=None,
-                  recipient_hash=address_hash(reader.email), delivery_id=None, subscriber_id=reader.id,
-                  edition_id=None, matched_by="recipient", source="cli", message_sha256=f"old{days_ago}", raw=None)
+        store.add(
+            db,
+            received_at=now - timedelta(days=days_ago),
+            kind="soft",
+            status="4.2.2",
+            diagnostic=None,
+            recipient_hash=address_hash(reader.email),
+            delivery_id=None,
+            subscriber_id=reader.id,
+            edition_id=None,
+            matched_by="recipient",
+            source="cli",
+            message_sha256=f"old{days_ago}",
+            raw=None,
+        )
     db.commit()
     assert bounce_score(db, settings, reader.email) == 4 and not suppressions.is_suppressed(db, reader.email)
     forged = dsn(reader.email, "4.2.2", diagnostic="smtp; 452 4.2.2 Mailbox full")
     assert ingest(db, forged, settings=settings, source="cli")[0].action.startswith("held for review")
     assert bounce_score(db, settings, reader.email) == 4, "a report held for review adds nothing to the score"
-    ingest(db, dsn(reader.email, "4.2.2", diagnostic="smtp; 452 4.2.2 Mailbox full", to=proven(settings, reader)),
-           settings=settings, source="cli")
+    ingest(
+        db,
+        dsn(reader.email, "4.2.2", diagnostic="smtp; 452 4.2.2 Mailbox full", to=proven(settings, reader)),
+        settings=settings,
+        source="cli",
+    )
     db.commit()
     assert suppressions.lookup(db, reader.email).reason == "repeated soft bounces 4.2.2 (score 5)"
 
 
 def test_a_complaint_unsubscribes_from_every_list_and_suppresses(db, settings, world_news):
     reader = _reader(db, world_news, "user@example.com")
-    raw = (FIXTURES / "rfc5965_b2_extended.eml").read_bytes().replace(  # the original is one we sent the reader
-        b"8787KJKJ3K4J3K4J3K4J3.mail@example.net", signed_message_id(settings, 1, reader.id).encode())
+    raw = (
+        (FIXTURES / "rfc5965_b2_extended.eml")
+        .read_bytes()
+        .replace(  # the original is one we sent the reader
+            b"8787KJKJ3K4J3K4J3K4J3.mail@example.net", signed_message_id(settings, 1, reader.id).encode()
+        )
+    )
     assert [(t.kind, t.matched_by) for t in ingest(db, raw, settings=settings, source="api")] == [
-        ("complaint", "message-id")]
+        ("complaint", "message-id")
+    ]
     db.commit()
     db.refresh(reader)
     assert {s.status for s in reader.subscriptions} == {SubscriptionStatus.unsubscribed}
@@ -254,10 +307,18 @@ def test_the_api_needs_the_bounce_token(settings, db, world_news):
 @pytest.fixture
 def newsletter(service_env, settings):
     """Run the `newsletter` command with the test environment, stdin given."""
+
     def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
         env = {**os.environ, **service_env, "COLUMNS": "200"}
-        return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=REPO_ROOT, env=env, input=stdin,
-                              capture_output=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "service.cli", *args],
+            cwd=REPO_ROOT,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            timeout=60,
+        )
+
     return run
 
 
@@ -265,8 +326,9 @@ def newsletter(service_env, settings):
 def test_cli_ingest_from_an_mta_pipe_and_list(newsletter, db, settings, world_news):
     reader = _reader(db, world_news, "cli-gone@example.org")
     db.commit()
-    done = newsletter("bounces", "ingest", "--envelope-to", proven(settings, reader),
-                      stdin=dsn("cli-gone@example.org", "5.1.1"))
+    done = newsletter(
+        "bounces", "ingest", "--envelope-to", proven(settings, reader), stdin=dsn("cli-gone@example.org", "5.1.1")
+    )
     assert done.returncode == 0, done.stderr
     assert b"hard cli-gone@example.org 5.1.1 matched by verp: suppressed: hard bounce 5.1.1" in done.stdout
     empty = newsletter("bounces", "ingest", stdin=b"")

@@ -1,4 +1,5 @@
 """The IMAP input against a real Dovecot started here: unseen bounces taken in once, then flagged \\Seen."""
+
 from __future__ import annotations
 
 import imaplib
@@ -54,8 +55,11 @@ def test_beat_polls_the_mailbox_and_each_message_is_taken_once(dovecot, settings
     reader = _reader(db, world_news, "imap-gone@example.org")
     configured = settings.model_copy(update={"bounce_imap_url": dovecot.url})
     assert "poll-bounces" in beat_schedule(configured) and "poll-bounces" not in beat_schedule(settings)
-    _append(dovecot, dsn("imap-gone@example.org", "5.1.1", to=proven(settings, reader)),
-            (FIXTURES / "flufl_qmail_08.eml").read_bytes())
+    _append(
+        dovecot,
+        dsn("imap-gone@example.org", "5.1.1", to=proven(settings, reader)),
+        (FIXTURES / "flufl_qmail_08.eml").read_bytes(),
+    )
 
     assert poll_mailbox(configured) == 2
     db.expire_all()

@@ -1,5 +1,6 @@
 """Branding set in the admin UI shows on the pages and in the emails (From name, header, accent); a bad colour or
 logo gets a clear error and changes nothing; configuration gives the defaults."""
+
 from __future__ import annotations
 
 import re
@@ -19,25 +20,40 @@ from tests.support.admin import csrf_of, signed_in
 from tests.support.web import html_part, subscribe_by_form
 
 EMAIL = "brand.reader@example.com"
-SITE = {"name": "Morning Brief", "about": "Five stories before breakfast.", "accent_color": "#1A5C8E",
-        "sender_name": "Morning Brief Desk"}
+SITE = {
+    "name": "Morning Brief",
+    "about": "Five stories before breakfast.",
+    "accent_color": "#1A5C8E",
+    "sender_name": "Morning Brief Desk",
+}
 
 
 def png(width: int = 4, height: int = 2, padding: int = 0) -> bytes:
     """A real (tiny) PNG image, optionally padded with an ancillary chunk to make it large."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     raw = b"".join(b"\x00" + b"\x1a\x5c\x8e" * width for _ in range(height))
     extra = chunk(b"tEXt", b"pad\x00" + b"x" * padding) if padding else b""
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + extra
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + extra
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def save_site(client, logo: tuple[str, bytes, str] | None = None, **fields):
     """Post the site branding form (multipart, as the browser sends it)."""
     files = {"logo": logo} if logo else {"logo": ("", b"", "application/octet-stream")}
-    return client.post("/admin/branding", data={**SITE, **fields, "csrf_token": csrf_of(client, "/admin/branding")},
-                       files=files, follow_redirects=False)
+    return client.post(
+        "/admin/branding",
+        data={**SITE, **fields, "csrf_token": csrf_of(client, "/admin/branding")},
+        files=files,
+        follow_redirects=False,
+    )
 
 
 def stored_site(db):
@@ -80,18 +96,26 @@ def test_site_branding_names_the_sender_and_colours_the_confirmation_email(clien
     assert "/brand/logo" not in html, "no logo uploaded, none shown"
     save_site(client, logo=("logo.png", png(), "image/png"))
     subscribe_by_form(client, "second." + EMAIL, lists=("world-news", "science"))
-    logo = re.search(r'<img[^>]+src="(http://testserver/brand/logo\?v=\d+)"', html_part(
-        mailbox.wait_for("second." + EMAIL)[0].message))
+    logo = re.search(
+        r'<img[^>]+src="(http://testserver/brand/logo\?v=\d+)"',
+        html_part(mailbox.wait_for("second." + EMAIL)[0].message),
+    )
     assert logo and client.get(logo.group(1)).content == png(), "the email's header shows the uploaded logo"
 
 
 def test_a_lists_own_branding_wins_on_its_page_and_in_its_emails(client, db, world_news, mailbox):
     signed_in(client, db)
     save_site(client)
-    form = client.post("/admin/branding/lists/world-news",
-                       data={"accent_color": "#0b6e4f", "sender_name": "World Desk",
-                             "csrf_token": csrf_of(client, "/admin/branding/lists/world-news")},
-                       files={"logo": ("", b"", "application/octet-stream")}, follow_redirects=False)
+    form = client.post(
+        "/admin/branding/lists/world-news",
+        data={
+            "accent_color": "#0b6e4f",
+            "sender_name": "World Desk",
+            "csrf_token": csrf_of(client, "/admin/branding/lists/world-news"),
+        },
+        files={"logo": ("", b"", "application/octet-stream")},
+        follow_redirects=False,
+    )
     assert form.status_code == 303
     landing = client.get("/").text  # one list: the list's page
     assert '<h1 id="site-name">World News daily</h1>' in landing and "--accent:#0b6e4f;" in landing
@@ -99,12 +123,15 @@ def test_a_lists_own_branding_wins_on_its_page_and_in_its_emails(client, db, wor
     message = mailbox.wait_for(EMAIL)[0].message
     assert message["From"] == "World Desk <news@news.example.org>"
     assert "#0b6e4f" in html_part(message) and "World News daily</div>" in html_part(message)
-    assert db.scalars(select(AuditEntry).where(AuditEntry.action == "branding.list_update")).one().object_id \
+    assert (
+        db.scalars(select(AuditEntry).where(AuditEntry.action == "branding.list_update")).one().object_id
         == "world-news"
+    )
 
 
-@pytest.mark.parametrize(("colour", "words"), [("#ffcc00", "too light"), ("blue", "six hex digits"),
-                                               ("#767676", "4.5:1")])
+@pytest.mark.parametrize(
+    ("colour", "words"), [("#ffcc00", "too light"), ("blue", "six hex digits"), ("#767676", "4.5:1")]
+)
 def test_an_unreadable_or_malformed_accent_is_refused_and_changes_nothing(client, db, world_news, colour, words):
     signed_in(client, db)
     answer = save_site(client, accent_color=colour, logo=("logo.png", png(), "image/png"))
@@ -116,12 +143,17 @@ def test_an_unreadable_or_malformed_accent_is_refused_and_changes_nothing(client
     assert stored_site(db) == (None, None), "nothing stored, not even the valid logo sent with it"
 
 
-@pytest.mark.parametrize(("upload", "words"), [
-    (("big.png", png(padding=300 * 1024), "image/png"), "the largest allowed is 256 KB"),
-    (("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "image/svg+xml"),
-     "not a PNG, JPEG, GIF or WebP image"),
-    (("logo.png", b"just text pretending to be an image", "image/png"), "not a PNG, JPEG, GIF or WebP image"),
-])
+@pytest.mark.parametrize(
+    ("upload", "words"),
+    [
+        (("big.png", png(padding=300 * 1024), "image/png"), "the largest allowed is 256 KB"),
+        (
+            ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "image/svg+xml"),
+            "not a PNG, JPEG, GIF or WebP image",
+        ),
+        (("logo.png", b"just text pretending to be an image", "image/png"), "not a PNG, JPEG, GIF or WebP image"),
+    ],
+)
 def test_a_bad_logo_gets_a_clear_error_and_changes_nothing(client, db, world_news, upload, words):
     signed_in(client, db)
     assert save_site(client, logo=("first.png", png(), "image/png")).status_code == 303

@@ -1,4 +1,5 @@
 """The same edition goes out whichever broker carries the triggers: RabbitMQ, or the embedded one of `make run`."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """A reader's journey in a real headless Chromium: subscribe, confirm, unsubscribe, on the real app under uvicorn."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

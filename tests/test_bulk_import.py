@@ -1,4 +1,5 @@
 """Background CSV imports as an admin runs them: a stored upload, a real worker, real SMTP, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import io
@@ -40,8 +41,9 @@ class Chunks:
 def history(db, world_news):
     """Addresses the service already knows: confirmed, awaiting confirmation, unsubscribed, suppressed."""
     consent = ConsentContext(source="form", ip="198.51.100.7")
-    add_subscriptions(db, email="confirmed-before@example.com", lists=[world_news], consent=consent,
-                      name="Kept Name", confirmed=True)
+    add_subscriptions(
+        db, email="confirmed-before@example.com", lists=[world_news], consent=consent, name="Kept Name", confirmed=True
+    )
     add_subscriptions(db, email="pending-before@example.com", lists=[world_news], consent=consent)
     left = add_subscriptions(db, email="left-before@example.com", lists=[world_news], consent=consent, confirmed=True)
     db.commit()
@@ -75,9 +77,19 @@ def assert_report(job: ImportJob, *, already: int) -> None:
 
 
 def test_an_import_job_asks_each_new_address_to_confirm_through_the_worker(
-        db, settings, history, mailbox, celery_worker):
-    job = create_import_job(db, settings, list_slug="world-news", filename="people.csv", source=io.BytesIO(CSV),
-                            confirmed=False, reason="", created_by="ann@example.org", ip="203.0.113.9")
+    db, settings, history, mailbox, celery_worker
+):
+    job = create_import_job(
+        db,
+        settings,
+        list_slug="world-news",
+        filename="people.csv",
+        source=io.BytesIO(CSV),
+        confirmed=False,
+        reason="",
+        created_by="ann@example.org",
+        ip="203.0.113.9",
+    )
     assert job.status == ImportStatus.queued and job.total_bytes == len(CSV) and Path(job.path).exists()
     assert import_progress(job) == 0.0
     tasks.import_subscribers.delay(job.id)
@@ -101,28 +113,50 @@ def test_an_import_job_asks_each_new_address_to_confirm_through_the_worker(
         mailbox.assert_nothing_for(address)
     [entry] = db.scalars(select(AuditEntry).where(AuditEntry.action == "subscribers.import"))
     assert (entry.actor, entry.ip, entry.object_id) == ("ann@example.org", "203.0.113.9", str(job.id))
-    assert entry.details == {"list": "world-news", "filename": "people.csv", "confirmed": False, "reason": "",
-                             "bytes": len(CSV)}
+    assert entry.details == {
+        "list": "world-news",
+        "filename": "people.csv",
+        "confirmed": False,
+        "reason": "",
+        "bytes": len(CSV),
+    }
 
 
 def test_a_pre_confirmed_import_needs_a_reason_and_mails_nobody(db, settings, history, mailbox):
     before = set(imports_dir(settings).iterdir())
     for empty in ("", "   "):
         with pytest.raises(InvalidInput, match="needs a reason"):
-            create_import_job(db, settings, list_slug="world-news", filename="people.csv", source=io.BytesIO(CSV),
-                              confirmed=True, reason=empty, created_by="ann@example.org")
+            create_import_job(
+                db,
+                settings,
+                list_slug="world-news",
+                filename="people.csv",
+                source=io.BytesIO(CSV),
+                confirmed=True,
+                reason=empty,
+                created_by="ann@example.org",
+            )
     assert set(imports_dir(settings).iterdir()) == before and db.scalar(select(func.count(ImportJob.id))) == 0
 
-    job = create_import_job(db, settings, list_slug="world-news", filename="people.csv", source=io.BytesIO(CSV),
-                            confirmed=True, reason=REASON, created_by="ann@example.org")
+    job = create_import_job(
+        db,
+        settings,
+        list_slug="world-news",
+        filename="people.csv",
+        source=io.BytesIO(CSV),
+        confirmed=True,
+        reason=REASON,
+        created_by="ann@example.org",
+    )
     job = run_import_job(settings, job.id, notifier=reader_tasks.CeleryNotifier())
     assert_report(job, already=1)
     assert job.added == 4, "three new addresses, and the one awaiting confirmation"
     for address in [*GOOD, "pending-before@example.com", "confirmed-before@example.com"]:
         assert statuses(db, address) == {"world-news": "confirmed"}
     assert statuses(db, "left-before@example.com") == {"world-news": "unsubscribed"}
-    events = db.scalars(select(ConsentEvent).join(Subscription).join(Subscriber).where(
-        Subscriber.email == "good1@example.com")).all()
+    events = db.scalars(
+        select(ConsentEvent).join(Subscription).join(Subscriber).where(Subscriber.email == "good1@example.com")
+    ).all()
     assert [(e.action, e.source, e.details) for e in events] == [("confirmed", "import", {"reason": REASON})]
     pending = db.scalar(select(Subscription).join(Subscriber).where(Subscriber.email == "pending-before@example.com"))
     assert pending.source == "import" and pending.confirmed_at is not None
@@ -137,8 +171,7 @@ def test_running_the_same_file_again_adds_and_mails_nobody(db, settings, history
     import_csv(db, utf8_lines(io.BytesIO(CSV)), mailing_list=history_list(db), confirmed=False, notifier=first)
     stored = db.scalar(select(func.count(Subscriber.id)))
     again = Chunks()
-    report = import_csv(db, utf8_lines(io.BytesIO(CSV)), mailing_list=history_list(db), confirmed=False,
-                        notifier=again)
+    report = import_csv(db, utf8_lines(io.BytesIO(CSV)), mailing_list=history_list(db), confirmed=False, notifier=again)
     assert report.added == 0 and report.already == 5 and not again.chunks
     assert db.scalar(select(func.count(Subscriber.id))) == stored
     assert sum(len(ids) for ids, _ in first.chunks) == 3
@@ -155,8 +188,16 @@ def test_an_upload_over_the_limit_is_refused_and_nothing_is_kept(db, settings, w
     small = settings.model_copy(update={"import_max_bytes": 100})
     before = set(imports_dir(settings).iterdir())
     with pytest.raises(InvalidInput, match="larger than the 100 bytes an import may be"):
-        create_import_job(db, small, list_slug="world-news", filename="big.csv", source=io.BytesIO(CSV),
-                          confirmed=False, reason="", created_by="ann@example.org")
+        create_import_job(
+            db,
+            small,
+            list_slug="world-news",
+            filename="big.csv",
+            source=io.BytesIO(CSV),
+            confirmed=False,
+            reason="",
+            created_by="ann@example.org",
+        )
     assert set(imports_dir(settings).iterdir()) == before, "the partial file is removed"
     assert db.scalar(select(func.count(ImportJob.id))) == 0
     assert db.scalar(select(func.count(AuditEntry.id))) == 0
@@ -165,12 +206,24 @@ def test_an_upload_over_the_limit_is_refused_and_nothing_is_kept(db, settings, w
 def test_a_big_file_reports_progress_each_batch_and_confirmations_go_in_chunks(db, settings, world_news):
     rows = 12_000
     data = ("email,name\n" + "".join(f"bulk{n}@example.com,Reader {n}\n" for n in range(rows))).encode()
-    job = create_import_job(db, settings, list_slug="world-news", filename="big.csv", source=io.BytesIO(data),
-                            confirmed=False, reason="", created_by="cli")
+    job = create_import_job(
+        db,
+        settings,
+        list_slug="world-news",
+        filename="big.csv",
+        source=io.BytesIO(data),
+        confirmed=False,
+        reason="",
+        created_by="cli",
+    )
     seen: list[tuple[str, int, int, float]] = []
     notifier = Chunks()
-    job = run_import_job(settings, job.id, notifier=notifier,
-                         on_progress=lambda j: seen.append((j.status, j.read_bytes, j.rows, import_progress(j))))
+    job = run_import_job(
+        settings,
+        job.id,
+        notifier=notifier,
+        on_progress=lambda j: seen.append((j.status, j.read_bytes, j.rows, import_progress(j))),
+    )
     assert job.status == ImportStatus.done and job.added == rows
     running = [entry for entry in seen if entry[0] == ImportStatus.running]
     assert len(running) >= 3, seen
@@ -182,9 +235,16 @@ def test_a_big_file_reports_progress_each_batch_and_confirmations_go_in_chunks(d
 
 
 def test_a_failed_job_says_why_and_keeps_nothing_on_disk(db, settings, world_news):
-    job = create_import_job(db, settings, list_slug="world-news", filename="wrong.csv",
-                            source=io.BytesIO(b"mail,name\nreader@example.com,Reader\n"), confirmed=False,
-                            reason="", created_by="cli")
+    job = create_import_job(
+        db,
+        settings,
+        list_slug="world-news",
+        filename="wrong.csv",
+        source=io.BytesIO(b"mail,name\nreader@example.com,Reader\n"),
+        confirmed=False,
+        reason="",
+        created_by="cli",
+    )
     job = run_import_job(settings, job.id, notifier=Chunks())
     assert job.status == ImportStatus.failed and "needs a header row with an 'email' column" in job.error
     assert not Path(job.path).exists() and import_progress(job) == 1.0
@@ -205,13 +265,26 @@ def test_one_smtp_connection_sends_a_batch_and_skips_who_moved_on(db, settings, 
 
 
 def test_an_oversized_field_or_a_line_that_is_not_utf8_skips_that_row_only(db, settings, world_news):
-    rows = [b"email,name,notes", b"first@example.com,First,ok",
-            b"huge@example.com,Huge," + b"x" * 200_000,  # over the csv module's 128 KB field limit
-            b"third@example.com,Third,ok", "renee@example.com,Ren\u00e9e,latin-1".encode("latin-1"),
-            b'"quoted@example.com","Lovelace, Ada",ok', b"last@example.com,Last,ok"]
+    rows = [
+        b"email,name,notes",
+        b"first@example.com,First,ok",
+        b"huge@example.com,Huge," + b"x" * 200_000,  # over the csv module's 128 KB field limit
+        b"third@example.com,Third,ok",
+        "renee@example.com,Ren\u00e9e,latin-1".encode("latin-1"),
+        b'"quoted@example.com","Lovelace, Ada",ok',
+        b"last@example.com,Last,ok",
+    ]
     source = b"\r\n".join(rows) + b"\r\n"
-    job = create_import_job(db, settings, list_slug="world-news", filename="mixed.csv", source=io.BytesIO(source),
-                            confirmed=True, reason=REASON, created_by="cli")
+    job = create_import_job(
+        db,
+        settings,
+        list_slug="world-news",
+        filename="mixed.csv",
+        source=io.BytesIO(source),
+        confirmed=True,
+        reason=REASON,
+        created_by="cli",
+    )
     job = run_import_job(settings, job.id, notifier=Chunks())
     assert job.status == ImportStatus.done, job.error
     reported = {line: reason for line, reason, _ in job.rejected}

@@ -1,4 +1,5 @@
 """`newsletter --help` answers at once: no subcommand module, no heavy library imported (rule in service/cli)."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,21 @@ from typer.testing import CliRunner
 
 from service.cli import SUBCOMMANDS, app, load
 
-HEAVY = ("numpy", "onnxruntime", "celery", "kombu", "alembic", "fastapi", "starlette", "sqlalchemy.orm", "argon2",
-         "zxcvbn", "jinja2", "mjml", "service.models")
+HEAVY = (
+    "numpy",
+    "onnxruntime",
+    "celery",
+    "kombu",
+    "alembic",
+    "fastapi",
+    "starlette",
+    "sqlalchemy.orm",
+    "argon2",
+    "zxcvbn",
+    "jinja2",
+    "mjml",
+    "service.models",
+)
 PROBE = """
 import json, sys
 sys.argv = ["newsletter", "--help"]
@@ -28,8 +42,14 @@ print(json.dumps([name for name in {heavy!r} if name in sys.modules]), file=sys.
 
 @pytest.mark.processes
 def test_help_imports_no_subcommand_module_and_no_heavy_library():
-    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY)], capture_output=True, text=True,
-                          env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"}, check=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY)],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"},
+        check=True,
+        timeout=60,
+    )
     subcommands, heavy = (json.loads(line) for line in done.stderr.strip().splitlines()[-2:])
     assert "editions" in done.stdout and "Daily editions." in done.stdout
     assert subcommands == [], f"`newsletter --help` imported {subcommands}: list them in SUBCOMMANDS, import on run"

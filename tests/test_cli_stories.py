@@ -1,4 +1,5 @@
 """`newsletter stories list` and `stories show`: every story's sources and member items, for admins and scripts."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,15 @@ pytestmark = pytest.mark.processes
 def newsletter(*args: str) -> subprocess.CompletedProcess:
     """Run the `newsletter` command as an admin would, against the test database (wide, uncoloured)."""
     env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=REPO_ROOT, env=env, check=False,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_list_json_gives_sources_and_every_item(db, settings):
@@ -52,11 +60,23 @@ def test_list_as_a_table(db, settings):
 
     assert result.returncode == 0, result.stderr
     header = next(line for line in result.stdout.splitlines() if "title" in line)
-    assert [word for word in header.replace("┃", " ").split()] == ["id", "date", "category", "sources", "items",
-                                                                   "title"]
+    assert [word for word in header.replace("┃", " ").split()] == [
+        "id",
+        "date",
+        "category",
+        "sources",
+        "items",
+        "title",
+    ]
     row = next(line for line in result.stdout.splitlines() if "Markets" in line)
     assert [cell.strip() for cell in row.strip("│ ").split("│")] == [
-        str(story.id), "2026-03-06", "World News", "3", "4", "Markets [bold]rally[/bold] & more"]
+        str(story.id),
+        "2026-03-06",
+        "World News",
+        "3",
+        "4",
+        "Markets [bold]rally[/bold] & more",
+    ]
 
 
 def test_show_one_story_for_people_and_as_json(db, settings):
@@ -83,7 +103,8 @@ def test_show_an_unknown_story_is_one_line_and_exit_code_2(db, settings):
 
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: There is no story '987654'. `newsletter stories list` shows their ids."]
+        "error: There is no story '987654'. `newsletter stories list` shows their ids."
+    ]
     assert result.stdout == ""
     too_big = newsletter("stories", "show", "2147483648")
     assert too_big.returncode == 2 and too_big.stderr.startswith("error: There is no story '2147483648'.")

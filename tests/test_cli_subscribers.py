@@ -1,4 +1,5 @@
 """`newsletter subscribers ...` run as an admin runs them: a real process, real worker, real SMTP."""
+
 import os
 import re
 import subprocess
@@ -27,10 +28,18 @@ NEVER_STORED = ["not-an-address", "crlf@example.com", "bounced@example.com", "ba
 @pytest.fixture
 def newsletter(service_env, settings):
     """Run the `newsletter` command with the test environment; returns the finished process."""
+
     def run(*args: str) -> subprocess.CompletedProcess:
         env = {**os.environ, **service_env, "COLUMNS": "200"}
-        return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=REPO_ROOT, env=env,
-                               capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "service.cli", *args],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
     return run
 
 
@@ -53,8 +62,10 @@ def history(client, db, world_news, mailbox):
     suppressions.suppress(db, "bounced@example.com", "hard bounce")
     db.commit()
     mailbox.wait_for("pending-before@example.com")
-    return {address: len(mailbox.messages_to(address))
-            for address in ("confirmed-before@example.com", "pending-before@example.com", "left-before@example.com")}
+    return {
+        address: len(mailbox.messages_to(address))
+        for address in ("confirmed-before@example.com", "pending-before@example.com", "left-before@example.com")
+    }
 
 
 def figure(output: str, label: str) -> int:
@@ -108,8 +119,11 @@ def test_lists_list_shows_every_list_with_its_confirmed_readers(newsletter, clie
     subscribe_by_form(client, "pending@example.com")
     listed = newsletter("lists", "list")
     assert listed.returncode == 0, listed.stderr
-    rows = {line.split("│")[1].strip(): [cell.strip() for cell in line.split("│")[2:-1]]
-            for line in listed.stdout.splitlines() if line.startswith("│")}
+    rows = {
+        line.split("│")[1].strip(): [cell.strip() for cell in line.split("│")[2:-1]]
+        for line in listed.stdout.splitlines()
+        if line.startswith("│")
+    }
     assert rows["science"] == ["Science weekly", "07:00 UTC", "Science", "en, de", "0"]
     assert rows["world-news"] == ["World News daily", "07:00 Europe/London", "World News", "en", "1"]
 
@@ -155,8 +169,16 @@ def test_import_without_confirmed_asks_each_new_address_to_confirm(newsletter, p
 
 def test_import_confirmed_emails_nobody(newsletter, people, history, db, mailbox):
     sent_before = len(mailbox.received)
-    done = newsletter("subscribers", "import", str(people), "--list", "world-news", "--confirmed",
-                      "--reason", "moved from our old provider, consent records kept there")
+    done = newsletter(
+        "subscribers",
+        "import",
+        str(people),
+        "--list",
+        "world-news",
+        "--confirmed",
+        "--reason",
+        "moved from our old provider, consent records kept there",
+    )
     assert done.returncode == 0, done.stderr
     assert_reported(done.stdout)
     assert figure(done.stdout, "added") == 4, "three new addresses, and the one awaiting confirmation"
@@ -178,8 +200,9 @@ def test_help_says_when_to_use_confirmed(newsletter):
 
 def test_a_line_that_is_not_utf8_is_reported_and_the_rest_imported(newsletter, tmp_path, db, world_news, mailbox):
     latin = tmp_path / "latin1.csv"
-    latin.write_bytes("email,name\nfirst@example.com,First\nrenee@example.com,Renée\nlast@example.com,Last\n"
-                      .encode("latin-1"))
+    latin.write_bytes(
+        "email,name\nfirst@example.com,First\nrenee@example.com,Renée\nlast@example.com,Last\n".encode("latin-1")
+    )
     done = newsletter("subscribers", "import", str(latin), "--list", "world-news", "--confirmed", "--reason", "moved")
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert "line 3: not UTF-8 text: save the file as UTF-8" in done.stdout
@@ -214,8 +237,16 @@ def test_import_streams_and_commits_in_batches(settings, db, world_news):
 
 
 def test_search_export_and_delete_from_the_command_line(newsletter, people, history, db, tmp_path):
-    done = newsletter("subscribers", "import", str(people), "--list", "world-news", "--confirmed",
-                      "--reason", "moved from our old provider")
+    done = newsletter(
+        "subscribers",
+        "import",
+        str(people),
+        "--list",
+        "world-news",
+        "--confirmed",
+        "--reason",
+        "moved from our old provider",
+    )
     assert done.returncode == 0, done.stderr
     found = newsletter("subscribers", "search", "GOOD", "--list", "world-news", "--status", "confirmed")
     assert found.returncode == 0, found.stderr

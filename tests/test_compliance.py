@@ -1,4 +1,5 @@
 """CAN-SPAM and provider rules: a real postal address, a visible unsubscribe link in both parts, leaving at once."""
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,15 @@ SENDERS = {
     "worker": [str(BIN / "celery"), "-A", "worker", "worker"],
     "beat": [str(BIN / "celery"), "-A", "worker", "beat"],
     "editions send": [str(BIN / "newsletter"), "editions", "send", "--list", "world-news"],
-    "editions send-test": [str(BIN / "newsletter"), "editions", "send-test", "--list", "world-news", "--to",
-                           "me@example.org"],
+    "editions send-test": [
+        str(BIN / "newsletter"),
+        "editions",
+        "send-test",
+        "--list",
+        "world-news",
+        "--to",
+        "me@example.org",
+    ],
 }
 
 
@@ -46,12 +54,22 @@ def test_outside_development_nothing_that_sends_starts_without_a_real_postal_add
 def test_development_keeps_working_on_the_example_address_and_production_on_its_own(tmp_path):
     development = load_settings(_env_file=None, environment="development", data_dir=tmp_path, postal_address="")
     assert development.postal_address == EXAMPLE_POSTAL_ADDRESS and development.postal_problem is None
-    production = load_settings(_env_file=None, environment="production", secret_key=PRODUCTION["SECRET_KEY"],
-                               data_dir=tmp_path, postal_address=" World News Ltd, 5 Fleet Street, London ")
+    production = load_settings(
+        _env_file=None,
+        environment="production",
+        secret_key=PRODUCTION["SECRET_KEY"],
+        data_dir=tmp_path,
+        postal_address=" World News Ltd, 5 Fleet Street, London ",
+    )
     assert production.postal_address == "World News Ltd, 5 Fleet Street, London"
     assert problems(production, database=False) == []
-    unset = load_settings(_env_file=None, environment="production", secret_key=PRODUCTION["SECRET_KEY"],
-                          data_dir=tmp_path, postal_address="")
+    unset = load_settings(
+        _env_file=None,
+        environment="production",
+        secret_key=PRODUCTION["SECRET_KEY"],
+        data_dir=tmp_path,
+        postal_address="",
+    )
     [problem] = problems(unset, database=False)
     assert problem.startswith("POSTAL_ADDRESS: must be set outside development")
 
@@ -75,7 +93,8 @@ def assert_visible_working_unsubscribe(client, message, postal_address: str) -> 
 
 
 def test_every_welcome_and_edition_email_shows_a_working_unsubscribe_link_in_both_parts(
-        client, db, settings, world_news, mailbox):
+    client, db, settings, world_news, mailbox
+):
     _, welcome = confirmed_reader(client, mailbox, "reader@example.com")
     assert_visible_working_unsubscribe(client, welcome, settings.postal_address)
 
@@ -83,15 +102,19 @@ def test_every_welcome_and_edition_email_shows_a_working_unsubscribe_link_in_bot
     started = actions.send_now(db, settings, world_news, utcnow().date(), tasks.start_drains)
     assert started is not None and started.planned == 1
     wait_until_complete(engine_for(settings.effective_database_url), started.edition.id)
-    [edition] = [m.message for m in mailbox.messages_to("reader@example.com")
-                 if m.message["Subject"].startswith(f"{world_news.name}: ")]
+    [edition] = [
+        m.message
+        for m in mailbox.messages_to("reader@example.com")
+        if m.message["Subject"].startswith(f"{world_news.name}: ")
+    ]
     assert_visible_working_unsubscribe(client, edition, settings.postal_address)
     header = edition["List-Unsubscribe"].split(",")[0].strip("<> ")
     assert header in links_in(edition)[0], "the visible link is the one List-Unsubscribe names"
 
 
 def test_an_unsubscribe_or_complaint_during_an_edition_stops_it_before_the_next_send(
-        client, db, settings, world_news, mailbox):
+    client, db, settings, world_news, mailbox
+):
     engine = engine_for(settings.effective_database_url)
     leaver, complainer, *stayers = add_readers(engine, world_news.id, 5, prefix="midway")
     day_of_stories(db, 2)
@@ -104,8 +127,9 @@ def test_an_unsubscribe_or_complaint_during_an_edition_stops_it_before_the_next_
     db.commit()
     one_click = urlsplit(unsubscribe_url(settings, ids[leaver], world_news.id)).path
     client.cookies.clear()
-    left = client.post(one_click, content=b"List-Unsubscribe=One-Click",
-                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    left = client.post(
+        one_click, content=b"List-Unsubscribe=One-Click", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert left.status_code == 200, left.text
     apply_verdict(db, settings, classify_complaint("abuse"), email=complainer, subscriber_id=ids[complainer])
     db.commit()
@@ -117,10 +141,14 @@ def test_an_unsubscribe_or_complaint_during_an_edition_stops_it_before_the_next_
     mailbox.assert_nothing_for(leaver)
     mailbox.assert_nothing_for(complainer)
     db.expire_all()
-    rows = {email: (status, error) for email, status, error in db.execute(
-        select(Subscriber.email, Delivery.status, Delivery.last_error).join(Delivery, Delivery.subscriber_id ==
-                                                                            Subscriber.id)
-        .where(Delivery.edition_id == edition_id))}
+    rows = {
+        email: (status, error)
+        for email, status, error in db.execute(
+            select(Subscriber.email, Delivery.status, Delivery.last_error)
+            .join(Delivery, Delivery.subscriber_id == Subscriber.id)
+            .where(Delivery.edition_id == edition_id)
+        )
+    }
     assert rows[leaver] == (DeliveryStatus.skipped, "no longer subscribed")
     assert rows[complainer][0] == DeliveryStatus.skipped
     assert {rows[reader][0] for reader in stayers} == {DeliveryStatus.sent}

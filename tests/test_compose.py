@@ -2,6 +2,7 @@
 
 No Docker engine runs here, so these read the files; `docker compose config` runs when the plugin is installed.
 """
+
 from __future__ import annotations
 
 import json
@@ -68,7 +69,10 @@ def test_app_services_reach_postgres_redis_and_mailpit(service):
     db = urlsplit(app_env["DATABASE_URL"])
     assert (db.scheme, db.hostname, db.port) == ("postgresql+psycopg", "postgres", 5432)
     assert (db.username, db.password, db.path.lstrip("/")) == (
-        pg["POSTGRES_USER"], pg["POSTGRES_PASSWORD"], pg["POSTGRES_DB"])
+        pg["POSTGRES_USER"],
+        pg["POSTGRES_PASSWORD"],
+        pg["POSTGRES_DB"],
+    )
     broker = urlsplit(app_env["BROKER_URL"])
     assert (broker.scheme, broker.hostname) == ("redis", "redis")
     smtp = urlsplit(app_env["SMTP_URL"])
@@ -158,8 +162,16 @@ def test_env_example_lists_every_setting_compose_reads():
     values, commented = _example()
     referenced = set(re.findall(r"\$\{(\w+)", (REPO_ROOT / "docker-compose.yml").read_text()))
     assert referenced <= set(values) | commented, f"missing from .env.example: {referenced - set(values) - commented}"
-    for needed in ("SECRET_KEY", "BASE_URL", "MAIL_FROM", "POSTAL_ADDRESS", "METRICS_TOKEN", "FLOWER_BASIC_AUTH",
-                   "LOG_FORMAT", "ADMIN_SESSION_HOURS"):
+    for needed in (
+        "SECRET_KEY",
+        "BASE_URL",
+        "MAIL_FROM",
+        "POSTAL_ADDRESS",
+        "METRICS_TOKEN",
+        "FLOWER_BASIC_AUTH",
+        "LOG_FORMAT",
+        "ADMIN_SESSION_HOURS",
+    ):
         assert needed in values, needed
     assert "ADMIN_TOKEN" in commented, "an empty ADMIN_TOKEN would be refused: it is offered as a comment"
     known = {name.upper() for name in Settings.model_fields} | COMPOSE_ONLY
@@ -196,14 +208,15 @@ def test_env_example_with_real_keys_and_compose_makes_valid_production_settings(
 def test_build_context_has_a_sensible_dockerfile(service):
     build = SERVICES[service]["build"]
     context = REPO_ROOT / (build if isinstance(build, str) else build.get("context", "."))
-    dockerfile = (context / ("Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")))
+    dockerfile = context / ("Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile"))
     text = dockerfile.read_text()
     assert re.search(r"^FROM python:3\.11-slim", text, re.M)
     user = re.findall(r"^USER (\S+)", text, re.M)
     assert user and user[-1] not in ("root", "0"), "the app must not run as root"
     assert re.search(r"^WORKDIR /app$", text, re.M)
-    assert "pip install" in text and ("-e ." in text or "TEMPLATES_DIR=/app/templates" in text), \
+    assert "pip install" in text and ("-e ." in text or "TEMPLATES_DIR=/app/templates" in text), (
         "templates/ must be found at run time"
+    )
     assert "DATA_DIR=/app/var" in text
     cmd = json.loads(re.findall(r"^CMD (\[.*\])$", text, re.M)[-1])
     assert cmd == ["newsletter", "web"]
@@ -224,6 +237,11 @@ def test_docker_compose_config_is_valid():
     docker = shutil.which("docker")
     if not docker or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
         pytest.skip("the `docker compose` plugin is not installed on this machine")
-    result = subprocess.run([docker, "compose", "-f", "docker-compose.yml", "config", "-q"], cwd=REPO_ROOT,
-                            env={**os.environ, "SECRET_KEY": TEST_SECRET}, capture_output=True, text=True)
+    result = subprocess.run(
+        [docker, "compose", "-f", "docker-compose.yml", "config", "-q"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "SECRET_KEY": TEST_SECRET},
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr

@@ -1,4 +1,5 @@
 """Data rights: a reader's data as JSON (reader and admin), and erasure that keeps the figures and never mails again."""
+
 from __future__ import annotations
 
 import io
@@ -144,8 +145,9 @@ def an_hour_old_data_token(secret_key: str, reader_id: int) -> str:
     return URLSafeTimedSerializer(secret_key, salt="newsletter.data", signer=Earlier).dumps({"s": reader_id})
 
 
-def test_an_admin_downloads_any_readers_data_from_the_page_the_api_and_the_cli(app, db, settings, world_news,
-                                                                              mailbox, service_env, tmp_path):
+def test_an_admin_downloads_any_readers_data_from_the_page_the_api_and_the_cli(
+    app, db, settings, world_news, mailbox, service_env, tmp_path
+):
     confirmed_reader(app, mailbox, EMAIL, name="Ada")
     sent_edition(db, settings, world_news)
     reader_id = subscriber_id(db, STORED)
@@ -163,9 +165,14 @@ def test_an_admin_downloads_any_readers_data_from_the_page_the_api_and_the_cli(a
     assert [e.actor for e in audit_of(db, "subscriber.export_data")][1:] == ["ann@example.org"]
 
     out = tmp_path / "ada.json"
-    cli = subprocess.run([str(BIN / "newsletter"), "subscribers", "export-data", EMAIL, "-o", str(out)],
-                         cwd=REPO_ROOT, env={**service_env, "PATH": str(BIN)}, capture_output=True, text=True,
-                         timeout=60)
+    cli = subprocess.run(
+        [str(BIN / "newsletter"), "subscribers", "export-data", EMAIL, "-o", str(out)],
+        cwd=REPO_ROOT,
+        env={**service_env, "PATH": str(BIN)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert cli.returncode == 0, cli.stderr
     assert_export_of(json.loads(out.read_text(encoding="utf-8")), STORED)
 
@@ -200,8 +207,9 @@ def assert_erased(db, reader_id: int, edition_id: int, figures_before) -> None:
 
 
 @pytest.mark.parametrize("pre_confirmed", [False, True], ids=["asks-to-confirm", "pre-confirmed"])
-def test_erasure_then_a_csv_import_of_the_address_adds_and_mails_nothing(app, db, settings, world_news, mailbox,
-                                                                         pre_confirmed):
+def test_erasure_then_a_csv_import_of_the_address_adds_and_mails_nothing(
+    app, db, settings, world_news, mailbox, pre_confirmed
+):
     confirmed_reader(app, mailbox, EMAIL, name="Ada")
     edition_id = sent_edition(db, settings, world_news)
     reader_id = subscriber_id(db, STORED)
@@ -216,9 +224,16 @@ def test_erasure_then_a_csv_import_of_the_address_adds_and_mails_nothing(app, db
     mailbox.clear()
 
     csv = f"email,name\n{EMAIL.upper()},Ada Again\n{OTHER},Other\n".encode()
-    job = create_import_job(db, settings, list_slug="world-news", filename="old-tool.csv", source=io.BytesIO(csv),
-                            confirmed=pre_confirmed, reason="moved from our old tool" if pre_confirmed else "",
-                            created_by="ann@example.org")
+    job = create_import_job(
+        db,
+        settings,
+        list_slug="world-news",
+        filename="old-tool.csv",
+        source=io.BytesIO(csv),
+        confirmed=pre_confirmed,
+        reason="moved from our old tool" if pre_confirmed else "",
+        created_by="ann@example.org",
+    )
     tasks.import_subscribers.delay(job.id)
     job = wait_for_import(db, job.id)
     assert (job.added, job.suppressed) == (1, 1), "the erased address is left out"
@@ -284,8 +299,10 @@ def test_a_reader_deletes_their_data_from_the_emailed_link_after_a_confirm_step(
     assert app.get(data).status_code in (400, 410)
 
     mailbox.clear()
-    again = app.post("/subscribe", data={"csrf_token": csrf_from(app, "/subscribe"), "email": EMAIL,
-                                         "list": ["world-news"], "timezone": "UTC"})
+    again = app.post(
+        "/subscribe",
+        data={"csrf_token": csrf_from(app, "/subscribe"), "email": EMAIL, "list": ["world-news"], "timezone": "UTC"},
+    )
     assert again.status_code == 200
     mailbox.assert_nothing_for(STORED)
 
@@ -301,11 +318,23 @@ def test_the_admin_page_and_the_cli_erase_too(app, db, settings, world_news, mai
     assert audit_of(db, "subscriber.erase")[0].actor == "ann@example.org"
 
     env = {**service_env, "PATH": str(BIN)}
-    refused = subprocess.run([str(BIN / "newsletter"), "subscribers", "erase", OTHER], cwd=REPO_ROOT, env=env,
-                             capture_output=True, text=True, timeout=60)
+    refused = subprocess.run(
+        [str(BIN / "newsletter"), "subscribers", "erase", OTHER],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert refused.returncode == 2 and "--yes" in refused.stderr and subscriber_id(db, OTHER) is not None
-    done = subprocess.run([str(BIN / "newsletter"), "subscribers", "erase", OTHER, "--yes"], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(BIN / "newsletter"), "subscribers", "erase", OTHER, "--yes"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert OTHER not in done.stdout and subscriber_id(db, OTHER) is None
     assert {s.reason for s in db.scalars(select(Suppression))} == {"erased"}

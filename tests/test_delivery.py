@@ -1,4 +1,5 @@
 """Sending an edition through real Celery workers over real SMTP: every confirmed reader once, replies recorded."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -65,12 +66,14 @@ def test_every_confirmed_reader_gets_the_edition_once(db, settings, world_news, 
 def test_smtp_replies_decide_each_rows_fate(db, settings, world_news, celery_worker, mailbox):
     engine = engine_for(settings.effective_database_url)
     readers = add_readers(engine, world_news.id, 8)
-    mailbox.reply_for.update({
-        readers[0]: "550 5.1.1 No such user here",
-        readers[1]: "550 5.7.1 Rejected by policy: sender not authorised",
-        readers[2]: "451 4.3.0 Try again later",
-        readers[3]: "552 5.2.2 Mailbox full",
-    })
+    mailbox.reply_for.update(
+        {
+            readers[0]: "550 5.1.1 No such user here",
+            readers[1]: "550 5.7.1 Rejected by policy: sender not authorised",
+            readers[2]: "451 4.3.0 Try again later",
+            readers[3]: "552 5.2.2 Mailbox full",
+        }
+    )
     edition, _ = _start(db, settings, world_news)
     start_drains(edition.id, 1)
     mailbox.wait_for(readers[7])
@@ -133,7 +136,6 @@ def test_pause_holds_sending_and_resume_finishes_it(db, settings, world_news, ce
     assert set(_received(mailbox)) == set(readers)
 
 
-
 def test_cancel_drops_everyone_not_yet_mailed(db, settings, world_news, celery_worker, mailbox):
     engine = engine_for(settings.effective_database_url)
     readers = add_readers(engine, world_news.id, 30)
@@ -145,8 +147,9 @@ def test_cancel_drops_everyone_not_yet_mailed(db, settings, world_news, celery_w
 
 
 @pytest.mark.processes
-def test_admin_sends_and_watches_an_edition_from_the_command_line(db, settings, world_news, service_env,
-                                                                  celery_worker, mailbox):
+def test_admin_sends_and_watches_an_edition_from_the_command_line(
+    db, settings, world_news, service_env, celery_worker, mailbox
+):
     import os
     import subprocess
     import sys
@@ -155,8 +158,14 @@ def test_admin_sends_and_watches_an_edition_from_the_command_line(db, settings, 
 
     def newsletter(*args: str) -> str:
         """Run the CLI as an admin would, in its own process."""
-        done = subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=REPO_ROOT, capture_output=True,
-                              text=True, env={**os.environ, **service_env}, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "service.cli", *args],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **service_env},
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 

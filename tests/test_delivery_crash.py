@@ -7,6 +7,7 @@ dead, re-triggers the edition), every confirmed reader must have the edition, an
 duplicates allowed are the messages that were in flight on a connection when a process was
 killed: at most one per SMTP connection, i.e. per pool process killed.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,18 +55,34 @@ def own_redis(tmp_path):
 def crash_env(service_env, settings, own_redis, counting_smtp, tmp_path) -> dict[str, str]:
     """Worker and beat settings: short leases and a brisk sweeper so recovery fits in a test."""
     counting_smtp.clear()
-    return {**os.environ, **service_env, "BROKER_URL": own_redis.url, "TASK_QUEUE": f"crash-{os.getpid()}",
-            "SMTP_URL": f"smtp://127.0.0.1:{counting_smtp.port}", "DATA_DIR": str(tmp_path),
-            "SEND_LEASE_SECONDS": "5", "SWEEP_INTERVAL_SECONDS": "2", "DISPATCH_INTERVAL_SECONDS": "2",
-            "SEND_RATE_PER_SECOND": "300", "SEND_BATCH_SIZE": "50", "SEND_PARALLELISM": "2",
-            "DRAIN_MAX_SECONDS": "30"}
+    return {
+        **os.environ,
+        **service_env,
+        "BROKER_URL": own_redis.url,
+        "TASK_QUEUE": f"crash-{os.getpid()}",
+        "SMTP_URL": f"smtp://127.0.0.1:{counting_smtp.port}",
+        "DATA_DIR": str(tmp_path),
+        "SEND_LEASE_SECONDS": "5",
+        "SWEEP_INTERVAL_SECONDS": "2",
+        "DISPATCH_INTERVAL_SECONDS": "2",
+        "SEND_RATE_PER_SECOND": "300",
+        "SEND_BATCH_SIZE": "50",
+        "SEND_PARALLELISM": "2",
+        "DRAIN_MAX_SECONDS": "30",
+    }
 
 
 def _due_edition(db, settings) -> list[str]:
     """A list whose send time has just come, its readers and the day's stories: beat will dispatch it."""
     due = utcnow() - timedelta(minutes=1)
-    crash = create_list(db, slug="crash", name="Crash test daily", send_time=due.time().replace(microsecond=0),
-                        timezone="UTC", categories=["World News"])
+    crash = create_list(
+        db,
+        slug="crash",
+        name="Crash test daily",
+        send_time=due.time().replace(microsecond=0),
+        timezone="UTC",
+        categories=["World News"],
+    )
     readers = add_readers(engine_for(settings.effective_database_url), crash.id, READERS)
     day_of_stories(db)
     return readers
@@ -102,8 +119,10 @@ def _assert_everyone_once(db, settings, smtp, readers, allowed_duplicates: int) 
 @contextmanager
 def _running(crash_env, tmp_path, name: str):
     """A worker and a beat for the test; the test may replace either (they are stopped at the end)."""
-    running = {"worker": Worker(crash_env, tmp_path / "worker.log", name, CONCURRENCY).start(),
-               "beat": Beat(crash_env, tmp_path / "beat.log", tmp_path).start()}
+    running = {
+        "worker": Worker(crash_env, tmp_path / "worker.log", name, CONCURRENCY).start(),
+        "beat": Beat(crash_env, tmp_path / "beat.log", tmp_path).start(),
+    }
     try:
         yield running
     finally:

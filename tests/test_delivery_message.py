@@ -1,4 +1,5 @@
 """The fast path (bytes built once per edition, values spliced per reader) gives the same email as the slow path."""
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,7 @@ from tests.support.edition_stories import HOSTILE_TITLE, built_edition
 READERS = [
     Subscriber(id=7, email="ada@example.org", name=""),
     Subscriber(id=8, email="grace.hopper@example.org", name="Grace Hopper"),
-    Subscriber(id=9, email="o.brien@example.org", name="Seán O'Brien, \"Jr\""),
+    Subscriber(id=9, email="o.brien@example.org", name='Seán O\'Brien, "Jr"'),
     Subscriber(id=10, email="k" * 60 + "@example.org", name="Kathmandu Reader"),
 ]
 
@@ -37,8 +38,17 @@ def test_reader_gets_the_same_email_both_ways(db, settings, world_news, reader):
     raw = EditionMail(settings, edition, world_news).render(Recipient(reader.id, reader.email, reader.name))
     fast = message_from_bytes(_undo_dot_stuffing(raw), policy=policy.default)
 
-    for header in ("Subject", "From", "To", "Message-ID", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post",
-                   "Precedence", "Feedback-ID"):
+    for header in (
+        "Subject",
+        "From",
+        "To",
+        "Message-ID",
+        "List-Id",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+        "Precedence",
+        "Feedback-ID",
+    ):
         assert _same_second(str(fast[header])) == _same_second(str(slow[header])), header
     assert fast.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in fast.iter_parts()] == ["text/plain", "text/html"]

@@ -1,24 +1,38 @@
 """`make run`'s console: which lines of the processes' output a newcomer sees, and how (the rest stays in var/log/)."""
+
 import pytest
 
 from service.devconsole import console_line
 
 SHOWN = [
-    ("INFO:     Uvicorn running on http://127.0.0.1:18241 (Press CTRL+C to quit)", "listening on http://127.0.0.1:18241"),
+    (
+        "INFO:     Uvicorn running on http://127.0.0.1:18241 (Press CTRL+C to quit)",
+        "listening on http://127.0.0.1:18241",
+    ),
     ('INFO:     127.0.0.1:60568 - "POST /subscribe HTTP/1.1" 303 See Other', "POST /subscribe -> 303"),
-    ('INFO:     127.0.0.1:60568 - "POST /confirm/eyJzIjoxLCJsIjpbMV19.axEZKA.u66EgndVcoSMhXg HTTP/1.1" 200 OK',
-     "POST /confirm/eyJzIjoxLCJs... -> 200"),
+    (
+        'INFO:     127.0.0.1:60568 - "POST /confirm/eyJzIjoxLCJsIjpbMV19.axEZKA.u66EgndVcoSMhXg HTTP/1.1" 200 OK',
+        "POST /confirm/eyJzIjoxLCJs... -> 200",
+    ),
     ('INFO:     127.0.0.1:60568 - "GET /archive HTTP/1.1" 500 Internal Server Error', "GET /archive -> 500"),
     ("[2026-12-03 07:19:22,946: INFO/MainProcess] celery@vm ready.", "ready"),
-    ("[2026-12-03 07:20:23,074: INFO/ForkPoolWorker-1] edition 1 drained: {'sent': 3, 'failed': 1}",
-     "edition 1 delivered: sent 3, failed 1"),
-    ("[2026-12-03 07:20:22,001: INFO/ForkPoolWorker-2] edition 4 (world-news, 2026-12-03) started for 2 readers",
-     "edition 4 (world-news, 2026-12-03) started for 2 readers"),
-    ("[2026-12-03 07:21:22,038: ERROR/ForkPoolWorker-2] Task service.tasks.drain_edition[db5] raised unexpected: "
-     "OperationalError('database is locked')",
-     "error: Task service.tasks.drain_edition[db5] raised unexpected: OperationalError('database is locked')"),
-    ("2026-12-03 07:20:00,386 WARNING service.delivery.throttle: rate limit store unavailable",
-     "warning: rate limit store unavailable"),
+    (
+        "[2026-12-03 07:20:23,074: INFO/ForkPoolWorker-1] edition 1 drained: {'sent': 3, 'failed': 1}",
+        "edition 1 delivered: sent 3, failed 1",
+    ),
+    (
+        "[2026-12-03 07:20:22,001: INFO/ForkPoolWorker-2] edition 4 (world-news, 2026-12-03) started for 2 readers",
+        "edition 4 (world-news, 2026-12-03) started for 2 readers",
+    ),
+    (
+        "[2026-12-03 07:21:22,038: ERROR/ForkPoolWorker-2] Task service.tasks.drain_edition[db5] raised unexpected: "
+        "OperationalError('database is locked')",
+        "error: Task service.tasks.drain_edition[db5] raised unexpected: OperationalError('database is locked')",
+    ),
+    (
+        "2026-12-03 07:20:00,386 WARNING service.delivery.throttle: rate limit store unavailable",
+        "warning: rate limit store unavailable",
+    ),
     ("Traceback (most recent call last):", "traceback (the full text is in the log)"),
 ]
 HIDDEN = [

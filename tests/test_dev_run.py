@@ -1,5 +1,6 @@
 """The newcomer's `make run`: embedded defaults only, a subscribe that lands in the outbox with its link on the
 console, CLI commands in a second shell that build the same links, a quiet console, and a clean Ctrl-C."""
+
 import os
 import re
 import signal
@@ -75,21 +76,35 @@ def fresh_shell(data_dir: Path, **settings: str) -> dict[str, str]:
 
 def newcomer_env(data_dir: Path, port: int, sink_port: int, **settings: str) -> dict[str, str]:
     """The shell of `make run`: the three settings a test must move, and beat ticking fast enough to be heard."""
-    return fresh_shell(data_dir, PORT=str(port), SMTP_SINK_PORT=str(sink_port), SWEEP_INTERVAL_SECONDS="1",
-                       DISPATCH_INTERVAL_SECONDS="2", **settings)
+    return fresh_shell(
+        data_dir,
+        PORT=str(port),
+        SMTP_SINK_PORT=str(sink_port),
+        SWEEP_INTERVAL_SECONDS="1",
+        DISPATCH_INTERVAL_SECONDS="2",
+        **settings,
+    )
 
 
 def preview_links(data_dir: Path, out: Path, **settings: str) -> set[str]:
     """Every link of the edition `newsletter editions preview` writes in a second shell (HTML, text, headers)."""
-    result = subprocess.run([str(NEWSLETTER), "editions", "preview", "--list", "world-news", "--out", str(out)],
-                            cwd=REPO_ROOT, env=fresh_shell(data_dir, **settings), capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [str(NEWSLETTER), "editions", "preview", "--list", "world-news", "--out", str(out)],
+        cwd=REPO_ROOT,
+        env=fresh_shell(data_dir, **settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     message = message_from_bytes(out.read_bytes(), policy=policy.default)
     links = set(HREF.findall(message.get_body(("html",)).get_content()))
     links |= set(TEXT_URL.findall(message.get_body(("plain",)).get_content()))
-    links |= {url for name in ("List-Unsubscribe", "List-Archive", "List-Post") for url in
-              TEXT_URL.findall(str(message.get(name, "")))}
+    links |= {
+        url
+        for name in ("List-Unsubscribe", "List-Archive", "List-Post")
+        for url in TEXT_URL.findall(str(message.get(name, "")))
+    }
     return links
 
 
@@ -131,9 +146,14 @@ def test_make_run_subscribe_lands_in_outbox_and_ctrl_c_stops_everything(tmp_path
     settings = {"BASE_URL": served_at} if base_url else {}
     launched = time.monotonic()
     with log.open("wb") as out:  # its own session: the signal below reaches the service, never pytest
-        proc = subprocess.Popen([str(NEWSLETTER), "run"], cwd=REPO_ROOT,
-                                env=newcomer_env(data_dir, port, sink_port, **settings),
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [str(NEWSLETTER), "run"],
+            cwd=REPO_ROOT,
+            env=newcomer_env(data_dir, port, sink_port, **settings),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     family: set[tuple[int, str]] = set()
     try:
         up = wait_for_page(f"http://127.0.0.1:{port}/subscribe", proc, log)
@@ -142,9 +162,16 @@ def test_make_run_subscribe_lands_in_outbox_and_ctrl_c_stops_everything(tmp_path
             form = browser.get("/subscribe")
             assert "World News daily" in form.text, "the demo list is there to subscribe to"
             posted = time.monotonic()
-            answer = browser.post("/subscribe", data={"csrf_token": CSRF.search(form.text).group(1), "email":
-                                  "newcomer@example.com", "list": "world-news", "timezone": "Europe/London"},
-                                  follow_redirects=True)  # 303 to the check-your-inbox page
+            answer = browser.post(
+                "/subscribe",
+                data={
+                    "csrf_token": CSRF.search(form.text).group(1),
+                    "email": "newcomer@example.com",
+                    "list": "world-news",
+                    "timezone": "Europe/London",
+                },
+                follow_redirects=True,
+            )  # 303 to the check-your-inbox page
             assert answer.status_code == 200 and "Check your inbox" in answer.text
         eml, mailed = wait_for_eml(data_dir / "outbox", posted)
         message = message_from_bytes(eml.read_bytes(), policy=policy.default)
@@ -162,8 +189,14 @@ def test_make_run_subscribe_lands_in_outbox_and_ctrl_c_stops_everything(tmp_path
             own = preview_links(data_dir, tmp_path / "own.eml", BASE_URL="https://news.example.org")
             per_reader = {link for link in own if "/unsubscribe/" in link or "/preferences/" in link}
             assert per_reader and origins(per_reader) == {"https://news.example.org"}
-            second = subprocess.run([str(NEWSLETTER), "run"], cwd=REPO_ROOT, env=fresh_shell(data_dir), timeout=60,
-                                    capture_output=True, text=True)
+            second = subprocess.run(
+                [str(NEWSLETTER), "run"],
+                cwd=REPO_ROOT,
+                env=fresh_shell(data_dir),
+                timeout=60,
+                capture_output=True,
+                text=True,
+            )
             assert second.returncode == 2 and "another `newsletter run`" in second.stderr, second.stderr
 
         # the confirmation link is on the console, whole, and it is the one in the email
@@ -176,15 +209,26 @@ def test_make_run_subscribe_lands_in_outbox_and_ctrl_c_stops_everything(tmp_path
         assert printed.group(1).startswith(f"{served_at}/confirm/")
         assert httpx.get(printed.group(1).replace(served_at, f"http://127.0.0.1:{port}"), timeout=10).status_code == 200
         if thorough:
-            listed = subprocess.run([str(NEWSLETTER), "outbox"], cwd=REPO_ROOT, env=fresh_shell(data_dir),
-                                    timeout=60, capture_output=True, text=True)
+            listed = subprocess.run(
+                [str(NEWSLETTER), "outbox"],
+                cwd=REPO_ROOT,
+                env=fresh_shell(data_dir),
+                timeout=60,
+                capture_output=True,
+                text=True,
+            )
             assert printed.group(0) in listed.stdout, "`newsletter outbox` lists the same link again"
             # the outbox is a real mailbox: Return-Path names the VERP envelope a bounce for the message goes to
             return_path = eml.read_bytes().split(b"\r\n", 1)[0].decode()
             assert re.fullmatch(r"Return-Path: <bounces\+[a-z2-7]+@localhost>", return_path), return_path
-            bounced = subprocess.run([str(NEWSLETTER), "bounces", "ingest", "--envelope-to", return_path[14:-1]],
-                                     cwd=REPO_ROOT, env=fresh_shell(data_dir), timeout=60, capture_output=True,
-                                     input=dsn("newcomer@example.com", "5.1.1"))
+            bounced = subprocess.run(
+                [str(NEWSLETTER), "bounces", "ingest", "--envelope-to", return_path[14:-1]],
+                cwd=REPO_ROOT,
+                env=fresh_shell(data_dir),
+                timeout=60,
+                capture_output=True,
+                input=dsn("newcomer@example.com", "5.1.1"),
+            )
             assert b"hard newcomer@example.com 5.1.1 matched by verp: suppressed" in bounced.stdout, bounced
             time.sleep(3)  # beat ticks every second or two: none of it may reach the console
     finally:
@@ -202,9 +246,11 @@ def test_make_run_subscribe_lands_in_outbox_and_ctrl_c_stops_everything(tmp_path
     down = time.monotonic() - stopped
     console = log.read_text()
     events = console.split(f"listening on http://127.0.0.1:{port}", 1)[1].split("Stopping...", 1)[0].splitlines()[1:]
-    print(f"\n[make run, {stop}] /subscribe answered {up:.1f}s after launch; confirmation .eml {mailed:.2f}s after "
-          f"the POST ({time.monotonic() - launched - down:.1f}s in all); every process gone {down:.1f}s after SIGINT; "
-          f"{len(console.splitlines())} console lines in all, {len(events)} after listening")
+    print(
+        f"\n[make run, {stop}] /subscribe answered {up:.1f}s after launch; confirmation .eml {mailed:.2f}s after "
+        f"the POST ({time.monotonic() - launched - down:.1f}s in all); every process gone {down:.1f}s after SIGINT; "
+        f"{len(console.splitlines())} console lines in all, {len(events)} after listening"
+    )
     assert code == 0, console[-4000:]
     assert leftovers == [], f"still running after `newsletter run` exited: {leftovers}"
     assert not listening(port) and not listening(sink_port), "nothing may keep the ports"
@@ -222,8 +268,14 @@ def test_a_process_that_dies_stops_the_run_and_its_last_lines_show_why(tmp_path)
     with socket.socket() as taken:  # someone else already serves this port
         taken.bind(("127.0.0.1", port))
         taken.listen()
-        result = subprocess.run([str(NEWSLETTER), "run"], cwd=REPO_ROOT, timeout=START_LIMIT, capture_output=True,
-                                text=True, env=newcomer_env(tmp_path / "data", port, sink_port))
+        result = subprocess.run(
+            [str(NEWSLETTER), "run"],
+            cwd=REPO_ROOT,
+            timeout=START_LIMIT,
+            capture_output=True,
+            text=True,
+            env=newcomer_env(tmp_path / "data", port, sink_port),
+        )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "address already in use" in result.stdout and "Traceback" not in result.stdout, result.stdout
     assert re.search(r"web +exited with \d+; stopping everything", result.stdout), result.stdout

@@ -3,6 +3,7 @@ preview at both widths and the text part, then "Send to N readers of ..." throug
 
 Screenshots of each step at 1280 and 375 px go to test-output/admin-draft-*.png.
 """
+
 from __future__ import annotations
 
 import re
@@ -61,11 +62,18 @@ def story_item(page: Page, title: str):
 
 
 @pytest.mark.browser
-def test_an_editor_drops_reorders_introduces_previews_and_sends_a_draft(server, page, db, mailbox, settings,
-                                                                         output_dir):
+def test_an_editor_drops_reorders_introduces_previews_and_sends_a_draft(
+    server, page, db, mailbox, settings, output_dir
+):
     make_admin(db, ADMIN)
-    desk = create_list(db, slug="desk-news", name="Desk News daily", timezone="UTC", categories=["World News"],
-                       send_time=(utcnow().replace(hour=23, minute=59)).time())
+    desk = create_list(
+        db,
+        slug="desk-news",
+        name="Desk News daily",
+        timezone="UTC",
+        categories=["World News"],
+        send_time=(utcnow().replace(hour=23, minute=59)).time(),
+    )
     readers = add_readers(engine_for(settings.effective_database_url), desk.id, 12, prefix="desk")
     day_of_stories(db, 5, hostile=False)
     confirms: list[str] = []
@@ -122,8 +130,9 @@ def test_an_editor_drops_reorders_introduces_previews_and_sends_a_draft(server, 
     day = utcnow().date()
     button.click()
     expect(page).to_have_url(re.compile(r"/admin/editions/\d+$"), timeout=60_000)
-    assert confirms == [f"Send Desk News daily of {day:%A} {day.day} {day:%B %Y} to 12 readers now? "
-                        "This cannot be undone."], confirms
+    assert confirms == [
+        f"Send Desk News daily of {day:%A} {day.day} {day:%B %Y} to 12 readers now? This cannot be undone."
+    ], confirms
     expect(page.get_by_role("heading", level=1).locator(".badge")).to_have_text("complete", timeout=90_000)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not all(mailbox.messages_to(r) for r in readers):

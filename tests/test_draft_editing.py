@@ -1,4 +1,5 @@
 """Editing a draft through the admin pages, the JSON API and the CLI: drop, pin, reorder, edit, introduce, approve."""
+
 from __future__ import annotations
 
 import html
@@ -20,8 +21,10 @@ from tests.support.admin import csrf_of, signed_in
 from tests.support.edition_stories import add_story, day_of_stories
 from tests.support.readers import add_readers
 
-HOSTILE_INTRO = ("Good morning. <script>alert(1)</script> Read [our notes](https://example.org/notes) and "
-                 "https://example.org/more\n\nSecond paragraph [bad](javascript:alert(2)).")
+HOSTILE_INTRO = (
+    "Good morning. <script>alert(1)</script> Read [our notes](https://example.org/notes) and "
+    "https://example.org/more\n\nSecond paragraph [bad](javascript:alert(2))."
+)
 
 
 def today(mailing_list) -> date:
@@ -56,8 +59,12 @@ def test_an_editor_drops_moves_edits_and_introduces_a_draft_in_the_admin_pages(c
     signed_in(client, db)
     add_readers(engine_for(settings.effective_database_url), world_news.id, 5)
     stories = day_of_stories(db, 4, hostile=False)
-    opened = form(client, "/admin/editions/day/draft", {"list": world_news.slug, "date": today(world_news)},
-                  f"/admin/lists/{world_news.slug}/today")
+    opened = form(
+        client,
+        "/admin/editions/day/draft",
+        {"list": world_news.slug, "date": today(world_news)},
+        f"/admin/lists/{world_news.slug}/today",
+    )
     assert opened.status_code == 303
     edition_id = int(opened.headers["location"].rsplit("/", 1)[1])
     page_url = f"/admin/editions/{edition_id}"
@@ -69,21 +76,27 @@ def test_an_editor_drops_moves_edits_and_introduces_a_draft_in_the_admin_pages(c
 
     by_title = {s.title: s.id for s in stories}
     dropped = order[1]
-    assert form(client, f"{page_url}/stories/{by_title[dropped]}/drop", {"version": version}, page_url).status_code \
-        == 303
+    assert (
+        form(client, f"{page_url}/stories/{by_title[dropped]}/drop", {"version": version}, page_url).status_code == 303
+    )
     page = client.get(page_url).text
     assert dropped not in titles_on_page(page) and "Put back" in page
     last = order[-1]
-    assert form(client, f"{page_url}/stories/{by_title[last]}/up", {"version": version + 1}, page_url).status_code \
-        == 303
+    assert (
+        form(client, f"{page_url}/stories/{by_title[last]}/up", {"version": version + 1}, page_url).status_code == 303
+    )
     assert titles_on_page(client.get(page_url).text) == [order[0], last, order[2]]
 
-    edited = form(client, f"{page_url}/stories/{by_title[order[0]]}/edit",
-                  {"version": version + 2, "title": "Our own headline", "points": "First point.\n\nSecond point."},
-                  page_url)
+    edited = form(
+        client,
+        f"{page_url}/stories/{by_title[order[0]]}/edit",
+        {"version": version + 2, "title": "Our own headline", "points": "First point.\n\nSecond point."},
+        page_url,
+    )
     assert edited.status_code == 303
-    assert form(client, f"{page_url}/intro", {"version": version + 3, "text": HOSTILE_INTRO}, page_url) \
-        .status_code == 303
+    assert (
+        form(client, f"{page_url}/intro", {"version": version + 3, "text": HOSTILE_INTRO}, page_url).status_code == 303
+    )
 
     preview = client.get(f"{page_url}/preview.html").text
     assert "Our own headline" in preview and "First point." in preview and order[0] not in preview
@@ -99,7 +112,11 @@ def test_an_editor_drops_moves_edits_and_introduces_a_draft_in_the_admin_pages(c
     assert last in titles_on_page(client.get(page_url).text), "the stale save changed nothing"
     assert fresh(db, edition_id).version == version + 4
     assert [action for _, action in audit_actions(db, edition_id)] == [
-        "edition.drop", "edition.reorder", "edition.edit_story", "edition.intro"]
+        "edition.drop",
+        "edition.reorder",
+        "edition.edit_story",
+        "edition.intro",
+    ]
     assert {actor for actor, _ in audit_actions(db, edition_id)} == {"ann@example.org"}
 
 
@@ -124,8 +141,10 @@ def test_the_api_reorders_edits_and_approves_with_a_version_check(client, db, wo
     assert wrong.status_code == 422
 
     story_id = ids[0]
-    changed = client.put(f"/api/admin/editions/{edition_id}/stories/{story_id}",
-                         json={"version": version + 1, "title": "API headline", "points": ["Only point."]})
+    changed = client.put(
+        f"/api/admin/editions/{edition_id}/stories/{story_id}",
+        json={"version": version + 1, "title": "API headline", "points": ["Only point."]},
+    )
     assert changed.status_code == 200
     row = next(s for s in changed.json()["stories"] if s["id"] == story_id)
     assert (row["title"], row["points"], row["edited"]) == ("API headline", ["Only point."], True)
@@ -135,7 +154,10 @@ def test_the_api_reorders_edits_and_approves_with_a_version_check(client, db, wo
     assert approved.status_code == 200 and approved.json()["editable"] is False
     assert fresh(db, edition_id).frozen_by == "token:desk bot"
     assert [action for _, action in audit_actions(db, edition_id)] == [
-        "edition.reorder", "edition.edit_story", "edition.approve"]
+        "edition.reorder",
+        "edition.edit_story",
+        "edition.approve",
+    ]
     late = client.post(f"/api/admin/editions/{edition_id}/stories/{story_id}/drop", json={})
     assert late.status_code == 409 and "no longer changes" in late.json()["detail"]
 
@@ -147,24 +169,29 @@ def test_the_cli_shapes_the_draft_through_the_same_use_cases(db, settings, world
     built = runner.invoke(cli_app, ["editions", "build", "--list", world_news.slug, "--date", day])
     assert built.exit_code == 0 and "(draft, version 1)" in built.output, built.output
     target = stories[0]
-    dropped = runner.invoke(cli_app, ["editions", "drop", "--list", world_news.slug, "--date", day,
-                                      "--story", str(target.id), "--version", "1"])
+    dropped = runner.invoke(
+        cli_app,
+        ["editions", "drop", "--list", world_news.slug, "--date", day, "--story", str(target.id), "--version", "1"],
+    )
     assert dropped.exit_code == 0 and "(version 2)" in dropped.output, dropped.output
-    stale = runner.invoke(cli_app, ["editions", "intro", "--list", world_news.slug, "--date", day,
-                                    "--text", "Hello", "--version", "1"])
-    assert isinstance(stale.exception, Conflict) and "changed since you opened it" in str(stale.exception), \
+    stale = runner.invoke(
+        cli_app, ["editions", "intro", "--list", world_news.slug, "--date", day, "--text", "Hello", "--version", "1"]
+    )
+    assert isinstance(stale.exception, Conflict) and "changed since you opened it" in str(stale.exception), (
         "`newsletter` prints it as one error line, exit 2"
+    )
     said = runner.invoke(cli_app, ["editions", "intro", "--list", world_news.slug, "--date", day, "--text", "Hello"])
     assert said.exit_code == 0, said.output
     edition = db.scalar(select(Edition).where(Edition.list_id == world_news.id))
     db.refresh(edition)
     assert target.id not in edition.story_ids and edition.intro == "Hello" and "Hello" in edition.text
-    assert [e.actor for e in db.scalars(select(AuditEntry).where(AuditEntry.object_id == str(edition.id)))] == \
-        ["cli", "cli"]
+    assert [e.actor for e in db.scalars(select(AuditEntry).where(AuditEntry.object_id == str(edition.id)))] == [
+        "cli",
+        "cli",
+    ]
 
 
-def test_send_now_names_the_audience_and_warns_of_an_old_edition_with_stale_stories(client, db, world_news,
-                                                                                     settings):
+def test_send_now_names_the_audience_and_warns_of_an_old_edition_with_stale_stories(client, db, world_news, settings):
     signed_in(client, db)
     add_readers(engine_for(settings.effective_database_url), world_news.id, 12)
     old_day = today(world_news) - timedelta(days=300)
@@ -174,14 +201,18 @@ def test_send_now_names_the_audience_and_warns_of_an_old_edition_with_stale_stor
     page = client.get(f"/admin/editions/day?list={world_news.slug}&date={old_day}", follow_redirects=True).text
     assert f"Send to 12 readers of {world_news.name}" in page
     label = f"{old_day:%A} {old_day.day} {old_day:%B %Y}"
-    assert "not today" in page and "300 days old" in page, page[page.find("Before you send") - 200:][:1500]
+    assert "not today" in page and "300 days old" in page, page[page.find("Before you send") - 200 :][:1500]
     assert "older than the list" in page and "Ten months ago" in page
     assert html.escape(f"Send {world_news.name} of {label} to 12 readers now?", quote=True) in page
     facts = client.get(f"/api/admin/lists/{world_news.slug}/send-facts", params={"date": old_day.isoformat()}).json()
     assert facts["readers"] == 12 and len(facts["warnings"]) == 2
 
-    started = form(client, "/admin/editions/day/send-now", {"list": world_news.slug, "date": old_day.isoformat()},
-                   f"/admin/editions/day?list={world_news.slug}&date={old_day}")
+    started = form(
+        client,
+        "/admin/editions/day/send-now",
+        {"list": world_news.slug, "date": old_day.isoformat()},
+        f"/admin/editions/day?list={world_news.slug}&date={old_day}",
+    )
     assert started.status_code == 303
     edition = db.scalar(select(Edition).where(Edition.edition_date == old_day))
     db.refresh(edition)
@@ -217,8 +248,10 @@ def test_two_editors_saving_the_same_version_at_once_one_wins_the_other_is_told(
         finally:
             session.close()
 
-    threads = [threading.Thread(target=save, args=(name, story_id))
-               for name, story_id in zip(("ann", "bob"), targets, strict=True)]
+    threads = [
+        threading.Thread(target=save, args=(name, story_id))
+        for name, story_id in zip(("ann", "bob"), targets, strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

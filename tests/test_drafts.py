@@ -1,4 +1,5 @@
 """Draft editions: reassembled on every poll until the send time, frozen when sending starts, held for approval."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +21,7 @@ from tests.support.admin import signed_in
 from tests.support.edition_stories import add_story
 from tests.support.readers import add_readers
 
-DAY = date(2026, 3, 10)                          # London is on GMT: the list's 07:00 is 07:00 UTC
+DAY = date(2026, 3, 10)  # London is on GMT: the list's 07:00 is 07:00 UTC
 SEND = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 EDITOR = Editor("editor@example.com", ip=None)
 
@@ -67,7 +68,8 @@ def test_a_draft_takes_in_stories_polled_later_until_its_send_time_then_never(db
 
 
 def test_a_held_edition_waits_past_its_send_time_shows_as_a_problem_and_goes_out_when_approved(
-        db, settings, world_news):
+    db, settings, world_news
+):
     world_news.send_mode = "hold"
     db.commit()
     add_readers(engine_for(settings.effective_database_url), world_news.id, 4)
@@ -95,7 +97,8 @@ def test_a_held_edition_waits_past_its_send_time_shows_as_a_problem_and_goes_out
 
 
 def test_a_held_edition_approved_before_its_send_time_goes_at_the_send_time_with_what_was_approved(
-        db, settings, world_news):
+    db, settings, world_news
+):
     world_news.send_mode = "hold"
     db.commit()
     add_readers(engine_for(settings.effective_database_url), world_news.id, 2)

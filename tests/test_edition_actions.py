@@ -1,4 +1,5 @@
 """The one edition service the CLI, tasks and (later) the admin UI share: send a test, send now, retry failed."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -30,8 +31,9 @@ def test_a_test_send_reaches_one_address_and_records_nothing(db, settings, world
         actions.send_test(db, settings, world_news, utcnow().date(), "not an address")
 
 
-def test_retry_failed_sends_to_the_refused_readers_once_the_cause_is_fixed(db, settings, world_news,
-                                                                         celery_worker, mailbox):
+def test_retry_failed_sends_to_the_refused_readers_once_the_cause_is_fixed(
+    db, settings, world_news, celery_worker, mailbox
+):
     engine = engine_for(settings.effective_database_url)
     readers = add_readers(engine, world_news.id, 4, prefix="retry")
     blocked, unknown = readers[1], readers[2]

@@ -1,4 +1,5 @@
 """The 2026-02-18 edition from the 16 labelled real feeds of ../shared/data/feeds-dev, polled over HTTP."""
+
 from __future__ import annotations
 
 import csv
@@ -39,8 +40,9 @@ def events_by_link() -> dict[str, str]:
 
 
 def test_the_edition_of_a_real_day_has_one_event_per_story_ranked_by_publishers(db, settings, dev_feeds):
-    english = create_list(db, slug="world-news", name="World News daily", categories=["World News"],
-                          timezone="UTC", languages=["en"])
+    english = create_list(
+        db, slug="world-news", name="World News daily", categories=["World News"], timezone="UTC", languages=["en"]
+    )
     for name in sorted(dev_feeds.routes):
         add_feed(db, url=dev_feeds.url(name), category="World News", allow_private=True)  # served on 127.0.0.1
     db.commit()

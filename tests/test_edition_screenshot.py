@@ -2,6 +2,7 @@
 
 The screenshots land in test-output/ (edition-desktop.png, edition-mobile.png) for a person to look at.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
@@ -25,11 +26,20 @@ VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "mobile": {"width": 375,
 def edition_html(db, settings, world_news) -> tuple[str, list[str]]:
     """The HTML part one subscriber receives for a day of six stories (the seed, four long ones, a hostile one)."""
     stored = [store(db, seed_story(), T0 - timedelta(minutes=5))]
-    stored += [store(db, long_story(number, source_count=11 - number), T0 - timedelta(minutes=10 + number))
-               for number in range(1, 5)]
-    stored.append(add_story(db, HOSTILE_TITLE, sources=1, received_at=T0 - timedelta(hours=1),
-                            key_points=["Shares rose 3% & bonds fell; <b>not bold</b>."],
-                            link="https://news.example.com/markets"))
+    stored += [
+        store(db, long_story(number, source_count=11 - number), T0 - timedelta(minutes=10 + number))
+        for number in range(1, 5)
+    ]
+    stored.append(
+        add_story(
+            db,
+            HOSTILE_TITLE,
+            sources=1,
+            received_at=T0 - timedelta(hours=1),
+            key_points=["Shares rose 3% & bonds fell; <b>not bold</b>."],
+            link="https://news.example.com/markets",
+        )
+    )
     edition = build_edition(db, settings=settings, mailing_list=world_news, day=DAY, now=T0)
     reader = Subscriber(email="screen.reader@example.com", name="Screen Reader")
     db.add(reader)
@@ -45,8 +55,9 @@ def test_edition_renders_in_chromium(edition_html, viewport, output_dir):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport=VIEWPORTS[viewport], locale="en-GB",
-                                          is_mobile=viewport == "mobile", java_script_enabled=True)
+            context = browser.new_context(
+                viewport=VIEWPORTS[viewport], locale="en-GB", is_mobile=viewport == "mobile", java_script_enabled=True
+            )
             requested: list[str] = []
             context.route("**/*", lambda route: (requested.append(route.request.url), route.abort()))
             page = context.new_page()

@@ -1,4 +1,5 @@
 """Edition assembly on both backends: the window, categories, ranking, cap, freezing, empty days, and the CLI."""
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,8 @@ from service.rendering import edition_message
 from service.stories import StoryInput, upsert_story
 from tests.support.edition_stories import add_story
 
-DAY = date(2026, 3, 10)                          # London is on GMT: 07:00 there is 07:00 UTC
-T0 = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)     # the world-news list's send moment on DAY
+DAY = date(2026, 3, 10)  # London is on GMT: 07:00 there is 07:00 UTC
+T0 = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)  # the world-news list's send moment on DAY
 
 
 def build(db, settings, mailing_list, day=DAY, now=T0, **overrides):
@@ -51,8 +52,9 @@ def test_an_edition_takes_stories_whose_newest_item_is_at_most_36_hours_old(db, 
     assert (as_utc(edition.window_start), as_utc(edition.window_end)) == (T0 - timedelta(hours=36), T0)
     edition.send_status = EditionStatus.complete
     db.commit()
-    shorter = build(db, settings, world_news, day=DAY + timedelta(days=1), now=T0 + timedelta(hours=1),
-                    story_max_age_hours=12)
+    shorter = build(
+        db, settings, world_news, day=DAY + timedelta(days=1), now=T0 + timedelta(hours=1), story_max_age_hours=12
+    )
     assert titles(db, shorter) == ["After the cut-off"], "sent stories never go again; stale ones are skipped"
 
 
@@ -110,8 +112,13 @@ def test_ranked_by_number_of_sources_then_recency(db, settings, world_news):
     add_story(db, "Parliament votes on the budget", sources=5, received_at=T0 - timedelta(hours=5))
     add_story(db, "Floods close the northern railway", sources=5, received_at=T0 - timedelta(hours=1))
     add_story(db, "Central bank holds rates", sources=5, received_at=T0 - timedelta(hours=3))
-    add_story(db, "Eleven sources, oldest", sources=11, story_date=DAY - timedelta(days=5),
-              received_at=T0 - timedelta(hours=20))
+    add_story(
+        db,
+        "Eleven sources, oldest",
+        sources=11,
+        story_date=DAY - timedelta(days=5),
+        received_at=T0 - timedelta(hours=20),
+    )
 
     edition = build(db, settings, world_news)
 
@@ -148,8 +155,14 @@ def test_an_edition_is_frozen_once_built(db, settings, world_news):
     fresh = session_factory(settings.effective_database_url)()
     try:
         stored = fresh.scalar(select(Edition).where(Edition.list_id == world_news.id, Edition.edition_date == DAY))
-        as_stored = (stored.id, list(stored.story_ids), stored.subject, stored.html, stored.text,
-                     stored.placeholder_key)
+        as_stored = (
+            stored.id,
+            list(stored.story_ids),
+            stored.subject,
+            stored.html,
+            stored.text,
+            stored.placeholder_key,
+        )
     finally:
         fresh.close()
     assert (again.id, list(again.story_ids), again.subject, again.html, again.text, again.placeholder_key) == frozen
@@ -241,8 +254,9 @@ def test_cli_build_says_when_a_day_is_skipped(db, settings, world_news):
 def test_upserting_a_story_keeps_its_arrival_time(db, settings, world_news):
     """Re-importing a story must not move it into a later edition's window."""
     row = add_story(db, "Summit", received_at=T0 - timedelta(hours=2))
-    story = StoryInput(title="Summit", category="World News", key_points=["Updated."], source_count=9,
-                       story_date=date(2026, 3, 6))
+    story = StoryInput(
+        title="Summit", category="World News", key_points=["Updated."], source_count=9, story_date=date(2026, 3, 6)
+    )
     again, created = upsert_story(db, story)
     db.commit()
     assert not created and again.id == row.id

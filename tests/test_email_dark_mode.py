@@ -1,6 +1,7 @@
 """The emails in dark mode, where the client honours prefers-color-scheme: rendered in a real Chromium, light and
 dark, at a phone's and a desktop's width, with axe-core finding no serious contrast problem; the light look is the
 same pixels as without the dark styles."""
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,10 @@ def email_html(db, settings, world_news) -> dict[str, str]:
     db.add(reader)
     db.commit()
     html = {"edition": fill(edition.html, edition.placeholder_key, public_values(settings, world_news), html=True)}
-    for kind, message in (("confirm", emails.confirmation_message(settings, reader, [world_news])),
-                          ("welcome", emails.welcome_message(settings, reader, world_news))):
+    for kind, message in (
+        ("confirm", emails.confirmation_message(settings, reader, [world_news])),
+        ("welcome", emails.welcome_message(settings, reader, world_news)),
+    ):
         html[kind] = message.get_body(("html",)).get_content()
     return html
 

@@ -1,5 +1,6 @@
 """404 and 500 answer in the client's format: a page in the site's style for browsers, {"error","detail"} for API
 clients (every path under /api, and any client whose Accept prefers JSON), and never a traceback."""
+
 from __future__ import annotations
 
 import logging
@@ -39,8 +40,12 @@ def web(settings, db):
 
 def is_site_page(answer) -> bool:
     """Our HTML page: the site's stylesheet and header, with the strict CSP."""
-    return (answer.headers["content-type"].startswith("text/html") and 'class="site-header"' in answer.text
-            and "--paper" in answer.text and "default-src 'none'" in answer.headers["content-security-policy"])
+    return (
+        answer.headers["content-type"].startswith("text/html")
+        and 'class="site-header"' in answer.text
+        and "--paper" in answer.text
+        and "default-src 'none'" in answer.headers["content-security-policy"]
+    )
 
 
 @pytest.mark.parametrize("path", ["/no-such-page", "/archive/no-such-list", "/stories/999999"])
@@ -52,8 +57,14 @@ def test_a_browser_gets_a_404_page_in_the_sites_style(web, db, world_news, path)
     assert 'href="/archive"' in answer.text, "a way on, not a dead end"
 
 
-@pytest.mark.parametrize(("path", "code"), [("/no-such-page", "not_found"), ("/archive/no-such-list", "unknown_list"),
-                                            ("/archive/world-news/2026-02-30", "unknown_list")])
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/no-such-page", "not_found"),
+        ("/archive/no-such-list", "unknown_list"),
+        ("/archive/world-news/2026-02-30", "unknown_list"),
+    ],
+)
 def test_an_api_client_gets_a_json_404(web, db, world_news, path, code):
     for accept in (JSON, "application/problem+json", "application/json, text/html;q=0.5"):
         answer = web.get(path, headers={"Accept": accept})
@@ -66,8 +77,10 @@ def test_api_paths_answer_json_whatever_the_accept_header(web):
     for accept in (BROWSER, "*/*", JSON, ""):
         answer = web.get("/api/no-such-thing", headers={"Accept": accept})
 
-        assert answer.status_code == 404 and answer.json() == {"error": "not_found",
-                                                               "detail": "There is no page at this address."}
+        assert answer.status_code == 404 and answer.json() == {
+            "error": "not_found",
+            "detail": "There is no page at this address.",
+        }
 
 
 def test_a_client_that_names_no_preference_gets_the_page(web):

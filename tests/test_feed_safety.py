@@ -1,5 +1,6 @@
 """Feeds reach only the public internet (SSRF): refused at add time, on every connection and every redirect hop,
 with a last_error that tells viewers little and URL credentials that nobody is shown."""
+
 from __future__ import annotations
 
 import json
@@ -23,10 +24,19 @@ from tests.support.apps import shared_app
 from tests.support.feed_server import FeedServer, Route
 from tests.test_feeds import DATA, newsletter
 
-PRIVATE = ["http://127.0.0.1/feed.xml", "http://localhost:8080/feed.xml", "http://[::1]/feed.xml",
-           "http://10.1.2.3/rss", "http://192.168.0.1/rss", "http://169.254.169.254/latest/meta-data/",
-           "http://2130706433/feed.xml", "http://224.0.0.1/feed.xml", "http://[::ffff:127.0.0.1]/feed.xml",
-           "http://0.0.0.0:9000/feed.xml", "https://app.localhost/feed.xml"]
+PRIVATE = [
+    "http://127.0.0.1/feed.xml",
+    "http://localhost:8080/feed.xml",
+    "http://[::1]/feed.xml",
+    "http://10.1.2.3/rss",
+    "http://192.168.0.1/rss",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://2130706433/feed.xml",
+    "http://224.0.0.1/feed.xml",
+    "http://[::ffff:127.0.0.1]/feed.xml",
+    "http://0.0.0.0:9000/feed.xml",
+    "https://app.localhost/feed.xml",
+]
 
 
 @pytest.fixture
@@ -51,8 +61,11 @@ def test_the_api_answers_422_for_a_loopback_feed(settings, db):
     token = api_tokens.create_token(db, name="ops", role=AdminRole.admin, created_by="test").secret
     db.commit()
     with TestClient(shared_app(settings, notifier=NoMail())) as web:
-        answer = web.post("/api/admin/feeds", headers={"Authorization": f"Bearer {token}"},
-                          json={"url": "http://127.0.0.1:6379/", "category": "World News"})
+        answer = web.post(
+            "/api/admin/feeds",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"url": "http://127.0.0.1:6379/", "category": "World News"},
+        )
     assert answer.status_code == 422 and "not on the public internet" in answer.json()["detail"]
 
 
@@ -91,8 +104,13 @@ def test_url_credentials_are_used_but_never_shown(settings, db, server):
 @pytest.mark.processes
 def test_redirects_to_loopback_and_dns_rebinding_are_refused_on_a_real_network():
     """In a network namespace where 8.8.8.8 is local, a public feed redirects to loopback and a name rebinds."""
-    done = subprocess.run(["unshare", "--net", "--mount", sys.executable, "-m", "tests.support.public_net"],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["unshare", "--net", "--mount", sys.executable, "-m", "tests.support.public_net"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout.strip().splitlines()[-1])
     refused = f"could not fetch the feed ({NOT_PUBLIC})"

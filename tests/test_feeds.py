@@ -1,4 +1,5 @@
 """RSS and Atom ingestion against a real local HTTP server, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import os
@@ -57,8 +58,10 @@ def today_utc() -> set[date]:
 def poll(session, **client_options):
     """What the Celery task does: poll every feed with one client, then read results by URL."""
     with make_client(**client_options, allow_private=True) as client:  # the test server is on 127.0.0.1
-        return {r.url: r for r in poll_all(session, client=client, clusterer=clusterer_from(get_settings()),
-                                           allow_private=True)}
+        return {
+            r.url: r
+            for r in poll_all(session, client=client, clusterer=clusterer_from(get_settings()), allow_private=True)
+        }
 
 
 def test_rss_with_media_and_cdata_html_becomes_clean_stories(db, server):
@@ -70,26 +73,40 @@ def test_rss_with_media_and_cdata_html_becomes_clean_stories(db, server):
 
     assert (result.status, result.created, result.updated, result.error) == ("ok", 3, 0, None)
     got = stories(db)
-    assert set(got) == {"Leaders agree ceasefire & aid corridor", "Central banks hold rates",
-                        "A long day at the summit"}
+    assert set(got) == {
+        "Leaders agree ceasefire & aid corridor",
+        "Central banks hold rates",
+        "A long day at the summit",
+    }
     ceasefire = got["Leaders agree ceasefire & aid corridor"]
-    assert ceasefire.key_points == ["Leaders met in Geneva on Monday & agreed a ceasefire.",
-                                    "Aid convoys will move on Wednesday.",
-                                    "The U.N. will monitor the corridor from the air."]
+    assert ceasefire.key_points == [
+        "Leaders met in Geneva on Monday & agreed a ceasefire.",
+        "Aid convoys will move on Wednesday.",
+        "The U.N. will monitor the corridor from the air.",
+    ]
     assert ceasefire.story_date == date(2026, 3, 3)
     assert ceasefire.category == "World News"
     assert ceasefire.link == "https://news.example.org/world/ceasefire"
     assert ceasefire.source_count == 1
-    assert ceasefire.sources == [{"publisher": "Example", "title": ceasefire.title,
-                                  "url": "https://news.example.org/world/ceasefire"}]
+    assert ceasefire.sources == [
+        {"publisher": "Example", "title": ceasefire.title, "url": "https://news.example.org/world/ceasefire"}
+    ]
     everything = " ".join(p for s in got.values() for p in s.key_points)
     for leftover in ("<", ">", "track(", "&amp;", "&nbsp;", "\xa0", "convoy.jpg", "Read more"):
         assert leftover not in everything
-    assert got["Central banks hold rates"].key_points == ["Rates stay at 4% for a “careful” quarter",
-                                                          "Markets barely moved"]
+    assert got["Central banks hold rates"].key_points == [
+        "Rates stay at 4% for a “careful” quarter",
+        "Markets barely moved",
+    ]
     summit = got["A long day at the summit"].key_points
-    assert summit == ["Two happened next.", "Three followed!", "Four was a question?", "Five came later.",
-                      "Six closed the day.", "Seven still made the list."], "in order, at most six, no one-word stubs"
+    assert summit == [
+        "Two happened next.",
+        "Three followed!",
+        "Four was a question?",
+        "Five came later.",
+        "Six closed the day.",
+        "Seven still made the list.",
+    ], "in order, at most six, no one-word stubs"
     assert feed_row(db, url).title == "Example World Desk"
 
 
@@ -111,10 +128,12 @@ def test_atom_feed_with_html_title_and_xhtml_content(db, server):
 
 def test_non_ascii_feeds_in_utf8_and_windows_1251(db, server):
     utf8 = serve(server, "/welt.xml", "unicode.xml")
-    cyrillic = ('<?xml version="1.0" encoding="windows-1251"?><rss version="2.0"><channel><title>Новости мира</title>'
-                '<item><title>Москва: открыт новый мост</title><guid>moscow-bridge</guid>'
-                '<pubDate>Thu, 05 Mar 2026 08:00:00 +0300</pubDate>'
-                '<description>Мост открыт для движения. Пробки исчезли.</description></item></channel></rss>')
+    cyrillic = (
+        '<?xml version="1.0" encoding="windows-1251"?><rss version="2.0"><channel><title>Новости мира</title>'
+        "<item><title>Москва: открыт новый мост</title><guid>moscow-bridge</guid>"
+        "<pubDate>Thu, 05 Mar 2026 08:00:00 +0300</pubDate>"
+        "<description>Мост открыт для движения. Пробки исчезли.</description></item></channel></rss>"
+    )
     cp1251 = serve(server, "/mir.xml", body=cyrillic.encode("cp1251"), content_type="text/xml")
     for url in (utf8, cp1251):
         add_feed(db, url=url, category="World News", allow_private=True)
@@ -126,7 +145,9 @@ def test_non_ascii_feeds_in_utf8_and_windows_1251(db, server):
     got = stories(db)
     assert got["東京で新しい鉄道が開業"].key_points == ["利用者は多かった。"], "a point that restates the headline goes"
     assert got["Zürich stimmt über Wohnungsbau ab"].key_points == [
-        "Die Stadt Zürich entscheidet über 2’000 neue Wohnungen.", "Grüße aus der Schweiz."]
+        "Die Stadt Zürich entscheidet über 2’000 neue Wohnungen.",
+        "Grüße aus der Schweiz.",
+    ]
     assert got["São Paulo prepara o Carnaval"].sources[0]["publisher"] == "Weltnachrichten", "the section suffix goes"
     moscow = got["Москва: открыт новый мост"]
     assert moscow.key_points == ["Мост открыт для движения.", "Пробки исчезли."]
@@ -182,8 +203,9 @@ def test_broken_feeds_are_recorded_and_never_stop_the_others(db, server):
     first = serve(server, "/world.xml", "world_rss.xml")
     error_500 = serve(server, "/down.xml", status=500, body=b"oops", content_type="text/plain")
     garbage = serve(server, "/garbage.xml", "malformed.bin")
-    html_page = serve(server, "/page.html", body=b"<html><body><h1>Welcome</h1></body></html>",
-                      content_type="text/html")
+    html_page = serve(
+        server, "/page.html", body=b"<html><body><h1>Welcome</h1></body></html>", content_type="text/html"
+    )
     missing = server.url("/gone.xml")
     unreachable = f"http://127.0.0.1:{free_port()}/feed.xml"
     last = serve(server, "/atom.xml", "atom.xml", content_type="application/atom+xml")
@@ -196,9 +218,13 @@ def test_broken_feeds_are_recorded_and_never_stop_the_others(db, server):
     assert [results[u].status for u in (first, last)] == ["ok", "ok"]
     assert {"Central banks hold rates", "Election results certified"} <= set(stories(db))
     assert len(stories(db)) == 5
-    expected = {error_500: "HTTP 500", garbage: "not a valid RSS or Atom feed", missing: "HTTP 404",
-                html_page: "not a valid RSS or Atom feed",
-                unreachable: "could not fetch the feed (connection refused)"}
+    expected = {
+        error_500: "HTTP 500",
+        garbage: "not a valid RSS or Atom feed",
+        missing: "HTTP 404",
+        html_page: "not a valid RSS or Atom feed",
+        unreachable: "could not fetch the feed (connection refused)",
+    }
     for url, words in expected.items():
         assert results[url].status == "error" and words in results[url].error
         row = feed_row(db, url)
@@ -253,8 +279,10 @@ def test_conditional_get_sends_validators_and_304_stores_nothing(db, server):
     assert {title: (s.id, s.updated_at) for title, s in stories(db).items()} == before
     assert feed_row(db, with_etag).last_status == "not_modified"
 
-    extra = ("<item><title>Breaking: port reopens</title><guid>urn:example:port</guid>"
-             "<description>Ships are moving again.</description></item></channel>")
+    extra = (
+        "<item><title>Breaking: port reopens</title><guid>urn:example:port</guid>"
+        "<description>Ships are moving again.</description></item></channel>"
+    )
     body = (DATA / "world_rss.xml").read_text().replace("</channel>", extra)
     serve(server, "/etag.xml", body=body.encode(), etag='"v2"')
     third = poll(db)[with_etag]
@@ -292,8 +320,14 @@ def test_adding_the_same_url_again_keeps_one_feed(db, server):
 def newsletter(*args: str) -> subprocess.CompletedProcess:
     """Run the `newsletter` command as an admin would, against the test database."""
     env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1", "FEED_ALLOW_PRIVATE": "true"}
-    return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.processes
@@ -331,19 +365,32 @@ def test_cli_add_list_and_poll(db, server):
 
 
 def test_script_and_data_links_in_a_feed_are_dropped_and_the_items_kept(db, server):
-    entries = [("Ceasefire talks open", "javascript:alert(document.cookie)"),
-               ("Harbour reopens", "data:text/html,<script>alert(1)</script>"),
-               ("Rates held", "vbscript:msgbox(1)"), ("Rain at last", "https://news.example.org/rain")]
-    items = "".join(f"<item><title>{title}</title><link>{link.replace('<', '&lt;')}</link>"
-                    f"<guid isPermaLink=\"false\">urn:links:{n}</guid><pubDate>Tue, 03 Mar 2026 09:15:00 GMT</pubDate>"
-                    f"<description>{title} today.</description></item>" for n, (title, link) in enumerate(entries))
-    url = serve(server, "/links.xml", body=f'<?xml version="1.0"?><rss version="2.0"><channel><title>Links desk'
-                                           f"</title>{items}</channel></rss>".encode())
+    entries = [
+        ("Ceasefire talks open", "javascript:alert(document.cookie)"),
+        ("Harbour reopens", "data:text/html,<script>alert(1)</script>"),
+        ("Rates held", "vbscript:msgbox(1)"),
+        ("Rain at last", "https://news.example.org/rain"),
+    ]
+    items = "".join(
+        f"<item><title>{title}</title><link>{link.replace('<', '&lt;')}</link>"
+        f'<guid isPermaLink="false">urn:links:{n}</guid><pubDate>Tue, 03 Mar 2026 09:15:00 GMT</pubDate>'
+        f"<description>{title} today.</description></item>"
+        for n, (title, link) in enumerate(entries)
+    )
+    url = serve(
+        server,
+        "/links.xml",
+        body=f'<?xml version="1.0"?><rss version="2.0"><channel><title>Links desk'
+        f"</title>{items}</channel></rss>".encode(),
+    )
     add_feed(db, url=url, category="World News", allow_private=True)
     db.commit()
     assert poll(db)[url].created == 4
     got = stories(db)
     assert {title: story.link for title, story in got.items()} == {
-        "Ceasefire talks open": None, "Harbour reopens": None, "Rates held": None,
-        "Rain at last": "https://news.example.org/rain"}
+        "Ceasefire talks open": None,
+        "Harbour reopens": None,
+        "Rates held": None,
+        "Rain at last": "https://news.example.org/rain",
+    }
     assert all(source["url"] in (None, "https://news.example.org/rain") for s in got.values() for source in s.sources)

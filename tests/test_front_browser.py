@@ -1,5 +1,6 @@
 """The front door in a real headless Chromium at 1280 px and 375 px: the landing page, its script-filled time zone,
 check your inbox (a reload posts nothing), confirmed, and on to the latest edition; screenshots in test-output/."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
@@ -19,8 +20,11 @@ from tests.support.web import link_path
 from tests.test_branding import png
 
 SENT_AT = datetime(2026, 3, 9, 7, 0, tzinfo=UTC)
-HEADLINES = ("Summit in Tokyo ends with a trade pact", "Floods close the northern railway",
-             "Central bank holds interest rates steady")
+HEADLINES = (
+    "Summit in Tokyo ends with a trade pact",
+    "Floods close the northern railway",
+    "Central bank holds interest rates steady",
+)
 WIDTHS = {"desktop": 1280, "phone": 375}
 ADMIN = "ann@example.org"
 
@@ -88,8 +92,10 @@ def test_a_form_error_shows_under_its_field_and_keeps_the_input_in_chromium(serv
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport={"width": 375, "height": 900})
-            context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server.origin + "/")
-                          else route.abort())  # our origin only, as chromium_page does
+            context.route(
+                "**/*",
+                lambda route: route.continue_() if route.request.url.startswith(server.origin + "/") else route.abort(),
+            )  # our origin only, as chromium_page does
             page = context.new_page()
             problems: list[str] = []
             page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)

@@ -1,6 +1,7 @@
 """The front door as a reader meets it: landing page → subscribe → check your inbox (303, refresh-safe, limited
 resend) → confirm from the real email → "you are subscribed" with the next edition's time → the latest edition;
 form errors that keep the input; unsubscribe with "pause instead" and per-list choices."""
+
 from __future__ import annotations
 
 import re
@@ -42,7 +43,7 @@ def test_the_landing_page_shows_the_list_its_latest_headlines_and_a_one_field_fo
     page = client.get("/")
     assert page.status_code == 200
     text = page.text
-    assert "<h1 id=\"site-name\">World News daily</h1>" in text, "one public list: the page is the list's"
+    assert '<h1 id="site-name">World News daily</h1>' in text, "one public list: the page is the list's"
     assert "The day&#39;s most important world stories" in text, "the about text is the list's description"
     for headline in HEADLINES:
         assert re.search(rf'<a href="/archive/world-news/2026-03-09">{headline}</a>', text), headline
@@ -57,11 +58,19 @@ def test_the_landing_page_shows_the_list_its_latest_headlines_and_a_one_field_fo
 
 
 def test_several_lists_are_checkboxes_and_the_site_speaks_for_itself(client, db, world_news):
-    create_list(db, slug="science", name="Science weekly", send_time=time(8, 0), timezone="Europe/Paris",
-                description="Discoveries.", categories=["Science"], languages=["en"])
+    create_list(
+        db,
+        slug="science",
+        name="Science weekly",
+        send_time=time(8, 0),
+        timezone="Europe/Paris",
+        description="Discoveries.",
+        categories=["Science"],
+        languages=["en"],
+    )
     text = client.get("/").text
     assert text.count('type="checkbox" name="list"') == 2
-    assert "<h1 id=\"site-name\">World News daily</h1>" in text, "the site's name (MAIL_FROM's display name)"
+    assert '<h1 id="site-name">World News daily</h1>' in text, "the site's name (MAIL_FROM's display name)"
     assert "The first edition has not gone out yet" in text
 
 
@@ -82,8 +91,11 @@ def test_resend_is_limited_per_address(client, db, world_news, mailbox):
     form_post(client, email=EMAIL)
     mailbox.wait_for(EMAIL)
     for sent in (2, 3):
-        again = client.post("/subscribe/resend", data={"csrf_token": csrf_from(client, "/subscribe/check-inbox")},
-                            follow_redirects=False)
+        again = client.post(
+            "/subscribe/resend",
+            data={"csrf_token": csrf_from(client, "/subscribe/check-inbox")},
+            follow_redirects=False,
+        )
         assert again.status_code == 303 and again.headers["location"] == "/subscribe/check-inbox"
         assert "We have sent the email again" in client.get("/subscribe/check-inbox").text
         mailbox.wait_for(EMAIL, count=sent)
@@ -103,22 +115,34 @@ def test_a_forged_or_missing_inbox_cookie_sends_nothing(client, db, world_news, 
 
 
 def test_confirmed_says_when_the_first_edition_comes_in_the_readers_time_and_links_the_latest(
-        client, db, latest, mailbox):
+    client, db, latest, mailbox
+):
     form_post(client, email=EMAIL, timezone="America/New_York")
     confirmation = mailbox.wait_for(EMAIL)[0].message
     confirm = link_path(confirmation, "confirm")
     done = client.post(confirm, data={"csrf_token": csrf_from(client, confirm)})
     assert done.status_code == 200 and "You are subscribed" in done.text
     # 07:00 in London is 02:00 in New York (03:00 in the weeks when only one side is on summer time)
-    assert re.search(r"The next edition of <strong>World News daily</strong> arrives <strong>"
-                     r"(today|tomorrow) at 0[23]:00</strong> your time \(America/New_York\)", done.text), done.text
+    assert re.search(
+        r"The next edition of <strong>World News daily</strong> arrives <strong>"
+        r"(today|tomorrow) at 0[23]:00</strong> your time \(America/New_York\)",
+        done.text,
+    ), done.text
     assert '<a href="/archive/world-news/2026-03-09">World News daily: Monday 9 March 2026</a>' in done.text
     assert re.search(r'href="http://testserver/preferences/[^"]+">your preferences</a>', done.text)
 
 
 def test_a_local_time_list_comes_at_its_send_time_in_the_readers_zone(client, db, mailbox):
-    create_list(db, slug="local", name="Local morning", send_time=time(6, 30), timezone="Europe/London",
-                local_time_delivery=True, categories=["World News"], languages=["en"])
+    create_list(
+        db,
+        slug="local",
+        name="Local morning",
+        send_time=time(6, 30),
+        timezone="Europe/London",
+        local_time_delivery=True,
+        categories=["World News"],
+        languages=["en"],
+    )
     form_post(client, email=EMAIL, list="local", timezone="Asia/Tokyo")
     confirm = link_path(mailbox.wait_for(EMAIL)[0].message, "confirm")
     done = client.post(confirm, data={"csrf_token": csrf_from(client, confirm)})
@@ -127,8 +151,15 @@ def test_a_local_time_list_comes_at_its_send_time_in_the_readers_zone(client, db
 
 
 def test_form_errors_show_under_their_field_and_keep_what_was_typed(client, db, world_news, mailbox):
-    create_list(db, slug="science", name="Science weekly", send_time=time(8, 0), timezone="Europe/Paris",
-                categories=["Science"], languages=["en"])
+    create_list(
+        db,
+        slug="science",
+        name="Science weekly",
+        send_time=time(8, 0),
+        timezone="Europe/Paris",
+        categories=["Science"],
+        languages=["en"],
+    )
     bad_address = form_post(client, email="ada@@example", name="Ada Lovelace", list=["science"])
     assert bad_address.status_code == 422
     text = bad_address.text
@@ -158,8 +189,15 @@ def test_unsubscribe_offers_pause_instead(client, db, world_news, mailbox):
 
 
 def test_unsubscribe_lets_a_reader_leave_some_lists_and_keep_others(client, db, world_news, mailbox):
-    create_list(db, slug="science", name="Science weekly", send_time=time(8, 0), timezone="Europe/Paris",
-                categories=["Science"], languages=["en"])
+    create_list(
+        db,
+        slug="science",
+        name="Science weekly",
+        send_time=time(8, 0),
+        timezone="Europe/Paris",
+        categories=["Science"],
+        languages=["en"],
+    )
     _, welcome = confirmed_reader(client, mailbox, EMAIL, lists=("world-news", "science"))
     path = link_path(welcome, "unsubscribe")
     page = client.get(path).text

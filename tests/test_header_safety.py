@@ -1,4 +1,5 @@
 """No reader's name can add a header line: one address-header builder, a startup self-test, and a property test."""
+
 from __future__ import annotations
 
 import re
@@ -55,8 +56,11 @@ def _assert_one_clean_to(raw: bytes, address: str, name: str) -> None:
     fields = _fields(raw)
     assert fields.count("to") == 1 and fields.count("from") == 1 and "reply-to" not in fields, fields
     unstuffed = raw.replace(b"\r\n..", b"\r\n.")
-    parsed = (message_from_bytes(unstuffed, policy=policy.default) if unstuffed.isascii()  # else RFC 6532 UTF-8
-              else message_from_string(unstuffed.decode("utf-8"), policy=policy.default))
+    parsed = (
+        message_from_bytes(unstuffed, policy=policy.default)
+        if unstuffed.isascii()  # else RFC 6532 UTF-8
+        else message_from_string(unstuffed.decode("utf-8"), policy=policy.default)
+    )
     assert len(parsed.get_all("To")) == 1
     [mailbox] = parsed["To"].addresses
     assert mailbox.addr_spec == wire_address(address)
@@ -67,8 +71,10 @@ def _assert_one_clean_to(raw: bytes, address: str, name: str) -> None:
 @pytest.mark.parametrize("name", [INJECTION, BODY_SWAP, f'"{INJECTION}"', INJECTION * 4])
 def test_encoded_word_in_a_name_is_literal_text_in_every_email(settings, world_news, name):
     reader = Subscriber(id=3, email="a@example.com", name=name)
-    for message in (emails.confirmation_message(settings, reader, [world_news]),
-                    emails.welcome_message(settings, reader, world_news)):
+    for message in (
+        emails.confirmation_message(settings, reader, [world_news]),
+        emails.welcome_message(settings, reader, world_news),
+    ):
         raw, _ = wire_bytes(message)
         _assert_one_clean_to(raw, reader.email, name)
         body = message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()
@@ -98,25 +104,69 @@ def test_builder_refuses_an_address_that_could_break_the_line():
 @pytest.mark.processes
 def test_self_test_passes_here_and_fails_on_an_unpatched_python():
     assert email_package_is_safe()
-    here = subprocess.run([sys.executable, "-m", "service.mail_safety"], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=60, check=False)
+    here = subprocess.run(
+        [sys.executable, "-m", "service.mail_safety"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert here.returncode == 0 and len(here.stdout.strip().splitlines()) == 1
     if not UNPATCHED_PYTHON.exists():
         pytest.skip("no unpatched Python 3.11.7 on this machine")
-    there = subprocess.run([str(UNPATCHED_PYTHON), "-m", "service.mail_safety"], cwd=REPO_ROOT, capture_output=True,
-                           text=True, timeout=60, check=False)
+    there = subprocess.run(
+        [str(UNPATCHED_PYTHON), "-m", "service.mail_safety"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert there.returncode == 1 and "UNSAFE" in there.stdout
 
 
-HOSTILE_PIECES = st.sampled_from(["=?utf-8?q?", "=?utf-8?b?", "?=", "=0D=0A", "=0A", "DQo=", "\r\n", "\n", "\r",
-                                  '"', "\\", "<", ">", "(", ")", ",", ";", ":", "@", " ", "\t", "é", "中", "\u2028",
-                                  "Reply-To: x@evil.example", "_"])
-NAMES = st.one_of(st.text(max_size=120), st.lists(st.one_of(HOSTILE_PIECES, st.text(max_size=8)), max_size=25)
-                  .map("".join))
-LOCAL = st.one_of(st.from_regex(r"[a-z0-9]([a-z0-9._+-]{0,20}[a-z0-9])?", fullmatch=True),
-                  st.sampled_from(["üser", "josé", "用户", "ñandú.x", "zoë+tag"]))
-DOMAIN = st.one_of(st.sampled_from(["example.com", "bücher.example", "münchen.de", "例え.jp", "xn--bcher-kva.example"]),
-                   st.from_regex(r"[a-z]([a-z0-9-]{0,10}[a-z0-9])?\.(org|example|de)", fullmatch=True))
+HOSTILE_PIECES = st.sampled_from(
+    [
+        "=?utf-8?q?",
+        "=?utf-8?b?",
+        "?=",
+        "=0D=0A",
+        "=0A",
+        "DQo=",
+        "\r\n",
+        "\n",
+        "\r",
+        '"',
+        "\\",
+        "<",
+        ">",
+        "(",
+        ")",
+        ",",
+        ";",
+        ":",
+        "@",
+        " ",
+        "\t",
+        "é",
+        "中",
+        "\u2028",
+        "Reply-To: x@evil.example",
+        "_",
+    ]
+)
+NAMES = st.one_of(
+    st.text(max_size=120), st.lists(st.one_of(HOSTILE_PIECES, st.text(max_size=8)), max_size=25).map("".join)
+)
+LOCAL = st.one_of(
+    st.from_regex(r"[a-z0-9]([a-z0-9._+-]{0,20}[a-z0-9])?", fullmatch=True),
+    st.sampled_from(["üser", "josé", "用户", "ñandú.x", "zoë+tag"]),
+)
+DOMAIN = st.one_of(
+    st.sampled_from(["example.com", "bücher.example", "münchen.de", "例え.jp", "xn--bcher-kva.example"]),
+    st.from_regex(r"[a-z]([a-z0-9-]{0,10}[a-z0-9])?\.(org|example|de)", fullmatch=True),
+)
 
 
 def _valid(local: str, domain: str) -> str | None:
@@ -140,11 +190,15 @@ def test_any_name_and_address_gives_one_clean_to_header(db, settings, world_news
         if address is None:
             return
         reader = Subscriber(id=5, email=address, name=name)
-        builders = [lambda: wire_bytes(edition_message(settings, edition, world_news, reader))[0],
-                    lambda: fast_mail.render(Recipient(reader.id, address, name))]
+        builders = [
+            lambda: wire_bytes(edition_message(settings, edition, world_news, reader))[0],
+            lambda: fast_mail.render(Recipient(reader.id, address, name)),
+        ]
         if not XML_INVALID.search(name):
-            builders += [lambda: wire_bytes(emails.confirmation_message(settings, reader, [world_news]))[0],
-                         lambda: wire_bytes(emails.welcome_message(settings, reader, world_news))[0]]
+            builders += [
+                lambda: wire_bytes(emails.confirmation_message(settings, reader, [world_news]))[0],
+                lambda: wire_bytes(emails.welcome_message(settings, reader, world_news))[0],
+            ]
         for build in builders:
             try:
                 raw = build()

@@ -1,4 +1,5 @@
 """Internationalised addresses: IDNA domains everywhere, SMTPUTF8 when offered, and one reader never stalls a send."""
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,17 @@ def _confirmed(db, list_id: int, email: str, name: str = "") -> Subscriber:
     reader = Subscriber(email=normalise_address(email), name=name, timezone="UTC", created_at=utcnow())
     db.add(reader)
     db.flush()
-    db.add(Subscription(subscriber_id=reader.id, list_id=list_id, status=SubscriptionStatus.confirmed,
-                        subscribed_at=utcnow(), confirmed_at=utcnow(), source="test", consent_text_version="test"))
+    db.add(
+        Subscription(
+            subscriber_id=reader.id,
+            list_id=list_id,
+            status=SubscriptionStatus.confirmed,
+            subscribed_at=utcnow(),
+            confirmed_at=utcnow(),
+            source="test",
+            consent_text_version="test",
+        )
+    )
     db.commit()
     return reader
 
@@ -104,8 +114,16 @@ def test_confirmation_without_smtputf8_is_a_logged_permanent_failure(db, setting
     reader = Subscriber(email=UTF8_LOCAL, name="", timezone="UTC", created_at=utcnow())
     db.add(reader)
     db.flush()
-    db.add(Subscription(subscriber_id=reader.id, list_id=world_news.id, status=SubscriptionStatus.unconfirmed,
-                        subscribed_at=utcnow(), source="test", consent_text_version="test"))
+    db.add(
+        Subscription(
+            subscriber_id=reader.id,
+            list_id=world_news.id,
+            status=SubscriptionStatus.unconfirmed,
+            subscribed_at=utcnow(),
+            source="test",
+            consent_text_version="test",
+        )
+    )
     db.commit()
     # a Celery task proxy: imported at module level, collection would evaluate it and configure the app
     # before the settings fixture has set the environment
@@ -121,15 +139,18 @@ def test_confirmation_without_smtputf8_is_a_logged_permanent_failure(db, setting
     assert any("SMTPUTF8" in record.getMessage() for record in caplog.records)
 
 
-@pytest.mark.parametrize(("address", "key"), [
-    ("Reader@Example.com", "reader@example.com"),
-    ("reader+news@example.com", "reader@example.com"),
-    ("First.Last+x@GMail.com", "firstlast@gmail.com"),
-    ("first.last@googlemail.com", "firstlast@gmail.com"),
-    ("first.last@example.com", "first.last@example.com"),
-    ("user@Bücher.example", IDN_ON_THE_WIRE),
-    ("Üser+tag@bücher.example", "üser@xn--bcher-kva.example"),
-    ("+only@example.com", "+only@example.com"),
-])
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("Reader@Example.com", "reader@example.com"),
+        ("reader+news@example.com", "reader@example.com"),
+        ("First.Last+x@GMail.com", "firstlast@gmail.com"),
+        ("first.last@googlemail.com", "firstlast@gmail.com"),
+        ("first.last@example.com", "first.last@example.com"),
+        ("user@Bücher.example", IDN_ON_THE_WIRE),
+        ("Üser+tag@bücher.example", "üser@xn--bcher-kva.example"),
+        ("+only@example.com", "+only@example.com"),
+    ],
+)
 def test_mailbox_key_names_the_mailbox_an_address_reaches(address, key):
     assert mailbox_key(address) == key

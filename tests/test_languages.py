@@ -1,5 +1,6 @@
 """Every list in its own language: a Ukrainian list's emails and pages speak Ukrainian, dates included, while an
 English list next to it stays English; the catalogs hold every text the templates and the code use."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,8 +24,14 @@ from tests.support.edition_stories import HEADLINES, add_story, day_of_stories
 from tests.support.readers import add_readers, wait_until_complete
 from tests.support.web import csrf_from, html_part, link_path, text_part
 
-UKRAINIAN = {"slug": "svit", "name": "Світ за день", "send_time": time(7, 0), "timezone": "Europe/Kyiv",
-             "categories": ["World News"], "languages": ["uk"]}  # no language set: its story language decides
+UKRAINIAN = {
+    "slug": "svit",
+    "name": "Світ за день",
+    "send_time": time(7, 0),
+    "timezone": "Europe/Kyiv",
+    "categories": ["World News"],
+    "languages": ["uk"],
+}  # no language set: its story language decides
 DAY = date(2026, 11, 24)  # a Tuesday
 MORNING = datetime(2026, 11, 24, 4, 0, tzinfo=UTC)
 
@@ -52,8 +59,7 @@ def test_every_catalog_translates_every_text_the_templates_and_code_use():
         assert compiled.exists(), f"{compiled} is missing: run make"
         with compiled.open("rb") as binary:
             mo = GNUTranslations(binary)  # what the service reads, through the standard library
-        stale = [m.id for m in po if m.id and _compiled_text(mo, m.id) != (m.string[0] if m.pluralizable
-                                                                          else m.string)]
+        stale = [m.id for m in po if m.id and _compiled_text(mo, m.id) != (m.string[0] if m.pluralizable else m.string)]
         assert not stale, f"{compiled} is older than its .po: run make ({stale[:3]})"
 
 
@@ -69,8 +75,7 @@ def _placeholders(text: str) -> list[str]:
     return re.findall(r"%\((\w+)\)s", text)
 
 
-def test_a_ukrainian_lists_edition_is_ukrainian_and_an_english_list_stays_english(db, settings, ukrainian,
-                                                                                    world_news):
+def test_a_ukrainian_lists_edition_is_ukrainian_and_an_english_list_stays_english(db, settings, ukrainian, world_news):
     evening = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
     for number in range(3):
         add_story(db, HEADLINES[number], received_at=evening + timedelta(minutes=number), story_date=DAY)
@@ -90,8 +95,12 @@ def test_a_ukrainian_lists_edition_is_ukrainian_and_an_english_list_stays_englis
 
     assert "За даними 3 джерел: Reuters, Associated Press і The Japan Times" in text
     assert "Перший" not in text and "24 листопада 2026\u202fр." in text, "story dates the Ukrainian way"
-    english = edition_message(settings, build_edition(db, settings=settings, mailing_list=world_news, day=DAY,
-                                                      now=MORNING), world_news, reader)
+    english = edition_message(
+        settings,
+        build_edition(db, settings=settings, mailing_list=world_news, day=DAY, now=MORNING),
+        world_news,
+        reader,
+    )
     assert english["Subject"] == "World News daily: Tuesday 24 November 2026"
     assert "In today’s email" in html_part(english) and "Read more" in text_part(english)
     assert "Based on 3 sources: Reuters, Associated Press and The Japan Times" in text_part(english)
@@ -112,8 +121,12 @@ def test_a_ukrainian_reader_subscribes_confirms_and_reads_in_ukrainian(client, d
     assert '<html lang="uk" dir="ltr">' in landing.text and "Отримуйте поштою" in landing.text
     assert "Підписатися" in landing.text and "Get it by email" not in landing.text
 
-    form = {"csrf_token": csrf_from(client, "/subscribe"), "email": "olena@example.com", "list": ["svit"],
-            "timezone": "Europe/Kyiv"}
+    form = {
+        "csrf_token": csrf_from(client, "/subscribe"),
+        "email": "olena@example.com",
+        "list": ["svit"],
+        "timezone": "Europe/Kyiv",
+    }
     refused = client.post("/subscribe", data={**form, "email": "  "})
     assert refused.status_code == 422 and "Виправте позначене нижче поле." in refused.text
     assert "Введіть адресу електронної пошти." in refused.text, "the field's error in the list's language"
@@ -147,12 +160,16 @@ def test_a_ukrainian_reader_subscribes_confirms_and_reads_in_ukrainian(client, d
     unsubscribe = client.get(link_path(welcome, "unsubscribe"))
     assert "Натисніть кнопку, щоб більше не отримувати" in unsubscribe.text and "Або призупиніть" in unsubscribe.text
     missing = client.get("/no-such-page")
-    assert missing.status_code == 404 and "Не знайдено" in missing.text and "За цією адресою сторінки немає." in \
-        missing.text
+    assert (
+        missing.status_code == 404
+        and "Не знайдено" in missing.text
+        and "За цією адресою сторінки немає." in missing.text
+    )
 
 
-def test_a_ukrainian_edition_goes_out_over_smtp_and_its_archive_speaks_ukrainian(client, db, settings, ukrainian,
-                                                                                  celery_worker, mailbox):
+def test_a_ukrainian_edition_goes_out_over_smtp_and_its_archive_speaks_ukrainian(
+    client, db, settings, ukrainian, celery_worker, mailbox
+):
     engine = engine_for(settings.effective_database_url)
     readers = add_readers(engine, ukrainian.id, 3)
     stories = day_of_stories(db, 3, hostile=False)
@@ -170,8 +187,9 @@ def test_a_ukrainian_edition_goes_out_over_smtp_and_its_archive_speaks_ukrainian
     assert web.status_code == 200 and '<html lang="uk"' in web.text
     assert "3 новини з " in web.text and "Читати далі" in web.text and "Отримуйте Світ за день поштою" in web.text
     archive = client.get("/archive/svit")
-    assert "Старіші" not in archive.text and "3 новини" in archive.text and "Читати в програмі для стрічок" in \
-        archive.text
+    assert (
+        "Старіші" not in archive.text and "3 новини" in archive.text and "Читати в програмі для стрічок" in archive.text
+    )
     story = client.get(f"/stories/{stories[0].id}")
     assert '<html lang="uk"' in story.text and "Підсумок за " in story.text and "Sources" not in story.text
 
@@ -179,20 +197,24 @@ def test_a_ukrainian_edition_goes_out_over_smtp_and_its_archive_speaks_ukrainian
 def test_site_wide_pages_follow_the_browser_among_the_lists_languages(client, db, ukrainian, world_news):
     assert "Отримуйте поштою" in client.get("/", headers={"Accept-Language": "uk-UA,uk;q=0.9,en;q=0.5"}).text
     assert "Get it by email" in client.get("/", headers={"Accept-Language": "en-GB,en;q=0.8"}).text
-    assert "Get it by email" in client.get("/", headers={"Accept-Language": "fr-FR"}).text, \
+    assert "Get it by email" in client.get("/", headers={"Accept-Language": "fr-FR"}).text, (
         "a language no list speaks: the oldest list's"
+    )
     archive = client.get("/archive", headers={"Accept-Language": "uk"})
     assert '<html lang="uk"' in archive.text and "Архів" in archive.text
     missing = client.get("/nowhere", headers={"Accept-Language": "de, uk;q=0.5"})
     assert missing.status_code == 404 and "Не знайдено" in missing.text
-    assert "Subscribe to World News daily" not in client.get("/subscribe?list=svit",
-                                                             headers={"Accept-Language": "uk"}).text
+    assert (
+        "Subscribe to World News daily"
+        not in client.get("/subscribe?list=svit", headers={"Accept-Language": "uk"}).text
+    )
 
 
 @pytest.mark.parametrize("language", [code for code in LANGUAGES if code != DEFAULT])
 def test_every_language_has_its_own_edition_without_english_labels(db, settings, language):
-    mailing_list = create_list(db, slug=f"daily-{language}", name="Daily", languages=[language],
-                               categories=["World News"])
+    mailing_list = create_list(
+        db, slug=f"daily-{language}", name="Daily", languages=[language], categories=["World News"]
+    )
     evening = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
     for number in range(2):
         add_story(db, HEADLINES[number], received_at=evening + timedelta(minutes=number), story_date=DAY)
@@ -214,8 +236,9 @@ def test_an_urdu_list_writes_right_to_left(client, db, settings):
     edition = build_edition(db, settings=settings, mailing_list=urdu, day=DAY, now=MORNING)
     html = html_part(edition_message(settings, edition, urdu, create_reader(db)))
     assert '<html lang="ur" dir="rtl"' in html and 'dir="rtl"' in html.split("<body", 1)[1]
-    assert "text-align:right" in html.replace(" ", "") and "border-right:3px" in html.replace(" ", ""), \
+    assert "text-align:right" in html.replace(" ", "") and "border-right:3px" in html.replace(" ", ""), (
         "the email's text and the briefing's rule start on the right"
+    )
     assert "مزید پڑھیں" in html and "آج کی ای میل میں" in html
 
     landing = client.get("/")

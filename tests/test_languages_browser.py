@@ -1,6 +1,7 @@
 """A Ukrainian list and an Urdu list in a real headless Chromium: the landing page, subscribing and check your inbox
 in the list's language (Urdu laid out right to left, axe finding nothing serious), and each list's edition
 email; screenshots in test-output/."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
@@ -20,16 +21,35 @@ from tests.support.smtp import free_port
 
 pytestmark = pytest.mark.sqlite_twin  # the reader journey on make run's SQLite too, as the issue asks
 SENT_AT = datetime(2026, 3, 9, 7, 0, tzinfo=UTC)
-HEADLINES = ("Summit in Tokyo ends with a trade pact", "Floods close the northern railway",
-             "Central bank holds interest rates steady")
+HEADLINES = (
+    "Summit in Tokyo ends with a trade pact",
+    "Floods close the northern railway",
+    "Central bank holds interest rates steady",
+)
 # What a reader of each list should see, as its catalog says it (tests/test_languages.py checks the catalogs).
 LISTS = {
-    "uk": {"slug": "svit", "name": "Світ за день", "get": "Отримуйте поштою", "email": "Адреса електронної пошти",
-           "button": "Підписатися", "inbox": "Перевірте пошту", "contents": "У сьогоднішньому листі",
-           "more": "Читати далі", "dir": "ltr"},
-    "ur": {"slug": "duniya", "name": "دنیا آج", "get": "ای میل پر حاصل کریں", "email": "ای میل پتہ",
-           "button": "رکنیت لیں", "inbox": "اپنا ان باکس دیکھیں", "contents": "آج کی ای میل میں",
-           "more": "مزید پڑھیں", "dir": "rtl"},
+    "uk": {
+        "slug": "svit",
+        "name": "Світ за день",
+        "get": "Отримуйте поштою",
+        "email": "Адреса електронної пошти",
+        "button": "Підписатися",
+        "inbox": "Перевірте пошту",
+        "contents": "У сьогоднішньому листі",
+        "more": "Читати далі",
+        "dir": "ltr",
+    },
+    "ur": {
+        "slug": "duniya",
+        "name": "دنیا آج",
+        "get": "ای میل پر حاصل کریں",
+        "email": "ای میل پتہ",
+        "button": "رکنیت لیں",
+        "inbox": "اپنا ان باکس دیکھیں",
+        "contents": "آج کی ای میل میں",
+        "more": "مزید پڑھیں",
+        "dir": "rtl",
+    },
 }
 WIDTHS = {"desktop": 1280, "phone": 375}
 TEXT_GAPS = """el => { const range = document.createRange(); range.selectNodeContents(el);
@@ -44,8 +64,9 @@ def language_site(request, settings, celery_worker, db, mailbox):
 
     language = request.param
     wanted = LISTS[language]
-    mailing_list = create_list(db, slug=wanted["slug"], name=wanted["name"], languages=[language],
-                               categories=["World News"], timezone="UTC")
+    mailing_list = create_list(
+        db, slug=wanted["slug"], name=wanted["name"], languages=[language], categories=["World News"], timezone="UTC"
+    )
     for hours, title in enumerate(HEADLINES, start=1):
         add_story(db, title, sources=6 - hours, received_at=SENT_AT - timedelta(hours=hours))
     edition = build_edition(db, settings=settings, mailing_list=mailing_list, day=date(2026, 3, 9), now=SENT_AT)
@@ -61,8 +82,9 @@ def language_site(request, settings, celery_worker, db, mailbox):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("device", WIDTHS)
-def test_a_lists_landing_page_and_subscribing_speak_its_language_in_chromium(language_site, mailbox, output_dir,
-                                                                              device):
+def test_a_lists_landing_page_and_subscribing_speak_its_language_in_chromium(
+    language_site, mailbox, output_dir, device
+):
     language, server, _ = language_site
     wanted = LISTS[language]
     address = f"{language}.{device}@example.com"
@@ -102,8 +124,9 @@ def test_a_lists_edition_email_in_its_language_in_chromium(language_site, output
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": WIDTHS[device], "height": 900},
-                                          is_mobile=device == "phone")
+            context = browser.new_context(
+                viewport={"width": WIDTHS[device], "height": 900}, is_mobile=device == "phone"
+            )
             requested: list[str] = []
             context.route("**/*", lambda route: (requested.append(route.request.url), route.abort()))
             page = context.new_page()
@@ -114,8 +137,10 @@ def test_a_lists_edition_email_in_its_language_in_chromium(language_site, output
             assert page.evaluate("el => getComputedStyle(el).direction", contents.element_handle()) == wanted["dir"]
             # The short label's text hugs its box's start side: the left in Ukrainian, the right in Urdu.
             left_gap, right_gap = page.evaluate(TEXT_GAPS, contents.element_handle())
-            assert (right_gap < 2 < left_gap) if wanted["dir"] == "rtl" else (left_gap < 2 < right_gap), \
-                (left_gap, right_gap)
+            assert (right_gap < 2 < left_gap) if wanted["dir"] == "rtl" else (left_gap < 2 < right_gap), (
+                left_gap,
+                right_gap,
+            )
             widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
             assert widths[0] <= widths[1], widths
             page.screenshot(path=str(output_dir / f"email-{language}-{WIDTHS[device]}.png"), full_page=True)

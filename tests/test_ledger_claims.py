@@ -1,4 +1,5 @@
 """A claim takes at most its batch, whatever plan the database picks for it."""
+
 from __future__ import annotations
 
 from service.db import engine_for

@@ -1,5 +1,6 @@
 """Migration 0010 on a database in use: pending rows stay claimable, a worker's claimed rows keep their lease, and
 nothing else in the ledger (sent rows, the bounces that point at them) changes. On SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -37,8 +38,11 @@ def _filler(column):
 
 def _add(conn, table, **values) -> int:
     """Insert a row with the given values and fillers for every other required column; returns its id."""
-    row = {column.name: _filler(column) for column in table.columns
-           if not column.nullable and column.server_default is None and not column.primary_key}
+    row = {
+        column.name: _filler(column)
+        for column in table.columns
+        if not column.nullable and column.server_default is None and not column.primary_key
+    }
     row.update(values)
     return conn.execute(insert(table).values(**row).returning(table.c.id)).scalar_one()
 
@@ -71,8 +75,15 @@ def test_migration_keeps_a_ledger_in_use_working(database_at_0009):
         common = {"edition_id": edition_id, "not_before": now - timedelta(minutes=5), "attempts": 1}
         sent = _add(conn, t["deliveries"], subscriber_id=readers[0], status="sent", **common)
         _add(conn, t["deliveries"], subscriber_id=readers[1], status="pending", **common)
-        _add(conn, t["deliveries"], subscriber_id=readers[2], status="sending", lease_token="a" * 32,
-             lease_expires_at=now - timedelta(seconds=1), **common)
+        _add(
+            conn,
+            t["deliveries"],
+            subscriber_id=readers[2],
+            status="sending",
+            lease_token="a" * 32,
+            lease_expires_at=now - timedelta(seconds=1),
+            **common,
+        )
         bounce = _add(conn, t["bounces"], delivery_id=sent, kind="hard", message_sha256="b" * 64)
 
     migrate.upgrade(url)

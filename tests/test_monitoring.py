@@ -1,5 +1,6 @@
 """Monitoring against real services: /metrics and /readyz on real Redis (and a stopped one), ledger figures,
 `newsletter status` with a worker and without, queue depths on every broker kind, JSON logs during a drain."""
+
 from __future__ import annotations
 
 import io
@@ -79,9 +80,13 @@ def _sent_edition(db, settings, world_news, mailbox):
     """An edition drained in-process against the real SMTP server: 3 sent, 2 failed for good, 1 to retry."""
     engine = engine_for(settings.effective_database_url)
     readers = add_readers(engine, world_news.id, 6)
-    mailbox.reply_for.update({readers[0]: "550 5.1.1 No such user here",
-                              readers[1]: "550 5.7.1 Rejected by policy: sender not authorised",
-                              readers[2]: "451 4.3.0 Try again later"})
+    mailbox.reply_for.update(
+        {
+            readers[0]: "550 5.1.1 No such user here",
+            readers[1]: "550 5.7.1 Rejected by policy: sender not authorised",
+            readers[2]: "451 4.3.0 Try again later",
+        }
+    )
     day_of_stories(db)
     edition, planned = send_now(settings, db, world_news, utcnow().date(), utcnow())
     assert planned == 6
@@ -152,9 +157,18 @@ def test_figures_of_an_edition_with_sent_failed_and_retrying_rows(db, settings, 
     edition, readers = _sent_edition(db, settings, world_news, mailbox)
     engine = engine_for(settings.effective_database_url)
     with engine.begin() as conn:  # one reader leaves after the send
-        conn.execute(update(Subscription).where(Subscription.subscriber_id.in_(
-            Subscriber.__table__.select().with_only_columns(Subscriber.id).where(Subscriber.email == readers[5])
-            .scalar_subquery())).values(status=SubscriptionStatus.unsubscribed, unsubscribed_at=utcnow()))
+        conn.execute(
+            update(Subscription)
+            .where(
+                Subscription.subscriber_id.in_(
+                    Subscriber.__table__.select()
+                    .with_only_columns(Subscriber.id)
+                    .where(Subscriber.email == readers[5])
+                    .scalar_subquery()
+                )
+            )
+            .values(status=SubscriptionStatus.unsubscribed, unsubscribed_at=utcnow())
+        )
     db.expire_all()
 
     now = utcnow()
@@ -170,7 +184,9 @@ def test_figures_of_an_edition_with_sent_failed_and_retrying_rows(db, settings, 
 
     failures = recent_failures(db, edition_id=edition.id)
     assert {(f.email, f.smtp_code, f.failure_kind) for f in failures} == {
-        (readers[0], 550, "no_such_user"), (readers[1], 550, "policy")}
+        (readers[0], 550, "no_such_user"),
+        (readers[1], 550, "policy"),
+    }
     assert any("5.7.1" in (f.smtp_reply or "") for f in failures)
     assert upcoming.audience_change(db, now=utcnow()) == [("world-news", 6, 1)]
     assert figures.smtp_reply_classes(db) == {"2xx": 3, "4xx": 1, "5xx": 2, "none": 0}
@@ -192,11 +208,11 @@ def test_next_send_tells_a_newcomer_when_the_next_edition_goes(db, settings):
     london = create_list(db, slug="morning", name="Morning", send_time=dt_time(7, 0), timezone="Europe/London")
     today = utcnow().astimezone(ZoneInfo("Europe/London")).date()
     moment = send_moment(london, today)
-    before, = upcoming.next_sends(db, now=moment - timedelta(hours=1))
+    (before,) = upcoming.next_sends(db, now=moment - timedelta(hours=1))
     assert (before.at, before.edition_date, before.catching_up) == (moment, today, False)
-    late, = upcoming.next_sends(db, now=moment + timedelta(hours=1))
+    (late,) = upcoming.next_sends(db, now=moment + timedelta(hours=1))
     assert late.catching_up and late.at == moment + timedelta(hours=1), "still due today: the next tick starts it"
-    newcomer, = upcoming.next_sends(db, now=moment + timedelta(hours=10))
+    (newcomer,) = upcoming.next_sends(db, now=moment + timedelta(hours=10))
     assert newcomer.edition_date == today + timedelta(days=1)
     assert newcomer.at == send_moment(london, today + timedelta(days=1)) and newcomer.at.tzinfo is not None
     london.archived_at = utcnow()
@@ -233,8 +249,11 @@ def test_status_with_a_running_worker_is_healthy(db, settings, celery_worker, wo
     as_json = _status_cli("--json")
     assert as_json.exit_code == 0, as_json.output
     body = json.loads(as_json.output)
-    assert body["healthy"] and body["problems"] == [] and any(
-        name.startswith(f"test-{RUN_ID}@") for name in body["workers"]["consuming"])
+    assert (
+        body["healthy"]
+        and body["problems"] == []
+        and any(name.startswith(f"test-{RUN_ID}@") for name in body["workers"]["consuming"])
+    )
     assert body["next_sends"][0]["list_slug"] == "world-news" and body["beat_age_seconds"] < 60
 
 
@@ -275,8 +294,13 @@ def test_rabbitmq_queue_depth_by_passive_declare(settings):
 
 
 def test_filesystem_broker_depth_counts_its_files(settings, tmp_path):
-    embedded = settings.model_copy(update={"broker_url": None, "data_dir": tmp_path,  # kombu keeps bindings
-                                           "task_queue": f"fs-{time.monotonic_ns()}"})  # per process: a fresh name
+    embedded = settings.model_copy(
+        update={
+            "broker_url": None,
+            "data_dir": tmp_path,  # kombu keeps bindings
+            "task_queue": f"fs-{time.monotonic_ns()}",
+        }
+    )  # per process: a fresh name
     options = celery_config(embedded)["broker_transport_options"]
     with Connection("filesystem://", transport_options=options) as connection:
         queue = connection.SimpleQueue(embedded.task_queue)

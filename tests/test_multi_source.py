@@ -1,4 +1,5 @@
 """Multi-source stories from real local feeds: many publishers' items become one story, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import threading
@@ -20,27 +21,36 @@ from tests.support.edition_stories import add_story
 from tests.support.feed_server import FeedServer, Route
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-QUAKE = [("NHK World", "Magnitude 7.1 earthquake strikes off the coast of Japan"),
-         ("Reuters", "Japan earthquake: magnitude 7.1 quake strikes off the coast, tsunami warning issued"),
-         ("The Japan Times", "Strong magnitude 7.1 earthquake strikes off Japan's coast, tsunami warning lifted")]
-QUAKE_TEXT = ("A magnitude 7.1 earthquake struck off the coast of northern Japan on Tuesday morning. "
-              "Authorities issued a tsunami warning for the Pacific coast and later lifted it. "
-              "No major damage was reported, according to the national broadcaster. "
-              "Bullet train services were suspended for several hours as a precaution. "
-              "Continue reading...")
-SANCTIONS = [("Deutsche Welle", "EU leaders agree on new sanctions package against Russia"),
-             ("Euronews", "European Union agrees new sanctions package against Russia")]
-SANCTIONS_TEXT = ("European Union leaders agreed a new package of sanctions against Russia at a summit in Brussels. "
-                  "The measures target energy exports and financial institutions. "
-                  "Hungary dropped its objection after talks that lasted into the night. "
-                  "The post EU agrees sanctions appeared first on Example News.")
+QUAKE = [
+    ("NHK World", "Magnitude 7.1 earthquake strikes off the coast of Japan"),
+    ("Reuters", "Japan earthquake: magnitude 7.1 quake strikes off the coast, tsunami warning issued"),
+    ("The Japan Times", "Strong magnitude 7.1 earthquake strikes off Japan's coast, tsunami warning lifted"),
+]
+QUAKE_TEXT = (
+    "A magnitude 7.1 earthquake struck off the coast of northern Japan on Tuesday morning. "
+    "Authorities issued a tsunami warning for the Pacific coast and later lifted it. "
+    "No major damage was reported, according to the national broadcaster. "
+    "Bullet train services were suspended for several hours as a precaution. "
+    "Continue reading..."
+)
+SANCTIONS = [
+    ("Deutsche Welle", "EU leaders agree on new sanctions package against Russia"),
+    ("Euronews", "European Union agrees new sanctions package against Russia"),
+]
+SANCTIONS_TEXT = (
+    "European Union leaders agreed a new package of sanctions against Russia at a summit in Brussels. "
+    "The measures target energy exports and financial institutions. "
+    "Hungary dropped its objection after talks that lasted into the night. "
+    "The post EU agrees sanctions appeared first on Example News."
+)
 
 
 def rss(title: str, items: list[dict], language: str | None = None) -> bytes:
     """A real RSS 2.0 document; each item may carry a <source> (as news aggregators' feeds do)."""
-    parts = [f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
-             f'<link>https://feeds.example.org/</link>'
-             + (f"<language>{language}</language>" if language else "")]
+    parts = [
+        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
+        f"<link>https://feeds.example.org/</link>" + (f"<language>{language}</language>" if language else "")
+    ]
     for item in items:
         parts.append("<item>")
         parts.append(f"<title>{escape(item['title'])}</title>" if item.get("title") is not None else "")
@@ -51,8 +61,10 @@ def rss(title: str, items: list[dict], language: str | None = None) -> bytes:
         elif item.get("raw_date"):
             parts.append(f"<pubDate>{item['raw_date']}</pubDate>")
         if item.get("source"):
-            parts.append(f'<source url="https://{item["source"].replace(" ", "").lower()}.example/rss">'
-                         f"{escape(item['source'])}</source>")
+            parts.append(
+                f'<source url="https://{item["source"].replace(" ", "").lower()}.example/rss">'
+                f"{escape(item['source'])}</source>"
+            )
         parts.append(f"<description>{escape(item.get('text', ''))}</description></item>")
     parts.append("</channel></rss>")
     return "".join(parts).encode("utf-8")
@@ -69,20 +81,41 @@ def server():
 def poll(session, settings) -> dict:
     """What the beat task does: every feed, one client, the configured clusterer."""
     with make_client(allow_private=True) as client:  # the test server is on 127.0.0.1
-        return {r.url: r for r in poll_all(session, client=client, clusterer=clusterer_from(settings),
-                                           allow_private=True)}
+        return {
+            r.url: r for r in poll_all(session, client=client, clusterer=clusterer_from(settings), allow_private=True)
+        }
 
 
 def aggregator_items(at: datetime) -> list[dict]:
     """An aggregator's feed: three publishers on the quake, two on the sanctions, one unrelated item."""
-    items = [{"title": title, "source": publisher, "published": at - timedelta(minutes=10 * n), "text": QUAKE_TEXT,
-              "link": f"https://{publisher.replace(' ', '').lower()}.example/quake"}
-             for n, (publisher, title) in enumerate(QUAKE)]
-    items += [{"title": title, "source": publisher, "published": at - timedelta(hours=1, minutes=n),
-               "text": SANCTIONS_TEXT, "link": f"https://{publisher.replace(' ', '').lower()}.example/sanctions"}
-              for n, (publisher, title) in enumerate(SANCTIONS)]
-    items.append({"title": "Museum returns looted bronzes to Benin", "source": "BBC News",
-                  "published": at - timedelta(hours=2), "text": "The bronzes were handed over at a ceremony."})
+    items = [
+        {
+            "title": title,
+            "source": publisher,
+            "published": at - timedelta(minutes=10 * n),
+            "text": QUAKE_TEXT,
+            "link": f"https://{publisher.replace(' ', '').lower()}.example/quake",
+        }
+        for n, (publisher, title) in enumerate(QUAKE)
+    ]
+    items += [
+        {
+            "title": title,
+            "source": publisher,
+            "published": at - timedelta(hours=1, minutes=n),
+            "text": SANCTIONS_TEXT,
+            "link": f"https://{publisher.replace(' ', '').lower()}.example/sanctions",
+        }
+        for n, (publisher, title) in enumerate(SANCTIONS)
+    ]
+    items.append(
+        {
+            "title": "Museum returns looted bronzes to Benin",
+            "source": "BBC News",
+            "published": at - timedelta(hours=2),
+            "text": "The bronzes were handed over at a ceremony.",
+        }
+    )
     return items
 
 
@@ -114,23 +147,36 @@ def test_an_aggregator_feed_becomes_one_story_per_event_with_its_publishers(db, 
     assert sanctions.source_count == 2
     assert not any("appeared first on" in point for point in sanctions.key_points)
     assert stories["Museum returns looted bronzes to Benin"].source_count == 1
-    expected = clusterer_from(settings).vectors([ItemText(key=0, title=QUAKE[0][1], published=NOW,
-                                                           summary=QUAKE_TEXT, publisher=QUAKE[0][0])])[0]
+    expected = clusterer_from(settings).vectors(
+        [ItemText(key=0, title=QUAKE[0][1], published=NOW, summary=QUAKE_TEXT, publisher=QUAKE[0][0])]
+    )[0]
     stored = db.scalar(select(Item.vector).where(Item.title == QUAKE[0][1]))
     assert stored == expected, "each item keeps the embedding its clusterer would compute, so no poll redoes it"
 
 
 def test_a_later_poll_adds_new_publishers_to_the_same_story_and_a_repoll_changes_nothing(db, settings, server):
-    first = [{"title": QUAKE[0][1], "published": NOW - timedelta(hours=3), "text": QUAKE_TEXT,
-              "link": "https://nhk.example/quake"}]
+    first = [
+        {
+            "title": QUAKE[0][1],
+            "published": NOW - timedelta(hours=3),
+            "text": QUAKE_TEXT,
+            "link": "https://nhk.example/quake",
+        }
+    ]
     server.routes["/nhk.xml"] = Route(body=rss("NHK World", first))
     add_feed(db, url=server.url("/nhk.xml"), category="World News", allow_private=True)
     db.commit()
     poll(db, settings)
     assert [s.source_count for s in stories_by_title(db).values()] == [1]
 
-    later = [{"title": QUAKE[1][1], "published": NOW - timedelta(hours=1), "text": QUAKE_TEXT,
-              "link": "https://reuters.example/quake"}]
+    later = [
+        {
+            "title": QUAKE[1][1],
+            "published": NOW - timedelta(hours=1),
+            "text": QUAKE_TEXT,
+            "link": "https://reuters.example/quake",
+        }
+    ]
     server.routes["/reuters.xml"] = Route(body=rss("Reuters", later))
     add_feed(db, url=server.url("/reuters.xml"), category="World News", allow_private=True)
     db.commit()
@@ -153,8 +199,11 @@ def test_bad_items_are_refused_one_by_one_and_the_rest_is_taken(db, settings, se
         {"title": "From next year", "published": NOW + timedelta(days=400), "text": "x"},
         {"title": "A giant description", "published": NOW, "text": "word " * 220_000},
         {"title": "Bell\x07 in the title", "published": NOW, "text": "x"},
-        {"title": "Parliament passes the annual budget", "published": NOW - timedelta(hours=1),
-         "text": "The budget passed by a wide margin."},
+        {
+            "title": "Parliament passes the annual budget",
+            "published": NOW - timedelta(hours=1),
+            "text": "The budget passed by a wide margin.",
+        },
     ]
     body = rss("Messy Feed", items).replace(b"Bell\x07", b"Bell&#7;")
     server.routes["/messy.xml"] = Route(body=body)
@@ -168,15 +217,22 @@ def test_bad_items_are_refused_one_by_one_and_the_rest_is_taken(db, settings, se
     feed = db.scalar(select(Feed))
     assert feed.last_status == "partial" and feed.consecutive_failures == 0
     assert feed.last_error.startswith("5 of 6 items skipped")
-    for words in ("item 1: no title", "item 2: implausible date 1970-01-01", "item 3: implausible date",
-                  "item 4: description of", "item 5: control characters in the title"):
+    for words in (
+        "item 1: no title",
+        "item 2: implausible date 1970-01-01",
+        "item 3: implausible date",
+        "item 4: description of",
+        "item 5: control characters in the title",
+    ):
         assert words in feed.last_error, feed.last_error
 
 
 def test_undated_items_never_look_newer_than_their_feed(db, settings, server):
-    items = [{"title": "Drought cuts the wheat harvest", "published": NOW - timedelta(hours=30), "text": "x"},
-             {"title": "Floods close the northern railway", "published": NOW - timedelta(hours=40), "text": "z"},
-             {"title": "Chip makers announce a new factory", "raw_date": "sometime last week", "text": "y"}]
+    items = [
+        {"title": "Drought cuts the wheat harvest", "published": NOW - timedelta(hours=30), "text": "x"},
+        {"title": "Floods close the northern railway", "published": NOW - timedelta(hours=40), "text": "z"},
+        {"title": "Chip makers announce a new factory", "raw_date": "sometime last week", "text": "y"},
+    ]
     server.routes["/undated.xml"] = Route(body=rss("Farm Wire", items))
     add_feed(db, url=server.url("/undated.xml"), category="World News", allow_private=True)
     db.commit()
@@ -217,19 +273,42 @@ def test_two_concurrent_polls_never_split_or_duplicate_a_story(db, settings, ser
 
 
 def test_an_edition_from_a_mixed_day_is_fresh_relevant_and_varied(db, settings, server):
-    world = create_list(db, slug="world-news", name="World News daily", categories=["World News"],
-                        timezone="UTC")
+    world = create_list(db, slug="world-news", name="World News daily", categories=["World News"], timezone="UTC")
     items = aggregator_items(NOW)
-    items += [{"title": "Ceasefire talks resume in Geneva", "source": "Al Jazeera",
-               "published": NOW - timedelta(hours=50), "text": "Old news by now."},  # stale: older than 36 h
-              {"title": "Match Eleitoral já soma mais de 500 mil testes completos", "source": "Folha",
-               "published": NOW - timedelta(hours=1), "text": "A ferramenta ajuda eleitores a escolher."},
-              {"title": "Heatwave breaks temperature records", "source": "Met Desk", "raw_date": "not a date",
-               "text": "Records fell in twelve cities."}]
+    items += [
+        {
+            "title": "Ceasefire talks resume in Geneva",
+            "source": "Al Jazeera",
+            "published": NOW - timedelta(hours=50),
+            "text": "Old news by now.",
+        },  # stale: older than 36 h
+        {
+            "title": "Match Eleitoral já soma mais de 500 mil testes completos",
+            "source": "Folha",
+            "published": NOW - timedelta(hours=1),
+            "text": "A ferramenta ajuda eleitores a escolher.",
+        },
+        {
+            "title": "Heatwave breaks temperature records",
+            "source": "Met Desk",
+            "raw_date": "not a date",
+            "text": "Records fell in twelve cities.",
+        },
+    ]
     server.routes["/agg.xml"] = Route(body=rss("News Aggregator", items))
-    server.routes["/copy.xml"] = Route(body=rss("Copy Desk", [
-        {"title": "Museum returns looted bronzes to Benin", "published": NOW - timedelta(hours=2),
-         "text": "The bronzes were handed over at a ceremony.", "link": "https://copydesk.example/bronzes"}]))
+    server.routes["/copy.xml"] = Route(
+        body=rss(
+            "Copy Desk",
+            [
+                {
+                    "title": "Museum returns looted bronzes to Benin",
+                    "published": NOW - timedelta(hours=2),
+                    "text": "The bronzes were handed over at a ceremony.",
+                    "link": "https://copydesk.example/bronzes",
+                }
+            ],
+        )
+    )
     for path in ("/agg.xml", "/copy.xml"):
         add_feed(db, url=server.url(path), category="World News", allow_private=True)
     db.commit()

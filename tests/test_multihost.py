@@ -17,6 +17,7 @@ second per host) are printed (pytest -s) and written to test-output/multihost-<s
 
 Where namespaces cannot be made (not root), the tests fail with one line: they are never skipped.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -130,24 +131,47 @@ def run(lab, tmp_path) -> Iterator[Run]:
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
     url = lab.postgres.url(name)
     session = session_factory(url)()
-    mailing_list = create_list(session, slug="multihost", name="Multi-host daily", timezone="UTC",
-                               send_time=(utcnow() + timedelta(hours=1)).time().replace(microsecond=0),
-                               categories=["World News"])
+    mailing_list = create_list(
+        session,
+        slug="multihost",
+        name="Multi-host daily",
+        timezone="UTC",
+        send_time=(utcnow() + timedelta(hours=1)).time().replace(microsecond=0),
+        categories=["World News"],
+    )
     readers = add_readers(engine_for(url), mailing_list.id, READERS)
-    second = create_list(session, slug="multihost-later", name="Multi-host later", timezone="UTC",
-                         send_time=mailing_list.send_time, categories=["World News"])
+    second = create_list(
+        session,
+        slug="multihost-later",
+        name="Multi-host later",
+        timezone="UTC",
+        send_time=mailing_list.send_time,
+        categories=["World News"],
+    )
     later = add_readers(engine_for(url), second.id, LATER_READERS, prefix="later")
     day_of_stories(session)
     session.close()
     redis.Redis.from_url(lab.redis.url()).flushall()  # nothing queued by an earlier scenario
     lab.smtp.clear()
-    env = {**os.environ, "ENVIRONMENT": "test", "DATABASE_URL": f"{url}?{TCP_USER_TIMEOUT}",
-           "BROKER_URL": lab.redis.url(0), "RATE_LIMIT_STORAGE_URL": lab.redis.url(1), "TASK_QUEUE": f"multihost-{RUN}",
-           "SMTP_URL": f"smtp://{lab.network.services_ip}:25", "SECRET_KEY": "test-secret-key-0123456789abcdef",
-           "BASE_URL": "http://testserver", "MAIL_FROM": "World News daily <news@news.example.org>",
-           "POSTAL_ADDRESS": "Test Newsletter Ltd, 1 Test Street, Testville", "DATA_DIR": str(tmp_path),
-           "SEND_LEASE_SECONDS": str(LEASE_SECONDS), "SEND_RATE_PER_SECOND": str(RATE), "SEND_BATCH_SIZE": "50",
-           "SEND_PARALLELISM": str(2 * HOSTS * CONCURRENCY), "DRAIN_MAX_SECONDS": "30"}
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": f"{url}?{TCP_USER_TIMEOUT}",
+        "BROKER_URL": lab.redis.url(0),
+        "RATE_LIMIT_STORAGE_URL": lab.redis.url(1),
+        "TASK_QUEUE": f"multihost-{RUN}",
+        "SMTP_URL": f"smtp://{lab.network.services_ip}:25",
+        "SECRET_KEY": "test-secret-key-0123456789abcdef",
+        "BASE_URL": "http://testserver",
+        "MAIL_FROM": "World News daily <news@news.example.org>",
+        "POSTAL_ADDRESS": "Test Newsletter Ltd, 1 Test Street, Testville",
+        "DATA_DIR": str(tmp_path),
+        "SEND_LEASE_SECONDS": str(LEASE_SECONDS),
+        "SEND_RATE_PER_SECOND": str(RATE),
+        "SEND_BATCH_SIZE": "50",
+        "SEND_PARALLELISM": str(2 * HOSTS * CONCURRENCY),
+        "DRAIN_MAX_SECONDS": "30",
+    }
     env.pop("REDIS_URL", None)  # the global send rate lives in the private Redis too
     current = Run(lab, url, readers, later, env)
     try:
@@ -176,8 +200,10 @@ def _timeline(current: Run) -> str:
 
 def _count(current: Run, figures: Figures, readers: list[str]) -> Figures:
     """Count what the SMTP server got, with the scenario's setup and its timeline per host."""
-    figures.setup = (f"hosts: {HOSTS} x {CONCURRENCY} connections, readers: {READERS}, rate: {RATE}/s, "
-                     f"lease: {LEASE_SECONDS} s, no beat")
+    figures.setup = (
+        f"hosts: {HOSTS} x {CONCURRENCY} connections, readers: {READERS}, rate: {RATE}/s, "
+        f"lease: {LEASE_SECONDS} s, no beat"
+    )
     figures.notes["messages a second per host"] = _timeline(current)
     return figures.count(current.lab.smtp, current.url, readers)
 
@@ -190,8 +216,9 @@ def _under_way(current: Run, tmp_path: Path) -> None:
     assert not edition_complete(current.url), "the edition ended before the fault: nothing would be tested"
 
 
-def _host_cut_off(current: Run, tmp_path: Path, scenario: str, fault: str, cut: Callable[[], None],
-                  mend: Callable[[], None]) -> Figures:
+def _host_cut_off(
+    current: Run, tmp_path: Path, scenario: str, fault: str, cut: Callable[[], None], mend: Callable[[], None]
+) -> Figures:
     """Cut host 1 off mid-edition; the others must finish everything, its claimed rows too, while it is away.
 
     Then it comes back, the other hosts stop, and a later edition starts: host 1's workers must notice
@@ -202,8 +229,12 @@ def _host_cut_off(current: Run, tmp_path: Path, scenario: str, fault: str, cut: 
     smtp, host = current.lab.smtp, current.lab.network.host_ip(0)
     cut_at, cut_clock = time.monotonic(), datetime.now()
     cut()
-    wait_for(lambda: edition_complete(current.url), RECOVERY_BOUND, f"{scenario}: edition complete without host 1",
-              ledger_state(current.url, current.lab.postgres.admin))
+    wait_for(
+        lambda: edition_complete(current.url),
+        RECOVERY_BOUND,
+        f"{scenario}: edition complete without host 1",
+        ledger_state(current.url, current.lab.postgres.admin),
+    )
     complete_at = time.monotonic()
     time.sleep(max(0.0, cut_at + MIN_FAULT_SECONDS - time.monotonic()))
     sent_while_cut = smtp.from_host(host, since=cut_at)
@@ -213,25 +244,38 @@ def _host_cut_off(current: Run, tmp_path: Path, scenario: str, fault: str, cut: 
     mend()
     mended_at = time.monotonic()
     send_edition(current.env, "multihost-later")  # a second list's edition: only host 1 is left to send it
-    wait_for(lambda: smtp.from_host(host, since=mended_at) > 0, HOST_BACK_BOUND, "host 1 sending again",
-              ledger_state(current.url, current.lab.postgres.admin))
+    wait_for(
+        lambda: smtp.from_host(host, since=mended_at) > 0,
+        HOST_BACK_BOUND,
+        "host 1 sending again",
+        ledger_state(current.url, current.lab.postgres.admin),
+    )
     back_at = time.monotonic()
-    wait_for(lambda: edition_complete(current.url), RECOVERY_BOUND, f"{scenario}: later edition complete",
-              ledger_state(current.url, current.lab.postgres.admin))
-    figures = Figures(scenario, fault, f"bound {RECOVERY_BOUND} s from the cut, host 1 still away",
-                      recovery=complete_at - cut_at)
-    figures.notes = {"host 1 cut off for": f"{mended_at - cut_at:.1f} s",
-                     "host 1 messages while cut off": sent_while_cut,
-                     "host 1 noticed it lost the database after": "not while cut off" if noticed is None else
-                     f"{(noticed - cut_clock).total_seconds():.1f} s ({TCP_USER_TIMEOUT.replace('=', ' ')} ms, "
-                     f"bound {NOTICE_BOUND} s)",
-                     "host 1 sending again (a later edition) after it was back": f"{back_at - mended_at:.1f} s "
-                                                                                 f"(bound {HOST_BACK_BOUND} s)"}
+    wait_for(
+        lambda: edition_complete(current.url),
+        RECOVERY_BOUND,
+        f"{scenario}: later edition complete",
+        ledger_state(current.url, current.lab.postgres.admin),
+    )
+    figures = Figures(
+        scenario, fault, f"bound {RECOVERY_BOUND} s from the cut, host 1 still away", recovery=complete_at - cut_at
+    )
+    figures.notes = {
+        "host 1 cut off for": f"{mended_at - cut_at:.1f} s",
+        "host 1 messages while cut off": sent_while_cut,
+        "host 1 noticed it lost the database after": "not while cut off"
+        if noticed is None
+        else f"{(noticed - cut_clock).total_seconds():.1f} s ({TCP_USER_TIMEOUT.replace('=', ' ')} ms, "
+        f"bound {NOTICE_BOUND} s)",
+        "host 1 sending again (a later edition) after it was back": f"{back_at - mended_at:.1f} s "
+        f"(bound {HOST_BACK_BOUND} s)",
+    }
     return _count(current, figures, current.readers + current.later)
 
 
-def _server_restart(current: Run, tmp_path: Path, scenario: str, fault: str, stop: Callable[[], None],
-                    start: Callable[[], None]) -> Figures:
+def _server_restart(
+    current: Run, tmp_path: Path, scenario: str, fault: str, stop: Callable[[], None], start: Callable[[], None]
+) -> Figures:
     """Stop a server every host uses mid-edition, keep it down a while, start it again; the hosts must finish."""
     _under_way(current, tmp_path)
     stopped_at = time.monotonic()
@@ -239,14 +283,22 @@ def _server_restart(current: Run, tmp_path: Path, scenario: str, fault: str, sto
     time.sleep(MIN_FAULT_SECONDS)
     start()
     back_at = time.monotonic()
-    wait_for(lambda: edition_complete(current.url), RECOVERY_BOUND, f"{scenario}: edition complete",
-              ledger_state(current.url, current.lab.postgres.admin))
-    figures = Figures(scenario, fault, f"bound {RECOVERY_BOUND} s from the server being back",
-                      recovery=time.monotonic() - back_at)
+    wait_for(
+        lambda: edition_complete(current.url),
+        RECOVERY_BOUND,
+        f"{scenario}: edition complete",
+        ledger_state(current.url, current.lab.postgres.admin),
+    )
+    figures = Figures(
+        scenario, fault, f"bound {RECOVERY_BOUND} s from the server being back", recovery=time.monotonic() - back_at
+    )
     resumed = current.lab.smtp.first_after(back_at)
-    figures.notes = {"server down for": f"{back_at - stopped_at:.1f} s",
-                     "sending again after the server was back": "never" if resumed is None else
-                     f"{max(0.0, resumed - back_at):.1f} s (bound {RESUME_BOUND} s)"}
+    figures.notes = {
+        "server down for": f"{back_at - stopped_at:.1f} s",
+        "sending again after the server was back": "never"
+        if resumed is None
+        else f"{max(0.0, resumed - back_at):.1f} s (bound {RESUME_BOUND} s)",
+    }
     return _count(current, figures, current.readers)
 
 
@@ -254,7 +306,8 @@ def _assert_recovered(figures: Figures, allowed_duplicates: int) -> None:
     """Everyone once (but the in-flight allowance), the ledger all sent."""
     assert figures.misses == 0, f"{figures.misses} readers never got the edition\n{figures.report()}"
     assert figures.duplicates <= allowed_duplicates, (
-        f"{figures.duplicates} duplicates (allowed {allowed_duplicates})\n{figures.report()}")
+        f"{figures.duplicates} duplicates (allowed {allowed_duplicates})\n{figures.report()}"
+    )
     assert figures.statuses == {DeliveryStatus.sent: figures.expected}, figures.report()
 
 
@@ -270,6 +323,7 @@ def test_database_connections_give_up_on_a_silent_server(lab):
     Without them a worker whose database went silent (a partition, a vanished server) waits on the kernel's
     ~15 minutes of retransmissions before its drain can fail and try again.
     """
+
     def options(url: str) -> dict[str, str]:
         """The libpq options a new connection of the service's engine was made with."""
         with engine_for(url).connect() as conn:
@@ -286,18 +340,28 @@ def test_database_connections_give_up_on_a_silent_server(lab):
 def test_a_host_unplugged_mid_edition_loses_no_reader(run, tmp_path):
     """Proves: a host that reaches neither database nor SMTP costs at most its in-flight messages, and comes back."""
     network = run.lab.network
-    figures = _host_cut_off(run, tmp_path, "link-down", "host 1's link down mid-edition, up again after",
-                            lambda: network.cut(0), lambda: network.mend(0))
+    figures = _host_cut_off(
+        run,
+        tmp_path,
+        "link-down",
+        "host 1's link down mid-edition, up again after",
+        lambda: network.cut(0),
+        lambda: network.mend(0),
+    )
     _assert_recovered(figures, allowed_duplicates=CONCURRENCY)
 
 
 def test_a_host_without_the_database_stops_sending(run, tmp_path):
     """Proves: a host that still reaches SMTP but not the ledger sends at most one more message per connection."""
     network = run.lab.network
-    figures = _host_cut_off(run, tmp_path, "database-unreachable",
-                            "host 1 reaches SMTP and Redis but not PostgreSQL (blackhole route), then again",
-                            lambda: network.block(0, network.database_ip),
-                            lambda: network.unblock(0, network.database_ip))
+    figures = _host_cut_off(
+        run,
+        tmp_path,
+        "database-unreachable",
+        "host 1 reaches SMTP and Redis but not PostgreSQL (blackhole route), then again",
+        lambda: network.block(0, network.database_ip),
+        lambda: network.unblock(0, network.database_ip),
+    )
     _assert_recovered(figures, allowed_duplicates=CONCURRENCY)
     sent = figures.notes["host 1 messages while cut off"]
     assert isinstance(sent, int) and sent <= CONCURRENCY, figures.report()
@@ -308,8 +372,14 @@ def test_a_host_without_the_database_stops_sending(run, tmp_path):
 def test_postgresql_restart_mid_edition(run, tmp_path):
     """Proves: the ledger's server going away and coming back stops no host for good (no beat to help)."""
     postgres = run.lab.postgres
-    figures = _server_restart(run, tmp_path, "postgresql-restart", "PostgreSQL stopped (fast) mid-edition, started",
-                              postgres.stop, postgres.start)
+    figures = _server_restart(
+        run,
+        tmp_path,
+        "postgresql-restart",
+        "PostgreSQL stopped (fast) mid-edition, started",
+        postgres.stop,
+        postgres.start,
+    )
     _assert_recovered(figures, allowed_duplicates=HOSTS * CONCURRENCY)
     _assert_resumed(figures)
 
@@ -317,7 +387,8 @@ def test_postgresql_restart_mid_edition(run, tmp_path):
 def test_redis_restart_mid_edition(run, tmp_path):
     """Proves: losing the broker and every queued task mid-edition, on several hosts, loses no reader."""
     broker = run.lab.redis
-    figures = _server_restart(run, tmp_path, "redis-restart", "Redis killed mid-edition (keeps nothing), started",
-                              broker.kill, broker.start)
+    figures = _server_restart(
+        run, tmp_path, "redis-restart", "Redis killed mid-edition (keeps nothing), started", broker.kill, broker.start
+    )
     _assert_recovered(figures, allowed_duplicates=0)
     _assert_resumed(figures)

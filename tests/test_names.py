@@ -1,5 +1,6 @@
 """Names are names everywhere: list names, the site's and senders' names go through the one check reader names use
 (no CR/LF, no control characters, no encoded words), and a list slug that cannot exist is a 422, not a 500."""
+
 from __future__ import annotations
 
 import json
@@ -49,9 +50,16 @@ def test_a_list_name_that_could_reach_a_header_is_a_clear_422_in_the_api(web, db
 def test_the_list_form_and_the_cli_refuse_it_too(web, db, world_news):
     signed_in(web, db)
     csrf = csrf_of(web, "/admin/lists/world-news")
-    answer = web.post("/admin/lists/world-news", data={"csrf_token": csrf, "name": "Daily\r\nBcc: all@example.org",
-                                                       "send_time": "07:00", "timezone": "Europe/London",
-                                                       "languages": "en"})
+    answer = web.post(
+        "/admin/lists/world-news",
+        data={
+            "csrf_token": csrf,
+            "name": "Daily\r\nBcc: all@example.org",
+            "send_time": "07:00",
+            "timezone": "Europe/London",
+            "languages": "en",
+        },
+    )
     assert answer.status_code == 422 and "The list name may not contain line breaks" in answer.text
     cli = newsletter("lists", "create", "tech", "--name", "Tech\r\nX-Injected: yes")
     assert cli.returncode == 2 and "Traceback" not in cli.stderr and "The list name may not contain" in cli.stderr
@@ -61,16 +69,23 @@ def test_the_list_form_and_the_cli_refuse_it_too(web, db, world_news):
 @pytest.mark.parametrize("field", ["name", "sender_name"])
 def test_site_and_sender_names_in_the_branding_form(web, db, world_news, field):
     signed_in(web, db)
-    form = {"name": "Morning Brief", "about": "", "accent_color": "#1A5C8E", "sender_name": "The Desk",
-            field: "Morning\rBrief", "csrf_token": csrf_of(web, "/admin/branding")}
+    form = {
+        "name": "Morning Brief",
+        "about": "",
+        "accent_color": "#1A5C8E",
+        "sender_name": "The Desk",
+        field: "Morning\rBrief",
+        "csrf_token": csrf_of(web, "/admin/branding"),
+    }
     answer = web.post("/admin/branding", data=form)
     assert answer.status_code == 422 and "may not contain line breaks" in answer.text
     db.expire_all()
     assert db.get(SiteBranding, 1) is None, "nothing stored"
     db.commit()
-    listed = web.post("/admin/branding/lists/world-news",
-                      data={"accent_color": "", "sender_name": "=?utf-8?b?QQ==?=",
-                            "csrf_token": csrf_of(web, "/admin/branding")})
+    listed = web.post(
+        "/admin/branding/lists/world-news",
+        data={"accent_color": "", "sender_name": "=?utf-8?b?QQ==?=", "csrf_token": csrf_of(web, "/admin/branding")},
+    )
     assert listed.status_code == 422 and "The sender name may not contain &#39;=?...?=&#39; encoded text" in listed.text
 
 

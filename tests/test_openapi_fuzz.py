@@ -1,4 +1,5 @@
 """schemathesis against the app's own OpenAPI document, in-process: no 500, no undocumented status, true schemas."""
+
 from __future__ import annotations
 
 import re
@@ -47,8 +48,10 @@ def fuzz_report():
     for key, count in calls.items():
         statuses[key.rsplit(" ", 1)[1]] += count
     operations = len({key.rsplit(" ", 1)[0] for key in calls})
-    print(f"\n[schemathesis] operations={operations} requests={sum(calls.values())} "
-          f"statuses={dict(sorted(statuses.items()))}")
+    print(
+        f"\n[schemathesis] operations={operations} requests={sum(calls.values())} "
+        f"statuses={dict(sorted(statuses.items()))}"
+    )
 
 
 @pytest.fixture
@@ -67,8 +70,9 @@ def fuzz(operation, answered) -> None:
     """Call one operation with the cases the spec allows (admin paths with the admin token); `answered` checks each."""
 
     @given(case=operation.as_strategy())
-    @hypothesis_settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                         suppress_health_check=list(HealthCheck))
+    @hypothesis_settings(
+        max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    )
     def run(case):
         headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"} if case.path.startswith("/api/admin/") else None
         answered(case, case.call(headers=headers))
@@ -95,10 +99,12 @@ def test_every_operation_answers_only_what_it_documents(api_schema):
 def test_the_spec_documents_the_admin_auth_and_our_error_body(api_schema):
     raw = api_schema.raw_schema
     assert raw["components"]["securitySchemes"]["AdminToken"] == {
-        "type": "http", "scheme": "bearer",
+        "type": "http",
+        "scheme": "bearer",
         "description": "`Authorization: Bearer <token>`: an API token (admin UI, API tokens page, or "
-                       "`newsletter admin tokens create`; scoped to its role) or the bootstrap ADMIN_TOKEN "
-                       "(at least 32 characters outside development)"}
+        "`newsletter admin tokens create`; scoped to its role) or the bootstrap ADMIN_TOKEN "
+        "(at least 32 characters outside development)",
+    }
     admin = raw["paths"]["/api/admin/stories"]["post"]
     assert admin["security"] == [{"AdminToken": []}]
     assert {"401", "413", "422", "429"} <= set(admin["responses"])
@@ -109,8 +115,13 @@ def test_the_spec_documents_the_admin_auth_and_our_error_body(api_schema):
 
 
 ABOUT_THESE_RULES = re.compile(r"email address|slug|[Ll]anguage|lists\.|address:")  # other rules: other tests
-RULED = {("POST", "/api/subscriptions"), ("POST", "/api/admin/lists"), ("PATCH", "/api/admin/lists/{slug}"),
-         ("POST", "/api/admin/suppressions"), ("DELETE", "/api/admin/suppressions")}
+RULED = {
+    ("POST", "/api/subscriptions"),
+    ("POST", "/api/admin/lists"),
+    ("PATCH", "/api/admin/lists/{slug}"),
+    ("POST", "/api/admin/suppressions"),
+    ("DELETE", "/api/admin/suppressions"),
+}
 
 
 def test_requests_the_spec_allows_are_never_a_422_for_the_email_slug_and_language_rules(api_schema):

@@ -1,4 +1,5 @@
 """The preferences page a reader reaches from the link in every email: no login, the link is the key."""
+
 from datetime import timedelta
 
 import pytest
@@ -22,11 +23,18 @@ def preferences(client, db, world_news, mailbox) -> str:
     return link_path(welcome, "preferences")
 
 
-def save(client, path: str, *, name="Ada Reader", timezone="Europe/London", lists=("world-news",), pause="",
-         action="save"):
+def save(
+    client, path: str, *, name="Ada Reader", timezone="Europe/London", lists=("world-news",), pause="", action="save"
+):
     """Submit the preferences form as the browser would, with this page's CSRF token."""
-    form = {"csrf_token": csrf_from(client, path), "name": name, "timezone": timezone, "list": list(lists),
-            "pause": pause, "action": action}
+    form = {
+        "csrf_token": csrf_from(client, path),
+        "name": name,
+        "timezone": timezone,
+        "list": list(lists),
+        "pause": pause,
+        "action": action,
+    }
     return client.post(path, data=form, follow_redirects=False)
 
 
@@ -63,11 +71,14 @@ def test_change_name_and_time_zone(client, db, preferences):
     assert statuses(db, EMAIL) == {"world-news": "confirmed"}
 
 
-@pytest.mark.parametrize("field, value, words", [
-    ("timezone", "Mars/Olympus_Mons", "Unknown time zone"),
-    ("timezone", "../../etc/passwd", "Unknown time zone"),
-    ("name", "Ada\r\nBcc: someone@example.com", "line breaks"),
-])
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("timezone", "Mars/Olympus_Mons", "Unknown time zone"),
+        ("timezone", "../../etc/passwd", "Unknown time zone"),
+        ("name", "Ada\r\nBcc: someone@example.com", "line breaks"),
+    ],
+)
 def test_bad_values_are_refused_clearly_and_change_nothing(client, db, preferences, field, value, words):
     fields = {"name": "Changed Name", "timezone": "Asia/Tokyo", "lists": ("science",), "pause": "4w", field: value}
     answer = save(client, preferences, **fields)
@@ -79,8 +90,9 @@ def test_bad_values_are_refused_clearly_and_change_nothing(client, db, preferenc
 
 def test_join_and_leave_lists(client, db, mailbox, preferences):
     assert_saved(client, save(client, preferences, lists=("world-news", "science")), preferences)
-    assert statuses(db, EMAIL) == {"world-news": "confirmed", "science": "confirmed"}, \
+    assert statuses(db, EMAIL) == {"world-news": "confirmed", "science": "confirmed"}, (
         "the link already proves the inbox"
+    )
     assert 'value="science" checked' in client.get(preferences).text
 
     page = assert_saved(client, save(client, preferences, lists=("science",)), preferences)
@@ -162,8 +174,12 @@ def test_tampered_link(client, db, preferences):
 def test_link_made_for_another_purpose_or_with_another_key(client, db, settings, preferences):
     subscriber_id = reader(db).id
     for purpose in (Purpose.unsubscribe, Purpose.confirm):
-        assert_refused(client, f"/preferences/{make_token(settings.secret_key, purpose, {'s': subscriber_id})}", 400,
-                       "This link is not valid")
+        assert_refused(
+            client,
+            f"/preferences/{make_token(settings.secret_key, purpose, {'s': subscriber_id})}",
+            400,
+            "This link is not valid",
+        )
     rotated = make_token("another-secret-key-0123456789", Purpose.preferences, {"s": subscriber_id})
     assert_refused(client, f"/preferences/{rotated}", 400, "This link is not valid")
     assert (reader(db).name, statuses(db, EMAIL)) == ("Ada Reader", {"world-news": "confirmed"})

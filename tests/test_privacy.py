@@ -1,4 +1,5 @@
 """Privacy and consent: the subscribe answer never reveals an address's history; nobody is mailed against their will."""
+
 import re
 import uuid
 
@@ -50,7 +51,8 @@ def assert_no_new_mail(mailbox, email: str, seen: int) -> None:
 
 def test_the_answer_is_the_same_whatever_the_address_has_done_before(client, db, world_news, mailbox):
     new, unconfirmed, confirmed, unsubscribed, suppressed = (
-        unique(label) for label in ("new", "unconfirmed", "confirmed", "unsubscribed", "suppressed"))
+        unique(label) for label in ("new", "unconfirmed", "confirmed", "unsubscribed", "suppressed")
+    )
     subscribe_by_form(client, unconfirmed)
     mailbox.wait_for(unconfirmed)
     confirmed_reader(client, mailbox, confirmed)
@@ -128,8 +130,13 @@ def limited(request, settings, celery_worker, db, world_news, mailbox):
     """Clients (one IP each) of the app with low limits; with Redis, two app processes share the counters."""
     run = uuid.uuid4().hex[:12]
     storage = {"memory": "memory://", "redis": REDIS_URL}[request.param]
-    strict = settings.model_copy(update={"rate_limit_storage_url": storage, "subscribe_limit_per_ip": "3/hour",
-                                         "subscribe_limit_per_address": "2/day"})
+    strict = settings.model_copy(
+        update={
+            "rate_limit_storage_url": storage,
+            "subscribe_limit_per_ip": "3/hour",
+            "subscribe_limit_per_address": "2/day",
+        }
+    )
     apps = [create_app(strict)] if request.param == "memory" else [create_app(strict), create_app(strict)]
     prefix = f"2001:db8:{run[:4]}"  # documentation range, unique to this test; each host is a /64 of its own
     made: list[TestClient] = []
@@ -145,8 +152,9 @@ def limited(request, settings, celery_worker, db, world_news, mailbox):
         @staticmethod
         def browser(host: int, device: int = 1) -> TestClient:
             """A browser at its own IP (a device of a host's /64), served by the next app process in turn."""
-            made.append(TestClient(apps[len(made) % len(apps)],
-                                   client=(f"{prefix}:{host:x}::{device:x}", 40000 + host)))
+            made.append(
+                TestClient(apps[len(made) % len(apps)], client=(f"{prefix}:{host:x}::{device:x}", 40000 + host))
+            )
             return made[-1]
 
     yield Limited
@@ -191,8 +199,9 @@ def test_an_ipv6_64_is_one_client_for_the_subscribe_limit(limited, db, mailbox):
         assert subscribe_by_form(browser, limited.address(f"home{number}")).status_code == 200
     assert_slow_down(subscribe_by_form(home[3], limited.address("home3")), "Too many subscribe requests")
     mailbox.assert_nothing_for(limited.address("home3"))
-    assert subscribe_by_form(limited.browser(8), limited.address("next-64")).status_code == 200, \
+    assert subscribe_by_form(limited.browser(8), limited.address("next-64")).status_code == 200, (
         "the next /64 is another client"
+    )
 
 
 def test_one_mailbox_gets_at_most_its_daily_confirmations_whatever_the_spelling(limited, db, mailbox, settings):
@@ -205,15 +214,20 @@ def test_one_mailbox_gets_at_most_its_daily_confirmations_whatever_the_spelling(
     mailbox.settle()
     received = {id(message): message for email in spellings for message in mailbox.messages_to(email)}
     seen = [(m.rcpt_tos, m.message["Subject"]) for m in received.values()]
-    assert len(received) == per_day, (f"{len(received)} confirmation emails reached one inbox; the limit is "
-                                      f"{per_day} a day: {seen}")
+    assert len(received) == per_day, (
+        f"{len(received)} confirmation emails reached one inbox; the limit is {per_day} a day: {seen}"
+    )
 
 
 def test_googlemail_and_gmail_are_one_mailbox_for_the_daily_limit(limited, db, mailbox, settings):
     per_day = int(settings.subscribe_limit_per_address.split("/")[0])
     user = limited.address("first.last").split("@")[0].replace("-", ".")
-    spellings = [f"{user}@gmail.com", f"{user.replace('.', '')}@googlemail.com", f"{user.upper()}+news@GoogleMail.com",
-                 f"{user}+daily@googlemail.com"]
+    spellings = [
+        f"{user}@gmail.com",
+        f"{user.replace('.', '')}@googlemail.com",
+        f"{user.upper()}+news@GoogleMail.com",
+        f"{user}+daily@googlemail.com",
+    ]
     for host, email in enumerate(spellings, start=1):
         assert subscribe_by_form(limited.browser(host), email).status_code == 200
     mailbox.wait_for(spellings[0])

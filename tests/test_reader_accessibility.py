@@ -1,5 +1,6 @@
 """Every reader page in a real headless Chromium at 1280 px and 375 px, light and dark: a screenshot of each in
 test-output/, and axe-core reporting no serious or critical violation (contrast included, in both schemes)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -78,30 +79,50 @@ class NoMail:
 @pytest.fixture
 def site(settings, db):
     """Two lists, two published editions of seed-sized stories, a reader with links: what the pages need to show."""
-    world = create_list(db, slug="world-news", name="World News daily", timezone="Europe/London",
-                        description="The day's most important world stories, in key points, with their sources.",
-                        categories=["World News"])
-    create_list(db, slug="science", name="Science weekly", description="Discoveries and launches.",
-                categories=["Science"])
+    world = create_list(
+        db,
+        slug="world-news",
+        name="World News daily",
+        timezone="Europe/London",
+        description="The day's most important world stories, in key points, with their sources.",
+        categories=["World News"],
+    )
+    create_list(
+        db, slug="science", name="Science weekly", description="Discoveries and launches.", categories=["Science"]
+    )
     add_story(db, "Summit in Tokyo", sources=8, received_at=T2 - timedelta(days=1, hours=2))
-    build_edition(db, settings=settings, mailing_list=world, day=DAY1, now=T2 - timedelta(days=1)).send_status = \
-        EditionStatus.complete  # gone out before the next is built, so its story is not sent twice
+    build_edition(
+        db, settings=settings, mailing_list=world, day=DAY1, now=T2 - timedelta(days=1)
+    ).send_status = EditionStatus.complete  # gone out before the next is built, so its story is not sent twice
     db.commit()
     stories = [store(db, long_story(number), T2 - timedelta(hours=3)) for number in range(4)]
     build_edition(db, settings=settings, mailing_list=world, day=DAY2, now=T2).send_status = EditionStatus.complete
     reader = Subscriber(email="a11y.reader@example.com", name="Ada Lovelace", timezone="Europe/London")
     db.add(reader)
     db.flush()
-    db.add(Subscription(subscriber_id=reader.id, list_id=world.id, status=SubscriptionStatus.unconfirmed,
-                        source="form", consent_text_version="test"))
+    db.add(
+        Subscription(
+            subscriber_id=reader.id,
+            list_id=world.id,
+            status=SubscriptionStatus.unconfirmed,
+            source="form",
+            consent_text_version="test",
+        )
+    )
     db.commit()
     port = free_port()
     public = settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}"})
-    paths = {"confirm": links.confirm_url(public, reader.id, [world.id]),
-             "preferences": links.preferences_url(public, reader.id), "data": links.data_url(public, reader.id),
-             "unsubscribe": links.unsubscribe_url(public, reader.id, world.id)}
-    values = {**{key: urlsplit(url).path for key, url in paths.items()},
-              "edition": DAY2.isoformat(), "story": str(stories[0].id)}
+    paths = {
+        "confirm": links.confirm_url(public, reader.id, [world.id]),
+        "preferences": links.preferences_url(public, reader.id),
+        "data": links.data_url(public, reader.id),
+        "unsubscribe": links.unsubscribe_url(public, reader.id, world.id),
+    }
+    values = {
+        **{key: urlsplit(url).path for key, url in paths.items()},
+        "edition": DAY2.isoformat(),
+        "story": str(stories[0].id),
+    }
     from service.web.app import create_app
 
     with live_server(create_app(public, notifier=NoMail()), port) as server:

@@ -3,6 +3,7 @@
 Mail goes through the real Celery worker to the real SMTP server, which starts answering Gmail's 5.7.26 SPF
 refusal mid-edition; bounces come in through the real bounce processor with our VERP tokens.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,9 +31,11 @@ from tests.test_monitoring import NoMail, _status_cli, metric
 
 TOKEN = "test-admin-token-0123456789abcdefghijklmn"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-GMAIL_SPF = ("550 5.7.26 The MAIL FROM domain [news.example.org] has an SPF record with a hard fail policy (-all) "
-             "but it fails to pass SPF checks with the ip: [127.0.0.1]. To best protect our users from spam and "
-             "phishing, the message has been blocked. https://support.google.com/mail/answer/81126 - gsmtp")
+GMAIL_SPF = (
+    "550 5.7.26 The MAIL FROM domain [news.example.org] has an SPF record with a hard fail policy (-all) "
+    "but it fails to pass SPF checks with the ip: [127.0.0.1]. To best protect our users from spam and "
+    "phishing, the message has been blocked. https://support.google.com/mail/answer/81126 - gsmtp"
+)
 
 
 def _settled_pause(engine, edition_id: int, timeout: float = 60.0) -> None:
@@ -41,10 +44,12 @@ def _settled_pause(engine, edition_id: int, timeout: float = 60.0) -> None:
     while time.monotonic() < deadline:
         with engine.connect() as conn:
             status = conn.scalar(select(Edition.send_status).where(Edition.id == edition_id))
-            held = conn.scalar(select(func.count()).select_from(DeliveryLease)
-                               .where(DeliveryLease.edition_id == edition_id))
-            sending = conn.scalar(select(func.count()).where(Delivery.edition_id == edition_id,
-                                                              Delivery.status == DeliveryStatus.sending))
+            held = conn.scalar(
+                select(func.count()).select_from(DeliveryLease).where(DeliveryLease.edition_id == edition_id)
+            )
+            sending = conn.scalar(
+                select(func.count()).where(Delivery.edition_id == edition_id, Delivery.status == DeliveryStatus.sending)
+            )
         assert status != EditionStatus.complete, "the edition went out whole: nothing paused it"
         if status == EditionStatus.paused and not held and not sending:
             return
@@ -55,13 +60,21 @@ def _settled_pause(engine, edition_id: int, timeout: float = 60.0) -> None:
 def _ledger(db, edition_id: int) -> Counter:
     """Rows by (status, failure kind)."""
     db.expire_all()
-    return Counter({(status, kind): n for status, kind, n in db.execute(
-        select(Delivery.status, Delivery.failure_kind, func.count()).where(Delivery.edition_id == edition_id)
-        .group_by(Delivery.status, Delivery.failure_kind))})
+    return Counter(
+        {
+            (status, kind): n
+            for status, kind, n in db.execute(
+                select(Delivery.status, Delivery.failure_kind, func.count())
+                .where(Delivery.edition_id == edition_id)
+                .group_by(Delivery.status, Delivery.failure_kind)
+            )
+        }
+    )
 
 
-def test_spf_refusals_mid_edition_pause_it_and_resume_sends_the_rest_once(db, settings, world_news, celery_worker,
-                                                                            mailbox, output_dir):
+def test_spf_refusals_mid_edition_pause_it_and_resume_sends_the_rest_once(
+    db, settings, world_news, celery_worker, mailbox, output_dir
+):
     # tasks at module level would fix Celery's config early
     from service.tasks import check_health, dispatch_due, sweep_deliveries
 
@@ -96,8 +109,16 @@ def test_spf_refusals_mid_edition_pause_it_and_resume_sends_the_rest_once(db, se
     with TestClient(app) as web:
         scraped = web.get("/metrics").text
         assert metric(scraped, "newsletter_editions_paused_for_refusals") == 1
-        assert metric(scraped, "newsletter_edition_refusal_pause_info", list="world-news",
-                      edition=edition.edition_date.isoformat(), reason=reason) == 1
+        assert (
+            metric(
+                scraped,
+                "newsletter_edition_refusal_pause_info",
+                list="world-news",
+                edition=edition.edition_date.isoformat(),
+                reason=reason,
+            )
+            == 1
+        )
         assert web.get(f"/api/admin/editions/{edition.id}", headers=AUTH).json()["pause_reason"] == reason
         page = web.get(f"/admin/editions/{edition.id}", headers=AUTH)
         assert "Paused by the service" in page.text and reason in page.text
@@ -122,12 +143,14 @@ def test_spf_refusals_mid_edition_pause_it_and_resume_sends_the_rest_once(db, se
 
 def _dsn(recipient: str, diagnostic: str) -> bytes:
     """A Postfix-shaped RFC 3464 report: the receiver accepted, then refused for our setup."""
-    return ("From: MAILER-DAEMON@mx.example.net\r\nTo: bounces@news.example.org\r\nSubject: Undelivered Mail\r\n"
-            "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n"
-            "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\r\n"
-            "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
-            f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.7.1\r\n"
-            f"Diagnostic-Code: smtp; {diagnostic}\r\n\r\n--B--\r\n").encode()
+    return (
+        "From: MAILER-DAEMON@mx.example.net\r\nTo: bounces@news.example.org\r\nSubject: Undelivered Mail\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.7.1\r\n"
+        f"Diagnostic-Code: smtp; {diagnostic}\r\n\r\n--B--\r\n"
+    ).encode()
 
 
 def test_later_5_7_bounces_pause_an_edition_still_sending(db, settings, world_news, mailbox):
@@ -137,8 +160,13 @@ def test_later_5_7_bounces_pause_an_edition_still_sending(db, settings, world_ne
     day_of_stories(db)
     edition, _ = send_now(settings, db, world_news, utcnow().date(), utcnow())
     drain(settings, edition.id)
-    ids = dict(db.execute(select(Subscriber.email, Delivery.id).join(Delivery, Delivery.subscriber_id == Subscriber.id)
-                          .where(Delivery.edition_id == edition.id)).all())
+    ids = dict(
+        db.execute(
+            select(Subscriber.email, Delivery.id)
+            .join(Delivery, Delivery.subscriber_id == Subscriber.id)
+            .where(Delivery.edition_id == edition.id)
+        ).all()
+    )
     verp = Verp(settings)
     spamhaus = "550 5.7.1 Service unavailable; Client host [203.0.113.7] blocked using Spamhaus"
     for reader in readers[:49]:
@@ -146,14 +174,21 @@ def test_later_5_7_bounces_pause_an_edition_still_sending(db, settings, world_ne
         db.commit()
     db.expire_all()
     assert db.get(Edition, edition.id).send_status == EditionStatus.sending, "49 in a row are within the limit"
-    ingest(db, _dsn(readers[49], spamhaus), settings=settings, source="test",
-           envelope_to=verp.for_delivery(ids[readers[49]]))
+    ingest(
+        db,
+        _dsn(readers[49], spamhaus),
+        settings=settings,
+        source="test",
+        envelope_to=verp.for_delivery(ids[readers[49]]),
+    )
     db.commit()
     db.expire_all()
     paused = db.get(Edition, edition.id)
     assert paused.send_status == EditionStatus.paused
-    assert paused.pause_reason == "paused: the last 50 replies and bounces in a row were 5.7.1 spam blocks from " \
-                                 "outlook.com"
+    assert (
+        paused.pause_reason == "paused: the last 50 replies and bounces in a row were 5.7.1 spam blocks from "
+        "outlook.com"
+    )
 
 
 def test_the_reason_says_only_what_is_true_of_the_refusals():
@@ -161,19 +196,30 @@ def test_the_reason_says_only_what_is_true_of_the_refusals():
         return [Refusal(GMAIL_SPF, f"r{i}@gmail.com") for i in range(n)]
 
     assert describe(gmail(312), replies=1000, full=True, streak=False, bounced=False) == (
-        "paused: 312 of the last 1,000 replies were 5.7.26 SPF failures from gmail.com")
+        "paused: 312 of the last 1,000 replies were 5.7.26 SPF failures from gmail.com"
+    )
     mixed = gmail(280) + [Refusal("554 5.7.1 Message rejected: spam content", "a@yahoo.com")] * 32
     assert describe(mixed, replies=1000, full=True, streak=False, bounced=False) == (
         "paused: 312 of the last 1,000 replies were policy refusals, 280 of them 5.7.26 SPF failures; "
-        "280 from gmail.com")
+        "280 from gmail.com"
+    )
     assert describe(gmail(50), replies=50, full=True, streak=True, bounced=False) == (
-        "paused: the last 50 replies in a row were 5.7.26 SPF failures from gmail.com")
-    assert kind_of(Refusal("550 5.7.26 Unauthenticated email from example.org is not accepted due to domain's "
-                           "DMARC policy", None)) == "5.7.26 DMARC failures"
+        "paused: the last 50 replies in a row were 5.7.26 SPF failures from gmail.com"
+    )
+    assert (
+        kind_of(
+            Refusal(
+                "550 5.7.26 Unauthenticated email from example.org is not accepted due to domain's DMARC policy", None
+            )
+        )
+        == "5.7.26 DMARC failures"
+    )
     assert kind_of(Refusal("550 5.7.1 Client host rejected: cannot find your reverse hostname", None)) == (
-        "5.7.1 policy refusals")
+        "5.7.1 policy refusals"
+    )
     assert kind_of(Refusal("550 5.7.25 The IP address sending this message does not have a PTR record", None)) == (
-        "5.7.25 reverse DNS failures")
+        "5.7.25 reverse DNS failures"
+    )
     assert kind_of(Refusal("550 Blocked by our policy", None)) == "550 policy refusals"
 
 

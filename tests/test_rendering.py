@@ -1,4 +1,5 @@
 """The edition email as a reader's mail client sees it: parsed back with Python's email package."""
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,7 @@ HOSTILE_TEXT = " | ".join(HOSTILE.values())
 @pytest.fixture
 def mail_settings(settings):
     """This service on its public HTTPS address, with a mailto unsubscribe, editions of up to 12 stories."""
-    return settings.model_copy(update={"base_url": BASE, "mail_unsubscribe_mailto": MAILTO,
-                                       "edition_max_stories": 12})
+    return settings.model_copy(update={"base_url": BASE, "mail_unsubscribe_mailto": MAILTO, "edition_max_stories": 12})
 
 
 def reader(db, email: str, name: str = "") -> Subscriber:
@@ -105,7 +105,9 @@ def test_message_structure_and_headers(db, mail_settings, world_news):
     https, mailto = [target.strip().strip("<>") for target in message["List-Unsubscribe"].split(",")]
     assert https.startswith(f"{BASE}/unsubscribe/")
     assert read_token(mail_settings.secret_key, Purpose.unsubscribe, https.rsplit("/", 1)[1]) == {
-        "s": ada.id, "l": world_news.id}
+        "s": ada.id,
+        "l": world_news.id,
+    }
     assert mailto == f"mailto:{MAILTO}?subject=unsubscribe"
     header = re.search(rb"^List-Unsubscribe:(.*?)\n(?! )", raw, re.MULTILINE | re.DOTALL).group(1)
     assert b"=?" not in header, "URLs in List-Unsubscribe must never be RFC 2047 encoded words"
@@ -134,10 +136,21 @@ def test_message_id_is_stable_per_edition_and_subscriber(db, mail_settings, worl
 
 
 def test_hostile_story_text_comes_out_literally_never_evaluated_or_substituted(db, mail_settings, world_news):
-    add_story(db, f"Title {HOSTILE_TEXT}", sources=2, received_at=T0 - timedelta(hours=1),
-              key_points=[f"Point {HOSTILE_TEXT}"], link="javascript:alert(3)",
-              source_list=[{"publisher": f"Publisher {HOSTILE['ampersand']} {HOSTILE['markup']}",
-                            "title": f"Article {HOSTILE['placeholders']}", "url": "javascript:alert(4)"}])
+    add_story(
+        db,
+        f"Title {HOSTILE_TEXT}",
+        sources=2,
+        received_at=T0 - timedelta(hours=1),
+        key_points=[f"Point {HOSTILE_TEXT}"],
+        link="javascript:alert(3)",
+        source_list=[
+            {
+                "publisher": f"Publisher {HOSTILE['ampersand']} {HOSTILE['markup']}",
+                "title": f"Article {HOSTILE['placeholders']}",
+                "url": "javascript:alert(4)",
+            }
+        ],
+    )
     edition = build_edition(db, settings=mail_settings, mailing_list=world_news, day=DAY, now=T0)
     _, message = parsed(edition_message(mail_settings, edition, world_news, reader(db, "ada@example.com")))
     text, html = parts(message)
@@ -164,9 +177,12 @@ def test_per_recipient_links_are_this_services_and_differ_per_subscriber(db, mai
         assert len(unsubscribe) == 1 and len(preferences) == 1, html[-3000:]
         assert f"Unsubscribe: {unsubscribe[0]}" in text and f"Manage preferences: {preferences[0]}" in text
         assert read_token(mail_settings.secret_key, Purpose.unsubscribe, unsubscribe[0].rsplit("/", 1)[1]) == {
-            "s": subscriber.id, "l": world_news.id}
+            "s": subscriber.id,
+            "l": world_news.id,
+        }
         assert read_token(mail_settings.secret_key, Purpose.preferences, preferences[0].rsplit("/", 1)[1]) == {
-            "s": subscriber.id}
+            "s": subscriber.id
+        }
         because = f"You receive this email at {escape(subscriber.email)} because you subscribed to World News daily"
         assert because in html
         assert f"You receive this email at {subscriber.email} because you subscribed to World News daily" in text
@@ -236,15 +252,22 @@ def test_the_edition_reads_like_a_briefing(db, mail_settings, world_news):
     contents = text.split("In today’s email:\n", 1)[1].split("\n\n", 1)[0]
     assert contents.splitlines() == [f"  {n}. {s.title}" for n, s in enumerate(ordered, 1)]
     assert re.findall(r"<ul[^>]*>(.*?)</ul>", html, re.DOTALL) and all(
-        len(re.findall(r"<li\b", points)) == 6 for points in re.findall(r"<ul[^>]*>(.*?)</ul>", html, re.DOTALL))
+        len(re.findall(r"<li\b", points)) == 6 for points in re.findall(r"<ul[^>]*>(.*?)</ul>", html, re.DOTALL)
+    )
     read_more = re.findall(r'<a href="([^"]+)"[^>]*>Read more</a>', html)
     assert read_more == [f"{BASE}/stories/{s.id}" for s in ordered]
 
 
 def test_a_story_with_fewer_sources_names_them_all(db, mail_settings, world_news):
     add_story(db, "Summit", sources=2, received_at=T0 - timedelta(hours=1))
-    add_story(db, "Budget", sources=1, received_at=T0 - timedelta(hours=2), key_points=["One.", "Two."],
-              source_list=[{"publisher": "Reuters", "title": "Budget", "url": None}])
+    add_story(
+        db,
+        "Budget",
+        sources=1,
+        received_at=T0 - timedelta(hours=2),
+        key_points=["One.", "Two."],
+        source_list=[{"publisher": "Reuters", "title": "Budget", "url": None}],
+    )
     edition = build_edition(db, settings=mail_settings, mailing_list=world_news, day=DAY, now=T0)
     _, message = parsed(edition_message(mail_settings, edition, world_news, reader(db, "ada@example.com")))
     text, html = parts(message)
@@ -281,8 +304,10 @@ def test_preview_writes_the_message_a_sample_subscriber_would_receive(db, settin
     stories = [store(db, long_story(number)) for number in range(1, 4)]
     out = tmp_path / "edition.eml"
 
-    result = CliRunner().invoke(cli_app, ["editions", "preview", "--list", "world-news",
-                                          "--date", london_today().isoformat(), "--out", str(out)])
+    result = CliRunner().invoke(
+        cli_app,
+        ["editions", "preview", "--list", "world-news", "--date", london_today().isoformat(), "--out", str(out)],
+    )
 
     assert result.exit_code == 0, result.output
     assert f"wrote {out}" in result.output and "HTML part" in result.output
@@ -300,8 +325,10 @@ def test_preview_writes_the_message_a_sample_subscriber_would_receive(db, settin
 
 
 def test_preview_of_a_day_without_stories_fails_clearly(db, settings, world_news, tmp_path):
-    result = CliRunner().invoke(cli_app, ["editions", "preview", "--list", "world-news", "--date", "2026-03-10",
-                                          "--out", str(tmp_path / "none.eml")])
+    result = CliRunner().invoke(
+        cli_app,
+        ["editions", "preview", "--list", "world-news", "--date", "2026-03-10", "--out", str(tmp_path / "none.eml")],
+    )
 
     assert result.exit_code == 1
     assert "nothing to preview" in result.output

@@ -2,6 +2,7 @@
 batches, and every figure people see (admin, API, `editions status`, /metrics) stays what it was; editions still
 sending or not old enough are untouched; a prune stopped halfway finishes on the next run without counting twice;
 bounces survive; beat's task runs through a real Celery worker on real Redis."""
+
 from __future__ import annotations
 
 import time
@@ -40,9 +41,13 @@ def _edition(db, settings, mailbox, slug: str, *, finish: bool, age: timedelta) 
     engine = engine_for(settings.effective_database_url)
     mailing_list = create_list(db, slug=slug, name=slug.title(), categories=["World News"])
     readers = add_readers(engine, mailing_list.id, READERS, prefix=f"{slug}-")
-    mailbox.reply_for.update({readers[0]: "550 5.1.1 No such user here",
-                              readers[1]: "550 5.7.1 Rejected by policy: sender not authorised",
-                              readers[2]: "451 4.3.0 Try again later"})
+    mailbox.reply_for.update(
+        {
+            readers[0]: "550 5.1.1 No such user here",
+            readers[1]: "550 5.7.1 Rejected by policy: sender not authorised",
+            readers[2]: "451 4.3.0 Try again later",
+        }
+    )
     now = utcnow()
     edition, planned = send_now(settings, db, mailing_list, now.date(), now)
     assert planned == READERS
@@ -50,9 +55,15 @@ def _edition(db, settings, mailbox, slug: str, *, finish: bool, age: timedelta) 
     if finish:  # past its expiry the 4xx reader fails for good and the edition is complete
         assert edition.id in control.sweep(engine, now=now + timedelta(hours=13)).completed
     with engine.begin() as conn:
-        conn.execute(update(Edition).where(Edition.id == edition.id).values(
-            edition_date=edition.edition_date - age, send_started_at=now - age,
-            completed_at=(now + timedelta(hours=13) - age) if finish else None))
+        conn.execute(
+            update(Edition)
+            .where(Edition.id == edition.id)
+            .values(
+                edition_date=edition.edition_date - age,
+                send_started_at=now - age,
+                completed_at=(now + timedelta(hours=13) - age) if finish else None,
+            )
+        )
     return edition.id, readers
 
 
@@ -65,12 +76,23 @@ def _rows(settings, edition_id: int) -> int:
 def _bounce(db, edition_id: int, email: str, kind: str) -> int:
     """A bounce or complaint matched to the reader's delivery, as a VERP match stores it."""
     delivery_id, subscriber_id = db.execute(
-        select(Delivery.id, Delivery.subscriber_id).join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-        .where(Delivery.edition_id == edition_id, Subscriber.email == email)).one()
-    bounce_id = bounce_store.add(db, received_at=utcnow(), kind=kind, status="5.2.2" if kind != "complaint" else None,
-                                 recipient_hash=address_hash(email), delivery_id=delivery_id,
-                                 subscriber_id=subscriber_id, edition_id=edition_id, matched_by="verp", source="cli",
-                                 message_sha256=f"{kind}{delivery_id}".ljust(64, "0"))
+        select(Delivery.id, Delivery.subscriber_id)
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .where(Delivery.edition_id == edition_id, Subscriber.email == email)
+    ).one()
+    bounce_id = bounce_store.add(
+        db,
+        received_at=utcnow(),
+        kind=kind,
+        status="5.2.2" if kind != "complaint" else None,
+        recipient_hash=address_hash(email),
+        delivery_id=delivery_id,
+        subscriber_id=subscriber_id,
+        edition_id=edition_id,
+        matched_by="verp",
+        source="cli",
+        message_sha256=f"{kind}{delivery_id}".ljust(64, "0"),
+    )
     db.commit()
     return bounce_id
 
@@ -85,8 +107,11 @@ def _seen(db, settings, edition_ids):
     with engine_for(settings.effective_database_url).connect() as conn:
         statuses = {row["id"]: (row["planned"], row["counts"]) for row in control.statuses(conn)}
     text = metrics.render(settings).decode()
-    counters = sorted(line for line in text.splitlines() if line.startswith(("newsletter_smtp_replies_total",
-                                                                            "newsletter_bounces_total")))
+    counters = sorted(
+        line
+        for line in text.splitlines()
+        if line.startswith(("newsletter_smtp_replies_total", "newsletter_bounces_total"))
+    )
     return figures.figures_for(db, edition_ids, now=now), statuses, figures.smtp_reply_classes(db), counters
 
 
@@ -168,7 +193,9 @@ def test_beat_prunes_daily_through_a_real_worker(db, settings, celery_worker, th
     old, sending, recent, _, _ = three_editions
     entry = beat_schedule(settings)["prune-ledger"]
     assert entry["task"] == "service.tasks.prune_ledger" and (entry["schedule"].hour, entry["schedule"].minute) == (
-        {3}, {30})
+        {3},
+        {30},
+    )
     assert "prune-ledger" not in beat_schedule(settings.model_copy(update={"delivery_retention_days": 0}))
     before = _seen(db, settings, [old, sending, recent])
     prune_ledger.delay()
@@ -192,12 +219,15 @@ def test_the_readers_page_says_its_history_covers_the_retention_window(db, setti
     assert "5.2.2" in page.text, "the reader's bounce is still listed"
 
 
-@pytest.mark.parametrize(("name", "value", "problem"), [
-    ("DELIVERY_RETENTION_DAYS", "-1", "DELIVERY_RETENTION_DAYS: Input should be greater than or equal to 0"),
-    ("DELIVERY_RETENTION_DAYS", "ninety", "DELIVERY_RETENTION_DAYS: Input should be a valid integer"),
-    ("DELIVERY_PRUNE_BATCH_SIZE", "10", "DELIVERY_PRUNE_BATCH_SIZE: Input should be greater than or equal to 100"),
-    ("DELIVERY_PRUNE_AT", "25:00", "DELIVERY_PRUNE_AT: must be a time of day as HH:MM (UTC), e.g. '03:30'"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("DELIVERY_RETENTION_DAYS", "-1", "DELIVERY_RETENTION_DAYS: Input should be greater than or equal to 0"),
+        ("DELIVERY_RETENTION_DAYS", "ninety", "DELIVERY_RETENTION_DAYS: Input should be a valid integer"),
+        ("DELIVERY_PRUNE_BATCH_SIZE", "10", "DELIVERY_PRUNE_BATCH_SIZE: Input should be greater than or equal to 100"),
+        ("DELIVERY_PRUNE_AT", "25:00", "DELIVERY_PRUNE_AT: must be a time of day as HH:MM (UTC), e.g. '03:30'"),
+    ],
+)
 def test_a_bad_retention_setting_is_one_clear_line(monkeypatch, tmp_path, name, value, problem):
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError) as raised:
@@ -207,8 +237,9 @@ def test_a_bad_retention_setting_is_one_clear_line(monkeypatch, tmp_path, name, 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_migration_0011_goes_down_and_up(tmp_path, kind):
-    url = (f"sqlite:///{tmp_path / 'm.db'}" if kind == "sqlite"
-           else _fresh_postgres_database(f"nl_rollup_{id(tmp_path)}"))
+    url = (
+        f"sqlite:///{tmp_path / 'm.db'}" if kind == "sqlite" else _fresh_postgres_database(f"nl_rollup_{id(tmp_path)}")
+    )
     try:
         migrate.upgrade(url)
         command.downgrade(migrate.alembic_config(url), "0010")
@@ -249,8 +280,9 @@ def test_the_reply_counter_reads_a_finished_editions_rows_once(db, settings, mai
     assert counted == _reply_classes_of_rows(db) and counted["2xx"] > 0
 
     with engine.begin() as conn:  # rows of a counted edition are not read again: changing them changes nothing
-        conn.execute(update(Delivery).where(Delivery.edition_id == recent, Delivery.smtp_code == 250)
-                     .values(smtp_code=421))
+        conn.execute(
+            update(Delivery).where(Delivery.edition_id == recent, Delivery.smtp_code == 250).values(smtp_code=421)
+        )
     db.expire_all()
     assert figures.smtp_reply_classes(db) == counted != _reply_classes_of_rows(db)
 

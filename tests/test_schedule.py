@@ -1,4 +1,5 @@
 """Beat's dispatch, simulated minute by minute across DST changes: each reader gets each day's edition once, on time."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -14,8 +15,14 @@ from service.lists import create_list
 from service.models import Delivery, Edition, Subscriber, as_utc
 from tests.support.readers import add_readers
 
-ZONES = ("Europe/London", "Asia/Kathmandu", "America/New_York", "Pacific/Kiritimati", "Pacific/Pago_Pago",
-         "Australia/Lord_Howe")
+ZONES = (
+    "Europe/London",
+    "Asia/Kathmandu",
+    "America/New_York",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+    "Australia/Lord_Howe",
+)
 TICK = timedelta(minutes=5)  # beat dispatches at least this often
 
 
@@ -30,24 +37,38 @@ def _simulate_beats(settings, start: datetime, end: datetime) -> None:
 
 def _deliveries(db, list_id: int) -> list[tuple[str, str, date, datetime, datetime]]:
     """(email, zone, edition day, not_before, edition started) for every planned row of a list."""
-    query = (select(Subscriber.email, Subscriber.timezone, Edition.edition_date, Delivery.not_before,
-                    Edition.send_started_at)
-             .join(Delivery, Delivery.subscriber_id == Subscriber.id).join(Edition, Edition.id == Delivery.edition_id)
-             .where(Edition.list_id == list_id))
+    query = (
+        select(
+            Subscriber.email, Subscriber.timezone, Edition.edition_date, Delivery.not_before, Edition.send_started_at
+        )
+        .join(Delivery, Delivery.subscriber_id == Subscriber.id)
+        .join(Edition, Edition.id == Delivery.edition_id)
+        .where(Edition.list_id == list_id)
+    )
     return [(e, z, d, as_utc(nb), as_utc(started)) for e, z, d, nb, started in db.execute(query)]
 
 
 @pytest.mark.heavy
 @pytest.mark.parametrize("dst_day", [date(2026, 3, 29), date(2026, 10, 25)], ids=["spring-forward", "fall-back"])
 def test_local_time_delivery_across_a_dst_change(db, settings, dst_day):
-    local = create_list(db, slug="local", name="Local time daily", send_time=time(7, 0), timezone="Europe/London",
-                        categories=[], local_time_delivery=True)
+    local = create_list(
+        db,
+        slug="local",
+        name="Local time daily",
+        send_time=time(7, 0),
+        timezone="Europe/London",
+        categories=[],
+        local_time_delivery=True,
+    )
     engine = engine_for(settings.effective_database_url)
     readers = dict(zip(add_readers(engine, local.id, len(ZONES), zones=ZONES), ZONES, strict=True))
     quiet_days = settings.model_copy(update={"skip_empty_editions": False})
 
-    _simulate_beats(quiet_days, datetime.combine(dst_day - timedelta(days=1), time(12), UTC),
-                    datetime.combine(dst_day + timedelta(days=1), time(0), UTC))
+    _simulate_beats(
+        quiet_days,
+        datetime.combine(dst_day - timedelta(days=1), time(12), UTC),
+        datetime.combine(dst_day + timedelta(days=1), time(0), UTC),
+    )
 
     rows = [row for row in _deliveries(db, local.id) if row[2] == dst_day]
     assert Counter(email for email, *_ in rows) == Counter(list(readers)), "every reader exactly one edition that day"
@@ -60,23 +81,32 @@ def test_local_time_delivery_across_a_dst_change(db, settings, dst_day):
 
 
 @pytest.mark.heavy
-@pytest.mark.parametrize("dst_day, expected_utc", [
-    (date(2026, 3, 29), time(1, 30)),  # 01:30 does not exist: sent at 02:30 BST, just after the jump
-    (date(2026, 10, 25), time(0, 30)),  # 01:30 happens twice: sent at the first, 01:30 BST
-], ids=["missing-hour", "repeated-hour"])
+@pytest.mark.parametrize(
+    "dst_day, expected_utc",
+    [
+        (date(2026, 3, 29), time(1, 30)),  # 01:30 does not exist: sent at 02:30 BST, just after the jump
+        (date(2026, 10, 25), time(0, 30)),  # 01:30 happens twice: sent at the first, 01:30 BST
+    ],
+    ids=["missing-hour", "repeated-hour"],
+)
 def test_list_time_in_the_hour_a_dst_change_skips_or_repeats(db, settings, dst_day, expected_utc):
-    night = create_list(db, slug="night", name="Night owls", send_time=time(1, 30), timezone="Europe/London",
-                        categories=[])
+    night = create_list(
+        db, slug="night", name="Night owls", send_time=time(1, 30), timezone="Europe/London", categories=[]
+    )
     engine = engine_for(settings.effective_database_url)
     readers = add_readers(engine, night.id, 3)
     quiet_days = settings.model_copy(update={"skip_empty_editions": False})
 
-    _simulate_beats(quiet_days, datetime.combine(dst_day - timedelta(days=1), time(12), UTC),
-                    datetime.combine(dst_day + timedelta(days=1), time(12), UTC))
+    _simulate_beats(
+        quiet_days,
+        datetime.combine(dst_day - timedelta(days=1), time(12), UTC),
+        datetime.combine(dst_day + timedelta(days=1), time(12), UTC),
+    )
 
     rows = [row for row in _deliveries(db, night.id) if row[2] == dst_day]
-    assert Counter(email for email, *_ in rows) == Counter(readers), \
+    assert Counter(email for email, *_ in rows) == Counter(readers), (
         "01:30 that day happens once (or not at all): one send"
+    )
     started = {row[4] for row in rows}
     assert len(started) == 1
     assert timedelta(0) <= next(iter(started)) - datetime.combine(dst_day, expected_utc, UTC) < TICK

@@ -1,4 +1,5 @@
 """The holes of the security review, each tried as an attacker or a careless operator would, on the real app."""
+
 from __future__ import annotations
 
 import socket
@@ -36,11 +37,14 @@ def api_subscribe(client, **fields):
 # --- 1. header injection: stopped at the door ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", [
-    "=?utf-8?q?Ann=0D=0AReply-To:_attacker@evil.example?=",
-    "=?UTF-8?B?QW5uDQpSZXBseS1UbzogYXR0YWNrZXJAZXZpbC5leGFtcGxl?=",
-    "Ann\r\nReply-To: attacker@evil.example",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "=?utf-8?q?Ann=0D=0AReply-To:_attacker@evil.example?=",
+        "=?UTF-8?B?QW5uDQpSZXBseS1UbzogYXR0YWNrZXJAZXZpbC5leGFtcGxl?=",
+        "Ann\r\nReply-To: attacker@evil.example",
+    ],
+)
 def test_a_name_that_smuggles_headers_is_refused_and_sends_nothing(client, world_news, mailbox, name):
     email = unique("injected")
     answer = api_subscribe(client, email=email, name=name)
@@ -95,8 +99,9 @@ def test_pages_forbid_framing_sniffing_and_referrer_leaks(client, world_news):
     page = client.get("/subscribe")
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     policy = page.headers["content-security-policy"]
-    assert "script-src 'self';" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0], \
+    assert "script-src 'self';" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0], (
         "only our own script files may run (the subscribe form's time zone), never inline script"
+    )
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["referrer-policy"] == "same-origin"
@@ -106,8 +111,9 @@ def test_pages_forbid_framing_sniffing_and_referrer_leaks(client, world_news):
 
 
 def test_https_sites_tell_browsers_to_stay_on_https(settings, world_news):
-    assert "strict-transport-security" not in TestClient(shared_app(settings)).get("/subscribe").headers, \
+    assert "strict-transport-security" not in TestClient(shared_app(settings)).get("/subscribe").headers, (
         "a plain-http site (development) must not pin browsers to https"
+    )
     secure = settings.model_copy(update={"base_url": "https://news.example.org"})
     with TestClient(shared_app(secure), base_url="https://news.example.org") as browser:
         for path in ("/subscribe", "/no/such/page", "/admin/login", "/api/openapi.json"):
@@ -116,9 +122,13 @@ def test_https_sites_tell_browsers_to_stay_on_https(settings, world_news):
 
 
 def test_options_and_wrong_methods_name_every_method_a_path_takes(client, world_news):
-    expected = {"/subscribe": "GET, POST, OPTIONS", "/api/subscriptions": "POST, OPTIONS",
-                "/api/admin/lists": "GET, POST, OPTIONS", "/preferences/any-token": "GET, POST, OPTIONS",
-                "/static/timezone.js": "GET, HEAD, OPTIONS"}
+    expected = {
+        "/subscribe": "GET, POST, OPTIONS",
+        "/api/subscriptions": "POST, OPTIONS",
+        "/api/admin/lists": "GET, POST, OPTIONS",
+        "/preferences/any-token": "GET, POST, OPTIONS",
+        "/static/timezone.js": "GET, HEAD, OPTIONS",
+    }
     for path, allow in expected.items():
         answer = client.options(path)
         assert (answer.status_code, answer.headers.get("allow")) == (204, allow), path
@@ -162,9 +172,14 @@ def test_a_form_posted_from_another_site_is_refused_even_with_a_valid_token(clie
 # --- 8. no 500 on what JSON can carry ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", ['{"email": "a@example.com", "lists": ["world-news"], "name": "\\ud800"}',
-                                  '{"email": NaN, "lists": ["world-news"]}',
-                                  '{"email": "a@example.com", "lists": ["world-news"], "timezone": Infinity}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"email": "a@example.com", "lists": ["world-news"], "name": "\\ud800"}',
+        '{"email": NaN, "lists": ["world-news"]}',
+        '{"email": "a@example.com", "lists": ["world-news"], "timezone": Infinity}',
+    ],
+)
 def test_bodies_that_broke_the_validation_handler_answer_422_in_our_shape(client, world_news, body):
     answer = client.post("/api/subscriptions", content=body, headers={"Content-Type": "application/json"})
     assert answer.status_code == 422, answer.text
@@ -174,8 +189,11 @@ def test_bodies_that_broke_the_validation_handler_answer_422_in_our_shape(client
 def test_an_absurd_source_count_is_a_422_not_an_overflow(settings, db):
     admin = settings.model_copy(update={"admin_token": ADMIN_TOKEN})
     with TestClient(shared_app(admin)) as client:
-        answer = client.post("/api/admin/stories", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-                             json={"title": "T", "key_points": ["p"], "source_count": 99999999999999999999})
+        answer = client.post(
+            "/api/admin/stories",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            json={"title": "T", "key_points": ["p"], "source_count": 99999999999999999999},
+        )
     assert answer.status_code == 422 and answer.json()["error"] == "story_format"
     assert "source_count" in answer.json()["detail"]
 
@@ -186,15 +204,18 @@ def test_an_absurd_source_count_is_a_422_not_an_overflow(settings, db):
 def test_guessing_the_admin_token_is_throttled_per_ip(settings, db):
     admin = settings.model_copy(update={"admin_token": ADMIN_TOKEN, "admin_auth_limit": "5/minute"})
     with TestClient(shared_app(admin), client=("203.0.113.9", 50000)) as guesser:
-        answers = [guesser.post("/api/admin/stories", headers={"Authorization": f"Bearer guess{n}"}, json={})
-                   for n in range(7)]
+        answers = [
+            guesser.post("/api/admin/stories", headers={"Authorization": f"Bearer guess{n}"}, json={}) for n in range(7)
+        ]
         assert [a.status_code for a in answers] == [401] * 5 + [429] * 2
         assert int(answers[-1].headers["Retry-After"]) > 0
         right = guesser.post("/api/admin/stories", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, json=[])
         assert right.status_code == 429, "while blocked, even a right guess is not tried"
     with TestClient(shared_app(admin), client=("198.51.100.7", 50000)) as owner:
-        assert owner.post("/api/admin/stories", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-                          json=[]).status_code == 201
+        assert (
+            owner.post("/api/admin/stories", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, json=[]).status_code
+            == 201
+        )
 
 
 # --- 10. limits that protect the victim -----------------------------------------------------------------------------
@@ -272,8 +293,10 @@ def _trickle(port: int, head: bytes, body_bytes: int) -> tuple[bytes, float]:
 
 
 def test_a_body_sent_a_byte_at_a_time_is_cut_off_with_408(real_server):
-    head = (b"POST /api/subscriptions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 200\r\n\r\n")
+    head = (
+        b"POST /api/subscriptions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 200\r\n\r\n"
+    )
     received, seconds = _trickle(real_server, head, body_bytes=40)
     assert received.startswith(b"HTTP/1.1 408"), received[:200]
     assert seconds < 5, f"the server waited {seconds:.1f}s for a slow body"

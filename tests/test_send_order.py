@@ -3,6 +3,7 @@
 A witness hears each step as the drain takes it (service/delivery/steps.py) and, at that moment, looks at the
 world from outside the sender: the ledger through its own PostgreSQL connection, the SMTP server's mailbox.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -18,8 +19,7 @@ from service.models import Delivery, DeliveryStatus, Subscriber, utcnow
 from tests.support.edition_stories import day_of_stories
 from tests.support.readers import add_readers, pause
 
-ORDER = [Step.claimed, Step.built, Step.content_written, Step.final_dot, Step.replied, Step.record_sent,
-         Step.committed]
+ORDER = [Step.claimed, Step.built, Step.content_written, Step.final_dot, Step.replied, Step.record_sent, Step.committed]
 
 
 class Witness:
@@ -70,8 +70,9 @@ class Witness:
         return found
 
 
-def test_each_final_dot_waits_for_the_previous_record_and_each_record_for_the_servers_reply(db, settings, world_news,
-                                                                                          mailbox):
+def test_each_final_dot_waits_for_the_previous_record_and_each_record_for_the_servers_reply(
+    db, settings, world_news, mailbox
+):
     engine = engine_for(settings.effective_database_url)
     readers = add_readers(engine, world_news.id, 30)
     refused, paused = readers[7], readers[12]
@@ -80,8 +81,11 @@ def test_each_final_dot_waits_for_the_previous_record_and_each_record_for_the_se
     edition, planned = send_now(settings, db, world_news, utcnow().date(), utcnow())
     assert planned == 30
     pause(engine, [paused])  # after planning: skipped at send time, nothing on the wire
-    addresses = dict(db.execute(select(Delivery.id, Subscriber.email).join(Subscriber)
-                                .where(Delivery.edition_id == edition.id)).all())
+    addresses = dict(
+        db.execute(
+            select(Delivery.id, Subscriber.email).join(Subscriber).where(Delivery.edition_id == edition.id)
+        ).all()
+    )
     ids = {address: row for row, address in addresses.items()}
     witness = Witness(engine, mailbox, addresses)
     try:
@@ -98,8 +102,13 @@ def test_each_final_dot_waits_for_the_previous_record_and_each_record_for_the_se
     sent = [row for row in sorted(addresses) if addresses[row] not in (refused, paused)]
     for row in sent:
         assert witness.steps_of(row) == ORDER, addresses[row]
-    assert witness.steps_of(ids[refused]) == [Step.claimed, Step.built, Step.replied, Step.record_sent,
-                                              Step.committed], "refused at RCPT: no content, no dot"
+    assert witness.steps_of(ids[refused]) == [
+        Step.claimed,
+        Step.built,
+        Step.replied,
+        Step.record_sent,
+        Step.committed,
+    ], "refused at RCPT: no content, no dot"
     assert witness.steps_of(ids[paused]) == [Step.claimed, Step.record_sent, Step.committed]
 
     for rows in batches:

@@ -1,5 +1,6 @@
 """The site's name, logo and accent head and foot every reader page, the front door of a one-list site included,
 while a list keeps its own name where the list is meant; every email's From line carries the sender name."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,12 @@ from tests.support.edition_stories import day_of_stories
 from tests.support.readers import add_readers, wait_until_complete
 from tests.support.web import confirmed_reader, csrf_from, html_part, subscribe_by_form
 
-SITE = {"name": "Globe Post", "about": "The world, briefly.", "accent_color": "#1a5c8e",
-        "sender_name": "Globe Post desk"}
+SITE = {
+    "name": "Globe Post",
+    "about": "The world, briefly.",
+    "accent_color": "#1a5c8e",
+    "sender_name": "Globe Post desk",
+}
 SENDER = "Globe Post desk <news@news.example.org>"
 
 
@@ -42,8 +47,7 @@ def assert_site_branded(page: str, where: str) -> None:
     assert "--site-accent:#1a5c8e;" in page and "· Globe Post</title>" in page, where
 
 
-def test_renaming_the_site_renames_every_reader_pages_header_and_footer(client, db, world_news, settings,
-                                                                        mailbox):
+def test_renaming_the_site_renames_every_reader_pages_header_and_footer(client, db, world_news, settings, mailbox):
     renamed(db)
     pages = {"landing": client.get("/"), "subscribe": client.get("/subscribe")}
     assert '<h1 id="site-name">World News daily</h1>' in pages["landing"].text, "the one list keeps its own hero"
@@ -57,8 +61,9 @@ def test_renaming_the_site_renames_every_reader_pages_header_and_footer(client, 
     pages["confirmed"] = client.post(confirm, data={"csrf_token": csrf_from(client, confirm)})
     preferences = links.preferences_url(settings, reader.id).removeprefix(settings.base_url)
     pages["preferences"] = client.get(preferences)
-    pages["data link sent"] = client.post(f"{preferences}/data-link",
-                                          data={"csrf_token": csrf_from(client, preferences)})
+    pages["data link sent"] = client.post(
+        f"{preferences}/data-link", data={"csrf_token": csrf_from(client, preferences)}
+    )
     data_link = mailbox.wait_for("reader@example.com", count=3)[-1].message
     unsubscribe = links.unsubscribe_url(settings, reader.id, world_news.id).removeprefix(settings.base_url)
     pages["unsubscribe"] = client.get(unsubscribe)

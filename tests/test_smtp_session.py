@@ -1,4 +1,5 @@
 """The bulk SMTP session against real servers: STARTTLS, implicit TLS, AUTH, dropped and recycled connections."""
+
 from __future__ import annotations
 
 import socket
@@ -24,9 +25,26 @@ MESSAGE = b"Subject: hello\r\nMessage-ID: <m@x>\r\n\r\nbody line\r\n..a stuffed 
 def tls_context(tmp_path_factory):
     """A self-signed certificate for 127.0.0.1, made with the openssl command."""
     folder = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(folder / "key.pem"),
+            "-out",
+            str(folder / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
     return context
@@ -65,11 +83,14 @@ def _serve(handler, **kwargs) -> Controller:
 
 def test_starttls_with_auth_sends_many_messages_on_one_connection(tls_context):
     handler = Recorder()
-    server = _serve(handler, tls_context=tls_context, require_starttls=True, auth_required=True,
-                    authenticator=_authenticator)
+    server = _serve(
+        handler, tls_context=tls_context, require_starttls=True, auth_required=True, authenticator=_authenticator
+    )
     try:
-        session = SmtpSession(SmtpTarget.from_url(f"smtp://user:secret@127.0.0.1:{server.port}?starttls=true"
-                                                  "&verify=false"), max_messages=100)
+        session = SmtpSession(
+            SmtpTarget.from_url(f"smtp://user:secret@127.0.0.1:{server.port}?starttls=true&verify=false"),
+            max_messages=100,
+        )
         replies = [session.send("news@example.org", f"r{n}@example.org", MESSAGE) for n in range(5)]
         session.close()
     finally:
@@ -81,8 +102,9 @@ def test_starttls_with_auth_sends_many_messages_on_one_connection(tls_context):
 
 def test_implicit_tls_and_a_wrong_password(tls_context):
     handler = Recorder()
-    server = _serve(handler, ssl_context=tls_context,
-                    auth_required=True, authenticator=_authenticator, auth_require_tls=False)
+    server = _serve(
+        handler, ssl_context=tls_context, auth_required=True, authenticator=_authenticator, auth_require_tls=False
+    )
     try:
         good = SmtpSession(SmtpTarget.from_url(f"smtps://user:secret@127.0.0.1:{server.port}?verify=false"), 10)
         assert good.send("news@example.org", "a@example.org", MESSAGE).code == 250
@@ -174,8 +196,14 @@ def test_pipelined_envelopes_ride_with_the_previous_message():
     assert [r.code for r in replies] == [250, 250, 550, 250, 250, 250]
     stored = [(rcpt, body.rsplit(b"\r\n", 2)[-2]) for rcpt, body in handler.messages]
     assert stored[:4] == [(r, r.encode()) for r in recipients if r != PipeliningRecorder.refuse]
-    assert [rcpt for rcpt, _ in handler.messages] == ["a@example.org", "b@example.org", "c@example.org",
-                                                      "d@example.org", "e@example.org", "f@example.org"]
+    assert [rcpt for rcpt, _ in handler.messages] == [
+        "a@example.org",
+        "b@example.org",
+        "c@example.org",
+        "d@example.org",
+        "e@example.org",
+        "f@example.org",
+    ]
 
 
 def test_a_message_whose_release_is_refused_never_reaches_the_server():
@@ -186,8 +214,9 @@ def test_a_message_whose_release_is_refused_never_reaches_the_server():
         session = SmtpSession(SmtpTarget.from_url(f"smtp://127.0.0.1:{server.port}"), max_messages=100)
         assert session.send("news@example.org", "a@example.org", MESSAGE, then="b@example.org").code == 250
         with pytest.raises(Withheld):  # the previous record was not committed: this one must not complete
-            session.send("news@example.org", "b@example.org", MESSAGE + b"held\r\n", then="c@example.org",
-                         release=lambda: False)
+            session.send(
+                "news@example.org", "b@example.org", MESSAGE + b"held\r\n", then="c@example.org", release=lambda: False
+            )
 
         def database_down() -> bool:
             raise OSError("the database went away")

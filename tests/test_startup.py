@@ -1,4 +1,5 @@
 """A careless operator's settings: every entry point says what is wrong in one line per problem, and no secret."""
+
 from __future__ import annotations
 
 import os
@@ -46,27 +47,40 @@ def assert_one_line_per_problem(result: subprocess.CompletedProcess, *expected: 
     assert len(lines) <= len(expected) + 1, result.stderr
 
 
-@pytest.mark.parametrize("settings, named", [
-    ({"SECRET_KEY": "short"}, ["SECRET_KEY"]),
-    ({"SMTP_URL": f"smtp://user:{PASSWORD}@mail.example.org:notaport"}, ["SMTP_URL"]),
-    ({"SMTP_URL": f"http://user:{PASSWORD}@mail.example.org"}, ["SMTP_URL"]),
-    ({"SEND_LEASE_SECONDS": "soon", "ADMIN_TOKEN": ADMIN_TOKEN}, ["SEND_LEASE_SECONDS"]),
-    ({"SUBSCRIBE_LIMIT_PER_IP": "lots", "SUBSCRIBE_LIMIT_PER_ADDRESS": "3/fortnight"},
-     ["SUBSCRIBE_LIMIT_PER_IP", "SUBSCRIBE_LIMIT_PER_ADDRESS"]),
-    ({"CONFIRM_TOKEN_MAX_AGE": "-60"}, ["CONFIRM_TOKEN_MAX_AGE"]),
-    ({"DATABASE_URL": f"postgres//user:{PASSWORD}@db"}, ["DATABASE_URL"]),
-    ({"ENVIRONMENT": "production", "SECRET_KEY": REAL_KEY, "ADMIN_TOKEN": "x"}, ["ADMIN_TOKEN"]),
-    ({"ENVIRONMENT": "production"}, ["SECRET_KEY"]),
-    ({"ENVIRONMENT": "production", "SECRET_KEY": "change-me-to-a-long-random-secret-key"}, ["SECRET_KEY"]),
-    ({"ENVIRONMENT": "production", "SECRET_KEY": "a" * 40}, ["SECRET_KEY"]),
-    ({"ENVIRONMENT": "production", "SECRET_KEY": "a-real-secret-key-0123456789"}, ["SECRET_KEY"]),
-    ({"ENVIRONMENT": "staging", "SECRET_KEY": REAL_KEY, "METRICS_TOKEN": "change-me-metrics-token",
-      "BOUNCE_API_TOKEN": "abababababababababababababababababab"}, ["METRICS_TOKEN", "BOUNCE_API_TOKEN"]),
-    ({"ENVIRONMENT": "production", "SECRET_KEY": REAL_KEY, "FORWARDED_ALLOW_IPS": "*"}, ["FORWARDED_ALLOW_IPS"]),
-])
+@pytest.mark.parametrize(
+    "settings, named",
+    [
+        ({"SECRET_KEY": "short"}, ["SECRET_KEY"]),
+        ({"SMTP_URL": f"smtp://user:{PASSWORD}@mail.example.org:notaport"}, ["SMTP_URL"]),
+        ({"SMTP_URL": f"http://user:{PASSWORD}@mail.example.org"}, ["SMTP_URL"]),
+        ({"SEND_LEASE_SECONDS": "soon", "ADMIN_TOKEN": ADMIN_TOKEN}, ["SEND_LEASE_SECONDS"]),
+        (
+            {"SUBSCRIBE_LIMIT_PER_IP": "lots", "SUBSCRIBE_LIMIT_PER_ADDRESS": "3/fortnight"},
+            ["SUBSCRIBE_LIMIT_PER_IP", "SUBSCRIBE_LIMIT_PER_ADDRESS"],
+        ),
+        ({"CONFIRM_TOKEN_MAX_AGE": "-60"}, ["CONFIRM_TOKEN_MAX_AGE"]),
+        ({"DATABASE_URL": f"postgres//user:{PASSWORD}@db"}, ["DATABASE_URL"]),
+        ({"ENVIRONMENT": "production", "SECRET_KEY": REAL_KEY, "ADMIN_TOKEN": "x"}, ["ADMIN_TOKEN"]),
+        ({"ENVIRONMENT": "production"}, ["SECRET_KEY"]),
+        ({"ENVIRONMENT": "production", "SECRET_KEY": "change-me-to-a-long-random-secret-key"}, ["SECRET_KEY"]),
+        ({"ENVIRONMENT": "production", "SECRET_KEY": "a" * 40}, ["SECRET_KEY"]),
+        ({"ENVIRONMENT": "production", "SECRET_KEY": "a-real-secret-key-0123456789"}, ["SECRET_KEY"]),
+        (
+            {
+                "ENVIRONMENT": "staging",
+                "SECRET_KEY": REAL_KEY,
+                "METRICS_TOKEN": "change-me-metrics-token",
+                "BOUNCE_API_TOKEN": "abababababababababababababababababab",
+            },
+            ["METRICS_TOKEN", "BOUNCE_API_TOKEN"],
+        ),
+        ({"ENVIRONMENT": "production", "SECRET_KEY": REAL_KEY, "FORWARDED_ALLOW_IPS": "*"}, ["FORWARDED_ALLOW_IPS"]),
+    ],
+)
 def test_bad_settings_are_one_line_each_naming_the_setting_never_its_value(tmp_path, settings, named):
-    assert_one_line_per_problem(run([str(BIN / "newsletter"), "db", "upgrade"], clean_env(tmp_path, **settings)),
-                                *named)
+    assert_one_line_per_problem(
+        run([str(BIN / "newsletter"), "db", "upgrade"], clean_env(tmp_path, **settings)), *named
+    )
 
 
 def test_a_database_that_does_not_answer_is_one_line(tmp_path):
@@ -118,8 +132,9 @@ def test_make_picks_a_python_whose_email_package_is_safe():
 def test_dev_web_server_listens_on_loopback_only(tmp_path):
     port = free_port()
     env = clean_env(tmp_path, PORT=str(port))
-    with subprocess.Popen([str(BIN / "newsletter"), "web"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT) as proc:
+    with subprocess.Popen(
+        [str(BIN / "newsletter"), "web"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    ) as proc:
         try:
             for _ in range(200):
                 with socket.socket() as probe:
@@ -138,8 +153,14 @@ def test_dev_web_server_listens_on_loopback_only(tmp_path):
 
 def test_weak_keys_are_fine_for_development_and_tests(tmp_path):
     for environment in ("development", "test"):
-        env = clean_env(tmp_path, ENVIRONMENT=environment, SECRET_KEY="a-dev-secret-key-16", ADMIN_TOKEN="short",
-                        METRICS_TOKEN="change-me-metrics-token", FORWARDED_ALLOW_IPS="*")
+        env = clean_env(
+            tmp_path,
+            ENVIRONMENT=environment,
+            SECRET_KEY="a-dev-secret-key-16",
+            ADMIN_TOKEN="short",
+            METRICS_TOKEN="change-me-metrics-token",
+            FORWARDED_ALLOW_IPS="*",
+        )
         result = run([str(BIN / "newsletter"), "db", "upgrade"], env)
         assert result.returncode == 0, result.stderr
 
@@ -149,12 +170,18 @@ def test_a_1024_bit_dkim_key_is_a_warning_at_start(tmp_path):
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-    (tmp_path / "dkim.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                          serialization.PrivateFormat.PKCS8,
-                                                          serialization.NoEncryption()))
+    (tmp_path / "dkim.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     nobody = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none"  # stop right after the checks
-    env = clean_env(tmp_path, MAIL_FROM="News <news@news.example.org>", DKIM_PRIVATE_KEY=str(tmp_path / "dkim.pem"),
-                    DKIM_SELECTOR="s1", DKIM_DOMAIN="news.example.org", DATABASE_URL=nobody)
+    env = clean_env(
+        tmp_path,
+        MAIL_FROM="News <news@news.example.org>",
+        DKIM_PRIVATE_KEY=str(tmp_path / "dkim.pem"),
+        DKIM_SELECTOR="s1",
+        DKIM_DOMAIN="news.example.org",
+        DATABASE_URL=nobody,
+    )
     result = run([str(BIN / "newsletter"), "web"], env)
     [warning] = [line for line in result.stderr.splitlines() if ": warning: " in line]
     assert warning.startswith("newsletter web: warning: DKIM_PRIVATE_KEY: the RSA key has only 1024 bits; use 2048")

@@ -1,4 +1,5 @@
 """`newsletter stories import` and `stories list`, run as the real command against SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import json
@@ -24,15 +25,35 @@ NEWSLETTER = Path(sys.executable).with_name("newsletter")
 def newsletter(service_env, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the installed `newsletter` command with the test environment."""
     env = {**os.environ, **service_env, "NO_COLOR": "1", "COLUMNS": "80"}
-    return subprocess.run([str(NEWSLETTER), *map(str, args)], env=env, cwd=cwd or REPO_ROOT, capture_output=True,
-                          text=True, encoding="utf-8", timeout=60)
+    return subprocess.run(
+        [str(NEWSLETTER), *map(str, args)],
+        env=env,
+        cwd=cwd or REPO_ROOT,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+    )
 
 
-def story(title: str, date_line: str = "March 6, 2026", points=("One point.", "Another point."), count: int = 2,
-          category: str = "World News", sources=(("Reuters", "An article"), ("AP", "Another article"))) -> str:
+def story(
+    title: str,
+    date_line: str = "March 6, 2026",
+    points=("One point.", "Another point."),
+    count: int = 2,
+    category: str = "World News",
+    sources=(("Reuters", "An article"), ("AP", "Another article")),
+) -> str:
     """A story file's text in the seed format."""
-    lines = [title, date_line, *points, f"Summary based on {count} source{'s' if count != 1 else ''}",
-             f"Get a daily email with more {category} stories", "Sources", ""]
+    lines = [
+        title,
+        date_line,
+        *points,
+        f"Summary based on {count} source{'s' if count != 1 else ''}",
+        f"Get a daily email with more {category} stories",
+        "Sources",
+        "",
+    ]
     for publisher, article in sources:
         lines += [publisher, article]
     return "\n".join(lines) + "\n"
@@ -53,11 +74,19 @@ def folder(tmp_path) -> Path:
     (root / "asia").mkdir(parents=True)
     (root / "000_seed.txt").write_text(SEED_TEXT, encoding="utf-8")
     (root / "010_zurich.txt").write_bytes(
-        story("Zürich and Kyiv — Київ: talks resume", points=["東京で首脳会談が開かれた。"], count=1,
-              sources=[("Neue Zürcher Zeitung", "Gespräche in Zürich")]).replace("\n", "\r\n").encode("utf-8-sig"))
+        story(
+            "Zürich and Kyiv — Київ: talks resume",
+            points=["東京で首脳会談が開かれた。"],
+            count=1,
+            sources=[("Neue Zürcher Zeitung", "Gespräche in Zürich")],
+        )
+        .replace("\n", "\r\n")
+        .encode("utf-8-sig")
+    )
     (root / "020_broken.txt").write_text(story("Broken story", date_line="Marhc 6, 2026"), encoding="utf-8")
     (root / "asia" / "030_markets.txt").write_text(
-        story("Markets [update] close higher [/x]", category="Business").replace("\n", "   \n"), encoding="utf-8")
+        story("Markets [update] close higher [/x]", category="Business").replace("\n", "   \n"), encoding="utf-8"
+    )
     (root / "README.md").write_text("not a story\n", encoding="utf-8")
     return root
 
@@ -69,8 +98,10 @@ def test_folder_import_keeps_good_files_and_names_the_bad_one(service_env, db, f
     assert f"imported  {SEED_TITLE}" in out
     assert "imported  Zürich and Kyiv — Київ: talks resume" in out
     assert "imported  Markets [update] close higher [/x]" in out, "titles are printed as they are, not as markup"
-    assert f"error     {folder / '020_broken.txt'}, line 2: expected a date like 'March 6, 2026', found " \
-           "'Marhc 6, 2026'" in out
+    assert (
+        f"error     {folder / '020_broken.txt'}, line 2: expected a date like 'March 6, 2026', found "
+        "'Marhc 6, 2026'" in out
+    )
     assert "3 stories stored, 1 files with errors" in out
     assert "README" not in out
 
@@ -129,15 +160,25 @@ def test_too_long_title_is_a_file_error_not_a_crash(service_env, db, tmp_path):
 
 def json_story(title: str, **extra) -> dict:
     """One story in the documented JSON schema."""
-    return {"title": title, "date": "2026-03-06", "category": "World News", "key_points": ["First.", "Second."],
-            "source_count": 2, "sources": [{"publisher": "Reuters", "title": "An article",
-                                            "url": "https://example.com/a"}], **extra}
+    return {
+        "title": title,
+        "date": "2026-03-06",
+        "category": "World News",
+        "key_points": ["First.", "Second."],
+        "source_count": 2,
+        "sources": [{"publisher": "Reuters", "title": "An article", "url": "https://example.com/a"}],
+        **extra,
+    }
 
 
 def test_json_file_import(service_env, db, tmp_path):
     path = tmp_path / "day.json"
-    path.write_text(json.dumps({"stories": [json_story("From JSON one", id="wire-1"), json_story("From JSON two")]},
-                               ensure_ascii=False), encoding="utf-8-sig")
+    path.write_text(
+        json.dumps(
+            {"stories": [json_story("From JSON one", id="wire-1"), json_story("From JSON two")]}, ensure_ascii=False
+        ),
+        encoding="utf-8-sig",
+    )
     result = newsletter(service_env, "stories", "import", path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "imported  From JSON one" in result.stdout and "imported  From JSON two" in result.stdout
@@ -151,9 +192,9 @@ def test_json_file_import(service_env, db, tmp_path):
 
 def test_broken_and_invalid_json_files_store_nothing_from_themselves(service_env, db, tmp_path):
     (tmp_path / "a_broken.json").write_text('[\n  {"title": "Half",\n  "key_points": ["x"]\n', encoding="utf-8")
-    (tmp_path / "b_invalid.json").write_text(json.dumps([json_story("Good in a bad file"),
-                                                         json_story("Missing points", key_points=[])]),
-                                             encoding="utf-8")
+    (tmp_path / "b_invalid.json").write_text(
+        json.dumps([json_story("Good in a bad file"), json_story("Missing points", key_points=[])]), encoding="utf-8"
+    )
     (tmp_path / "c_good.json").write_text(json.dumps(json_story("Good file")), encoding="utf-8")
     result = newsletter(service_env, "stories", "import", tmp_path)
     assert result.returncode == 1
@@ -181,8 +222,11 @@ def test_stories_list_and_list_json(service_env, db, folder):
     assert seed["date"] == "2026-03-06" and seed["category"] == "World News" and seed["source_count"] == 11
     assert [point["text"] for point in seed["key_points"]] == SEED_TEXT.splitlines()[2:14]
     assert {point["publisher"] for point in seed["key_points"]} == {None}, "a hand-written story's points name no one"
-    assert seed["sources"][0] == {"publisher": "Ministry of Foreign Affairs of Japan",
-                                  "title": SEED_TEXT.splitlines()[19], "url": None}
+    assert seed["sources"][0] == {
+        "publisher": "Ministry of Foreign Affairs of Japan",
+        "title": SEED_TEXT.splitlines()[19],
+        "url": None,
+    }
     assert (seed["origin"], seed["origin_ref"]) == ("file", str(folder / "000_seed.txt"))
     assert seed["received_at"] and seed["updated_at"]
 
@@ -197,26 +241,36 @@ def test_stories_list_json_when_empty(service_env, db):
 
 # --- links: http(s) only --------------------------------------------------------------------------------------------
 
-BAD_LINKS = ("javascript:alert(document.cookie)", "JaVaScRiPt:alert(1)", "data:text/html,<script>alert(1)</script>",
-             "vbscript:msgbox(1)", "java\tscript:alert(1)")
+BAD_LINKS = (
+    "javascript:alert(document.cookie)",
+    "JaVaScRiPt:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    "java\tscript:alert(1)",
+)
 
 
 def test_script_and_data_links_are_dropped_from_seed_and_json_files(service_env, db, tmp_path):
     seed = story("Seed story with links", sources=[("Reuters", "Kept"), ("AP", "Dropped"), ("AFP", "Also dropped")])
     seed = seed.replace("Kept\n", "Kept\nHTTPS://www.reuters.com/world/kept\n")
     seed = seed.replace("\nDropped\n", "\nDropped\njavascript:alert(document.cookie)\n")
-    (tmp_path / "a_seed.txt").write_text(seed.replace("Also dropped\n", "Also dropped\nDATA:text/html,x\n"),
-                                         encoding="utf-8")
+    (tmp_path / "a_seed.txt").write_text(
+        seed.replace("Also dropped\n", "Also dropped\nDATA:text/html,x\n"), encoding="utf-8"
+    )
     sources = [{"publisher": f"P{n}", "title": f"T{n}", "url": link} for n, link in enumerate(BAD_LINKS)]
     sources.append({"publisher": "Good", "title": "Good", "url": "https://example.com/good"})
-    (tmp_path / "b_day.json").write_text(json.dumps(json_story("JSON story with links", sources=sources,
-                                                               link="vbscript:msgbox(1)")), encoding="utf-8")
+    (tmp_path / "b_day.json").write_text(
+        json.dumps(json_story("JSON story with links", sources=sources, link="vbscript:msgbox(1)")), encoding="utf-8"
+    )
     result = newsletter(service_env, "stories", "import", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 stories stored, 0 files with errors" in result.stdout, "the stories are kept, only the links go"
     rows = stored(db)
-    assert [s["url"] for s in rows["Seed story with links"].sources] == ["HTTPS://www.reuters.com/world/kept", None,
-                                                                         None]
+    assert [s["url"] for s in rows["Seed story with links"].sources] == [
+        "HTTPS://www.reuters.com/world/kept",
+        None,
+        None,
+    ]
     assert [s["publisher"] for s in rows["Seed story with links"].sources] == ["Reuters", "AP", "AFP"]
     from_json = rows["JSON story with links"]
     assert from_json.link is None

@@ -1,4 +1,5 @@
 """A story's public page (what "Read more" opens) and the admin API's read side, on both databases."""
+
 from __future__ import annotations
 
 import re
@@ -18,10 +19,12 @@ T0 = datetime(2026, 3, 6, 7, 0, tzinfo=UTC)
 ADMIN_TOKEN = "story-admin-token-0123456789abcdefghijklmnop"
 HOSTILE_TITLE = "Markets & {{ 7*7 }} <script>alert(1)</script>"
 # (publisher, title, url, minutes after T0-3h): Reuters twice, one item without a URL
-ITEMS = [("Reuters", "Japan and India sign defence technology pact", "https://reuters.example/pact", 0),
-         ("Associated Press", "India, Japan deepen ties on economic security", "https://apnews.example/ties", 30),
-         ("Reuters", "Analysis: what the pact means for chip supply", "https://reuters.example/analysis", 90),
-         ("BBC News", "Tokyo and Delhi agree battery supply chain plan", None, 150)]
+ITEMS = [
+    ("Reuters", "Japan and India sign defence technology pact", "https://reuters.example/pact", 0),
+    ("Associated Press", "India, Japan deepen ties on economic security", "https://apnews.example/ties", 30),
+    ("Reuters", "Analysis: what the pact means for chip supply", "https://reuters.example/analysis", 90),
+    ("BBC News", "Tokyo and Delhi agree battery supply chain plan", None, 150),
+]
 
 
 class NoMail:
@@ -35,11 +38,20 @@ class NoMail:
 
 def multi_source_story(db, title: str = "India and Japan strengthen ties", category: str = "World News") -> Story:
     """A story grouped from four items by three publishers, the way feeds make them."""
-    story = Story(dedup_key=f"test:{title}:{category}", title=title, story_date=date(2026, 3, 6), category=category,
-                  key_points=[f"Point {n} of {title}." for n in range(1, 5)], source_count=3, origin="feed",
-                  point_sources=[{"publisher": ITEMS[n][0], "item_url": ITEMS[n][2]} for n in range(4)],
-                  sources=[{"publisher": p, "title": t, "url": u} for p, t, u, _ in (ITEMS[0], ITEMS[1], ITEMS[3])],
-                  language="en", newest_item_at=T0 - timedelta(minutes=30), received_at=T0 - timedelta(hours=3))
+    story = Story(
+        dedup_key=f"test:{title}:{category}",
+        title=title,
+        story_date=date(2026, 3, 6),
+        category=category,
+        key_points=[f"Point {n} of {title}." for n in range(1, 5)],
+        source_count=3,
+        origin="feed",
+        point_sources=[{"publisher": ITEMS[n][0], "item_url": ITEMS[n][2]} for n in range(4)],
+        sources=[{"publisher": p, "title": t, "url": u} for p, t, u, _ in (ITEMS[0], ITEMS[1], ITEMS[3])],
+        language="en",
+        newest_item_at=T0 - timedelta(minutes=30),
+        received_at=T0 - timedelta(hours=3),
+    )
     db.add(story)
     db.flush()
     for number, (publisher, headline, url, minutes) in enumerate(ITEMS):
@@ -50,8 +62,19 @@ def multi_source_story(db, title: str = "India and Japan strengthen ties", categ
 
 def add_item(db, story: Story, publisher: str, headline: str, url: str | None, published: datetime, number: int):
     """One publisher's article in the story."""
-    db.add(Item(dedup_key=f"{story.dedup_key}#{number}", story_id=story.id, publisher=publisher, title=headline,
-                url=url, language="en", category=story.category, published_at=published, first_seen_at=published))
+    db.add(
+        Item(
+            dedup_key=f"{story.dedup_key}#{number}",
+            story_id=story.id,
+            publisher=publisher,
+            title=headline,
+            url=url,
+            language="en",
+            category=story.category,
+            published_at=published,
+            first_seen_at=published,
+        )
+    )
 
 
 @pytest.fixture
@@ -78,7 +101,7 @@ def test_the_story_page_shows_points_sources_and_every_item(web, db, world_news)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     text = page.text
     assert "<h1>India and Japan strengthen ties</h1>" in text and "6 March 2026" in text
-    assert all(f"<li style=\"margin:0 0 10px\">{p['text']} — {p['publisher']}</li>" in text for p in story.points())
+    assert all(f'<li style="margin:0 0 10px">{p["text"]} — {p["publisher"]}</li>' in text for p in story.points())
     assert "Summary of 4 articles from 3 publishers" in text, "one honest count: articles and publishers"
     assert "Get a daily email with more World News stories" in text
     assert text.index("Summary of 4 articles") < text.index("Get a daily email") < text.index(">Coverage<")
@@ -89,16 +112,26 @@ def test_the_story_page_shows_points_sources_and_every_item(web, db, world_news)
     reuters = dict(groups)["Reuters"]
     assert re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', reuters) == [
         ("https://reuters.example/analysis", "Analysis: what the pact means for chip supply"),
-        ("https://reuters.example/pact", "Japan and India sign defence technology pact")], "newest first, linked"
+        ("https://reuters.example/pact", "Japan and India sign defence technology pact"),
+    ], "newest first, linked"
     assert "(2)" in reuters and "6 March 2026, 05:30 UTC" in reuters and "6 March 2026, 04:00 UTC" in reuters
     assert "Tokyo and Delhi agree battery supply chain plan" in dict(groups)["BBC News"], "unlinked, shown"
     assert "6 March 2026, 06:30 UTC" in coverage
 
 
 def test_one_article_from_one_publisher_is_counted_in_the_singular(web, db, world_news):
-    story = Story(dedup_key="test:single", title="A lone report", category="World News", key_points=["One."],
-                  source_count=1, origin="feed", sources=[{"publisher": "Dawn", "title": "A lone report", "url": None}],
-                  language="en", newest_item_at=T0, received_at=T0)
+    story = Story(
+        dedup_key="test:single",
+        title="A lone report",
+        category="World News",
+        key_points=["One."],
+        source_count=1,
+        origin="feed",
+        sources=[{"publisher": "Dawn", "title": "A lone report", "url": None}],
+        language="en",
+        newest_item_at=T0,
+        received_at=T0,
+    )
     db.add(story)
     db.flush()
     add_item(db, story, "Dawn", "A lone report", None, T0, 0)
@@ -113,10 +146,19 @@ def test_a_hand_written_story_says_its_count_and_what_it_lists(web, db, world_ne
     from service.stories.formats import StoryInput
     from service.stories.store import upsert_story
 
-    story, _ = upsert_story(db, StoryInput(title="An editor's summary", category="World News", key_points=["A."],
-                                           source_count=11, sources=[
-                                               {"publisher": "Ministry", "title": "Statement one", "url": None},
-                                               {"publisher": "Ministry", "title": "Statement two", "url": None}]))
+    story, _ = upsert_story(
+        db,
+        StoryInput(
+            title="An editor's summary",
+            category="World News",
+            key_points=["A."],
+            source_count=11,
+            sources=[
+                {"publisher": "Ministry", "title": "Statement one", "url": None},
+                {"publisher": "Ministry", "title": "Statement two", "url": None},
+            ],
+        ),
+    )
     db.commit()
 
     text = web.get(f"/stories/{story.id}").text
@@ -127,8 +169,15 @@ def test_a_hand_written_story_says_its_count_and_what_it_lists(web, db, world_ne
 def test_items_that_arrive_after_the_edition_are_on_the_page(web, db, settings, world_news):
     story = multi_source_story(db)
     build_edition(db, settings=settings, mailing_list=world_news, day=date(2026, 3, 6), now=T0)
-    add_item(db, story, "Deutsche Welle", "Follow-up: parliament debates the pact", "https://dw.example/follow",
-             T0 + timedelta(hours=5), 99)
+    add_item(
+        db,
+        story,
+        "Deutsche Welle",
+        "Follow-up: parliament debates the pact",
+        "https://dw.example/follow",
+        T0 + timedelta(hours=5),
+        99,
+    )
     db.commit()
 
     coverage = web.get(f"/stories/{story.id}").text.split(">Coverage<", 1)[1]
@@ -155,8 +204,12 @@ def test_the_call_to_action_names_a_list_carrying_the_category(web, db, world_ne
 
 
 def test_story_text_is_data_on_the_page(web, db, world_news):
-    story = add_story(db, HOSTILE_TITLE, key_points=["<b>not bold</b> & {{ 7*7 }}"],
-                      source_list=[{"publisher": "<i>Pub</i>", "title": "t", "url": "javascript:alert(1)"}])
+    story = add_story(
+        db,
+        HOSTILE_TITLE,
+        key_points=["<b>not bold</b> & {{ 7*7 }}"],
+        source_list=[{"publisher": "<i>Pub</i>", "title": "t", "url": "javascript:alert(1)"}],
+    )
     text = web.get(f"/stories/{story.id}").text
 
     assert escape(HOSTILE_TITLE, quote=False) in text and "<script>alert" not in text
@@ -164,9 +217,19 @@ def test_story_text_is_data_on_the_page(web, db, world_news):
     assert "javascript:" not in text, "only http(s) links are linked"
 
 
-@pytest.mark.parametrize("path", ["/stories/999999", "/stories/abc", "/stories/-1", "/stories/0", "/stories/1.5",
-                                  "/stories/2147483648", "/stories/99999999999999999999999999",
-                                  "/stories/%E2%91%A0"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/stories/999999",
+        "/stories/abc",
+        "/stories/-1",
+        "/stories/0",
+        "/stories/1.5",
+        "/stories/2147483648",
+        "/stories/99999999999999999999999999",
+        "/stories/%E2%91%A0",
+    ],
+)
 def test_unknown_or_malformed_ids_are_our_404_page(web, db, world_news, path):
     multi_source_story(db)
     page = web.get(path)
@@ -201,7 +264,10 @@ def test_admin_api_lists_and_shows_stories_with_sources_and_items(web, db, world
     assert [row["id"] for row in listed.json()] == [story.id, older.id], "freshest first"
     first = listed.json()[0]
     assert first["source_count"] == 3 and [s["publisher"] for s in first["sources"]] == [
-        "Reuters", "Associated Press", "BBC News"]
+        "Reuters",
+        "Associated Press",
+        "BBC News",
+    ]
     assert [(i["publisher"], i["title"], i["url"]) for i in first["items"]] == [(p, t, u) for p, t, u, _ in ITEMS]
     assert first["items"][0]["published"].startswith("2026-03-06T04:00:00")
     assert [row["id"] for row in admin(web, "/api/admin/stories?limit=1").json()] == [story.id]
@@ -253,8 +319,14 @@ def test_the_story_page_in_chromium(settings, db, world_news, output_dir, name):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport=viewport, locale="en-GB", is_mobile=viewport["width"] < 400)
-            context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server.origin)
-                          else (foreign.append(route.request.url), route.abort()))
+            context.route(
+                "**/*",
+                lambda route: (
+                    route.continue_()
+                    if route.request.url.startswith(server.origin)
+                    else (foreign.append(route.request.url), route.abort())
+                ),
+            )
             page = context.new_page()
             page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
             page.goto(server.url(f"/stories/{story.id}"))

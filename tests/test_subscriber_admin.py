@@ -1,4 +1,5 @@
 """Subscriber admin on SQLite and PostgreSQL: search and keyset pages, detail, delete, suppressions, export."""
+
 from __future__ import annotations
 
 import csv
@@ -36,8 +37,9 @@ class NoMail:
 def readers(db, world_news):
     """60 readers on world-news: every 10th unsubscribed, every 7th paused, 5 of them also pending on science."""
     science = create_list(db, slug="science", name="Science weekly")
-    lines = ["email,name"] + [f"reader{n:02d}@example.com,{'Ada' if n % 3 == 0 else 'Alan'} Person{n:02d}"
-                              for n in range(60)]
+    lines = ["email,name"] + [
+        f"reader{n:02d}@example.com,{'Ada' if n % 3 == 0 else 'Alan'} Person{n:02d}" for n in range(60)
+    ]
     import_csv(db, lines=[line + "\n" for line in lines], mailing_list=world_news, confirmed=True, notifier=NoMail())
     by_email = {s.email: s for s in db.scalars(select(Subscriber))}
     for n in range(60):
@@ -69,7 +71,8 @@ def test_keyset_pages_return_each_reader_exactly_once_newest_first(db, readers):
     ids = every_page(db)
     assert len(ids) == len(set(ids)) == 60 and ids == sorted(ids, reverse=True)
     assert every_page(db, list_slug="world-news", status="unsubscribed") == sorted(
-        (readers[f"reader{n:02d}@example.com"].id for n in range(0, 60, 10)), reverse=True)
+        (readers[f"reader{n:02d}@example.com"].id for n in range(0, 60, 10)), reverse=True
+    )
     paused = every_page(db, list_slug="world-news", status="paused")
     assert sorted(paused) == sorted(readers[f"reader{n:02d}@example.com"].id for n in range(7, 60, 7))
     confirmed = every_page(db, list_slug="world-news", status="confirmed")
@@ -79,10 +82,15 @@ def test_keyset_pages_return_each_reader_exactly_once_newest_first(db, readers):
 
 def test_search_matches_address_or_name_fragments_in_any_case(db, readers):
     [row] = search_subscribers(db, query="READER45@").rows
-    assert (row.email, row.name, row.status, row.lists) == ("reader45@example.com", "Ada Person45", "confirmed",
-                                                            ["world-news"])
+    assert (row.email, row.name, row.status, row.lists) == (
+        "reader45@example.com",
+        "Ada Person45",
+        "confirmed",
+        ["world-news"],
+    )
     assert {r.email for r in search_subscribers(db, query="person0", limit=100).rows} == {
-        f"reader0{n}@example.com" for n in range(10)}
+        f"reader0{n}@example.com" for n in range(10)
+    }
     ada = every_page(db, query="ada", list_slug="world-news", status="confirmed")
     assert len(ada) == len([n for n in range(60) if n % 3 == 0 and n % 10 and n % 7])
     assert search_subscribers(db, query="%").rows == [] and search_subscribers(db, query="_").rows == []
@@ -98,28 +106,66 @@ def test_search_matches_address_or_name_fragments_in_any_case(db, readers):
 def test_detail_shows_consent_deliveries_and_suppression(db, readers, world_news):
     reader = find_subscriber_by_email(db, "  Reader07@Example.com ")
     assert reader is not None
-    edition = Edition(list_id=world_news.id, edition_date=date(2026, 11, 24), window_start=utcnow(),
-                      window_end=utcnow(), subject="News", placeholder_key="k", html="<p>", text="t")
-    later = Edition(list_id=world_news.id, edition_date=date(2026, 11, 25), window_start=utcnow(),
-                    window_end=utcnow(), subject="News", placeholder_key="k", html="<p>", text="t")
+    edition = Edition(
+        list_id=world_news.id,
+        edition_date=date(2026, 11, 24),
+        window_start=utcnow(),
+        window_end=utcnow(),
+        subject="News",
+        placeholder_key="k",
+        html="<p>",
+        text="t",
+    )
+    later = Edition(
+        list_id=world_news.id,
+        edition_date=date(2026, 11, 25),
+        window_start=utcnow(),
+        window_end=utcnow(),
+        subject="News",
+        placeholder_key="k",
+        html="<p>",
+        text="t",
+    )
     db.add_all([edition, later])
     db.flush()
-    db.add_all([Delivery(edition_id=edition.id, subscriber_id=reader.id, status="sent", not_before=utcnow(),
-                         smtp_code=250, smtp_reply="2.0.0 Ok: queued", sent_at=utcnow()),
-                Delivery(edition_id=later.id, subscriber_id=reader.id, status="failed", not_before=utcnow(),
-                         smtp_code=550, smtp_reply="5.1.1 mailbox unavailable", failure_kind="hard_bounce")])
+    db.add_all(
+        [
+            Delivery(
+                edition_id=edition.id,
+                subscriber_id=reader.id,
+                status="sent",
+                not_before=utcnow(),
+                smtp_code=250,
+                smtp_reply="2.0.0 Ok: queued",
+                sent_at=utcnow(),
+            ),
+            Delivery(
+                edition_id=later.id,
+                subscriber_id=reader.id,
+                status="failed",
+                not_before=utcnow(),
+                smtp_code=550,
+                smtp_reply="5.1.1 mailbox unavailable",
+                failure_kind="hard_bounce",
+            ),
+        ]
+    )
     db.commit()
     actions.suppress_address(db, reader.email, reason="hard bounce", actor="ann@example.org", ip="203.0.113.9")
 
     detail = subscriber_detail(db, reader.id)
-    assert (detail.email, detail.name, detail.paused_until is not None) == ("reader07@example.com",
-                                                                            "Alan Person07", True)
+    assert (detail.email, detail.name, detail.paused_until is not None) == (
+        "reader07@example.com",
+        "Alan Person07",
+        True,
+    )
     [subscription] = detail.subscriptions
     assert (subscription.list_slug, subscription.status, subscription.source) == ("world-news", "paused", "import")
     assert subscription.confirmed_at is not None and [e.action for e in subscription.events] == ["confirmed"]
     assert [(d.edition_date, d.status, d.smtp_code, d.smtp_reply, d.failure_kind) for d in detail.deliveries] == [
         (date(2026, 11, 25), "failed", 550, "5.1.1 mailbox unavailable", "hard_bounce"),
-        (date(2026, 11, 24), "sent", 250, "2.0.0 Ok: queued", None)]
+        (date(2026, 11, 24), "sent", 250, "2.0.0 Ok: queued", None),
+    ]
     assert detail.deliveries[0].list_slug == "world-news" and detail.deliveries[1].sent_at is not None
     assert detail.suppression.suppressed and detail.suppression.reason == "hard bounce"
     assert detail.suppression.since is not None
@@ -130,26 +176,44 @@ def test_detail_shows_consent_deliveries_and_suppression(db, readers, world_news
 def test_admin_unsubscribe_is_recorded_as_consent_and_audit(db, readers):
     reader = readers["reader03@example.com"]
     assert actions.unsubscribe(db, reader.id, list_slug=None, actor="ann@example.org", ip="203.0.113.9") == [
-        "science", "world-news"]
+        "science",
+        "world-news",
+    ]
     assert actions.unsubscribe(db, reader.id, list_slug=None, actor="ann@example.org") == [], "idempotent"
     detail = subscriber_detail(db, reader.id)
     assert {s.status for s in detail.subscriptions} == {"unsubscribed"}
-    assert all(s.unsubscribed_at is not None and s.events[-1].action == "unsubscribed"
-               and s.events[-1].source == "admin" for s in detail.subscriptions)
-    entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "subscriber.unsubscribe",
-                                                AuditEntry.object_id == str(reader.id))
-                       .order_by(AuditEntry.id)).first()  # the first call's (the no-op second call is audited too)
+    assert all(
+        s.unsubscribed_at is not None and s.events[-1].action == "unsubscribed" and s.events[-1].source == "admin"
+        for s in detail.subscriptions
+    )
+    entry = db.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == "subscriber.unsubscribe", AuditEntry.object_id == str(reader.id))
+        .order_by(AuditEntry.id)
+    ).first()  # the first call's (the no-op second call is audited too)
     assert entry is not None and (entry.actor, entry.ip) == ("ann@example.org", "203.0.113.9")
 
 
 def test_delete_removes_the_reader_and_everything_about_them_only(db, readers, world_news):
     gone, kept = readers["reader03@example.com"], readers["reader04@example.com"]
-    edition = Edition(list_id=world_news.id, edition_date=date(2026, 11, 24), window_start=utcnow(),
-                      window_end=utcnow(), subject="News", placeholder_key="k", html="<p>", text="t")
+    edition = Edition(
+        list_id=world_news.id,
+        edition_date=date(2026, 11, 24),
+        window_start=utcnow(),
+        window_end=utcnow(),
+        subject="News",
+        placeholder_key="k",
+        html="<p>",
+        text="t",
+    )
     db.add(edition)
     db.flush()
-    db.add_all([Delivery(edition_id=edition.id, subscriber_id=who.id, status="sent", not_before=utcnow())
-                for who in (gone, kept)])
+    db.add_all(
+        [
+            Delivery(edition_id=edition.id, subscriber_id=who.id, status="sent", not_before=utcnow())
+            for who in (gone, kept)
+        ]
+    )
     db.commit()
     gone_id = gone.id
     actions.delete_subscriber(db, gone_id, actor="ann@example.org", ip="203.0.113.9")
@@ -157,8 +221,11 @@ def test_delete_removes_the_reader_and_everything_about_them_only(db, readers, w
     assert db.get(Subscriber, gone_id) is None
     assert db.scalar(select(func.count()).select_from(Subscription).where(Subscription.subscriber_id == gone_id)) == 0
     assert db.scalar(select(func.count()).select_from(Delivery).where(Delivery.subscriber_id == gone_id)) == 0
-    orphans = select(func.count()).select_from(ConsentEvent).where(
-        ConsentEvent.subscription_id.not_in(select(Subscription.id)))
+    orphans = (
+        select(func.count())
+        .select_from(ConsentEvent)
+        .where(ConsentEvent.subscription_id.not_in(select(Subscription.id)))
+    )
     assert db.scalar(orphans) == 0
     assert len(subscriber_detail(db, kept.id).subscriptions) == 2 and len(subscriber_detail(db, kept.id).deliveries)
     assert db.scalar(select(func.count(Subscriber.id))) == 59
@@ -171,8 +238,9 @@ def test_delete_removes_the_reader_and_everything_about_them_only(db, readers, w
 def test_suppress_and_unsuppress_need_a_reason_and_are_audited(db, world_news):
     with pytest.raises(InvalidInput, match="reason"):
         actions.suppress_address(db, "Someone@Example.com", reason=" ", actor="ann@example.org")
-    row = actions.suppress_address(db, "Someone@Example.com", reason="asked by phone", actor="ann@example.org",
-                                   ip="203.0.113.9")
+    row = actions.suppress_address(
+        db, "Someone@Example.com", reason="asked by phone", actor="ann@example.org", ip="203.0.113.9"
+    )
     assert row.email_hash == address_hash("someone@example.com") and row.reason == "asked by phone"
     actions.suppress_address(db, "someone@example.com", reason="again", actor="ann@example.org")  # idempotent
     assert actions.lookup_suppression(db, "SOMEONE@example.com") == row
@@ -189,24 +257,35 @@ def test_suppress_and_unsuppress_need_a_reason_and_are_audited(db, world_news):
     assert actions.lookup_suppression(db, "someone@example.com") is None
     with pytest.raises(InvalidInput, match="not on the suppression list"):
         actions.unsuppress_address(db, "someone@example.com", reason="again", actor="bob@example.org")
-    audit = {(e.action, e.actor, e.details.get("reason")) for e in db.scalars(
-        select(AuditEntry).where(AuditEntry.object_id == row.email_hash))}
-    assert audit == {("suppression.add", "ann@example.org", "asked by phone"),
-                     ("suppression.add", "ann@example.org", "again"),
-                     ("suppression.remove", "bob@example.org", "suppressed by mistake")}
+    audit = {
+        (e.action, e.actor, e.details.get("reason"))
+        for e in db.scalars(select(AuditEntry).where(AuditEntry.object_id == row.email_hash))
+    }
+    assert audit == {
+        ("suppression.add", "ann@example.org", "asked by phone"),
+        ("suppression.add", "ann@example.org", "again"),
+        ("suppression.remove", "bob@example.org", "suppressed by mistake"),
+    }
 
 
 def test_export_streams_a_list_by_status_with_a_formula_guard(db, world_news):
-    add_subscriptions(db, email="formula@example.com", name="=HYPERLINK(\"http://evil\")", lists=[world_news],
-                      consent=ConsentContext(), confirmed=True)
-    add_subscriptions(db, email="plus@example.com", name="+1 caller", lists=[world_news], consent=ConsentContext(),
-                      confirmed=True)
+    add_subscriptions(
+        db,
+        email="formula@example.com",
+        name='=HYPERLINK("http://evil")',
+        lists=[world_news],
+        consent=ConsentContext(),
+        confirmed=True,
+    )
+    add_subscriptions(
+        db, email="plus@example.com", name="+1 caller", lists=[world_news], consent=ConsentContext(), confirmed=True
+    )
     add_subscriptions(db, email="pending@example.com", name="@home", lists=[world_news], consent=ConsentContext())
     db.commit()
     every = list(csv.reader(io.StringIO("".join(export_csv(db, list_slug="world-news", status=None)))))
     assert every[0] == ["email", "name", "status", "subscribed_at", "confirmed_at", "timezone"]
     by_email = {row[0]: row for row in every[1:]}
-    assert by_email["formula@example.com"][1] == "'=HYPERLINK(\"http://evil\")"
+    assert by_email["formula@example.com"][1] == '\'=HYPERLINK("http://evil")'
     assert by_email["plus@example.com"][1] == "'+1 caller" and by_email["pending@example.com"][1] == "'@home"
     assert by_email["pending@example.com"][2:5:2] == ["unconfirmed", ""] and by_email["plus@example.com"][4]
     confirmed = list(csv.reader(io.StringIO("".join(export_csv(db, list_slug="world-news", status="confirmed")))))
@@ -226,9 +305,14 @@ def test_export_walks_many_batches_and_shows_paused(db, readers, monkeypatch):
 
 def test_the_migrations_build_what_the_models_declare(settings):
     with engine_for(settings.effective_database_url).connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": False}),
-                                       Base.metadata)
+        differences = compare_metadata(
+            MigrationContext.configure(connection, opts={"compare_type": False}), Base.metadata
+        )
     # the trigram indexes are PostgreSQL-only and live in migration 0006 alone (SQLite searches with LIKE)
-    ours = [d for d in differences if "subscri" in str(d) and not (
-        d[0] == "remove_index" and d[1].name in ("ix_subscribers_email_trgm", "ix_subscribers_name_trgm"))]
+    ours = [
+        d
+        for d in differences
+        if "subscri" in str(d)
+        and not (d[0] == "remove_index" and d[1].name in ("ix_subscribers_email_trgm", "ix_subscribers_name_trgm"))
+    ]
     assert ours == [], ours

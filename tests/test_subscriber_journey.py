@@ -1,4 +1,5 @@
 """The reader's whole journey through the real worker and real SMTP: subscribe, confirm, unsubscribe."""
+
 from tests.support.web import csrf_from, link_path, statuses, subscribe_by_form, text_part
 
 
@@ -60,8 +61,12 @@ def test_one_click_unsubscribe_rfc8058(client, db, world_news, mailbox):
 
     client.cookies.clear()
     for _ in range(2):  # idempotent, no cookie, no redirect
-        answer = client.post(path, content=b"List-Unsubscribe=One-Click",
-                             headers={"Content-Type": "application/x-www-form-urlencoded"}, follow_redirects=False)
+        answer = client.post(
+            path,
+            content=b"List-Unsubscribe=One-Click",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            follow_redirects=False,
+        )
         assert answer.status_code == 200
         assert statuses(db, "reader@example.com") == {"world-news": "unsubscribed"}
 
@@ -82,8 +87,10 @@ def test_unsubscribe_post_without_one_click_body_is_refused(client, db, world_ne
 
 
 def test_json_api_twin(client, db, world_news, mailbox):
-    answer = client.post("/api/subscriptions", json={"email": "api@example.com", "lists": ["world-news"],
-                                                     "name": "Api", "timezone": "Asia/Kathmandu"})
+    answer = client.post(
+        "/api/subscriptions",
+        json={"email": "api@example.com", "lists": ["world-news"], "name": "Api", "timezone": "Asia/Kathmandu"},
+    )
     assert answer.status_code == 202
     mailbox.wait_for("api@example.com")
     assert statuses(db, "api@example.com") == {"world-news": "unconfirmed"}

@@ -1,4 +1,5 @@
 """Pure rules, no database: settings safety, SMTP_URL parsing, link tokens, address normalisation."""
+
 from itertools import permutations
 
 import pytest
@@ -104,20 +105,34 @@ def test_token_without_a_subscriber_id_is_refused():
         read_token(SECRET, Purpose.confirm, make_token(SECRET, Purpose.confirm, {"s": "42"}))
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("Reader@Example.COM", "reader@example.com"),
-    ("  reader@example.com \t", "reader@example.com"),
-    ("READER@EXAMPLE.COM", "reader@example.com"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("Reader@Example.COM", "reader@example.com"),
+        ("  reader@example.com \t", "reader@example.com"),
+        ("READER@EXAMPLE.COM", "reader@example.com"),
+    ],
+)
 def test_normalise_address_lower_cases_and_trims(raw, expected):
     assert normalise_address(raw) == expected
 
 
-@pytest.mark.parametrize("junk", [
-    "", "   ", "not-an-address", "reader@", "@example.com", "reader@@example.com", "reader example@example.com",
-    "reader@example.com\r\nBcc: victim@example.com", "reader@exa\nmple.com", "a" * 250 + "@example.com",
-    "reader@localhost",
-])
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "",
+        "   ",
+        "not-an-address",
+        "reader@",
+        "@example.com",
+        "reader@@example.com",
+        "reader example@example.com",
+        "reader@example.com\r\nBcc: victim@example.com",
+        "reader@exa\nmple.com",
+        "a" * 250 + "@example.com",
+        "reader@localhost",
+    ],
+)
 def test_normalise_address_rejects_junk(junk):
     with pytest.raises(InvalidAddress):
         normalise_address(junk)

@@ -1,4 +1,5 @@
 """Leaving: RFC 8058 one-click from a mail client, and the unsubscribe page's own button, told apart in the record."""
+
 import pytest
 from sqlalchemy import select
 
@@ -34,13 +35,18 @@ def mail_client_post(client, path: str, encoding: str):
     client.cookies.clear()
     if encoding == "multipart":
         return client.post(path, files={"List-Unsubscribe": (None, "One-Click")}, follow_redirects=False)
-    return client.post(path, content=b"List-Unsubscribe=One-Click", follow_redirects=False,
-                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    return client.post(
+        path,
+        content=b"List-Unsubscribe=One-Click",
+        follow_redirects=False,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
 
 
 @pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
 def test_one_click_from_a_mail_client_sets_no_cookie_and_is_recorded_as_one_click(
-        client, db, world_news, mailbox, encoding):
+    client, db, world_news, mailbox, encoding
+):
     _, welcome = confirmed_reader(client, mailbox, EMAIL)
     path = header_path(welcome)
     for _ in range(3):  # mail clients retry; every answer is the same and only the first changes anything

@@ -2,6 +2,7 @@
 
 SQL for admin_users lives here; there is always at least one active admin account once one exists.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -90,16 +91,21 @@ def _keep_an_admin(session: Session, user: AdminUser) -> None:
     """Refuse a change that would leave no active admin (the others' rows are locked until commit, on PostgreSQL)."""
     if user.role != AdminRole.admin.value or user.disabled:
         return
-    others = session.scalars(select(AdminUser.id).where(AdminUser.role == AdminRole.admin.value,
-                                                        AdminUser.disabled.is_(False), AdminUser.id != user.id)
-                             .with_for_update()).all()
+    others = session.scalars(
+        select(AdminUser.id)
+        .where(AdminUser.role == AdminRole.admin.value, AdminUser.disabled.is_(False), AdminUser.id != user.id)
+        .with_for_update()
+    ).all()
     if not others:
-        raise InvalidInput(f"{user.email} is the last active admin account: make another account an admin first, "
-                           "or nobody could manage the newsletter.")
+        raise InvalidInput(
+            f"{user.email} is the last active admin account: make another account an admin first, "
+            "or nobody could manage the newsletter."
+        )
 
 
-def change_role(session: Session, account_id: int, role: AdminRole, *, actor: str = "cli",
-                ip: str | None = None) -> AdminUser:
+def change_role(
+    session: Session, account_id: int, role: AdminRole, *, actor: str = "cli", ip: str | None = None
+) -> AdminUser:
     """Give an account another role; its sessions end and tokens above the role are revoked (audited)."""
     user = get_account(session, account_id)
     if user.role == role.value:
@@ -113,8 +119,9 @@ def change_role(session: Session, account_id: int, role: AdminRole, *, actor: st
     return user
 
 
-def set_disabled(session: Session, account_id: int, disabled: bool, *, actor: str = "cli",
-                 ip: str | None = None) -> AdminUser:
+def set_disabled(
+    session: Session, account_id: int, disabled: bool, *, actor: str = "cli", ip: str | None = None
+) -> AdminUser:
     """Disable an account (its sessions end, its tokens are revoked, audited) or enable it again."""
     user = get_account(session, account_id)
     if disabled and not user.disabled:

@@ -3,6 +3,7 @@
 A token acts for its owner's account and is worth what that account is: on every use the owner must be active and
 still hold the token's role, and disabling or demoting the account revokes the tokens it no longer covers.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,15 +35,23 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def create_token(session: Session, *, name: str, role: AdminRole, created_by: str,
-                 owner_id: int | None = None) -> NewToken:
+def create_token(
+    session: Session, *, name: str, role: AdminRole, created_by: str, owner_id: int | None = None
+) -> NewToken:
     """A new token acting for owner_id's account (None: the CLI or ADMIN_TOKEN); its secret is returned once."""
     name = " ".join(name.split())
     if not name or len(name) > 100 or not name.isprintable():
         raise InvalidInput("A token needs a name of 1 to 100 characters, e.g. 'deploy bot'.")
     secret = PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(name=name, token_hash=_digest(secret), prefix=secret[:10], role=role.value,
-                   created_by=created_by, owner_id=owner_id, created_at=utcnow())
+    row = ApiToken(
+        name=name,
+        token_hash=_digest(secret),
+        prefix=secret[:10],
+        role=role.value,
+        created_by=created_by,
+        owner_id=owner_id,
+        created_at=utcnow(),
+    )
     session.add(row)
     session.flush()
     return NewToken(row, secret)
@@ -67,8 +76,11 @@ def admin_for_token(session: Session, secret: str) -> Admin | None:
     """The caller a bearer token names while it is not revoked and its owner is active with at least its role."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
-    found = session.execute(select(ApiToken, AdminUser).outerjoin(AdminUser, AdminUser.id == ApiToken.owner_id)
-                            .where(ApiToken.token_hash == _digest(secret))).first()
+    found = session.execute(
+        select(ApiToken, AdminUser)
+        .outerjoin(AdminUser, AdminUser.id == ApiToken.owner_id)
+        .where(ApiToken.token_hash == _digest(secret))
+    ).first()
     if found is None:
         return None
     row, owner = found
@@ -87,12 +99,20 @@ def _covers(owner: AdminUser | None, role: AdminRole) -> bool:
 
 def revoke_uncovered(session: Session, owner: AdminUser, *, actor: str, ip: str | None = None) -> list[ApiToken]:
     """Revoke the owner's live tokens that the account no longer covers (disabled: all; demoted: the higher ones)."""
-    live = session.scalars(select(ApiToken).where(ApiToken.owner_id == owner.id, ApiToken.revoked_at.is_(None))
-                           .order_by(ApiToken.id)).all()
+    live = session.scalars(
+        select(ApiToken).where(ApiToken.owner_id == owner.id, ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)
+    ).all()
     revoked = [row for row in live if not _covers(owner, AdminRole(row.role))]
     reason = "owner disabled" if owner.disabled else f"owner is now {owner.role}"
     for row in revoked:
         row.revoked_at = utcnow()
-        audit.record(session, actor=actor, action="token.revoke", object_type="token", object_id=row.id,
-                     details={"name": row.name, "role": row.role, "owner": owner.email, "reason": reason}, ip=ip)
+        audit.record(
+            session,
+            actor=actor,
+            action="token.revoke",
+            object_type="token",
+            object_id=row.id,
+            details={"name": row.name, "role": row.role, "owner": owner.email, "reason": reason},
+            ip=ip,
+        )
     return revoked

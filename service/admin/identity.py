@@ -1,4 +1,5 @@
 """Who is calling the admin side, however they proved it (session cookie, API token, bootstrap token, the CLI)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

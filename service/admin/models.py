@@ -1,4 +1,5 @@
 """Tables of the admin side: accounts, sessions, API tokens, the audit log, imports, heartbeats, health checks."""
+
 from __future__ import annotations
 
 import enum
@@ -58,8 +59,9 @@ class ApiToken(Base):
     role: Mapped[str] = mapped_column(String(16), default=AdminRole.viewer.value)
     created_by: Mapped[str] = mapped_column(String(320), default="")
     # the account it acts for (a token made by a token: that token's owner); None: made by the CLI or ADMIN_TOKEN
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"), index=True,
-                                                 default=None)
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("admin_users.id", ondelete="CASCADE"), index=True, default=None
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)

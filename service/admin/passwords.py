@@ -1,4 +1,5 @@
 """What makes an admin password acceptable: long enough, and not one that guessers try first."""
+
 from __future__ import annotations
 
 from zxcvbn import zxcvbn
@@ -25,5 +26,6 @@ def check_password(password: str, *, email: str = "", what: str = "The password"
         return
     warning = str(result["feedback"].get("warning") or "").strip().rstrip(".")
     reason = f" ({warning[:1].lower()}{warning[1:]})" if warning else ""
-    raise InvalidInput(f"{what} is too easy to guess{reason}: use three or four unrelated words, or a password "
-                       "manager's.")
+    raise InvalidInput(
+        f"{what} is too easy to guess{reason}: use three or four unrelated words, or a password manager's."
+    )

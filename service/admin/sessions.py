@@ -1,4 +1,5 @@
 """Signed-in browsers: a random cookie token whose hash names a row with its expiry and CSRF secret."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,15 +19,22 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def open_session(session: Session, user: AdminUser, *, hours: float, ip: str | None,
-                 user_agent: str | None) -> str:
+def open_session(session: Session, user: AdminUser, *, hours: float, ip: str | None, user_agent: str | None) -> str:
     """Start a session for a signed-in account; returns the cookie value (shown to nobody else)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     session.execute(delete(AdminSession).where(AdminSession.expires_at < now))  # tidy up as we go
-    session.add(AdminSession(token_hash=_digest(token), admin_id=user.id, csrf_token=secrets.token_urlsafe(32),
-                             created_at=now, expires_at=now + timedelta(hours=hours), ip=ip,
-                             user_agent=(user_agent or "")[:512] or None))
+    session.add(
+        AdminSession(
+            token_hash=_digest(token),
+            admin_id=user.id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+            ip=ip,
+            user_agent=(user_agent or "")[:512] or None,
+        )
+    )
     return token
 
 
@@ -34,8 +42,11 @@ def admin_for_cookie(session: Session, token: str, *, hours: float) -> Admin | N
     """The admin a cookie names while its session is alive; each use extends it (an idle session ends)."""
     if not token or len(token) > 200:
         return None
-    row = session.execute(select(AdminSession, AdminUser).join(AdminUser, AdminUser.id == AdminSession.admin_id)
-                          .where(AdminSession.token_hash == _digest(token))).first()
+    row = session.execute(
+        select(AdminSession, AdminUser)
+        .join(AdminUser, AdminUser.id == AdminSession.admin_id)
+        .where(AdminSession.token_hash == _digest(token))
+    ).first()
     if row is None:
         return None
     stored, user = row
@@ -45,8 +56,14 @@ def admin_for_cookie(session: Session, token: str, *, hours: float) -> Admin | N
     if as_utc(stored.expires_at) - now < timedelta(hours=hours) - timedelta(minutes=5):
         stored.expires_at = now + timedelta(hours=hours)  # at most one write per five minutes of use
         session.commit()
-    return Admin(name=user.email, role=AdminRole(user.role), via="session", admin_id=user.id,
-                 session_id=stored.id, csrf_token=stored.csrf_token)
+    return Admin(
+        name=user.email,
+        role=AdminRole(user.role),
+        via="session",
+        admin_id=user.id,
+        session_id=stored.id,
+        csrf_token=stored.csrf_token,
+    )
 
 
 def close_session(session: Session, token: str) -> None:

@@ -3,6 +3,7 @@
 Anyone can send mail to the bounce address, so an address written in a report proves nothing: a report
 that names a reader without such proof is stored and held for review, never applied (issue 20).
 """
+
 from __future__ import annotations
 
 import enum
@@ -42,8 +43,11 @@ def prove(session: Session, settings: Settings, parsed: Parsed, envelope_to: str
     otherwise = Held.no_proof
     target = verp.find(*texts)
     if target is not None:
-        found = (store.by_delivery(session, target.delivery_id) if target.delivery_id is not None
-                 else store.by_subscriber(session, target.subscriber_id or 0))
+        found = (
+            store.by_delivery(session, target.delivery_id)
+            if target.delivery_id is not None
+            else store.by_subscriber(session, target.subscriber_id or 0)
+        )
         if found is not None:
             readers.append(found)
         else:
@@ -51,8 +55,9 @@ def prove(session: Session, settings: Settings, parsed: Parsed, envelope_to: str
     elif verp.shaped(*texts):
         otherwise = Held.bad_token
     for quoted in verp.message_ids(parsed.text):
-        found = store.by_message_id(session, quoted.message_id, edition_id=quoted.edition_id,
-                                    subscriber_id=quoted.subscriber_id)
+        found = store.by_message_id(
+            session, quoted.message_id, edition_id=quoted.edition_id, subscriber_id=quoted.subscriber_id
+        )
         if found is not None and found.subscriber_id not in {r.subscriber_id for r in readers}:
             readers.append(found)
     return Proof(readers, Held.other_reader if readers else otherwise)

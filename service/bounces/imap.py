@@ -3,6 +3,7 @@
 A message is flagged only after its bounce rows are committed, so a crash in between takes it in
 again next time, and the duplicate is recognised by its hash (nothing is applied twice).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -37,8 +38,14 @@ class ImapTarget:
         if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
             raise ConfigError("BOUNCE_IMAP_URL must look like imaps://user:pass@host/INBOX")
         implicit = parts.scheme == "imaps"
-        return cls(parts.hostname, parts.port or (993 if implicit else 143), unquote(parts.username),
-                   unquote(parts.password or ""), unquote(parts.path.lstrip("/")) or "INBOX", implicit)
+        return cls(
+            parts.hostname,
+            parts.port or (993 if implicit else 143),
+            unquote(parts.username),
+            unquote(parts.password or ""),
+            unquote(parts.path.lstrip("/")) or "INBOX",
+            implicit,
+        )
 
 
 def _connect(target: ImapTarget) -> imaplib.IMAP4:

@@ -2,6 +2,7 @@
 
 No database here: raw bytes in, one Report per recipient out (an empty list means "could not parse").
 """
+
 from __future__ import annotations
 
 import base64
@@ -18,12 +19,19 @@ from flufl.bounce import all_failures
 from service.bounces.policy import Verdict, classify_complaint, classify_report, enhanced_status
 
 ADDRESS = re.compile(r"[^\s<>\"';:,()\[\]]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "message/global",
-                  "message/global-headers")
+ORIGINAL_TYPES = (
+    "message/rfc822",
+    "text/rfc822-headers",
+    "message/rfc822-headers",
+    "message/global",
+    "message/global-headers",
+)
 STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")  # RFC 3464, RFC 6533 (SMTPUTF8)
 QUOTE_MARKERS = re.compile(  # where a text bounce starts quoting the original: its To/Cc there did not fail
     r"^\s*-+ ?(Below this line is a copy of the message|This is a copy of the message|Original message)|"
-    r"^Original message headers:|^\s*-+ ?(The )?(original|returned) message", re.I | re.M)
+    r"^Original message headers:|^\s*-+ ?(The )?(original|returned) message",
+    re.I | re.M,
+)
 
 
 @dataclass(frozen=True)
@@ -84,8 +92,11 @@ def _status_blocks(part: Message, encoding: str) -> list[Message]:
             return []
     elif encoding == "quoted-printable":
         body = quopri.decodestring(body.encode("latin-1", "replace")).decode("utf-8", "replace")
-    return [message_from_bytes(block.strip().encode("utf-8", "replace"))
-            for block in re.split(r"\n[ \t]*\n", body) if block.strip()]
+    return [
+        message_from_bytes(block.strip().encode("utf-8", "replace"))
+        for block in re.split(r"\n[ \t]*\n", body)
+        if block.strip()
+    ]
 
 
 def _dsn(message: Message) -> list[Report] | None:
@@ -117,12 +128,16 @@ def _arf(message: Message) -> list[Report] | None:
         if part.get_content_type() != "message/feedback-report":
             continue
         payload = part.get_payload()
-        fields = payload[0] if isinstance(payload, list) and payload and isinstance(payload[0], Message) else (
-            message_from_bytes(str(payload).encode("utf-8", "replace")))
+        fields = (
+            payload[0]
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message)
+            else (message_from_bytes(str(payload).encode("utf-8", "replace")))
+        )
         original = _original(message)
         named = [_address(str(value)) for value in fields.get_all("Original-Rcpt-To") or []]
         recipients: list[str | None] = [address for address in named if address] or [
-            _address(str(original.get("To", ""))) if original is not None else None]
+            _address(str(original.get("To", ""))) if original is not None else None
+        ]
         feedback = str(fields.get("Feedback-Type", "abuse")).strip()
         verdict = classify_complaint(feedback)
         return [Report(recipient, verdict, f"feedback report: {feedback}") for recipient in dict.fromkeys(recipients)]
@@ -152,7 +167,7 @@ def _body_text(message: Message) -> str:
             break
     text = "\n".join(chunks)
     quoted = QUOTE_MARKERS.search(text)
-    return text[:quoted.start()] if quoted else text
+    return text[: quoted.start()] if quoted else text
 
 
 def _decoded(payload: bytes, charset: str | None) -> str:
@@ -168,13 +183,16 @@ def _diagnostic_near(text: str, recipient: str) -> str:
     lines = text.splitlines()
     for number, line in enumerate(lines):
         if recipient.lower() in line.lower():
-            return " ".join(" ".join(lines[max(0, number - 1):number + 4]).split())[:1000]
+            return " ".join(" ".join(lines[max(0, number - 1) : number + 4]).split())[:1000]
     return " ".join(text.split())[:1000]
 
 
 EXIM_WARNING = re.compile(r"has not yet been delivered to one or more of its\s+recipients", re.I)
-EXIM_PENDING = re.compile(r"The address(?:es)? to which the message has not yet been delivered (?:is|are):\s*\n"
-                          r"((?:[ \t]*\n|[ \t]+\S.*\n)+)", re.I)
+EXIM_PENDING = re.compile(
+    r"The address(?:es)? to which the message has not yet been delivered (?:is|are):\s*\n"
+    r"((?:[ \t]*\n|[ \t]+\S.*\n)+)",
+    re.I,
+)
 
 
 def _exim_warning(message: Message) -> list[Report] | None:
@@ -203,8 +221,9 @@ def _heuristic(message: Message) -> list[Report] | None:
         recipient = _address(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw))
         if recipient:
             diagnostic = _diagnostic_near(text, recipient)
-            reports.append(Report(recipient, classify_report("failed", enhanced_status(diagnostic), diagnostic),
-                                  diagnostic))
+            reports.append(
+                Report(recipient, classify_report("failed", enhanced_status(diagnostic), diagnostic), diagnostic)
+            )
     for raw in sorted(set(temporary) - set(permanent)):
         recipient = _address(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw))
         if recipient:

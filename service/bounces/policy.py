@@ -13,6 +13,7 @@ whose fault a failure is (the README's table):
   delay (a report of a delay only)                               -> nothing
 BounceKind.policy (FailureKind.policy on a ledger row) is the one "receivers refuse our setup" class.
 """
+
 from __future__ import annotations
 
 import enum
@@ -22,14 +23,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
-FULL_MAILBOX = re.compile(r"quota|mailbox (is )?full|mail ?folder is full|full mailbox|insufficient (disk )?space|"
-                          r"mailbox size limit", re.I)  # RFC 3463 X.2.2: "a persistent transient error"
+FULL_MAILBOX = re.compile(
+    r"quota|mailbox (is )?full|mail ?folder is full|full mailbox|insufficient (disk )?space|"
+    r"mailbox size limit",
+    re.I,
+)  # RFC 3463 X.2.2: "a persistent transient error"
 POLICY_WORDS = re.compile(  # the receiver refuses our sending setup or reputation, not the reader's mailbox
     r"\b(spam\w*|blocked|black ?list\w*|block ?list\w*|deny ?list\w*|reputation|policy|dmarc|spf|dkim|rbl|dnsbl|"
     r"spamhaus|spamcop|barracuda|sorbs|listed (on|in|at)|rdns|reverse (dns|hostname|lookup)|ptr( record)?|"
     r"sender policy framework|unauthenticated|not authenticated|(isp|provider)'?s? (mail |smtp )?(server|relay)|"
     r"dynamic ip|dial-?up|banned sending ip|unsolicited|sender address rejected|complaints?|"
-    r"unexpected volume|temporarily deferred)\b", re.I)
+    r"unexpected volume|temporarily deferred)\b",
+    re.I,
+)
 RECIPIENT_GONE = re.compile(  # the mailbox does not exist (any more): the recipient's fault, whatever the code
     r"user unknown|unknown user|no such (user|mailbox|recipient|account|address)|(does not|doesn't|not) exist|"
     r"invalid (recipient|mailbox|address|user)|recipient (address )?rejected: (user unknown|access denied|"
@@ -37,7 +43,9 @@ RECIPIENT_GONE = re.compile(  # the mailbox does not exist (any more): the recip
     r"mailbox) not found|mailbox (is )?(unavailable|disabled|inactive|not available)|account (is |has been )?"
     r"(disabled|deactivated|closed|inactive|suspended)|is inactive|addressee unknown|unrouteable address|"
     r"doesn't have an? [\w.-]+ account|not a valid (mailbox|recipient|user)|recip(ient)?notfound|"
-    r"no longer (active|valid|in use)", re.I)
+    r"no longer (active|valid|in use)",
+    re.I,
+)
 GREYLIST = re.compile(r"grey ?list|gray ?list|try again later|temporar", re.I)
 TOO_BIG = ("5.2.3", "5.3.4")  # our message is too large: not the reader's fault, and not a refusal of our setup
 
@@ -55,8 +63,12 @@ class FailureKind(enum.StrEnum):
     send_error = "send_error"  # the connection broke in an unexpected way
 
 
-NEVER_RETRIED = (FailureKind.no_such_user.value, FailureKind.rejected.value, FailureKind.bad_address.value,
-                 FailureKind.unsupported_address.value)  # an admin's "retry failed" cannot end differently
+NEVER_RETRIED = (
+    FailureKind.no_such_user.value,
+    FailureKind.rejected.value,
+    FailureKind.bad_address.value,
+    FailureKind.unsupported_address.value,
+)  # an admin's "retry failed" cannot end differently
 
 
 class BounceKind(enum.StrEnum):
@@ -94,8 +106,9 @@ class Verdict:
     @property
     def reason(self) -> str:
         """How a suppression is explained, e.g. `hard bounce 5.1.1` (shown by `subscribers show`)."""
-        label = {BounceKind.complaint: "complaint", BounceKind.soft: "repeated soft bounces"}.get(self.bounce,
-                                                                                                 "hard bounce")
+        label = {BounceKind.complaint: "complaint", BounceKind.soft: "repeated soft bounces"}.get(
+            self.bounce, "hard bounce"
+        )
         return f"{label} {self.status}" if self.status else label
 
 
@@ -152,11 +165,13 @@ def classify_report(action: str | None, status: str | None, diagnostic: str = ""
     if (status and status.startswith("4.")) or (not status and code and code.group(1).startswith("4")):
         shown = status or (code.group(1) if code else None)
         if ((status or "").startswith("4.7.") or POLICY_WORDS.search(diagnostic)) and not GREYLIST.search(
-                diagnostic.replace("temporarily deferred", "")):
+            diagnostic.replace("temporarily deferred", "")
+        ):
             return Verdict(Action.fail, BounceKind.policy, FailureKind.policy, shown)  # a policy deferral, given up
         return Verdict(Action.score, BounceKind.soft, None, shown)
-    return _permanent(status if status and status.startswith("5.") else None,
-                      int(code.group(1)) if code else None, diagnostic)
+    return _permanent(
+        status if status and status.startswith("5.") else None, int(code.group(1)) if code else None, diagnostic
+    )
 
 
 def classify_complaint(feedback_type: str | None = None) -> Verdict:

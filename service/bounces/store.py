@@ -1,4 +1,5 @@
 """The bounces table's SQL: store a report, find its delivery, and count bounces for people and /metrics."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -56,9 +57,11 @@ def add(session: Session, **values) -> int:
 
 def by_delivery(session: Session, delivery_id: int) -> Match | None:
     """The delivery a bulk VERP token names."""
-    row = session.execute(select(Delivery.id, Delivery.subscriber_id, Delivery.edition_id, Subscriber.email)
-                          .join(Subscriber, Subscriber.id == Delivery.subscriber_id, isouter=True)
-                          .where(Delivery.id == delivery_id)).first()
+    row = session.execute(
+        select(Delivery.id, Delivery.subscriber_id, Delivery.edition_id, Subscriber.email)
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id, isouter=True)
+        .where(Delivery.id == delivery_id)
+    ).first()
     return Match("verp", row.id, row.subscriber_id, row.edition_id, row.email) if row else None
 
 
@@ -73,25 +76,41 @@ def by_message_id(session: Session, message_id: str, *, edition_id: int, subscri
     email = session.scalar(select(Subscriber.email).where(Subscriber.id == subscriber_id))
     if email is None:
         return None
-    delivery_id = session.scalar(select(Delivery.id).where(Delivery.message_id == message_id,
-                                                           Delivery.subscriber_id == subscriber_id).limit(1))
+    delivery_id = session.scalar(
+        select(Delivery.id).where(Delivery.message_id == message_id, Delivery.subscriber_id == subscriber_id).limit(1)
+    )
     edition = session.scalar(select(Edition.id).where(Edition.id == edition_id))  # None once the edition is deleted
     return Match("message-id", delivery_id, subscriber_id, edition, email)
 
 
 def soft_days(session: Session, recipient_hash: str, *, since: datetime) -> list[date]:
     """The days with a soft bounce for an address, for the decaying score."""
-    rows = session.scalars(select(Bounce.received_at).where(Bounce.recipient_hash == recipient_hash,
-                                                            Bounce.kind == BounceKind.soft.value,
-                                                            Bounce.review.is_(None), Bounce.received_at >= since))
+    rows = session.scalars(
+        select(Bounce.received_at).where(
+            Bounce.recipient_hash == recipient_hash,
+            Bounce.kind == BounceKind.soft.value,
+            Bounce.review.is_(None),
+            Bounce.received_at >= since,
+        )
+    )
     return [as_utc(moment).date() for moment in rows]
 
 
 def _row(bounce: Bounce) -> BounceRow:
     """The plain record of a row."""
-    return BounceRow(bounce.id, as_utc(bounce.received_at), bounce.kind, bounce.status, bounce.diagnostic,
-                     bounce.matched_by, bounce.source, bounce.delivery_id, bounce.subscriber_id, bounce.edition_id,
-                     bounce.review)
+    return BounceRow(
+        bounce.id,
+        as_utc(bounce.received_at),
+        bounce.kind,
+        bounce.status,
+        bounce.diagnostic,
+        bounce.matched_by,
+        bounce.source,
+        bounce.delivery_id,
+        bounce.subscriber_id,
+        bounce.edition_id,
+        bounce.review,
+    )
 
 
 def recent(session: Session, *, limit: int = 50) -> list[BounceRow]:
@@ -124,16 +143,22 @@ def held_one(session: Session, bounce_id: int) -> tuple[BounceRow, str | None] |
 
 def held_totals(session: Session) -> dict[str, int]:
     """Reports held for review, per reason (the /metrics counter)."""
-    rows = session.execute(select(Bounce.review, func.count()).where(Bounce.review.is_not(None))
-                           .group_by(Bounce.review))
+    rows = session.execute(
+        select(Bounce.review, func.count()).where(Bounce.review.is_not(None)).group_by(Bounce.review)
+    )
     return {str(reason): int(number) for reason, number in rows}
 
 
 def for_subscriber(session: Session, subscriber_id: int, recipient_hash: str, *, limit: int = 100) -> list[BounceRow]:
     """A reader's applied bounces, by link or by address hash, newest first (held ones may be forgeries)."""
-    query = (select(Bounce).where((Bounce.subscriber_id == subscriber_id) | (Bounce.recipient_hash == recipient_hash),
-                                  Bounce.review.is_(None))
-             .order_by(Bounce.id.desc()).limit(limit))
+    query = (
+        select(Bounce)
+        .where(
+            (Bounce.subscriber_id == subscriber_id) | (Bounce.recipient_hash == recipient_hash), Bounce.review.is_(None)
+        )
+        .order_by(Bounce.id.desc())
+        .limit(limit)
+    )
     return [_row(b) for b in session.scalars(query)]
 
 
@@ -142,10 +167,15 @@ def per_edition(session: Session, edition_ids: Sequence[int]) -> dict[int, dict[
     result: dict[int, dict[str, int]] = {edition_id: {"bounced": 0, "complained": 0} for edition_id in edition_ids}
     if not edition_ids:
         return result
-    rows = session.execute(select(Bounce.edition_id, Bounce.kind, func.count(func.distinct(Bounce.recipient_hash)))
-                           .where(Bounce.edition_id.in_(list(edition_ids)), Bounce.review.is_(None),
-                                  Bounce.kind.in_([*BOUNCED, BounceKind.complaint.value]))
-                           .group_by(Bounce.edition_id, Bounce.kind))
+    rows = session.execute(
+        select(Bounce.edition_id, Bounce.kind, func.count(func.distinct(Bounce.recipient_hash)))
+        .where(
+            Bounce.edition_id.in_(list(edition_ids)),
+            Bounce.review.is_(None),
+            Bounce.kind.in_([*BOUNCED, BounceKind.complaint.value]),
+        )
+        .group_by(Bounce.edition_id, Bounce.kind)
+    )
     for edition_id, kind, number in rows:
         if edition_id is None:
             continue
@@ -166,14 +196,23 @@ class Refusals:
 
 def policy_refusals(session: Session, *, since: datetime, limit: int = 50) -> list[Refusals]:
     """Proven policy-class bounces since a moment, per edition and receiving domain, most first (for ops)."""
-    rows = session.execute(select(Bounce.edition_id, Bounce.recipient_domain, func.count(), func.max(Bounce.status),
-                                  func.max(Bounce.received_at))
-                           .where(Bounce.kind == BounceKind.policy.value, Bounce.review.is_(None),
-                                  Bounce.received_at >= since)
-                           .group_by(Bounce.edition_id, Bounce.recipient_domain)
-                           .order_by(func.count().desc()).limit(limit))
-    return [Refusals(edition_id, domain or "?", int(count), status, as_utc(last)) for edition_id, domain, count,
-            status, last in rows]
+    rows = session.execute(
+        select(
+            Bounce.edition_id,
+            Bounce.recipient_domain,
+            func.count(),
+            func.max(Bounce.status),
+            func.max(Bounce.received_at),
+        )
+        .where(Bounce.kind == BounceKind.policy.value, Bounce.review.is_(None), Bounce.received_at >= since)
+        .group_by(Bounce.edition_id, Bounce.recipient_domain)
+        .order_by(func.count().desc())
+        .limit(limit)
+    )
+    return [
+        Refusals(edition_id, domain or "?", int(count), status, as_utc(last))
+        for edition_id, domain, count, status, last in rows
+    ]
 
 
 def totals(session: Session) -> dict[str, int]:
@@ -184,9 +223,11 @@ def totals(session: Session) -> dict[str, int]:
 
 def forget(session: Session, *, subscriber_id: int, recipient_hash: str) -> int:
     """Erasure: keep a reader's bounces as counts only (kind, status, edition), without text that names them."""
-    statement = (update(Bounce).where(or_(Bounce.subscriber_id == subscriber_id,
-                                          Bounce.recipient_hash == recipient_hash))
-                 .values(subscriber_id=None, diagnostic=None, raw=None))
+    statement = (
+        update(Bounce)
+        .where(or_(Bounce.subscriber_id == subscriber_id, Bounce.recipient_hash == recipient_hash))
+        .values(subscriber_id=None, diagnostic=None, raw=None)
+    )
     return int(getattr(session.execute(statement), "rowcount", 0))
 
 
@@ -195,6 +236,9 @@ def policy_refused(conn: Connection | Session, first: int, last: int) -> dict[in
 
     A range, not a list of ids: the refusal window asks this after every batch with a refusal (one index range).
     """
-    rows = conn.execute(select(Bounce.delivery_id, Bounce.status, Bounce.diagnostic)
-                        .where(Bounce.delivery_id.between(first, last), Bounce.kind == BounceKind.policy.value))
+    rows = conn.execute(
+        select(Bounce.delivery_id, Bounce.status, Bounce.diagnostic).where(
+            Bounce.delivery_id.between(first, last), Bounce.kind == BounceKind.policy.value
+        )
+    )
     return {row.delivery_id: (row.status, row.diagnostic or "") for row in rows}

@@ -1,4 +1,5 @@
 """Transactional refusals (confirmation, welcome) go through the same policy as bulk ones: a 5.1.1 suppresses."""
+
 from __future__ import annotations
 
 import logging

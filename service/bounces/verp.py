@@ -6,6 +6,7 @@ nobody can forge a bounce for someone else's delivery. Bulk tokens name a delive
 ones name a subscriber and the kind of email. An edition's Message-ID carries the same kind of MAC
 (`<edition-7.reader-42.MAC@domain>`), so a complaint quoting it names its reader unforgeably too.
 """
+
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,5 @@
 """The brand a page or email shows: the site's (database first, then SITE_* settings), or a list's over it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -36,8 +37,12 @@ def configured_brand(settings: Settings) -> Brand:
     """The brand from settings alone: SITE_* values, else MAIL_FROM's display name (no database needed)."""
     from_name = parseaddr(settings.mail_from)[0]
     name = settings.site_name or from_name or "Newsletter"
-    return Brand(name=name, about=settings.site_about, accent=settings.site_accent_color or DEFAULT_ACCENT,
-                 sender_name=settings.site_sender_name or from_name or name)
+    return Brand(
+        name=name,
+        about=settings.site_about,
+        accent=settings.site_accent_color or DEFAULT_ACCENT,
+        sender_name=settings.site_sender_name or from_name or name,
+    )
 
 
 def site_row(session: Session) -> SiteBranding | None:
@@ -51,8 +56,13 @@ def site_brand(session: Session, settings: Settings) -> Brand:
     row = site_row(session)
     version = logo_version(session, None)
     if row is not None:
-        base = replace(base, name=row.name or base.name, about=row.about or base.about,
-                       accent=row.accent_color or base.accent, sender_name=row.sender_name or base.sender_name)
+        base = replace(
+            base,
+            name=row.name or base.name,
+            about=row.about or base.about,
+            accent=row.accent_color or base.accent,
+            sender_name=row.sender_name or base.sender_name,
+        )
     return replace(base, logo_url=f"/brand/logo?v={version}" if version else None)
 
 
@@ -61,10 +71,14 @@ def list_brand(session: Session, settings: Settings, mailing_list: MailingList) 
     site = site_brand(session, settings)
     version = logo_version(session, mailing_list.id)
     logo = f"/brand/logo/{mailing_list.slug}?v={version}" if version else site.logo_url
-    return Brand(name=mailing_list.name, about=mailing_list.description or site.about,
-                 accent=mailing_list.accent_color or site.accent,
-                 sender_name=mailing_list.sender_name or site.sender_name, logo_url=logo,
-                 list_slug=mailing_list.slug)
+    return Brand(
+        name=mailing_list.name,
+        about=mailing_list.description or site.about,
+        accent=mailing_list.accent_color or site.accent,
+        sender_name=mailing_list.sender_name or site.sender_name,
+        logo_url=logo,
+        list_slug=mailing_list.slug,
+    )
 
 
 def brand_of(settings: Settings, mailing_list: MailingList | None) -> Brand:
@@ -101,9 +115,12 @@ def _text(value: str | None, limit: int, label: str) -> str:
 
 def clean_fields(name: str | None, about: str | None, accent: str | None, sender_name: str | None) -> dict[str, str]:
     """Every field checked before anything is stored (a bad one changes nothing)."""
-    return {"name": clean_name(name, what="The site name", max_length=MAX_NAME),
-            "about": _text(about, MAX_ABOUT, "about text"), "accent_color": clean_accent(accent),
-            "sender_name": clean_name(sender_name, what="The sender name")}
+    return {
+        "name": clean_name(name, what="The site name", max_length=MAX_NAME),
+        "about": _text(about, MAX_ABOUT, "about text"),
+        "accent_color": clean_accent(accent),
+        "sender_name": clean_name(sender_name, what="The sender name"),
+    }
 
 
 def update_site(session: Session, **fields: str) -> dict[str, list[str]]:

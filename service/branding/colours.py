@@ -1,4 +1,5 @@
 """Accent colours: #rrggbb only, and dark enough that white button text on them passes WCAG AA (4.5:1)."""
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,7 @@ def _channel(value: int) -> float:
 
 def luminance(colour: str) -> float:
     """WCAG relative luminance of #rrggbb."""
-    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     return 0.2126 * _channel(r) + 0.7152 * _channel(g) + 0.0722 * _channel(b)
 
 
@@ -35,6 +36,8 @@ def clean_accent(raw: str | None) -> str:
         raise InvalidInput(f"The accent colour must look like #1a5c8e (a # and six hex digits), not {colour!r}.")
     ratio = contrast_with_white(colour)
     if ratio < AA_NORMAL_TEXT:
-        raise InvalidInput(f"The accent colour {colour} is too light: white button text on it has a contrast of "
-                           f"{ratio:.2f}:1, and WCAG AA needs {AA_NORMAL_TEXT}:1. Choose a darker colour.")
+        raise InvalidInput(
+            f"The accent colour {colour} is too light: white button text on it has a contrast of "
+            f"{ratio:.2f}:1, and WCAG AA needs {AA_NORMAL_TEXT}:1. Choose a darker colour."
+        )
     return colour.lower()

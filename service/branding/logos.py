@@ -1,4 +1,5 @@
 """Logo uploads: checked for size and image type (by their bytes, not their name), stored in the database."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -10,8 +11,12 @@ from service.models import utcnow
 
 MAX_LOGO_BYTES = 256 * 1024
 # SVG is refused on purpose: it can carry script, and our pages would serve it from our own origin
-SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
-              (b"GIF89a", "image/gif"))
+SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
 
 
 def image_type(data: bytes) -> str | None:

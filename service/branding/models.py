@@ -1,4 +1,5 @@
 """Tables of branding: the one-row site branding and the uploaded logos (the site's and each list's)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,8 +31,7 @@ class BrandLogo(Base):
     __tablename__ = "brand_logos"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"), unique=True,
-                                                default=None)
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"), unique=True, default=None)
     content_type: Mapped[str] = mapped_column(String(32))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

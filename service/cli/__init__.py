@@ -5,6 +5,7 @@ the one list of subcommands with their one-line help; a subcommand's module is i
 heavy libraries (numpy, onnxruntime, celery, alembic, FastAPI, the ORM) are imported inside the functions that use
 them. tests/test_cli_startup.py holds the rule.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -16,17 +17,32 @@ from typer.core import TyperCommand, TyperGroup
 
 # name -> (module, attribute: a Typer group or a command function, the one-line help `newsletter --help` shows)
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
-    "status": ("service.cli.status", "status", "Queues, workers, beat, each list's next send, editions in progress, "
-               "stuck leases, last errors and checks."),
-    "run": ("service.cli.serve", "run", "Run the whole service (web, worker, beat, SMTP sink) on this machine until "
-            "Ctrl-C."),
-    "web": ("service.cli.serve", "web", "Run the web server on HOST:PORT (127.0.0.1:8000 unless set), after checking "
-            "the database and the broker."),
-    "demo": ("service.cli.serve", "demo", "Load the demo list, story and today's edition (what `make run` does on "
-             "start); safe to repeat."),
+    "status": (
+        "service.cli.status",
+        "status",
+        "Queues, workers, beat, each list's next send, editions in progress, stuck leases, last errors and checks.",
+    ),
+    "run": (
+        "service.cli.serve",
+        "run",
+        "Run the whole service (web, worker, beat, SMTP sink) on this machine until Ctrl-C.",
+    ),
+    "web": (
+        "service.cli.serve",
+        "web",
+        "Run the web server on HOST:PORT (127.0.0.1:8000 unless set), after checking the database and the broker.",
+    ),
+    "demo": (
+        "service.cli.serve",
+        "demo",
+        "Load the demo list, story and today's edition (what `make run` does on start); safe to repeat.",
+    ),
     "sink": ("service.cli.serve", "sink", "Run the built-in SMTP sink that saves every message under DATA_DIR/outbox."),
-    "outbox": ("service.cli.serve", "outbox", "The latest confirmation links and other transactional mail the "
-               "built-in SMTP sink received."),
+    "outbox": (
+        "service.cli.serve",
+        "outbox",
+        "The latest confirmation links and other transactional mail the built-in SMTP sink received.",
+    ),
     "db": ("service.cli.db", "app", "Database schema."),
     "admin": ("service.cli.admin", "app", "Admin accounts and API tokens."),
     "lists": ("service.cli.lists", "app", "Mailing lists."),
@@ -80,8 +96,12 @@ class LazyGroup(TyperGroup):
             self.listing = False
 
 
-app = typer.Typer(cls=LazyGroup, help="World News daily: a self-hosted newsletter service.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    cls=LazyGroup,
+    help="World News daily: a self-hosted newsletter service.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 
 
 @app.callback()

@@ -1,4 +1,5 @@
 """`newsletter admin ...`: admin accounts and API tokens, for the first sign-in and for scripts."""
+
 from __future__ import annotations
 
 import sys
@@ -26,15 +27,22 @@ def _password() -> str:
 
 
 @app.command()
-def create(email: str,
-           role: str = typer.Option("admin", help="admin (everything) or viewer (dashboards only)")) -> None:
+def create(
+    email: str, role: str = typer.Option("admin", help="admin (everything) or viewer (dashboards only)")
+) -> None:
     """Create an account; the password is prompted for (or read from stdin) and stored as an argon2 hash."""
     chosen = accounts.role_of(role)
     password = _password()
     with session_scope(get_settings().effective_database_url) as session:
         user = accounts.create_admin(session, email=email, password=password, role=chosen)
-        audit.record(session, actor=CLI_ADMIN.name, action="admin.create", object_type="admin", object_id=user.id,
-                     details={"email": user.email, "role": user.role})
+        audit.record(
+            session,
+            actor=CLI_ADMIN.name,
+            action="admin.create",
+            object_type="admin",
+            object_id=user.id,
+            details={"email": user.email, "role": user.role},
+        )
         typer.echo(f"created {user.role} account {user.email}; sign in at {get_settings().base_url}/admin/login")
 
 
@@ -44,8 +52,12 @@ def list_accounts() -> None:
     table = Table("email", "role", "state", "last sign-in")
     with session_scope(get_settings().effective_database_url) as session:
         for user in accounts.all_admins(session):
-            table.add_row(escape(user.email), user.role, "disabled" if user.disabled else "active",
-                          user.last_login_at.strftime("%Y-%m-%d %H:%M") if user.last_login_at else "never")
+            table.add_row(
+                escape(user.email),
+                user.role,
+                "disabled" if user.disabled else "active",
+                user.last_login_at.strftime("%Y-%m-%d %H:%M") if user.last_login_at else "never",
+            )
     Console().print(table)
 
 
@@ -54,8 +66,14 @@ def create_token(name: str, role: str = typer.Option("viewer", help="admin or vi
     """Make a token and print its secret, once; only its hash is kept."""
     with session_scope(get_settings().effective_database_url) as session:
         made = api_tokens.create_token(session, name=name, role=accounts.role_of(role), created_by=CLI_ADMIN.name)
-        audit.record(session, actor=CLI_ADMIN.name, action="token.create", object_type="token", object_id=made.row.id,
-                     details={"name": made.row.name, "role": made.row.role})
+        audit.record(
+            session,
+            actor=CLI_ADMIN.name,
+            action="token.create",
+            object_type="token",
+            object_id=made.row.id,
+            details={"name": made.row.name, "role": made.row.role},
+        )
         typer.echo(f"token {made.row.id} ({made.row.name}, {made.row.role}); copy it now, it is not shown again:")
         typer.echo(made.secret)
 
@@ -66,10 +84,15 @@ def list_tokens() -> None:
     table = Table("id", "name", "role", "starts with", "created", "last used", "state")
     with session_scope(get_settings().effective_database_url) as session:
         for row in api_tokens.all_tokens(session):
-            table.add_row(str(row.id), escape(row.name), row.role, f"{row.prefix}…",
-                          row.created_at.strftime("%Y-%m-%d"),
-                          row.last_used_at.strftime("%Y-%m-%d %H:%M") if row.last_used_at else "never",
-                          "revoked" if row.revoked_at else "active")
+            table.add_row(
+                str(row.id),
+                escape(row.name),
+                row.role,
+                f"{row.prefix}…",
+                row.created_at.strftime("%Y-%m-%d"),
+                row.last_used_at.strftime("%Y-%m-%d %H:%M") if row.last_used_at else "never",
+                "revoked" if row.revoked_at else "active",
+            )
     Console().print(table)
 
 
@@ -78,6 +101,12 @@ def revoke(token_id: int) -> None:
     """Stop a token from working at once."""
     with session_scope(get_settings().effective_database_url) as session:
         row = api_tokens.revoke_token(session, token_id)
-        audit.record(session, actor=CLI_ADMIN.name, action="token.revoke", object_type="token", object_id=row.id,
-                     details={"name": row.name})
+        audit.record(
+            session,
+            actor=CLI_ADMIN.name,
+            action="token.revoke",
+            object_type="token",
+            object_id=row.id,
+            details={"name": row.name},
+        )
         typer.echo(f"token {row.id} ({row.name}) revoked")

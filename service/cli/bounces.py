@@ -1,4 +1,5 @@
 """`newsletter bounces ...`: take in one bounce from an MTA pipe, poll the IMAP mailbox, list and review bounces."""
+
 import sys
 
 import typer
@@ -14,8 +15,9 @@ app = typer.Typer(help="Bounces and complaints.", no_args_is_help=True)
 
 @app.command()
 def ingest(
-    envelope_to: str | None = typer.Option(None, "--envelope-to",
-                                           help="The envelope recipient the MTA got it for (Postfix: ${recipient})"),
+    envelope_to: str | None = typer.Option(
+        None, "--envelope-to", help="The envelope recipient the MTA got it for (Postfix: ${recipient})"
+    ),
 ) -> None:
     """Read one raw bounce or complaint on stdin, store it and apply it (for an MTA pipe; exit 0 when stored)."""
     from service.bounces.process import ingest as take_in
@@ -25,12 +27,16 @@ def ingest(
         raise InvalidInput("no message on stdin: pipe one raw bounce or complaint into `newsletter bounces ingest`")
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
-        taken = take_in(session, raw, settings=settings, source="cli",
-                        envelope_to=envelope_to.strip() if envelope_to else None)
+        taken = take_in(
+            session, raw, settings=settings, source="cli", envelope_to=envelope_to.strip() if envelope_to else None
+        )
         session.commit()
     for item in taken:
-        typer.echo(f"{item.kind} {item.recipient or '-'} {item.status or '-'} matched by {item.matched_by}: "
-                   f"{item.action}" if not item.duplicate else "duplicate: this message was taken in before")
+        typer.echo(
+            f"{item.kind} {item.recipient or '-'} {item.status or '-'} matched by {item.matched_by}: {item.action}"
+            if not item.duplicate
+            else "duplicate: this message was taken in before"
+        )
 
 
 @app.command()
@@ -53,8 +59,16 @@ def list_(limit: int = typer.Option(30, "--limit", min=1, max=1000, help="Bounce
         rows = recent(session, limit=limit)
     table = Table("id", "received", "kind", "status", "matched", "delivery", "subscriber", "diagnostic")
     for row in rows:
-        table.add_row(str(row.id), f"{row.received_at:%Y-%m-%d %H:%M}", row.kind, row.status or "-", row.matched_by,
-                      str(row.delivery_id or "-"), str(row.subscriber_id or "-"), (row.diagnostic or "")[:60])
+        table.add_row(
+            str(row.id),
+            f"{row.received_at:%Y-%m-%d %H:%M}",
+            row.kind,
+            row.status or "-",
+            row.matched_by,
+            str(row.delivery_id or "-"),
+            str(row.subscriber_id or "-"),
+            (row.diagnostic or "")[:60],
+        )
     Console(width=160).print(table)
 
 
@@ -72,8 +86,10 @@ def review(
             if found is None:
                 raise InvalidInput(f"no bounce report held for review has id {show}")
             row, raw = found
-            typer.echo(f"held report {row.id}, {row.received_at:%Y-%m-%d %H:%M} by {row.source}: {row.review} "
-                       f"({row.kind} {row.status or '-'})")
+            typer.echo(
+                f"held report {row.id}, {row.received_at:%Y-%m-%d %H:%M} by {row.source}: {row.review} "
+                f"({row.kind} {row.status or '-'})"
+            )
             typer.echo(raw or "(no text kept)")
             return
         rows = held(session, limit=limit).rows
@@ -82,8 +98,15 @@ def review(
         return
     table = Table("id", "received", "why held", "kind", "status", "from", "diagnostic")
     for row in rows:
-        table.add_row(str(row.id), f"{row.received_at:%Y-%m-%d %H:%M}", row.review or "", row.kind,
-                      row.status or "-", row.source, (row.diagnostic or "")[:60])
+        table.add_row(
+            str(row.id),
+            f"{row.received_at:%Y-%m-%d %H:%M}",
+            row.review or "",
+            row.kind,
+            row.status or "-",
+            row.source,
+            (row.diagnostic or "")[:60],
+        )
     Console(width=160).print(table)
     typer.echo("held reports changed nobody; `newsletter bounces review --show ID` prints one")
 
@@ -103,7 +126,8 @@ def refusals(days: int = typer.Option(7, "--days", min=1, max=90, help="How far 
         return
     table = Table("edition", "receiving domain", "refusals", "status", "last")
     for row in rows:
-        table.add_row(str(row.edition_id or "-"), row.domain, str(row.count), row.status or "-",
-                      f"{row.last_at:%Y-%m-%d %H:%M}")
+        table.add_row(
+            str(row.edition_id or "-"), row.domain, str(row.count), row.status or "-", f"{row.last_at:%Y-%m-%d %H:%M}"
+        )
     Console(width=160).print(table)
     typer.echo("these readers were not suppressed: check SPF, DKIM, DMARC, reverse DNS and block lists")

@@ -1,4 +1,5 @@
 """`newsletter db ...`: schema migrations."""
+
 import typer
 
 from service import migrate

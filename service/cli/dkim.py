@@ -1,4 +1,5 @@
 """`newsletter dkim dns`: the TXT records to publish for the configured DKIM keys."""
+
 import typer
 
 from service.config import get_settings
@@ -16,7 +17,7 @@ def dns() -> None:
         raise typer.Exit(1)
     for key in keys:
         name, value = key.dns_record()  # zone-file form: a TXT string holds at most 255 characters
-        chunks = " ".join(f'"{value[i:i + 250]}"' for i in range(0, len(value), 250))
+        chunks = " ".join(f'"{value[i : i + 250]}"' for i in range(0, len(value), 250))
         typer.echo(f"{name}. IN TXT ( {chunks} )")
 
 

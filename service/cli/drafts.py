@@ -1,4 +1,5 @@
 """`newsletter editions drop|pin|unpin|order|edit-story|intro|approve|send-mode`: shape a draft from the shell."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -33,33 +34,39 @@ DATE = typer.Option(None, "--date")
 VERSION = typer.Option(None, "--version", help=VERSION_HELP)
 
 
-def drop(list_slug: str = LIST, day: str = DATE, story: int = typer.Option(..., "--story"),
-         version: int = VERSION) -> None:
+def drop(
+    list_slug: str = LIST, day: str = DATE, story: int = typer.Option(..., "--story"), version: int = VERSION
+) -> None:
     """Take a story out of the day's draft for good."""
     from service.editions import editing
 
     _change(list_slug, day, lambda s, st, e, who: editing.drop(s, st, e, story, who, version))
 
 
-def pin(list_slug: str = LIST, day: str = DATE, story: int = typer.Option(..., "--story"),
-        version: int = VERSION) -> None:
+def pin(
+    list_slug: str = LIST, day: str = DATE, story: int = typer.Option(..., "--story"), version: int = VERSION
+) -> None:
     """Keep a story in the day's draft whatever the selection says (adds it if it was not in)."""
     from service.editions import editing
 
     _change(list_slug, day, lambda s, st, e, who: editing.pin(s, st, e, story, who, version))
 
 
-def unpin(list_slug: str = LIST, day: str = DATE, story: int = typer.Option(..., "--story"),
-          version: int = VERSION) -> None:
+def unpin(
+    list_slug: str = LIST, day: str = DATE, story: int = typer.Option(..., "--story"), version: int = VERSION
+) -> None:
     """Let the selection decide about a story again."""
     from service.editions import editing
 
     _change(list_slug, day, lambda s, st, e, who: editing.unpin(s, st, e, story, who, version))
 
 
-def order(list_slug: str = LIST, day: str = DATE,
-          ids: str = typer.Option(..., "--order", help="Every story id of the draft once, e.g. 12,7,30"),
-          version: int = VERSION) -> None:
+def order(
+    list_slug: str = LIST,
+    day: str = DATE,
+    ids: str = typer.Option(..., "--order", help="Every story id of the draft once, e.g. 12,7,30"),
+    version: int = VERSION,
+) -> None:
     """Put the draft's stories in this order."""
     from service.editions import editing
 
@@ -70,20 +77,33 @@ def order(list_slug: str = LIST, day: str = DATE,
     _change(list_slug, day, lambda s, st, e, who: editing.reorder(s, st, e, wanted, who, version))
 
 
-def edit_story(list_slug: str = LIST, day: str = DATE, story: int = typer.Option(..., "--story"),
-               title: str = typer.Option("", "--title", help="This edition's headline; empty: the story's own"),
-               point: list[str] = typer.Option(None, "--point", help="A key point (repeatable); none: the story's"),
-               version: int = VERSION) -> None:
+def edit_story(
+    list_slug: str = LIST,
+    day: str = DATE,
+    story: int = typer.Option(..., "--story"),
+    title: str = typer.Option("", "--title", help="This edition's headline; empty: the story's own"),
+    point: list[str] = typer.Option(None, "--point", help="A key point (repeatable); none: the story's"),
+    version: int = VERSION,
+) -> None:
     """This edition's headline and key points for one story."""
     from service.editions import wording
 
-    _change(list_slug, day, lambda s, st, e, who: wording.edit_story(
-        s, st, e, story, who, title=title, points=list(point) if point else None, expected_version=version))
+    _change(
+        list_slug,
+        day,
+        lambda s, st, e, who: wording.edit_story(
+            s, st, e, story, who, title=title, points=list(point) if point else None, expected_version=version
+        ),
+    )
 
 
-def intro(list_slug: str = LIST, day: str = DATE, text: str = typer.Option(None, "--text"),
-          from_file: Path = typer.Option(None, "--file", help="Read the introduction from a UTF-8 file"),
-          version: int = VERSION) -> None:
+def intro(
+    list_slug: str = LIST,
+    day: str = DATE,
+    text: str = typer.Option(None, "--text"),
+    from_file: Path = typer.Option(None, "--file", help="Read the introduction from a UTF-8 file"),
+    version: int = VERSION,
+) -> None:
     """The introduction above the stories: plain text with links (empty removes it)."""
     from service.editions import wording
 
@@ -98,8 +118,11 @@ def approve(list_slug: str = LIST, day: str = DATE, version: int = VERSION) -> N
     from service.editions import approval
     from service.tasks import start_drains
 
-    _change(list_slug, day, lambda s, st, e, who: approval.approve(s, st, e, who, expected_version=version,
-                                                                   start_drains=start_drains))
+    _change(
+        list_slug,
+        day,
+        lambda s, st, e, who: approval.approve(s, st, e, who, expected_version=version, start_drains=start_drains),
+    )
 
 
 def send_mode(list_slug: str = LIST, mode: str = typer.Argument(..., help="auto or hold")) -> None:
@@ -113,5 +136,12 @@ def send_mode(list_slug: str = LIST, mode: str = typer.Argument(..., help="auto 
 
 
 COMMANDS: dict[str, Callable[..., None]] = {
-    "drop": drop, "pin": pin, "unpin": unpin, "order": order, "edit-story": edit_story, "intro": intro,
-    "approve": approve, "send-mode": send_mode}
+    "drop": drop,
+    "pin": pin,
+    "unpin": unpin,
+    "order": order,
+    "edit-story": edit_story,
+    "intro": intro,
+    "approve": approve,
+    "send-mode": send_mode,
+}

@@ -1,4 +1,5 @@
 """`newsletter editions ...`: build a list's edition for a day and preview it as a reader would get it."""
+
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -42,16 +43,18 @@ def build(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(
             typer.echo(f"no stories for {list_slug} on {target}: edition skipped")
             raise typer.Exit(0)
         console = Console(highlight=False, markup=False, soft_wrap=True)  # titles are data: no markup, no wrapping
-        state = "draft" if edition.is_draft else ("approved" if edition.send_status == "draft" else
-                                                   edition.send_status)
+        state = "draft" if edition.is_draft else ("approved" if edition.send_status == "draft" else edition.send_status)
         console.print(f"edition {edition.id}: {edition.subject} ({state}, version {edition.version})")
         for position, story in enumerate(edition_stories(session, edition), start=1):
             console.print(f"  {position:2}. [{story.source_count} sources] {story.title}")
 
 
 @app.command()
-def preview(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date"),
-            out: Path = typer.Option(..., "--out", help="Where to write the .eml")) -> None:
+def preview(
+    list_slug: str = typer.Option(..., "--list"),
+    day: str = typer.Option(None, "--date"),
+    out: Path = typer.Option(..., "--out", help="Where to write the .eml"),
+) -> None:
     """Write the complete message a sample subscriber would receive (an edition not yet built stays unbuilt)."""
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
@@ -68,8 +71,11 @@ def preview(list_slug: str = typer.Option(..., "--list"), day: str = typer.Optio
 
 
 @app.command("send-test")
-def send_test(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date"),
-              to: str = typer.Option(..., "--to", help="The address to send the test to")) -> None:
+def send_test(
+    list_slug: str = typer.Option(..., "--list"),
+    day: str = typer.Option(None, "--date"),
+    to: str = typer.Option(..., "--to", help="The address to send the test to"),
+) -> None:
     """Mail the day's edition, marked [Test], to one address (nothing is built or recorded)."""
     settings = sending_settings()
     with session_scope(settings.effective_database_url) as session:
@@ -79,8 +85,11 @@ def send_test(list_slug: str = typer.Option(..., "--list"), day: str = typer.Opt
 
 
 @app.command()
-def send(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date"),
-         watch: bool = typer.Option(False, "--watch", help="Show a progress bar until the edition is sent")) -> None:
+def send(
+    list_slug: str = typer.Option(..., "--list"),
+    day: str = typer.Option(None, "--date"),
+    watch: bool = typer.Option(False, "--watch", help="Show a progress bar until the edition is sent"),
+) -> None:
     """Start sending the list's edition for the day now (builds it if needed); workers do the sending."""
     from service.tasks import start_drains
 
@@ -111,23 +120,35 @@ def _watch(settings, edition_id: int, every: float = 0.5) -> None:
     from service.monitoring.figures import edition_figures
 
     console = Console(stderr=True, highlight=False)
-    with Progress(TextColumn(f"edition {edition_id}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
-                  TextColumn("{task.fields[words]}"), TimeRemainingColumn(), console=console) as progress:
+    with Progress(
+        TextColumn(f"edition {edition_id}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+        TextColumn("{task.fields[words]}"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
         bar = progress.add_task("send", total=1, words="")
         try:
             while True:
                 with session_scope(settings.effective_database_url) as session:
                     figures = edition_figures(session, edition_id)
-                progress.update(bar, total=figures.planned or 1, completed=figures.done, words=(
-                    f"{figures.sent} sent, {figures.failed} failed, {figures.retrying} retrying"))
+                progress.update(
+                    bar,
+                    total=figures.planned or 1,
+                    completed=figures.done,
+                    words=(f"{figures.sent} sent, {figures.failed} failed, {figures.retrying} retrying"),
+                )
                 if figures.send_status != "sending":
                     break
                 time.sleep(every)
         except KeyboardInterrupt:
             console.print("stopped watching; the workers carry on sending")
             return
-    typer.echo(f"edition {edition_id} {figures.send_status}: {figures.sent} sent, {figures.failed} failed, "
-               f"{figures.skipped} skipped of {figures.planned} planned")
+    typer.echo(
+        f"edition {edition_id} {figures.send_status}: {figures.sent} sent, {figures.failed} failed, "
+        f"{figures.skipped} skipped of {figures.planned} planned"
+    )
 
 
 @app.command()
@@ -139,14 +160,20 @@ def status(limit: int = typer.Option(20, help="How many recent editions")) -> No
     from service.delivery.control import statuses
 
     settings = get_settings()
-    table = Table("id", "list", "date", "status", "planned", "pending", "sending", "sent", "failed", "skipped",
-                  "policy (ops)")
+    table = Table(
+        "id", "list", "date", "status", "planned", "pending", "sending", "sent", "failed", "skipped", "policy (ops)"
+    )
     with engine_for(settings.effective_database_url).connect() as conn:
         for row in statuses(conn, limit):
             counts = row["counts"]
-            table.add_row(str(row["id"]), row["slug"], str(row["edition_date"]), row["send_status"],
-                          str(row["planned"]), *(str(counts.get(k, 0)) for k in
-                                                 ("pending", "sending", "sent", "failed", "skipped", "policy")))
+            table.add_row(
+                str(row["id"]),
+                row["slug"],
+                str(row["edition_date"]),
+                row["send_status"],
+                str(row["planned"]),
+                *(str(counts.get(k, 0)) for k in ("pending", "sending", "sent", "failed", "skipped", "policy")),
+            )
     Console(highlight=False, width=140).print(table)
 
 
@@ -162,8 +189,14 @@ def pause(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(
     edition_id = _edition_id(list_slug, day)
     actions.pause(get_settings(), edition_id)
     with session_scope(get_settings().effective_database_url) as session:
-        audit.record(session, actor=CLI_ADMIN.name, action="edition.pause", object_type="edition",
-                     object_id=edition_id, details={"list": list_slug})
+        audit.record(
+            session,
+            actor=CLI_ADMIN.name,
+            action="edition.pause",
+            object_type="edition",
+            object_id=edition_id,
+            details={"list": list_slug},
+        )
     typer.echo(f"edition {edition_id} paused")
 
 
@@ -175,18 +208,27 @@ def resume(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option
     edition_id = _edition_id(list_slug, day)
     retried = actions.resume(sending_settings(), edition_id, start_drains)
     with session_scope(get_settings().effective_database_url) as session:
-        audit.record(session, actor=CLI_ADMIN.name, action="edition.resume", object_type="edition",
-                     object_id=edition_id, details={"list": list_slug, **({"affected": retried} if retried else {})})
-    typer.echo(f"edition {edition_id} resumed" + (f"; {retried} readers refused for our sending setup are tried "
-                                                  "again" if retried else ""))
+        audit.record(
+            session,
+            actor=CLI_ADMIN.name,
+            action="edition.resume",
+            object_type="edition",
+            object_id=edition_id,
+            details={"list": list_slug, **({"affected": retried} if retried else {})},
+        )
+    typer.echo(
+        f"edition {edition_id} resumed"
+        + (f"; {retried} readers refused for our sending setup are tried again" if retried else "")
+    )
 
 
 @app.command()
 def cancel(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(None, "--date")) -> None:
     """Stop an edition for good: readers not yet mailed will not get it."""
     edition_id = _edition_id(list_slug, day)
-    typer.echo(f"edition {edition_id} cancelled; {actions.cancel(get_settings(), edition_id)} pending deliveries "
-               "dropped")
+    typer.echo(
+        f"edition {edition_id} cancelled; {actions.cancel(get_settings(), edition_id)} pending deliveries dropped"
+    )
 
 
 @app.command()
@@ -195,8 +237,10 @@ def retry(list_slug: str = typer.Option(..., "--list"), day: str = typer.Option(
     from service.tasks import start_drains
 
     edition_id = _edition_id(list_slug, day)
-    typer.echo(f"edition {edition_id}: {actions.retry_failed(sending_settings(), edition_id, start_drains)} failed "
-               "deliveries queued again")
+    typer.echo(
+        f"edition {edition_id}: {actions.retry_failed(sending_settings(), edition_id, start_drains)} failed "
+        "deliveries queued again"
+    )
 
 
 for _name, _command in COMMANDS.items():

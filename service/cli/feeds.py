@@ -1,4 +1,5 @@
 """`newsletter feeds ...`: register RSS/Atom feeds, list them, and poll them for stories."""
+
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -17,15 +18,21 @@ app = typer.Typer(help="RSS and Atom feeds that stories are taken in from.", no_
 
 
 @app.command()
-def add(url: str = typer.Argument(..., help="http:// or https:// address of an RSS 2.0 or Atom feed"),
-        category: str = typer.Option("World News", help="Category its stories are filed under"),
-        publisher: str = typer.Option("", help="The publisher's name its items show (default: the name the feed "
-                                               "gives; items with their own <source> keep it)")) -> None:
+def add(
+    url: str = typer.Argument(..., help="http:// or https:// address of an RSS 2.0 or Atom feed"),
+    category: str = typer.Option("World News", help="Category its stories are filed under"),
+    publisher: str = typer.Option(
+        "",
+        help="The publisher's name its items show (default: the name the feed "
+        "gives; items with their own <source> keep it)",
+    ),
+) -> None:
     """Add a feed (adding a known URL again changes its category and publisher); it is fetched on the next poll."""
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
-        feed = feed_rules.add_feed(session, url=url, category=category, publisher=publisher or None,
-                                   allow_private=settings.feed_allow_private)
+        feed = feed_rules.add_feed(
+            session, url=url, category=category, publisher=publisher or None, allow_private=settings.feed_allow_private
+        )
         typer.echo(f"feed {feed.id}: {feed.shown_url} ({feed.category})")
 
 
@@ -41,23 +48,41 @@ def remove(url: str = typer.Argument(..., help="The feed's URL as shown by `feed
 
 
 @app.command()
-def edit(feed_id: int = typer.Argument(..., help="The feed's id as shown by `feeds list`"),
-         publisher: str = typer.Option(..., help="The publisher's name its items show; \"\" goes back to the name "
-                                                 "the feed gives. Its stored items and their stories follow."),
-         category: str = typer.Option("", help="Category its stories are filed under (default: unchanged)")) -> None:
+def edit(
+    feed_id: int = typer.Argument(..., help="The feed's id as shown by `feeds list`"),
+    publisher: str = typer.Option(
+        ...,
+        help='The publisher\'s name its items show; "" goes back to the name '
+        "the feed gives. Its stored items and their stories follow.",
+    ),
+    category: str = typer.Option("", help="Category its stories are filed under (default: unchanged)"),
+) -> None:
     """Name a feed's publisher (or change its category); what readers see of its stored items changes at once."""
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
         feed = feed_rules.get_feed(session, feed_id)
         before = {"category": feed.category, "publisher": feed.publisher}
-        feed = feed_rules.update_feed(session, feed_id, url=feed.url, category=category or feed.category,
-                                      publisher=publisher or None, allow_private=settings.feed_allow_private)
+        feed = feed_rules.update_feed(
+            session,
+            feed_id,
+            url=feed.url,
+            category=category or feed.category,
+            publisher=publisher or None,
+            allow_private=settings.feed_allow_private,
+        )
         after = {"category": feed.category, "publisher": feed.publisher}
-        audit.record(session, actor=CLI_ADMIN.name, action="feed.update", object_type="feed", object_id=feed.id,
-                     details={key: [before[key], after[key]] for key in after if before[key] != after[key]} | {
-                         "via": "cli"})
-        typer.echo(f"feed {feed.id}: publisher {publisher_of(feed)}{'' if feed.publisher else ' (the feed’s own)'}, "
-                   f"category {feed.category}")
+        audit.record(
+            session,
+            actor=CLI_ADMIN.name,
+            action="feed.update",
+            object_type="feed",
+            object_id=feed.id,
+            details={key: [before[key], after[key]] for key in after if before[key] != after[key]} | {"via": "cli"},
+        )
+        typer.echo(
+            f"feed {feed.id}: publisher {publisher_of(feed)}{'' if feed.publisher else ' (the feed’s own)'}, "
+            f"category {feed.category}"
+        )
 
 
 @app.command("list")
@@ -74,38 +99,50 @@ def list_() -> None:
         newest = fresh.newest_item_at.strftime("%Y-%m-%d %H:%M") if fresh.newest_item_at else "none yet"
         label = name if f.publisher or f.site_name else "(no title yet)"
         titled = f"\n({f.title})" if f.title and f.title != label else ""
-        table.add_row(str(f.id), escape(f"{label}{titled}\n{f.shown_url}"), escape(f.category),
-                      newest + ("\n[red]stale[/red]" if fresh.stale else ""), f"{f.last_status}\n{polled}",
-                      str(f.consecutive_failures), escape(f.last_error or ""))
+        table.add_row(
+            str(f.id),
+            escape(f"{label}{titled}\n{f.shown_url}"),
+            escape(f.category),
+            newest + ("\n[red]stale[/red]" if fresh.stale else ""),
+            f"{f.last_status}\n{polled}",
+            str(f.consecutive_failures),
+            escape(f.last_error or ""),
+        )
     for column in table.columns:
         column.overflow = "fold"
     Console().print(table)
 
 
-@app.command(epilog="Exit status: 1 when any feed failed (the other feeds' stories are stored all the same, and "
-                     "each failure is recorded on its feed, see `feeds list`); 0 otherwise, also with no feeds.")
+@app.command(
+    epilog="Exit status: 1 when any feed failed (the other feeds' stories are stored all the same, and "
+    "each failure is recorded on its feed, see `feeds list`); 0 otherwise, also with no feeds."
+)
 def poll() -> None:
     """Fetch every feed now (conditional GET) and group its items into stories; prints what each feed brought."""
     from service.stories.items import clusterer_from
 
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
-        results = feed_rules.poll_all(session, clusterer=clusterer_from(settings),
-                                      allow_private=settings.feed_allow_private)
+        results = feed_rules.poll_all(
+            session, clusterer=clusterer_from(settings), allow_private=settings.feed_allow_private
+        )
     console = Console(highlight=False)
     if not results:
-        console.print("no feeds yet: add one with `newsletter feeds add URL --category \"World News\"`")
+        console.print('no feeds yet: add one with `newsletter feeds add URL --category "World News"`')
         return
     table = Table("feed", "status", "new items", "seen before", "skipped items / error")
     for r in results:
         status = f"[red]{r.status}[/red]" if r.error else r.status
-        table.add_row(escape(r.title or shown_url(r.url)), status, str(r.created), str(r.updated),
-                      escape(r.error or ""))
+        table.add_row(
+            escape(r.title or shown_url(r.url)), status, str(r.created), str(r.updated), escape(r.error or "")
+        )
     for column in table.columns:
         column.overflow = "fold"
     console.print(table)
     failed = sum(1 for r in results if r.status == "error")
-    console.print(f"{len(results)} feeds polled: {sum(r.created for r in results)} new items, "
-                  f"{sum(r.updated for r in results)} seen before, {failed} failed")
+    console.print(
+        f"{len(results)} feeds polled: {sum(r.created for r in results)} new items, "
+        f"{sum(r.updated for r in results)} seen before, {failed} failed"
+    )
     if failed:
         raise typer.Exit(1)

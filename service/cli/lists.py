@@ -1,4 +1,5 @@
 """`newsletter lists ...`: create and inspect mailing lists."""
+
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -23,15 +24,24 @@ def create(
     double_opt_in: bool = typer.Option(True, help="Ask new readers to confirm by email"),
     category: list[str] = typer.Option([], "--category", help="Story category to carry (repeatable; none: all)"),
     local_time: bool = typer.Option(False, "--local-time", help="Deliver at the send time in each reader's own zone"),
-    language: list[str] = typer.Option(["en"], "--language", help="ISO 639-1 code of the stories to carry "
-                                                                  "(repeatable; default en)"),
+    language: list[str] = typer.Option(
+        ["en"], "--language", help="ISO 639-1 code of the stories to carry (repeatable; default en)"
+    ),
 ) -> None:
     """Create a list."""
     with session_scope(get_settings().effective_database_url) as session:
-        created = list_rules.create_list(session, slug=slug, name=name, description=description,
-                                         send_time=list_rules.parse_send_time(send_time), timezone=timezone,
-                                         double_opt_in=double_opt_in, categories=category,
-                                         local_time_delivery=local_time, languages=language)
+        created = list_rules.create_list(
+            session,
+            slug=slug,
+            name=name,
+            description=description,
+            send_time=list_rules.parse_send_time(send_time),
+            timezone=timezone,
+            double_opt_in=double_opt_in,
+            categories=category,
+            local_time_delivery=local_time,
+            languages=language,
+        )
         typer.echo(f"created list {created.slug} (id {created.id})")
 
 
@@ -48,8 +58,14 @@ def list_() -> None:
         zone = "each reader's zone" if ml.local_time_delivery else ml.timezone
         categories, languages = ", ".join(ml.categories) or "(all)", ", ".join(ml.languages or []) or "(all)"
         slug = ml.slug + (" (archived)" if ml.archived_at else "")
-        table.add_row(slug, escape(ml.name), f"{ml.send_time.strftime('%H:%M')} {zone}", escape(categories),
-                      languages, str(readers))
+        table.add_row(
+            slug,
+            escape(ml.name),
+            f"{ml.send_time.strftime('%H:%M')} {zone}",
+            escape(categories),
+            languages,
+            str(readers),
+        )
     Console().print(table)
 
 
@@ -77,10 +93,12 @@ def edit(
     description: str | None = typer.Option(None),
     send_time: str | None = typer.Option(None, help="HH:MM in the list's time zone"),
     timezone: str | None = typer.Option(None, help="IANA time zone, e.g. Europe/London"),
-    double_opt_in: bool | None = typer.Option(None, "--double-opt-in/--no-double-opt-in",
-                                              help="Ask new readers to confirm by email"),
-    local_time: bool | None = typer.Option(None, "--local-time/--list-time",
-                                           help="Deliver at the send time in each reader's own zone, or the list's"),
+    double_opt_in: bool | None = typer.Option(
+        None, "--double-opt-in/--no-double-opt-in", help="Ask new readers to confirm by email"
+    ),
+    local_time: bool | None = typer.Option(
+        None, "--local-time/--list-time", help="Deliver at the send time in each reader's own zone, or the list's"
+    ),
     category: list[str] = typer.Option([], "--category", help="Replace the categories (repeatable)"),
     all_categories: bool = typer.Option(False, "--all-categories", help="Carry every category"),
     language: list[str] = typer.Option([], "--language", help="Replace the languages (repeatable)"),
@@ -88,13 +106,22 @@ def edit(
     """Change a list's settings; options not given stay as they are."""
     categories = [] if all_categories else (category or None)
     with session_scope(get_settings().effective_database_url) as session:
-        _, changed = list_rules.update_list(session, slug, name=name, description=description, send_time=send_time,
-                                            timezone=timezone, double_opt_in=double_opt_in,
-                                            local_time_delivery=local_time, categories=categories,
-                                            languages=language or None)
+        _, changed = list_rules.update_list(
+            session,
+            slug,
+            name=name,
+            description=description,
+            send_time=send_time,
+            timezone=timezone,
+            double_opt_in=double_opt_in,
+            local_time_delivery=local_time,
+            categories=categories,
+            languages=language or None,
+        )
         if changed:
-            audit.record(session, actor=CLI_ADMIN.name, action="list.update", object_type="list", object_id=slug,
-                         details=changed)
+            audit.record(
+                session, actor=CLI_ADMIN.name, action="list.update", object_type="list", object_id=slug, details=changed
+            )
         typer.echo(f"updated list {slug}: " + (", ".join(sorted(changed)) or "nothing changed"))
 
 
@@ -103,6 +130,11 @@ def archive(slug: str, undo: bool = typer.Option(False, "--undo", help="Open the
     """Archive a list: no new readers, no editions, hidden from the public pages (--undo reopens it)."""
     with session_scope(get_settings().effective_database_url) as session:
         (list_rules.unarchive_list if undo else list_rules.archive_list)(session, slug)
-        audit.record(session, actor=CLI_ADMIN.name, action="list.unarchive" if undo else "list.archive",
-                     object_type="list", object_id=slug)
+        audit.record(
+            session,
+            actor=CLI_ADMIN.name,
+            action="list.unarchive" if undo else "list.archive",
+            object_type="list",
+            object_id=slug,
+        )
         typer.echo(f"{'reopened' if undo else 'archived'} list {slug}")

@@ -1,4 +1,5 @@
 """`newsletter run|web|demo|sink|outbox`: start the service or its parts on this machine."""
+
 from __future__ import annotations
 
 import typer

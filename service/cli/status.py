@@ -1,4 +1,5 @@
 """`newsletter status`: the whole service at a glance for ops, as tables or JSON; exit 1 when something is wrong."""
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,13 @@ def show(found: Status, console: Console) -> None:
     checks = Table("check", "state", "latency", "checked", "error", title="Checks")
     for check in found.checks:
         asked = _ago(found.at - check.checked_at) if check.checked_at else "now"
-        checks.add_row(check.name, "[green]up[/]" if check.ok else "[red]down[/]", f"{check.latency_ms:.0f} ms",
-                       asked, escape(check.error or ""))
+        checks.add_row(
+            check.name,
+            "[green]up[/]" if check.ok else "[red]down[/]",
+            f"{check.latency_ms:.0f} ms",
+            asked,
+            escape(check.error or ""),
+        )
     console.print(checks)
     queues = Table("queue", "waiting", title=f"Queues ({found.queues.broker} broker)")
     for name, depth in found.queues.depths.items():
@@ -75,8 +81,9 @@ def show(found: Status, console: Console) -> None:
         queues.add_row("[red]broker down[/]", escape(found.queues.error))
     console.print(queues)
     pinged = f", checked {_ago(found.at - found.workers.checked_at)}" if found.workers.checked_at else ""
-    workers = Table("worker", "queues", title=f"Workers ({len(found.consuming_workers)} online on "
-                    f"{found.task_queue!r}{pinged})")
+    workers = Table(
+        "worker", "queues", title=f"Workers ({len(found.consuming_workers)} online on {found.task_queue!r}{pinged})"
+    )
     for name, names in sorted(found.workers.online.items()):
         workers.add_row(escape(name), escape(", ".join(names)))
     if not found.workers.online:
@@ -90,20 +97,46 @@ def show(found: Status, console: Console) -> None:
     sends = Table("list", "name", "today's edition", "next send", title="Next sends")
     for send in found.next_sends:
         when = _when(send.at, found.at) + (" - due, catching up at the next dispatch tick" if send.catching_up else "")
-        sends.add_row(escape(send.list_slug), escape(send.name), send.today_status or "not built yet",
-                      f"{when} for {send.edition_date}")
+        sends.add_row(
+            escape(send.list_slug),
+            escape(send.name),
+            send.today_status or "not built yet",
+            f"{when} for {send.edition_date}",
+        )
     console.print(sends)
-    editions = Table("edition", "status", "planned", "sent", "failed", "retrying", "progress", "rate", "ETA",
-                     title="Editions today and in progress")
+    editions = Table(
+        "edition",
+        "status",
+        "planned",
+        "sent",
+        "failed",
+        "retrying",
+        "progress",
+        "rate",
+        "ETA",
+        title="Editions today and in progress",
+    )
     for e in found.editions:
-        editions.add_row(escape(f"{e.list_slug} {e.edition_date} (#{e.edition_id})"), e.send_status, str(e.planned),
-                         str(e.sent), str(e.failed), str(e.retrying), _bar(e.progress),
-                         f"{e.rate_per_minute:.0f}/min" if e.rate_per_minute else "-", _when(e.eta, found.at))
+        editions.add_row(
+            escape(f"{e.list_slug} {e.edition_date} (#{e.edition_id})"),
+            e.send_status,
+            str(e.planned),
+            str(e.sent),
+            str(e.failed),
+            str(e.retrying),
+            _bar(e.progress),
+            f"{e.rate_per_minute:.0f}/min" if e.rate_per_minute else "-",
+            _when(e.eta, found.at),
+        )
     console.print(editions)
     console.print(f"Stuck leases: {'[red]' if found.stuck_leases else ''}{found.stuck_leases}")
     if found.failures:
         failures = Table("edition", "reader", "kind", "SMTP reply", title="Last failures")
         for failure in found.failures:
-            failures.add_row(escape(f"{failure.list_slug} {failure.edition_date}"), escape(failure.email),
-                             failure.failure_kind or "", escape(failure.smtp_reply or ""))
+            failures.add_row(
+                escape(f"{failure.list_slug} {failure.edition_date}"),
+                escape(failure.email),
+                failure.failure_kind or "",
+                escape(failure.smtp_reply or ""),
+            )
         console.print(failures)

@@ -1,4 +1,5 @@
 """`newsletter stories ...`: take stories in from files and folders, list them and show one."""
+
 import json
 from pathlib import Path
 
@@ -38,8 +39,10 @@ def _all_when_huge(limit: int) -> int | None:
 
 
 @app.command("list")
-def list_(limit: int = typer.Option(50, min=0, help="How many, freshest first; 0 for all"),
-          as_json: bool = typer.Option(False, "--json", help="Machine-readable output")) -> None:
+def list_(
+    limit: int = typer.Option(50, min=0, help="How many, freshest first; 0 for all"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+) -> None:
     """The freshest stories with their sources and items."""
     with session_scope(get_settings().effective_database_url) as session:
         stories = recent_stories(session, _all_when_huge(limit))
@@ -48,14 +51,22 @@ def list_(limit: int = typer.Option(50, min=0, help="How many, freshest first; 0
             return
         table = Table("id", "date", "category", "sources", "items", "title")
         for s in stories:
-            table.add_row(str(s.id), s.story_date.isoformat() if s.story_date else "-", escape(s.category),
-                          str(s.source_count), str(len(s.items)), escape(s.title))
+            table.add_row(
+                str(s.id),
+                s.story_date.isoformat() if s.story_date else "-",
+                escape(s.category),
+                str(s.source_count),
+                str(len(s.items)),
+                escape(s.title),
+            )
     Console().print(table)
 
 
 @app.command("show")
-def show(story_id: int = typer.Argument(..., help="The story's id, as `stories list` shows it"),
-         as_json: bool = typer.Option(False, "--json", help="Machine-readable output")) -> None:
+def show(
+    story_id: int = typer.Argument(..., help="The story's id, as `stories list` shows it"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+) -> None:
     """One story with its key points, sources and items."""
     with session_scope(get_settings().effective_database_url) as session:
         try:
@@ -71,8 +82,10 @@ def show(story_id: int = typer.Argument(..., help="The story's id, as `stories l
 def _print_story(console: Console, data: dict) -> None:
     """A story for people: headline, points, sources one per publisher, then every item (text is data, not markup)."""
     console.print(f"[bold]{escape(data['title'])}[/bold]")
-    console.print(f"[dim]#{data['id']} · {escape(data['category'])} · {data['date'] or 'undated'} · "
-                  f"{data['source_count']} sources · {len(data['items'])} items[/dim]")
+    console.print(
+        f"[dim]#{data['id']} · {escape(data['category'])} · {data['date'] or 'undated'} · "
+        f"{data['source_count']} sources · {len(data['items'])} items[/dim]"
+    )
     for point in data["key_points"]:
         said = f" — {point['publisher']}" if point["publisher"] else ""
         console.print(f"  • {escape(point['text'] + said)}")
@@ -82,6 +95,7 @@ def _print_story(console: Console, data: dict) -> None:
     console.print(sources)
     items = Table("published", "publisher", "title", "url", title="Items", title_justify="left")
     for item in data["items"]:
-        items.add_row(item["published"] or "-", escape(item["publisher"]), escape(item["title"]),
-                      escape(item["url"] or ""))
+        items.add_row(
+            item["published"] or "-", escape(item["publisher"]), escape(item["title"]), escape(item["url"] or "")
+        )
     console.print(items)

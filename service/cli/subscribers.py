@@ -1,4 +1,5 @@
 """`newsletter subscribers ...`: look readers up, search, import, export, delete and erase them, export their data."""
+
 from pathlib import Path
 
 import typer
@@ -38,8 +39,10 @@ def _show_bounces(session, subscriber) -> None:
     from service.suppressions import lookup
 
     settings = get_settings()
-    typer.echo(f"bounce score: {bounce_score(session, settings, subscriber.email)} "
-               f"(suppressed at {settings.bounce_score_threshold:g})")
+    typer.echo(
+        f"bounce score: {bounce_score(session, settings, subscriber.email)} "
+        f"(suppressed at {settings.bounce_score_threshold:g})"
+    )
     if (found := lookup(session, subscriber.email)) is not None:
         typer.echo(f"suppressed: {found.reason} (since {found.created_at:%Y-%m-%d})")
     from service.addresses import address_hash
@@ -48,17 +51,27 @@ def _show_bounces(session, subscriber) -> None:
         typer.echo(f"bounce {bounce.received_at:%Y-%m-%d %H:%M} {bounce.kind} {bounce.status or '-'}")
 
 
-@app.command("import", epilog="Addresses that unsubscribed or are suppressed are left alone. Importing the same "
-                                  "file again is harmless: nobody is added twice or sent a second confirmation email.")
+@app.command(
+    "import",
+    epilog="Addresses that unsubscribed or are suppressed are left alone. Importing the same "
+    "file again is harmless: nobody is added twice or sent a second confirmation email.",
+)
 def import_(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
-                                help="UTF-8 CSV with a header row: email, and optionally name and timezone"),
+    file: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="UTF-8 CSV with a header row: email, and optionally name and timezone",
+    ),
     list_slug: str = typer.Option(..., "--list", help="The list to add everyone to"),
     confirmed: bool = typer.Option(
-        False, "--confirmed",
+        False,
+        "--confirmed",
         help="Everyone in the file already agreed to get this list (e.g. you are moving from another service): "
-             "store them as confirmed and email nobody. Needs --reason. Without it, each new address gets a "
-             "confirmation email and receives nothing until it confirms."),
+        "store them as confirmed and email nobody. Needs --reason. Without it, each new address gets a "
+        "confirmation email and receives nothing until it confirms.",
+    ),
     reason: str = typer.Option("", "--reason", help="Why the file is pre-confirmed (kept in the audit log)"),
 ) -> None:
     """Import a CSV in batches with a progress bar; bad rows are reported by line, known addresses never duplicated."""
@@ -69,13 +82,31 @@ def import_(
 
     settings = get_settings() if confirmed else sending_settings()  # unconfirmed readers get a confirmation email
     with session_scope(settings.effective_database_url) as session, file.open("rb") as handle:
-        job = create_import_job(session, settings, list_slug=list_slug, filename=file.name, source=handle,
-                                confirmed=confirmed, reason=reason, created_by="cli")
-    with Progress(TextColumn("importing"), BarColumn(), TextColumn("{task.fields[rows]} rows"),
-                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as progress:
+        job = create_import_job(
+            session,
+            settings,
+            list_slug=list_slug,
+            filename=file.name,
+            source=handle,
+            confirmed=confirmed,
+            reason=reason,
+            created_by="cli",
+        )
+    with Progress(
+        TextColumn("importing"),
+        BarColumn(),
+        TextColumn("{task.fields[rows]} rows"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
         bar = progress.add_task("import", total=job.total_bytes or 1, rows=0)
-        job = run_import_job(settings, job.id, notifier=CeleryNotifier(), on_progress=lambda seen: progress.update(
-            bar, completed=seen.read_bytes, rows=seen.rows))
+        job = run_import_job(
+            settings,
+            job.id,
+            notifier=CeleryNotifier(),
+            on_progress=lambda seen: progress.update(bar, completed=seen.read_bytes, rows=seen.rows),
+        )
     if job.status != "done":
         raise InvalidInput(job.error or "The import failed.")
     console = Console()
@@ -97,8 +128,7 @@ def import_(
 def search(
     query: str = typer.Argument("", help="A fragment of the address or name (any case)"),
     list_slug: str | None = typer.Option(None, "--list", help="Only readers of this list"),
-    status: str | None = typer.Option(None, "--status",
-                                         help="unconfirmed, confirmed, paused or unsubscribed"),
+    status: str | None = typer.Option(None, "--status", help="unconfirmed, confirmed, paused or unsubscribed"),
     limit: int = typer.Option(50, "--limit", min=1, max=500, help="Readers to show, newest first"),
 ) -> None:
     """Find readers by address or name, optionally on one list and in one status."""
@@ -108,8 +138,9 @@ def search(
         page = search_subscribers(session, query=query, list_slug=list_slug, status=status, limit=limit)
     table = Table("id", "email", "name", "status", "lists", "since")
     for row in page.rows:
-        table.add_row(str(row.id), row.email, row.name or "-", row.status, ", ".join(row.lists),
-                      f"{row.created_at:%Y-%m-%d}")
+        table.add_row(
+            str(row.id), row.email, row.name or "-", row.status, ", ".join(row.lists), f"{row.created_at:%Y-%m-%d}"
+        )
     console = Console()
     console.print(table)
     if page.next_after is not None:
@@ -119,8 +150,7 @@ def search(
 @app.command()
 def export(
     list_slug: str = typer.Argument(..., help="The list to export"),
-    status: str | None = typer.Option(None, "--status",
-                                         help="unconfirmed, confirmed, paused or unsubscribed"),
+    status: str | None = typer.Option(None, "--status", help="unconfirmed, confirmed, paused or unsubscribed"),
     output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default: stdout)"),
 ) -> None:
     """Write a list's readers as CSV: email, name, status, subscribed_at, confirmed_at, timezone."""
@@ -173,8 +203,9 @@ def export_data(
         if subscriber is None:
             typer.echo(f"no subscriber with address {email}", err=True)
             raise typer.Exit(1)
-        data = export_subscriber_data(session, subscriber.id, actor="cli",
-                                      retention_days=settings.delivery_retention_days)
+        data = export_subscriber_data(
+            session, subscriber.id, actor="cli", retention_days=settings.delivery_retention_days
+        )
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")
@@ -198,5 +229,7 @@ def erase(
             typer.echo(f"no subscriber with address {email}", err=True)
             raise typer.Exit(1)
         erased = erase_subscriber(session, subscriber.id, actor="cli")
-    typer.echo(f"erased subscriber {erased.subscriber_id}: {erased.deliveries_kept} deliveries kept without the "
-               "reader; the address is suppressed (as a hash)")
+    typer.echo(
+        f"erased subscriber {erased.subscriber_id}: {erased.deliveries_kept} deliveries kept without the "
+        "reader; the address is suppressed (as a hash)"
+    )

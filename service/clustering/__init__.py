@@ -1,4 +1,5 @@
 """Groups feed items from many publishers into stories (one story per news event), with no database access."""
+
 from __future__ import annotations
 
 from service.clustering.base import DEFAULT_WINDOW, Clusterer, ItemText, NewStory

@@ -1,4 +1,5 @@
 """The small interface every clustering method implements, so methods can be swapped and compared."""
+
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
@@ -49,6 +50,5 @@ def timestamp(item: ItemText) -> float:
     """Seconds since the epoch of the item's own publication time (naive times are taken as UTC)."""
     published = item.published
     if published.tzinfo is None:
-
         published = published.replace(tzinfo=UTC)
     return published.timestamp()

@@ -1,4 +1,5 @@
 """Text a publisher repeats across its items (taglines, datelines, section names) is no evidence of an event."""
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict

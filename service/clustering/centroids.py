@@ -1,4 +1,5 @@
 """Second stage: two finished stories about one happening merge when their centres are close and others vouch."""
+
 from __future__ import annotations
 
 import heapq

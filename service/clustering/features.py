@@ -1,4 +1,5 @@
 """Turn item texts into L2-normalised vectors: TF-IDF on words (sparse) or MiniLM sentence embeddings (dense)."""
+
 from __future__ import annotations
 
 import hashlib

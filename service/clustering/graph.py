@@ -1,4 +1,5 @@
 """Sparse similarity graphs over time-sorted items, compared only within the window, and neighbour expansion."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

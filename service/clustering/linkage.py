@@ -1,4 +1,5 @@
 """Average-linkage agglomerative clustering on a sparse graph, with existing stories as fixed anchors."""
+
 from __future__ import annotations
 
 import heapq

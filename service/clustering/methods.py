@@ -1,4 +1,5 @@
 """The registered clustering methods: one graph-and-linkage pipeline with swappable text features."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
@@ -132,7 +133,14 @@ class GraphClusterer:
             pool, similarity_edges(x, times, window, self.edge_k, self.floor, fixed), lexical
         )
         labels = average_linkage(
-            times.tolist(), edges, anchors, self.threshold, window, self.edge_k, self.strongest, self.complete,
+            times.tolist(),
+            edges,
+            anchors,
+            self.threshold,
+            window,
+            self.edge_k,
+            self.strongest,
+            self.complete,
             own,
         )
         if self.merge_centres > 0 and x.dense is not None:
@@ -188,8 +196,13 @@ def _tfidf_avg(**options: Any) -> Clusterer:
 def _tfidf_expand(**options: Any) -> Clusterer:
     """TF-IDF whose vectors borrow from their nearest neighbours before linking."""
     defaults = {
-        "name": "tfidf-expand", "threshold": 0.06, "floor": 0.02, "edge_k": 100,
-        "expand_k": 10, "expand_beta": 1.0, "expand_floor": 0.2,
+        "name": "tfidf-expand",
+        "threshold": 0.06,
+        "floor": 0.02,
+        "edge_k": 100,
+        "expand_k": 10,
+        "expand_beta": 1.0,
+        "expand_floor": 0.2,
     }
     return GraphClusterer(**{**defaults, **options})
 
@@ -197,7 +210,12 @@ def _tfidf_expand(**options: Any) -> Clusterer:
 def _minilm_avg(**options: Any) -> Clusterer:
     """MiniLM sentence embeddings with average linkage."""
     defaults = {
-        "name": "minilm-avg", "features": "minilm", "threshold": 0.3, "floor": 0.1, "edge_k": 100, "strongest": 0.0,
+        "name": "minilm-avg",
+        "features": "minilm",
+        "threshold": 0.3,
+        "floor": 0.1,
+        "edge_k": 100,
+        "strongest": 0.0,
     }
     return GraphClusterer(**{**defaults, **options})
 
@@ -205,8 +223,14 @@ def _minilm_avg(**options: Any) -> Clusterer:
 def _minilm_expand(**options: Any) -> Clusterer:
     """MiniLM embeddings expanded by their nearest neighbours, then average linkage."""
     defaults = {
-        "name": "minilm-expand", "features": "minilm", "threshold": 0.35, "floor": 0.1, "edge_k": 100,
-        "expand_k": 10, "expand_beta": 1.0, "expand_floor": 0.4,
+        "name": "minilm-expand",
+        "features": "minilm",
+        "threshold": 0.35,
+        "floor": 0.1,
+        "edge_k": 100,
+        "expand_k": 10,
+        "expand_beta": 1.0,
+        "expand_floor": 0.4,
     }
     return GraphClusterer(**{**defaults, **options})
 
@@ -214,8 +238,16 @@ def _minilm_expand(**options: Any) -> Clusterer:
 def _hybrid_expand(**options: Any) -> Clusterer:
     """MiniLM embedding beside title TF-IDF (80:20 cosine mix), neighbour-expanded, then average linkage."""
     defaults = {
-        "name": "hybrid-expand", "features": "hybrid", "lexical_weight": 0.2, "threshold": 0.2,
-        "floor": 0.1, "edge_k": 40, "expand_k": 10, "expand_beta": 1.0, "expand_floor": 0.3, "strongest": 0.5,
+        "name": "hybrid-expand",
+        "features": "hybrid",
+        "lexical_weight": 0.2,
+        "threshold": 0.2,
+        "floor": 0.1,
+        "edge_k": 40,
+        "expand_k": 10,
+        "expand_beta": 1.0,
+        "expand_floor": 0.3,
+        "strongest": 0.5,
     }
     return GraphClusterer(**{**defaults, **options})
 
@@ -226,9 +258,16 @@ def _event(**options: Any) -> Clusterer:
     other publishers' items to vouch for it (or to be very close to its first). Then two such stories merge when
     their centres are as close as a publisher's own two items must be (0.7) and other publishers vouch for it."""
     defaults = {
-        "name": "event", "features": "minilm", "describe": True, "threshold": 0.65, "floor": 0.4, "vouch": True,
+        "name": "event",
+        "features": "minilm",
+        "describe": True,
+        "threshold": 0.65,
+        "floor": 0.4,
+        "vouch": True,
         "complete": True,
-        "same_publisher_floor": 0.7, "edge_k": 100, "merge_centres": 0.7,
+        "same_publisher_floor": 0.7,
+        "edge_k": 100,
+        "merge_centres": 0.7,
     }
     return GraphClusterer(**{**defaults, **options})
 

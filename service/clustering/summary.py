@@ -1,4 +1,5 @@
 """Helpers that present a story: its representative headline, its key points, near-duplicate headlines."""
+
 from __future__ import annotations
 
 import re
@@ -38,7 +39,8 @@ _BOILERPLATE = [
 _TALK = r"(?:speaks|talks|spoke|talked|chats|chatted|sits down|sat down)\s+(?:with|to)"
 _NAME = r"[A-Z][\w.&-]*"
 _HOSTED = re.compile(  # "NPR speaks with", "NPR's Steve Inskeep talks to", "Radio Nine spoke with"
-    rf"^(?P<outlet>{_NAME}(?:\s+{_NAME}){{0,2}})(?:['\u2019]s(?:\s+[A-Z][\w.'\u2019-]*){{1,3}})?\s+{_TALK}\b")
+    rf"^(?P<outlet>{_NAME}(?:\s+{_NAME}){{0,2}})(?:['\u2019]s(?:\s+[A-Z][\w.'\u2019-]*){{1,3}})?\s+{_TALK}\b"
+)
 _GUEST_OF = re.compile(rf"{_TALK}\s+[\"\u201c](?P<outlet>{_NAME})")  # 'speaks to "CBS Mornings"'
 _TRUNCATED = re.compile(r"(\[\s*(\u2026|\.\.\.)\s*\]|\u2026|\.\.\.|\[\+\d+ chars\])\s*$")
 
@@ -153,8 +155,9 @@ def _unit_rows(texts: Sequence[str]) -> np.ndarray:
     return np.asarray(tfidf_matrix(list(texts)).toarray())
 
 
-def story_points(items: Sequence[ItemText], limit: int = 6, title: str | None = None,
-                 context: Sequence[ItemText] = ()) -> list[Point]:
+def story_points(
+    items: Sequence[ItemText], limit: int = 6, title: str | None = None, context: Sequence[ItemText] = ()
+) -> list[Point]:
     """Up to `limit` key points about the story's own happening, each from one member item.
 
     A sentence qualifies when it is close to the story's core (the mean of its members' headlines), not only
@@ -181,8 +184,11 @@ def story_points(items: Sequence[ItemText], limit: int = 6, title: str | None = 
     support = np.where(others, sims, 0.0).sum(axis=1) / max(len(items) - 1, 1)
     lead_bonus = np.asarray([0.05 if c[2] == 0 else 0.0 for c in candidates])
     alone = len(items) == 1  # one item is the story: its sentences, in its own order, need no core to vouch
-    order = (list(range(len(candidates))) if alone
-             else sorted(range(len(candidates)), key=lambda i: (-(relevance[i] + support[i] + lead_bonus[i]), i)))
+    order = (
+        list(range(len(candidates)))
+        if alone
+        else sorted(range(len(candidates)), key=lambda i: (-(relevance[i] + support[i] + lead_bonus[i]), i))
+    )
     voice = [items[c[1]].publisher.casefold() or f"#{c[1]}" for c in candidates]  # unnamed: each item its own
 
     def eligible(i: int) -> bool:
@@ -206,8 +212,9 @@ def story_points(items: Sequence[ItemText], limit: int = 6, title: str | None = 
                 break
             if i in chosen or sum(voice[j] == voice[i] for j in chosen) >= quota:
                 continue
-            if any(sims[i, j] >= SAME_POINT or near_duplicate_titles(candidates[i][0], candidates[j][0])
-                   for j in chosen):
+            if any(
+                sims[i, j] >= SAME_POINT or near_duplicate_titles(candidates[i][0], candidates[j][0]) for j in chosen
+            ):
                 continue
             chosen.append(i)
     chosen.sort(key=order.index)

@@ -1,4 +1,5 @@
 """Settings from the environment (and an optional .env), with embedded defaults for development."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -15,9 +16,19 @@ from service.config.settings import (
 )
 from service.config.smtp_target import SmtpTarget, redact_url
 
-__all__ = ["DEV_SECRET_FILE", "EXAMPLE_POSTAL_ADDRESS", "REPO_ROOT", "SECRET_SETTINGS",
-           "ConfigError", "Settings", "SmtpTarget", "describe_validation_error", "get_settings", "load_settings",
-           "redact_url"]
+__all__ = [
+    "DEV_SECRET_FILE",
+    "EXAMPLE_POSTAL_ADDRESS",
+    "REPO_ROOT",
+    "SECRET_SETTINGS",
+    "ConfigError",
+    "Settings",
+    "SmtpTarget",
+    "describe_validation_error",
+    "get_settings",
+    "load_settings",
+    "redact_url",
+]
 
 
 def load_settings(**values) -> Settings:

@@ -1,4 +1,5 @@
 """How a wrong setting is reported: one line per problem, naming the setting, never its value."""
+
 from __future__ import annotations
 
 from pydantic import ValidationError

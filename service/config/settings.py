@@ -1,5 +1,6 @@
 """Every setting of the service, validated as a whole (single values by value_rules.py); unset ones fall back to
 embedded development defaults."""
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,18 @@ from service.config.value_rules import (
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DEV_SECRET_FILE = "secret_key"  # under DATA_DIR: development's own random key, made once
 EXAMPLE_POSTAL_ADDRESS = "Newsletter Ltd, 1 Example Street, London, United Kingdom"  # development's stand-in
-SECRET_SETTINGS = ("secret_key", "admin_token", "smtp_url", "database_url", "broker_url", "redis_url",
-                   "rate_limit_storage_url", "metrics_token", "bounce_imap_url", "bounce_api_token")
+SECRET_SETTINGS = (
+    "secret_key",
+    "admin_token",
+    "smtp_url",
+    "database_url",
+    "broker_url",
+    "redis_url",
+    "rate_limit_storage_url",
+    "metrics_token",
+    "bounce_imap_url",
+    "bounce_api_token",
+)
 
 
 class Settings(BaseSettings):
@@ -121,8 +132,11 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """A running `newsletter run`'s PORT and BASE_URL (DATA_DIR/run.env) come after the environment, before .env."""
@@ -167,8 +181,10 @@ class Settings(BaseSettings):
         if self.environment == "development":
             return None
         if not self.postal_address:
-            return (f"POSTAL_ADDRESS: must be set outside development (ENVIRONMENT={self.environment}): every email "
-                    "shows the sender's physical postal address (CAN-SPAM); nothing is sent without it")
+            return (
+                f"POSTAL_ADDRESS: must be set outside development (ENVIRONMENT={self.environment}): every email "
+                "shows the sender's physical postal address (CAN-SPAM); nothing is sent without it"
+            )
         if self.postal_address == EXAMPLE_POSTAL_ADDRESS or "change-me" in self.postal_address.lower():
             return "POSTAL_ADDRESS: is still the example address; set your own physical postal address"
         return None

@@ -1,4 +1,5 @@
 """SMTP_URL, parsed once into what the senders need, and URLs with their passwords hidden."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

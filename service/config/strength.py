@@ -2,6 +2,7 @@
 
 Development and test may run on weak values (a laptop, a test run); every other ENVIRONMENT is strict.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -48,8 +49,10 @@ def secret_problems(settings: Settings) -> list[str]:
         if why := weakness(value):
             lines.append(f"{field.upper()}: {why} (ENVIRONMENT={settings.environment}); {MAKE_ONE}")
     if not is_lenient(settings.environment) and "*" in settings.forwarded_allow_ips.split(","):
-        lines.append(f"FORWARDED_ALLOW_IPS: '*' believes X-Forwarded-For from anyone, so any client could pick its "
-                     f"own IP for the rate limits (ENVIRONMENT={settings.environment}); list your proxies' addresses")
+        lines.append(
+            f"FORWARDED_ALLOW_IPS: '*' believes X-Forwarded-For from anyone, so any client could pick its "
+            f"own IP for the rate limits (ENVIRONMENT={settings.environment}); list your proxies' addresses"
+        )
     return lines
 
 
@@ -59,7 +62,9 @@ def dkim_warnings(settings: Settings) -> list[str]:
 
     from service.dkim import keys_for
 
-    return [f"DKIM_PRIVATE_KEY: the RSA key has only {key.private_key.key_size} bits; use {RECOMMENDED_RSA_BITS} "
-            "(openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048) and publish the new record"
-            for key in keys_for(settings)
-            if isinstance(key.private_key, rsa.RSAPrivateKey) and key.private_key.key_size < RECOMMENDED_RSA_BITS]
+    return [
+        f"DKIM_PRIVATE_KEY: the RSA key has only {key.private_key.key_size} bits; use {RECOMMENDED_RSA_BITS} "
+        "(openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048) and publish the new record"
+        for key in keys_for(settings)
+        if isinstance(key.private_key, rsa.RSAPrivateKey) and key.private_key.key_size < RECOMMENDED_RSA_BITS
+    ]

@@ -1,4 +1,5 @@
 """Checks of single setting values, kept apart so settings.py reads as the list of knobs; each raises one line."""
+
 from __future__ import annotations
 
 import re

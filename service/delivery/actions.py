@@ -1,4 +1,5 @@
 """What an admin can do to an edition, one function each, for the CLI, the tasks, the admin UI and the API alike."""
+
 from __future__ import annotations
 
 import smtplib
@@ -58,8 +59,9 @@ def find_edition(session: Session, edition_id: int) -> Edition:
     return edition
 
 
-def recent_editions(session: Session, *, list_slug: str | None = None, before: tuple[date, int] | None = None,
-                    limit: int = 50) -> list[Edition]:
+def recent_editions(
+    session: Session, *, list_slug: str | None = None, before: tuple[date, int] | None = None, limit: int = 50
+) -> list[Edition]:
     """Editions newest first (by day, then id), optionally of one list, a page at a time (keyset on day and id)."""
     query = select(Edition).join(MailingList, MailingList.id == Edition.list_id)
     if list_slug:
@@ -80,8 +82,9 @@ def check_day(day: date, today: date | None = None) -> date:
     return day
 
 
-def preview(session: Session, settings: Settings, mailing_list: MailingList, day: date,
-            reader: Subscriber = SAMPLE_READER) -> EmailMessage | None:
+def preview(
+    session: Session, settings: Settings, mailing_list: MailingList, day: date, reader: Subscriber = SAMPLE_READER
+) -> EmailMessage | None:
     """The message a reader would get: a draft assembled afresh from the current stories, nothing written."""
     check_day(day)
     edition = build_edition(session, settings=settings, mailing_list=mailing_list, day=day, freeze=False, store=False)
@@ -109,8 +112,9 @@ def send_test(session: Session, settings: Settings, mailing_list: MailingList, d
     return to
 
 
-def send_now(session: Session, settings: Settings, mailing_list: MailingList, day: date,
-             start_drains: DrainStarter) -> Started | None:
+def send_now(
+    session: Session, settings: Settings, mailing_list: MailingList, day: date, start_drains: DrainStarter
+) -> Started | None:
     """Build if needed, start at once (local-time lists included) and set workers on it; None: no stories."""
     check_day(day)
     edition, planned = start_now(settings, session, mailing_list, day, utcnow())
@@ -142,8 +146,12 @@ def cancel(settings: Settings, edition_id: int) -> int:
 
 def retry_failed(settings: Settings, edition_id: int, start_drains: DrainStarter) -> int:
     """Send again to the readers whose delivery failed (never to unknown or unusable addresses); returns how many."""
-    reopened = control.retry_failed(engine_for(settings.effective_database_url), edition_id, now=utcnow(),
-                                    expiry=timedelta(hours=settings.send_expiry_hours))
+    reopened = control.retry_failed(
+        engine_for(settings.effective_database_url),
+        edition_id,
+        now=utcnow(),
+        expiry=timedelta(hours=settings.send_expiry_hours),
+    )
     if reopened:
         start_drains(edition_id, settings.send_parallelism)
     return reopened

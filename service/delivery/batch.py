@@ -9,6 +9,7 @@ For each row (README, "How it works", says what a crash between two steps leads 
 A row with nothing to send (its reader left, its address or message cannot be written) waits for the previous
 record and is recorded at once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -59,15 +60,19 @@ class Batch:
 
     def __init__(self, drain: Drain, token: str, rows: list[Claimed]):
         self.drain, self.token, self.rows = drain, token, rows
-        self.records = Records(drain.conn, token, Lease(drain.conn, token, drain.settings.send_lease_seconds),
-                               drain.observe)
-        found = planning.readers(drain.conn, list_id=drain.list_id, now=utcnow(),
-                               subscriber_ids=[row.subscriber_id for row in rows])
+        self.records = Records(
+            drain.conn, token, Lease(drain.conn, token, drain.settings.send_lease_seconds), drain.observe
+        )
+        found = planning.readers(
+            drain.conn, list_id=drain.list_id, now=utcnow(), subscriber_ids=[row.subscriber_id for row in rows]
+        )
         self.readers = [found.get(row.subscriber_id, (None, "", "subscriber deleted")) for row in rows]
-        self.envelopes = {position: outgoing.envelope_of(email)
-                          for position, (email, _, skip) in enumerate(self.readers) if not skip}
-        self.senders = [drain.verp.for_delivery(row.delivery_id) if drain.verp.enabled else drain.mail.envelope_from
-                        for row in rows]
+        self.envelopes = {
+            position: outgoing.envelope_of(email) for position, (email, _, skip) in enumerate(self.readers) if not skip
+        }
+        self.senders = [
+            drain.verp.for_delivery(row.delivery_id) if drain.verp.enabled else drain.mail.envelope_from for row in rows
+        ]
         # the next message's envelope rides with each final dot (not when rate-limited: it would sit in DATA)
         self.ahead = {} if drain.throttle.rate > 0 else outgoing.ahead_plan(self.envelopes, self.senders)
         self.message: bytes | Outcome | None = None  # the current row's, built while the previous record committed
@@ -89,8 +94,9 @@ class Batch:
         """One row through the steps; False when the batch stops here."""
         message, self.message = self.message, None
         if not isinstance(message, bytes):  # its outcome is known already: nothing goes on the wire
-            return self.record_unsent(position, row, message or outgoing.refused(FailureKind.bad_message,
-                                                                                  "no message was built"))
+            return self.record_unsent(
+                position, row, message or outgoing.refused(FailureKind.bad_message, "no message was built")
+            )
         context = delivery_context.set(row.delivery_id)  # this message's log lines name its ledger row
         try:
             return self.send_message(position, row, message)
@@ -113,12 +119,18 @@ class Batch:
         except SmtpUnavailable as error:
             return self.defer(position, now, error)
         except ConnectionLost as error:  # the one message that may have gone out twice, at most, on retry
-            reply = retry_later(attempts=row.attempts, settings=self.drain.settings, expires=self.drain.expires,
-                                now=now, text=f"connection lost during send: {error}")
+            reply = retry_later(
+                attempts=row.attempts,
+                settings=self.drain.settings,
+                expires=self.drain.expires,
+                now=now,
+                text=f"connection lost during send: {error}",
+            )
         if not self.records.settled():  # read already, unless the message was refused or its connection lost
             return self.lease_lost()
-        verdict, outcome = judged(reply, attempts=row.attempts, settings=self.drain.settings,
-                                  expires=self.drain.expires, now=now)
+        verdict, outcome = judged(
+            reply, attempts=row.attempts, settings=self.drain.settings, expires=self.drain.expires, now=now
+        )
         if outcome.status == DeliveryStatus.sent:
             outcome = replace(outcome, message_id=self.drain.mail.message_id(recipient))
         self.record(row, outcome)
@@ -152,12 +164,18 @@ class Batch:
             self.drain.observe(Step.built, self.rows[position].delivery_id)
         return built
 
-    def write_content(self, position: int, row: Claimed, recipient: Recipient,
-                      message: bytes) -> Reply | Outcome | None:
+    def write_content(
+        self, position: int, row: Claimed, recipient: Recipient, message: bytes
+    ) -> Reply | Outcome | None:
         """Write content: envelope and message without the final dot; None when the server waits for the dot."""
-        written = outgoing.write_content(self.drain.smtp, self.drain.mail, recipient, message,
-                                         (self.senders[position], str(self.envelopes[position])),
-                                         self.ahead.get(position))
+        written = outgoing.write_content(
+            self.drain.smtp,
+            self.drain.mail,
+            recipient,
+            message,
+            (self.senders[position], str(self.envelopes[position])),
+            self.ahead.get(position),
+        )
         if written is None:
             self.drain.observe(Step.content_written, row.delivery_id)
         elif isinstance(written, Reply):  # refused: no content, no dot
@@ -187,16 +205,21 @@ class Batch:
         """Record: the row's outcome goes to the ledger without waiting (its answer is read before the next dot)."""
         self.records.write(row.delivery_id, outcome)
 
-    def after_record(self, position: int, row: Claimed, verdict: Verdict | None, outcome: Outcome,
-                     now: datetime) -> bool:
+    def after_record(
+        self, position: int, row: Claimed, verdict: Verdict | None, outcome: Outcome, now: datetime
+    ) -> bool:
         """What a reply means beyond its row: a 5.1.x suppresses the address, too many 5.7.x pause the edition."""
         drain = self.drain
         if verdict is not None and verdict.action == Action.suppress and outcome.status == DeliveryStatus.failed:
             self.records.settled()
             suppress(drain.conn, str(self.readers[position][0]), verdict.reason)
         elif outcome.failure_kind == FailureKind.policy:
-            log.error("edition %s: policy refusal for reader %s, check the sending setup: %s", drain.mail.edition.id,
-                      row.subscriber_id, outcome.smtp_reply)
+            log.error(
+                "edition %s: policy refusal for reader %s, check the sending setup: %s",
+                drain.mail.edition.id,
+                row.subscriber_id,
+                outcome.smtp_reply,
+            )
             if drain.watch.refused(drain.conn, upto=row.delivery_id, free=self.records.settled):
                 drain.counts[outcome.status] += 1
                 return self.paused(position, now)
@@ -207,10 +230,16 @@ class Batch:
         """No SMTP connection: nothing was sent, so this row and the rest go back to wait for a retry."""
         self.records.settled()
         rest = [row.delivery_id for row in self.rows[position:]]
-        later = retry_later(attempts=self.rows[position].attempts, settings=self.drain.settings,
-                            expires=self.drain.expires, now=now, text=str(error))
-        ledger.release(self.drain.conn, token=self.token, delivery_ids=rest, retry_at=later.retry_at or now,
-                       error=str(error))
+        later = retry_later(
+            attempts=self.rows[position].attempts,
+            settings=self.drain.settings,
+            expires=self.drain.expires,
+            now=now,
+            text=str(error),
+        )
+        ledger.release(
+            self.drain.conn, token=self.token, delivery_ids=rest, retry_at=later.retry_at or now, error=str(error)
+        )
         log.warning("edition %s: %s; %d rows wait for a retry", self.drain.mail.edition.id, error, len(rest))
         self.drain.counts["deferred"] += len(rest)
         ledger.finish_batch(self.drain.conn, token=self.token)
@@ -218,15 +247,21 @@ class Batch:
 
     def paused(self, position: int, now: datetime) -> bool:
         """The edition was paused mid-batch: the rows not sent yet go back to pending, due at once, for the resume."""
-        rest = [row.delivery_id for row in self.rows[position + 1:]]
-        ledger.release(self.drain.conn, token=self.token, delivery_ids=rest, retry_at=now,
-                       error="the edition was paused before this message was sent")
+        rest = [row.delivery_id for row in self.rows[position + 1 :]]
+        ledger.release(
+            self.drain.conn,
+            token=self.token,
+            delivery_ids=rest,
+            retry_at=now,
+            error="the edition was paused before this message was sent",
+        )
         ledger.finish_batch(self.drain.conn, token=self.token)
         self.drain.counts["released"] += len(rest)
         return False
 
     def lease_lost(self) -> bool:
         """Stop: another worker took the rows back (they were ours too long), or a record changed nothing."""
-        log.warning("edition %s: lease %s lost; leaving the rest of the batch to others", self.drain.mail.edition.id,
-                    self.token)
+        log.warning(
+            "edition %s: lease %s lost; leaving the rest of the batch to others", self.drain.mail.edition.id, self.token
+        )
         return False

@@ -1,4 +1,5 @@
 """An edition's sending life: start (plan the audience once), pause, resume, cancel, sweep, complete."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,14 +19,22 @@ from service.models import Delivery, Edition, EditionStatus, MailingList, as_utc
 E = cast(Table, Edition.__table__)  # typed FromClause; a model with __tablename__ maps a Table
 
 
-def start(engine: Engine, *, settings: Settings, edition: Edition, mailing_list: MailingList, now: datetime,
-          immediately: bool = False) -> int | None:
+def start(
+    engine: Engine,
+    *,
+    settings: Settings,
+    edition: Edition,
+    mailing_list: MailingList,
+    now: datetime,
+    immediately: bool = False,
+) -> int | None:
     """Fix the audience and open the edition for sending; exactly once, however many callers race.
 
     The conditional update and the planning share one transaction: either every row is planned
     and the edition is sending, or nothing happened and the next dispatch tries again. It freezes a
     draft: an editor's save after it finds the edition no longer a draft and changes nothing.
     """
+
     def send_at(zone_name: str) -> datetime:
         """Each reader's not_before."""
         if mailing_list.local_time_delivery and not immediately:
@@ -33,9 +42,11 @@ def start(engine: Engine, *, settings: Settings, edition: Edition, mailing_list:
         return now
 
     with engine.begin() as conn:
-        opened = conn.execute(update(E).where(E.c.id == edition.id, E.c.send_status == EditionStatus.draft)
-                              .values(send_status=EditionStatus.sending, send_started_at=now,
-                                      frozen_at=func.coalesce(E.c.frozen_at, now)))  # the draft's content is final
+        opened = conn.execute(
+            update(E)
+            .where(E.c.id == edition.id, E.c.send_status == EditionStatus.draft)
+            .values(send_status=EditionStatus.sending, send_started_at=now, frozen_at=func.coalesce(E.c.frozen_at, now))
+        )  # the draft's content is final
         if opened.rowcount != 1:
             return None
         planned = planning.plan(conn, edition_id=edition.id, list_id=mailing_list.id, now=now, send_at=send_at)
@@ -50,14 +61,26 @@ def set_paused(engine: Engine, edition_id: int, paused: bool) -> bool:
     if not paused:
         return resume(engine, edition_id, now=utcnow()) is not None
     with engine.begin() as conn:
-        return conn.execute(update(E).where(E.c.id == edition_id, E.c.send_status == EditionStatus.sending)
-                            .values(send_status=EditionStatus.paused)).rowcount == 1
+        return (
+            conn.execute(
+                update(E)
+                .where(E.c.id == edition_id, E.c.send_status == EditionStatus.sending)
+                .values(send_status=EditionStatus.paused)
+            ).rowcount
+            == 1
+        )
 
 
 def pause_for_refusals(conn: Connection, edition_id: int, reason: str) -> bool:
     """The service's own pause, with its reason (in the caller's transaction); False if it was not sending."""
-    return conn.execute(update(E).where(E.c.id == edition_id, E.c.send_status == EditionStatus.sending)
-                        .values(send_status=EditionStatus.paused, pause_reason=reason[:500])).rowcount == 1
+    return (
+        conn.execute(
+            update(E)
+            .where(E.c.id == edition_id, E.c.send_status == EditionStatus.sending)
+            .values(send_status=EditionStatus.paused, pause_reason=reason[:500])
+        ).rowcount
+        == 1
+    )
 
 
 def resume(engine: Engine, edition_id: int, *, now: datetime) -> int | None:
@@ -67,17 +90,23 @@ def resume(engine: Engine, edition_id: int, *, now: datetime) -> int | None:
     pending with the rest: the cause was fixed, or they are refused again and the edition pauses again.
     """
     with engine.begin() as conn:
-        found = conn.execute(select(E.c.pause_reason).where(E.c.id == edition_id,
-                                                            E.c.send_status == EditionStatus.paused)).first()
-        opened = found is not None and conn.execute(
-            update(E).where(E.c.id == edition_id, E.c.send_status == EditionStatus.paused)
-            .values(send_status=EditionStatus.sending, pause_reason=None)).rowcount == 1
+        found = conn.execute(
+            select(E.c.pause_reason).where(E.c.id == edition_id, E.c.send_status == EditionStatus.paused)
+        ).first()
+        opened = (
+            found is not None
+            and conn.execute(
+                update(E)
+                .where(E.c.id == edition_id, E.c.send_status == EditionStatus.paused)
+                .values(send_status=EditionStatus.sending, pause_reason=None)
+            ).rowcount
+            == 1
+        )
         if not opened or found is None:
             return None
         if found.pause_reason is None:
             return 0
-        return ledger.reopen_failed(conn, edition_id=edition_id, keep_failed=(), only=FailureKind.policy.value,
-                                    now=now)
+        return ledger.reopen_failed(conn, edition_id=edition_id, keep_failed=(), only=FailureKind.policy.value, now=now)
 
 
 def cancel(engine: Engine, edition_id: int) -> int:
@@ -85,12 +114,11 @@ def cancel(engine: Engine, edition_id: int) -> int:
     with engine.begin() as conn:
         status = conn.scalar(select(E.c.send_status).where(E.c.id == edition_id))
         if status not in (EditionStatus.sending, EditionStatus.paused, EditionStatus.draft):
-            raise InvalidInput(f"edition {edition_id} is {status}; "
-                               "only a draft, sending or paused edition can be cancelled")
+            raise InvalidInput(
+                f"edition {edition_id} is {status}; only a draft, sending or paused edition can be cancelled"
+            )
         conn.execute(update(E).where(E.c.id == edition_id).values(send_status=EditionStatus.cancelled))
         return ledger.cancel_pending(conn, edition_id=edition_id)
-
-
 
 
 def retry_failed(engine: Engine, edition_id: int, *, now: datetime, expiry: timedelta) -> int:
@@ -100,8 +128,10 @@ def retry_failed(engine: Engine, edition_id: int, *, now: datetime, expiry: time
         if status not in (EditionStatus.sending, EditionStatus.paused, EditionStatus.complete):
             raise InvalidInput(f"edition {edition_id} is {status}; only a started edition has failures to retry")
         if rollup.exists_for(conn, edition_id):
-            raise InvalidInput(f"edition {edition_id} is older than DELIVERY_RETENTION_DAYS: its delivery rows were "
-                               "rolled up into figures, so there are no failed readers left to retry")
+            raise InvalidInput(
+                f"edition {edition_id} is older than DELIVERY_RETENTION_DAYS: its delivery rows were "
+                "rolled up into figures, so there are no failed readers left to retry"
+            )
         reopened = ledger.reopen_failed(conn, edition_id=edition_id, keep_failed=NEVER_RETRIED, now=now)
         if reopened:
             reopen: dict[str, object] = {"send_expires_at": now + expiry}
@@ -120,8 +150,11 @@ def complete_if_done(conn: Connection, edition_id: int, now: datetime) -> bool:
     """Mark the edition complete when no row is pending or sending."""
     if ledger_status.has_open(conn, edition_id):
         return False
-    done = conn.execute(update(E).where(E.c.id == edition_id, E.c.send_status == EditionStatus.sending)
-                        .values(send_status=EditionStatus.complete, completed_at=now))
+    done = conn.execute(
+        update(E)
+        .where(E.c.id == edition_id, E.c.send_status == EditionStatus.sending)
+        .values(send_status=EditionStatus.complete, completed_at=now)
+    )
     return done.rowcount == 1
 
 
@@ -158,15 +191,17 @@ def sweep(engine: Engine, *, now: datetime) -> Sweep:
     result = Sweep()
     with engine.begin() as conn:
         result.taken_back = ledger.take_back_expired(conn, now=now)
-        sending = conn.execute(select(E.c.id, E.c.send_expires_at)
-                               .where(E.c.send_status == EditionStatus.sending)).all()
+        sending = conn.execute(
+            select(E.c.id, E.c.send_expires_at).where(E.c.send_status == EditionStatus.sending)
+        ).all()
         for edition_id, expires in sending:
             if expires is not None and as_utc(expires) < now:
                 result.expired += ledger.expire_open(conn, edition_id=edition_id, now=now)
             if complete_if_done(conn, edition_id, now):
                 result.completed.append(edition_id)
-            elif (ledger_status.has_due(conn, edition_id, now)
-                  and not ledger_status.has_live_lease(conn, edition_id, now)):
+            elif ledger_status.has_due(conn, edition_id, now) and not ledger_status.has_live_lease(
+                conn, edition_id, now
+            ):
                 result.to_drain.append(edition_id)
     result.counted = reply_counts.count_finished(engine, now=now)  # so /metrics reads no finished edition's rows
     return result
@@ -175,14 +210,29 @@ def sweep(engine: Engine, *, now: datetime) -> Sweep:
 def statuses(conn: Connection, limit: int = 20) -> list[dict]:
     """The latest editions with their ledger counts, for `newsletter editions status`."""
     rows = conn.execute(
-        select(E.c.id, E.c.edition_date, E.c.send_status, E.c.send_started_at, E.c.completed_at,
-               MailingList.slug).join(MailingList, MailingList.id == E.c.list_id)
-        .order_by(E.c.edition_date.desc(), E.c.id.desc()).limit(limit)
+        select(E.c.id, E.c.edition_date, E.c.send_status, E.c.send_started_at, E.c.completed_at, MailingList.slug)
+        .join(MailingList, MailingList.id == E.c.list_id)
+        .order_by(E.c.edition_date.desc(), E.c.id.desc())
+        .limit(limit)
     ).all()
     counts = ledger_status.counts(conn, [row.id for row in rows])
     for edition_id, summary in rollup.for_editions(conn, [row.id for row in rows]).items():  # pruned rows
-        counts[edition_id] = {name: number for name, number in (
-            ("sent", summary.sent), ("failed", summary.failed), ("skipped", summary.skipped),
-            ("cancelled", summary.cancelled), ("policy", summary.failed_by_kind.get("policy", 0))) if number}
-    return [{**row._asdict(), "counts": counts[row.id],
-             "planned": sum(n for status, n in counts[row.id].items() if status != "policy")} for row in rows]
+        counts[edition_id] = {
+            name: number
+            for name, number in (
+                ("sent", summary.sent),
+                ("failed", summary.failed),
+                ("skipped", summary.skipped),
+                ("cancelled", summary.cancelled),
+                ("policy", summary.failed_by_kind.get("policy", 0)),
+            )
+            if number
+        }
+    return [
+        {
+            **row._asdict(),
+            "counts": counts[row.id],
+            "planned": sum(n for status, n in counts[row.id].items() if status != "policy"),
+        }
+        for row in rows
+    ]

@@ -4,6 +4,7 @@ A lease is one row per claimed batch, not a timestamp on every delivery row. Ren
 the sweeper finds expired ones without reading the ledger, and recording a message's outcome changes no
 indexed column of its delivery row (PostgreSQL can update it in place: a HOT update).
 """
+
 from __future__ import annotations
 
 from datetime import datetime

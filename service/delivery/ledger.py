@@ -9,6 +9,7 @@ other state has due_at NULL. Leases live in their own table (service.delivery.le
 outcome, the write made once per message, changes no indexed column. Planning the rows is in
 service.delivery.planning, reading their state in service.delivery.ledger_status.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -50,12 +51,12 @@ class Outcome:
     error: str | None = None
 
 
-def claim(conn: Connection, *, edition_id: int, limit: int, now: datetime,
-          lease_seconds: int) -> tuple[str, list[Claimed]]:
+def claim(
+    conn: Connection, *, edition_id: int, limit: int, now: datetime, lease_seconds: int
+) -> tuple[str, list[Claimed]]:
     """Take up to `limit` due pending rows under a fresh lease (call in a transaction: rows and lease together)."""
     token = secrets.token_hex(16)
-    due = (select(D.c.id).where(D.c.edition_id == edition_id, D.c.due_at <= now)
-           .order_by(D.c.due_at).limit(limit))
+    due = select(D.c.id).where(D.c.edition_id == edition_id, D.c.due_at <= now).order_by(D.c.due_at).limit(limit)
     if conn.dialect.name == "postgresql":
         # A materialized CTE locks its rows once. As an IN (subquery), the planner may run the LIMIT .. SKIP LOCKED
         # again for every outer row (a nested loop, chosen on a freshly planned, not yet analyzed ledger), and each
@@ -89,16 +90,28 @@ def finish_batch(conn: Connection, *, token: str) -> None:
 _RECORD = (
     update(D)
     .where(D.c.id == bindparam("row_id"), D.c.lease_token == bindparam("token"), D.c.status == DeliveryStatus.sending)
-    .values(status=bindparam("status"), smtp_code=bindparam("smtp_code"), smtp_reply=bindparam("smtp_reply"),
-            failure_kind=bindparam("failure_kind"), message_id=bindparam("message_id"),
-            sent_at=bindparam("sent_at"), last_error=bindparam("last_error"))  # no indexed column: a HOT update
+    .values(
+        status=bindparam("status"),
+        smtp_code=bindparam("smtp_code"),
+        smtp_reply=bindparam("smtp_reply"),
+        failure_kind=bindparam("failure_kind"),
+        message_id=bindparam("message_id"),
+        sent_at=bindparam("sent_at"),
+        last_error=bindparam("last_error"),
+    )  # no indexed column: a HOT update
 )
 _RETRY = (
     update(D)
     .where(D.c.id == bindparam("row_id"), D.c.lease_token == bindparam("token"), D.c.status == DeliveryStatus.sending)
-    .values(status=DeliveryStatus.pending, not_before=bindparam("retry_at"), due_at=bindparam("retry_at"),
-            smtp_code=bindparam("smtp_code"), smtp_reply=bindparam("smtp_reply"), last_error=bindparam("last_error"),
-            lease_token=None)
+    .values(
+        status=DeliveryStatus.pending,
+        not_before=bindparam("retry_at"),
+        due_at=bindparam("retry_at"),
+        smtp_code=bindparam("smtp_code"),
+        smtp_reply=bindparam("smtp_reply"),
+        last_error=bindparam("last_error"),
+        lease_token=None,
+    )
 )
 
 
@@ -113,23 +126,45 @@ def start_record(conn: Connection, *, token: str, delivery_id: int, outcome: Out
     The drain builds the next message while PostgreSQL commits this one; nothing else may use the
     connection until the answer has been read.
     """
-    common = {"row_id": delivery_id, "token": token, "smtp_code": outcome.smtp_code,
-              "smtp_reply": _clip(outcome.smtp_reply), "last_error": _clip(outcome.error)}
+    common = {
+        "row_id": delivery_id,
+        "token": token,
+        "smtp_code": outcome.smtp_code,
+        "smtp_reply": _clip(outcome.smtp_reply),
+        "last_error": _clip(outcome.error),
+    }
     if outcome.status == DeliveryStatus.pending:
         return prepared.start(conn, _RETRY, {**common, "retry_at": outcome.retry_at})
     kind = None if outcome.failure_kind is None else str(outcome.failure_kind)  # a FailureKind, stored as its value
-    return prepared.start(conn, _RECORD, {**common, "status": outcome.status, "failure_kind": kind,
-                                          "message_id": outcome.message_id, "sent_at": outcome.sent_at})
+    return prepared.start(
+        conn,
+        _RECORD,
+        {
+            **common,
+            "status": outcome.status,
+            "failure_kind": kind,
+            "message_id": outcome.message_id,
+            "sent_at": outcome.sent_at,
+        },
+    )
 
 
 def release(conn: Connection, *, token: str, delivery_ids: Sequence[int], retry_at: datetime, error: str) -> int:
     """Give claimed rows back untouched (the SMTP server is unreachable): pending again, later."""
     if not delivery_ids:
         return 0
-    statement = (update(D).where(D.c.lease_token == token, D.c.status == DeliveryStatus.sending,
-                                 D.c.id.in_(list(delivery_ids)))
-                 .values(status=DeliveryStatus.pending, not_before=retry_at, due_at=retry_at, last_error=_clip(error),
-                         lease_token=None, attempts=D.c.attempts - 1))
+    statement = (
+        update(D)
+        .where(D.c.lease_token == token, D.c.status == DeliveryStatus.sending, D.c.id.in_(list(delivery_ids)))
+        .values(
+            status=DeliveryStatus.pending,
+            not_before=retry_at,
+            due_at=retry_at,
+            last_error=_clip(error),
+            lease_token=None,
+            attempts=D.c.attempts - 1,
+        )
+    )
     return conn.execute(statement).rowcount
 
 
@@ -138,35 +173,61 @@ def take_back_expired(conn: Connection, *, now: datetime, edition_id: int | None
     tokens = leases.take_expired(conn, now=now, edition_id=edition_id)
     if not tokens:
         return 0
-    statement = (update(D).where(D.c.lease_token.in_(tokens), D.c.status == DeliveryStatus.sending)
-                 .values(status=DeliveryStatus.pending, due_at=now, lease_token=None,
-                         last_error="lease expired: the worker stopped before recording an outcome"))
+    statement = (
+        update(D)
+        .where(D.c.lease_token.in_(tokens), D.c.status == DeliveryStatus.sending)
+        .values(
+            status=DeliveryStatus.pending,
+            due_at=now,
+            lease_token=None,
+            last_error="lease expired: the worker stopped before recording an outcome",
+        )
+    )
     return conn.execute(statement).rowcount
 
 
 def expire_open(conn: Connection, *, edition_id: int, now: datetime) -> int:
     """Past the edition's expiry, what is still pending is failed: a daily edition is not sent days late."""
-    statement = (update(D).where(D.c.edition_id == edition_id, D.c.due_at.is_not(None))
-                 .values(status=DeliveryStatus.failed, due_at=None, failure_kind=FailureKind.expired.value,
-                         sent_at=None, last_error=f"not delivered before the edition expired at {now.isoformat()}"))
+    statement = (
+        update(D)
+        .where(D.c.edition_id == edition_id, D.c.due_at.is_not(None))
+        .values(
+            status=DeliveryStatus.failed,
+            due_at=None,
+            failure_kind=FailureKind.expired.value,
+            sent_at=None,
+            last_error=f"not delivered before the edition expired at {now.isoformat()}",
+        )
+    )
     return conn.execute(statement).rowcount
 
 
 def cancel_pending(conn: Connection, *, edition_id: int) -> int:
     """An admin's cancel: nothing pending is sent any more (rows being sent finish normally)."""
-    statement = (update(D).where(D.c.edition_id == edition_id, D.c.due_at.is_not(None))
-                 .values(status=DeliveryStatus.cancelled, due_at=None))
+    statement = (
+        update(D)
+        .where(D.c.edition_id == edition_id, D.c.due_at.is_not(None))
+        .values(status=DeliveryStatus.cancelled, due_at=None)
+    )
     return conn.execute(statement).rowcount
 
 
-def reopen_failed(conn: Connection, *, edition_id: int, keep_failed: Sequence[str], now: datetime,
-                  only: str | None = None) -> int:
+def reopen_failed(
+    conn: Connection, *, edition_id: int, keep_failed: Sequence[str], now: datetime, only: str | None = None
+) -> int:
     """An admin's "retry failed": failed rows (of one kind, if `only`) go back to pending, but never `keep_failed`."""
     kinds = or_(D.c.failure_kind.is_(None), D.c.failure_kind.not_in(list(keep_failed)))
-    statement = (update(D).where(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.failed,
-                                 kinds if only is None else D.c.failure_kind == only)
-                 .values(status=DeliveryStatus.pending, not_before=now, due_at=now, attempts=0, failure_kind=None,
-                         lease_token=None))
+    statement = (
+        update(D)
+        .where(
+            D.c.edition_id == edition_id,
+            D.c.status == DeliveryStatus.failed,
+            kinds if only is None else D.c.failure_kind == only,
+        )
+        .values(
+            status=DeliveryStatus.pending, not_before=now, due_at=now, attempts=0, failure_kind=None, lease_token=None
+        )
+    )
     return conn.execute(statement).rowcount
 
 
@@ -183,6 +244,9 @@ def forget_reader(conn: Connection, subscriber_id: int) -> int:
     """
     mine = D.c.subscriber_id == subscriber_id
     kept = conn.execute(update(D).where(mine).values(smtp_reply=None, last_error=None, message_id=None)).rowcount
-    conn.execute(update(D).where(mine, D.c.due_at.is_not(None))
-                 .values(status=DeliveryStatus.skipped, due_at=None, last_error="reader erased"))
+    conn.execute(
+        update(D)
+        .where(mine, D.c.due_at.is_not(None))
+        .values(status=DeliveryStatus.skipped, due_at=None, last_error="reader erased")
+    )
     return kept

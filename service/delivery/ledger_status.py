@@ -1,4 +1,5 @@
 """What the ledger says without changing it: rows per status, and whether an edition's work is open, due or stuck."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -20,13 +21,19 @@ def counts(conn: Connection, edition_ids: Sequence[int]) -> dict[int, dict[str, 
     result: dict[int, dict[str, int]] = {edition_id: {} for edition_id in edition_ids}
     if not edition_ids:
         return result
-    query = (select(D.c.edition_id, D.c.status, func.count()).where(D.c.edition_id.in_(list(edition_ids)))
-             .group_by(D.c.edition_id, D.c.status))
+    query = (
+        select(D.c.edition_id, D.c.status, func.count())
+        .where(D.c.edition_id.in_(list(edition_ids)))
+        .group_by(D.c.edition_id, D.c.status)
+    )
     for edition_id, status, number in conn.execute(query):
         result[edition_id][status] = number
     policy = D.c.failure_kind == FailureKind.policy.value
-    flagged = (select(D.c.edition_id, func.count()).where(D.c.edition_id.in_(list(edition_ids)), policy)
-               .group_by(D.c.edition_id))
+    flagged = (
+        select(D.c.edition_id, func.count())
+        .where(D.c.edition_id.in_(list(edition_ids)), policy)
+        .group_by(D.c.edition_id)
+    )
     for edition_id, number in conn.execute(flagged):
         result[edition_id]["policy"] = number  # 5.7.x refusals: the sending setup needs a look, not the reader
     return result

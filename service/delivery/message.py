@@ -6,6 +6,7 @@ encoded on its own and dropped in between without re-encoding the whole body. Th
 already dot-stuffed for SMTP DATA. `tests/test_delivery_message.py` checks that what a reader
 decodes is exactly what `rendering.edition_message` builds the slow way.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -74,7 +75,7 @@ class QpBody:
         self.holes: list[str] = []
         start = 0
         for match in pattern.finditer(content):
-            self._add(qp_piece(content[start:match.start()]).encode("ascii"))
+            self._add(qp_piece(content[start : match.start()]).encode("ascii"))
             self.holes.append(by_token[match.group(0)])
             start = match.end()
         self._add(qp_piece(content[start:]).encode("ascii"))
@@ -126,15 +127,17 @@ class EditionMail:
         shared = list_headers(settings, Subscriber(id=0, email="x@x"), mailing_list)
         self.mailto = settings.mail_unsubscribe_mailto
         sender = branded_sender(settings, brand_of(settings, mailing_list))  # branded name
-        self.static_headers = address_line("From", sender.name, sender.address).encode("utf-8") + _header_lines({
-            "Subject": edition.subject,
-            "List-Id": shared["List-Id"],
-            "List-Unsubscribe-Post": shared["List-Unsubscribe-Post"],
-            "Precedence": "bulk",
-            "Feedback-ID": feedback_id(settings, f"edition-{edition.id}", mailing_list.slug, "newsletter"),
-            "MIME-Version": "1.0",
-            "Content-Type": f'multipart/alternative; boundary="{self.boundary}"',
-        })
+        self.static_headers = address_line("From", sender.name, sender.address).encode("utf-8") + _header_lines(
+            {
+                "Subject": edition.subject,
+                "List-Id": shared["List-Id"],
+                "List-Unsubscribe-Post": shared["List-Unsubscribe-Post"],
+                "Precedence": "bulk",
+                "Feedback-ID": feedback_id(settings, f"edition-{edition.id}", mailing_list.slug, "newsletter"),
+                "MIME-Version": "1.0",
+                "Content-Type": f'multipart/alternative; boundary="{self.boundary}"',
+            }
+        )
         tokens = placeholders(edition.placeholder_key)
         part = 'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
         self.text_head = f"\r\n--{self.boundary}\r\n{part.format('plain')}".encode("ascii")
@@ -172,7 +175,8 @@ class EditionMail:
             text_values[name], text_canonical[name] = _value_piece(value)
             escaped = html_lib.escape(value, quote=True)
             html_values[name], html_canonical[name] = (
-                (text_values[name], text_canonical[name]) if escaped == value else _value_piece(escaped))
+                (text_values[name], text_canonical[name]) if escaped == value else _value_piece(escaped)
+            )
         targets = f"<{unsubscribe}>" + (f",\r\n <mailto:{self.mailto}?subject=unsubscribe>" if self.mailto else "")
         own_headers = to_header(recipient) + (
             f"Date: {date or _now_header()}\r\n"
@@ -192,10 +196,18 @@ class EditionMail:
     def finish(self, draft: Draft) -> bytes:
         """The message bytes: the signature (the costly part, one private-key operation per key) and one join."""
         signature = self.dkim.signatures(draft.own_headers, draft.body_hash) if self.dkim is not None else b""
-        return b"".join((  # one copy of the ~80 KB: the bodies come as pieces, not as joined bytes
-            signature, self.static_headers, draft.own_headers, self.text_head,
-            *draft.text_parts, self.html_head, *draft.html_parts, self.tail,
-        ))
+        return b"".join(
+            (  # one copy of the ~80 KB: the bodies come as pieces, not as joined bytes
+                signature,
+                self.static_headers,
+                draft.own_headers,
+                self.text_head,
+                *draft.text_parts,
+                self.html_head,
+                *draft.html_parts,
+                self.tail,
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -224,4 +236,3 @@ def _value_piece(value: str) -> tuple[bytes, bytes]:
     """One recipient's value as a ready QP piece (it, too, starts at a line start), and as DKIM hashes it."""
     piece = qp_piece(value).encode("ascii")
     return dot_stuff(piece), relaxed_lines(piece)
-

@@ -4,6 +4,7 @@ Each step turns what goes wrong for this reader into that reader's failed outcom
 message never stops a batch; only SmtpUnavailable and ConnectionLost (the connection's problems) escape.
 The batch (service/delivery/batch.py) decides the order of the steps.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,8 +46,11 @@ def envelope_of(email: str) -> str | Outcome:
 
 def ahead_plan(envelopes: dict[int, str | Outcome], senders: list[str]) -> dict[int, tuple[str, str]]:
     """position -> the next sent (sender, recipient), for pipelining; only plain ASCII envelopes go ahead."""
-    sent = [(position, (senders[position], envelope)) for position, envelope in envelopes.items()
-            if isinstance(envelope, str)]
+    sent = [
+        (position, (senders[position], envelope))
+        for position, envelope in envelopes.items()
+        if isinstance(envelope, str)
+    ]
     return {a: pair for (a, _), (_, pair) in pairwise(sent) if all(part.isascii() for part in pair)}
 
 
@@ -73,14 +77,21 @@ def finish(mail: EditionMail, draft: Draft | Outcome | None) -> bytes | Outcome 
         return refused(FailureKind.bad_message, f"cannot build this reader's message: {error!r}")
 
 
-def write_content(smtp: SmtpSession, mail: EditionMail, recipient: Recipient, payload: bytes,
-                  envelope: tuple[str, str], then: tuple[str, str] | None) -> Reply | Outcome | None:
+def write_content(
+    smtp: SmtpSession,
+    mail: EditionMail,
+    recipient: Recipient,
+    payload: bytes,
+    envelope: tuple[str, str],
+    then: tuple[str, str] | None,
+) -> Reply | Outcome | None:
     """Envelope and content without the final dot: None when the server waits for the dot, else the refusal or
     this row's failure; only SmtpUnavailable (the batch waits) and ConnectionLost (retried) escape."""
     sender, address = envelope
     utf8 = needs_smtputf8(address) or needs_smtputf8(sender)
-    return _guarded(mail, recipient, smtp, lambda: smtp.write_content(sender, address, payload, then=then,
-                                                                      smtputf8=utf8))
+    return _guarded(
+        mail, recipient, smtp, lambda: smtp.write_content(sender, address, payload, then=then, smtputf8=utf8)
+    )
 
 
 def final_dot(smtp: SmtpSession, mail: EditionMail, recipient: Recipient) -> Reply | Outcome:

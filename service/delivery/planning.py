@@ -1,4 +1,5 @@
 """Planning an edition's ledger rows: who gets it when it starts, and who still may when their row is sent."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -19,11 +20,18 @@ PLAN_BATCH = 5000
 
 def _audience(list_id: int, now: datetime, after_id: int):
     """The next batch of the list's confirmed, unpaused readers (suppressions are checked per batch)."""
-    return (select(Subscriber.id, Subscriber.email, Subscriber.timezone)
-            .join(Subscription, Subscription.subscriber_id == Subscriber.id)
-            .where(Subscription.list_id == list_id, Subscription.status == SubscriptionStatus.confirmed,
-                   or_(Subscriber.paused_until.is_(None), Subscriber.paused_until <= now), Subscriber.id > after_id)
-            .order_by(Subscriber.id).limit(PLAN_BATCH))
+    return (
+        select(Subscriber.id, Subscriber.email, Subscriber.timezone)
+        .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+        .where(
+            Subscription.list_id == list_id,
+            Subscription.status == SubscriptionStatus.confirmed,
+            or_(Subscriber.paused_until.is_(None), Subscriber.paused_until <= now),
+            Subscriber.id > after_id,
+        )
+        .order_by(Subscriber.id)
+        .limit(PLAN_BATCH)
+    )
 
 
 def audience_size(conn: Connection, *, list_id: int, now: datetime) -> int:
@@ -49,10 +57,19 @@ def plan(conn: Connection, *, edition_id: int, list_id: int, now: datetime, send
             return planned
         last_id = batch[-1].id
         blocked = suppressed_among(conn, (row.email for row in batch))
-        rows = [{"edition_id": edition_id, "subscriber_id": row.id, "status": DeliveryStatus.pending,
-                 "not_before": moment, "due_at": moment, "attempts": 0}
-                for row in batch if address_hash(row.email) not in blocked
-                for moment in (send_at(row.timezone),)]
+        rows = [
+            {
+                "edition_id": edition_id,
+                "subscriber_id": row.id,
+                "status": DeliveryStatus.pending,
+                "not_before": moment,
+                "due_at": moment,
+                "attempts": 0,
+            }
+            for row in batch
+            if address_hash(row.email) not in blocked
+            for moment in (send_at(row.timezone),)
+        ]
         if rows:
             conn.execute(insert_ignoring(conn, D, ["edition_id", "subscriber_id"]), rows)
             planned += len(rows)
@@ -65,8 +82,11 @@ def readers(conn: Connection, *, list_id: int, subscriber_ids: Sequence[int], no
     """
     rows = conn.execute(
         select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.paused_until, Subscription.status)
-        .join(Subscription, and_(Subscription.subscriber_id == Subscriber.id, Subscription.list_id == list_id),
-              isouter=True)
+        .join(
+            Subscription,
+            and_(Subscription.subscriber_id == Subscriber.id, Subscription.list_id == list_id),
+            isouter=True,
+        )
         .where(Subscriber.id.in_(list(subscriber_ids)))
     ).all()
     blocked = suppressed_among(conn, (row.email for row in rows))

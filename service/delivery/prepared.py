@@ -6,6 +6,7 @@ SQLAlchemy's own compilation (positional `$n`), prepared once per connection, se
 `PQsendQueryPrepared`, and its answer read by the `Answer` the caller waits on before the next
 message's content goes out. Any other connection (SQLite, a transaction) runs the statement at once.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -88,8 +89,12 @@ def _compiled(statement) -> tuple[bytes, bytes, list[str], dict[str, Any]]:
     if id(statement) not in _COMPILED:
         compiled = statement.compile(dialect=_DIALECT)
         name = f"newsletter_ledger_{next(_NAMES)}".encode()
-        _COMPILED[id(statement)] = (name, str(compiled).encode(), list(compiled.positiontup or []),
-                                    dict(compiled.params))
+        _COMPILED[id(statement)] = (
+            name,
+            str(compiled).encode(),
+            list(compiled.positiontup or []),
+            dict(compiled.params),
+        )
     return _COMPILED[id(statement)]
 
 

@@ -1,4 +1,5 @@
 """A batch's ledger writes as the sender makes them: one in flight at most, its answer read before the next dot."""
+
 from __future__ import annotations
 
 import time

@@ -4,6 +4,7 @@ e.g. "paused: 312 of the last 1,000 replies were 5.7.26 SPF failures from gmail.
 the most common enhanced status code with what it means (read from the reply text first, then the code),
 and the most common receiving domain. Nothing is claimed of all refusals that is true of only some.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,12 +14,25 @@ from dataclasses import dataclass
 from service.bounces.policy import enhanced_status
 
 # RFC 7372's authentication codes, when the reply's words do not say which check failed
-BY_CODE = {"5.7.20": "DKIM", "5.7.21": "DKIM", "5.7.22": "DKIM", "5.7.23": "SPF", "5.7.24": "SPF",
-           "5.7.25": "reverse DNS", "5.7.26": "authentication"}
-WORDS = {name: re.compile(pattern, re.I) for name, pattern in (
-    ("DMARC", r"\bdmarc\b"), ("SPF", r"\bspf\b"), ("DKIM", r"\bdkim\b"),
-    ("reverse DNS", r"reverse dns|\brdns\b|\bptr\b|reverse (mapping|lookup)"),
-    ("spam", r"spam|block ?list|black ?list|reputation|\brbl\b|\bdnsbl\b|spamhaus|listed"))}
+BY_CODE = {
+    "5.7.20": "DKIM",
+    "5.7.21": "DKIM",
+    "5.7.22": "DKIM",
+    "5.7.23": "SPF",
+    "5.7.24": "SPF",
+    "5.7.25": "reverse DNS",
+    "5.7.26": "authentication",
+}
+WORDS = {
+    name: re.compile(pattern, re.I)
+    for name, pattern in (
+        ("DMARC", r"\bdmarc\b"),
+        ("SPF", r"\bspf\b"),
+        ("DKIM", r"\bdkim\b"),
+        ("reverse DNS", r"reverse dns|\brdns\b|\bptr\b|reverse (mapping|lookup)"),
+        ("spam", r"spam|block ?list|black ?list|reputation|\brbl\b|\bdnsbl\b|spamhaus|listed"),
+    )
+}
 
 
 @dataclass(frozen=True)

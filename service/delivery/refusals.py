@@ -6,6 +6,7 @@ hurts the domain's reputation. The window is read from the ledger (each row keep
 memory and looks at the ledger every few refusals and once per batch with refusals: a message that is
 accepted costs nothing. A bounce recorded against a delivery of an edition still sending is judged too.
 """
+
 from __future__ import annotations
 
 import logging
@@ -69,7 +70,7 @@ class Limits:
 
 def judge(refused: list[bool], limits: Limits) -> tuple[int, bool] | None:
     """Newest first: (how many replies the reason covers, whether it is a streak), or None when within limits."""
-    window = refused[:limits.window]
+    window = refused[: limits.window]
     if limits.allowed is not None and sum(window) > limits.allowed:
         return len(window), False
     run = next((n for n, flag in enumerate(refused) if not flag), len(refused))
@@ -84,10 +85,18 @@ def _window(edition_id: int, upto: int, limit: int, *columns) -> Select:
     Claims go in id order, so this is the order replies came in; walking the primary key back over at most
     SCAN x limit rows costs the same at any size of edition.
     """
-    return (select(*columns).where(D.c.id <= upto, D.c.id > upto - SCAN * limit, D.c.edition_id == edition_id,
-                                   D.c.status.in_([DeliveryStatus.sent, DeliveryStatus.failed]),
-                                   D.c.smtp_code.is_not(None))
-            .order_by(D.c.id.desc()).limit(limit))
+    return (
+        select(*columns)
+        .where(
+            D.c.id <= upto,
+            D.c.id > upto - SCAN * limit,
+            D.c.edition_id == edition_id,
+            D.c.status.in_([DeliveryStatus.sent, DeliveryStatus.failed]),
+            D.c.smtp_code.is_not(None),
+        )
+        .order_by(D.c.id.desc())
+        .limit(limit)
+    )
 
 
 def _tally(conn: Connection, edition_id: int, upto: int, limit: int) -> tuple[int, int | None, int | None]:
@@ -100,9 +109,11 @@ def _tally(conn: Connection, edition_id: int, upto: int, limit: int) -> tuple[in
 
 def _replies(conn: Connection, delivery_ids: list[int]) -> dict[int, tuple[str, str | None]]:
     """The SMTP reply and the reader's address of these ledger rows (read only once a pause is decided)."""
-    rows = conn.execute(select(D.c.id, D.c.smtp_reply, Subscriber.email)
-                        .join(Subscriber, Subscriber.id == D.c.subscriber_id, isouter=True)
-                        .where(D.c.id.in_(delivery_ids)))
+    rows = conn.execute(
+        select(D.c.id, D.c.smtp_reply, Subscriber.email)
+        .join(Subscriber, Subscriber.id == D.c.subscriber_id, isouter=True)
+        .where(D.c.id.in_(delivery_ids))
+    )
     return {row.id: (row.smtp_reply or "", row.email) for row in rows}
 
 
@@ -123,20 +134,33 @@ def over_limit(conn: Connection, edition_id: int, limits: Limits, *, upto: int) 
     covered, streak = judged
     ids = [row.id for row, flag in zip(rows[:covered], refused, strict=False) if flag]
     replies = _replies(conn, ids)
-    refusals = [Refusal(bounced[i][1], replies[i][1], bounced[i][0]) if i in bounced else Refusal(*replies[i])
-                for i in ids if i in replies]
-    return describe(refusals, replies=covered, full=streak or covered >= limits.window, streak=streak,
-                    bounced=any(i in bounced for i in ids))
+    refusals = [
+        Refusal(bounced[i][1], replies[i][1], bounced[i][0]) if i in bounced else Refusal(*replies[i])
+        for i in ids
+        if i in replies
+    ]
+    return describe(
+        refusals,
+        replies=covered,
+        full=streak or covered >= limits.window,
+        streak=streak,
+        bounced=any(i in bounced for i in ids),
+    )
 
 
 def pause(session: Session, edition_id: int, reason: str) -> bool:
     """Pause the edition with its reason and write it to the audit log, in the caller's transaction."""
     if not control.pause_for_refusals(session.connection(), edition_id, reason):
         return False  # another worker paused it first, or an admin stopped it
-    audit.record(session, actor=SYSTEM, action="edition.pause", object_type="edition", object_id=edition_id,
-                 details={"reason": reason, "automatic": True})
-    log.error("edition %s %s; fix the sending setup (SPF, DKIM, DMARC, reputation), then resume it", edition_id,
-              reason)
+    audit.record(
+        session,
+        actor=SYSTEM,
+        action="edition.pause",
+        object_type="edition",
+        object_id=edition_id,
+        details={"reason": reason, "automatic": True},
+    )
+    log.error("edition %s %s; fix the sending setup (SPF, DKIM, DMARC, reputation), then resume it", edition_id, reason)
     return True
 
 
@@ -178,8 +202,9 @@ class Watch:
         return True
 
 
-def bounce_recorded(session: Session, settings: Settings, kind: str, edition_id: int | None,
-                    delivery_id: int | None) -> None:
+def bounce_recorded(
+    session: Session, settings: Settings, kind: str, edition_id: int | None, delivery_id: int | None
+) -> None:
     """A 5.7.x bounce of a delivery counts in its edition's window while the edition still sends."""
     limits = Limits.of(settings)
     if kind != BounceKind.policy.value or edition_id is None or delivery_id is None or not limits.enabled:

@@ -5,6 +5,7 @@ counted, so they are counted once into edition_rollups, then deleted in small pr
 transaction each, so a concurrent send never waits on a long lock and a crash loses at most one batch's work.
 The roll-up is committed before the first delete and is never recomputed: a re-run finishes the deletes.
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,21 +57,37 @@ class PruneReport:
 
 def due_editions(conn: Connection, *, now: datetime, days: int) -> list[tuple[int, str, date]]:
     """Finished editions older than `days` (by date and completion) not rolled up yet, and rolled-up ones with rows."""
-    old_enough = and_(E.c.edition_date < now.date() - timedelta(days=days), E.c.send_status.in_(EditionStatus.finished),
-                      or_(E.c.completed_at.is_(None), E.c.completed_at < now - timedelta(days=days)))
+    old_enough = and_(
+        E.c.edition_date < now.date() - timedelta(days=days),
+        E.c.send_status.in_(EditionStatus.finished),
+        or_(E.c.completed_at.is_(None), E.c.completed_at < now - timedelta(days=days)),
+    )
     has_rows = exists(select(D.c.id).where(D.c.edition_id == E.c.id))
     rolled = E.c.id.in_(rollup.rolled_up_ids())
-    query = (select(E.c.id, MailingList.slug, E.c.edition_date).join(MailingList, MailingList.id == E.c.list_id)
-             .where(or_(and_(old_enough, ~rolled), and_(rolled, has_rows))).order_by(E.c.edition_date, E.c.id))
+    query = (
+        select(E.c.id, MailingList.slug, E.c.edition_date)
+        .join(MailingList, MailingList.id == E.c.list_id)
+        .where(or_(and_(old_enough, ~rolled), and_(rolled, has_rows)))
+        .order_by(E.c.edition_date, E.c.id)
+    )
     return [(row.id, row.slug, row.edition_date) for row in conn.execute(query)]
 
 
 def summarise(session: Session, edition_id: int, *, now: datetime) -> rollup.Rollup:
     """Count an edition's ledger rows into a roll-up: what figures_for and /metrics read once the rows are gone."""
     conn = session.connection()
-    rows = conn.execute(select(D.c.status, D.c.failure_kind, reply_counts.reply_class().label("reply"),
-                               func.count(), func.min(D.c.sent_at), func.max(D.c.sent_at))
-                        .where(D.c.edition_id == edition_id).group_by(D.c.status, D.c.failure_kind, "reply")).all()
+    rows = conn.execute(
+        select(
+            D.c.status,
+            D.c.failure_kind,
+            reply_counts.reply_class().label("reply"),
+            func.count(),
+            func.min(D.c.sent_at),
+            func.max(D.c.sent_at),
+        )
+        .where(D.c.edition_id == edition_id)
+        .group_by(D.c.status, D.c.failure_kind, "reply")
+    ).all()
     tally: dict[str, int] = defaultdict(int)
     kinds: dict[str, int] = defaultdict(int)
     replies: dict[str, int] = defaultdict(int)
@@ -85,11 +102,20 @@ def summarise(session: Session, edition_id: int, *, now: datetime) -> rollup.Rol
         lasts += [last] if last is not None else []
     reports = bounce_store.per_edition(session, [edition_id])[edition_id]
     return rollup.Rollup(
-        edition_id=edition_id, planned=sum(tally.values()), sent=tally[DeliveryStatus.sent],
-        failed=tally[DeliveryStatus.failed], skipped=tally[DeliveryStatus.skipped],
-        cancelled=tally[DeliveryStatus.cancelled], bounced=reports["bounced"], complained=reports["complained"],
-        rolled_up_at=now, failed_by_kind=dict(kinds), replies=dict(replies),
-        first_sent_at=min(firsts) if firsts else None, last_sent_at=max(lasts) if lasts else None)
+        edition_id=edition_id,
+        planned=sum(tally.values()),
+        sent=tally[DeliveryStatus.sent],
+        failed=tally[DeliveryStatus.failed],
+        skipped=tally[DeliveryStatus.skipped],
+        cancelled=tally[DeliveryStatus.cancelled],
+        bounced=reports["bounced"],
+        complained=reports["complained"],
+        rolled_up_at=now,
+        failed_by_kind=dict(kinds),
+        replies=dict(replies),
+        first_sent_at=min(firsts) if firsts else None,
+        last_sent_at=max(lasts) if lasts else None,
+    )
 
 
 def roll_up(engine: Engine, edition_id: int, *, now: datetime) -> bool:
@@ -118,13 +144,21 @@ def delete_rows(engine: Engine, edition_id: int, *, batch_size: int, deadline: f
         if deadline is not None and time.monotonic() > deadline:
             return deleted, False
         with engine.begin() as conn:  # bounces.delivery_id goes NULL with its row (ON DELETE SET NULL)
-            deleted += conn.execute(delete(D).where(D.c.edition_id == edition_id, D.c.id >= start,
-                                                    D.c.id < start + batch_size)).rowcount
+            deleted += conn.execute(
+                delete(D).where(D.c.edition_id == edition_id, D.c.id >= start, D.c.id < start + batch_size)
+            ).rowcount
     return deleted, True
 
 
-def prune(engine: Engine, *, now: datetime, retention_days: int, batch_size: int, dry_run: bool = False,
-          max_seconds: float | None = None) -> PruneReport:
+def prune(
+    engine: Engine,
+    *,
+    now: datetime,
+    retention_days: int,
+    batch_size: int,
+    dry_run: bool = False,
+    max_seconds: float | None = None,
+) -> PruneReport:
     """Roll up and delete the ledger rows of every finished edition older than the window (0 days: keep all)."""
     started = time.monotonic()
     if retention_days <= 0:
@@ -134,8 +168,10 @@ def prune(engine: Engine, *, now: datetime, retention_days: int, batch_size: int
     with engine.connect() as conn:
         due = due_editions(conn, now=now, days=retention_days)
         if dry_run:
-            report.editions = [Pruned(edition_id, slug, day, ledger_status.row_count(conn, edition_id), False)
-                               for edition_id, slug, day in due]
+            report.editions = [
+                Pruned(edition_id, slug, day, ledger_status.row_count(conn, edition_id), False)
+                for edition_id, slug, day in due
+            ]
             report.seconds = time.monotonic() - started
             return report
     for edition_id, slug, day in due:

@@ -3,6 +3,7 @@
 Once an edition's roll-up row exists it is the edition's truth: figures read it and ignore any ledger rows
 left (a prune stopped halfway deletes the rest later), so nothing is counted twice.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -25,8 +26,9 @@ class EditionRollup(Base):
 
     __tablename__ = "edition_rollups"
 
-    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True,
-                                            autoincrement=False)
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
     planned: Mapped[int] = mapped_column(default=0)
     sent: Mapped[int] = mapped_column(default=0)
     failed: Mapped[int] = mapped_column(default=0)
@@ -68,12 +70,21 @@ class Rollup:
 
 def write(conn: Connection, rollup: Rollup) -> bool:
     """Store an edition's roll-up once; False when one exists already (a re-run never recounts)."""
-    values = {"edition_id": rollup.edition_id, "planned": rollup.planned, "sent": rollup.sent,
-              "failed": rollup.failed, "failed_by_kind": dict(rollup.failed_by_kind), "skipped": rollup.skipped,
-              "cancelled": rollup.cancelled, "bounced": rollup.bounced, "complained": rollup.complained,
-              "first_sent_at": rollup.first_sent_at, "last_sent_at": rollup.last_sent_at,
-              "rolled_up_at": rollup.rolled_up_at,
-              **{f"replies_{name}": rollup.replies.get(name, 0) for name in REPLY_CLASSES}}
+    values = {
+        "edition_id": rollup.edition_id,
+        "planned": rollup.planned,
+        "sent": rollup.sent,
+        "failed": rollup.failed,
+        "failed_by_kind": dict(rollup.failed_by_kind),
+        "skipped": rollup.skipped,
+        "cancelled": rollup.cancelled,
+        "bounced": rollup.bounced,
+        "complained": rollup.complained,
+        "first_sent_at": rollup.first_sent_at,
+        "last_sent_at": rollup.last_sent_at,
+        "rolled_up_at": rollup.rolled_up_at,
+        **{f"replies_{name}": rollup.replies.get(name, 0) for name in REPLY_CLASSES},
+    }
     written = conn.execute(insert_ignoring(conn, R, ["edition_id"]).values(**values).returning(R.c.edition_id))
     return written.first() is not None  # psycopg reports no rowcount for ON CONFLICT DO NOTHING
 
@@ -88,12 +99,24 @@ def for_editions(conn: Connection, edition_ids: Sequence[int]) -> dict[int, Roll
     if not edition_ids:
         return {}
     rows = conn.execute(select(R).where(R.c.edition_id.in_(list(edition_ids)))).all()
-    return {row.edition_id: Rollup(
-        edition_id=row.edition_id, planned=row.planned, sent=row.sent, failed=row.failed, skipped=row.skipped,
-        cancelled=row.cancelled, bounced=row.bounced, complained=row.complained,
-        rolled_up_at=as_utc(row.rolled_up_at), failed_by_kind=dict(row.failed_by_kind or {}),
-        replies={name: getattr(row, f"replies_{name}") for name in REPLY_CLASSES},
-        first_sent_at=_aware(row.first_sent_at), last_sent_at=_aware(row.last_sent_at)) for row in rows}
+    return {
+        row.edition_id: Rollup(
+            edition_id=row.edition_id,
+            planned=row.planned,
+            sent=row.sent,
+            failed=row.failed,
+            skipped=row.skipped,
+            cancelled=row.cancelled,
+            bounced=row.bounced,
+            complained=row.complained,
+            rolled_up_at=as_utc(row.rolled_up_at),
+            failed_by_kind=dict(row.failed_by_kind or {}),
+            replies={name: getattr(row, f"replies_{name}") for name in REPLY_CLASSES},
+            first_sent_at=_aware(row.first_sent_at),
+            last_sent_at=_aware(row.last_sent_at),
+        )
+        for row in rows
+    }
 
 
 def exists_for(conn: Connection, edition_id: int) -> bool:

@@ -7,6 +7,7 @@ Dispatch is idempotent (an edition starts once, whoever asks), so two beats, a r
 a catch-up after downtime never send twice. For a list with local-time delivery, the edition
 starts when the first reader's zone reaches the send time and every row waits for its own zone.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,9 +37,12 @@ class Started:
 
 def reader_zones(session: Session, mailing_list: MailingList) -> list[str]:
     """The distinct time zones of the list's confirmed readers (a handful, however many readers)."""
-    query = (select(Subscriber.timezone).distinct()
-             .join(Subscription, Subscription.subscriber_id == Subscriber.id)
-             .where(Subscription.list_id == mailing_list.id, Subscription.status == SubscriptionStatus.confirmed))
+    query = (
+        select(Subscriber.timezone)
+        .distinct()
+        .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+        .where(Subscription.list_id == mailing_list.id, Subscription.status == SubscriptionStatus.confirmed)
+    )
     return list(session.scalars(query)) or [mailing_list.timezone]
 
 
@@ -74,8 +78,9 @@ def dispatch(settings: Settings, now: datetime) -> list[Started]:
                     continue
                 if is_held(mailing_list, edition):
                     if edition is None:  # so the editor has a draft to approve, and it shows as waiting
-                        build_edition(session, settings=settings, mailing_list=mailing_list, day=day, now=now,
-                                      freeze=False)
+                        build_edition(
+                            session, settings=settings, mailing_list=mailing_list, day=day, now=now, freeze=False
+                        )
                     continue
                 edition = build_edition(session, settings=settings, mailing_list=mailing_list, day=day, now=now)
                 if edition is None:
@@ -86,14 +91,21 @@ def dispatch(settings: Settings, now: datetime) -> list[Started]:
     return started
 
 
-def send_now(settings: Settings, session: Session, mailing_list: MailingList, day: date, now: datetime,
-             by: str | None = None):
+def send_now(
+    settings: Settings, session: Session, mailing_list: MailingList, day: date, now: datetime, by: str | None = None
+):
     """An admin's "send it now": assemble the draft a last time, freeze and start at once, local-time lists included."""
     edition = build_edition(session, settings=settings, mailing_list=mailing_list, day=day, now=now, by=by)
     if edition is None:
         return None, None
-    planned = control.start(engine_for(settings.effective_database_url), settings=settings, edition=edition,
-                            mailing_list=mailing_list, now=now, immediately=True)
+    planned = control.start(
+        engine_for(settings.effective_database_url),
+        settings=settings,
+        edition=edition,
+        mailing_list=mailing_list,
+        now=now,
+        immediately=True,
+    )
     return edition, planned
 
 
@@ -102,5 +114,10 @@ def start_approved(settings: Settings, session: Session, edition: Edition, now: 
     mailing_list = edition.mailing_list
     if now < due_window(session, mailing_list, edition.edition_date, timedelta(0))[0]:
         return None  # beat starts it at its send time
-    return control.start(engine_for(settings.effective_database_url), settings=settings, edition=edition,
-                         mailing_list=mailing_list, now=now)
+    return control.start(
+        engine_for(settings.effective_database_url),
+        settings=settings,
+        edition=edition,
+        mailing_list=mailing_list,
+        now=now,
+    )

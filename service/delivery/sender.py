@@ -1,4 +1,5 @@
 """A worker's drain loop: claim a batch, send it on a reused connection (service/delivery/batch.py), repeat."""
+
 from __future__ import annotations
 
 import time
@@ -47,16 +48,20 @@ def edition_mail(settings: Settings, edition_id: int) -> tuple[EditionMail, int,
         key = (edition_id, edition.created_at, edition.send_expires_at)
         if key not in _MAILS:
             mail = EditionMail(settings, edition, edition.mailing_list)
-            expires = as_utc(edition.send_expires_at) if edition.send_expires_at else (
-                utcnow() + timedelta(hours=settings.send_expiry_hours))
+            expires = (
+                as_utc(edition.send_expires_at)
+                if edition.send_expires_at
+                else (utcnow() + timedelta(hours=settings.send_expiry_hours))
+            )
             if len(_MAILS) >= 4:
                 _MAILS.pop(next(iter(_MAILS)))
             _MAILS[key] = (mail, edition.list_id, expires)
     return _MAILS[key]
 
 
-def drain(settings: Settings, edition_id: int, *, max_seconds: float | None = None,
-          observe: Observer = unobserved) -> DrainResult:
+def drain(
+    settings: Settings, edition_id: int, *, max_seconds: float | None = None, observe: Observer = unobserved
+) -> DrainResult:
     """Send the edition's due rows until none is left, the edition is paused, or time is up.
 
     `observe` hears every step of every message (service/delivery/steps.py), in the order they happen.
@@ -73,10 +78,19 @@ def _drain(settings: Settings, edition_id: int, *, max_seconds: float | None, ob
     deadline = time.monotonic() + (max_seconds or settings.drain_max_seconds)
     smtp = SmtpSession(settings.smtp, settings.smtp_messages_per_connection)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        shared = Drain(conn=conn, settings=settings, mail=mail, list_id=list_id, expires=expires, smtp=smtp,
-                       throttle=Throttle(settings.send_rate_per_second, settings.effective_redis_url),
-                       verp=Verp(settings), counts=result.counts, observe=observe,
-                       watch=Watch(settings, edition_id))  # receivers refusing our setup (5.7.x) pause the edition
+        shared = Drain(
+            conn=conn,
+            settings=settings,
+            mail=mail,
+            list_id=list_id,
+            expires=expires,
+            smtp=smtp,
+            throttle=Throttle(settings.send_rate_per_second, settings.effective_redis_url),
+            verp=Verp(settings),
+            counts=result.counts,
+            observe=observe,
+            watch=Watch(settings, edition_id),
+        )  # receivers refusing our setup (5.7.x) pause the edition
         if conn.dialect.name == "postgresql" and not settings.send_synchronous_commit:
             conn.exec_driver_sql("SET synchronous_commit = off")
         try:
@@ -89,7 +103,8 @@ def _drain(settings: Settings, edition_id: int, *, max_seconds: float | None, ob
                     if control.take_back(engine, now=utcnow(), edition_id=edition_id):  # a stopped worker's rows
                         continue
                     if control.complete_if_done(conn, edition_id, utcnow()) or not _outlast_leases(
-                            conn, edition_id, deadline):
+                        conn, edition_id, deadline
+                    ):
                         break
                     continue
                 if not Batch(shared, token, batch).send():
@@ -103,8 +118,13 @@ def _drain(settings: Settings, edition_id: int, *, max_seconds: float | None, ob
 def _claim(engine: Engine, settings: Settings, edition_id: int, observe: Observer) -> tuple[str, list[Claimed]]:
     """Claim: due rows become this worker's under a lease, in one transaction (the rows and the lease together)."""
     with engine.begin() as claiming:
-        token, batch = ledger.claim(claiming, edition_id=edition_id, limit=settings.send_batch_size, now=utcnow(),
-                                    lease_seconds=settings.send_lease_seconds)
+        token, batch = ledger.claim(
+            claiming,
+            edition_id=edition_id,
+            limit=settings.send_batch_size,
+            now=utcnow(),
+            lease_seconds=settings.send_lease_seconds,
+        )
     for row in batch:
         observe(Step.claimed, row.delivery_id)
     return token, batch

@@ -1,4 +1,5 @@
 """One reusable SMTP connection for bulk sending: pipelined envelope, pre-stuffed DATA, re-opened when needed."""
+
 from __future__ import annotations
 
 import smtplib
@@ -9,8 +10,14 @@ from dataclasses import dataclass
 from service.config import SmtpTarget
 from service.smtp import open_connection
 
-NETWORK_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, smtplib.SMTPHeloError,
-                  socket.timeout, ConnectionError, OSError)
+NETWORK_ERRORS = (
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    smtplib.SMTPHeloError,
+    socket.timeout,
+    ConnectionError,
+    OSError,
+)
 
 
 class SmtpUnavailable(Exception):
@@ -71,8 +78,14 @@ class SmtpSession:
         self._sent_on_connection = 0
         return connection
 
-    def write_content(self, sender: str, recipient: str, payload: bytes, then: tuple[str, str] | str | None = None,
-                      smtputf8: bool = False) -> Reply | None:
+    def write_content(
+        self,
+        sender: str,
+        recipient: str,
+        payload: bytes,
+        then: tuple[str, str] | str | None = None,
+        smtputf8: bool = False,
+    ) -> Reply | None:
         """The envelope and one dot-stuffed message ending in CRLF, without its final dot: None once the content is
         on the wire (`final_dot` completes it, `withhold` drops it), else the server's refusal.
 
@@ -93,14 +106,26 @@ class SmtpSession:
                 replies = [Reply(*_decoded(connection.getreply())) for _ in range(3)]
             else:
                 replies = self._envelope(connection, sender, recipient, smtputf8)
-            refusal = next((r for r, ok in zip(replies, (250, 250, 354), strict=False) if r.code != ok and
-                            not (ok == 250 and r.code == 251)), None)
+            refusal = next(
+                (
+                    r
+                    for r, ok in zip(replies, (250, 250, 354), strict=False)
+                    if r.code != ok and not (ok == 250 and r.code == 251)
+                ),
+                None,
+            )
             if refusal is not None:
                 self._after_refusal(connection, replies)
                 return refusal
             pair = (sender, then) if isinstance(then, str) else then
-            self._then = (pair if pair is not None and all(part.isascii() for part in pair) and self._pipelining
-                          and self._sent_on_connection + 1 < self.max_messages else None)
+            self._then = (
+                pair
+                if pair is not None
+                and all(part.isascii() for part in pair)
+                and self._pipelining
+                and self._sent_on_connection + 1 < self.max_messages
+                else None
+            )
             self._waiting = True
             connection.send(payload)
         except NETWORK_ERRORS as error:
@@ -131,8 +156,15 @@ class SmtpSession:
         if self._waiting:
             self.close(polite=False)
 
-    def send(self, sender: str, recipient: str, payload: bytes, then: tuple[str, str] | str | None = None,
-             smtputf8: bool = False, release: Callable[[], bool] | None = None) -> Reply:
+    def send(
+        self,
+        sender: str,
+        recipient: str,
+        payload: bytes,
+        then: tuple[str, str] | str | None = None,
+        smtputf8: bool = False,
+        release: Callable[[], bool] | None = None,
+    ) -> Reply:
         """One message in one call (see write_content): `release` runs before the final dot, and False or an
         exception drops the connection mid-DATA, so the server discards the message, and raises Withheld (with
         release's exception as its cause). Returns the reply to the first refusal or to DATA."""

@@ -6,6 +6,7 @@ worker killed at any moment leaves at most one message per connection delivered 
 retry carries the same Message-ID. The README's "How it works" has the table: each step, what it
 guarantees, what a crash right after it leads to. service/delivery/batch.py walks the steps.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """The global send rate: one token bucket in Redis shared by every worker (Celery's rate_limit is per worker)."""
+
 from __future__ import annotations
 
 import logging

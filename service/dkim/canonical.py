@@ -1,4 +1,5 @@
 """RFC 6376 3.4 "relaxed" canonicalisation of headers and body, on bytes with CRLF line ends."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """DKIM keys from the DKIM_* settings: loaded once, checked so a bad key stops startup with one line."""
+
 from __future__ import annotations
 
 import base64
@@ -32,8 +33,10 @@ class DkimKey:
         if isinstance(public, ed25519.Ed25519PublicKey):
             kind, raw = "ed25519", public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         else:
-            kind, raw = "rsa", public.public_bytes(serialization.Encoding.DER,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+            kind, raw = (
+                "rsa",
+                public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
+            )
         return f"{self.selector}._domainkey.{self.domain}", f"v=DKIM1; k={kind}; p={base64.b64encode(raw).decode()}"
 
 
@@ -56,15 +59,23 @@ def _load(setting: str, path: Path) -> rsa.RSAPrivateKey | ed25519.Ed25519Privat
     except TypeError:
         raise DkimSettingError(f"{setting}: {path} is encrypted; give an unencrypted PEM private key") from None
     except ValueError:
-        raise DkimSettingError(f"{setting}: {path} is not a PEM private key (openssl genrsa -out dkim.pem 2048)") \
-            from None
+        raise DkimSettingError(
+            f"{setting}: {path} is not a PEM private key (openssl genrsa -out dkim.pem 2048)"
+        ) from None
     if not isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
         raise DkimSettingError(f"{setting}: {path} holds a {type(key).__name__}; DKIM signs with RSA or Ed25519")
     return key
 
 
-def load_keys(*, private_key: Path | None, selector: str | None, domain: str | None,
-              ed25519_key: Path | None, ed25519_selector: str | None, mail_domain: str) -> list[DkimKey]:
+def load_keys(
+    *,
+    private_key: Path | None,
+    selector: str | None,
+    domain: str | None,
+    ed25519_key: Path | None,
+    ed25519_selector: str | None,
+    mail_domain: str,
+) -> list[DkimKey]:
     """The signing keys (RSA first, then the optional Ed25519 one); [] when DKIM is not configured.
 
     All or nothing: one of DKIM_PRIVATE_KEY, DKIM_SELECTOR, DKIM_DOMAIN without the others is refused,
@@ -74,28 +85,37 @@ def load_keys(*, private_key: Path | None, selector: str | None, domain: str | N
     given = {"DKIM_PRIVATE_KEY": private_key, "DKIM_SELECTOR": selector, "DKIM_DOMAIN": domain}
     if not any(given.values()):
         if ed25519_key or ed25519_selector:
-            raise DkimSettingError("DKIM_ED25519_KEY: a second signature needs DKIM_PRIVATE_KEY, DKIM_SELECTOR "
-                                   "and DKIM_DOMAIN too (RSA is the one every receiver verifies)")
+            raise DkimSettingError(
+                "DKIM_ED25519_KEY: a second signature needs DKIM_PRIVATE_KEY, DKIM_SELECTOR "
+                "and DKIM_DOMAIN too (RSA is the one every receiver verifies)"
+            )
         return []
     missing = [name for name, value in given.items() if not value]
     if missing:
-        raise DkimSettingError(f"{missing[0]}: must be set with the other DKIM settings (DKIM_PRIVATE_KEY, "
-                               "DKIM_SELECTOR and DKIM_DOMAIN go together)")
+        raise DkimSettingError(
+            f"{missing[0]}: must be set with the other DKIM settings (DKIM_PRIVATE_KEY, "
+            "DKIM_SELECTOR and DKIM_DOMAIN go together)"
+        )
     assert private_key and selector and domain  # for mypy: checked just above
     d = _ascii_domain(domain)
     sender = _ascii_domain(mail_domain)
     if "." not in d:
         raise DkimSettingError(f"DKIM_DOMAIN: {domain} is not a domain receivers can look a key up under")
     if not (sender == d or sender.endswith("." + d)):
-        raise DkimSettingError(f"DKIM_DOMAIN: {domain} is neither MAIL_FROM's domain ({mail_domain}) nor a parent "
-                               "of it, so the signature would not align with From for DMARC")
+        raise DkimSettingError(
+            f"DKIM_DOMAIN: {domain} is neither MAIL_FROM's domain ({mail_domain}) nor a parent "
+            "of it, so the signature would not align with From for DMARC"
+        )
     keys = [_key("DKIM_PRIVATE_KEY", "DKIM_SELECTOR", private_key, selector, d, rsa.RSAPrivateKey)]
     if ed25519_key or ed25519_selector:
         if not (ed25519_key and ed25519_selector):
             name = "DKIM_ED25519_SELECTOR" if ed25519_key else "DKIM_ED25519_KEY"
             raise DkimSettingError(f"{name}: DKIM_ED25519_KEY and DKIM_ED25519_SELECTOR go together")
-        keys.append(_key("DKIM_ED25519_KEY", "DKIM_ED25519_SELECTOR", ed25519_key, ed25519_selector, d,
-                         ed25519.Ed25519PrivateKey))
+        keys.append(
+            _key(
+                "DKIM_ED25519_KEY", "DKIM_ED25519_SELECTOR", ed25519_key, ed25519_selector, d, ed25519.Ed25519PrivateKey
+            )
+        )
     return keys
 
 
@@ -106,11 +126,13 @@ def _key(setting: str, selector_setting: str, path: Path, selector: str, domain:
     key = _load(setting, path)
     if not isinstance(key, kind):
         wanted = "an RSA key" if kind is rsa.RSAPrivateKey else "an Ed25519 key"
-        raise DkimSettingError(f"{setting}: {path} is not {wanted} (RSA goes in DKIM_PRIVATE_KEY, Ed25519 in "
-                               "DKIM_ED25519_KEY)")
+        raise DkimSettingError(
+            f"{setting}: {path} is not {wanted} (RSA goes in DKIM_PRIVATE_KEY, Ed25519 in DKIM_ED25519_KEY)"
+        )
     if isinstance(key, rsa.RSAPrivateKey):
         if key.key_size < MIN_RSA_BITS:
-            raise DkimSettingError(f"{setting}: the RSA key has {key.key_size} bits; receivers refuse fewer than "
-                                   f"{MIN_RSA_BITS} (use 2048)")
+            raise DkimSettingError(
+                f"{setting}: the RSA key has {key.key_size} bits; receivers refuse fewer than {MIN_RSA_BITS} (use 2048)"
+            )
         return DkimKey("rsa-sha256", domain, selector, key)
     return DkimKey("ed25519-sha256", domain, selector, key)

@@ -4,6 +4,7 @@ A message is signed in two halves: `prepare` canonicalises and hashes the header
 every reader once; `Prepared.signatures` adds one reader's headers and body hash to a copy of that hash
 state and makes one signature per key. dkimpy's verifier checks the result in tests/test_dkim.py.
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,8 +21,19 @@ from service.dkim.keys import DkimKey
 # What h= covers when present (RFC 6376 5.4.1, plus RFC 8058's List-Unsubscribe-Post, which must be signed
 # for one-click unsubscribe to count, and Google's Feedback-ID). From is signed once more than it occurs
 # ("oversigned"), so a second From added on the way breaks the signature.
-SIGNED = (b"from", b"to", b"subject", b"date", b"message-id", b"list-id", b"list-unsubscribe",
-          b"list-unsubscribe-post", b"feedback-id", b"mime-version", b"content-type")
+SIGNED = (
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"list-id",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+    b"feedback-id",
+    b"mime-version",
+    b"content-type",
+)
 OVERSIGNED = (b"from",)
 _PKCS1 = padding.PKCS1v15()
 _PREHASHED = utils.Prehashed(hashes.SHA256())
@@ -48,7 +60,7 @@ def _fold_list(names: Iterable[bytes], start: int) -> bytes:
 
 def _fold_b64(value: bytes) -> bytes:
     """b='s base64 in 72-character lines (FWS inside b= is ignored by verifiers)."""
-    return b"\r\n\t".join(value[i:i + 72] for i in range(0, len(value), 72))
+    return b"\r\n\t".join(value[i : i + 72] for i in range(0, len(value), 72))
 
 
 class Signer:
@@ -81,8 +93,9 @@ class Prepared:
         self.static_hash = hashlib.sha256(b"".join(static[name] for name in static_names))
         self.prefixes = []
         for key in keys:
-            head = (f"DKIM-Signature: v=1; a={key.algorithm}; c=relaxed/relaxed; d={key.domain};\r\n"
-                    f"\ts={key.selector}; h=").encode("ascii")
+            head = (
+                f"DKIM-Signature: v=1; a={key.algorithm}; c=relaxed/relaxed; d={key.domain};\r\n\ts={key.selector}; h="
+            ).encode("ascii")
             self.prefixes.append(head + _fold_list(self.names, len(head) - head.rindex(b"\t")) + b";\r\n\t")
 
     def signatures(self, own_headers: bytes, bh: bytes, now: int | None = None) -> bytes:

@@ -3,6 +3,7 @@
 One home for editions: selection (which stories may go), assembly (the editor's choices applied), drafts
 (the lifecycle: held, waiting, approved), editing (the editor's use cases), intro, and audience (send-now facts).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -29,14 +30,35 @@ from service.editions.selection import (
 )
 from service.models import Edition, EditionStatus, MailingList, utcnow
 
-__all__ = ["DEMO_ORIGIN", "PUBLISHED", "Choices", "archived_editions", "build_edition", "edition_stories",
-           "edition_window", "get_edition", "neighbour_editions", "published_edition", "reassemble",
-           "select_stories", "send_moment", "stories_of_editions"]
+__all__ = [
+    "DEMO_ORIGIN",
+    "PUBLISHED",
+    "Choices",
+    "archived_editions",
+    "build_edition",
+    "edition_stories",
+    "edition_window",
+    "get_edition",
+    "neighbour_editions",
+    "published_edition",
+    "reassemble",
+    "select_stories",
+    "send_moment",
+    "stories_of_editions",
+]
 
 
 def build_edition(
-    session: Session, *, settings: Settings, mailing_list: MailingList, day: date, now: datetime | None = None,
-    freeze: bool = True, store: bool = True, demo: bool = False, by: str | None = None,
+    session: Session,
+    *,
+    settings: Settings,
+    mailing_list: MailingList,
+    day: date,
+    now: datetime | None = None,
+    freeze: bool = True,
+    store: bool = True,
+    demo: bool = False,
+    by: str | None = None,
 ) -> Edition | None:
     """The day's edition from the current stories; None when there is nothing to send.
 
@@ -71,24 +93,51 @@ def build_edition(
     return edition
 
 
-def _assembled(session: Session, settings: Settings, mailing_list: MailingList, day: date, now: datetime,
-               choices: Choices, demo: bool, edition: Edition | None = None) -> Edition:
+def _assembled(
+    session: Session,
+    settings: Settings,
+    mailing_list: MailingList,
+    day: date,
+    now: datetime,
+    choices: Choices,
+    demo: bool,
+    edition: Edition | None = None,
+) -> Edition:
     """A new, unsaved edition object with the day's stories and the editor's choices, rendered."""
     start, end = edition_window(mailing_list, day, now, timedelta(hours=settings.story_max_age_hours))
     stories = choose(session, mailing_list, choices, start, end, settings.edition_max_stories, day, demo)
     rendered = render(settings, mailing_list, day, stories, choices)
-    built = Edition(list_id=mailing_list.id, edition_date=day, story_ids=[s.id for s in stories],
-                    window_start=start, window_end=end, subject=rendered.subject, preheader=rendered.preheader,
-                    placeholder_key=rendered.placeholder_key, html=rendered.html, text=rendered.text,
-                    send_status=EditionStatus.draft, version=edition.version if edition else 1, assembled_at=now,
-                    **choices.columns())
+    built = Edition(
+        list_id=mailing_list.id,
+        edition_date=day,
+        story_ids=[s.id for s in stories],
+        window_start=start,
+        window_end=end,
+        subject=rendered.subject,
+        preheader=rendered.preheader,
+        placeholder_key=rendered.placeholder_key,
+        html=rendered.html,
+        text=rendered.text,
+        send_status=EditionStatus.draft,
+        version=edition.version if edition else 1,
+        assembled_at=now,
+        **choices.columns(),
+    )
     if edition is not None:
         built.id = edition.id
     return built
 
 
-def reassemble(session: Session, settings: Settings, edition: Edition, *, now: datetime,
-               choices: Choices | None = None, freeze_by: str | None = None, demo: bool = False) -> bool:
+def reassemble(
+    session: Session,
+    settings: Settings,
+    edition: Edition,
+    *,
+    now: datetime,
+    choices: Choices | None = None,
+    freeze_by: str | None = None,
+    demo: bool = False,
+) -> bool:
     """Assemble a draft again and store it, with new `choices` (an editor's change: version + 1) or its own.
 
     One guarded UPDATE: it only lands on the version read and while the edition is still a draft, so an
@@ -96,19 +145,46 @@ def reassemble(session: Session, settings: Settings, edition: Edition, *, now: d
     the caller commits (with its audit entry).
     """
     mailing_list = edition.mailing_list
-    fresh = _assembled(session, settings, mailing_list, edition.edition_date, now, choices or Choices.of(edition),
-                       demo, edition)
-    values = {name: getattr(fresh, name) for name in (
-        "story_ids", "window_start", "window_end", "subject", "preheader", "placeholder_key", "html", "text",
-        "assembled_at", "intro", "story_edits", "pinned", "dropped", "arrangement")}
+    fresh = _assembled(
+        session, settings, mailing_list, edition.edition_date, now, choices or Choices.of(edition), demo, edition
+    )
+    values = {
+        name: getattr(fresh, name)
+        for name in (
+            "story_ids",
+            "window_start",
+            "window_end",
+            "subject",
+            "preheader",
+            "placeholder_key",
+            "html",
+            "text",
+            "assembled_at",
+            "intro",
+            "story_edits",
+            "pinned",
+            "dropped",
+            "arrangement",
+        )
+    }
     if choices is not None:
         values["version"] = edition.version + 1
     if freeze_by is not None:
         values |= {"frozen_at": now, "frozen_by": freeze_by or None}
-    result = cast(CursorResult, session.execute(
-        update(Edition).where(Edition.id == edition.id, Edition.version == edition.version,
-                              Edition.send_status == EditionStatus.draft, Edition.frozen_at.is_(None))
-        .values(**values).execution_options(synchronize_session=False)))
+    result = cast(
+        CursorResult,
+        session.execute(
+            update(Edition)
+            .where(
+                Edition.id == edition.id,
+                Edition.version == edition.version,
+                Edition.send_status == EditionStatus.draft,
+                Edition.frozen_at.is_(None),
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ),
+    )
     landed = result.rowcount == 1
     session.refresh(edition)
     return landed

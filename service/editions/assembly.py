@@ -1,4 +1,5 @@
 """A draft's stories from the current selection and the editor's choices (pinned, dropped, order, edits)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -27,18 +28,35 @@ class Choices:
         """The choices stored on an edition (none for a new one); copies, so changing them changes no row."""
         if edition is None:
             return cls()
-        return cls(intro=edition.intro or "", story_edits={k: dict(v) for k, v in (edition.story_edits or {}).items()},
-                   pinned=list(edition.pinned or []), dropped=list(edition.dropped or []),
-                   arrangement=list(edition.arrangement or []))
+        return cls(
+            intro=edition.intro or "",
+            story_edits={k: dict(v) for k, v in (edition.story_edits or {}).items()},
+            pinned=list(edition.pinned or []),
+            dropped=list(edition.dropped or []),
+            arrangement=list(edition.arrangement or []),
+        )
 
     def columns(self) -> dict:
         """The edition columns that hold them."""
-        return {"intro": self.intro, "story_edits": self.story_edits, "pinned": self.pinned, "dropped": self.dropped,
-                "arrangement": self.arrangement}
+        return {
+            "intro": self.intro,
+            "story_edits": self.story_edits,
+            "pinned": self.pinned,
+            "dropped": self.dropped,
+            "arrangement": self.arrangement,
+        }
 
 
-def choose(session: Session, mailing_list: MailingList, choices: Choices, start: datetime, end: datetime, cap: int,
-           day: date, demo: bool = False) -> list[Story]:
+def choose(
+    session: Session,
+    mailing_list: MailingList,
+    choices: Choices,
+    start: datetime,
+    end: datetime,
+    cap: int,
+    day: date,
+    demo: bool = False,
+) -> list[Story]:
     """Pinned stories always, then the selection's best without the dropped ones, up to the cap, in the editor's order.
 
     Stories the editor has not placed keep the selection's order after those placed.

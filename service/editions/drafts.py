@@ -1,4 +1,5 @@
 """A draft's life: kept fresh on every poll, held for approval on 'hold' lists, frozen when approved or sent."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,8 +47,9 @@ def refresh_drafts(session: Session, settings: Settings, now: datetime) -> list[
     lists = session.scalars(select(MailingList).where(MailingList.archived_at.is_(None)).order_by(MailingList.id))
     for mailing_list in lists:
         for day in draft_days(mailing_list, now):
-            edition = build_edition(session, settings=settings, mailing_list=mailing_list, day=day, now=now,
-                                    freeze=False)
+            edition = build_edition(
+                session, settings=settings, mailing_list=mailing_list, day=day, now=now, freeze=False
+            )
             if edition is not None:
                 refreshed.append(edition)
     for waiting in awaiting_approval(session, now):
@@ -61,10 +63,17 @@ def refresh_drafts(session: Session, settings: Settings, now: datetime) -> list[
 
 def awaiting_approval(session: Session, now: datetime) -> list[Waiting]:
     """Held drafts whose send time has passed: the dashboard, `newsletter status` and /metrics show them."""
-    query = (select(Edition, MailingList).join(MailingList, MailingList.id == Edition.list_id)
-             .where(MailingList.send_mode == HOLD, MailingList.archived_at.is_(None),
-                    Edition.send_status == EditionStatus.draft, Edition.frozen_at.is_(None))
-             .order_by(Edition.edition_date, Edition.id))
+    query = (
+        select(Edition, MailingList)
+        .join(MailingList, MailingList.id == Edition.list_id)
+        .where(
+            MailingList.send_mode == HOLD,
+            MailingList.archived_at.is_(None),
+            Edition.send_status == EditionStatus.draft,
+            Edition.frozen_at.is_(None),
+        )
+        .order_by(Edition.edition_date, Edition.id)
+    )
     found = []
     for edition, mailing_list in session.execute(query).all():
         due = send_moment(mailing_list, edition.edition_date)
@@ -73,11 +82,13 @@ def awaiting_approval(session: Session, now: datetime) -> list[Waiting]:
     return found
 
 
-def open_draft(session: Session, settings: Settings, mailing_list: MailingList, day: date, now: datetime
-               ) -> Edition | None:
+def open_draft(
+    session: Session, settings: Settings, mailing_list: MailingList, day: date, now: datetime
+) -> Edition | None:
     """The day's stored draft, assembled now if there was none (an editor asked to edit it); None: no stories."""
     return get_edition(session, mailing_list, day) or build_edition(
-        session, settings=settings, mailing_list=mailing_list, day=day, now=now, freeze=False)
+        session, settings=settings, mailing_list=mailing_list, day=day, now=now, freeze=False
+    )
 
 
 def set_send_mode(session: Session, mailing_list: MailingList, mode: str, actor: str, ip: str | None = None) -> bool:
@@ -86,8 +97,15 @@ def set_send_mode(session: Session, mailing_list: MailingList, mode: str, actor:
         raise InvalidInput(f"send mode must be one of {', '.join(SEND_MODES)}, got {mode[:40]!r}")
     if mailing_list.send_mode == mode:
         return False
-    audit.record(session, actor=actor, action="list.send_mode", object_type="list", object_id=mailing_list.slug,
-                 details={"from": mailing_list.send_mode, "to": mode}, ip=ip)
+    audit.record(
+        session,
+        actor=actor,
+        action="list.send_mode",
+        object_type="list",
+        object_id=mailing_list.slug,
+        details={"from": mailing_list.send_mode, "to": mode},
+        ip=ip,
+    )
     mailing_list.send_mode = mode
     session.commit()
     return True

@@ -1,4 +1,5 @@
 """An edition's introduction: a few paragraphs of plain text with links, made into safe HTML for the email."""
+
 from __future__ import annotations
 
 from markdown_it import MarkdownIt
@@ -7,8 +8,9 @@ from markupsafe import Markup
 from service.errors import InvalidInput
 
 MAX_LENGTH = 4000  # a few paragraphs, not an article
-_PARSER = (MarkdownIt("zero", {"html": False, "linkify": True, "breaks": True})
-           .enable(["paragraph", "newline", "link", "linkify", "emphasis", "escape", "backticks"]))
+_PARSER = MarkdownIt("zero", {"html": False, "linkify": True, "breaks": True}).enable(
+    ["paragraph", "newline", "link", "linkify", "emphasis", "escape", "backticks"]
+)
 _TAGS = {"p", "a", "br", "em", "strong", "code"}
 _SCHEMES = {"http", "https", "mailto"}
 
@@ -30,6 +32,7 @@ def intro_html(text: str) -> Markup:
     if not text.strip():
         return Markup("")
     rendered = _PARSER.render(text)
-    safe = nh3.clean(rendered, tags=_TAGS, attributes={"a": {"href"}}, url_schemes=_SCHEMES,
-                     link_rel="noopener noreferrer")
+    safe = nh3.clean(
+        rendered, tags=_TAGS, attributes={"a": {"href"}}, url_schemes=_SCHEMES, link_rel="noopener noreferrer"
+    )
     return Markup(safe.replace("<p>", '<p style="margin:0 0 10px">'))

@@ -1,4 +1,5 @@
 """Which stories a list's edition for a day may take, and which editions are public (SQL for editions lives here)."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
@@ -36,8 +37,9 @@ def published_edition(session: Session, mailing_list: MailingList, day: date) ->
     return edition if edition is not None and edition.send_status in PUBLISHED else None
 
 
-def edition_window(mailing_list: MailingList, day: date, now: datetime, max_age: timedelta
-                   ) -> tuple[datetime, datetime]:
+def edition_window(
+    mailing_list: MailingList, day: date, now: datetime, max_age: timedelta
+) -> tuple[datetime, datetime]:
     """Stories whose newest item is at most `max_age` old, up to now (or the day's send time, for a past day)."""
     now = as_utc(now).astimezone(UTC)  # SQLite compares the stored text: every bound must be UTC
     past_day = day < now.astimezone(ZoneInfo(mailing_list.timezone)).date()
@@ -45,8 +47,15 @@ def edition_window(mailing_list: MailingList, day: date, now: datetime, max_age:
     return end - max_age, end
 
 
-def select_stories(session: Session, mailing_list: MailingList, start: datetime, end: datetime, cap: int,
-                   day: date | None = None, demo: bool = False) -> list[Story]:
+def select_stories(
+    session: Session,
+    mailing_list: MailingList,
+    start: datetime,
+    end: datetime,
+    cap: int,
+    day: date | None = None,
+    demo: bool = False,
+) -> list[Story]:
     """Fresh stories of the list's categories and languages that it has not sent yet: most sources first, then newest.
 
     Fresh means the story's newest item is newer than `start` (the edition's maximum age) and not after `end`;
@@ -75,8 +84,9 @@ def select_stories(session: Session, mailing_list: MailingList, start: datetime,
 
 def _already_sent(session: Session, mailing_list: MailingList, day: date | None) -> set[int]:
     """Stories the list's earlier editions (of the last fortnight) carried: a story goes out once."""
-    query = select(Edition.story_ids).where(Edition.list_id == mailing_list.id,
-                                            Edition.send_status.in_((*PUBLISHED, EditionStatus.paused)))
+    query = select(Edition.story_ids).where(
+        Edition.list_id == mailing_list.id, Edition.send_status.in_((*PUBLISHED, EditionStatus.paused))
+    )
     if day is not None:
         query = query.where(Edition.edition_date < day, Edition.edition_date >= day - timedelta(days=14))
     return {story_id for ids in session.scalars(query) for story_id in ids or []}
@@ -98,11 +108,17 @@ def stories_of_editions(session: Session, editions: list[Edition]) -> dict[int, 
 PUBLISHED = (EditionStatus.sending, EditionStatus.complete)  # gone out (or going): drafts and cancelled never show
 
 
-def archived_editions(session: Session, mailing_list: MailingList | None = None, limit: int = 100,
-                      offset: int = 0) -> list[Edition]:
+def archived_editions(
+    session: Session, mailing_list: MailingList | None = None, limit: int = 100, offset: int = 0
+) -> list[Edition]:
     """Editions that have gone out, newest first, for the archive (a page of them) and its feed."""
-    query = (select(Edition).where(Edition.send_status.in_(PUBLISHED))
-             .order_by(Edition.edition_date.desc(), Edition.id.desc()).limit(limit).offset(offset))
+    query = (
+        select(Edition)
+        .where(Edition.send_status.in_(PUBLISHED))
+        .order_by(Edition.edition_date.desc(), Edition.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
     if mailing_list is not None:
         query = query.where(Edition.list_id == mailing_list.id)
     return list(session.scalars(query))
@@ -111,8 +127,10 @@ def archived_editions(session: Session, mailing_list: MailingList | None = None,
 def neighbour_editions(session: Session, edition: Edition) -> tuple[Edition | None, Edition | None]:
     """The published editions of the same list just before and just after this one, for the page's links."""
     same_list = select(Edition).where(Edition.list_id == edition.list_id, Edition.send_status.in_(PUBLISHED))
-    older = session.scalar(same_list.where(Edition.edition_date < edition.edition_date)
-                           .order_by(Edition.edition_date.desc()).limit(1))
-    newer = session.scalar(same_list.where(Edition.edition_date > edition.edition_date)
-                           .order_by(Edition.edition_date.asc()).limit(1))
+    older = session.scalar(
+        same_list.where(Edition.edition_date < edition.edition_date).order_by(Edition.edition_date.desc()).limit(1)
+    )
+    newer = session.scalar(
+        same_list.where(Edition.edition_date > edition.edition_date).order_by(Edition.edition_date.asc()).limit(1)
+    )
     return older, newer

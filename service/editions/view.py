@@ -1,4 +1,5 @@
 """A draft as its editor sees it: each story with this edition's headline and points, and the stories to add."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,17 +44,26 @@ def draft_view(session: Session, settings: Settings, edition: Edition, now: date
     for story in edition_stories(session, edition):
         edit = edits.get(str(story.id)) or {}
         points = edit.get("points")
-        rows.append(DraftStory(story, edit.get("title") or story.title,
-                               list(points) if points is not None else
-                               [str(p) for p in story.key_points or []][:MAX_POINTS],
-                               bool(edit), story.id in pinned))
+        rows.append(
+            DraftStory(
+                story,
+                edit.get("title") or story.title,
+                list(points) if points is not None else [str(p) for p in story.key_points or []][:MAX_POINTS],
+                bool(edit),
+                story.id in pinned,
+            )
+        )
     if not edition.is_draft:
         return DraftView(rows, [], [])
-    start, end = edition_window(edition.mailing_list, edition.edition_date, now or utcnow(),
-                                timedelta(hours=settings.story_max_age_hours))
+    start, end = edition_window(
+        edition.mailing_list, edition.edition_date, now or utcnow(), timedelta(hours=settings.story_max_age_hours)
+    )
     shown = set(edition.story_ids or []) | set(edition.dropped or [])
     more = select_stories(session, edition.mailing_list, start, end, ALTERNATIVES + len(shown), edition.edition_date)
     dropped_ids = list(edition.dropped or [])
     found = {s.id: s for s in session.scalars(select(Story).where(Story.id.in_(dropped_ids)))} if dropped_ids else {}
-    return DraftView(rows, [story for story in more if story.id not in shown][:ALTERNATIVES],
-                     [found[i] for i in dropped_ids if i in found])
+    return DraftView(
+        rows,
+        [story for story in more if story.id not in shown][:ALTERNATIVES],
+        [found[i] for i in dropped_ids if i in found],
+    )

@@ -1,4 +1,5 @@
 """The subscribe form's checks, field by field, so each error shows under its own field (same checks as the API)."""
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
@@ -10,8 +11,9 @@ from service.subscriptions.fields import clean_name, clean_timezone
 from service.subscriptions.lookups import lists_by_slug
 
 
-def field_errors(session: Session, *, email: str, name: str, lists: list[str],
-                 check_deliverability: bool = False) -> dict[str, str]:
+def field_errors(
+    session: Session, *, email: str, name: str, lists: list[str], check_deliverability: bool = False
+) -> dict[str, str]:
     """{field: one-line message} for every field that cannot be accepted; empty when the form is fine."""
     errors: dict[str, str] = {}
     if not email.strip():

@@ -1,4 +1,5 @@
 """The check-your-inbox step: what was just submitted, carried in a short-lived signed cookie (never in the URL)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +24,11 @@ class PendingRequest:
 
     def sign(self, secret_key: str) -> str:
         """The cookie's value."""
-        return make_token(secret_key, Purpose.inbox, {"a": self.address, "l": self.lists, "n": self.name,
-                                                      "z": self.timezone, "r": self.resent, "w": self.wait})
+        return make_token(
+            secret_key,
+            Purpose.inbox,
+            {"a": self.address, "l": self.lists, "n": self.name, "z": self.timezone, "r": self.resent, "w": self.wait},
+        )
 
 
 def read_pending(secret_key: str, token: str | None) -> PendingRequest | None:
@@ -37,6 +41,11 @@ def read_pending(secret_key: str, token: str | None) -> PendingRequest | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("a"), str) or not isinstance(data.get("l"), list):
         return None
-    return PendingRequest(address=data["a"], lists=[str(s) for s in data["l"]], name=str(data.get("n") or ""),
-                          timezone=str(data.get("z") or ""), resent=str(data.get("r") or ""),
-                          wait=int(data.get("w") or 0))
+    return PendingRequest(
+        address=data["a"],
+        lists=[str(s) for s in data["l"]],
+        name=str(data.get("n") or ""),
+        timezone=str(data.get("z") or ""),
+        resent=str(data.get("r") or ""),
+        wait=int(data.get("w") or 0),
+    )

@@ -1,4 +1,5 @@
 """What the landing and confirmed pages tell a reader: the latest editions' headlines and when the next one comes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

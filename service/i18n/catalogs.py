@@ -3,6 +3,7 @@
 `make catalogs` runs this after a text changes; the test suite calls `missing()` so a text without a translation
 fails the build instead of showing English on a Ukrainian page.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,8 +33,9 @@ def extracted() -> set[str | tuple[str, ...]]:
     with MAPPING.open() as mapping:
         method_map, options_map = parse_mapping_cfg(mapping, str(MAPPING))
     keywords = {**DEFAULT_KEYWORDS, **parse_keywords(KEYWORDS)}
-    return {message for _, _, message, _, _ in extract_from_dir(str(REPO_ROOT), method_map, options_map,
-                                                                keywords=keywords)}
+    return {
+        message for _, _, message, _, _ in extract_from_dir(str(REPO_ROOT), method_map, options_map, keywords=keywords)
+    }
 
 
 def untranslated(catalog: Catalog, wanted: set[str | tuple[str, ...]]) -> list[str]:
@@ -65,8 +67,22 @@ def missing() -> dict[str, list[str]]:
 def main() -> None:
     """Extract into messages.pot and merge into every language's .po (new texts arrive empty, for translating)."""
     cli = CommandLineInterface()
-    cli.run(["pybabel", "-q", "extract", "-F", str(MAPPING), *(f"-k{k}" for k in KEYWORDS), "--no-location",
-             "--sort-output", "--omit-header", "-o", str(TEMPLATE), str(REPO_ROOT)])
+    cli.run(
+        [
+            "pybabel",
+            "-q",
+            "extract",
+            "-F",
+            str(MAPPING),
+            *(f"-k{k}" for k in KEYWORDS),
+            "--no-location",
+            "--sort-output",
+            "--omit-header",
+            "-o",
+            str(TEMPLATE),
+            str(REPO_ROOT),
+        ]
+    )
     cli.run(["pybabel", "-q", "update", "--no-wrap", "-i", str(TEMPLATE), "-d", str(LOCALE_DIR), "-D", DOMAIN])
     for language, gaps in missing().items():
         print(f"{language}: {len(gaps)} texts to translate in {po_path(language).relative_to(REPO_ROOT)}")

@@ -1,4 +1,5 @@
 """Dates, numbers and lists as each language writes them (CLDR through Babel), for templates and subjects."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -10,8 +11,13 @@ from babel.numbers import format_decimal
 # English keeps the house style ("Tuesday 24 November 2026"); every other language takes CLDR's own pattern.
 LONG_DATE = {"en": "EEEE d MMMM y"}
 SHORT_DATE = {"en": "d MMMM y"}
-DAY_AND_MONTH = {"de": "EEEE, d. MMMM", "es": "EEEE, d 'de' MMMM", "pt": "EEEE, d 'de' MMMM", "uk": "EEEE, d MMMM",
-                 "ur": "EEEE، d MMMM"}
+DAY_AND_MONTH = {
+    "de": "EEEE, d. MMMM",
+    "es": "EEEE, d 'de' MMMM",
+    "pt": "EEEE, d 'de' MMMM",
+    "uk": "EEEE, d MMMM",
+    "ur": "EEEE، d MMMM",
+}
 CLDR_LOCALE = {"en": "en_GB"}  # lists without the serial comma: 'A, B and C'
 
 

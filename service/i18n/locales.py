@@ -1,4 +1,5 @@
 """The languages readers see: their compiled catalogs, their text direction, and choosing one for a request."""
+
 from __future__ import annotations
 
 import logging
@@ -73,7 +74,8 @@ def negotiate(header: str | None, available: Iterable[str]) -> str:
     offered = list(dict.fromkeys(available)) or [DEFAULT]
     wanted = [tag.replace("-", "_") for tag in accepted(header)]
     found = negotiate_locale(wanted, offered, sep="_") or negotiate_locale(
-        [tag.split("_")[0] for tag in wanted], offered, sep="_")
+        [tag.split("_")[0] for tag in wanted], offered, sep="_"
+    )
     return found or offered[0]
 
 

@@ -1,4 +1,5 @@
 """One Jinja2 environment per language: jinja2.ext.i18n with that language's catalog, its formats and direction."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -18,13 +19,20 @@ def localise(env: Environment, language: str) -> Environment:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     rtl = direction(language) == "rtl"
-    env.globals.update(lang=language, dir="rtl" if rtl else "ltr", start="right" if rtl else "left",
-                       end="left" if rtl else "right", script_fonts=SCRIPT_FONTS.get(language, ""))
-    env.filters.update(long_date=partial(formats.long_date, language=language),
-                       short_date=partial(formats.short_date, language=language),
-                       clock=partial(formats.clock, language=language),
-                       number=partial(formats.number, language=language),
-                       joined=partial(formats.joined, language=language))
+    env.globals.update(
+        lang=language,
+        dir="rtl" if rtl else "ltr",
+        start="right" if rtl else "left",
+        end="left" if rtl else "right",
+        script_fonts=SCRIPT_FONTS.get(language, ""),
+    )
+    env.filters.update(
+        long_date=partial(formats.long_date, language=language),
+        short_date=partial(formats.short_date, language=language),
+        clock=partial(formats.clock, language=language),
+        number=partial(formats.number, language=language),
+        joined=partial(formats.joined, language=language),
+    )
     return env
 
 

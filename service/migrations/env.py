@@ -1,4 +1,5 @@
 """Alembic environment: runs migrations on the engine of the configured URL."""
+
 from alembic import context
 
 from service.db import engine_for

@@ -1,4 +1,5 @@
 """SQLAlchemy 2.0 models; the one import path callers use, whichever module of the package declares a name."""
+
 from __future__ import annotations
 
 # in the order the tables were declared when this was one module, which Base.metadata.tables keeps

@@ -1,4 +1,5 @@
 """The declarative base and the UTC clock every model's timestamps use."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

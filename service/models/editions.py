@@ -1,4 +1,5 @@
 """Editions, a list's email for one day, and the delivery ledger that says which copies went out."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -85,10 +86,19 @@ class Delivery(Base):
         UniqueConstraint("edition_id", "subscriber_id", name="uq_delivery"),
         # Pending rows only, by when they are due; leases are a table of their own. So recording a reply
         # changes no indexed column and PostgreSQL updates the row in place (HOT; fillfactor leaves room).
-        Index("ix_deliveries_due", "edition_id", "due_at", postgresql_where=sql_text("due_at IS NOT NULL"),
-              sqlite_where=sql_text("due_at IS NOT NULL")),
-        Index("ix_deliveries_lease", "lease_token", postgresql_where=sql_text("lease_token IS NOT NULL"),
-              sqlite_where=sql_text("lease_token IS NOT NULL")),
+        Index(
+            "ix_deliveries_due",
+            "edition_id",
+            "due_at",
+            postgresql_where=sql_text("due_at IS NOT NULL"),
+            sqlite_where=sql_text("due_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_deliveries_lease",
+            "lease_token",
+            postgresql_where=sql_text("lease_token IS NOT NULL"),
+            sqlite_where=sql_text("lease_token IS NOT NULL"),
+        ),
         {"postgresql_with": {"fillfactor": 70}},
     )
 

@@ -1,4 +1,5 @@
 """Lists readers join, and the story categories each one carries."""
+
 from __future__ import annotations
 
 from datetime import datetime, time

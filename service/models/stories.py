@@ -1,4 +1,5 @@
 """Stories and the publishers' items they group, and the feeds items are polled from."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -39,9 +40,14 @@ class Story(Base):
     def points(self) -> list[dict[str, str | None]]:
         """Each key point as {"text", "publisher", "item_url"} (publisher None: the story's own words)."""
         sources = self.point_sources or []
-        return [{"text": str(text), "publisher": (sources[n] or {}).get("publisher") if n < len(sources) else None,
-                 "item_url": (sources[n] or {}).get("item_url") if n < len(sources) else None}
-                for n, text in enumerate(self.key_points or [])]
+        return [
+            {
+                "text": str(text),
+                "publisher": (sources[n] or {}).get("publisher") if n < len(sources) else None,
+                "item_url": (sources[n] or {}).get("item_url") if n < len(sources) else None,
+            }
+            for n, text in enumerate(self.key_points or [])
+        ]
 
 
 class Item(Base):

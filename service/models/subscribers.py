@@ -1,4 +1,5 @@
 """Readers, their subscriptions with the consent record behind each, and addresses never to be mailed."""
+
 from __future__ import annotations
 
 import enum
@@ -36,8 +37,9 @@ class Subscriber(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     # deleting a reader deletes what hangs off it, as the ON DELETE CASCADE foreign keys do in the database
-    subscriptions: Mapped[list[Subscription]] = relationship(back_populates="subscriber",
-                                                             cascade="all, delete-orphan", passive_deletes=True)
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="subscriber", cascade="all, delete-orphan", passive_deletes=True
+    )
     # ...except the ledger: its rows lose the link (ON DELETE SET NULL) so edition figures stay true
     deliveries: Mapped[list[Delivery]] = relationship(passive_deletes="all")
 
@@ -46,10 +48,12 @@ class Subscription(Base):
     """A reader on a list, with the consent record that makes sending lawful."""
 
     __tablename__ = "subscriptions"
-    __table_args__ = (UniqueConstraint("subscriber_id", "list_id", name="uq_subscription"),
-                      Index("ix_subscriptions_confirmed_at", "confirmed_at"),  # readers gained, per week
-                      Index("ix_subscriptions_unsubscribed_at", "unsubscribed_at"),  # readers lost
-                      Index("ix_subscriptions_list_status_subscriber", "list_id", "status", "subscriber_id"))  # search
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "list_id", name="uq_subscription"),
+        Index("ix_subscriptions_confirmed_at", "confirmed_at"),  # readers gained, per week
+        Index("ix_subscriptions_unsubscribed_at", "unsubscribed_at"),  # readers lost
+        Index("ix_subscriptions_list_status_subscriber", "list_id", "status", "subscriber_id"),
+    )  # search
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
@@ -68,8 +72,9 @@ class Subscription(Base):
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
     mailing_list: Mapped[MailingList] = relationship()
-    consent_events: Mapped[list[ConsentEvent]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
-                                                              order_by="ConsentEvent.id")
+    consent_events: Mapped[list[ConsentEvent]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="ConsentEvent.id"
+    )
 
 
 class ConsentEvent(Base):

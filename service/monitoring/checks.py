@@ -5,6 +5,7 @@ connection and waiting ~1 s for workers to answer a ping. A result older than ST
 believed: it is reported as down with its age (nobody is running the checks: beat or every worker is gone).
 /readyz still asks live (service.monitoring.health.readiness).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -36,15 +37,26 @@ def run_checks(settings: Settings, engine: Engine, now: datetime) -> tuple[Check
     smtp = check_smtp(settings)
     broker = check_broker(settings)
     workers = workers_online(settings, broker_ok=broker.ok)
-    rows = [dict(name=SMTP, checked_at=now, ok=smtp.ok, latency_ms=smtp.latency_ms, error=smtp.error, detail=None),
-            dict(name=WORKERS, checked_at=now, ok=workers.error is None, latency_ms=0.0,
-                 error=workers.error if broker.ok else f"broker is down: {broker.error}", detail=workers.online)]
+    rows = [
+        dict(name=SMTP, checked_at=now, ok=smtp.ok, latency_ms=smtp.latency_ms, error=smtp.error, detail=None),
+        dict(
+            name=WORKERS,
+            checked_at=now,
+            ok=workers.error is None,
+            latency_ms=0.0,
+            error=workers.error if broker.ok else f"broker is down: {broker.error}",
+            detail=workers.online,
+        ),
+    ]
     with engine.begin() as conn:
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         for row in rows:
             statement = dialect.insert(T).values(**row)
-            conn.execute(statement.on_conflict_do_update(
-                index_elements=["name"], set_={key: statement.excluded[key] for key in row if key != "name"}))
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["name"], set_={key: statement.excluded[key] for key in row if key != "name"}
+                )
+            )
     return smtp, workers
 
 

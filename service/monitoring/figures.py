@@ -1,4 +1,5 @@
 """Edition figures from the delivery ledger: counts, rates, ETA and SMTP reply classes. SQL lives here."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -85,38 +86,76 @@ def _aware(moment: datetime | None) -> datetime | None:
     return as_utc(moment) if moment is not None else None
 
 
-def figures_for(session: Session, edition_ids: Sequence[int], *, now: datetime | None = None
-                ) -> dict[int, EditionFigures]:
+def figures_for(
+    session: Session, edition_ids: Sequence[int], *, now: datetime | None = None
+) -> dict[int, EditionFigures]:
     """Figures of several editions from one grouped ledger query (plus one for recent sends, one for leavers)."""
     ids = list(dict.fromkeys(edition_ids))
     if not ids:
         return {}
     now = now or utcnow()
     editions = session.execute(
-        select(Edition.id, Edition.list_id, Edition.edition_date, Edition.send_status, Edition.send_started_at,
-               Edition.completed_at, Edition.pause_reason, MailingList.slug)
-        .join(MailingList, MailingList.id == Edition.list_id).where(Edition.id.in_(ids))).all()
+        select(
+            Edition.id,
+            Edition.list_id,
+            Edition.edition_date,
+            Edition.send_status,
+            Edition.send_started_at,
+            Edition.completed_at,
+            Edition.pause_reason,
+            MailingList.slug,
+        )
+        .join(MailingList, MailingList.id == Edition.list_id)
+        .where(Edition.id.in_(ids))
+    ).all()
     rollups = rollup.for_editions(session.connection(), ids)
     live = [edition_id for edition_id in ids if edition_id not in rollups]  # a roll-up wins over rows left
-    tried_before = case((or_(and_(D.c.status == DeliveryStatus.pending, D.c.attempts > 0),
-                             and_(D.c.status == DeliveryStatus.sending, D.c.attempts > 1)), 1), else_=0)
+    tried_before = case(
+        (
+            or_(
+                and_(D.c.status == DeliveryStatus.pending, D.c.attempts > 0),
+                and_(D.c.status == DeliveryStatus.sending, D.c.attempts > 1),
+            ),
+            1,
+        ),
+        else_=0,
+    )
     grouped = session.execute(
         select(D.c.edition_id, D.c.status, D.c.failure_kind, tried_before.label("retried"), func.count())
-        .where(D.c.edition_id.in_(live)).group_by(D.c.edition_id, D.c.status, D.c.failure_kind, tried_before)).all()
-    recent: dict[int, int] = dict(session.execute(
-        select(D.c.edition_id, func.count()).where(D.c.edition_id.in_(live), D.c.status == DeliveryStatus.sent,
-                                                   D.c.sent_at >= now - RATE_WINDOW).group_by(D.c.edition_id)).all())
-    leavers: dict[int, int] = dict(session.execute(
-        select(Edition.id, func.count(Subscription.id)).join(Subscription, Subscription.list_id == Edition.list_id)
-        .where(Edition.id.in_(ids), Edition.send_started_at.is_not(None),
-               Subscription.unsubscribed_at >= Edition.send_started_at).group_by(Edition.id)).all())
+        .where(D.c.edition_id.in_(live))
+        .group_by(D.c.edition_id, D.c.status, D.c.failure_kind, tried_before)
+    ).all()
+    recent: dict[int, int] = dict(
+        session.execute(
+            select(D.c.edition_id, func.count())
+            .where(D.c.edition_id.in_(live), D.c.status == DeliveryStatus.sent, D.c.sent_at >= now - RATE_WINDOW)
+            .group_by(D.c.edition_id)
+        ).all()
+    )
+    leavers: dict[int, int] = dict(
+        session.execute(
+            select(Edition.id, func.count(Subscription.id))
+            .join(Subscription, Subscription.list_id == Edition.list_id)
+            .where(
+                Edition.id.in_(ids),
+                Edition.send_started_at.is_not(None),
+                Subscription.unsubscribed_at >= Edition.send_started_at,
+            )
+            .group_by(Edition.id)
+        ).all()
+    )
     reports = bounce_store.per_edition(session, ids)
     tallies: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     kinds: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for edition_id, summary in rollups.items():
-        tallies[edition_id].update({DeliveryStatus.sent: summary.sent, DeliveryStatus.failed: summary.failed,
-                                    DeliveryStatus.skipped: summary.skipped,
-                                    DeliveryStatus.cancelled: summary.cancelled})
+        tallies[edition_id].update(
+            {
+                DeliveryStatus.sent: summary.sent,
+                DeliveryStatus.failed: summary.failed,
+                DeliveryStatus.skipped: summary.skipped,
+                DeliveryStatus.cancelled: summary.cancelled,
+            }
+        )
         kinds[edition_id].update(summary.failed_by_kind)
     for edition_id, status, kind, retried, number in grouped:
         tallies[edition_id][status] += number
@@ -134,19 +173,32 @@ def figures_for(session: Session, edition_ids: Sequence[int], *, now: datetime |
         if row.send_status == EditionStatus.sending and open_rows and rate:
             eta = now + timedelta(minutes=open_rows / rate)
         result[row.id] = EditionFigures(
-            edition_id=row.id, list_slug=row.slug, edition_date=row.edition_date, send_status=row.send_status,
-            planned=planned, sent=tally[DeliveryStatus.sent], failed=tally[DeliveryStatus.failed],
-            failed_by_kind=dict(kinds[row.id]), retrying=tally["retrying"], pending=tally[DeliveryStatus.pending],
-            sending=tally[DeliveryStatus.sending], skipped=tally[DeliveryStatus.skipped],
-            cancelled=tally[DeliveryStatus.cancelled], unsubscribed_since=leavers.get(row.id, 0),
-            bounced=reports[row.id]["bounced"], complained=reports[row.id]["complained"],
-            started_at=started, completed_at=completed, rate_per_minute=rate, eta=eta,
-            pause_reason=row.pause_reason if row.send_status == EditionStatus.paused else None)
+            edition_id=row.id,
+            list_slug=row.slug,
+            edition_date=row.edition_date,
+            send_status=row.send_status,
+            planned=planned,
+            sent=tally[DeliveryStatus.sent],
+            failed=tally[DeliveryStatus.failed],
+            failed_by_kind=dict(kinds[row.id]),
+            retrying=tally["retrying"],
+            pending=tally[DeliveryStatus.pending],
+            sending=tally[DeliveryStatus.sending],
+            skipped=tally[DeliveryStatus.skipped],
+            cancelled=tally[DeliveryStatus.cancelled],
+            unsubscribed_since=leavers.get(row.id, 0),
+            bounced=reports[row.id]["bounced"],
+            complained=reports[row.id]["complained"],
+            started_at=started,
+            completed_at=completed,
+            rate_per_minute=rate,
+            eta=eta,
+            pause_reason=row.pause_reason if row.send_status == EditionStatus.paused else None,
+        )
     return result
 
 
-def _rate(sent: int, recent: int, started: datetime | None, completed: datetime | None, now: datetime
-          ) -> float | None:
+def _rate(sent: int, recent: int, started: datetime | None, completed: datetime | None, now: datetime) -> float | None:
     """Sends per minute: over the last few minutes while sending, else over the whole send."""
     if started is None or not sent:
         return None
@@ -170,12 +222,20 @@ def active_editions(session: Session, *, now: datetime, days: int = 2) -> list[E
     rows = session.execute(
         select(Edition.id, Edition.edition_date, Edition.send_status, MailingList.timezone)
         .join(MailingList, MailingList.id == Edition.list_id)
-        .where(or_(Edition.send_status.in_([EditionStatus.sending, EditionStatus.paused]),
-                   Edition.edition_date.between(today - timedelta(days=1), today + timedelta(days=days))))
-        .order_by(Edition.edition_date, Edition.id)).all()
-    wanted = [row.id for row in rows
-              if row.send_status in (EditionStatus.sending, EditionStatus.paused)
-              or row.edition_date >= now.astimezone(ZoneInfo(row.timezone)).date()]
+        .where(
+            or_(
+                Edition.send_status.in_([EditionStatus.sending, EditionStatus.paused]),
+                Edition.edition_date.between(today - timedelta(days=1), today + timedelta(days=days)),
+            )
+        )
+        .order_by(Edition.edition_date, Edition.id)
+    ).all()
+    wanted = [
+        row.id
+        for row in rows
+        if row.send_status in (EditionStatus.sending, EditionStatus.paused)
+        or row.edition_date >= now.astimezone(ZoneInfo(row.timezone)).date()
+    ]
     found = figures_for(session, wanted, now=now)
     return [found[edition_id] for edition_id in wanted if edition_id in found]
 
@@ -193,9 +253,15 @@ def smtp_reply_classes(session: Session) -> dict[str, int]:
     """
     conn = session.connection()
     counted, counted_ids = reply_counts.counted_totals(conn)
-    open_ids = [edition_id for edition_id in conn.scalars(select(Edition.id).where(
-        Edition.id.not_in(rollup.rolled_up_ids()), Edition.send_status != EditionStatus.draft))
-        if edition_id not in counted_ids]
+    open_ids = [
+        edition_id
+        for edition_id in conn.scalars(
+            select(Edition.id).where(
+                Edition.id.not_in(rollup.rolled_up_ids()), Edition.send_status != EditionStatus.draft
+            )
+        )
+        if edition_id not in counted_ids
+    ]
     live = reply_counts.count_rows(conn, open_ids)
     rolled = rollup.reply_totals(conn)
     return {name: live[name] + counted[name] + rolled[name] for name in rollup.REPLY_CLASSES}

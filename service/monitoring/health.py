@@ -1,4 +1,5 @@
 """Readiness checks of what the service needs: the database, the broker and the SMTP server, each timed."""
+
 from __future__ import annotations
 
 import smtplib
@@ -61,8 +62,9 @@ def check_broker(settings: Settings) -> Check:
         if kind == "redis":
             import redis
 
-            client = redis.Redis.from_url(settings.effective_broker_url, socket_timeout=TIMEOUT,
-                                          socket_connect_timeout=TIMEOUT)
+            client = redis.Redis.from_url(
+                settings.effective_broker_url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
+            )
             try:
                 client.ping()
             finally:
@@ -89,8 +91,11 @@ def check_smtp(settings: Settings) -> Check:
         context = ssl.create_default_context()
         if not target.verify_tls:
             context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-        client = (smtplib.SMTP_SSL(target.host, target.port, timeout=timeout, context=context) if target.implicit_tls
-                  else smtplib.SMTP(target.host, target.port, timeout=timeout))
+        client = (
+            smtplib.SMTP_SSL(target.host, target.port, timeout=timeout, context=context)
+            if target.implicit_tls
+            else smtplib.SMTP(target.host, target.port, timeout=timeout)
+        )
         try:
             code, reply = client.ehlo()
             if code != 250:

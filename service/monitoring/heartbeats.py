@@ -1,4 +1,5 @@
 """Heartbeats: periodic parts of the service (beat's dispatch tick, the sweeper) say when they last ran."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Log setup: text or one JSON object per line (LOG_FORMAT), each record carrying the edition and delivery ids."""
+
 from __future__ import annotations
 
 import logging
@@ -42,8 +43,10 @@ def formatter(settings: Settings) -> logging.Formatter:
     if settings.log_format == "json":
         from pythonjsonlogger.json import JsonFormatter
 
-        return JsonFormatter(JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level", "name": "logger",
-                                                         "processName": "process"})
+        return JsonFormatter(
+            JSON_FIELDS,
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger", "processName": "process"},
+        )
     return logging.Formatter(TEXT_FORMAT)
 
 
@@ -56,8 +59,13 @@ def apply_format(logger: logging.Logger, settings: Settings) -> None:
             handler.addFilter(ContextFilter())
 
 
-def configure_logging(settings: Settings, *, level: int = logging.INFO, stream: IO[str] | None = None,
-                      logger: logging.Logger | None = None) -> logging.Handler:
+def configure_logging(
+    settings: Settings,
+    *,
+    level: int = logging.INFO,
+    stream: IO[str] | None = None,
+    logger: logging.Logger | None = None,
+) -> logging.Handler:
     """Install (once, replacing an earlier one) our handler on the root logger, or on `logger`."""
     target = logger or logging.getLogger()
     for old in [h for h in target.handlers if getattr(h, "_newsletter", False)]:

@@ -1,4 +1,5 @@
 """Queue depths and workers online, for whichever broker is configured (Redis, RabbitMQ, the filesystem one)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -73,8 +74,7 @@ def _redis_depths(settings: Settings, names: list[str]) -> QueueReport:
     """LLEN of each queue's lists, in one pipeline, plus the unacked hash."""
     import redis
 
-    client = redis.Redis.from_url(settings.effective_broker_url, socket_timeout=TIMEOUT,
-                                  socket_connect_timeout=TIMEOUT)
+    client = redis.Redis.from_url(settings.effective_broker_url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
     try:
         pipe = client.pipeline(transaction=False)
         for name in names:
@@ -85,7 +85,7 @@ def _redis_depths(settings: Settings, names: list[str]) -> QueueReport:
     finally:
         client.close()
     steps = len(REDIS_PRIORITY_STEPS) + 1
-    depths = {name: sum(answers[i * steps:(i + 1) * steps]) for i, name in enumerate(names)}
+    depths = {name: sum(answers[i * steps : (i + 1) * steps]) for i, name in enumerate(names)}
     return QueueReport("redis", depths, unacked=answers[-1])
 
 
@@ -131,8 +131,11 @@ def _control_app(settings: Settings) -> Celery:
     if key not in _CONTROL_APPS:
         config = celery_config(settings)
         app = Celery("newsletter-monitor", set_as_current=False)
-        app.conf.update(broker_url=config["broker_url"], broker_connection_retry=False,
-                        broker_transport_options=config.get("broker_transport_options", {}))
+        app.conf.update(
+            broker_url=config["broker_url"],
+            broker_connection_retry=False,
+            broker_transport_options=config.get("broker_transport_options", {}),
+        )
         _CONTROL_APPS[key] = app
     return _CONTROL_APPS[key]
 

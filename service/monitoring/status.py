@@ -1,4 +1,5 @@
 """One snapshot of the whole service for ops: checks, queues, workers, heartbeats, sends, stuck leases, failures."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -67,16 +68,23 @@ class Status:
             if age is None:
                 found.append("beat has never been seen (no dispatch tick recorded)")
             elif age > self.beat_max_age:
-                found.append(f"beat not seen for {int(age.total_seconds())} s (expected a tick every "
-                             f"{int(self.beat_max_age.total_seconds()) // STALE_BEAT_TICKS} s)")
-            found += [f"edition {e.list_slug} {e.edition_date} (#{e.edition_id}) {e.pause_reason}"
-                      for e in self.paused_for_refusals]
-            found += [f"edition {w.list_slug} {w.edition_date} (#{w.edition_id}) is waiting for approval since "
-                      f"{w.due_at:%Y-%m-%d %H:%M} UTC (its list holds editions until an editor approves them)"
-                      for w in self.awaiting_approval]
+                found.append(
+                    f"beat not seen for {int(age.total_seconds())} s (expected a tick every "
+                    f"{int(self.beat_max_age.total_seconds()) // STALE_BEAT_TICKS} s)"
+                )
+            found += [
+                f"edition {e.list_slug} {e.edition_date} (#{e.edition_id}) {e.pause_reason}"
+                for e in self.paused_for_refusals
+            ]
+            found += [
+                f"edition {w.list_slug} {w.edition_date} (#{w.edition_id}) is waiting for approval since "
+                f"{w.due_at:%Y-%m-%d %H:%M} UTC (its list holds editions until an editor approves them)"
+                for w in self.awaiting_approval
+            ]
             if self.stuck_leases:
-                found.append(f"{self.stuck_leases} deliveries stuck in sending with an expired lease "
-                             "(is the sweeper running?)")
+                found.append(
+                    f"{self.stuck_leases} deliveries stuck in sending with an expired lease (is the sweeper running?)"
+                )
         return found
 
     @property
@@ -92,23 +100,42 @@ class Status:
     def as_json(self) -> dict[str, Any]:
         """The same facts as plain JSON values (ISO dates, numbers, strings)."""
         age = self.beat_age
-        plain: dict[str, Any] = _plain({
-            "at": self.at, "healthy": self.healthy, "problems": self.problems,
-            "checks": {check.name: check.as_json() for check in self.checks},
-            "broker": self.queues.broker, "broker_error": self.queues.error,
-            "queues": self.queues.depths, "unacked": self.queues.unacked,
-            "workers": {"online": self.workers.online, "consuming": self.consuming_workers,
-                        "error": self.workers.error, "checked_at": self.workers.checked_at},
-            "heartbeats": self.heartbeats, "beat_age_seconds": age.total_seconds() if age else None,
-            "next_sends": [dataclasses.asdict(send) for send in self.next_sends],
-            "editions": [{**dataclasses.asdict(edition), "done": edition.done, "progress": edition.progress,
-                          "sent_rate": edition.sent_rate, "failure_rate": edition.failure_rate,
-                          "unsubscribe_rate": edition.unsubscribe_rate} for edition in self.editions],
-            "stuck_leases": self.stuck_leases,
-            "failures": [dataclasses.asdict(failure) for failure in self.failures],
-            "smtp_replies": self.smtp_replies,
-            "awaiting_approval": [dataclasses.asdict(waiting) for waiting in self.awaiting_approval],
-        })
+        plain: dict[str, Any] = _plain(
+            {
+                "at": self.at,
+                "healthy": self.healthy,
+                "problems": self.problems,
+                "checks": {check.name: check.as_json() for check in self.checks},
+                "broker": self.queues.broker,
+                "broker_error": self.queues.error,
+                "queues": self.queues.depths,
+                "unacked": self.queues.unacked,
+                "workers": {
+                    "online": self.workers.online,
+                    "consuming": self.consuming_workers,
+                    "error": self.workers.error,
+                    "checked_at": self.workers.checked_at,
+                },
+                "heartbeats": self.heartbeats,
+                "beat_age_seconds": age.total_seconds() if age else None,
+                "next_sends": [dataclasses.asdict(send) for send in self.next_sends],
+                "editions": [
+                    {
+                        **dataclasses.asdict(edition),
+                        "done": edition.done,
+                        "progress": edition.progress,
+                        "sent_rate": edition.sent_rate,
+                        "failure_rate": edition.failure_rate,
+                        "unsubscribe_rate": edition.unsubscribe_rate,
+                    }
+                    for edition in self.editions
+                ],
+                "stuck_leases": self.stuck_leases,
+                "failures": [dataclasses.asdict(failure) for failure in self.failures],
+                "smtp_replies": self.smtp_replies,
+                "awaiting_approval": [dataclasses.asdict(waiting) for waiting in self.awaiting_approval],
+            }
+        )
         return plain
 
 
@@ -132,16 +159,27 @@ def snapshot(settings: Settings, *, now: datetime | None = None, failures: int =
     broker = Check("broker", report.ok, (time.perf_counter() - started) * 1000, report.error)
     unknown = "not known: the database, which keeps the last check, is down"
     dispatch_every = min(settings.dispatch_interval_seconds, 300.0)
-    status = Status(at=now, checks=[database, broker, Check(scheduled.SMTP, False, 0.0, unknown)], queues=report,
-                    workers=Workers(error=unknown), task_queue=settings.task_queue,
-                    beat_max_age=timedelta(seconds=dispatch_every * STALE_BEAT_TICKS))
+    status = Status(
+        at=now,
+        checks=[database, broker, Check(scheduled.SMTP, False, 0.0, unknown)],
+        queues=report,
+        workers=Workers(error=unknown),
+        task_queue=settings.task_queue,
+        beat_max_age=timedelta(seconds=dispatch_every * STALE_BEAT_TICKS),
+    )
     if not database.ok:
         return status
     with session_scope(settings.effective_database_url) as session:
         smtp, workers = scheduled.last_results(session, settings, now)
         return dataclasses.replace(
-            status, checks=[database, broker, smtp], workers=workers, heartbeats=heartbeats.all_seen(session),
+            status,
+            checks=[database, broker, smtp],
+            workers=workers,
+            heartbeats=heartbeats.all_seen(session),
             next_sends=upcoming.next_sends(session, now=now, catchup=timedelta(hours=settings.dispatch_catchup_hours)),
-            editions=figures.active_editions(session, now=now), stuck_leases=figures.stuck_leases(session, now=now),
+            editions=figures.active_editions(session, now=now),
+            stuck_leases=figures.stuck_leases(session, now=now),
             failures=failure_list.recent_failures(session, limit=failures),
-            smtp_replies=figures.smtp_reply_classes(session), awaiting_approval=awaiting_approval(session, now))
+            smtp_replies=figures.smtp_reply_classes(session),
+            awaiting_approval=awaiting_approval(session, now),
+        )

@@ -1,4 +1,5 @@
 """What comes next for each list: its next send moment, and how many readers joined and left lately."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ class NextSend:
 def next_sends(session: Session, *, now: datetime, catchup: timedelta = DEFAULT_CATCHUP) -> list[NextSend]:
     """Each live list's next send moment, by the same rule beat's dispatch follows (schedule.due_window)."""
     result = []
-    for mailing_list in session.scalars(select(MailingList).where(MailingList.archived_at.is_(None))
-                                        .order_by(MailingList.slug)):
+    for mailing_list in session.scalars(
+        select(MailingList).where(MailingList.archived_at.is_(None)).order_by(MailingList.slug)
+    ):
         today = now.astimezone(ZoneInfo(mailing_list.timezone)).date()
         todays = get_edition(session, mailing_list, today)
         for offset in range(3):
@@ -41,8 +43,16 @@ def next_sends(session: Session, *, now: datetime, catchup: timedelta = DEFAULT_
                 continue  # started (or cancelled) already: not a next send
             opens, closes = due_window(session, mailing_list, day, catchup)
             if now < closes:
-                result.append(NextSend(mailing_list.slug, mailing_list.name, max(opens, now),
-                                       todays.send_status if todays else None, day, opens <= now))
+                result.append(
+                    NextSend(
+                        mailing_list.slug,
+                        mailing_list.name,
+                        max(opens, now),
+                        todays.send_status if todays else None,
+                        day,
+                        opens <= now,
+                    )
+                )
                 break
     return result
 
@@ -50,11 +60,21 @@ def next_sends(session: Session, *, now: datetime, catchup: timedelta = DEFAULT_
 def audience_change(session: Session, *, days: int = 7, now: datetime) -> list[tuple[str, int, int]]:
     """(list slug, readers confirmed, readers unsubscribed) over the last `days`; each count rides its own index."""
     since = now - timedelta(days=days)
-    gained: dict[int, int] = dict(session.execute(
-        select(Subscription.list_id, func.count()).where(Subscription.confirmed_at >= since)
-        .group_by(Subscription.list_id)).all())
-    lost: dict[int, int] = dict(session.execute(select(Subscription.list_id, func.count())
-                                .where(Subscription.unsubscribed_at >= since).group_by(Subscription.list_id)).all())
-    lists = session.execute(select(MailingList.id, MailingList.slug).where(MailingList.archived_at.is_(None))
-                            .order_by(MailingList.slug)).all()
+    gained: dict[int, int] = dict(
+        session.execute(
+            select(Subscription.list_id, func.count())
+            .where(Subscription.confirmed_at >= since)
+            .group_by(Subscription.list_id)
+        ).all()
+    )
+    lost: dict[int, int] = dict(
+        session.execute(
+            select(Subscription.list_id, func.count())
+            .where(Subscription.unsubscribed_at >= since)
+            .group_by(Subscription.list_id)
+        ).all()
+    )
+    lists = session.execute(
+        select(MailingList.id, MailingList.slug).where(MailingList.archived_at.is_(None)).order_by(MailingList.slug)
+    ).all()
     return [(slug, gained.get(list_id, 0), lost.get(list_id, 0)) for list_id, slug in lists]

@@ -1,4 +1,5 @@
 """Stories: items from feeds, JSON and files, grouped into multi-source stories that editions are made of."""
+
 from __future__ import annotations
 
 from service.stories.formats import (

@@ -1,4 +1,5 @@
 """Taking in story files and folders: each file on its own, so one bad file never stops the others."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -43,7 +44,7 @@ def read_story_file(path: Path) -> list[StoryInput]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = raw[:error.start].replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1
+        line = raw[: error.start].replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1
         raise StoryFormatError(where, line, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
     if path.suffix.lower() == ".json":
         return parse_json_text(text, where)

@@ -1,4 +1,5 @@
 """The two formats hand-written stories arrive in: the seed text format and JSON (validated, not yet stored)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -87,21 +88,27 @@ def parse_seed_text(text: str, where: str = "<text>") -> StoryInput:
     try:
         story_date = parse_story_date(date_text.strip())
     except ValueError:
-        raise StoryFormatError(where, date_line_no,
-                               f"expected a date like 'March 6, 2026', found {date_text.strip()!r}") from None
-    summary = next(((i, found) for i, (_, line) in enumerate(content) if (found := SUMMARY_LINE.match(line.strip()))),
-                   None)
+        raise StoryFormatError(
+            where, date_line_no, f"expected a date like 'March 6, 2026', found {date_text.strip()!r}"
+        ) from None
+    summary = next(
+        ((i, found) for i, (_, line) in enumerate(content) if (found := SUMMARY_LINE.match(line.strip()))), None
+    )
     if summary is None:
         later = (n for n, line in content if CATEGORY_LINE.match(line.strip()) or line.strip().lower() == "sources")
         after = next(later, None)
-        raise StoryFormatError(where, after or content[-1][0], "missing the 'Summary based on N sources' line "
-                               + ("before this line" if after else "after the key points"))
+        raise StoryFormatError(
+            where,
+            after or content[-1][0],
+            "missing the 'Summary based on N sources' line "
+            + ("before this line" if after else "after the key points"),
+        )
     summary_at, summary_line = summary
     points = [line.strip() for _, line in content[2:summary_at]]
     if not points:
         raise StoryFormatError(where, content[summary_at][0], "no key points before 'Summary based on N sources'")
     source_count = int(summary_line.group(1))
-    rest = content[summary_at + 1:]
+    rest = content[summary_at + 1 :]
     category_line = CATEGORY_LINE.match(rest[0][1].strip()) if rest else None
     if category_line is None:
         line_no = rest[0][0] if rest else content[summary_at][0]
@@ -111,9 +118,16 @@ def parse_seed_text(text: str, where: str = "<text>") -> StoryInput:
         raise StoryFormatError(where, rest[0][0], f"the category is longer than {CATEGORY_MAX} characters")
     if len(rest) < 2 or rest[1][1].strip().lower() != "sources":
         raise StoryFormatError(where, rest[1][0] if len(rest) > 1 else rest[0][0], "expected the 'Sources' line")
-    return StoryInput(title=title.strip(), story_date=story_date, category=category, key_points=points,
-                      source_count=source_count, sources=_source_pairs(rest[2:], where), origin="file",
-                      origin_ref=where)
+    return StoryInput(
+        title=title.strip(),
+        story_date=story_date,
+        category=category,
+        key_points=points,
+        source_count=source_count,
+        sources=_source_pairs(rest[2:], where),
+        origin="file",
+        origin_ref=where,
+    )
 
 
 def _is_date(text: str) -> bool:
@@ -179,8 +193,11 @@ class StoryIn(BaseModel):
     source_count: int | None = Field(default=None, ge=0, le=100_000)
     sources: list[SourceIn] = Field(default_factory=list, max_length=200)
     link: Link | None = Field(default=None, description="http(s) only; any other link is dropped")
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$",
-                                 description="ISO 639-1 code such as 'en'; omitted: fit for any list")
+    language: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$",
+        description="ISO 639-1 code such as 'en'; omitted: fit for any list",
+    )
 
     @field_validator("key_points")
     @classmethod
@@ -193,10 +210,19 @@ class StoryIn(BaseModel):
 
     def to_input(self, origin: str, origin_ref: str) -> StoryInput:
         """Into the common StoryInput."""
-        return StoryInput(title=self.title.strip(), story_date=self.story_date, category=self.category.strip(),
-                          key_points=self.key_points, source_count=self.source_count or len(self.sources),
-                          sources=[s.model_dump() for s in self.sources], link=self.link, origin=origin,
-                          origin_ref=origin_ref, external_id=self.id, language=self.language)
+        return StoryInput(
+            title=self.title.strip(),
+            story_date=self.story_date,
+            category=self.category.strip(),
+            key_points=self.key_points,
+            source_count=self.source_count or len(self.sources),
+            sources=[s.model_dump() for s in self.sources],
+            link=self.link,
+            origin=origin,
+            origin_ref=origin_ref,
+            external_id=self.id,
+            language=self.language,
+        )
 
 
 def parse_json_stories(data: Any, where: str = "<json>", origin: str = "json") -> list[StoryInput]:
@@ -209,8 +235,9 @@ def parse_json_stories(data: Any, where: str = "<json>", origin: str = "json") -
         try:
             stories.append(StoryIn.model_validate(item).to_input(origin, where))
         except ValidationError as error:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"] else e["msg"]
-                                 for e in error.errors())
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"] else e["msg"] for e in error.errors()
+            )
             raise StoryFormatError(where, None, f"story #{index + 1}: {problems}") from None
     return stories
 

@@ -1,4 +1,5 @@
 """Items in, stories out: new items are stored once and attached to the story of their event (or start one)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -70,8 +71,9 @@ def lock_for_clustering(session: Session) -> None:
         session.execute(text("UPDATE stories SET id = id WHERE 1 = 0"))
 
 
-def ingest_items(session: Session, inputs: Sequence[ItemInput], *, clusterer: Clusterer,
-                 now: datetime | None = None) -> IngestResult:
+def ingest_items(
+    session: Session, inputs: Sequence[ItemInput], *, clusterer: Clusterer, now: datetime | None = None
+) -> IngestResult:
     """Store the new items and place each in a story; nothing is committed (the caller's transaction decides)."""
     result = IngestResult()
     now = now or utcnow()
@@ -97,10 +99,24 @@ def ingest_items(session: Session, inputs: Sequence[ItemInput], *, clusterer: Cl
             story_id = new_story_ids[place.group]
         else:
             story_id = int(place)  # type: ignore[call-overload]
-        session.add(Item(dedup_key=item.dedup_key(), story_id=story_id, feed_id=item.feed_id, publisher=item.publisher,
-                         title=item.title, url=item.url, summary=item.summary, language=item.language,
-                         category=item.category, published_at=item.published, dated=item.dated, first_seen_at=now,
-                         vector=vector, origin=item.origin))
+        session.add(
+            Item(
+                dedup_key=item.dedup_key(),
+                story_id=story_id,
+                feed_id=item.feed_id,
+                publisher=item.publisher,
+                title=item.title,
+                url=item.url,
+                summary=item.summary,
+                language=item.language,
+                category=item.category,
+                published_at=item.published,
+                dated=item.dated,
+                first_seen_at=now,
+                vector=vector,
+                origin=item.origin,
+            )
+        )
         result.stories.add(story_id)
     session.flush()
     for story_id in sorted(result.stories):
@@ -111,8 +127,14 @@ def ingest_items(session: Session, inputs: Sequence[ItemInput], *, clusterer: Cl
 
 def _as_text(key: object, item: ItemInput) -> ItemText:
     """What the clusterer sees of an item."""
-    return ItemText(key=key, title=item.title, published=item.published, summary=item.summary,
-                    publisher=item.publisher, language=item.language)
+    return ItemText(
+        key=key,
+        title=item.title,
+        published=item.published,
+        summary=item.summary,
+        publisher=item.publisher,
+        language=item.language,
+    )
 
 
 def _neighbours(session: Session, new: Sequence[ItemInput], clusterer: Clusterer) -> list[tuple[ItemText, int]]:
@@ -121,20 +143,45 @@ def _neighbours(session: Session, new: Sequence[ItemInput], clusterer: Clusterer
     earliest = min(as_utc(item.published) for item in new) - window
     latest = max(as_utc(item.published) for item in new) + window
     rows = session.execute(
-        select(Item.id, Item.title, Item.published_at, Item.summary, Item.publisher, Item.language, Item.vector,
-               Item.story_id)
-        .where(Item.published_at >= earliest, Item.published_at <= latest)
+        select(
+            Item.id,
+            Item.title,
+            Item.published_at,
+            Item.summary,
+            Item.publisher,
+            Item.language,
+            Item.vector,
+            Item.story_id,
+        ).where(Item.published_at >= earliest, Item.published_at <= latest)
     ).all()
-    return [(ItemText(key=f"item-{row.id}", title=row.title, published=as_utc(row.published_at), summary=row.summary,
-                      publisher=row.publisher, language=row.language, vector=row.vector), row.story_id)
-            for row in rows]
+    return [
+        (
+            ItemText(
+                key=f"item-{row.id}",
+                title=row.title,
+                published=as_utc(row.published_at),
+                summary=row.summary,
+                publisher=row.publisher,
+                language=row.language,
+                vector=row.vector,
+            ),
+            row.story_id,
+        )
+        for row in rows
+    ]
 
 
 def _start_story(session: Session, first: ItemInput, now: datetime) -> Story:
     """A story for a new event; its title and points are filled in by refresh_story once its items are in."""
-    story = Story(dedup_key=hashlib.sha256(f"cluster:{first.dedup_key()}".encode()).hexdigest(), title=first.title,
-                  category=first.category, origin="feed", origin_ref=first.identity[:2000], received_at=now,
-                  hand_written=False)
+    story = Story(
+        dedup_key=hashlib.sha256(f"cluster:{first.dedup_key()}".encode()).hexdigest(),
+        title=first.title,
+        category=first.category,
+        origin="feed",
+        origin_ref=first.identity[:2000],
+        received_at=now,
+        hand_written=False,
+    )
     session.add(story)
     session.flush()
     return story
@@ -150,16 +197,26 @@ def refresh_story(session: Session, story_id: int) -> Story:
     story.updated_at = utcnow()
     if story.hand_written or not items:
         return story  # a hand-written story keeps its own title, key points and count
-    texts = [ItemText(key=item.id, title=item.title, published=as_utc(item.published_at), summary=item.summary,
-                      publisher=item.publisher, language=item.language) for item in items]
+    texts = [
+        ItemText(
+            key=item.id,
+            title=item.title,
+            published=as_utc(item.published_at),
+            summary=item.summary,
+            publisher=item.publisher,
+            language=item.language,
+        )
+        for item in items
+    ]
     lead = items[representative_title(texts)]
     story.title, story.link, story.story_date = lead.title, lead.url, newest.date() if newest else None
     story.sources = _one_per_publisher(items, lead)
     story.source_count = len(story.sources)
     points = story_points(texts, limit=MAX_KEY_POINTS, title=lead.title, context=_publishers_items(session, items))
     story.key_points = [point.text for point in points]
-    story.point_sources = [{"publisher": items[point.member].publisher, "item_url": items[point.member].url}
-                           for point in points]
+    story.point_sources = [
+        {"publisher": items[point.member].publisher, "item_url": items[point.member].url} for point in points
+    ]
     story.language = _most_common([item.language for item in items if item.language])
     story.category = _most_common([item.category for item in items]) or story.category
     return story
@@ -168,12 +225,18 @@ def refresh_story(session: Session, story_id: int) -> Story:
 def _publishers_items(session: Session, items: Sequence[Item]) -> list[ItemText]:
     """The latest items of the story's publishers, from which the sentences each repeats everywhere are learnt."""
     publishers = sorted({item.publisher for item in items})
-    rows = session.execute(select(Item.id, Item.publisher, Item.summary, Item.published_at)
-                           .where(Item.publisher.in_(publishers), Item.summary != "")
-                           .order_by(Item.published_at.desc()).limit(FURNITURE_SAMPLE * len(publishers))).all()
+    rows = session.execute(
+        select(Item.id, Item.publisher, Item.summary, Item.published_at)
+        .where(Item.publisher.in_(publishers), Item.summary != "")
+        .order_by(Item.published_at.desc())
+        .limit(FURNITURE_SAMPLE * len(publishers))
+    ).all()
     own = {item.id for item in items}
-    return [ItemText(key=row.id, title="", published=as_utc(row.published_at), summary=row.summary,
-                     publisher=row.publisher) for row in rows if row.id not in own]
+    return [
+        ItemText(key=row.id, title="", published=as_utc(row.published_at), summary=row.summary, publisher=row.publisher)
+        for row in rows
+        if row.id not in own
+    ]
 
 
 def _one_per_publisher(items: Sequence[Item], lead: Item) -> list[dict[str, str | None]]:
@@ -191,8 +254,9 @@ def _most_common(values: Sequence[str]) -> str | None:
 
 def items_per_story(session: Session, story_ids: Sequence[int]) -> dict[int, int]:
     """How many items each story has, for listings."""
-    rows = session.execute(select(Item.story_id, func.count()).where(Item.story_id.in_(story_ids))
-                           .group_by(Item.story_id)).all()
+    rows = session.execute(
+        select(Item.story_id, func.count()).where(Item.story_id.in_(story_ids)).group_by(Item.story_id)
+    ).all()
     return {story_id: count for story_id, count in rows}
 
 
@@ -212,5 +276,8 @@ def rename_publisher(session: Session, feed_id: int, old_names: Iterable[str], n
 def newest_published(session: Session, inputs: Sequence[ItemInput]) -> datetime | None:
     """The newest stored time among these items (as stored: a re-polled undated item keeps its first date)."""
     keys = [item.dedup_key() for item in inputs]
-    return as_utc(found) if keys and (found := session.scalar(
-        select(func.max(Item.published_at)).where(Item.dedup_key.in_(keys)))) else None
+    return (
+        as_utc(found)
+        if keys and (found := session.scalar(select(func.max(Item.published_at)).where(Item.dedup_key.in_(keys))))
+        else None
+    )

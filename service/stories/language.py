@@ -1,4 +1,5 @@
 """Which language a text is in, offline (py3langid ships its model inside the package)."""
+
 from __future__ import annotations
 
 from functools import lru_cache

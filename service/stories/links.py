@@ -1,4 +1,5 @@
 """The links a story carries: absolute http(s) addresses only, so no javascript:, data: or vbscript: link gets in."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """The stories table's SQL: hand-written stories, look-ups for admins and pages, and the JSON shape of a story."""
+
 from __future__ import annotations
 
 import hashlib
@@ -42,14 +43,23 @@ def upsert_story(session: Session, story: StoryInput) -> tuple[Story, bool]:
 def _replace_source_items(session: Session, row: Story, story: StoryInput) -> None:
     """A hand-written story's sources are its items, so it lists them like any other story."""
     session.execute(delete(Item).where(Item.story_id == row.id))
-    published = (datetime.combine(story.story_date, time(12), tzinfo=UTC) if story.story_date
-                 else row.received_at)
+    published = datetime.combine(story.story_date, time(12), tzinfo=UTC) if story.story_date else row.received_at
     for number, source in enumerate(story.sources):
         basis = f"{row.dedup_key}#{number}:{source.get('publisher')}|{source.get('title')}"
-        session.add(Item(dedup_key=hashlib.sha256(basis.encode("utf-8")).hexdigest(), story_id=row.id,
-                         publisher=str(source.get("publisher") or "")[:300], title=str(source.get("title") or "")[:500],
-                         url=source.get("url"), language=story.language, category=story.category,
-                         published_at=published, first_seen_at=row.received_at, origin=story.origin))
+        session.add(
+            Item(
+                dedup_key=hashlib.sha256(basis.encode("utf-8")).hexdigest(),
+                story_id=row.id,
+                publisher=str(source.get("publisher") or "")[:300],
+                title=str(source.get("title") or "")[:500],
+                url=source.get("url"),
+                language=story.language,
+                category=story.category,
+                published_at=published,
+                first_seen_at=row.received_at,
+                origin=story.origin,
+            )
+        )
     session.flush()
     session.expire(row, ["items"])
 
@@ -68,8 +78,11 @@ def upsert_stories(session: Session, stories: Iterable[StoryInput], *, commit: b
 
 def recent_stories(session: Session, limit: int | None = 50) -> list[Story]:
     """The freshest stories first, with their items, for admins."""
-    query = (select(Story).options(selectinload(Story.items))
-             .order_by(Story.newest_item_at.desc().nulls_last(), Story.id.desc()))
+    query = (
+        select(Story)
+        .options(selectinload(Story.items))
+        .order_by(Story.newest_item_at.desc().nulls_last(), Story.id.desc())
+    )
     return list(session.scalars(query.limit(limit) if limit else query))
 
 
@@ -99,11 +112,18 @@ def story_as_json(story: Story) -> dict[str, Any]:
         "hand_written": story.hand_written,
         "source_count": story.source_count,
         "key_points": story.points(),
-        "sources": [{"publisher": s.get("publisher"), "title": s.get("title"), "url": s.get("url")}
-                    for s in story.sources or []],
-        "items": [{"publisher": item.publisher, "title": item.title, "url": item.url,
-                   "published": item.published_at.isoformat() if item.published_at else None}
-                  for item in story.items],
+        "sources": [
+            {"publisher": s.get("publisher"), "title": s.get("title"), "url": s.get("url")} for s in story.sources or []
+        ],
+        "items": [
+            {
+                "publisher": item.publisher,
+                "title": item.title,
+                "url": item.url,
+                "published": item.published_at.isoformat() if item.published_at else None,
+            }
+            for item in story.items
+        ],
         "newest_item_at": story.newest_item_at.isoformat() if story.newest_item_at else None,
         "origin": story.origin,
         "origin_ref": story.origin_ref,
@@ -112,8 +132,9 @@ def story_as_json(story: Story) -> dict[str, Any]:
     }
 
 
-def story_page(session: Session, *, limit: int = 50, before: int | None = None,
-               category: str | None = None) -> list[Story]:
+def story_page(
+    session: Session, *, limit: int = 50, before: int | None = None, category: str | None = None
+) -> list[Story]:
     """A page of stories, freshest first, continuing after story `before` (keyset on newest item, then id)."""
     query = select(Story).order_by(Story.newest_item_at.desc().nulls_last(), Story.id.desc()).limit(limit)
     if category:
@@ -125,8 +146,13 @@ def story_page(session: Session, *, limit: int = 50, before: int | None = None,
         elif mark.newest_item_at is None:
             query = query.where(Story.newest_item_at.is_(None), Story.id < mark.id)
         else:
-            query = query.where(or_(Story.newest_item_at < mark.newest_item_at, Story.newest_item_at.is_(None),
-                                    and_(Story.newest_item_at == mark.newest_item_at, Story.id < mark.id)))
+            query = query.where(
+                or_(
+                    Story.newest_item_at < mark.newest_item_at,
+                    Story.newest_item_at.is_(None),
+                    and_(Story.newest_item_at == mark.newest_item_at, Story.id < mark.id),
+                )
+            )
     return list(session.scalars(query))
 
 
@@ -135,31 +161,49 @@ def story_categories(session: Session) -> list[str]:
     return sorted(session.scalars(select(Story.category).distinct()))
 
 
-def edit_story(session: Session, story_id: int | str, *, title: str | None = None,
-               key_points: list[str] | None = None, category: str | None = None,
-               story_date: date | None = None, clear_date: bool = False) -> tuple[Story, dict[str, Any]]:
+def edit_story(
+    session: Session,
+    story_id: int | str,
+    *,
+    title: str | None = None,
+    key_points: list[str] | None = None,
+    category: str | None = None,
+    story_date: date | None = None,
+    clear_date: bool = False,
+) -> tuple[Story, dict[str, Any]]:
     """Change what a story says; it becomes hand-written, so later items never overwrite its title or points.
 
     Checked by the same rules as a story taken in as JSON; returns the story and the fields that changed.
     """
     story = find_story(session, story_id)
-    wanted = {"title": story.title if title is None else title,
-              "key_points": list(story.key_points or []) if key_points is None else key_points,
-              "category": story.category if category is None else category,
-              "date": None if clear_date else (story_date or story.story_date)}
+    wanted = {
+        "title": story.title if title is None else title,
+        "key_points": list(story.key_points or []) if key_points is None else key_points,
+        "category": story.category if category is None else category,
+        "date": None if clear_date else (story_date or story.story_date),
+    }
     try:
         checked = StoryIn.model_validate(wanted)
     except ValidationError as error:
-        raise InvalidInput("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}".removeprefix(": ")
-                                     for e in error.errors())) from None
-    before = {"title": story.title, "key_points": list(story.key_points or []), "category": story.category,
-              "date": story.story_date.isoformat() if story.story_date else None}
+        raise InvalidInput(
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}".removeprefix(": ") for e in error.errors())
+        ) from None
+    before = {
+        "title": story.title,
+        "key_points": list(story.key_points or []),
+        "category": story.category,
+        "date": story.story_date.isoformat() if story.story_date else None,
+    }
     story.title, story.key_points, story.category = checked.title, list(checked.key_points), checked.category
     story.story_date, story.hand_written, story.updated_at = checked.story_date, True, utcnow()
     if key_points is not None and list(checked.key_points) != before["key_points"]:
         story.point_sources = None  # an editor's points are no longer the publishers' sentences
-    after = {"title": story.title, "key_points": story.key_points, "category": story.category,
-             "date": story.story_date.isoformat() if story.story_date else None}
+    after = {
+        "title": story.title,
+        "key_points": story.key_points,
+        "category": story.category,
+        "date": story.story_date.isoformat() if story.story_date else None,
+    }
     session.flush()
     return story, {field: after[field] for field in after if after[field] != before[field]}
 
@@ -176,10 +220,16 @@ class FrozenEdition:
 
 def editions_carrying(session: Session, story_id: int) -> list[FrozenEdition]:
     """Built editions that name this story (story_ids is JSON, so the filter runs here, over the ids only)."""
-    rows = session.execute(select(Edition.id, Edition.list_id, Edition.edition_date, Edition.send_status,
-                                  Edition.story_ids).order_by(Edition.edition_date.desc())).all()
-    return [FrozenEdition(row.id, row.list_id, row.edition_date, row.send_status) for row in rows
-            if story_id in (row.story_ids or [])]
+    rows = session.execute(
+        select(Edition.id, Edition.list_id, Edition.edition_date, Edition.send_status, Edition.story_ids).order_by(
+            Edition.edition_date.desc()
+        )
+    ).all()
+    return [
+        FrozenEdition(row.id, row.list_id, row.edition_date, row.send_status)
+        for row in rows
+        if story_id in (row.story_ids or [])
+    ]
 
 
 def delete_story(session: Session, story_id: int | str) -> tuple[Story, list[FrozenEdition]]:

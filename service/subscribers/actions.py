@@ -1,4 +1,5 @@
 """What an admin may do to a reader or an address; each action commits together with its audit entry."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -32,24 +33,40 @@ def _reason(reason: str | None) -> str:
     return cleaned[:200]
 
 
-def unsubscribe(session: Session, subscriber_id: int, *, list_slug: str | None, actor: str,
-                ip: str | None = None) -> list[str]:
+def unsubscribe(
+    session: Session, subscriber_id: int, *, list_slug: str | None, actor: str, ip: str | None = None
+) -> list[str]:
     """Unsubscribe the reader from one list (or all, list_slug None); returns the slugs that changed. Idempotent."""
     subscriber = _subscriber(session, subscriber_id)
     list_id = get_list(session, list_slug).id if list_slug else None
-    query = select(Subscription).where(Subscription.subscriber_id == subscriber.id,
-                                       Subscription.status != SubscriptionStatus.unsubscribed)
+    query = select(Subscription).where(
+        Subscription.subscriber_id == subscriber.id, Subscription.status != SubscriptionStatus.unsubscribed
+    )
     if list_id is not None:
         query = query.where(Subscription.list_id == list_id)
     now, changed = utcnow(), []
     for subscription in session.scalars(query):
         subscription.status = SubscriptionStatus.unsubscribed
         subscription.unsubscribed_at = now
-        session.add(ConsentEvent(subscription_id=subscription.id, action="unsubscribed", at=now,
-                                 source=ADMIN_SOURCE, details={"actor": actor}))
+        session.add(
+            ConsentEvent(
+                subscription_id=subscription.id,
+                action="unsubscribed",
+                at=now,
+                source=ADMIN_SOURCE,
+                details={"actor": actor},
+            )
+        )
         changed.append(subscription.mailing_list.slug)
-    audit.record(session, actor=actor, action="subscriber.unsubscribe", object_type="subscriber",
-                 object_id=subscriber.id, details={"list": list_slug, "changed": sorted(changed)}, ip=ip)
+    audit.record(
+        session,
+        actor=actor,
+        action="subscriber.unsubscribe",
+        object_type="subscriber",
+        object_id=subscriber.id,
+        details={"list": list_slug, "changed": sorted(changed)},
+        ip=ip,
+    )
     session.commit()
     return sorted(changed)
 
@@ -58,8 +75,15 @@ def suppress_address(session: Session, email: str, *, reason: str, actor: str, i
     """Never mail this address again (idempotent); the audit log names it only by hash, as the list does."""
     address, why = normalise_address(email), _reason(reason)
     suppressions.suppress(session, address, why)
-    audit.record(session, actor=actor, action="suppression.add", object_type="suppression",
-                 object_id=address_hash(address), details={"reason": why}, ip=ip)
+    audit.record(
+        session,
+        actor=actor,
+        action="suppression.add",
+        object_type="suppression",
+        object_id=address_hash(address),
+        details={"reason": why},
+        ip=ip,
+    )
     session.commit()
     found = suppressions.lookup(session, address)
     assert found is not None
@@ -71,8 +95,15 @@ def unsuppress_address(session: Session, email: str, *, reason: str, actor: str,
     address, why = normalise_address(email), _reason(reason)
     if not suppressions.unsuppress(session, address):
         raise InvalidInput("That address is not on the suppression list.")
-    audit.record(session, actor=actor, action="suppression.remove", object_type="suppression",
-                 object_id=address_hash(address), details={"reason": why}, ip=ip)
+    audit.record(
+        session,
+        actor=actor,
+        action="suppression.remove",
+        object_type="suppression",
+        object_id=address_hash(address),
+        details={"reason": why},
+        ip=ip,
+    )
     session.commit()
 
 
@@ -86,8 +117,15 @@ def delete_subscriber(session: Session, subscriber_id: int, *, actor: str, ip: s
     lists = sorted(s.mailing_list.slug for s in subscriber.subscriptions)
     ledger.forget_reader(session.connection(), subscriber_id)
     session.delete(subscriber)
-    audit.record(session, actor=actor, action="subscriber.delete", object_type="subscriber",
-                 object_id=subscriber_id, details={"lists": lists}, ip=ip)
+    audit.record(
+        session,
+        actor=actor,
+        action="subscriber.delete",
+        object_type="subscriber",
+        object_id=subscriber_id,
+        details={"lists": lists},
+        ip=ip,
+    )
     session.commit()
 
 

@@ -1,4 +1,5 @@
 """Set-based writes for bulk imports: a whole batch per statement, as arrays on PostgreSQL, executemany on SQLite."""
+
 from __future__ import annotations
 
 import enum
@@ -22,8 +23,9 @@ def postgres(session: Session) -> bool:
 def among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
     """`column IN values`, as one array parameter on PostgreSQL (thousands of parameters parse slowly)."""
     if postgres(session):
-        return cast(ColumnElement[bool], column == any_(bindparam(None, list(values),
-                                                                  type_=postgresql.ARRAY(column.type))))
+        return cast(
+            ColumnElement[bool], column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+        )
     return cast(ColumnElement[bool], column.in_(values))
 
 
@@ -40,8 +42,9 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]], *, unique: list[str] | None,
-                 returning: Sequence[str]) -> list[Any]:
+def insert_rows(
+    session: Session, table: Table, rows: list[dict[str, Any]], *, unique: list[str] | None, returning: Sequence[str]
+) -> list[Any]:
     """Insert many rows (ON CONFLICT DO NOTHING when `unique`), returning the named columns of those inserted."""
     if not rows:
         return []
@@ -57,7 +60,9 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]], *, u
     arrays = ", ".join(f"CAST(:p{i} AS TEXT[])" for i in range(len(names)))
     aliases = ", ".join(f"c{i}" for i in range(len(names)))
     conflict = f" ON CONFLICT ({', '.join(unique)}) DO NOTHING" if unique else ""
-    sql = (f"INSERT INTO {table.name} ({columns}) SELECT {casts} FROM unnest({arrays}) AS u({aliases})"
-           f"{conflict} RETURNING {', '.join(returning)}")
+    sql = (
+        f"INSERT INTO {table.name} ({columns}) SELECT {casts} FROM unnest({arrays}) AS u({aliases})"
+        f"{conflict} RETURNING {', '.join(returning)}"
+    )
     params = {f"p{i}": [_text(row[n]) for row in rows] for i, n in enumerate(names)}
     return list(session.execute(text(sql), params))

@@ -1,4 +1,5 @@
 """Confirmation emails for many imported readers of one list, sent over one SMTP connection per batch."""
+
 from __future__ import annotations
 
 import logging
@@ -33,13 +34,24 @@ def _awaiting(settings: Settings, subscriber_ids: Sequence[int], list_id: int) -
         mailing_list = session.get(MailingList, list_id)
         if mailing_list is None:
             return []
-        readers = list(session.scalars(
-            select(Subscriber).join(Subscription, Subscription.subscriber_id == Subscriber.id)
-            .where(Subscriber.id.in_(subscriber_ids), Subscription.list_id == list_id,
-                   Subscription.status == SubscriptionStatus.unconfirmed).order_by(Subscriber.id)))
+        readers = list(
+            session.scalars(
+                select(Subscriber)
+                .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+                .where(
+                    Subscriber.id.in_(subscriber_ids),
+                    Subscription.list_id == list_id,
+                    Subscription.status == SubscriptionStatus.unconfirmed,
+                )
+                .order_by(Subscriber.id)
+            )
+        )
         suppressed = suppressed_among(session, [reader.email for reader in readers])
-        return [(reader.id, emails.confirmation_message(settings, reader, [mailing_list]))
-                for reader in readers if address_hash(reader.email) not in suppressed]
+        return [
+            (reader.id, emails.confirmation_message(settings, reader, [mailing_list]))
+            for reader in readers
+            if address_hash(reader.email) not in suppressed
+        ]
 
 
 def send_confirmations(settings: Settings, subscriber_ids: Sequence[int], list_id: int) -> int:

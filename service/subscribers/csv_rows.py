@@ -1,4 +1,5 @@
 """Reading an import file: its lines as text and its data rows, each with the line it starts on and its own text."""
+
 from __future__ import annotations
 
 import csv
@@ -44,7 +45,7 @@ class _Tap:
         text = "".join(self.kept).rstrip("\r\n")
         self.kept.clear()
         text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        return text if len(text) <= VALUE_KEPT else text[:VALUE_KEPT - 1] + "…"
+        return text if len(text) <= VALUE_KEPT else text[: VALUE_KEPT - 1] + "…"
 
 
 def data_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str] | str, str]]:

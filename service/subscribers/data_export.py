@@ -1,4 +1,5 @@
 """A reader's data as one JSON document (right of access and portability): what the admin page shows, in full."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,16 +44,24 @@ def subscriber_data(session: Session, subscriber_id: int, *, retention_days: int
     whole = plain(found)
     profile = {name: whole.pop(name) for name in PROFILE}
     whole["deliveries"] = plain(delivery_history(session, subscriber_id, limit=None))
-    whole["deliveries_kept"] = (f"the last {retention_days} days: older deliveries are kept only as their editions' "
-                                "totals, without any reader's details") if retention_days else "all"
+    whole["deliveries_kept"] = (
+        (
+            f"the last {retention_days} days: older deliveries are kept only as their editions' "
+            "totals, without any reader's details"
+        )
+        if retention_days
+        else "all"
+    )
     return {"format": FORMAT, "exported_at": plain(utcnow()), "profile": profile, **whole}
 
 
-def export_subscriber_data(session: Session, subscriber_id: int, *, actor: str, ip: str | None = None,
-                           retention_days: int = 0) -> dict[str, Any]:
+def export_subscriber_data(
+    session: Session, subscriber_id: int, *, actor: str, ip: str | None = None, retention_days: int = 0
+) -> dict[str, Any]:
     """The reader's data with its audit entry, committed: every access request is on record, whoever made it."""
     data = subscriber_data(session, subscriber_id, retention_days=retention_days)
-    audit.record(session, actor=actor, action="subscriber.export_data", object_type="subscriber",
-                 object_id=subscriber_id, ip=ip)
+    audit.record(
+        session, actor=actor, action="subscriber.export_data", object_type="subscriber", object_id=subscriber_id, ip=ip
+    )
     session.commit()
     return data

@@ -1,4 +1,5 @@
 """One reader as an admin sees it: profile, consent record per list, delivery history and suppression."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -98,41 +99,96 @@ def find_subscriber_by_email(session: Session, email: str) -> Subscriber | None:
 
 def subscriber_detail(session: Session, subscriber_id: int, *, bounce_decay_days: int = 7) -> SubscriberDetail:
     """The reader's page, or UnknownPage for an id that names nobody (deleted, or never there)."""
-    subscriber = session.scalar(select(Subscriber).where(Subscriber.id == subscriber_id).options(
-        selectinload(Subscriber.subscriptions).selectinload(Subscription.consent_events),
-        selectinload(Subscriber.subscriptions).selectinload(Subscription.mailing_list)))
+    subscriber = session.scalar(
+        select(Subscriber)
+        .where(Subscriber.id == subscriber_id)
+        .options(
+            selectinload(Subscriber.subscriptions).selectinload(Subscription.consent_events),
+            selectinload(Subscriber.subscriptions).selectinload(Subscription.mailing_list),
+        )
+    )
     if subscriber is None:
         raise UnknownPage(f"There is no subscriber {subscriber_id}.")
     now = utcnow()
     subscriptions = [
         SubscriptionDetail(
-            list_id=s.list_id, list_slug=s.mailing_list.slug, list_name=s.mailing_list.name,
-            status=status_of(s.status, subscriber.paused_until, now), subscribed_at=s.subscribed_at,
-            confirmed_at=s.confirmed_at, unsubscribed_at=s.unsubscribed_at, ip=s.ip, user_agent=s.user_agent,
-            source=s.source, consent_text_version=s.consent_text_version,
-            events=[ConsentEventRow(action=e.action, at=e.at, ip=e.ip, user_agent=e.user_agent, source=e.source,
-                                    consent_text_version=e.consent_text_version, details=dict(e.details or {}))
-                    for e in s.consent_events])
-        for s in sorted(subscriber.subscriptions, key=lambda s: s.mailing_list.slug)]
+            list_id=s.list_id,
+            list_slug=s.mailing_list.slug,
+            list_name=s.mailing_list.name,
+            status=status_of(s.status, subscriber.paused_until, now),
+            subscribed_at=s.subscribed_at,
+            confirmed_at=s.confirmed_at,
+            unsubscribed_at=s.unsubscribed_at,
+            ip=s.ip,
+            user_agent=s.user_agent,
+            source=s.source,
+            consent_text_version=s.consent_text_version,
+            events=[
+                ConsentEventRow(
+                    action=e.action,
+                    at=e.at,
+                    ip=e.ip,
+                    user_agent=e.user_agent,
+                    source=e.source,
+                    consent_text_version=e.consent_text_version,
+                    details=dict(e.details or {}),
+                )
+                for e in s.consent_events
+            ],
+        )
+        for s in sorted(subscriber.subscriptions, key=lambda s: s.mailing_list.slug)
+    ]
     found: SuppressionRow | None = lookup(session, subscriber.email)
     return SubscriberDetail(
-        id=subscriber.id, email=subscriber.email, name=subscriber.name, timezone=subscriber.timezone,
-        paused_until=subscriber.paused_until, created_at=subscriber.created_at, subscriptions=subscriptions,
+        id=subscriber.id,
+        email=subscriber.email,
+        name=subscriber.name,
+        timezone=subscriber.timezone,
+        paused_until=subscriber.paused_until,
+        created_at=subscriber.created_at,
+        subscriptions=subscriptions,
         deliveries=delivery_history(session, subscriber.id),
-        suppression=SuppressionInfo(suppressed=found is not None, reason=found.reason if found else None,
-                                    since=found.created_at if found else None),
+        suppression=SuppressionInfo(
+            suppressed=found is not None,
+            reason=found.reason if found else None,
+            since=found.created_at if found else None,
+        ),
         bounces=for_subscriber(session, subscriber.id, address_hash(subscriber.email)),
-        bounce_score=bounce_score_of(session, subscriber.email, decay_days=bounce_decay_days))
+        bounce_score=bounce_score_of(session, subscriber.email, decay_days=bounce_decay_days),
+    )
 
 
-def delivery_history(session: Session, subscriber_id: int, *, limit: int | None = DELIVERIES_SHOWN
-                     ) -> list[DeliveryRow]:
+def delivery_history(
+    session: Session, subscriber_id: int, *, limit: int | None = DELIVERIES_SHOWN
+) -> list[DeliveryRow]:
     """The reader's deliveries, newest edition first (limit None: all of them, for the data export)."""
     rows = session.execute(
-        select(Delivery.edition_id, Edition.edition_date, MailingList.slug, Delivery.status, Delivery.smtp_code,
-               Delivery.smtp_reply, Delivery.failure_kind, Delivery.sent_at)
-        .join(Edition, Edition.id == Delivery.edition_id).join(MailingList, MailingList.id == Edition.list_id)
+        select(
+            Delivery.edition_id,
+            Edition.edition_date,
+            MailingList.slug,
+            Delivery.status,
+            Delivery.smtp_code,
+            Delivery.smtp_reply,
+            Delivery.failure_kind,
+            Delivery.sent_at,
+        )
+        .join(Edition, Edition.id == Delivery.edition_id)
+        .join(MailingList, MailingList.id == Edition.list_id)
         .where(Delivery.subscriber_id == subscriber_id)
-        .order_by(Edition.edition_date.desc(), Delivery.id.desc()).limit(limit))
-    return [DeliveryRow(edition_id=r[0], edition_date=r[1], list_slug=r[2], status=r[3], smtp_code=r[4],
-                        smtp_reply=r[5], failure_kind=r[6], sent_at=r[7]) for r in rows]
+        .order_by(Edition.edition_date.desc(), Delivery.id.desc())
+        .limit(limit)
+    )
+    return [
+        DeliveryRow(
+            edition_id=r[0],
+            edition_date=r[1],
+            list_slug=r[2],
+            status=r[3],
+            smtp_code=r[4],
+            smtp_reply=r[5],
+            failure_kind=r[6],
+            sent_at=r[7],
+        )
+        for r in rows
+    ]

@@ -16,6 +16,7 @@ What is kept, and why:
   admin removes the suppression;
 - an audit entry "subscriber.erase" with the id, the lists and who asked, never the address.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,8 +55,15 @@ def erase_subscriber(session: Session, subscriber_id: int, *, actor: str, ip: st
     kept = ledger.forget_reader(session.connection(), subscriber_id)  # the same transaction
     _forget_bounces(session, subscriber_id, address)
     session.delete(subscriber)  # subscriptions and consent events cascade; ledger rows are unlinked
-    audit.record(session, actor=actor, action="subscriber.erase", object_type="subscriber", object_id=subscriber_id,
-                 details={"lists": lists, "deliveries_kept": kept}, ip=ip)
+    audit.record(
+        session,
+        actor=actor,
+        action="subscriber.erase",
+        object_type="subscriber",
+        object_id=subscriber_id,
+        details={"lists": lists, "deliveries_kept": kept},
+        ip=ip,
+    )
     session.commit()
     return Erased(subscriber_id=subscriber_id, lists=lists, deliveries_kept=kept)
 

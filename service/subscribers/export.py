@@ -1,4 +1,5 @@
 """CSV export of a list's readers, streamed in keyset batches and safe to open in a spreadsheet."""
+
 from __future__ import annotations
 
 import csv
@@ -42,18 +43,37 @@ def export_csv(session: Session, *, list_slug: str, status: str | None = None) -
     yield csv_line(HEADER)
     after = 0
     while True:
-        query = (select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.timezone, Subscriber.paused_until,
-                        Subscription.status, Subscription.subscribed_at, Subscription.confirmed_at)
-                 .join(Subscription, Subscription.subscriber_id == Subscriber.id)
-                 .where(Subscription.list_id == list_id, Subscription.subscriber_id > after)
-                 .order_by(Subscription.subscriber_id).limit(BATCH))
+        query = (
+            select(
+                Subscriber.id,
+                Subscriber.email,
+                Subscriber.name,
+                Subscriber.timezone,
+                Subscriber.paused_until,
+                Subscription.status,
+                Subscription.subscribed_at,
+                Subscription.confirmed_at,
+            )
+            .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+            .where(Subscription.list_id == list_id, Subscription.subscriber_id > after)
+            .order_by(Subscription.subscriber_id)
+            .limit(BATCH)
+        )
         now = utcnow()
         if status is not None:
             query = query.where(status_condition(status, now))
         rows = session.execute(query).all()
         for row in rows:
-            yield csv_line((row.email, row.name, status_of(row.status, row.paused_until, now), _when(row.subscribed_at),
-                         _when(row.confirmed_at), row.timezone))
+            yield csv_line(
+                (
+                    row.email,
+                    row.name,
+                    status_of(row.status, row.paused_until, now),
+                    _when(row.subscribed_at),
+                    _when(row.confirmed_at),
+                    row.timezone,
+                )
+            )
         if len(rows) < BATCH:
             return
         after = rows[-1].id

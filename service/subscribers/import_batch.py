@@ -1,4 +1,5 @@
 """Writing one batch of checked import rows with set-based statements, and the report the batches add up."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -63,8 +64,16 @@ class CheckedRow:
 class ImportBatch:
     """Writes one batch of checked rows with a handful of set-based statements, whatever its size."""
 
-    def __init__(self, session: Session, mailing_list: MailingList, *, confirmed: bool, reason: str,
-                 started: datetime, report: ImportReport):
+    def __init__(
+        self,
+        session: Session,
+        mailing_list: MailingList,
+        *,
+        confirmed: bool,
+        reason: str,
+        started: datetime,
+        report: ImportReport,
+    ):
         self.session, self.list, self.confirmed, self.report = session, mailing_list, confirmed, report
         self.started = started
         self.details = {"reason": reason} if confirmed else {}
@@ -109,30 +118,59 @@ class ImportBatch:
 
     def _known(self, emails: list[str]) -> dict[str, tuple[int, bool, SubscriptionStatus | None, str, datetime]]:
         """Stored addresses of the batch: id, confirmed anywhere, and their subscription to this list if any."""
-        subscribers = {email: sid for email, sid in self.session.execute(
-            select(Subscriber.email, Subscriber.id).where(_among(self.session, Subscriber.email, emails)))}
+        subscribers = {
+            email: sid
+            for email, sid in self.session.execute(
+                select(Subscriber.email, Subscriber.id).where(_among(self.session, Subscriber.email, emails))
+            )
+        }
         if not subscribers:
             return {}
         ids = list(subscribers.values())
-        confirmed_anywhere = set(self.session.scalars(select(Subscription.subscriber_id).where(
-            _among(self.session, Subscription.subscriber_id, ids),
-            Subscription.status == SubscriptionStatus.confirmed)))
-        here = {sid: (status, source, as_utc(since)) for sid, status, source, since in self.session.execute(
-            select(Subscription.subscriber_id, Subscription.status, Subscription.source, Subscription.subscribed_at)
-            .where(_among(self.session, Subscription.subscriber_id, ids), Subscription.list_id == self.list.id))}
-        return {email: (sid, sid in confirmed_anywhere, *here.get(sid, (None, "", self.started)))
-                for email, sid in subscribers.items()}
+        confirmed_anywhere = set(
+            self.session.scalars(
+                select(Subscription.subscriber_id).where(
+                    _among(self.session, Subscription.subscriber_id, ids),
+                    Subscription.status == SubscriptionStatus.confirmed,
+                )
+            )
+        )
+        here = {
+            sid: (status, source, as_utc(since))
+            for sid, status, source, since in self.session.execute(
+                select(
+                    Subscription.subscriber_id, Subscription.status, Subscription.source, Subscription.subscribed_at
+                ).where(_among(self.session, Subscription.subscriber_id, ids), Subscription.list_id == self.list.id)
+            )
+        }
+        return {
+            email: (sid, sid in confirmed_anywhere, *here.get(sid, (None, "", self.started)))
+            for email, sid in subscribers.items()
+        }
 
     def _insert_subscribers(self, rows: list[CheckedRow], now: datetime) -> dict[str, int]:
         """Insert new addresses (a concurrent insert of the same one is ignored) and return every row's id."""
         if not rows:
             return {}
-        ids = {email: sid for email, sid in _insert_rows(self.session, cast(Table, Subscriber.__table__), [
-            {"email": row.email, "name": row.name, "timezone": row.timezone, "created_at": now} for row in rows],
-            unique=["email"], returning=["email", "id"])}
+        ids = {
+            email: sid
+            for email, sid in _insert_rows(
+                self.session,
+                cast(Table, Subscriber.__table__),
+                [{"email": row.email, "name": row.name, "timezone": row.timezone, "created_at": now} for row in rows],
+                unique=["email"],
+                returning=["email", "id"],
+            )
+        }
         if missing := [row.email for row in rows if row.email not in ids]:  # stored meanwhile by someone else
-            ids.update({email: sid for email, sid in self.session.execute(
-                select(Subscriber.email, Subscriber.id).where(_among(self.session, Subscriber.email, missing)))})
+            ids.update(
+                {
+                    email: sid
+                    for email, sid in self.session.execute(
+                        select(Subscriber.email, Subscriber.id).where(_among(self.session, Subscriber.email, missing))
+                    )
+                }
+            )
         return ids
 
     def _update_profiles(self, profiles: list[dict[str, object]]) -> None:
@@ -147,28 +185,77 @@ class ImportBatch:
         if not subscriber_ids:
             return []
         status = SubscriptionStatus.confirmed if self.confirmed else SubscriptionStatus.unconfirmed
-        return [row[0] for row in _insert_rows(self.session, cast(Table, Subscription.__table__), [
-            {"subscriber_id": sid, "list_id": self.list.id, "status": status, "subscribed_at": now,
-             "confirmed_at": now if self.confirmed else None, "unsubscribed_at": None, "ip": None,
-             "user_agent": None, "source": SOURCE, "consent_text_version": ""} for sid in subscriber_ids],
-            unique=["subscriber_id", "list_id"], returning=["id"])]
+        return [
+            row[0]
+            for row in _insert_rows(
+                self.session,
+                cast(Table, Subscription.__table__),
+                [
+                    {
+                        "subscriber_id": sid,
+                        "list_id": self.list.id,
+                        "status": status,
+                        "subscribed_at": now,
+                        "confirmed_at": now if self.confirmed else None,
+                        "unsubscribed_at": None,
+                        "ip": None,
+                        "user_agent": None,
+                        "source": SOURCE,
+                        "consent_text_version": "",
+                    }
+                    for sid in subscriber_ids
+                ],
+                unique=["subscriber_id", "list_id"],
+                returning=["id"],
+            )
+        ]
 
     def _restart(self, subscriber_ids: list[int], now: datetime) -> list[int]:
         """Readers still awaiting confirmation become confirmed by a pre-confirmed import, with a fresh record."""
         if not subscriber_ids:
             return []
-        return list(self.session.execute(update(Subscription).where(
-            Subscription.list_id == self.list.id,
-            _among(self.session, Subscription.subscriber_id, subscriber_ids)).values(
-            status=SubscriptionStatus.confirmed, subscribed_at=now, confirmed_at=now, unsubscribed_at=None,
-            ip=None, user_agent=None, source=SOURCE, consent_text_version="").returning(Subscription.id)).scalars())
+        return list(
+            self.session.execute(
+                update(Subscription)
+                .where(
+                    Subscription.list_id == self.list.id,
+                    _among(self.session, Subscription.subscriber_id, subscriber_ids),
+                )
+                .values(
+                    status=SubscriptionStatus.confirmed,
+                    subscribed_at=now,
+                    confirmed_at=now,
+                    unsubscribed_at=None,
+                    ip=None,
+                    user_agent=None,
+                    source=SOURCE,
+                    consent_text_version="",
+                )
+                .returning(Subscription.id)
+            ).scalars()
+        )
 
     def _record_consent(self, subscription_ids: list[int], now: datetime) -> None:
         """Append to the consent history of every subscription this batch started."""
         if not subscription_ids:
             return
         action = "confirmed" if self.confirmed else "requested"
-        _insert_rows(self.session, cast(Table, ConsentEvent.__table__), [
-            {"subscription_id": sid, "action": action, "at": now, "ip": None, "user_agent": None, "source": SOURCE,
-             "consent_text_version": "", "details": self.details} for sid in subscription_ids],
-            unique=None, returning=["id"])
+        _insert_rows(
+            self.session,
+            cast(Table, ConsentEvent.__table__),
+            [
+                {
+                    "subscription_id": sid,
+                    "action": action,
+                    "at": now,
+                    "ip": None,
+                    "user_agent": None,
+                    "source": SOURCE,
+                    "consent_text_version": "",
+                    "details": self.details,
+                }
+                for sid in subscription_ids
+            ],
+            unique=None,
+            returning=["id"],
+        )

@@ -1,4 +1,5 @@
 """Bulk import of subscribers from CSV: rows checked in Python, stored with set-based writes a batch at a time."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
@@ -22,9 +23,17 @@ class BulkNotifier(Protocol):
 
     def confirmations(self, subscriber_ids: Sequence[int], list_id: int) -> None: ...
 
+
 def import_csv(
-    session: Session, lines: Iterable[str], *, mailing_list: MailingList, confirmed: bool, notifier: BulkNotifier,
-    reason: str = "", on_batch: Callable[[ImportReport], None] | None = None, batch_size: int = BATCH,
+    session: Session,
+    lines: Iterable[str],
+    *,
+    mailing_list: MailingList,
+    confirmed: bool,
+    notifier: BulkNotifier,
+    reason: str = "",
+    on_batch: Callable[[ImportReport], None] | None = None,
+    batch_size: int = BATCH,
 ) -> ImportReport:
     """Import rows in committed batches; a known address is never duplicated nor mailed twice, a leaver left alone.
 
@@ -58,14 +67,22 @@ def import_csv(
         _flush(session, batch, pending, mailing_list, notifier, on_batch)
         if not report.rows:
             raise
-        raise InvalidInput(f"{error.message} The rows before it were imported ({report.rows} read, {report.added} "
-                           "added); importing the fixed file again duplicates nobody and mails nobody twice.") from None
+        raise InvalidInput(
+            f"{error.message} The rows before it were imported ({report.rows} read, {report.added} "
+            "added); importing the fixed file again duplicates nobody and mails nobody twice."
+        ) from None
     _flush(session, batch, pending, mailing_list, notifier, on_batch)
     return report
 
 
-def _flush(session: Session, batch: ImportBatch, pending: list[CheckedRow], mailing_list: MailingList,
-           notifier: BulkNotifier, on_batch: Callable[[ImportReport], None] | None) -> None:
+def _flush(
+    session: Session,
+    batch: ImportBatch,
+    pending: list[CheckedRow],
+    mailing_list: MailingList,
+    notifier: BulkNotifier,
+    on_batch: Callable[[ImportReport], None] | None,
+) -> None:
     """Write and commit a batch, then ask its new unconfirmed readers to confirm, a chunk per task."""
     to_confirm = batch.write(pending) if pending else []
     pending.clear()
@@ -73,4 +90,4 @@ def _flush(session: Session, batch: ImportBatch, pending: list[CheckedRow], mail
         on_batch(batch.report)
     session.commit()
     for start in range(0, len(to_confirm), CONFIRMATION_BATCH):
-        notifier.confirmations(to_confirm[start:start + CONFIRMATION_BATCH], mailing_list.id)
+        notifier.confirmations(to_confirm[start : start + CONFIRMATION_BATCH], mailing_list.id)

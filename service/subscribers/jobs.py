@@ -1,4 +1,5 @@
 """Background CSV imports: the upload is kept under DATA_DIR/imports and imported by a worker, with progress."""
+
 from __future__ import annotations
 
 import logging
@@ -34,8 +35,16 @@ def imports_dir(settings: Settings) -> Path:
 
 
 def create_import_job(
-    session: Session, settings: Settings, *, list_slug: str, filename: str, source: BinaryIO, confirmed: bool,
-    reason: str, created_by: str, ip: str | None = None,
+    session: Session,
+    settings: Settings,
+    *,
+    list_slug: str,
+    filename: str,
+    source: BinaryIO,
+    confirmed: bool,
+    reason: str,
+    created_by: str,
+    ip: str | None = None,
 ) -> ImportJob:
     """Store the upload and a queued job (committed, so a worker can pick it up); the caller queues the task.
 
@@ -47,14 +56,35 @@ def create_import_job(
     mailing_list = get_list(session, list_slug)
     path = imports_dir(settings) / f"{uuid.uuid4().hex}.csv"
     size = _store(source, path, settings.import_max_bytes)
-    job = ImportJob(list_id=mailing_list.id, created_by=created_by, filename=(filename or "")[:300], path=str(path),
-                    confirmed=confirmed, reason=reason if confirmed else "", status=ImportStatus.queued,
-                    total_bytes=size, read_bytes=0, rejected=[])
+    job = ImportJob(
+        list_id=mailing_list.id,
+        created_by=created_by,
+        filename=(filename or "")[:300],
+        path=str(path),
+        confirmed=confirmed,
+        reason=reason if confirmed else "",
+        status=ImportStatus.queued,
+        total_bytes=size,
+        read_bytes=0,
+        rejected=[],
+    )
     session.add(job)
     session.flush()
-    audit.record(session, actor=created_by, action="subscribers.import", object_type="import_job", object_id=job.id,
-                 details={"list": mailing_list.slug, "filename": job.filename, "confirmed": confirmed,
-                          "reason": job.reason, "bytes": size}, ip=ip)
+    audit.record(
+        session,
+        actor=created_by,
+        action="subscribers.import",
+        object_type="import_job",
+        object_id=job.id,
+        details={
+            "list": mailing_list.slug,
+            "filename": job.filename,
+            "confirmed": confirmed,
+            "reason": job.reason,
+            "bytes": size,
+        },
+        ip=ip,
+    )
     try:
         session.commit()
     except BaseException:
@@ -71,8 +101,10 @@ def _store(source: BinaryIO, path: Path, limit: int) -> int:
             while chunk := source.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise InvalidInput(f"The file is larger than the {_megabytes(limit)} an import may be "
-                                       "(IMPORT_MAX_BYTES). Split it into smaller files and import each.")
+                    raise InvalidInput(
+                        f"The file is larger than the {_megabytes(limit)} an import may be "
+                        "(IMPORT_MAX_BYTES). Split it into smaller files and import each."
+                    )
                 out.write(chunk)
     except BaseException:
         path.unlink(missing_ok=True)
@@ -119,8 +151,9 @@ class _CountingReader:
             yield line
 
 
-def run_import_job(settings: Settings, job_id: int, *, notifier: BulkNotifier,
-                   on_progress: Callable[[ImportJob], None] | None = None) -> ImportJob:
+def run_import_job(
+    settings: Settings, job_id: int, *, notifier: BulkNotifier, on_progress: Callable[[ImportJob], None] | None = None
+) -> ImportJob:
     """Import a queued job's file: running, then done or failed, its counts on the row every batch; the file goes."""
     session = session_factory(settings.effective_database_url)()
     try:
@@ -140,8 +173,15 @@ def run_import_job(settings: Settings, job_id: int, *, notifier: BulkNotifier,
                     if on_progress is not None:
                         on_progress(job)
 
-                report = import_csv(session, utf8_lines(reader), mailing_list=mailing_list, confirmed=job.confirmed,
-                                    reason=job.reason, notifier=notifier, on_batch=record)
+                report = import_csv(
+                    session,
+                    utf8_lines(reader),
+                    mailing_list=mailing_list,
+                    confirmed=job.confirmed,
+                    reason=job.reason,
+                    notifier=notifier,
+                    on_batch=record,
+                )
             _copy(job, report, job.total_bytes)
             job.status = ImportStatus.done
         except InvalidInput as error:
@@ -165,8 +205,11 @@ def _copy(job: ImportJob, report: ImportReport, read_bytes: int) -> None:
     """Put the report's figures on the job row (committed with the batch they describe)."""
     job.read_bytes = read_bytes
     job.rows, job.added, job.already = report.rows, report.added, report.already
-    job.kept_unsubscribed, job.suppressed, job.skipped = report.kept_unsubscribed, report.suppressed, \
-        report.skipped_count
+    job.kept_unsubscribed, job.suppressed, job.skipped = (
+        report.kept_unsubscribed,
+        report.suppressed,
+        report.skipped_count,
+    )
     job.rejected = [[line, reason, text] for line, reason, text in report.skipped]
 
 

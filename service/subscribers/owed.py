@@ -1,4 +1,5 @@
 """The confirmation and welcome emails one reader is still owed, read now: the reader may have moved on since asking."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -13,14 +14,18 @@ from service.models import MailingList, Subscriber, Subscription, SubscriptionSt
 from service.suppressions import is_suppressed
 
 
-def _lists_in(session: Session, subscriber_id: int, list_ids: Sequence[int],
-              status: SubscriptionStatus) -> list[MailingList]:
+def _lists_in(
+    session: Session, subscriber_id: int, list_ids: Sequence[int], status: SubscriptionStatus
+) -> list[MailingList]:
     """The named lists on which the reader is still in the given state (the state may have moved on)."""
     query = (
         select(MailingList)
         .join(Subscription, Subscription.list_id == MailingList.id)
-        .where(Subscription.subscriber_id == subscriber_id, Subscription.list_id.in_(list_ids),
-               Subscription.status == status)
+        .where(
+            Subscription.subscriber_id == subscriber_id,
+            Subscription.list_id.in_(list_ids),
+            Subscription.status == status,
+        )
         .order_by(MailingList.name)
     )
     return list(session.scalars(query))
@@ -32,8 +37,9 @@ def _reader(session: Session, subscriber_id: int) -> Subscriber | None:
     return None if subscriber is None or is_suppressed(session, subscriber.email) else subscriber
 
 
-def confirmation_owed(session: Session, settings: Settings, subscriber_id: int,
-                      list_ids: Sequence[int]) -> EmailMessage | None:
+def confirmation_owed(
+    session: Session, settings: Settings, subscriber_id: int, list_ids: Sequence[int]
+) -> EmailMessage | None:
     """The double opt-in email for the named lists still awaiting confirmation; None when none does."""
     subscriber = _reader(session, subscriber_id)
     if subscriber is None:
@@ -48,8 +54,9 @@ def data_link_owed(session: Session, settings: Settings, subscriber_id: int) -> 
     return emails.data_link_message(settings, subscriber) if subscriber is not None else None
 
 
-def welcomes_owed(session: Session, settings: Settings, subscriber_id: int,
-                  list_ids: Sequence[int]) -> list[EmailMessage]:
+def welcomes_owed(
+    session: Session, settings: Settings, subscriber_id: int, list_ids: Sequence[int]
+) -> list[EmailMessage]:
     """One welcome for each named list the reader is confirmed on (built in the session: brands read through it)."""
     subscriber = _reader(session, subscriber_id)
     if subscriber is None:

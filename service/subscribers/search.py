@@ -1,4 +1,5 @@
 """Subscriber search for admins: address or name fragments, list and status filters, keyset pages on id."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -61,8 +62,10 @@ def status_condition(status: str, now: datetime) -> ColumnElement[bool]:
     if status == "paused":
         return and_(Subscription.status == SubscriptionStatus.confirmed, Subscriber.paused_until > now)
     if status == "confirmed":
-        return and_(Subscription.status == SubscriptionStatus.confirmed,
-                    or_(Subscriber.paused_until.is_(None), Subscriber.paused_until <= now))
+        return and_(
+            Subscription.status == SubscriptionStatus.confirmed,
+            or_(Subscriber.paused_until.is_(None), Subscriber.paused_until <= now),
+        )
     return Subscription.status == SubscriptionStatus(status)
 
 
@@ -72,31 +75,47 @@ def _like(query: str) -> str:
     return f"%{escaped}%"
 
 
-def _matching(session: Session, *, query: str, list_id: int | None, status: str | None,
-              now: datetime) -> tuple[_Found, Any]:
+def _matching(
+    session: Session, *, query: str, list_id: int | None, status: str | None, now: datetime
+) -> tuple[_Found, Any]:
     """Readers matching the filters, newest first; with a list, driven by the (list, status, subscriber) index."""
     columns = (Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.created_at)
     if list_id is not None:
-        statement = select(*columns).join(Subscription, Subscription.subscriber_id == Subscriber.id).where(
-            Subscription.list_id == list_id)
+        statement = (
+            select(*columns)
+            .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+            .where(Subscription.list_id == list_id)
+        )
         if status is not None:
             statement = statement.where(status_condition(status, now))
         order = Subscription.subscriber_id  # the index column: PostgreSQL walks it backwards and stops early
     else:
         statement = select(*columns)
         if status is not None:
-            statement = statement.where(exists().where(Subscription.subscriber_id == Subscriber.id,
-                                                       status_condition(status, now)))
+            statement = statement.where(
+                exists().where(Subscription.subscriber_id == Subscriber.id, status_condition(status, now))
+            )
         order = Subscriber.id
     if query.strip():
         pattern = _like(query.strip())
-        statement = statement.where(or_(func.lower(Subscriber.email).like(pattern, escape="\\"),
-                                        func.lower(Subscriber.name).like(pattern, escape="\\")))
+        statement = statement.where(
+            or_(
+                func.lower(Subscriber.email).like(pattern, escape="\\"),
+                func.lower(Subscriber.name).like(pattern, escape="\\"),
+            )
+        )
     return statement.order_by(order.desc()), order
 
 
-def search_subscribers(session: Session, *, query: str = "", list_slug: str | None = None, status: str | None = None,
-                       after: int | None = None, limit: int = 50) -> Page:
+def search_subscribers(
+    session: Session,
+    *,
+    query: str = "",
+    list_slug: str | None = None,
+    status: str | None = None,
+    after: int | None = None,
+    limit: int = 50,
+) -> Page:
     """One page of readers whose address or name contains `query` (any case), on a list and in a status."""
     status = check_status(status)
     limit = max(1, min(limit, MAX_LIMIT))
@@ -118,8 +137,16 @@ def search_subscribers(session: Session, *, query: str = "", list_slug: str | No
             shown = status
         else:
             shown = min((state for _, _, state in held), key=_RANK.__getitem__, default="unsubscribed")
-        rows.append(SubscriberRow(id=row.id, email=row.email, name=row.name, status=shown,
-                                  lists=sorted(slug for _, slug, _ in held), created_at=row.created_at))
+        rows.append(
+            SubscriberRow(
+                id=row.id,
+                email=row.email,
+                name=row.name,
+                status=shown,
+                lists=sorted(slug for _, slug, _ in held),
+                created_at=row.created_at,
+            )
+        )
     return Page(rows=rows, next_after=rows[-1].id if more and rows else None)
 
 
@@ -129,11 +156,13 @@ def _memberships(session: Session, subscriber_ids: list[int], now: datetime) -> 
     if not subscriber_ids:
         return held
     rows = session.execute(
-        select(Subscription.subscriber_id, MailingList.id, MailingList.slug, Subscription.status,
-               Subscriber.paused_until)
+        select(
+            Subscription.subscriber_id, MailingList.id, MailingList.slug, Subscription.status, Subscriber.paused_until
+        )
         .join(MailingList, MailingList.id == Subscription.list_id)
         .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
-        .where(Subscription.subscriber_id.in_(subscriber_ids)))
+        .where(Subscription.subscriber_id.in_(subscriber_ids))
+    )
     for subscriber_id, list_id, slug, state, paused_until in rows:
         held[subscriber_id].append((list_id, slug, status_of(state, paused_until, now)))
     return held

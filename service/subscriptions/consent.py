@@ -1,4 +1,5 @@
 """Proof of consent: who asked, from where, under which text, and the history every change appends to."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 clean_name is also the one check for every other name that reaches a header or a subject: list names, the
 site's name and the sender names of the branding, and the SITE_* settings.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Joining lists: put an address on lists with its consent record, and confirm from the emailed link."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,4 +1,5 @@
 """The lists, readers and subscriptions the rules and the public pages look up."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -31,8 +32,9 @@ def lists_by_slug(session: Session, slugs: Iterable[str]) -> list[MailingList]:
 
 def all_lists(session: Session) -> list[MailingList]:
     """Every open list, by name, for the public forms and pages (archived lists are hidden there)."""
-    return list(session.scalars(select(MailingList).where(MailingList.archived_at.is_(None))
-                                .order_by(MailingList.name)))
+    return list(
+        session.scalars(select(MailingList).where(MailingList.archived_at.is_(None)).order_by(MailingList.name))
+    )
 
 
 def subscriber_by_email(session: Session, email: str) -> Subscriber | None:

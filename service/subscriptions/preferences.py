@@ -1,4 +1,5 @@
 """A reader's own choices from an email's links: preferences, pause, unsubscribe."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -87,11 +88,22 @@ def update_preferences(
             subscription.status = SubscriptionStatus.unsubscribed
             subscription.unsubscribed_at = utcnow()
             record_consent(session, subscription, "unsubscribed", consent)
-    new_lists = [ml for lid, ml in wanted.items()
-                 if current.get(lid) is None or current[lid].status != SubscriptionStatus.confirmed]
+    new_lists = [
+        ml
+        for lid, ml in wanted.items()
+        if current.get(lid) is None or current[lid].status != SubscriptionStatus.confirmed
+    ]
     if new_lists:
-        add_subscriptions(session, email=subscriber.email, lists=new_lists, consent=consent, confirmed=True,
-                          name=subscriber.name, timezone=subscriber.timezone, trusted_profile=True)
+        add_subscriptions(
+            session,
+            email=subscriber.email,
+            lists=new_lists,
+            consent=consent,
+            confirmed=True,
+            name=subscriber.name,
+            timezone=subscriber.timezone,
+            trusted_profile=True,
+        )
     session.commit()
     return subscriber
 

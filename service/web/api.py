@@ -1,4 +1,5 @@
 """JSON API: the twin of the subscribe form, and the health check."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
@@ -32,8 +33,9 @@ class Accepted(BaseModel):
 @router.post("/api/subscriptions", status_code=202, response_model=Accepted)
 def create_subscription(body: SubscriptionRequest, request: Request, session: Session = Depends(get_session)):
     """Same rules and same answer as the form, whatever the address's history."""
-    subscribe(request, session, email=body.email, name=body.name, lists=body.lists, timezone=body.timezone,
-              source="api")
+    subscribe(
+        request, session, email=body.email, name=body.name, lists=body.lists, timezone=body.timezone, source="api"
+    )
     return JSONResponse(
         {"status": "accepted", "detail": "If this address can be subscribed, a confirmation email is on its way."},
         status_code=202,

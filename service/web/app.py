@@ -1,4 +1,5 @@
 """The FastAPI application factory: wiring only (settings, templates, middleware, error mapping)."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
@@ -37,16 +38,24 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
         namespace=settings.task_queue,
         resend=settings.subscribe_resend_limit,
     )
-    app.state.admin_throttle = FailureThrottle(settings.effective_rate_limit_storage_url, settings.admin_auth_limit,
-                                               namespace=settings.task_queue)
-    app.state.login_throttle = LoginThrottle(settings.effective_rate_limit_storage_url, settings.admin_login_limit,
-                                             namespace=settings.task_queue)
-    app.add_middleware(GuardedBody, max_bytes=settings.max_body_bytes, timeout=settings.request_timeout_seconds,
-                       path_limits={"/api/admin/": settings.max_admin_body_bytes,
-                                    "/admin/": settings.max_admin_body_bytes,
-                                    "/admin/subscribers/import": settings.import_max_bytes,
-                                    "/api/admin/imports": settings.import_max_bytes,
-                                    "/api/bounces": settings.max_admin_body_bytes})  # a bounce quotes its message
+    app.state.admin_throttle = FailureThrottle(
+        settings.effective_rate_limit_storage_url, settings.admin_auth_limit, namespace=settings.task_queue
+    )
+    app.state.login_throttle = LoginThrottle(
+        settings.effective_rate_limit_storage_url, settings.admin_login_limit, namespace=settings.task_queue
+    )
+    app.add_middleware(
+        GuardedBody,
+        max_bytes=settings.max_body_bytes,
+        timeout=settings.request_timeout_seconds,
+        path_limits={
+            "/api/admin/": settings.max_admin_body_bytes,
+            "/admin/": settings.max_admin_body_bytes,
+            "/admin/subscribers/import": settings.import_max_bytes,
+            "/api/admin/imports": settings.import_max_bytes,
+            "/api/bounces": settings.max_admin_body_bytes,
+        },
+    )  # a bounce quotes its message
     app.add_middleware(AllowedMethods)
     app.add_middleware(SecurityHeaders, hsts=settings.base_url.lower().startswith("https://"))
 

@@ -3,6 +3,7 @@
 An edition's page is rendered from its frozen stories, not from the email: a reader in the browser gets the site's
 page with links to the story pages and a subscribe box, never an email footer or anyone's unsubscribe link.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -68,19 +69,27 @@ def list_archive_with_slash(slug: str, session: Session = Depends(get_session)):
 
 
 @router.get("/archive/{slug}")
-def list_archive(request: Request, slug: str, page: int = Query(1, ge=1, le=100_000),
-                 session: Session = Depends(get_session)):
+def list_archive(
+    request: Request, slug: str, page: int = Query(1, ge=1, le=100_000), session: Session = Depends(get_session)
+):
     """A list's published editions, newest first and a page at a time, each with its date and top headlines."""
     mailing_list = get_list(session, slug)
     editions = archived_editions(session, mailing_list, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     if page > 1 and not editions:
         use_language(request, mailing_list.locale)
-        raise UnknownPage(tr(request, "%(list)s has fewer than %(page)s pages of editions.", list=mailing_list.name,
-                             page=page))
+        raise UnknownPage(
+            tr(request, "%(list)s has fewer than %(page)s pages of editions.", list=mailing_list.name, page=page)
+        )
     shown = editions[:PAGE_SIZE]
     stories = stories_of_editions(session, shown)
-    context = {"list": mailing_list, "editions": shown, "stories": stories, "top": TOP_HEADLINES, "page": page,
-               "older_page": page + 1 if len(editions) > PAGE_SIZE else None}
+    context = {
+        "list": mailing_list,
+        "editions": shown,
+        "stories": stories,
+        "top": TOP_HEADLINES,
+        "page": page,
+        "older_page": page + 1 if len(editions) > PAGE_SIZE else None,
+    }
     return _page(request, "archive_list.html", context, subscribe_to=mailing_list)
 
 
@@ -89,12 +98,20 @@ def archive_feed(request: Request, slug: str, session: Session = Depends(get_ses
     """An Atom feed of a list's editions, one entry per edition carrying each story's key points and link."""
     settings = request.app.state.settings
     mailing_list = get_list(session, slug)
-    entries = [(e, [story_brief(settings, s, (e.story_edits or {}).get(str(s.id)), mailing_list.locale)
-                    for s in edition_stories(session, e)],
-                archive_url(settings, mailing_list, e.edition_date))
-               for e in archived_editions(session, mailing_list, limit=FEED_ENTRIES)]
+    entries = [
+        (
+            e,
+            [
+                story_brief(settings, s, (e.story_edits or {}).get(str(s.id)), mailing_list.locale)
+                for s in edition_stories(session, e)
+            ],
+            archive_url(settings, mailing_list, e.edition_date),
+        )
+        for e in archived_editions(session, mailing_list, limit=FEED_ENTRIES)
+    ]
     body = request.app.state.templates.get_template("feed.xml").render(
-        list=mailing_list, entries=entries, base_url=settings.base_url)
+        list=mailing_list, entries=entries, base_url=settings.base_url
+    )
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
@@ -118,8 +135,14 @@ def archive_edition(request: Request, slug: str, day: str, session: Session = De
     older, newer = neighbour_editions(session, edition)
     edits = edition.story_edits or {}  # the editor's headlines and key points for this edition
     briefs = [story_brief(settings, s, edits.get(str(s.id)), mailing_list.locale) for s in stories]
-    context = {"list": mailing_list, "edition": edition, "briefs": briefs,
-               "total_sources": total_sources(stories) if stories else 0, "older": older, "newer": newer}
+    context = {
+        "list": mailing_list,
+        "edition": edition,
+        "briefs": briefs,
+        "total_sources": total_sources(stories) if stories else 0,
+        "older": older,
+        "newer": newer,
+    }
     return _page(request, "archive_edition.html", context, subscribe_to=mailing_list)
 
 
@@ -128,10 +151,12 @@ def _published(request: Request, session: Session, mailing_list: MailingList, da
     try:
         when = date.fromisoformat(day)
     except ValueError:  # a mistyped address is a page that does not exist, not a form error
-        raise UnknownList(tr(request, "There is no %(list)s edition for %(day)s.", list=mailing_list.name,
-                             day=repr(day))) from None
+        raise UnknownList(
+            tr(request, "There is no %(list)s edition for %(day)s.", list=mailing_list.name, day=repr(day))
+        ) from None
     edition = published_edition(session, mailing_list, when)
     if edition is None:
-        raise UnknownList(tr(request, "There is no %(list)s edition for %(day)s.", list=mailing_list.name,
-                             day=when.isoformat()))
+        raise UnknownList(
+            tr(request, "There is no %(list)s edition for %(day)s.", list=mailing_list.name, day=when.isoformat())
+        )
     return edition

@@ -3,6 +3,7 @@
 Left out of the OpenAPI document on purpose: its body is a raw message/rfc822, not JSON, and its
 callers are mail servers configured once by an operator (see README, "Bounces and complaints").
 """
+
 from __future__ import annotations
 
 import hmac
@@ -23,8 +24,7 @@ def _check_token(request: Request) -> None:
     expected = request.app.state.settings.bounce_api_token
     given = request.headers.get("authorization", "")
     scheme, _, token = given.partition(" ")
-    if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(),
-                                                                             expected.encode()):
+    if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
         raise NotAuthorised("POST /api/bounces needs `Authorization: Bearer <BOUNCE_API_TOKEN>`.")
 
 
@@ -46,6 +46,19 @@ async def take_bounce(request: Request, session: Session = Depends(get_session))
         return found
 
     taken = await run_in_threadpool(take)
-    return JSONResponse({"status": "accepted", "reports": [
-        {"kind": item.kind, "recipient": item.recipient, "status": item.status, "matched_by": item.matched_by,
-         "action": item.action} for item in taken]}, status_code=202)
+    return JSONResponse(
+        {
+            "status": "accepted",
+            "reports": [
+                {
+                    "kind": item.kind,
+                    "recipient": item.recipient,
+                    "status": item.status,
+                    "matched_by": item.matched_by,
+                    "action": item.action,
+                }
+                for item in taken
+            ],
+        },
+        status_code=202,
+    )

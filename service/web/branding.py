@@ -1,4 +1,5 @@
 """Branding on the web: the `brand` every page template sees, and the uploaded logos served from our own origin."""
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,11 @@ def _logo_response(logo) -> Response:
     """The image bytes; the URL carries a version, so browsers may keep it for a day."""
     if logo is None:
         raise UnknownPage("There is no logo here.")
-    return Response(logo.data, media_type=logo.content_type,
-                    headers={"Cache-Control": "public, max-age=86400", "Content-Disposition": "inline"})
+    return Response(
+        logo.data,
+        media_type=logo.content_type,
+        headers={"Cache-Control": "public, max-age=86400", "Content-Disposition": "inline"},
+    )
 
 
 @router.get("/brand/logo")

@@ -1,4 +1,5 @@
 """What pages and API share: the DB session dependency, consent context, and the subscribe hand-off."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -33,13 +34,26 @@ def client_ip(request: Request) -> str | None:
 
 
 def subscribe(
-    request: Request, session: Session, *, email: str, name: str | None, lists: Iterable[str],
-    timezone: str | None, source: str,
+    request: Request,
+    session: Session,
+    *,
+    email: str,
+    name: str | None,
+    lists: Iterable[str],
+    timezone: str | None,
+    source: str,
 ) -> SubscribeRequest:
     """Check the request, count it against the caller's network, and hand it to a worker."""
     settings = request.app.state.settings
-    checked = check_request(session, email=email, name=name, list_slugs=lists, timezone=timezone,
-                            consent=consent_from(request, source), check_deliverability=settings.check_deliverability)
+    checked = check_request(
+        session,
+        email=email,
+        name=name,
+        list_slugs=lists,
+        timezone=timezone,
+        consent=consent_from(request, source),
+        check_deliverability=settings.check_deliverability,
+    )
     request.app.state.limiter.check_ip(client_ip(request))
     request.app.state.notifier.subscribe_request(checked)
     return checked

@@ -1,4 +1,5 @@
 """The API reference at /docs: Swagger UI from our own origin (swagger-ui-bundle), so no CDN and a strict CSP."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI

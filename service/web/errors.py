@@ -1,4 +1,5 @@
 """Domain errors to HTTP, in one place: a JSON body under /api and for clients that ask for JSON, a page otherwise."""
+
 from __future__ import annotations
 
 import logging
@@ -41,10 +42,19 @@ STATUS = [
     (ServiceUnavailable, 503),
 ]
 STATUS_BY_CODE = {"not_authorised": 401}
-TITLES = {400: N_("This link is not valid"), 403: N_("Please reload the form"), 404: N_("Not found"),
-          408: N_("Too slow"), 409: N_("Changed since you opened it"), 410: N_("This link has expired"),
-          413: N_("Too much data"), 422: N_("Please check your input"), 429: N_("Slow down"),
-          500: N_("Something went wrong"), 503: N_("Please try again later")}
+TITLES = {
+    400: N_("This link is not valid"),
+    403: N_("Please reload the form"),
+    404: N_("Not found"),
+    408: N_("Too slow"),
+    409: N_("Changed since you opened it"),
+    410: N_("This link has expired"),
+    413: N_("Too much data"),
+    422: N_("Please check your input"),
+    429: N_("Slow down"),
+    500: N_("Something went wrong"),
+    503: N_("Please try again later"),
+}
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 log = logging.getLogger(__name__)
 
@@ -104,8 +114,13 @@ def server_error_response(request: Request, error: Exception):
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     message = N_("Something went wrong on our side. It has been logged; please try again in a little while.")
     # Starlette answers from outside every middleware here, so the page brings its own security headers.
-    headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff",
-               "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
+    headers = {
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-store",
+    }
     if wants_json(request):
         return JSONResponse({"error": "internal_error", "detail": message}, status_code=500, headers=headers)
     try:
@@ -113,8 +128,11 @@ def server_error_response(request: Request, error: Exception):
         page.headers.update(headers)
         return page
     except Exception:  # noqa: BLE001  (a broken page must not hide the first error behind a second one)
-        return HTMLResponse("<!doctype html><title>Something went wrong</title><h1>Something went wrong</h1>"
-                            f"<p>{message}</p>", status_code=500, headers=headers)
+        return HTMLResponse(
+            f"<!doctype html><title>Something went wrong</title><h1>Something went wrong</h1><p>{message}</p>",
+            status_code=500,
+            headers=headers,
+        )
 
 
 def validation_error_response(request: Request, error: RequestValidationError):

@@ -3,6 +3,7 @@
 A subscribe POST answers 303 to the check-your-inbox page, so a refresh never posts again; the address
 travels there in a short-lived signed cookie, and "send it again" is limited per address.
 """
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -25,8 +26,16 @@ router = APIRouter()
 CHECK_INBOX = "/subscribe/check-inbox"
 
 
-def _form_page(request: Request, session: Session, template: str, *, chosen: set[str], status_code: int = 200,
-               values: dict[str, str] | None = None, errors: dict[str, str] | None = None):
+def _form_page(
+    request: Request,
+    session: Session,
+    template: str,
+    *,
+    chosen: set[str],
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+):
     """A page with the subscribe form: the site's, or the list's own brand when there is exactly one list."""
     lists = all_lists(session)
     use_list_language(request, lists)
@@ -34,10 +43,17 @@ def _form_page(request: Request, session: Session, template: str, *, chosen: set
         use_brand(request, list_brand(session, request.app.state.settings, lists[0]))
         chosen = {lists[0].slug}
     latest = latest_editions(session, lists) if template == "landing.html" else []
-    return render_page(request, template, status_code, lists=lists, chosen=chosen, latest=latest,
-                       values=values or {"email": "", "name": ""},
-                       errors={field: tr(request, message) for field, message in (errors or {}).items()},
-                       archive_url="/archive")
+    return render_page(
+        request,
+        template,
+        status_code,
+        lists=lists,
+        chosen=chosen,
+        latest=latest,
+        values=values or {"email": "", "name": ""},
+        errors={field: tr(request, message) for field, message in (errors or {}).items()},
+        archive_url="/archive",
+    )
 
 
 @router.get("/")
@@ -55,8 +71,15 @@ def subscribe_form(request: Request, list: str | None = None, session: Session =
 def _with_pending(request: Request, response, pending: PendingRequest):
     """Attach the check-your-inbox cookie (HttpOnly, this path only, gone in two hours)."""
     settings = request.app.state.settings
-    response.set_cookie(INBOX_COOKIE, pending.sign(settings.secret_key), max_age=INBOX_MAX_AGE, path="/subscribe",
-                        httponly=True, samesite="lax", secure=settings.base_url.startswith("https://"))
+    response.set_cookie(
+        INBOX_COOKIE,
+        pending.sign(settings.secret_key),
+        max_age=INBOX_MAX_AGE,
+        path="/subscribe",
+        httponly=True,
+        samesite="lax",
+        secure=settings.base_url.startswith("https://"),
+    )
     return response
 
 
@@ -73,16 +96,25 @@ def subscribe_submit(
     """Errors come back under their fields with the input kept; a valid request goes on to check-your-inbox."""
     check_csrf(request, csrf_token_value)
     settings = request.app.state.settings
-    errors = field_errors(session, email=email, name=name, lists=list,
-                          check_deliverability=settings.check_deliverability)
+    errors = field_errors(
+        session, email=email, name=name, lists=list, check_deliverability=settings.check_deliverability
+    )
     if errors:
-        return _form_page(request, session, "subscribe.html", chosen=set(list), status_code=422,
-                          values={"email": email, "name": name}, errors=errors)
+        return _form_page(
+            request,
+            session,
+            "subscribe.html",
+            chosen=set(list),
+            status_code=422,
+            values={"email": email, "name": name},
+            errors=errors,
+        )
     zone = browser_zone(timezone)
     checked = subscribe(request, session, email=email, name=name, lists=list, timezone=zone, source="form")
     chosen = [ml for ml in (session.get(MailingList, list_id) for list_id in checked.list_ids) if ml is not None]
-    pending = PendingRequest(address=checked.address, lists=[ml.slug for ml in chosen], name=checked.name,
-                             timezone=zone)
+    pending = PendingRequest(
+        address=checked.address, lists=[ml.slug for ml in chosen], name=checked.name, timezone=zone
+    )
     return _with_pending(request, RedirectResponse(CHECK_INBOX, status_code=303), pending)
 
 
@@ -96,8 +128,9 @@ def check_inbox(request: Request, session: Session = Depends(get_session)):
 
 
 @router.post("/subscribe/resend")
-def resend(request: Request, csrf_token_value: str = Form("", alias=CSRF_FIELD),
-           session: Session = Depends(get_session)):
+def resend(
+    request: Request, csrf_token_value: str = Form("", alias=CSRF_FIELD), session: Session = Depends(get_session)
+):
     """Send the confirmation again for the address in the cookie, at most SUBSCRIBE_RESEND_LIMIT times."""
     check_csrf(request, csrf_token_value)
     settings = request.app.state.settings
@@ -106,8 +139,21 @@ def resend(request: Request, csrf_token_value: str = Form("", alias=CSRF_FIELD),
         return RedirectResponse(CHECK_INBOX, status_code=303)
     wait = request.app.state.limiter.check_resend(pending.address)
     if not wait:
-        subscribe(request, session, email=pending.address, name=pending.name, lists=pending.lists,
-                  timezone=pending.timezone, source="form-resend")
-    again = PendingRequest(address=pending.address, lists=pending.lists, name=pending.name,
-                           timezone=pending.timezone, resent="limited" if wait else "sent", wait=wait)
+        subscribe(
+            request,
+            session,
+            email=pending.address,
+            name=pending.name,
+            lists=pending.lists,
+            timezone=pending.timezone,
+            source="form-resend",
+        )
+    again = PendingRequest(
+        address=pending.address,
+        lists=pending.lists,
+        name=pending.name,
+        timezone=pending.timezone,
+        resent="limited" if wait else "sent",
+        wait=wait,
+    )
     return _with_pending(request, RedirectResponse(CHECK_INBOX, status_code=303), again)

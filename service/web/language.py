@@ -1,4 +1,5 @@
 """The language of a reader page: the list's when the page is about one list, else the browser's among the lists'."""
+
 from __future__ import annotations
 
 import logging
@@ -68,9 +69,15 @@ class PageTemplates:
     """Jinja2Templates per language behind the one TemplateResponse every page calls."""
 
     def __init__(self, directory: Path, context_processors: list) -> None:
-        self._by_language = {language: Jinja2Templates(env=templating.localise(Environment(
-            loader=FileSystemLoader(str(directory)), autoescape=select_autoescape()), language),
-            context_processors=context_processors) for language in LANGUAGES}
+        self._by_language = {
+            language: Jinja2Templates(
+                env=templating.localise(
+                    Environment(loader=FileSystemLoader(str(directory)), autoescape=select_autoescape()), language
+                ),
+                context_processors=context_processors,
+            )
+            for language in LANGUAGES
+        }
 
     def TemplateResponse(self, request: Request, name: str, context: dict | None = None, **kwargs: Any):
         """Starlette's TemplateResponse, rendered in the page's language."""

@@ -1,4 +1,5 @@
 """OPTIONS and 405 answers name every method a path takes (Allow), whichever of its routes matched first."""
+
 from __future__ import annotations
 
 from starlette.responses import Response
@@ -12,9 +13,14 @@ STATIC = ("GET", "HEAD")  # what a mounted StaticFiles answers
 def allowed_methods(scope: Scope) -> list[str]:
     """Every method some route of the app answers at this path (empty: no route has the path)."""
     routes = scope["app"].router.routes
-    allowed = [method for method in METHODS
-               if any(not isinstance(route, Mount) and route.matches({**scope, "method": method})[0] == Match.FULL
-                      for route in routes)]
+    allowed = [
+        method
+        for method in METHODS
+        if any(
+            not isinstance(route, Mount) and route.matches({**scope, "method": method})[0] == Match.FULL
+            for route in routes
+        )
+    ]
     if any(isinstance(route, Mount) and route.matches(scope)[0] == Match.FULL for route in routes):
         allowed += [method for method in STATIC if method not in allowed]
     return [*allowed, "OPTIONS"] if allowed else []

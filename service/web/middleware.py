@@ -1,4 +1,5 @@
 """Pure ASGI middleware that guards every request: body size and deadline, and the security headers of answers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,16 +10,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.errors import ServiceError
 
 # Pages run only our own script files (the subscribe form's time zone) and no third-party resource.
-CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                           "img-src 'self' data: https:; "
-                           "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: https:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 # The admin UI runs its own small script (progress bars) and frames its own edition previews, nothing else.
-ADMIN_CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                                 "img-src 'self' data: https:; connect-src 'self'; frame-src 'self'; "
-                                 "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+ADMIN_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: https:; connect-src 'self'; frame-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 # An edition preview is the email itself, shown inside the admin page: framed by us only, and it runs nothing.
-PREVIEW_CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; "
-                                   "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
+PREVIEW_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
 # the link is the key: never cache these pages
 TOKEN_PATHS = ("/confirm/", "/unsubscribe/", "/preferences/", "/u/", "/my-data/")
 HSTS = b"max-age=31536000"  # a year, this host only: browsers never try plain http again (sub-domains are not ours)
@@ -82,8 +89,13 @@ class GuardedBody:
 def _too_large(max_bytes: int) -> BodyTooLarge:
     """The 413's message says what the limit is, in the unit a person would use."""
     mib, kib = max_bytes // (1024 * 1024), max_bytes // 1024
-    limit = (f"{mib} MB" if max_bytes == mib * 1024 * 1024 and mib else
-             f"{kib} KB" if max_bytes == kib * 1024 and kib else f"{max_bytes} bytes")
+    limit = (
+        f"{mib} MB"
+        if max_bytes == mib * 1024 * 1024 and mib
+        else f"{kib} KB"
+        if max_bytes == kib * 1024 and kib
+        else f"{max_bytes} bytes"
+    )
     return BodyTooLarge(f"The request body is too large: the limit here is {limit}.")
 
 
@@ -110,8 +122,13 @@ class SecurityHeaders:
         admin = path.startswith(("/admin", "/docs"))  # the admin UI and the API reference run our own scripts
         no_store = path.startswith(TOKEN_PATHS) or (admin and not path.startswith(("/admin/static/", "/docs/static/")))
         preview = admin and path.endswith("/preview.html")
-        policy = (PREVIEW_CONTENT_SECURITY_POLICY if preview else ADMIN_CONTENT_SECURITY_POLICY if admin
-                  else CONTENT_SECURITY_POLICY)
+        policy = (
+            PREVIEW_CONTENT_SECURITY_POLICY
+            if preview
+            else ADMIN_CONTENT_SECURITY_POLICY
+            if admin
+            else CONTENT_SECURITY_POLICY
+        )
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

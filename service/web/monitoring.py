@@ -1,4 +1,5 @@
 """Ops endpoints: Prometheus metrics (bearer token when METRICS_TOKEN is set) and the readiness check."""
+
 from __future__ import annotations
 
 import hmac
@@ -26,8 +27,12 @@ def prometheus_metrics(request: Request) -> Response:
     """Prometheus exposition text, gathered fresh at each scrape."""
     settings: Settings = request.app.state.settings
     if not _authorised(request, settings):
-        return Response("missing or wrong bearer token\n", status_code=401, media_type="text/plain",
-                        headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        return Response(
+            "missing or wrong bearer token\n",
+            status_code=401,
+            media_type="text/plain",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     return Response(metrics.render(settings), media_type=metrics.CONTENT_TYPE)
 
 
@@ -36,6 +41,8 @@ def readyz(request: Request) -> JSONResponse:
     """Ready when the database, the broker and SMTP all answer; 503 naming what does not."""
     checks = readiness(request.app.state.settings)
     ready = all(check.ok for check in checks)
-    return JSONResponse({"status": "ok" if ready else "unavailable",
-                         "checks": {check.name: check.as_json() for check in checks}},
-                        status_code=200 if ready else 503, headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": {check.name: check.as_json() for check in checks}},
+        status_code=200 if ready else 503,
+        headers={"Cache-Control": "no-store"},
+    )

@@ -3,6 +3,7 @@
 The preferences link travels in every email, forwarded ones too, so it only asks for the data link: that one goes
 to the reader's address alone and is dead an hour later.
 """
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -30,8 +31,13 @@ def _reader(request: Request, session: Session, purpose: Purpose, token: str) ->
     try:
         payload = read_token(secret, purpose, token, max_age=DATA_LINK_SECONDS if purpose == Purpose.data else None)
     except ExpiredToken:
-        raise ExpiredToken(tr(request, "This link has expired: it works for an hour. Ask for a new one on your "
-                                       "preferences page (the link at the bottom of every email).")) from None
+        raise ExpiredToken(
+            tr(
+                request,
+                "This link has expired: it works for an hour. Ask for a new one on your "
+                "preferences page (the link at the bottom of every email).",
+            )
+        ) from None
     subscriber = session.get(Subscriber, payload["s"])
     if subscriber is None:
         raise InvalidToken(tr(request, "This link belongs to an address we no longer hold."))
@@ -40,17 +46,30 @@ def _reader(request: Request, session: Session, purpose: Purpose, token: str) ->
 
 
 @router.post("/preferences/{token}/data-link")
-def ask_for_data_link(request: Request, token: str, csrf_token_value: str = Form("", alias=CSRF_FIELD),
-                      session: Session = Depends(get_session)):
+def ask_for_data_link(
+    request: Request,
+    token: str,
+    csrf_token_value: str = Form("", alias=CSRF_FIELD),
+    session: Session = Depends(get_session),
+):
     """Email the reader a fresh data link (limited per mailbox); the page says where it went."""
     check_csrf(request, csrf_token_value)
     subscriber = _reader(request, session, Purpose.preferences, token)
     request.app.state.limiter.check_data_link(subscriber.email)
     request.app.state.notifier.data_link(subscriber.id)
-    return render_page(request, "message.html", cookie=False, title=tr(request, "Check your inbox"),
-                       message=tr(request, "We have sent a link to %(address)s. It works for an hour: open it to "
-                                           "download or delete your data.", address=subscriber.email),
-                       link=f"/preferences/{token}", link_text=tr(request, "Back to your preferences"))
+    return render_page(
+        request,
+        "message.html",
+        cookie=False,
+        title=tr(request, "Check your inbox"),
+        message=tr(
+            request,
+            "We have sent a link to %(address)s. It works for an hour: open it to download or delete your data.",
+            address=subscriber.email,
+        ),
+        link=f"/preferences/{token}",
+        link_text=tr(request, "Back to your preferences"),
+    )
 
 
 @router.get("/my-data/{token}")
@@ -64,20 +83,34 @@ def data_page(request: Request, token: str, session: Session = Depends(get_sessi
 def download(request: Request, token: str, session: Session = Depends(get_session)):
     """Everything we hold about the reader, as a JSON download (never cached)."""
     subscriber = _reader(request, session, Purpose.data, token)
-    data = export_subscriber_data(session, subscriber.id, actor=READER, ip=client_ip(request),
-                                  retention_days=request.app.state.settings.delivery_retention_days)
-    return JSONResponse(data, headers={"Content-Disposition": 'attachment; filename="my-newsletter-data.json"',
-                                       "Cache-Control": "no-store"})
+    data = export_subscriber_data(
+        session,
+        subscriber.id,
+        actor=READER,
+        ip=client_ip(request),
+        retention_days=request.app.state.settings.delivery_retention_days,
+    )
+    return JSONResponse(
+        data,
+        headers={"Content-Disposition": 'attachment; filename="my-newsletter-data.json"', "Cache-Control": "no-store"},
+    )
 
 
 @router.post("/my-data/{token}/erase")
-def erase(request: Request, token: str, csrf_token_value: str = Form("", alias=CSRF_FIELD),
-          session: Session = Depends(get_session)):
+def erase(
+    request: Request,
+    token: str,
+    csrf_token_value: str = Form("", alias=CSRF_FIELD),
+    session: Session = Depends(get_session),
+):
     """Delete the reader's data; only a hash of the address stays, so we never mail it again."""
     check_csrf(request, csrf_token_value)
     subscriber = _reader(request, session, Purpose.data, token)
     title = tr(request, "Your data is deleted")  # in the reader's language, read before their lists go
-    message = tr(request, "We have deleted your address, your subscriptions and their history. We keep only a "
-                          "one-way hash of the address, so that it is never mailed again.")
+    message = tr(
+        request,
+        "We have deleted your address, your subscriptions and their history. We keep only a "
+        "one-way hash of the address, so that it is never mailed again.",
+    )
     erase_subscriber(session, subscriber.id, actor=READER, ip=client_ip(request))
     return render_page(request, "message.html", cookie=False, title=title, message=message)

@@ -1,4 +1,5 @@
 """The OpenAPI document tells the truth: every error status a route can answer, our error body, the admin auth."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -14,11 +15,26 @@ from service.stories import StoryIn
 # The rules a field is checked by, stated in the document, so that a request the schema allows is not a 422.
 SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")  # email-validator refuses these domains
 _ANY_CASE = "|".join("".join(f"[{c}{c.upper()}]" for c in name) for name in SPECIAL_USE)
-EmailAddress = Annotated[str, Field(min_length=3, max_length=MAX_ADDRESS_LENGTH, json_schema_extra={
-    "format": "email", "pattern": f"^(?!.*[.@]({_ANY_CASE})\\.?$)"},  # in the schema only; the app runs email-validator
-    description="An email address (checked with email-validator; no special-use domain such as .test)")]
-ListSlug = Annotated[str, Field(max_length=64, pattern=SLUG.pattern,
-                                description="A list's slug: lower-case letters, digits and dashes, e.g. world-news")]
+EmailAddress = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=MAX_ADDRESS_LENGTH,
+        json_schema_extra={
+            "format": "email",
+            "pattern": f"^(?!.*[.@]({_ANY_CASE})\\.?$)",
+        },  # in the schema only; the app runs email-validator
+        description="An email address (checked with email-validator; no special-use domain such as .test)",
+    ),
+]
+ListSlug = Annotated[
+    str,
+    Field(
+        max_length=64,
+        pattern=SLUG.pattern,
+        description="A list's slug: lower-case letters, digits and dashes, e.g. world-news",
+    ),
+]
 LanguageCode = Annotated[str, Field(max_length=3, pattern=LANGUAGE.pattern, description="ISO 639-1 code, e.g. en")]
 
 
@@ -50,7 +66,8 @@ REASONS = {
     503: "The service cannot take requests right now; try again later",
 }
 ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody, "description": REASONS[code]} for code in (400, 401, 403, 408, 413, 422, 429)}
+    code: {"model": ErrorBody, "description": REASONS[code]} for code in (400, 401, 403, 408, 413, 422, 429)
+}
 
 
 def _codes(method: str, path: str, operation: dict[str, Any]) -> set[int]:
@@ -76,10 +93,11 @@ def _codes(method: str, path: str, operation: dict[str, Any]) -> set[int]:
 
 
 # (method, path): (code, description, whether the redirect is the only success answer)
-REDIRECTS = {("post", "/subscribe"): ("303", "Taken: on to the check-your-inbox page (errors: the form again)", True),
-             ("post", "/subscribe/resend"): ("303", "Back to the check-your-inbox page, which says what happened",
-                                             True),
-             ("post", "/preferences/{token}"): ("303", "Saved: back to the preferences page", False)}
+REDIRECTS = {
+    ("post", "/subscribe"): ("303", "Taken: on to the check-your-inbox page (errors: the form again)", True),
+    ("post", "/subscribe/resend"): ("303", "Back to the check-your-inbox page, which says what happened", True),
+    ("post", "/preferences/{token}"): ("303", "Saved: back to the preferences page", False),
+}
 
 
 def _document_pages(schema: dict[str, Any]) -> None:
@@ -108,8 +126,11 @@ def _document_errors(schema: dict[str, Any]) -> None:
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # FastAPI's own HTTPValidationError shape is not what we answer
             for code in sorted(_codes(method, path, operation)):
-                content = ({"application/json": {"schema": error_ref}} if path.startswith("/api/")
-                           else {"text/html": {"schema": {"type": "string"}}})
+                content = (
+                    {"application/json": {"schema": error_ref}}
+                    if path.startswith("/api/")
+                    else {"text/html": {"schema": {"type": "string"}}}
+                )
                 responses.setdefault(str(code), {"description": REASONS[code], "content": content})
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
@@ -121,11 +142,15 @@ def describe(app: FastAPI) -> None:
 
     def build() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version="1", routes=app.routes,
-                                 description="Subscribe, confirm, preferences and unsubscribe pages and their JSON "
-                                             "twin; the admin API takes `Authorization: Bearer <token>` (an API "
-                                             "token or ADMIN_TOKEN), or a signed-in admin's session cookie with "
-                                             "its CSRF token in `X-CSRF-Token` on changes.")
+            schema = get_openapi(
+                title=app.title,
+                version="1",
+                routes=app.routes,
+                description="Subscribe, confirm, preferences and unsubscribe pages and their JSON "
+                "twin; the admin API takes `Authorization: Bearer <token>` (an API "
+                "token or ADMIN_TOKEN), or a signed-in admin's session cookie with "
+                "its CSRF token in `X-CSRF-Token` on changes.",
+            )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components["ErrorBody"] = ErrorBody.model_json_schema()
             components["StoryIn"] = StoryIn.model_json_schema(ref_template="#/components/schemas/{model}")

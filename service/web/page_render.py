@@ -1,4 +1,5 @@
 """Rendering a reader page: the CSRF token in reach of every form, and its cookie set when it was just minted."""
+
 from __future__ import annotations
 
 from fastapi import Request

@@ -1,4 +1,5 @@
 """Reader pages behind an email's link: confirm, preferences, unsubscribe or pause (their data: web/my_data.py)."""
+
 from __future__ import annotations
 
 from zoneinfo import available_timezones
@@ -63,16 +64,25 @@ def _named_lists(session: Session, payload: dict) -> list[MailingList]:
 
 
 @router.post("/confirm/{token}")
-def confirm_submit(request: Request, token: str, csrf_token_value: str = Form("", alias=CSRF_FIELD),
-                   session: Session = Depends(get_session)):
+def confirm_submit(
+    request: Request,
+    token: str,
+    csrf_token_value: str = Form("", alias=CSRF_FIELD),
+    session: Session = Depends(get_session),
+):
     """Confirm the lists the link names, then welcome the reader."""
     check_csrf(request, csrf_token_value)
     payload = _token(request, Purpose.confirm, token)
     subscriber = _subscriber(session, payload)
     use_list_language(request, _named_lists(session, payload))
     list_ids = [i for i in payload.get("l", []) if isinstance(i, int)]
-    newly, already = confirm(session, subscriber_id=subscriber.id, list_ids=list_ids,
-                             consent=consent_from(request, "confirm-link"), notifier=request.app.state.notifier)
+    newly, already = confirm(
+        session,
+        subscriber_id=subscriber.id,
+        list_ids=list_ids,
+        consent=consent_from(request, "confirm-link"),
+        notifier=request.app.state.notifier,
+    )
     confirmed = newly + already
     if not confirmed:
         raise InvalidInput(tr(request, "There is nothing left to confirm for this link. Please subscribe again."))
@@ -81,10 +91,18 @@ def confirm_submit(request: Request, token: str, csrf_token_value: str = Form(""
     now = utcnow()
     language = page_language(request)
     coming = [(ml, spoken_moment(next_edition_at(ml, subscriber.timezone, now), now, language)) for ml in confirmed]
-    return _page(request, "confirmed.html", title=tr(request, "You are subscribed"), newly=newly, confirmed=confirmed,
-                 names=joined([ml.name for ml in confirmed], language), coming=coming, zone=subscriber.timezone,
-                 latest=latest_editions(session, confirmed),
-                 preferences_url=links.preferences_url(request.app.state.settings, subscriber.id))
+    return _page(
+        request,
+        "confirmed.html",
+        title=tr(request, "You are subscribed"),
+        newly=newly,
+        confirmed=confirmed,
+        names=joined([ml.name for ml in confirmed], language),
+        coming=coming,
+        zone=subscriber.timezone,
+        latest=latest_editions(session, confirmed),
+        preferences_url=links.preferences_url(request.app.state.settings, subscriber.id),
+    )
 
 
 @router.get("/preferences/{token}")
@@ -94,8 +112,17 @@ def preferences_page(request: Request, token: str, session: Session = Depends(ge
     use_list_language(request, readers_lists(subscriber))
     subscribed = {s.list_id for s in subscriber.subscriptions if s.status == SubscriptionStatus.confirmed}
     paused = _paused(subscriber)
-    return _page(request, "preferences.html", subscriber=subscriber, lists=all_lists(session),
-                 subscribed=subscribed, timezones=TIMEZONES, token=token, saved=saved, paused=paused)
+    return _page(
+        request,
+        "preferences.html",
+        subscriber=subscriber,
+        lists=all_lists(session),
+        subscribed=subscribed,
+        timezones=TIMEZONES,
+        token=token,
+        saved=saved,
+        paused=paused,
+    )
 
 
 @router.post("/preferences/{token}")
@@ -117,11 +144,21 @@ def preferences_submit(
     consent = consent_from(request, "preferences")
     if action == "unsubscribe_all":
         unsubscribe(session, subscriber_id=subscriber.id, list_id=None, consent=consent)
-        return _page(request, "message.html", title=tr(request, "You are unsubscribed"),
-                     message=tr(request, "You will receive no more emails from us. You can subscribe again at any "
-                                        "time."))
-    update_preferences(session, subscriber_id=subscriber.id, name=name, timezone=timezone,
-                       list_slugs=list, pause=pause, consent=consent)
+        return _page(
+            request,
+            "message.html",
+            title=tr(request, "You are unsubscribed"),
+            message=tr(request, "You will receive no more emails from us. You can subscribe again at any time."),
+        )
+    update_preferences(
+        session,
+        subscriber_id=subscriber.id,
+        name=name,
+        timezone=timezone,
+        list_slugs=list,
+        pause=pause,
+        consent=consent,
+    )
     return RedirectResponse(f"/preferences/{token}?saved=1", status_code=303)
 
 
@@ -133,8 +170,7 @@ def unsubscribe_page(request: Request, token: str, session: Session = Depends(ge
     use_list_language(request, _named_lists(session, payload) or readers_lists(subscriber))
     names = [s.mailing_list.name for s in subscriber.subscriptions if payload.get("l") in (None, s.list_id)]
     current = [s.mailing_list for s in subscriber.subscriptions if s.status == SubscriptionStatus.confirmed]
-    return _page(request, "unsubscribe.html", token=token, names=names, current=current,
-                 paused=_paused(subscriber))
+    return _page(request, "unsubscribe.html", token=token, names=names, current=current, paused=_paused(subscriber))
 
 
 def _paused(subscriber: Subscriber) -> bool:
@@ -143,24 +179,39 @@ def _paused(subscriber: Subscriber) -> bool:
 
 
 @router.post("/unsubscribe/{token}/pause")
-def pause_instead(request: Request, token: str, pause: str = Form("4w"),
-                  csrf_token_value: str = Form("", alias=CSRF_FIELD), session: Session = Depends(get_session)):
+def pause_instead(
+    request: Request,
+    token: str,
+    pause: str = Form("4w"),
+    csrf_token_value: str = Form("", alias=CSRF_FIELD),
+    session: Session = Depends(get_session),
+):
     """Stop the emails for a while and keep the subscriptions (the unsubscribe link may do less than unsubscribe)."""
     check_csrf(request, csrf_token_value)
     payload = _token(request, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
     use_list_language(request, _named_lists(session, payload) or readers_lists(subscriber))
     until_moment = pause_emails(session, subscriber_id=subscriber.id, choice=pause)
-    message = tr(request, "You stay subscribed, and we send nothing until you resume them from any email’s "
-                         "preferences link.") if pause == "forever" or until_moment is None else \
-        tr(request, "You stay subscribed, and we send nothing until %(date)s.",
-          date=short_date(until_moment, page_language(request)))
+    message = (
+        tr(request, "You stay subscribed, and we send nothing until you resume them from any email’s preferences link.")
+        if pause == "forever" or until_moment is None
+        else tr(
+            request,
+            "You stay subscribed, and we send nothing until %(date)s.",
+            date=short_date(until_moment, page_language(request)),
+        )
+    )
     return _page(request, "message.html", cookie=False, title=tr(request, "Your emails are paused"), message=message)
 
 
 @router.post("/unsubscribe/{token}/lists")
-def leave_lists(request: Request, token: str, list: list[str] = Form(default_factory=list),
-                csrf_token_value: str = Form("", alias=CSRF_FIELD), session: Session = Depends(get_session)):
+def leave_lists(
+    request: Request,
+    token: str,
+    list: list[str] = Form(default_factory=list),
+    csrf_token_value: str = Form("", alias=CSRF_FIELD),
+    session: Session = Depends(get_session),
+):
     """Leave the ticked lists only, and keep the others."""
     check_csrf(request, csrf_token_value)
     payload = _token(request, Purpose.unsubscribe, token)
@@ -171,18 +222,38 @@ def leave_lists(request: Request, token: str, list: list[str] = Form(default_fac
     consent = consent_from(request, "unsubscribe-page")
     left = []
     for mailing_list in lists_by_slug(session, list):
-        left += [ml.name for ml in unsubscribe(session, subscriber_id=subscriber.id, list_id=mailing_list.id,
-                                               consent=consent)]
-    message = tr(request, "You will receive no more %(names)s; the others stay as they were.",
-                names=joined(left, page_language(request))) if left else \
-        tr(request, "You will receive no more of these emails; the others stay as they were.")
-    return _page(request, "message.html", cookie=False, title=tr(request, "You are unsubscribed"), message=message,
-                 link="/", link_text=tr(request, "Back to the front page"))
+        left += [
+            ml.name
+            for ml in unsubscribe(session, subscriber_id=subscriber.id, list_id=mailing_list.id, consent=consent)
+        ]
+    message = (
+        tr(
+            request,
+            "You will receive no more %(names)s; the others stay as they were.",
+            names=joined(left, page_language(request)),
+        )
+        if left
+        else tr(request, "You will receive no more of these emails; the others stay as they were.")
+    )
+    return _page(
+        request,
+        "message.html",
+        cookie=False,
+        title=tr(request, "You are unsubscribed"),
+        message=message,
+        link="/",
+        link_text=tr(request, "Back to the front page"),
+    )
 
 
 @router.post("/unsubscribe/{token}")
-def unsubscribe_one_click(request: Request, token: str, one_click: str = Form("", alias="List-Unsubscribe"),
-                          csrf_token_value: str = Form("", alias=CSRF_FIELD), session: Session = Depends(get_session)):
+def unsubscribe_one_click(
+    request: Request,
+    token: str,
+    one_click: str = Form("", alias="List-Unsubscribe"),
+    csrf_token_value: str = Form("", alias=CSRF_FIELD),
+    session: Session = Depends(get_session),
+):
     """RFC 8058 one-click: List-Unsubscribe=One-Click in the body, 200, no redirect, no cookie; idempotent."""
     if one_click != "One-Click":
         raise InvalidInput("Expected the form field List-Unsubscribe=One-Click.")
@@ -193,6 +264,14 @@ def unsubscribe_one_click(request: Request, token: str, one_click: str = Form(""
     # The page's button carries its CSRF token; a mail client's one-click POST has no cookie, and needs none.
     source = "unsubscribe-page" if csrf_matches(request, csrf_token_value) else "one-click"
     unsubscribe(session, subscriber_id=subscriber.id, list_id=list_id, consent=consent_from(request, source))
-    return _page(request, "message.html", cookie=False, title=tr(request, "You are unsubscribed"),
-                 message=tr(request, "You will receive no more of these emails. Changed your mind? You can subscribe "
-                                    "again at any time."), link="/subscribe", link_text=tr(request, "Subscribe again"))
+    return _page(
+        request,
+        "message.html",
+        cookie=False,
+        title=tr(request, "You are unsubscribed"),
+        message=tr(
+            request, "You will receive no more of these emails. Changed your mind? You can subscribe again at any time."
+        ),
+        link="/subscribe",
+        link_text=tr(request, "Subscribe again"),
+    )

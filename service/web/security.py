@@ -1,4 +1,5 @@
 """CSRF for HTML forms: a double-submit token bound to a cookie, plus an Origin/Referer check."""
+
 from __future__ import annotations
 
 import hmac
@@ -46,8 +47,15 @@ def set_csrf_cookie(request: Request, response) -> None:
     """Persist a freshly minted token (SameSite=Lax, HttpOnly)."""
     token = getattr(request.state, "new_csrf", None)
     if token:
-        response.set_cookie(_cookie_name(request), token, httponly=True, samesite="lax", secure=_https(request),
-                            path="/", max_age=86400 * 7)
+        response.set_cookie(
+            _cookie_name(request),
+            token,
+            httponly=True,
+            samesite="lax",
+            secure=_https(request),
+            path="/",
+            max_age=86400 * 7,
+        )
 
 
 def csrf_matches(request: Request, submitted: str | None) -> bool:
@@ -72,5 +80,6 @@ def same_origin(request: Request) -> bool:
 def check_csrf(request: Request, submitted: str | None) -> None:
     """Refuse a form post that did not come from our own page."""
     if not same_origin(request) or not csrf_matches(request, submitted):
-        raise CsrfFailed(N_("This form has expired or was not sent from our site. Please reload the page and try "
-                            "again."))
+        raise CsrfFailed(
+            N_("This form has expired or was not sent from our site. Please reload the page and try again.")
+        )

@@ -1,4 +1,5 @@
 """The production web server: uvicorn with our bind address, no banner, and a deadline for request headers."""
+
 from __future__ import annotations
 
 import asyncio

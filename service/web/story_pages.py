@@ -1,4 +1,5 @@
 """A story's public page: what the edition's "Read more" opens, with every source and item, and a way to subscribe."""
+
 from __future__ import annotations
 
 from datetime import UTC
@@ -18,7 +19,8 @@ from service.web.language import page_language, use_language
 
 router = APIRouter()
 PAGE_404: dict[int | str, dict[str, Any]] = {
-    404: {"description": "There is no such story", "content": {"text/html": {"schema": {"type": "string"}}}}}
+    404: {"description": "There is no such story", "content": {"text/html": {"schema": {"type": "string"}}}}
+}
 
 
 def coverage(story: Story, language: str = DEFAULT) -> list[dict[str, Any]]:
@@ -26,8 +28,14 @@ def coverage(story: Story, language: str = DEFAULT) -> list[dict[str, Any]]:
     rows = []
     for item in sorted(story.items, key=lambda item: (as_utc(item.published_at), item.id), reverse=True):
         when = as_utc(item.published_at).astimezone(UTC)
-        rows.append({"item": item, "when": f"{short_date(when, language)}, {clock(when, language)} UTC",
-                     "iso": when.isoformat(), "dated": item.dated})
+        rows.append(
+            {
+                "item": item,
+                "when": f"{short_date(when, language)}, {clock(when, language)} UTC",
+                "iso": when.isoformat(),
+                "dated": item.dated,
+            }
+        )
     return rows
 
 
@@ -44,8 +52,6 @@ def by_publisher(story: Story, rows: list[dict[str, Any]]) -> list[dict[str, Any
     return [group for group in groups.values() if group["rows"]]
 
 
-
-
 @router.get("/stories/{story_id}", responses=PAGE_404)
 def story_page(request: Request, story_id: str, session: Session = Depends(get_session)):
     """One story: its key points, sources and coverage, and the list that brings more like it."""
@@ -56,9 +62,19 @@ def story_page(request: Request, story_id: str, session: Session = Depends(get_s
     language = page_language(request)
     rows = coverage(story, language)
     groups = by_publisher(story, rows)
-    tally = translate_plural(language, "%(num)s article from %(publishers)s", "%(num)s articles from %(publishers)s",
-                             len(rows), publishers=translate_plural(language, "%(num)s publisher",
-                                                                    "%(num)s publishers", len(groups)))
-    context = {"story": story, "coverage": rows, "groups": groups, "tally": tally,
-               "declared": story.hand_written and story.source_count != len(groups), "list": offered}
+    tally = translate_plural(
+        language,
+        "%(num)s article from %(publishers)s",
+        "%(num)s articles from %(publishers)s",
+        len(rows),
+        publishers=translate_plural(language, "%(num)s publisher", "%(num)s publishers", len(groups)),
+    )
+    context = {
+        "story": story,
+        "coverage": rows,
+        "groups": groups,
+        "tally": tally,
+        "declared": story.hand_written and story.source_count != len(groups),
+        "list": offered,
+    }
     return request.app.state.templates.TemplateResponse(request, "story.html", context)

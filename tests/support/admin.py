@@ -1,4 +1,5 @@
 """Helpers that act like an admin's browser on the test client: an account, a sign-in, the page's CSRF token."""
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,11 @@ def sign_in(client, email: str = "ann@example.org", password: str = PASSWORD):
     form = client.get("/admin/login")
     assert form.status_code == 200, form.text
     token = CSRF.search(form.text).group(1)
-    return client.post("/admin/login", data={"email": email, "password": password, "csrf_token": token,
-                                             "next": "/admin"}, follow_redirects=False)
+    return client.post(
+        "/admin/login",
+        data={"email": email, "password": password, "csrf_token": token, "next": "/admin"},
+        follow_redirects=False,
+    )
 
 
 def signed_in(client, db, email: str = "ann@example.org", role: AdminRole = AdminRole.admin):

@@ -1,4 +1,5 @@
 """One web app per configuration for the whole session: create_app costs 0.3 s (FastAPI builds every route)."""
+
 from __future__ import annotations
 
 from typing import Any

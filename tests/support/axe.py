@@ -1,4 +1,5 @@
 """axe-core (from npm, pinned in tests/a11y/package-lock.json) run inside a playwright page, serious findings listed."""
+
 from __future__ import annotations
 
 from pathlib import Path

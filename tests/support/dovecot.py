@@ -1,4 +1,5 @@
 """A real IMAP server for tests: Dovecot (Debian's dovecot-imapd) in the foreground, on a free port, in a temp dir."""
+
 from __future__ import annotations
 
 import os
@@ -82,15 +83,18 @@ class Dovecot:
             me = pwd.getpwuid(os.getuid())
             uid, gid, user, group, login = me.pw_uid, me.pw_gid, me.pw_name, grp.getgrgid(me.pw_gid).gr_name, me.pw_name
         config = self.root / "dovecot.conf"
-        config.write_text(CONFIG.format(root=self.root, port=self.port, uid=uid, gid=gid, user=user, group=group,
-                                        login_user=login))
-        self.proc = subprocess.Popen([binary, "-F", "-c", str(config)], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
+        config.write_text(
+            CONFIG.format(root=self.root, port=self.port, uid=uid, gid=gid, user=user, group=group, login_user=login)
+        )
+        self.proc = subprocess.Popen(
+            [binary, "-F", "-c", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"dovecot exited: {self.proc.stdout.read().decode() if self.proc.stdout else ''}"
-                                     f"{self._log()}")
+                raise AssertionError(
+                    f"dovecot exited: {self.proc.stdout.read().decode() if self.proc.stdout else ''}{self._log()}"
+                )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return self

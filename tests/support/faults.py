@@ -1,4 +1,5 @@
 """Measuring a fault scenario: waiting with an explanation, counting what the SMTP server got, reporting figures."""
+
 from __future__ import annotations
 
 import subprocess
@@ -19,8 +20,7 @@ from service.models import Delivery, Edition, EditionStatus
 from tests.support.smtp import CountingSmtpServer
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str,
-             explain: Callable[[], str] = lambda: "") -> None:
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, explain: Callable[[], str] = lambda: "") -> None:
     """Poll until true; fail with what was awaited (and what `explain` says of the state then)."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -31,8 +31,14 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str,
 
 def send_edition(env: dict[str, str], slug: str) -> None:
     """The operator's `newsletter editions send`: the list's edition starts now and its drains go to the queue."""
-    done = subprocess.run([sys.executable, "-m", "service.cli", "editions", "send", "--list", slug],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "editions", "send", "--list", slug],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -55,20 +61,27 @@ def first_log_line(log_path: Path, text: str, since: datetime) -> datetime | Non
 def ledger_counts(url: str) -> dict[str, int]:
     """Ledger rows per status."""
     with engine_for(url).connect() as conn:
-        return {str(status): number for status, number in
-                conn.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all()}
+        return {
+            str(status): number
+            for status, number in conn.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
+        }
 
 
 def ledger_state(url: str, admin: Callable[[], psycopg.Connection]) -> Callable[[], str]:
     """The ledger's counts, its leases and what each database session is doing: why an edition is not done."""
+
     def explain() -> str:
         """Read it now."""
         with admin() as conn:
-            rows = conn.execute("SELECT client_addr, state, wait_event_type, wait_event, left(query, 90) "
-                                "FROM pg_stat_activity WHERE datname = %s", (url.rsplit("/", 1)[1],)).fetchall()
+            rows = conn.execute(
+                "SELECT client_addr, state, wait_event_type, wait_event, left(query, 90) "
+                "FROM pg_stat_activity WHERE datname = %s",
+                (url.rsplit("/", 1)[1],),
+            ).fetchall()
         with engine_for(url).connect() as conn:
             leases = conn.exec_driver_sql("SELECT token, expires_at, now() FROM delivery_leases").all()
         return "\n".join([f"ledger: {ledger_counts(url)}", f"leases: {leases}", "sessions:", *map(str, rows)])
+
     return explain
 
 
@@ -89,9 +102,14 @@ class Figures:
 
     def report(self) -> str:
         """One block of text a person can quote."""
-        lines = [f"scenario: {self.scenario}: {self.fault}", self.setup,
-                 f"duplicates: {self.duplicates}", f"misses: {self.misses}", f"ledger: {self.statuses}",
-                 f"recovery: {self.recovery:.1f} s ({self.bound})"]
+        lines = [
+            f"scenario: {self.scenario}: {self.fault}",
+            self.setup,
+            f"duplicates: {self.duplicates}",
+            f"misses: {self.misses}",
+            f"ledger: {self.statuses}",
+            f"recovery: {self.recovery:.1f} s ({self.bound})",
+        ]
         lines += [f"{key}: {value}" for key, value in self.notes.items()]
         return "\n".join(line for line in lines if line)
 

@@ -1,4 +1,5 @@
 """A real HTTP server for feed tests: ThreadingHTTPServer on 127.0.0.1 that serves routes and records requests."""
+
 from __future__ import annotations
 
 import threading

@@ -3,6 +3,7 @@
 They run inside the services namespace of a tests.support.netns.Network, owned by the test, so a test may
 restart them without touching the machine's own PostgreSQL and Redis (other tests use those).
 """
+
 from __future__ import annotations
 
 import glob
@@ -43,28 +44,52 @@ class PrivatePostgres:
     def _as_postgres(self, *command: str, namespace: bool = False) -> None:
         """initdb and the server refuse to run as root: run as the postgres user (in the namespace if asked)."""
         prefix = self.network.run_in(self.network.services) if namespace else []
-        done = subprocess.run([*prefix, "runuser", "-u", "postgres", "--", *command], capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run(
+            [*prefix, "runuser", "-u", "postgres", "--", *command], capture_output=True, text=True, timeout=120
+        )
         if done.returncode != 0:
             raise RuntimeError(f"{command[0]} failed: {done.stderr.strip() or done.stdout.strip()}\n{self.tail()}")
 
     def init(self) -> PrivatePostgres:
         """A new cluster: trust for the test network, no fsync (nothing here must survive the machine)."""
         shutil.chown(self.root, "postgres", "postgres")
-        self._as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                          "--no-sync", "-E", "UTF8", "--no-locale")
+        self._as_postgres(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        )
         with (self.data / "postgresql.conf").open("a") as conf:
-            conf.write(f"listen_addresses = '{self.network.database_ip}'\nport = 5432\n"
-                       f"unix_socket_directories = '{self.data}'\nfsync = off\nfull_page_writes = off\n"
-                       "max_connections = 200\nshared_buffers = 64MB\n")
+            conf.write(
+                f"listen_addresses = '{self.network.database_ip}'\nport = 5432\n"
+                f"unix_socket_directories = '{self.data}'\nfsync = off\nfull_page_writes = off\n"
+                "max_connections = 200\nshared_buffers = 64MB\n"
+            )
         with (self.data / "pg_hba.conf").open("a") as hba:
             hba.write(f"host all all {self.network.prefix}.0/24 trust\n")
         return self
 
     def start(self) -> None:
         """Start inside the services namespace and wait until it accepts connections."""
-        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
-                          "start", namespace=True)
+        self._as_postgres(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-w",
+            "-t",
+            "60",
+            "start",
+            namespace=True,
+        )
 
     def stop(self, mode: str = "fast") -> None:
         """fast: roll back open transactions and close every connection, as an operator's restart does."""
@@ -83,8 +108,9 @@ class PrivatePostgres:
 
     def admin(self) -> psycopg.Connection:
         """An autocommit connection to the maintenance database."""
-        return psycopg.connect(f"postgresql://postgres@{self.network.database_ip}:5432/postgres", autocommit=True,
-                               connect_timeout=5)
+        return psycopg.connect(
+            f"postgresql://postgres@{self.network.database_ip}:5432/postgres", autocommit=True, connect_timeout=5
+        )
 
     def tail(self, size: int = 3000) -> str:
         """The end of the server log, for failure messages."""
@@ -97,8 +123,20 @@ class NamespacedRedis(Managed):
     def __init__(self, network: Network, log_path: Path):
         self.network = network
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        command = [*network.run_in(network.services), binary, "--bind", network.services_ip, "--port", "6379",
-                   "--save", "", "--appendonly", "no", "--protected-mode", "no"]
+        command = [
+            *network.run_in(network.services),
+            binary,
+            "--bind",
+            network.services_ip,
+            "--port",
+            "6379",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "no",
+        ]
         super().__init__(command, dict(os.environ), log_path)
 
     def url(self, db: int = 0) -> str:

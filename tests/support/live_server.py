@@ -1,4 +1,5 @@
 """The real app served by uvicorn in a background thread, for tests that drive a real browser."""
+
 from __future__ import annotations
 
 import threading
@@ -17,8 +18,9 @@ class LiveServer:
     def __init__(self, app, host: str = "127.0.0.1", port: int | None = None):
         self.host = host
         self.port = port or free_port()
-        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", access_log=False,
-                                lifespan="on", ws="none")
+        config = uvicorn.Config(
+            app, host=host, port=self.port, log_level="warning", access_log=False, lifespan="on", ws="none"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"uvicorn-{self.port}", daemon=True)
 

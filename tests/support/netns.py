@@ -6,6 +6,7 @@ veth joins that bridge; the test process joins it through one veth of its own. N
 run's pid, and `destroy` removes everything it made, whatever state a failed test left it in. Nothing of
 the root namespace is touched but that one veth.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -107,8 +108,20 @@ class Network:
         ip(*svc, "link", "set", "dev", "bridge0", "up")
         for address in (self.services_ip, self.database_ip):
             ip(*svc, "addr", "add", f"{address}/24", "dev", "bridge0")
-        ip(*svc, "link", "add", "name", "vtest", "type", "veth", "peer", "name", self.root_link,
-           "netns", str(os.getpid()))
+        ip(
+            *svc,
+            "link",
+            "add",
+            "name",
+            "vtest",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            self.root_link,
+            "netns",
+            str(os.getpid()),
+        )
         ip(*svc, "link", "set", "dev", "vtest", "master", "bridge0", "up")
         ip("addr", "add", f"{self.test_ip}/24", "dev", self.root_link)
         ip("link", "set", "dev", self.root_link, "up")

@@ -1,4 +1,5 @@
 """Real service processes a test can start, SIGKILL and restart: Celery workers, beats and a Redis server."""
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,9 @@ class Managed:
         """Start and wait until it says it is ready."""
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(self.command, cwd=REPO_ROOT, env=self.env, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + timeout
         while self.ready_marker and self.ready_marker not in self.log_path.read_bytes()[offset:]:
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -73,8 +75,20 @@ class Worker(Managed):
     ready_marker = b"ready."
 
     def __init__(self, env: dict[str, str], log_path: Path, name: str, concurrency: int = 2):
-        command = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=INFO",
-                   f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "-n", f"{name}@%h"]
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "worker",
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"{name}@%h",
+        ]
         super().__init__(command, env, log_path)
 
 
@@ -84,8 +98,17 @@ class Beat(Managed):
     ready_marker = b"beat: Starting"
 
     def __init__(self, env: dict[str, str], log_path: Path, schedule_dir: Path):
-        command = [sys.executable, "-m", "celery", "-A", "worker", "beat", "--loglevel=INFO",
-                   f"--schedule={schedule_dir / 'celerybeat-schedule'}", "--pidfile="]
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "worker",
+            "beat",
+            "--loglevel=INFO",
+            f"--schedule={schedule_dir / 'celerybeat-schedule'}",
+            "--pidfile=",
+        ]
         super().__init__(command, env, log_path)
 
 

@@ -2,6 +2,7 @@
 internet" and /etc/hosts is ours, so redirects to loopback and DNS rebinding are tried for real, with the system
 resolver and real sockets. Prints what each fetch did as JSON; nothing leaves the namespace (it has only `lo`).
 """
+
 from __future__ import annotations
 
 import json

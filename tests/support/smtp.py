@@ -1,4 +1,5 @@
 """A real SMTP server for tests: aiosmtpd on a free port, recording envelopes and parsed messages."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Helpers that act like a reader's browser and mail client on the test client."""
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,13 @@ def csrf_from(client, path: str) -> str:
 
 def subscribe_by_form(client, email: str, lists=("world-news",), name: str = "", timezone: str = "Europe/London"):
     """Fill and submit the subscribe form."""
-    data = {"csrf_token": csrf_from(client, "/subscribe"), "email": email, "name": name, "list": list(lists),
-            "timezone": timezone}
+    data = {
+        "csrf_token": csrf_from(client, "/subscribe"),
+        "email": email,
+        "name": name,
+        "list": list(lists),
+        "timezone": timezone,
+    }
     return client.post("/subscribe", data=data)
 
 
@@ -46,9 +52,7 @@ def link_path(message: EmailMessage, kind: str) -> str:
 def statuses(session, email: str) -> dict[str, str]:
     """Each list slug the address is on, with its status, straight from the database."""
     session.expire_all()
-    rows = session.execute(
-        select(Subscription).join(Subscriber).where(Subscriber.email == email.lower())
-    ).scalars()
+    rows = session.execute(select(Subscription).join(Subscriber).where(Subscriber.email == email.lower())).scalars()
     return {s.mailing_list.slug: s.status.value for s in rows}
 
 

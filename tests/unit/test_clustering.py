@@ -1,4 +1,5 @@
 """Story clustering: what a reader of the email would notice if it went wrong."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -85,8 +86,9 @@ def test_items_outside_the_window_never_join(clusterer):
     b = item("b", "Metro-North worker killed by train near Yonkers station", 73.0)
     assert len(set(stories(clusterer.assign([a, b], [])))) == 2
     assert clusterer.assign([b], [(a, "old-story")]) == [NewStory(0)]
-    assert clusterer.assign([b.__class__(**{**b.__dict__, "published": T0 + timedelta(hours=71)})],
-                            [(a, "old-story")]) == ["old-story"]
+    assert clusterer.assign(
+        [b.__class__(**{**b.__dict__, "published": T0 + timedelta(hours=71)})], [(a, "old-story")]
+    ) == ["old-story"]
 
 
 def test_window_is_measured_on_item_times_not_the_clock():
@@ -129,12 +131,18 @@ def test_unknown_method_is_refused():
 
 def test_key_points_drop_boilerplate_and_near_duplicates():
     texts = [
-        ("Sbarro filed for Chapter 11 bankruptcy protection on Monday. The pizza chain plans to close "
-        "dozens of its mall restaurants. Continue reading..."),
-        ("Pizza chain Sbarro filed for Chapter 11 bankruptcy protection on Monday! It is the second "
-        "filing in three years. The post Sbarro files again appeared first on Pizza Daily."),
-        ("The chain blamed falling mall traffic for its troubles. Click here to subscribe to our "
-        "newsletter. Copyright 2025 Example Media. Sbarro said its restaurants stay open during the [\u2026]"),
+        (
+            "Sbarro filed for Chapter 11 bankruptcy protection on Monday. The pizza chain plans to close "
+            "dozens of its mall restaurants. Continue reading..."
+        ),
+        (
+            "Pizza chain Sbarro filed for Chapter 11 bankruptcy protection on Monday! It is the second "
+            "filing in three years. The post Sbarro files again appeared first on Pizza Daily."
+        ),
+        (
+            "The chain blamed falling mall traffic for its troubles. Click here to subscribe to our "
+            "newsletter. Copyright 2025 Example Media. Sbarro said its restaurants stay open during the [\u2026]"
+        ),
         "Read more",
     ]
     points = key_points(texts)
@@ -182,8 +190,9 @@ def test_stored_vectors_are_reused_and_foreign_formats_are_recomputed():
     blobs = embed_titles([story.title for story in SBARRO])
     assert all(len(blob) == VECTOR_BYTES for blob in blobs)
     assert decode_vector(blobs[0][:-2]) is None and decode_vector(None) is None
-    stored = [ItemText(key=s.key, title=s.title, published=s.published, vector=b)
-              for s, b in zip(SBARRO, blobs, strict=True)]
+    stored = [
+        ItemText(key=s.key, title=s.title, published=s.published, vector=b) for s, b in zip(SBARRO, blobs, strict=True)
+    ]
     stale = [ItemText(key=s.key, title=s.title, published=s.published, vector=b"\0" * 10) for s in SBARRO]
     clusterer = get_clusterer("hybrid-expand")
     assert len(set(clusterer.assign(stored, []))) == 1
@@ -193,14 +202,28 @@ def test_stored_vectors_are_reused_and_foreign_formats_are_recomputed():
 def test_key_points_belong_to_the_story_and_name_their_item():
     tagline = "Daily Wire brings you the world every morning."
     members = [
-        item("q1", "Strong earthquake strikes off northern Japan", 0.0, publisher="Daily Wire",
-             summary=f"A magnitude 7.1 earthquake struck off northern Japan on Tuesday. {tagline}"),
-        item("q2", "Japan quake: tsunami warning lifted after magnitude 7.1 tremor", 0.5, publisher="Coast Post",
-             summary=("Authorities lifted a tsunami warning for the Pacific coast hours after the quake. "
-                      "Separately, the city council approved a new budget for public libraries.")),
+        item(
+            "q1",
+            "Strong earthquake strikes off northern Japan",
+            0.0,
+            publisher="Daily Wire",
+            summary=f"A magnitude 7.1 earthquake struck off northern Japan on Tuesday. {tagline}",
+        ),
+        item(
+            "q2",
+            "Japan quake: tsunami warning lifted after magnitude 7.1 tremor",
+            0.5,
+            publisher="Coast Post",
+            summary=(
+                "Authorities lifted a tsunami warning for the Pacific coast hours after the quake. "
+                "Separately, the city council approved a new budget for public libraries."
+            ),
+        ),
     ]
-    context = [item(f"c{n}", f"Other story {n}", 1.0, publisher="Daily Wire", summary=f"Item {n} text. {tagline}")
-               for n in range(4)]
+    context = [
+        item(f"c{n}", f"Other story {n}", 1.0, publisher="Daily Wire", summary=f"Item {n} text. {tagline}")
+        for n in range(4)
+    ]
 
     points = story_points(members, title=members[0].title, context=context)
 
@@ -277,21 +300,56 @@ def test_two_halves_of_one_happening_each_confirmed_by_several_publishers_become
 def test_a_story_told_by_three_publishers_takes_its_points_from_all_three():
     quake = "the earthquake off northern Japan"
     members = [  # one publisher's three items echo each other; the other two publishers have one item each
-        item("j1", "Magnitude 7.1 earthquake strikes off northern Japan", 0.0, publisher="Daily Wire",
-             summary=("A magnitude 7.1 earthquake struck off northern Japan early on Tuesday. "
-                      "The earthquake's epicentre was off the coast of Aomori.")),
-        item("j2", "Northern Japan earthquake: trains halted, buildings shaken", 0.2, publisher="Daily Wire",
-             summary=("Bullet train services in northern Japan were halted after the earthquake. "
-                      "The earthquake shook buildings in Aomori and Sapporo.")),
-        item("j3", "Japan earthquake: Aomori residents move to higher ground", 0.4, publisher="Daily Wire",
-             summary=(f"Residents of Aomori moved to higher ground after {quake}. "
-                      "Schools in Aomori were closed after the earthquake.")),
-        item("j4", "Japan earthquake: tsunami warning lifted hours after 7.1 tremor", 0.5, publisher="Coast Post",
-             summary=("Authorities lifted the tsunami warning for Japan's Pacific coast hours after the earthquake. "
-                      "Fishing boats returned to port in Hachinohe.")),
-        item("j5", "Strong quake off northern Japan cuts power to thousands", 1.0, publisher="Radio Nine",
-             summary=("About 20,000 homes in Aomori lost power after the earthquake, the utility said. "
-                      "Power was restored to most homes by the evening.")),
+        item(
+            "j1",
+            "Magnitude 7.1 earthquake strikes off northern Japan",
+            0.0,
+            publisher="Daily Wire",
+            summary=(
+                "A magnitude 7.1 earthquake struck off northern Japan early on Tuesday. "
+                "The earthquake's epicentre was off the coast of Aomori."
+            ),
+        ),
+        item(
+            "j2",
+            "Northern Japan earthquake: trains halted, buildings shaken",
+            0.2,
+            publisher="Daily Wire",
+            summary=(
+                "Bullet train services in northern Japan were halted after the earthquake. "
+                "The earthquake shook buildings in Aomori and Sapporo."
+            ),
+        ),
+        item(
+            "j3",
+            "Japan earthquake: Aomori residents move to higher ground",
+            0.4,
+            publisher="Daily Wire",
+            summary=(
+                f"Residents of Aomori moved to higher ground after {quake}. "
+                "Schools in Aomori were closed after the earthquake."
+            ),
+        ),
+        item(
+            "j4",
+            "Japan earthquake: tsunami warning lifted hours after 7.1 tremor",
+            0.5,
+            publisher="Coast Post",
+            summary=(
+                "Authorities lifted the tsunami warning for Japan's Pacific coast hours after the earthquake. "
+                "Fishing boats returned to port in Hachinohe."
+            ),
+        ),
+        item(
+            "j5",
+            "Strong quake off northern Japan cuts power to thousands",
+            1.0,
+            publisher="Radio Nine",
+            summary=(
+                "About 20,000 homes in Aomori lost power after the earthquake, the utility said. "
+                "Power was restored to most homes by the evening."
+            ),
+        ),
     ]
 
     points = story_points(members, title=members[0].title, limit=4)
@@ -305,4 +363,5 @@ def test_a_story_told_by_three_publishers_takes_its_points_from_all_three():
     teaser = f"Radio Nine speaks with a seismologist about {quake}."
     members[4] = replace(members[4], summary=f"{teaser} {members[4].summary}")
     assert teaser not in [point.text for point in story_points(members, title=members[0].title)], (
-        "a radio programme note is no key point")
+        "a radio programme note is no key point"
+    )

@@ -1,4 +1,5 @@
 """A small feed's unrelated headlines must stay apart, whatever the method: a false merge hides a story."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -8,16 +9,25 @@ import pytest
 from service.clustering import ItemText, NewStory, available_methods, get_clusterer
 
 START = datetime(2026, 3, 3, 9, tzinfo=UTC)
-UNRELATED = ["Leaders agree ceasefire & aid corridor", "Central banks hold rates", "A long day at the summit",
-             "Floods recede in the delta", "Election results certified", "Transit strike ends in New York",
-             "Museum reopens after a decade of repairs", "Court blocks the mining licence", "Heatwave grips the south",
-             "Stocks rally & bonds slip"]
+UNRELATED = [
+    "Leaders agree ceasefire & aid corridor",
+    "Central banks hold rates",
+    "A long day at the summit",
+    "Floods recede in the delta",
+    "Election results certified",
+    "Transit strike ends in New York",
+    "Museum reopens after a decade of repairs",
+    "Court blocks the mining licence",
+    "Heatwave grips the south",
+    "Stocks rally & bonds slip",
+]
 
 
 @pytest.mark.parametrize("method", available_methods())
 def test_ten_unrelated_headlines_from_two_small_feeds_are_ten_stories(method):
-    items = [ItemText(key=n, title=title, published=START + timedelta(hours=7 * n))
-             for n, title in enumerate(UNRELATED)]
+    items = [
+        ItemText(key=n, title=title, published=START + timedelta(hours=7 * n)) for n, title in enumerate(UNRELATED)
+    ]
     placed = get_clusterer(method).assign(items, [])
     assert all(isinstance(place, NewStory) for place in placed)
     groups: dict[int, list[str]] = {}

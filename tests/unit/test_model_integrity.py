@@ -1,4 +1,5 @@
 """The embedding model is loaded only when its bytes match the digest its package pins."""
+
 from __future__ import annotations
 
 import hashlib

@@ -11,30 +11,31 @@ Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-03 14:30:00.000000
 """
+
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0012'
-down_revision = '0011'
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
-        'edition_reply_counts',
-        sa.Column('edition_id', sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
-        sa.Column('replies_2xx', sa.Integer(), nullable=False),
-        sa.Column('replies_4xx', sa.Integer(), nullable=False),
-        sa.Column('replies_5xx', sa.Integer(), nullable=False),
-        sa.Column('replies_none', sa.Integer(), nullable=False),
-        sa.Column('counted_at', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['edition_id'], ['editions.id'], ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('edition_id'),
+        "edition_reply_counts",
+        sa.Column("edition_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("replies_2xx", sa.Integer(), nullable=False),
+        sa.Column("replies_4xx", sa.Integer(), nullable=False),
+        sa.Column("replies_5xx", sa.Integer(), nullable=False),
+        sa.Column("replies_none", sa.Integer(), nullable=False),
+        sa.Column("counted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["edition_id"], ["editions.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("edition_id"),
     )
 
 
 def downgrade() -> None:
     # nothing is lost: the counts are made again from the ledger rows
-    op.drop_table('edition_reply_counts')
+    op.drop_table("edition_reply_counts")

@@ -10,19 +10,20 @@ Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-05 10:00:00.000000
 """
+
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0014'
-down_revision = '0013'
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('editions', sa.Column('pause_reason', sa.String(length=500), nullable=True))
+    op.add_column("editions", sa.Column("pause_reason", sa.String(length=500), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('editions') as batch:
-        batch.drop_column('pause_reason')
+    with op.batch_alter_table("editions") as batch:
+        batch.drop_column("pause_reason")

@@ -8,19 +8,20 @@ Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-05 10:00:00.000000
 """
+
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0017'
-down_revision = '0016'
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('stories', sa.Column('point_sources', sa.JSON(), nullable=True))
+    op.add_column("stories", sa.Column("point_sources", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('stories') as batch:
-        batch.drop_column('point_sources')
+    with op.batch_alter_table("stories") as batch:
+        batch.drop_column("point_sources")

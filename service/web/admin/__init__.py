@@ -1,4 +1,5 @@
 """The admin side: sign-in, the server-rendered UI under /admin and the JSON API under /api/admin."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -37,17 +38,44 @@ from service.web.admin.api import suppressions as api_suppressions
 from service.web.admin.api import tokens as api_tokens
 from service.web.admin.auth import current_admin
 
-UI_MODULES = (dashboard, lists, subscribers, imports, stories, feeds, drafts, editions, edition_previews, suppressions,
-              tokens, audit_log, accounts, branding)
-API_MODULES = (api_dashboard, api_drafts, api_editions, api_lists, api_subscribers, api_imports, api_suppressions,
-               api_stories, api_feeds, api_tokens, api_audit, api_bounces)
+UI_MODULES = (
+    dashboard,
+    lists,
+    subscribers,
+    imports,
+    stories,
+    feeds,
+    drafts,
+    editions,
+    edition_previews,
+    suppressions,
+    tokens,
+    audit_log,
+    accounts,
+    branding,
+)
+API_MODULES = (
+    api_dashboard,
+    api_drafts,
+    api_editions,
+    api_lists,
+    api_subscribers,
+    api_imports,
+    api_suppressions,
+    api_stories,
+    api_feeds,
+    api_tokens,
+    api_audit,
+    api_bounces,
+)
 
 
 def mount(app: FastAPI, settings: Settings) -> None:
     """Add the admin routes, every one of them behind current_admin, and the admin's templates and assets."""
     app.state.admin_templates = Jinja2Templates(directory=str(settings.templates_dir / "admin"))
-    app.mount("/admin/static", StaticFiles(directory=str(settings.templates_dir / "admin" / "static")),
-              name="admin-static")
+    app.mount(
+        "/admin/static", StaticFiles(directory=str(settings.templates_dir / "admin" / "static")), name="admin-static"
+    )
     app.include_router(login.router)
     ui = APIRouter(dependencies=[Depends(current_admin)], include_in_schema=False)  # modules carry "/admin"
     for module in UI_MODULES:

@@ -1,4 +1,5 @@
 """Admin screen: the audit log — who did what to which object, newest first, filtered by object or actor."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -38,12 +39,26 @@ def entry_cursor(raw: str | None) -> int | None:
 
 
 @router.get("/audit")
-def audit_page(request: Request, admin: CurrentAdmin, before: str | None = None, object_type: str | None = None,
-               object_id: str | None = None, actor: str | None = None, session: Session = Depends(get_session)):
+def audit_page(
+    request: Request,
+    admin: CurrentAdmin,
+    before: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor: str | None = None,
+    session: Session = Depends(get_session),
+):
     """A page of entries, newest first; `before` continues after the last one shown."""
     filters = audit_filters(object_type, object_id, actor)
     entries = audit.recent(session, limit=PAGE_SIZE + 1, before_id=entry_cursor(before), **filters)
     more, entries = len(entries) > PAGE_SIZE, entries[:PAGE_SIZE]
     next_url = f"/admin/audit?{urlencode({**filters, 'before': entries[-1].id})}" if more else None
-    return page(request, "audit/index.html", title="Audit log", entries=entries, filters=filters, next_url=next_url,
-                paged=entry_cursor(before) is not None)
+    return page(
+        request,
+        "audit/index.html",
+        title="Audit log",
+        entries=entries,
+        filters=filters,
+        next_url=next_url,
+        paged=entry_cursor(before) is not None,
+    )

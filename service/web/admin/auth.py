@@ -1,4 +1,5 @@
 """Who may call an admin route: a session cookie (the UI) or a bearer token (the API), checked on every request."""
+
 from __future__ import annotations
 
 import hmac
@@ -19,10 +20,13 @@ SESSION_COOKIE = "nl_admin"
 SECURE_SESSION_COOKIE = "__Host-nl_admin"  # https only: the browser keeps it to this host, Secure, path /
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-bearer = HTTPBearer(auto_error=False, scheme_name="AdminToken",
-                    description="`Authorization: Bearer <token>`: an API token (admin UI, API tokens page, or "
-                                "`newsletter admin tokens create`; scoped to its role) or the bootstrap ADMIN_TOKEN "
-                                "(at least 32 characters outside development)")
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="AdminToken",
+    description="`Authorization: Bearer <token>`: an API token (admin UI, API tokens page, or "
+    "`newsletter admin tokens create`; scoped to its role) or the bootstrap ADMIN_TOKEN "
+    "(at least 32 characters outside development)",
+)
 BOOTSTRAP = "bootstrap ADMIN_TOKEN"
 
 
@@ -42,8 +46,15 @@ def set_session_cookie(request: Request, response, token: str | None) -> None:
     if token is None:
         response.delete_cookie(name, path="/", secure=https(request), httponly=True, samesite="lax")
         return
-    response.set_cookie(name, token, httponly=True, samesite="lax", secure=https(request), path="/",
-                        max_age=int(request.app.state.settings.admin_session_hours * 3600))
+    response.set_cookie(
+        name,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=https(request),
+        path="/",
+        max_age=int(request.app.state.settings.admin_session_hours * 3600),
+    )
 
 
 def readable_by_viewers(endpoint):
@@ -60,13 +71,18 @@ def _from_bearer(request: Request, session: Session, secret: str) -> Admin:
     admin = api_tokens.admin_for_token(session, secret)
     bootstrap = request.app.state.settings.admin_token
     # bytes, not str: compare_digest raises TypeError on non-ASCII text (headers arrive as latin-1)
-    if admin is None and bootstrap and secret and hmac.compare_digest(
-            secret.encode("utf-8", "surrogateescape"), bootstrap.encode("utf-8", "surrogateescape")):
+    if (
+        admin is None
+        and bootstrap
+        and secret
+        and hmac.compare_digest(secret.encode("utf-8", "surrogateescape"), bootstrap.encode("utf-8", "surrogateescape"))
+    ):
         admin = Admin(name=BOOTSTRAP, role=AdminRole.admin, via="bootstrap")
     if admin is None:
         throttle.failed(ip)
-        raise NotAuthorised("Missing, wrong or revoked admin token: "
-                            "send Authorization: Bearer <an API token or ADMIN_TOKEN>.")
+        raise NotAuthorised(
+            "Missing, wrong or revoked admin token: send Authorization: Bearer <an API token or ADMIN_TOKEN>."
+        )
     return admin
 
 
@@ -74,7 +90,8 @@ async def check_session_csrf(request: Request, admin: Admin) -> None:
     """A browser's change must come from our own page: the session's token in the form or header, and our Origin."""
     submitted = request.headers.get(CSRF_HEADER)
     if submitted is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
         value = (await request.form()).get("csrf_token")
         submitted = value if isinstance(value, str) else None
     expected = (admin.csrf_token or "").encode()
@@ -83,8 +100,11 @@ async def check_session_csrf(request: Request, admin: Admin) -> None:
         raise CsrfFailed("This form has expired or was not sent from our site. Please reload the page and try again.")
 
 
-async def current_admin(request: Request, session: Session = Depends(get_session),
-                        credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Admin:
+async def current_admin(
+    request: Request,
+    session: Session = Depends(get_session),
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+) -> Admin:
     """The caller, proven by bearer token or session cookie, allowed this route by its role; else 401/403."""
     raw_authorization = request.headers.get("authorization")
     if raw_authorization is not None:
@@ -94,14 +114,17 @@ async def current_admin(request: Request, session: Session = Depends(get_session
         cookie = request.cookies.get(session_cookie_name(request), "")
         found = sessions.admin_for_cookie(session, cookie, hours=request.app.state.settings.admin_session_hours)
         if found is None:
-            raise SignInRequired("Missing admin token or session: send Authorization: Bearer <an API token or "
-                                 "ADMIN_TOKEN>, or sign in at /admin/login.")
+            raise SignInRequired(
+                "Missing admin token or session: send Authorization: Bearer <an API token or "
+                "ADMIN_TOKEN>, or sign in at /admin/login."
+            )
         admin = found
         if request.method not in SAFE_METHODS:
             await check_session_csrf(request, admin)
     route = request.scope.get("route")
-    viewer_ok = request.method in SAFE_METHODS and getattr(getattr(route, "endpoint", None),
-                                                           "readable_by_viewers", False)
+    viewer_ok = request.method in SAFE_METHODS and getattr(
+        getattr(route, "endpoint", None), "readable_by_viewers", False
+    )
     if not viewer_ok and not admin.may(AdminRole.admin):
         raise Forbidden("Your account may read dashboards and figures only; ask an admin to do this.")
     request.state.admin = admin

@@ -2,6 +2,7 @@
 
 Every field is checked (the logo by size and by its bytes) before anything is stored, so a bad one changes nothing.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,19 +32,36 @@ def _read_logo(request: Request, upload: UploadFile | None) -> bytes | None:
     return upload.file.read(request.app.state.settings.logo_max_bytes + 1)
 
 
-def _site_page(request: Request, session: Session, *, values: dict[str, Any] | None = None,
-               error: str | None = None, status_code: int = 200):
+def _site_page(
+    request: Request,
+    session: Session,
+    *,
+    values: dict[str, Any] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+):
     """The site form (typed values kept after an error), the effective brand, and each list's overrides."""
     settings = request.app.state.settings
     row = branding.site_row(session)
-    stored = {"name": row.name, "about": row.about, "accent_color": row.accent_color,
-              "sender_name": row.sender_name} if row else {"name": "", "about": "", "accent_color": "",
-                                                            "sender_name": ""}
+    stored = (
+        {"name": row.name, "about": row.about, "accent_color": row.accent_color, "sender_name": row.sender_name}
+        if row
+        else {"name": "", "about": "", "accent_color": "", "sender_name": ""}
+    )
     effective = branding.site_brand(session, settings)
-    return page(request, "branding/index.html", status_code, title="Branding", values=values or stored,
-                effective=effective, configured=branding.configured_brand(settings), error=error,
-                lists=[(ml, branding.list_brand(session, settings, ml)) for ml in all_lists(session)],
-                contrast=contrast_with_white(effective.accent), max_kb=settings.logo_max_bytes // 1024)
+    return page(
+        request,
+        "branding/index.html",
+        status_code,
+        title="Branding",
+        values=values or stored,
+        effective=effective,
+        configured=branding.configured_brand(settings),
+        error=error,
+        lists=[(ml, branding.list_brand(session, settings, ml)) for ml in all_lists(session)],
+        contrast=contrast_with_white(effective.accent),
+        max_kb=settings.logo_max_bytes // 1024,
+    )
 
 
 @router.get("/branding")
@@ -53,15 +71,29 @@ def branding_page(request: Request, admin: CurrentAdmin, session: Session = Depe
 
 
 @router.post("/branding")
-def save_site(request: Request, admin: CurrentAdmin, name: str = Form(""), about: str = Form(""),
-              accent_color: str = Form(""), sender_name: str = Form(""), remove: str | None = Form(None),
-              logo: UploadFile | None = File(None), session: Session = Depends(get_session)):
+def save_site(
+    request: Request,
+    admin: CurrentAdmin,
+    name: str = Form(""),
+    about: str = Form(""),
+    accent_color: str = Form(""),
+    sender_name: str = Form(""),
+    remove: str | None = Form(None),
+    logo: UploadFile | None = File(None),
+    session: Session = Depends(get_session),
+):
     """Save the site branding; a mistake re-renders the form with the message and what was typed."""
     typed = {"name": name, "about": about, "accent_color": accent_color, "sender_name": sender_name}
     try:
-        changed = save_site_branding(session, **typed, logo=_read_logo(request, logo), remove=bool(remove),
-                                     max_logo_bytes=request.app.state.settings.logo_max_bytes, actor=admin.name,
-                                     ip=client_ip(request))
+        changed = save_site_branding(
+            session,
+            **typed,
+            logo=_read_logo(request, logo),
+            remove=bool(remove),
+            max_logo_bytes=request.app.state.settings.logo_max_bytes,
+            actor=admin.name,
+            ip=client_ip(request),
+        )
     except InvalidInput as error:
         return _site_page(request, session, values=typed, error=error.message, status_code=422)
     if not changed:
@@ -69,16 +101,31 @@ def save_site(request: Request, admin: CurrentAdmin, name: str = Form(""), about
     return done("/admin/branding", f"Saved the site branding: {', '.join(changed)}.")
 
 
-def _list_page(request: Request, session: Session, mailing_list: MailingList, *,
-               values: dict[str, str] | None = None, error: str | None = None, status_code: int = 200):
+def _list_page(
+    request: Request,
+    session: Session,
+    mailing_list: MailingList,
+    *,
+    values: dict[str, str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+):
     """One list's overrides: accent colour, sender name, logo (empty: the site's)."""
     settings = request.app.state.settings
     stored = {"accent_color": mailing_list.accent_color or "", "sender_name": mailing_list.sender_name or ""}
-    return page(request, "branding/list.html", status_code, title=f"Branding of {mailing_list.name}",
-                mailing_list=mailing_list, values=values or stored, error=error,
-                effective=branding.list_brand(session, settings, mailing_list),
-                site=branding.site_brand(session, settings), has_logo=logo_version(session, mailing_list.id),
-                max_kb=settings.logo_max_bytes // 1024)
+    return page(
+        request,
+        "branding/list.html",
+        status_code,
+        title=f"Branding of {mailing_list.name}",
+        mailing_list=mailing_list,
+        values=values or stored,
+        error=error,
+        effective=branding.list_brand(session, settings, mailing_list),
+        site=branding.site_brand(session, settings),
+        has_logo=logo_version(session, mailing_list.id),
+        max_kb=settings.logo_max_bytes // 1024,
+    )
 
 
 @router.get("/branding/lists/{slug}")
@@ -88,16 +135,30 @@ def list_branding_page(slug: str, request: Request, admin: CurrentAdmin, session
 
 
 @router.post("/branding/lists/{slug}")
-def save_list(slug: str, request: Request, admin: CurrentAdmin, accent_color: str = Form(""),
-              sender_name: str = Form(""), remove: str | None = Form(None), logo: UploadFile | None = File(None),
-              session: Session = Depends(get_session)):
+def save_list(
+    slug: str,
+    request: Request,
+    admin: CurrentAdmin,
+    accent_color: str = Form(""),
+    sender_name: str = Form(""),
+    remove: str | None = Form(None),
+    logo: UploadFile | None = File(None),
+    session: Session = Depends(get_session),
+):
     """Save a list's accent colour, sender name and logo; a mistake changes nothing."""
     mailing_list = get_list(session, slug)
     typed = {"accent_color": accent_color, "sender_name": sender_name}
     try:
-        changed = save_list_branding(session, mailing_list, **typed, logo=_read_logo(request, logo),
-                                     remove=bool(remove), max_logo_bytes=request.app.state.settings.logo_max_bytes,
-                                     actor=admin.name, ip=client_ip(request))
+        changed = save_list_branding(
+            session,
+            mailing_list,
+            **typed,
+            logo=_read_logo(request, logo),
+            remove=bool(remove),
+            max_logo_bytes=request.app.state.settings.logo_max_bytes,
+            actor=admin.name,
+            ip=client_ip(request),
+        )
     except InvalidInput as error:
         return _list_page(request, session, mailing_list, values=typed, error=error.message, status_code=422)
     if not changed:

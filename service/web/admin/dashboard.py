@@ -1,4 +1,5 @@
 """Admin screen: the dashboard, where today's sends, queues, workers and what needs a person are seen at once."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,9 +28,14 @@ def dashboard(request: Request, admin: CurrentAdmin, session: Session = Depends(
     status = current_status(request)  # network probes, shared for a few seconds; the ledger figures are fresh
     catchup = timedelta(hours=request.app.state.settings.dispatch_catchup_hours)  # a list just created shows at once
     status = dataclasses.replace(status, next_sends=upcoming.next_sends(session, now=now, catchup=catchup))
-    return page(request, "dashboard.html", title="Dashboard", status=status,
-                editions=figures.active_editions(session, now=now),
-                failures=failures.recent_failures(session, limit=10),
-                audience=upcoming.audience_change(session, days=7, now=now),
-                progress_state=progress_state,
-                email_of=(lambda email: email) if admin.may(AdminRole.admin) else masked)
+    return page(
+        request,
+        "dashboard.html",
+        title="Dashboard",
+        status=status,
+        editions=figures.active_editions(session, now=now),
+        failures=failures.recent_failures(session, limit=10),
+        audience=upcoming.audience_change(session, days=7, now=now),
+        progress_state=progress_state,
+        email_of=(lambda email: email) if admin.may(AdminRole.admin) else masked,
+    )

@@ -1,4 +1,5 @@
 """Admin screens' edits to a draft edition: forms that hand off to service.editions.editing, then back to its page."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -33,22 +34,36 @@ def _version(raw: str) -> int | None:
         raise InvalidInput(f"version must be a number, got {raw[:20]!r}") from None
 
 
-def _change(request: Request, admin: CurrentAdmin, session: Session, edition_id: int,
-            change: Callable[[], editing.Outcome]):
+def _change(
+    request: Request, admin: CurrentAdmin, session: Session, edition_id: int, change: Callable[[], editing.Outcome]
+):
     """Run one change; a conflict or a bad value shows the page again with the message (409 or 422)."""
     try:
         outcome = change()
     except (Conflict, InvalidInput) as error:
         session.rollback()
         found = actions.find_edition(session, edition_id)
-        return edition_page(request, admin, session, found.mailing_list, found.edition_date, found,
-                            edit_error=error.message, status_code=409 if isinstance(error, Conflict) else 422)
+        return edition_page(
+            request,
+            admin,
+            session,
+            found.mailing_list,
+            found.edition_date,
+            found,
+            edit_error=error.message,
+            status_code=409 if isinstance(error, Conflict) else 422,
+        )
     return done(f"/admin/editions/{edition_id}", outcome.message)
 
 
 @router.post("/editions/day/draft")
-def start_draft(request: Request, admin: CurrentAdmin, list_slug: str = Form(..., alias="list"),
-                raw_day: str = Form("", alias="date"), session: Session = Depends(get_session)):
+def start_draft(
+    request: Request,
+    admin: CurrentAdmin,
+    list_slug: str = Form(..., alias="list"),
+    raw_day: str = Form("", alias="date"),
+    session: Session = Depends(get_session),
+):
     """Store the day's draft now (the poll would, later) so it can be edited."""
     mailing_list = actions.list_named(session, list_slug)
     day = parse_day(raw_day, mailing_list)
@@ -59,9 +74,17 @@ def start_draft(request: Request, admin: CurrentAdmin, list_slug: str = Form(...
 
 
 @router.post("/editions/{edition_id}/stories/{story_id}/{verb}")
-def story_change(request: Request, edition_id: int, story_id: int, verb: str, admin: CurrentAdmin,
-                 version: str = Form(""), title: str = Form(""), points: str = Form(""),
-                 session: Session = Depends(get_session)):
+def story_change(
+    request: Request,
+    edition_id: int,
+    story_id: int,
+    verb: str,
+    admin: CurrentAdmin,
+    version: str = Form(""),
+    title: str = Form(""),
+    points: str = Form(""),
+    session: Session = Depends(get_session),
+):
     """Drop, pin, unpin, move up or down, or edit one story of the draft."""
     settings, editor, seen = request.app.state.settings, editor_of(request, admin), _version(version)
     changes: dict[str, Callable[[], editing.Outcome]] = {
@@ -70,8 +93,16 @@ def story_change(request: Request, edition_id: int, story_id: int, verb: str, ad
         "unpin": lambda: editing.unpin(session, settings, edition_id, story_id, editor, seen),
         "up": lambda: editing.move(session, settings, edition_id, story_id, -1, editor, seen),
         "down": lambda: editing.move(session, settings, edition_id, story_id, 1, editor, seen),
-        "edit": lambda: wording.edit_story(session, settings, edition_id, story_id, editor, title=title,
-                                           points=points.splitlines(), expected_version=seen),
+        "edit": lambda: wording.edit_story(
+            session,
+            settings,
+            edition_id,
+            story_id,
+            editor,
+            title=title,
+            points=points.splitlines(),
+            expected_version=seen,
+        ),
     }
     if verb not in changes:
         raise InvalidInput(f"unknown change {verb[:20]!r}")
@@ -79,27 +110,60 @@ def story_change(request: Request, edition_id: int, story_id: int, verb: str, ad
 
 
 @router.post("/editions/{edition_id}/intro")
-def intro(request: Request, edition_id: int, admin: CurrentAdmin, version: str = Form(""), text: str = Form(""),
-          session: Session = Depends(get_session)):
+def intro(
+    request: Request,
+    edition_id: int,
+    admin: CurrentAdmin,
+    version: str = Form(""),
+    text: str = Form(""),
+    session: Session = Depends(get_session),
+):
     """Save the introduction above the stories."""
     settings, editor = request.app.state.settings, editor_of(request, admin)
-    return _change(request, admin, session, edition_id, lambda: wording.set_intro(
-        session, settings, edition_id, text, editor, _version(version)))
+    return _change(
+        request,
+        admin,
+        session,
+        edition_id,
+        lambda: wording.set_intro(session, settings, edition_id, text, editor, _version(version)),
+    )
 
 
 @router.post("/editions/{edition_id}/approve")
-def approve(request: Request, edition_id: int, admin: CurrentAdmin, version: str = Form(""),
-            session: Session = Depends(get_session)):
+def approve(
+    request: Request,
+    edition_id: int,
+    admin: CurrentAdmin,
+    version: str = Form(""),
+    session: Session = Depends(get_session),
+):
     """Freeze now: the content is final; a held edition past its send time goes out."""
     settings, editor = request.app.state.settings, editor_of(request, admin)
-    return _change(request, admin, session, edition_id, lambda: approval.approve(
-        session, settings, edition_id, editor, expected_version=_version(version),
-        start_drains=drain_starter(request)))
+    return _change(
+        request,
+        admin,
+        session,
+        edition_id,
+        lambda: approval.approve(
+            session,
+            settings,
+            edition_id,
+            editor,
+            expected_version=_version(version),
+            start_drains=drain_starter(request),
+        ),
+    )
 
 
 @router.post("/lists/{slug}/send-mode")
-def send_mode(request: Request, slug: str, admin: CurrentAdmin, mode: str = Form(...), back: str = Form(""),
-              session: Session = Depends(get_session)):
+def send_mode(
+    request: Request,
+    slug: str,
+    admin: CurrentAdmin,
+    mode: str = Form(...),
+    back: str = Form(""),
+    session: Session = Depends(get_session),
+):
     """Send by itself at the send time, or hold each edition until approved."""
     mailing_list = actions.list_named(session, slug)
     changed = set_send_mode(session, mailing_list, mode, admin.name, client_ip(request))

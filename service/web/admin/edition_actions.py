@@ -1,4 +1,5 @@
 """What an admin's request does to an edition, for the edition pages and the JSON API alike (audited)."""
+
 from __future__ import annotations
 
 import logging
@@ -19,8 +20,12 @@ from service.web.common import client_ip
 
 log = logging.getLogger(__name__)
 Day = date  # a model field named `date` would shadow the type in its own annotations
-AUDITED = {"pause": "edition.pause", "resume": "edition.resume", "cancel": "edition.cancel",
-           "retry": "edition.retry_failed"}
+AUDITED = {
+    "pause": "edition.pause",
+    "resume": "edition.resume",
+    "cancel": "edition.cancel",
+    "retry": "edition.retry_failed",
+}
 
 
 class ProgressOut(BaseModel):
@@ -104,16 +109,27 @@ def act(request: Request, admin: CurrentAdmin, session: Session, edition_id: int
     elif verb == "resume":
         affected = actions.resume(settings, edition.id, drain_starter(request))
         message = f"Edition {edition.id} resumed." + (
-            f" {affected} readers refused for our sending setup are tried again." if affected else "")
+            f" {affected} readers refused for our sending setup are tried again." if affected else ""
+        )
     elif verb == "cancel":
         affected = actions.cancel(settings, edition.id)
         message = f"Edition {edition.id} cancelled: {affected} pending deliveries dropped."
     else:
         affected = actions.retry_failed(settings, edition.id, drain_starter(request))
         message = f"Edition {edition.id}: {affected} failed deliveries queued again."
-    audit.record(session, actor=admin.name, action=AUDITED[verb], object_type="edition", object_id=edition.id,
-                 details={"list": edition.mailing_list.slug, "date": edition.edition_date.isoformat(),
-                          **({"affected": affected} if affected is not None else {})}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action=AUDITED[verb],
+        object_type="edition",
+        object_id=edition.id,
+        details={
+            "list": edition.mailing_list.slug,
+            "date": edition.edition_date.isoformat(),
+            **({"affected": affected} if affected is not None else {}),
+        },
+        ip=client_ip(request),
+    )
     session.commit()
     session.refresh(edition)
     return ActionOut(edition_id=edition.id, send_status=edition.send_status, affected=affected, message=message)
@@ -127,23 +143,40 @@ def start_now(request: Request, admin: CurrentAdmin, session: Session, slug: str
     if started is None:
         raise InvalidInput(f"no stories for {slug} on {day}: nothing to send")
     edition = started.edition
-    audit.record(session, actor=admin.name, action="edition.send_now", object_type="edition", object_id=edition.id,
-                 details={"list": slug, "date": day.isoformat(), "planned": started.planned}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="edition.send_now",
+        object_type="edition",
+        object_id=edition.id,
+        details={"list": slug, "date": day.isoformat(), "planned": started.planned},
+        ip=client_ip(request),
+    )
     session.commit()
     session.refresh(edition)
-    message = (f"Edition {edition.id} was already started ({edition.send_status}); workers asked again."
-               if started.planned is None else f"Edition {edition.id} started: {started.planned} readers planned.")
-    return SendNowOut(edition_id=edition.id, send_status=edition.send_status, planned=started.planned,
-                      message=message)
+    message = (
+        f"Edition {edition.id} was already started ({edition.send_status}); workers asked again."
+        if started.planned is None
+        else f"Edition {edition.id} started: {started.planned} readers planned."
+    )
+    return SendNowOut(edition_id=edition.id, send_status=edition.send_status, planned=started.planned, message=message)
 
 
-def mail_test(request: Request, admin: CurrentAdmin, session: Session, slug: str, day: date | None,
-              address: str) -> SendTestOut:
+def mail_test(
+    request: Request, admin: CurrentAdmin, session: Session, slug: str, day: date | None, address: str
+) -> SendTestOut:
     """Mail the day's edition, marked [Test], to one checked address, audited."""
     mailing_list = actions.list_named(session, slug)
     day = actions.check_day(day or list_today(mailing_list))
     sent_to = actions.send_test(session, request.app.state.settings, mailing_list, day, address)
-    audit.record(session, actor=admin.name, action="edition.send_test", object_type="list", object_id=slug,
-                 details={"date": day.isoformat(), "to": sent_to}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="edition.send_test",
+        object_type="list",
+        object_id=slug,
+        details={"date": day.isoformat(), "to": sent_to},
+        ip=client_ip(request),
+    )
     session.commit()
     return SendTestOut(list_slug=slug, date=day, sent_to=sent_to)

@@ -1,4 +1,5 @@
 """Admin previews of an edition as a reader gets it: the HTML part for a sandboxed iframe, the text part as a page."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -35,15 +36,26 @@ def _html_part(session: Session, request: Request, mailing_list: MailingList, da
 def _text_page(request: Request, session: Session, mailing_list: MailingList, day: date, back: str):
     """The plain-text part as a reader's mail client would show it."""
     part = reader_message(session, request, mailing_list, day).get_body(("plain",))
-    return page(request, "editions/text.html", title=f"Text part · {mailing_list.name} · {day}",
-                mailing_list=mailing_list, day=day, text=part.get_content() if part is not None else "", back=back)
+    return page(
+        request,
+        "editions/text.html",
+        title=f"Text part · {mailing_list.name} · {day}",
+        mailing_list=mailing_list,
+        day=day,
+        text=part.get_content() if part is not None else "",
+        back=back,
+    )
 
 
 @router.get("/editions/day/preview.html")
 @readable_by_viewers
-def day_preview(request: Request, admin: CurrentAdmin, list_slug: str = Query(..., alias="list"),
-                   raw_day: str | None = Query(None, alias="date"),
-                session: Session = Depends(get_session)):
+def day_preview(
+    request: Request,
+    admin: CurrentAdmin,
+    list_slug: str = Query(..., alias="list"),
+    raw_day: str | None = Query(None, alias="date"),
+    session: Session = Depends(get_session),
+):
     """The day's HTML part, built unfrozen if the edition is not built yet."""
     mailing_list = actions.list_named(session, list_slug)
     return _html_part(session, request, mailing_list, parse_day(raw_day, mailing_list))
@@ -51,9 +63,13 @@ def day_preview(request: Request, admin: CurrentAdmin, list_slug: str = Query(..
 
 @router.get("/editions/day/text")
 @readable_by_viewers
-def day_text(request: Request, admin: CurrentAdmin, list_slug: str = Query(..., alias="list"),
-                   raw_day: str | None = Query(None, alias="date"),
-             session: Session = Depends(get_session)):
+def day_text(
+    request: Request,
+    admin: CurrentAdmin,
+    list_slug: str = Query(..., alias="list"),
+    raw_day: str | None = Query(None, alias="date"),
+    session: Session = Depends(get_session),
+):
     """The day's text part."""
     mailing_list = actions.list_named(session, list_slug)
     day = parse_day(raw_day, mailing_list)

@@ -1,4 +1,5 @@
 """Admin screens for editions: the list, one edition's figures, previews, test sends and send controls."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -45,9 +46,19 @@ def day_query(mailing_list: MailingList, day: date) -> str:
     return urlencode({"list": mailing_list.slug, "date": day.isoformat()})
 
 
-def edition_page(request: Request, admin: CurrentAdmin, session: Session, mailing_list: MailingList, day: date,
-                 edition: Edition | None, *, test_error: str | None = None, test_address: str | None = None,
-                 edit_error: str | None = None, status_code: int = 200):
+def edition_page(
+    request: Request,
+    admin: CurrentAdmin,
+    session: Session,
+    mailing_list: MailingList,
+    day: date,
+    edition: Edition | None,
+    *,
+    test_error: str | None = None,
+    test_address: str | None = None,
+    edit_error: str | None = None,
+    status_code: int = 200,
+):
     """One edition's page: a draft's editor, or a sent one's figures; any unsent one can be tested or sent."""
     settings = request.app.state.settings
     started = edition is not None and edition.send_status != EditionStatus.draft
@@ -59,29 +70,48 @@ def edition_page(request: Request, admin: CurrentAdmin, session: Session, mailin
     base = f"/admin/editions/{edition.id}" if edition else "/admin/editions/day"
     suffix = "" if edition else f"?{day_query(mailing_list, day)}"
     return page(
-        request, "editions/edition.html", status_code=status_code,
+        request,
+        "editions/edition.html",
+        status_code=status_code,
         title=edition.subject if edition else f"{mailing_list.name} · {day}",
-        mailing_list=mailing_list, day=day, edition=edition, figures=figures, status=status,
-        progress=progress_state(figures) if figures else None, failures=failures, is_admin=is_admin,
+        mailing_list=mailing_list,
+        day=day,
+        edition=edition,
+        figures=figures,
+        status=status,
+        progress=progress_state(figures) if figures else None,
+        failures=failures,
+        is_admin=is_admin,
         email_of=(lambda email: email) if is_admin else masked,
-        preview_url=f"{base}/preview.html{suffix}", text_url=f"{base}/text{suffix}",
+        preview_url=f"{base}/preview.html{suffix}",
+        text_url=f"{base}/text{suffix}",
         can_send=edition is None or status == EditionStatus.draft,
-        draft=draft_view(session, settings, edition) if edition else None, edit_error=edit_error,
+        draft=draft_view(session, settings, edition) if edition else None,
+        edit_error=edit_error,
         facts=send_facts(session, settings, mailing_list, day) if not started else None,
-        held=is_held(mailing_list, edition), send_modes=SEND_MODES, due_at=send_moment(mailing_list, day),
+        held=is_held(mailing_list, edition),
+        send_modes=SEND_MODES,
+        due_at=send_moment(mailing_list, day),
         now_utc=utcnow(),
-        can_pause=status == EditionStatus.sending, can_resume=status == EditionStatus.paused,
+        can_pause=status == EditionStatus.sending,
+        can_resume=status == EditionStatus.paused,
         can_cancel=status in (EditionStatus.draft, EditionStatus.sending, EditionStatus.paused),
-        can_retry=bool(figures and figures.failed) and status in (EditionStatus.sending, EditionStatus.paused,
-                                                                   EditionStatus.complete),
-        test_error=test_error, test_address=test_address if test_address is not None else
-        (admin.name if "@" in admin.name else ""))
+        can_retry=bool(figures and figures.failed)
+        and status in (EditionStatus.sending, EditionStatus.paused, EditionStatus.complete),
+        test_error=test_error,
+        test_address=test_address if test_address is not None else (admin.name if "@" in admin.name else ""),
+    )
 
 
 @router.get("/editions")
 @readable_by_viewers
-def editions(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session),
-             list_slug: str | None = Query(None, alias="list"), before: str | None = None):
+def editions(
+    request: Request,
+    admin: CurrentAdmin,
+    session: Session = Depends(get_session),
+    list_slug: str | None = Query(None, alias="list"),
+    before: str | None = None,
+):
     """Editions newest first, each with its status and progress; and a way to open any list's day."""
     cursor = None
     if before:
@@ -95,11 +125,21 @@ def editions(request: Request, admin: CurrentAdmin, session: Session = Depends(g
     next_url = None
     if len(rows) == PAGE_SIZE:
         last = rows[-1]
-        next_url = "/admin/editions?" + urlencode({**({"list": list_slug} if list_slug else {}),
-                                                   "before": f"{last.edition_date}_{last.id}"})
+        next_url = "/admin/editions?" + urlencode(
+            {**({"list": list_slug} if list_slug else {}), "before": f"{last.edition_date}_{last.id}"}
+        )
     lists = [mailing_list for mailing_list, _ in lists_with_readers(session) if mailing_list.archived_at is None]
-    return page(request, "editions/list.html", title="Editions", rows=rows, figures=figures, lists=lists,
-                chosen=list_slug or "", next_url=next_url, progress_state=progress_state)
+    return page(
+        request,
+        "editions/list.html",
+        title="Editions",
+        rows=rows,
+        figures=figures,
+        lists=lists,
+        chosen=list_slug or "",
+        next_url=next_url,
+        progress_state=progress_state,
+    )
 
 
 @router.get("/lists/{slug}/today")
@@ -107,15 +147,18 @@ def editions(request: Request, admin: CurrentAdmin, session: Session = Depends(g
 def today_of_list(slug: str, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Today's edition of a list, built or not."""
     mailing_list = actions.list_named(session, slug)
-    return RedirectResponse(f"/admin/editions/day?{day_query(mailing_list, list_today(mailing_list))}",
-                            status_code=303)
+    return RedirectResponse(f"/admin/editions/day?{day_query(mailing_list, list_today(mailing_list))}", status_code=303)
 
 
 @router.get("/editions/day")
 @readable_by_viewers
-def edition_of_day(request: Request, admin: CurrentAdmin, list_slug: str = Query(..., alias="list"),
-                   raw_day: str | None = Query(None, alias="date"),
-                   session: Session = Depends(get_session)):
+def edition_of_day(
+    request: Request,
+    admin: CurrentAdmin,
+    list_slug: str = Query(..., alias="list"),
+    raw_day: str | None = Query(None, alias="date"),
+    session: Session = Depends(get_session),
+):
     """A list's edition of a day: its page if built, else a preview with test and send-now."""
     mailing_list = actions.list_named(session, list_slug)
     day = parse_day(raw_day, mailing_list)
@@ -126,9 +169,14 @@ def edition_of_day(request: Request, admin: CurrentAdmin, list_slug: str = Query
 
 
 @router.post("/editions/day/send-test")
-def day_send_test(request: Request, admin: CurrentAdmin, list_slug: str = Form(..., alias="list"),
-                  raw_day: str = Form("", alias="date"),
-                  address: str = Form(""), session: Session = Depends(get_session)):
+def day_send_test(
+    request: Request,
+    admin: CurrentAdmin,
+    list_slug: str = Form(..., alias="list"),
+    raw_day: str = Form("", alias="date"),
+    address: str = Form(""),
+    session: Session = Depends(get_session),
+):
     """Mail the day's edition, marked [Test], to the address typed (the admin's own by default)."""
     mailing_list = actions.list_named(session, list_slug)
     day = parse_day(raw_day, mailing_list)
@@ -136,17 +184,30 @@ def day_send_test(request: Request, admin: CurrentAdmin, list_slug: str = Form(.
         sent = mail_test(request, admin, session, mailing_list.slug, day, address)
     except InvalidInput as error:
         session.rollback()
-        return edition_page(request, admin, session, mailing_list, day, get_edition(session, mailing_list, day),
-                            test_error=error.message, test_address=address, status_code=422)
+        return edition_page(
+            request,
+            admin,
+            session,
+            mailing_list,
+            day,
+            get_edition(session, mailing_list, day),
+            test_error=error.message,
+            test_address=address,
+            status_code=422,
+        )
     edition = get_edition(session, mailing_list, day)
     back = f"/admin/editions/{edition.id}" if edition else f"/admin/editions/day?{day_query(mailing_list, day)}"
     return done(back, f"Test sent to {sent.sent_to}.")
 
 
 @router.post("/editions/day/send-now")
-def day_send_now(request: Request, admin: CurrentAdmin, list_slug: str = Form(..., alias="list"),
-                  raw_day: str = Form("", alias="date"),
-                 session: Session = Depends(get_session)):
+def day_send_now(
+    request: Request,
+    admin: CurrentAdmin,
+    list_slug: str = Form(..., alias="list"),
+    raw_day: str = Form("", alias="date"),
+    session: Session = Depends(get_session),
+):
     """Build the day's edition if needed and start sending it now."""
     mailing_list = actions.list_named(session, list_slug)
     started = start_now(request, admin, session, mailing_list.slug, parse_day(raw_day, mailing_list))
@@ -163,6 +224,7 @@ def edition(request: Request, edition_id: int, admin: CurrentAdmin, session: Ses
 
 def _action(verb: str):
     """A POST route for one of pause, resume, cancel, retry: the edition service, audited, then back to the page."""
+
     def run(request: Request, edition_id: int, admin: CurrentAdmin, session: Session = Depends(get_session)):
         outcome = act(request, admin, session, edition_id, verb)
         return done(f"/admin/editions/{edition_id}", outcome.message)

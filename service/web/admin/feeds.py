@@ -3,6 +3,7 @@
 "Poll now" runs the poll inside the request: service.feeds bounds it (10 s timeouts, a 60 s download deadline,
 5 MB), the admin sees the outcome on the next page, and the poll commits like one feed of the beat's poll_all.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,11 +34,24 @@ def feeds_list(request: Request, admin: CurrentAdmin, session: Session = Depends
     return page(request, "feeds/index.html", title="Feeds", rows=rows, stale_days=f"{days:g}")
 
 
-def _form(request: Request, *, values: dict[str, Any], feed: Feed | None = None, error: str | None = None,
-          status_code: int = 200):
+def _form(
+    request: Request,
+    *,
+    values: dict[str, Any],
+    feed: Feed | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+):
     """The add or edit form with the typed values."""
-    return page(request, "feeds/form.html", status_code, title=f"Edit feed {feed.id}" if feed else "Add a feed",
-                values=values, feed=feed, error=error)
+    return page(
+        request,
+        "feeds/form.html",
+        status_code,
+        title=f"Edit feed {feed.id}" if feed else "Add a feed",
+        values=values,
+        feed=feed,
+        error=error,
+    )
 
 
 @router.get("/feeds/new")
@@ -47,19 +61,36 @@ def new_form(request: Request, admin: CurrentAdmin):
 
 
 @router.post("/feeds")
-def create(request: Request, admin: CurrentAdmin, url: str = Form(""), category: str = Form(""),
-           publisher: str = Form(""), session: Session = Depends(get_session)):
+def create(
+    request: Request,
+    admin: CurrentAdmin,
+    url: str = Form(""),
+    category: str = Form(""),
+    publisher: str = Form(""),
+    session: Session = Depends(get_session),
+):
     """Register the feed (a known URL is re-filed); it is fetched on the next poll, or now with "Poll now"."""
     values = {"url": url, "category": category, "publisher": publisher}
     try:
-        feed = feed_rules.add_feed(session, url=url, category=category, publisher=publisher or None,
-                                   allow_private=request.app.state.settings.feed_allow_private)
+        feed = feed_rules.add_feed(
+            session,
+            url=url,
+            category=category,
+            publisher=publisher or None,
+            allow_private=request.app.state.settings.feed_allow_private,
+        )
     except InvalidInput as error:
         session.rollback()
         return _form(request, values=values, error=error.message, status_code=422)
-    audit.record(session, actor=admin.name, action="feed.create", object_type="feed", object_id=feed.id,
-                 details={"url": feed.shown_url, "category": feed.category, "publisher": feed.publisher},
-                 ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="feed.create",
+        object_type="feed",
+        object_id=feed.id,
+        details={"url": feed.shown_url, "category": feed.category, "publisher": feed.publisher},
+        ip=client_ip(request),
+    )
     session.commit()
     return done("/admin/feeds", f"Feed {feed.id} added: {feed.shown_url}. Use “Poll now” to fetch it at once.")
 
@@ -68,27 +99,52 @@ def create(request: Request, admin: CurrentAdmin, url: str = Form(""), category:
 def edit_form(request: Request, admin: CurrentAdmin, feed_id: int, session: Session = Depends(get_session)):
     """The feed's URL, category and publisher."""
     feed = feed_rules.get_feed(session, feed_id)
-    return _form(request, feed=feed, values={"url": feed.shown_url, "category": feed.category,
-                                             "publisher": feed.publisher or ""})
+    return _form(
+        request, feed=feed, values={"url": feed.shown_url, "category": feed.category, "publisher": feed.publisher or ""}
+    )
 
 
 @router.post("/feeds/{feed_id}/edit")
-def edit(request: Request, admin: CurrentAdmin, feed_id: int, url: str = Form(""), category: str = Form(""),
-         publisher: str = Form(""), session: Session = Depends(get_session)):
+def edit(
+    request: Request,
+    admin: CurrentAdmin,
+    feed_id: int,
+    url: str = Form(""),
+    category: str = Form(""),
+    publisher: str = Form(""),
+    session: Session = Depends(get_session),
+):
     """Save the feed; a new URL starts afresh (no cached validators, failures reset)."""
     feed = feed_rules.get_feed(session, feed_id)
     before = {"url": feed.shown_url, "category": feed.category, "publisher": feed.publisher}
     try:
-        feed = feed_rules.update_feed(session, feed_id, url=url, category=category, publisher=publisher,
-                                      allow_private=request.app.state.settings.feed_allow_private)
+        feed = feed_rules.update_feed(
+            session,
+            feed_id,
+            url=url,
+            category=category,
+            publisher=publisher,
+            allow_private=request.app.state.settings.feed_allow_private,
+        )
     except InvalidInput as error:
         session.rollback()
-        return _form(request, feed=feed_rules.get_feed(session, feed_id), error=error.message, status_code=422,
-                     values={"url": url, "category": category, "publisher": publisher})
+        return _form(
+            request,
+            feed=feed_rules.get_feed(session, feed_id),
+            error=error.message,
+            status_code=422,
+            values={"url": url, "category": category, "publisher": publisher},
+        )
     after = {"url": feed.shown_url, "category": feed.category, "publisher": feed.publisher}
-    audit.record(session, actor=admin.name, action="feed.update", object_type="feed", object_id=feed.id,
-                 details={key: [before[key], after[key]] for key in after if before[key] != after[key]},
-                 ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="feed.update",
+        object_type="feed",
+        object_id=feed.id,
+        details={key: [before[key], after[key]] for key in after if before[key] != after[key]},
+        ip=client_ip(request),
+    )
     session.commit()
     return done("/admin/feeds", f"Feed {feed.id} saved.")
 
@@ -97,8 +153,15 @@ def edit(request: Request, admin: CurrentAdmin, feed_id: int, url: str = Form(""
 def delete(request: Request, admin: CurrentAdmin, feed_id: int, session: Session = Depends(get_session)):
     """Stop polling the feed; the stories it brought in stay."""
     feed = feed_rules.delete_feed(session, feed_id)
-    audit.record(session, actor=admin.name, action="feed.delete", object_type="feed", object_id=feed_id,
-                 details={"url": feed.shown_url}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="feed.delete",
+        object_type="feed",
+        object_id=feed_id,
+        details={"url": feed.shown_url},
+        ip=client_ip(request),
+    )
     session.commit()
     return done("/admin/feeds", f"Feed {feed_id} deleted ({feed.shown_url}); its stories stay.")
 
@@ -107,11 +170,23 @@ def delete(request: Request, admin: CurrentAdmin, feed_id: int, session: Session
 def poll(request: Request, admin: CurrentAdmin, feed_id: int, session: Session = Depends(get_session)):
     """Fetch this one feed now; its row shows the status and error, the notice what it brought."""
     settings = request.app.state.settings
-    result = feed_rules.poll_now(session, feed_id, clusterer=clusterer_from(settings),
-                                 allow_private=settings.feed_allow_private)
-    audit.record(session, actor=admin.name, action="feed.poll", object_type="feed", object_id=feed_id,
-                 details={"status": result.status, "new_items": result.created, "seen_before": result.updated,
-                          "error": result.error}, ip=client_ip(request))
+    result = feed_rules.poll_now(
+        session, feed_id, clusterer=clusterer_from(settings), allow_private=settings.feed_allow_private
+    )
+    audit.record(
+        session,
+        actor=admin.name,
+        action="feed.poll",
+        object_type="feed",
+        object_id=feed_id,
+        details={
+            "status": result.status,
+            "new_items": result.created,
+            "seen_before": result.updated,
+            "error": result.error,
+        },
+        ip=client_ip(request),
+    )
     session.commit()
     return done("/admin/feeds", poll_notice(feed_id, result))
 

@@ -1,4 +1,5 @@
 """Admin screen: CSV imports — upload (stored, imported by a worker), live progress, the report of rejected rows."""
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,10 @@ router = APIRouter(prefix="/admin")
 log = logging.getLogger(__name__)
 LARGEST_ID = 2**31 - 1
 NEEDS_REASON = "A pre-confirmed import needs a reason: say how these readers agreed to get this list."
-CHOOSE_AGAIN = ("Nothing was uploaded: choose {name} again once the rest is right (a browser cannot keep a chosen "
-                "file after the page reloads).")
+CHOOSE_AGAIN = (
+    "Nothing was uploaded: choose {name} again once the rest is right (a browser cannot keep a chosen "
+    "file after the page reloads)."
+)
 BROKER_DOWN = "The import was not started: the task queue cannot be reached. Please try again in a few minutes."
 
 
@@ -34,8 +37,11 @@ def queue_import(session: Session, job: ImportJob) -> None:
     from service.tasks import import_subscribers
 
     try:
-        import_subscribers.apply_async(args=(job.id,), retry=True, retry_policy={
-            "max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1})
+        import_subscribers.apply_async(
+            args=(job.id,),
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1},
+        )
     except OperationalError as error:
         log.error("broker unreachable, import job %s not queued: %s", job.id, error)
         job.status, job.error = ImportStatus.failed, BROKER_DOWN
@@ -43,15 +49,31 @@ def queue_import(session: Session, job: ImportJob) -> None:
         raise ServiceUnavailable(BROKER_DOWN) from None
 
 
-def start_import(request: Request, session: Session, admin: CurrentAdmin, *, list_slug: str, upload: UploadFile,
-                 confirmed: bool, reason: str) -> ImportJob:
+def start_import(
+    request: Request,
+    session: Session,
+    admin: CurrentAdmin,
+    *,
+    list_slug: str,
+    upload: UploadFile,
+    confirmed: bool,
+    reason: str,
+) -> ImportJob:
     """Check the choice, store the upload with its (audited) job, and queue it; the UI and the API share this."""
     if confirmed and not reason.strip():
         raise InvalidInput(NEEDS_REASON)
     list_rules.open_list(session, list_slug)
-    job = jobs.create_import_job(session, request.app.state.settings, list_slug=list_slug,
-                                 filename=upload.filename or "upload.csv", source=upload.file, confirmed=confirmed,
-                                 reason=reason, created_by=admin.name, ip=client_ip(request))
+    job = jobs.create_import_job(
+        session,
+        request.app.state.settings,
+        list_slug=list_slug,
+        filename=upload.filename or "upload.csv",
+        source=upload.file,
+        confirmed=confirmed,
+        reason=reason,
+        created_by=admin.name,
+        ip=client_ip(request),
+    )
     queue_import(session, job)
     return job
 
@@ -68,11 +90,23 @@ def progress_of(job: ImportJob) -> dict[str, Any]:
         label = f"Done · {job.rows:,} rows, {job.added:,} added"
     else:
         label = "Failed"
-    return {"id": job.id, "status": job.status, "fraction": fraction, "label": label, "done": finished,
-            "filename": job.filename, "confirmed": job.confirmed, "rows": job.rows, "added": job.added,
-            "already": job.already, "kept_unsubscribed": job.kept_unsubscribed, "suppressed": job.suppressed,
-            "skipped": job.skipped, "rejected": [list(row) for row in jobs.rejected_rows(job)],
-            "error": job.error}
+    return {
+        "id": job.id,
+        "status": job.status,
+        "fraction": fraction,
+        "label": label,
+        "done": finished,
+        "filename": job.filename,
+        "confirmed": job.confirmed,
+        "rows": job.rows,
+        "added": job.added,
+        "already": job.already,
+        "kept_unsubscribed": job.kept_unsubscribed,
+        "suppressed": job.suppressed,
+        "skipped": job.skipped,
+        "rejected": [list(row) for row in jobs.rejected_rows(job)],
+        "error": job.error,
+    }
 
 
 def _open_lists(session: Session) -> list[MailingList]:
@@ -80,12 +114,26 @@ def _open_lists(session: Session) -> list[MailingList]:
     return [ml for ml, _ in list_rules.lists_with_readers(session) if ml.archived_at is None]
 
 
-def _form(request: Request, session: Session, *, values: dict[str, Any], errors: dict[str, str] | None = None,
-          status_code: int = 200):
+def _form(
+    request: Request,
+    session: Session,
+    *,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+):
     """The upload form, with the choices made and a message under the field that was wrong."""
-    return page(request, "imports/new.html", status_code, title="Import subscribers", lists=_open_lists(session),
-                values=values, errors=errors or {}, needs_reason=NEEDS_REASON,
-                max_mb=request.app.state.settings.import_max_bytes // (1024 * 1024))
+    return page(
+        request,
+        "imports/new.html",
+        status_code,
+        title="Import subscribers",
+        lists=_open_lists(session),
+        values=values,
+        errors=errors or {},
+        needs_reason=NEEDS_REASON,
+        max_mb=request.app.state.settings.import_max_bytes // (1024 * 1024),
+    )
 
 
 @router.get("/imports")
@@ -93,8 +141,12 @@ def imports_page(request: Request, admin: CurrentAdmin, session: Session = Depen
     """The latest imports, newest first."""
     rows = jobs.recent_import_jobs(session)
     slugs = {ml.id: ml.slug for ml, _ in list_rules.lists_with_readers(session)}
-    return page(request, "imports/index.html", title="Imports",
-                rows=[(job, slugs.get(job.list_id, "?"), progress_of(job)) for job in rows])
+    return page(
+        request,
+        "imports/index.html",
+        title="Imports",
+        rows=[(job, slugs.get(job.list_id, "?"), progress_of(job)) for job in rows],
+    )
 
 
 @router.get("/imports/new")
@@ -104,8 +156,15 @@ def new_import_form(request: Request, admin: CurrentAdmin, list: str = "", sessi
 
 
 @router.post("/subscribers/import")
-def upload(request: Request, admin: CurrentAdmin, list: str = Form(""), file: UploadFile | None = File(None),
-           confirmed: str | None = Form(None), reason: str = Form(""), session: Session = Depends(get_session)):
+def upload(
+    request: Request,
+    admin: CurrentAdmin,
+    list: str = Form(""),
+    file: UploadFile | None = File(None),
+    confirmed: str | None = Form(None),
+    reason: str = Form(""),
+    session: Session = Depends(get_session),
+):
     """Store the upload and queue it; 303 to its progress page. A mistake shows the form again, nothing stored."""
     values = {"list": list, "confirmed": confirmed is not None, "reason": reason}
     errors: dict[str, str] = {}
@@ -122,8 +181,9 @@ def upload(request: Request, admin: CurrentAdmin, list: str = Form(""), file: Up
     if errors or file is None:
         return _form(request, session, values=values, errors=errors, status_code=422)
     try:
-        job = start_import(request, session, admin, list_slug=list, upload=file, confirmed=confirmed is not None,
-                           reason=reason)
+        job = start_import(
+            request, session, admin, list_slug=list, upload=file, confirmed=confirmed is not None, reason=reason
+        )
     except InvalidInput as error:
         session.rollback()
         return _form(request, session, values=values, errors={"file": error.message}, status_code=422)
@@ -137,20 +197,38 @@ def import_page(job_id: int, request: Request, admin: CurrentAdmin, session: Ses
         raise InvalidInput("An import id is a positive number.")
     job = jobs.get_import_job(session, job_id)
     mailing_list = session.get(MailingList, job.list_id)
-    return page(request, "imports/detail.html", title=f"Import {job.id}", job=job, state=progress_of(job),
-                mailing_list=mailing_list)
+    return page(
+        request,
+        "imports/detail.html",
+        title=f"Import {job.id}",
+        job=job,
+        state=progress_of(job),
+        mailing_list=mailing_list,
+    )
 
 
 def rejected_download(request: Request, session: Session, actor: str, job_id: int) -> Response:
     """The job's rejected rows as a CSV file (line, reason, row), formulas made inert; audited like an export."""
     job = jobs.get_import_job(session, job_id)
     body = "".join(jobs.rejected_csv(job))  # at most REJECTED_KEPT rows: small enough to answer whole
-    audit.record(session, actor=actor, action="subscribers.import.rejected", object_type="import_job",
-                 object_id=job.id, details={"rows": len(job.rejected or [])}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=actor,
+        action="subscribers.import.rejected",
+        object_type="import_job",
+        object_id=job.id,
+        details={"rows": len(job.rejected or [])},
+        ip=client_ip(request),
+    )
     session.commit()
-    return Response(body, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="import-{job_id}-rejected.csv"',
-                             "Cache-Control": "no-store"})
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="import-{job_id}-rejected.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get("/imports/{job_id}/rejected.csv")

@@ -1,4 +1,5 @@
 """Admin screen: mailing lists — the overview (viewers too), create, edit, archive and reopen."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,18 @@ from service.web.common import client_ip, get_session
 router = APIRouter(prefix="/admin")
 TIMEZONES = sorted(available_timezones())
 LANGUAGE_CHOICES = [(code, str(Locale.parse(code).get_display_name(code)).capitalize()) for code in LANGUAGES]
-BLANK = {"slug": "", "name": "", "description": "", "send_time": "07:00", "timezone": "UTC", "double_opt_in": True,
-         "local_time_delivery": False, "categories": "", "languages": "en", "language": ""}
+BLANK = {
+    "slug": "",
+    "name": "",
+    "description": "",
+    "send_time": "07:00",
+    "timezone": "UTC",
+    "double_opt_in": True,
+    "local_time_delivery": False,
+    "categories": "",
+    "languages": "en",
+    "language": "",
+}
 
 
 def split_words(raw: str) -> list[str]:
@@ -31,37 +42,83 @@ def split_words(raw: str) -> list[str]:
 
 def form_values(mailing_list: MailingList) -> dict[str, Any]:
     """A list's settings as the form shows them."""
-    return {"slug": mailing_list.slug, "name": mailing_list.name, "description": mailing_list.description,
-            "send_time": mailing_list.send_time.strftime("%H:%M"), "timezone": mailing_list.timezone,
-            "double_opt_in": mailing_list.double_opt_in, "local_time_delivery": mailing_list.local_time_delivery,
-            "categories": ", ".join(mailing_list.categories), "languages": ", ".join(mailing_list.languages or []),
-            "language": mailing_list.language or ""}
+    return {
+        "slug": mailing_list.slug,
+        "name": mailing_list.name,
+        "description": mailing_list.description,
+        "send_time": mailing_list.send_time.strftime("%H:%M"),
+        "timezone": mailing_list.timezone,
+        "double_opt_in": mailing_list.double_opt_in,
+        "local_time_delivery": mailing_list.local_time_delivery,
+        "categories": ", ".join(mailing_list.categories),
+        "languages": ", ".join(mailing_list.languages or []),
+        "language": mailing_list.language or "",
+    }
 
 
-def _form(request: Request, *, values: dict[str, Any], mailing_list: MailingList | None = None,
-          error: str | None = None, status_code: int = 200):
+def _form(
+    request: Request,
+    *,
+    values: dict[str, Any],
+    mailing_list: MailingList | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+):
     """The create or edit form, with the typed values and what was wrong with them."""
     title = f"Edit {mailing_list.name}" if mailing_list else "New list"
-    return page(request, "lists/form.html", status_code, title=title, values=values, mailing_list=mailing_list,
-                error=error, timezones=TIMEZONES, languages=LANGUAGE_CHOICES)
+    return page(
+        request,
+        "lists/form.html",
+        status_code,
+        title=title,
+        values=values,
+        mailing_list=mailing_list,
+        error=error,
+        timezones=TIMEZONES,
+        languages=LANGUAGE_CHOICES,
+    )
 
 
-def _typed(slug: str, name: str, description: str, send_time: str, timezone: str, double_opt_in: str | None,
-           local_time_delivery: str | None, categories: str, languages: str, language: str = "") -> dict[str, Any]:
+def _typed(
+    slug: str,
+    name: str,
+    description: str,
+    send_time: str,
+    timezone: str,
+    double_opt_in: str | None,
+    local_time_delivery: str | None,
+    categories: str,
+    languages: str,
+    language: str = "",
+) -> dict[str, Any]:
     """The submitted form as typed (checkboxes are absent when unticked)."""
-    return {"slug": slug.strip(), "name": name, "description": description, "send_time": send_time.strip(),
-            "timezone": timezone.strip(), "double_opt_in": double_opt_in is not None,
-            "local_time_delivery": local_time_delivery is not None, "categories": categories, "languages": languages,
-            "language": language.strip()}
+    return {
+        "slug": slug.strip(),
+        "name": name,
+        "description": description,
+        "send_time": send_time.strip(),
+        "timezone": timezone.strip(),
+        "double_opt_in": double_opt_in is not None,
+        "local_time_delivery": local_time_delivery is not None,
+        "categories": categories,
+        "languages": languages,
+        "language": language.strip(),
+    }
 
 
 def _settings(values: dict[str, Any]) -> dict[str, Any]:
     """The typed values as list settings (validated by service.lists)."""
-    return {"name": values["name"], "description": values["description"],
-            "send_time": list_rules.parse_send_time(values["send_time"]), "timezone": values["timezone"],
-            "double_opt_in": values["double_opt_in"], "local_time_delivery": values["local_time_delivery"],
-            "categories": split_words(values["categories"]), "languages": split_words(values["languages"]),
-            "language": values["language"]}
+    return {
+        "name": values["name"],
+        "description": values["description"],
+        "send_time": list_rules.parse_send_time(values["send_time"]),
+        "timezone": values["timezone"],
+        "double_opt_in": values["double_opt_in"],
+        "local_time_delivery": values["local_time_delivery"],
+        "categories": split_words(values["categories"]),
+        "languages": split_words(values["languages"]),
+        "language": values["language"],
+    }
 
 
 @router.get("/lists")
@@ -78,22 +135,48 @@ def new_list_form(request: Request, admin: CurrentAdmin):
 
 
 @router.post("/lists")
-def create_list(request: Request, admin: CurrentAdmin, slug: str = Form(""), name: str = Form(""),
-                description: str = Form(""), send_time: str = Form("07:00"), timezone: str = Form("UTC"),
-                double_opt_in: str | None = Form(None), local_time_delivery: str | None = Form(None),
-                categories: str = Form(""), languages: str = Form("en"), language: str = Form(""),
-                session: Session = Depends(get_session)):
+def create_list(
+    request: Request,
+    admin: CurrentAdmin,
+    slug: str = Form(""),
+    name: str = Form(""),
+    description: str = Form(""),
+    send_time: str = Form("07:00"),
+    timezone: str = Form("UTC"),
+    double_opt_in: str | None = Form(None),
+    local_time_delivery: str | None = Form(None),
+    categories: str = Form(""),
+    languages: str = Form("en"),
+    language: str = Form(""),
+    session: Session = Depends(get_session),
+):
     """Create the list; a mistake re-renders the form with the message and what was typed."""
-    values = _typed(slug, name, description, send_time, timezone, double_opt_in, local_time_delivery, categories,
-                    languages, language)
+    values = _typed(
+        slug,
+        name,
+        description,
+        send_time,
+        timezone,
+        double_opt_in,
+        local_time_delivery,
+        categories,
+        languages,
+        language,
+    )
     try:
         created = list_rules.create_list(session, slug=values["slug"], commit=False, **_settings(values))
     except InvalidInput as error:
         session.rollback()
         return _form(request, values=values, error=error.message, status_code=422)
-    audit.record(session, actor=admin.name, action="list.create", object_type="list", object_id=created.slug,
-                 details={"name": created.name, "send_time": created.send_time.strftime("%H:%M"),
-                          "timezone": created.timezone}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="list.create",
+        object_type="list",
+        object_id=created.slug,
+        details={"name": created.name, "send_time": created.send_time.strftime("%H:%M"), "timezone": created.timezone},
+        ip=client_ip(request),
+    )
     session.commit()
     return done("/admin/lists", f"Created the list {created.slug}.")
 
@@ -106,14 +189,35 @@ def edit_list_form(slug: str, request: Request, admin: CurrentAdmin, session: Se
 
 
 @router.post("/lists/{slug}")
-def update_list(slug: str, request: Request, admin: CurrentAdmin, name: str = Form(""), description: str = Form(""),
-                send_time: str = Form("07:00"), timezone: str = Form("UTC"), double_opt_in: str | None = Form(None),
-                local_time_delivery: str | None = Form(None), categories: str = Form(""),
-                languages: str = Form("en"), language: str = Form(""), session: Session = Depends(get_session)):
+def update_list(
+    slug: str,
+    request: Request,
+    admin: CurrentAdmin,
+    name: str = Form(""),
+    description: str = Form(""),
+    send_time: str = Form("07:00"),
+    timezone: str = Form("UTC"),
+    double_opt_in: str | None = Form(None),
+    local_time_delivery: str | None = Form(None),
+    categories: str = Form(""),
+    languages: str = Form("en"),
+    language: str = Form(""),
+    session: Session = Depends(get_session),
+):
     """Save the changed settings; a mistake re-renders the form with the message and what was typed."""
     mailing_list = list_rules.get_list(session, slug)
-    values = _typed(slug, name, description, send_time, timezone, double_opt_in, local_time_delivery, categories,
-                    languages, language)
+    values = _typed(
+        slug,
+        name,
+        description,
+        send_time,
+        timezone,
+        double_opt_in,
+        local_time_delivery,
+        categories,
+        languages,
+        language,
+    )
     try:
         _, changed = list_rules.update_list(session, slug, **_settings(values))
     except InvalidInput as error:
@@ -121,8 +225,15 @@ def update_list(slug: str, request: Request, admin: CurrentAdmin, name: str = Fo
         return _form(request, values=values, mailing_list=mailing_list, error=error.message, status_code=422)
     if not changed:
         return done(f"/admin/lists/{slug}", "Nothing changed.")
-    audit.record(session, actor=admin.name, action="list.update", object_type="list", object_id=slug,
-                 details=changed, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="list.update",
+        object_type="list",
+        object_id=slug,
+        details=changed,
+        ip=client_ip(request),
+    )
     session.commit()
     return done("/admin/lists", f"Saved {slug}: {', '.join(sorted(changed))}.")
 
@@ -131,8 +242,9 @@ def update_list(slug: str, request: Request, admin: CurrentAdmin, name: str = Fo
 def archive_list(slug: str, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Close the list to new readers and editions; its readers and history stay."""
     list_rules.archive_list(session, slug)
-    audit.record(session, actor=admin.name, action="list.archive", object_type="list", object_id=slug,
-                 ip=client_ip(request))
+    audit.record(
+        session, actor=admin.name, action="list.archive", object_type="list", object_id=slug, ip=client_ip(request)
+    )
     session.commit()
     return done("/admin/lists", f"Archived {slug}: no new readers, no editions, hidden from the subscribe page.")
 
@@ -141,8 +253,8 @@ def archive_list(slug: str, request: Request, admin: CurrentAdmin, session: Sess
 def unarchive_list(slug: str, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Open an archived list again."""
     list_rules.unarchive_list(session, slug)
-    audit.record(session, actor=admin.name, action="list.unarchive", object_type="list", object_id=slug,
-                 ip=client_ip(request))
+    audit.record(
+        session, actor=admin.name, action="list.unarchive", object_type="list", object_id=slug, ip=client_ip(request)
+    )
     session.commit()
     return done("/admin/lists", f"Reopened {slug}.")
-

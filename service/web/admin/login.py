@@ -1,4 +1,5 @@
 """Sign in and out of the admin UI; failed attempts are limited per IP and per address, with one answer for all."""
+
 from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
@@ -28,8 +29,15 @@ def _safe_next(target: str | None) -> str:
 
 def _login_page(request: Request, *, next_url: str, email: str = "", error: str | None = None, status_code=200):
     """The form, with the reader-side CSRF cookie (there is no session yet to bind a token to)."""
-    response = page(request, "login.html", status_code, next_url=next_url, email=email, error=error,
-                    login_csrf=security.csrf_token(request))
+    response = page(
+        request,
+        "login.html",
+        status_code,
+        next_url=next_url,
+        email=email,
+        error=error,
+        login_csrf=security.csrf_token(request),
+    )
     security.set_csrf_cookie(request, response)
     return response
 
@@ -41,8 +49,14 @@ def login_form(request: Request, next: str | None = None):
 
 
 @router.post("/login")
-def login(request: Request, email: str = Form(""), password: str = Form(""), next: str = Form("/admin"),
-          csrf_token: str = Form(""), session: Session = Depends(get_session)):
+def login(
+    request: Request,
+    email: str = Form(""),
+    password: str = Form(""),
+    next: str = Form("/admin"),
+    csrf_token: str = Form(""),
+    session: Session = Depends(get_session),
+):
     """Check the password; on success a fresh session (a new cookie, never one the browser brought)."""
     security.check_csrf(request, csrf_token)
     throttle = request.app.state.login_throttle
@@ -50,14 +64,21 @@ def login(request: Request, email: str = Form(""), password: str = Form(""), nex
     user = accounts.authenticate(session, email, password)
     if user is None:
         throttle.failed(client_ip(request), email)
-        audit.record(session, actor=email.strip()[:320] or "(blank)", action="admin.login_failed",
-                     ip=client_ip(request))
+        audit.record(
+            session, actor=email.strip()[:320] or "(blank)", action="admin.login_failed", ip=client_ip(request)
+        )
         session.commit()
         return _login_page(request, next_url=_safe_next(next), email=email, error=WRONG, status_code=401)
-    token = sessions.open_session(session, user, hours=request.app.state.settings.admin_session_hours,
-                                  ip=client_ip(request), user_agent=request.headers.get("user-agent"))
-    audit.record(session, actor=user.email, action="admin.login", object_type="admin", object_id=user.id,
-                 ip=client_ip(request))
+    token = sessions.open_session(
+        session,
+        user,
+        hours=request.app.state.settings.admin_session_hours,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    audit.record(
+        session, actor=user.email, action="admin.login", object_type="admin", object_id=user.id, ip=client_ip(request)
+    )
     session.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(request, response, token)
@@ -72,8 +93,14 @@ async def logout(request: Request, session: Session = Depends(get_session)):
     if admin is not None:
         await check_session_csrf(request, admin)
         sessions.close_session(session, cookie)
-        audit.record(session, actor=admin.name, action="admin.logout", object_type="admin", object_id=admin.admin_id,
-                     ip=client_ip(request))
+        audit.record(
+            session,
+            actor=admin.name,
+            action="admin.logout",
+            object_type="admin",
+            object_id=admin.admin_id,
+            ip=client_ip(request),
+        )
         session.commit()
     response = RedirectResponse("/admin/login", status_code=303)
     set_session_cookie(request, response, None)

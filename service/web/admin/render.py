@@ -1,4 +1,5 @@
 """Rendering admin pages: the admin's own templates, the session's CSRF token, and one-shot notices after a change."""
+
 from __future__ import annotations
 
 from urllib.parse import quote, unquote
@@ -13,9 +14,13 @@ def page(request: Request, name: str, status_code: int = 200, **context):
     """An admin page with the caller, their CSRF token and any notice left by the last change."""
     admin = getattr(request.state, "admin", None)
     notice = request.cookies.get(NOTICE_COOKIE)
-    context = {"admin": admin, "csrf_token": admin.csrf_token if admin else "",
-               "notice": unquote(notice) if notice else None,
-               "section": name.split("/")[0].removesuffix(".html"), **context}
+    context = {
+        "admin": admin,
+        "csrf_token": admin.csrf_token if admin else "",
+        "notice": unquote(notice) if notice else None,
+        "section": name.split("/")[0].removesuffix(".html"),
+        **context,
+    }
     response = request.app.state.admin_templates.TemplateResponse(request, name, context, status_code=status_code)
     if notice:
         response.delete_cookie(NOTICE_COOKIE, path="/admin")
@@ -25,6 +30,5 @@ def page(request: Request, name: str, status_code: int = 200, **context):
 def done(url: str, notice: str) -> RedirectResponse:
     """After a change: 303 to the page that shows it (a refresh never repeats the post), with a one-line notice."""
     response = RedirectResponse(url, status_code=303)
-    response.set_cookie(NOTICE_COOKIE, quote(notice[:300]), path="/admin", httponly=True, samesite="lax",
-                        max_age=60)
+    response.set_cookie(NOTICE_COOKIE, quote(notice[:300]), path="/admin", httponly=True, samesite="lax", max_age=60)
     return response

@@ -1,4 +1,5 @@
 """Admin screen: stories — the list and a story's page (viewers too), edit, delete and import (admins)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -37,8 +38,13 @@ def _cursor(raw: str | None) -> int | None:
 
 @router.get("/stories")
 @readable_by_viewers
-def stories_list(request: Request, admin: CurrentAdmin, before: str | None = None, category: str | None = None,
-                 session: Session = Depends(get_session)):
+def stories_list(
+    request: Request,
+    admin: CurrentAdmin,
+    before: str | None = None,
+    category: str | None = None,
+    session: Session = Depends(get_session),
+):
     """The freshest stories first, a page at a time, optionally of one category."""
     category = (category or "").strip()[:100] or None
     rows = story_page(session, limit=PAGE_SIZE + 1, before=_cursor(before), category=category)
@@ -48,14 +54,30 @@ def stories_list(request: Request, admin: CurrentAdmin, before: str | None = Non
     if more:
         query = {"before": rows[-1].id, **({"category": category} if category else {})}
         next_url = f"/admin/stories?{urlencode(query)}"
-    return page(request, "stories/index.html", title="Stories", rows=rows, counts=counts, next_url=next_url,
-                categories=story_categories(session), category=category or "", paged=before is not None)
+    return page(
+        request,
+        "stories/index.html",
+        title="Stories",
+        rows=rows,
+        counts=counts,
+        next_url=next_url,
+        categories=story_categories(session),
+        category=category or "",
+        paged=before is not None,
+    )
 
 
 def _import_form(request: Request, *, pasted: str = "", error: str | None = None, status_code: int = 200):
     """The import form, with what was pasted and what was wrong with it."""
-    return page(request, "stories/import.html", status_code, title="Import stories", pasted=pasted, error=error,
-                max_mb=MAX_FILE_BYTES // (1024 * 1024))
+    return page(
+        request,
+        "stories/import.html",
+        status_code,
+        title="Import stories",
+        pasted=pasted,
+        error=error,
+        max_mb=MAX_FILE_BYTES // (1024 * 1024),
+    )
 
 
 @router.get("/stories/import")
@@ -78,8 +100,13 @@ def _parse_upload(name: str, raw: bytes) -> list[StoryInput]:
 
 
 @router.post("/stories/import")
-async def import_stories(request: Request, admin: CurrentAdmin, file: UploadFile | None = File(None),
-                         pasted: str = Form(""), session: Session = Depends(get_session)):
+async def import_stories(
+    request: Request,
+    admin: CurrentAdmin,
+    file: UploadFile | None = File(None),
+    pasted: str = Form(""),
+    session: Session = Depends(get_session),
+):
     """Validate every story of the file or paste, then store them all (the same story again is updated)."""
     raw = await file.read() if file is not None and file.filename else b""
     try:
@@ -93,8 +120,14 @@ async def import_stories(request: Request, admin: CurrentAdmin, file: UploadFile
     except InvalidInput as error:
         return _import_form(request, pasted=pasted, error=error.message, status_code=422)
     created, updated = upsert_stories(session, stories, commit=False)
-    audit.record(session, actor=admin.name, action="stories.import", object_type="story",
-                 details={"created": created, "updated": updated, "via": via}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="stories.import",
+        object_type="story",
+        details={"created": created, "updated": updated, "via": via},
+        ip=client_ip(request),
+    )
     session.commit()
     return done("/admin/stories", f"Imported {len(stories)} stories: {created} new, {updated} updated.")
 
@@ -104,21 +137,28 @@ async def import_stories(request: Request, admin: CurrentAdmin, file: UploadFile
 def story_detail(request: Request, admin: CurrentAdmin, story_id: str, session: Session = Depends(get_session)):
     """One story: key points, sources one per publisher, and every member item."""
     story = find_story(session, story_id)
-    return page(request, "stories/detail.html", title=story.title, story=story,
-                editions=editions_carrying(session, story.id))
+    return page(
+        request, "stories/detail.html", title=story.title, story=story, editions=editions_carrying(session, story.id)
+    )
 
 
 def _edit_values(story: Story) -> dict[str, Any]:
     """A story as the edit form shows it: key points one per line."""
-    return {"title": story.title, "key_points": "\n".join(story.key_points or []), "category": story.category,
-            "date": story.story_date.isoformat() if story.story_date else ""}
+    return {
+        "title": story.title,
+        "key_points": "\n".join(story.key_points or []),
+        "category": story.category,
+        "date": story.story_date.isoformat() if story.story_date else "",
+    }
 
 
-def _edit_form(request: Request, story: Story, values: dict[str, Any], error: str | None = None,
-               status_code: int = 200):
+def _edit_form(
+    request: Request, story: Story, values: dict[str, Any], error: str | None = None, status_code: int = 200
+):
     """The edit form with the typed values."""
-    return page(request, "stories/edit.html", status_code, title=f"Edit: {story.title}", story=story,
-                values=values, error=error)
+    return page(
+        request, "stories/edit.html", status_code, title=f"Edit: {story.title}", story=story, values=values, error=error
+    )
 
 
 @router.get("/stories/{story_id}/edit")
@@ -129,9 +169,16 @@ def edit_form(request: Request, admin: CurrentAdmin, story_id: str, session: Ses
 
 
 @router.post("/stories/{story_id}/edit")
-def edit(request: Request, admin: CurrentAdmin, story_id: str, title: str = Form(""), key_points: str = Form(""),
-         category: str = Form(""), story_date: str = Form("", alias="date"),
-         session: Session = Depends(get_session)):
+def edit(
+    request: Request,
+    admin: CurrentAdmin,
+    story_id: str,
+    title: str = Form(""),
+    key_points: str = Form(""),
+    category: str = Form(""),
+    story_date: str = Form("", alias="date"),
+    session: Session = Depends(get_session),
+):
     """Save the story as the admin wrote it; from now on it keeps its own title and key points."""
     story = find_story(session, story_id)
     values = {"title": title, "key_points": key_points, "category": category, "date": story_date}
@@ -141,12 +188,20 @@ def edit(request: Request, admin: CurrentAdmin, story_id: str, title: str = Form
     except ValueError:
         return _edit_form(request, story, values, "date: use the form YYYY-MM-DD, or leave it empty.", 422)
     try:
-        story, changed = edit_story(session, story.id, title=title, key_points=points, category=category,
-                                    story_date=day, clear_date=day is None)
+        story, changed = edit_story(
+            session, story.id, title=title, key_points=points, category=category, story_date=day, clear_date=day is None
+        )
     except InvalidInput as error:  # checked before anything changed
         return _edit_form(request, story, values, error.message, 422)
-    audit.record(session, actor=admin.name, action="story.update", object_type="story", object_id=story.id,
-                 details={"changed": sorted(changed), "title": story.title}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="story.update",
+        object_type="story",
+        object_id=story.id,
+        details={"changed": sorted(changed), "title": story.title},
+        ip=client_ip(request),
+    )
     session.commit()
     return done(f"/admin/stories/{story.id}", "Story saved; it keeps these key points when new items join it.")
 
@@ -155,18 +210,33 @@ def edit(request: Request, admin: CurrentAdmin, story_id: str, title: str = Form
 def delete_form(request: Request, admin: CurrentAdmin, story_id: str, session: Session = Depends(get_session)):
     """Confirm: what goes (the story, its items) and what stays (editions already built with it)."""
     story = find_story(session, story_id)
-    return page(request, "stories/delete.html", title=f"Delete: {story.title}", story=story,
-                editions=editions_carrying(session, story.id))
+    return page(
+        request,
+        "stories/delete.html",
+        title=f"Delete: {story.title}",
+        story=story,
+        editions=editions_carrying(session, story.id),
+    )
 
 
 @router.post("/stories/{story_id}/delete")
 def delete(request: Request, admin: CurrentAdmin, story_id: str, session: Session = Depends(get_session)):
     """Delete the story and its items; frozen editions keep it in their rendered email and archive page."""
     story, frozen = delete_story(session, story_id)
-    audit.record(session, actor=admin.name, action="story.delete", object_type="story", object_id=story.id,
-                 details={"title": story.title, "kept_by_editions": [e.id for e in frozen]}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="story.delete",
+        object_type="story",
+        object_id=story.id,
+        details={"title": story.title, "kept_by_editions": [e.id for e in frozen]},
+        ip=client_ip(request),
+    )
     session.commit()
     count = len(frozen)
-    kept = (f" {count} built edition{'s' if count != 1 else ''} keep{'s' if count == 1 else ''} it "
-            "in the rendered email." if frozen else "")
+    kept = (
+        f" {count} built edition{'s' if count != 1 else ''} keep{'s' if count == 1 else ''} it in the rendered email."
+        if frozen
+        else ""
+    )
     return done("/admin/stories", f"Deleted story {story.id} ({story.title[:80]}).{kept}")

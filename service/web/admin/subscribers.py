@@ -1,5 +1,6 @@
 """Admin screen: find readers (keyset pages, no counts), one reader's record and data, unsubscribe, suppress, delete,
 erase, export."""
+
 from __future__ import annotations
 
 import re
@@ -44,37 +45,62 @@ def clean_slug(raw: str | None) -> str | None:
 
 
 @router.get("/subscribers")
-def subscribers_page(request: Request, admin: CurrentAdmin, q: str = "", list: str = "", status: str = "",
-                     after: int | None = Query(None, ge=1, le=LARGEST_ID), session: Session = Depends(get_session)):
+def subscribers_page(
+    request: Request,
+    admin: CurrentAdmin,
+    q: str = "",
+    list: str = "",
+    status: str = "",
+    after: int | None = Query(None, ge=1, le=LARGEST_ID),
+    session: Session = Depends(get_session),
+):
     """Search by address or name, filtered by list and status; "Next page" follows the keyset, nothing is counted."""
     query, slug = clean_query(q), clean_slug(list)
-    found = search.search_subscribers(session, query=query, list_slug=slug, status=status or None, after=after,
-                                      limit=PAGE_SIZE)
+    found = search.search_subscribers(
+        session, query=query, list_slug=slug, status=status or None, after=after, limit=PAGE_SIZE
+    )
     filters = {"q": query, "list": slug or "", "status": status}
-    next_url = (f"/admin/subscribers?{urlencode({**filters, 'after': found.next_after})}"
-                if found.next_after else None)
-    return page(request, "subscribers/index.html", title="Subscribers", found=found, filters=filters,
-                next_url=next_url, first_page=after is None, lists=list_rules.lists_with_readers(session),
-                statuses=search.STATUSES)
+    next_url = f"/admin/subscribers?{urlencode({**filters, 'after': found.next_after})}" if found.next_after else None
+    return page(
+        request,
+        "subscribers/index.html",
+        title="Subscribers",
+        found=found,
+        filters=filters,
+        next_url=next_url,
+        first_page=after is None,
+        lists=list_rules.lists_with_readers(session),
+        statuses=search.STATUSES,
+    )
 
 
 @router.get("/subscribers/export")
-def export_subscribers(request: Request, admin: CurrentAdmin, list: str = "", status: str = "",
-                       session: Session = Depends(get_session)):
+def export_subscribers(
+    request: Request, admin: CurrentAdmin, list: str = "", status: str = "", session: Session = Depends(get_session)
+):
     """A list's readers (optionally in one status) as a CSV download, streamed; the export is audited."""
     slug = clean_slug(list)
     if slug is None:
         raise InvalidInput("Choose the list to export.")
     mailing_list = list_rules.get_list(session, slug)
     chosen = search.check_status(status)
-    audit.record(session, actor=admin.name, action="subscribers.export", object_type="list", object_id=slug,
-                 details={"status": chosen}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="subscribers.export",
+        object_type="list",
+        object_id=slug,
+        details={"status": chosen},
+        ip=client_ip(request),
+    )
     session.commit()
     url = request.app.state.settings.effective_database_url
     filename = f"{mailing_list.slug}-{chosen or 'all'}.csv"
-    return StreamingResponse(_csv(url, slug, chosen), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                                      "Cache-Control": "no-store"})
+    return StreamingResponse(
+        _csv(url, slug, chosen),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
 
 
 def _csv(url: str, slug: str, status: str | None) -> Iterator[str]:
@@ -89,13 +115,23 @@ def subscriber_page(subscriber_id: int, request: Request, admin: CurrentAdmin, s
     if not 0 < subscriber_id <= LARGEST_ID:
         raise InvalidInput("A subscriber id is a positive number.")
     reader = detail.subscriber_detail(session, subscriber_id)
-    return page(request, "subscribers/detail.html", title=reader.email, reader=reader,
-                retention_days=request.app.state.settings.delivery_retention_days)
+    return page(
+        request,
+        "subscribers/detail.html",
+        title=reader.email,
+        reader=reader,
+        retention_days=request.app.state.settings.delivery_retention_days,
+    )
 
 
 @router.post("/subscribers/{subscriber_id}/unsubscribe")
-def unsubscribe(subscriber_id: int, request: Request, admin: CurrentAdmin, list: str = Form(""),
-                session: Session = Depends(get_session)):
+def unsubscribe(
+    subscriber_id: int,
+    request: Request,
+    admin: CurrentAdmin,
+    list: str = Form(""),
+    session: Session = Depends(get_session),
+):
     """Unsubscribe the reader from one list, or from all (an empty choice)."""
     slug = clean_slug(list)
     changed = actions.unsubscribe(session, subscriber_id, list_slug=slug, actor=admin.name, ip=client_ip(request))
@@ -104,12 +140,18 @@ def unsubscribe(subscriber_id: int, request: Request, admin: CurrentAdmin, list:
 
 
 @router.post("/subscribers/{subscriber_id}/suppress")
-def suppress(subscriber_id: int, request: Request, admin: CurrentAdmin, reason: str = Form(""),
-             session: Session = Depends(get_session)):
+def suppress(
+    subscriber_id: int,
+    request: Request,
+    admin: CurrentAdmin,
+    reason: str = Form(""),
+    session: Session = Depends(get_session),
+):
     """Never mail this reader's address again, for a stated reason."""
     reader = detail.subscriber_detail(session, subscriber_id)
-    actions.suppress_address(session, reader.email, reason=clean_reason(reason), actor=admin.name,
-                             ip=client_ip(request))
+    actions.suppress_address(
+        session, reader.email, reason=clean_reason(reason), actor=admin.name, ip=client_ip(request)
+    )
     return done(f"/admin/subscribers/{subscriber_id}", "The address is suppressed: nothing will be sent to it.")
 
 
@@ -128,18 +170,31 @@ def download_data(subscriber_id: int, request: Request, admin: CurrentAdmin, ses
 
 def data_download(request: Request, session: Session, actor: str, subscriber_id: int) -> JSONResponse:
     """The reader's data as an attachment, with its audit entry (the UI and the API both answer with this)."""
-    data = data_export.export_subscriber_data(session, subscriber_id, actor=actor, ip=client_ip(request),
-                                              retention_days=request.app.state.settings.delivery_retention_days)
-    return JSONResponse(data, headers={"Content-Disposition": f'attachment; filename="subscriber-{subscriber_id}.json"',
-                                       "Cache-Control": "no-store"})
+    data = data_export.export_subscriber_data(
+        session,
+        subscriber_id,
+        actor=actor,
+        ip=client_ip(request),
+        retention_days=request.app.state.settings.delivery_retention_days,
+    )
+    return JSONResponse(
+        data,
+        headers={
+            "Content-Disposition": f'attachment; filename="subscriber-{subscriber_id}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.post("/subscribers/{subscriber_id}/erase")
 def erase(subscriber_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Erase the reader's personal data; a hashed suppression keeps the address from ever being mailed again."""
     erased = erasure.erase_subscriber(session, subscriber_id, actor=admin.name, ip=client_ip(request))
-    return done("/admin/subscribers", f"Erased subscriber {subscriber_id}: {erased.deliveries_kept} deliveries kept "
-                                      "without the reader, the address suppressed as a hash.")
+    return done(
+        "/admin/subscribers",
+        f"Erased subscriber {subscriber_id}: {erased.deliveries_kept} deliveries kept "
+        "without the reader, the address suppressed as a hash.",
+    )
 
 
 def clean_reason(raw: str | None) -> str:

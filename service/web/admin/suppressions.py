@@ -1,4 +1,5 @@
 """Admin screen: the suppression list (hashes, reasons, dates; look up, add, remove) and held bounce reports."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,29 +21,53 @@ HASH_SHOWN = 12  # characters of the address hash a person needs to tell rows ap
 HELD_SHOWN = 20  # held bounce reports per page
 
 
-def _page(request: Request, session: Session, *, after: int | None = None, held_before: int | None = None,
-          status_code: int = 200, **context: Any):
+def _page(
+    request: Request,
+    session: Session,
+    *,
+    after: int | None = None,
+    held_before: int | None = None,
+    status_code: int = 200,
+    **context: Any,
+):
     """The list page, with whatever a lookup or a mistake left to show."""
     found = actions.suppressions_page(session, after=after, limit=50)
     next_url = f"/admin/suppressions?after={found.next_after}" if found.next_after else None
     context["held"] = bounce_store.held(session, before=held_before, limit=HELD_SHOWN)
     context.setdefault("values", {"address": "", "reason": ""})
     context.setdefault("errors", {})
-    return page(request, "suppressions/index.html", status_code, title="Suppressions", found=found,
-                next_url=next_url, first_page=after is None, hash_shown=HASH_SHOWN, **context)
+    return page(
+        request,
+        "suppressions/index.html",
+        status_code,
+        title="Suppressions",
+        found=found,
+        next_url=next_url,
+        first_page=after is None,
+        hash_shown=HASH_SHOWN,
+        **context,
+    )
 
 
 @router.get("/suppressions")
-def suppressions_page(request: Request, admin: CurrentAdmin, after: int | None = Query(None, ge=1, le=LARGEST_ID),
-                      held_before: int | None = Query(None, ge=1, le=LARGEST_ID),
-                      session: Session = Depends(get_session)):
+def suppressions_page(
+    request: Request,
+    admin: CurrentAdmin,
+    after: int | None = Query(None, ge=1, le=LARGEST_ID),
+    held_before: int | None = Query(None, ge=1, le=LARGEST_ID),
+    session: Session = Depends(get_session),
+):
     """Newest first; only hashes are kept, so rows show a hash prefix, the reason and since when."""
     return _page(request, session, after=after, held_before=held_before)
 
 
 @router.get("/suppressions/held/{bounce_id}")
-def held_report(request: Request, admin: CurrentAdmin, bounce_id: int = PathParam(ge=1, le=LARGEST_ID),
-                session: Session = Depends(get_session)):
+def held_report(
+    request: Request,
+    admin: CurrentAdmin,
+    bounce_id: int = PathParam(ge=1, le=LARGEST_ID),
+    session: Session = Depends(get_session),
+):
     """One held report as it came in, so a person can judge it (and suppress by hand if it is real)."""
     found = bounce_store.held_one(session, bounce_id)
     if found is None:
@@ -62,28 +87,48 @@ def lookup(request: Request, admin: CurrentAdmin, address: str = Form(""), sessi
 
 
 @router.post("/suppressions")
-def add(request: Request, admin: CurrentAdmin, address: str = Form(""), reason: str = Form(""),
-        session: Session = Depends(get_session)):
+def add(
+    request: Request,
+    admin: CurrentAdmin,
+    address: str = Form(""),
+    reason: str = Form(""),
+    session: Session = Depends(get_session),
+):
     """Never mail this address again, for a stated reason (audited)."""
     try:
-        actions.suppress_address(session, address, reason=clean_reason(reason), actor=admin.name,
-                                 ip=client_ip(request))
+        actions.suppress_address(session, address, reason=clean_reason(reason), actor=admin.name, ip=client_ip(request))
     except InvalidInput as error:
         session.rollback()
-        return _page(request, session, status_code=422, values={"address": address, "reason": reason},
-                     errors={"add": error.message})
+        return _page(
+            request,
+            session,
+            status_code=422,
+            values={"address": address, "reason": reason},
+            errors={"add": error.message},
+        )
     return done("/admin/suppressions", "Suppressed: nothing will be sent to that address.")
 
 
 @router.post("/suppressions/remove")
-def remove(request: Request, admin: CurrentAdmin, address: str = Form(""), reason: str = Form(""),
-           session: Session = Depends(get_session)):
+def remove(
+    request: Request,
+    admin: CurrentAdmin,
+    address: str = Form(""),
+    reason: str = Form(""),
+    session: Session = Depends(get_session),
+):
     """Let a suppressed address be mailed again, for a stated reason (audited)."""
     try:
-        actions.unsuppress_address(session, address, reason=clean_reason(reason), actor=admin.name,
-                                   ip=client_ip(request))
+        actions.unsuppress_address(
+            session, address, reason=clean_reason(reason), actor=admin.name, ip=client_ip(request)
+        )
     except InvalidInput as error:
         session.rollback()
-        return _page(request, session, status_code=422, remove_values={"address": address, "reason": reason},
-                     errors={"remove": error.message})
+        return _page(
+            request,
+            session,
+            status_code=422,
+            remove_values={"address": address, "reason": reason},
+            errors={"remove": error.message},
+        )
     return done("/admin/suppressions", "Removed from the suppression list: the address may be mailed again.")

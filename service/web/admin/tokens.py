@@ -1,4 +1,5 @@
 """Admin screen: API tokens — list, create (the secret is shown once, in the answer itself) and revoke."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -15,11 +16,27 @@ router = APIRouter(prefix="/admin")
 ROLES = [role.value for role in AdminRole]
 
 
-def _index(request: Request, session: Session, *, name: str = "", role: str = "viewer", error: str | None = None,
-           status_code: int = 200):
+def _index(
+    request: Request,
+    session: Session,
+    *,
+    name: str = "",
+    role: str = "viewer",
+    error: str | None = None,
+    status_code: int = 200,
+):
     """The tokens and the create form, with the typed values."""
-    return page(request, "tokens/index.html", status_code, title="API tokens", tokens=api_tokens.all_tokens(session),
-                token_name=name, role=role, roles=ROLES, error=error)
+    return page(
+        request,
+        "tokens/index.html",
+        status_code,
+        title="API tokens",
+        tokens=api_tokens.all_tokens(session),
+        token_name=name,
+        role=role,
+        roles=ROLES,
+        error=error,
+    )
 
 
 @router.get("/tokens")
@@ -29,20 +46,34 @@ def tokens_list(request: Request, admin: CurrentAdmin, session: Session = Depend
 
 
 @router.post("/tokens")
-def create(request: Request, admin: CurrentAdmin, name: str = Form(""), role: str = Form("viewer"),
-           session: Session = Depends(get_session)):
+def create(
+    request: Request,
+    admin: CurrentAdmin,
+    name: str = Form(""),
+    role: str = Form("viewer"),
+    session: Session = Depends(get_session),
+):
     """Make a token and show its secret in this answer only: never stored, redirected or cached."""
     try:
-        made = api_tokens.create_token(session, name=name, role=accounts.role_of(role), created_by=admin.name,
-                                       owner_id=admin.admin_id)
+        made = api_tokens.create_token(
+            session, name=name, role=accounts.role_of(role), created_by=admin.name, owner_id=admin.admin_id
+        )
     except InvalidInput as error:
         session.rollback()
         return _index(request, session, name=name, role=role, error=error.message, status_code=422)
-    audit.record(session, actor=admin.name, action="token.create", object_type="token", object_id=made.row.id,
-                 details={"name": made.row.name, "role": made.row.role}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="token.create",
+        object_type="token",
+        object_id=made.row.id,
+        details={"name": made.row.name, "role": made.row.role},
+        ip=client_ip(request),
+    )
     session.commit()
-    response = page(request, "tokens/created.html", status_code=201, title="Token created", token=made.row,
-                    secret=made.secret)
+    response = page(
+        request, "tokens/created.html", status_code=201, title="Token created", token=made.row, secret=made.secret
+    )
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
@@ -52,7 +83,14 @@ def create(request: Request, admin: CurrentAdmin, name: str = Form(""), role: st
 def revoke(request: Request, admin: CurrentAdmin, token_id: int, session: Session = Depends(get_session)):
     """Stop a token at once; it stays listed as revoked."""
     row = api_tokens.revoke_token(session, token_id)
-    audit.record(session, actor=admin.name, action="token.revoke", object_type="token", object_id=row.id,
-                 details={"name": row.name}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="token.revoke",
+        object_type="token",
+        object_id=row.id,
+        details={"name": row.name},
+        ip=client_ip(request),
+    )
     session.commit()
     return done("/admin/tokens", f"Token {row.id} ({row.name}) revoked: it no longer works.")

@@ -1,4 +1,5 @@
 """Admin JSON API for the audit log: newest first, a page at a time, filtered by object or actor."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -39,17 +40,29 @@ class AuditPage(BaseModel):
 
 
 @router.get("/audit", response_model=AuditPage, responses=READ_ERRORS)
-def audit_log(before: int | None = Query(None, ge=1, le=LARGEST_ENTRY, description="Entries older than this id"),
-              limit: int = Query(50, ge=1, le=500),
-              object_type: str | None = Query(None, max_length=32, description="e.g. story, feed, token, admin"),
-              object_id: str | None = Query(None, max_length=64),
-              actor: str | None = Query(None, max_length=400, description="e.g. ann@example.org or token:deploy bot"),
-              session: Session = Depends(get_session)):
+def audit_log(
+    before: int | None = Query(None, ge=1, le=LARGEST_ENTRY, description="Entries older than this id"),
+    limit: int = Query(50, ge=1, le=500),
+    object_type: str | None = Query(None, max_length=32, description="e.g. story, feed, token, admin"),
+    object_id: str | None = Query(None, max_length=64),
+    actor: str | None = Query(None, max_length=400, description="e.g. ann@example.org or token:deploy bot"),
+    session: Session = Depends(get_session),
+):
     """Newest first, keyset paging on the entry id."""
     filters = audit_filters(object_type, object_id, actor)
     rows = audit.recent(session, limit=limit + 1, before_id=before, **filters)
     more, rows = len(rows) > limit, rows[:limit]
-    entries = [AuditEntryOut(id=row.id, at=as_utc(row.at), actor=row.actor, action=row.action,
-                             object_type=row.object_type, object_id=row.object_id, details=row.details or {},
-                             ip=row.ip) for row in rows]
+    entries = [
+        AuditEntryOut(
+            id=row.id,
+            at=as_utc(row.at),
+            actor=row.actor,
+            action=row.action,
+            object_type=row.object_type,
+            object_id=row.object_id,
+            details=row.details or {},
+            ip=row.ip,
+        )
+        for row in rows
+    ]
     return AuditPage(entries=entries, next_before=rows[-1].id if more else None)

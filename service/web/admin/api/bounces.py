@@ -1,4 +1,5 @@
 """Admin JSON API for bounce reports held for review: not proven for any reader (or unreadable), so never applied."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -45,8 +46,15 @@ class HeldMessageOut(HeldOut):
 
 def _out(row: store.BounceRow) -> dict:
     """The fields a reviewer needs."""
-    return {"id": row.id, "received_at": row.received_at, "source": row.source, "kind": row.kind,
-            "status": row.status, "review": row.review or "", "diagnostic": row.diagnostic}
+    return {
+        "id": row.id,
+        "received_at": row.received_at,
+        "source": row.source,
+        "kind": row.kind,
+        "status": row.status,
+        "review": row.review or "",
+        "diagnostic": row.diagnostic,
+    }
 
 
 @router.get("/bounces/held", response_model=HeldPageOut, responses=ADMIN_ERRORS)

@@ -1,4 +1,5 @@
 """Admin JSON API for the dashboard: the service's status snapshot, shared for a few seconds between callers."""
+
 from __future__ import annotations
 
 import threading

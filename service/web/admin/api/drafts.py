@@ -1,4 +1,5 @@
 """Admin JSON API for draft editions: read one, change it (version-checked: 409 if someone saved first), approve."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -114,18 +115,36 @@ def draft_json(request: Request, session: Session, edition: Edition, message: st
     """The DraftOut of an edition."""
     settings = request.app.state.settings
     view = draft_view(session, settings, edition)
-    facts = (send_facts(session, settings, edition.mailing_list, edition.edition_date)
-             if edition.send_status == "draft" else None)
-    return {"edition_id": edition.id, "list_slug": edition.mailing_list.slug, "date": edition.edition_date,
-            "send_status": edition.send_status, "editable": edition.is_draft, "frozen_by": edition.frozen_by,
-            "version": edition.version, "intro": edition.intro or "",
-            "stories": [{"id": row.story.id, "title": row.title, "points": row.points, "edited": row.edited,
-                         "pinned": row.pinned} for row in view.stories],
-            "alternatives": [{"id": s.id, "title": s.title} for s in view.alternatives],
-            "dropped": [{"id": s.id, "title": s.title} for s in view.dropped],
-            "send": {"readers": facts.readers, "button": facts.button, "question": facts.question,
-                     "warnings": facts.warnings} if facts else None,
-            "message": message}
+    facts = (
+        send_facts(session, settings, edition.mailing_list, edition.edition_date)
+        if edition.send_status == "draft"
+        else None
+    )
+    return {
+        "edition_id": edition.id,
+        "list_slug": edition.mailing_list.slug,
+        "date": edition.edition_date,
+        "send_status": edition.send_status,
+        "editable": edition.is_draft,
+        "frozen_by": edition.frozen_by,
+        "version": edition.version,
+        "intro": edition.intro or "",
+        "stories": [
+            {"id": row.story.id, "title": row.title, "points": row.points, "edited": row.edited, "pinned": row.pinned}
+            for row in view.stories
+        ],
+        "alternatives": [{"id": s.id, "title": s.title} for s in view.alternatives],
+        "dropped": [{"id": s.id, "title": s.title} for s in view.dropped],
+        "send": {
+            "readers": facts.readers,
+            "button": facts.button,
+            "question": facts.question,
+            "warnings": facts.warnings,
+        }
+        if facts
+        else None,
+        "message": message,
+    }
 
 
 def _run(request: Request, session: Session, change: Callable[[], editing.Outcome]) -> dict[str, Any]:
@@ -147,8 +166,9 @@ def get_draft(edition_id: int, request: Request, admin: CurrentAdmin, session: S
 
 
 @router.post("/lists/{slug}/draft", response_model=DraftOut)
-def post_draft(slug: Slug, body: DraftIn, request: Request, admin: CurrentAdmin,
-               session: Session = Depends(get_session)):
+def post_draft(
+    slug: Slug, body: DraftIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+):
     """Store the day's draft now (the next poll would) so it can be edited; 422 when there are no stories."""
     mailing_list = actions.list_named(session, slug)
     day = actions.check_day(body.date or list_today(mailing_list))
@@ -159,56 +179,102 @@ def post_draft(slug: Slug, body: DraftIn, request: Request, admin: CurrentAdmin,
 
 
 @router.post("/editions/{edition_id}/stories/{story_id}/{verb}", response_model=DraftOut, responses=CONFLICT)
-def story_verb(edition_id: int, story_id: int, verb: Literal["drop", "pin", "unpin"], body: VersionIn,
-               request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def story_verb(
+    edition_id: int,
+    story_id: int,
+    verb: Literal["drop", "pin", "unpin"],
+    body: VersionIn,
+    request: Request,
+    admin: CurrentAdmin,
+    session: Session = Depends(get_session),
+):
     """Drop a story for good, pin one (added if it was not in), or unpin it."""
     use_case = {"drop": editing.drop, "pin": editing.pin, "unpin": editing.unpin}[verb]
     settings = request.app.state.settings
-    return _run(request, session, lambda: use_case(session, settings, edition_id, story_id, _editor(request, admin),
-                                                   body.version))
+    return _run(
+        request,
+        session,
+        lambda: use_case(session, settings, edition_id, story_id, _editor(request, admin), body.version),
+    )
 
 
 @router.put("/editions/{edition_id}/order", response_model=DraftOut, responses=CONFLICT)
-def put_order(edition_id: int, body: OrderIn, request: Request, admin: CurrentAdmin,
-              session: Session = Depends(get_session)):
+def put_order(
+    edition_id: int, body: OrderIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+):
     """Reorder the edition's stories (each once)."""
     settings = request.app.state.settings
-    return _run(request, session, lambda: editing.reorder(session, settings, edition_id, body.order,
-                                                          _editor(request, admin), body.version))
+    return _run(
+        request,
+        session,
+        lambda: editing.reorder(session, settings, edition_id, body.order, _editor(request, admin), body.version),
+    )
 
 
 @router.put("/editions/{edition_id}/stories/{story_id}", response_model=DraftOut, responses=CONFLICT)
-def put_story(edition_id: int, story_id: int, body: StoryEditIn, request: Request, admin: CurrentAdmin,
-              session: Session = Depends(get_session)):
+def put_story(
+    edition_id: int,
+    story_id: int,
+    body: StoryEditIn,
+    request: Request,
+    admin: CurrentAdmin,
+    session: Session = Depends(get_session),
+):
     """This edition's headline and key points for one story."""
     settings = request.app.state.settings
-    return _run(request, session, lambda: wording.edit_story(
-        session, settings, edition_id, story_id, _editor(request, admin), title=body.title, points=body.points,
-        expected_version=body.version))
+    return _run(
+        request,
+        session,
+        lambda: wording.edit_story(
+            session,
+            settings,
+            edition_id,
+            story_id,
+            _editor(request, admin),
+            title=body.title,
+            points=body.points,
+            expected_version=body.version,
+        ),
+    )
 
 
 @router.put("/editions/{edition_id}/intro", response_model=DraftOut, responses=CONFLICT)
-def put_intro(edition_id: int, body: IntroIn, request: Request, admin: CurrentAdmin,
-              session: Session = Depends(get_session)):
+def put_intro(
+    edition_id: int, body: IntroIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+):
     """The introduction above the stories (plain text with links, sanitised)."""
     settings = request.app.state.settings
-    return _run(request, session, lambda: wording.set_intro(session, settings, edition_id, body.text,
-                                                            _editor(request, admin), body.version))
+    return _run(
+        request,
+        session,
+        lambda: wording.set_intro(session, settings, edition_id, body.text, _editor(request, admin), body.version),
+    )
 
 
 @router.post("/editions/{edition_id}/approve", response_model=DraftOut, responses=CONFLICT)
-def post_approve(edition_id: int, body: VersionIn, request: Request, admin: CurrentAdmin,
-                 session: Session = Depends(get_session)):
+def post_approve(
+    edition_id: int, body: VersionIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+):
     """Freeze now; a held edition whose send time has passed goes out at once."""
     settings = request.app.state.settings
-    return _run(request, session, lambda: approval.approve(session, settings, edition_id, _editor(request, admin),
-                                                          expected_version=body.version,
-                                                          start_drains=drain_starter(request)))
+    return _run(
+        request,
+        session,
+        lambda: approval.approve(
+            session,
+            settings,
+            edition_id,
+            _editor(request, admin),
+            expected_version=body.version,
+            start_drains=drain_starter(request),
+        ),
+    )
 
 
 @router.put("/lists/{slug}/send-mode")
-def put_send_mode(slug: Slug, body: SendModeIn, request: Request, admin: CurrentAdmin,
-                  session: Session = Depends(get_session)) -> dict[str, Any]:
+def put_send_mode(
+    slug: Slug, body: SendModeIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+) -> dict[str, Any]:
     """Send the list's editions by themselves at the send time, or hold each until approved."""
     mailing_list = actions.list_named(session, slug)
     changed = set_send_mode(session, mailing_list, body.mode, admin.name, client_ip(request))
@@ -217,10 +283,16 @@ def put_send_mode(slug: Slug, body: SendModeIn, request: Request, admin: Current
 
 @router.get("/lists/{slug}/send-facts", response_model=SendFactsOut)
 @readable_by_viewers
-def get_send_facts(slug: Slug, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session),
-                   day: Day | None = Query(None, alias="date")):
+def get_send_facts(
+    slug: Slug,
+    request: Request,
+    admin: CurrentAdmin,
+    session: Session = Depends(get_session),
+    day: Day | None = Query(None, alias="date"),
+):
     """How many readers "Send now" would reach, and what looks wrong (another day, stale stories)."""
     mailing_list = actions.list_named(session, slug)
-    facts = send_facts(session, request.app.state.settings, mailing_list,
-                       actions.check_day(day or list_today(mailing_list)))
+    facts = send_facts(
+        session, request.app.state.settings, mailing_list, actions.check_day(day or list_today(mailing_list))
+    )
     return {"readers": facts.readers, "button": facts.button, "question": facts.question, "warnings": facts.warnings}

@@ -1,4 +1,5 @@
 """Admin JSON API for editions: figures, failures, progress, and the one edition service's actions (audited)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -41,9 +42,12 @@ class FiguresOut(BaseModel):
     list_slug: str
     edition_date: date
     send_status: str
-    pause_reason: str | None = Field(None, description="Why the service paused it by itself (receivers refusing "
-                                     "our sending setup), e.g. 'paused: 312 of the last 1,000 replies were 5.7.26 "
-                                     "SPF failures from gmail.com'; cleared by resume")
+    pause_reason: str | None = Field(
+        None,
+        description="Why the service paused it by itself (receivers refusing "
+        "our sending setup), e.g. 'paused: 312 of the last 1,000 replies were 5.7.26 "
+        "SPF failures from gmail.com'; cleared by resume",
+    )
     subject: str = ""
     planned: int
     sent: int
@@ -92,9 +96,15 @@ class SendTestIn(BaseModel):
 
 def figures_json(figures: EditionFigures, subject: str = "") -> dict[str, Any]:
     """The figures with their derived rates, as FiguresOut."""
-    return {**dataclasses.asdict(figures), "subject": subject, "done": figures.done, "progress": figures.progress,
-            "sent_rate": figures.sent_rate, "failure_rate": figures.failure_rate,
-            "unsubscribe_rate": figures.unsubscribe_rate}
+    return {
+        **dataclasses.asdict(figures),
+        "subject": subject,
+        "done": figures.done,
+        "progress": figures.progress,
+        "sent_rate": figures.sent_rate,
+        "failure_rate": figures.failure_rate,
+        "unsubscribe_rate": figures.unsubscribe_rate,
+    }
 
 
 def _figures(session: Session, editions: list[Edition]) -> list[dict[str, Any]]:
@@ -105,9 +115,12 @@ def _figures(session: Session, editions: list[Edition]) -> list[dict[str, Any]]:
 
 @router.get("/editions", response_model=list[FiguresOut])
 @readable_by_viewers
-def list_editions(admin: CurrentAdmin, session: Session = Depends(get_session),
-                  list_slug: str | None = Query(None, alias="list", max_length=100, description="One list's slug"),
-                  limit: int = Query(50, ge=1, le=500)):
+def list_editions(
+    admin: CurrentAdmin,
+    session: Session = Depends(get_session),
+    list_slug: str | None = Query(None, alias="list", max_length=100, description="One list's slug"),
+    limit: int = Query(50, ge=1, le=500),
+):
     """Editions newest first with their figures."""
     return _figures(session, actions.recent_editions(session, list_slug=list_slug, limit=limit))
 
@@ -128,8 +141,12 @@ def edition_progress(edition_id: int, admin: CurrentAdmin, session: Session = De
 
 
 @router.get("/editions/{edition_id}/failures", response_model=list[FailureOut])
-def edition_failures(edition_id: int, admin: CurrentAdmin, session: Session = Depends(get_session),
-                     limit: int = Query(100, ge=1, le=1000)):
+def edition_failures(
+    edition_id: int,
+    admin: CurrentAdmin,
+    session: Session = Depends(get_session),
+    limit: int = Query(100, ge=1, le=1000),
+):
     """Readers it could not reach and the server's replies (addresses: admins only)."""
     edition = actions.find_edition(session, edition_id)
     return [dataclasses.asdict(failure) for failure in recent_failures(session, edition_id=edition.id, limit=limit)]
@@ -160,14 +177,16 @@ def retry_edition(edition_id: int, request: Request, admin: CurrentAdmin, sessio
 
 
 @router.post("/lists/{slug}/send-now", response_model=SendNowOut)
-def send_now(slug: str, body: SendNowIn, request: Request, admin: CurrentAdmin,
-             session: Session = Depends(get_session)):
+def send_now(
+    slug: str, body: SendNowIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+):
     """Build the day's edition if needed and start sending it at once."""
     return start_now(request, admin, session, slug, body.date)
 
 
 @router.post("/lists/{slug}/send-test", response_model=SendTestOut, responses=SMTP_DOWN)
-def send_test(slug: str, body: SendTestIn, request: Request, admin: CurrentAdmin,
-              session: Session = Depends(get_session)):
+def send_test(
+    slug: str, body: SendTestIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+):
     """Mail the day's edition, marked [Test], to one address; 503 when the mail server cannot be reached."""
     return mail_test(request, admin, session, slug, body.date, body.address)

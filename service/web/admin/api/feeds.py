@@ -1,4 +1,5 @@
 """Admin JSON API for feeds: list with each one's last error, add, change, delete and poll one now."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -33,8 +34,9 @@ class FeedOut(BaseModel):
     site_name: str | None = Field(description="the publisher's name the feed gives (its title cleaned, or its host)")
     publisher_name: str = Field(description="what its items without their own <source> show readers")
     newest_item_at: datetime | None = Field(description="when its newest item came out (undated: first seen)")
-    stale: bool = Field(description="nothing newer than FEED_STALE_DAYS days (counted from its registration "
-                                    "while it has no items)")
+    stale: bool = Field(
+        description="nothing newer than FEED_STALE_DAYS days (counted from its registration while it has no items)"
+    )
     last_polled_at: datetime | None
     last_status: str = Field(description="new, ok, partial (some items skipped), not_modified or error")
     last_error: str | None
@@ -49,8 +51,12 @@ class FeedIn(BaseModel):
 
     url: str = Field(max_length=2000, description="http:// or https:// address of an RSS 2.0 or Atom feed")
     category: str = Field(default="World News", max_length=100)
-    publisher: str | None = Field(default=None, max_length=300, description="the publisher's name its items show "
-                                  "(null or empty: the name the feed gives); stored items follow a change")
+    publisher: str | None = Field(
+        default=None,
+        max_length=300,
+        description="the publisher's name its items show "
+        "(null or empty: the name the feed gives); stored items follow a change",
+    )
 
 
 class PollOut(BaseModel):
@@ -66,13 +72,22 @@ class PollOut(BaseModel):
 def feed_out(feed: Feed, stale_days: float) -> FeedOut:
     """The API shape of a feed row."""
     fresh = freshness(feed, utcnow(), stale_days)
-    return FeedOut(id=feed.id, url=feed.shown_url, category=feed.category, title=feed.title or "",
-                   publisher=feed.publisher,
-                   site_name=feed.site_name, publisher_name=publisher_of(feed), newest_item_at=fresh.newest_item_at,
-                   stale=fresh.stale,
-                   last_polled_at=as_utc(feed.last_polled_at) if feed.last_polled_at else None,
-                   last_status=feed.last_status, last_error=feed.last_error,
-                   consecutive_failures=feed.consecutive_failures, created_at=as_utc(feed.created_at))
+    return FeedOut(
+        id=feed.id,
+        url=feed.shown_url,
+        category=feed.category,
+        title=feed.title or "",
+        publisher=feed.publisher,
+        site_name=feed.site_name,
+        publisher_name=publisher_of(feed),
+        newest_item_at=fresh.newest_item_at,
+        stale=fresh.stale,
+        last_polled_at=as_utc(feed.last_polled_at) if feed.last_polled_at else None,
+        last_status=feed.last_status,
+        last_error=feed.last_error,
+        consecutive_failures=feed.consecutive_failures,
+        created_at=as_utc(feed.created_at),
+    )
 
 
 def _stale_days(request: Request) -> float:
@@ -90,10 +105,22 @@ def list_feeds(request: Request, session: Session = Depends(get_session)):
 @router.post("/feeds", status_code=201, response_model=FeedOut, responses=ADMIN_ERRORS)
 def add_feed(body: FeedIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Register a feed (a known URL is re-filed under the new category); it is fetched on the next poll."""
-    feed = feed_rules.add_feed(session, url=body.url, category=body.category, publisher=body.publisher,
-                               allow_private=request.app.state.settings.feed_allow_private)
-    audit.record(session, actor=admin.name, action="feed.create", object_type="feed", object_id=feed.id,
-                 details={"url": feed.shown_url, "category": feed.category, "via": "api"}, ip=client_ip(request))
+    feed = feed_rules.add_feed(
+        session,
+        url=body.url,
+        category=body.category,
+        publisher=body.publisher,
+        allow_private=request.app.state.settings.feed_allow_private,
+    )
+    audit.record(
+        session,
+        actor=admin.name,
+        action="feed.create",
+        object_type="feed",
+        object_id=feed.id,
+        details={"url": feed.shown_url, "category": feed.category, "via": "api"},
+        ip=client_ip(request),
+    )
     session.commit()
     return feed_out(feed, _stale_days(request))
 
@@ -106,14 +133,27 @@ def show_feed(feed_id: int, request: Request, session: Session = Depends(get_ses
 
 
 @router.put("/feeds/{feed_id}", response_model=FeedOut, responses={**ADMIN_ERRORS, **NO_FEED})
-def change_feed(feed_id: int, body: FeedIn, request: Request, admin: CurrentAdmin,
-                session: Session = Depends(get_session)):
+def change_feed(
+    feed_id: int, body: FeedIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+):
     """Replace a feed's URL, category and publisher; a new URL starts afresh."""
-    feed = feed_rules.update_feed(session, feed_id, url=body.url, category=body.category, publisher=body.publisher,
-                                  allow_private=request.app.state.settings.feed_allow_private)
-    audit.record(session, actor=admin.name, action="feed.update", object_type="feed", object_id=feed.id,
-                 details={"url": feed.shown_url, "category": feed.category, "publisher": feed.publisher, "via": "api"},
-                 ip=client_ip(request))
+    feed = feed_rules.update_feed(
+        session,
+        feed_id,
+        url=body.url,
+        category=body.category,
+        publisher=body.publisher,
+        allow_private=request.app.state.settings.feed_allow_private,
+    )
+    audit.record(
+        session,
+        actor=admin.name,
+        action="feed.update",
+        object_type="feed",
+        object_id=feed.id,
+        details={"url": feed.shown_url, "category": feed.category, "publisher": feed.publisher, "via": "api"},
+        ip=client_ip(request),
+    )
     session.commit()
     return feed_out(feed, _stale_days(request))
 
@@ -123,8 +163,15 @@ def delete_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Se
     """Stop polling a feed; its stories stay. Answers the feed as it was."""
     gone = feed_out(feed_rules.get_feed(session, feed_id), _stale_days(request))
     feed_rules.delete_feed(session, feed_id)
-    audit.record(session, actor=admin.name, action="feed.delete", object_type="feed", object_id=feed_id,
-                 details={"url": gone.url, "via": "api"}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="feed.delete",
+        object_type="feed",
+        object_id=feed_id,
+        details={"url": gone.url, "via": "api"},
+        ip=client_ip(request),
+    )
     session.commit()
     return gone
 
@@ -133,11 +180,23 @@ def delete_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Se
 def poll_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Fetch one feed now, inside the request (bounded by the poller's timeouts); a failure is a 200 naming it."""
     settings = request.app.state.settings
-    result = feed_rules.poll_now(session, feed_id, clusterer=clusterer_from(settings),
-                                 allow_private=settings.feed_allow_private)
-    audit.record(session, actor=admin.name, action="feed.poll", object_type="feed", object_id=feed_id,
-                 details={"status": result.status, "new_items": result.created, "error": result.error, "via": "api"},
-                 ip=client_ip(request))
+    result = feed_rules.poll_now(
+        session, feed_id, clusterer=clusterer_from(settings), allow_private=settings.feed_allow_private
+    )
+    audit.record(
+        session,
+        actor=admin.name,
+        action="feed.poll",
+        object_type="feed",
+        object_id=feed_id,
+        details={"status": result.status, "new_items": result.created, "error": result.error, "via": "api"},
+        ip=client_ip(request),
+    )
     session.commit()
-    return PollOut(feed=feed_out(feed_rules.get_feed(session, feed_id), _stale_days(request)), status=result.status,
-                   new_items=result.created, seen_before=result.updated, error=result.error)
+    return PollOut(
+        feed=feed_out(feed_rules.get_feed(session, feed_id), _stale_days(request)),
+        status=result.status,
+        new_items=result.created,
+        seen_before=result.updated,
+        error=result.error,
+    )

@@ -1,4 +1,5 @@
 """Admin JSON API for CSV imports of readers: start one, follow its progress, download its rejected rows."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,21 +39,34 @@ class ImportOut(BaseModel):
     kept_unsubscribed: int
     suppressed: int
     skipped: int
-    rejected: list[tuple[int, str, str]] = Field(description="The first 1,000 rejected rows: [line, reason, the row "
-                                                          "as the file had it (up to 300 characters)]")
+    rejected: list[tuple[int, str, str]] = Field(
+        description="The first 1,000 rejected rows: [line, reason, the row as the file had it (up to 300 characters)]"
+    )
     error: str | None
 
 
 @router.post("/imports", status_code=202, response_model=ImportOut, responses={**ADMIN_ERRORS, **QUEUE_DOWN})
-def post_import(request: Request, admin: CurrentAdmin, file: UploadFile = File(description="UTF-8 CSV with a header "
-                                                                                      "row: email[, name, timezone]"),
-                list: str = Form(max_length=64), confirmed: bool = Form(False),
-                reason: str = Form("", max_length=2000), session: Session = Depends(get_session)):
+def post_import(
+    request: Request,
+    admin: CurrentAdmin,
+    file: UploadFile = File(description="UTF-8 CSV with a header row: email[, name, timezone]"),
+    list: str = Form(max_length=64),
+    confirmed: bool = Form(False),
+    reason: str = Form("", max_length=2000),
+    session: Session = Depends(get_session),
+):
     """Store the upload and queue its import; poll GET /api/admin/imports/{id}. Pre-confirmed needs a reason."""
     if not list_rules.SLUG.match(list):
         raise InvalidInput(f"There is no list called {list[:64]!r}.")
-    job = start_import(request, session, admin, list_slug=list, upload=file, confirmed=confirmed,
-                       reason=clean_reason(reason) if confirmed else "")
+    job = start_import(
+        request,
+        session,
+        admin,
+        list_slug=list,
+        upload=file,
+        confirmed=confirmed,
+        reason=clean_reason(reason) if confirmed else "",
+    )
     return JSONResponse(progress_of(job), status_code=202)
 
 
@@ -62,9 +76,18 @@ def get_import(job_id: Id, admin: CurrentAdmin, session: Session = Depends(get_s
     return JSONResponse(progress_of(jobs.get_import_job(session, job_id)))
 
 
-@router.get("/imports/{job_id}/rejected.csv", response_class=Response, responses={
-    **ADMIN_ERRORS, 200: {"content": {"text/csv": {}}, "description": "line,reason,row: one record per rejected row; "
-                          "a cell that a spreadsheet would run as a formula starts with an apostrophe"}})
+@router.get(
+    "/imports/{job_id}/rejected.csv",
+    response_class=Response,
+    responses={
+        **ADMIN_ERRORS,
+        200: {
+            "content": {"text/csv": {}},
+            "description": "line,reason,row: one record per rejected row; "
+            "a cell that a spreadsheet would run as a formula starts with an apostrophe",
+        },
+    },
+)
 def get_import_rejected(job_id: Id, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """An import's rejected rows as CSV, with the reason for each (audited, like an export)."""
     return rejected_download(request, session, admin.name, job_id)

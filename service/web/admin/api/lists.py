@@ -1,4 +1,5 @@
 """Admin JSON API for lists: the overview, create, change and archive (the same rules as the screen and CLI)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -76,14 +77,22 @@ class ListChange(BaseModel):
 
 def list_out(mailing_list: MailingList, readers: int) -> dict[str, Any]:
     """The JSON of a list."""
-    return {"slug": mailing_list.slug, "name": mailing_list.name, "description": mailing_list.description,
-            "send_time": mailing_list.send_time.strftime("%H:%M"), "timezone": mailing_list.timezone,
-            "local_time_delivery": mailing_list.local_time_delivery, "double_opt_in": mailing_list.double_opt_in,
-            "categories": mailing_list.categories, "languages": list(mailing_list.languages or []),
-            "language": mailing_list.locale, "language_set": mailing_list.language,
-            "archived": mailing_list.archived_at is not None,
-            "archived_at": as_utc(mailing_list.archived_at).isoformat() if mailing_list.archived_at else None,
-            "confirmed_readers": readers}
+    return {
+        "slug": mailing_list.slug,
+        "name": mailing_list.name,
+        "description": mailing_list.description,
+        "send_time": mailing_list.send_time.strftime("%H:%M"),
+        "timezone": mailing_list.timezone,
+        "local_time_delivery": mailing_list.local_time_delivery,
+        "double_opt_in": mailing_list.double_opt_in,
+        "categories": mailing_list.categories,
+        "languages": list(mailing_list.languages or []),
+        "language": mailing_list.locale,
+        "language_set": mailing_list.language,
+        "archived": mailing_list.archived_at is not None,
+        "archived_at": as_utc(mailing_list.archived_at).isoformat() if mailing_list.archived_at else None,
+        "confirmed_readers": readers,
+    }
 
 
 def _answer(session: Session, slug: str, status_code: int = 200) -> JSONResponse:
@@ -103,24 +112,48 @@ def get_lists(admin: CurrentAdmin, session: Session = Depends(get_session)):
 def post_list(body: ListIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Create a list; 422 names what cannot be accepted (a taken slug, an unknown time zone...)."""
     created = list_rules.create_list(
-        session, slug=body.slug, name=body.name, description=body.description,
-        send_time=list_rules.parse_send_time(body.send_time), timezone=body.timezone,
-        local_time_delivery=body.local_time_delivery, double_opt_in=body.double_opt_in, categories=body.categories,
-        languages=body.languages, language=body.language, commit=False)
-    audit.record(session, actor=admin.name, action="list.create", object_type="list", object_id=created.slug,
-                 details={"name": created.name, "via": "api"}, ip=client_ip(request))
+        session,
+        slug=body.slug,
+        name=body.name,
+        description=body.description,
+        send_time=list_rules.parse_send_time(body.send_time),
+        timezone=body.timezone,
+        local_time_delivery=body.local_time_delivery,
+        double_opt_in=body.double_opt_in,
+        categories=body.categories,
+        languages=body.languages,
+        language=body.language,
+        commit=False,
+    )
+    audit.record(
+        session,
+        actor=admin.name,
+        action="list.create",
+        object_type="list",
+        object_id=created.slug,
+        details={"name": created.name, "via": "api"},
+        ip=client_ip(request),
+    )
     session.commit()
     return _answer(session, created.slug, 201)
 
 
 @router.patch("/lists/{slug}", response_model=ListOut, responses=ADMIN_ERRORS)
-def patch_list(slug: Slug, body: ListChange, request: Request, admin: CurrentAdmin,
-               session: Session = Depends(get_session)):
+def patch_list(
+    slug: Slug, body: ListChange, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+):
     """Change some of a list's settings."""
     _, changed = list_rules.update_list(session, slug, **body.model_dump(exclude_none=True))
     if changed:
-        audit.record(session, actor=admin.name, action="list.update", object_type="list", object_id=slug,
-                     details=changed, ip=client_ip(request))
+        audit.record(
+            session,
+            actor=admin.name,
+            action="list.update",
+            object_type="list",
+            object_id=slug,
+            details=changed,
+            ip=client_ip(request),
+        )
     session.commit()
     return _answer(session, slug)
 
@@ -129,8 +162,15 @@ def patch_list(slug: Slug, body: ListChange, request: Request, admin: CurrentAdm
 def post_archive(slug: Slug, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Archive a list: no new readers, no editions, hidden from the public pages (idempotent)."""
     list_rules.archive_list(session, slug)
-    audit.record(session, actor=admin.name, action="list.archive", object_type="list", object_id=slug,
-                 details={"via": "api"}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="list.archive",
+        object_type="list",
+        object_id=slug,
+        details={"via": "api"},
+        ip=client_ip(request),
+    )
     session.commit()
     return _answer(session, slug)
 
@@ -139,7 +179,14 @@ def post_archive(slug: Slug, request: Request, admin: CurrentAdmin, session: Ses
 def post_unarchive(slug: Slug, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Open an archived list again."""
     list_rules.unarchive_list(session, slug)
-    audit.record(session, actor=admin.name, action="list.unarchive", object_type="list", object_id=slug,
-                 details={"via": "api"}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="list.unarchive",
+        object_type="list",
+        object_id=slug,
+        details={"via": "api"},
+        ip=client_ip(request),
+    )
     session.commit()
     return _answer(session, slug)

@@ -1,4 +1,5 @@
 """Admin JSON API for stories: take in, list, show, edit and delete (the caller is checked by the admin router)."""
+
 from __future__ import annotations
 
 import json
@@ -26,14 +27,34 @@ from service.web.openapi import ADMIN_ERRORS, REASONS, ErrorBody, StoriesStored
 router = APIRouter()
 
 
-@router.post("/stories", status_code=201, response_model=StoriesStored,
-             responses=ADMIN_ERRORS, openapi_extra={"requestBody": {
-                 "required": True, "content": {"application/json": {"schema": {"oneOf": [
-                     {"$ref": "#/components/schemas/StoryIn"},
-                     {"type": "array", "items": {"$ref": "#/components/schemas/StoryIn"}},
-                     {"type": "object", "required": ["stories"], "properties": {
-                         "stories": {"type": "array", "items": {"$ref": "#/components/schemas/StoryIn"}}}},
-                 ]}}}}})
+@router.post(
+    "/stories",
+    status_code=201,
+    response_model=StoriesStored,
+    responses=ADMIN_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/StoryIn"},
+                            {"type": "array", "items": {"$ref": "#/components/schemas/StoryIn"}},
+                            {
+                                "type": "object",
+                                "required": ["stories"],
+                                "properties": {
+                                    "stories": {"type": "array", "items": {"$ref": "#/components/schemas/StoryIn"}}
+                                },
+                            },
+                        ]
+                    }
+                }
+            },
+        }
+    },
+)
 async def post_stories(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Take in one story, a list, or {"stories": [...]}; all are validated before any is stored."""
     try:
@@ -42,8 +63,14 @@ async def post_stories(request: Request, admin: CurrentAdmin, session: Session =
         raise ServiceError(f"The body is not valid JSON: {error}") from None
     stories = parse_json_stories(data, where="request body", origin="json")
     created, updated = upsert_stories(session, stories)
-    audit.record(session, actor=admin.name, action="stories.import", object_type="story",
-                 details={"created": created, "updated": updated, "via": "api"}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="stories.import",
+        object_type="story",
+        details={"created": created, "updated": updated, "via": "api"},
+        ip=client_ip(request),
+    )
     session.commit()
     return JSONResponse({"created": created, "updated": updated}, status_code=201)
 
@@ -95,20 +122,20 @@ NO_STORY: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "descript
 
 @router.get("/stories", response_model=list[StoryOut], responses=READ_ERRORS)
 @readable_by_viewers
-def list_stories(limit: int = Query(50, ge=0, description="How many, freshest first; 0 for all"),
-                 session: Session = Depends(get_session)):
+def list_stories(
+    limit: int = Query(50, ge=0, description="How many, freshest first; 0 for all"),
+    session: Session = Depends(get_session),
+):
     """The freshest stories with their sources and items, as `newsletter stories list --json` shows them."""
     stories = recent_stories(session, limit if 0 < limit <= LARGEST_ID else None)
     return JSONResponse([story_as_json(story) for story in stories])
 
 
-@router.get("/stories/{story_id}", response_model=StoryOut,
-            responses={**READ_ERRORS, **NO_STORY})
+@router.get("/stories/{story_id}", response_model=StoryOut, responses={**READ_ERRORS, **NO_STORY})
 @readable_by_viewers
 def show_story(story_id: int, session: Session = Depends(get_session)):
     """One story with its key points, sources and items; 404 for an id that names none."""
     return JSONResponse(story_as_json(find_story(session, story_id)))
-
 
 
 class StoryPatch(BaseModel):
@@ -131,15 +158,29 @@ class StoryDeleted(BaseModel):
 
 
 @router.patch("/stories/{story_id}", response_model=StoryOut, responses={**ADMIN_ERRORS, **NO_STORY})
-def patch_story(story_id: int, changes: StoryPatch, request: Request, admin: CurrentAdmin,
-                session: Session = Depends(get_session)):
+def patch_story(
+    story_id: int, changes: StoryPatch, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+):
     """Change a story's title, key points, category or date; later items never overwrite them."""
     given = changes.model_fields_set
-    story, changed = edit_story(session, story_id, title=changes.title, key_points=changes.key_points,
-                                category=changes.category, story_date=changes.story_date,
-                                clear_date="story_date" in given and changes.story_date is None)
-    audit.record(session, actor=admin.name, action="story.update", object_type="story", object_id=story.id,
-                 details={"changed": sorted(changed), "title": story.title, "via": "api"}, ip=client_ip(request))
+    story, changed = edit_story(
+        session,
+        story_id,
+        title=changes.title,
+        key_points=changes.key_points,
+        category=changes.category,
+        story_date=changes.story_date,
+        clear_date="story_date" in given and changes.story_date is None,
+    )
+    audit.record(
+        session,
+        actor=admin.name,
+        action="story.update",
+        object_type="story",
+        object_id=story.id,
+        details={"changed": sorted(changed), "title": story.title, "via": "api"},
+        ip=client_ip(request),
+    )
     session.commit()
     return JSONResponse(story_as_json(find_story(session, story.id)))
 
@@ -149,7 +190,14 @@ def remove_story(story_id: int, request: Request, admin: CurrentAdmin, session: 
     """Delete a story and its items; editions already built with it keep it as rendered."""
     story, frozen = delete_story(session, story_id)
     kept = [edition.id for edition in frozen]
-    audit.record(session, actor=admin.name, action="story.delete", object_type="story", object_id=story.id,
-                 details={"title": story.title, "kept_by_editions": kept, "via": "api"}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="story.delete",
+        object_type="story",
+        object_id=story.id,
+        details={"title": story.title, "kept_by_editions": kept, "via": "api"},
+        ip=client_ip(request),
+    )
     session.commit()
     return StoryDeleted(id=story.id, title=story.title, kept_by_editions=kept)

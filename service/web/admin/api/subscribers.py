@@ -1,5 +1,6 @@
 """Admin JSON API for readers: search, one reader's record and data, unsubscribe, delete, erase (imports.py and
 suppressions.py hold the rest)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -136,6 +137,7 @@ class ErasedOut(BaseModel):
 
 def json_response(value: Any, status_code: int = 200) -> JSONResponse:
     """A dataclass (or a dict of them) as JSON, dates in ISO 8601."""
+
     def plain(item: Any) -> Any:
         if dataclasses.is_dataclass(item) and not isinstance(item, type):
             return {f.name: plain(getattr(item, f.name)) for f in dataclasses.fields(item)}
@@ -146,17 +148,24 @@ def json_response(value: Any, status_code: int = 200) -> JSONResponse:
         if isinstance(item, datetime):
             return as_utc(item).isoformat()  # SQLite hands back naive UTC: say so (RFC 3339 wants an offset)
         return item.isoformat() if isinstance(item, date) else item
+
     return JSONResponse(plain(value), status_code=status_code)
 
 
 @router.get("/subscribers", response_model=SubscribersPage, responses=ADMIN_ERRORS)
-def get_subscribers(admin: CurrentAdmin, q: Annotated[str, Query(max_length=320)] = "",
-                    list: Annotated[str | None, Query(max_length=64)] = None,
-                    status: Annotated[str | None, Query(description=", ".join(search.STATUSES))] = None,
-                    after: After = None, limit: Limit = 50, session: Session = Depends(get_session)):
+def get_subscribers(
+    admin: CurrentAdmin,
+    q: Annotated[str, Query(max_length=320)] = "",
+    list: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[str | None, Query(description=", ".join(search.STATUSES))] = None,
+    after: After = None,
+    limit: Limit = 50,
+    session: Session = Depends(get_session),
+):
     """Readers whose address or name contains `q`, on a list and in a status; keyset pages, nothing counted."""
-    found = search.search_subscribers(session, query=clean_query(q), list_slug=clean_slug(list), status=status,
-                                      after=after, limit=limit)
+    found = search.search_subscribers(
+        session, query=clean_query(q), list_slug=clean_slug(list), status=status, after=after, limit=limit
+    )
     return json_response(found)
 
 
@@ -167,8 +176,13 @@ def get_subscriber(subscriber_id: Id, admin: CurrentAdmin, session: Session = De
 
 
 @router.post("/subscribers/{subscriber_id}/unsubscribe", response_model=Unsubscribed, responses=ADMIN_ERRORS)
-def post_unsubscribe(subscriber_id: Id, request: Request, admin: CurrentAdmin, body: UnsubscribeIn | None = None,
-                     session: Session = Depends(get_session)):
+def post_unsubscribe(
+    subscriber_id: Id,
+    request: Request,
+    admin: CurrentAdmin,
+    body: UnsubscribeIn | None = None,
+    session: Session = Depends(get_session),
+):
     """Unsubscribe the reader from one list, or all (audited; idempotent)."""
     slug = clean_slug(body.list if body else None)
     changed = actions.unsubscribe(session, subscriber_id, list_slug=slug, actor=admin.name, ip=client_ip(request))
@@ -176,16 +190,18 @@ def post_unsubscribe(subscriber_id: Id, request: Request, admin: CurrentAdmin, b
 
 
 @router.delete("/subscribers/{subscriber_id}", response_model=Deleted, responses=ADMIN_ERRORS)
-def delete_subscriber(subscriber_id: Id, request: Request, admin: CurrentAdmin,
-                      session: Session = Depends(get_session)):
+def delete_subscriber(
+    subscriber_id: Id, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+):
     """Erase the reader, their subscriptions, consent history and deliveries (audited)."""
     actions.delete_subscriber(session, subscriber_id, actor=admin.name, ip=client_ip(request))
     return {"deleted": subscriber_id}
 
 
 @router.get("/subscribers/{subscriber_id}/data", response_model=dict[str, Any], responses=ADMIN_ERRORS)
-def get_subscriber_data(subscriber_id: Id, request: Request, admin: CurrentAdmin,
-                        session: Session = Depends(get_session)):
+def get_subscriber_data(
+    subscriber_id: Id, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+):
     """Everything held about the reader, as the JSON file a reader downloads from their preferences (audited)."""
     return data_download(request, session, admin.name, subscriber_id)
 

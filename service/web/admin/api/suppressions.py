@@ -1,4 +1,5 @@
 """Admin JSON API for the suppression list: addresses never mailed again, kept as hashes."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -55,26 +56,31 @@ def _suppression(row: SuppressionRow) -> dict[str, Any]:
 
 
 @router.get("/suppressions", response_model=SuppressionsPage, responses=ADMIN_ERRORS)
-def get_suppressions(admin: CurrentAdmin, after: After = None, limit: Limit = 50,
-                     session: Session = Depends(get_session)):
+def get_suppressions(
+    admin: CurrentAdmin, after: After = None, limit: Limit = 50, session: Session = Depends(get_session)
+):
     """The suppression list, newest first (only hashes of addresses are kept)."""
     found = actions.suppressions_page(session, after=after, limit=limit)
     return json_response({"rows": [_suppression(row) for row in found.rows], "next_after": found.next_after})
 
 
 @router.post("/suppressions", status_code=201, response_model=SuppressionOut, responses=ADMIN_ERRORS)
-def post_suppression(body: SuppressionChange, request: Request, admin: CurrentAdmin,
-                     session: Session = Depends(get_session)):
+def post_suppression(
+    body: SuppressionChange, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+):
     """Never mail this address again (idempotent, audited)."""
-    row = actions.suppress_address(session, body.address, reason=clean_reason(body.reason), actor=admin.name,
-                                   ip=client_ip(request))
+    row = actions.suppress_address(
+        session, body.address, reason=clean_reason(body.reason), actor=admin.name, ip=client_ip(request)
+    )
     return json_response(_suppression(row), status_code=201)
 
 
 @router.delete("/suppressions", response_model=Unsuppressed, responses=ADMIN_ERRORS)
-def delete_suppression(body: SuppressionChange, request: Request, admin: CurrentAdmin,
-                       session: Session = Depends(get_session)):
+def delete_suppression(
+    body: SuppressionChange, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+):
     """Let a suppressed address be mailed again (audited); 422 when it was not suppressed."""
-    actions.unsuppress_address(session, body.address, reason=clean_reason(body.reason), actor=admin.name,
-                               ip=client_ip(request))
+    actions.unsuppress_address(
+        session, body.address, reason=clean_reason(body.reason), actor=admin.name, ip=client_ip(request)
+    )
     return {"removed": True}

@@ -1,4 +1,5 @@
 """Admin JSON API for API tokens: list, create (the secret is in that answer only) and revoke."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -56,9 +57,16 @@ def _when(moment: datetime | None) -> datetime | None:
 
 def token_out(row: ApiToken) -> dict[str, Any]:
     """The API shape of a token row."""
-    return TokenOut(id=row.id, name=row.name, role=AdminRole(row.role), prefix=row.prefix, created_by=row.created_by,
-                    created_at=as_utc(row.created_at), last_used_at=_when(row.last_used_at),
-                    revoked_at=_when(row.revoked_at)).model_dump(mode="json")
+    return TokenOut(
+        id=row.id,
+        name=row.name,
+        role=AdminRole(row.role),
+        prefix=row.prefix,
+        created_by=row.created_by,
+        created_at=as_utc(row.created_at),
+        last_used_at=_when(row.last_used_at),
+        revoked_at=_when(row.revoked_at),
+    ).model_dump(mode="json")
 
 
 @router.get("/tokens", response_model=list[TokenOut], responses=READ_ERRORS)
@@ -70,20 +78,36 @@ def list_tokens(session: Session = Depends(get_session)):
 @router.post("/tokens", status_code=201, response_model=TokenCreated, responses=ADMIN_ERRORS)
 def create_token(body: TokenIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Make a token scoped to a role; copy the secret from this answer, it is not shown again."""
-    made = api_tokens.create_token(session, name=body.name, role=body.role, created_by=admin.name,
-                                   owner_id=admin.admin_id)  # a token minted by a token: the same owner
-    audit.record(session, actor=admin.name, action="token.create", object_type="token", object_id=made.row.id,
-                 details={"name": made.row.name, "role": made.row.role, "via": "api"}, ip=client_ip(request))
+    made = api_tokens.create_token(
+        session, name=body.name, role=body.role, created_by=admin.name, owner_id=admin.admin_id
+    )  # a token minted by a token: the same owner
+    audit.record(
+        session,
+        actor=admin.name,
+        action="token.create",
+        object_type="token",
+        object_id=made.row.id,
+        details={"name": made.row.name, "role": made.row.role, "via": "api"},
+        ip=client_ip(request),
+    )
     session.commit()
-    return JSONResponse({**token_out(made.row), "secret": made.secret}, status_code=201,
-                        headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {**token_out(made.row), "secret": made.secret}, status_code=201, headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.post("/tokens/{token_id}/revoke", response_model=TokenOut, responses={**ADMIN_ERRORS, **NO_TOKEN})
 def revoke_token(token_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
     """Stop a token at once (revoking twice is harmless)."""
     row = api_tokens.revoke_token(session, token_id)
-    audit.record(session, actor=admin.name, action="token.revoke", object_type="token", object_id=row.id,
-                 details={"name": row.name, "via": "api"}, ip=client_ip(request))
+    audit.record(
+        session,
+        actor=admin.name,
+        action="token.revoke",
+        object_type="token",
+        object_id=row.id,
+        details={"name": row.name, "via": "api"},
+        ip=client_ip(request),
+    )
     session.commit()
     return token_out(row)
