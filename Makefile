@@ -72,8 +72,9 @@ test-fast: install-dev
 test-services:
 	@PYTHON="$(PYTHON)" scripts/test-services
 
-## ruff and mypy, as configured in pyproject.toml; any finding fails the build.
+## ruff (format and check) and mypy, as configured in pyproject.toml; any finding or unformatted file fails the build.
 lint: install-dev
+	$(BIN)/ruff format --check service worker.py bench tests
 	$(BIN)/ruff check service worker.py bench tests
 	$(BIN)/mypy service
 
