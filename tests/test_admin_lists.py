@@ -3,19 +3,23 @@ gets no edition; viewers read the overview only."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from service.admin.models import AdminRole, AuditEntry
+from service.cli import app as cli_app
 from service.db import engine_for
 from service.delivery.schedule import dispatch
+from service.editions import get_edition
 from service.lists import create_list, get_list
-from service.models import Subscriber
+from service.models import EditionStatus, Subscriber
 from tests.support.admin import NoMail, csrf_of, signed_in
 from tests.support.apps import shared_app
+from tests.support.edition_stories import add_story
 from tests.support.readers import add_readers
 
 TOKEN = "lists-admin-token-0123456789abcdefghijklmn"
@@ -202,3 +206,73 @@ def test_a_request_checked_before_the_list_was_archived_adds_nobody(db, world_ne
     assert result.subscriber_id is None and notifier.sent == []
     db.expire_all()
     assert db.scalar(select(Subscriber).where(Subscriber.email == "late@example.org")) is None
+
+
+def test_a_list_created_to_hold_its_editions_waits_past_its_send_time_with_a_link_to_approve(web, db, settings):
+    signed_in(web, db)
+    csrf = csrf_of(web, "/admin/lists/new")
+    assert "Hold until an editor approves it" in web.get("/admin/lists/new").text
+    now = datetime.now(UTC)
+    due = now - timedelta(minutes=5)
+    form = {**FORM, "csrf_token": csrf, "send_time": due.strftime("%H:%M"), "timezone": "UTC", "send_mode": "hold"}
+    assert web.post("/admin/lists", data=form).status_code == 303
+    held = fresh(db, "science")
+    assert held.send_mode == "hold"
+    [entry] = audit_of(db, "list.send_mode")
+    assert entry.actor == "ann@example.org" and entry.details == {"from": "auto", "to": "hold"}
+    add_readers(engine_for(settings.effective_database_url), held.id, 3)
+    add_story(db, "A held discovery", category="Science", received_at=now - timedelta(hours=1))
+
+    assert dispatch(settings, now) == [], "held: nothing goes out at the send time"
+    draft = get_edition(db, held, due.date())
+    assert draft is not None and draft.send_status == EditionStatus.draft
+    alert = web.get("/admin").text.split("Needs attention")[1].split("</ul>")[0]
+    assert "science" in alert and "waiting for approval" in alert
+    assert f'<a href="/admin/editions/{draft.id}">open edition #{draft.id}</a>' in alert
+    assert "Approve and freeze now" in web.get(f"/admin/editions/{draft.id}").text
+
+    assert '<option value="hold" selected>' in web.get("/admin/lists/science").text
+    refused = web.post("/admin/lists/science", data={**form, "name": "Renamed", "send_mode": "sometimes"})
+    assert refused.status_code == 422
+    assert "The send mode must be one of auto, hold; got &#39;sometimes&#39;." in refused.text
+    assert (fresh(db, "science").name, fresh(db, "science").send_mode) == ("Science weekly", "hold")
+    assert web.post("/admin/lists/science", data={**form, "send_mode": "auto"}).status_code == 303
+    assert fresh(db, "science").send_mode == "auto"
+    assert [e.details["to"] for e in audit_of(db, "list.send_mode")] == ["hold", "auto"]
+
+
+def test_the_api_round_trips_the_send_mode_and_refuses_a_bad_one(web, db, world_news):
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    created = web.post("/api/admin/lists", headers=auth, json={"slug": "tech", "name": "Tech", "send_mode": "hold"})
+    assert created.status_code == 201 and created.json()["send_mode"] == "hold"
+    listed = {row["slug"]: row["send_mode"] for row in web.get("/api/admin/lists", headers=auth).json()}
+    assert listed == {"tech": "hold", "world-news": "auto"}
+
+    bad = web.patch("/api/admin/lists/tech", headers=auth, json={"name": "Renamed", "send_mode": "later"})
+    assert bad.status_code == 422
+    assert bad.json()["detail"] == "send_mode: Input should be 'auto' or 'hold'"
+    assert (fresh(db, "tech").name, fresh(db, "tech").send_mode) == ("Tech", "hold")
+    other = web.post("/api/admin/lists", headers=auth, json={"slug": "other", "name": "Other", "send_mode": "x"})
+    assert other.status_code == 422 and other.json()["detail"] == "send_mode: Input should be 'auto' or 'hold'"
+    assert web.patch("/api/admin/lists/other", headers=auth, json={}).status_code == 404, "nothing was stored"
+
+    patched = web.patch("/api/admin/lists/tech", headers=auth, json={"send_mode": "auto"})
+    assert patched.status_code == 200 and patched.json()["send_mode"] == "auto"
+    assert fresh(db, "tech").send_mode == "auto"
+    assert [(e.object_id, e.details["to"]) for e in audit_of(db, "list.send_mode")] == [
+        ("tech", "hold"),
+        ("tech", "auto"),
+    ]
+
+
+def test_the_cli_sets_the_send_mode_when_creating_and_editing_a_list(db):
+    runner = CliRunner()
+    made = runner.invoke(cli_app, ["lists", "create", "tech", "--name", "Tech", "--send-mode", "hold"])
+    assert made.exit_code == 0 and "send mode hold" in made.output
+    assert fresh(db, "tech").send_mode == "hold"
+    bad = runner.invoke(cli_app, ["lists", "edit", "tech", "--name", "Renamed", "--send-mode", "never"])
+    assert bad.exit_code != 0, "main() prints the message as one `error:` line and exits 2"
+    assert str(bad.exception) == "The send mode must be one of auto, hold; got 'never'."
+    assert (fresh(db, "tech").name, fresh(db, "tech").send_mode) == ("Tech", "hold")
+    edited = runner.invoke(cli_app, ["lists", "edit", "tech", "--send-mode", "auto"])
+    assert edited.exit_code == 0 and "send_mode" in edited.output and fresh(db, "tech").send_mode == "auto"

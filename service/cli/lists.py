@@ -10,8 +10,10 @@ from service.admin import audit
 from service.admin.identity import CLI_ADMIN
 from service.config import get_settings
 from service.db import session_scope
+from service.editions.drafts import AUTO, check_send_mode, set_send_mode
 
 app = typer.Typer(help="Mailing lists.", no_args_is_help=True)
+MODE_HELP = "auto: send by itself at the send time; hold: wait until an editor approves each edition"
 
 
 @app.command()
@@ -27,8 +29,10 @@ def create(
     language: list[str] = typer.Option(
         ["en"], "--language", help="ISO 639-1 code of the stories to carry (repeatable; default en)"
     ),
+    send_mode: str = typer.Option(AUTO, "--send-mode", help=MODE_HELP),
 ) -> None:
     """Create a list."""
+    check_send_mode(send_mode)
     with session_scope(get_settings().effective_database_url) as session:
         created = list_rules.create_list(
             session,
@@ -42,7 +46,8 @@ def create(
             local_time_delivery=local_time,
             languages=language,
         )
-        typer.echo(f"created list {created.slug} (id {created.id})")
+        set_send_mode(session, created, send_mode, CLI_ADMIN.name)
+        typer.echo(f"created list {created.slug} (id {created.id}), send mode {created.send_mode}")
 
 
 @app.command("list")
@@ -81,6 +86,7 @@ def show(slug: str) -> None:
         table.add_row("double opt-in", "yes" if ml.double_opt_in else "no")
         table.add_row("categories", ", ".join(ml.categories) or "(all)")
         table.add_row("languages", ", ".join(ml.languages or []) or "(all)")
+        table.add_row("send mode", ml.send_mode)
         for status, count in sorted(counts.items(), key=lambda item: item[0].value):
             table.add_row(status.value, str(count))
         Console().print(table)
@@ -102,11 +108,14 @@ def edit(
     category: list[str] = typer.Option([], "--category", help="Replace the categories (repeatable)"),
     all_categories: bool = typer.Option(False, "--all-categories", help="Carry every category"),
     language: list[str] = typer.Option([], "--language", help="Replace the languages (repeatable)"),
+    send_mode: str | None = typer.Option(None, "--send-mode", help=MODE_HELP),
 ) -> None:
     """Change a list's settings; options not given stay as they are."""
     categories = [] if all_categories else (category or None)
+    if send_mode is not None:
+        check_send_mode(send_mode)
     with session_scope(get_settings().effective_database_url) as session:
-        _, changed = list_rules.update_list(
+        mailing_list, changed = list_rules.update_list(
             session,
             slug,
             name=name,
@@ -122,6 +131,9 @@ def edit(
             audit.record(
                 session, actor=CLI_ADMIN.name, action="list.update", object_type="list", object_id=slug, details=changed
             )
+            session.commit()
+        if send_mode is not None and set_send_mode(session, mailing_list, send_mode, CLI_ADMIN.name):
+            changed["send_mode"] = send_mode
         typer.echo(f"updated list {slug}: " + (", ".join(sorted(changed)) or "nothing changed"))
 
 

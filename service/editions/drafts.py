@@ -91,11 +91,16 @@ def open_draft(
     )
 
 
+def check_send_mode(mode: str) -> str:
+    """The mode if it is one we know, so a form can refuse a bad one before it changes anything."""
+    if mode not in SEND_MODES:
+        raise InvalidInput(f"The send mode must be one of {', '.join(SEND_MODES)}; got {mode[:40]!r}.")
+    return mode
+
+
 def set_send_mode(session: Session, mailing_list: MailingList, mode: str, actor: str, ip: str | None = None) -> bool:
     """'auto' or 'hold' for the list's editions from now on, audited; False when it already was."""
-    if mode not in SEND_MODES:
-        raise InvalidInput(f"send mode must be one of {', '.join(SEND_MODES)}, got {mode[:40]!r}")
-    if mailing_list.send_mode == mode:
+    if mailing_list.send_mode == check_send_mode(mode):
         return False
     audit.record(
         session,

@@ -56,36 +56,44 @@ class Status:
     @property
     def problems(self) -> list[str]:
         """Everything that needs a person, one line each (empty when healthy)."""
+        return [line for line, _ in self.problem_lines]
+
+    @property
+    def problem_lines(self) -> list[tuple[str, int | None]]:
+        """The problems, each with the edition it is about (the dashboard links to its page), else None."""
         found = [f"{check.name} is down: {check.error}" for check in self.checks if not check.ok]
         broker_up = self.queues.ok and all(check.ok for check in self.checks if check.name == "broker")
         if broker_up and self.workers.error:
             found.append(f"cannot ask the workers: {self.workers.error}")
         elif broker_up and not self.consuming_workers:
             found.append(f"no worker online consuming queue {self.task_queue!r}")
-        database_up = all(check.ok for check in self.checks if check.name == "database")
-        if database_up:
-            age = self.beat_age
-            if age is None:
-                found.append("beat has never been seen (no dispatch tick recorded)")
-            elif age > self.beat_max_age:
-                found.append(
-                    f"beat not seen for {int(age.total_seconds())} s (expected a tick every "
-                    f"{int(self.beat_max_age.total_seconds()) // STALE_BEAT_TICKS} s)"
-                )
-            found += [
-                f"edition {e.list_slug} {e.edition_date} (#{e.edition_id}) {e.pause_reason}"
-                for e in self.paused_for_refusals
-            ]
-            found += [
+        if not all(check.ok for check in self.checks if check.name == "database"):
+            return [(line, None) for line in found]
+        age = self.beat_age
+        if age is None:
+            found.append("beat has never been seen (no dispatch tick recorded)")
+        elif age > self.beat_max_age:
+            found.append(
+                f"beat not seen for {int(age.total_seconds())} s (expected a tick every "
+                f"{int(self.beat_max_age.total_seconds()) // STALE_BEAT_TICKS} s)"
+            )
+        lines: list[tuple[str, int | None]] = [(line, None) for line in found]
+        lines += [
+            (f"edition {e.list_slug} {e.edition_date} (#{e.edition_id}) {e.pause_reason}", e.edition_id)
+            for e in self.paused_for_refusals
+        ]
+        lines += [
+            (
                 f"edition {w.list_slug} {w.edition_date} (#{w.edition_id}) is waiting for approval since "
-                f"{w.due_at:%Y-%m-%d %H:%M} UTC (its list holds editions until an editor approves them)"
-                for w in self.awaiting_approval
-            ]
-            if self.stuck_leases:
-                found.append(
-                    f"{self.stuck_leases} deliveries stuck in sending with an expired lease (is the sweeper running?)"
-                )
-        return found
+                f"{w.due_at:%Y-%m-%d %H:%M} UTC (its list holds editions until an editor approves them)",
+                w.edition_id,
+            )
+            for w in self.awaiting_approval
+        ]
+        if self.stuck_leases:
+            stuck = f"{self.stuck_leases} deliveries stuck in sending with an expired lease (is the sweeper running?)"
+            lines.append((stuck, None))
+        return lines
 
     @property
     def paused_for_refusals(self) -> list[EditionFigures]:

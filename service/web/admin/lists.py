@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from service import lists as list_rules
 from service.admin import audit
+from service.editions.drafts import AUTO, SEND_MODES, check_send_mode, set_send_mode
 from service.errors import InvalidInput
 from service.i18n.locales import LANGUAGES
 from service.models import MailingList
@@ -32,6 +33,7 @@ BLANK = {
     "categories": "",
     "languages": "en",
     "language": "",
+    "send_mode": AUTO,
 }
 
 
@@ -53,6 +55,7 @@ def form_values(mailing_list: MailingList) -> dict[str, Any]:
         "categories": ", ".join(mailing_list.categories),
         "languages": ", ".join(mailing_list.languages or []),
         "language": mailing_list.language or "",
+        "send_mode": mailing_list.send_mode,
     }
 
 
@@ -76,6 +79,7 @@ def _form(
         error=error,
         timezones=TIMEZONES,
         languages=LANGUAGE_CHOICES,
+        send_modes=SEND_MODES,
     )
 
 
@@ -90,6 +94,7 @@ def _typed(
     categories: str,
     languages: str,
     language: str = "",
+    send_mode: str = AUTO,
 ) -> dict[str, Any]:
     """The submitted form as typed (checkboxes are absent when unticked)."""
     return {
@@ -103,6 +108,7 @@ def _typed(
         "categories": categories,
         "languages": languages,
         "language": language.strip(),
+        "send_mode": send_mode.strip(),
     }
 
 
@@ -148,6 +154,7 @@ def create_list(
     categories: str = Form(""),
     languages: str = Form("en"),
     language: str = Form(""),
+    send_mode: str = Form(""),
     session: Session = Depends(get_session),
 ):
     """Create the list; a mistake re-renders the form with the message and what was typed."""
@@ -162,8 +169,11 @@ def create_list(
         categories,
         languages,
         language,
+        send_mode,
     )
+    values["send_mode"] = values["send_mode"] or AUTO
     try:
+        check_send_mode(values["send_mode"])
         created = list_rules.create_list(session, slug=values["slug"], commit=False, **_settings(values))
     except InvalidInput as error:
         session.rollback()
@@ -177,6 +187,7 @@ def create_list(
         details={"name": created.name, "send_time": created.send_time.strftime("%H:%M"), "timezone": created.timezone},
         ip=client_ip(request),
     )
+    set_send_mode(session, created, values["send_mode"], admin.name, client_ip(request))
     session.commit()
     return done("/admin/lists", f"Created the list {created.slug}.")
 
@@ -202,6 +213,7 @@ def update_list(
     categories: str = Form(""),
     languages: str = Form("en"),
     language: str = Form(""),
+    send_mode: str = Form(""),
     session: Session = Depends(get_session),
 ):
     """Save the changed settings; a mistake re-renders the form with the message and what was typed."""
@@ -217,24 +229,30 @@ def update_list(
         categories,
         languages,
         language,
+        send_mode,
     )
+    values["send_mode"] = values["send_mode"] or mailing_list.send_mode  # a form without the field keeps it
     try:
+        check_send_mode(values["send_mode"])
         _, changed = list_rules.update_list(session, slug, **_settings(values))
     except InvalidInput as error:
         session.rollback()
         return _form(request, values=values, mailing_list=mailing_list, error=error.message, status_code=422)
+    if changed:
+        audit.record(
+            session,
+            actor=admin.name,
+            action="list.update",
+            object_type="list",
+            object_id=slug,
+            details=changed,
+            ip=client_ip(request),
+        )
+        session.commit()
+    if set_send_mode(session, mailing_list, values["send_mode"], admin.name, client_ip(request)):
+        changed["send_mode"] = values["send_mode"]
     if not changed:
         return done(f"/admin/lists/{slug}", "Nothing changed.")
-    audit.record(
-        session,
-        actor=admin.name,
-        action="list.update",
-        object_type="list",
-        object_id=slug,
-        details=changed,
-        ip=client_ip(request),
-    )
-    session.commit()
     return done("/admin/lists", f"Saved {slug}: {', '.join(sorted(changed))}.")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from service import lists as list_rules
 from service.admin import audit
+from service.editions.drafts import SEND_MODES, set_send_mode
 from service.i18n.locales import LANGUAGES
 from service.models import MailingList, as_utc
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
@@ -24,6 +25,8 @@ SendTime = Annotated[str, Field(pattern=r"^[0-9]{1,2}:[0-9]{2}$", description="H
 Words = Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=50)]
 Languages = Annotated[list[LanguageCode], Field(min_length=1, max_length=50)]
 
+MODE_HELP = "; ".join(f"{mode}: {words}" for mode, words in SEND_MODES.items())
+SendMode = Literal["auto", "hold"]  # SEND_MODES' keys, stated in the spec; set_send_mode checks them again
 LANGUAGE_HELP = f"Its emails' and pages' language, one of {', '.join(LANGUAGES)}; null: its first story language"
 
 
@@ -41,6 +44,7 @@ class ListOut(BaseModel):
     languages: list[str]
     language: str = Field(description="The language its emails and pages speak")
     language_set: str | None = Field(description="The language chosen for it; null: its first story language's")
+    send_mode: SendMode = Field(description=MODE_HELP)
     archived: bool
     archived_at: datetime | None
     confirmed_readers: int
@@ -59,6 +63,7 @@ class ListIn(BaseModel):
     categories: Words = Field(default_factory=list, description="Story categories it carries; empty: all")
     languages: Languages = Field(default_factory=lambda: ["en"], description="ISO 639-1 codes")
     language: str | None = Field(default=None, max_length=8, description=LANGUAGE_HELP)
+    send_mode: SendMode = Field(default="auto", description=MODE_HELP)
 
 
 class ListChange(BaseModel):
@@ -73,6 +78,7 @@ class ListChange(BaseModel):
     categories: Words | None = None
     languages: Languages | None = None
     language: str | None = Field(default=None, max_length=8, description=LANGUAGE_HELP + " ('' to follow them)")
+    send_mode: SendMode | None = Field(default=None, description=MODE_HELP)
 
 
 def list_out(mailing_list: MailingList, readers: int) -> dict[str, Any]:
@@ -89,6 +95,7 @@ def list_out(mailing_list: MailingList, readers: int) -> dict[str, Any]:
         "languages": list(mailing_list.languages or []),
         "language": mailing_list.locale,
         "language_set": mailing_list.language,
+        "send_mode": mailing_list.send_mode,
         "archived": mailing_list.archived_at is not None,
         "archived_at": as_utc(mailing_list.archived_at).isoformat() if mailing_list.archived_at else None,
         "confirmed_readers": readers,
@@ -110,7 +117,7 @@ def get_lists(admin: CurrentAdmin, session: Session = Depends(get_session)):
 
 @router.post("/lists", status_code=201, response_model=ListOut, responses=ADMIN_ERRORS)
 def post_list(body: ListIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
-    """Create a list; 422 names what cannot be accepted (a taken slug, an unknown time zone...)."""
+    """Create a list; 422 names what cannot be accepted (a taken slug, an unknown time zone, a bad send mode...)."""
     created = list_rules.create_list(
         session,
         slug=body.slug,
@@ -134,6 +141,7 @@ def post_list(body: ListIn, request: Request, admin: CurrentAdmin, session: Sess
         details={"name": created.name, "via": "api"},
         ip=client_ip(request),
     )
+    set_send_mode(session, created, body.send_mode, admin.name, client_ip(request))
     session.commit()
     return _answer(session, created.slug, 201)
 
@@ -143,7 +151,8 @@ def patch_list(
     slug: Slug, body: ListChange, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
 ):
     """Change some of a list's settings."""
-    _, changed = list_rules.update_list(session, slug, **body.model_dump(exclude_none=True))
+    changes = body.model_dump(exclude_none=True, exclude={"send_mode"})
+    mailing_list, changed = list_rules.update_list(session, slug, **changes)
     if changed:
         audit.record(
             session,
@@ -155,6 +164,8 @@ def patch_list(
             ip=client_ip(request),
         )
     session.commit()
+    if body.send_mode is not None:
+        set_send_mode(session, mailing_list, body.send_mode, admin.name, client_ip(request))
     return _answer(session, slug)
 
 
