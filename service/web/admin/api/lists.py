@@ -28,6 +28,8 @@ Languages = Annotated[list[LanguageCode], Field(min_length=1, max_length=50)]
 MODE_HELP = "; ".join(f"{mode}: {words}" for mode, words in SEND_MODES.items())
 SendMode = Literal["auto", "hold"]  # SEND_MODES' keys, stated in the spec; set_send_mode checks them again
 LANGUAGE_HELP = f"Its emails' and pages' language, one of {', '.join(LANGUAGES)}; null: its first story language"
+# The spec states the catalogs' codes, so a client learns them from it; clean_language checks them again.
+ListLanguage = Annotated[str, Field(pattern=f"^({'|'.join(LANGUAGES)})?$")]
 
 
 class ListOut(BaseModel):
@@ -62,7 +64,7 @@ class ListIn(BaseModel):
     double_opt_in: bool = True
     categories: Words = Field(default_factory=list, description="Story categories it carries; empty: all")
     languages: Languages = Field(default_factory=lambda: ["en"], description="ISO 639-1 codes")
-    language: str | None = Field(default=None, max_length=8, description=LANGUAGE_HELP)
+    language: ListLanguage | None = Field(default=None, description=LANGUAGE_HELP)
     send_mode: SendMode = Field(default="auto", description=MODE_HELP)
 
 
@@ -77,7 +79,7 @@ class ListChange(BaseModel):
     double_opt_in: bool | None = None
     categories: Words | None = None
     languages: Languages | None = None
-    language: str | None = Field(default=None, max_length=8, description=LANGUAGE_HELP + " ('' to follow them)")
+    language: ListLanguage | None = Field(default=None, description=LANGUAGE_HELP + " ('' to follow them)")
     send_mode: SendMode | None = Field(default=None, description=MODE_HELP)
 
 
