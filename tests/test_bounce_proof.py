@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -24,6 +25,7 @@ def _status(db, reader) -> set:
     return {s.status for s in db.merge(reader).subscriptions}
 
 
+@pytest.mark.processes  # runs the newsletter CLI as its own process
 def test_forged_reports_for_another_reader_change_nothing_and_are_held_for_review(db, settings, world_news, newsletter):
     victim = _reader(db, world_news, "victim@example.org")
     attacker = _reader(db, world_news, "attacker@example.net")

@@ -81,6 +81,7 @@ def test_a_stored_loopback_feed_is_refused_at_connect_time_and_says_little(setti
     assert "127.0.0.1" not in row.last_error and server.requests == [], "nothing was sent to the loopback server"
 
 
+@pytest.mark.processes  # runs the newsletter CLI as its own process
 def test_url_credentials_are_used_but_never_shown(settings, db, server):
     server.routes["/private.xml"] = Route(body=(DATA / "world_rss.xml").read_bytes())
     url = server.url("/private.xml").replace("http://", "http://reader:s3cret-pw@")

@@ -47,6 +47,7 @@ def test_a_list_name_that_could_reach_a_header_is_a_clear_422_in_the_api(web, db
     assert name_of(db, "world-news") == "World News daily"
 
 
+@pytest.mark.processes  # runs the newsletter CLI as its own process
 def test_the_list_form_and_the_cli_refuse_it_too(web, db, world_news):
     signed_in(web, db)
     csrf = csrf_of(web, "/admin/lists/world-news")
