@@ -96,6 +96,22 @@ def test_site_names_in_the_settings_are_refused_at_start(setting):
         Settings(_env_file=None, environment="development", **{setting: "News\nBcc: everyone@example.org"})
 
 
+@pytest.mark.parametrize(
+    ("mail_from", "error"),
+    [
+        ("News\nBcc: everyone@example.org <news@example.org>", "may not contain line breaks"),
+        ("=?utf-8?q?News?= <news@example.org>", "encoded text"),
+        ("Bell\x07 <news@example.org>", "may not contain line breaks"),
+        ("World News daily", "must look like 'World News <news@example.org>'"),
+    ],
+)
+def test_the_mail_from_setting_is_refused_at_start_too(mail_from, error):
+    """MAIL_FROM's display name is the From name (and the site's) when SITE_* are unset: a name, like the others."""
+    with pytest.raises(ValidationError, match=error):
+        Settings(_env_file=None, environment="development", mail_from=mail_from)
+    assert Settings(_env_file=None, environment="development", mail_from='"Ann, B." <n@example.org>').mail_from
+
+
 @pytest.mark.parametrize("slugs", [["\ud800"], ["World News"], ["World-News"], ["a" * 65], ["x'; --"]])
 def test_a_list_slug_that_cannot_exist_is_a_422(web, db, world_news, slugs):
     body = json.dumps({"email": "ada@example.org", "lists": slugs})  # "\ud800" stays an escape in the JSON

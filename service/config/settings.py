@@ -19,6 +19,7 @@ from service.config.value_rules import (
     DatabaseUrl,
     PlainName,
     RateLimit,
+    SenderMailbox,
     TimeOfDay,
 )
 
@@ -56,7 +57,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     templates_dir: Path = REPO_ROOT / "templates"
     secret_key: str = ""  # unset in development: a random key kept under DATA_DIR; required elsewhere
-    mail_from: str = "World News daily <news@localhost>"
+    mail_from: SenderMailbox = "World News daily <news@localhost>"
     mail_unsubscribe_mailto: str | None = None
     # branding (see service/branding/): the admin UI's values win; empty ones fall back to these
     site_name: PlainName = ""  # empty: MAIL_FROM's display name

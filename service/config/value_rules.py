@@ -30,6 +30,22 @@ def plain_name(value: str) -> str:
         raise ValueError(error.message) from None
 
 
+def sender_mailbox(value: str) -> str:
+    """MAIL_FROM's display name reaches every From header and, unset SITE_*, the subjects: a name, then an address."""
+    from email.utils import parseaddr
+
+    from service.errors import InvalidInput
+    from service.subscriptions.fields import clean_name
+
+    try:
+        clean_name(value, what="it", max_length=500)
+    except InvalidInput as error:
+        raise ValueError(error.message) from None
+    if "@" not in parseaddr(value)[1]:
+        raise ValueError("must look like 'World News <news@example.org>'")
+    return value
+
+
 def rate_limit_syntax(value: str) -> str:
     """A typo here would otherwise surface as a 500 on the first subscribe."""
     from limits import parse
@@ -74,6 +90,7 @@ def database_url_syntax(value: str | None) -> str | None:
 
 AccentColour = Annotated[str, AfterValidator(readable_accent)]
 PlainName = Annotated[str, AfterValidator(plain_name)]
+SenderMailbox = Annotated[str, AfterValidator(sender_mailbox)]
 RateLimit = Annotated[str, AfterValidator(rate_limit_syntax)]
 TimeOfDay = Annotated[str, AfterValidator(time_of_day)]
 ClusteringMethod = Annotated[str, AfterValidator(known_clustering_method)]
