@@ -254,6 +254,7 @@ def test_changing_my_password_signs_out_my_other_browsers_and_keeps_this_one(web
 COMMON = ["Password123!", "password1234", "qwertyuiop123", "iloveyou2024", "dragondragon", "bo@example.org1"]
 
 
+@pytest.mark.sqlite_twin  # issue 20: storage on both databases
 @pytest.mark.processes
 def test_common_passwords_are_refused_by_the_cli_the_account_form_and_a_password_change(web, db, service_env):
     """One check everywhere (zxcvbn's lists): a clear one-line error, and nothing created or changed."""

@@ -90,6 +90,7 @@ def test_failed_sign_ins_are_limited_even_for_the_right_password_then(web, db):
         assert sign_in(web, email="nobody@example.org").status_code == 429
 
 
+@pytest.mark.sqlite_twin  # issue 20: storage on both databases
 def test_guessers_on_many_networks_cannot_lock_the_owner_out(app, db):
     make_admin(db)
     guessers = [TestClient(app, follow_redirects=False, client=(f"198.51.100.{n}", 40000 + n)) for n in range(1, 6)]
@@ -268,6 +269,7 @@ def _revocations(db) -> list[dict]:
     return [entry.details for entry in entries]
 
 
+@pytest.mark.sqlite_twin  # issue 20: storage on both databases
 def test_a_disabled_owners_tokens_stop_and_so_do_the_tokens_they_minted(web, db):
     ann = make_admin(db, "ann@example.org")
     make_admin(db, "bob@example.org")
@@ -304,6 +306,7 @@ def test_a_disabled_owners_tokens_stop_and_so_do_the_tokens_they_minted(web, db)
     ]
 
 
+@pytest.mark.sqlite_twin  # issue 20: storage on both databases
 def test_a_demoted_owner_keeps_viewer_tokens_and_loses_admin_ones(web, db):
     ann = make_admin(db, "ann@example.org")
     make_admin(db, "bob@example.org")
@@ -326,6 +329,7 @@ def test_a_demoted_owner_keeps_viewer_tokens_and_loses_admin_ones(web, db):
     assert (revoked["name"], revoked["reason"]) == ("deploy", "owner is now viewer")
 
 
+@pytest.mark.sqlite_twin  # issue 20: storage on both databases
 def test_every_use_checks_the_owner_even_when_the_account_changed_behind_our_back(web, db):
     ann = make_admin(db, "ann@example.org")
     secret = api_tokens.create_token(db, name="bot", role=AdminRole.admin, created_by=ann.email, owner_id=ann.id).secret

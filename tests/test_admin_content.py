@@ -376,6 +376,7 @@ def test_a_viewer_reads_the_story_and_feed_lists_and_may_change_nothing(web, db)
     db.commit()
 
 
+@pytest.mark.sqlite_twin  # issue 20: storage on both databases
 def test_script_links_never_reach_a_story_from_the_api_an_upload_or_a_paste(web, db):
     """javascript:, data: and vbscript: links are dropped at import; the admin's story page links http(s) only."""
     signed_in(web, db)

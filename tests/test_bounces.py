@@ -298,8 +298,17 @@ def test_the_api_needs_the_bounce_token(settings, db, world_news):
         ok = client.post("/api/bounces", content=body, headers={**headers, "Authorization": f"Bearer {TOKEN}"})
         assert ok.status_code == 202 and ok.json()["reports"][0]["kind"] == "hard"
         assert "/api/bounces" not in client.get("/api/openapi.json").json()["paths"]
+        victim = _reader(db, world_news, "api-victim@example.org")
+        forged = client.post(  # the bounce token proves the caller, not the reader a report names
+            "/api/bounces",
+            content=dsn(victim.email, "5.1.1"),
+            headers={**headers, "Authorization": f"Bearer {TOKEN}"},
+        )
+        assert forged.status_code == 202
+        assert forged.json()["reports"][0]["action"] == "held for review: no token or message-id"
     db.expire_all()
     assert suppressions.is_suppressed(db, "api-gone@example.org")
+    assert not suppressions.is_suppressed(db, victim.email), "a forged report through the API changes nobody"
     with TestClient(shared_app(settings)) as client:  # no BOUNCE_API_TOKEN configured: nobody gets in
         assert client.post("/api/bounces", content=body, headers={"Authorization": "Bearer "}).status_code == 401
 
@@ -331,10 +340,21 @@ def test_cli_ingest_from_an_mta_pipe_and_list(newsletter, db, settings, world_ne
     )
     assert done.returncode == 0, done.stderr
     assert b"hard cli-gone@example.org 5.1.1 matched by verp: suppressed: hard bounce 5.1.1" in done.stdout
+    victim = _reader(db, world_news, "cli-victim@example.org")
+    db.commit()
+    forged = newsletter("bounces", "ingest", stdin=dsn(victim.email, "5.1.1"))  # no token: the MTA pipe holds it
+    assert forged.returncode == 0 and b"held for review: no token or message-id" in forged.stdout, forged.stdout
+    db.expire_all()
+    assert not suppressions.is_suppressed(db, victim.email)
     empty = newsletter("bounces", "ingest", stdin=b"")
     assert empty.returncode == 2 and empty.stderr.decode().count("\n") == 1 and b"no message on stdin" in empty.stderr
     listed = newsletter("bounces", "list")
     assert listed.returncode == 0 and b"5.1.1" in listed.stdout
+    spf = dsn(victim.email, "5.7.1", diagnostic="smtp; 550 5.7.1 SPF check failed", to=proven(settings, victim))
+    assert b"policy cli-victim@example.org 5.7.1" in newsletter("bounces", "ingest", stdin=spf).stdout
+    refusals = newsletter("bounces", "refusals")  # our setup refused: shown to ops, per edition and domain
+    assert refusals.returncode == 0 and b"example.org" in refusals.stdout and b"5.7.1" in refusals.stdout
+    assert b"these readers were not suppressed" in refusals.stdout and not suppressions.is_suppressed(db, victim.email)
     shown = newsletter("subscribers", "show", "cli-gone@example.org")
     assert b"bounce score: 0" in shown.stdout and b"suppressed: hard bounce 5.1.1" in shown.stdout
 

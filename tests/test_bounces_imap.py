@@ -17,6 +17,8 @@ from service.celery_app import beat_schedule
 from tests.support.dovecot import Dovecot
 from tests.test_bounces import FIXTURES, _reader, dsn, proven
 
+pytestmark = pytest.mark.sqlite_twin  # issue 20: storage on both databases
+
 
 @pytest.fixture
 def dovecot():
@@ -53,23 +55,27 @@ def _seen(server: Dovecot) -> int:
 
 def test_beat_polls_the_mailbox_and_each_message_is_taken_once(dovecot, settings, db, world_news):
     reader = _reader(db, world_news, "imap-gone@example.org")
+    victim = _reader(db, world_news, "imap-victim@example.org")
     configured = settings.model_copy(update={"bounce_imap_url": dovecot.url})
     assert "poll-bounces" in beat_schedule(configured) and "poll-bounces" not in beat_schedule(settings)
     _append(
         dovecot,
         dsn("imap-gone@example.org", "5.1.1", to=proven(settings, reader)),
         (FIXTURES / "flufl_qmail_08.eml").read_bytes(),
+        dsn(victim.email, "5.1.1"),  # anyone can mail the bounce address: no token, so it proves nothing
     )
 
-    assert poll_mailbox(configured) == 2
+    assert poll_mailbox(configured) == 3
     db.expire_all()
     assert suppressions.lookup(db, "imap-gone@example.org").reason == "hard bounce 5.1.1"
-    assert sorted(b.kind for b in db.scalars(select(Bounce))) == ["hard", "unparsed"]
+    assert not suppressions.is_suppressed(db, victim.email), "a forged report in the mailbox changes nobody"
+    rows = sorted((b.kind, b.review or "") for b in db.scalars(select(Bounce)))
+    assert rows == [("hard", ""), ("hard", "no token or message-id"), ("unparsed", "unparsed")]
     assert all(b.source == "imap" for b in db.scalars(select(Bounce)))
-    assert _seen(dovecot) == 2, "processed messages are flagged"
+    assert _seen(dovecot) == 3, "processed messages are flagged"
     assert poll_mailbox(configured) == 0, "nothing is taken in twice"
 
     _append(dovecot, (FIXTURES / "flufl_dsn_05.eml").read_bytes())
     assert poll_mailbox(configured) == 1
     db.expire_all()
-    assert len(list(db.scalars(select(Bounce)))) == 3
+    assert len(list(db.scalars(select(Bounce)))) == 4

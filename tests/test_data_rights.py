@@ -92,6 +92,7 @@ def emailed_data_link(app, mailbox, preferences: str) -> str:
     return link_path(mail, "my-data")
 
 
+@pytest.mark.sqlite_twin  # issue 20: storage on both databases
 def test_a_reader_downloads_their_data_through_a_link_emailed_for_the_hour(app, db, settings, world_news, mailbox):
     _, welcome = confirmed_reader(app, mailbox, EMAIL, name="Ada")
     sent_edition(db, settings, world_news)
@@ -275,6 +276,7 @@ def wait_for_import(db, job_id: int, timeout: float = 30.0):
     raise AssertionError(f"import job {job_id} did not finish")
 
 
+@pytest.mark.sqlite_twin  # issue 20: storage on both databases
 def test_a_reader_deletes_their_data_from_the_emailed_link_after_a_confirm_step(app, db, world_news, mailbox):
     _, welcome = confirmed_reader(app, mailbox, EMAIL, name="Ada")
     preferences = link_path(welcome, "preferences")

@@ -24,6 +24,8 @@ from tests.support.apps import shared_app
 from tests.support.feed_server import FeedServer, Route
 from tests.test_feeds import DATA, newsletter
 
+pytestmark = pytest.mark.sqlite_twin  # issue 20: storage on both databases
+
 PRIVATE = [
     "http://127.0.0.1/feed.xml",
     "http://localhost:8080/feed.xml",

@@ -16,6 +16,8 @@ from tests.support.admin import NoMail, csrf_of, signed_in
 from tests.support.apps import shared_app
 from tests.test_feeds import newsletter
 
+pytestmark = pytest.mark.sqlite_twin  # issue 20: storage on both databases
+
 TOKEN = "names-admin-token-0123456789abcdefghijklmn"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 BAD_NAMES = ["API\r\nX-Injected: yes", "Bell\x07", "=?utf-8?q?Hidden?=", "Tab\tbed\u2028"]

@@ -193,6 +193,7 @@ def test_too_many_subscribes_from_one_ip_are_refused_and_send_nothing(limited, d
     assert subscribe_by_form(neighbour, limited.address("neighbour")).status_code == 200
 
 
+@pytest.mark.sqlite_twin  # issue 20: storage on both databases
 def test_an_ipv6_64_is_one_client_for_the_subscribe_limit(limited, db, mailbox):
     home = [limited.browser(7, device) for device in (1, 0x2, 0xBEEF, 0xFFFF)]  # four addresses of one /64
     for number, browser in enumerate(home[:3]):
@@ -219,6 +220,7 @@ def test_one_mailbox_gets_at_most_its_daily_confirmations_whatever_the_spelling(
     )
 
 
+@pytest.mark.sqlite_twin  # issue 20: storage on both databases
 def test_googlemail_and_gmail_are_one_mailbox_for_the_daily_limit(limited, db, mailbox, settings):
     per_day = int(settings.subscribe_limit_per_address.split("/")[0])
     user = limited.address("first.last").split("@")[0].replace("-", ".")
