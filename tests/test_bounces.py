@@ -17,6 +17,7 @@ from service import suppressions
 from service.addresses import address_hash
 from service.bounces import store
 from service.bounces.models import Bounce
+from service.bounces.parse import parse
 from service.bounces.policy import Action, BounceKind, FailureKind, classify_reply, classify_report, soft_score
 from service.bounces.process import bounce_score, ingest
 from service.bounces.verp import Verp, signed_message_id
@@ -108,10 +109,78 @@ def test_the_real_bounce_fixtures_are_classified_right():
         ("failed", "5.1.8", "553 5.1.8 Sender address rejected: Domain not found", BounceKind.policy),
         ("failed", "5.0.0", "550 Rejected: no reverse DNS (PTR) record; use your ISP's mail server", BounceKind.policy),
         ("failed", "5.3.4", "552 5.3.4 Message size exceeds fixed limit", BounceKind.soft),
+        # the words decide over a generic or contradictory status when they name the cause unambiguously
+        (
+            "failed",
+            "5.7.1",
+            "554 5.7.1 <a@inbox.example>: Recipient address rejected: Nonexistent user",
+            BounceKind.hard,
+        ),
+        ("failed", "5.7.17", "550 sorry, no mailbox here by that name. (#5.7.17)", BounceKind.hard),
+        ("failed", "5.7.1", "550 5.7.1 Sender address rejected: domain does not exist", BounceKind.policy),
+        ("failed", "5.7.1", "550 5.7.1 No such user; client host blocked using zen.spamhaus.org", BounceKind.policy),
+        ("failed", "5.0.0", "552 Account(s) <a@one.example> does not have enough space", BounceKind.soft),
+        ("failed", None, "Message rejected. Not enough storage space in user's mailbox", BounceKind.soft),
+        (
+            "failed",
+            None,
+            "Technical details of permanent failure: TEMP_FAILURE: Could not initiate SMTP conversation with any hosts",
+            BounceKind.soft,
+        ),
+        (
+            "failed",
+            None,
+            "Technical details of permanent failure: Connection was dropped by remote host",
+            BounceKind.soft,
+        ),
+        ("failed", "5.4.7", "5.4.7 Delivery time expired", BounceKind.soft),
+        ("failed", "5.0.0", "Messages without To: fields are not accepted here", BounceKind.policy),
+        ("failed", "5.6.0", "554 5.6.0 Message headers are malformed", BounceKind.policy),
+        ("failed", None, "Failed to deliver: host not found, connection timed out; user unknown", BounceKind.hard),
     ],
 )
 def test_reports_are_classified_by_whose_fault_it_is(action, status, diagnostic, kind):
     assert classify_report(action, status, diagnostic).bounce == kind
+
+
+def test_a_dsn_without_a_diagnostic_code_is_read_by_its_text_part():
+    """RFC 3464's human-readable part says why when the status block does not (CommuniGate Pro)."""
+    raw = (
+        b"From: MAILER-DAEMON@apollo.example\r\nTo: <bounces@news.example.org>\r\nSubject: Undeliverable mail\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type="delivery-status"; boundary="B"\r\n\r\n'
+        b"--B\r\nContent-Type: text/plain\r\n\r\nFailed to deliver to '<reader@apollo.example>'\r\n"
+        b"Messages without To: fields are not accepted here\r\n\r\n"
+        b"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; apollo.example\r\n\r\n"
+        b"Original-Recipient: rfc822;<reader@apollo.example>\r\nFinal-Recipient: system;<>\r\nAction: failed\r\n"
+        b"Status: 5.0.0\r\n\r\n--B--\r\n"
+    )
+    assert [(r.recipient, r.verdict.bounce) for r in parse(raw).reports] == [
+        ("reader@apollo.example", BounceKind.policy)
+    ]
+
+
+def test_plain_text_bounces_name_their_recipients_the_way_mtas_introduce_them():
+    exchange_mta = (  # Exchange 5.5's MTA names the recipient by display name only: the VERP token says who
+        b"From: System Administrator <postmaster@leta.example>\r\nTo: bounces@news.example.org\r\n"
+        b"Subject: Undeliverable: World News daily\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n"
+        b"Your message\r\n\r\n  To:      reader@news-readers.example\r\n  Subject: World News daily\r\n\r\n"
+        b"did not reach the following recipient(s):\r\n\r\n"
+        b"Marta Reader on Fri, 14 Sep 2007 18:52:54 +0300\r\n"
+        b"    The recipient was unavailable to take delivery of the message\r\n"
+        b"    MSEXCH:MSExchangeMTA:LETA:LETAEXC\r\n"
+    )
+    assert [(r.recipient, r.verdict.bounce) for r in parse(exchange_mta).reports] == [(None, BounceKind.hard)]
+    full = (
+        b"From: Postmaster@trading.example\r\nTo: bounces@news.example.org\r\nSubject: Mail Delivery Failure\r\n\r\n"
+        b'Delivery of email to this address\r\n\r\n"reader@trading.example"\r\n\r\n'
+        b"has failed due to a full mailbox.  We have already made numerous\r\nattempts to deliver this message.\r\n"
+        b"\r\nThe first 50 lines of your original message follow:\r\n> To: other@trading.example\r\n"
+    )
+    assert [(r.recipient, r.verdict.bounce) for r in parse(full).reports] == [
+        ("reader@trading.example", BounceKind.soft)
+    ]
+    reply = b"From: reader@trading.example\r\nTo: news@news.example.org\r\nSubject: Re: World News\r\n\r\nThanks!\r\n"
+    assert parse(reply).reports == [], "a reader's reply is no bounce"
 
 
 # --- the one policy ------------------------------------------------------------------------------------------

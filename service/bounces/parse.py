@@ -16,6 +16,7 @@ from email.utils import getaddresses
 
 from flufl.bounce import all_failures
 
+from service.bounces.plain import failed_recipients
 from service.bounces.policy import Verdict, classify_complaint, classify_report, enhanced_status
 
 ADDRESS = re.compile(r"[^\s<>\"';:,()\[\]]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -108,7 +109,7 @@ def _dsn(message: Message) -> list[Report] | None:
         encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
         if encoding in ("base64", "quoted-printable") or not isinstance(blocks, list):
             blocks = _status_blocks(part, encoding)
-        reports = []
+        reports, said = [], None
         for block in blocks[1:] or blocks:
             if not isinstance(block, Message):
                 continue
@@ -116,6 +117,9 @@ def _dsn(message: Message) -> list[Report] | None:
             if recipient is None and block.get("Action") is None:
                 continue
             diagnostic = " ".join(str(block.get("Diagnostic-Code", "")).split())
+            if not diagnostic and recipient:  # RFC 3464 s.2: the human-readable part says why when no code does
+                said = _body_text(message) if said is None else said
+                diagnostic = _diagnostic_near(said, recipient, whole=len(blocks) <= 2)
             status = enhanced_status(str(block.get("Status", ""))) or None
             reports.append(Report(recipient, classify_report(block.get("Action"), status, diagnostic), diagnostic))
         return reports or None
@@ -178,15 +182,16 @@ def _decoded(payload: bytes, charset: str | None) -> str:
         return payload.decode("latin-1")
 
 
-def _diagnostic_near(text: str, recipient: str) -> str:
-    """The lines of the bounce text around a recipient: where an MTA says why."""
+def _diagnostic_near(text: str, recipient: str, *, whole: bool = True) -> str:
+    """The lines of the bounce text around a recipient: where an MTA says why (else all of it, when `whole`)."""
     lines = text.splitlines()
     for number, line in enumerate(lines):
         if recipient.lower() in line.lower():
             return " ".join(" ".join(lines[max(0, number - 1) : number + 4]).split())[:1000]
-    return " ".join(text.split())[:1000]
+    return " ".join(text.split())[:1000] if whole else ""
 
 
+BOUNCE_SIGNS = re.compile(r"undeliver|not (been )?delivered|delivery (status|failure|notification)|failure", re.I)
 EXIM_WARNING = re.compile(r"has not yet been delivered to one or more of its\s+recipients", re.I)
 EXIM_PENDING = re.compile(
     r"The address(?:es)? to which the message has not yet been delivered (?:is|are):\s*\n"
@@ -232,6 +237,15 @@ def _heuristic(message: Message) -> list[Report] | None:
     return reports or None
 
 
+def _plain(message: Message) -> list[Report] | None:
+    """A plain-text bounce no detector knows: its recipients found by how MTAs introduce them, a final failure."""
+    said_bounce = BOUNCE_SIGNS.search(str(message.get("Subject", ""))) or message.get("Final-Recipient")
+    if not said_bounce:  # only what says it is a bounce: a reply or an auto-responder names nobody failed
+        return None
+    found = failed_recipients(_body_text(message), message)
+    return [Report(who, classify_report("failed", enhanced_status(why), why), why) for who, why in found] or None
+
+
 def parse(raw: bytes) -> Parsed:
     """Everything a report says; Parsed.reports is empty when it is not a bounce we can read."""
     message = message_from_bytes(raw)
@@ -239,7 +253,7 @@ def parse(raw: bytes) -> Parsed:
     parsed = Parsed(verp_texts=_verp_texts(message, original), text=_all_text(raw, message))
     if original is not None and original.get("Message-ID"):
         parsed.message_id = str(original.get("Message-ID")).strip()
-    for reader in (_arf, _dsn, _exim_warning, _heuristic):
+    for reader in (_arf, _dsn, _exim_warning, _heuristic, _plain):
         found = reader(message)
         if found:
             parsed.reports = list({(r.recipient, r.verdict.bounce): r for r in found}.values())  # once each

@@ -3,12 +3,14 @@
 The bulk sender, the transactional tasks and the bounce processor all ask this module, so a 5.1.1
 means the same thing whether the server said it at once or a DSN said it an hour later. Classes are by
 whose fault a failure is (the README's table):
-  hard: the recipient's (5.1.x, 5.2.1, 5.4.4, "no such user",  -> suppress the address now
-        any other permanent failure that names no other cause)
-  policy: ours (5.7.x, 5.1.7/8, 4.7.x blocks, SPF/DKIM/DMARC,   -> fail this message, never suppress; counted
-          rDNS, block lists, "use your ISP's server")             per edition and receiving domain for ops
-  soft: temporary (4.x.x, a full mailbox, a final failure       -> add to a decaying score; suppress at the
-        after retries, a message too large)                         threshold
+  hard: the recipient's (5.1.x, 5.2.1, 5.4.4, "no such user"   -> suppress the address now
+        even under 5.7.x, any other permanent failure that
+        names no other cause)
+  policy: ours (5.7.x, 5.6.x, 5.1.7/8, 4.7.x blocks, SPF/DKIM/  -> fail this message, never suppress; counted
+          DMARC, rDNS, block lists, a refused message form)       per edition and receiving domain for ops
+  soft: temporary (4.x.x, a full mailbox in any words, a final  -> add to a decaying score; suppress at the
+        failure after retries or for a temporary reason,            threshold
+        a message too large)
   complaint (ARF, RFC 5965)                                      -> unsubscribe from every list and suppress now
   delay (a report of a delay only)                               -> nothing
 BounceKind.policy (FailureKind.policy on a ledger row) is the one "receivers refuse our setup" class.
@@ -24,10 +26,12 @@ from datetime import date, datetime
 
 ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 FULL_MAILBOX = re.compile(
-    r"quota|mailbox (is )?full|mail ?folder is full|full mailbox|insufficient (disk )?space|"
-    r"mailbox size limit",
+    r"quota|mailbox (is )?full|mail ?folder is full|full mailbox|mailbox size limit|"
+    r"(insufficient|not enough|n[o']t have enough|no (more )?|out of) (free )?(disk |storage |mailbox )?"
+    r"(space|storage)|"
+    r"(storage|size) (limit|allocation) (has been |was )?exceeded|exceeded (its |the |their )?(storage|mailbox) ",
     re.I,
-)  # RFC 3463 X.2.2: "a persistent transient error"
+)  # RFC 3463 X.2.2: "a persistent transient error", however the server words it ("does not have enough space")
 POLICY_WORDS = re.compile(  # the receiver refuses our sending setup or reputation, not the reader's mailbox
     r"\b(spam\w*|blocked|black ?list\w*|block ?list\w*|deny ?list\w*|reputation|policy|dmarc|spf|dkim|rbl|dnsbl|"
     r"spamhaus|spamcop|barracuda|sorbs|listed (on|in|at)|rdns|reverse (dns|hostname|lookup)|ptr( record)?|"
@@ -43,7 +47,22 @@ RECIPIENT_GONE = re.compile(  # the mailbox does not exist (any more): the recip
     r"mailbox) not found|mailbox (is )?(unavailable|disabled|inactive|not available)|account (is |has been )?"
     r"(disabled|deactivated|closed|inactive|suspended)|is inactive|addressee unknown|unrouteable address|"
     r"doesn't have an? [\w.-]+ account|not a valid (mailbox|recipient|user)|recip(ient)?notfound|"
-    r"no longer (active|valid|in use)",
+    r"no longer (active|valid|in use)|non-?existent (user|mailbox|recipient|account|address)",
+    re.I,
+)
+SENDER_SIDE = re.compile(r"\bsender\b|mail from|envelope.from|\bhelo\b|\bclient\b|relay", re.I)
+TRANSIENT = re.compile(  # RFC 3463 X.4.1/X.4.2/X.4.7: no answer, a bad connection, retried until it expired
+    r"temp_failure|temporary (failure|error|problem)|could not (initiate|establish|connect)|"
+    r"(unable|failed) to connect|connection (was )?(timed out|refused|dropped|reset|lost|closed)|timed out|"
+    r"dropped by (the )?remote host|(message|delivery time) expired|retry (time(out)?|limit) (exceeded|reached)|"
+    r"(numerous|repeated|too many) (delivery )?(attempts|retries)|gave up|giving up",
+    re.I,
+)
+MESSAGE_FORMAT = re.compile(  # RFC 3463 X.6.x and RFC 5322 refusals: our message's form, not the reader's mailbox
+    r"without (a |an )?(to|from|date|subject|message-id):? (header|field)|"
+    r"missing (required |mandatory )?(to|from|date|message-id|header)|(header|field)s? (is |are )?(missing|malformed)|"
+    r"malformed (message|header|mime)|not rfc ?(2|5)?(822|322)|bare (lf|linefeed|line feed|cr)\b|"
+    r"(line|header) (is )?too long|invalid (mime|header|message format)|duplicate (header|message-id)",
     re.I,
 )
 GREYLIST = re.compile(r"grey ?list|gray ?list|try again later|temporar", re.I)
@@ -130,9 +149,12 @@ def _permanent(status: str | None, code: int | None, text: str) -> Verdict:
     shown = status or (str(code) if code else None)
     soft = Verdict(Action.score, BounceKind.soft, FailureKind.rejected, shown)
     policy = Verdict(Action.fail, BounceKind.policy, FailureKind.policy, shown)
-    if status and (status.startswith("5.7.") or status in ("5.1.7", "5.1.8")):
+    gone = RECIPIENT_GONE.search(text) and not (POLICY_WORDS.search(text) or SENDER_SIDE.search(text))
+    if status and status.startswith("5.7.") and gone:  # "5.7.1 ...: Nonexistent user": the words name the cause
+        return Verdict(Action.suppress, BounceKind.hard, FailureKind.no_such_user, shown)
+    if status and (status.startswith("5.7.") or status.startswith("5.6.") or status in ("5.1.7", "5.1.8")):
         return policy
-    if status == "5.2.2" or status in TOO_BIG:
+    if status == "5.2.2" or status == "5.4.7" or status in TOO_BIG:  # 5.4.7: delivery time expired, retried
         return soft
     if status and (status.startswith("5.1.") or status in ("5.2.1", "5.4.4")):
         return Verdict(Action.suppress, BounceKind.hard, FailureKind.no_such_user, shown)
@@ -140,8 +162,10 @@ def _permanent(status: str | None, code: int | None, text: str) -> Verdict:
         return soft
     if RECIPIENT_GONE.search(text):  # said in words, it decides even next to a policy word
         return Verdict(Action.suppress, BounceKind.hard, FailureKind.no_such_user, shown)
-    if POLICY_WORDS.search(text):
+    if POLICY_WORDS.search(text) or MESSAGE_FORMAT.search(text):
         return policy
+    if TRANSIENT.search(text):  # a "permanent" failure whose reason is a temporary one: given up after retries
+        return soft
     return Verdict(Action.suppress, BounceKind.hard, FailureKind.rejected, shown)  # RFC 5321: do not retry it
 
 
