@@ -105,7 +105,7 @@ def add_readers(database_url: str, list_id: int, count: int) -> None:
 
 def build(settings, database_url: str, readers: int):
     """The list, its readers, 10 seed-size stories and the frozen edition: (list id, edition id, day, sizes)."""
-    from service.db import session_scope
+    from service.core.db import session_scope
     from service.delivery.message import EditionMail, Recipient
     from service.editions import build_edition
     from service.lists import DEMO_LIST, create_list
@@ -154,7 +154,7 @@ def run(args, postfix: Tools, folder: Path) -> str:
     database_url = fresh_database(args.database)
     os.environ.update(service_env(args, database_url, sink.url, str(folder)))
     from service.config import get_settings
-    from service.db import engine_for, session_scope
+    from service.core.db import engine_for, session_scope
     from service.delivery.schedule import send_now
     from service.models import MailingList, utcnow
     from service.tasks import start_drains
@@ -236,7 +236,7 @@ def limit(args, postfix: Tools, folder: Path) -> str:
     database_url = fresh_database(args.database)
     os.environ.update(service_env(args, database_url, sink.url, str(folder)))
     from service.config import get_settings
-    from service.db import engine_for
+    from service.core.db import engine_for
 
     get_settings.cache_clear()
     try:

@@ -77,7 +77,7 @@ def main() -> None:
 
     from service import migrate
     from service.config import load_settings
-    from service.db import session_scope
+    from service.core.db import session_scope
     from service.delivery.message import EditionMail, Recipient
     from service.editions import build_edition
     from service.lists import DEMO_LIST, create_list

@@ -36,7 +36,7 @@ def main() -> None:
         database_url = fresh_database(args.database)
         os.environ.update(service_env(args, database_url, "smtp://127.0.0.1:1", folder))
         from service.config import get_settings
-        from service.db import engine_for, session_scope
+        from service.core.db import engine_for, session_scope
         from service.editions import get_edition
         from service.editions.audience import send_facts
         from service.editions.drafts import refresh_drafts

@@ -52,7 +52,7 @@ def main() -> None:
         os.environ.update(env)
         from service import migrate
         from service.config import get_settings
-        from service.db import engine_for, session_scope
+        from service.core.db import engine_for, session_scope
         from service.delivery.message import EditionMail, Recipient
         from service.delivery.schedule import send_now
         from service.editions import build_edition

@@ -25,7 +25,7 @@ from sqlalchemy import insert, text
 from bench.clustering import DEFAULT_CSV, load, synthesise
 from service import migrate
 from service.clustering import get_clusterer
-from service.db import engine_for, session_factory
+from service.core.db import engine_for, session_factory
 from service.models import Item, Story, utcnow
 from service.stories.items import ItemInput, ingest_items
 

@@ -62,7 +62,7 @@ def main() -> None:
         database_url = fresh_database(args.database)
         os.environ.update(service_env(args, database_url, "smtp://127.0.0.1:1", folder))
         from service.config import get_settings
-        from service.db import engine_for, session_scope
+        from service.core.db import engine_for, session_scope
         from service.delivery.control import sweep
         from service.delivery.reply_counts import count_rows
         from service.models import Edition, utcnow
@@ -114,7 +114,7 @@ def _run_checks(settings) -> str:
         from service.monitoring.checks import run_checks
     except ImportError:  # a tree from before the scheduled checks: each scrape asks SMTP and the workers itself
         return "none, each scrape asks SMTP and pings the workers"
-    from service.db import engine_for
+    from service.core.db import engine_for
     from service.models import utcnow
 
     began = time.perf_counter()

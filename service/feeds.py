@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.clustering import Clusterer
-from service.errors import InvalidInput, UnknownPage
+from service.core.errors import InvalidInput, UnknownPage
 from service.feed_fetch import FeedError, address_problem, fetch, make_client, shown_url
 from service.feed_items import detail_text, feed_content
 from service.feed_status import note_newest, set_publisher, set_site_name

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from service.config import Settings
-from service.tokens import Purpose, make_token
+from service.core.tokens import Purpose, make_token
 
 
 def confirm_url(settings: Settings, subscriber_id: int, list_ids: Sequence[int]) -> str:

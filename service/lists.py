@@ -9,7 +9,7 @@ from typing import Any, TypedDict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.errors import InvalidInput, UnknownList
+from service.core.errors import InvalidInput, UnknownList
 from service.i18n.locales import LANGUAGES, list_language
 from service.models import ListCategory, MailingList, Subscription, SubscriptionStatus, utcnow
 from service.subscriptions.fields import clean_name, clean_timezone

@@ -17,8 +17,8 @@ from email.utils import parseaddr
 from functools import lru_cache
 from typing import Self
 
-from service.addresses import needs_smtputf8, wire_address
-from service.errors import InvalidAddress
+from service.core.addresses import needs_smtputf8, wire_address
+from service.core.errors import InvalidAddress
 
 MAX_LINE = 78
 _ATOMS = re.compile(r"[A-Za-z0-9]+( [A-Za-z0-9]+)*")  # written as is, as the email package does

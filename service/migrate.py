@@ -27,7 +27,7 @@ def current(database_url: str) -> str | None:
     """The revision the database is at, or None for an empty database."""
     from alembic.runtime.migration import MigrationContext
 
-    from service.db import engine_for
+    from service.core.db import engine_for
 
     with engine_for(database_url).connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()

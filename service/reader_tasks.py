@@ -11,9 +11,9 @@ from functools import lru_cache
 from sqlalchemy.exc import OperationalError as DatabaseBusy  # SQLite's "database is locked", a dropped connection
 
 from service import smtp
-from service.celery_app import app
 from service.config import get_settings
-from service.db import session_scope
+from service.core.celery_app import app
+from service.core.db import session_scope
 from service.subscribers.owed import confirmation_owed, data_link_owed, welcomes_owed
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def send_welcome(subscriber_id: int, list_ids: list[int]) -> None:
 @lru_cache(maxsize=1)
 def _subscribe_limiter(storage_url: str, per_ip: str, per_address: str, namespace: str):
     """One limiter per worker process (its counters live in Redis when there is one)."""
-    from service.ratelimit import SubscribeLimiter
+    from service.core.ratelimit import SubscribeLimiter
 
     return SubscribeLimiter(storage_url, per_ip, per_address, namespace=namespace)
 
@@ -153,7 +153,7 @@ def _enqueue(task, *args) -> None:
     """Hand a task to the broker, turning "broker unreachable" into a domain error the web maps to 503."""
     from kombu.exceptions import OperationalError
 
-    from service.errors import ServiceUnavailable
+    from service.core.errors import ServiceUnavailable
 
     try:
         task.apply_async(

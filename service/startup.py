@@ -30,7 +30,7 @@ def database_problem(settings: Settings) -> str | None:
     """A DATABASE_URL that does not connect is one line, not a 150-line traceback."""
     from sqlalchemy import text
 
-    from service.db import engine_for
+    from service.core.db import engine_for
 
     try:
         with engine_for(settings.effective_database_url).connect() as conn:
@@ -43,7 +43,7 @@ def database_problem(settings: Settings) -> str | None:
 
 def broker_problem(settings: Settings, attempts: int = 3) -> str | None:
     """Without a broker no confirmation email can leave: better not to start than to answer every subscribe with 500."""
-    from service.celery_app import app
+    from service.core.celery_app import app
 
     try:
         with app.connection_for_write() as connection:
@@ -89,7 +89,7 @@ def ready_or_exit(role: str, *, database: bool = True, broker: bool = False) -> 
     if found:
         _exit(role, found)
     if role not in ("worker", "beat"):  # Celery sets up its own handlers; celery_app gives them LOG_FORMAT
-        from service.monitoring.logs import configure_logging
+        from service.core.logs import configure_logging
 
         configure_logging(settings)
     return settings

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy.orm import Session
 
-from service.addresses import normalise_address
+from service.core.addresses import normalise_address
 from service.subscriptions.consent import ConsentContext
 from service.subscriptions.fields import clean_name, clean_timezone
 from service.subscriptions.joining import Notifier, SubscribeResult, add_subscriptions

@@ -15,8 +15,8 @@ from sqlalchemy import Table, delete, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from service.addresses import address_hash
-from service.db import insert_ignoring
+from service.core.addresses import address_hash
+from service.core.db import insert_ignoring
 from service.models import Suppression, utcnow
 
 

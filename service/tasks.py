@@ -7,9 +7,9 @@ import logging
 
 from celery.signals import worker_ready
 
-from service.celery_app import app
 from service.config import get_settings
-from service.db import DATABASE_UNREACHABLE, engine_for, session_scope
+from service.core.celery_app import app
+from service.core.db import DATABASE_UNREACHABLE, engine_for, session_scope
 from service.models import utcnow
 from service.reader_tasks import CeleryNotifier
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from service import migrate
 from service.config import REPO_ROOT, Settings, get_settings
-from service.db import engine_for, session_factory
+from service.core.db import engine_for, session_factory
 from service.models import Base
 from tests.support.processes import Worker
 from tests.support.smtp import RecordingSmtpServer

@@ -17,7 +17,7 @@ from service import feeds, suppressions
 from service.admin import api_tokens, audit
 from service.admin.models import AdminRole
 from service.bounces.models import Bounce
-from service.db import engine_for
+from service.core.db import engine_for
 from service.editions import build_edition
 from service.lists import create_list
 from service.models import Delivery, EditionStatus, Subscriber, utcnow

@@ -6,7 +6,7 @@ import re
 import time
 
 from service.admin.models import AdminRole
-from service.db import engine_for
+from service.core.db import engine_for
 from service.delivery import actions
 from service.models import utcnow
 from service.monitoring.checks import run_checks

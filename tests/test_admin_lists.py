@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from service.admin.models import AdminRole, AuditEntry
 from service.cli import app as cli_app
-from service.db import engine_for
+from service.core.db import engine_for
 from service.delivery.schedule import dispatch
 from service.editions import get_edition
 from service.lists import create_list, get_list

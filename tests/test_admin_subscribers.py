@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from service.admin.models import AdminRole, AuditEntry, ImportJob
-from service.db import engine_for
+from service.core.db import engine_for
 from service.models import Delivery, Edition, Subscriber, Suppression, utcnow
 from service.subscriptions.consent import ConsentContext
 from service.subscriptions.joining import add_subscriptions

@@ -111,7 +111,7 @@ def test_a_feedback_report_acts_on_each_proven_recipient(db, settings, world_new
 
 def test_a_real_complaint_about_a_message_we_sent_is_applied(db, settings, world_news, celery_worker, mailbox):
     """Send an edition; a feedback report quoting one reader's Message-ID (address redacted) unsubscribes that one."""
-    from service.db import engine_for
+    from service.core.db import engine_for
     from service.delivery.schedule import send_now
     from service.models import utcnow
     from service.tasks import start_drains

@@ -14,13 +14,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from service import suppressions
-from service.addresses import address_hash
 from service.bounces import store
 from service.bounces.models import Bounce
 from service.bounces.policy import Action, BounceKind, FailureKind, classify_reply, classify_report, soft_score
 from service.bounces.process import bounce_score, ingest
 from service.bounces.verp import Verp, signed_message_id
 from service.config import REPO_ROOT
+from service.core.addresses import address_hash
 from service.models import Subscriber, SubscriptionStatus, utcnow
 from service.subscribers.detail import subscriber_detail
 from tests.support.apps import shared_app
@@ -342,7 +342,7 @@ def test_cli_ingest_from_an_mta_pipe_and_list(newsletter, db, settings, world_ne
 @pytest.mark.processes
 def test_verp_end_to_end(db, settings, world_news, celery_worker, mailbox, newsletter):
     """Send an edition, take one reader's VERP envelope, feed a DSN for it back in: suppressed, figures updated."""
-    from service.db import engine_for
+    from service.core.db import engine_for
     from service.delivery.schedule import send_now
     from service.monitoring.figures import edition_figures
     from service.tasks import start_drains

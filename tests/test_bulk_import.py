@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from service import reader_tasks, suppressions, tasks
 from service.admin.models import AuditEntry, ImportJob, ImportStatus
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 from service.models import ConsentEvent, Subscriber, Subscription
 from service.subscribers.confirmations import send_confirmations
 from service.subscribers.csv_rows import utf8_lines

@@ -13,7 +13,7 @@ from service import tasks
 from service.bounces.policy import classify_complaint
 from service.bounces.process import apply as apply_verdict
 from service.config import EXAMPLE_POSTAL_ADDRESS, load_settings
-from service.db import engine_for
+from service.core.db import engine_for
 from service.delivery import actions
 from service.links import unsubscribe_url
 from service.models import Delivery, DeliveryStatus, Subscriber, utcnow

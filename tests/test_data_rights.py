@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from service import tasks
-from service.addresses import address_hash
 from service.admin.models import AdminRole, AuditEntry, ImportStatus
 from service.config import REPO_ROOT
-from service.db import engine_for
+from service.core.addresses import address_hash
+from service.core.db import engine_for
 from service.delivery import actions
 from service.models import ConsentEvent, Delivery, DeliveryStatus, Subscriber, Subscription, Suppression, utcnow
 from service.monitoring.figures import figures_for

@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from service.addresses import address_hash
-from service.db import engine_for
+from service.core.addresses import address_hash
+from service.core.db import engine_for
 from service.delivery import control
 from service.delivery.schedule import send_now
 from service.models import Delivery, DeliveryStatus, Edition, EditionStatus, Subscriber, Suppression, utcnow

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from service import emails, reader_tasks, smtp, tasks
 from service.config import ConfigError, load_settings
-from service.db import engine_for
+from service.core.db import engine_for
 from service.delivery.message import EditionMail, Recipient
 from service.delivery.schedule import send_now
 from service.dkim import keys_for

@@ -12,7 +12,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from service.db import engine_for
+from service.core.db import engine_for
 from service.lists import create_list
 from service.models import utcnow
 from tests.support.admin import make_admin

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from service.cli import app as cli_app
-from service.db import engine_for, session_factory
+from service.core.db import engine_for, session_factory
 from service.delivery.schedule import dispatch
 from service.editions import edition_stories, get_edition
 from service.editions.approval import approve

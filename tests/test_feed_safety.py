@@ -15,7 +15,7 @@ from service import feeds
 from service.admin import api_tokens
 from service.admin.models import AdminRole
 from service.config import REPO_ROOT
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 from service.feed_fetch import NOT_PUBLIC, make_client
 from service.models import Feed
 from service.stories.items import clusterer_from

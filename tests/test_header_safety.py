@@ -15,10 +15,10 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from service import emails
-from service.addresses import normalise_address, wire_address
 from service.config import REPO_ROOT
+from service.core.addresses import normalise_address, wire_address
+from service.core.errors import InvalidAddress
 from service.delivery.message import EditionMail, Recipient
-from service.errors import InvalidAddress
 from service.mail_headers import UnsafeHeader, address_line
 from service.mail_safety import email_package_is_safe
 from service.models import Subscriber

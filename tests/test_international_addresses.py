@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from service.addresses import mailbox_key, normalise_address
-from service.db import engine_for
+from service.core.addresses import mailbox_key, normalise_address
+from service.core.db import engine_for
 from service.delivery.schedule import send_now
 from service.models import (
     Delivery,

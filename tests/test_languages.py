@@ -10,7 +10,7 @@ import pytest
 from babel.messages.pofile import read_po
 from markupsafe import escape
 
-from service.db import engine_for
+from service.core.db import engine_for
 from service.delivery.schedule import send_now
 from service.editions import build_edition
 from service.i18n import catalogs

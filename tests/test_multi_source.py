@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from service.clustering import ItemText
-from service.db import session_factory
+from service.core.db import session_factory
 from service.editions import build_edition, edition_stories
 from service.feeds import add_feed, make_client, poll_all
 from service.lists import create_list

@@ -7,9 +7,9 @@ from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from service import links
+from service.core.tokens import Purpose, make_token
 from service.lists import create_list
 from service.models import Subscriber, as_utc, utcnow
-from service.tokens import Purpose, make_token
 from tests.support.web import confirmed_reader, csrf_from, link_path, statuses
 
 EMAIL = "prefs@example.com"

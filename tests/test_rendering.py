@@ -14,10 +14,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from service.cli import app as cli_app
+from service.core.tokens import Purpose, read_token
 from service.editions import build_edition
 from service.models import Edition, Subscriber
 from service.rendering import edition_message
-from service.tokens import Purpose, read_token
 from tests.support.edition_stories import add_story, long_story, seed_story, store
 
 DAY = date(2026, 3, 10)

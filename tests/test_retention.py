@@ -14,16 +14,16 @@ from sqlalchemy import delete, func, select, update
 from typer.testing import CliRunner
 
 from service import migrate
-from service.addresses import address_hash
 from service.bounces import store as bounce_store
 from service.bounces.models import Bounce
-from service.celery_app import beat_schedule
 from service.config import ConfigError, load_settings
-from service.db import engine_for
+from service.core.addresses import address_hash
+from service.core.celery_app import beat_schedule
+from service.core.db import engine_for
+from service.core.errors import InvalidInput
 from service.delivery import control, reply_counts, retention
 from service.delivery.schedule import send_now
 from service.delivery.sender import drain
-from service.errors import InvalidInput
 from service.lists import create_list
 from service.models import Delivery, Edition, EditionStatus, Subscriber, utcnow
 from service.monitoring import figures, metrics

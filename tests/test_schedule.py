@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from service.db import engine_for
+from service.core.db import engine_for
 from service.delivery.schedule import dispatch
 from service.lists import create_list
 from service.models import Delivery, Edition, Subscriber, as_utc

@@ -8,7 +8,7 @@ from datetime import date
 
 from service import links
 from service.branding.brand import update_site
-from service.db import engine_for
+from service.core.db import engine_for
 from service.delivery.schedule import send_now
 from service.models import Subscriber, utcnow
 from service.tasks import start_drains

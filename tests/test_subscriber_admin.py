@@ -11,10 +11,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
-from service.addresses import address_hash
 from service.admin.models import AuditEntry
-from service.db import engine_for
-from service.errors import InvalidInput, UnknownPage
+from service.core.addresses import address_hash
+from service.core.db import engine_for
+from service.core.errors import InvalidInput, UnknownPage
 from service.lists import create_list
 from service.models import Base, ConsentEvent, Delivery, Edition, Subscriber, Subscription, utcnow
 from service.subscribers import actions

@@ -14,12 +14,12 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from service.addresses import address_hash
 from service.bounces import store
 from service.bounces.authenticate import Held, prove, reader_for
 from service.bounces.parse import Parsed, Report, parse
 from service.bounces.policy import Action, BounceKind, Verdict, over_threshold, soft_score
 from service.config import Settings
+from service.core.addresses import address_hash
 from service.delivery import refusals
 from service.models import utcnow
 from service.subscriptions.consent import ConsentContext

@@ -8,7 +8,7 @@ import smtplib
 from service.bounces.policy import Action, classify_reply
 from service.bounces.verp import Verp
 from service.config import Settings
-from service.db import session_scope
+from service.core.db import session_scope
 from service.suppressions import suppress
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from service.branding.colours import clean_accent
 from service.branding.logos import logo_version
 from service.branding.models import SITE_ROW, SiteBranding
 from service.config import Settings
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 from service.mail_headers import Mailbox, mailbox_from_config
 from service.models import MailingList, utcnow
 from service.subscriptions.fields import clean_name

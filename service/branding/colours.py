@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 AA_NORMAL_TEXT = 4.5  # button labels are 16 px bold: "normal" text under WCAG 2.x

@@ -9,8 +9,8 @@ import typer
 
 from service.admin.identity import CLI_ADMIN
 from service.config import get_settings
-from service.db import session_scope
-from service.errors import InvalidInput
+from service.core.db import session_scope
+from service.core.errors import InvalidInput
 
 VERSION_HELP = "The version you read (`editions build` prints it); refused if someone changed it since"
 

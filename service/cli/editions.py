@@ -11,10 +11,10 @@ from service.admin import audit
 from service.admin.identity import CLI_ADMIN
 from service.cli.drafts import COMMANDS
 from service.config import get_settings
-from service.db import session_scope
+from service.core.db import session_scope
+from service.core.errors import InvalidInput
 from service.delivery import actions
 from service.editions import build_edition, edition_stories
-from service.errors import InvalidInput
 from service.lists import get_list
 from service.startup import sending_settings
 
@@ -156,7 +156,7 @@ def status(limit: int = typer.Option(20, help="How many recent editions")) -> No
     """Planned, pending, sent and failed deliveries per edition."""
     from rich.table import Table
 
-    from service.db import engine_for
+    from service.core.db import engine_for
     from service.delivery.control import statuses
 
     settings = get_settings()

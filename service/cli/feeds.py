@@ -9,7 +9,7 @@ from service import feeds as feed_rules
 from service.admin import audit
 from service.admin.identity import CLI_ADMIN
 from service.config import get_settings
-from service.db import session_scope
+from service.core.db import session_scope
 from service.feed_fetch import shown_url
 from service.feed_status import freshness, publisher_of
 from service.models import utcnow

@@ -9,7 +9,7 @@ from service import lists as list_rules
 from service.admin import audit
 from service.admin.identity import CLI_ADMIN
 from service.config import get_settings
-from service.db import session_scope
+from service.core.db import session_scope
 from service.editions.drafts import AUTO, check_send_mode, set_send_mode
 
 app = typer.Typer(help="Mailing lists.", no_args_is_help=True)

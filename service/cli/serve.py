@@ -24,7 +24,7 @@ def web() -> None:
 
 def demo() -> None:
     """Load the demo list, story and today's edition (what `make run` does on start); safe to repeat."""
-    from service.db import session_scope
+    from service.core.db import session_scope
     from service.demo import load_demo
     from service.migrate import upgrade
 

@@ -7,8 +7,8 @@ from rich.console import Console
 from rich.table import Table
 
 from service.config import get_settings
-from service.db import session_scope
-from service.errors import InvalidInput
+from service.core.db import session_scope
+from service.core.errors import InvalidInput
 from service.startup import sending_settings
 from service.subscriptions.lookups import subscriber_by_email
 from service.subscriptions.preferences import shown_status
@@ -45,7 +45,7 @@ def _show_bounces(session, subscriber) -> None:
     )
     if (found := lookup(session, subscriber.email)) is not None:
         typer.echo(f"suppressed: {found.reason} (since {found.created_at:%Y-%m-%d})")
-    from service.addresses import address_hash
+    from service.core.addresses import address_hash
 
     for bounce in for_subscriber(session, subscriber.id, address_hash(subscriber.email), limit=5):
         typer.echo(f"bounce {bounce.received_at:%Y-%m-%d %H:%M} {bounce.kind} {bounce.status or '-'}")

@@ -140,7 +140,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """A running `newsletter run`'s PORT and BASE_URL (DATA_DIR/run.env) come after the environment, before .env."""
-        from service.runfile import RunFileSource
+        from service.config.runfile import RunFileSource
 
         run_file = RunFileSource(settings_cls, init_settings, env_settings, dotenv_settings)
         return init_settings, env_settings, run_file, dotenv_settings, file_secret_settings

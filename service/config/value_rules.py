@@ -11,7 +11,7 @@ from pydantic import AfterValidator
 def readable_accent(value: str) -> str:
     """A colour that white button text cannot be read on is refused at start, not shipped."""
     from service.branding.colours import clean_accent
-    from service.errors import InvalidInput
+    from service.core.errors import InvalidInput
 
     try:
         return clean_accent(value)
@@ -21,7 +21,7 @@ def readable_accent(value: str) -> str:
 
 def plain_name(value: str) -> str:
     """These reach the From header and subjects: names only (no line breaks, no encoded words)."""
-    from service.errors import InvalidInput
+    from service.core.errors import InvalidInput
     from service.subscriptions.fields import clean_name
 
     try:

@@ -12,13 +12,13 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from service import smtp
-from service.addresses import normalise_address
 from service.config import Settings
-from service.db import engine_for
+from service.core.addresses import normalise_address
+from service.core.db import engine_for
+from service.core.errors import InvalidInput, ServiceUnavailable, UnknownList, UnknownPage
 from service.delivery import control
 from service.delivery.schedule import send_now as start_now
 from service.editions import build_edition, get_edition
-from service.errors import InvalidInput, ServiceUnavailable, UnknownList, UnknownPage
 from service.lists import SLUG, get_list
 from service.models import Edition, MailingList, Subscriber, utcnow
 from service.rendering import edition_message

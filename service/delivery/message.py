@@ -20,10 +20,10 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from service import links
-from service.addresses import wire_address
 from service.branding.brand import brand_of
 from service.branding.brand import sender as branded_sender
 from service.config import Settings
+from service.core.addresses import wire_address
 from service.dkim import signer_for
 from service.dkim.canonical import relaxed_lines
 from service.emails import feedback_id, list_headers

@@ -9,8 +9,8 @@ from typing import cast
 from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.engine import Connection
 
-from service.addresses import address_hash
-from service.db import insert_ignoring
+from service.core.addresses import address_hash
+from service.core.db import insert_ignoring
 from service.models import Delivery, DeliveryStatus, Subscriber, Subscription, SubscriptionStatus, as_utc
 from service.suppressions import suppressed_among
 

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from service.admin import audit
 from service.config import Settings
+from service.core.errors import Conflict
 from service.editions import reassemble
 from service.editions.editing import Editor, Outcome, open_for_edit
-from service.errors import Conflict
 from service.models import utcnow
 
 DrainStarter = Callable[[int, int], None]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.config import Settings
-from service.db import engine_for
+from service.core.db import engine_for
 from service.delivery.planning import audience_size
 from service.editions import build_edition
 from service.models import MailingList, Story, as_utc, utcnow

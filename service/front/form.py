@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from service.addresses import normalise_address
-from service.errors import InvalidInput, UnknownList
+from service.core.addresses import normalise_address
+from service.core.errors import InvalidInput, UnknownList
 from service.i18n.locales import N_
 from service.subscriptions.fields import clean_name, clean_timezone
 from service.subscriptions.lookups import lists_by_slug

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.errors import ServiceError
-from service.tokens import Purpose, make_token, read_signed
+from service.core.errors import ServiceError
+from service.core.tokens import Purpose, make_token, read_signed
 
 INBOX_COOKIE = "nl_inbox"
 INBOX_MAX_AGE = 2 * 3600  # long enough to find the email; a stale page asks to subscribe again

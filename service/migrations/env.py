@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from service.db import engine_for
+from service.core.db import engine_for
 from service.models import Base
 
 config = context.config

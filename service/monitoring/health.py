@@ -45,7 +45,7 @@ def _timed(name: str, probe) -> Check:
 
 def check_database(settings: Settings) -> Check:
     """A round trip to the database."""
-    from service.db import engine_for
+    from service.core.db import engine_for
 
     def probe() -> None:
         with engine_for(settings.effective_database_url).connect() as conn:

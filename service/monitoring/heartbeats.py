@@ -40,7 +40,7 @@ def all_seen(session: Session) -> dict[str, datetime]:
 
 def stale(settings: Settings, name: str = BEAT, max_age_seconds: float = 300.0) -> int:
     """A container health check: 0 when `name` was seen within max_age_seconds, 1 otherwise (or unreachable)."""
-    from service.db import session_scope
+    from service.core.db import session_scope
 
     try:
         with session_scope(settings.effective_database_url) as session:

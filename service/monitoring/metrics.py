@@ -138,7 +138,7 @@ def _bounces(settings: Settings) -> Iterator[Metric]:
 
     from service.bounces.authenticate import Held
     from service.bounces.store import held_totals, policy_refusals, totals
-    from service.db import session_scope
+    from service.core.db import session_scope
     from service.models import utcnow
 
     try:

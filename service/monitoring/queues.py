@@ -125,7 +125,7 @@ def _control_app(settings: Settings) -> Celery:
     """A Celery app on these settings' broker, only for remote control (the process-wide app may use others)."""
     from celery import Celery
 
-    from service.celery_app import celery_config
+    from service.core.celery_app import celery_config
 
     key = (settings.effective_broker_url, str(settings.broker_folder))
     if key not in _CONTROL_APPS:

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from service.config import Settings
-from service.db import session_scope
+from service.core.db import session_scope
 from service.editions.drafts import Waiting, awaiting_approval
 from service.models import utcnow
 from service.monitoring import checks as scheduled

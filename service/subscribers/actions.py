@@ -6,10 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import suppressions
-from service.addresses import address_hash, normalise_address
 from service.admin import audit
+from service.core.addresses import address_hash, normalise_address
+from service.core.errors import InvalidInput, UnknownPage
 from service.delivery import ledger
-from service.errors import InvalidInput, UnknownPage
 from service.lists import get_list
 from service.models import ConsentEvent, Subscriber, Subscription, SubscriptionStatus, utcnow
 from service.suppressions import SuppressionPage, SuppressionRow

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Table, any_, bindparam, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from service.db import insert_ignoring
+from service.core.db import insert_ignoring
 
 
 def postgres(session: Session) -> bool:

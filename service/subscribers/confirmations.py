@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from service import emails, smtp
-from service.addresses import address_hash
 from service.bounces.transactional import envelope_from, handle_refusal
 from service.config import Settings
-from service.db import session_scope
+from service.core.addresses import address_hash
+from service.core.db import session_scope
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus
 from service.suppressions import suppressed_among
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 
 VALUE_KEPT = 300  # characters of a rejected row kept for the report (the row as the file had it)
 NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bytes that are not UTF-8

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from service.addresses import address_hash
 from service.bounces.process import bounce_score_of
 from service.bounces.store import BounceRow, for_subscriber
-from service.errors import UnknownPage
+from service.core.addresses import address_hash
+from service.core.errors import UnknownPage
 from service.models import Delivery, Edition, MailingList, Subscriber, Subscription, utcnow
 from service.subscribers.search import status_of
 from service.subscriptions.lookups import subscriber_by_email

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
-from service.addresses import address_hash
 from service.admin import audit
 from service.bounces.models import Bounce
+from service.core.addresses import address_hash
+from service.core.errors import UnknownPage
 from service.delivery import ledger
-from service.errors import UnknownPage
 from service.models import Subscriber
 from service.suppressions import suppress_because
 

@@ -9,7 +9,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from service.addresses import address_hash
+from service.core.addresses import address_hash
 from service.models import (
     ConsentEvent,
     MailingList,

@@ -7,8 +7,8 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from service.addresses import normalise_address
-from service.errors import InvalidInput
+from service.core.addresses import normalise_address
+from service.core.errors import InvalidInput
 from service.models import MailingList, utcnow
 from service.subscribers.csv_rows import data_rows
 from service.subscribers.import_batch import CheckedRow, ImportBatch, ImportReport

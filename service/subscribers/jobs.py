@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from service.admin import audit
 from service.admin.models import ImportJob, ImportStatus
 from service.config import Settings
-from service.db import session_factory
-from service.errors import InvalidInput, UnknownPage
+from service.core.db import session_factory
+from service.core.errors import InvalidInput, UnknownPage
 from service.lists import get_list
 from service.models import MailingList, utcnow
 from service.subscribers.csv_rows import utf8_lines

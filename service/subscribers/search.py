@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 from service.lists import get_list
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus, as_utc, utcnow
 

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 
 MAX_NAME_LENGTH = 200
 ENCODED_WORD = re.compile(r"=\?[^?]*\?[bBqQ]\?", re.ASCII)  # RFC 2047 syntax: a name is text, never encoded bytes

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.addresses import normalise_address
-from service.errors import InvalidInput, UnknownList
+from service.core.addresses import normalise_address
+from service.core.errors import InvalidInput, UnknownList
 from service.i18n.locales import N_
 from service.lists import SLUG
 from service.models import MailingList, Subscriber, Subscription

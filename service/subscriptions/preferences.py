@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus, as_utc, utcnow
 from service.subscriptions.consent import ConsentContext, record_consent
 from service.subscriptions.fields import clean_name, clean_timezone

@@ -8,9 +8,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.config import Settings, get_settings
-from service.errors import ServiceError, UnknownPage
+from service.core.errors import ServiceError, UnknownPage
+from service.core.ratelimit import FailureThrottle, LoginThrottle, SubscribeLimiter
 from service.i18n.locales import N_
-from service.ratelimit import FailureThrottle, LoginThrottle, SubscribeLimiter
 from service.subscriptions.joining import Notifier
 from service.web import admin, api, archive, bounces, branding, docs, front, my_data, openapi, pages, story_pages
 from service.web.errors import render_service_error, server_error_response, validation_error_response

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from service.core.errors import UnknownList, UnknownPage
 from service.editions import (
     archived_editions,
     edition_stories,
@@ -19,7 +20,6 @@ from service.editions import (
     published_edition,
     stories_of_editions,
 )
-from service.errors import UnknownList, UnknownPage
 from service.i18n.formats import long_date
 from service.lists import get_list
 from service.models import Edition, MailingList

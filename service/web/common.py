@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from service.db import session_factory
+from service.core.db import session_factory
 from service.subscribe_requests import SubscribeRequest, check_request
 from service.subscriptions.consent import ConsentContext
 

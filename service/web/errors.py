@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from service.errors import (
+from service.core.errors import (
     Conflict,
     ExpiredToken,
     Forbidden,

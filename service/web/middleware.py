@@ -7,7 +7,7 @@ import asyncio
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import ServiceError
+from service.core.errors import ServiceError
 
 # Pages run only our own script files (the subscribe form's time zone) and no third-party resource.
 CONTENT_SECURITY_POLICY = (

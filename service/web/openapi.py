@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
-from service.addresses import MAX_ADDRESS_LENGTH
+from service.core.addresses import MAX_ADDRESS_LENGTH
 from service.lists import LANGUAGE, SLUG
 from service.stories import StoryIn
 

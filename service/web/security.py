@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 
 from service.config import Settings
-from service.errors import ServiceError
+from service.core.errors import ServiceError
 from service.i18n.locales import N_
 
 CSRF_COOKIE = "nl_csrf"

@@ -15,7 +15,7 @@ import psycopg
 from sqlalchemy import func, select
 
 from service.config import REPO_ROOT
-from service.db import engine_for
+from service.core.db import engine_for
 from service.models import Delivery, Edition, EditionStatus
 from tests.support.smtp import CountingSmtpServer
 

@@ -14,7 +14,7 @@ from service.branding import brand as branding
 from service.branding.colours import contrast_with_white
 from service.branding.edits import save_list_branding, save_site_branding
 from service.branding.logos import logo_version
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 from service.lists import get_list
 from service.models import MailingList
 from service.subscriptions.lookups import all_lists

@@ -10,12 +10,12 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from service.admin.models import AdminRole
+from service.core.errors import InvalidInput
 from service.delivery import actions
 from service.editions import get_edition, send_moment
 from service.editions.audience import send_facts
 from service.editions.drafts import SEND_MODES, is_held
 from service.editions.view import draft_view
-from service.errors import InvalidInput
 from service.lists import lists_with_readers
 from service.models import Edition, EditionStatus, MailingList, utcnow
 from service.monitoring.failures import recent_failures

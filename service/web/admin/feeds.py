@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service import feeds as feed_rules
 from service.admin import audit
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 from service.feed_status import freshness, publisher_of
 from service.models import Feed, utcnow
 from service.stories.items import clusterer_from

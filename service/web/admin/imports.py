@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from service import lists as list_rules
 from service.admin import audit
 from service.admin.models import ImportJob, ImportStatus
-from service.errors import InvalidInput, ServiceUnavailable, UnknownList
+from service.core.errors import InvalidInput, ServiceUnavailable, UnknownList
 from service.models import MailingList
 from service.subscribers import jobs
 from service.web.admin.auth import CurrentAdmin

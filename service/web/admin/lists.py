@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from service import lists as list_rules
 from service.admin import audit
+from service.core.errors import InvalidInput
 from service.editions.drafts import AUTO, SEND_MODES, check_send_mode, set_send_mode
-from service.errors import InvalidInput
 from service.i18n.locales import LANGUAGES
 from service.models import MailingList
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers

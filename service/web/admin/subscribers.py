@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from service import lists as list_rules
 from service.admin import audit
-from service.db import session_factory
-from service.errors import InvalidInput
+from service.core.db import session_factory
+from service.core.errors import InvalidInput
 from service.subscribers import actions, data_export, detail, erasure, export, search
 from service.web.admin.auth import CurrentAdmin
 from service.web.admin.render import done, page

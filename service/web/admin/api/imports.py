@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from service import lists as list_rules
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 from service.subscribers import jobs
 from service.web.admin.api.subscribers import Id
 from service.web.admin.auth import CurrentAdmin

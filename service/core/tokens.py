@@ -10,7 +10,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 from itsdangerous.url_safe import URLSafeSerializerMixin
 
-from service.errors import ExpiredToken, InvalidToken
+from service.core.errors import ExpiredToken, InvalidToken
 from service.i18n.locales import N_
 
 

@@ -98,7 +98,7 @@ app.add_defaults(celery_config)
 @worker_process_init.connect
 def _fresh_connections_after_fork(**_) -> None:
     """A pool child must not share its parent's database connections."""
-    from service.db import engine_for, session_factory
+    from service.core.db import engine_for, session_factory
 
     engine_for.cache_clear()
     session_factory.cache_clear()
@@ -108,6 +108,6 @@ def _fresh_connections_after_fork(**_) -> None:
 @after_setup_task_logger.connect
 def _our_log_format(logger, **_) -> None:
     """Worker and beat log in LOG_FORMAT (text or JSON), every line with the edition and delivery ids."""
-    from service.monitoring.logs import apply_format
+    from service.core.logs import apply_format
 
     apply_format(logger, get_settings())

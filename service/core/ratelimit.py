@@ -10,8 +10,8 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-from service.addresses import mailbox_key
-from service.errors import RateLimited
+from service.core.addresses import mailbox_key
+from service.core.errors import RateLimited
 
 
 class _Limit:

@@ -9,7 +9,7 @@ from functools import lru_cache
 import idna
 from email_validator import EmailNotValidError, validate_email
 
-from service.errors import InvalidAddress
+from service.core.errors import InvalidAddress
 from service.i18n.locales import N_
 
 MAX_ADDRESS_LENGTH = 254

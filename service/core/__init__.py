@@ -1,0 +1,1 @@
+"""The base every concept stands on: sessions, domain errors, signed tokens, rate limits, addresses, logs, Celery."""
