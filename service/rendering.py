@@ -11,13 +11,13 @@ from email.message import EmailMessage
 
 import css_inline
 
-from service import emails, links
 from service.bounces.verp import signed_message_id
 from service.branding.brand import brand_of, sender
 from service.config import Settings
 from service.i18n.formats import joined, long_date
 from service.i18n.locales import DEFAULT
 from service.i18n.templating import translate, translate_plural
+from service.mail import emails, links
 from service.models import Edition, MailingList, Story, Subscriber
 
 PER_RECIPIENT = ("unsubscribe_url", "preferences_url", "recipient_email")

@@ -16,7 +16,7 @@ def _first_line(error: BaseException) -> str:
 
 def email_problem() -> str | None:
     """The email package must not let an encoded word carry a line break into a header (CVE-2024-6923)."""
-    from service.mail_safety import email_package_is_safe
+    from service.mail.safety import email_package_is_safe
 
     if email_package_is_safe():
         return None

@@ -15,7 +15,7 @@ from service.bounces.process import apply as apply_verdict
 from service.config import EXAMPLE_POSTAL_ADDRESS, load_settings
 from service.core.db import engine_for
 from service.delivery import actions
-from service.links import unsubscribe_url
+from service.mail.links import unsubscribe_url
 from service.models import Delivery, DeliveryStatus, Subscriber, utcnow
 from service.startup import problems
 from tests.support.edition_stories import day_of_stories

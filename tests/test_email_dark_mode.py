@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from service import emails
+from service.mail import emails
 from service.models import Subscriber
 from service.rendering import fill, public_values
 from tests.support.axe import AXE_JS, axe_violations, describe

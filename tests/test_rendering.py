@@ -337,7 +337,8 @@ def test_preview_of_a_day_without_stories_fails_clearly(db, settings, world_news
 
 def test_per_recipient_work_is_plain_token_replacement(db, mail_settings, world_news, monkeypatch):
     """MJML, Jinja2 and the CSS inliner run once, at build; a recipient's message only fills placeholders."""
-    from service import emails, rendering
+    from service import rendering
+    from service.mail import emails
 
     add_story(db, "Summit {{ ph.unsubscribe_url }}", received_at=T0 - timedelta(hours=1))
     edition = build_edition(db, settings=mail_settings, mailing_list=world_news, day=DAY, now=T0)

@@ -12,7 +12,7 @@ from service.branding.logos import logo_version
 from service.branding.models import SITE_ROW, SiteBranding
 from service.config import Settings
 from service.core.errors import InvalidInput
-from service.mail_headers import Mailbox, mailbox_from_config
+from service.mail.headers import Mailbox, mailbox_from_config
 from service.models import MailingList, utcnow
 from service.subscriptions.fields import clean_name
 

@@ -37,7 +37,7 @@ def demo() -> None:
 
 def sink() -> None:
     """Run the built-in SMTP sink that saves every message under DATA_DIR/outbox."""
-    from service.sink import run_sink
+    from service.mail.sink import run_sink
 
     settings = get_settings()
     typer.echo(f"SMTP sink on 127.0.0.1:{settings.smtp_sink_port}, writing to {settings.outbox_dir}")
@@ -46,7 +46,7 @@ def sink() -> None:
 
 def outbox(limit: int = typer.Option(10, help="how many messages, newest last")) -> None:
     """The latest confirmation links and other transactional mail the built-in SMTP sink received."""
-    from service.sink import recent
+    from service.mail.sink import recent
 
     settings = get_settings()
     for path, line in recent(settings.outbox_dir, limit):

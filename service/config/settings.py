@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     bounce_api_token: str | None = None  # POST /api/bounces needs `Authorization: Bearer <BOUNCE_API_TOKEN>`
     bounce_score_threshold: float = Field(default=5.0, gt=0)  # soft bounces (one a day at most) that suppress
     bounce_score_decay_days: int = Field(default=7, ge=1)  # a bounce-free stretch this long resets the score
-    # DKIM (see service/dkim/): the three together or none; DKIM_ED25519_* adds a second signature (RFC 8463)
+    # DKIM (see service/mail/dkim/): the three together or none; DKIM_ED25519_* adds a second signature (RFC 8463)
     dkim_private_key: Path | None = None  # PEM file of an RSA key (2048 bits: openssl genrsa -out dkim.pem 2048)
     dkim_selector: str | None = None  # publish the key at SELECTOR._domainkey.DOMAIN (`newsletter dkim dns`)
     dkim_domain: str | None = None  # d=: MAIL_FROM's domain or a parent of it (DMARC alignment)
@@ -192,7 +192,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _dkim_keys_load(self) -> Settings:
         """A missing, unreadable or unaligned key stops startup with one line, not the first send with a traceback."""
-        from service.dkim import keys_for
+        from service.config.dkim_keys import keys_for
 
         keys_for(self)
         return self

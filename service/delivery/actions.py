@@ -11,7 +11,6 @@ from email.message import EmailMessage
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from service import smtp
 from service.config import Settings
 from service.core.addresses import normalise_address
 from service.core.db import engine_for
@@ -20,6 +19,7 @@ from service.delivery import control
 from service.delivery.schedule import send_now as start_now
 from service.editions import build_edition, get_edition
 from service.lists import SLUG, get_list
+from service.mail import smtp
 from service.models import Edition, MailingList, Subscriber, utcnow
 from service.rendering import edition_message
 

@@ -24,7 +24,7 @@ from service.delivery.smtp_session import (
     SmtpSession,
     SmtpUnavailable,
 )
-from service.mail_headers import UnsafeHeader
+from service.mail.headers import UnsafeHeader
 from service.models import DeliveryStatus
 
 _T = TypeVar("_T")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from service.config import SmtpTarget
-from service.smtp import open_connection
+from service.mail.smtp import open_connection
 
 NETWORK_ERRORS = (
     smtplib.SMTPServerDisconnected,

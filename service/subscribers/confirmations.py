@@ -8,11 +8,11 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from service import emails, smtp
 from service.bounces.transactional import envelope_from, handle_refusal
 from service.config import Settings
 from service.core.addresses import address_hash
 from service.core.db import session_scope
+from service.mail import emails, smtp
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus
 from service.suppressions import suppressed_among
 

@@ -8,8 +8,8 @@ from email.message import EmailMessage
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import emails
 from service.config import Settings
+from service.mail import emails
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus
 from service.suppressions import is_suppressed
 

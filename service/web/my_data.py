@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.core.errors import ExpiredToken, InvalidToken
 from service.core.tokens import Purpose, read_token
-from service.links import DATA_LINK_SECONDS
+from service.mail.links import DATA_LINK_SECONDS
 from service.models import Subscriber
 from service.subscribers.data_export import export_subscriber_data
 from service.subscribers.erasure import erase_subscriber

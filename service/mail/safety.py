@@ -1,6 +1,6 @@
 """Startup self-test: does this interpreter's email package refuse header injection (CVE-2024-6923)?
 
-Stdlib only and no project imports, so `python -m service.mail_safety` can run before anything else.
+Stdlib only and no project imports, so `python -m service.mail.safety` can run before anything else.
 It tests the behaviour, not the version number: distributions backport the fix without changing it.
 """
 

@@ -6,9 +6,13 @@ import base64
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+if TYPE_CHECKING:
+    from service.config.settings import Settings
 
 MIN_RSA_BITS = 1024  # RFC 8301: verifiers must refuse smaller keys; 2048 is what we generate and recommend
 _SELECTOR = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?)*$")
@@ -136,3 +140,15 @@ def _key(setting: str, selector_setting: str, path: Path, selector: str, domain:
             )
         return DkimKey("rsa-sha256", domain, selector, key)
     return DkimKey("ed25519-sha256", domain, selector, key)
+
+
+def keys_for(settings: Settings) -> list[DkimKey]:
+    """The configured keys, checked ([] when DKIM is off); raises DkimSettingError naming the bad setting."""
+    return load_keys(
+        private_key=settings.dkim_private_key,
+        selector=settings.dkim_selector,
+        domain=settings.dkim_domain,
+        ed25519_key=settings.dkim_ed25519_key,
+        ed25519_selector=settings.dkim_ed25519_selector,
+        mail_domain=settings.mail_domain,
+    )

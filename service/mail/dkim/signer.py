@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils
 
-from service.dkim.canonical import CRLF, header_map, relaxed_body, relaxed_header
-from service.dkim.keys import DkimKey
+from service.config.dkim_keys import DkimKey
+from service.mail.dkim.canonical import CRLF, header_map, relaxed_body, relaxed_header
 
 # What h= covers when present (RFC 6376 5.4.1, plus RFC 8058's List-Unsubscribe-Post, which must be signed
 # for one-click unsubscribe to count, and Google's Feedback-ID). From is signed once more than it occurs

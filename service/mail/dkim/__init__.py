@@ -6,25 +6,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from service.dkim.keys import DkimKey, DkimSettingError, load_keys
-from service.dkim.signer import SIGNED, Prepared, Signer, body_hash
+from service.config.dkim_keys import DkimKey, DkimSettingError, keys_for, load_keys
+from service.mail.dkim.signer import SIGNED, Prepared, Signer, body_hash
 
 if TYPE_CHECKING:
     from service.config import Settings
 
 __all__ = ["SIGNED", "DkimKey", "DkimSettingError", "Prepared", "Signer", "body_hash", "keys_for", "signer_for"]
-
-
-def keys_for(settings: Settings) -> list[DkimKey]:
-    """The configured keys, checked ([] when DKIM is off); raises DkimSettingError naming the bad setting."""
-    return load_keys(
-        private_key=settings.dkim_private_key,
-        selector=settings.dkim_selector,
-        domain=settings.dkim_domain,
-        ed25519_key=settings.dkim_ed25519_key,
-        ed25519_selector=settings.dkim_ed25519_selector,
-        mail_domain=settings.mail_domain,
-    )
 
 
 def signer_for(settings: Settings) -> Signer | None:

@@ -14,15 +14,15 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from mjml import mjml2html
 
-from service import links
 from service.branding.brand import brand_for_lists, brand_of, configured_brand
 from service.branding.brand import sender as branded_sender
 from service.config import Settings
-from service.dkim import Signer, signer_for
 from service.i18n.formats import joined
 from service.i18n.locales import DEFAULT, LANGUAGES, negotiate
 from service.i18n.templating import localise, translate
-from service.mail_headers import Mailbox, PreparedHeader, mailbox_from_config
+from service.mail import links
+from service.mail.dkim import Signer, signer_for
+from service.mail.headers import Mailbox, PreparedHeader, mailbox_from_config
 from service.models import MailingList, Subscriber, utcnow
 
 
@@ -38,7 +38,7 @@ class UrlListHeader(UnstructuredHeader):
 
 
 class MailPolicy(EmailPolicy):
-    """The email package's default policy plus the DKIM signer that service.smtp.wire_bytes signs with.
+    """The email package's default policy plus the DKIM signer that service.mail.smtp.wire_bytes signs with.
 
     A message carries its signer, so every path that puts it on the wire (a task, a batch of confirmations,
     an admin's test send) signs it, and signs the final bytes, after any last header change.

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from email.policy import EmailPolicy
 
 from service.config import SmtpTarget
-from service.mail_headers import PreparedHeader
+from service.mail.headers import PreparedHeader
 
 
 class NeedsSmtpUtf8(smtplib.SMTPNotSupportedError):
@@ -58,9 +58,9 @@ def wire_bytes(message: EmailMessage) -> tuple[bytes, bool]:
     """The message as it goes on the wire (DKIM-signed when configured), and whether it needs SMTPUTF8."""
     sender, recipient = message["From"], message["To"]
     if not isinstance(sender, PreparedHeader) or not isinstance(recipient, PreparedHeader):
-        raise TypeError("build messages with service.emails.build_message (From and To by mail_headers)")
+        raise TypeError("build messages with service.mail.emails.build_message (From and To by mail_headers)")
     if not isinstance(message.policy, EmailPolicy):
-        raise TypeError("build messages with service.emails.build_message (an EmailPolicy, not compat32)")
+        raise TypeError("build messages with service.mail.emails.build_message (an EmailPolicy, not compat32)")
     utf8 = sender.smtputf8 or recipient.smtputf8
     data = message.as_bytes(policy=message.policy.clone(linesep="\r\n", utf8=utf8))
     signer = getattr(message.policy, "dkim", None)  # emails.MailPolicy: DKIM-Signature over these very bytes
