@@ -1,5 +1,5 @@
 """Thin Celery tasks for editions, feeds, bounces and upkeep: load by id, call a service function, decide whether to
-retry (emails to one reader: service.reader_tasks)."""
+retry (emails to one reader: service.readers.tasks)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from service.config import get_settings
 from service.core.celery_app import app
 from service.core.db import DATABASE_UNREACHABLE, engine_for, session_scope
 from service.models import utcnow
-from service.reader_tasks import CeleryNotifier
+from service.readers.tasks import CeleryNotifier
 
 log = logging.getLogger(__name__)
 PRUNE_TASK_SECONDS = 1800  # stop well inside Redis' one-hour visibility timeout; what is left goes next night
@@ -165,13 +165,13 @@ def poll_feeds() -> None:
         log.info("drafts refreshed: %d", len(refreshed))
 
 
-# --- subscriber management: background CSV imports (service.subscribers); reader emails: service.reader_tasks ---
+# --- subscriber management: background CSV imports (service.readers.subscribers); reader emails: readers.tasks ---
 
 
 @app.task
 def import_subscribers(job_id: int) -> None:
     """Run a queued CSV import job (progress and the report of rejected rows are kept on its row)."""
-    from service.subscribers.jobs import run_import_job
+    from service.readers.subscribers.jobs import run_import_job
 
     job = run_import_job(get_settings(), job_id, notifier=CeleryNotifier())
     log.info("import job %s %s: %d rows, %d added", job.id, job.status, job.rows, job.added)

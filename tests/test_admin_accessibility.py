@@ -13,7 +13,7 @@ from io import BytesIO
 import pytest
 from playwright.sync_api import Page, expect
 
-from service import feeds, suppressions
+from service import feeds
 from service.admin import api_tokens, audit
 from service.admin.models import AdminRole
 from service.bounces.models import Bounce
@@ -21,7 +21,8 @@ from service.core.db import engine_for
 from service.editions import build_edition
 from service.lists import create_list
 from service.models import Delivery, EditionStatus, Subscriber, utcnow
-from service.subscribers import jobs
+from service.readers import suppressions
+from service.readers.subscribers import jobs
 from tests.support.admin import PASSWORD, make_admin
 from tests.support.axe import axe_violations, describe, install_axe
 from tests.support.browser import chromium_page

@@ -179,8 +179,8 @@ def test_a_viewer_reads_the_overview_and_changes_nothing(web, db, world_news):
 
 def test_a_request_checked_before_the_list_was_archived_adds_nobody(db, world_news):
     from service.lists import archive_list
-    from service.subscribe_requests import carry_out, check_request
-    from service.subscriptions.consent import ConsentContext
+    from service.readers.subscribe_requests import carry_out, check_request
+    from service.readers.subscriptions.consent import ConsentContext
 
     class Recorder:
         def __init__(self):

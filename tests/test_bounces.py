@@ -13,7 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service import suppressions
 from service.bounces import store
 from service.bounces.models import Bounce
 from service.bounces.policy import Action, BounceKind, FailureKind, classify_reply, classify_report, soft_score
@@ -22,7 +21,8 @@ from service.bounces.verp import Verp, signed_message_id
 from service.config import REPO_ROOT
 from service.core.addresses import address_hash
 from service.models import Subscriber, SubscriptionStatus, utcnow
-from service.subscribers.detail import subscriber_detail
+from service.readers import suppressions
+from service.readers.subscribers.detail import subscriber_detail
 from tests.support.apps import shared_app
 from tests.support.readers import add_readers
 
@@ -179,8 +179,8 @@ def test_verp_tokens_are_short_and_tamper_evident(settings):
 
 def _reader(db, world_news, email: str) -> Subscriber:
     """A confirmed reader of the demo list."""
-    from service.subscriptions.consent import ConsentContext
-    from service.subscriptions.joining import add_subscriptions
+    from service.readers.subscriptions.consent import ConsentContext
+    from service.readers.subscriptions.joining import add_subscriptions
 
     add_subscriptions(db, email=email, lists=[world_news], consent=ConsentContext(source="import"), confirmed=True)
     db.commit()

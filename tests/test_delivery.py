@@ -12,8 +12,8 @@ from service.core.db import engine_for
 from service.delivery import control
 from service.delivery.schedule import send_now
 from service.models import Delivery, DeliveryStatus, Edition, EditionStatus, Subscriber, Suppression, utcnow
-from service.subscriptions.consent import ConsentContext
-from service.subscriptions.preferences import unsubscribe
+from service.readers.subscriptions.consent import ConsentContext
+from service.readers.subscriptions.preferences import unsubscribe
 from service.tasks import start_drains
 from tests.support.edition_stories import day_of_stories
 from tests.support.readers import add_readers, pause, suppress, wait_until_complete

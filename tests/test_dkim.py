@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from service import reader_tasks, tasks
+from service import tasks
 from service.config import ConfigError, load_settings
 from service.core.db import engine_for
 from service.delivery.message import EditionMail, Recipient
@@ -25,6 +25,7 @@ from service.editions import build_edition
 from service.mail import emails, smtp
 from service.mail.dkim import keys_for
 from service.models import Subscriber, utcnow
+from service.readers import tasks as reader_tasks
 from tests.support.edition_stories import day_of_stories
 from tests.support.processes import Worker
 from tests.support.readers import add_readers, wait_until_complete

@@ -127,7 +127,7 @@ def test_confirmation_without_smtputf8_is_a_logged_permanent_failure(db, setting
     db.commit()
     # a Celery task proxy: imported at module level, collection would evaluate it and configure the app
     # before the settings fixture has set the environment
-    from service.reader_tasks import send_confirmation
+    from service.readers.tasks import send_confirmation
 
     mailbox.offer_smtputf8(False)
     try:

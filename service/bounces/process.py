@@ -22,9 +22,9 @@ from service.config import Settings
 from service.core.addresses import address_hash
 from service.delivery import refusals
 from service.models import utcnow
-from service.subscriptions.consent import ConsentContext
-from service.subscriptions.preferences import unsubscribe
-from service.suppressions import suppress
+from service.readers.subscriptions.consent import ConsentContext
+from service.readers.subscriptions.preferences import unsubscribe
+from service.readers.suppressions import suppress
 
 log = logging.getLogger(__name__)
 MAX_RAW = 1_000_000  # an unparsed message is kept up to this many characters

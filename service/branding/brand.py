@@ -14,7 +14,7 @@ from service.config import Settings
 from service.core.errors import InvalidInput
 from service.mail.headers import Mailbox, mailbox_from_config
 from service.models import MailingList, utcnow
-from service.subscriptions.fields import clean_name
+from service.readers.subscriptions.fields import clean_name
 
 DEFAULT_ACCENT = "#b3261e"
 MAX_NAME = 200

@@ -14,7 +14,7 @@ from service.branding.brand import clean_fields, update_list, update_site
 from service.branding.colours import clean_accent
 from service.branding.logos import check_logo, remove_logo, save_logo
 from service.models import MailingList
-from service.subscriptions.fields import clean_name
+from service.readers.subscriptions.fields import clean_name
 
 
 def save_site_branding(

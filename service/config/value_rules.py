@@ -22,7 +22,7 @@ def readable_accent(value: str) -> str:
 def plain_name(value: str) -> str:
     """These reach the From header and subjects: names only (no line breaks, no encoded words)."""
     from service.core.errors import InvalidInput
-    from service.subscriptions.fields import clean_name
+    from service.readers.subscriptions.fields import clean_name
 
     try:
         return clean_name(value, what="it")

@@ -91,7 +91,7 @@ def celery_config(settings: Settings | None = None) -> dict:
     return config
 
 
-app = Celery("newsletter", include=["service.tasks", "service.reader_tasks"])
+app = Celery("newsletter", include=["service.tasks", "service.readers.tasks"])
 app.add_defaults(celery_config)
 
 

@@ -33,7 +33,7 @@ from service.delivery.smtp_session import ConnectionLost, Reply, SmtpSession, Sm
 from service.delivery.steps import Observer, Step, unobserved
 from service.delivery.throttle import Throttle
 from service.models import DeliveryStatus, utcnow
-from service.suppressions import suppress
+from service.readers.suppressions import suppress
 
 log = logging.getLogger("service.delivery.sender")  # ops read the sender's lines under one name
 

@@ -17,7 +17,7 @@ from service.branding.logos import logo_version
 from service.core.errors import InvalidInput
 from service.lists import get_list
 from service.models import MailingList
-from service.subscriptions.lookups import all_lists
+from service.readers.subscriptions.lookups import all_lists
 from service.web.admin.auth import CurrentAdmin
 from service.web.admin.render import done, page
 from service.web.common import client_ip, get_session

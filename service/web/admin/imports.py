@@ -14,7 +14,7 @@ from service.admin import audit
 from service.admin.models import ImportJob, ImportStatus
 from service.core.errors import InvalidInput, ServiceUnavailable, UnknownList
 from service.models import MailingList
-from service.subscribers import jobs
+from service.readers.subscribers import jobs
 from service.web.admin.auth import CurrentAdmin
 from service.web.admin.render import done, page
 from service.web.common import client_ip, get_session

@@ -15,7 +15,7 @@ from service import lists as list_rules
 from service.admin import audit
 from service.core.db import session_factory
 from service.core.errors import InvalidInput
-from service.subscribers import actions, data_export, detail, erasure, export, search
+from service.readers.subscribers import actions, data_export, detail, erasure, export, search
 from service.web.admin.auth import CurrentAdmin
 from service.web.admin.render import done, page
 from service.web.common import client_ip, get_session

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service import lists as list_rules
 from service.core.errors import InvalidInput
-from service.subscribers import jobs
+from service.readers.subscribers import jobs
 from service.web.admin.api.subscribers import Id
 from service.web.admin.auth import CurrentAdmin
 from service.web.admin.imports import progress_of, rejected_download, start_import

@@ -18,10 +18,10 @@ from service.core.db import session_factory
 from service.core.errors import InvalidInput, UnknownPage
 from service.lists import get_list
 from service.models import MailingList, utcnow
-from service.subscribers.csv_rows import utf8_lines
-from service.subscribers.export import csv_line
-from service.subscribers.import_batch import ImportReport
-from service.subscribers.importer import BulkNotifier, import_csv
+from service.readers.subscribers.csv_rows import utf8_lines
+from service.readers.subscribers.export import csv_line
+from service.readers.subscribers.import_batch import ImportReport
+from service.readers.subscribers.importer import BulkNotifier, import_csv
 
 log = logging.getLogger(__name__)
 CHUNK = 1024 * 1024  # bytes copied at a time: an upload is never held in memory whole

@@ -30,7 +30,7 @@ from service.core.addresses import address_hash
 from service.core.errors import UnknownPage
 from service.delivery import ledger
 from service.models import Subscriber
-from service.suppressions import suppress_because
+from service.readers.suppressions import suppress_because
 
 ERASED_REASON = "erased"
 

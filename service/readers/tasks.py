@@ -14,7 +14,7 @@ from service.config import get_settings
 from service.core.celery_app import app
 from service.core.db import session_scope
 from service.mail import smtp
-from service.subscribers.owed import confirmation_owed, data_link_owed, welcomes_owed
+from service.readers.subscribers.owed import confirmation_owed, data_link_owed, welcomes_owed
 
 log = logging.getLogger(__name__)
 RETRYABLE = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, TimeoutError, OSError)
@@ -102,7 +102,7 @@ def _subscribe_limiter(storage_url: str, per_ip: str, per_address: str, namespac
 )
 def carry_out_subscribe_request(message: dict) -> None:
     """A checked subscribe request from the web: store it and send what it calls for, within the mailbox's limit."""
-    from service.subscribe_requests import SubscribeRequest, carry_out
+    from service.readers.subscribe_requests import SubscribeRequest, carry_out
 
     settings = get_settings()
     limiter = _subscribe_limiter(
@@ -169,8 +169,8 @@ def _enqueue(task, *args) -> None:
 @app.task(name="service.tasks.send_confirmations", bind=True, max_retries=10)
 def send_confirmations(self, subscriber_ids: list[int], list_id: int) -> None:
     """Email the double opt-in link to a chunk of imported readers; a temporary failure retries only the rest."""
-    from service.subscribers.confirmations import BatchInterrupted
-    from service.subscribers.confirmations import send_confirmations as send_batch
+    from service.readers.subscribers.confirmations import BatchInterrupted
+    from service.readers.subscribers.confirmations import send_confirmations as send_batch
 
     try:
         send_batch(get_settings(), subscriber_ids, list_id)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.admin import audit
 from service.models import as_utc, utcnow
-from service.subscribers.detail import delivery_history, subscriber_detail
+from service.readers.subscribers.detail import delivery_history, subscriber_detail
 
 FORMAT = "newsletter-subscriber-data/1"
 PROFILE = ("id", "email", "name", "timezone", "paused_until", "created_at")

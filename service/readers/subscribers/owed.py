@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from service.config import Settings
 from service.mail import emails
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus
-from service.suppressions import is_suppressed
+from service.readers.suppressions import is_suppressed
 
 
 def _lists_in(

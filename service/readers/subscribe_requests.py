@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass
 from sqlalchemy.orm import Session
 
 from service.core.addresses import normalise_address
-from service.subscriptions.consent import ConsentContext
-from service.subscriptions.fields import clean_name, clean_timezone
-from service.subscriptions.joining import Notifier, SubscribeResult, add_subscriptions
-from service.subscriptions.lookups import lists_by_slug
+from service.readers.subscriptions.consent import ConsentContext
+from service.readers.subscriptions.fields import clean_name, clean_timezone
+from service.readers.subscriptions.joining import Notifier, SubscribeResult, add_subscriptions
+from service.readers.subscriptions.lookups import lists_by_slug
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import suppressions
 from service.admin import audit
 from service.core.addresses import address_hash, normalise_address
 from service.core.errors import InvalidInput, UnknownPage
 from service.delivery import ledger
 from service.lists import get_list
 from service.models import ConsentEvent, Subscriber, Subscription, SubscriptionStatus, utcnow
-from service.suppressions import SuppressionPage, SuppressionRow
+from service.readers import suppressions
+from service.readers.suppressions import SuppressionPage, SuppressionRow
 
 ADMIN_SOURCE = "admin"
 
@@ -110,7 +110,7 @@ def unsuppress_address(session: Session, email: str, *, reason: str, actor: str,
 def delete_subscriber(session: Session, subscriber_id: int, *, actor: str, ip: str | None = None) -> None:
     """Delete a reader with their subscriptions and consent history; the audit keeps no address.
 
-    Their delivery rows stay, anonymous, for the editions' figures (see service.subscribers.erasure,
+    Their delivery rows stay, anonymous, for the editions' figures (see service.readers.subscribers.erasure,
     which also suppresses the address).
     """
     subscriber = _subscriber(session, subscriber_id)

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from service.core.errors import InvalidInput
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus, as_utc, utcnow
-from service.subscriptions.consent import ConsentContext, record_consent
-from service.subscriptions.fields import clean_name, clean_timezone
-from service.subscriptions.joining import add_subscriptions
-from service.subscriptions.lookups import lists_by_slug, subscriptions_by_list
+from service.readers.subscriptions.consent import ConsentContext, record_consent
+from service.readers.subscriptions.fields import clean_name, clean_timezone
+from service.readers.subscriptions.joining import add_subscriptions
+from service.readers.subscriptions.lookups import lists_by_slug, subscriptions_by_list
 
 PAUSE_FOREVER = datetime(9999, 12, 31)
 PAUSE_CHOICES = {"": None, "1w": timedelta(weeks=1), "4w": timedelta(weeks=4), "forever": "forever"}

@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus, utcnow
-from service.subscriptions.consent import ConsentContext, record_consent
-from service.subscriptions.lookups import subscriptions_by_list
-from service.suppressions import is_suppressed
+from service.readers.subscriptions.consent import ConsentContext, record_consent
+from service.readers.subscriptions.lookups import subscriptions_by_list
+from service.readers.suppressions import is_suppressed
 
 
 class Notifier(Protocol):

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 from service.core.addresses import normalise_address
 from service.core.errors import InvalidInput, UnknownList
 from service.i18n.locales import N_
-from service.subscriptions.fields import clean_name, clean_timezone
-from service.subscriptions.lookups import lists_by_slug
+from service.readers.subscriptions.fields import clean_name, clean_timezone
+from service.readers.subscriptions.lookups import lists_by_slug
 
 
 def field_errors(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.lists import get_list
 from service.models import Subscriber, Subscription, utcnow
-from service.subscribers.search import check_status, status_condition, status_of
+from service.readers.subscribers.search import check_status, status_condition, status_of
 
 BATCH = 1000
 HEADER = ("email", "name", "status", "subscribed_at", "confirmed_at", "timezone")

@@ -14,7 +14,7 @@ from service.core.addresses import address_hash
 from service.core.db import session_scope
 from service.mail import emails, smtp
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus
-from service.suppressions import suppressed_among
+from service.readers.suppressions import suppressed_among
 
 log = logging.getLogger(__name__)
 TRANSIENT = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, TimeoutError, OSError)

@@ -19,9 +19,9 @@ from service.models import (
     as_utc,
     utcnow,
 )
-from service.subscribers.bulk import among as _among
-from service.subscribers.bulk import insert_rows as _insert_rows
-from service.suppressions import suppressed_among
+from service.readers.subscribers.bulk import among as _among
+from service.readers.subscribers.bulk import insert_rows as _insert_rows
+from service.readers.suppressions import suppressed_among
 
 REJECTED_KEPT = 1000  # rejected rows kept by line for the report; the count covers them all
 SOURCE = "import"

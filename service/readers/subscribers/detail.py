@@ -14,9 +14,9 @@ from service.bounces.store import BounceRow, for_subscriber
 from service.core.addresses import address_hash
 from service.core.errors import UnknownPage
 from service.models import Delivery, Edition, MailingList, Subscriber, Subscription, utcnow
-from service.subscribers.search import status_of
-from service.subscriptions.lookups import subscriber_by_email
-from service.suppressions import SuppressionRow, lookup
+from service.readers.subscribers.search import status_of
+from service.readers.subscriptions.lookups import subscriber_by_email
+from service.readers.suppressions import SuppressionRow, lookup
 
 DELIVERIES_SHOWN = 100
 

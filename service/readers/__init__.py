@@ -1,0 +1,1 @@
+"""Readers: subscribing and consent, the front door, preferences, suppressions, and managing subscribers."""
