@@ -146,8 +146,8 @@ def poll_bounces() -> None:
 def poll_feeds() -> None:
     """Beat, every FEED_POLL_INTERVAL_SECONDS: take in every feed's new items, then reassemble the coming drafts."""
     from service.editions.drafts import refresh_drafts  # one broken feed stops neither the others nor the drafts
-    from service.feed_fetch import shown_url
-    from service.feeds import poll_all
+    from service.stories.feeds.fetch import shown_url
+    from service.stories.feeds.intake import poll_all
     from service.stories.items import clusterer_from
 
     settings = get_settings()

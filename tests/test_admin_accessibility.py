@@ -13,7 +13,6 @@ from io import BytesIO
 import pytest
 from playwright.sync_api import Page, expect
 
-from service import feeds
 from service.admin import api_tokens, audit
 from service.admin.models import AdminRole
 from service.bounces.models import Bounce
@@ -23,6 +22,7 @@ from service.lists import create_list
 from service.models import Delivery, EditionStatus, Subscriber, utcnow
 from service.readers import suppressions
 from service.readers.subscribers import jobs
+from service.stories.feeds import intake as feeds
 from tests.support.admin import PASSWORD, make_admin
 from tests.support.axe import axe_violations, describe, install_axe
 from tests.support.browser import chromium_page

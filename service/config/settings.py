@@ -88,7 +88,9 @@ class Settings(BaseSettings):
     feed_poll_interval_seconds: int = Field(default=900, ge=10)
     feed_stale_days: float = Field(default=3.0, gt=0)  # admins see "stale" on a feed with nothing newer than this
     feed_allow_private: bool = False  # true: feeds on loopback, private and link-local addresses (intranet, tests)
-    clustering_method: ClusteringMethod = ""  # empty: the default of service.clustering (see bench/clustering.py --all)
+    clustering_method: ClusteringMethod = (
+        ""  # empty: the default of service.stories.clustering (see bench/clustering.py --all)
+    )
     cluster_window_hours: float = Field(default=72.0, gt=0)  # items are compared only this close in publish time
     story_max_age_hours: float = Field(default=36.0, gt=0)  # an edition skips stories whose newest item is older
     # delivery engine (see service/delivery/)

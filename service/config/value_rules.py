@@ -51,7 +51,7 @@ def time_of_day(value: str) -> str:
 def known_clustering_method(value: str) -> str:
     """A misspelt method would otherwise fail the first feed poll, in a worker's log."""
     if value:
-        from service.clustering import available_methods
+        from service.stories.clustering import available_methods
 
         if value not in available_methods():
             raise ValueError(f"unknown method; choose one of {', '.join(available_methods())}")

@@ -97,6 +97,6 @@ class Feed(Base):
     @property
     def shown_url(self) -> str:
         """The URL as admin pages, the API and the CLI show it: never with its user:password@."""
-        from service.feed_fetch import shown_url
+        from service.stories.feeds.fetch import shown_url
 
         return shown_url(self.url)

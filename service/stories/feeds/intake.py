@@ -13,12 +13,12 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.clustering import Clusterer
 from service.core.errors import InvalidInput, UnknownPage
-from service.feed_fetch import FeedError, address_problem, fetch, make_client, shown_url
-from service.feed_items import detail_text, feed_content
-from service.feed_status import note_newest, set_publisher, set_site_name
 from service.models import Feed, utcnow
+from service.stories.clustering import Clusterer
+from service.stories.feeds.fetch import FeedError, address_problem, fetch, make_client, shown_url
+from service.stories.feeds.items import detail_text, feed_content
+from service.stories.feeds.status import note_newest, set_publisher, set_site_name
 from service.stories.items import ingest_items
 
 log = logging.getLogger(__name__)

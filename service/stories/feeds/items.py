@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service.feed_dates import entry_moment, feed_moment, plausible, undated_bound
-from service.feed_names import feed_publisher, source_publisher
-from service.feed_text import CONTROL_CHARS, html_to_text
+from service.stories.feeds.dates import entry_moment, feed_moment, plausible, undated_bound
+from service.stories.feeds.names import feed_publisher, source_publisher
+from service.stories.feeds.text import CONTROL_CHARS, html_to_text
 from service.stories.items import ItemInput
 from service.stories.language import detect_language, normalise_language
 

@@ -1,4 +1,4 @@
-"""Feed HTML to plain text: paragraphs kept, scripts and markup dropped (key points: service.clustering)."""
+"""Feed HTML to plain text: paragraphs kept, scripts and markup dropped (key points: service.stories.clustering)."""
 
 from __future__ import annotations
 

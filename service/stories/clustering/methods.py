@@ -9,16 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from service.clustering.base import (
-    DEFAULT_WINDOW,
-    Clusterer,
-    ItemText,
-    NewStory,
-    timestamp,
-)
-from service.clustering.boilerplate import event_texts
-from service.clustering.centroids import merge_close
-from service.clustering.features import (
+from service.stories.clustering.base import DEFAULT_WINDOW, Clusterer, ItemText, NewStory, timestamp
+from service.stories.clustering.boilerplate import event_texts
+from service.stories.clustering.centroids import merge_close
+from service.stories.clustering.features import (
     DIMENSIONS,
     VECTOR_DTYPE,
     MiniLM,
@@ -26,8 +20,8 @@ from service.clustering.features import (
     minilm_available,
     tfidf_matrix,
 )
-from service.clustering.graph import Space, expand, similarity_edges
-from service.clustering.linkage import average_linkage
+from service.stories.clustering.graph import Space, expand, similarity_edges
+from service.stories.clustering.linkage import average_linkage
 
 
 def _latin(text: str) -> bool:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from service.clustering.base import DEFAULT_WINDOW, Clusterer, ItemText, NewStory
-from service.clustering.features import embed_titles
-from service.clustering.methods import DEFAULT_METHOD, available_methods, get_clusterer
-from service.clustering.summary import (
+from service.stories.clustering.base import DEFAULT_WINDOW, Clusterer, ItemText, NewStory
+from service.stories.clustering.features import embed_titles
+from service.stories.clustering.methods import DEFAULT_METHOD, available_methods, get_clusterer
+from service.stories.clustering.summary import (
     Point,
     key_points,
     near_duplicate_titles,

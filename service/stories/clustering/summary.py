@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service.clustering.base import ItemText
-from service.clustering.boilerplate import cleaned, repeated_sentences
-from service.clustering.features import MiniLM, minilm_available, tfidf_matrix
-from service.clustering.text import char_ngrams, normalise, split_sentences, tokens
+from service.stories.clustering.base import ItemText
+from service.stories.clustering.boilerplate import cleaned, repeated_sentences
+from service.stories.clustering.features import MiniLM, minilm_available, tfidf_matrix
+from service.stories.clustering.text import char_ngrams, normalise, split_sentences, tokens
 
 MAX_SENTENCE = 300
 MIN_SENTENCE = 8  # "Turnout was 71%." is a key point; "One." is not

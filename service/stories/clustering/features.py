@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from service.clustering.text import tokens
+from service.stories.clustering.text import tokens
 
 Matrix = Any  # a numpy array or a scipy CSR matrix, rows L2-normalised
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from service.clustering.base import ItemText
-from service.clustering.text import normalise, split_sentences
+from service.stories.clustering.base import ItemText
+from service.stories.clustering.text import normalise, split_sentences
 
 MIN_REPEATS = 3  # a sentence seen in three items of one publisher is its furniture, not news
 MIN_SHARE = 0.2  # ... when it is also in a fifth of that publisher's items here
