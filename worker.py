@@ -2,7 +2,7 @@
 
 import sys
 
-from service.startup import ready_or_exit
+from service.ops.startup import ready_or_exit
 
 if {"worker", "beat"} & set(sys.argv[1:]):  # refuse to start on bad settings, an unsafe Python or no database
     ready_or_exit("worker" if "worker" in sys.argv[1:] else "beat")

@@ -42,7 +42,7 @@ def fresh_database(name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     url = f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
-    from service import migrate
+    from service.ops import migrate
 
     migrate.upgrade(url)
     return url

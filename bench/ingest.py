@@ -23,9 +23,9 @@ import psycopg
 from sqlalchemy import insert, text
 
 from bench.clustering import DEFAULT_CSV, load, synthesise
-from service import migrate
 from service.core.db import engine_for, session_factory
 from service.models import Item, Story, utcnow
+from service.ops import migrate
 from service.stories.clustering import get_clusterer
 from service.stories.items import ItemInput, ingest_items
 

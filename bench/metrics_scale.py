@@ -66,10 +66,10 @@ def main() -> None:
         from service.delivery.control import sweep
         from service.delivery.reply_counts import count_rows
         from service.models import Edition, utcnow
-        from service.monitoring.failures import recent_failures
-        from service.monitoring.figures import smtp_reply_classes
-        from service.monitoring.metrics import render
-        from service.monitoring.status import snapshot
+        from service.ops.monitoring.failures import recent_failures
+        from service.ops.monitoring.figures import smtp_reply_classes
+        from service.ops.monitoring.metrics import render
+        from service.ops.monitoring.status import snapshot
 
         get_settings.cache_clear()
         settings = get_settings()
@@ -111,7 +111,7 @@ def main() -> None:
 def _run_checks(settings) -> str:
     """Beat's scheduled SMTP and worker checks, once, timed (they wait ~1 s for workers to answer; none run here)."""
     try:
-        from service.monitoring.checks import run_checks
+        from service.ops.monitoring.checks import run_checks
     except ImportError:  # a tree from before the scheduled checks: each scrape asks SMTP and the workers itself
         return "none, each scrape asks SMTP and pings the workers"
     from service.core.db import engine_for

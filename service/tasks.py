@@ -51,7 +51,7 @@ def drain_edition(self, edition_id: int) -> None:
 def dispatch_due() -> None:
     """Beat, every minute: build and start each edition whose send time has come, then set workers on it."""
     from service.delivery.schedule import dispatch
-    from service.monitoring import heartbeats
+    from service.ops.monitoring import heartbeats
 
     settings = get_settings()
     now = utcnow()
@@ -71,7 +71,7 @@ def dispatch_due() -> None:
 def sweep_deliveries() -> None:
     """Beat, every 30 s: recover rows of dead workers, complete finished editions, restart stalled ones."""
     from service.delivery.control import sweep
-    from service.monitoring import heartbeats
+    from service.ops.monitoring import heartbeats
 
     settings = get_settings()
     now = utcnow()
@@ -92,7 +92,7 @@ def sweep_deliveries() -> None:
 @app.task
 def check_health() -> None:
     """Beat, every sweep interval: ask SMTP and the workers, keep the answers for scrapes, dashboard and status."""
-    from service.monitoring.checks import run_checks
+    from service.ops.monitoring.checks import run_checks
 
     settings = get_settings()
     smtp, workers = run_checks(settings, engine_for(settings.effective_database_url), utcnow())

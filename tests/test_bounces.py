@@ -218,7 +218,7 @@ def test_policy_and_delay_reports_never_suppress(db, settings, world_news):
     assert sorted((b.kind, b.review) for b in db.scalars(select(Bounce))) == [("delay", None), ("policy", None)]
     (refused,) = store.policy_refusals(db, since=utcnow() - timedelta(days=1))
     assert (refused.domain, refused.count, refused.status) == ("example.org", 1, "5.7.1"), "counted for ops"
-    from service.monitoring.metrics import render
+    from service.ops.monitoring.metrics import render
 
     assert 'newsletter_policy_refusals{domain="example.org",edition=""} 1.0' in render(settings).decode()
 
@@ -344,7 +344,7 @@ def test_verp_end_to_end(db, settings, world_news, celery_worker, mailbox, newsl
     """Send an edition, take one reader's VERP envelope, feed a DSN for it back in: suppressed, figures updated."""
     from service.core.db import engine_for
     from service.delivery.schedule import send_now
-    from service.monitoring.figures import edition_figures
+    from service.ops.monitoring.figures import edition_figures
     from service.tasks import start_drains
     from tests.support.edition_stories import day_of_stories
     from tests.support.readers import wait_until_complete
@@ -372,7 +372,7 @@ def test_verp_end_to_end(db, settings, world_news, celery_worker, mailbox, newsl
 
 
 def test_metrics_count_bounces_by_kind(settings, db):
-    from service.monitoring.metrics import render
+    from service.ops.monitoring.metrics import render
 
     ingest(db, (FIXTURES / "flufl_dsn_05.eml").read_bytes(), settings=settings, source="cli")
     db.commit()

@@ -17,7 +17,7 @@ from service.core.db import engine_for
 from service.delivery import actions
 from service.mail.links import unsubscribe_url
 from service.models import Delivery, DeliveryStatus, Subscriber, utcnow
-from service.startup import problems
+from service.ops.startup import problems
 from tests.support.edition_stories import day_of_stories
 from tests.support.readers import add_readers, wait_until_complete
 from tests.support.web import confirmed_reader, html_part, text_part

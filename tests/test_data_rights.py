@@ -19,7 +19,7 @@ from service.core.addresses import address_hash
 from service.core.db import engine_for
 from service.delivery import actions
 from service.models import ConsentEvent, Delivery, DeliveryStatus, Subscriber, Subscription, Suppression, utcnow
-from service.monitoring.figures import figures_for
+from service.ops.monitoring.figures import figures_for
 from service.readers.subscribers.jobs import create_import_job, get_import_job
 from tests.support.admin import csrf_of, signed_in
 from tests.support.apps import shared_app

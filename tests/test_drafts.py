@@ -15,8 +15,8 @@ from service.editions.approval import approve
 from service.editions.drafts import awaiting_approval, refresh_drafts
 from service.editions.editing import Editor
 from service.models import Delivery, Edition, EditionStatus
-from service.monitoring.metrics import render as render_metrics
-from service.monitoring.status import snapshot
+from service.ops.monitoring.metrics import render as render_metrics
+from service.ops.monitoring.status import snapshot
 from tests.support.admin import signed_in
 from tests.support.edition_stories import add_story
 from tests.support.readers import add_readers

@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from service.config import REPO_ROOT, get_settings
-from service.demo import load_demo
 from service.editions import DEMO_ORIGIN, build_edition
 from service.lists import DEMO_LIST, get_list
 from service.models import Edition, Feed, Item, Story, as_utc
+from service.ops.demo import load_demo
 from service.stories.feeds.dates import parse_date
 from service.stories.feeds.intake import add_feed, make_client, poll_all
 from service.stories.feeds.names import feed_publisher

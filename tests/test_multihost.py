@@ -34,10 +34,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from service import migrate
 from service.core.db import engine_for, session_factory
 from service.lists import create_list
 from service.models import DeliveryStatus, utcnow
+from service.ops import migrate
 from tests.support.edition_stories import day_of_stories
 from tests.support.faults import Figures, edition_complete, first_log_line, ledger_state, send_edition, wait_for
 from tests.support.lab import HostSmtpServer, NamespacedRedis, PrivatePostgres, start_workers

@@ -16,7 +16,7 @@ from service.core.errors import InvalidInput
 from service.delivery import actions
 from service.editions import build_edition, edition_stories
 from service.lists import get_list
-from service.startup import sending_settings
+from service.ops.startup import sending_settings
 
 app = typer.Typer(help="Daily editions.", no_args_is_help=True)
 
@@ -117,7 +117,7 @@ def _watch(settings, edition_id: int, every: float = 0.5) -> None:
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from service.monitoring.figures import edition_figures
+    from service.ops.monitoring.figures import edition_figures
 
     console = Console(stderr=True, highlight=False)
     with Progress(

@@ -9,14 +9,14 @@ from service.config import get_settings
 
 def run() -> None:
     """Run the whole service (web, worker, beat, SMTP sink) on this machine until Ctrl-C."""
-    from service.devserver import run as run_service
+    from service.ops.devserver import run as run_service
 
     raise typer.Exit(run_service(get_settings()))
 
 
 def web() -> None:
     """Run the web server on HOST:PORT (127.0.0.1:8000 unless set), after checking the database and the broker."""
-    from service.startup import ready_or_exit
+    from service.ops.startup import ready_or_exit
     from service.web.server import serve
 
     serve(ready_or_exit("web", database=True, broker=True))
@@ -25,8 +25,8 @@ def web() -> None:
 def demo() -> None:
     """Load the demo list, story and today's edition (what `make run` does on start); safe to repeat."""
     from service.core.db import session_scope
-    from service.demo import load_demo
-    from service.migrate import upgrade
+    from service.ops.demo import load_demo
+    from service.ops.migrate import upgrade
 
     settings = get_settings()
     upgrade(settings.effective_database_url)  # a fresh DATA_DIR works without a separate `db upgrade`

@@ -9,9 +9,9 @@ from rich.table import Table
 from service.config import get_settings
 from service.core.db import session_scope
 from service.core.errors import InvalidInput
+from service.ops.startup import sending_settings
 from service.readers.subscriptions.lookups import subscriber_by_email
 from service.readers.subscriptions.preferences import shown_status
-from service.startup import sending_settings
 
 app = typer.Typer(help="Subscribers.", no_args_is_help=True)
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from service.config import Settings
-from service.monitoring import metrics
-from service.monitoring.health import readiness
+from service.ops.monitoring import metrics
+from service.ops.monitoring.health import readiness
 
 router = APIRouter()
 

@@ -10,12 +10,12 @@ import threading
 import time
 from pathlib import Path
 
-from service import migrate
 from service.config import REPO_ROOT, ConfigError, Settings
 from service.config.runfile import read_run_file, remove_run_file, run_file_path, write_run_file
 from service.core.db import session_scope
-from service.demo import load_demo
-from service.devconsole import Console, start_relay
+from service.ops import migrate
+from service.ops.demo import load_demo
+from service.ops.devconsole import Console, start_relay
 
 CRASH_GRACE_SECONDS = 1.0  # a process that exits this close to a Ctrl-C was stopped by it, not crashed
 CRASH_TAIL_LINES = 5  # the end of a crashed process's log, shown on the console

@@ -12,14 +12,14 @@ from service.config import Settings
 from service.core.db import session_scope
 from service.editions.drafts import Waiting, awaiting_approval
 from service.models import utcnow
-from service.monitoring import checks as scheduled
-from service.monitoring import failures as failure_list
-from service.monitoring import figures, heartbeats, upcoming
-from service.monitoring.failures import Failure
-from service.monitoring.figures import EditionFigures
-from service.monitoring.health import Check, check_database
-from service.monitoring.queues import QueueReport, Workers, queue_depths
-from service.monitoring.upcoming import NextSend
+from service.ops.monitoring import checks as scheduled
+from service.ops.monitoring import failures as failure_list
+from service.ops.monitoring import figures, heartbeats, upcoming
+from service.ops.monitoring.failures import Failure
+from service.ops.monitoring.figures import EditionFigures
+from service.ops.monitoring.health import Check, check_database
+from service.ops.monitoring.queues import QueueReport, Workers, queue_depths
+from service.ops.monitoring.upcoming import NextSend
 
 STALE_BEAT_TICKS = 3  # beat is "not seen" after this many dispatch intervals without a tick
 

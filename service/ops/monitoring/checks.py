@@ -3,7 +3,7 @@
 A scrape, the dashboard and `newsletter status` read these rows with their age instead of opening an SMTP
 connection and waiting ~1 s for workers to answer a ping. A result older than STALE_INTERVALS intervals is not
 believed: it is reported as down with its age (nobody is running the checks: beat or every worker is gone).
-/readyz still asks live (service.monitoring.health.readiness).
+/readyz still asks live (service.ops.monitoring.health.readiness).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from service.admin.models import HealthCheck
 from service.config import Settings
 from service.models import as_utc
-from service.monitoring.health import Check, check_broker, check_smtp
-from service.monitoring.queues import Workers, workers_online
+from service.ops.monitoring.health import Check, check_broker, check_smtp
+from service.ops.monitoring.queues import Workers, workers_online
 
 T = cast(Table, HealthCheck.__table__)
 SMTP, WORKERS = "smtp", "workers"

@@ -11,7 +11,7 @@ from prometheus_client.registry import Collector
 
 from service.config import Settings
 from service.models import DeliveryStatus
-from service.monitoring.status import Status, snapshot
+from service.ops.monitoring.status import Status, snapshot
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 REFUSALS_DAYS = 7  # newsletter_policy_refusals covers this many days
