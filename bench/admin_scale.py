@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from service.config import Settings
 from service.core.db import engine_for, session_factory
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import utcnow
 from service.ops import migrate
 from service.readers.subscribers.jobs import create_import_job, run_import_job

@@ -108,7 +108,7 @@ def build(settings, database_url: str, readers: int):
     from service.core.db import session_scope
     from service.delivery.message import EditionMail, Recipient
     from service.editions import build_edition
-    from service.lists import DEMO_LIST, create_list
+    from service.lists.rules import DEMO_LIST, create_list
     from service.models import utcnow
     from tests.support.edition_stories import day_of_stories
 

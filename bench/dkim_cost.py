@@ -79,7 +79,7 @@ def main() -> None:
     from service.core.db import session_scope
     from service.delivery.message import EditionMail, Recipient
     from service.editions import build_edition
-    from service.lists import DEMO_LIST, create_list
+    from service.lists.rules import DEMO_LIST, create_list
     from service.models import utcnow
     from service.ops import migrate
     from tests.support.edition_stories import day_of_stories

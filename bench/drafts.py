@@ -41,7 +41,7 @@ def main() -> None:
         from service.editions.audience import send_facts
         from service.editions.drafts import refresh_drafts
         from service.editions.editing import Editor, pin, unpin
-        from service.lists import DEMO_LIST, create_list
+        from service.lists.rules import DEMO_LIST, create_list
         from service.models import utcnow
         from tests.support.edition_stories import day_of_stories
         from tests.support.readers import add_readers

@@ -55,7 +55,7 @@ def main() -> None:
         from service.delivery.message import EditionMail, Recipient
         from service.delivery.schedule import send_now
         from service.editions import build_edition
-        from service.lists import DEMO_LIST, create_list
+        from service.lists.rules import DEMO_LIST, create_list
         from service.models import utcnow
         from service.ops import migrate
         from service.tasks import start_drains

@@ -85,7 +85,7 @@ def setup(settings, database_url: str, readers: int) -> tuple[list[int], int]:
     """Lists a and b, both with `readers` readers and today's edition built: (list ids, a model edition's id)."""
     from service.core.db import session_scope
     from service.editions import build_edition
-    from service.lists import create_list
+    from service.lists.rules import create_list
     from service.models import utcnow
     from tests.support.edition_stories import day_of_stories
 

@@ -234,7 +234,7 @@ def mailbox(smtp_server):
 @pytest.fixture
 def world_news(db):
     """The demo list most tests subscribe to."""
-    from service.lists import DEMO_LIST, create_list
+    from service.lists.rules import DEMO_LIST, create_list
 
     return create_list(db, **DEMO_LIST)
 

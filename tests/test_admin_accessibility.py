@@ -18,7 +18,7 @@ from service.admin.models import AdminRole
 from service.bounces.models import Bounce
 from service.core.db import engine_for
 from service.editions import build_edition
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import Delivery, EditionStatus, Subscriber, utcnow
 from service.readers import suppressions
 from service.readers.subscribers import jobs

@@ -187,7 +187,7 @@ def test_running_the_same_file_again_adds_and_mails_nobody(db, settings, history
 
 def history_list(db):
     """The demo list, as stored."""
-    from service.lists import get_list
+    from service.lists.rules import get_list
 
     return get_list(db, "world-news")
 

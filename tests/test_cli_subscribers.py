@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from service.config import REPO_ROOT
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import Subscriber, Subscription
 from service.readers import suppressions
 from service.readers.subscribers.csv_rows import utf8_lines

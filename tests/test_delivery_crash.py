@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import func, select
 
 from service.core.db import engine_for
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import Delivery, DeliveryStatus, Edition, utcnow
 from tests.support.edition_stories import day_of_stories
 from tests.support.processes import Beat, RedisServer, Worker

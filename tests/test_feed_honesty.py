@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from service.config import REPO_ROOT, get_settings
 from service.editions import DEMO_ORIGIN, build_edition
-from service.lists import DEMO_LIST, get_list
+from service.lists.rules import DEMO_LIST, get_list
 from service.models import Edition, Feed, Item, Story, as_utc
 from service.ops.demo import load_demo
 from service.stories.feeds.dates import parse_date

@@ -18,12 +18,12 @@ from service.config import REPO_ROOT
 from service.core.addresses import normalise_address, wire_address
 from service.core.errors import InvalidAddress
 from service.delivery.message import EditionMail, Recipient
+from service.editions.rendering import edition_message
 from service.mail import emails
 from service.mail.headers import UnsafeHeader, address_line
 from service.mail.safety import email_package_is_safe
 from service.mail.smtp import wire_bytes
 from service.models import Subscriber
-from service.rendering import edition_message
 from tests.support.edition_stories import built_edition
 
 INJECTION = "=?utf-8?q?Ann=0D=0AReply-To:_attacker@evil.example?="

@@ -30,7 +30,7 @@ from service.core.logs import configure_logging
 from service.delivery.schedule import send_now
 from service.delivery.sender import drain
 from service.editions import send_moment
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import Subscriber, Subscription, SubscriptionStatus, utcnow
 from service.ops.monitoring import figures, heartbeats, metrics, upcoming
 from service.ops.monitoring.checks import SMTP, WORKERS, interval, last_results, run_checks

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from service.core.db import session_factory
 from service.editions import build_edition, edition_stories
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import Feed, Item, Story
 from service.stories.clustering import ItemText
 from service.stories.feeds.intake import add_feed, make_client, poll_all

@@ -35,7 +35,7 @@ import pytest
 import redis
 
 from service.core.db import engine_for, session_factory
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import DeliveryStatus, utcnow
 from service.ops import migrate
 from tests.support.edition_stories import day_of_stories

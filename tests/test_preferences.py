@@ -7,7 +7,7 @@ from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from service.core.tokens import Purpose, make_token
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.mail import links
 from service.models import Subscriber, as_utc, utcnow
 from tests.support.web import confirmed_reader, csrf_from, link_path, statuses

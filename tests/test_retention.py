@@ -23,7 +23,7 @@ from service.core.errors import InvalidInput
 from service.delivery import control, reply_counts, retention
 from service.delivery.schedule import send_now
 from service.delivery.sender import drain
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import Delivery, Edition, EditionStatus, Subscriber, utcnow
 from service.ops import migrate
 from service.ops.monitoring import figures, metrics

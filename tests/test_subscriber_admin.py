@@ -15,7 +15,7 @@ from service.admin.models import AuditEntry
 from service.core.addresses import address_hash
 from service.core.db import engine_for
 from service.core.errors import InvalidInput, UnknownPage
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import Base, ConsentEvent, Delivery, Edition, Subscriber, Subscription, utcnow
 from service.readers.subscribers import actions
 from service.readers.subscribers.detail import find_subscriber_by_email, subscriber_detail

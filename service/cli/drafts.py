@@ -20,7 +20,7 @@ def _change(list_slug: str, day: str | None, run: Callable) -> None:
     from service.cli.editions import _day
     from service.delivery import actions
     from service.editions.editing import Editor
-    from service.lists import get_list
+    from service.lists.rules import get_list
 
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
@@ -128,7 +128,7 @@ def approve(list_slug: str = LIST, day: str = DATE, version: int = VERSION) -> N
 def send_mode(list_slug: str = LIST, mode: str = typer.Argument(..., help="auto or hold")) -> None:
     """Send the list's editions by themselves at the send time (auto), or hold each until approved (hold)."""
     from service.editions.drafts import set_send_mode
-    from service.lists import get_list
+    from service.lists.rules import get_list
 
     with session_scope(get_settings().effective_database_url) as session:
         changed = set_send_mode(session, get_list(session, list_slug), mode.strip().lower(), CLI_ADMIN.name)

@@ -15,7 +15,7 @@ from service.core.db import session_scope
 from service.core.errors import InvalidInput
 from service.delivery import actions
 from service.editions import build_edition, edition_stories
-from service.lists import get_list
+from service.lists.rules import get_list
 from service.ops.startup import sending_settings
 
 app = typer.Typer(help="Daily editions.", no_args_is_help=True)

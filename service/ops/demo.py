@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from service.config import REPO_ROOT, Settings
 from service.editions import DEMO_ORIGIN, build_edition
-from service.lists import DEMO_LIST, ensure_demo_list, get_list
+from service.lists.rules import DEMO_LIST, ensure_demo_list, get_list
 from service.models import Edition
 from service.stories.files import import_story_files
 

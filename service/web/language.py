@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.core.db import session_factory
 from service.i18n import templating
 from service.i18n.locales import DEFAULT, LANGUAGES, negotiate
-from service.lists import site_languages
+from service.lists.rules import site_languages
 from service.models import MailingList, Subscriber, SubscriptionStatus
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from service.admin import audit
 from service.core.addresses import address_hash, normalise_address
 from service.core.errors import InvalidInput, UnknownPage
 from service.delivery import ledger
-from service.lists import get_list
+from service.lists.rules import get_list
 from service.models import ConsentEvent, Subscriber, Subscription, SubscriptionStatus, utcnow
 from service.readers import suppressions
 from service.readers.suppressions import SuppressionPage, SuppressionRow

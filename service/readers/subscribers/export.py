@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.lists import get_list
+from service.lists.rules import get_list
 from service.models import Subscriber, Subscription, utcnow
 from service.readers.subscribers.search import check_status, status_condition, status_of
 

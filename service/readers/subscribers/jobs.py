@@ -16,7 +16,7 @@ from service.admin.models import ImportJob, ImportStatus
 from service.config import Settings
 from service.core.db import session_factory
 from service.core.errors import InvalidInput, UnknownPage
-from service.lists import get_list
+from service.lists.rules import get_list
 from service.models import MailingList, utcnow
 from service.readers.subscribers.csv_rows import utf8_lines
 from service.readers.subscribers.export import csv_line

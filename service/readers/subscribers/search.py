@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.core.errors import InvalidInput
-from service.lists import get_list
+from service.lists.rules import get_list
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus, as_utc, utcnow
 
 STATUSES = ("unconfirmed", "confirmed", "paused", "unsubscribed")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from service.core.addresses import normalise_address
 from service.core.errors import InvalidInput, UnknownList
 from service.i18n.locales import N_
-from service.lists import SLUG
+from service.lists.rules import SLUG
 from service.models import MailingList, Subscriber, Subscription
 
 

@@ -15,7 +15,7 @@ from service.branding.colours import contrast_with_white
 from service.branding.edits import save_list_branding, save_site_branding
 from service.branding.logos import logo_version
 from service.core.errors import InvalidInput
-from service.lists import get_list
+from service.lists.rules import get_list
 from service.models import MailingList
 from service.readers.subscriptions.lookups import all_lists
 from service.web.admin.auth import CurrentAdmin

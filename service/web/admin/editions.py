@@ -16,7 +16,7 @@ from service.editions import get_edition, send_moment
 from service.editions.audience import send_facts
 from service.editions.drafts import SEND_MODES, is_held
 from service.editions.view import draft_view
-from service.lists import lists_with_readers
+from service.lists.rules import lists_with_readers
 from service.models import Edition, EditionStatus, MailingList, utcnow
 from service.ops.monitoring.failures import recent_failures
 from service.ops.monitoring.figures import EditionFigures, edition_figures, figures_for

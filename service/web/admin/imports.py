@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from service import lists as list_rules
 from service.admin import audit
 from service.admin.models import ImportJob, ImportStatus
 from service.core.errors import InvalidInput, ServiceUnavailable, UnknownList
+from service.lists import rules as list_rules
 from service.models import MailingList
 from service.readers.subscribers import jobs
 from service.web.admin.auth import CurrentAdmin

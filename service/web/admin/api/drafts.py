@@ -16,7 +16,7 @@ from service.editions import approval, editing, wording
 from service.editions.audience import send_facts
 from service.editions.drafts import open_draft, set_send_mode
 from service.editions.view import draft_view
-from service.lists import SLUG
+from service.lists.rules import SLUG
 from service.models import Edition, utcnow
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 from service.web.admin.edition_actions import drain_starter, list_today

@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from service import lists as list_rules
 from service.core.errors import InvalidInput
+from service.lists import rules as list_rules
 from service.readers.subscribers import jobs
 from service.web.admin.api.subscribers import Id
 from service.web.admin.auth import CurrentAdmin
