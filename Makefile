@@ -39,7 +39,7 @@ compile-catalogs: $(COMPILED)
 
 ## After changing a translatable text: extract it again, and merge it into every language's .po for translating.
 catalogs: install
-	$(BIN)/python -m service.i18n.catalogs
+	$(BIN)/python -m service.ops.catalogs
 
 install: $(VENV)/.installed $(COMPILED)
 

@@ -21,7 +21,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.config import Settings
+from service.core.config import Settings
 from service.core.db import engine_for, session_factory
 from service.lists.rules import create_list
 from service.models import utcnow

@@ -153,7 +153,7 @@ def run(args, postfix: Tools, folder: Path) -> str:
     sink = Sink(postfix, folder)
     database_url = fresh_database(args.database)
     os.environ.update(service_env(args, database_url, sink.url, str(folder)))
-    from service.config import get_settings
+    from service.core.config import get_settings
     from service.core.db import engine_for, session_scope
     from service.delivery.schedule import send_now
     from service.models import MailingList, utcnow
@@ -235,7 +235,7 @@ def limit(args, postfix: Tools, folder: Path) -> str:
     sink = Sink(postfix, folder)
     database_url = fresh_database(args.database)
     os.environ.update(service_env(args, database_url, sink.url, str(folder)))
-    from service.config import get_settings
+    from service.core.config import get_settings
     from service.core.db import engine_for
 
     get_settings.cache_clear()

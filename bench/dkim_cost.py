@@ -75,7 +75,7 @@ def main() -> None:
     )
     import dkim
 
-    from service.config import load_settings
+    from service.core.config import load_settings
     from service.core.db import session_scope
     from service.delivery.message import EditionMail, Recipient
     from service.editions import build_edition

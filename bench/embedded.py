@@ -50,7 +50,7 @@ def main() -> None:
         for key in ("DATABASE_URL", "BROKER_URL", "REDIS_URL"):
             os.environ.pop(key, None)
         os.environ.update(env)
-        from service.config import get_settings
+        from service.core.config import get_settings
         from service.core.db import engine_for, session_scope
         from service.delivery.message import EditionMail, Recipient
         from service.delivery.schedule import send_now

@@ -61,7 +61,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-metrics-") as folder:
         database_url = fresh_database(args.database)
         os.environ.update(service_env(args, database_url, "smtp://127.0.0.1:1", folder))
-        from service.config import get_settings
+        from service.core.config import get_settings
         from service.core.db import engine_for, session_scope
         from service.delivery.control import sweep
         from service.delivery.reply_counts import count_rows

@@ -45,7 +45,7 @@ def main() -> None:
         sink = Sink(tools(CACHE), Path(folder))
         database_url = fresh_database(args.database)
         os.environ.update(service_env(args, database_url, sink.url, folder))
-        from service.config import get_settings
+        from service.core.config import get_settings
         from service.core.db import session_scope
         from service.delivery import sender
         from service.delivery.schedule import send_now

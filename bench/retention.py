@@ -200,7 +200,7 @@ def main() -> None:
         database_url = fresh_database(args.database)
         env = {**service_env(args, database_url, sink.url, folder), "SEND_PARALLELISM": str(args.workers)}
         os.environ.update(env)
-        from service.config import get_settings
+        from service.core.config import get_settings
         from service.core.db import engine_for
 
         get_settings.cache_clear()

@@ -7,8 +7,8 @@ import logging
 
 from celery.signals import worker_ready
 
-from service.config import get_settings
 from service.core.celery_app import app
+from service.core.config import get_settings
 from service.core.db import DATABASE_UNREACHABLE, engine_for, session_scope
 from service.models import utcnow
 from service.readers.tasks import CeleryNotifier
@@ -146,7 +146,7 @@ def poll_bounces() -> None:
 def poll_feeds() -> None:
     """Beat, every FEED_POLL_INTERVAL_SECONDS: take in every feed's new items, then reassemble the coming drafts."""
     from service.editions.drafts import refresh_drafts  # one broken feed stops neither the others nor the drafts
-    from service.stories.feeds.fetch import shown_url
+    from service.models.stories import shown_url
     from service.stories.feeds.intake import poll_all
     from service.stories.items import clusterer_from
 

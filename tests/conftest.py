@@ -13,10 +13,10 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from service.config import REPO_ROOT, Settings, get_settings
+from service.core.config import REPO_ROOT, Settings, get_settings
 from service.core.db import engine_for, session_factory
-from service.models import Base
 from service.ops import migrate
+from service.ops.schema import Base
 from tests.support.processes import Worker
 from tests.support.smtp import RecordingSmtpServer
 

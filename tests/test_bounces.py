@@ -18,8 +18,8 @@ from service.bounces.models import Bounce
 from service.bounces.policy import Action, BounceKind, FailureKind, classify_reply, classify_report, soft_score
 from service.bounces.process import bounce_score, ingest
 from service.bounces.verp import Verp, signed_message_id
-from service.config import REPO_ROOT
 from service.core.addresses import address_hash
+from service.core.config import REPO_ROOT
 from service.models import Subscriber, SubscriptionStatus, utcnow
 from service.readers import suppressions
 from service.readers.subscribers.detail import subscriber_detail

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from service.admin.models import AuditEntry
 from service.branding.models import BrandLogo, SiteBranding
-from service.config import Settings
+from service.core.config import Settings
 from service.lists.rules import create_list
 from service.readers.subscriptions.lookups import all_lists
 from tests.support.admin import csrf_of, signed_in

@@ -8,7 +8,7 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from service.config import REPO_ROOT
+from service.core.config import REPO_ROOT
 from service.lists.rules import create_list
 from service.models import Subscriber, Subscription
 from service.readers import suppressions

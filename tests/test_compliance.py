@@ -12,7 +12,7 @@ from sqlalchemy import select
 from service import tasks
 from service.bounces.policy import classify_complaint
 from service.bounces.process import apply as apply_verdict
-from service.config import EXAMPLE_POSTAL_ADDRESS, load_settings
+from service.core.config import EXAMPLE_POSTAL_ADDRESS, load_settings
 from service.core.db import engine_for
 from service.delivery import actions
 from service.mail.links import unsubscribe_url

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from service import tasks
 from service.admin.models import AdminRole, AuditEntry, ImportStatus
-from service.config import REPO_ROOT
 from service.core.addresses import address_hash
+from service.core.config import REPO_ROOT
 from service.core.db import engine_for
 from service.delivery import actions
 from service.models import ConsentEvent, Delivery, DeliveryStatus, Subscriber, Subscription, Suppression, utcnow

@@ -154,7 +154,7 @@ def test_admin_sends_and_watches_an_edition_from_the_command_line(
     import subprocess
     import sys
 
-    from service.config import REPO_ROOT
+    from service.core.config import REPO_ROOT
 
     def newsletter(*args: str) -> str:
         """Run the CLI as an admin would, in its own process."""

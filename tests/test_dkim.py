@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from service import tasks
-from service.config import ConfigError, load_settings
+from service.core.config import ConfigError, load_settings
 from service.core.db import engine_for
 from service.delivery.message import EditionMail, Recipient
 from service.delivery.schedule import send_now

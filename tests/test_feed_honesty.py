@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service.config import REPO_ROOT, get_settings
+from service.core.config import REPO_ROOT, get_settings
 from service.editions import DEMO_ORIGIN, build_edition
 from service.lists.rules import DEMO_LIST, get_list
 from service.models import Edition, Feed, Item, Story, as_utc

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from service.admin import api_tokens
 from service.admin.models import AdminRole
-from service.config import REPO_ROOT
+from service.core.config import REPO_ROOT
 from service.core.errors import InvalidInput
 from service.models import Feed
 from service.stories.feeds import intake as feeds

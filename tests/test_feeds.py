@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service.config import REPO_ROOT, get_settings
+from service.core.config import REPO_ROOT, get_settings
 from service.models import Feed, Item, Story
 from service.stories.feeds.intake import add_feed, make_client, poll_all
 from service.stories.items import clusterer_from

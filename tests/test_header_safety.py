@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from service.config import REPO_ROOT
 from service.core.addresses import normalise_address, wire_address
+from service.core.config import REPO_ROOT
 from service.core.errors import InvalidAddress
 from service.delivery.message import EditionMail, Recipient
 from service.editions.rendering import edition_message

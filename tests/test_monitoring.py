@@ -22,9 +22,9 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from service.admin.models import HealthCheck
-from service.config import get_settings
 from service.core.celery_app import app as celery_app
 from service.core.celery_app import celery_config
+from service.core.config import get_settings
 from service.core.db import engine_for
 from service.core.logs import configure_logging
 from service.delivery.schedule import send_now

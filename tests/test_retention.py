@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from service.bounces import store as bounce_store
 from service.bounces.models import Bounce
-from service.config import ConfigError, load_settings
 from service.core.addresses import address_hash
 from service.core.celery_app import beat_schedule
+from service.core.config import ConfigError, load_settings
 from service.core.db import engine_for
 from service.core.errors import InvalidInput
 from service.delivery import control, reply_counts, retention

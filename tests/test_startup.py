@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.config import REPO_ROOT, Settings
+from service.core.config import REPO_ROOT, Settings
 from tests.support.smtp import free_port
 
 pytestmark = pytest.mark.processes

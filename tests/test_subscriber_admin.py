@@ -16,7 +16,8 @@ from service.core.addresses import address_hash
 from service.core.db import engine_for
 from service.core.errors import InvalidInput, UnknownPage
 from service.lists.rules import create_list
-from service.models import Base, ConsentEvent, Delivery, Edition, Subscriber, Subscription, utcnow
+from service.models import ConsentEvent, Delivery, Edition, Subscriber, Subscription, utcnow
+from service.ops.schema import Base
 from service.readers.subscribers import actions
 from service.readers.subscribers.detail import find_subscriber_by_email, subscriber_detail
 from service.readers.subscribers.export import export_csv

@@ -5,8 +5,8 @@ from itertools import permutations
 import pytest
 from pydantic import ValidationError
 
-from service.config import ConfigError, Settings, SmtpTarget
 from service.core.addresses import normalise_address
+from service.core.config import ConfigError, Settings, SmtpTarget
 from service.core.errors import InvalidAddress, InvalidToken
 from service.core.tokens import Purpose, make_token, read_token
 

@@ -13,7 +13,7 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from service.config import ConfigError, Settings
+from service.core.config import ConfigError, Settings
 from service.core.db import session_scope
 
 log = logging.getLogger(__name__)

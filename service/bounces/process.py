@@ -18,8 +18,8 @@ from service.bounces import store
 from service.bounces.authenticate import Held, prove, reader_for
 from service.bounces.parse import Parsed, Report, parse
 from service.bounces.policy import Action, BounceKind, Verdict, over_threshold, soft_score
-from service.config import Settings
 from service.core.addresses import address_hash
+from service.core.config import Settings
 from service.delivery import refusals
 from service.models import utcnow
 from service.readers.subscriptions.consent import ConsentContext

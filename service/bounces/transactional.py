@@ -7,7 +7,7 @@ import smtplib
 
 from service.bounces.policy import Action, classify_reply
 from service.bounces.verp import Verp
-from service.config import Settings
+from service.core.config import Settings
 from service.core.db import session_scope
 from service.readers.suppressions import suppress
 

@@ -2,7 +2,7 @@
 
 import typer
 
-from service.config import get_settings
+from service.core.config import get_settings
 from service.ops import migrate
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from service.admin.identity import CLI_ADMIN
-from service.config import get_settings
+from service.core.config import get_settings
 from service.core.db import session_scope
 from service.core.errors import InvalidInput
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from service.admin import audit
 from service.admin.identity import CLI_ADMIN
 from service.cli.drafts import COMMANDS
-from service.config import get_settings
+from service.core.config import get_settings
 from service.core.db import session_scope
 from service.core.errors import InvalidInput
 from service.delivery import actions

@@ -7,11 +7,11 @@ from rich.table import Table
 
 from service.admin import audit
 from service.admin.identity import CLI_ADMIN
-from service.config import get_settings
+from service.core.config import get_settings
 from service.core.db import session_scope
 from service.models import utcnow
+from service.models.stories import shown_url
 from service.stories.feeds import intake as feed_rules
-from service.stories.feeds.fetch import shown_url
 from service.stories.feeds.status import freshness, publisher_of
 
 app = typer.Typer(help="RSS and Atom feeds that stories are taken in from.", no_args_is_help=True)

@@ -2,7 +2,7 @@
 
 import typer
 
-from service.config import get_settings
+from service.core.config import get_settings
 from service.core.db import engine_for
 from service.models import utcnow
 

@@ -7,7 +7,7 @@ from rich.table import Table
 
 from service.admin import audit
 from service.admin.identity import CLI_ADMIN
-from service.config import get_settings
+from service.core.config import get_settings
 from service.core.db import session_scope
 from service.editions.drafts import AUTO, check_send_mode, set_send_mode
 from service.lists import rules as list_rules

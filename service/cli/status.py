@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from service.config import get_settings
+from service.core.config import get_settings
 from service.ops.monitoring.status import Status, snapshot
 
 

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from service.config import get_settings
+from service.core.config import get_settings
 from service.core.db import session_scope
 from service.core.errors import UnknownPage
 from service.stories import recent_stories, story_as_json

@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from service.config import get_settings
+from service.core.config import get_settings
 from service.core.db import session_scope
 from service.core.errors import InvalidInput
 from service.ops.startup import sending_settings

@@ -6,7 +6,7 @@ from celery import Celery
 from celery.schedules import crontab
 from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_init
 
-from service.config import Settings, get_settings
+from service.core.config import Settings, get_settings
 
 
 def beat_schedule(settings: Settings) -> dict:

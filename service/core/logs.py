@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import IO
 
-from service.config import Settings
+from service.core.config import Settings
 
 edition_id: ContextVar[int | None] = ContextVar("edition_id", default=None)
 delivery_id: ContextVar[int | None] = ContextVar("delivery_id", default=None)

@@ -11,8 +11,8 @@ from email.message import EmailMessage
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from service.config import Settings
 from service.core.addresses import normalise_address
+from service.core.config import Settings
 from service.core.db import engine_for
 from service.core.errors import InvalidInput, ServiceUnavailable, UnknownList, UnknownPage
 from service.delivery import control

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from service.bounces.policy import Action, FailureKind, Verdict
 from service.bounces.verp import Verp
-from service.config import Settings
+from service.core.config import Settings
 from service.core.logs import delivery_id as delivery_context
 from service.delivery import ledger, outgoing, planning
 from service.delivery.ledger import Claimed, Outcome

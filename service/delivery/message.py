@@ -21,8 +21,8 @@ from email.utils import formatdate
 
 from service.branding.brand import brand_of
 from service.branding.brand import sender as branded_sender
-from service.config import Settings
 from service.core.addresses import wire_address
+from service.core.config import Settings
 from service.editions.rendering import edition_message_id, placeholders
 from service.mail import links
 from service.mail.dkim import signer_for

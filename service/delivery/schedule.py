@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.config import Settings
+from service.core.config import Settings
 from service.core.db import engine_for, session_scope
 from service.delivery import control
 from service.editions import build_edition, get_edition, send_moment

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Connection, Engine
 
 from service.bounces.verp import Verp
-from service.config import Settings
+from service.core.config import Settings
 from service.core.db import engine_for, session_scope
 from service.core.logs import log_context
 from service.delivery import control, ledger, ledger_status

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from service.admin import audit
-from service.config import Settings
+from service.core.config import Settings
 from service.core.errors import Conflict
 from service.editions import reassemble
 from service.editions.editing import Editor, Outcome, open_for_edit

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.config import Settings
+from service.core.config import Settings
 from service.editions.selection import select_stories
 from service.models import Edition, MailingList, Story
 

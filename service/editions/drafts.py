@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.admin import audit
-from service.config import Settings
+from service.core.config import Settings
 from service.core.errors import InvalidInput
 from service.editions import build_edition, get_edition, reassemble, send_moment
 from service.models import Edition, EditionStatus, MailingList

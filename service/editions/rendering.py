@@ -13,7 +13,7 @@ import css_inline
 
 from service.bounces.verp import signed_message_id
 from service.branding.brand import brand_of, sender
-from service.config import Settings
+from service.core.config import Settings
 from service.i18n.formats import joined, long_date
 from service.i18n.locales import DEFAULT
 from service.i18n.templating import translate, translate_plural

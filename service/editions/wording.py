@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from service.config import Settings
+from service.core.config import Settings
 from service.core.errors import InvalidInput
 from service.editions import Choices
 from service.editions.editing import Editor, Outcome, in_edition, open_for_edit, save, story_or_error

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.core.errors import InvalidInput, UnknownList
+from service.core.fields import clean_name, clean_timezone
 from service.i18n.locales import LANGUAGES, list_language
 from service.models import ListCategory, MailingList, Subscription, SubscriptionStatus, utcnow
-from service.readers.subscriptions.fields import clean_name, clean_timezone
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")  # used in OpenAPI patterns too: check with fullmatch
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not text; PostgreSQL refuses NUL outright

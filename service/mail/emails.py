@@ -16,7 +16,7 @@ from mjml import mjml2html
 
 from service.branding.brand import brand_for_lists, brand_of, configured_brand
 from service.branding.brand import sender as branded_sender
-from service.config import Settings
+from service.core.config import Settings
 from service.i18n.formats import joined
 from service.i18n.locales import DEFAULT, LANGUAGES, negotiate
 from service.i18n.templating import localise, translate

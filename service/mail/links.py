@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from service.config import Settings
+from service.core.config import Settings
 from service.core.tokens import Purpose, make_token
 
 

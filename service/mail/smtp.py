@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 
-from service.config import SmtpTarget
+from service.core.config import SmtpTarget
 from service.mail.headers import PreparedHeader
 
 

@@ -3,7 +3,7 @@
 from alembic import context
 
 from service.core.db import engine_for
-from service.models import Base
+from service.ops.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

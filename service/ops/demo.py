@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.config import REPO_ROOT, Settings
+from service.core.config import REPO_ROOT, Settings
 from service.editions import DEMO_ORIGIN, build_edition
 from service.lists.rules import DEMO_LIST, ensure_demo_list, get_list
 from service.models import Edition

@@ -10,8 +10,8 @@ import threading
 import time
 from pathlib import Path
 
-from service.config import REPO_ROOT, ConfigError, Settings
-from service.config.runfile import read_run_file, remove_run_file, run_file_path, write_run_file
+from service.core.config import REPO_ROOT, ConfigError, Settings
+from service.core.config.runfile import read_run_file, remove_run_file, run_file_path, write_run_file
 from service.core.db import session_scope
 from service.ops import migrate
 from service.ops.demo import load_demo

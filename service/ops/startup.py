@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from service.config import ConfigError, Settings, get_settings, redact_url
-from service.config.strength import dkim_warnings
+from service.core.config import ConfigError, Settings, get_settings, redact_url
+from service.core.config.strength import dkim_warnings
 
 
 def _first_line(error: BaseException) -> str:

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass
 from sqlalchemy.orm import Session
 
 from service.core.addresses import normalise_address
+from service.core.fields import clean_name, clean_timezone
 from service.readers.subscriptions.consent import ConsentContext
-from service.readers.subscriptions.fields import clean_name, clean_timezone
 from service.readers.subscriptions.joining import Notifier, SubscribeResult, add_subscriptions
 from service.readers.subscriptions.lookups import lists_by_slug
 

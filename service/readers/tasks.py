@@ -10,8 +10,8 @@ from functools import lru_cache
 
 from sqlalchemy.exc import OperationalError as DatabaseBusy  # SQLite's "database is locked", a dropped connection
 
-from service.config import get_settings
 from service.core.celery_app import app
+from service.core.config import get_settings
 from service.core.db import session_scope
 from service.mail import smtp
 from service.readers.subscribers.owed import confirmation_owed, data_link_owed, welcomes_owed

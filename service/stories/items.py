@@ -12,7 +12,7 @@ from functools import lru_cache
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from service.config import Settings
+from service.core.config import Settings
 from service.models import Item, Story, as_utc, utcnow
 from service.stories.clustering import Clusterer, ItemText, NewStory, get_clusterer, representative_title, story_points
 

@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.config import Settings, get_settings
+from service.core.config import Settings, get_settings
 from service.core.errors import ServiceError, UnknownPage
 from service.core.ratelimit import FailureThrottle, LoginThrottle, SubscribeLimiter
 from service.i18n.locales import N_

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 
-from service.config import Settings
+from service.core.config import Settings
 from service.core.errors import ServiceError
 from service.i18n.locales import N_
 

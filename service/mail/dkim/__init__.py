@@ -6,11 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from service.config.dkim_keys import DkimKey, DkimSettingError, keys_for, load_keys
+from service.core.config.dkim_keys import DkimKey, DkimSettingError, keys_for, load_keys
 from service.mail.dkim.signer import SIGNED, Prepared, Signer, body_hash
 
 if TYPE_CHECKING:
-    from service.config import Settings
+    from service.core.config import Settings
 
 __all__ = ["SIGNED", "DkimKey", "DkimSettingError", "Prepared", "Signer", "body_hash", "keys_for", "signer_for"]
 

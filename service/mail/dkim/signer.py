@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils
 
-from service.config.dkim_keys import DkimKey
+from service.core.config.dkim_keys import DkimKey
 from service.mail.dkim.canonical import CRLF, header_map, relaxed_body, relaxed_header
 
 # What h= covers when present (RFC 6376 5.4.1, plus RFC 8058's List-Unsubscribe-Post, which must be signed

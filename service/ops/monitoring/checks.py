@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from service.admin.models import HealthCheck
-from service.config import Settings
+from service.core.config import Settings
 from service.models import as_utc
 from service.ops.monitoring.health import Check, check_broker, check_smtp
 from service.ops.monitoring.queues import Workers, workers_online

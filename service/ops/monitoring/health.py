@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import text
 
-from service.config import Settings
+from service.core.config import Settings
 from service.ops.monitoring.queues import TIMEOUT, broker_kind
 
 SMTP_TIMEOUT = 2.0

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from service.admin.models import Heartbeat
-from service.config import Settings
+from service.core.config import Settings
 from service.models import as_utc, utcnow
 
 H = cast(Table, Heartbeat.__table__)

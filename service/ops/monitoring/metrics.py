@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from service.config import Settings
+from service.core.config import Settings
 from service.models import DeliveryStatus
 from service.ops.monitoring.status import Status, snapshot
 

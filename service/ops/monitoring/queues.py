@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from service.config import Settings, redact_url
+from service.core.config import Settings, redact_url
 
 REDIS_PRIORITY_SEP = "\x06\x16"  # kombu's Redis transport keeps priorities 3, 6, 9 in sub-lists named like this
 REDIS_PRIORITY_STEPS = (3, 6, 9)

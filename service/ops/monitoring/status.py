@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from service.config import Settings
+from service.core.config import Settings
 from service.core.db import session_scope
 from service.editions.drafts import Waiting, awaiting_approval
 from service.models import utcnow

@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session
 
 from service.core.addresses import normalise_address
 from service.core.errors import InvalidInput, UnknownList
+from service.core.fields import clean_name, clean_timezone
 from service.i18n.locales import N_
-from service.readers.subscriptions.fields import clean_name, clean_timezone
 from service.readers.subscriptions.lookups import lists_by_slug
 
 

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from service.bounces.transactional import envelope_from, handle_refusal
-from service.config import Settings
 from service.core.addresses import address_hash
+from service.core.config import Settings
 from service.core.db import session_scope
 from service.mail import emails, smtp
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus

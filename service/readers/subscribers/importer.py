@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from service.core.addresses import normalise_address
 from service.core.errors import InvalidInput
+from service.core.fields import clean_name, clean_timezone
 from service.models import MailingList, utcnow
 from service.readers.subscribers.csv_rows import data_rows
 from service.readers.subscribers.import_batch import CheckedRow, ImportBatch, ImportReport
-from service.readers.subscriptions.fields import clean_name, clean_timezone
 
 BATCH = 5000  # rows per transaction: big enough for set-based writes, small enough to show progress
 CONFIRMATION_BATCH = 200  # subscribers per confirmation task (one SMTP connection each)

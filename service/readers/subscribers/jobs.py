@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service.admin import audit
 from service.admin.models import ImportJob, ImportStatus
-from service.config import Settings
+from service.core.config import Settings
 from service.core.db import session_factory
 from service.core.errors import InvalidInput, UnknownPage
 from service.lists.rules import get_list

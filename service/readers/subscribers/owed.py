@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.config import Settings
+from service.core.config import Settings
 from service.mail import emails
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus
 from service.readers.suppressions import is_suppressed

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from service.core.errors import InvalidInput
+from service.core.fields import clean_name, clean_timezone
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus, as_utc, utcnow
 from service.readers.subscriptions.consent import ConsentContext, record_consent
-from service.readers.subscriptions.fields import clean_name, clean_timezone
 from service.readers.subscriptions.joining import add_subscriptions
 from service.readers.subscriptions.lookups import lists_by_slug, subscriptions_by_list
 

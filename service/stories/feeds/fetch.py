@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from service.models.stories import shown_url
+
 log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 10.0
@@ -223,11 +225,3 @@ def _reason(error: httpx.HTTPError, url: str) -> str:
     if isinstance(error, httpx.ConnectError):
         return "could not connect"
     return "the connection failed"
-
-
-def shown_url(url: str) -> str:
-    """A feed URL as people see it: any user:password@ in it replaced by ***@."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from service.core.errors import InvalidInput, UnknownPage
 from service.models import Feed, utcnow
+from service.models.stories import shown_url
 from service.stories.clustering import Clusterer
-from service.stories.feeds.fetch import FeedError, address_problem, fetch, make_client, shown_url
+from service.stories.feeds.fetch import FeedError, address_problem, fetch, make_client
 from service.stories.feeds.items import detail_text, feed_content
 from service.stories.feeds.status import note_newest, set_publisher, set_site_name
 from service.stories.items import ingest_items

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 if TYPE_CHECKING:
-    from service.config.settings import Settings
+    from service.core.config.settings import Settings
 
 MIN_RSA_BITS = 1024  # RFC 8301: verifiers must refuse smaller keys; 2048 is what we generate and recommend
 _SELECTOR = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?)*$")

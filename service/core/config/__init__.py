@@ -6,15 +6,9 @@ from functools import lru_cache
 
 from pydantic import ValidationError
 
-from service.config.errors import ConfigError, describe_validation_error
-from service.config.settings import (
-    DEV_SECRET_FILE,
-    EXAMPLE_POSTAL_ADDRESS,
-    REPO_ROOT,
-    SECRET_SETTINGS,
-    Settings,
-)
-from service.config.smtp_target import SmtpTarget, redact_url
+from service.core.config.errors import ConfigError, describe_validation_error
+from service.core.config.settings import DEV_SECRET_FILE, EXAMPLE_POSTAL_ADDRESS, REPO_ROOT, SECRET_SETTINGS, Settings
+from service.core.config.smtp_target import SmtpTarget, redact_url
 
 __all__ = [
     "DEV_SECRET_FILE",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from service.config.settings import Settings
+    from service.core.config.settings import Settings
 
 LENIENT_ENVIRONMENTS = ("development", "test")
 MIN_SECRET_LENGTH = 32
@@ -60,7 +60,7 @@ def dkim_warnings(settings: Settings) -> list[str]:
     """A weak but working DKIM key: receivers still accept 1024 bits today, but Gmail and others ask for 2048."""
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from service.config.dkim_keys import keys_for
+    from service.core.config.dkim_keys import keys_for
 
     return [
         f"DKIM_PRIVATE_KEY: the RSA key has only {key.private_key.key_size} bits; use {RECOMMENDED_RSA_BITS} "

@@ -11,18 +11,11 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from service.config.smtp_target import SmtpTarget
-from service.config.strength import secret_problems
-from service.config.value_rules import (
-    AccentColour,
-    ClusteringMethod,
-    DatabaseUrl,
-    PlainName,
-    RateLimit,
-    TimeOfDay,
-)
+from service.core.config.smtp_target import SmtpTarget
+from service.core.config.strength import secret_problems
+from service.core.config.value_rules import AccentColour, ClusteringMethod, DatabaseUrl, PlainName, RateLimit, TimeOfDay
 
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[3]  # service/core/config/settings.py
 DEV_SECRET_FILE = "secret_key"  # under DATA_DIR: development's own random key, made once
 EXAMPLE_POSTAL_ADDRESS = "Newsletter Ltd, 1 Example Street, London, United Kingdom"  # development's stand-in
 SECRET_SETTINGS = (
@@ -142,7 +135,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """A running `newsletter run`'s PORT and BASE_URL (DATA_DIR/run.env) come after the environment, before .env."""
-        from service.config.runfile import RunFileSource
+        from service.core.config.runfile import RunFileSource
 
         run_file = RunFileSource(settings_cls, init_settings, env_settings, dotenv_settings)
         return init_settings, env_settings, run_file, dotenv_settings, file_secret_settings
@@ -194,7 +187,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _dkim_keys_load(self) -> Settings:
         """A missing, unreadable or unaligned key stops startup with one line, not the first send with a traceback."""
-        from service.config.dkim_keys import keys_for
+        from service.core.config.dkim_keys import keys_for
 
         keys_for(self)
         return self

@@ -10,7 +10,7 @@ from pydantic import AfterValidator
 
 def readable_accent(value: str) -> str:
     """A colour that white button text cannot be read on is refused at start, not shipped."""
-    from service.branding.colours import clean_accent
+    from service.core.colours import clean_accent
     from service.core.errors import InvalidInput
 
     try:
@@ -22,7 +22,7 @@ def readable_accent(value: str) -> str:
 def plain_name(value: str) -> str:
     """These reach the From header and subjects: names only (no line breaks, no encoded words)."""
     from service.core.errors import InvalidInput
-    from service.readers.subscriptions.fields import clean_name
+    from service.core.fields import clean_name
 
     try:
         return clean_name(value, what="it")

@@ -13,7 +13,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import CommandLineInterface, parse_keywords, parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from service.config import REPO_ROOT
+from service.core.config import REPO_ROOT
 from service.i18n.locales import DEFAULT, DOMAIN, LANGUAGES, LOCALE_DIR
 
 # The Python helpers that take a message: translate(language, msg), translate_plural(language, one, many, n),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from service.config.errors import ConfigError
+from service.core.config.errors import ConfigError
 
 
 def redact_url(url: str) -> str:
