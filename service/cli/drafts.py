@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -15,9 +17,18 @@ from service.core.errors import InvalidInput
 VERSION_HELP = "The version you read (`editions build` prints it); refused if someone changed it since"
 
 
+def _day(raw: str | None, mailing_list) -> date:
+    """YYYY-MM-DD, default today in the list's time zone."""
+    if raw is None:
+        return datetime.now(ZoneInfo(mailing_list.timezone)).date()
+    try:
+        return datetime.strptime(raw, "%Y-%m-%d").date()
+    except ValueError:
+        raise InvalidInput(f"--date must be YYYY-MM-DD, got {raw!r}") from None
+
+
 def _change(list_slug: str, day: str | None, run: Callable) -> None:
     """Find the day's draft and run one editing use case on it as the CLI admin; print what it did."""
-    from service.cli.editions import _day
     from service.delivery import actions
     from service.editions.editing import Editor
     from service.lists.rules import get_list

@@ -1,34 +1,21 @@
 """`newsletter editions ...`: build a list's edition for a day and preview it as a reader would get it."""
 
-from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 
 from service.admin import audit
 from service.admin.identity import CLI_ADMIN
-from service.cli.drafts import COMMANDS
+from service.cli.drafts import COMMANDS, _day
 from service.core.config import get_settings
 from service.core.db import session_scope
-from service.core.errors import InvalidInput
 from service.delivery import actions
 from service.editions import build_edition, edition_stories
 from service.lists.rules import get_list
 from service.ops.startup import sending_settings
 
 app = typer.Typer(help="Daily editions.", no_args_is_help=True)
-
-
-def _day(raw: str | None, mailing_list) -> date:
-    """YYYY-MM-DD, default today in the list's time zone."""
-    if raw is None:
-        return datetime.now(ZoneInfo(mailing_list.timezone)).date()
-    try:
-        return datetime.strptime(raw, "%Y-%m-%d").date()
-    except ValueError:
-        raise InvalidInput(f"--date must be YYYY-MM-DD, got {raw!r}") from None
 
 
 @app.command()
