@@ -37,8 +37,8 @@ def main() -> None:
         os.environ.update(service_env(args, database_url, "smtp://127.0.0.1:1", folder))
         from service.core.config import get_settings
         from service.core.db import engine_for, session_scope
+        from service.delivery.audience import send_facts
         from service.editions import get_edition
-        from service.editions.audience import send_facts
         from service.editions.drafts import refresh_drafts
         from service.editions.editing import Editor, pin, unpin
         from service.lists.rules import DEMO_LIST, create_list

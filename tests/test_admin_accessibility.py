@@ -19,8 +19,8 @@ from service.bounces.models import Bounce
 from service.core.db import engine_for
 from service.editions import build_edition
 from service.lists.rules import create_list
+from service.mail import suppressions
 from service.models import Delivery, EditionStatus, Subscriber, utcnow
-from service.readers import suppressions
 from service.readers.subscribers import jobs
 from service.stories.feeds import intake as feeds
 from tests.support.admin import PASSWORD, make_admin

@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from service.admin.models import AdminRole, AuditEntry, ImportJob
 from service.core.db import engine_for
+from service.mail.suppressions import is_suppressed
 from service.models import Delivery, Edition, Subscriber, Suppression, utcnow
 from service.readers.subscriptions.consent import ConsentContext
 from service.readers.subscriptions.joining import add_subscriptions
-from service.readers.suppressions import is_suppressed
 from tests.support.admin import csrf_of, signed_in
 from tests.support.apps import shared_app
 from tests.support.readers import add_readers, pause

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from service.bounces.models import Bounce
 from service.bounces.process import ingest
 from service.bounces.verp import Verp, signed_message_id
+from service.mail import suppressions
 from service.models import SubscriptionStatus
 from service.ops.monitoring.metrics import render
-from service.readers import suppressions
 from tests.support.admin import signed_in
 from tests.support.apps import shared_app
 from tests.test_bounces import _reader, arf, dsn, proven

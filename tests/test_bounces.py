@@ -20,8 +20,8 @@ from service.bounces.process import bounce_score, ingest
 from service.bounces.verp import Verp, signed_message_id
 from service.core.addresses import address_hash
 from service.core.config import REPO_ROOT
+from service.mail import suppressions
 from service.models import Subscriber, SubscriptionStatus, utcnow
-from service.readers import suppressions
 from service.readers.subscribers.detail import subscriber_detail
 from tests.support.apps import shared_app
 from tests.support.readers import add_readers

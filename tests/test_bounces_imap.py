@@ -13,7 +13,7 @@ from sqlalchemy import select
 from service.bounces.imap import poll_mailbox
 from service.bounces.models import Bounce
 from service.core.celery_app import beat_schedule
-from service.readers import suppressions
+from service.mail import suppressions
 from tests.support.dovecot import Dovecot
 from tests.test_bounces import FIXTURES, _reader, dsn, proven
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from service import tasks
 from service.admin.models import AuditEntry, ImportJob, ImportStatus
 from service.core.errors import InvalidInput
+from service.mail import suppressions
 from service.models import ConsentEvent, Subscriber, Subscription
-from service.readers import suppressions
 from service.readers import tasks as reader_tasks
 from service.readers.subscribers.confirmations import send_confirmations
 from service.readers.subscribers.csv_rows import utf8_lines

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from service.core.config import REPO_ROOT
 from service.lists.rules import create_list
+from service.mail import suppressions
 from service.models import Subscriber, Subscription
-from service.readers import suppressions
 from service.readers.subscribers.csv_rows import utf8_lines
 from service.readers.subscribers.importer import BATCH, import_csv
 from service.readers.tasks import CeleryNotifier

@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 
 from service.cli import app as cli_app
 from service.core.db import engine_for, session_factory
+from service.delivery.approval import approve
 from service.delivery.schedule import dispatch
 from service.editions import edition_stories, get_edition
-from service.editions.approval import approve
 from service.editions.drafts import awaiting_approval, refresh_drafts
 from service.editions.editing import Editor
 from service.models import Delivery, Edition, EditionStatus

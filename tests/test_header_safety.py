@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from service.core.addresses import normalise_address, wire_address
 from service.core.config import REPO_ROOT
 from service.core.errors import InvalidAddress
+from service.core.mail_headers import UnsafeHeader, address_line
 from service.delivery.message import EditionMail, Recipient
 from service.editions.rendering import edition_message
 from service.mail import emails
-from service.mail.headers import UnsafeHeader, address_line
 from service.mail.safety import email_package_is_safe
 from service.mail.smtp import wire_bytes
 from service.models import Subscriber

@@ -21,10 +21,10 @@ from service.bounces.policy import Action, BounceKind, Verdict, over_threshold, 
 from service.core.addresses import address_hash
 from service.core.config import Settings
 from service.delivery import refusals
+from service.mail.suppressions import suppress
 from service.models import utcnow
 from service.readers.subscriptions.consent import ConsentContext
 from service.readers.subscriptions.preferences import unsubscribe
-from service.readers.suppressions import suppress
 
 log = logging.getLogger(__name__)
 MAX_RAW = 1_000_000  # an unparsed message is kept up to this many characters

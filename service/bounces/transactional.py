@@ -9,7 +9,7 @@ from service.bounces.policy import Action, classify_reply
 from service.bounces.verp import Verp
 from service.core.config import Settings
 from service.core.db import session_scope
-from service.readers.suppressions import suppress
+from service.mail.suppressions import suppress
 
 log = logging.getLogger(__name__)
 

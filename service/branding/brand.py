@@ -13,7 +13,7 @@ from service.core.colours import clean_accent
 from service.core.config import Settings
 from service.core.errors import InvalidInput
 from service.core.fields import clean_name
-from service.mail.headers import Mailbox, mailbox_from_config
+from service.core.mail_headers import Mailbox, mailbox_from_config
 from service.models import MailingList, utcnow
 
 DEFAULT_ACCENT = "#b3261e"

@@ -126,7 +126,7 @@ def intro(
 
 def approve(list_slug: str = LIST, day: str = DATE, version: int = VERSION) -> None:
     """Freeze the draft now; on a list that holds editions, this lets it go (at once if its time has passed)."""
-    from service.editions import approval
+    from service.delivery import approval
     from service.tasks import start_drains
 
     _change(

@@ -36,7 +36,7 @@ def _show_bounces(session, subscriber) -> None:
     """The bounce score, the suppression and its reason (e.g. `suppressed: hard bounce 5.1.1`), the last bounces."""
     from service.bounces.process import bounce_score
     from service.bounces.store import for_subscriber
-    from service.readers.suppressions import lookup
+    from service.mail.suppressions import lookup
 
     settings = get_settings()
     typer.echo(

@@ -32,8 +32,8 @@ from service.delivery.refusals import Watch
 from service.delivery.smtp_session import ConnectionLost, Reply, SmtpSession, SmtpUnavailable
 from service.delivery.steps import Observer, Step, unobserved
 from service.delivery.throttle import Throttle
+from service.mail.suppressions import suppress
 from service.models import DeliveryStatus, utcnow
-from service.readers.suppressions import suppress
 
 log = logging.getLogger("service.delivery.sender")  # ops read the sender's lines under one name
 

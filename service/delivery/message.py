@@ -23,12 +23,12 @@ from service.branding.brand import brand_of
 from service.branding.brand import sender as branded_sender
 from service.core.addresses import wire_address
 from service.core.config import Settings
+from service.core.mail_headers import address_line
 from service.editions.rendering import edition_message_id, placeholders
 from service.mail import links
 from service.mail.dkim import signer_for
 from service.mail.dkim.canonical import relaxed_lines
 from service.mail.emails import feedback_id, list_headers
-from service.mail.headers import address_line
 from service.models import Edition, MailingList, Subscriber
 
 CRLF = b"\r\n"

@@ -15,6 +15,7 @@ from typing import TypeVar
 from service.bounces.policy import FailureKind
 from service.core.addresses import needs_smtputf8, wire_address
 from service.core.errors import InvalidAddress
+from service.core.mail_headers import UnsafeHeader
 from service.delivery.ledger import Outcome
 from service.delivery.message import Draft, EditionMail, Recipient
 from service.delivery.smtp_session import (
@@ -24,7 +25,6 @@ from service.delivery.smtp_session import (
     SmtpSession,
     SmtpUnavailable,
 )
-from service.mail.headers import UnsafeHeader
 from service.models import DeliveryStatus
 
 _T = TypeVar("_T")

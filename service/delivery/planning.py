@@ -11,8 +11,8 @@ from sqlalchemy.engine import Connection
 
 from service.core.addresses import address_hash
 from service.core.db import insert_ignoring
+from service.mail.suppressions import suppressed_among
 from service.models import Delivery, DeliveryStatus, Subscriber, Subscription, SubscriptionStatus, as_utc
-from service.readers.suppressions import suppressed_among
 
 D = cast(Table, Delivery.__table__)  # typed FromClause; a model with __tablename__ maps a Table
 PLAN_BATCH = 5000

@@ -17,12 +17,12 @@ from mjml import mjml2html
 from service.branding.brand import brand_for_lists, brand_of, configured_brand
 from service.branding.brand import sender as branded_sender
 from service.core.config import Settings
+from service.core.mail_headers import Mailbox, PreparedHeader, mailbox_from_config
 from service.i18n.formats import joined
 from service.i18n.locales import DEFAULT, LANGUAGES, negotiate
 from service.i18n.templating import localise, translate
 from service.mail import links
 from service.mail.dkim import Signer, signer_for
-from service.mail.headers import Mailbox, PreparedHeader, mailbox_from_config
 from service.models import MailingList, Subscriber, utcnow
 
 

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from email.policy import EmailPolicy
 
 from service.core.config import SmtpTarget
-from service.mail.headers import PreparedHeader
+from service.core.mail_headers import PreparedHeader
 
 
 class NeedsSmtpUtf8(smtplib.SMTPNotSupportedError):

@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
+from service.mail import suppressions
 from service.models import Edition, EditionStatus, Subscriber, Subscription, SubscriptionStatus, utcnow
-from service.readers import suppressions
 
 
 def add_readers(

@@ -10,9 +10,9 @@ from service.core.addresses import address_hash, normalise_address
 from service.core.errors import InvalidInput, UnknownPage
 from service.delivery import ledger
 from service.lists.rules import get_list
+from service.mail import suppressions
+from service.mail.suppressions import SuppressionPage, SuppressionRow
 from service.models import ConsentEvent, Subscriber, Subscription, SubscriptionStatus, utcnow
-from service.readers import suppressions
-from service.readers.suppressions import SuppressionPage, SuppressionRow
 
 ADMIN_SOURCE = "admin"
 

@@ -13,8 +13,8 @@ from service.core.addresses import address_hash
 from service.core.config import Settings
 from service.core.db import session_scope
 from service.mail import emails, smtp
+from service.mail.suppressions import suppressed_among
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus
-from service.readers.suppressions import suppressed_among
 
 log = logging.getLogger(__name__)
 TRANSIENT = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, TimeoutError, OSError)

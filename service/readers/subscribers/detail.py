@@ -13,10 +13,10 @@ from service.bounces.process import bounce_score_of
 from service.bounces.store import BounceRow, for_subscriber
 from service.core.addresses import address_hash
 from service.core.errors import UnknownPage
+from service.mail.suppressions import SuppressionRow, lookup
 from service.models import Delivery, Edition, MailingList, Subscriber, Subscription, utcnow
 from service.readers.subscribers.search import status_of
 from service.readers.subscriptions.lookups import subscriber_by_email
-from service.readers.suppressions import SuppressionRow, lookup
 
 DELIVERIES_SHOWN = 100
 

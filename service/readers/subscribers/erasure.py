@@ -29,8 +29,8 @@ from service.bounces.models import Bounce
 from service.core.addresses import address_hash
 from service.core.errors import UnknownPage
 from service.delivery import ledger
+from service.mail.suppressions import suppress_because
 from service.models import Subscriber
-from service.readers.suppressions import suppress_because
 
 ERASED_REASON = "erased"
 

@@ -10,6 +10,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from service.core.addresses import address_hash
+from service.mail.suppressions import suppressed_among
 from service.models import (
     ConsentEvent,
     MailingList,
@@ -21,7 +22,6 @@ from service.models import (
 )
 from service.readers.subscribers.bulk import among as _among
 from service.readers.subscribers.bulk import insert_rows as _insert_rows
-from service.readers.suppressions import suppressed_among
 
 REJECTED_KEPT = 1000  # rejected rows kept by line for the report; the count covers them all
 SOURCE = "import"

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from service.core.config import Settings
 from service.mail import emails
+from service.mail.suppressions import is_suppressed
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus
-from service.readers.suppressions import is_suppressed
 
 
 def _lists_in(

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service.mail.suppressions import is_suppressed
 from service.models import MailingList, Subscriber, Subscription, SubscriptionStatus, utcnow
 from service.readers.subscriptions.consent import ConsentContext, record_consent
 from service.readers.subscriptions.lookups import subscriptions_by_list
-from service.readers.suppressions import is_suppressed
 
 
 class Notifier(Protocol):

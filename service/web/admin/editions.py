@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from service.admin.models import AdminRole
 from service.core.errors import InvalidInput
 from service.delivery import actions
+from service.delivery.audience import send_facts
 from service.editions import get_edition, send_moment
-from service.editions.audience import send_facts
 from service.editions.drafts import SEND_MODES, is_held
 from service.editions.view import draft_view
 from service.lists.rules import lists_with_readers

@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from service.core.errors import InvalidInput
-from service.delivery import actions
-from service.editions import approval, editing, wording
-from service.editions.audience import send_facts
+from service.delivery import actions, approval
+from service.delivery.audience import send_facts
+from service.editions import editing, wording
 from service.editions.drafts import open_draft, set_send_mode
 from service.editions.view import draft_view
 from service.lists.rules import SLUG
