@@ -72,11 +72,13 @@ test-fast: install-dev
 test-services:
 	@PYTHON="$(PYTHON)" scripts/test-services
 
-## ruff (format and check) and mypy, as configured in pyproject.toml; any finding or unformatted file fails the build.
+## ruff (format and check), mypy and import-linter's contracts (layers, no circles), as configured in pyproject.toml;
+## any finding or unformatted file fails the build.
 lint: install-dev
 	$(BIN)/ruff format --check service worker.py bench tests
 	$(BIN)/ruff check service worker.py bench tests
 	$(BIN)/mypy service
+	$(BIN)/lint-imports
 
 ## The interpreter make builds the virtualenv with.
 print-python:
