@@ -1,1 +1,1 @@
-"""The base every concept stands on: sessions, domain errors, signed tokens, rate limits, addresses, logs, Celery."""
+"""The base every concept stands on: settings, sessions, errors, tokens, rate limits, address and field rules, logs."""

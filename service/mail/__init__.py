@@ -1,1 +1,1 @@
-"""Mail on the wire: safe address headers, DKIM, SMTP, signed links, the MIME message, the development sink."""
+"""Mail on the wire: the MIME message, DKIM, SMTP, signed links, the do-not-mail list, the development sink."""
