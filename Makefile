@@ -1,9 +1,9 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 # The first Python whose email package refuses header injection through encoded words (CVE-2024-6923, tested by
-# behaviour in service/mail_safety.py): Debian's patched 3.11 qualifies where a pyenv 3.11.7 on PATH does not.
+# behaviour in service/mail/safety.py): Debian's patched 3.11 qualifies where a pyenv 3.11.7 on PATH does not.
 PYTHON_CANDIDATES := python3 /usr/bin/python3 python3.13 python3.12
 PYTHON ?= $(shell for p in $(PYTHON_CANDIDATES); do command -v $$p >/dev/null 2>&1 && \
-            PYTHONPATH=. $$p -m service.mail_safety >/dev/null 2>&1 && { command -v $$p; break; }; done)
+            PYTHONPATH=. $$p -m service.mail.safety >/dev/null 2>&1 && { command -v $$p; break; }; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 UV     := $(BIN)/uv
@@ -39,7 +39,7 @@ compile-catalogs: $(COMPILED)
 
 ## After changing a translatable text: extract it again, and merge it into every language's .po for translating.
 catalogs: install
-	$(BIN)/python -m service.i18n.catalogs
+	$(BIN)/python -m service.ops.catalogs
 
 install: $(VENV)/.installed $(COMPILED)
 
@@ -72,11 +72,13 @@ test-fast: install-dev
 test-services:
 	@PYTHON="$(PYTHON)" scripts/test-services
 
-## ruff (format and check) and mypy, as configured in pyproject.toml; any finding or unformatted file fails the build.
+## ruff (format and check), mypy and import-linter's contracts (layers, no circles), as configured in pyproject.toml;
+## any finding or unformatted file fails the build.
 lint: install-dev
 	$(BIN)/ruff format --check service worker.py bench tests
 	$(BIN)/ruff check service worker.py bench tests
 	$(BIN)/mypy service
+	$(BIN)/lint-imports
 
 ## The interpreter make builds the virtualenv with.
 print-python:

@@ -21,13 +21,13 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service import migrate
-from service.config import Settings
-from service.db import engine_for, session_factory
-from service.lists import create_list
+from service.core.config import Settings
+from service.core.db import engine_for, session_factory
+from service.lists.rules import create_list
 from service.models import utcnow
-from service.subscribers.jobs import create_import_job, run_import_job
-from service.subscribers.search import search_subscribers
+from service.ops import migrate
+from service.readers.subscribers.jobs import create_import_job, run_import_job
+from service.readers.subscribers.search import search_subscribers
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim"]

@@ -26,9 +26,9 @@ from bench.devsets import (
     pairwise,
     point_purity,
 )
-from service.clustering import ItemText, NewStory, available_methods, get_clusterer
-from service.clustering.base import Clusterer
-from service.clustering.features import MiniLM, embed_titles
+from service.stories.clustering import ItemText, NewStory, available_methods, get_clusterer
+from service.stories.clustering.base import Clusterer
+from service.stories.clustering.features import MiniLM, embed_titles
 
 DEFAULT_CSV = HEADLINES_CSV
 

@@ -42,7 +42,7 @@ def fresh_database(name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     url = f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
-    from service import migrate
+    from service.ops import migrate
 
     migrate.upgrade(url)
     return url
@@ -105,10 +105,10 @@ def add_readers(database_url: str, list_id: int, count: int) -> None:
 
 def build(settings, database_url: str, readers: int):
     """The list, its readers, 10 seed-size stories and the frozen edition: (list id, edition id, day, sizes)."""
-    from service.db import session_scope
+    from service.core.db import session_scope
     from service.delivery.message import EditionMail, Recipient
     from service.editions import build_edition
-    from service.lists import DEMO_LIST, create_list
+    from service.lists.rules import DEMO_LIST, create_list
     from service.models import utcnow
     from tests.support.edition_stories import day_of_stories
 
@@ -153,8 +153,8 @@ def run(args, postfix: Tools, folder: Path) -> str:
     sink = Sink(postfix, folder)
     database_url = fresh_database(args.database)
     os.environ.update(service_env(args, database_url, sink.url, str(folder)))
-    from service.config import get_settings
-    from service.db import engine_for, session_scope
+    from service.core.config import get_settings
+    from service.core.db import engine_for, session_scope
     from service.delivery.schedule import send_now
     from service.models import MailingList, utcnow
     from service.tasks import start_drains
@@ -235,8 +235,8 @@ def limit(args, postfix: Tools, folder: Path) -> str:
     sink = Sink(postfix, folder)
     database_url = fresh_database(args.database)
     os.environ.update(service_env(args, database_url, sink.url, str(folder)))
-    from service.config import get_settings
-    from service.db import engine_for
+    from service.core.config import get_settings
+    from service.core.db import engine_for
 
     get_settings.cache_clear()
     try:

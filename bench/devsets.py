@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 
-from service.clustering import ItemText
-from service.feed_items import ItemProblem, date_undated, entry_to_item, feed_language
-from service.feeds import _parse, _web_url
+from service.stories.clustering import ItemText
+from service.stories.feeds.intake import _parse, _web_url
+from service.stories.feeds.items import ItemProblem, date_undated, entry_to_item, feed_language
 from service.stories.items import ItemInput
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -46,7 +46,7 @@ def load_headlines(path: Path = HEADLINES_CSV) -> tuple[list[ItemText], list[str
 
 
 def load_feeds(folder: Path = FEEDS_DEV, now: datetime = POLLED_AT) -> list[LabelledItem]:
-    """Every feed of the folder parsed as a poll would (service.feeds / feed_items), each item with its event."""
+    """Every feed of the folder parsed as a poll would (stories.feeds.intake / items), each item with its event."""
     with (folder / "events.csv").open(newline="", encoding="utf-8") as handle:
         events = {(row["file"], int(row["index"])): row["event"] for row in csv.DictReader(handle)}
     out: list[LabelledItem] = []
@@ -136,7 +136,7 @@ def adjusted_rand(pred: Sequence[Hashable], gold: Sequence[Hashable]) -> float:
 
 def point_purity(labelled: Sequence[LabelledItem], pred: Sequence[Hashable]) -> tuple[float, int]:
     """Share of the key points of multi-source stories taken from an item of the story's own (main) event."""
-    from service.clustering import summary
+    from service.stories.clustering import summary
 
     members: dict[Hashable, list[int]] = {}
     for index, story in enumerate(pred):

@@ -75,13 +75,13 @@ def main() -> None:
     )
     import dkim
 
-    from service import migrate
-    from service.config import load_settings
-    from service.db import session_scope
+    from service.core.config import load_settings
+    from service.core.db import session_scope
     from service.delivery.message import EditionMail, Recipient
     from service.editions import build_edition
-    from service.lists import DEMO_LIST, create_list
+    from service.lists.rules import DEMO_LIST, create_list
     from service.models import utcnow
+    from service.ops import migrate
     from tests.support.edition_stories import day_of_stories
 
     migrate.upgrade(os.environ["DATABASE_URL"])

@@ -35,13 +35,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-drafts-") as folder:
         database_url = fresh_database(args.database)
         os.environ.update(service_env(args, database_url, "smtp://127.0.0.1:1", folder))
-        from service.config import get_settings
-        from service.db import engine_for, session_scope
+        from service.core.config import get_settings
+        from service.core.db import engine_for, session_scope
+        from service.delivery.audience import send_facts
         from service.editions import get_edition
-        from service.editions.audience import send_facts
         from service.editions.drafts import refresh_drafts
         from service.editions.editing import Editor, pin, unpin
-        from service.lists import DEMO_LIST, create_list
+        from service.lists.rules import DEMO_LIST, create_list
         from service.models import utcnow
         from tests.support.edition_stories import day_of_stories
         from tests.support.readers import add_readers

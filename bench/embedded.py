@@ -50,14 +50,14 @@ def main() -> None:
         for key in ("DATABASE_URL", "BROKER_URL", "REDIS_URL"):
             os.environ.pop(key, None)
         os.environ.update(env)
-        from service import migrate
-        from service.config import get_settings
-        from service.db import engine_for, session_scope
+        from service.core.config import get_settings
+        from service.core.db import engine_for, session_scope
         from service.delivery.message import EditionMail, Recipient
         from service.delivery.schedule import send_now
         from service.editions import build_edition
-        from service.lists import DEMO_LIST, create_list
+        from service.lists.rules import DEMO_LIST, create_list
         from service.models import utcnow
+        from service.ops import migrate
         from service.tasks import start_drains
         from tests.support.edition_stories import day_of_stories
         from tests.support.readers import add_readers, wait_until_complete

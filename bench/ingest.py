@@ -23,10 +23,10 @@ import psycopg
 from sqlalchemy import insert, text
 
 from bench.clustering import DEFAULT_CSV, load, synthesise
-from service import migrate
-from service.clustering import get_clusterer
-from service.db import engine_for, session_factory
+from service.core.db import engine_for, session_factory
 from service.models import Item, Story, utcnow
+from service.ops import migrate
+from service.stories.clustering import get_clusterer
 from service.stories.items import ItemInput, ingest_items
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"

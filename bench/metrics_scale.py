@@ -61,15 +61,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-metrics-") as folder:
         database_url = fresh_database(args.database)
         os.environ.update(service_env(args, database_url, "smtp://127.0.0.1:1", folder))
-        from service.config import get_settings
-        from service.db import engine_for, session_scope
+        from service.core.config import get_settings
+        from service.core.db import engine_for, session_scope
         from service.delivery.control import sweep
         from service.delivery.reply_counts import count_rows
         from service.models import Edition, utcnow
-        from service.monitoring.failures import recent_failures
-        from service.monitoring.figures import smtp_reply_classes
-        from service.monitoring.metrics import render
-        from service.monitoring.status import snapshot
+        from service.ops.monitoring.failures import recent_failures
+        from service.ops.monitoring.figures import smtp_reply_classes
+        from service.ops.monitoring.metrics import render
+        from service.ops.monitoring.status import snapshot
 
         get_settings.cache_clear()
         settings = get_settings()
@@ -111,10 +111,10 @@ def main() -> None:
 def _run_checks(settings) -> str:
     """Beat's scheduled SMTP and worker checks, once, timed (they wait ~1 s for workers to answer; none run here)."""
     try:
-        from service.monitoring.checks import run_checks
+        from service.ops.monitoring.checks import run_checks
     except ImportError:  # a tree from before the scheduled checks: each scrape asks SMTP and the workers itself
         return "none, each scrape asks SMTP and pings the workers"
-    from service.db import engine_for
+    from service.core.db import engine_for
     from service.models import utcnow
 
     began = time.perf_counter()

@@ -45,8 +45,8 @@ def main() -> None:
         sink = Sink(tools(CACHE), Path(folder))
         database_url = fresh_database(args.database)
         os.environ.update(service_env(args, database_url, sink.url, folder))
-        from service.config import get_settings
-        from service.db import session_scope
+        from service.core.config import get_settings
+        from service.core.db import session_scope
         from service.delivery import sender
         from service.delivery.schedule import send_now
         from service.models import MailingList, utcnow
@@ -103,7 +103,7 @@ def main() -> None:
             stats.sort_stats("cumulative").print_stats(args.top)
         finally:
             sink.stop()
-            from service.db import engine_for
+            from service.core.db import engine_for
 
             engine_for(database_url).dispose()
             with psycopg.connect(ADMIN_URL, autocommit=True) as conn:

@@ -83,9 +83,9 @@ def wait_for_quiet(limit: float = 3.0, longest: float = 300.0) -> float:
 
 def setup(settings, database_url: str, readers: int) -> tuple[list[int], int]:
     """Lists a and b, both with `readers` readers and today's edition built: (list ids, a model edition's id)."""
-    from service.db import session_scope
+    from service.core.db import session_scope
     from service.editions import build_edition
-    from service.lists import create_list
+    from service.lists.rules import create_list
     from service.models import utcnow
     from tests.support.edition_stories import day_of_stories
 
@@ -126,7 +126,7 @@ def plant(database_url: str, model: int, rows: int, age_days: int) -> tuple[int,
 
 def start_send(settings, database_url: str, list_id: int) -> tuple[int, int, datetime]:
     """Start today's edition of a list (the workers are running): (edition id, planned, trigger time)."""
-    from service.db import session_scope
+    from service.core.db import session_scope
     from service.delivery.schedule import send_now
     from service.models import MailingList, utcnow
     from service.tasks import start_drains
@@ -200,8 +200,8 @@ def main() -> None:
         database_url = fresh_database(args.database)
         env = {**service_env(args, database_url, sink.url, folder), "SEND_PARALLELISM": str(args.workers)}
         os.environ.update(env)
-        from service.config import get_settings
-        from service.db import engine_for
+        from service.core.config import get_settings
+        from service.core.db import engine_for
 
         get_settings.cache_clear()
         settings = get_settings()

@@ -1,5 +1,5 @@
 """Thin Celery tasks for editions, feeds, bounces and upkeep: load by id, call a service function, decide whether to
-retry (emails to one reader: service.reader_tasks)."""
+retry (emails to one reader: service.readers.tasks)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import logging
 
 from celery.signals import worker_ready
 
-from service.celery_app import app
-from service.config import get_settings
-from service.db import DATABASE_UNREACHABLE, engine_for, session_scope
+from service.core.celery_app import app
+from service.core.config import get_settings
+from service.core.db import DATABASE_UNREACHABLE, engine_for, session_scope
 from service.models import utcnow
-from service.reader_tasks import CeleryNotifier
+from service.readers.tasks import CeleryNotifier
 
 log = logging.getLogger(__name__)
 PRUNE_TASK_SECONDS = 1800  # stop well inside Redis' one-hour visibility timeout; what is left goes next night
@@ -51,7 +51,7 @@ def drain_edition(self, edition_id: int) -> None:
 def dispatch_due() -> None:
     """Beat, every minute: build and start each edition whose send time has come, then set workers on it."""
     from service.delivery.schedule import dispatch
-    from service.monitoring import heartbeats
+    from service.ops.monitoring import heartbeats
 
     settings = get_settings()
     now = utcnow()
@@ -71,7 +71,7 @@ def dispatch_due() -> None:
 def sweep_deliveries() -> None:
     """Beat, every 30 s: recover rows of dead workers, complete finished editions, restart stalled ones."""
     from service.delivery.control import sweep
-    from service.monitoring import heartbeats
+    from service.ops.monitoring import heartbeats
 
     settings = get_settings()
     now = utcnow()
@@ -92,7 +92,7 @@ def sweep_deliveries() -> None:
 @app.task
 def check_health() -> None:
     """Beat, every sweep interval: ask SMTP and the workers, keep the answers for scrapes, dashboard and status."""
-    from service.monitoring.checks import run_checks
+    from service.ops.monitoring.checks import run_checks
 
     settings = get_settings()
     smtp, workers = run_checks(settings, engine_for(settings.effective_database_url), utcnow())
@@ -146,8 +146,8 @@ def poll_bounces() -> None:
 def poll_feeds() -> None:
     """Beat, every FEED_POLL_INTERVAL_SECONDS: take in every feed's new items, then reassemble the coming drafts."""
     from service.editions.drafts import refresh_drafts  # one broken feed stops neither the others nor the drafts
-    from service.feed_fetch import shown_url
-    from service.feeds import poll_all
+    from service.models.stories import shown_url
+    from service.stories.feeds.intake import poll_all
     from service.stories.items import clusterer_from
 
     settings = get_settings()
@@ -165,13 +165,13 @@ def poll_feeds() -> None:
         log.info("drafts refreshed: %d", len(refreshed))
 
 
-# --- subscriber management: background CSV imports (service.subscribers); reader emails: service.reader_tasks ---
+# --- subscriber management: background CSV imports (service.readers.subscribers); reader emails: readers.tasks ---
 
 
 @app.task
 def import_subscribers(job_id: int) -> None:
     """Run a queued CSV import job (progress and the report of rejected rows are kept on its row)."""
-    from service.subscribers.jobs import run_import_job
+    from service.readers.subscribers.jobs import run_import_job
 
     job = run_import_job(get_settings(), job_id, notifier=CeleryNotifier())
     log.info("import job %s %s: %d rows, %d added", job.id, job.status, job.rows, job.added)

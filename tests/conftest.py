@@ -13,10 +13,10 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from service import migrate
-from service.config import REPO_ROOT, Settings, get_settings
-from service.db import engine_for, session_factory
-from service.models import Base
+from service.core.config import REPO_ROOT, Settings, get_settings
+from service.core.db import engine_for, session_factory
+from service.ops import migrate
+from service.ops.schema import Base
 from tests.support.processes import Worker
 from tests.support.smtp import RecordingSmtpServer
 
@@ -234,7 +234,7 @@ def mailbox(smtp_server):
 @pytest.fixture
 def world_news(db):
     """The demo list most tests subscribe to."""
-    from service.lists import DEMO_LIST, create_list
+    from service.lists.rules import DEMO_LIST, create_list
 
     return create_list(db, **DEMO_LIST)
 

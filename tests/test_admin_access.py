@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from service.admin import accounts, audit
 from service.admin.models import AdminRole, AdminUser, ApiToken, AuditEntry
-from service.config import REPO_ROOT
+from service.core.config import REPO_ROOT
 from tests.support.admin import PASSWORD, NoMail, csrf_of, make_admin, sign_in, signed_in
 from tests.support.apps import shared_app
 

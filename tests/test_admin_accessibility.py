@@ -13,15 +13,16 @@ from io import BytesIO
 import pytest
 from playwright.sync_api import Page, expect
 
-from service import feeds, suppressions
 from service.admin import api_tokens, audit
 from service.admin.models import AdminRole
 from service.bounces.models import Bounce
-from service.db import engine_for
+from service.core.db import engine_for
 from service.editions import build_edition
-from service.lists import create_list
+from service.lists.rules import create_list
+from service.mail import suppressions
 from service.models import Delivery, EditionStatus, Subscriber, utcnow
-from service.subscribers import jobs
+from service.readers.subscribers import jobs
+from service.stories.feeds import intake as feeds
 from tests.support.admin import PASSWORD, make_admin
 from tests.support.axe import axe_violations, describe, install_axe
 from tests.support.browser import chromium_page

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service.config import REPO_ROOT
+from service.core.config import REPO_ROOT
 from service.models import Story
 from service.stories import parse_seed_text
 from tests.support.admin import NoMail

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from service.admin.models import AdminRole
-from service.db import engine_for
+from service.core.db import engine_for
 from service.editions import build_edition
 from tests.support.admin import PASSWORD, make_admin
 from tests.support.browser import chromium_page

@@ -6,10 +6,10 @@ import re
 import time
 
 from service.admin.models import AdminRole
-from service.db import engine_for
+from service.core.db import engine_for
 from service.delivery import actions
 from service.models import utcnow
-from service.monitoring.checks import run_checks
+from service.ops.monitoring.checks import run_checks
 from service.tasks import start_drains
 from tests.support.admin import make_admin, open_browser_session, signed_in
 from tests.support.edition_stories import day_of_stories

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from service.admin import api_tokens
 from service.admin.models import AdminRole, AuditEntry
-from service.db import engine_for
+from service.core.db import engine_for
 from service.models import Delivery, DeliveryStatus, Edition, EditionStatus
 from tests.support.admin import csrf_of, make_admin, open_browser_session, signed_in
 from tests.support.edition_stories import day_of_stories

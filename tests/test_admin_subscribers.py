@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from service.admin.models import AdminRole, AuditEntry, ImportJob
-from service.db import engine_for
+from service.core.db import engine_for
+from service.mail.suppressions import is_suppressed
 from service.models import Delivery, Edition, Subscriber, Suppression, utcnow
-from service.subscriptions.consent import ConsentContext
-from service.subscriptions.joining import add_subscriptions
-from service.suppressions import is_suppressed
+from service.readers.subscriptions.consent import ConsentContext
+from service.readers.subscriptions.joining import add_subscriptions
 from tests.support.admin import csrf_of, signed_in
 from tests.support.apps import shared_app
 from tests.support.readers import add_readers, pause

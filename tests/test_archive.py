@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.editions import build_edition
-from service.lists import create_list
+from service.editions.rendering import edition_message
+from service.lists.rules import create_list
 from service.models import EditionStatus, Subscriber
-from service.rendering import edition_message
 from tests.support.edition_stories import HEADLINES, add_story
 
 DAY1, DAY2 = date(2026, 3, 9), date(2026, 3, 10)

@@ -5,7 +5,7 @@ from html import escape
 import pytest
 from itsdangerous import TimestampSigner
 
-from service import links
+from service.mail import links
 from service.models import Subscriber
 from tests.support.db import row_counts
 from tests.support.web import (

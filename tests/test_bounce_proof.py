@@ -6,12 +6,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service import suppressions
 from service.bounces.models import Bounce
 from service.bounces.process import ingest
 from service.bounces.verp import Verp, signed_message_id
+from service.mail import suppressions
 from service.models import SubscriptionStatus
-from service.monitoring.metrics import render
+from service.ops.monitoring.metrics import render
 from tests.support.admin import signed_in
 from tests.support.apps import shared_app
 from tests.test_bounces import _reader, arf, dsn, proven
@@ -111,7 +111,7 @@ def test_a_feedback_report_acts_on_each_proven_recipient(db, settings, world_new
 
 def test_a_real_complaint_about_a_message_we_sent_is_applied(db, settings, world_news, celery_worker, mailbox):
     """Send an edition; a feedback report quoting one reader's Message-ID (address redacted) unsubscribes that one."""
-    from service.db import engine_for
+    from service.core.db import engine_for
     from service.delivery.schedule import send_now
     from service.models import utcnow
     from service.tasks import start_drains

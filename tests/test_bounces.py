@@ -13,17 +13,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service import suppressions
-from service.addresses import address_hash
 from service.bounces import store
 from service.bounces.models import Bounce
 from service.bounces.parse import parse
 from service.bounces.policy import Action, BounceKind, FailureKind, classify_reply, classify_report, soft_score
 from service.bounces.process import bounce_score, ingest
 from service.bounces.verp import Verp, signed_message_id
-from service.config import REPO_ROOT
+from service.core.addresses import address_hash
+from service.core.config import REPO_ROOT
+from service.mail import suppressions
 from service.models import Subscriber, SubscriptionStatus, utcnow
-from service.subscribers.detail import subscriber_detail
+from service.readers.subscribers.detail import subscriber_detail
 from tests.support.apps import shared_app
 from tests.support.readers import add_readers
 
@@ -268,8 +268,8 @@ def test_verp_tokens_are_short_and_tamper_evident(settings):
 
 def _reader(db, world_news, email: str) -> Subscriber:
     """A confirmed reader of the demo list."""
-    from service.subscriptions.consent import ConsentContext
-    from service.subscriptions.joining import add_subscriptions
+    from service.readers.subscriptions.consent import ConsentContext
+    from service.readers.subscriptions.joining import add_subscriptions
 
     add_subscriptions(db, email=email, lists=[world_news], consent=ConsentContext(source="import"), confirmed=True)
     db.commit()
@@ -307,7 +307,7 @@ def test_policy_and_delay_reports_never_suppress(db, settings, world_news):
     assert sorted((b.kind, b.review) for b in db.scalars(select(Bounce))) == [("delay", None), ("policy", None)]
     (refused,) = store.policy_refusals(db, since=utcnow() - timedelta(days=1))
     assert (refused.domain, refused.count, refused.status) == ("example.org", 1, "5.7.1"), "counted for ops"
-    from service.monitoring.metrics import render
+    from service.ops.monitoring.metrics import render
 
     assert 'newsletter_policy_refusals{domain="example.org",edition=""} 1.0' in render(settings).decode()
 
@@ -451,9 +451,9 @@ def test_cli_ingest_from_an_mta_pipe_and_list(newsletter, db, settings, world_ne
 @pytest.mark.processes
 def test_verp_end_to_end(db, settings, world_news, celery_worker, mailbox, newsletter):
     """Send an edition, take one reader's VERP envelope, feed a DSN for it back in: suppressed, figures updated."""
-    from service.db import engine_for
+    from service.core.db import engine_for
     from service.delivery.schedule import send_now
-    from service.monitoring.figures import edition_figures
+    from service.ops.monitoring.figures import edition_figures
     from service.tasks import start_drains
     from tests.support.edition_stories import day_of_stories
     from tests.support.readers import wait_until_complete
@@ -481,7 +481,7 @@ def test_verp_end_to_end(db, settings, world_news, celery_worker, mailbox, newsl
 
 
 def test_metrics_count_bounces_by_kind(settings, db):
-    from service.monitoring.metrics import render
+    from service.ops.monitoring.metrics import render
 
     ingest(db, (FIXTURES / "flufl_dsn_05.eml").read_bytes(), settings=settings, source="cli")
     db.commit()

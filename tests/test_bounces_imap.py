@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service import suppressions
 from service.bounces.imap import poll_mailbox
 from service.bounces.models import Bounce
-from service.celery_app import beat_schedule
+from service.core.celery_app import beat_schedule
+from service.mail import suppressions
 from tests.support.dovecot import Dovecot
 from tests.test_bounces import FIXTURES, _reader, dsn, proven
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from service.admin.models import AuditEntry
 from service.branding.models import BrandLogo, SiteBranding
-from service.config import Settings
-from service.lists import create_list
-from service.subscriptions.lookups import all_lists
+from service.core.config import Settings
+from service.lists.rules import create_list
+from service.readers.subscriptions.lookups import all_lists
 from tests.support.admin import csrf_of, signed_in
 from tests.support.web import html_part, subscribe_by_form
 

@@ -8,9 +8,9 @@ import pytest
 from celery import Celery
 from sqlalchemy import select
 
-from service.celery_app import celery_config
-from service.config import Settings
-from service.db import engine_for
+from service.core.celery_app import celery_config
+from service.core.config import Settings
+from service.core.db import engine_for
 from service.delivery.schedule import send_now
 from service.models import Delivery, DeliveryStatus, utcnow
 from tests.support.edition_stories import day_of_stories

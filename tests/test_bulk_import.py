@@ -9,17 +9,25 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from service import reader_tasks, suppressions, tasks
+from service import tasks
 from service.admin.models import AuditEntry, ImportJob, ImportStatus
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
+from service.mail import suppressions
 from service.models import ConsentEvent, Subscriber, Subscription
-from service.subscribers.confirmations import send_confirmations
-from service.subscribers.csv_rows import utf8_lines
-from service.subscribers.importer import CONFIRMATION_BATCH, import_csv
-from service.subscribers.jobs import create_import_job, get_import_job, import_progress, imports_dir, run_import_job
-from service.subscriptions.consent import ConsentContext
-from service.subscriptions.joining import add_subscriptions
-from service.subscriptions.preferences import unsubscribe
+from service.readers import tasks as reader_tasks
+from service.readers.subscribers.confirmations import send_confirmations
+from service.readers.subscribers.csv_rows import utf8_lines
+from service.readers.subscribers.importer import CONFIRMATION_BATCH, import_csv
+from service.readers.subscribers.jobs import (
+    create_import_job,
+    get_import_job,
+    import_progress,
+    imports_dir,
+    run_import_job,
+)
+from service.readers.subscriptions.consent import ConsentContext
+from service.readers.subscriptions.joining import add_subscriptions
+from service.readers.subscriptions.preferences import unsubscribe
 from tests.support.csv_samples import BAD_LINES, EXCEL_CSV, GOOD
 from tests.support.web import statuses
 
@@ -179,7 +187,7 @@ def test_running_the_same_file_again_adds_and_mails_nobody(db, settings, history
 
 def history_list(db):
     """The demo list, as stored."""
-    from service.lists import get_list
+    from service.lists.rules import get_list
 
     return get_list(db, "world-news")
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app as cli_app
-from service.config import REPO_ROOT
+from service.core.config import REPO_ROOT
 from tests.support.edition_stories import add_story
 from tests.test_story_pages import ITEMS, multi_source_story
 

@@ -8,13 +8,13 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from service import suppressions
-from service.config import REPO_ROOT
-from service.lists import create_list
+from service.core.config import REPO_ROOT
+from service.lists.rules import create_list
+from service.mail import suppressions
 from service.models import Subscriber, Subscription
-from service.reader_tasks import CeleryNotifier
-from service.subscribers.csv_rows import utf8_lines
-from service.subscribers.importer import BATCH, import_csv
+from service.readers.subscribers.csv_rows import utf8_lines
+from service.readers.subscribers.importer import BATCH, import_csv
+from service.readers.tasks import CeleryNotifier
 from tests.support.csv_samples import BAD_LINES, GOOD
 from tests.support.csv_samples import EXCEL_CSV as CSV
 from tests.support.db import row_counts

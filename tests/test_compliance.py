@@ -12,12 +12,12 @@ from sqlalchemy import select
 from service import tasks
 from service.bounces.policy import classify_complaint
 from service.bounces.process import apply as apply_verdict
-from service.config import EXAMPLE_POSTAL_ADDRESS, load_settings
-from service.db import engine_for
+from service.core.config import EXAMPLE_POSTAL_ADDRESS, load_settings
+from service.core.db import engine_for
 from service.delivery import actions
-from service.links import unsubscribe_url
+from service.mail.links import unsubscribe_url
 from service.models import Delivery, DeliveryStatus, Subscriber, utcnow
-from service.startup import problems
+from service.ops.startup import problems
 from tests.support.edition_stories import day_of_stories
 from tests.support.readers import add_readers, wait_until_complete
 from tests.support.web import confirmed_reader, html_part, text_part

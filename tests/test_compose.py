@@ -17,7 +17,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from service.config import REPO_ROOT, Settings, describe_validation_error
+from service.core.config import REPO_ROOT, Settings, describe_validation_error
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]

@@ -13,14 +13,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from service import tasks
-from service.addresses import address_hash
 from service.admin.models import AdminRole, AuditEntry, ImportStatus
-from service.config import REPO_ROOT
-from service.db import engine_for
+from service.core.addresses import address_hash
+from service.core.config import REPO_ROOT
+from service.core.db import engine_for
 from service.delivery import actions
 from service.models import ConsentEvent, Delivery, DeliveryStatus, Subscriber, Subscription, Suppression, utcnow
-from service.monitoring.figures import figures_for
-from service.subscribers.jobs import create_import_job, get_import_job
+from service.ops.monitoring.figures import figures_for
+from service.readers.subscribers.jobs import create_import_job, get_import_job
 from tests.support.admin import csrf_of, signed_in
 from tests.support.apps import shared_app
 from tests.support.edition_stories import add_story, day_of_stories

@@ -7,13 +7,13 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from service.addresses import address_hash
-from service.db import engine_for
+from service.core.addresses import address_hash
+from service.core.db import engine_for
 from service.delivery import control
 from service.delivery.schedule import send_now
 from service.models import Delivery, DeliveryStatus, Edition, EditionStatus, Subscriber, Suppression, utcnow
-from service.subscriptions.consent import ConsentContext
-from service.subscriptions.preferences import unsubscribe
+from service.readers.subscriptions.consent import ConsentContext
+from service.readers.subscriptions.preferences import unsubscribe
 from service.tasks import start_drains
 from tests.support.edition_stories import day_of_stories
 from tests.support.readers import add_readers, pause, suppress, wait_until_complete
@@ -154,7 +154,7 @@ def test_admin_sends_and_watches_an_edition_from_the_command_line(
     import subprocess
     import sys
 
-    from service.config import REPO_ROOT
+    from service.core.config import REPO_ROOT
 
     def newsletter(*args: str) -> str:
         """Run the CLI as an admin would, in its own process."""

@@ -20,8 +20,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from service.db import engine_for
-from service.lists import create_list
+from service.core.db import engine_for
+from service.lists.rules import create_list
 from service.models import Delivery, DeliveryStatus, Edition, utcnow
 from tests.support.edition_stories import day_of_stories
 from tests.support.processes import Beat, RedisServer, Worker

@@ -8,8 +8,8 @@ from email import message_from_bytes, policy
 import pytest
 
 from service.delivery.message import EditionMail, QpBody, Recipient, dot_stuff
+from service.editions.rendering import edition_message
 from service.models import Subscriber
-from service.rendering import edition_message
 from tests.support.edition_stories import HOSTILE_TITLE, built_edition
 
 READERS = [

@@ -2,7 +2,7 @@
 
 import pytest
 
-from service.devconsole import console_line
+from service.ops.devconsole import console_line
 
 SHOWN = [
     (

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.config import REPO_ROOT, Settings
+from service.core.config import REPO_ROOT, Settings
 from tests.support.smtp import free_port
 from tests.support.web import CSRF
 from tests.test_bounces import dsn

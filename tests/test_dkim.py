@@ -16,14 +16,16 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from service import emails, reader_tasks, smtp, tasks
-from service.config import ConfigError, load_settings
-from service.db import engine_for
+from service import tasks
+from service.core.config import ConfigError, load_settings
+from service.core.db import engine_for
 from service.delivery.message import EditionMail, Recipient
 from service.delivery.schedule import send_now
-from service.dkim import keys_for
 from service.editions import build_edition
+from service.mail import emails, smtp
+from service.mail.dkim import keys_for
 from service.models import Subscriber, utcnow
+from service.readers import tasks as reader_tasks
 from tests.support.edition_stories import day_of_stories
 from tests.support.processes import Worker
 from tests.support.readers import add_readers, wait_until_complete

@@ -12,8 +12,8 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from service.db import engine_for
-from service.lists import create_list
+from service.core.db import engine_for
+from service.lists.rules import create_list
 from service.models import utcnow
 from tests.support.admin import make_admin
 from tests.support.browser import chromium_page

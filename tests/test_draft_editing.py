@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from service.admin import api_tokens
 from service.admin.models import AdminRole, AuditEntry
 from service.cli import app as cli_app
-from service.db import engine_for
+from service.core.db import engine_for
+from service.core.errors import Conflict
 from service.editions import build_edition
-from service.errors import Conflict
 from service.models import Delivery, Edition, EditionStatus
 from tests.support.admin import csrf_of, signed_in
 from tests.support.edition_stories import add_story, day_of_stories
@@ -224,7 +224,7 @@ def test_send_now_names_the_audience_and_warns_of_an_old_edition_with_stale_stor
 def test_two_editors_saving_the_same_version_at_once_one_wins_the_other_is_told(db, settings, world_news):
     import threading
 
-    from service.db import session_factory
+    from service.core.db import session_factory
     from service.editions import editing
 
     stories = day_of_stories(db, 4, hostile=False)

@@ -8,15 +8,15 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from service.cli import app as cli_app
-from service.db import engine_for, session_factory
+from service.core.db import engine_for, session_factory
+from service.delivery.approval import approve
 from service.delivery.schedule import dispatch
 from service.editions import edition_stories, get_edition
-from service.editions.approval import approve
 from service.editions.drafts import awaiting_approval, refresh_drafts
 from service.editions.editing import Editor
 from service.models import Delivery, Edition, EditionStatus
-from service.monitoring.metrics import render as render_metrics
-from service.monitoring.status import snapshot
+from service.ops.monitoring.metrics import render as render_metrics
+from service.ops.monitoring.status import snapshot
 from tests.support.admin import signed_in
 from tests.support.edition_stories import add_story
 from tests.support.readers import add_readers

@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from service.db import engine_for
+from service.core.db import engine_for
+from service.core.errors import InvalidInput
 from service.delivery import actions
-from service.errors import InvalidInput
 from service.models import Delivery, Edition, EditionStatus, utcnow
 from service.tasks import start_drains
 from tests.support.edition_stories import day_of_stories

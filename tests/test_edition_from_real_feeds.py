@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from service.editions import build_edition, edition_stories
-from service.feeds import add_feed, make_client, poll_all
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import as_utc, utcnow
+from service.stories.feeds.intake import add_feed, make_client, poll_all
 from service.stories.items import clusterer_from
 from tests.support.feed_server import FeedServer, Route
 

@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from service.editions import build_edition
+from service.editions.rendering import edition_message
 from service.models import Subscriber
-from service.rendering import edition_message
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.edition_stories import add_story, long_story, seed_story, store
 

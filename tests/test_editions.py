@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 
 from service import editions as editions_module
 from service.cli import app as cli_app
-from service.db import session_factory
+from service.core.db import session_factory
 from service.editions import build_edition, edition_stories
-from service.lists import create_list
+from service.editions.rendering import edition_message
+from service.lists.rules import create_list
 from service.models import Edition, EditionStatus, Subscriber, as_utc
-from service.rendering import edition_message
 from service.stories import StoryInput, upsert_story
 from tests.support.edition_stories import add_story
 

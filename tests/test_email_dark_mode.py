@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from service import emails
+from service.editions.rendering import fill, public_values
+from service.mail import emails
 from service.models import Subscriber
-from service.rendering import fill, public_values
 from tests.support.axe import AXE_JS, axe_violations, describe
 from tests.support.browser import chromium_page
 from tests.support.edition_stories import built_edition

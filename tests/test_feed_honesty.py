@@ -15,14 +15,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service.config import REPO_ROOT, get_settings
-from service.demo import load_demo
+from service.core.config import REPO_ROOT, get_settings
 from service.editions import DEMO_ORIGIN, build_edition
-from service.feed_dates import parse_date
-from service.feed_names import feed_publisher
-from service.feeds import add_feed, make_client, poll_all
-from service.lists import DEMO_LIST, get_list
+from service.lists.rules import DEMO_LIST, get_list
 from service.models import Edition, Feed, Item, Story, as_utc
+from service.ops.demo import load_demo
+from service.stories.feeds.dates import parse_date
+from service.stories.feeds.intake import add_feed, make_client, poll_all
+from service.stories.feeds.names import feed_publisher
 from service.stories.items import clusterer_from
 from tests.support.admin import NoMail, signed_in
 from tests.support.apps import shared_app

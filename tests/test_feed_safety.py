@@ -11,13 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service import feeds
 from service.admin import api_tokens
 from service.admin.models import AdminRole
-from service.config import REPO_ROOT
-from service.errors import InvalidInput
-from service.feed_fetch import NOT_PUBLIC, make_client
+from service.core.config import REPO_ROOT
+from service.core.errors import InvalidInput
 from service.models import Feed
+from service.stories.feeds import intake as feeds
+from service.stories.feeds.fetch import NOT_PUBLIC, make_client
 from service.stories.items import clusterer_from
 from tests.support.admin import NoMail
 from tests.support.apps import shared_app

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service.config import REPO_ROOT, get_settings
-from service.feeds import add_feed, make_client, poll_all
+from service.core.config import REPO_ROOT, get_settings
 from service.models import Feed, Item, Story
+from service.stories.feeds.intake import add_feed, make_client, poll_all
 from service.stories.items import clusterer_from
 from tests.support.feed_server import FeedServer, Route
 from tests.support.smtp import free_port

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from service.editions import build_edition
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import EditionStatus, Subscriber, as_utc
 from tests.support.edition_stories import add_story
 from tests.support.web import confirmed_reader, csrf_from, link_path, statuses

@@ -14,16 +14,16 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from service import emails
-from service.addresses import normalise_address, wire_address
-from service.config import REPO_ROOT
+from service.core.addresses import normalise_address, wire_address
+from service.core.config import REPO_ROOT
+from service.core.errors import InvalidAddress
+from service.core.mail_headers import UnsafeHeader, address_line
 from service.delivery.message import EditionMail, Recipient
-from service.errors import InvalidAddress
-from service.mail_headers import UnsafeHeader, address_line
-from service.mail_safety import email_package_is_safe
+from service.editions.rendering import edition_message
+from service.mail import emails
+from service.mail.safety import email_package_is_safe
+from service.mail.smtp import wire_bytes
 from service.models import Subscriber
-from service.rendering import edition_message
-from service.smtp import wire_bytes
 from tests.support.edition_stories import built_edition
 
 INJECTION = "=?utf-8?q?Ann=0D=0AReply-To:_attacker@evil.example?="
@@ -105,7 +105,7 @@ def test_builder_refuses_an_address_that_could_break_the_line():
 def test_self_test_passes_here_and_fails_on_an_unpatched_python():
     assert email_package_is_safe()
     here = subprocess.run(
-        [sys.executable, "-m", "service.mail_safety"],
+        [sys.executable, "-m", "service.mail.safety"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -116,7 +116,7 @@ def test_self_test_passes_here_and_fails_on_an_unpatched_python():
     if not UNPATCHED_PYTHON.exists():
         pytest.skip("no unpatched Python 3.11.7 on this machine")
     there = subprocess.run(
-        [str(UNPATCHED_PYTHON), "-m", "service.mail_safety"],
+        [str(UNPATCHED_PYTHON), "-m", "service.mail.safety"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from service.addresses import mailbox_key, normalise_address
-from service.db import engine_for
+from service.core.addresses import mailbox_key, normalise_address
+from service.core.db import engine_for
 from service.delivery.schedule import send_now
 from service.models import (
     Delivery,
@@ -127,7 +127,7 @@ def test_confirmation_without_smtputf8_is_a_logged_permanent_failure(db, setting
     db.commit()
     # a Celery task proxy: imported at module level, collection would evaluate it and configure the app
     # before the settings fixture has set the environment
-    from service.reader_tasks import send_confirmation
+    from service.readers.tasks import send_confirmation
 
     mailbox.offer_smtputf8(False)
     try:

@@ -10,15 +10,15 @@ import pytest
 from babel.messages.pofile import read_po
 from markupsafe import escape
 
-from service.db import engine_for
+from service.core.db import engine_for
 from service.delivery.schedule import send_now
 from service.editions import build_edition
-from service.i18n import catalogs
+from service.editions.rendering import edition_message
 from service.i18n.formats import long_date
 from service.i18n.locales import DEFAULT, LANGUAGES, translations
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import utcnow
-from service.rendering import edition_message
+from service.ops import catalogs
 from service.tasks import start_drains
 from tests.support.edition_stories import HEADLINES, add_story, day_of_stories
 from tests.support.readers import add_readers, wait_until_complete

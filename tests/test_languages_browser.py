@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from service.editions import build_edition
-from service.lists import create_list
+from service.editions.rendering import edition_message
+from service.lists.rules import create_list
 from service.models import EditionStatus, Subscriber
-from service.rendering import edition_message
 from tests.support.axe import axe_violations, describe, install_axe
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, chromium_page
 from tests.support.edition_stories import add_story

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.db import engine_for
+from service.core.db import engine_for
 from service.delivery import ledger
 from service.delivery.schedule import send_now
 from service.models import utcnow

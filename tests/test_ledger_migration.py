@@ -9,10 +9,10 @@ import pytest
 from alembic import command
 from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, MetaData, String, Text, Time, insert, select
 
-from service import migrate
-from service.db import engine_for
+from service.core.db import engine_for
 from service.delivery import control, ledger, ledger_status
 from service.models import utcnow
+from service.ops import migrate
 from tests.conftest import _drop_postgres_database, _fresh_postgres_database
 
 

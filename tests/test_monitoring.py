@@ -22,21 +22,21 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from service.admin.models import HealthCheck
-from service.celery_app import app as celery_app
-from service.celery_app import celery_config
-from service.config import get_settings
-from service.db import engine_for
+from service.core.celery_app import app as celery_app
+from service.core.celery_app import celery_config
+from service.core.config import get_settings
+from service.core.db import engine_for
+from service.core.logs import configure_logging
 from service.delivery.schedule import send_now
 from service.delivery.sender import drain
 from service.editions import send_moment
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import Subscriber, Subscription, SubscriptionStatus, utcnow
-from service.monitoring import figures, heartbeats, metrics, upcoming
-from service.monitoring.checks import SMTP, WORKERS, interval, last_results, run_checks
-from service.monitoring.failures import recent_failures
-from service.monitoring.logs import configure_logging
-from service.monitoring.queues import queue_depths, redis_keys, workers_online
-from service.monitoring.status import snapshot
+from service.ops.monitoring import figures, heartbeats, metrics, upcoming
+from service.ops.monitoring.checks import SMTP, WORKERS, interval, last_results, run_checks
+from service.ops.monitoring.failures import recent_failures
+from service.ops.monitoring.queues import queue_depths, redis_keys, workers_online
+from service.ops.monitoring.status import snapshot
 from tests.conftest import REDIS_URL, RUN_ID
 from tests.support.apps import shared_app
 from tests.support.edition_stories import day_of_stories

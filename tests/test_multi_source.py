@@ -10,12 +10,12 @@ from xml.sax.saxutils import escape
 import pytest
 from sqlalchemy import func, select
 
-from service.clustering import ItemText
-from service.db import session_factory
+from service.core.db import session_factory
 from service.editions import build_edition, edition_stories
-from service.feeds import add_feed, make_client, poll_all
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import Feed, Item, Story
+from service.stories.clustering import ItemText
+from service.stories.feeds.intake import add_feed, make_client, poll_all
 from service.stories.items import clusterer_from
 from tests.support.edition_stories import add_story
 from tests.support.feed_server import FeedServer, Route

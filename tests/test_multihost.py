@@ -34,10 +34,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from service import migrate
-from service.db import engine_for, session_factory
-from service.lists import create_list
+from service.core.db import engine_for, session_factory
+from service.lists.rules import create_list
 from service.models import DeliveryStatus, utcnow
+from service.ops import migrate
 from tests.support.edition_stories import day_of_stories
 from tests.support.faults import Figures, edition_complete, first_log_line, ledger_state, send_edition, wait_for
 from tests.support.lab import HostSmtpServer, NamespacedRedis, PrivatePostgres, start_workers
@@ -58,7 +58,7 @@ RESUME_BOUND = 15  # after a server restart, mail flows again this soon after it
 HOST_BACK_BOUND = 30  # a host that was cut off sends (a later edition) again within this long after it is back
 LATER_READERS = 300  # the later edition's readers
 # libpq gives up on a connection whose sent statement stays unanswered this long (the product's default is 60 s,
-# see service.db; shortened here as the lease is, so a cut-off host notices within the test)
+# see service.core.db; shortened here as the lease is, so a cut-off host notices within the test)
 TCP_USER_TIMEOUT = "tcp_user_timeout=3000"
 NOTICE_BOUND = 10  # a host cut off from the database notices (its drains give up and retry) within this long
 TEMPLATE = "multihost_template"

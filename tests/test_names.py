@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from service.branding.models import SiteBranding
-from service.config import Settings
-from service.lists import get_list
+from service.core.config import Settings
+from service.lists.rules import get_list
 from tests.support.admin import NoMail, csrf_of, signed_in
 from tests.support.apps import shared_app
 from tests.test_feeds import newsletter

@@ -6,10 +6,10 @@ import pytest
 from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
-from service import links
-from service.lists import create_list
+from service.core.tokens import Purpose, make_token
+from service.lists.rules import create_list
+from service.mail import links
 from service.models import Subscriber, as_utc, utcnow
-from service.tokens import Purpose, make_token
 from tests.support.web import confirmed_reader, csrf_from, link_path, statuses
 
 EMAIL = "prefs@example.com"

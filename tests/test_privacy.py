@@ -8,7 +8,7 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service import suppressions
+from service.mail import suppressions
 from service.models import Subscriber
 from service.web.app import create_app
 from tests.conftest import REDIS_URL, RUN_ID, wait_for_idle_worker

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from service import links
 from service.editions import build_edition
-from service.lists import create_list
+from service.lists.rules import create_list
+from service.mail import links
 from service.models import EditionStatus, Subscriber, Subscription, SubscriptionStatus
 from tests.support.axe import axe_violations, describe, install_axe
 from tests.support.browser import chromium_page

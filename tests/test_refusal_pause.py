@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from service.admin import audit
 from service.bounces.process import ingest
 from service.bounces.verp import Verp
-from service.db import engine_for
+from service.core.db import engine_for
 from service.delivery.leases import DeliveryLease
 from service.delivery.refusal_reason import Refusal, describe, kind_of
 from service.delivery.refusals import Limits, judge

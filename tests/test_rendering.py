@@ -14,10 +14,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from service.cli import app as cli_app
+from service.core.tokens import Purpose, read_token
 from service.editions import build_edition
+from service.editions.rendering import edition_message
 from service.models import Edition, Subscriber
-from service.rendering import edition_message
-from service.tokens import Purpose, read_token
 from tests.support.edition_stories import add_story, long_story, seed_story, store
 
 DAY = date(2026, 3, 10)
@@ -337,7 +337,8 @@ def test_preview_of_a_day_without_stories_fails_clearly(db, settings, world_news
 
 def test_per_recipient_work_is_plain_token_replacement(db, mail_settings, world_news, monkeypatch):
     """MJML, Jinja2 and the CSS inliner run once, at build; a recipient's message only fills placeholders."""
-    from service import emails, rendering
+    from service.editions import rendering
+    from service.mail import emails
 
     add_story(db, "Summit {{ ph.unsubscribe_url }}", received_at=T0 - timedelta(hours=1))
     edition = build_edition(db, settings=mail_settings, mailing_list=world_news, day=DAY, now=T0)

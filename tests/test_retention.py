@@ -13,21 +13,21 @@ from alembic import command
 from sqlalchemy import delete, func, select, update
 from typer.testing import CliRunner
 
-from service import migrate
-from service.addresses import address_hash
 from service.bounces import store as bounce_store
 from service.bounces.models import Bounce
-from service.celery_app import beat_schedule
-from service.config import ConfigError, load_settings
-from service.db import engine_for
+from service.core.addresses import address_hash
+from service.core.celery_app import beat_schedule
+from service.core.config import ConfigError, load_settings
+from service.core.db import engine_for
+from service.core.errors import InvalidInput
 from service.delivery import control, reply_counts, retention
 from service.delivery.schedule import send_now
 from service.delivery.sender import drain
-from service.errors import InvalidInput
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import Delivery, Edition, EditionStatus, Subscriber, utcnow
-from service.monitoring import figures, metrics
-from service.monitoring.failures import recent_failures
+from service.ops import migrate
+from service.ops.monitoring import figures, metrics
+from service.ops.monitoring.failures import recent_failures
 from tests.conftest import _drop_postgres_database, _fresh_postgres_database
 from tests.support.edition_stories import day_of_stories
 from tests.support.readers import add_readers

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from service.db import engine_for
+from service.core.db import engine_for
 from service.delivery.schedule import dispatch
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import Delivery, Edition, Subscriber, as_utc
 from tests.support.readers import add_readers
 

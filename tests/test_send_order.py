@@ -11,7 +11,7 @@ from itertools import chain, pairwise
 
 from sqlalchemy import select
 
-from service.db import engine_for
+from service.core.db import engine_for
 from service.delivery.schedule import send_now
 from service.delivery.sender import drain
 from service.delivery.steps import Step

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from service import links
 from service.branding.brand import update_site
-from service.db import engine_for
+from service.core.db import engine_for
 from service.delivery.schedule import send_now
+from service.mail import links
 from service.models import Subscriber, utcnow
 from service.tasks import start_drains
 from tests.support.edition_stories import day_of_stories

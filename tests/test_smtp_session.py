@@ -13,7 +13,7 @@ import redis
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from service.config import SmtpTarget
+from service.core.config import SmtpTarget
 from service.delivery.smtp_session import ConnectionLost, SmtpSession, SmtpUnavailable, Withheld
 from service.delivery.throttle import Throttle
 from tests.support.smtp import free_port

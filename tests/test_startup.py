@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.config import REPO_ROOT, Settings
+from service.core.config import REPO_ROOT, Settings
 from tests.support.smtp import free_port
 
 pytestmark = pytest.mark.processes
@@ -115,9 +115,9 @@ def test_a_missing_data_dir_is_created(tmp_path):
 
 @pytest.mark.skipif(not UNSAFE_PYTHON.exists(), reason="no unpatched CPython on this machine to try")
 def test_the_email_self_test_refuses_a_python_that_lets_names_inject_headers():
-    unsafe = run([str(UNSAFE_PYTHON), "-m", "service.mail_safety"], {**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    unsafe = run([str(UNSAFE_PYTHON), "-m", "service.mail.safety"], {**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     assert unsafe.returncode == 1 and "CVE-2024-6923" in unsafe.stdout + unsafe.stderr
-    safe = run([sys.executable, "-m", "service.mail_safety"], dict(os.environ))
+    safe = run([sys.executable, "-m", "service.mail.safety"], dict(os.environ))
     assert safe.returncode == 0, safe.stdout + safe.stderr
 
 
@@ -125,7 +125,7 @@ def test_make_picks_a_python_whose_email_package_is_safe():
     result = run(["make", "--no-print-directory", "-s", "print-python"], dict(os.environ))
     assert result.returncode == 0, result.stderr
     chosen = result.stdout.strip()
-    check = run([chosen, "-m", "service.mail_safety"], {**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    check = run([chosen, "-m", "service.mail.safety"], {**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     assert check.returncode == 0, f"make chose {chosen}: {check.stdout}{check.stderr}"
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, date
 import pytest
 from sqlalchemy import func, select
 
-from service.config import REPO_ROOT
+from service.core.config import REPO_ROOT
 from service.models import Story
 from service.stories import (
     SourceIn,

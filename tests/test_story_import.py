@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service.config import REPO_ROOT
+from service.core.config import REPO_ROOT
 from service.models import Story
 
 pytestmark = pytest.mark.processes

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.editions import build_edition
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import Item, Story
 from tests.support.edition_stories import HEADLINES, add_story
 

@@ -11,19 +11,20 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
-from service.addresses import address_hash
 from service.admin.models import AuditEntry
-from service.db import engine_for
-from service.errors import InvalidInput, UnknownPage
-from service.lists import create_list
-from service.models import Base, ConsentEvent, Delivery, Edition, Subscriber, Subscription, utcnow
-from service.subscribers import actions
-from service.subscribers.detail import find_subscriber_by_email, subscriber_detail
-from service.subscribers.export import export_csv
-from service.subscribers.importer import import_csv
-from service.subscribers.search import Page, search_subscribers
-from service.subscriptions.consent import ConsentContext
-from service.subscriptions.joining import add_subscriptions
+from service.core.addresses import address_hash
+from service.core.db import engine_for
+from service.core.errors import InvalidInput, UnknownPage
+from service.lists.rules import create_list
+from service.models import ConsentEvent, Delivery, Edition, Subscriber, Subscription, utcnow
+from service.ops.schema import Base
+from service.readers.subscribers import actions
+from service.readers.subscribers.detail import find_subscriber_by_email, subscriber_detail
+from service.readers.subscribers.export import export_csv
+from service.readers.subscribers.importer import import_csv
+from service.readers.subscribers.search import Page, search_subscribers
+from service.readers.subscriptions.consent import ConsentContext
+from service.readers.subscriptions.joining import add_subscriptions
 
 
 class NoMail:
@@ -293,7 +294,7 @@ def test_export_streams_a_list_by_status_with_a_formula_guard(db, world_news):
 
 
 def test_export_walks_many_batches_and_shows_paused(db, readers, monkeypatch):
-    from service.subscribers import export
+    from service.readers.subscribers import export
 
     monkeypatch.setattr(export, "BATCH", 7)  # small batches, so the keyset walk crosses many
     lines = list(export_csv(db, list_slug="world-news", status=None))

@@ -5,10 +5,10 @@ from itertools import permutations
 import pytest
 from pydantic import ValidationError
 
-from service.addresses import normalise_address
-from service.config import ConfigError, Settings, SmtpTarget
-from service.errors import InvalidAddress, InvalidToken
-from service.tokens import Purpose, make_token, read_token
+from service.core.addresses import normalise_address
+from service.core.config import ConfigError, Settings, SmtpTarget
+from service.core.errors import InvalidAddress, InvalidToken
+from service.core.tokens import Purpose, make_token, read_token
 
 SECRET = "unit-test-secret-0123456789abcdef"
 

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from service.lists import create_list
+from service.lists.rules import create_list
 from service.models import ConsentEvent, Subscriber, Subscription
 from tests.support.web import CSRF, confirmed_reader, csrf_from, link_path, statuses, subscribe_by_form
 

@@ -12,12 +12,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.addresses import normalise_address
 from service.admin import api_tokens, sessions
 from service.admin.models import AdminRole, AdminUser
 from service.admin.passwords import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH  # the forms show it
 from service.admin.passwords import check_password
-from service.errors import InvalidInput, UnknownPage
+from service.core.addresses import normalise_address
+from service.core.errors import InvalidInput, UnknownPage
 from service.models import utcnow
 
 

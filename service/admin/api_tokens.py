@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from service.admin import audit
 from service.admin.identity import ROLE_RANK, Admin
 from service.admin.models import AdminRole, AdminUser, ApiToken
-from service.errors import InvalidInput, UnknownPage
+from service.core.errors import InvalidInput, UnknownPage
 from service.models import utcnow
 
 PREFIX = "nla_"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zxcvbn import zxcvbn
 
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 
 MIN_PASSWORD_LENGTH = 12
 MIN_SCORE = 3  # zxcvbn's scale 0-4; 3 is about 10^8 guesses: common passwords, a word plus digits, keyboard runs fail

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from service.bounces import store
 from service.bounces.parse import Parsed
 from service.bounces.verp import Verp
-from service.config import Settings
+from service.core.config import Settings
 
 
 class Held(enum.StrEnum):

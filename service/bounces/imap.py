@@ -13,8 +13,8 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from service.config import ConfigError, Settings
-from service.db import session_scope
+from service.core.config import ConfigError, Settings
+from service.core.db import session_scope
 
 log = logging.getLogger(__name__)
 BATCH = 200  # messages per poll; the next poll takes the rest

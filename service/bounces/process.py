@@ -14,17 +14,17 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from service.addresses import address_hash
 from service.bounces import store
 from service.bounces.authenticate import Held, prove, reader_for
 from service.bounces.parse import Parsed, Report, parse
 from service.bounces.policy import Action, BounceKind, Verdict, over_threshold, soft_score
-from service.config import Settings
+from service.core.addresses import address_hash
+from service.core.config import Settings
 from service.delivery import refusals
+from service.mail.suppressions import suppress
 from service.models import utcnow
-from service.subscriptions.consent import ConsentContext
-from service.subscriptions.preferences import unsubscribe
-from service.suppressions import suppress
+from service.readers.subscriptions.consent import ConsentContext
+from service.readers.subscriptions.preferences import unsubscribe
 
 log = logging.getLogger(__name__)
 MAX_RAW = 1_000_000  # an unparsed message is kept up to this many characters

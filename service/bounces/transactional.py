@@ -7,9 +7,9 @@ import smtplib
 
 from service.bounces.policy import Action, classify_reply
 from service.bounces.verp import Verp
-from service.config import Settings
-from service.db import session_scope
-from service.suppressions import suppress
+from service.core.config import Settings
+from service.core.db import session_scope
+from service.mail.suppressions import suppress
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from service.config import Settings
+from service.core.config import Settings
 
 MAC_BYTES = 5
 DELIVERY = b"d"

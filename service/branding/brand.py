@@ -7,14 +7,14 @@ from email.utils import parseaddr
 
 from sqlalchemy.orm import Session, object_session
 
-from service.branding.colours import clean_accent
 from service.branding.logos import logo_version
 from service.branding.models import SITE_ROW, SiteBranding
-from service.config import Settings
-from service.errors import InvalidInput
-from service.mail_headers import Mailbox, mailbox_from_config
+from service.core.colours import clean_accent
+from service.core.config import Settings
+from service.core.errors import InvalidInput
+from service.core.fields import clean_name
+from service.core.mail_headers import Mailbox, mailbox_from_config
 from service.models import MailingList, utcnow
-from service.subscriptions.fields import clean_name
 
 DEFAULT_ACCENT = "#b3261e"
 MAX_NAME = 200

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from service.admin import audit
 from service.branding.brand import clean_fields, update_list, update_site
-from service.branding.colours import clean_accent
 from service.branding.logos import check_logo, remove_logo, save_logo
+from service.core.colours import clean_accent
+from service.core.fields import clean_name
 from service.models import MailingList
-from service.subscriptions.fields import clean_name
 
 
 def save_site_branding(

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only
 
 from service.branding.models import BrandLogo
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 from service.models import utcnow
 
 MAX_LOGO_BYTES = 256 * 1024

@@ -111,9 +111,9 @@ def _root() -> None:
 
 def main() -> None:
     """Entry point: domain and configuration errors become one line per problem and exit code 2."""
-    from service.config import ConfigError
-    from service.errors import ServiceError
-    from service.startup import email_problem
+    from service.core.config import ConfigError
+    from service.core.errors import ServiceError
+    from service.ops.startup import email_problem
 
     try:
         if problem := email_problem():

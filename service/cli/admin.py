@@ -11,8 +11,8 @@ from rich.table import Table
 
 from service.admin import accounts, api_tokens, audit
 from service.admin.identity import CLI_ADMIN
-from service.config import get_settings
-from service.db import session_scope
+from service.core.config import get_settings
+from service.core.db import session_scope
 
 app = typer.Typer(help="Admin accounts and API tokens.", no_args_is_help=True)
 tokens = typer.Typer(help="API tokens for the JSON admin API (shown once, stored hashed).", no_args_is_help=True)

@@ -6,9 +6,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from service.config import get_settings
-from service.db import session_scope
-from service.errors import InvalidInput
+from service.core.config import get_settings
+from service.core.db import session_scope
+from service.core.errors import InvalidInput
 
 app = typer.Typer(help="Bounces and complaints.", no_args_is_help=True)
 

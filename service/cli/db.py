@@ -2,8 +2,8 @@
 
 import typer
 
-from service import migrate
-from service.config import get_settings
+from service.core.config import get_settings
+from service.ops import migrate
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 

@@ -2,8 +2,8 @@
 
 import typer
 
-from service.config import get_settings
-from service.dkim import keys_for
+from service.core.config import get_settings
+from service.mail.dkim import keys_for
 
 app = typer.Typer(help="DKIM signing keys.", no_args_is_help=True)
 

@@ -3,24 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import typer
 
 from service.admin.identity import CLI_ADMIN
-from service.config import get_settings
-from service.db import session_scope
-from service.errors import InvalidInput
+from service.core.config import get_settings
+from service.core.db import session_scope
+from service.core.errors import InvalidInput
 
 VERSION_HELP = "The version you read (`editions build` prints it); refused if someone changed it since"
 
 
+def _day(raw: str | None, mailing_list) -> date:
+    """YYYY-MM-DD, default today in the list's time zone."""
+    if raw is None:
+        return datetime.now(ZoneInfo(mailing_list.timezone)).date()
+    try:
+        return datetime.strptime(raw, "%Y-%m-%d").date()
+    except ValueError:
+        raise InvalidInput(f"--date must be YYYY-MM-DD, got {raw!r}") from None
+
+
 def _change(list_slug: str, day: str | None, run: Callable) -> None:
     """Find the day's draft and run one editing use case on it as the CLI admin; print what it did."""
-    from service.cli.editions import _day
     from service.delivery import actions
     from service.editions.editing import Editor
-    from service.lists import get_list
+    from service.lists.rules import get_list
 
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
@@ -115,7 +126,7 @@ def intro(
 
 def approve(list_slug: str = LIST, day: str = DATE, version: int = VERSION) -> None:
     """Freeze the draft now; on a list that holds editions, this lets it go (at once if its time has passed)."""
-    from service.editions import approval
+    from service.delivery import approval
     from service.tasks import start_drains
 
     _change(
@@ -128,7 +139,7 @@ def approve(list_slug: str = LIST, day: str = DATE, version: int = VERSION) -> N
 def send_mode(list_slug: str = LIST, mode: str = typer.Argument(..., help="auto or hold")) -> None:
     """Send the list's editions by themselves at the send time (auto), or hold each until approved (hold)."""
     from service.editions.drafts import set_send_mode
-    from service.lists import get_list
+    from service.lists.rules import get_list
 
     with session_scope(get_settings().effective_database_url) as session:
         changed = set_send_mode(session, get_list(session, list_slug), mode.strip().lower(), CLI_ADMIN.name)

@@ -1,34 +1,21 @@
 """`newsletter editions ...`: build a list's edition for a day and preview it as a reader would get it."""
 
-from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 
 from service.admin import audit
 from service.admin.identity import CLI_ADMIN
-from service.cli.drafts import COMMANDS
-from service.config import get_settings
-from service.db import session_scope
+from service.cli.drafts import COMMANDS, _day
+from service.core.config import get_settings
+from service.core.db import session_scope
 from service.delivery import actions
 from service.editions import build_edition, edition_stories
-from service.errors import InvalidInput
-from service.lists import get_list
-from service.startup import sending_settings
+from service.lists.rules import get_list
+from service.ops.startup import sending_settings
 
 app = typer.Typer(help="Daily editions.", no_args_is_help=True)
-
-
-def _day(raw: str | None, mailing_list) -> date:
-    """YYYY-MM-DD, default today in the list's time zone."""
-    if raw is None:
-        return datetime.now(ZoneInfo(mailing_list.timezone)).date()
-    try:
-        return datetime.strptime(raw, "%Y-%m-%d").date()
-    except ValueError:
-        raise InvalidInput(f"--date must be YYYY-MM-DD, got {raw!r}") from None
 
 
 @app.command()
@@ -117,7 +104,7 @@ def _watch(settings, edition_id: int, every: float = 0.5) -> None:
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from service.monitoring.figures import edition_figures
+    from service.ops.monitoring.figures import edition_figures
 
     console = Console(stderr=True, highlight=False)
     with Progress(
@@ -156,7 +143,7 @@ def status(limit: int = typer.Option(20, help="How many recent editions")) -> No
     """Planned, pending, sent and failed deliveries per edition."""
     from rich.table import Table
 
-    from service.db import engine_for
+    from service.core.db import engine_for
     from service.delivery.control import statuses
 
     settings = get_settings()

@@ -5,14 +5,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from service import feeds as feed_rules
 from service.admin import audit
 from service.admin.identity import CLI_ADMIN
-from service.config import get_settings
-from service.db import session_scope
-from service.feed_fetch import shown_url
-from service.feed_status import freshness, publisher_of
+from service.core.config import get_settings
+from service.core.db import session_scope
 from service.models import utcnow
+from service.models.stories import shown_url
+from service.stories.feeds import intake as feed_rules
+from service.stories.feeds.status import freshness, publisher_of
 
 app = typer.Typer(help="RSS and Atom feeds that stories are taken in from.", no_args_is_help=True)
 

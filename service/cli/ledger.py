@@ -2,8 +2,8 @@
 
 import typer
 
-from service.config import get_settings
-from service.db import engine_for
+from service.core.config import get_settings
+from service.core.db import engine_for
 from service.models import utcnow
 
 app = typer.Typer(help="The delivery ledger.", no_args_is_help=True)

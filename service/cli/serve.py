@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from service.config import get_settings
+from service.core.config import get_settings
 
 
 def run() -> None:
     """Run the whole service (web, worker, beat, SMTP sink) on this machine until Ctrl-C."""
-    from service.devserver import run as run_service
+    from service.ops.devserver import run as run_service
 
     raise typer.Exit(run_service(get_settings()))
 
 
 def web() -> None:
     """Run the web server on HOST:PORT (127.0.0.1:8000 unless set), after checking the database and the broker."""
-    from service.startup import ready_or_exit
+    from service.ops.startup import ready_or_exit
     from service.web.server import serve
 
     serve(ready_or_exit("web", database=True, broker=True))
@@ -24,9 +24,9 @@ def web() -> None:
 
 def demo() -> None:
     """Load the demo list, story and today's edition (what `make run` does on start); safe to repeat."""
-    from service.db import session_scope
-    from service.demo import load_demo
-    from service.migrate import upgrade
+    from service.core.db import session_scope
+    from service.ops.demo import load_demo
+    from service.ops.migrate import upgrade
 
     settings = get_settings()
     upgrade(settings.effective_database_url)  # a fresh DATA_DIR works without a separate `db upgrade`
@@ -37,7 +37,7 @@ def demo() -> None:
 
 def sink() -> None:
     """Run the built-in SMTP sink that saves every message under DATA_DIR/outbox."""
-    from service.sink import run_sink
+    from service.mail.sink import run_sink
 
     settings = get_settings()
     typer.echo(f"SMTP sink on 127.0.0.1:{settings.smtp_sink_port}, writing to {settings.outbox_dir}")
@@ -46,7 +46,7 @@ def sink() -> None:
 
 def outbox(limit: int = typer.Option(10, help="how many messages, newest last")) -> None:
     """The latest confirmation links and other transactional mail the built-in SMTP sink received."""
-    from service.sink import recent
+    from service.mail.sink import recent
 
     settings = get_settings()
     for path, line in recent(settings.outbox_dir, limit):

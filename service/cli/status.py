@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from service.config import get_settings
-from service.monitoring.status import Status, snapshot
+from service.core.config import get_settings
+from service.ops.monitoring.status import Status, snapshot
 
 
 def status(as_json: bool = typer.Option(False, "--json", help="The same facts as one JSON object.")) -> None:

@@ -8,9 +8,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from service.config import get_settings
-from service.db import session_scope
-from service.errors import UnknownPage
+from service.core.config import get_settings
+from service.core.db import session_scope
+from service.core.errors import UnknownPage
 from service.stories import recent_stories, story_as_json
 from service.stories.files import import_story_files
 from service.stories.store import find_story

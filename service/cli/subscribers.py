@@ -6,12 +6,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from service.config import get_settings
-from service.db import session_scope
-from service.errors import InvalidInput
-from service.startup import sending_settings
-from service.subscriptions.lookups import subscriber_by_email
-from service.subscriptions.preferences import shown_status
+from service.core.config import get_settings
+from service.core.db import session_scope
+from service.core.errors import InvalidInput
+from service.ops.startup import sending_settings
+from service.readers.subscriptions.lookups import subscriber_by_email
+from service.readers.subscriptions.preferences import shown_status
 
 app = typer.Typer(help="Subscribers.", no_args_is_help=True)
 
@@ -36,7 +36,7 @@ def _show_bounces(session, subscriber) -> None:
     """The bounce score, the suppression and its reason (e.g. `suppressed: hard bounce 5.1.1`), the last bounces."""
     from service.bounces.process import bounce_score
     from service.bounces.store import for_subscriber
-    from service.suppressions import lookup
+    from service.mail.suppressions import lookup
 
     settings = get_settings()
     typer.echo(
@@ -45,7 +45,7 @@ def _show_bounces(session, subscriber) -> None:
     )
     if (found := lookup(session, subscriber.email)) is not None:
         typer.echo(f"suppressed: {found.reason} (since {found.created_at:%Y-%m-%d})")
-    from service.addresses import address_hash
+    from service.core.addresses import address_hash
 
     for bounce in for_subscriber(session, subscriber.id, address_hash(subscriber.email), limit=5):
         typer.echo(f"bounce {bounce.received_at:%Y-%m-%d %H:%M} {bounce.kind} {bounce.status or '-'}")
@@ -77,8 +77,8 @@ def import_(
     """Import a CSV in batches with a progress bar; bad rows are reported by line, known addresses never duplicated."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from service.reader_tasks import CeleryNotifier
-    from service.subscribers.jobs import create_import_job, rejected_rows, run_import_job
+    from service.readers.subscribers.jobs import create_import_job, rejected_rows, run_import_job
+    from service.readers.tasks import CeleryNotifier
 
     settings = get_settings() if confirmed else sending_settings()  # unconfirmed readers get a confirmation email
     with session_scope(settings.effective_database_url) as session, file.open("rb") as handle:
@@ -132,7 +132,7 @@ def search(
     limit: int = typer.Option(50, "--limit", min=1, max=500, help="Readers to show, newest first"),
 ) -> None:
     """Find readers by address or name, optionally on one list and in one status."""
-    from service.subscribers.search import search_subscribers
+    from service.readers.subscribers.search import search_subscribers
 
     with session_scope(get_settings().effective_database_url) as session:
         page = search_subscribers(session, query=query, list_slug=list_slug, status=status, limit=limit)
@@ -156,7 +156,7 @@ def export(
     """Write a list's readers as CSV: email, name, status, subscribed_at, confirmed_at, timezone."""
     import sys
 
-    from service.subscribers.export import export_csv
+    from service.readers.subscribers.export import export_csv
 
     with session_scope(get_settings().effective_database_url) as session:
         out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
@@ -174,7 +174,7 @@ def delete(
     yes: bool = typer.Option(False, "--yes", help="Really delete: subscriptions, consent history and deliveries"),
 ) -> None:
     """Erase a reader and everything stored about them (the audit log keeps only that it happened)."""
-    from service.subscribers.actions import delete_subscriber
+    from service.readers.subscribers.actions import delete_subscriber
 
     if not yes:
         raise InvalidInput("Deleting cannot be undone: add --yes to delete this reader.")
@@ -195,7 +195,7 @@ def export_data(
     """Write everything held about a reader as JSON (an access request): profile, consent, deliveries, suppression."""
     import json
 
-    from service.subscribers.data_export import export_subscriber_data
+    from service.readers.subscribers.data_export import export_subscriber_data
 
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
@@ -219,7 +219,7 @@ def erase(
     yes: bool = typer.Option(False, "--yes", help="Really erase: this cannot be undone"),
 ) -> None:
     """Erase a reader's personal data; only a hash of the address stays, so it is never mailed again."""
-    from service.subscribers.erasure import erase_subscriber
+    from service.readers.subscribers.erasure import erase_subscriber
 
     if not yes:
         raise InvalidInput("Erasing cannot be undone: add --yes to erase this reader.")

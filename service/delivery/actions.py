@@ -11,17 +11,17 @@ from email.message import EmailMessage
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from service import smtp
-from service.addresses import normalise_address
-from service.config import Settings
-from service.db import engine_for
+from service.core.addresses import normalise_address
+from service.core.config import Settings
+from service.core.db import engine_for
+from service.core.errors import InvalidInput, ServiceUnavailable, UnknownList, UnknownPage
 from service.delivery import control
 from service.delivery.schedule import send_now as start_now
 from service.editions import build_edition, get_edition
-from service.errors import InvalidInput, ServiceUnavailable, UnknownList, UnknownPage
-from service.lists import SLUG, get_list
+from service.editions.rendering import edition_message
+from service.lists.rules import SLUG, get_list
+from service.mail import smtp
 from service.models import Edition, MailingList, Subscriber, utcnow
-from service.rendering import edition_message
 
 DrainStarter = Callable[[int, int], None]  # (edition id, how many drains): Celery's start_drains in production
 SAMPLE_READER = Subscriber(id=0, email="reader@example.com", name="Sample Reader")

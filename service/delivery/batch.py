@@ -21,7 +21,8 @@ from sqlalchemy.engine import Connection
 
 from service.bounces.policy import Action, FailureKind, Verdict
 from service.bounces.verp import Verp
-from service.config import Settings
+from service.core.config import Settings
+from service.core.logs import delivery_id as delivery_context
 from service.delivery import ledger, outgoing, planning
 from service.delivery.ledger import Claimed, Outcome
 from service.delivery.message import Draft, EditionMail, Recipient
@@ -31,9 +32,8 @@ from service.delivery.refusals import Watch
 from service.delivery.smtp_session import ConnectionLost, Reply, SmtpSession, SmtpUnavailable
 from service.delivery.steps import Observer, Step, unobserved
 from service.delivery.throttle import Throttle
+from service.mail.suppressions import suppress
 from service.models import DeliveryStatus, utcnow
-from service.monitoring.logs import delivery_id as delivery_context
-from service.suppressions import suppress
 
 log = logging.getLogger("service.delivery.sender")  # ops read the sender's lines under one name
 

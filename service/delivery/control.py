@@ -10,10 +10,10 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from service.bounces.policy import NEVER_RETRIED, FailureKind
-from service.config import Settings
+from service.core.config import Settings
+from service.core.errors import InvalidInput
 from service.delivery import ledger, ledger_status, planning, reply_counts, rollup
 from service.editions import send_moment
-from service.errors import InvalidInput
 from service.models import Delivery, Edition, EditionStatus, MailingList, as_utc, utcnow
 
 E = cast(Table, Edition.__table__)  # typed FromClause; a model with __tablename__ maps a Table

@@ -19,17 +19,17 @@ from email import policy, quoprimime
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from service import links
-from service.addresses import wire_address
 from service.branding.brand import brand_of
 from service.branding.brand import sender as branded_sender
-from service.config import Settings
-from service.dkim import signer_for
-from service.dkim.canonical import relaxed_lines
-from service.emails import feedback_id, list_headers
-from service.mail_headers import address_line
+from service.core.addresses import wire_address
+from service.core.config import Settings
+from service.core.mail_headers import address_line
+from service.editions.rendering import edition_message_id, placeholders
+from service.mail import links
+from service.mail.dkim import signer_for
+from service.mail.dkim.canonical import relaxed_lines
+from service.mail.emails import feedback_id, list_headers
 from service.models import Edition, MailingList, Subscriber
-from service.rendering import edition_message_id, placeholders
 
 CRLF = b"\r\n"
 PER_READER = (b"to", b"date", b"message-id", b"list-unsubscribe")  # signed headers that differ per reader

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from service.bounces.policy import Action, FailureKind, Verdict, classify_reply
-from service.config import Settings
+from service.core.config import Settings
 from service.delivery.ledger import Outcome
 from service.delivery.smtp_session import Reply
 from service.models import DeliveryStatus

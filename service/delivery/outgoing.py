@@ -12,8 +12,10 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import TypeVar
 
-from service.addresses import needs_smtputf8, wire_address
 from service.bounces.policy import FailureKind
+from service.core.addresses import needs_smtputf8, wire_address
+from service.core.errors import InvalidAddress
+from service.core.mail_headers import UnsafeHeader
 from service.delivery.ledger import Outcome
 from service.delivery.message import Draft, EditionMail, Recipient
 from service.delivery.smtp_session import (
@@ -23,8 +25,6 @@ from service.delivery.smtp_session import (
     SmtpSession,
     SmtpUnavailable,
 )
-from service.errors import InvalidAddress
-from service.mail_headers import UnsafeHeader
 from service.models import DeliveryStatus
 
 _T = TypeVar("_T")

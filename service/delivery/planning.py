@@ -9,10 +9,10 @@ from typing import cast
 from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.engine import Connection
 
-from service.addresses import address_hash
-from service.db import insert_ignoring
+from service.core.addresses import address_hash
+from service.core.db import insert_ignoring
+from service.mail.suppressions import suppressed_among
 from service.models import Delivery, DeliveryStatus, Subscriber, Subscription, SubscriptionStatus, as_utc
-from service.suppressions import suppressed_among
 
 D = cast(Table, Delivery.__table__)  # typed FromClause; a model with __tablename__ maps a Table
 PLAN_BATCH = 5000

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from service.admin import audit
 from service.bounces import store as bounce_store
 from service.bounces.policy import BounceKind, FailureKind
-from service.config import Settings
-from service.db import session_scope
+from service.core.config import Settings
+from service.core.db import session_scope
 from service.delivery import control
 from service.delivery.refusal_reason import Refusal, describe
 from service.models import Delivery, DeliveryStatus, EditionStatus, Subscriber

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, ForeignKey, Table, case, delete, func, or_
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import insert_ignoring
+from service.core.db import insert_ignoring
 from service.delivery import ledger_status, rollup
 from service.models import Base, Delivery, DeliveryStatus, Edition, EditionStatus
 

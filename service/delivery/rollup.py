@@ -15,7 +15,7 @@ from sqlalchemy import JSON, ForeignKey, Select, Table, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import insert_ignoring
+from service.core.db import insert_ignoring
 from service.models import Base, as_utc
 
 REPLY_CLASSES = ("2xx", "4xx", "5xx", "none")

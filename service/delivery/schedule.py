@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.config import Settings
-from service.db import engine_for, session_scope
+from service.core.config import Settings
+from service.core.db import engine_for, session_scope
 from service.delivery import control
 from service.editions import build_edition, get_edition, send_moment
 from service.editions.drafts import is_held

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Connection, Engine
 
 from service.bounces.verp import Verp
-from service.config import Settings
-from service.db import engine_for, session_scope
+from service.core.config import Settings
+from service.core.db import engine_for, session_scope
+from service.core.logs import log_context
 from service.delivery import control, ledger, ledger_status
 from service.delivery.batch import Batch, Drain
 from service.delivery.ledger import Claimed
@@ -21,7 +22,6 @@ from service.delivery.smtp_session import SmtpSession
 from service.delivery.steps import Observer, Step, unobserved
 from service.delivery.throttle import Throttle
 from service.models import Edition, EditionStatus, as_utc, utcnow
-from service.monitoring.logs import log_context
 
 
 @dataclass

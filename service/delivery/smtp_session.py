@@ -7,8 +7,8 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from service.config import SmtpTarget
-from service.smtp import open_connection
+from service.core.config import SmtpTarget
+from service.mail.smtp import open_connection
 
 NETWORK_ERRORS = (
     smtplib.SMTPServerDisconnected,

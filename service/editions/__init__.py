@@ -13,7 +13,7 @@ from sqlalchemy import CursorResult, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.config import Settings
+from service.core.config import Settings
 from service.editions.assembly import Choices, choose, render
 from service.editions.selection import (
     DEMO_ORIGIN,

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.config import Settings
+from service.core.config import Settings
 from service.editions.selection import select_stories
 from service.models import Edition, MailingList, Story
 
@@ -75,6 +75,6 @@ def choose(
 
 def render(settings: Settings, mailing_list: MailingList, day: date, stories: list[Story], choices: Choices):
     """The edition's subject, HTML and text with the editor's introduction and edits."""
-    from service.rendering import render_edition  # mjml and Jinja: only where an edition is built
+    from service.editions.rendering import render_edition  # mjml and Jinja: only where an edition is built
 
     return render_edition(settings, mailing_list, day, stories, intro=choices.intro, edits=choices.story_edits)

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.admin import audit
-from service.config import Settings
+from service.core.config import Settings
+from service.core.errors import InvalidInput
 from service.editions import build_edition, get_edition, reassemble, send_moment
-from service.errors import InvalidInput
 from service.models import Edition, EditionStatus, MailingList
 
 AUTO, HOLD = "auto", "hold"

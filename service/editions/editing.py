@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from service.admin import audit
-from service.config import Settings
+from service.core.config import Settings
+from service.core.errors import Conflict, InvalidInput, UnknownPage
 from service.editions import Choices, reassemble
-from service.errors import Conflict, InvalidInput, UnknownPage
 from service.models import Edition, Story, utcnow
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 
 MAX_LENGTH = 4000  # a few paragraphs, not an article
 _PARSER = MarkdownIt("zero", {"html": False, "linkify": True, "breaks": True}).enable(

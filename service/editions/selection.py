@@ -68,7 +68,7 @@ def select_stories(
         query = query.where(Story.category.in_(mailing_list.categories))
     if mailing_list.languages:
         query = query.where(or_(Story.language.is_(None), Story.language.in_(mailing_list.languages)))
-    from service.clustering import near_duplicate_titles  # numpy and the models: only where stories are chosen
+    from service.stories.clustering import near_duplicate_titles  # numpy and the models: only where stories are chosen
 
     sent = _already_sent(session, mailing_list, day)
     query = query.order_by(Story.source_count.desc(), Story.newest_item_at.desc(), Story.id.desc())

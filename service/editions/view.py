@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.config import Settings
+from service.core.config import Settings
+from service.editions.rendering import MAX_POINTS
 from service.editions.selection import edition_stories, edition_window, select_stories
 from service.models import Edition, Story, utcnow
-from service.rendering import MAX_POINTS
 
 ALTERNATIVES = 10
 

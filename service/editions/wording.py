@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from service.config import Settings
+from service.core.config import Settings
+from service.core.errors import InvalidInput
 from service.editions import Choices
 from service.editions.editing import Editor, Outcome, in_edition, open_for_edit, save, story_or_error
 from service.editions.intro import clean_intro
-from service.errors import InvalidInput
-from service.rendering import MAX_POINTS  # the email shows at most this many; so may an editor
+from service.editions.rendering import MAX_POINTS  # the email shows at most this many; so may an editor
 
 MAX_TITLE, MAX_POINT = 300, 500
 

@@ -2,8 +2,8 @@
 
 from alembic import context
 
-from service.db import engine_for
-from service.models import Base
+from service.core.db import engine_for
+from service.ops.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

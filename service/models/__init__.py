@@ -1,4 +1,4 @@
-"""SQLAlchemy 2.0 models; the one import path callers use, whichever module of the package declares a name."""
+"""SQLAlchemy 2.0 models shared by every concept; a concept's own tables live in its package (service.ops.schema)."""
 
 from __future__ import annotations
 
@@ -30,11 +30,3 @@ __all__ = [
     "as_utc",
     "utcnow",
 ]
-
-# Last, once every name above is bound: these modules import from service.models themselves.
-import service.admin.models  # noqa: F401 - registers the admin tables on Base.metadata (migrations, tests)
-from service.bounces import models as _bounce_models  # noqa: F401 - registers the bounces table
-from service.branding import models as _branding_models  # noqa: F401 - registers the branding tables
-from service.delivery import leases as _leases  # noqa: F401 - registers delivery_leases
-from service.delivery import reply_counts as _reply_counts  # noqa: F401 - registers edition_reply_counts
-from service.delivery import rollup as _rollup  # noqa: F401 - registers edition_rollups

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -97,6 +98,12 @@ class Feed(Base):
     @property
     def shown_url(self) -> str:
         """The URL as admin pages, the API and the CLI show it: never with its user:password@."""
-        from service.feed_fetch import shown_url
-
         return shown_url(self.url)
+
+
+def shown_url(url: str) -> str:
+    """A feed URL as people see it: any user:password@ in it replaced by ***@."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()

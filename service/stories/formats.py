@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 from service.stories.links import LOOKS_LIKE_LINK, web_link
 
 SUMMARY_LINE = re.compile(r"^Summary based on (\d+) sources?$", re.IGNORECASE)

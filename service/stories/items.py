@@ -12,9 +12,9 @@ from functools import lru_cache
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from service.clustering import Clusterer, ItemText, NewStory, get_clusterer, representative_title, story_points
-from service.config import Settings
+from service.core.config import Settings
 from service.models import Item, Story, as_utc, utcnow
+from service.stories.clustering import Clusterer, ItemText, NewStory, get_clusterer, representative_title, story_points
 
 MAX_KEY_POINTS = 6
 FURNITURE_SAMPLE = 120  # a publisher's latest items, to learn the sentences it repeats in all of them

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from service.errors import InvalidInput, UnknownPage
+from service.core.errors import InvalidInput, UnknownPage
 from service.models import Edition, Item, Story, utcnow
 from service.stories.formats import StoryIn, StoryInput
 

@@ -7,11 +7,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.config import Settings, get_settings
-from service.errors import ServiceError, UnknownPage
+from service.core.config import Settings, get_settings
+from service.core.errors import ServiceError, UnknownPage
+from service.core.ratelimit import FailureThrottle, LoginThrottle, SubscribeLimiter
 from service.i18n.locales import N_
-from service.ratelimit import FailureThrottle, LoginThrottle, SubscribeLimiter
-from service.subscriptions.joining import Notifier
+from service.readers.subscriptions.joining import Notifier
 from service.web import admin, api, archive, bounces, branding, docs, front, my_data, openapi, pages, story_pages
 from service.web.errors import render_service_error, server_error_response, validation_error_response
 from service.web.language import PageTemplates
@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
     """Build the web app for these settings; the notifier defaults to Celery tasks."""
     settings = settings or get_settings()
     if notifier is None:
-        from service.reader_tasks import CeleryNotifier
+        from service.readers.tasks import CeleryNotifier
 
         notifier = CeleryNotifier()
     app = FastAPI(title="World News daily", docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from service.core.errors import UnknownList, UnknownPage
 from service.editions import (
     archived_editions,
     edition_stories,
@@ -19,12 +20,11 @@ from service.editions import (
     published_edition,
     stories_of_editions,
 )
-from service.errors import UnknownList, UnknownPage
+from service.editions.rendering import archive_url, story_brief, total_sources
 from service.i18n.formats import long_date
-from service.lists import get_list
+from service.lists.rules import get_list
 from service.models import Edition, MailingList
-from service.rendering import archive_url, story_brief, total_sources
-from service.subscriptions.lookups import all_lists
+from service.readers.subscriptions.lookups import all_lists
 from service.web.common import get_session
 from service.web.language import page_language, tr, use_language
 from service.web.security import CSRF_FIELD, csrf_token, set_csrf_cookie

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from service.errors import InvalidInput, NotAuthorised
+from service.core.errors import InvalidInput, NotAuthorised
 from service.web.common import get_session
 
 router = APIRouter()

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Iterator
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from service.db import session_factory
-from service.subscribe_requests import SubscribeRequest, check_request
-from service.subscriptions.consent import ConsentContext
+from service.core.db import session_factory
+from service.readers.subscribe_requests import SubscribeRequest, check_request
+from service.readers.subscriptions.consent import ConsentContext
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from service.errors import (
+from service.core.errors import (
     Conflict,
     ExpiredToken,
     Forbidden,
@@ -24,8 +24,7 @@ from service.errors import (
 )
 from service.i18n.locales import N_
 from service.web.language import tr
-from service.web.middleware import CONTENT_SECURITY_POLICY, BodyTooLarge, RequestTimeout
-from service.web.security import CsrfFailed
+from service.web.security import CONTENT_SECURITY_POLICY, BodyTooLarge, CsrfFailed, RequestTimeout
 
 STATUS = [
     (InvalidInput, 422),

@@ -11,11 +11,11 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from service.branding.brand import list_brand
-from service.front.form import browser_zone, field_errors
-from service.front.inbox import INBOX_COOKIE, INBOX_MAX_AGE, PendingRequest, read_pending
-from service.front.landing import latest_editions
 from service.models import MailingList
-from service.subscriptions.lookups import all_lists
+from service.readers.front.form import browser_zone, field_errors
+from service.readers.front.inbox import INBOX_COOKIE, INBOX_MAX_AGE, PendingRequest, read_pending
+from service.readers.front.landing import latest_editions
+from service.readers.subscriptions.lookups import all_lists
 from service.web.branding import use_brand
 from service.web.common import get_session, subscribe
 from service.web.language import tr, use_list_language

@@ -11,10 +11,10 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.db import session_factory
+from service.core.db import session_factory
 from service.i18n import templating
 from service.i18n.locales import DEFAULT, LANGUAGES, negotiate
-from service.lists import site_languages
+from service.lists.rules import site_languages
 from service.models import MailingList, Subscriber, SubscriptionStatus
 
 log = logging.getLogger(__name__)

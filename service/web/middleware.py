@@ -7,40 +7,19 @@ import asyncio
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import ServiceError
+from service.core.errors import ServiceError
+from service.web.errors import render_service_error
+from service.web.security import (
+    ADMIN_CONTENT_SECURITY_POLICY,
+    CONTENT_SECURITY_POLICY,
+    PREVIEW_CONTENT_SECURITY_POLICY,
+    BodyTooLarge,
+    RequestTimeout,
+)
 
-# Pages run only our own script files (the subscribe form's time zone) and no third-party resource.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: https:; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-# The admin UI runs its own small script (progress bars) and frames its own edition previews, nothing else.
-ADMIN_CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: https:; connect-src 'self'; frame-src 'self'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-# An edition preview is the email itself, shown inside the admin page: framed by us only, and it runs nothing.
-PREVIEW_CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
-)
 # the link is the key: never cache these pages
 TOKEN_PATHS = ("/confirm/", "/unsubscribe/", "/preferences/", "/u/", "/my-data/")
 HSTS = b"max-age=31536000"  # a year, this host only: browsers never try plain http again (sub-domains are not ours)
-
-
-class BodyTooLarge(ServiceError):
-    """A request body over MAX_BODY_BYTES (MAX_ADMIN_BODY_BYTES under /api/admin/)."""
-
-    code = "body_too_large"
-
-
-class RequestTimeout(ServiceError):
-    """A request body that did not arrive within REQUEST_TIMEOUT_SECONDS (a slow or stalled client)."""
-
-    code = "request_timeout"
 
 
 class GuardedBody:
@@ -101,8 +80,6 @@ def _too_large(max_bytes: int) -> BodyTooLarge:
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, error: ServiceError) -> None:
     """An error like every other: a page for people, JSON under /api."""
-    from service.web.errors import render_service_error  # that module imports this one
-
     response = render_service_error(Request(scope), error)
     response.headers["Connection"] = "close"
     await response(scope, receive, send)

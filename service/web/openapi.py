@@ -8,8 +8,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
-from service.addresses import MAX_ADDRESS_LENGTH
-from service.lists import LANGUAGE, SLUG
+from service.core.addresses import MAX_ADDRESS_LENGTH
+from service.lists.rules import LANGUAGE, SLUG
 from service.stories import StoryIn
 
 # The rules a field is checked by, stated in the document, so that a request the schema allows is not a 422.

@@ -8,17 +8,17 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from service import links
 from service.branding.brand import list_brand
-from service.errors import InvalidInput, InvalidToken
-from service.front.landing import latest_editions, next_edition_at, spoken_moment
+from service.core.errors import InvalidInput, InvalidToken
+from service.core.tokens import Purpose, read_token
 from service.i18n.formats import joined, short_date
 from service.i18n.locales import N_
+from service.mail import links
 from service.models import MailingList, Subscriber, SubscriptionStatus, as_utc, utcnow
-from service.subscriptions.joining import confirm
-from service.subscriptions.lookups import all_lists, lists_by_slug
-from service.subscriptions.preferences import pause_emails, unsubscribe, update_preferences
-from service.tokens import Purpose, read_token
+from service.readers.front.landing import latest_editions, next_edition_at, spoken_moment
+from service.readers.subscriptions.joining import confirm
+from service.readers.subscriptions.lookups import all_lists, lists_by_slug
+from service.readers.subscriptions.preferences import pause_emails, unsubscribe, update_preferences
 from service.web.branding import use_brand
 from service.web.common import consent_from, get_session
 from service.web.language import page_language, readers_lists, tr, use_list_language

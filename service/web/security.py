@@ -1,4 +1,4 @@
-"""CSRF for HTML forms: a double-submit token bound to a cookie, plus an Origin/Referer check."""
+"""Web safety: CSRF (a double-submit token and an Origin/Referer check), the CSP headers, the body guard's errors."""
 
 from __future__ import annotations
 
@@ -8,9 +8,40 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 
-from service.config import Settings
-from service.errors import ServiceError
+from service.core.config import Settings
+from service.core.errors import ServiceError
 from service.i18n.locales import N_
+
+# Pages run only our own script files (the subscribe form's time zone) and no third-party resource.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: https:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+# The admin UI runs its own small script (progress bars) and frames its own edition previews, nothing else.
+ADMIN_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: https:; connect-src 'self'; frame-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+# An edition preview is the email itself, shown inside the admin page: framed by us only, and it runs nothing.
+PREVIEW_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+
+
+class BodyTooLarge(ServiceError):
+    """A request body over MAX_BODY_BYTES (MAX_ADMIN_BODY_BYTES under /api/admin/)."""
+
+    code = "body_too_large"
+
+
+class RequestTimeout(ServiceError):
+    """A request body that did not arrive within REQUEST_TIMEOUT_SECONDS (a slow or stalled client)."""
+
+    code = "request_timeout"
+
 
 CSRF_COOKIE = "nl_csrf"
 SECURE_CSRF_COOKIE = "__Host-nl_csrf"  # browsers only accept it Secure, for path /, from this very host

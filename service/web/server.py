@@ -7,7 +7,7 @@ import asyncio
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from service.config import Settings
+from service.core.config import Settings
 
 HEADER_TIMEOUT_SECONDS = 10.0
 

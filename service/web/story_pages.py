@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from service.i18n.formats import clock, short_date
 from service.i18n.locales import DEFAULT
 from service.i18n.templating import translate_plural
-from service.lists import list_for_category
+from service.lists.rules import list_for_category
 from service.models import Story, as_utc
 from service.stories.store import find_story
 from service.web.common import get_session

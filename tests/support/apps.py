@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from service.config import Settings
+from service.core.config import Settings
 from service.web.app import create_app
 
 _BUILT: dict[tuple[str, type], tuple[FastAPI, dict[str, Any]]] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from service.models import Base
+from service.ops.schema import Base
 
 
 def row_counts(session) -> dict[str, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from service.config import REPO_ROOT
+from service.core.config import REPO_ROOT
 from service.editions import build_edition
 from service.models import Story, utcnow
 from service.stories import StoryInput, parse_seed_text, upsert_story

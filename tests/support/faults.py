@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import func, select
 
-from service.config import REPO_ROOT
-from service.db import engine_for
+from service.core.config import REPO_ROOT
+from service.core.db import engine_for
 from service.models import Delivery, Edition, EditionStatus
 from tests.support.smtp import CountingSmtpServer
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import redis
 
-from service.config import REPO_ROOT
+from service.core.config import REPO_ROOT
 from tests.support.smtp import free_port
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from service.feed_fetch import FeedError, address_problem, fetch, make_client
+from service.stories.feeds.fetch import FeedError, address_problem, fetch, make_client
 from tests.support.feed_server import FeedServer, Route
 
 PUBLIC_IP = "8.8.8.8"  # a global address, bound to this namespace's own loopback interface only

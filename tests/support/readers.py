@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from service import suppressions
+from service.mail import suppressions
 from service.models import Edition, EditionStatus, Subscriber, Subscription, SubscriptionStatus, utcnow
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from service.clustering import (
+from service.stories.clustering import (
     ItemText,
     NewStory,
     available_methods,
@@ -19,8 +19,8 @@ from service.clustering import (
     representative_title,
     story_points,
 )
-from service.clustering.centroids import merge_close
-from service.clustering.linkage import average_linkage
+from service.stories.clustering.centroids import merge_close
+from service.stories.clustering.linkage import average_linkage
 
 T0 = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
 
@@ -184,8 +184,8 @@ def test_near_duplicate_titles():
 @pytest.mark.skipif("hybrid-expand" not in available_methods(), reason="embedding model not installed")
 def test_stored_vectors_are_reused_and_foreign_formats_are_recomputed():
     """embed_titles bytes stand in for the model; bytes of another length (another model) are not trusted."""
-    from service.clustering import embed_titles
-    from service.clustering.features import VECTOR_BYTES, decode_vector
+    from service.stories.clustering import embed_titles
+    from service.stories.clustering.features import VECTOR_BYTES, decode_vector
 
     blobs = embed_titles([story.title for story in SBARRO])
     assert all(len(blob) == VECTOR_BYTES for blob in blobs)

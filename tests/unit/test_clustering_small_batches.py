@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.clustering import ItemText, NewStory, available_methods, get_clusterer
+from service.stories.clustering import ItemText, NewStory, available_methods, get_clusterer
 
 START = datetime(2026, 3, 3, 9, tzinfo=UTC)
 UNRELATED = [

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from service.clustering.features import _verified_model
+from service.stories.clustering.features import _verified_model
 
 
 def test_a_model_file_that_does_not_match_its_digest_is_refused(tmp_path):

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from service.config import Settings
+from service.core.config import Settings
 from service.web.admin import (
     accounts,
     audit_log,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
 from service.admin import audit
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 from service.web.admin.auth import CurrentAdmin
 from service.web.admin.render import page
 from service.web.common import get_session

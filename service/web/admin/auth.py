@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from service.admin import api_tokens, sessions
 from service.admin.identity import Admin
 from service.admin.models import AdminRole
-from service.errors import Forbidden, NotAuthorised, SignInRequired
+from service.core.errors import Forbidden, NotAuthorised, SignInRequired
 from service.web.common import client_ip, get_session
 from service.web.security import CsrfFailed, same_origin
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from service.admin.models import AdminRole
 from service.models import utcnow
-from service.monitoring import failures, figures, upcoming
+from service.ops.monitoring import failures, figures, upcoming
 from service.web.admin.api.dashboard import current_status, masked
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 from service.web.admin.edition_actions import progress_state

@@ -11,10 +11,10 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from service.admin import audit
+from service.core.errors import InvalidInput
 from service.delivery import actions
-from service.errors import InvalidInput
 from service.models import EditionStatus, MailingList
-from service.monitoring.figures import EditionFigures
+from service.ops.monitoring.figures import EditionFigures
 from service.web.admin.auth import CurrentAdmin
 from service.web.common import client_ip
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from service.core.errors import InvalidInput
 from service.delivery import actions
-from service.errors import InvalidInput
 from service.models import MailingList
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 from service.web.admin.editions import day_query, parse_day

@@ -10,16 +10,16 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from service.admin.models import AdminRole
+from service.core.errors import InvalidInput
 from service.delivery import actions
+from service.delivery.audience import send_facts
 from service.editions import get_edition, send_moment
-from service.editions.audience import send_facts
 from service.editions.drafts import SEND_MODES, is_held
 from service.editions.view import draft_view
-from service.errors import InvalidInput
-from service.lists import lists_with_readers
+from service.lists.rules import lists_with_readers
 from service.models import Edition, EditionStatus, MailingList, utcnow
-from service.monitoring.failures import recent_failures
-from service.monitoring.figures import EditionFigures, edition_figures, figures_for
+from service.ops.monitoring.failures import recent_failures
+from service.ops.monitoring.figures import EditionFigures, edition_figures, figures_for
 from service.web.admin.api.dashboard import masked
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 from service.web.admin.edition_actions import act, list_today, mail_test, progress_state, start_now

@@ -1,6 +1,6 @@
 """Admin screen: feeds — what each poll saw and its last error (viewers too); add, edit, delete, poll now (admins).
 
-"Poll now" runs the poll inside the request: service.feeds bounds it (10 s timeouts, a 60 s download deadline,
+"Poll now" runs the poll inside the request: stories.feeds.intake bounds it (10 s timeouts, a 60 s download deadline,
 5 MB), the admin sees the outcome on the next page, and the poll commits like one feed of the beat's poll_all.
 """
 
@@ -11,11 +11,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
 
-from service import feeds as feed_rules
 from service.admin import audit
-from service.errors import InvalidInput
-from service.feed_status import freshness, publisher_of
+from service.core.errors import InvalidInput
 from service.models import Feed, utcnow
+from service.stories.feeds import intake as feed_rules
+from service.stories.feeds.status import freshness, publisher_of
 from service.stories.items import clusterer_from
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 from service.web.admin.render import done, page

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from service import lists as list_rules
 from service.admin import audit
 from service.admin.models import ImportJob, ImportStatus
-from service.errors import InvalidInput, ServiceUnavailable, UnknownList
+from service.core.errors import InvalidInput, ServiceUnavailable, UnknownList
+from service.lists import rules as list_rules
 from service.models import MailingList
-from service.subscribers import jobs
+from service.readers.subscribers import jobs
 from service.web.admin.auth import CurrentAdmin
 from service.web.admin.render import done, page
 from service.web.common import client_ip, get_session

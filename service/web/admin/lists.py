@@ -9,11 +9,11 @@ from babel import Locale
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
 
-from service import lists as list_rules
 from service.admin import audit
+from service.core.errors import InvalidInput
 from service.editions.drafts import AUTO, SEND_MODES, check_send_mode, set_send_mode
-from service.errors import InvalidInput
 from service.i18n.locales import LANGUAGES
+from service.lists import rules as list_rules
 from service.models import MailingList
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 from service.web.admin.render import done, page
@@ -113,7 +113,7 @@ def _typed(
 
 
 def _settings(values: dict[str, Any]) -> dict[str, Any]:
-    """The typed values as list settings (validated by service.lists)."""
+    """The typed values as list settings (validated by service.lists.rules)."""
     return {
         "name": values["name"],
         "description": values["description"],

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from sqlalchemy.orm import Session
 
 from service.admin import audit
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 from service.models import Story
 from service.stories import StoryInput, parse_json_text, parse_seed_text, upsert_stories
 from service.stories.files import MAX_FILE_BYTES

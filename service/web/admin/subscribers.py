@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
-from service import lists as list_rules
 from service.admin import audit
-from service.db import session_factory
-from service.errors import InvalidInput
-from service.subscribers import actions, data_export, detail, erasure, export, search
+from service.core.db import session_factory
+from service.core.errors import InvalidInput
+from service.lists import rules as list_rules
+from service.readers.subscribers import actions, data_export, detail, erasure, export, search
 from service.web.admin.auth import CurrentAdmin
 from service.web.admin.render import done, page
 from service.web.common import client_ip, get_session

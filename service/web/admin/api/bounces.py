@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from service.bounces import store
-from service.errors import UnknownPage
+from service.core.errors import UnknownPage
 from service.web.admin.subscribers import LARGEST_ID
 from service.web.common import get_session
 from service.web.openapi import ADMIN_ERRORS

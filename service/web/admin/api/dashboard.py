@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from service.admin.models import AdminRole
-from service.monitoring.status import Status, snapshot
+from service.ops.monitoring.status import Status, snapshot
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 
 router = APIRouter()

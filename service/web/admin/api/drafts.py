@@ -10,13 +10,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from service.delivery import actions
-from service.editions import approval, editing, wording
-from service.editions.audience import send_facts
+from service.core.errors import InvalidInput
+from service.delivery import actions, approval
+from service.delivery.audience import send_facts
+from service.editions import editing, wording
 from service.editions.drafts import open_draft, set_send_mode
 from service.editions.view import draft_view
-from service.errors import InvalidInput
-from service.lists import SLUG
+from service.lists.rules import SLUG
 from service.models import Edition, utcnow
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 from service.web.admin.edition_actions import drain_starter, list_today

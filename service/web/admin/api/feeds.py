@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from service import feeds as feed_rules
 from service.admin import audit
-from service.feed_status import freshness, publisher_of
 from service.models import Feed, as_utc, utcnow
+from service.stories.feeds import intake as feed_rules
+from service.stories.feeds.status import freshness, publisher_of
 from service.stories.items import clusterer_from
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 from service.web.common import client_ip, get_session

@@ -9,9 +9,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from service import lists as list_rules
-from service.errors import InvalidInput
-from service.subscribers import jobs
+from service.core.errors import InvalidInput
+from service.lists import rules as list_rules
+from service.readers.subscribers import jobs
 from service.web.admin.api.subscribers import Id
 from service.web.admin.auth import CurrentAdmin
 from service.web.admin.imports import progress_of, rejected_download, start_import

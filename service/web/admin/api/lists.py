@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from service import lists as list_rules
 from service.admin import audit
 from service.editions.drafts import SEND_MODES, set_send_mode
 from service.i18n.locales import LANGUAGES
+from service.lists import rules as list_rules
 from service.models import MailingList, as_utc
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
 from service.web.common import client_ip, get_session

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from service.admin import audit
-from service.errors import ServiceError
+from service.core.errors import ServiceError
 from service.stories import (
     parse_json_stories,
     recent_stories,

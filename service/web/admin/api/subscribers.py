@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from service.models import as_utc
-from service.subscribers import actions, detail, erasure, search
+from service.readers.subscribers import actions, detail, erasure, search
 from service.web.admin.auth import CurrentAdmin
 from service.web.admin.subscribers import LARGEST_ID, clean_query, clean_slug, data_download
 from service.web.common import client_ip, get_session

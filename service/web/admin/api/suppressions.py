@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from service.subscribers import actions
-from service.suppressions import SuppressionRow
+from service.mail.suppressions import SuppressionRow
+from service.readers.subscribers import actions
 from service.web.admin.api.subscribers import Address, After, Limit, Reason, json_response
 from service.web.admin.auth import CurrentAdmin
 from service.web.admin.subscribers import clean_reason

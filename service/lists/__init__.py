@@ -1,0 +1,1 @@
+"""Mailing lists: creating, editing and retiring a list, its slug, language and send settings."""

@@ -1,0 +1,1 @@
+"""Running the service: startup checks, migrations, monitoring, `make run` and its console, the demo content."""

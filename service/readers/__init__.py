@@ -1,0 +1,1 @@
+"""Readers: subscribing and consent, the front door, preferences, the emails a reader is owed, managing subscribers."""
