@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service import lists as list_rules
 from service.admin import audit
-from service.editions.drafts import SEND_MODES, set_send_mode
+from service.editions.drafts import SEND_MODES
 from service.i18n.locales import LANGUAGES
 from service.models import MailingList, as_utc
 from service.web.admin.auth import CurrentAdmin, readable_by_viewers
@@ -122,29 +122,12 @@ def post_list(body: ListIn, request: Request, admin: CurrentAdmin, session: Sess
     """Create a list; 422 names what cannot be accepted (a taken slug, an unknown time zone, a bad send mode...)."""
     created = list_rules.create_list(
         session,
-        slug=body.slug,
-        name=body.name,
-        description=body.description,
+        **body.model_dump(exclude={"send_time"}),
         send_time=list_rules.parse_send_time(body.send_time),
-        timezone=body.timezone,
-        local_time_delivery=body.local_time_delivery,
-        double_opt_in=body.double_opt_in,
-        categories=body.categories,
-        languages=body.languages,
-        language=body.language,
-        commit=False,
-    )
-    audit.record(
-        session,
         actor=admin.name,
-        action="list.create",
-        object_type="list",
-        object_id=created.slug,
-        details={"name": created.name, "via": "api"},
         ip=client_ip(request),
+        via="api",
     )
-    set_send_mode(session, created, body.send_mode, admin.name, client_ip(request))
-    session.commit()
     return _answer(session, created.slug, 201)
 
 
@@ -153,21 +136,8 @@ def patch_list(
     slug: Slug, body: ListChange, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
 ):
     """Change some of a list's settings."""
-    changes = body.model_dump(exclude_none=True, exclude={"send_mode"})
-    mailing_list, changed = list_rules.update_list(session, slug, **changes)
-    if changed:
-        audit.record(
-            session,
-            actor=admin.name,
-            action="list.update",
-            object_type="list",
-            object_id=slug,
-            details=changed,
-            ip=client_ip(request),
-        )
-    session.commit()
-    if body.send_mode is not None:
-        set_send_mode(session, mailing_list, body.send_mode, admin.name, client_ip(request))
+    changes = body.model_dump(exclude_none=True)
+    list_rules.update_list(session, slug, actor=admin.name, ip=client_ip(request), **changes)
     return _answer(session, slug)
 
 
