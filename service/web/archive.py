@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,7 @@ from service.lists import get_list
 from service.models import Edition, MailingList
 from service.rendering import archive_url, story_brief, total_sources
 from service.subscriptions.lookups import all_lists
-from service.web.common import get_session
+from service.web.deps import SessionDep
 from service.web.language import page_language, tr, use_language
 from service.web.security import CSRF_FIELD, csrf_token, set_csrf_cookie
 
@@ -53,7 +53,7 @@ def _page(request: Request, name: str, context: dict, *, subscribe_to: MailingLi
 
 
 @router.get("/archive")
-def archive_index(request: Request, session: Session = Depends(get_session)):
+def archive_index(request: Request, session: SessionDep):
     """Every open list with its latest edition; with one list, that list's archive itself."""
     lists = all_lists(session)
     if len(lists) == 1:
@@ -63,15 +63,13 @@ def archive_index(request: Request, session: Session = Depends(get_session)):
 
 
 @router.get("/archive/{slug}/")
-def list_archive_with_slash(slug: str, session: Session = Depends(get_session)):
+def list_archive_with_slash(slug: str, session: SessionDep):
     """A hand-typed trailing slash finds the list's archive too (a list that exists: we redirect to our own)."""
     return RedirectResponse(f"/archive/{get_list(session, slug).slug}", status_code=301)
 
 
 @router.get("/archive/{slug}")
-def list_archive(
-    request: Request, slug: str, page: int = Query(1, ge=1, le=100_000), session: Session = Depends(get_session)
-):
+def list_archive(request: Request, slug: str, session: SessionDep, page: int = Query(1, ge=1, le=100_000)):
     """A list's published editions, newest first and a page at a time, each with its date and top headlines."""
     mailing_list = get_list(session, slug)
     editions = archived_editions(session, mailing_list, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
@@ -94,7 +92,7 @@ def list_archive(
 
 
 @router.get("/archive/{slug}/feed.xml")
-def archive_feed(request: Request, slug: str, session: Session = Depends(get_session)):
+def archive_feed(request: Request, slug: str, session: SessionDep):
     """An Atom feed of a list's editions, one entry per edition carrying each story's key points and link."""
     settings = request.app.state.settings
     mailing_list = get_list(session, slug)
@@ -116,14 +114,14 @@ def archive_feed(request: Request, slug: str, session: Session = Depends(get_ses
 
 
 @router.get("/archive/{slug}/{day}/")
-def archive_edition_with_slash(request: Request, slug: str, day: str, session: Session = Depends(get_session)):
+def archive_edition_with_slash(request: Request, slug: str, day: str, session: SessionDep):
     """A hand-typed trailing slash finds the edition too (one that is published)."""
     edition = _published(request, session, get_list(session, slug), day)
     return RedirectResponse(f"/archive/{slug}/{edition.edition_date.isoformat()}", status_code=301)
 
 
 @router.get("/archive/{slug}/{day}")
-def archive_edition(request: Request, slug: str, day: str, session: Session = Depends(get_session)):
+def archive_edition(request: Request, slug: str, day: str, session: SessionDep):
     """One published edition as a web page (the emails' "view in browser" link opens it)."""
     mailing_list = get_list(session, slug)
     use_language(request, mailing_list.locale)

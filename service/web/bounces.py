@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from service.errors import InvalidInput, NotAuthorised
-from service.web.common import get_session
+from service.web.deps import SessionDep
 
 router = APIRouter()
 
@@ -29,7 +28,7 @@ def _check_token(request: Request) -> None:
 
 
 @router.post("/api/bounces", status_code=202, include_in_schema=False)
-async def take_bounce(request: Request, session: Session = Depends(get_session)) -> JSONResponse:
+async def take_bounce(request: Request, session: SessionDep) -> JSONResponse:
     """Store and apply one raw message (Content-Type message/rfc822); 202 with what it did."""
     from service.bounces.process import ingest
 

@@ -1,21 +1,14 @@
-"""What pages and API share: the DB session dependency, consent context, and the subscribe hand-off."""
+"""What pages and API share: the caller's address, consent context, and the subscribe hand-off."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from service.db import session_factory
 from service.subscribe_requests import SubscribeRequest, check_request
 from service.subscriptions.consent import ConsentContext
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request."""
-    with session_factory(request.app.state.settings.effective_database_url)() as session:
-        yield session
 
 
 def consent_from(request: Request, source: str) -> ConsentContext:

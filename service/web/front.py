@@ -6,7 +6,7 @@ travels there in a short-lived signed cookie, and "send it again" is limited per
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,8 @@ from service.front.landing import latest_editions
 from service.models import MailingList
 from service.subscriptions.lookups import all_lists
 from service.web.branding import use_brand
-from service.web.common import get_session, subscribe
+from service.web.common import subscribe
+from service.web.deps import SessionDep
 from service.web.language import tr, use_list_language
 from service.web.page_render import render_page
 from service.web.security import CSRF_FIELD, check_csrf
@@ -57,13 +58,13 @@ def _form_page(
 
 
 @router.get("/")
-def landing(request: Request, session: Session = Depends(get_session)):
+def landing(request: Request, session: SessionDep):
     """The site's (or the one list's) front page: what it is, the form, the latest headlines, the archive."""
     return _form_page(request, session, "landing.html", chosen=set())
 
 
 @router.get("/subscribe")
-def subscribe_form(request: Request, list: str | None = None, session: Session = Depends(get_session)):
+def subscribe_form(request: Request, session: SessionDep, list: str | None = None):
     """The form on its own page (links from story pages pre-tick their list)."""
     return _form_page(request, session, "subscribe.html", chosen={list} if list else set())
 
@@ -86,12 +87,12 @@ def _with_pending(request: Request, response, pending: PendingRequest):
 @router.post("/subscribe")
 def subscribe_submit(
     request: Request,
+    session: SessionDep,
     email: str = Form(""),
     name: str = Form(""),
     list: list[str] = Form(default_factory=list),
     timezone: str = Form(""),
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
 ):
     """Errors come back under their fields with the input kept; a valid request goes on to check-your-inbox."""
     check_csrf(request, csrf_token_value)
@@ -119,7 +120,7 @@ def subscribe_submit(
 
 
 @router.get(CHECK_INBOX)
-def check_inbox(request: Request, session: Session = Depends(get_session)):
+def check_inbox(request: Request, session: SessionDep):
     """The address we wrote to, the spam folder hint, and the resend button (the same answer for every address)."""
     pending = read_pending(request.app.state.settings.secret_key, request.cookies.get(INBOX_COOKIE))
     if pending is not None:
@@ -128,9 +129,7 @@ def check_inbox(request: Request, session: Session = Depends(get_session)):
 
 
 @router.post("/subscribe/resend")
-def resend(
-    request: Request, csrf_token_value: str = Form("", alias=CSRF_FIELD), session: Session = Depends(get_session)
-):
+def resend(request: Request, session: SessionDep, csrf_token_value: str = Form("", alias=CSRF_FIELD)):
     """Send the confirmation again for the address in the cookie, at most SUBSCRIBE_RESEND_LIMIT times."""
     check_csrf(request, csrf_token_value)
     settings = request.app.state.settings

@@ -6,7 +6,7 @@ to the reader's address alone and is dead an hour later.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,8 @@ from service.models import Subscriber
 from service.subscribers.data_export import export_subscriber_data
 from service.subscribers.erasure import erase_subscriber
 from service.tokens import Purpose, read_token
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import SessionDep
 from service.web.language import tr, use_readers_language
 from service.web.page_render import render_page
 from service.web.security import CSRF_FIELD, check_csrf
@@ -47,10 +48,7 @@ def _reader(request: Request, session: Session, purpose: Purpose, token: str) ->
 
 @router.post("/preferences/{token}/data-link")
 def ask_for_data_link(
-    request: Request,
-    token: str,
-    csrf_token_value: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
+    request: Request, token: str, session: SessionDep, csrf_token_value: str = Form("", alias=CSRF_FIELD)
 ):
     """Email the reader a fresh data link (limited per mailbox); the page says where it went."""
     check_csrf(request, csrf_token_value)
@@ -73,14 +71,14 @@ def ask_for_data_link(
 
 
 @router.get("/my-data/{token}")
-def data_page(request: Request, token: str, session: Session = Depends(get_session)):
+def data_page(request: Request, token: str, session: SessionDep):
     """Download, and delete with its explanation and one button (a GET deletes nothing)."""
     subscriber = _reader(request, session, Purpose.data, token)
     return render_page(request, "my_data.html", subscriber=subscriber, token=token)
 
 
 @router.get("/my-data/{token}/download")
-def download(request: Request, token: str, session: Session = Depends(get_session)):
+def download(request: Request, token: str, session: SessionDep):
     """Everything we hold about the reader, as a JSON download (never cached)."""
     subscriber = _reader(request, session, Purpose.data, token)
     data = export_subscriber_data(
@@ -97,12 +95,7 @@ def download(request: Request, token: str, session: Session = Depends(get_sessio
 
 
 @router.post("/my-data/{token}/erase")
-def erase(
-    request: Request,
-    token: str,
-    csrf_token_value: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
-):
+def erase(request: Request, token: str, session: SessionDep, csrf_token_value: str = Form("", alias=CSRF_FIELD)):
     """Delete the reader's data; only a hash of the address stays, so we never mail it again."""
     check_csrf(request, csrf_token_value)
     subscriber = _reader(request, session, Purpose.data, token)

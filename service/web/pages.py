@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,8 @@ from service.subscriptions.lookups import all_lists, lists_by_slug
 from service.subscriptions.preferences import pause_emails, unsubscribe, update_preferences
 from service.tokens import Purpose, read_token
 from service.web.branding import use_brand
-from service.web.common import consent_from, get_session
+from service.web.common import consent_from
+from service.web.deps import SessionDep
 from service.web.language import page_language, readers_lists, tr, use_list_language
 from service.web.page_render import render_page
 from service.web.security import CSRF_FIELD, check_csrf, csrf_matches
@@ -48,7 +49,7 @@ def _subscriber(session: Session, payload: dict) -> Subscriber:
 
 
 @router.get("/confirm/{token}")
-def confirm_page(request: Request, token: str, session: Session = Depends(get_session)):
+def confirm_page(request: Request, token: str, session: SessionDep):
     """A page with a button; visiting the link alone confirms nothing (mail scanners follow links)."""
     payload = _token(request, Purpose.confirm, token)
     subscriber = _subscriber(session, payload)
@@ -65,10 +66,7 @@ def _named_lists(session: Session, payload: dict) -> list[MailingList]:
 
 @router.post("/confirm/{token}")
 def confirm_submit(
-    request: Request,
-    token: str,
-    csrf_token_value: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
+    request: Request, token: str, session: SessionDep, csrf_token_value: str = Form("", alias=CSRF_FIELD)
 ):
     """Confirm the lists the link names, then welcome the reader."""
     check_csrf(request, csrf_token_value)
@@ -106,7 +104,7 @@ def confirm_submit(
 
 
 @router.get("/preferences/{token}")
-def preferences_page(request: Request, token: str, session: Session = Depends(get_session), saved: bool = False):
+def preferences_page(request: Request, token: str, session: SessionDep, saved: bool = False):
     """Name, time zone, lists, pause, or leave everything; no login, the link is the key."""
     subscriber = _subscriber(session, _token(request, Purpose.preferences, token))
     use_list_language(request, readers_lists(subscriber))
@@ -129,13 +127,13 @@ def preferences_page(request: Request, token: str, session: Session = Depends(ge
 def preferences_submit(
     request: Request,
     token: str,
+    session: SessionDep,
     name: str = Form(""),
     timezone: str = Form(""),
     list: list[str] = Form(default_factory=list),
     pause: str = Form(""),
     action: str = Form("save"),
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
 ):
     """Save the form, or unsubscribe from everything when that button was pressed."""
     check_csrf(request, csrf_token_value)
@@ -163,7 +161,7 @@ def preferences_submit(
 
 
 @router.get("/unsubscribe/{token}")
-def unsubscribe_page(request: Request, token: str, session: Session = Depends(get_session)):
+def unsubscribe_page(request: Request, token: str, session: SessionDep):
     """A page with a button, "pause instead", and a choice of lists; a GET never unsubscribes."""
     payload = _token(request, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
@@ -182,9 +180,9 @@ def _paused(subscriber: Subscriber) -> bool:
 def pause_instead(
     request: Request,
     token: str,
+    session: SessionDep,
     pause: str = Form("4w"),
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
 ):
     """Stop the emails for a while and keep the subscriptions (the unsubscribe link may do less than unsubscribe)."""
     check_csrf(request, csrf_token_value)
@@ -208,9 +206,9 @@ def pause_instead(
 def leave_lists(
     request: Request,
     token: str,
+    session: SessionDep,
     list: list[str] = Form(default_factory=list),
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
 ):
     """Leave the ticked lists only, and keep the others."""
     check_csrf(request, csrf_token_value)
@@ -250,9 +248,9 @@ def leave_lists(
 def unsubscribe_one_click(
     request: Request,
     token: str,
+    session: SessionDep,
     one_click: str = Form("", alias="List-Unsubscribe"),
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
 ):
     """RFC 8058 one-click: List-Unsubscribe=One-Click in the body, 200, no redirect, no cookie; idempotent."""
     if one_click != "One-Click":

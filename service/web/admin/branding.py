@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from sqlalchemy.orm import Session
 
 from service.branding import brand as branding
@@ -18,9 +18,9 @@ from service.errors import InvalidInput
 from service.lists import get_list
 from service.models import MailingList
 from service.subscriptions.lookups import all_lists
-from service.web.admin.auth import CurrentAdmin
 from service.web.admin.render import done, page
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep
 
 router = APIRouter(prefix="/admin")
 
@@ -65,7 +65,7 @@ def _site_page(
 
 
 @router.get("/branding")
-def branding_page(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def branding_page(request: Request, admin: CurrentAdmin, session: SessionDep):
     """What readers see: name, about text, logo, accent colour and sender name."""
     return _site_page(request, session)
 
@@ -74,13 +74,13 @@ def branding_page(request: Request, admin: CurrentAdmin, session: Session = Depe
 def save_site(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
     name: str = Form(""),
     about: str = Form(""),
     accent_color: str = Form(""),
     sender_name: str = Form(""),
     remove: str | None = Form(None),
     logo: UploadFile | None = File(None),
-    session: Session = Depends(get_session),
 ):
     """Save the site branding; a mistake re-renders the form with the message and what was typed."""
     typed = {"name": name, "about": about, "accent_color": accent_color, "sender_name": sender_name}
@@ -129,7 +129,7 @@ def _list_page(
 
 
 @router.get("/branding/lists/{slug}")
-def list_branding_page(slug: str, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def list_branding_page(slug: str, request: Request, admin: CurrentAdmin, session: SessionDep):
     """A list's own branding, over the site's."""
     return _list_page(request, session, get_list(session, slug))
 
@@ -139,11 +139,11 @@ def save_list(
     slug: str,
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
     accent_color: str = Form(""),
     sender_name: str = Form(""),
     remove: str | None = Form(None),
     logo: UploadFile | None = File(None),
-    session: Session = Depends(get_session),
 ):
     """Save a list's accent colour, sender name and logo; a mistake changes nothing."""
     mailing_list = get_list(session, slug)

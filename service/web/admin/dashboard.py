@@ -5,24 +5,23 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request
 
 from service.admin.models import AdminRole
 from service.models import utcnow
 from service.monitoring import failures, figures, upcoming
 from service.web.admin.api.dashboard import current_status, masked
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.auth import readable_by_viewers
 from service.web.admin.edition_actions import progress_state
 from service.web.admin.render import page
-from service.web.common import get_session
+from service.web.deps import CurrentAdmin, SessionDep
 
 router = APIRouter(prefix="/admin")
 
 
 @router.get("")
 @readable_by_viewers
-def dashboard(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def dashboard(request: Request, admin: CurrentAdmin, session: SessionDep):
     """Today's and upcoming editions with live progress, queues, workers, beat, failures and audience change."""
     now = utcnow()
     status = current_status(request)  # network probes, shared for a few seconds; the ledger figures are fresh

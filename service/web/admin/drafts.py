@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 
 from service.delivery import actions
@@ -12,11 +12,11 @@ from service.editions import approval, editing, wording
 from service.editions.drafts import open_draft, set_send_mode
 from service.errors import Conflict, InvalidInput
 from service.models import utcnow
-from service.web.admin.auth import CurrentAdmin
 from service.web.admin.edition_actions import drain_starter
 from service.web.admin.editions import edition_page, parse_day
 from service.web.admin.render import done
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep
 
 router = APIRouter(prefix="/admin")
 
@@ -60,9 +60,9 @@ def _change(
 def start_draft(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
     list_slug: str = Form(..., alias="list"),
     raw_day: str = Form("", alias="date"),
-    session: Session = Depends(get_session),
 ):
     """Store the day's draft now (the poll would, later) so it can be edited."""
     mailing_list = actions.list_named(session, list_slug)
@@ -80,10 +80,10 @@ def story_change(
     story_id: int,
     verb: str,
     admin: CurrentAdmin,
+    session: SessionDep,
     version: str = Form(""),
     title: str = Form(""),
     points: str = Form(""),
-    session: Session = Depends(get_session),
 ):
     """Drop, pin, unpin, move up or down, or edit one story of the draft."""
     settings, editor, seen = request.app.state.settings, editor_of(request, admin), _version(version)
@@ -114,9 +114,9 @@ def intro(
     request: Request,
     edition_id: int,
     admin: CurrentAdmin,
+    session: SessionDep,
     version: str = Form(""),
     text: str = Form(""),
-    session: Session = Depends(get_session),
 ):
     """Save the introduction above the stories."""
     settings, editor = request.app.state.settings, editor_of(request, admin)
@@ -130,13 +130,7 @@ def intro(
 
 
 @router.post("/editions/{edition_id}/approve")
-def approve(
-    request: Request,
-    edition_id: int,
-    admin: CurrentAdmin,
-    version: str = Form(""),
-    session: Session = Depends(get_session),
-):
+def approve(request: Request, edition_id: int, admin: CurrentAdmin, session: SessionDep, version: str = Form("")):
     """Freeze now: the content is final; a held edition past its send time goes out."""
     settings, editor = request.app.state.settings, editor_of(request, admin)
     return _change(
@@ -157,12 +151,7 @@ def approve(
 
 @router.post("/lists/{slug}/send-mode")
 def send_mode(
-    request: Request,
-    slug: str,
-    admin: CurrentAdmin,
-    mode: str = Form(...),
-    back: str = Form(""),
-    session: Session = Depends(get_session),
+    request: Request, slug: str, admin: CurrentAdmin, session: SessionDep, mode: str = Form(...), back: str = Form("")
 ):
     """Send by itself at the send time, or hold each edition until approved."""
     mailing_list = actions.list_named(session, slug)

@@ -15,8 +15,8 @@ from service.delivery import actions
 from service.errors import InvalidInput
 from service.models import EditionStatus, MailingList
 from service.monitoring.figures import EditionFigures
-from service.web.admin.auth import CurrentAdmin
 from service.web.common import client_ip
+from service.web.deps import CurrentAdmin
 
 log = logging.getLogger(__name__)
 Day = date  # a model field named `date` would shadow the type in its own annotations

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from service.delivery import actions
 from service.errors import InvalidInput
 from service.models import MailingList
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.auth import readable_by_viewers
 from service.web.admin.editions import day_query, parse_day
 from service.web.admin.render import page
-from service.web.common import get_session
+from service.web.deps import CurrentAdmin, SessionDep
 
 router = APIRouter(prefix="/admin")
 
@@ -52,9 +52,9 @@ def _text_page(request: Request, session: Session, mailing_list: MailingList, da
 def day_preview(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
     list_slug: str = Query(..., alias="list"),
     raw_day: str | None = Query(None, alias="date"),
-    session: Session = Depends(get_session),
 ):
     """The day's HTML part, built unfrozen if the edition is not built yet."""
     mailing_list = actions.list_named(session, list_slug)
@@ -66,9 +66,9 @@ def day_preview(
 def day_text(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
     list_slug: str = Query(..., alias="list"),
     raw_day: str | None = Query(None, alias="date"),
-    session: Session = Depends(get_session),
 ):
     """The day's text part."""
     mailing_list = actions.list_named(session, list_slug)
@@ -78,7 +78,7 @@ def day_text(
 
 @router.get("/editions/{edition_id}/preview.html")
 @readable_by_viewers
-def edition_preview(request: Request, edition_id: int, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def edition_preview(request: Request, edition_id: int, admin: CurrentAdmin, session: SessionDep):
     """The built edition's HTML part, for the page's iframes."""
     found = actions.find_edition(session, edition_id)
     return _html_part(session, request, found.mailing_list, found.edition_date)
@@ -86,7 +86,7 @@ def edition_preview(request: Request, edition_id: int, admin: CurrentAdmin, sess
 
 @router.get("/editions/{edition_id}/text")
 @readable_by_viewers
-def edition_text(request: Request, edition_id: int, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def edition_text(request: Request, edition_id: int, admin: CurrentAdmin, session: SessionDep):
     """The built edition's text part."""
     found = actions.find_edition(session, edition_id)
     return _text_page(request, session, found.mailing_list, found.edition_date, f"/admin/editions/{found.id}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -21,10 +21,10 @@ from service.models import Edition, EditionStatus, MailingList, utcnow
 from service.monitoring.failures import recent_failures
 from service.monitoring.figures import EditionFigures, edition_figures, figures_for
 from service.web.admin.api.dashboard import masked
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.auth import readable_by_viewers
 from service.web.admin.edition_actions import act, list_today, mail_test, progress_state, start_now
 from service.web.admin.render import done, page
-from service.web.common import get_session
+from service.web.deps import CurrentAdmin, SessionDep
 
 router = APIRouter(prefix="/admin")
 PAGE_SIZE = 50
@@ -108,7 +108,7 @@ def edition_page(
 def editions(
     request: Request,
     admin: CurrentAdmin,
-    session: Session = Depends(get_session),
+    session: SessionDep,
     list_slug: str | None = Query(None, alias="list"),
     before: str | None = None,
 ):
@@ -144,7 +144,7 @@ def editions(
 
 @router.get("/lists/{slug}/today")
 @readable_by_viewers
-def today_of_list(slug: str, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def today_of_list(slug: str, admin: CurrentAdmin, session: SessionDep):
     """Today's edition of a list, built or not."""
     mailing_list = actions.list_named(session, slug)
     return RedirectResponse(f"/admin/editions/day?{day_query(mailing_list, list_today(mailing_list))}", status_code=303)
@@ -155,9 +155,9 @@ def today_of_list(slug: str, admin: CurrentAdmin, session: Session = Depends(get
 def edition_of_day(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
     list_slug: str = Query(..., alias="list"),
     raw_day: str | None = Query(None, alias="date"),
-    session: Session = Depends(get_session),
 ):
     """A list's edition of a day: its page if built, else a preview with test and send-now."""
     mailing_list = actions.list_named(session, list_slug)
@@ -172,10 +172,10 @@ def edition_of_day(
 def day_send_test(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
     list_slug: str = Form(..., alias="list"),
     raw_day: str = Form("", alias="date"),
     address: str = Form(""),
-    session: Session = Depends(get_session),
 ):
     """Mail the day's edition, marked [Test], to the address typed (the admin's own by default)."""
     mailing_list = actions.list_named(session, list_slug)
@@ -204,9 +204,9 @@ def day_send_test(
 def day_send_now(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
     list_slug: str = Form(..., alias="list"),
     raw_day: str = Form("", alias="date"),
-    session: Session = Depends(get_session),
 ):
     """Build the day's edition if needed and start sending it now."""
     mailing_list = actions.list_named(session, list_slug)
@@ -216,7 +216,7 @@ def day_send_now(
 
 @router.get("/editions/{edition_id}")
 @readable_by_viewers
-def edition(request: Request, edition_id: int, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def edition(request: Request, edition_id: int, admin: CurrentAdmin, session: SessionDep):
     """One edition: figures, live progress, previews, failures and the actions that apply now."""
     found = actions.find_edition(session, edition_id)
     return edition_page(request, admin, session, found.mailing_list, found.edition_date, found)
@@ -225,7 +225,7 @@ def edition(request: Request, edition_id: int, admin: CurrentAdmin, session: Ses
 def _action(verb: str):
     """A POST route for one of pause, resume, cancel, retry: the edition service, audited, then back to the page."""
 
-    def run(request: Request, edition_id: int, admin: CurrentAdmin, session: Session = Depends(get_session)):
+    def run(request: Request, edition_id: int, admin: CurrentAdmin, session: SessionDep):
         outcome = act(request, admin, session, edition_id, verb)
         return done(f"/admin/editions/{edition_id}", outcome.message)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -15,9 +15,9 @@ from service.admin.models import ImportJob, ImportStatus
 from service.errors import InvalidInput, ServiceUnavailable, UnknownList
 from service.models import MailingList
 from service.subscribers import jobs
-from service.web.admin.auth import CurrentAdmin
 from service.web.admin.render import done, page
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep
 
 router = APIRouter(prefix="/admin")
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ def _form(
 
 
 @router.get("/imports")
-def imports_page(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def imports_page(request: Request, admin: CurrentAdmin, session: SessionDep):
     """The latest imports, newest first."""
     rows = jobs.recent_import_jobs(session)
     slugs = {ml.id: ml.slug for ml, _ in list_rules.lists_with_readers(session)}
@@ -150,7 +150,7 @@ def imports_page(request: Request, admin: CurrentAdmin, session: Session = Depen
 
 
 @router.get("/imports/new")
-def new_import_form(request: Request, admin: CurrentAdmin, list: str = "", session: Session = Depends(get_session)):
+def new_import_form(request: Request, admin: CurrentAdmin, session: SessionDep, list: str = ""):
     """Choose a list and a file; say whether the readers already agreed."""
     return _form(request, session, values={"list": list, "confirmed": False, "reason": ""})
 
@@ -159,11 +159,11 @@ def new_import_form(request: Request, admin: CurrentAdmin, list: str = "", sessi
 def upload(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
     list: str = Form(""),
     file: UploadFile | None = File(None),
     confirmed: str | None = Form(None),
     reason: str = Form(""),
-    session: Session = Depends(get_session),
 ):
     """Store the upload and queue it; 303 to its progress page. A mistake shows the form again, nothing stored."""
     values = {"list": list, "confirmed": confirmed is not None, "reason": reason}
@@ -191,7 +191,7 @@ def upload(
 
 
 @router.get("/imports/{job_id}")
-def import_page(job_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def import_page(job_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
     """The job's live progress bar, then its report: counts and every rejected row with its reason."""
     if not 0 < job_id <= LARGEST_ID:
         raise InvalidInput("An import id is a positive number.")
@@ -232,7 +232,7 @@ def rejected_download(request: Request, session: Session, actor: str, job_id: in
 
 
 @router.get("/imports/{job_id}/rejected.csv")
-def rejected_csv(job_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def rejected_csv(job_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Download the rejected rows with the reason for each, to fix them and import them again."""
     if not 0 < job_id <= LARGEST_ID:
         raise InvalidInput("An import id is a positive number.")

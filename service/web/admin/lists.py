@@ -7,7 +7,6 @@ from zoneinfo import available_timezones
 
 from babel import Locale
 from fastapi import APIRouter, Depends, Form, Request
-from sqlalchemy.orm import Session
 
 from service import lists as list_rules
 from service.admin import audit
@@ -16,9 +15,10 @@ from service.editions.drafts import AUTO, SEND_MODES
 from service.errors import InvalidInput
 from service.i18n.locales import LANGUAGES
 from service.models import MailingList
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.auth import readable_by_viewers
 from service.web.admin.render import done, page
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep
 
 router = APIRouter(prefix="/admin")
 TIMEZONES = sorted(available_timezones())
@@ -131,7 +131,7 @@ def _settings(values: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/lists")
 @readable_by_viewers
-def lists_page(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def lists_page(request: Request, admin: CurrentAdmin, session: SessionDep):
     """Every list with its readers, schedule and state."""
     return page(request, "lists/index.html", title="Lists", rows=list_rules.lists_with_readers(session))
 
@@ -143,9 +143,7 @@ def new_list_form(request: Request, admin: CurrentAdmin):
 
 
 @router.post("/lists")
-def create_list(
-    request: Request, admin: CurrentAdmin, typed: Typed, slug: str = Form(""), session: Session = Depends(get_session)
-):
+def create_list(request: Request, admin: CurrentAdmin, typed: Typed, session: SessionDep, slug: str = Form("")):
     """Create the list; a mistake re-renders the form with the message and what was typed."""
     values = {**typed, "slug": slug.strip(), "send_mode": typed["send_mode"] or AUTO}
     try:
@@ -159,16 +157,14 @@ def create_list(
 
 
 @router.get("/lists/{slug}")
-def edit_list_form(slug: str, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def edit_list_form(slug: str, request: Request, admin: CurrentAdmin, session: SessionDep):
     """The list's settings, ready to change."""
     mailing_list = list_rules.get_list(session, slug)
     return _form(request, values=form_values(mailing_list), mailing_list=mailing_list)
 
 
 @router.post("/lists/{slug}")
-def update_list(
-    slug: str, request: Request, admin: CurrentAdmin, typed: Typed, session: Session = Depends(get_session)
-):
+def update_list(slug: str, request: Request, admin: CurrentAdmin, typed: Typed, session: SessionDep):
     """Save the changed settings (a form without the send mode keeps it); a mistake re-renders the form."""
     mailing_list = list_rules.get_list(session, slug)
     values = {**typed, "slug": slug, "send_mode": typed["send_mode"] or mailing_list.send_mode}
@@ -190,7 +186,7 @@ def _by(request: Request, admin: Admin) -> dict[str, Any]:
 
 
 @router.post("/lists/{slug}/archive")
-def archive_list(slug: str, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def archive_list(slug: str, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Close the list to new readers and editions; its readers and history stay."""
     list_rules.archive_list(session, slug)
     audit.record(
@@ -201,7 +197,7 @@ def archive_list(slug: str, request: Request, admin: CurrentAdmin, session: Sess
 
 
 @router.post("/lists/{slug}/unarchive")
-def unarchive_list(slug: str, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def unarchive_list(slug: str, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Open an archived list again."""
     list_rules.unarchive_list(session, slug)
     audit.record(

@@ -11,7 +11,8 @@ from pydantic import BaseModel
 
 from service.admin.models import AdminRole
 from service.monitoring.status import Status, snapshot
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.auth import readable_by_viewers
+from service.web.deps import CurrentAdmin
 
 router = APIRouter()
 SNAPSHOT_SECONDS = 5.0  # the snapshot asks the broker, the workers and SMTP (about a second): share it briefly

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -18,9 +18,10 @@ from service.editions.view import draft_view
 from service.errors import InvalidInput
 from service.lists import SLUG
 from service.models import Edition, utcnow
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.auth import readable_by_viewers
 from service.web.admin.edition_actions import drain_starter, list_today
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep
 from service.web.openapi import REASONS, ErrorBody
 
 router = APIRouter()
@@ -160,15 +161,13 @@ def _editor(request: Request, admin: CurrentAdmin) -> editing.Editor:
 
 @router.get("/editions/{edition_id}/draft", response_model=DraftOut)
 @readable_by_viewers
-def get_draft(edition_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def get_draft(edition_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
     """The draft's stories as this edition shows them, what could be added, and what sending would do."""
     return draft_json(request, session, actions.find_edition(session, edition_id))
 
 
 @router.post("/lists/{slug}/draft", response_model=DraftOut)
-def post_draft(
-    slug: Slug, body: DraftIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
-):
+def post_draft(slug: Slug, body: DraftIn, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Store the day's draft now (the next poll would) so it can be edited; 422 when there are no stories."""
     mailing_list = actions.list_named(session, slug)
     day = actions.check_day(body.date or list_today(mailing_list))
@@ -186,7 +185,7 @@ def story_verb(
     body: VersionIn,
     request: Request,
     admin: CurrentAdmin,
-    session: Session = Depends(get_session),
+    session: SessionDep,
 ):
     """Drop a story for good, pin one (added if it was not in), or unpin it."""
     use_case = {"drop": editing.drop, "pin": editing.pin, "unpin": editing.unpin}[verb]
@@ -199,9 +198,7 @@ def story_verb(
 
 
 @router.put("/editions/{edition_id}/order", response_model=DraftOut, responses=CONFLICT)
-def put_order(
-    edition_id: int, body: OrderIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
-):
+def put_order(edition_id: int, body: OrderIn, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Reorder the edition's stories (each once)."""
     settings = request.app.state.settings
     return _run(
@@ -218,7 +215,7 @@ def put_story(
     body: StoryEditIn,
     request: Request,
     admin: CurrentAdmin,
-    session: Session = Depends(get_session),
+    session: SessionDep,
 ):
     """This edition's headline and key points for one story."""
     settings = request.app.state.settings
@@ -239,9 +236,7 @@ def put_story(
 
 
 @router.put("/editions/{edition_id}/intro", response_model=DraftOut, responses=CONFLICT)
-def put_intro(
-    edition_id: int, body: IntroIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
-):
+def put_intro(edition_id: int, body: IntroIn, request: Request, admin: CurrentAdmin, session: SessionDep):
     """The introduction above the stories (plain text with links, sanitised)."""
     settings = request.app.state.settings
     return _run(
@@ -252,9 +247,7 @@ def put_intro(
 
 
 @router.post("/editions/{edition_id}/approve", response_model=DraftOut, responses=CONFLICT)
-def post_approve(
-    edition_id: int, body: VersionIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
-):
+def post_approve(edition_id: int, body: VersionIn, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Freeze now; a held edition whose send time has passed goes out at once."""
     settings = request.app.state.settings
     return _run(
@@ -273,7 +266,7 @@ def post_approve(
 
 @router.put("/lists/{slug}/send-mode")
 def put_send_mode(
-    slug: Slug, body: SendModeIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+    slug: Slug, body: SendModeIn, request: Request, admin: CurrentAdmin, session: SessionDep
 ) -> dict[str, Any]:
     """Send the list's editions by themselves at the send time, or hold each until approved."""
     mailing_list = actions.list_named(session, slug)
@@ -287,7 +280,7 @@ def get_send_facts(
     slug: Slug,
     request: Request,
     admin: CurrentAdmin,
-    session: Session = Depends(get_session),
+    session: SessionDep,
     day: Day | None = Query(None, alias="date"),
 ):
     """How many readers "Send now" would reach, and what looks wrong (another day, stale stories)."""

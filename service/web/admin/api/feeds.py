@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
 from service import feeds as feed_rules
 from service.admin import audit
 from service.feed_status import freshness, publisher_of
 from service.models import Feed, as_utc, utcnow
 from service.stories.items import clusterer_from
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
-from service.web.common import client_ip, get_session
+from service.web.admin.auth import readable_by_viewers
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep
 from service.web.openapi import ADMIN_ERRORS, REASONS, ErrorBody
 
 router = APIRouter()
@@ -97,13 +97,13 @@ def _stale_days(request: Request) -> float:
 
 @router.get("/feeds", response_model=list[FeedOut], responses=READ_ERRORS)
 @readable_by_viewers
-def list_feeds(request: Request, session: Session = Depends(get_session)):
+def list_feeds(request: Request, session: SessionDep):
     """Every feed in the order they were added, with its last status and error."""
     return [feed_out(feed, _stale_days(request)) for feed in feed_rules.list_feeds(session)]
 
 
 @router.post("/feeds", status_code=201, response_model=FeedOut, responses=ADMIN_ERRORS)
-def add_feed(body: FeedIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def add_feed(body: FeedIn, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Register a feed (a known URL is re-filed under the new category); it is fetched on the next poll."""
     feed = feed_rules.add_feed(
         session,
@@ -127,15 +127,13 @@ def add_feed(body: FeedIn, request: Request, admin: CurrentAdmin, session: Sessi
 
 @router.get("/feeds/{feed_id}", response_model=FeedOut, responses={**READ_ERRORS, **NO_FEED})
 @readable_by_viewers
-def show_feed(feed_id: int, request: Request, session: Session = Depends(get_session)):
+def show_feed(feed_id: int, request: Request, session: SessionDep):
     """One feed and its last poll."""
     return feed_out(feed_rules.get_feed(session, feed_id), _stale_days(request))
 
 
 @router.put("/feeds/{feed_id}", response_model=FeedOut, responses={**ADMIN_ERRORS, **NO_FEED})
-def change_feed(
-    feed_id: int, body: FeedIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
-):
+def change_feed(feed_id: int, body: FeedIn, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Replace a feed's URL, category and publisher; a new URL starts afresh."""
     feed = feed_rules.update_feed(
         session,
@@ -159,7 +157,7 @@ def change_feed(
 
 
 @router.delete("/feeds/{feed_id}", response_model=FeedOut, responses={**ADMIN_ERRORS, **NO_FEED})
-def delete_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def delete_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Stop polling a feed; its stories stay. Answers the feed as it was."""
     gone = feed_out(feed_rules.get_feed(session, feed_id), _stale_days(request))
     feed_rules.delete_feed(session, feed_id)
@@ -177,7 +175,7 @@ def delete_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Se
 
 
 @router.post("/feeds/{feed_id}/poll", response_model=PollOut, responses={**ADMIN_ERRORS, **NO_FEED})
-def poll_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def poll_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Fetch one feed now, inside the request (bounded by the poller's timeouts); a failure is a 200 naming it."""
     settings = request.app.state.settings
     result = feed_rules.poll_now(
