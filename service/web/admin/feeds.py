@@ -19,7 +19,7 @@ from service.stories.items import clusterer_from
 from service.web.admin.auth import readable_by_viewers
 from service.web.admin.render import done, page
 from service.web.common import client_ip
-from service.web.deps import CurrentAdmin, SessionDep
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin")
 BLANK = {"url": "", "category": "World News", "publisher": ""}
@@ -27,9 +27,9 @@ BLANK = {"url": "", "category": "World News", "publisher": ""}
 
 @router.get("/feeds")
 @readable_by_viewers
-def feeds_list(request: Request, admin: CurrentAdmin, session: SessionDep):
+def feeds_list(request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """Every feed with its publisher name, newest item (stale or not), last poll, status, error and failures."""
-    now, days = utcnow(), request.app.state.settings.feed_stale_days
+    now, days = utcnow(), settings.feed_stale_days
     rows = [(feed, publisher_of(feed), freshness(feed, now, days)) for feed in feed_rules.list_feeds(session)]
     return page(request, "feeds/index.html", title="Feeds", rows=rows, stale_days=f"{days:g}")
 
@@ -65,6 +65,7 @@ def create(
     request: Request,
     admin: CurrentAdmin,
     session: SessionDep,
+    settings: SettingsDep,
     url: str = Form(""),
     category: str = Form(""),
     publisher: str = Form(""),
@@ -77,7 +78,7 @@ def create(
             url=url,
             category=category,
             publisher=publisher or None,
-            allow_private=request.app.state.settings.feed_allow_private,
+            allow_private=settings.feed_allow_private,
         )
     except InvalidInput as error:
         session.rollback()
@@ -110,6 +111,7 @@ def edit(
     admin: CurrentAdmin,
     feed_id: int,
     session: SessionDep,
+    settings: SettingsDep,
     url: str = Form(""),
     category: str = Form(""),
     publisher: str = Form(""),
@@ -124,7 +126,7 @@ def edit(
             url=url,
             category=category,
             publisher=publisher,
-            allow_private=request.app.state.settings.feed_allow_private,
+            allow_private=settings.feed_allow_private,
         )
     except InvalidInput as error:
         session.rollback()
@@ -167,9 +169,8 @@ def delete(request: Request, admin: CurrentAdmin, feed_id: int, session: Session
 
 
 @router.post("/feeds/{feed_id}/poll")
-def poll(request: Request, admin: CurrentAdmin, feed_id: int, session: SessionDep):
+def poll(request: Request, admin: CurrentAdmin, feed_id: int, session: SessionDep, settings: SettingsDep):
     """Fetch this one feed now; its row shows the status and error, the notice what it brought."""
-    settings = request.app.state.settings
     result = feed_rules.poll_now(
         session, feed_id, clusterer=clusterer_from(settings), allow_private=settings.feed_allow_private
     )
