@@ -25,7 +25,7 @@ from service.lists import get_list
 from service.models import Edition, MailingList
 from service.rendering import archive_url, story_brief, total_sources
 from service.subscriptions.lookups import all_lists
-from service.web.deps import SessionDep
+from service.web.deps import SessionDep, SettingsDep
 from service.web.language import page_language, tr, use_language
 from service.web.security import CSRF_FIELD, csrf_token, set_csrf_cookie
 
@@ -92,9 +92,8 @@ def list_archive(request: Request, slug: str, session: SessionDep, page: int = Q
 
 
 @router.get("/archive/{slug}/feed.xml")
-def archive_feed(request: Request, slug: str, session: SessionDep):
+def archive_feed(request: Request, slug: str, session: SessionDep, settings: SettingsDep):
     """An Atom feed of a list's editions, one entry per edition carrying each story's key points and link."""
-    settings = request.app.state.settings
     mailing_list = get_list(session, slug)
     entries = [
         (
@@ -121,14 +120,13 @@ def archive_edition_with_slash(request: Request, slug: str, day: str, session: S
 
 
 @router.get("/archive/{slug}/{day}")
-def archive_edition(request: Request, slug: str, day: str, session: SessionDep):
+def archive_edition(request: Request, slug: str, day: str, session: SessionDep, settings: SettingsDep):
     """One published edition as a web page (the emails' "view in browser" link opens it)."""
     mailing_list = get_list(session, slug)
     use_language(request, mailing_list.locale)
     edition = _published(request, session, mailing_list, day)
     if day != edition.edition_date.isoformat():  # 20260310 and the like: one address per edition
         return RedirectResponse(f"/archive/{slug}/{edition.edition_date.isoformat()}", status_code=301)
-    settings = request.app.state.settings
     stories = edition_stories(session, edition)
     older, newer = neighbour_editions(session, edition)
     edits = edition.story_edits or {}  # the editor's headlines and key points for this edition

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.errors import InvalidInput, NotAuthorised
-from service.web.deps import SessionDep
+from service.web.deps import SessionDep, SettingsDep
 
 router = APIRouter()
 
@@ -28,7 +28,7 @@ def _check_token(request: Request) -> None:
 
 
 @router.post("/api/bounces", status_code=202, include_in_schema=False)
-async def take_bounce(request: Request, session: SessionDep) -> JSONResponse:
+async def take_bounce(request: Request, session: SessionDep, settings: SettingsDep) -> JSONResponse:
     """Store and apply one raw message (Content-Type message/rfc822); 202 with what it did."""
     from service.bounces.process import ingest
 
@@ -36,7 +36,7 @@ async def take_bounce(request: Request, session: SessionDep) -> JSONResponse:
     raw = await request.body()
     if not raw.strip():
         raise InvalidInput("The body must be one raw bounce or complaint message (message/rfc822).")
-    settings, envelope_to = request.app.state.settings, request.headers.get("x-envelope-to")
+    envelope_to = request.headers.get("x-envelope-to")
 
     def take() -> list:
         """The database work, off the event loop."""

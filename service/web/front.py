@@ -18,7 +18,7 @@ from service.models import MailingList
 from service.subscriptions.lookups import all_lists
 from service.web.branding import use_brand
 from service.web.common import subscribe
-from service.web.deps import SessionDep
+from service.web.deps import LimiterDep, SessionDep, SettingsDep
 from service.web.language import tr, use_list_language
 from service.web.page_render import render_page
 from service.web.security import CSRF_FIELD, check_csrf
@@ -88,6 +88,7 @@ def _with_pending(request: Request, response, pending: PendingRequest):
 def subscribe_submit(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     email: str = Form(""),
     name: str = Form(""),
     list: list[str] = Form(default_factory=list),
@@ -96,7 +97,6 @@ def subscribe_submit(
 ):
     """Errors come back under their fields with the input kept; a valid request goes on to check-your-inbox."""
     check_csrf(request, csrf_token_value)
-    settings = request.app.state.settings
     errors = field_errors(
         session, email=email, name=name, lists=list, check_deliverability=settings.check_deliverability
     )
@@ -120,23 +120,28 @@ def subscribe_submit(
 
 
 @router.get(CHECK_INBOX)
-def check_inbox(request: Request, session: SessionDep):
+def check_inbox(request: Request, session: SessionDep, settings: SettingsDep):
     """The address we wrote to, the spam folder hint, and the resend button (the same answer for every address)."""
-    pending = read_pending(request.app.state.settings.secret_key, request.cookies.get(INBOX_COOKIE))
+    pending = read_pending(settings.secret_key, request.cookies.get(INBOX_COOKIE))
     if pending is not None:
         use_list_language(request, [ml for ml in all_lists(session) if ml.slug in pending.lists])
     return render_page(request, "check_inbox.html", pending=pending)
 
 
 @router.post("/subscribe/resend")
-def resend(request: Request, session: SessionDep, csrf_token_value: str = Form("", alias=CSRF_FIELD)):
+def resend(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    csrf_token_value: str = Form("", alias=CSRF_FIELD),
+):
     """Send the confirmation again for the address in the cookie, at most SUBSCRIBE_RESEND_LIMIT times."""
     check_csrf(request, csrf_token_value)
-    settings = request.app.state.settings
     pending = read_pending(settings.secret_key, request.cookies.get(INBOX_COOKIE))
     if pending is None:
         return RedirectResponse(CHECK_INBOX, status_code=303)
-    wait = request.app.state.limiter.check_resend(pending.address)
+    wait = limiter.check_resend(pending.address)
     if not wait:
         subscribe(
             request,

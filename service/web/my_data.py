@@ -17,7 +17,7 @@ from service.subscribers.data_export import export_subscriber_data
 from service.subscribers.erasure import erase_subscriber
 from service.tokens import Purpose, read_token
 from service.web.common import client_ip
-from service.web.deps import SessionDep
+from service.web.deps import LimiterDep, NotifierDep, SessionDep, SettingsDep
 from service.web.language import tr, use_readers_language
 from service.web.page_render import render_page
 from service.web.security import CSRF_FIELD, check_csrf
@@ -48,13 +48,18 @@ def _reader(request: Request, session: Session, purpose: Purpose, token: str) ->
 
 @router.post("/preferences/{token}/data-link")
 def ask_for_data_link(
-    request: Request, token: str, session: SessionDep, csrf_token_value: str = Form("", alias=CSRF_FIELD)
+    request: Request,
+    token: str,
+    session: SessionDep,
+    limiter: LimiterDep,
+    notifier: NotifierDep,
+    csrf_token_value: str = Form("", alias=CSRF_FIELD),
 ):
     """Email the reader a fresh data link (limited per mailbox); the page says where it went."""
     check_csrf(request, csrf_token_value)
     subscriber = _reader(request, session, Purpose.preferences, token)
-    request.app.state.limiter.check_data_link(subscriber.email)
-    request.app.state.notifier.data_link(subscriber.id)
+    limiter.check_data_link(subscriber.email)
+    notifier.data_link(subscriber.id)
     return render_page(
         request,
         "message.html",
@@ -78,7 +83,7 @@ def data_page(request: Request, token: str, session: SessionDep):
 
 
 @router.get("/my-data/{token}/download")
-def download(request: Request, token: str, session: SessionDep):
+def download(request: Request, token: str, session: SessionDep, settings: SettingsDep):
     """Everything we hold about the reader, as a JSON download (never cached)."""
     subscriber = _reader(request, session, Purpose.data, token)
     data = export_subscriber_data(
@@ -86,7 +91,7 @@ def download(request: Request, token: str, session: SessionDep):
         subscriber.id,
         actor=READER,
         ip=client_ip(request),
-        retention_days=request.app.state.settings.delivery_retention_days,
+        retention_days=settings.delivery_retention_days,
     )
     return JSONResponse(
         data,

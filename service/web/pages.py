@@ -21,7 +21,7 @@ from service.subscriptions.preferences import pause_emails, unsubscribe, update_
 from service.tokens import Purpose, read_token
 from service.web.branding import use_brand
 from service.web.common import consent_from
-from service.web.deps import SessionDep
+from service.web.deps import NotifierDep, SessionDep, SettingsDep
 from service.web.language import page_language, readers_lists, tr, use_list_language
 from service.web.page_render import render_page
 from service.web.security import CSRF_FIELD, check_csrf, csrf_matches
@@ -66,7 +66,12 @@ def _named_lists(session: Session, payload: dict) -> list[MailingList]:
 
 @router.post("/confirm/{token}")
 def confirm_submit(
-    request: Request, token: str, session: SessionDep, csrf_token_value: str = Form("", alias=CSRF_FIELD)
+    request: Request,
+    token: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    notifier: NotifierDep,
+    csrf_token_value: str = Form("", alias=CSRF_FIELD),
 ):
     """Confirm the lists the link names, then welcome the reader."""
     check_csrf(request, csrf_token_value)
@@ -79,13 +84,13 @@ def confirm_submit(
         subscriber_id=subscriber.id,
         list_ids=list_ids,
         consent=consent_from(request, "confirm-link"),
-        notifier=request.app.state.notifier,
+        notifier=notifier,
     )
     confirmed = newly + already
     if not confirmed:
         raise InvalidInput(tr(request, "There is nothing left to confirm for this link. Please subscribe again."))
     if len(confirmed) == 1:
-        use_brand(request, list_brand(session, request.app.state.settings, confirmed[0]))
+        use_brand(request, list_brand(session, settings, confirmed[0]))
     now = utcnow()
     language = page_language(request)
     coming = [(ml, spoken_moment(next_edition_at(ml, subscriber.timezone, now), now, language)) for ml in confirmed]
@@ -99,7 +104,7 @@ def confirm_submit(
         coming=coming,
         zone=subscriber.timezone,
         latest=latest_editions(session, confirmed),
-        preferences_url=links.preferences_url(request.app.state.settings, subscriber.id),
+        preferences_url=links.preferences_url(settings, subscriber.id),
     )
 
 

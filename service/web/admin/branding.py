@@ -20,7 +20,7 @@ from service.models import MailingList
 from service.subscriptions.lookups import all_lists
 from service.web.admin.render import done, page
 from service.web.common import client_ip
-from service.web.deps import CurrentAdmin, SessionDep
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin")
 
@@ -75,6 +75,7 @@ def save_site(
     request: Request,
     admin: CurrentAdmin,
     session: SessionDep,
+    settings: SettingsDep,
     name: str = Form(""),
     about: str = Form(""),
     accent_color: str = Form(""),
@@ -90,7 +91,7 @@ def save_site(
             **typed,
             logo=_read_logo(request, logo),
             remove=bool(remove),
-            max_logo_bytes=request.app.state.settings.logo_max_bytes,
+            max_logo_bytes=settings.logo_max_bytes,
             actor=admin.name,
             ip=client_ip(request),
         )
@@ -140,6 +141,7 @@ def save_list(
     request: Request,
     admin: CurrentAdmin,
     session: SessionDep,
+    settings: SettingsDep,
     accent_color: str = Form(""),
     sender_name: str = Form(""),
     remove: str | None = Form(None),
@@ -155,7 +157,7 @@ def save_list(
             **typed,
             logo=_read_logo(request, logo),
             remove=bool(remove),
-            max_logo_bytes=request.app.state.settings.logo_max_bytes,
+            max_logo_bytes=settings.logo_max_bytes,
             actor=admin.name,
             ip=client_ip(request),
         )

@@ -14,18 +14,18 @@ from service.web.admin.api.dashboard import current_status, masked
 from service.web.admin.auth import readable_by_viewers
 from service.web.admin.edition_actions import progress_state
 from service.web.admin.render import page
-from service.web.deps import CurrentAdmin, SessionDep
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin")
 
 
 @router.get("")
 @readable_by_viewers
-def dashboard(request: Request, admin: CurrentAdmin, session: SessionDep):
+def dashboard(request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """Today's and upcoming editions with live progress, queues, workers, beat, failures and audience change."""
     now = utcnow()
-    status = current_status(request)  # network probes, shared for a few seconds; the ledger figures are fresh
-    catchup = timedelta(hours=request.app.state.settings.dispatch_catchup_hours)  # a list just created shows at once
+    status = current_status(request, settings)  # network probes, shared for a few seconds; the ledger figures are fresh
+    catchup = timedelta(hours=settings.dispatch_catchup_hours)  # a list just created shows at once
     status = dataclasses.replace(status, next_sends=upcoming.next_sends(session, now=now, catchup=catchup))
     return page(
         request,

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from service.admin.models import AdminRole
+from service.config import Settings
 from service.delivery import actions
 from service.editions import get_edition, send_moment
 from service.editions.audience import send_facts
@@ -24,7 +25,7 @@ from service.web.admin.api.dashboard import masked
 from service.web.admin.auth import readable_by_viewers
 from service.web.admin.edition_actions import act, list_today, mail_test, progress_state, start_now
 from service.web.admin.render import done, page
-from service.web.deps import CurrentAdmin, SessionDep
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin")
 PAGE_SIZE = 50
@@ -50,6 +51,7 @@ def edition_page(
     request: Request,
     admin: CurrentAdmin,
     session: Session,
+    settings: Settings,
     mailing_list: MailingList,
     day: date,
     edition: Edition | None,
@@ -60,7 +62,6 @@ def edition_page(
     status_code: int = 200,
 ):
     """One edition's page: a draft's editor, or a sent one's figures; any unsent one can be tested or sent."""
-    settings = request.app.state.settings
     started = edition is not None and edition.send_status != EditionStatus.draft
     frozen = edition is not None and not edition.is_draft  # sending, sent, or approved: its figures mean something
     figures: EditionFigures | None = edition_figures(session, edition.id) if frozen and edition else None
@@ -156,6 +157,7 @@ def edition_of_day(
     request: Request,
     admin: CurrentAdmin,
     session: SessionDep,
+    settings: SettingsDep,
     list_slug: str = Query(..., alias="list"),
     raw_day: str | None = Query(None, alias="date"),
 ):
@@ -165,7 +167,7 @@ def edition_of_day(
     edition = get_edition(session, mailing_list, day)
     if edition is not None:
         return RedirectResponse(f"/admin/editions/{edition.id}", status_code=303)
-    return edition_page(request, admin, session, mailing_list, day, None)
+    return edition_page(request, admin, session, settings, mailing_list, day, None)
 
 
 @router.post("/editions/day/send-test")
@@ -173,6 +175,7 @@ def day_send_test(
     request: Request,
     admin: CurrentAdmin,
     session: SessionDep,
+    settings: SettingsDep,
     list_slug: str = Form(..., alias="list"),
     raw_day: str = Form("", alias="date"),
     address: str = Form(""),
@@ -181,13 +184,14 @@ def day_send_test(
     mailing_list = actions.list_named(session, list_slug)
     day = parse_day(raw_day, mailing_list)
     try:
-        sent = mail_test(request, admin, session, mailing_list.slug, day, address)
+        sent = mail_test(request, admin, session, settings, mailing_list.slug, day, address)
     except InvalidInput as error:
         session.rollback()
         return edition_page(
             request,
             admin,
             session,
+            settings,
             mailing_list,
             day,
             get_edition(session, mailing_list, day),
@@ -205,28 +209,29 @@ def day_send_now(
     request: Request,
     admin: CurrentAdmin,
     session: SessionDep,
+    settings: SettingsDep,
     list_slug: str = Form(..., alias="list"),
     raw_day: str = Form("", alias="date"),
 ):
     """Build the day's edition if needed and start sending it now."""
     mailing_list = actions.list_named(session, list_slug)
-    started = start_now(request, admin, session, mailing_list.slug, parse_day(raw_day, mailing_list))
+    started = start_now(request, admin, session, settings, mailing_list.slug, parse_day(raw_day, mailing_list))
     return done(f"/admin/editions/{started.edition_id}", started.message)
 
 
 @router.get("/editions/{edition_id}")
 @readable_by_viewers
-def edition(request: Request, edition_id: int, admin: CurrentAdmin, session: SessionDep):
+def edition(request: Request, edition_id: int, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """One edition: figures, live progress, previews, failures and the actions that apply now."""
     found = actions.find_edition(session, edition_id)
-    return edition_page(request, admin, session, found.mailing_list, found.edition_date, found)
+    return edition_page(request, admin, session, settings, found.mailing_list, found.edition_date, found)
 
 
 def _action(verb: str):
     """A POST route for one of pause, resume, cancel, retry: the edition service, audited, then back to the page."""
 
-    def run(request: Request, edition_id: int, admin: CurrentAdmin, session: SessionDep):
-        outcome = act(request, admin, session, edition_id, verb)
+    def run(request: Request, edition_id: int, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
+        outcome = act(request, admin, session, settings, edition_id, verb)
         return done(f"/admin/editions/{edition_id}", outcome.message)
 
     run.__name__ = f"{verb}_edition"

@@ -18,7 +18,7 @@ from service.errors import InvalidInput
 from service.subscribers import actions, data_export, detail, erasure, export, search
 from service.web.admin.render import done, page
 from service.web.common import client_ip
-from service.web.deps import CurrentAdmin, SessionDep
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin")
 LARGEST_ID = 2**31 - 1  # ids are 32-bit INTEGERs on PostgreSQL
@@ -75,7 +75,9 @@ def subscribers_page(
 
 
 @router.get("/subscribers/export")
-def export_subscribers(request: Request, admin: CurrentAdmin, session: SessionDep, list: str = "", status: str = ""):
+def export_subscribers(
+    request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep, list: str = "", status: str = ""
+):
     """A list's readers (optionally in one status) as a CSV download, streamed; the export is audited."""
     slug = clean_slug(list)
     if slug is None:
@@ -92,7 +94,7 @@ def export_subscribers(request: Request, admin: CurrentAdmin, session: SessionDe
         ip=client_ip(request),
     )
     session.commit()
-    url = request.app.state.settings.effective_database_url
+    url = settings.effective_database_url
     filename = f"{mailing_list.slug}-{chosen or 'all'}.csv"
     return StreamingResponse(
         _csv(url, slug, chosen),
@@ -108,7 +110,9 @@ def _csv(url: str, slug: str, status: str | None) -> Iterator[str]:
 
 
 @router.get("/subscribers/{subscriber_id}")
-def subscriber_page(subscriber_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
+def subscriber_page(
+    subscriber_id: int, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep
+):
     """One reader: lists and status, consent record, deliveries with SMTP replies, suppression; and the actions."""
     if not 0 < subscriber_id <= LARGEST_ID:
         raise InvalidInput("A subscriber id is a positive number.")
@@ -118,7 +122,7 @@ def subscriber_page(subscriber_id: int, request: Request, admin: CurrentAdmin, s
         "subscribers/detail.html",
         title=reader.email,
         reader=reader,
-        retention_days=request.app.state.settings.delivery_retention_days,
+        retention_days=settings.delivery_retention_days,
     )
 
 

@@ -27,7 +27,7 @@ from service.web.admin.edition_actions import (
     progress_state,
     start_now,
 )
-from service.web.deps import CurrentAdmin, SessionDep
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 from service.web.openapi import REASONS, ErrorBody
 
 router = APIRouter()
@@ -153,36 +153,40 @@ def edition_failures(
 
 
 @router.post("/editions/{edition_id}/pause", response_model=ActionOut)
-def pause_edition(edition_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
+def pause_edition(edition_id: int, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """Stop after the batches in flight."""
-    return act(request, admin, session, edition_id, "pause")
+    return act(request, admin, session, settings, edition_id, "pause")
 
 
 @router.post("/editions/{edition_id}/resume", response_model=ActionOut)
-def resume_edition(edition_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
+def resume_edition(edition_id: int, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """Carry on sending a paused edition."""
-    return act(request, admin, session, edition_id, "resume")
+    return act(request, admin, session, settings, edition_id, "resume")
 
 
 @router.post("/editions/{edition_id}/cancel", response_model=ActionOut)
-def cancel_edition(edition_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
+def cancel_edition(edition_id: int, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """Stop for good: readers not yet mailed will not get it."""
-    return act(request, admin, session, edition_id, "cancel")
+    return act(request, admin, session, settings, edition_id, "cancel")
 
 
 @router.post("/editions/{edition_id}/retry", response_model=ActionOut)
-def retry_edition(edition_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
+def retry_edition(edition_id: int, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """Send again to failed readers (never to unknown or unusable addresses)."""
-    return act(request, admin, session, edition_id, "retry")
+    return act(request, admin, session, settings, edition_id, "retry")
 
 
 @router.post("/lists/{slug}/send-now", response_model=SendNowOut)
-def send_now(slug: str, body: SendNowIn, request: Request, admin: CurrentAdmin, session: SessionDep):
+def send_now(
+    slug: str, body: SendNowIn, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep
+):
     """Build the day's edition if needed and start sending it at once."""
-    return start_now(request, admin, session, slug, body.date)
+    return start_now(request, admin, session, settings, slug, body.date)
 
 
 @router.post("/lists/{slug}/send-test", response_model=SendTestOut, responses=SMTP_DOWN)
-def send_test(slug: str, body: SendTestIn, request: Request, admin: CurrentAdmin, session: SessionDep):
+def send_test(
+    slug: str, body: SendTestIn, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep
+):
     """Mail the day's edition, marked [Test], to one address; 503 when the mail server cannot be reached."""
-    return mail_test(request, admin, session, slug, body.date, body.address)
+    return mail_test(request, admin, session, settings, slug, body.date, body.address)
