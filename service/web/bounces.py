@@ -12,15 +12,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from service.config import Settings
 from service.errors import InvalidInput, NotAuthorised
 from service.web.deps import SessionDep, SettingsDep
 
 router = APIRouter()
 
 
-def _check_token(request: Request) -> None:
+def _check_token(request: Request, settings: Settings) -> None:
     """Bearer BOUNCE_API_TOKEN, compared in constant time; without a configured token nobody gets in."""
-    expected = request.app.state.settings.bounce_api_token
+    expected = settings.bounce_api_token
     given = request.headers.get("authorization", "")
     scheme, _, token = given.partition(" ")
     if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
@@ -32,7 +33,7 @@ async def take_bounce(request: Request, session: SessionDep, settings: SettingsD
     """Store and apply one raw message (Content-Type message/rfc822); 202 with what it did."""
     from service.bounces.process import ingest
 
-    _check_token(request)
+    _check_token(request, settings)
     raw = await request.body()
     if not raw.strip():
         raise InvalidInput("The body must be one raw bounce or complaint message (message/rfc822).")

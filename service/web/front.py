@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from service.branding.brand import list_brand
+from service.config import Settings
 from service.front.form import browser_zone, field_errors
 from service.front.inbox import INBOX_COOKIE, INBOX_MAX_AGE, PendingRequest, read_pending
 from service.front.landing import latest_editions
@@ -30,6 +31,7 @@ CHECK_INBOX = "/subscribe/check-inbox"
 def _form_page(
     request: Request,
     session: Session,
+    settings: Settings,
     template: str,
     *,
     chosen: set[str],
@@ -41,7 +43,7 @@ def _form_page(
     lists = all_lists(session)
     use_list_language(request, lists)
     if len(lists) == 1:
-        use_brand(request, list_brand(session, request.app.state.settings, lists[0]))
+        use_brand(request, list_brand(session, settings, lists[0]))
         chosen = {lists[0].slug}
     latest = latest_editions(session, lists) if template == "landing.html" else []
     return render_page(
@@ -58,20 +60,19 @@ def _form_page(
 
 
 @router.get("/")
-def landing(request: Request, session: SessionDep):
+def landing(request: Request, session: SessionDep, settings: SettingsDep):
     """The site's (or the one list's) front page: what it is, the form, the latest headlines, the archive."""
-    return _form_page(request, session, "landing.html", chosen=set())
+    return _form_page(request, session, settings, "landing.html", chosen=set())
 
 
 @router.get("/subscribe")
-def subscribe_form(request: Request, session: SessionDep, list: str | None = None):
+def subscribe_form(request: Request, session: SessionDep, settings: SettingsDep, list: str | None = None):
     """The form on its own page (links from story pages pre-tick their list)."""
-    return _form_page(request, session, "subscribe.html", chosen={list} if list else set())
+    return _form_page(request, session, settings, "subscribe.html", chosen={list} if list else set())
 
 
-def _with_pending(request: Request, response, pending: PendingRequest):
+def _with_pending(settings: Settings, response, pending: PendingRequest):
     """Attach the check-your-inbox cookie (HttpOnly, this path only, gone in two hours)."""
-    settings = request.app.state.settings
     response.set_cookie(
         INBOX_COOKIE,
         pending.sign(settings.secret_key),
@@ -104,6 +105,7 @@ def subscribe_submit(
         return _form_page(
             request,
             session,
+            settings,
             "subscribe.html",
             chosen=set(list),
             status_code=422,
@@ -116,7 +118,7 @@ def subscribe_submit(
     pending = PendingRequest(
         address=checked.address, lists=[ml.slug for ml in chosen], name=checked.name, timezone=zone
     )
-    return _with_pending(request, RedirectResponse(CHECK_INBOX, status_code=303), pending)
+    return _with_pending(settings, RedirectResponse(CHECK_INBOX, status_code=303), pending)
 
 
 @router.get(CHECK_INBOX)
@@ -160,4 +162,4 @@ def resend(
         resent="limited" if wait else "sent",
         wait=wait,
     )
-    return _with_pending(request, RedirectResponse(CHECK_INBOX, status_code=303), again)
+    return _with_pending(settings, RedirectResponse(CHECK_INBOX, status_code=303), again)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from service.config import Settings
 from service.errors import ExpiredToken, InvalidToken
 from service.links import DATA_LINK_SECONDS
 from service.models import Subscriber
@@ -26,9 +27,9 @@ router = APIRouter(include_in_schema=False)
 READER = "reader (data link)"  # the audit log's actor when readers act on their own data
 
 
-def _reader(request: Request, session: Session, purpose: Purpose, token: str) -> Subscriber:
+def _reader(request: Request, settings: Settings, session: Session, purpose: Purpose, token: str) -> Subscriber:
     """The reader a valid link names; a data link is dead after DATA_LINK_SECONDS."""
-    secret = request.app.state.settings.secret_key
+    secret = settings.secret_key
     try:
         payload = read_token(secret, purpose, token, max_age=DATA_LINK_SECONDS if purpose == Purpose.data else None)
     except ExpiredToken:
@@ -53,11 +54,12 @@ def ask_for_data_link(
     session: SessionDep,
     limiter: LimiterDep,
     notifier: NotifierDep,
+    settings: SettingsDep,
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
 ):
     """Email the reader a fresh data link (limited per mailbox); the page says where it went."""
     check_csrf(request, csrf_token_value)
-    subscriber = _reader(request, session, Purpose.preferences, token)
+    subscriber = _reader(request, settings, session, Purpose.preferences, token)
     limiter.check_data_link(subscriber.email)
     notifier.data_link(subscriber.id)
     return render_page(
@@ -76,16 +78,16 @@ def ask_for_data_link(
 
 
 @router.get("/my-data/{token}")
-def data_page(request: Request, token: str, session: SessionDep):
+def data_page(request: Request, token: str, session: SessionDep, settings: SettingsDep):
     """Download, and delete with its explanation and one button (a GET deletes nothing)."""
-    subscriber = _reader(request, session, Purpose.data, token)
+    subscriber = _reader(request, settings, session, Purpose.data, token)
     return render_page(request, "my_data.html", subscriber=subscriber, token=token)
 
 
 @router.get("/my-data/{token}/download")
 def download(request: Request, token: str, session: SessionDep, settings: SettingsDep):
     """Everything we hold about the reader, as a JSON download (never cached)."""
-    subscriber = _reader(request, session, Purpose.data, token)
+    subscriber = _reader(request, settings, session, Purpose.data, token)
     data = export_subscriber_data(
         session,
         subscriber.id,
@@ -100,10 +102,16 @@ def download(request: Request, token: str, session: SessionDep, settings: Settin
 
 
 @router.post("/my-data/{token}/erase")
-def erase(request: Request, token: str, session: SessionDep, csrf_token_value: str = Form("", alias=CSRF_FIELD)):
+def erase(
+    request: Request,
+    token: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    csrf_token_value: str = Form("", alias=CSRF_FIELD),
+):
     """Delete the reader's data; only a hash of the address stays, so we never mail it again."""
     check_csrf(request, csrf_token_value)
-    subscriber = _reader(request, session, Purpose.data, token)
+    subscriber = _reader(request, settings, session, Purpose.data, token)
     title = tr(request, "Your data is deleted")  # in the reader's language, read before their lists go
     message = tr(
         request,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from service import links
 from service.branding.brand import list_brand
+from service.config import Settings
 from service.errors import InvalidInput, InvalidToken
 from service.front.landing import latest_editions, next_edition_at, spoken_moment
 from service.i18n.formats import joined, short_date
@@ -33,9 +34,8 @@ TIMEZONES = sorted(available_timezones())
 _page = render_page
 
 
-def _token(request: Request, purpose: Purpose, token: str) -> dict:
+def _token(settings: Settings, purpose: Purpose, token: str) -> dict:
     """Verify a link token; confirmation links expire, the others live as long as the emails."""
-    settings = request.app.state.settings
     max_age = settings.confirm_token_max_age if purpose == Purpose.confirm else None
     return read_token(settings.secret_key, purpose, token, max_age=max_age)
 
@@ -49,9 +49,9 @@ def _subscriber(session: Session, payload: dict) -> Subscriber:
 
 
 @router.get("/confirm/{token}")
-def confirm_page(request: Request, token: str, session: SessionDep):
+def confirm_page(request: Request, token: str, session: SessionDep, settings: SettingsDep):
     """A page with a button; visiting the link alone confirms nothing (mail scanners follow links)."""
-    payload = _token(request, Purpose.confirm, token)
+    payload = _token(settings, Purpose.confirm, token)
     subscriber = _subscriber(session, payload)
     use_list_language(request, _named_lists(session, payload))
     return _page(request, "confirm.html", subscriber=subscriber, token=token)
@@ -75,7 +75,7 @@ def confirm_submit(
 ):
     """Confirm the lists the link names, then welcome the reader."""
     check_csrf(request, csrf_token_value)
-    payload = _token(request, Purpose.confirm, token)
+    payload = _token(settings, Purpose.confirm, token)
     subscriber = _subscriber(session, payload)
     use_list_language(request, _named_lists(session, payload))
     list_ids = [i for i in payload.get("l", []) if isinstance(i, int)]
@@ -109,9 +109,9 @@ def confirm_submit(
 
 
 @router.get("/preferences/{token}")
-def preferences_page(request: Request, token: str, session: SessionDep, saved: bool = False):
+def preferences_page(request: Request, token: str, session: SessionDep, settings: SettingsDep, saved: bool = False):
     """Name, time zone, lists, pause, or leave everything; no login, the link is the key."""
-    subscriber = _subscriber(session, _token(request, Purpose.preferences, token))
+    subscriber = _subscriber(session, _token(settings, Purpose.preferences, token))
     use_list_language(request, readers_lists(subscriber))
     subscribed = {s.list_id for s in subscriber.subscriptions if s.status == SubscriptionStatus.confirmed}
     paused = _paused(subscriber)
@@ -133,6 +133,7 @@ def preferences_submit(
     request: Request,
     token: str,
     session: SessionDep,
+    settings: SettingsDep,
     name: str = Form(""),
     timezone: str = Form(""),
     list: list[str] = Form(default_factory=list),
@@ -142,7 +143,7 @@ def preferences_submit(
 ):
     """Save the form, or unsubscribe from everything when that button was pressed."""
     check_csrf(request, csrf_token_value)
-    subscriber = _subscriber(session, _token(request, Purpose.preferences, token))
+    subscriber = _subscriber(session, _token(settings, Purpose.preferences, token))
     use_list_language(request, readers_lists(subscriber))
     consent = consent_from(request, "preferences")
     if action == "unsubscribe_all":
@@ -166,9 +167,9 @@ def preferences_submit(
 
 
 @router.get("/unsubscribe/{token}")
-def unsubscribe_page(request: Request, token: str, session: SessionDep):
+def unsubscribe_page(request: Request, token: str, session: SessionDep, settings: SettingsDep):
     """A page with a button, "pause instead", and a choice of lists; a GET never unsubscribes."""
-    payload = _token(request, Purpose.unsubscribe, token)
+    payload = _token(settings, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
     use_list_language(request, _named_lists(session, payload) or readers_lists(subscriber))
     names = [s.mailing_list.name for s in subscriber.subscriptions if payload.get("l") in (None, s.list_id)]
@@ -186,12 +187,13 @@ def pause_instead(
     request: Request,
     token: str,
     session: SessionDep,
+    settings: SettingsDep,
     pause: str = Form("4w"),
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
 ):
     """Stop the emails for a while and keep the subscriptions (the unsubscribe link may do less than unsubscribe)."""
     check_csrf(request, csrf_token_value)
-    payload = _token(request, Purpose.unsubscribe, token)
+    payload = _token(settings, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
     use_list_language(request, _named_lists(session, payload) or readers_lists(subscriber))
     until_moment = pause_emails(session, subscriber_id=subscriber.id, choice=pause)
@@ -212,12 +214,13 @@ def leave_lists(
     request: Request,
     token: str,
     session: SessionDep,
+    settings: SettingsDep,
     list: list[str] = Form(default_factory=list),
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
 ):
     """Leave the ticked lists only, and keep the others."""
     check_csrf(request, csrf_token_value)
-    payload = _token(request, Purpose.unsubscribe, token)
+    payload = _token(settings, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
     use_list_language(request, _named_lists(session, payload) or readers_lists(subscriber))
     if not [slug for slug in list if slug]:
@@ -254,13 +257,14 @@ def unsubscribe_one_click(
     request: Request,
     token: str,
     session: SessionDep,
+    settings: SettingsDep,
     one_click: str = Form("", alias="List-Unsubscribe"),
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
 ):
     """RFC 8058 one-click: List-Unsubscribe=One-Click in the body, 200, no redirect, no cookie; idempotent."""
     if one_click != "One-Click":
         raise InvalidInput("Expected the form field List-Unsubscribe=One-Click.")
-    payload = _token(request, Purpose.unsubscribe, token)
+    payload = _token(settings, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
     use_list_language(request, _named_lists(session, payload) or readers_lists(subscriber))
     list_id = payload.get("l") if isinstance(payload.get("l"), int) else None

@@ -14,6 +14,7 @@ from service.branding import brand as branding
 from service.branding.colours import contrast_with_white
 from service.branding.edits import save_list_branding, save_site_branding
 from service.branding.logos import logo_version
+from service.config import Settings
 from service.errors import InvalidInput
 from service.lists import get_list
 from service.models import MailingList
@@ -25,23 +26,23 @@ from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 router = APIRouter(prefix="/admin")
 
 
-def _read_logo(request: Request, upload: UploadFile | None) -> bytes | None:
+def _read_logo(settings: Settings, upload: UploadFile | None) -> bytes | None:
     """The uploaded file's bytes (None: no file chosen), one past the limit so the service can tell it is too big."""
     if upload is None or not upload.filename:
         return None
-    return upload.file.read(request.app.state.settings.logo_max_bytes + 1)
+    return upload.file.read(settings.logo_max_bytes + 1)
 
 
 def _site_page(
     request: Request,
     session: Session,
+    settings: Settings,
     *,
     values: dict[str, Any] | None = None,
     error: str | None = None,
     status_code: int = 200,
 ):
     """The site form (typed values kept after an error), the effective brand, and each list's overrides."""
-    settings = request.app.state.settings
     row = branding.site_row(session)
     stored = (
         {"name": row.name, "about": row.about, "accent_color": row.accent_color, "sender_name": row.sender_name}
@@ -65,9 +66,9 @@ def _site_page(
 
 
 @router.get("/branding")
-def branding_page(request: Request, admin: CurrentAdmin, session: SessionDep):
+def branding_page(request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """What readers see: name, about text, logo, accent colour and sender name."""
-    return _site_page(request, session)
+    return _site_page(request, session, settings)
 
 
 @router.post("/branding")
@@ -89,14 +90,14 @@ def save_site(
         changed = save_site_branding(
             session,
             **typed,
-            logo=_read_logo(request, logo),
+            logo=_read_logo(settings, logo),
             remove=bool(remove),
             max_logo_bytes=settings.logo_max_bytes,
             actor=admin.name,
             ip=client_ip(request),
         )
     except InvalidInput as error:
-        return _site_page(request, session, values=typed, error=error.message, status_code=422)
+        return _site_page(request, session, settings, values=typed, error=error.message, status_code=422)
     if not changed:
         return done("/admin/branding", "Nothing changed.")
     return done("/admin/branding", f"Saved the site branding: {', '.join(changed)}.")
@@ -105,6 +106,7 @@ def save_site(
 def _list_page(
     request: Request,
     session: Session,
+    settings: Settings,
     mailing_list: MailingList,
     *,
     values: dict[str, str] | None = None,
@@ -112,7 +114,6 @@ def _list_page(
     status_code: int = 200,
 ):
     """One list's overrides: accent colour, sender name, logo (empty: the site's)."""
-    settings = request.app.state.settings
     stored = {"accent_color": mailing_list.accent_color or "", "sender_name": mailing_list.sender_name or ""}
     return page(
         request,
@@ -130,9 +131,9 @@ def _list_page(
 
 
 @router.get("/branding/lists/{slug}")
-def list_branding_page(slug: str, request: Request, admin: CurrentAdmin, session: SessionDep):
+def list_branding_page(slug: str, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """A list's own branding, over the site's."""
-    return _list_page(request, session, get_list(session, slug))
+    return _list_page(request, session, settings, get_list(session, slug))
 
 
 @router.post("/branding/lists/{slug}")
@@ -155,14 +156,14 @@ def save_list(
             session,
             mailing_list,
             **typed,
-            logo=_read_logo(request, logo),
+            logo=_read_logo(settings, logo),
             remove=bool(remove),
             max_logo_bytes=settings.logo_max_bytes,
             actor=admin.name,
             ip=client_ip(request),
         )
     except InvalidInput as error:
-        return _list_page(request, session, mailing_list, values=typed, error=error.message, status_code=422)
+        return _list_page(request, session, settings, mailing_list, values=typed, error=error.message, status_code=422)
     if not changed:
         return done(f"/admin/branding/lists/{slug}", "Nothing changed.")
     return done("/admin/branding", f"Saved the branding of {slug}: {', '.join(changed)}.")

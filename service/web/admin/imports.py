@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 from service import lists as list_rules
 from service.admin import audit
 from service.admin.models import ImportJob, ImportStatus
+from service.config import Settings
 from service.errors import InvalidInput, ServiceUnavailable, UnknownList
 from service.models import MailingList
 from service.subscribers import jobs
 from service.web.admin.render import done, page
 from service.web.common import client_ip
-from service.web.deps import CurrentAdmin, SessionDep
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin")
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def queue_import(session: Session, job: ImportJob) -> None:
 def start_import(
     request: Request,
     session: Session,
+    settings: Settings,
     admin: CurrentAdmin,
     *,
     list_slug: str,
@@ -65,7 +67,7 @@ def start_import(
     list_rules.open_list(session, list_slug)
     job = jobs.create_import_job(
         session,
-        request.app.state.settings,
+        settings,
         list_slug=list_slug,
         filename=upload.filename or "upload.csv",
         source=upload.file,
@@ -117,6 +119,7 @@ def _open_lists(session: Session) -> list[MailingList]:
 def _form(
     request: Request,
     session: Session,
+    settings: Settings,
     *,
     values: dict[str, Any],
     errors: dict[str, str] | None = None,
@@ -132,7 +135,7 @@ def _form(
         values=values,
         errors=errors or {},
         needs_reason=NEEDS_REASON,
-        max_mb=request.app.state.settings.import_max_bytes // (1024 * 1024),
+        max_mb=settings.import_max_bytes // (1024 * 1024),
     )
 
 
@@ -150,9 +153,9 @@ def imports_page(request: Request, admin: CurrentAdmin, session: SessionDep):
 
 
 @router.get("/imports/new")
-def new_import_form(request: Request, admin: CurrentAdmin, session: SessionDep, list: str = ""):
+def new_import_form(request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep, list: str = ""):
     """Choose a list and a file; say whether the readers already agreed."""
-    return _form(request, session, values={"list": list, "confirmed": False, "reason": ""})
+    return _form(request, session, settings, values={"list": list, "confirmed": False, "reason": ""})
 
 
 @router.post("/subscribers/import")
@@ -160,6 +163,7 @@ def upload(
     request: Request,
     admin: CurrentAdmin,
     session: SessionDep,
+    settings: SettingsDep,
     list: str = Form(""),
     file: UploadFile | None = File(None),
     confirmed: str | None = Form(None),
@@ -179,14 +183,21 @@ def upload(
     if errors and "file" not in errors and file is not None:
         errors["file"] = CHOOSE_AGAIN.format(name=file.filename)
     if errors or file is None:
-        return _form(request, session, values=values, errors=errors, status_code=422)
+        return _form(request, session, settings, values=values, errors=errors, status_code=422)
     try:
         job = start_import(
-            request, session, admin, list_slug=list, upload=file, confirmed=confirmed is not None, reason=reason
+            request,
+            session,
+            settings,
+            admin,
+            list_slug=list,
+            upload=file,
+            confirmed=confirmed is not None,
+            reason=reason,
         )
     except InvalidInput as error:
         session.rollback()
-        return _form(request, session, values=values, errors={"file": error.message}, status_code=422)
+        return _form(request, session, settings, values=values, errors={"file": error.message}, status_code=422)
     return done(f"/admin/imports/{job.id}", f"Import of {job.filename} started.")
 
 

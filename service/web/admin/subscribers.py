@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from service import lists as list_rules
 from service.admin import audit
+from service.config import Settings
 from service.db import session_factory
 from service.errors import InvalidInput
 from service.subscribers import actions, data_export, detail, erasure, export, search
@@ -153,19 +154,23 @@ def delete(subscriber_id: int, request: Request, admin: CurrentAdmin, session: S
 
 
 @router.get("/subscribers/{subscriber_id}/data")
-def download_data(subscriber_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
+def download_data(
+    subscriber_id: int, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep
+):
     """Everything held about the reader as a JSON download (an access request); audited."""
-    return data_download(request, session, admin.name, subscriber_id)
+    return data_download(request, session, settings, admin.name, subscriber_id)
 
 
-def data_download(request: Request, session: Session, actor: str, subscriber_id: int) -> JSONResponse:
+def data_download(
+    request: Request, session: Session, settings: Settings, actor: str, subscriber_id: int
+) -> JSONResponse:
     """The reader's data as an attachment, with its audit entry (the UI and the API both answer with this)."""
     data = data_export.export_subscriber_data(
         session,
         subscriber_id,
         actor=actor,
         ip=client_ip(request),
-        retention_days=request.app.state.settings.delivery_retention_days,
+        retention_days=settings.delivery_retention_days,
     )
     return JSONResponse(
         data,

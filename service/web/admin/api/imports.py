@@ -14,7 +14,7 @@ from service.subscribers import jobs
 from service.web.admin.api.subscribers import Id
 from service.web.admin.imports import progress_of, rejected_download, start_import
 from service.web.admin.subscribers import clean_reason
-from service.web.deps import CurrentAdmin, SessionDep
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 from service.web.openapi import ADMIN_ERRORS, REASONS, ErrorBody
 
 router = APIRouter()
@@ -48,6 +48,7 @@ def post_import(
     request: Request,
     admin: CurrentAdmin,
     session: SessionDep,
+    settings: SettingsDep,
     file: UploadFile = File(description="UTF-8 CSV with a header row: email[, name, timezone]"),
     list: str = Form(max_length=64),
     confirmed: bool = Form(False),
@@ -59,6 +60,7 @@ def post_import(
     job = start_import(
         request,
         session,
+        settings,
         admin,
         list_slug=list,
         upload=file,

@@ -15,7 +15,7 @@ from service.models import as_utc
 from service.subscribers import actions, detail, erasure, search
 from service.web.admin.subscribers import LARGEST_ID, clean_query, clean_slug, data_download
 from service.web.common import client_ip
-from service.web.deps import CurrentAdmin, SessionDep
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 from service.web.openapi import ADMIN_ERRORS, EmailAddress
 
 router = APIRouter()
@@ -192,9 +192,11 @@ def delete_subscriber(subscriber_id: Id, request: Request, admin: CurrentAdmin, 
 
 
 @router.get("/subscribers/{subscriber_id}/data", response_model=dict[str, Any], responses=ADMIN_ERRORS)
-def get_subscriber_data(subscriber_id: Id, request: Request, admin: CurrentAdmin, session: SessionDep):
+def get_subscriber_data(
+    subscriber_id: Id, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep
+):
     """Everything held about the reader, as the JSON file a reader downloads from their preferences (audited)."""
-    return data_download(request, session, admin.name, subscriber_id)
+    return data_download(request, session, settings, admin.name, subscriber_id)
 
 
 @router.post("/subscribers/{subscriber_id}/erase", response_model=ErasedOut, responses=ADMIN_ERRORS)
