@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from service.web.common import subscribe
-from service.web.deps import SessionDep
+from service.web.deps import LimiterDep, NotifierDep, SessionDep, SettingsDep
 from service.web.openapi import EmailAddress, ListSlug
 
 router = APIRouter()
@@ -31,10 +31,26 @@ class Accepted(BaseModel):
 
 
 @router.post("/api/subscriptions", status_code=202, response_model=Accepted)
-def create_subscription(body: SubscriptionRequest, request: Request, session: SessionDep):
+def create_subscription(
+    body: SubscriptionRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    notifier: NotifierDep,
+):
     """Same rules and same answer as the form, whatever the address's history."""
     subscribe(
-        request, session, email=body.email, name=body.name, lists=body.lists, timezone=body.timezone, source="api"
+        request,
+        session,
+        settings,
+        limiter,
+        notifier,
+        email=body.email,
+        name=body.name,
+        lists=body.lists,
+        timezone=body.timezone,
+        source="api",
     )
     return JSONResponse(
         {"status": "accepted", "detail": "If this address can be subscribed, a confirmation email is on its way."},

@@ -25,7 +25,7 @@ from service.lists import get_list
 from service.models import Edition, MailingList
 from service.rendering import archive_url, story_brief, total_sources
 from service.subscriptions.lookups import all_lists
-from service.web.deps import SessionDep, SettingsDep
+from service.web.deps import SessionDep, SettingsDep, app_settings, page_templates
 from service.web.language import page_language, tr, use_language
 from service.web.security import CSRF_FIELD, csrf_token, set_csrf_cookie
 
@@ -40,15 +40,17 @@ def _page(request: Request, name: str, context: dict, *, subscribe_to: MailingLi
     if subscribe_to is not None:
         use_language(request, subscribe_to.locale)
     if subscribe_to is not None and subscribe_to.archived_at is None:
-        context.update(subscribe_list=subscribe_to, csrf_field=CSRF_FIELD, csrf_token=csrf_token(request))
+        context.update(
+            subscribe_list=subscribe_to, csrf_field=CSRF_FIELD, csrf_token=csrf_token(request, app_settings(request))
+        )
     language = page_language(request)
 
     def day_label(day: date) -> str:
         """'Tuesday 10 March 2026', as the emails' subjects say it."""
         return long_date(day, language)
 
-    response = request.app.state.templates.TemplateResponse(request, name, {"day_label": day_label, **context})
-    set_csrf_cookie(request, response)
+    response = page_templates(request).TemplateResponse(request, name, {"day_label": day_label, **context})
+    set_csrf_cookie(request, app_settings(request), response)
     return response
 
 
@@ -106,8 +108,10 @@ def archive_feed(request: Request, slug: str, session: SessionDep, settings: Set
         )
         for e in archived_editions(session, mailing_list, limit=FEED_ENTRIES)
     ]
-    body = request.app.state.templates.get_template("feed.xml").render(
-        list=mailing_list, entries=entries, base_url=settings.base_url
+    body = (
+        page_templates(request)
+        .get_template("feed.xml")
+        .render(list=mailing_list, entries=entries, base_url=settings.base_url)
     )
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 

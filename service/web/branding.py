@@ -13,7 +13,7 @@ from service.branding.logos import load_logo
 from service.db import session_factory
 from service.errors import UnknownPage
 from service.lists import get_list
-from service.web.deps import SessionDep
+from service.web.deps import SessionDep, app_settings
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def use_brand(request: Request, brand: Brand) -> None:
 def brand_context(request: Request) -> dict[str, Brand]:
     """Jinja2 context processor for every page template: `site`, the site's brand for the header and footer, and
     `brand`, the brand of what the page is about (a list's, where a page is one list's, else the site's)."""
-    settings = request.app.state.settings
+    settings = app_settings(request)
     try:
         with session_factory(settings.effective_database_url)() as session:
             site = site_brand(session, settings)

@@ -1,4 +1,4 @@
-"""What a route may ask for, as typed dependencies: the settings, a session, the caller; only here is app.state read."""
+"""What a route may ask for, as typed dependencies: the settings, a session, the caller; app.state is read only here."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ def _from_bearer(request: Request, session: Session, settings: Settings, secret:
     return admin
 
 
-async def check_session_csrf(request: Request, admin: Admin) -> None:
+async def check_session_csrf(request: Request, settings: Settings, admin: Admin) -> None:
     """A browser's change must come from our own page: the session's token in the form or header, and our Origin."""
     submitted = request.headers.get(CSRF_HEADER)
     if submitted is None and request.headers.get("content-type", "").startswith(
@@ -133,7 +133,7 @@ async def check_session_csrf(request: Request, admin: Admin) -> None:
         submitted = value if isinstance(value, str) else None
     expected = (admin.csrf_token or "").encode()
     given = (submitted or "").encode("utf-8", "surrogateescape")
-    if not same_origin(request) or not given or not hmac.compare_digest(given, expected):
+    if not same_origin(request, settings) or not given or not hmac.compare_digest(given, expected):
         raise CsrfFailed("This form has expired or was not sent from our site. Please reload the page and try again.")
 
 
@@ -158,7 +158,7 @@ async def current_admin(
             )
         admin = found
         if request.method not in SAFE_METHODS:
-            await check_session_csrf(request, admin)
+            await check_session_csrf(request, settings, admin)
     route = request.scope.get("route")
     viewer_ok = request.method in SAFE_METHODS and getattr(
         getattr(route, "endpoint", None), "readable_by_viewers", False

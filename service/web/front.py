@@ -19,7 +19,7 @@ from service.models import MailingList
 from service.subscriptions.lookups import all_lists
 from service.web.branding import use_brand
 from service.web.common import subscribe
-from service.web.deps import LimiterDep, SessionDep, SettingsDep
+from service.web.deps import LimiterDep, NotifierDep, SessionDep, SettingsDep
 from service.web.language import tr, use_list_language
 from service.web.page_render import render_page
 from service.web.security import CSRF_FIELD, check_csrf
@@ -90,6 +90,8 @@ def subscribe_submit(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    limiter: LimiterDep,
+    notifier: NotifierDep,
     email: str = Form(""),
     name: str = Form(""),
     list: list[str] = Form(default_factory=list),
@@ -97,7 +99,7 @@ def subscribe_submit(
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
 ):
     """Errors come back under their fields with the input kept; a valid request goes on to check-your-inbox."""
-    check_csrf(request, csrf_token_value)
+    check_csrf(request, settings, csrf_token_value)
     errors = field_errors(
         session, email=email, name=name, lists=list, check_deliverability=settings.check_deliverability
     )
@@ -113,7 +115,9 @@ def subscribe_submit(
             errors=errors,
         )
     zone = browser_zone(timezone)
-    checked = subscribe(request, session, email=email, name=name, lists=list, timezone=zone, source="form")
+    checked = subscribe(
+        request, session, settings, limiter, notifier, email=email, name=name, lists=list, timezone=zone, source="form"
+    )
     chosen = [ml for ml in (session.get(MailingList, list_id) for list_id in checked.list_ids) if ml is not None]
     pending = PendingRequest(
         address=checked.address, lists=[ml.slug for ml in chosen], name=checked.name, timezone=zone
@@ -136,10 +140,11 @@ def resend(
     session: SessionDep,
     settings: SettingsDep,
     limiter: LimiterDep,
+    notifier: NotifierDep,
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
 ):
     """Send the confirmation again for the address in the cookie, at most SUBSCRIBE_RESEND_LIMIT times."""
-    check_csrf(request, csrf_token_value)
+    check_csrf(request, settings, csrf_token_value)
     pending = read_pending(settings.secret_key, request.cookies.get(INBOX_COOKIE))
     if pending is None:
         return RedirectResponse(CHECK_INBOX, status_code=303)
@@ -148,6 +153,9 @@ def resend(
         subscribe(
             request,
             session,
+            settings,
+            limiter,
+            notifier,
             email=pending.address,
             name=pending.name,
             lists=pending.lists,

@@ -58,7 +58,7 @@ def ask_for_data_link(
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
 ):
     """Email the reader a fresh data link (limited per mailbox); the page says where it went."""
-    check_csrf(request, csrf_token_value)
+    check_csrf(request, settings, csrf_token_value)
     subscriber = _reader(request, settings, session, Purpose.preferences, token)
     limiter.check_data_link(subscriber.email)
     notifier.data_link(subscriber.id)
@@ -110,7 +110,7 @@ def erase(
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
 ):
     """Delete the reader's data; only a hash of the address stays, so we never mail it again."""
-    check_csrf(request, csrf_token_value)
+    check_csrf(request, settings, csrf_token_value)
     subscriber = _reader(request, settings, session, Purpose.data, token)
     title = tr(request, "Your data is deleted")  # in the reader's language, read before their lists go
     message = tr(

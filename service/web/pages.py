@@ -74,7 +74,7 @@ def confirm_submit(
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
 ):
     """Confirm the lists the link names, then welcome the reader."""
-    check_csrf(request, csrf_token_value)
+    check_csrf(request, settings, csrf_token_value)
     payload = _token(settings, Purpose.confirm, token)
     subscriber = _subscriber(session, payload)
     use_list_language(request, _named_lists(session, payload))
@@ -83,7 +83,7 @@ def confirm_submit(
         session,
         subscriber_id=subscriber.id,
         list_ids=list_ids,
-        consent=consent_from(request, "confirm-link"),
+        consent=consent_from(request, settings, "confirm-link"),
         notifier=notifier,
     )
     confirmed = newly + already
@@ -142,10 +142,10 @@ def preferences_submit(
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
 ):
     """Save the form, or unsubscribe from everything when that button was pressed."""
-    check_csrf(request, csrf_token_value)
+    check_csrf(request, settings, csrf_token_value)
     subscriber = _subscriber(session, _token(settings, Purpose.preferences, token))
     use_list_language(request, readers_lists(subscriber))
-    consent = consent_from(request, "preferences")
+    consent = consent_from(request, settings, "preferences")
     if action == "unsubscribe_all":
         unsubscribe(session, subscriber_id=subscriber.id, list_id=None, consent=consent)
         return _page(
@@ -192,7 +192,7 @@ def pause_instead(
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
 ):
     """Stop the emails for a while and keep the subscriptions (the unsubscribe link may do less than unsubscribe)."""
-    check_csrf(request, csrf_token_value)
+    check_csrf(request, settings, csrf_token_value)
     payload = _token(settings, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
     use_list_language(request, _named_lists(session, payload) or readers_lists(subscriber))
@@ -219,13 +219,13 @@ def leave_lists(
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
 ):
     """Leave the ticked lists only, and keep the others."""
-    check_csrf(request, csrf_token_value)
+    check_csrf(request, settings, csrf_token_value)
     payload = _token(settings, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
     use_list_language(request, _named_lists(session, payload) or readers_lists(subscriber))
     if not [slug for slug in list if slug]:
         raise InvalidInput(tr(request, "Tick at least one newsletter to leave."))
-    consent = consent_from(request, "unsubscribe-page")
+    consent = consent_from(request, settings, "unsubscribe-page")
     left = []
     for mailing_list in lists_by_slug(session, list):
         left += [
@@ -269,8 +269,8 @@ def unsubscribe_one_click(
     use_list_language(request, _named_lists(session, payload) or readers_lists(subscriber))
     list_id = payload.get("l") if isinstance(payload.get("l"), int) else None
     # The page's button carries its CSRF token; a mail client's one-click POST has no cookie, and needs none.
-    source = "unsubscribe-page" if csrf_matches(request, csrf_token_value) else "one-click"
-    unsubscribe(session, subscriber_id=subscriber.id, list_id=list_id, consent=consent_from(request, source))
+    source = "unsubscribe-page" if csrf_matches(request, settings, csrf_token_value) else "one-click"
+    unsubscribe(session, subscriber_id=subscriber.id, list_id=list_id, consent=consent_from(request, settings, source))
     return _page(
         request,
         "message.html",

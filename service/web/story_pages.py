@@ -13,7 +13,7 @@ from service.i18n.templating import translate_plural
 from service.lists import list_for_category
 from service.models import Story, as_utc
 from service.stories.store import find_story
-from service.web.deps import SessionDep
+from service.web.deps import SessionDep, page_templates
 from service.web.language import page_language, use_language
 
 router = APIRouter()
@@ -76,4 +76,4 @@ def story_page(request: Request, story_id: str, session: SessionDep):
         "declared": story.hand_written and story.source_count != len(groups),
         "list": offered,
     }
-    return request.app.state.templates.TemplateResponse(request, "story.html", context)
+    return page_templates(request).TemplateResponse(request, "story.html", context)

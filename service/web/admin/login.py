@@ -12,7 +12,14 @@ from service.web import security
 from service.web.admin.auth import set_session_cookie
 from service.web.admin.render import page
 from service.web.common import client_ip
-from service.web.deps import LoginThrottleDep, SessionDep, SettingsDep, check_session_csrf, session_cookie_name
+from service.web.deps import (
+    LoginThrottleDep,
+    SessionDep,
+    SettingsDep,
+    app_settings,
+    check_session_csrf,
+    session_cookie_name,
+)
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 WRONG = "That address and password do not match an account."
@@ -36,9 +43,9 @@ def _login_page(request: Request, *, next_url: str, email: str = "", error: str 
         next_url=next_url,
         email=email,
         error=error,
-        login_csrf=security.csrf_token(request),
+        login_csrf=security.csrf_token(request, app_settings(request)),
     )
-    security.set_csrf_cookie(request, response)
+    security.set_csrf_cookie(request, app_settings(request), response)
     return response
 
 
@@ -60,7 +67,7 @@ def login(
     csrf_token: str = Form(""),
 ):
     """Check the password; on success a fresh session (a new cookie, never one the browser brought)."""
-    security.check_csrf(request, csrf_token)
+    security.check_csrf(request, settings, csrf_token)
     throttle.check(client_ip(request), email)
     user = accounts.authenticate(session, email, password)
     if user is None:
@@ -92,7 +99,7 @@ async def logout(request: Request, session: SessionDep, settings: SettingsDep):
     cookie = request.cookies.get(session_cookie_name(settings), "")
     admin = sessions.admin_for_cookie(session, cookie, hours=settings.admin_session_hours)
     if admin is not None:
-        await check_session_csrf(request, admin)
+        await check_session_csrf(request, settings, admin)
         sessions.close_session(session, cookie)
         audit.record(
             session,
