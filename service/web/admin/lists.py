@@ -129,6 +129,11 @@ def _settings(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _by(request: Request, admin: Admin) -> dict[str, Any]:
+    """Who makes the change, for its audit entry."""
+    return {"actor": admin.name, "ip": client_ip(request)}
+
+
 @router.get("/lists")
 @readable_by_viewers
 def lists_page(request: Request, admin: CurrentAdmin, session: SessionDep):
@@ -178,11 +183,6 @@ def update_list(slug: str, request: Request, admin: CurrentAdmin, typed: Typed, 
     if not changed:
         return done(f"/admin/lists/{slug}", "Nothing changed.")
     return done("/admin/lists", f"Saved {slug}: {', '.join(sorted(changed))}.")
-
-
-def _by(request: Request, admin: Admin) -> dict[str, Any]:
-    """Who makes the change, for its audit entry."""
-    return {"actor": admin.name, "ip": client_ip(request)}
 
 
 @router.post("/lists/{slug}/archive")
