@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from service.admin import api_tokens
 from service.admin.models import AdminRole, AdminSession, AuditEntry
 from service.models import utcnow
-from service.web.admin.auth import SAFE_METHODS
+from service.web.deps import SAFE_METHODS
 from tests.support.admin import PASSWORD, NoMail, make_admin, open_browser_session, session_csrf, sign_in, signed_in
 from tests.support.apps import shared_app
 

@@ -93,13 +93,6 @@ def previews_show_a_headline(page: Page) -> None:
         expect(frame.content_frame.locator("body")).to_contain_text(re.compile(r"\(part \d+\)"))
 
 
-def wait_for_each(mailbox, addresses: list[str], timeout: float = 60.0) -> None:
-    """Every address has received at least one message."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not all(mailbox.messages_to(a) for a in addresses):
-        time.sleep(0.1)
-
-
 @pytest.mark.browser
 def test_an_admin_session_from_sign_in_to_a_sent_edition(server, page, db, mailbox, output_dir):
     make_admin(db, ADMIN)
@@ -191,7 +184,7 @@ def test_an_admin_session_from_sign_in_to_a_sent_edition(server, page, db, mailb
     expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100", timeout=90_000)
     expect(page.locator(".progress .label")).to_have_text("25/25 · 25 sent · 0 failed", timeout=30_000)
     expect(page.get_by_role("heading", level=1).locator(".badge")).to_have_text("complete", timeout=30_000)
-    wait_for_each(mailbox, READERS)
+    mailbox.wait_for_each(READERS)
     time.sleep(1)  # a duplicate would come right after
     copies = {address: len(mailbox.messages_to(address)) for address in READERS}
     assert copies == dict.fromkeys(READERS, 1), copies

@@ -7,7 +7,6 @@ Screenshots of each step at 1280 and 375 px go to test-output/admin-draft-*.png.
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -134,9 +133,7 @@ def test_an_editor_drops_reorders_introduces_previews_and_sends_a_draft(
         f"Send Desk News daily of {day:%A} {day.day} {day:%B %Y} to 12 readers now? This cannot be undone."
     ], confirms
     expect(page.get_by_role("heading", level=1).locator(".badge")).to_have_text("complete", timeout=90_000)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not all(mailbox.messages_to(r) for r in readers):
-        time.sleep(0.1)
+    mailbox.wait_for_each(readers)
     for reader in readers:
         [message] = mailbox.messages_to(reader)
         html = message.message.get_body(("html",)).get_content()

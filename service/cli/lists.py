@@ -7,10 +7,9 @@ from rich.table import Table
 
 from service.admin import audit
 from service.admin.identity import CLI_ADMIN
-from service.core.config import get_settings
-from service.core.db import session_scope
-from service.editions.drafts import AUTO, check_send_mode, set_send_mode
-from service.lists import rules as list_rules
+from service.config import get_settings
+from service.db import session_scope
+from service.editions.drafts import AUTO
 
 app = typer.Typer(help="Mailing lists.", no_args_is_help=True)
 MODE_HELP = "auto: send by itself at the send time; hold: wait until an editor approves each edition"
@@ -32,7 +31,6 @@ def create(
     send_mode: str = typer.Option(AUTO, "--send-mode", help=MODE_HELP),
 ) -> None:
     """Create a list."""
-    check_send_mode(send_mode)
     with session_scope(get_settings().effective_database_url) as session:
         created = list_rules.create_list(
             session,
@@ -45,8 +43,9 @@ def create(
             categories=category,
             local_time_delivery=local_time,
             languages=language,
+            send_mode=send_mode,
+            actor=CLI_ADMIN.name,
         )
-        set_send_mode(session, created, send_mode, CLI_ADMIN.name)
         typer.echo(f"created list {created.slug} (id {created.id}), send mode {created.send_mode}")
 
 
@@ -112,10 +111,8 @@ def edit(
 ) -> None:
     """Change a list's settings; options not given stay as they are."""
     categories = [] if all_categories else (category or None)
-    if send_mode is not None:
-        check_send_mode(send_mode)
     with session_scope(get_settings().effective_database_url) as session:
-        mailing_list, changed = list_rules.update_list(
+        _, changed = list_rules.update_list(
             session,
             slug,
             name=name,
@@ -126,14 +123,9 @@ def edit(
             local_time_delivery=local_time,
             categories=categories,
             languages=language or None,
+            send_mode=send_mode,
+            actor=CLI_ADMIN.name,
         )
-        if changed:
-            audit.record(
-                session, actor=CLI_ADMIN.name, action="list.update", object_type="list", object_id=slug, details=changed
-            )
-            session.commit()
-        if send_mode is not None and set_send_mode(session, mailing_list, send_mode, CLI_ADMIN.name):
-            changed["send_mode"] = send_mode
         typer.echo(f"updated list {slug}: " + (", ".join(sorted(changed)) or "nothing changed"))
 
 

@@ -9,8 +9,9 @@ from typing import Any, TypedDict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.core.errors import InvalidInput, UnknownList
-from service.core.fields import clean_name, clean_timezone
+from service.admin import audit
+from service.editions.drafts import AUTO, check_send_mode, set_send_mode
+from service.errors import InvalidInput, UnknownList
 from service.i18n.locales import LANGUAGES, list_language
 from service.models import ListCategory, MailingList, Subscription, SubscriptionStatus, utcnow
 
@@ -64,9 +65,13 @@ def create_list(
     local_time_delivery: bool = False,
     languages: list[str] | None = None,
     language: str | None = None,
-    commit: bool = True,
+    send_mode: str = AUTO,
+    actor: str | None = None,
+    ip: str | None = None,
+    via: str | None = None,
 ) -> MailingList:
-    """A new list; the slug is its stable public identifier (commit=False: the caller commits, with its audit)."""
+    """A new list, committed; the slug is its stable public identifier. An admin's (actor) is audited."""
+    check_send_mode(send_mode)  # refused before anything is stored
     if not SLUG.fullmatch(slug):
         raise InvalidInput("A list slug is lower-case letters, digits and dashes, e.g. world-news.")
     if session.scalar(select(MailingList.id).where(MailingList.slug == slug)):
@@ -86,10 +91,12 @@ def create_list(
     )
     mailing_list.category_rows = [ListCategory(category=c) for c in _clean_categories(categories or [])]
     session.add(mailing_list)
-    if commit:
-        session.commit()
-    else:
-        session.flush()
+    session.flush()
+    if actor is not None:
+        details = {"name": mailing_list.name, "send_time": _shown(send_time), "timezone": mailing_list.timezone}
+        _audit(session, "list.create", slug, actor, ip, {**details, "via": via} if via else details)
+    set_send_mode(session, mailing_list, send_mode, actor or "system", ip)
+    session.commit()
     return mailing_list
 
 
@@ -228,13 +235,22 @@ def _cleaned(field: str, value: Any) -> Any:
     return bool(value)
 
 
+def _audit(session: Session, action: str, slug: str, actor: str, ip: str | None, details: dict[str, Any]) -> None:
+    """An admin's change to a list, in the change's transaction."""
+    audit.record(session, actor=actor, action=action, object_type="list", object_id=slug, details=details, ip=ip)
+
+
 def _shown(value: Any) -> Any:
     """A field's value as the audit log keeps it (JSON)."""
     return value.strftime("%H:%M") if isinstance(value, time) else value
 
 
-def update_list(session: Session, slug: str, **changes: Any) -> tuple[MailingList, dict[str, Any]]:
-    """Change a list's settings (uncommitted, so the caller's audit entry commits with it); returns what changed."""
+def update_list(
+    session: Session, slug: str, *, actor: str, ip: str | None = None, send_mode: str | None = None, **changes: Any
+) -> tuple[MailingList, dict[str, Any]]:
+    """Change a list's settings and send mode (None: as they are), audited and committed; returns what changed."""
+    if send_mode is not None:
+        check_send_mode(send_mode)  # refused before anything changes
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise InvalidInput(f"A list has no setting called {unknown[0]!r}.")
@@ -253,7 +269,11 @@ def update_list(session: Session, slug: str, **changes: Any) -> tuple[MailingLis
         elif getattr(mailing_list, field) != value:
             setattr(mailing_list, field, value)
             changed[field] = _shown(value)
-    session.flush()
+    if changed:
+        _audit(session, "list.update", slug, actor, ip, changed)
+    session.commit()
+    if send_mode is not None and set_send_mode(session, mailing_list, send_mode, actor, ip):
+        changed["send_mode"] = send_mode
     return mailing_list, changed
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
-from service.web.common import get_session, subscribe
+from service.web.common import subscribe
+from service.web.deps import LimiterDep, NotifierDep, SessionDep, SettingsDep
 from service.web.openapi import EmailAddress, ListSlug
 
 router = APIRouter()
@@ -31,10 +31,26 @@ class Accepted(BaseModel):
 
 
 @router.post("/api/subscriptions", status_code=202, response_model=Accepted)
-def create_subscription(body: SubscriptionRequest, request: Request, session: Session = Depends(get_session)):
+def create_subscription(
+    body: SubscriptionRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    notifier: NotifierDep,
+):
     """Same rules and same answer as the form, whatever the address's history."""
     subscribe(
-        request, session, email=body.email, name=body.name, lists=body.lists, timezone=body.timezone, source="api"
+        request,
+        session,
+        settings,
+        limiter,
+        notifier,
+        email=body.email,
+        name=body.name,
+        lists=body.lists,
+        timezone=body.timezone,
+        source="api",
     )
     return JSONResponse(
         {"status": "accepted", "detail": "If this address can be subscribed, a confirmation email is on its way."},
@@ -43,7 +59,7 @@ def create_subscription(body: SubscriptionRequest, request: Request, session: Se
 
 
 @router.get("/healthz")
-def healthz(session: Session = Depends(get_session)):
+def healthz(session: SessionDep):
     """Liveness plus a database round trip."""
     session.execute(text("SELECT 1"))
     return {"status": "ok"}

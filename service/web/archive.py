@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -24,8 +24,9 @@ from service.editions.rendering import archive_url, story_brief, total_sources
 from service.i18n.formats import long_date
 from service.lists.rules import get_list
 from service.models import Edition, MailingList
-from service.readers.subscriptions.lookups import all_lists
-from service.web.common import get_session
+from service.rendering import archive_url, story_brief, total_sources
+from service.subscriptions.lookups import all_lists
+from service.web.deps import SessionDep, SettingsDep, app_settings, page_templates
 from service.web.language import page_language, tr, use_language
 from service.web.security import CSRF_FIELD, csrf_token, set_csrf_cookie
 
@@ -40,20 +41,22 @@ def _page(request: Request, name: str, context: dict, *, subscribe_to: MailingLi
     if subscribe_to is not None:
         use_language(request, subscribe_to.locale)
     if subscribe_to is not None and subscribe_to.archived_at is None:
-        context.update(subscribe_list=subscribe_to, csrf_field=CSRF_FIELD, csrf_token=csrf_token(request))
+        context.update(
+            subscribe_list=subscribe_to, csrf_field=CSRF_FIELD, csrf_token=csrf_token(request, app_settings(request))
+        )
     language = page_language(request)
 
     def day_label(day: date) -> str:
         """'Tuesday 10 March 2026', as the emails' subjects say it."""
         return long_date(day, language)
 
-    response = request.app.state.templates.TemplateResponse(request, name, {"day_label": day_label, **context})
-    set_csrf_cookie(request, response)
+    response = page_templates(request).TemplateResponse(request, name, {"day_label": day_label, **context})
+    set_csrf_cookie(request, app_settings(request), response)
     return response
 
 
 @router.get("/archive")
-def archive_index(request: Request, session: Session = Depends(get_session)):
+def archive_index(request: Request, session: SessionDep):
     """Every open list with its latest edition; with one list, that list's archive itself."""
     lists = all_lists(session)
     if len(lists) == 1:
@@ -63,15 +66,13 @@ def archive_index(request: Request, session: Session = Depends(get_session)):
 
 
 @router.get("/archive/{slug}/")
-def list_archive_with_slash(slug: str, session: Session = Depends(get_session)):
+def list_archive_with_slash(slug: str, session: SessionDep):
     """A hand-typed trailing slash finds the list's archive too (a list that exists: we redirect to our own)."""
     return RedirectResponse(f"/archive/{get_list(session, slug).slug}", status_code=301)
 
 
 @router.get("/archive/{slug}")
-def list_archive(
-    request: Request, slug: str, page: int = Query(1, ge=1, le=100_000), session: Session = Depends(get_session)
-):
+def list_archive(request: Request, slug: str, session: SessionDep, page: int = Query(1, ge=1, le=100_000)):
     """A list's published editions, newest first and a page at a time, each with its date and top headlines."""
     mailing_list = get_list(session, slug)
     editions = archived_editions(session, mailing_list, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
@@ -94,9 +95,8 @@ def list_archive(
 
 
 @router.get("/archive/{slug}/feed.xml")
-def archive_feed(request: Request, slug: str, session: Session = Depends(get_session)):
+def archive_feed(request: Request, slug: str, session: SessionDep, settings: SettingsDep):
     """An Atom feed of a list's editions, one entry per edition carrying each story's key points and link."""
-    settings = request.app.state.settings
     mailing_list = get_list(session, slug)
     entries = [
         (
@@ -109,28 +109,29 @@ def archive_feed(request: Request, slug: str, session: Session = Depends(get_ses
         )
         for e in archived_editions(session, mailing_list, limit=FEED_ENTRIES)
     ]
-    body = request.app.state.templates.get_template("feed.xml").render(
-        list=mailing_list, entries=entries, base_url=settings.base_url
+    body = (
+        page_templates(request)
+        .get_template("feed.xml")
+        .render(list=mailing_list, entries=entries, base_url=settings.base_url)
     )
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
 @router.get("/archive/{slug}/{day}/")
-def archive_edition_with_slash(request: Request, slug: str, day: str, session: Session = Depends(get_session)):
+def archive_edition_with_slash(request: Request, slug: str, day: str, session: SessionDep):
     """A hand-typed trailing slash finds the edition too (one that is published)."""
     edition = _published(request, session, get_list(session, slug), day)
     return RedirectResponse(f"/archive/{slug}/{edition.edition_date.isoformat()}", status_code=301)
 
 
 @router.get("/archive/{slug}/{day}")
-def archive_edition(request: Request, slug: str, day: str, session: Session = Depends(get_session)):
+def archive_edition(request: Request, slug: str, day: str, session: SessionDep, settings: SettingsDep):
     """One published edition as a web page (the emails' "view in browser" link opens it)."""
     mailing_list = get_list(session, slug)
     use_language(request, mailing_list.locale)
     edition = _published(request, session, mailing_list, day)
     if day != edition.edition_date.isoformat():  # 20260310 and the like: one address per edition
         return RedirectResponse(f"/archive/{slug}/{edition.edition_date.isoformat()}", status_code=301)
-    settings = request.app.state.settings
     stories = edition_stories(session, edition)
     older, newer = neighbour_editions(session, edition)
     edits = edition.story_edits or {}  # the editor's headlines and key points for this edition

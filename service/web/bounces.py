@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from service.core.errors import InvalidInput, NotAuthorised
-from service.web.common import get_session
+from service.config import Settings
+from service.errors import InvalidInput, NotAuthorised
+from service.web.deps import SessionDep, SettingsDep
 
 router = APIRouter()
 
 
-def _check_token(request: Request) -> None:
+def _check_token(request: Request, settings: Settings) -> None:
     """Bearer BOUNCE_API_TOKEN, compared in constant time; without a configured token nobody gets in."""
-    expected = request.app.state.settings.bounce_api_token
+    expected = settings.bounce_api_token
     given = request.headers.get("authorization", "")
     scheme, _, token = given.partition(" ")
     if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
@@ -29,15 +29,15 @@ def _check_token(request: Request) -> None:
 
 
 @router.post("/api/bounces", status_code=202, include_in_schema=False)
-async def take_bounce(request: Request, session: Session = Depends(get_session)) -> JSONResponse:
+async def take_bounce(request: Request, session: SessionDep, settings: SettingsDep) -> JSONResponse:
     """Store and apply one raw message (Content-Type message/rfc822); 202 with what it did."""
     from service.bounces.process import ingest
 
-    _check_token(request)
+    _check_token(request, settings)
     raw = await request.body()
     if not raw.strip():
         raise InvalidInput("The body must be one raw bounce or complaint message (message/rfc822).")
-    settings, envelope_to = request.app.state.settings, request.headers.get("x-envelope-to")
+    envelope_to = request.headers.get("x-envelope-to")
 
     def take() -> list:
         """The database work, off the event loop."""

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from service.branding.brand import Brand, configured_brand, site_brand
 from service.branding.logos import load_logo
-from service.core.db import session_factory
-from service.core.errors import UnknownPage
-from service.lists.rules import get_list
-from service.web.common import get_session
+from service.db import session_factory
+from service.errors import UnknownPage
+from service.lists import get_list
+from service.web.deps import SessionDep, app_settings
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -28,7 +27,7 @@ def use_brand(request: Request, brand: Brand) -> None:
 def brand_context(request: Request) -> dict[str, Brand]:
     """Jinja2 context processor for every page template: `site`, the site's brand for the header and footer, and
     `brand`, the brand of what the page is about (a list's, where a page is one list's, else the site's)."""
-    settings = request.app.state.settings
+    settings = app_settings(request)
     try:
         with session_factory(settings.effective_database_url)() as session:
             site = site_brand(session, settings)
@@ -50,12 +49,12 @@ def _logo_response(logo) -> Response:
 
 
 @router.get("/brand/logo")
-def site_logo(session: Session = Depends(get_session)):
+def site_logo(session: SessionDep):
     """The site's uploaded logo."""
     return _logo_response(load_logo(session, None))
 
 
 @router.get("/brand/logo/{slug}")
-def list_logo(slug: str, session: Session = Depends(get_session)):
+def list_logo(slug: str, session: SessionDep):
     """A list's uploaded logo."""
     return _logo_response(load_logo(session, get_list(session, slug).id))

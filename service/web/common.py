@@ -1,30 +1,26 @@
-"""What pages and API share: the DB session dependency, consent context, and the subscribe hand-off."""
+"""What pages and API share: the caller's address, consent context, and the subscribe hand-off."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from service.core.db import session_factory
-from service.readers.subscribe_requests import SubscribeRequest, check_request
-from service.readers.subscriptions.consent import ConsentContext
+from service.config import Settings
+from service.ratelimit import SubscribeLimiter
+from service.subscribe_requests import SubscribeRequest, check_request
+from service.subscriptions.consent import ConsentContext
+from service.subscriptions.joining import Notifier
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request."""
-    with session_factory(request.app.state.settings.effective_database_url)() as session:
-        yield session
-
-
-def consent_from(request: Request, source: str) -> ConsentContext:
+def consent_from(request: Request, settings: Settings, source: str) -> ConsentContext:
     """Who is asking: IP, user agent, the form or API, and the consent text they saw."""
     return ConsentContext(
         source=source,
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
-        consent_text_version=request.app.state.settings.consent_text_version,
+        consent_text_version=settings.consent_text_version,
     )
 
 
@@ -36,6 +32,9 @@ def client_ip(request: Request) -> str | None:
 def subscribe(
     request: Request,
     session: Session,
+    settings: Settings,
+    limiter: SubscribeLimiter,
+    notifier: Notifier,
     *,
     email: str,
     name: str | None,
@@ -44,16 +43,15 @@ def subscribe(
     source: str,
 ) -> SubscribeRequest:
     """Check the request, count it against the caller's network, and hand it to a worker."""
-    settings = request.app.state.settings
     checked = check_request(
         session,
         email=email,
         name=name,
         list_slugs=lists,
         timezone=timezone,
-        consent=consent_from(request, source),
+        consent=consent_from(request, settings, source),
         check_deliverability=settings.check_deliverability,
     )
-    request.app.state.limiter.check_ip(client_ip(request))
-    request.app.state.notifier.subscribe_request(checked)
+    limiter.check_ip(client_ip(request))
+    notifier.subscribe_request(checked)
     return checked

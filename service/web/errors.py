@@ -23,6 +23,7 @@ from service.core.errors import (
     UnknownPage,
 )
 from service.i18n.locales import N_
+from service.web.deps import page_templates
 from service.web.language import tr
 from service.web.security import CONTENT_SECURITY_POLICY, BodyTooLarge, CsrfFailed, RequestTimeout
 
@@ -101,7 +102,7 @@ def render_service_error(request: Request, error: ServiceError, status: int | No
         return RedirectResponse(f"/admin/login?next={quote(request.url.path)}", status_code=303)
     if json:
         return JSONResponse({"error": error.code, "detail": error.message}, status_code=status, headers=headers)
-    templates = request.app.state.templates
+    templates = page_templates(request)
     title = N_("Not allowed") if isinstance(error, Forbidden) else TITLES.get(status, TITLES[500])
     # Messages raised already translated pass through unchanged; the fixed ones are in the catalogs.
     context = {"title": tr(request, title), "message": tr(request, error.message), "error": True, "status": status}

@@ -6,18 +6,23 @@ travels there in a short-lived signed cookie, and "send it again" is limited per
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from service.branding.brand import list_brand
+from service.config import Settings
+from service.front.form import browser_zone, field_errors
+from service.front.inbox import INBOX_COOKIE, INBOX_MAX_AGE, PendingRequest, read_pending
+from service.front.landing import latest_editions
 from service.models import MailingList
 from service.readers.front.form import browser_zone, field_errors
 from service.readers.front.inbox import INBOX_COOKIE, INBOX_MAX_AGE, PendingRequest, read_pending
 from service.readers.front.landing import latest_editions
 from service.readers.subscriptions.lookups import all_lists
 from service.web.branding import use_brand
-from service.web.common import get_session, subscribe
+from service.web.common import subscribe
+from service.web.deps import LimiterDep, NotifierDep, SessionDep, SettingsDep
 from service.web.language import tr, use_list_language
 from service.web.page_render import render_page
 from service.web.security import CSRF_FIELD, check_csrf
@@ -29,6 +34,7 @@ CHECK_INBOX = "/subscribe/check-inbox"
 def _form_page(
     request: Request,
     session: Session,
+    settings: Settings,
     template: str,
     *,
     chosen: set[str],
@@ -40,7 +46,7 @@ def _form_page(
     lists = all_lists(session)
     use_list_language(request, lists)
     if len(lists) == 1:
-        use_brand(request, list_brand(session, request.app.state.settings, lists[0]))
+        use_brand(request, list_brand(session, settings, lists[0]))
         chosen = {lists[0].slug}
     latest = latest_editions(session, lists) if template == "landing.html" else []
     return render_page(
@@ -57,20 +63,19 @@ def _form_page(
 
 
 @router.get("/")
-def landing(request: Request, session: Session = Depends(get_session)):
+def landing(request: Request, session: SessionDep, settings: SettingsDep):
     """The site's (or the one list's) front page: what it is, the form, the latest headlines, the archive."""
-    return _form_page(request, session, "landing.html", chosen=set())
+    return _form_page(request, session, settings, "landing.html", chosen=set())
 
 
 @router.get("/subscribe")
-def subscribe_form(request: Request, list: str | None = None, session: Session = Depends(get_session)):
+def subscribe_form(request: Request, session: SessionDep, settings: SettingsDep, list: str | None = None):
     """The form on its own page (links from story pages pre-tick their list)."""
-    return _form_page(request, session, "subscribe.html", chosen={list} if list else set())
+    return _form_page(request, session, settings, "subscribe.html", chosen={list} if list else set())
 
 
-def _with_pending(request: Request, response, pending: PendingRequest):
+def _with_pending(settings: Settings, response, pending: PendingRequest):
     """Attach the check-your-inbox cookie (HttpOnly, this path only, gone in two hours)."""
-    settings = request.app.state.settings
     response.set_cookie(
         INBOX_COOKIE,
         pending.sign(settings.secret_key),
@@ -86,16 +91,18 @@ def _with_pending(request: Request, response, pending: PendingRequest):
 @router.post("/subscribe")
 def subscribe_submit(
     request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    notifier: NotifierDep,
     email: str = Form(""),
     name: str = Form(""),
     list: list[str] = Form(default_factory=list),
     timezone: str = Form(""),
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
 ):
     """Errors come back under their fields with the input kept; a valid request goes on to check-your-inbox."""
-    check_csrf(request, csrf_token_value)
-    settings = request.app.state.settings
+    check_csrf(request, settings, csrf_token_value)
     errors = field_errors(
         session, email=email, name=name, lists=list, check_deliverability=settings.check_deliverability
     )
@@ -103,6 +110,7 @@ def subscribe_submit(
         return _form_page(
             request,
             session,
+            settings,
             "subscribe.html",
             chosen=set(list),
             status_code=422,
@@ -110,18 +118,20 @@ def subscribe_submit(
             errors=errors,
         )
     zone = browser_zone(timezone)
-    checked = subscribe(request, session, email=email, name=name, lists=list, timezone=zone, source="form")
+    checked = subscribe(
+        request, session, settings, limiter, notifier, email=email, name=name, lists=list, timezone=zone, source="form"
+    )
     chosen = [ml for ml in (session.get(MailingList, list_id) for list_id in checked.list_ids) if ml is not None]
     pending = PendingRequest(
         address=checked.address, lists=[ml.slug for ml in chosen], name=checked.name, timezone=zone
     )
-    return _with_pending(request, RedirectResponse(CHECK_INBOX, status_code=303), pending)
+    return _with_pending(settings, RedirectResponse(CHECK_INBOX, status_code=303), pending)
 
 
 @router.get(CHECK_INBOX)
-def check_inbox(request: Request, session: Session = Depends(get_session)):
+def check_inbox(request: Request, session: SessionDep, settings: SettingsDep):
     """The address we wrote to, the spam folder hint, and the resend button (the same answer for every address)."""
-    pending = read_pending(request.app.state.settings.secret_key, request.cookies.get(INBOX_COOKIE))
+    pending = read_pending(settings.secret_key, request.cookies.get(INBOX_COOKIE))
     if pending is not None:
         use_list_language(request, [ml for ml in all_lists(session) if ml.slug in pending.lists])
     return render_page(request, "check_inbox.html", pending=pending)
@@ -129,19 +139,26 @@ def check_inbox(request: Request, session: Session = Depends(get_session)):
 
 @router.post("/subscribe/resend")
 def resend(
-    request: Request, csrf_token_value: str = Form("", alias=CSRF_FIELD), session: Session = Depends(get_session)
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    notifier: NotifierDep,
+    csrf_token_value: str = Form("", alias=CSRF_FIELD),
 ):
     """Send the confirmation again for the address in the cookie, at most SUBSCRIBE_RESEND_LIMIT times."""
-    check_csrf(request, csrf_token_value)
-    settings = request.app.state.settings
+    check_csrf(request, settings, csrf_token_value)
     pending = read_pending(settings.secret_key, request.cookies.get(INBOX_COOKIE))
     if pending is None:
         return RedirectResponse(CHECK_INBOX, status_code=303)
-    wait = request.app.state.limiter.check_resend(pending.address)
+    wait = limiter.check_resend(pending.address)
     if not wait:
         subscribe(
             request,
             session,
+            settings,
+            limiter,
+            notifier,
             email=pending.address,
             name=pending.name,
             lists=pending.lists,
@@ -156,4 +173,4 @@ def resend(
         resent="limited" if wait else "sent",
         wait=wait,
     )
-    return _with_pending(request, RedirectResponse(CHECK_INBOX, status_code=303), again)
+    return _with_pending(settings, RedirectResponse(CHECK_INBOX, status_code=303), again)

@@ -16,6 +16,7 @@ from service.i18n import templating
 from service.i18n.locales import DEFAULT, LANGUAGES, negotiate
 from service.lists.rules import site_languages
 from service.models import MailingList, Subscriber, SubscriptionStatus
+from service.web.deps import app_settings
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def page_language(request: Request) -> str:
     chosen = getattr(request.state, "language", None)
     if chosen:
         return str(chosen)
-    settings = request.app.state.settings
+    settings = app_settings(request)
     try:
         with session_factory(settings.effective_database_url)() as session:
             available = site_languages(session)

@@ -7,9 +7,10 @@ import hmac
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from service.core.config import Settings
-from service.ops.monitoring import metrics
-from service.ops.monitoring.health import readiness
+from service.config import Settings
+from service.monitoring import metrics
+from service.monitoring.health import readiness
+from service.web.deps import SettingsDep
 
 router = APIRouter()
 
@@ -23,9 +24,8 @@ def _authorised(request: Request, settings: Settings) -> bool:
 
 
 @router.get("/metrics", include_in_schema=False)
-def prometheus_metrics(request: Request) -> Response:
+def prometheus_metrics(request: Request, settings: SettingsDep) -> Response:
     """Prometheus exposition text, gathered fresh at each scrape."""
-    settings: Settings = request.app.state.settings
     if not _authorised(request, settings):
         return Response(
             "missing or wrong bearer token\n",
@@ -37,9 +37,9 @@ def prometheus_metrics(request: Request) -> Response:
 
 
 @router.get("/readyz", include_in_schema=False)
-def readyz(request: Request) -> JSONResponse:
+def readyz(request: Request, settings: SettingsDep) -> JSONResponse:
     """Ready when the database, the broker and SMTP all answer; 503 naming what does not."""
-    checks = readiness(request.app.state.settings)
+    checks = readiness(settings)
     ready = all(check.ok for check in checks)
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "checks": {check.name: check.as_json() for check in checks}},

@@ -6,17 +6,19 @@ to the reader's address alone and is dead an hour later.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from service.core.errors import ExpiredToken, InvalidToken
-from service.core.tokens import Purpose, read_token
-from service.mail.links import DATA_LINK_SECONDS
+from service.config import Settings
+from service.errors import ExpiredToken, InvalidToken
+from service.links import DATA_LINK_SECONDS
 from service.models import Subscriber
-from service.readers.subscribers.data_export import export_subscriber_data
-from service.readers.subscribers.erasure import erase_subscriber
-from service.web.common import client_ip, get_session
+from service.subscribers.data_export import export_subscriber_data
+from service.subscribers.erasure import erase_subscriber
+from service.tokens import Purpose, read_token
+from service.web.common import client_ip
+from service.web.deps import LimiterDep, NotifierDep, SessionDep, SettingsDep
 from service.web.language import tr, use_readers_language
 from service.web.page_render import render_page
 from service.web.security import CSRF_FIELD, check_csrf
@@ -25,9 +27,9 @@ router = APIRouter(include_in_schema=False)
 READER = "reader (data link)"  # the audit log's actor when readers act on their own data
 
 
-def _reader(request: Request, session: Session, purpose: Purpose, token: str) -> Subscriber:
+def _reader(request: Request, settings: Settings, session: Session, purpose: Purpose, token: str) -> Subscriber:
     """The reader a valid link names; a data link is dead after DATA_LINK_SECONDS."""
-    secret = request.app.state.settings.secret_key
+    secret = settings.secret_key
     try:
         payload = read_token(secret, purpose, token, max_age=DATA_LINK_SECONDS if purpose == Purpose.data else None)
     except ExpiredToken:
@@ -49,14 +51,17 @@ def _reader(request: Request, session: Session, purpose: Purpose, token: str) ->
 def ask_for_data_link(
     request: Request,
     token: str,
+    session: SessionDep,
+    limiter: LimiterDep,
+    notifier: NotifierDep,
+    settings: SettingsDep,
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
 ):
     """Email the reader a fresh data link (limited per mailbox); the page says where it went."""
-    check_csrf(request, csrf_token_value)
-    subscriber = _reader(request, session, Purpose.preferences, token)
-    request.app.state.limiter.check_data_link(subscriber.email)
-    request.app.state.notifier.data_link(subscriber.id)
+    check_csrf(request, settings, csrf_token_value)
+    subscriber = _reader(request, settings, session, Purpose.preferences, token)
+    limiter.check_data_link(subscriber.email)
+    notifier.data_link(subscriber.id)
     return render_page(
         request,
         "message.html",
@@ -73,22 +78,22 @@ def ask_for_data_link(
 
 
 @router.get("/my-data/{token}")
-def data_page(request: Request, token: str, session: Session = Depends(get_session)):
+def data_page(request: Request, token: str, session: SessionDep, settings: SettingsDep):
     """Download, and delete with its explanation and one button (a GET deletes nothing)."""
-    subscriber = _reader(request, session, Purpose.data, token)
+    subscriber = _reader(request, settings, session, Purpose.data, token)
     return render_page(request, "my_data.html", subscriber=subscriber, token=token)
 
 
 @router.get("/my-data/{token}/download")
-def download(request: Request, token: str, session: Session = Depends(get_session)):
+def download(request: Request, token: str, session: SessionDep, settings: SettingsDep):
     """Everything we hold about the reader, as a JSON download (never cached)."""
-    subscriber = _reader(request, session, Purpose.data, token)
+    subscriber = _reader(request, settings, session, Purpose.data, token)
     data = export_subscriber_data(
         session,
         subscriber.id,
         actor=READER,
         ip=client_ip(request),
-        retention_days=request.app.state.settings.delivery_retention_days,
+        retention_days=settings.delivery_retention_days,
     )
     return JSONResponse(
         data,
@@ -100,12 +105,13 @@ def download(request: Request, token: str, session: Session = Depends(get_sessio
 def erase(
     request: Request,
     token: str,
+    session: SessionDep,
+    settings: SettingsDep,
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
 ):
     """Delete the reader's data; only a hash of the address stays, so we never mail it again."""
-    check_csrf(request, csrf_token_value)
-    subscriber = _reader(request, session, Purpose.data, token)
+    check_csrf(request, settings, csrf_token_value)
+    subscriber = _reader(request, settings, session, Purpose.data, token)
     title = tr(request, "Your data is deleted")  # in the reader's language, read before their lists go
     message = tr(
         request,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from service.web.deps import app_settings, page_templates
 from service.web.security import CSRF_FIELD, csrf_token, set_csrf_cookie
 
 
@@ -11,8 +12,8 @@ def render_page(request: Request, name: str, status_code: int = 200, *, cookie: 
     """Render a page template (cookie=False: a form-less answer that sets no cookie)."""
     if cookie:
         context.setdefault("csrf_field", CSRF_FIELD)
-        context.setdefault("csrf_token", csrf_token(request))
-    response = request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
+        context.setdefault("csrf_token", csrf_token(request, app_settings(request)))
+    response = page_templates(request).TemplateResponse(request, name, context, status_code=status_code)
     if cookie:
-        set_csrf_cookie(request, response)
+        set_csrf_cookie(request, app_settings(request), response)
     return response

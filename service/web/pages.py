@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from service.branding.brand import list_brand
-from service.core.errors import InvalidInput, InvalidToken
-from service.core.tokens import Purpose, read_token
+from service.config import Settings
+from service.errors import InvalidInput, InvalidToken
+from service.front.landing import latest_editions, next_edition_at, spoken_moment
 from service.i18n.formats import joined, short_date
 from service.i18n.locales import N_
 from service.mail import links
@@ -20,7 +21,8 @@ from service.readers.subscriptions.joining import confirm
 from service.readers.subscriptions.lookups import all_lists, lists_by_slug
 from service.readers.subscriptions.preferences import pause_emails, unsubscribe, update_preferences
 from service.web.branding import use_brand
-from service.web.common import consent_from, get_session
+from service.web.common import consent_from
+from service.web.deps import NotifierDep, SessionDep, SettingsDep
 from service.web.language import page_language, readers_lists, tr, use_list_language
 from service.web.page_render import render_page
 from service.web.security import CSRF_FIELD, check_csrf, csrf_matches
@@ -32,9 +34,8 @@ TIMEZONES = sorted(available_timezones())
 _page = render_page
 
 
-def _token(request: Request, purpose: Purpose, token: str) -> dict:
+def _token(settings: Settings, purpose: Purpose, token: str) -> dict:
     """Verify a link token; confirmation links expire, the others live as long as the emails."""
-    settings = request.app.state.settings
     max_age = settings.confirm_token_max_age if purpose == Purpose.confirm else None
     return read_token(settings.secret_key, purpose, token, max_age=max_age)
 
@@ -48,9 +49,9 @@ def _subscriber(session: Session, payload: dict) -> Subscriber:
 
 
 @router.get("/confirm/{token}")
-def confirm_page(request: Request, token: str, session: Session = Depends(get_session)):
+def confirm_page(request: Request, token: str, session: SessionDep, settings: SettingsDep):
     """A page with a button; visiting the link alone confirms nothing (mail scanners follow links)."""
-    payload = _token(request, Purpose.confirm, token)
+    payload = _token(settings, Purpose.confirm, token)
     subscriber = _subscriber(session, payload)
     use_list_language(request, _named_lists(session, payload))
     return _page(request, "confirm.html", subscriber=subscriber, token=token)
@@ -67,12 +68,14 @@ def _named_lists(session: Session, payload: dict) -> list[MailingList]:
 def confirm_submit(
     request: Request,
     token: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    notifier: NotifierDep,
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
 ):
     """Confirm the lists the link names, then welcome the reader."""
-    check_csrf(request, csrf_token_value)
-    payload = _token(request, Purpose.confirm, token)
+    check_csrf(request, settings, csrf_token_value)
+    payload = _token(settings, Purpose.confirm, token)
     subscriber = _subscriber(session, payload)
     use_list_language(request, _named_lists(session, payload))
     list_ids = [i for i in payload.get("l", []) if isinstance(i, int)]
@@ -80,14 +83,14 @@ def confirm_submit(
         session,
         subscriber_id=subscriber.id,
         list_ids=list_ids,
-        consent=consent_from(request, "confirm-link"),
-        notifier=request.app.state.notifier,
+        consent=consent_from(request, settings, "confirm-link"),
+        notifier=notifier,
     )
     confirmed = newly + already
     if not confirmed:
         raise InvalidInput(tr(request, "There is nothing left to confirm for this link. Please subscribe again."))
     if len(confirmed) == 1:
-        use_brand(request, list_brand(session, request.app.state.settings, confirmed[0]))
+        use_brand(request, list_brand(session, settings, confirmed[0]))
     now = utcnow()
     language = page_language(request)
     coming = [(ml, spoken_moment(next_edition_at(ml, subscriber.timezone, now), now, language)) for ml in confirmed]
@@ -101,14 +104,14 @@ def confirm_submit(
         coming=coming,
         zone=subscriber.timezone,
         latest=latest_editions(session, confirmed),
-        preferences_url=links.preferences_url(request.app.state.settings, subscriber.id),
+        preferences_url=links.preferences_url(settings, subscriber.id),
     )
 
 
 @router.get("/preferences/{token}")
-def preferences_page(request: Request, token: str, session: Session = Depends(get_session), saved: bool = False):
+def preferences_page(request: Request, token: str, session: SessionDep, settings: SettingsDep, saved: bool = False):
     """Name, time zone, lists, pause, or leave everything; no login, the link is the key."""
-    subscriber = _subscriber(session, _token(request, Purpose.preferences, token))
+    subscriber = _subscriber(session, _token(settings, Purpose.preferences, token))
     use_list_language(request, readers_lists(subscriber))
     subscribed = {s.list_id for s in subscriber.subscriptions if s.status == SubscriptionStatus.confirmed}
     paused = _paused(subscriber)
@@ -129,19 +132,20 @@ def preferences_page(request: Request, token: str, session: Session = Depends(ge
 def preferences_submit(
     request: Request,
     token: str,
+    session: SessionDep,
+    settings: SettingsDep,
     name: str = Form(""),
     timezone: str = Form(""),
     list: list[str] = Form(default_factory=list),
     pause: str = Form(""),
     action: str = Form("save"),
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
 ):
     """Save the form, or unsubscribe from everything when that button was pressed."""
-    check_csrf(request, csrf_token_value)
-    subscriber = _subscriber(session, _token(request, Purpose.preferences, token))
+    check_csrf(request, settings, csrf_token_value)
+    subscriber = _subscriber(session, _token(settings, Purpose.preferences, token))
     use_list_language(request, readers_lists(subscriber))
-    consent = consent_from(request, "preferences")
+    consent = consent_from(request, settings, "preferences")
     if action == "unsubscribe_all":
         unsubscribe(session, subscriber_id=subscriber.id, list_id=None, consent=consent)
         return _page(
@@ -163,9 +167,9 @@ def preferences_submit(
 
 
 @router.get("/unsubscribe/{token}")
-def unsubscribe_page(request: Request, token: str, session: Session = Depends(get_session)):
+def unsubscribe_page(request: Request, token: str, session: SessionDep, settings: SettingsDep):
     """A page with a button, "pause instead", and a choice of lists; a GET never unsubscribes."""
-    payload = _token(request, Purpose.unsubscribe, token)
+    payload = _token(settings, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
     use_list_language(request, _named_lists(session, payload) or readers_lists(subscriber))
     names = [s.mailing_list.name for s in subscriber.subscriptions if payload.get("l") in (None, s.list_id)]
@@ -182,13 +186,14 @@ def _paused(subscriber: Subscriber) -> bool:
 def pause_instead(
     request: Request,
     token: str,
+    session: SessionDep,
+    settings: SettingsDep,
     pause: str = Form("4w"),
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
 ):
     """Stop the emails for a while and keep the subscriptions (the unsubscribe link may do less than unsubscribe)."""
-    check_csrf(request, csrf_token_value)
-    payload = _token(request, Purpose.unsubscribe, token)
+    check_csrf(request, settings, csrf_token_value)
+    payload = _token(settings, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
     use_list_language(request, _named_lists(session, payload) or readers_lists(subscriber))
     until_moment = pause_emails(session, subscriber_id=subscriber.id, choice=pause)
@@ -208,18 +213,19 @@ def pause_instead(
 def leave_lists(
     request: Request,
     token: str,
+    session: SessionDep,
+    settings: SettingsDep,
     list: list[str] = Form(default_factory=list),
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
 ):
     """Leave the ticked lists only, and keep the others."""
-    check_csrf(request, csrf_token_value)
-    payload = _token(request, Purpose.unsubscribe, token)
+    check_csrf(request, settings, csrf_token_value)
+    payload = _token(settings, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
     use_list_language(request, _named_lists(session, payload) or readers_lists(subscriber))
     if not [slug for slug in list if slug]:
         raise InvalidInput(tr(request, "Tick at least one newsletter to leave."))
-    consent = consent_from(request, "unsubscribe-page")
+    consent = consent_from(request, settings, "unsubscribe-page")
     left = []
     for mailing_list in lists_by_slug(session, list):
         left += [
@@ -250,20 +256,21 @@ def leave_lists(
 def unsubscribe_one_click(
     request: Request,
     token: str,
+    session: SessionDep,
+    settings: SettingsDep,
     one_click: str = Form("", alias="List-Unsubscribe"),
     csrf_token_value: str = Form("", alias=CSRF_FIELD),
-    session: Session = Depends(get_session),
 ):
     """RFC 8058 one-click: List-Unsubscribe=One-Click in the body, 200, no redirect, no cookie; idempotent."""
     if one_click != "One-Click":
         raise InvalidInput("Expected the form field List-Unsubscribe=One-Click.")
-    payload = _token(request, Purpose.unsubscribe, token)
+    payload = _token(settings, Purpose.unsubscribe, token)
     subscriber = _subscriber(session, payload)
     use_list_language(request, _named_lists(session, payload) or readers_lists(subscriber))
     list_id = payload.get("l") if isinstance(payload.get("l"), int) else None
     # The page's button carries its CSRF token; a mail client's one-click POST has no cookie, and needs none.
-    source = "unsubscribe-page" if csrf_matches(request, csrf_token_value) else "one-click"
-    unsubscribe(session, subscriber_id=subscriber.id, list_id=list_id, consent=consent_from(request, source))
+    source = "unsubscribe-page" if csrf_matches(request, settings, csrf_token_value) else "one-click"
+    unsubscribe(session, subscriber_id=subscriber.id, list_id=list_id, consent=consent_from(request, settings, source))
     return _page(
         request,
         "message.html",

@@ -54,63 +54,62 @@ class CsrfFailed(ServiceError):
     code = "csrf_failed"
 
 
-def _https(request: Request) -> bool:
+def _https(settings: Settings) -> bool:
     """The public address decides, not the hop to us: behind a TLS-terminating proxy the request is plain http."""
-    settings: Settings = request.app.state.settings
     return settings.base_url.startswith("https://")
 
 
-def _cookie_name(request: Request) -> str:
+def _cookie_name(settings: Settings) -> str:
     """The __Host- prefix where the browser can honour it (https only)."""
-    return SECURE_CSRF_COOKIE if _https(request) else CSRF_COOKIE
+    return SECURE_CSRF_COOKIE if _https(settings) else CSRF_COOKIE
 
 
-def csrf_token(request: Request) -> str:
+def csrf_token(request: Request, settings: Settings) -> str:
     """The CSRF token for this browser, minted on first use and set as a cookie by the page."""
-    token = request.cookies.get(_cookie_name(request))
+    token = request.cookies.get(_cookie_name(settings))
     if not token or len(token) < 20:
         token = getattr(request.state, "new_csrf", None) or secrets.token_urlsafe(32)
         request.state.new_csrf = token
     return token
 
 
-def set_csrf_cookie(request: Request, response) -> None:
+def set_csrf_cookie(request: Request, settings: Settings, response) -> None:
     """Persist a freshly minted token (SameSite=Lax, HttpOnly)."""
     token = getattr(request.state, "new_csrf", None)
     if token:
         response.set_cookie(
-            _cookie_name(request),
+            _cookie_name(settings),
             token,
             httponly=True,
             samesite="lax",
-            secure=_https(request),
+            secure=_https(settings),
             path="/",
             max_age=86400 * 7,
         )
 
 
-def csrf_matches(request: Request, submitted: str | None) -> bool:
+def csrf_matches(request: Request, settings: Settings, submitted: str | None) -> bool:
     """True when the form's hidden token equals the cookie set when the form was shown."""
-    cookie = request.cookies.get(_cookie_name(request))
+    cookie = request.cookies.get(_cookie_name(settings))
     if not cookie or not submitted:
         return False
     # bytes, not str: compare_digest raises TypeError on non-ASCII text, which a forged form can send
     return hmac.compare_digest(cookie.encode("utf-8", "surrogateescape"), submitted.encode("utf-8", "surrogateescape"))
 
 
-def same_origin(request: Request) -> bool:
+def same_origin(request: Request, settings: Settings) -> bool:
     """A browser names the page a post came from; when it does, it must be ours (BASE_URL's origin)."""
     claimed = request.headers.get("origin") or request.headers.get("referer")
     if not claimed:
         return True  # some privacy settings send neither: the token alone decides
-    ours = urlsplit(request.app.state.settings.base_url)
+    ours = urlsplit(settings.base_url)
     theirs = urlsplit(claimed)
     return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
 
 
-def check_csrf(request: Request, submitted: str | None) -> None:
+def check_csrf(request: Request, settings: Settings, submitted: str | None) -> None:
     """Refuse a form post that did not come from our own page."""
-    if not same_origin(request) or not csrf_matches(request, submitted):
+    if not same_origin(request, settings) or not csrf_matches(request, settings, submitted):
         raise CsrfFailed(
             N_("This form has expired or was not sent from our site. Please reload the page and try again.")
         )

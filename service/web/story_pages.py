@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request
 
 from service.i18n.formats import clock, short_date
 from service.i18n.locales import DEFAULT
@@ -14,7 +13,7 @@ from service.i18n.templating import translate_plural
 from service.lists.rules import list_for_category
 from service.models import Story, as_utc
 from service.stories.store import find_story
-from service.web.common import get_session
+from service.web.deps import SessionDep, page_templates
 from service.web.language import page_language, use_language
 
 router = APIRouter()
@@ -53,7 +52,7 @@ def by_publisher(story: Story, rows: list[dict[str, Any]]) -> list[dict[str, Any
 
 
 @router.get("/stories/{story_id}", responses=PAGE_404)
-def story_page(request: Request, story_id: str, session: Session = Depends(get_session)):
+def story_page(request: Request, story_id: str, session: SessionDep):
     """One story: its key points, sources and coverage, and the list that brings more like it."""
     story = find_story(session, story_id)
     offered = list_for_category(session, story.category)
@@ -77,4 +76,4 @@ def story_page(request: Request, story_id: str, session: Session = Depends(get_s
         "declared": story.hand_written and story.source_count != len(groups),
         "list": offered,
     }
-    return request.app.state.templates.TemplateResponse(request, "story.html", context)
+    return page_templates(request).TemplateResponse(request, "story.html", context)

@@ -6,7 +6,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email import message_from_bytes, message_from_string, policy
 from email.message import EmailMessage
@@ -101,6 +101,15 @@ class RecordingSmtpServer:
                 return found
             time.sleep(0.05)
         raise AssertionError(f"expected {count} message(s) for {address}, got {len(self.messages_to(address))}")
+
+    def wait_for_each(self, addresses: Iterable[str], timeout: float = 60.0) -> None:
+        """Wait until every address has received at least one message; fail the test naming those still waiting."""
+        deadline = time.monotonic() + timeout
+        waiting = list(addresses)
+        while waiting := [address for address in waiting if not self.messages_to(address)]:
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"no message after {timeout:.0f} s for {', '.join(waiting)}")
+            time.sleep(0.05)
 
     def assert_nothing_for(self, address: str) -> None:
         """Once every task queued so far is done (an event, not a guess at the time), nobody wrote to this address."""

@@ -36,7 +36,7 @@ from service.web.admin.api import stories as api_stories
 from service.web.admin.api import subscribers as api_subscribers
 from service.web.admin.api import suppressions as api_suppressions
 from service.web.admin.api import tokens as api_tokens
-from service.web.admin.auth import current_admin
+from service.web.deps import current_admin
 
 UI_MODULES = (
     dashboard,

@@ -5,15 +5,16 @@ Disabling an account or changing its role ends its sessions at once; the last ac
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 
 from service.admin import accounts, audit, sessions
 from service.admin.models import AdminRole
-from service.core.errors import InvalidInput
-from service.web.admin.auth import CurrentAdmin, set_session_cookie
+from service.errors import InvalidInput
+from service.web.admin.auth import set_session_cookie
 from service.web.admin.render import done, page
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin")
 ROLES = [role.value for role in AdminRole]
@@ -42,7 +43,7 @@ def _index(
 
 
 @router.get("/accounts")
-def accounts_list(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def accounts_list(request: Request, admin: CurrentAdmin, session: SessionDep):
     """Email, role, active or disabled, last sign-in."""
     return _index(request, session)
 
@@ -51,10 +52,10 @@ def accounts_list(request: Request, admin: CurrentAdmin, session: Session = Depe
 def create(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
     email: str = Form(""),
     role: str = Form("viewer"),
     password: str = Form(""),
-    session: Session = Depends(get_session),
 ):
     """A new account with an initial password (tell it to the person; they can change it)."""
     try:
@@ -76,13 +77,7 @@ def create(
 
 
 @router.post("/accounts/{account_id}/role")
-def change_role(
-    request: Request,
-    admin: CurrentAdmin,
-    account_id: int,
-    role: str = Form(""),
-    session: Session = Depends(get_session),
-):
+def change_role(request: Request, admin: CurrentAdmin, account_id: int, session: SessionDep, role: str = Form("")):
     """Another role for an account; its sessions end so the new role applies at once."""
     before = accounts.get_account(session, account_id).role
     try:
@@ -135,13 +130,13 @@ def _set_disabled(request: Request, admin, session: Session, account_id: int, di
 
 
 @router.post("/accounts/{account_id}/disable")
-def disable(request: Request, admin: CurrentAdmin, account_id: int, session: Session = Depends(get_session)):
+def disable(request: Request, admin: CurrentAdmin, account_id: int, session: SessionDep):
     """End the account's sessions now and refuse its sign-ins."""
     return _set_disabled(request, admin, session, account_id, True)
 
 
 @router.post("/accounts/{account_id}/enable")
-def enable(request: Request, admin: CurrentAdmin, account_id: int, session: Session = Depends(get_session)):
+def enable(request: Request, admin: CurrentAdmin, account_id: int, session: SessionDep):
     """Let a disabled account sign in again."""
     return _set_disabled(request, admin, session, account_id, False)
 
@@ -168,10 +163,11 @@ def password_form(request: Request, admin: CurrentAdmin):
 def change_password(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
     current: str = Form(""),
     new: str = Form(""),
     again: str = Form(""),
-    session: Session = Depends(get_session),
 ):
     """A new password for the signed-in account; every other browser of it is signed out, this one stays in."""
     if admin.via != "session" or admin.admin_id is None:
@@ -194,11 +190,11 @@ def change_password(
     token = sessions.open_session(
         session,
         user,
-        hours=request.app.state.settings.admin_session_hours,
+        hours=settings.admin_session_hours,
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
     )
     session.commit()
     response = done("/admin/accounts", "Password changed; your other sessions were signed out.")
-    set_session_cookie(request, response, token)
+    set_session_cookie(settings, response, token)
     return response

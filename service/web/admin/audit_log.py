@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request
 
 from service.admin import audit
-from service.core.errors import InvalidInput
-from service.web.admin.auth import CurrentAdmin
+from service.errors import InvalidInput
 from service.web.admin.render import page
-from service.web.common import get_session
+from service.web.deps import CurrentAdmin, SessionDep
 
 router = APIRouter(prefix="/admin")
 PAGE_SIZE = 50
@@ -42,11 +40,11 @@ def entry_cursor(raw: str | None) -> int | None:
 def audit_page(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
     before: str | None = None,
     object_type: str | None = None,
     object_id: str | None = None,
     actor: str | None = None,
-    session: Session = Depends(get_session),
 ):
     """A page of entries, newest first; `before` continues after the last one shown."""
     filters = audit_filters(object_type, object_id, actor)

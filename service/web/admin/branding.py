@@ -7,41 +7,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from sqlalchemy.orm import Session
 
 from service.branding import brand as branding
 from service.branding.edits import save_list_branding, save_site_branding
 from service.branding.logos import logo_version
-from service.core.colours import contrast_with_white
-from service.core.errors import InvalidInput
-from service.lists.rules import get_list
+from service.config import Settings
+from service.errors import InvalidInput
+from service.lists import get_list
 from service.models import MailingList
-from service.readers.subscriptions.lookups import all_lists
-from service.web.admin.auth import CurrentAdmin
+from service.subscriptions.lookups import all_lists
 from service.web.admin.render import done, page
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin")
 
 
-def _read_logo(request: Request, upload: UploadFile | None) -> bytes | None:
+def _read_logo(settings: Settings, upload: UploadFile | None) -> bytes | None:
     """The uploaded file's bytes (None: no file chosen), one past the limit so the service can tell it is too big."""
     if upload is None or not upload.filename:
         return None
-    return upload.file.read(request.app.state.settings.logo_max_bytes + 1)
+    return upload.file.read(settings.logo_max_bytes + 1)
 
 
 def _site_page(
     request: Request,
     session: Session,
+    settings: Settings,
     *,
     values: dict[str, Any] | None = None,
     error: str | None = None,
     status_code: int = 200,
 ):
     """The site form (typed values kept after an error), the effective brand, and each list's overrides."""
-    settings = request.app.state.settings
     row = branding.site_row(session)
     stored = (
         {"name": row.name, "about": row.about, "accent_color": row.accent_color, "sender_name": row.sender_name}
@@ -65,22 +65,23 @@ def _site_page(
 
 
 @router.get("/branding")
-def branding_page(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def branding_page(request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """What readers see: name, about text, logo, accent colour and sender name."""
-    return _site_page(request, session)
+    return _site_page(request, session, settings)
 
 
 @router.post("/branding")
 def save_site(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
     name: str = Form(""),
     about: str = Form(""),
     accent_color: str = Form(""),
     sender_name: str = Form(""),
     remove: str | None = Form(None),
     logo: UploadFile | None = File(None),
-    session: Session = Depends(get_session),
 ):
     """Save the site branding; a mistake re-renders the form with the message and what was typed."""
     typed = {"name": name, "about": about, "accent_color": accent_color, "sender_name": sender_name}
@@ -88,14 +89,14 @@ def save_site(
         changed = save_site_branding(
             session,
             **typed,
-            logo=_read_logo(request, logo),
+            logo=_read_logo(settings, logo),
             remove=bool(remove),
-            max_logo_bytes=request.app.state.settings.logo_max_bytes,
+            max_logo_bytes=settings.logo_max_bytes,
             actor=admin.name,
             ip=client_ip(request),
         )
     except InvalidInput as error:
-        return _site_page(request, session, values=typed, error=error.message, status_code=422)
+        return _site_page(request, session, settings, values=typed, error=error.message, status_code=422)
     if not changed:
         return done("/admin/branding", "Nothing changed.")
     return done("/admin/branding", f"Saved the site branding: {', '.join(changed)}.")
@@ -104,6 +105,7 @@ def save_site(
 def _list_page(
     request: Request,
     session: Session,
+    settings: Settings,
     mailing_list: MailingList,
     *,
     values: dict[str, str] | None = None,
@@ -111,7 +113,6 @@ def _list_page(
     status_code: int = 200,
 ):
     """One list's overrides: accent colour, sender name, logo (empty: the site's)."""
-    settings = request.app.state.settings
     stored = {"accent_color": mailing_list.accent_color or "", "sender_name": mailing_list.sender_name or ""}
     return page(
         request,
@@ -129,9 +130,9 @@ def _list_page(
 
 
 @router.get("/branding/lists/{slug}")
-def list_branding_page(slug: str, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def list_branding_page(slug: str, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """A list's own branding, over the site's."""
-    return _list_page(request, session, get_list(session, slug))
+    return _list_page(request, session, settings, get_list(session, slug))
 
 
 @router.post("/branding/lists/{slug}")
@@ -139,11 +140,12 @@ def save_list(
     slug: str,
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
     accent_color: str = Form(""),
     sender_name: str = Form(""),
     remove: str | None = Form(None),
     logo: UploadFile | None = File(None),
-    session: Session = Depends(get_session),
 ):
     """Save a list's accent colour, sender name and logo; a mistake changes nothing."""
     mailing_list = get_list(session, slug)
@@ -153,14 +155,14 @@ def save_list(
             session,
             mailing_list,
             **typed,
-            logo=_read_logo(request, logo),
+            logo=_read_logo(settings, logo),
             remove=bool(remove),
-            max_logo_bytes=request.app.state.settings.logo_max_bytes,
+            max_logo_bytes=settings.logo_max_bytes,
             actor=admin.name,
             ip=client_ip(request),
         )
     except InvalidInput as error:
-        return _list_page(request, session, mailing_list, values=typed, error=error.message, status_code=422)
+        return _list_page(request, session, settings, mailing_list, values=typed, error=error.message, status_code=422)
     if not changed:
         return done(f"/admin/branding/lists/{slug}", "Nothing changed.")
     return done("/admin/branding", f"Saved the branding of {slug}: {', '.join(changed)}.")

@@ -5,28 +5,27 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request
 
 from service.admin.models import AdminRole
 from service.models import utcnow
 from service.ops.monitoring import failures, figures, upcoming
 from service.web.admin.api.dashboard import current_status, masked
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.auth import readable_by_viewers
 from service.web.admin.edition_actions import progress_state
 from service.web.admin.render import page
-from service.web.common import get_session
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin")
 
 
 @router.get("")
 @readable_by_viewers
-def dashboard(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def dashboard(request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """Today's and upcoming editions with live progress, queues, workers, beat, failures and audience change."""
     now = utcnow()
-    status = current_status(request)  # network probes, shared for a few seconds; the ledger figures are fresh
-    catchup = timedelta(hours=request.app.state.settings.dispatch_catchup_hours)  # a list just created shows at once
+    status = current_status(request, settings)  # network probes, shared for a few seconds; the ledger figures are fresh
+    catchup = timedelta(hours=settings.dispatch_catchup_hours)  # a list just created shows at once
     status = dataclasses.replace(status, next_sends=upcoming.next_sends(session, now=now, catchup=catchup))
     return page(
         request,

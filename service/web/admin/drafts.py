@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 
-from service.core.errors import Conflict, InvalidInput
-from service.delivery import actions, approval
-from service.editions import editing, wording
+from service.config import Settings
+from service.delivery import actions
+from service.editions import approval, editing, wording
 from service.editions.drafts import open_draft, set_send_mode
 from service.models import utcnow
-from service.web.admin.auth import CurrentAdmin
 from service.web.admin.edition_actions import drain_starter
 from service.web.admin.editions import edition_page, parse_day
 from service.web.admin.render import done
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin")
 
@@ -35,7 +35,12 @@ def _version(raw: str) -> int | None:
 
 
 def _change(
-    request: Request, admin: CurrentAdmin, session: Session, edition_id: int, change: Callable[[], editing.Outcome]
+    request: Request,
+    admin: CurrentAdmin,
+    session: Session,
+    settings: Settings,
+    edition_id: int,
+    change: Callable[[], editing.Outcome],
 ):
     """Run one change; a conflict or a bad value shows the page again with the message (409 or 422)."""
     try:
@@ -47,6 +52,7 @@ def _change(
             request,
             admin,
             session,
+            settings,
             found.mailing_list,
             found.edition_date,
             found,
@@ -60,14 +66,15 @@ def _change(
 def start_draft(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
     list_slug: str = Form(..., alias="list"),
     raw_day: str = Form("", alias="date"),
-    session: Session = Depends(get_session),
 ):
     """Store the day's draft now (the poll would, later) so it can be edited."""
     mailing_list = actions.list_named(session, list_slug)
     day = parse_day(raw_day, mailing_list)
-    edition = open_draft(session, request.app.state.settings, mailing_list, day, utcnow())
+    edition = open_draft(session, settings, mailing_list, day, utcnow())
     if edition is None:
         raise InvalidInput(f"no stories for {mailing_list.slug} on {day}: nothing to edit yet")
     return done(f"/admin/editions/{edition.id}", "Draft ready: change it until it is sent.")
@@ -80,13 +87,14 @@ def story_change(
     story_id: int,
     verb: str,
     admin: CurrentAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
     version: str = Form(""),
     title: str = Form(""),
     points: str = Form(""),
-    session: Session = Depends(get_session),
 ):
     """Drop, pin, unpin, move up or down, or edit one story of the draft."""
-    settings, editor, seen = request.app.state.settings, editor_of(request, admin), _version(version)
+    editor, seen = editor_of(request, admin), _version(version)
     changes: dict[str, Callable[[], editing.Outcome]] = {
         "drop": lambda: editing.drop(session, settings, edition_id, story_id, editor, seen),
         "pin": lambda: editing.pin(session, settings, edition_id, story_id, editor, seen),
@@ -106,7 +114,7 @@ def story_change(
     }
     if verb not in changes:
         raise InvalidInput(f"unknown change {verb[:20]!r}")
-    return _change(request, admin, session, edition_id, changes[verb])
+    return _change(request, admin, session, settings, edition_id, changes[verb])
 
 
 @router.post("/editions/{edition_id}/intro")
@@ -114,16 +122,18 @@ def intro(
     request: Request,
     edition_id: int,
     admin: CurrentAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
     version: str = Form(""),
     text: str = Form(""),
-    session: Session = Depends(get_session),
 ):
     """Save the introduction above the stories."""
-    settings, editor = request.app.state.settings, editor_of(request, admin)
+    editor = editor_of(request, admin)
     return _change(
         request,
         admin,
         session,
+        settings,
         edition_id,
         lambda: wording.set_intro(session, settings, edition_id, text, editor, _version(version)),
     )
@@ -134,15 +144,17 @@ def approve(
     request: Request,
     edition_id: int,
     admin: CurrentAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
     version: str = Form(""),
-    session: Session = Depends(get_session),
 ):
     """Freeze now: the content is final; a held edition past its send time goes out."""
-    settings, editor = request.app.state.settings, editor_of(request, admin)
+    editor = editor_of(request, admin)
     return _change(
         request,
         admin,
         session,
+        settings,
         edition_id,
         lambda: approval.approve(
             session,
@@ -157,12 +169,7 @@ def approve(
 
 @router.post("/lists/{slug}/send-mode")
 def send_mode(
-    request: Request,
-    slug: str,
-    admin: CurrentAdmin,
-    mode: str = Form(...),
-    back: str = Form(""),
-    session: Session = Depends(get_session),
+    request: Request, slug: str, admin: CurrentAdmin, session: SessionDep, mode: str = Form(...), back: str = Form("")
 ):
     """Send by itself at the send time, or hold each edition until approved."""
     mailing_list = actions.list_named(session, slug)

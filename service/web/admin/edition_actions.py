@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -11,12 +12,12 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from service.admin import audit
-from service.core.errors import InvalidInput
+from service.config import Settings
 from service.delivery import actions
 from service.models import EditionStatus, MailingList
-from service.ops.monitoring.figures import EditionFigures
-from service.web.admin.auth import CurrentAdmin
+from service.monitoring.figures import EditionFigures
 from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, state_override
 
 log = logging.getLogger(__name__)
 Day = date  # a model field named `date` would shadow the type in its own annotations
@@ -84,10 +85,10 @@ def list_today(mailing_list: MailingList) -> date:
 
 
 def drain_starter(request: Request) -> actions.DrainStarter:
-    """Celery's start_drains (tests may set app.state.start_drains); a broker hiccup leaves it to beat's sweep."""
+    """Celery's start_drains (or a test's, on app.state.start_drains); a broker hiccup leaves it to beat's sweep."""
     from service.tasks import start_drains
 
-    starter: actions.DrainStarter = getattr(request.app.state, "start_drains", None) or start_drains
+    starter = cast(actions.DrainStarter | None, state_override(request, "start_drains")) or start_drains
 
     def start(edition_id: int, count: int) -> None:
         try:
@@ -98,10 +99,11 @@ def drain_starter(request: Request) -> actions.DrainStarter:
     return start
 
 
-def act(request: Request, admin: CurrentAdmin, session: Session, edition_id: int, verb: str) -> ActionOut:
+def act(
+    request: Request, admin: CurrentAdmin, session: Session, settings: Settings, edition_id: int, verb: str
+) -> ActionOut:
     """Pause, resume, cancel or retry one edition through the edition service, audited in the same commit."""
     edition = actions.find_edition(session, edition_id)
-    settings = request.app.state.settings
     affected: int | None = None
     if verb == "pause":
         actions.pause(settings, edition.id)
@@ -135,11 +137,13 @@ def act(request: Request, admin: CurrentAdmin, session: Session, edition_id: int
     return ActionOut(edition_id=edition.id, send_status=edition.send_status, affected=affected, message=message)
 
 
-def start_now(request: Request, admin: CurrentAdmin, session: Session, slug: str, day: date | None) -> SendNowOut:
+def start_now(
+    request: Request, admin: CurrentAdmin, session: Session, settings: Settings, slug: str, day: date | None
+) -> SendNowOut:
     """Build if needed and start sending at once, audited."""
     mailing_list = actions.list_named(session, slug)
     day = day or list_today(mailing_list)
-    started = actions.send_now(session, request.app.state.settings, mailing_list, day, drain_starter(request))
+    started = actions.send_now(session, settings, mailing_list, day, drain_starter(request))
     if started is None:
         raise InvalidInput(f"no stories for {slug} on {day}: nothing to send")
     edition = started.edition
@@ -163,12 +167,18 @@ def start_now(request: Request, admin: CurrentAdmin, session: Session, slug: str
 
 
 def mail_test(
-    request: Request, admin: CurrentAdmin, session: Session, slug: str, day: date | None, address: str
+    request: Request,
+    admin: CurrentAdmin,
+    session: Session,
+    settings: Settings,
+    slug: str,
+    day: date | None,
+    address: str,
 ) -> SendTestOut:
     """Mail the day's edition, marked [Test], to one checked address, audited."""
     mailing_list = actions.list_named(session, slug)
     day = actions.check_day(day or list_today(mailing_list))
-    sent_to = actions.send_test(session, request.app.state.settings, mailing_list, day, address)
+    sent_to = actions.send_test(session, settings, mailing_list, day, address)
     audit.record(
         session,
         actor=admin.name,

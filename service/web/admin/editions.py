@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from service.admin.models import AdminRole
-from service.core.errors import InvalidInput
+from service.config import Settings
 from service.delivery import actions
 from service.delivery.audience import send_facts
 from service.editions import get_edition, send_moment
@@ -21,10 +21,10 @@ from service.models import Edition, EditionStatus, MailingList, utcnow
 from service.ops.monitoring.failures import recent_failures
 from service.ops.monitoring.figures import EditionFigures, edition_figures, figures_for
 from service.web.admin.api.dashboard import masked
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.auth import readable_by_viewers
 from service.web.admin.edition_actions import act, list_today, mail_test, progress_state, start_now
 from service.web.admin.render import done, page
-from service.web.common import get_session
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin")
 PAGE_SIZE = 50
@@ -50,6 +50,7 @@ def edition_page(
     request: Request,
     admin: CurrentAdmin,
     session: Session,
+    settings: Settings,
     mailing_list: MailingList,
     day: date,
     edition: Edition | None,
@@ -60,7 +61,6 @@ def edition_page(
     status_code: int = 200,
 ):
     """One edition's page: a draft's editor, or a sent one's figures; any unsent one can be tested or sent."""
-    settings = request.app.state.settings
     started = edition is not None and edition.send_status != EditionStatus.draft
     frozen = edition is not None and not edition.is_draft  # sending, sent, or approved: its figures mean something
     figures: EditionFigures | None = edition_figures(session, edition.id) if frozen and edition else None
@@ -108,7 +108,7 @@ def edition_page(
 def editions(
     request: Request,
     admin: CurrentAdmin,
-    session: Session = Depends(get_session),
+    session: SessionDep,
     list_slug: str | None = Query(None, alias="list"),
     before: str | None = None,
 ):
@@ -144,7 +144,7 @@ def editions(
 
 @router.get("/lists/{slug}/today")
 @readable_by_viewers
-def today_of_list(slug: str, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def today_of_list(slug: str, admin: CurrentAdmin, session: SessionDep):
     """Today's edition of a list, built or not."""
     mailing_list = actions.list_named(session, slug)
     return RedirectResponse(f"/admin/editions/day?{day_query(mailing_list, list_today(mailing_list))}", status_code=303)
@@ -155,9 +155,10 @@ def today_of_list(slug: str, admin: CurrentAdmin, session: Session = Depends(get
 def edition_of_day(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
     list_slug: str = Query(..., alias="list"),
     raw_day: str | None = Query(None, alias="date"),
-    session: Session = Depends(get_session),
 ):
     """A list's edition of a day: its page if built, else a preview with test and send-now."""
     mailing_list = actions.list_named(session, list_slug)
@@ -165,29 +166,31 @@ def edition_of_day(
     edition = get_edition(session, mailing_list, day)
     if edition is not None:
         return RedirectResponse(f"/admin/editions/{edition.id}", status_code=303)
-    return edition_page(request, admin, session, mailing_list, day, None)
+    return edition_page(request, admin, session, settings, mailing_list, day, None)
 
 
 @router.post("/editions/day/send-test")
 def day_send_test(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
     list_slug: str = Form(..., alias="list"),
     raw_day: str = Form("", alias="date"),
     address: str = Form(""),
-    session: Session = Depends(get_session),
 ):
     """Mail the day's edition, marked [Test], to the address typed (the admin's own by default)."""
     mailing_list = actions.list_named(session, list_slug)
     day = parse_day(raw_day, mailing_list)
     try:
-        sent = mail_test(request, admin, session, mailing_list.slug, day, address)
+        sent = mail_test(request, admin, session, settings, mailing_list.slug, day, address)
     except InvalidInput as error:
         session.rollback()
         return edition_page(
             request,
             admin,
             session,
+            settings,
             mailing_list,
             day,
             get_edition(session, mailing_list, day),
@@ -204,29 +207,30 @@ def day_send_test(
 def day_send_now(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
     list_slug: str = Form(..., alias="list"),
     raw_day: str = Form("", alias="date"),
-    session: Session = Depends(get_session),
 ):
     """Build the day's edition if needed and start sending it now."""
     mailing_list = actions.list_named(session, list_slug)
-    started = start_now(request, admin, session, mailing_list.slug, parse_day(raw_day, mailing_list))
+    started = start_now(request, admin, session, settings, mailing_list.slug, parse_day(raw_day, mailing_list))
     return done(f"/admin/editions/{started.edition_id}", started.message)
 
 
 @router.get("/editions/{edition_id}")
 @readable_by_viewers
-def edition(request: Request, edition_id: int, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def edition(request: Request, edition_id: int, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """One edition: figures, live progress, previews, failures and the actions that apply now."""
     found = actions.find_edition(session, edition_id)
-    return edition_page(request, admin, session, found.mailing_list, found.edition_date, found)
+    return edition_page(request, admin, session, settings, found.mailing_list, found.edition_date, found)
 
 
 def _action(verb: str):
     """A POST route for one of pause, resume, cancel, retry: the edition service, audited, then back to the page."""
 
-    def run(request: Request, edition_id: int, admin: CurrentAdmin, session: Session = Depends(get_session)):
-        outcome = act(request, admin, session, edition_id, verb)
+    def run(request: Request, edition_id: int, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
+        outcome = act(request, admin, session, settings, edition_id, verb)
         return done(f"/admin/editions/{edition_id}", outcome.message)
 
     run.__name__ = f"{verb}_edition"

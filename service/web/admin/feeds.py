@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Form, Request
 
 from service.admin import audit
 from service.core.errors import InvalidInput
@@ -17,9 +16,10 @@ from service.models import Feed, utcnow
 from service.stories.feeds import intake as feed_rules
 from service.stories.feeds.status import freshness, publisher_of
 from service.stories.items import clusterer_from
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.auth import readable_by_viewers
 from service.web.admin.render import done, page
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin")
 BLANK = {"url": "", "category": "World News", "publisher": ""}
@@ -27,9 +27,9 @@ BLANK = {"url": "", "category": "World News", "publisher": ""}
 
 @router.get("/feeds")
 @readable_by_viewers
-def feeds_list(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def feeds_list(request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """Every feed with its publisher name, newest item (stale or not), last poll, status, error and failures."""
-    now, days = utcnow(), request.app.state.settings.feed_stale_days
+    now, days = utcnow(), settings.feed_stale_days
     rows = [(feed, publisher_of(feed), freshness(feed, now, days)) for feed in feed_rules.list_feeds(session)]
     return page(request, "feeds/index.html", title="Feeds", rows=rows, stale_days=f"{days:g}")
 
@@ -64,10 +64,11 @@ def new_form(request: Request, admin: CurrentAdmin):
 def create(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
     url: str = Form(""),
     category: str = Form(""),
     publisher: str = Form(""),
-    session: Session = Depends(get_session),
 ):
     """Register the feed (a known URL is re-filed); it is fetched on the next poll, or now with "Poll now"."""
     values = {"url": url, "category": category, "publisher": publisher}
@@ -77,7 +78,7 @@ def create(
             url=url,
             category=category,
             publisher=publisher or None,
-            allow_private=request.app.state.settings.feed_allow_private,
+            allow_private=settings.feed_allow_private,
         )
     except InvalidInput as error:
         session.rollback()
@@ -96,7 +97,7 @@ def create(
 
 
 @router.get("/feeds/{feed_id}/edit")
-def edit_form(request: Request, admin: CurrentAdmin, feed_id: int, session: Session = Depends(get_session)):
+def edit_form(request: Request, admin: CurrentAdmin, feed_id: int, session: SessionDep):
     """The feed's URL, category and publisher."""
     feed = feed_rules.get_feed(session, feed_id)
     return _form(
@@ -109,10 +110,11 @@ def edit(
     request: Request,
     admin: CurrentAdmin,
     feed_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
     url: str = Form(""),
     category: str = Form(""),
     publisher: str = Form(""),
-    session: Session = Depends(get_session),
 ):
     """Save the feed; a new URL starts afresh (no cached validators, failures reset)."""
     feed = feed_rules.get_feed(session, feed_id)
@@ -124,7 +126,7 @@ def edit(
             url=url,
             category=category,
             publisher=publisher,
-            allow_private=request.app.state.settings.feed_allow_private,
+            allow_private=settings.feed_allow_private,
         )
     except InvalidInput as error:
         session.rollback()
@@ -150,7 +152,7 @@ def edit(
 
 
 @router.post("/feeds/{feed_id}/delete")
-def delete(request: Request, admin: CurrentAdmin, feed_id: int, session: Session = Depends(get_session)):
+def delete(request: Request, admin: CurrentAdmin, feed_id: int, session: SessionDep):
     """Stop polling the feed; the stories it brought in stay."""
     feed = feed_rules.delete_feed(session, feed_id)
     audit.record(
@@ -167,9 +169,8 @@ def delete(request: Request, admin: CurrentAdmin, feed_id: int, session: Session
 
 
 @router.post("/feeds/{feed_id}/poll")
-def poll(request: Request, admin: CurrentAdmin, feed_id: int, session: Session = Depends(get_session)):
+def poll(request: Request, admin: CurrentAdmin, feed_id: int, session: SessionDep, settings: SettingsDep):
     """Fetch this one feed now; its row shows the status and error, the notice what it brought."""
-    settings = request.app.state.settings
     result = feed_rules.poll_now(
         session, feed_id, clusterer=clusterer_from(settings), allow_private=settings.feed_allow_private
     )

@@ -5,19 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from service.admin import audit
 from service.admin.models import ImportJob, ImportStatus
-from service.core.errors import InvalidInput, ServiceUnavailable, UnknownList
-from service.lists import rules as list_rules
+from service.config import Settings
+from service.errors import InvalidInput, ServiceUnavailable, UnknownList
 from service.models import MailingList
-from service.readers.subscribers import jobs
-from service.web.admin.auth import CurrentAdmin
+from service.subscribers import jobs
 from service.web.admin.render import done, page
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin")
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ def queue_import(session: Session, job: ImportJob) -> None:
 def start_import(
     request: Request,
     session: Session,
+    settings: Settings,
     admin: CurrentAdmin,
     *,
     list_slug: str,
@@ -65,7 +66,7 @@ def start_import(
     list_rules.open_list(session, list_slug)
     job = jobs.create_import_job(
         session,
-        request.app.state.settings,
+        settings,
         list_slug=list_slug,
         filename=upload.filename or "upload.csv",
         source=upload.file,
@@ -117,6 +118,7 @@ def _open_lists(session: Session) -> list[MailingList]:
 def _form(
     request: Request,
     session: Session,
+    settings: Settings,
     *,
     values: dict[str, Any],
     errors: dict[str, str] | None = None,
@@ -132,12 +134,12 @@ def _form(
         values=values,
         errors=errors or {},
         needs_reason=NEEDS_REASON,
-        max_mb=request.app.state.settings.import_max_bytes // (1024 * 1024),
+        max_mb=settings.import_max_bytes // (1024 * 1024),
     )
 
 
 @router.get("/imports")
-def imports_page(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def imports_page(request: Request, admin: CurrentAdmin, session: SessionDep):
     """The latest imports, newest first."""
     rows = jobs.recent_import_jobs(session)
     slugs = {ml.id: ml.slug for ml, _ in list_rules.lists_with_readers(session)}
@@ -150,20 +152,21 @@ def imports_page(request: Request, admin: CurrentAdmin, session: Session = Depen
 
 
 @router.get("/imports/new")
-def new_import_form(request: Request, admin: CurrentAdmin, list: str = "", session: Session = Depends(get_session)):
+def new_import_form(request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep, list: str = ""):
     """Choose a list and a file; say whether the readers already agreed."""
-    return _form(request, session, values={"list": list, "confirmed": False, "reason": ""})
+    return _form(request, session, settings, values={"list": list, "confirmed": False, "reason": ""})
 
 
 @router.post("/subscribers/import")
 def upload(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
     list: str = Form(""),
     file: UploadFile | None = File(None),
     confirmed: str | None = Form(None),
     reason: str = Form(""),
-    session: Session = Depends(get_session),
 ):
     """Store the upload and queue it; 303 to its progress page. A mistake shows the form again, nothing stored."""
     values = {"list": list, "confirmed": confirmed is not None, "reason": reason}
@@ -179,19 +182,26 @@ def upload(
     if errors and "file" not in errors and file is not None:
         errors["file"] = CHOOSE_AGAIN.format(name=file.filename)
     if errors or file is None:
-        return _form(request, session, values=values, errors=errors, status_code=422)
+        return _form(request, session, settings, values=values, errors=errors, status_code=422)
     try:
         job = start_import(
-            request, session, admin, list_slug=list, upload=file, confirmed=confirmed is not None, reason=reason
+            request,
+            session,
+            settings,
+            admin,
+            list_slug=list,
+            upload=file,
+            confirmed=confirmed is not None,
+            reason=reason,
         )
     except InvalidInput as error:
         session.rollback()
-        return _form(request, session, values=values, errors={"file": error.message}, status_code=422)
+        return _form(request, session, settings, values=values, errors={"file": error.message}, status_code=422)
     return done(f"/admin/imports/{job.id}", f"Import of {job.filename} started.")
 
 
 @router.get("/imports/{job_id}")
-def import_page(job_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def import_page(job_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
     """The job's live progress bar, then its report: counts and every rejected row with its reason."""
     if not 0 < job_id <= LARGEST_ID:
         raise InvalidInput("An import id is a positive number.")
@@ -232,7 +242,7 @@ def rejected_download(request: Request, session: Session, actor: str, job_id: in
 
 
 @router.get("/imports/{job_id}/rejected.csv")
-def rejected_csv(job_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def rejected_csv(job_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Download the rejected rows with the reason for each, to fix them and import them again."""
     if not 0 < job_id <= LARGEST_ID:
         raise InvalidInput("An import id is a positive number.")

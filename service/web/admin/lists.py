@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 from babel import Locale
 from fastapi import APIRouter, Depends, Form, Request
-from sqlalchemy.orm import Session
 
 from service.admin import audit
-from service.core.errors import InvalidInput
-from service.editions.drafts import AUTO, SEND_MODES, check_send_mode, set_send_mode
+from service.admin.identity import Admin
+from service.editions.drafts import AUTO, SEND_MODES
+from service.errors import InvalidInput
 from service.i18n.locales import LANGUAGES
 from service.lists import rules as list_rules
 from service.models import MailingList
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.auth import readable_by_viewers
 from service.web.admin.render import done, page
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep
 
 router = APIRouter(prefix="/admin")
 TIMEZONES = sorted(available_timezones())
@@ -84,21 +85,19 @@ def _form(
 
 
 def _typed(
-    slug: str,
-    name: str,
-    description: str,
-    send_time: str,
-    timezone: str,
-    double_opt_in: str | None,
-    local_time_delivery: str | None,
-    categories: str,
-    languages: str,
-    language: str = "",
-    send_mode: str = AUTO,
+    name: str = Form(""),
+    description: str = Form(""),
+    send_time: str = Form("07:00"),
+    timezone: str = Form("UTC"),
+    double_opt_in: str | None = Form(None),
+    local_time_delivery: str | None = Form(None),
+    categories: str = Form(""),
+    languages: str = Form("en"),
+    language: str = Form(""),
+    send_mode: str = Form(""),
 ) -> dict[str, Any]:
-    """The submitted form as typed (checkboxes are absent when unticked)."""
+    """The submitted form as typed (checkboxes are absent when unticked; the slug is the route's)."""
     return {
-        "slug": slug.strip(),
         "name": name,
         "description": description,
         "send_time": send_time.strip(),
@@ -110,6 +109,9 @@ def _typed(
         "language": language.strip(),
         "send_mode": send_mode.strip(),
     }
+
+
+Typed = Annotated[dict[str, Any], Depends(_typed)]
 
 
 def _settings(values: dict[str, Any]) -> dict[str, Any]:
@@ -127,9 +129,14 @@ def _settings(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _by(request: Request, admin: Admin) -> dict[str, Any]:
+    """Who makes the change, for its audit entry."""
+    return {"actor": admin.name, "ip": client_ip(request)}
+
+
 @router.get("/lists")
 @readable_by_viewers
-def lists_page(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def lists_page(request: Request, admin: CurrentAdmin, session: SessionDep):
     """Every list with its readers, schedule and state."""
     return page(request, "lists/index.html", title="Lists", rows=list_rules.lists_with_readers(session))
 
@@ -141,123 +148,45 @@ def new_list_form(request: Request, admin: CurrentAdmin):
 
 
 @router.post("/lists")
-def create_list(
-    request: Request,
-    admin: CurrentAdmin,
-    slug: str = Form(""),
-    name: str = Form(""),
-    description: str = Form(""),
-    send_time: str = Form("07:00"),
-    timezone: str = Form("UTC"),
-    double_opt_in: str | None = Form(None),
-    local_time_delivery: str | None = Form(None),
-    categories: str = Form(""),
-    languages: str = Form("en"),
-    language: str = Form(""),
-    send_mode: str = Form(""),
-    session: Session = Depends(get_session),
-):
+def create_list(request: Request, admin: CurrentAdmin, typed: Typed, session: SessionDep, slug: str = Form("")):
     """Create the list; a mistake re-renders the form with the message and what was typed."""
-    values = _typed(
-        slug,
-        name,
-        description,
-        send_time,
-        timezone,
-        double_opt_in,
-        local_time_delivery,
-        categories,
-        languages,
-        language,
-        send_mode,
-    )
-    values["send_mode"] = values["send_mode"] or AUTO
+    values = {**typed, "slug": slug.strip(), "send_mode": typed["send_mode"] or AUTO}
     try:
-        check_send_mode(values["send_mode"])
-        created = list_rules.create_list(session, slug=values["slug"], commit=False, **_settings(values))
+        created = list_rules.create_list(
+            session, slug=values["slug"], send_mode=values["send_mode"], **_settings(values), **_by(request, admin)
+        )
     except InvalidInput as error:
         session.rollback()
         return _form(request, values=values, error=error.message, status_code=422)
-    audit.record(
-        session,
-        actor=admin.name,
-        action="list.create",
-        object_type="list",
-        object_id=created.slug,
-        details={"name": created.name, "send_time": created.send_time.strftime("%H:%M"), "timezone": created.timezone},
-        ip=client_ip(request),
-    )
-    set_send_mode(session, created, values["send_mode"], admin.name, client_ip(request))
-    session.commit()
     return done("/admin/lists", f"Created the list {created.slug}.")
 
 
 @router.get("/lists/{slug}")
-def edit_list_form(slug: str, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def edit_list_form(slug: str, request: Request, admin: CurrentAdmin, session: SessionDep):
     """The list's settings, ready to change."""
     mailing_list = list_rules.get_list(session, slug)
     return _form(request, values=form_values(mailing_list), mailing_list=mailing_list)
 
 
 @router.post("/lists/{slug}")
-def update_list(
-    slug: str,
-    request: Request,
-    admin: CurrentAdmin,
-    name: str = Form(""),
-    description: str = Form(""),
-    send_time: str = Form("07:00"),
-    timezone: str = Form("UTC"),
-    double_opt_in: str | None = Form(None),
-    local_time_delivery: str | None = Form(None),
-    categories: str = Form(""),
-    languages: str = Form("en"),
-    language: str = Form(""),
-    send_mode: str = Form(""),
-    session: Session = Depends(get_session),
-):
-    """Save the changed settings; a mistake re-renders the form with the message and what was typed."""
+def update_list(slug: str, request: Request, admin: CurrentAdmin, typed: Typed, session: SessionDep):
+    """Save the changed settings (a form without the send mode keeps it); a mistake re-renders the form."""
     mailing_list = list_rules.get_list(session, slug)
-    values = _typed(
-        slug,
-        name,
-        description,
-        send_time,
-        timezone,
-        double_opt_in,
-        local_time_delivery,
-        categories,
-        languages,
-        language,
-        send_mode,
-    )
-    values["send_mode"] = values["send_mode"] or mailing_list.send_mode  # a form without the field keeps it
+    values = {**typed, "slug": slug, "send_mode": typed["send_mode"] or mailing_list.send_mode}
     try:
-        check_send_mode(values["send_mode"])
-        _, changed = list_rules.update_list(session, slug, **_settings(values))
+        _, changed = list_rules.update_list(
+            session, slug, send_mode=typed["send_mode"] or None, **_settings(values), **_by(request, admin)
+        )
     except InvalidInput as error:
         session.rollback()
         return _form(request, values=values, mailing_list=mailing_list, error=error.message, status_code=422)
-    if changed:
-        audit.record(
-            session,
-            actor=admin.name,
-            action="list.update",
-            object_type="list",
-            object_id=slug,
-            details=changed,
-            ip=client_ip(request),
-        )
-        session.commit()
-    if set_send_mode(session, mailing_list, values["send_mode"], admin.name, client_ip(request)):
-        changed["send_mode"] = values["send_mode"]
     if not changed:
         return done(f"/admin/lists/{slug}", "Nothing changed.")
     return done("/admin/lists", f"Saved {slug}: {', '.join(sorted(changed))}.")
 
 
 @router.post("/lists/{slug}/archive")
-def archive_list(slug: str, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def archive_list(slug: str, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Close the list to new readers and editions; its readers and history stay."""
     list_rules.archive_list(session, slug)
     audit.record(
@@ -268,7 +197,7 @@ def archive_list(slug: str, request: Request, admin: CurrentAdmin, session: Sess
 
 
 @router.post("/lists/{slug}/unarchive")
-def unarchive_list(slug: str, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def unarchive_list(slug: str, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Open an archived list again."""
     list_rules.unarchive_list(session, slug)
     audit.record(

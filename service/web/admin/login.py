@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
 
 from service.admin import accounts, audit, sessions
 from service.web import security
-from service.web.admin.auth import check_session_csrf, session_cookie_name, set_session_cookie
+from service.web.admin.auth import set_session_cookie
 from service.web.admin.render import page
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import (
+    LoginThrottleDep,
+    SessionDep,
+    SettingsDep,
+    app_settings,
+    check_session_csrf,
+    session_cookie_name,
+)
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 WRONG = "That address and password do not match an account."
@@ -36,9 +43,9 @@ def _login_page(request: Request, *, next_url: str, email: str = "", error: str 
         next_url=next_url,
         email=email,
         error=error,
-        login_csrf=security.csrf_token(request),
+        login_csrf=security.csrf_token(request, app_settings(request)),
     )
-    security.set_csrf_cookie(request, response)
+    security.set_csrf_cookie(request, app_settings(request), response)
     return response
 
 
@@ -51,15 +58,16 @@ def login_form(request: Request, next: str | None = None):
 @router.post("/login")
 def login(
     request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    throttle: LoginThrottleDep,
     email: str = Form(""),
     password: str = Form(""),
     next: str = Form("/admin"),
     csrf_token: str = Form(""),
-    session: Session = Depends(get_session),
 ):
     """Check the password; on success a fresh session (a new cookie, never one the browser brought)."""
-    security.check_csrf(request, csrf_token)
-    throttle = request.app.state.login_throttle
+    security.check_csrf(request, settings, csrf_token)
     throttle.check(client_ip(request), email)
     user = accounts.authenticate(session, email, password)
     if user is None:
@@ -72,7 +80,7 @@ def login(
     token = sessions.open_session(
         session,
         user,
-        hours=request.app.state.settings.admin_session_hours,
+        hours=settings.admin_session_hours,
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
     )
@@ -81,17 +89,17 @@ def login(
     )
     session.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
-    set_session_cookie(request, response, token)
+    set_session_cookie(settings, response, token)
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request, session: Session = Depends(get_session)):
+async def logout(request: Request, session: SessionDep, settings: SettingsDep):
     """End this browser's session at once; the cookie is useless afterwards wherever it was copied."""
-    cookie = request.cookies.get(session_cookie_name(request), "")
-    admin = sessions.admin_for_cookie(session, cookie, hours=request.app.state.settings.admin_session_hours)
+    cookie = request.cookies.get(session_cookie_name(settings), "")
+    admin = sessions.admin_for_cookie(session, cookie, hours=settings.admin_session_hours)
     if admin is not None:
-        await check_session_csrf(request, admin)
+        await check_session_csrf(request, settings, admin)
         sessions.close_session(session, cookie)
         audit.record(
             session,
@@ -103,5 +111,5 @@ async def logout(request: Request, session: Session = Depends(get_session)):
         )
         session.commit()
     response = RedirectResponse("/admin/login", status_code=303)
-    set_session_cookie(request, response, None)
+    set_session_cookie(settings, response, None)
     return response

@@ -7,6 +7,8 @@ from urllib.parse import quote, unquote
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 
+from service.web.deps import admin_templates
+
 NOTICE_COOKIE = "nl_admin_notice"
 
 
@@ -21,7 +23,7 @@ def page(request: Request, name: str, status_code: int = 200, **context):
         "section": name.split("/")[0].removesuffix(".html"),
         **context,
     }
-    response = request.app.state.admin_templates.TemplateResponse(request, name, context, status_code=status_code)
+    response = admin_templates(request).TemplateResponse(request, name, context, status_code=status_code)
     if notice:
         response.delete_cookie(NOTICE_COOKIE, path="/admin")
     return response

@@ -6,8 +6,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from service.admin import audit
 from service.core.errors import InvalidInput
@@ -23,9 +22,10 @@ from service.stories.store import (
     story_categories,
     story_page,
 )
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.auth import readable_by_viewers
 from service.web.admin.render import done, page
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep
 
 router = APIRouter(prefix="/admin")
 PAGE_SIZE = 50
@@ -39,11 +39,7 @@ def _cursor(raw: str | None) -> int | None:
 @router.get("/stories")
 @readable_by_viewers
 def stories_list(
-    request: Request,
-    admin: CurrentAdmin,
-    before: str | None = None,
-    category: str | None = None,
-    session: Session = Depends(get_session),
+    request: Request, admin: CurrentAdmin, session: SessionDep, before: str | None = None, category: str | None = None
 ):
     """The freshest stories first, a page at a time, optionally of one category."""
     category = (category or "").strip()[:100] or None
@@ -103,9 +99,9 @@ def _parse_upload(name: str, raw: bytes) -> list[StoryInput]:
 async def import_stories(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
     file: UploadFile | None = File(None),
     pasted: str = Form(""),
-    session: Session = Depends(get_session),
 ):
     """Validate every story of the file or paste, then store them all (the same story again is updated)."""
     raw = await file.read() if file is not None and file.filename else b""
@@ -134,7 +130,7 @@ async def import_stories(
 
 @router.get("/stories/{story_id}")
 @readable_by_viewers
-def story_detail(request: Request, admin: CurrentAdmin, story_id: str, session: Session = Depends(get_session)):
+def story_detail(request: Request, admin: CurrentAdmin, story_id: str, session: SessionDep):
     """One story: key points, sources one per publisher, and every member item."""
     story = find_story(session, story_id)
     return page(
@@ -162,7 +158,7 @@ def _edit_form(
 
 
 @router.get("/stories/{story_id}/edit")
-def edit_form(request: Request, admin: CurrentAdmin, story_id: str, session: Session = Depends(get_session)):
+def edit_form(request: Request, admin: CurrentAdmin, story_id: str, session: SessionDep):
     """Title, key points, category and date of a story."""
     story = find_story(session, story_id)
     return _edit_form(request, story, _edit_values(story))
@@ -173,11 +169,11 @@ def edit(
     request: Request,
     admin: CurrentAdmin,
     story_id: str,
+    session: SessionDep,
     title: str = Form(""),
     key_points: str = Form(""),
     category: str = Form(""),
     story_date: str = Form("", alias="date"),
-    session: Session = Depends(get_session),
 ):
     """Save the story as the admin wrote it; from now on it keeps its own title and key points."""
     story = find_story(session, story_id)
@@ -207,7 +203,7 @@ def edit(
 
 
 @router.get("/stories/{story_id}/delete")
-def delete_form(request: Request, admin: CurrentAdmin, story_id: str, session: Session = Depends(get_session)):
+def delete_form(request: Request, admin: CurrentAdmin, story_id: str, session: SessionDep):
     """Confirm: what goes (the story, its items) and what stays (editions already built with it)."""
     story = find_story(session, story_id)
     return page(
@@ -220,7 +216,7 @@ def delete_form(request: Request, admin: CurrentAdmin, story_id: str, session: S
 
 
 @router.post("/stories/{story_id}/delete")
-def delete(request: Request, admin: CurrentAdmin, story_id: str, session: Session = Depends(get_session)):
+def delete(request: Request, admin: CurrentAdmin, story_id: str, session: SessionDep):
     """Delete the story and its items; frozen editions keep it in their rendered email and archive page."""
     story, frozen = delete_story(session, story_id)
     audit.record(

@@ -7,18 +7,18 @@ import re
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from service.admin import audit
-from service.core.db import session_factory
-from service.core.errors import InvalidInput
-from service.lists import rules as list_rules
-from service.readers.subscribers import actions, data_export, detail, erasure, export, search
-from service.web.admin.auth import CurrentAdmin
+from service.config import Settings
+from service.db import session_factory
+from service.errors import InvalidInput
+from service.subscribers import actions, data_export, detail, erasure, export, search
 from service.web.admin.render import done, page
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin")
 LARGEST_ID = 2**31 - 1  # ids are 32-bit INTEGERs on PostgreSQL
@@ -48,11 +48,11 @@ def clean_slug(raw: str | None) -> str | None:
 def subscribers_page(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
     q: str = "",
     list: str = "",
     status: str = "",
     after: int | None = Query(None, ge=1, le=LARGEST_ID),
-    session: Session = Depends(get_session),
 ):
     """Search by address or name, filtered by list and status; "Next page" follows the keyset, nothing is counted."""
     query, slug = clean_query(q), clean_slug(list)
@@ -76,7 +76,7 @@ def subscribers_page(
 
 @router.get("/subscribers/export")
 def export_subscribers(
-    request: Request, admin: CurrentAdmin, list: str = "", status: str = "", session: Session = Depends(get_session)
+    request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep, list: str = "", status: str = ""
 ):
     """A list's readers (optionally in one status) as a CSV download, streamed; the export is audited."""
     slug = clean_slug(list)
@@ -94,7 +94,7 @@ def export_subscribers(
         ip=client_ip(request),
     )
     session.commit()
-    url = request.app.state.settings.effective_database_url
+    url = settings.effective_database_url
     filename = f"{mailing_list.slug}-{chosen or 'all'}.csv"
     return StreamingResponse(
         _csv(url, slug, chosen),
@@ -110,7 +110,9 @@ def _csv(url: str, slug: str, status: str | None) -> Iterator[str]:
 
 
 @router.get("/subscribers/{subscriber_id}")
-def subscriber_page(subscriber_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def subscriber_page(
+    subscriber_id: int, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep
+):
     """One reader: lists and status, consent record, deliveries with SMTP replies, suppression; and the actions."""
     if not 0 < subscriber_id <= LARGEST_ID:
         raise InvalidInput("A subscriber id is a positive number.")
@@ -120,18 +122,12 @@ def subscriber_page(subscriber_id: int, request: Request, admin: CurrentAdmin, s
         "subscribers/detail.html",
         title=reader.email,
         reader=reader,
-        retention_days=request.app.state.settings.delivery_retention_days,
+        retention_days=settings.delivery_retention_days,
     )
 
 
 @router.post("/subscribers/{subscriber_id}/unsubscribe")
-def unsubscribe(
-    subscriber_id: int,
-    request: Request,
-    admin: CurrentAdmin,
-    list: str = Form(""),
-    session: Session = Depends(get_session),
-):
+def unsubscribe(subscriber_id: int, request: Request, admin: CurrentAdmin, session: SessionDep, list: str = Form("")):
     """Unsubscribe the reader from one list, or from all (an empty choice)."""
     slug = clean_slug(list)
     changed = actions.unsubscribe(session, subscriber_id, list_slug=slug, actor=admin.name, ip=client_ip(request))
@@ -140,13 +136,7 @@ def unsubscribe(
 
 
 @router.post("/subscribers/{subscriber_id}/suppress")
-def suppress(
-    subscriber_id: int,
-    request: Request,
-    admin: CurrentAdmin,
-    reason: str = Form(""),
-    session: Session = Depends(get_session),
-):
+def suppress(subscriber_id: int, request: Request, admin: CurrentAdmin, session: SessionDep, reason: str = Form("")):
     """Never mail this reader's address again, for a stated reason."""
     reader = detail.subscriber_detail(session, subscriber_id)
     actions.suppress_address(
@@ -156,26 +146,30 @@ def suppress(
 
 
 @router.post("/subscribers/{subscriber_id}/delete")
-def delete(subscriber_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def delete(subscriber_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Erase the reader and everything stored about them."""
     actions.delete_subscriber(session, subscriber_id, actor=admin.name, ip=client_ip(request))
     return done("/admin/subscribers", f"Deleted subscriber {subscriber_id} and their history.")
 
 
 @router.get("/subscribers/{subscriber_id}/data")
-def download_data(subscriber_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def download_data(
+    subscriber_id: int, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep
+):
     """Everything held about the reader as a JSON download (an access request); audited."""
-    return data_download(request, session, admin.name, subscriber_id)
+    return data_download(request, session, settings, admin.name, subscriber_id)
 
 
-def data_download(request: Request, session: Session, actor: str, subscriber_id: int) -> JSONResponse:
+def data_download(
+    request: Request, session: Session, settings: Settings, actor: str, subscriber_id: int
+) -> JSONResponse:
     """The reader's data as an attachment, with its audit entry (the UI and the API both answer with this)."""
     data = data_export.export_subscriber_data(
         session,
         subscriber_id,
         actor=actor,
         ip=client_ip(request),
-        retention_days=request.app.state.settings.delivery_retention_days,
+        retention_days=settings.delivery_retention_days,
     )
     return JSONResponse(
         data,
@@ -187,7 +181,7 @@ def data_download(request: Request, session: Session, actor: str, subscriber_id:
 
 
 @router.post("/subscribers/{subscriber_id}/erase")
-def erase(subscriber_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def erase(subscriber_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Erase the reader's personal data; a hashed suppression keeps the address from ever being mailed again."""
     erased = erasure.erase_subscriber(session, subscriber_id, actor=admin.name, ip=client_ip(request))
     return done(

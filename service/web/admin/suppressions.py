@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi import Path as PathParam
 from sqlalchemy.orm import Session
 
 from service.bounces import store as bounce_store
-from service.core.errors import InvalidInput, UnknownPage
-from service.readers.subscribers import actions
-from service.web.admin.auth import CurrentAdmin
+from service.errors import InvalidInput, UnknownPage
+from service.subscribers import actions
 from service.web.admin.render import done, page
 from service.web.admin.subscribers import LARGEST_ID, clean_reason
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep
 
 router = APIRouter(prefix="/admin")
 HASH_SHOWN = 12  # characters of the address hash a person needs to tell rows apart
@@ -53,9 +53,9 @@ def _page(
 def suppressions_page(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
     after: int | None = Query(None, ge=1, le=LARGEST_ID),
     held_before: int | None = Query(None, ge=1, le=LARGEST_ID),
-    session: Session = Depends(get_session),
 ):
     """Newest first; only hashes are kept, so rows show a hash prefix, the reason and since when."""
     return _page(request, session, after=after, held_before=held_before)
@@ -63,10 +63,7 @@ def suppressions_page(
 
 @router.get("/suppressions/held/{bounce_id}")
 def held_report(
-    request: Request,
-    admin: CurrentAdmin,
-    bounce_id: int = PathParam(ge=1, le=LARGEST_ID),
-    session: Session = Depends(get_session),
+    request: Request, admin: CurrentAdmin, session: SessionDep, bounce_id: int = PathParam(ge=1, le=LARGEST_ID)
 ):
     """One held report as it came in, so a person can judge it (and suppress by hand if it is real)."""
     found = bounce_store.held_one(session, bounce_id)
@@ -77,7 +74,7 @@ def held_report(
 
 
 @router.post("/suppressions/lookup")
-def lookup(request: Request, admin: CurrentAdmin, address: str = Form(""), session: Session = Depends(get_session)):
+def lookup(request: Request, admin: CurrentAdmin, session: SessionDep, address: str = Form("")):
     """Is this address suppressed, and why? (A POST keeps the address out of URLs and access logs.)"""
     try:
         found = actions.lookup_suppression(session, address)
@@ -87,13 +84,7 @@ def lookup(request: Request, admin: CurrentAdmin, address: str = Form(""), sessi
 
 
 @router.post("/suppressions")
-def add(
-    request: Request,
-    admin: CurrentAdmin,
-    address: str = Form(""),
-    reason: str = Form(""),
-    session: Session = Depends(get_session),
-):
+def add(request: Request, admin: CurrentAdmin, session: SessionDep, address: str = Form(""), reason: str = Form("")):
     """Never mail this address again, for a stated reason (audited)."""
     try:
         actions.suppress_address(session, address, reason=clean_reason(reason), actor=admin.name, ip=client_ip(request))
@@ -110,13 +101,7 @@ def add(
 
 
 @router.post("/suppressions/remove")
-def remove(
-    request: Request,
-    admin: CurrentAdmin,
-    address: str = Form(""),
-    reason: str = Form(""),
-    session: Session = Depends(get_session),
-):
+def remove(request: Request, admin: CurrentAdmin, session: SessionDep, address: str = Form(""), reason: str = Form("")):
     """Let a suppressed address be mailed again, for a stated reason (audited)."""
     try:
         actions.unsuppress_address(

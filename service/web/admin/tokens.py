@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 
 from service.admin import accounts, api_tokens, audit
 from service.admin.models import AdminRole
-from service.core.errors import InvalidInput
-from service.web.admin.auth import CurrentAdmin
+from service.errors import InvalidInput
 from service.web.admin.render import done, page
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep
 
 router = APIRouter(prefix="/admin")
 ROLES = [role.value for role in AdminRole]
@@ -40,18 +40,14 @@ def _index(
 
 
 @router.get("/tokens")
-def tokens_list(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def tokens_list(request: Request, admin: CurrentAdmin, session: SessionDep):
     """Every token: name, role, first characters, who made it, when, last use, revoked."""
     return _index(request, session)
 
 
 @router.post("/tokens")
 def create(
-    request: Request,
-    admin: CurrentAdmin,
-    name: str = Form(""),
-    role: str = Form("viewer"),
-    session: Session = Depends(get_session),
+    request: Request, admin: CurrentAdmin, session: SessionDep, name: str = Form(""), role: str = Form("viewer")
 ):
     """Make a token and show its secret in this answer only: never stored, redirected or cached."""
     try:
@@ -80,7 +76,7 @@ def create(
 
 
 @router.post("/tokens/{token_id}/revoke")
-def revoke(request: Request, admin: CurrentAdmin, token_id: int, session: Session = Depends(get_session)):
+def revoke(request: Request, admin: CurrentAdmin, token_id: int, session: SessionDep):
     """Stop a token at once; it stays listed as revoked."""
     row = api_tokens.revoke_token(session, token_id)
     audit.record(

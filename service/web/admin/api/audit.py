@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from service.admin import audit
 from service.models import as_utc
 from service.web.admin.audit_log import LARGEST_ENTRY, audit_filters
-from service.web.common import get_session
+from service.web.deps import SessionDep
 from service.web.openapi import ADMIN_ERRORS
 
 router = APIRouter()
@@ -41,12 +40,12 @@ class AuditPage(BaseModel):
 
 @router.get("/audit", response_model=AuditPage, responses=READ_ERRORS)
 def audit_log(
+    session: SessionDep,
     before: int | None = Query(None, ge=1, le=LARGEST_ENTRY, description="Entries older than this id"),
     limit: int = Query(50, ge=1, le=500),
     object_type: str | None = Query(None, max_length=32, description="e.g. story, feed, token, admin"),
     object_id: str | None = Query(None, max_length=64),
     actor: str | None = Query(None, max_length=400, description="e.g. ann@example.org or token:deploy bot"),
-    session: Session = Depends(get_session),
 ):
     """Newest first, keyset paging on the entry id."""
     filters = audit_filters(object_type, object_id, actor)

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from service.bounces import store
 from service.core.errors import UnknownPage
 from service.web.admin.subscribers import LARGEST_ID
-from service.web.common import get_session
+from service.web.deps import SessionDep
 from service.web.openapi import ADMIN_ERRORS
 
 router = APIRouter()
@@ -58,14 +57,14 @@ def _out(row: store.BounceRow) -> dict:
 
 
 @router.get("/bounces/held", response_model=HeldPageOut, responses=ADMIN_ERRORS)
-def held(before: Before = None, limit: int = Query(50, ge=1, le=500), session: Session = Depends(get_session)):
+def held(session: SessionDep, before: Before = None, limit: int = Query(50, ge=1, le=500)):
     """Reports held for review: stored, counted in /metrics, never applied to any reader."""
     page = store.held(session, before=before, limit=limit)
     return HeldPageOut(rows=[HeldOut(**_out(row)) for row in page.rows], next_before=page.next_before)
 
 
 @router.get("/bounces/held/{bounce_id}", response_model=HeldMessageOut, responses=ADMIN_ERRORS)
-def held_one(bounce_id: Annotated[int, Path(ge=1, le=LARGEST_ID)], session: Session = Depends(get_session)):
+def held_one(bounce_id: Annotated[int, Path(ge=1, le=LARGEST_ID)], session: SessionDep):
     """One held report with its raw message; 404 for an applied or unknown one."""
     row = store.held_one(session, bounce_id)
     if row is None:

@@ -10,8 +10,10 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from service.admin.models import AdminRole
-from service.ops.monitoring.status import Status, snapshot
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.config import Settings
+from service.monitoring.status import Status, snapshot
+from service.web.admin.auth import readable_by_viewers
+from service.web.deps import CurrentAdmin, SettingsDep
 
 router = APIRouter()
 SNAPSHOT_SECONDS = 5.0  # the snapshot asks the broker, the workers and SMTP (about a second): share it briefly
@@ -61,22 +63,22 @@ def masked(email: str) -> str:
     return f"{local[:1]}…@{domain}"
 
 
-def current_status(request: Request) -> Status:
+def current_status(request: Request, settings: Settings) -> Status:
     """The snapshot, taken at most every SNAPSHOT_SECONDS per app (a dashboard refresh must not pile up probes)."""
     state = request.app.state
     with _LOCK:
         taken = getattr(state, "admin_status_snapshot", None)
         if taken is None or time.monotonic() - taken[0] > SNAPSHOT_SECONDS:
-            taken = (time.monotonic(), snapshot(state.settings))
+            taken = (time.monotonic(), snapshot(settings))
             state.admin_status_snapshot = taken
     return taken[1]
 
 
 @router.get("/status", response_model=StatusOut)
 @readable_by_viewers
-def status(request: Request, admin: CurrentAdmin):
+def status(request: Request, admin: CurrentAdmin, settings: SettingsDep):
     """The service at a glance, as JSON (reader addresses in failures are masked for viewers)."""
-    plain = current_status(request).as_json()
+    plain = current_status(request, settings).as_json()
     if not admin.may(AdminRole.admin):
         plain["failures"] = [{**failure, "email": masked(failure["email"])} for failure in plain["failures"]]
     return plain

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -10,17 +11,18 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from service.core.errors import InvalidInput
-from service.delivery import actions, approval
-from service.delivery.audience import send_facts
-from service.editions import editing, wording
+from service.config import Settings
+from service.delivery import actions
+from service.editions import approval, editing, wording
+from service.editions.audience import SendFacts, send_facts
 from service.editions.drafts import open_draft, set_send_mode
 from service.editions.view import draft_view
 from service.lists.rules import SLUG
 from service.models import Edition, utcnow
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.web.admin.auth import readable_by_viewers
 from service.web.admin.edition_actions import drain_starter, list_today
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 from service.web.openapi import REASONS, ErrorBody
 
 router = APIRouter()
@@ -111,9 +113,8 @@ class SendModeIn(BaseModel):
     mode: Literal["auto", "hold"]
 
 
-def draft_json(request: Request, session: Session, edition: Edition, message: str = "") -> dict[str, Any]:
+def draft_json(session: Session, settings: Settings, edition: Edition, message: str = "") -> dict[str, Any]:
     """The DraftOut of an edition."""
-    settings = request.app.state.settings
     view = draft_view(session, settings, edition)
     facts = (
         send_facts(session, settings, edition.mailing_list, edition.edition_date)
@@ -135,145 +136,96 @@ def draft_json(request: Request, session: Session, edition: Edition, message: st
         ],
         "alternatives": [{"id": s.id, "title": s.title} for s in view.alternatives],
         "dropped": [{"id": s.id, "title": s.title} for s in view.dropped],
-        "send": {
-            "readers": facts.readers,
-            "button": facts.button,
-            "question": facts.question,
-            "warnings": facts.warnings,
-        }
-        if facts
-        else None,
+        "send": _facts_out(facts) if facts else None,
         "message": message,
     }
 
 
-def _run(request: Request, session: Session, change: Callable[[], editing.Outcome]) -> dict[str, Any]:
-    """One change through the editing use cases, answered with the draft as it is now."""
-    outcome = change()
-    return draft_json(request, session, outcome.edition, outcome.message)
+def _facts_out(facts: SendFacts) -> dict[str, Any]:
+    """The SendFactsOut of what "Send now" would do."""
+    return {"readers": facts.readers, "button": facts.button, "question": facts.question, "warnings": facts.warnings}
 
 
-def _editor(request: Request, admin: CurrentAdmin) -> editing.Editor:
-    """The caller as the audit log names them."""
-    return editing.Editor(admin.name, client_ip(request))
+@dataclass(frozen=True)
+class Desk:
+    """What a draft route works with: the session, the settings and the editor the audit log names."""
+
+    session: Session
+    settings: Settings
+    editor: editing.Editor
+
+    def answer(self, edition: Edition, message: str = "") -> dict[str, Any]:
+        """The draft as it is now."""
+        return draft_json(self.session, self.settings, edition, message)
+
+    def change(self, use_case: Callable[..., editing.Outcome], edition_id: int, *args: Any, **kwargs: Any):
+        """One change through an editing use case (its arguments around the editor), answered with the draft."""
+        outcome = use_case(self.session, self.settings, edition_id, *args, self.editor, **kwargs)
+        return self.answer(outcome.edition, outcome.message)
+
+
+def _desk(request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep) -> Desk:
+    """The caller's desk."""
+    return Desk(session, settings, editing.Editor(admin.name, client_ip(request)))
+
+
+DeskDep = Annotated[Desk, Depends(_desk)]
 
 
 @router.get("/editions/{edition_id}/draft", response_model=DraftOut)
 @readable_by_viewers
-def get_draft(edition_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def get_draft(edition_id: int, desk: DeskDep):
     """The draft's stories as this edition shows them, what could be added, and what sending would do."""
-    return draft_json(request, session, actions.find_edition(session, edition_id))
+    return desk.answer(actions.find_edition(desk.session, edition_id))
 
 
 @router.post("/lists/{slug}/draft", response_model=DraftOut)
-def post_draft(
-    slug: Slug, body: DraftIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
-):
+def post_draft(slug: Slug, body: DraftIn, desk: DeskDep):
     """Store the day's draft now (the next poll would) so it can be edited; 422 when there are no stories."""
-    mailing_list = actions.list_named(session, slug)
+    mailing_list = actions.list_named(desk.session, slug)
     day = actions.check_day(body.date or list_today(mailing_list))
-    edition = open_draft(session, request.app.state.settings, mailing_list, day, utcnow())
+    edition = open_draft(desk.session, desk.settings, mailing_list, day, utcnow())
     if edition is None:
         raise InvalidInput(f"no stories for {slug} on {day}: nothing to edit yet")
-    return draft_json(request, session, edition)
+    return desk.answer(edition)
 
 
 @router.post("/editions/{edition_id}/stories/{story_id}/{verb}", response_model=DraftOut, responses=CONFLICT)
-def story_verb(
-    edition_id: int,
-    story_id: int,
-    verb: Literal["drop", "pin", "unpin"],
-    body: VersionIn,
-    request: Request,
-    admin: CurrentAdmin,
-    session: Session = Depends(get_session),
-):
+def story_verb(edition_id: int, story_id: int, verb: Literal["drop", "pin", "unpin"], body: VersionIn, desk: DeskDep):
     """Drop a story for good, pin one (added if it was not in), or unpin it."""
     use_case = {"drop": editing.drop, "pin": editing.pin, "unpin": editing.unpin}[verb]
-    settings = request.app.state.settings
-    return _run(
-        request,
-        session,
-        lambda: use_case(session, settings, edition_id, story_id, _editor(request, admin), body.version),
-    )
+    return desk.change(use_case, edition_id, story_id, expected_version=body.version)
 
 
 @router.put("/editions/{edition_id}/order", response_model=DraftOut, responses=CONFLICT)
-def put_order(
-    edition_id: int, body: OrderIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
-):
+def put_order(edition_id: int, body: OrderIn, desk: DeskDep):
     """Reorder the edition's stories (each once)."""
-    settings = request.app.state.settings
-    return _run(
-        request,
-        session,
-        lambda: editing.reorder(session, settings, edition_id, body.order, _editor(request, admin), body.version),
-    )
+    return desk.change(editing.reorder, edition_id, body.order, expected_version=body.version)
 
 
 @router.put("/editions/{edition_id}/stories/{story_id}", response_model=DraftOut, responses=CONFLICT)
-def put_story(
-    edition_id: int,
-    story_id: int,
-    body: StoryEditIn,
-    request: Request,
-    admin: CurrentAdmin,
-    session: Session = Depends(get_session),
-):
+def put_story(edition_id: int, story_id: int, body: StoryEditIn, desk: DeskDep):
     """This edition's headline and key points for one story."""
-    settings = request.app.state.settings
-    return _run(
-        request,
-        session,
-        lambda: wording.edit_story(
-            session,
-            settings,
-            edition_id,
-            story_id,
-            _editor(request, admin),
-            title=body.title,
-            points=body.points,
-            expected_version=body.version,
-        ),
+    return desk.change(
+        wording.edit_story, edition_id, story_id, title=body.title, points=body.points, expected_version=body.version
     )
 
 
 @router.put("/editions/{edition_id}/intro", response_model=DraftOut, responses=CONFLICT)
-def put_intro(
-    edition_id: int, body: IntroIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
-):
+def put_intro(edition_id: int, body: IntroIn, desk: DeskDep):
     """The introduction above the stories (plain text with links, sanitised)."""
-    settings = request.app.state.settings
-    return _run(
-        request,
-        session,
-        lambda: wording.set_intro(session, settings, edition_id, body.text, _editor(request, admin), body.version),
-    )
+    return desk.change(wording.set_intro, edition_id, body.text, expected_version=body.version)
 
 
 @router.post("/editions/{edition_id}/approve", response_model=DraftOut, responses=CONFLICT)
-def post_approve(
-    edition_id: int, body: VersionIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
-):
+def post_approve(edition_id: int, body: VersionIn, request: Request, desk: DeskDep):
     """Freeze now; a held edition whose send time has passed goes out at once."""
-    settings = request.app.state.settings
-    return _run(
-        request,
-        session,
-        lambda: approval.approve(
-            session,
-            settings,
-            edition_id,
-            _editor(request, admin),
-            expected_version=body.version,
-            start_drains=drain_starter(request),
-        ),
-    )
+    return desk.change(approval.approve, edition_id, expected_version=body.version, start_drains=drain_starter(request))
 
 
 @router.put("/lists/{slug}/send-mode")
 def put_send_mode(
-    slug: Slug, body: SendModeIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+    slug: Slug, body: SendModeIn, request: Request, admin: CurrentAdmin, session: SessionDep
 ) -> dict[str, Any]:
     """Send the list's editions by themselves at the send time, or hold each until approved."""
     mailing_list = actions.list_named(session, slug)
@@ -285,14 +237,11 @@ def put_send_mode(
 @readable_by_viewers
 def get_send_facts(
     slug: Slug,
-    request: Request,
     admin: CurrentAdmin,
-    session: Session = Depends(get_session),
+    session: SessionDep,
+    settings: SettingsDep,
     day: Day | None = Query(None, alias="date"),
 ):
     """How many readers "Send now" would reach, and what looks wrong (another day, stale stories)."""
     mailing_list = actions.list_named(session, slug)
-    facts = send_facts(
-        session, request.app.state.settings, mailing_list, actions.check_day(day or list_today(mailing_list))
-    )
-    return {"readers": facts.readers, "button": facts.button, "question": facts.question, "warnings": facts.warnings}
+    return _facts_out(send_facts(session, settings, mailing_list, actions.check_day(day or list_today(mailing_list))))

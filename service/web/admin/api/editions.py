@@ -7,15 +7,15 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from service.delivery import actions
 from service.models import Edition
-from service.ops.monitoring.failures import recent_failures
-from service.ops.monitoring.figures import EditionFigures, edition_figures, figures_for
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
+from service.monitoring.failures import recent_failures
+from service.monitoring.figures import EditionFigures, edition_figures, figures_for
+from service.web.admin.auth import readable_by_viewers
 from service.web.admin.edition_actions import (
     ActionOut,
     Day,
@@ -27,7 +27,7 @@ from service.web.admin.edition_actions import (
     progress_state,
     start_now,
 )
-from service.web.common import get_session
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 from service.web.openapi import REASONS, ErrorBody
 
 router = APIRouter()
@@ -117,7 +117,7 @@ def _figures(session: Session, editions: list[Edition]) -> list[dict[str, Any]]:
 @readable_by_viewers
 def list_editions(
     admin: CurrentAdmin,
-    session: Session = Depends(get_session),
+    session: SessionDep,
     list_slug: str | None = Query(None, alias="list", max_length=100, description="One list's slug"),
     limit: int = Query(50, ge=1, le=500),
 ):
@@ -127,7 +127,7 @@ def list_editions(
 
 @router.get("/editions/{edition_id}", response_model=FiguresOut)
 @readable_by_viewers
-def show_edition(edition_id: int, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def show_edition(edition_id: int, admin: CurrentAdmin, session: SessionDep):
     """One edition's figures: planned, sent, failed by kind, retrying, unsubscribed since, rates."""
     edition = actions.find_edition(session, edition_id)
     return figures_json(edition_figures(session, edition.id), edition.subject)
@@ -135,7 +135,7 @@ def show_edition(edition_id: int, admin: CurrentAdmin, session: Session = Depend
 
 @router.get("/editions/{edition_id}/progress", response_model=ProgressOut)
 @readable_by_viewers
-def edition_progress(edition_id: int, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def edition_progress(edition_id: int, admin: CurrentAdmin, session: SessionDep):
     """What the page's progress bar polls every second."""
     return progress_state(edition_figures(session, actions.find_edition(session, edition_id).id))
 
@@ -144,7 +144,7 @@ def edition_progress(edition_id: int, admin: CurrentAdmin, session: Session = De
 def edition_failures(
     edition_id: int,
     admin: CurrentAdmin,
-    session: Session = Depends(get_session),
+    session: SessionDep,
     limit: int = Query(100, ge=1, le=1000),
 ):
     """Readers it could not reach and the server's replies (addresses: admins only)."""
@@ -153,40 +153,40 @@ def edition_failures(
 
 
 @router.post("/editions/{edition_id}/pause", response_model=ActionOut)
-def pause_edition(edition_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def pause_edition(edition_id: int, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """Stop after the batches in flight."""
-    return act(request, admin, session, edition_id, "pause")
+    return act(request, admin, session, settings, edition_id, "pause")
 
 
 @router.post("/editions/{edition_id}/resume", response_model=ActionOut)
-def resume_edition(edition_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def resume_edition(edition_id: int, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """Carry on sending a paused edition."""
-    return act(request, admin, session, edition_id, "resume")
+    return act(request, admin, session, settings, edition_id, "resume")
 
 
 @router.post("/editions/{edition_id}/cancel", response_model=ActionOut)
-def cancel_edition(edition_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def cancel_edition(edition_id: int, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """Stop for good: readers not yet mailed will not get it."""
-    return act(request, admin, session, edition_id, "cancel")
+    return act(request, admin, session, settings, edition_id, "cancel")
 
 
 @router.post("/editions/{edition_id}/retry", response_model=ActionOut)
-def retry_edition(edition_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def retry_edition(edition_id: int, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """Send again to failed readers (never to unknown or unusable addresses)."""
-    return act(request, admin, session, edition_id, "retry")
+    return act(request, admin, session, settings, edition_id, "retry")
 
 
 @router.post("/lists/{slug}/send-now", response_model=SendNowOut)
 def send_now(
-    slug: str, body: SendNowIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+    slug: str, body: SendNowIn, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep
 ):
     """Build the day's edition if needed and start sending it at once."""
-    return start_now(request, admin, session, slug, body.date)
+    return start_now(request, admin, session, settings, slug, body.date)
 
 
 @router.post("/lists/{slug}/send-test", response_model=SendTestOut, responses=SMTP_DOWN)
 def send_test(
-    slug: str, body: SendTestIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+    slug: str, body: SendTestIn, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep
 ):
     """Mail the day's edition, marked [Test], to one address; 503 when the mail server cannot be reached."""
-    return mail_test(request, admin, session, slug, body.date, body.address)
+    return mail_test(request, admin, session, settings, slug, body.date, body.address)

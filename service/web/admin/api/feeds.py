@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
 from service.admin import audit
 from service.models import Feed, as_utc, utcnow
 from service.stories.feeds import intake as feed_rules
 from service.stories.feeds.status import freshness, publisher_of
 from service.stories.items import clusterer_from
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
-from service.web.common import client_ip, get_session
+from service.web.admin.auth import readable_by_viewers
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 from service.web.openapi import ADMIN_ERRORS, REASONS, ErrorBody
 
 router = APIRouter()
@@ -90,27 +90,22 @@ def feed_out(feed: Feed, stale_days: float) -> FeedOut:
     )
 
 
-def _stale_days(request: Request) -> float:
-    """FEED_STALE_DAYS of the running app."""
-    return float(request.app.state.settings.feed_stale_days)
-
-
 @router.get("/feeds", response_model=list[FeedOut], responses=READ_ERRORS)
 @readable_by_viewers
-def list_feeds(request: Request, session: Session = Depends(get_session)):
+def list_feeds(session: SessionDep, settings: SettingsDep):
     """Every feed in the order they were added, with its last status and error."""
-    return [feed_out(feed, _stale_days(request)) for feed in feed_rules.list_feeds(session)]
+    return [feed_out(feed, settings.feed_stale_days) for feed in feed_rules.list_feeds(session)]
 
 
 @router.post("/feeds", status_code=201, response_model=FeedOut, responses=ADMIN_ERRORS)
-def add_feed(body: FeedIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def add_feed(body: FeedIn, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """Register a feed (a known URL is re-filed under the new category); it is fetched on the next poll."""
     feed = feed_rules.add_feed(
         session,
         url=body.url,
         category=body.category,
         publisher=body.publisher,
-        allow_private=request.app.state.settings.feed_allow_private,
+        allow_private=settings.feed_allow_private,
     )
     audit.record(
         session,
@@ -122,19 +117,19 @@ def add_feed(body: FeedIn, request: Request, admin: CurrentAdmin, session: Sessi
         ip=client_ip(request),
     )
     session.commit()
-    return feed_out(feed, _stale_days(request))
+    return feed_out(feed, settings.feed_stale_days)
 
 
 @router.get("/feeds/{feed_id}", response_model=FeedOut, responses={**READ_ERRORS, **NO_FEED})
 @readable_by_viewers
-def show_feed(feed_id: int, request: Request, session: Session = Depends(get_session)):
+def show_feed(feed_id: int, session: SessionDep, settings: SettingsDep):
     """One feed and its last poll."""
-    return feed_out(feed_rules.get_feed(session, feed_id), _stale_days(request))
+    return feed_out(feed_rules.get_feed(session, feed_id), settings.feed_stale_days)
 
 
 @router.put("/feeds/{feed_id}", response_model=FeedOut, responses={**ADMIN_ERRORS, **NO_FEED})
 def change_feed(
-    feed_id: int, body: FeedIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+    feed_id: int, body: FeedIn, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep
 ):
     """Replace a feed's URL, category and publisher; a new URL starts afresh."""
     feed = feed_rules.update_feed(
@@ -143,7 +138,7 @@ def change_feed(
         url=body.url,
         category=body.category,
         publisher=body.publisher,
-        allow_private=request.app.state.settings.feed_allow_private,
+        allow_private=settings.feed_allow_private,
     )
     audit.record(
         session,
@@ -155,13 +150,13 @@ def change_feed(
         ip=client_ip(request),
     )
     session.commit()
-    return feed_out(feed, _stale_days(request))
+    return feed_out(feed, settings.feed_stale_days)
 
 
 @router.delete("/feeds/{feed_id}", response_model=FeedOut, responses={**ADMIN_ERRORS, **NO_FEED})
-def delete_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def delete_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """Stop polling a feed; its stories stay. Answers the feed as it was."""
-    gone = feed_out(feed_rules.get_feed(session, feed_id), _stale_days(request))
+    gone = feed_out(feed_rules.get_feed(session, feed_id), settings.feed_stale_days)
     feed_rules.delete_feed(session, feed_id)
     audit.record(
         session,
@@ -177,9 +172,8 @@ def delete_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Se
 
 
 @router.post("/feeds/{feed_id}/poll", response_model=PollOut, responses={**ADMIN_ERRORS, **NO_FEED})
-def poll_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def poll_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep):
     """Fetch one feed now, inside the request (bounded by the poller's timeouts); a failure is a 200 naming it."""
-    settings = request.app.state.settings
     result = feed_rules.poll_now(
         session, feed_id, clusterer=clusterer_from(settings), allow_private=settings.feed_allow_private
     )
@@ -194,7 +188,7 @@ def poll_feed(feed_id: int, request: Request, admin: CurrentAdmin, session: Sess
     )
     session.commit()
     return PollOut(
-        feed=feed_out(feed_rules.get_feed(session, feed_id), _stale_days(request)),
+        feed=feed_out(feed_rules.get_feed(session, feed_id), settings.feed_stale_days),
         status=result.status,
         new_items=result.created,
         seen_before=result.updated,

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from service.core.errors import InvalidInput
 from service.lists import rules as list_rules
 from service.readers.subscribers import jobs
 from service.web.admin.api.subscribers import Id
-from service.web.admin.auth import CurrentAdmin
 from service.web.admin.imports import progress_of, rejected_download, start_import
 from service.web.admin.subscribers import clean_reason
-from service.web.common import get_session
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 from service.web.openapi import ADMIN_ERRORS, REASONS, ErrorBody
 
 router = APIRouter()
@@ -49,11 +47,12 @@ class ImportOut(BaseModel):
 def post_import(
     request: Request,
     admin: CurrentAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
     file: UploadFile = File(description="UTF-8 CSV with a header row: email[, name, timezone]"),
     list: str = Form(max_length=64),
     confirmed: bool = Form(False),
     reason: str = Form("", max_length=2000),
-    session: Session = Depends(get_session),
 ):
     """Store the upload and queue its import; poll GET /api/admin/imports/{id}. Pre-confirmed needs a reason."""
     if not list_rules.SLUG.match(list):
@@ -61,6 +60,7 @@ def post_import(
     job = start_import(
         request,
         session,
+        settings,
         admin,
         list_slug=list,
         upload=file,
@@ -71,7 +71,7 @@ def post_import(
 
 
 @router.get("/imports/{job_id}", response_model=ImportOut, responses=ADMIN_ERRORS)
-def get_import(job_id: Id, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def get_import(job_id: Id, admin: CurrentAdmin, session: SessionDep):
     """An import's progress ({"fraction", "label", "done"} for the progress bar), its counts and rejected rows."""
     return JSONResponse(progress_of(jobs.get_import_job(session, job_id)))
 
@@ -88,6 +88,6 @@ def get_import(job_id: Id, admin: CurrentAdmin, session: Session = Depends(get_s
         },
     },
 )
-def get_import_rejected(job_id: Id, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def get_import_rejected(job_id: Id, request: Request, admin: CurrentAdmin, session: SessionDep):
     """An import's rejected rows as CSV, with the reason for each (audited, like an export)."""
     return rejected_download(request, session, admin.name, job_id)

@@ -5,18 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from service.admin import audit
-from service.editions.drafts import SEND_MODES, set_send_mode
+from service.editions.drafts import SEND_MODES
 from service.i18n.locales import LANGUAGES
 from service.lists import rules as list_rules
 from service.models import MailingList, as_utc
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
-from service.web.common import client_ip, get_session
+from service.web.admin.auth import readable_by_viewers
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep
 from service.web.openapi import ADMIN_ERRORS, LanguageCode, ListSlug
 
 router = APIRouter()
@@ -112,67 +113,35 @@ def _answer(session: Session, slug: str, status_code: int = 200) -> JSONResponse
 
 @router.get("/lists", response_model=list[ListOut], responses=ADMIN_ERRORS)
 @readable_by_viewers
-def get_lists(admin: CurrentAdmin, session: Session = Depends(get_session)):
+def get_lists(admin: CurrentAdmin, session: SessionDep):
     """Every list, archived ones included, by slug."""
     return JSONResponse([list_out(ml, readers) for ml, readers in list_rules.lists_with_readers(session)])
 
 
 @router.post("/lists", status_code=201, response_model=ListOut, responses=ADMIN_ERRORS)
-def post_list(body: ListIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def post_list(body: ListIn, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Create a list; 422 names what cannot be accepted (a taken slug, an unknown time zone, a bad send mode...)."""
     created = list_rules.create_list(
         session,
-        slug=body.slug,
-        name=body.name,
-        description=body.description,
+        **body.model_dump(exclude={"send_time"}),
         send_time=list_rules.parse_send_time(body.send_time),
-        timezone=body.timezone,
-        local_time_delivery=body.local_time_delivery,
-        double_opt_in=body.double_opt_in,
-        categories=body.categories,
-        languages=body.languages,
-        language=body.language,
-        commit=False,
-    )
-    audit.record(
-        session,
         actor=admin.name,
-        action="list.create",
-        object_type="list",
-        object_id=created.slug,
-        details={"name": created.name, "via": "api"},
         ip=client_ip(request),
+        via="api",
     )
-    set_send_mode(session, created, body.send_mode, admin.name, client_ip(request))
-    session.commit()
     return _answer(session, created.slug, 201)
 
 
 @router.patch("/lists/{slug}", response_model=ListOut, responses=ADMIN_ERRORS)
-def patch_list(
-    slug: Slug, body: ListChange, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
-):
+def patch_list(slug: Slug, body: ListChange, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Change some of a list's settings."""
-    changes = body.model_dump(exclude_none=True, exclude={"send_mode"})
-    mailing_list, changed = list_rules.update_list(session, slug, **changes)
-    if changed:
-        audit.record(
-            session,
-            actor=admin.name,
-            action="list.update",
-            object_type="list",
-            object_id=slug,
-            details=changed,
-            ip=client_ip(request),
-        )
-    session.commit()
-    if body.send_mode is not None:
-        set_send_mode(session, mailing_list, body.send_mode, admin.name, client_ip(request))
+    changes = body.model_dump(exclude_none=True)
+    list_rules.update_list(session, slug, actor=admin.name, ip=client_ip(request), **changes)
     return _answer(session, slug)
 
 
 @router.post("/lists/{slug}/archive", response_model=ListOut, responses=ADMIN_ERRORS)
-def post_archive(slug: Slug, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def post_archive(slug: Slug, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Archive a list: no new readers, no editions, hidden from the public pages (idempotent)."""
     list_rules.archive_list(session, slug)
     audit.record(
@@ -189,7 +158,7 @@ def post_archive(slug: Slug, request: Request, admin: CurrentAdmin, session: Ses
 
 
 @router.post("/lists/{slug}/unarchive", response_model=ListOut, responses=ADMIN_ERRORS)
-def post_unarchive(slug: Slug, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def post_unarchive(slug: Slug, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Open an archived list again."""
     list_rules.unarchive_list(session, slug)
     audit.record(

@@ -6,10 +6,9 @@ import json
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
 from service.admin import audit
 from service.core.errors import ServiceError
@@ -20,8 +19,9 @@ from service.stories import (
     upsert_stories,
 )
 from service.stories.store import LARGEST_ID, delete_story, edit_story, find_story
-from service.web.admin.auth import CurrentAdmin, readable_by_viewers
-from service.web.common import client_ip, get_session
+from service.web.admin.auth import readable_by_viewers
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep
 from service.web.openapi import ADMIN_ERRORS, REASONS, ErrorBody, StoriesStored
 
 router = APIRouter()
@@ -55,7 +55,7 @@ router = APIRouter()
         }
     },
 )
-async def post_stories(request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+async def post_stories(request: Request, admin: CurrentAdmin, session: SessionDep):
     """Take in one story, a list, or {"stories": [...]}; all are validated before any is stored."""
     try:
         data = json.loads(await request.body())
@@ -122,10 +122,7 @@ NO_STORY: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "descript
 
 @router.get("/stories", response_model=list[StoryOut], responses=READ_ERRORS)
 @readable_by_viewers
-def list_stories(
-    limit: int = Query(50, ge=0, description="How many, freshest first; 0 for all"),
-    session: Session = Depends(get_session),
-):
+def list_stories(session: SessionDep, limit: int = Query(50, ge=0, description="How many, freshest first; 0 for all")):
     """The freshest stories with their sources and items, as `newsletter stories list --json` shows them."""
     stories = recent_stories(session, limit if 0 < limit <= LARGEST_ID else None)
     return JSONResponse([story_as_json(story) for story in stories])
@@ -133,7 +130,7 @@ def list_stories(
 
 @router.get("/stories/{story_id}", response_model=StoryOut, responses={**READ_ERRORS, **NO_STORY})
 @readable_by_viewers
-def show_story(story_id: int, session: Session = Depends(get_session)):
+def show_story(story_id: int, session: SessionDep):
     """One story with its key points, sources and items; 404 for an id that names none."""
     return JSONResponse(story_as_json(find_story(session, story_id)))
 
@@ -158,9 +155,7 @@ class StoryDeleted(BaseModel):
 
 
 @router.patch("/stories/{story_id}", response_model=StoryOut, responses={**ADMIN_ERRORS, **NO_STORY})
-def patch_story(
-    story_id: int, changes: StoryPatch, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
-):
+def patch_story(story_id: int, changes: StoryPatch, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Change a story's title, key points, category or date; later items never overwrite them."""
     given = changes.model_fields_set
     story, changed = edit_story(
@@ -186,7 +181,7 @@ def patch_story(
 
 
 @router.delete("/stories/{story_id}", response_model=StoryDeleted, responses={**ADMIN_ERRORS, **NO_STORY})
-def remove_story(story_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def remove_story(story_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Delete a story and its items; editions already built with it keep it as rendered."""
     story, frozen = delete_story(session, story_id)
     kept = [edition.id for edition in frozen]

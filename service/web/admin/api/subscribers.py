@@ -7,16 +7,15 @@ import dataclasses
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from service.models import as_utc
-from service.readers.subscribers import actions, detail, erasure, search
-from service.web.admin.auth import CurrentAdmin
+from service.subscribers import actions, detail, erasure, search
 from service.web.admin.subscribers import LARGEST_ID, clean_query, clean_slug, data_download
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 from service.web.openapi import ADMIN_ERRORS, EmailAddress
 
 router = APIRouter()
@@ -155,12 +154,12 @@ def json_response(value: Any, status_code: int = 200) -> JSONResponse:
 @router.get("/subscribers", response_model=SubscribersPage, responses=ADMIN_ERRORS)
 def get_subscribers(
     admin: CurrentAdmin,
+    session: SessionDep,
     q: Annotated[str, Query(max_length=320)] = "",
     list: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str | None, Query(description=", ".join(search.STATUSES))] = None,
     after: After = None,
     limit: Limit = 50,
-    session: Session = Depends(get_session),
 ):
     """Readers whose address or name contains `q`, on a list and in a status; keyset pages, nothing counted."""
     found = search.search_subscribers(
@@ -170,18 +169,14 @@ def get_subscribers(
 
 
 @router.get("/subscribers/{subscriber_id}", response_model=SubscriberOut, responses=ADMIN_ERRORS)
-def get_subscriber(subscriber_id: Id, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def get_subscriber(subscriber_id: Id, admin: CurrentAdmin, session: SessionDep):
     """One reader: lists and status, consent record, deliveries with SMTP replies, suppression."""
     return json_response(detail.subscriber_detail(session, subscriber_id))
 
 
 @router.post("/subscribers/{subscriber_id}/unsubscribe", response_model=Unsubscribed, responses=ADMIN_ERRORS)
 def post_unsubscribe(
-    subscriber_id: Id,
-    request: Request,
-    admin: CurrentAdmin,
-    body: UnsubscribeIn | None = None,
-    session: Session = Depends(get_session),
+    subscriber_id: Id, request: Request, admin: CurrentAdmin, session: SessionDep, body: UnsubscribeIn | None = None
 ):
     """Unsubscribe the reader from one list, or all (audited; idempotent)."""
     slug = clean_slug(body.list if body else None)
@@ -190,9 +185,7 @@ def post_unsubscribe(
 
 
 @router.delete("/subscribers/{subscriber_id}", response_model=Deleted, responses=ADMIN_ERRORS)
-def delete_subscriber(
-    subscriber_id: Id, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
-):
+def delete_subscriber(subscriber_id: Id, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Erase the reader, their subscriptions, consent history and deliveries (audited)."""
     actions.delete_subscriber(session, subscriber_id, actor=admin.name, ip=client_ip(request))
     return {"deleted": subscriber_id}
@@ -200,14 +193,14 @@ def delete_subscriber(
 
 @router.get("/subscribers/{subscriber_id}/data", response_model=dict[str, Any], responses=ADMIN_ERRORS)
 def get_subscriber_data(
-    subscriber_id: Id, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
+    subscriber_id: Id, request: Request, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep
 ):
     """Everything held about the reader, as the JSON file a reader downloads from their preferences (audited)."""
-    return data_download(request, session, admin.name, subscriber_id)
+    return data_download(request, session, settings, admin.name, subscriber_id)
 
 
 @router.post("/subscribers/{subscriber_id}/erase", response_model=ErasedOut, responses=ADMIN_ERRORS)
-def post_erase(subscriber_id: Id, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def post_erase(subscriber_id: Id, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Erase the reader's personal data and suppress the address as a hash, so it is never mailed again (audited)."""
     erased = erasure.erase_subscriber(session, subscriber_id, actor=admin.name, ip=client_ip(request))
     return {"erased": erased.subscriber_id, "lists": erased.lists, "deliveries_kept": erased.deliveries_kept}

@@ -5,17 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from service.mail.suppressions import SuppressionRow
 from service.readers.subscribers import actions
 from service.web.admin.api.subscribers import Address, After, Limit, Reason, json_response
-from service.web.admin.auth import CurrentAdmin
 from service.web.admin.subscribers import clean_reason
 from service.web.admin.suppressions import HASH_SHOWN
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep
 from service.web.openapi import ADMIN_ERRORS
 
 router = APIRouter()
@@ -56,18 +55,14 @@ def _suppression(row: SuppressionRow) -> dict[str, Any]:
 
 
 @router.get("/suppressions", response_model=SuppressionsPage, responses=ADMIN_ERRORS)
-def get_suppressions(
-    admin: CurrentAdmin, after: After = None, limit: Limit = 50, session: Session = Depends(get_session)
-):
+def get_suppressions(admin: CurrentAdmin, session: SessionDep, after: After = None, limit: Limit = 50):
     """The suppression list, newest first (only hashes of addresses are kept)."""
     found = actions.suppressions_page(session, after=after, limit=limit)
     return json_response({"rows": [_suppression(row) for row in found.rows], "next_after": found.next_after})
 
 
 @router.post("/suppressions", status_code=201, response_model=SuppressionOut, responses=ADMIN_ERRORS)
-def post_suppression(
-    body: SuppressionChange, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
-):
+def post_suppression(body: SuppressionChange, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Never mail this address again (idempotent, audited)."""
     row = actions.suppress_address(
         session, body.address, reason=clean_reason(body.reason), actor=admin.name, ip=client_ip(request)
@@ -76,9 +71,7 @@ def post_suppression(
 
 
 @router.delete("/suppressions", response_model=Unsuppressed, responses=ADMIN_ERRORS)
-def delete_suppression(
-    body: SuppressionChange, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)
-):
+def delete_suppression(body: SuppressionChange, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Let a suppressed address be mailed again (audited); 422 when it was not suppressed."""
     actions.unsuppress_address(
         session, body.address, reason=clean_reason(body.reason), actor=admin.name, ip=client_ip(request)

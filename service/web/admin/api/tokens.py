@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
 from service.admin import api_tokens, audit
 from service.admin.models import AdminRole, ApiToken
 from service.models import as_utc
-from service.web.admin.auth import CurrentAdmin
-from service.web.common import client_ip, get_session
+from service.web.common import client_ip
+from service.web.deps import CurrentAdmin, SessionDep
 from service.web.openapi import ADMIN_ERRORS, REASONS, ErrorBody
 
 router = APIRouter()
@@ -70,13 +69,13 @@ def token_out(row: ApiToken) -> dict[str, Any]:
 
 
 @router.get("/tokens", response_model=list[TokenOut], responses=READ_ERRORS)
-def list_tokens(session: Session = Depends(get_session)):
+def list_tokens(session: SessionDep):
     """Every token, newest first, revoked ones included."""
     return [token_out(row) for row in api_tokens.all_tokens(session)]
 
 
 @router.post("/tokens", status_code=201, response_model=TokenCreated, responses=ADMIN_ERRORS)
-def create_token(body: TokenIn, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def create_token(body: TokenIn, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Make a token scoped to a role; copy the secret from this answer, it is not shown again."""
     made = api_tokens.create_token(
         session, name=body.name, role=body.role, created_by=admin.name, owner_id=admin.admin_id
@@ -97,7 +96,7 @@ def create_token(body: TokenIn, request: Request, admin: CurrentAdmin, session: 
 
 
 @router.post("/tokens/{token_id}/revoke", response_model=TokenOut, responses={**ADMIN_ERRORS, **NO_TOKEN})
-def revoke_token(token_id: int, request: Request, admin: CurrentAdmin, session: Session = Depends(get_session)):
+def revoke_token(token_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Stop a token at once (revoking twice is harmless)."""
     row = api_tokens.revoke_token(session, token_id)
     audit.record(
