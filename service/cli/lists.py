@@ -7,9 +7,10 @@ from rich.table import Table
 
 from service.admin import audit
 from service.admin.identity import CLI_ADMIN
-from service.config import get_settings
-from service.db import session_scope
+from service.core.config import get_settings
+from service.core.db import session_scope
 from service.editions.drafts import AUTO
+from service.lists import rules as list_rules
 
 app = typer.Typer(help="Mailing lists.", no_args_is_help=True)
 MODE_HELP = "auto: send by itself at the send time; hold: wait until an editor approves each edition"

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.admin import audit
+from service.core.errors import InvalidInput, UnknownList
+from service.core.fields import clean_name, clean_timezone
 from service.editions.drafts import AUTO, check_send_mode, set_send_mode
-from service.errors import InvalidInput, UnknownList
 from service.i18n.locales import LANGUAGES, list_language
 from service.models import ListCategory, MailingList, Subscription, SubscriptionStatus, utcnow
 

@@ -24,8 +24,7 @@ from service.editions.rendering import archive_url, story_brief, total_sources
 from service.i18n.formats import long_date
 from service.lists.rules import get_list
 from service.models import Edition, MailingList
-from service.rendering import archive_url, story_brief, total_sources
-from service.subscriptions.lookups import all_lists
+from service.readers.subscriptions.lookups import all_lists
 from service.web.deps import SessionDep, SettingsDep, app_settings, page_templates
 from service.web.language import page_language, tr, use_language
 from service.web.security import CSRF_FIELD, csrf_token, set_csrf_cookie

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from service.config import Settings
-from service.errors import InvalidInput, NotAuthorised
+from service.core.config import Settings
+from service.core.errors import InvalidInput, NotAuthorised
 from service.web.deps import SessionDep, SettingsDep
 
 router = APIRouter()

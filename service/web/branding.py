@@ -10,9 +10,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service.branding.brand import Brand, configured_brand, site_brand
 from service.branding.logos import load_logo
-from service.db import session_factory
-from service.errors import UnknownPage
-from service.lists import get_list
+from service.core.db import session_factory
+from service.core.errors import UnknownPage
+from service.lists.rules import get_list
 from service.web.deps import SessionDep, app_settings
 
 router = APIRouter(include_in_schema=False)

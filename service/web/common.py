@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from service.config import Settings
-from service.ratelimit import SubscribeLimiter
-from service.subscribe_requests import SubscribeRequest, check_request
-from service.subscriptions.consent import ConsentContext
-from service.subscriptions.joining import Notifier
+from service.core.config import Settings
+from service.core.ratelimit import SubscribeLimiter
+from service.readers.subscribe_requests import SubscribeRequest, check_request
+from service.readers.subscriptions.consent import ConsentContext
+from service.readers.subscriptions.joining import Notifier
 
 
 def consent_from(request: Request, settings: Settings, source: str) -> ConsentContext:

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from service.admin import api_tokens, sessions
 from service.admin.identity import Admin
 from service.admin.models import AdminRole
-from service.config import Settings
-from service.db import session_factory
-from service.errors import Forbidden, NotAuthorised, SignInRequired
-from service.ratelimit import FailureThrottle, LoginThrottle, SubscribeLimiter
-from service.subscriptions.joining import Notifier
+from service.core.config import Settings
+from service.core.db import session_factory
+from service.core.errors import Forbidden, NotAuthorised, SignInRequired
+from service.core.ratelimit import FailureThrottle, LoginThrottle, SubscribeLimiter
+from service.readers.subscriptions.joining import Notifier
 from service.web.common import client_ip
 from service.web.security import CsrfFailed, same_origin
 

@@ -11,10 +11,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from service.branding.brand import list_brand
-from service.config import Settings
-from service.front.form import browser_zone, field_errors
-from service.front.inbox import INBOX_COOKIE, INBOX_MAX_AGE, PendingRequest, read_pending
-from service.front.landing import latest_editions
+from service.core.config import Settings
 from service.models import MailingList
 from service.readers.front.form import browser_zone, field_errors
 from service.readers.front.inbox import INBOX_COOKIE, INBOX_MAX_AGE, PendingRequest, read_pending

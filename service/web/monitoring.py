@@ -7,9 +7,9 @@ import hmac
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from service.config import Settings
-from service.monitoring import metrics
-from service.monitoring.health import readiness
+from service.core.config import Settings
+from service.ops.monitoring import metrics
+from service.ops.monitoring.health import readiness
 from service.web.deps import SettingsDep
 
 router = APIRouter()

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from service.config import Settings
-from service.errors import ExpiredToken, InvalidToken
-from service.links import DATA_LINK_SECONDS
+from service.core.config import Settings
+from service.core.errors import ExpiredToken, InvalidToken
+from service.core.tokens import Purpose, read_token
+from service.mail.links import DATA_LINK_SECONDS
 from service.models import Subscriber
-from service.subscribers.data_export import export_subscriber_data
-from service.subscribers.erasure import erase_subscriber
-from service.tokens import Purpose, read_token
+from service.readers.subscribers.data_export import export_subscriber_data
+from service.readers.subscribers.erasure import erase_subscriber
 from service.web.common import client_ip
 from service.web.deps import LimiterDep, NotifierDep, SessionDep, SettingsDep
 from service.web.language import tr, use_readers_language

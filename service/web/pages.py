@@ -9,9 +9,9 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from service.branding.brand import list_brand
-from service.config import Settings
-from service.errors import InvalidInput, InvalidToken
-from service.front.landing import latest_editions, next_edition_at, spoken_moment
+from service.core.config import Settings
+from service.core.errors import InvalidInput, InvalidToken
+from service.core.tokens import Purpose, read_token
 from service.i18n.formats import joined, short_date
 from service.i18n.locales import N_
 from service.mail import links

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from service.admin import accounts, audit, sessions
 from service.admin.models import AdminRole
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 from service.web.admin.auth import set_session_cookie
 from service.web.admin.render import done, page
 from service.web.common import client_ip

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 
 from service.admin import audit
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 from service.web.admin.render import page
 from service.web.deps import CurrentAdmin, SessionDep
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.config import Settings
+from service.core.config import Settings
 from service.web.deps import https, session_cookie_name
 
 

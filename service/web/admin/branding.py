@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from service.branding import brand as branding
 from service.branding.edits import save_list_branding, save_site_branding
 from service.branding.logos import logo_version
-from service.config import Settings
-from service.errors import InvalidInput
-from service.lists import get_list
+from service.core.colours import contrast_with_white
+from service.core.config import Settings
+from service.core.errors import InvalidInput
+from service.lists.rules import get_list
 from service.models import MailingList
-from service.subscriptions.lookups import all_lists
+from service.readers.subscriptions.lookups import all_lists
 from service.web.admin.render import done, page
 from service.web.common import client_ip
 from service.web.deps import CurrentAdmin, SessionDep, SettingsDep

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 
-from service.config import Settings
-from service.delivery import actions
-from service.editions import approval, editing, wording
+from service.core.config import Settings
+from service.core.errors import Conflict, InvalidInput
+from service.delivery import actions, approval
+from service.editions import editing, wording
 from service.editions.drafts import open_draft, set_send_mode
 from service.models import utcnow
 from service.web.admin.edition_actions import drain_starter

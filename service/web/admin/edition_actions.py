@@ -12,10 +12,11 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from service.admin import audit
-from service.config import Settings
+from service.core.config import Settings
+from service.core.errors import InvalidInput
 from service.delivery import actions
 from service.models import EditionStatus, MailingList
-from service.monitoring.figures import EditionFigures
+from service.ops.monitoring.figures import EditionFigures
 from service.web.common import client_ip
 from service.web.deps import CurrentAdmin, state_override
 

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from service.config import Settings
+from service.core.config import Settings
+from service.core.errors import InvalidInput
 from service.delivery import actions
 from service.models import MailingList
 from service.web.admin.auth import readable_by_viewers

@@ -10,7 +10,8 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from service.admin.models import AdminRole
-from service.config import Settings
+from service.core.config import Settings
+from service.core.errors import InvalidInput
 from service.delivery import actions
 from service.delivery.audience import send_facts
 from service.editions import get_edition, send_moment

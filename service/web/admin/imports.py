@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from service.admin import audit
 from service.admin.models import ImportJob, ImportStatus
-from service.config import Settings
-from service.errors import InvalidInput, ServiceUnavailable, UnknownList
+from service.core.config import Settings
+from service.core.errors import InvalidInput, ServiceUnavailable, UnknownList
+from service.lists import rules as list_rules
 from service.models import MailingList
-from service.subscribers import jobs
+from service.readers.subscribers import jobs
 from service.web.admin.render import done, page
 from service.web.common import client_ip
 from service.web.deps import CurrentAdmin, SessionDep, SettingsDep

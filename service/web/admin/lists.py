@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Form, Request
 
 from service.admin import audit
 from service.admin.identity import Admin
+from service.core.errors import InvalidInput
 from service.editions.drafts import AUTO, SEND_MODES
-from service.errors import InvalidInput
 from service.i18n.locales import LANGUAGES
 from service.lists import rules as list_rules
 from service.models import MailingList

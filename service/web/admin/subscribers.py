@@ -12,10 +12,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from service.admin import audit
-from service.config import Settings
-from service.db import session_factory
-from service.errors import InvalidInput
-from service.subscribers import actions, data_export, detail, erasure, export, search
+from service.core.config import Settings
+from service.core.db import session_factory
+from service.core.errors import InvalidInput
+from service.lists import rules as list_rules
+from service.readers.subscribers import actions, data_export, detail, erasure, export, search
 from service.web.admin.render import done, page
 from service.web.common import client_ip
 from service.web.deps import CurrentAdmin, SessionDep, SettingsDep

@@ -9,8 +9,8 @@ from fastapi import Path as PathParam
 from sqlalchemy.orm import Session
 
 from service.bounces import store as bounce_store
-from service.errors import InvalidInput, UnknownPage
-from service.subscribers import actions
+from service.core.errors import InvalidInput, UnknownPage
+from service.readers.subscribers import actions
 from service.web.admin.render import done, page
 from service.web.admin.subscribers import LARGEST_ID, clean_reason
 from service.web.common import client_ip

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from service.admin import accounts, api_tokens, audit
 from service.admin.models import AdminRole
-from service.errors import InvalidInput
+from service.core.errors import InvalidInput
 from service.web.admin.render import done, page
 from service.web.common import client_ip
 from service.web.deps import CurrentAdmin, SessionDep

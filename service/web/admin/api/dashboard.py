@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from service.admin.models import AdminRole
-from service.config import Settings
-from service.monitoring.status import Status, snapshot
+from service.core.config import Settings
+from service.ops.monitoring.status import Status, snapshot
 from service.web.admin.auth import readable_by_viewers
 from service.web.deps import CurrentAdmin, SettingsDep
 

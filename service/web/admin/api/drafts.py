@@ -11,10 +11,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from service.config import Settings
-from service.delivery import actions
-from service.editions import approval, editing, wording
-from service.editions.audience import SendFacts, send_facts
+from service.core.config import Settings
+from service.core.errors import InvalidInput
+from service.delivery import actions, approval
+from service.delivery.audience import SendFacts, send_facts
+from service.editions import editing, wording
 from service.editions.drafts import open_draft, set_send_mode
 from service.editions.view import draft_view
 from service.lists.rules import SLUG

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from service.delivery import actions
 from service.models import Edition
-from service.monitoring.failures import recent_failures
-from service.monitoring.figures import EditionFigures, edition_figures, figures_for
+from service.ops.monitoring.failures import recent_failures
+from service.ops.monitoring.figures import EditionFigures, edition_figures, figures_for
 from service.web.admin.auth import readable_by_viewers
 from service.web.admin.edition_actions import (
     ActionOut,

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from service.models import as_utc
-from service.subscribers import actions, detail, erasure, search
+from service.readers.subscribers import actions, detail, erasure, search
 from service.web.admin.subscribers import LARGEST_ID, clean_query, clean_slug, data_download
 from service.web.common import client_ip
 from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
