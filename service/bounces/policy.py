@@ -7,10 +7,11 @@ whose fault a failure is (the README's table):
         even under 5.7.x, any other permanent failure that
         names no other cause)
   policy: ours (5.7.x, 5.6.x, 5.1.7/8, 4.7.x blocks, SPF/DKIM/  -> fail this message, never suppress; counted
-          DMARC, rDNS, block lists, a refused message form)       per edition and receiving domain for ops
+          DMARC, rDNS, block lists, a refused message form,        per edition and receiving domain for ops
+          a refusal to relay for us or of our sending host)
   soft: temporary (4.x.x, a full mailbox in any words, a final  -> add to a decaying score; suppress at the
         failure after retries or for a temporary reason,            threshold
-        a message too large)
+        a message too large in any words)
   complaint (ARF, RFC 5965)                                      -> unsubscribe from every list and suppress now
   delay (a report of a delay only)                               -> nothing
 BounceKind.policy (FailureKind.policy on a ledger row) is the one "receivers refuse our setup" class.
