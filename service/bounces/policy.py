@@ -28,7 +28,8 @@ from datetime import date, datetime
 ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 FULL_MAILBOX = re.compile(
     r"quota|mail-?box (is )?full|mail ?folder is full|full mailbox|mail-?box size limit|disk space limit|"
-    r"too many (messages|mails|e-?mails) (on|in|at)|mail-?box (exceeds|has exceeded|is over)|"
+    r"too many (messages|mails|e-?mails) (on|in) (the |your |this )?(server|mail-?box|account|folder)|"
+    r"mail-?box (exceeds|has exceeded|is over)|"
     r"(insufficient|not enough|n[o']t have enough|no (more )?|out of) (free )?(disk |storage |mailbox )?"
     r"(space|storage)|"
     r"(storage|size) (limit|allocation) (has been |was )?exceeded|exceeded (its |the |their )?(disk |storage|mailbox) ",
