@@ -16,7 +16,7 @@ from email.utils import getaddresses
 
 from flufl.bounce import all_failures
 
-from service.bounces.plain import failed_recipients
+from service.bounces.plain import failed_recipients, named_address
 from service.bounces.policy import Verdict, classify_complaint, classify_report, enhanced_status
 
 ADDRESS = re.compile(r"[^\s<>\"';:,()\[\]]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -100,20 +100,40 @@ def _status_blocks(part: Message, encoding: str) -> list[Message]:
     ]
 
 
+def _status_parts(message: Message) -> list[Message]:
+    """The delivery-status parts: by their type, or (RFC 6522) the second part of a delivery-status report."""
+    found = []
+    for part in message.walk():
+        if part.get_content_type() in STATUS_TYPES:
+            found.append(part)
+        elif part.get_content_type() == "multipart/report" and str(part.get_param("report-type", "")).lower() in (
+            "delivery-status",
+            "global-delivery-status",
+        ):
+            subparts = part.get_payload()
+            second = subparts[1] if isinstance(subparts, list) and len(subparts) > 1 else None
+            if (
+                isinstance(second, Message)
+                and second.get_content_maintype() == "message"
+                and second.get_content_type() not in STATUS_TYPES + ORIGINAL_TYPES
+            ):
+                found.append(second)  # e.g. XWall's message/xdelivery-status
+    return found
+
+
 def _dsn(message: Message) -> list[Report] | None:
     """RFC 3464: one report per per-recipient block of the message/delivery-status part."""
-    for part in message.walk():
-        if part.get_content_type() not in STATUS_TYPES:
-            continue
+    for part in _status_parts(message):
         blocks = part.get_payload()
         encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
-        if encoding in ("base64", "quoted-printable") or not isinstance(blocks, list):
+        standard = part.get_content_type() in STATUS_TYPES
+        if encoding in ("base64", "quoted-printable") or not isinstance(blocks, list) or not standard:
             blocks = _status_blocks(part, encoding)
         reports, said = [], None
         for block in blocks[1:] or blocks:
             if not isinstance(block, Message):
                 continue
-            recipient = _address(block.get("Original-Recipient")) or _address(block.get("Final-Recipient"))
+            recipient = named_address(block.get("Original-Recipient")) or named_address(block.get("Final-Recipient"))
             if recipient is None and block.get("Action") is None:
                 continue
             diagnostic = " ".join(str(block.get("Diagnostic-Code", "")).split())
@@ -122,7 +142,8 @@ def _dsn(message: Message) -> list[Report] | None:
                 diagnostic = _diagnostic_near(said, recipient, whole=len(blocks) <= 2)
             status = enhanced_status(str(block.get("Status", ""))) or None
             reports.append(Report(recipient, classify_report(block.get("Action"), status, diagnostic), diagnostic))
-        return reports or None
+        if reports:
+            return reports
     return None
 
 
@@ -138,7 +159,7 @@ def _arf(message: Message) -> list[Report] | None:
             else (message_from_bytes(str(payload).encode("utf-8", "replace")))
         )
         original = _original(message)
-        named = [_address(str(value)) for value in fields.get_all("Original-Rcpt-To") or []]
+        named = [named_address(str(value)) for value in fields.get_all("Original-Rcpt-To") or []]
         recipients: list[str | None] = [address for address in named if address] or [
             _address(str(original.get("To", ""))) if original is not None else None
         ]
@@ -223,14 +244,14 @@ def _heuristic(message: Message) -> list[Report] | None:
     text = _body_text(message)
     reports = []
     for raw in sorted(permanent):
-        recipient = _address(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw))
+        recipient = named_address(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw))
         if recipient:
             diagnostic = _diagnostic_near(text, recipient)
             reports.append(
                 Report(recipient, classify_report("failed", enhanced_status(diagnostic), diagnostic), diagnostic)
             )
     for raw in sorted(set(temporary) - set(permanent)):
-        recipient = _address(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw))
+        recipient = named_address(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw))
         if recipient:
             diagnostic = _diagnostic_near(text, recipient)
             reports.append(Report(recipient, classify_report("delayed", None, diagnostic), diagnostic))
@@ -246,9 +267,18 @@ def _plain(message: Message) -> list[Report] | None:
     return [Report(who, classify_report("failed", enhanced_status(why), why), why) for who, why in found] or None
 
 
+def _repaired(message: Message) -> Message:
+    """A multipart whose boundary parameter has junk after its quoted value (RFC 2045: a quoted-string) reparsed."""
+    quoted = re.search(r'boundary="([^"]+)"[ \t]*[^\s;]', str(message.get("Content-Type", "")), re.I)
+    if message.get_content_maintype() != "multipart" or message.is_multipart() or not quoted:
+        return message
+    message.set_boundary(quoted.group(1))
+    return message_from_bytes(message.as_bytes())
+
+
 def parse(raw: bytes) -> Parsed:
     """Everything a report says; Parsed.reports is empty when it is not a bounce we can read."""
-    message = message_from_bytes(raw)
+    message = _repaired(message_from_bytes(raw))
     original = _original(message)
     parsed = Parsed(verp_texts=_verp_texts(message, original), text=_all_text(raw, message))
     if original is not None and original.get("Message-ID"):

@@ -7,10 +7,11 @@ whose fault a failure is (the README's table):
         even under 5.7.x, any other permanent failure that
         names no other cause)
   policy: ours (5.7.x, 5.6.x, 5.1.7/8, 4.7.x blocks, SPF/DKIM/  -> fail this message, never suppress; counted
-          DMARC, rDNS, block lists, a refused message form)       per edition and receiving domain for ops
+          DMARC, rDNS, block lists, a refused message form,        per edition and receiving domain for ops
+          a refusal to relay for us or of our sending host)
   soft: temporary (4.x.x, a full mailbox in any words, a final  -> add to a decaying score; suppress at the
         failure after retries or for a temporary reason,            threshold
-        a message too large)
+        a message too large in any words)
   complaint (ARF, RFC 5965)                                      -> unsubscribe from every list and suppress now
   delay (a report of a delay only)                               -> nothing
 BounceKind.policy (FailureKind.policy on a ledger row) is the one "receivers refuse our setup" class.
@@ -26,25 +27,31 @@ from datetime import date, datetime
 
 ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 FULL_MAILBOX = re.compile(
-    r"quota|mailbox (is )?full|mail ?folder is full|full mailbox|mailbox size limit|"
+    r"quota|mail-?box (is )?full|mail ?folder is full|full mailbox|mail-?box size limit|disk space limit|"
+    r"too many (messages|mails|e-?mails) (on|in) (the |your |this )?(server|mail-?box|account|folder)|"
+    r"mail-?box (exceeds|has exceeded|is over)|"
     r"(insufficient|not enough|n[o']t have enough|no (more )?|out of) (free )?(disk |storage |mailbox )?"
     r"(space|storage)|"
-    r"(storage|size) (limit|allocation) (has been |was )?exceeded|exceeded (its |the |their )?(storage|mailbox) ",
+    r"(storage|size) (limit|allocation) (has been |was )?exceeded|exceeded (its |the |their )?(disk |storage|mailbox) ",
     re.I,
 )  # RFC 3463 X.2.2: "a persistent transient error", however the server words it ("does not have enough space")
 POLICY_WORDS = re.compile(  # the receiver refuses our sending setup or reputation, not the reader's mailbox
-    r"\b(spam\w*|blocked|black ?list\w*|block ?list\w*|deny ?list\w*|reputation|policy|dmarc|spf|dkim|rbl|dnsbl|"
+    r"\b(spam\w*|blocked|black ?list\w*|block ?list\w*|deny ?list\w*|white ?list\w*|reputation|polic(y|ies)|"
+    r"dmarc|spf|dkim|rbl|dnsbl|"
     r"spamhaus|spamcop|barracuda|sorbs|listed (on|in|at)|rdns|reverse (dns|hostname|lookup)|ptr( record)?|"
     r"sender policy framework|unauthenticated|not authenticated|(isp|provider)'?s? (mail |smtp )?(server|relay)|"
     r"dynamic ip|dial-?up|banned sending ip|unsolicited|sender address rejected|complaints?|"
-    r"unexpected volume|temporarily deferred)\b",
+    r"unexpected volume|temporarily deferred|relay(ing)? (access )?(denied|not permitted|not allowed|prohibited)|"
+    r"(unable|not permitted|not allowed) to relay|we do not relay|not (allowed|authori[sz]ed|permitted) to send|"
+    r"your (e-?mail |mail |smtp |sending )?(server|ip|host))\b",
     re.I,
 )
 RECIPIENT_GONE = re.compile(  # the mailbox does not exist (any more): the recipient's fault, whatever the code
-    r"user unknown|unknown user|no such (user|mailbox|recipient|account|address)|(does not|doesn't|not) exist|"
+    r"user unknown|unknown user|no such (user|mail-?box|recipient|account|address)|(does not|doesn't|not) exist|"
+    r"no (user|mail-?box|recipient|account)( was)? found|"
     r"invalid (recipient|mailbox|address|user)|recipient (address )?rejected: (user unknown|access denied|"
     r"undeliverable)|unknown (local[- ]part|recipient|mailbox|address)|no mailbox here|(user|recipient|address|"
-    r"mailbox) not found|mailbox (is )?(unavailable|disabled|inactive|not available)|account (is |has been )?"
+    r"mail-?box) not found|mail-?box (is )?(unavailable|disabled|inactive|not available)|account (is |has been )?"
     r"(disabled|deactivated|closed|inactive|suspended)|is inactive|addressee unknown|unrouteable address|"
     r"doesn't have an? [\w.-]+ account|not a valid (mailbox|recipient|user)|recip(ient)?notfound|"
     r"no longer (active|valid|in use)|non-?existent (user|mailbox|recipient|account|address)",
@@ -55,14 +62,20 @@ TRANSIENT = re.compile(  # RFC 3463 X.4.1/X.4.2/X.4.7: no answer, a bad connecti
     r"temp_failure|temporary (failure|error|problem)|could not (initiate|establish|connect)|"
     r"(unable|failed) to connect|connection (was )?(timed out|refused|dropped|reset|lost|closed)|timed out|"
     r"dropped by (the )?remote host|(message|delivery time) expired|retry (time(out)?|limit) (exceeded|reached)|"
-    r"(numerous|repeated|too many) (delivery )?(attempts|retries)|gave up|giving up",
+    r"(numerous|repeated|too many) (delivery )?(attempts|retries)|gave up|giving up|been failing for a long time",
     re.I,
 )
 MESSAGE_FORMAT = re.compile(  # RFC 3463 X.6.x and RFC 5322 refusals: our message's form, not the reader's mailbox
     r"without (a |an )?(to|from|date|subject|message-id):? (header|field)|"
     r"missing (required |mandatory )?(to|from|date|message-id|header)|(header|field)s? (is |are )?(missing|malformed)|"
     r"malformed (message|header|mime)|not rfc ?(2|5)?(822|322)|bare (lf|linefeed|line feed|cr)\b|"
-    r"(line|header) (is )?too long|invalid (mime|header|message format)|duplicate (header|message-id)",
+    r"(line|header) (is )?too long|invalid (mime|header|message format)|duplicate (header|message-id)|"
+    r"not accept(ing)? (mail|messages|e-?mail) with (attachments|embedded images|images|links)",
+    re.I,
+)
+TOO_LARGE = re.compile(  # RFC 3463 X.2.3/X.3.4: our message is over a size limit, however the server words it
+    r"message (is )?too (big|large)|message size (limit )?exceed|max(imum)? message size|"
+    r"exceeds? (the )?(maximum |max )?(message |allowed )?size|(message )?size limit|size=message too big",
     re.I,
 )
 GREYLIST = re.compile(r"grey ?list|gray ?list|try again later|temporar", re.I)
@@ -150,6 +163,9 @@ def _permanent(status: str | None, code: int | None, text: str) -> Verdict:
     soft = Verdict(Action.score, BounceKind.soft, FailureKind.rejected, shown)
     policy = Verdict(Action.fail, BounceKind.policy, FailureKind.policy, shown)
     gone = RECIPIENT_GONE.search(text) and not (POLICY_WORDS.search(text) or SENDER_SIDE.search(text))
+    sized = (FULL_MAILBOX.search(text) or TOO_LARGE.search(text)) and not POLICY_WORDS.search(text)
+    if status and (status.startswith("5.7.") or status not in text) and sized:  # the words name the cause
+        return soft  # a full mailbox or a message too large under a policy code or the reporter's guess of one
     if status and status.startswith("5.7.") and gone:  # "5.7.1 ...: Nonexistent user": the words name the cause
         return Verdict(Action.suppress, BounceKind.hard, FailureKind.no_such_user, shown)
     if status and (status.startswith("5.7.") or status.startswith("5.6.") or status in ("5.1.7", "5.1.8")):
@@ -158,7 +174,7 @@ def _permanent(status: str | None, code: int | None, text: str) -> Verdict:
         return soft
     if status and (status.startswith("5.1.") or status in ("5.2.1", "5.4.4")):
         return Verdict(Action.suppress, BounceKind.hard, FailureKind.no_such_user, shown)
-    if FULL_MAILBOX.search(text):
+    if FULL_MAILBOX.search(text) or TOO_LARGE.search(text):
         return soft
     if RECIPIENT_GONE.search(text):  # said in words, it decides even next to a policy word
         return Verdict(Action.suppress, BounceKind.hard, FailureKind.no_such_user, shown)
