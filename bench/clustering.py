@@ -39,17 +39,21 @@ def load(path: Path) -> tuple[list[ItemText], list[str]]:
 
 
 def cluster(clusterer: Clusterer, items: Sequence[ItemText], batch: int | None) -> list[Hashable]:
-    """Story label per item, from scratch or fed in chronological batches like feed polls."""
+    """Story label per item, from scratch or fed in chronological batches like feed polls (no story is frozen, so
+    stored stories merge when a batch links them, the older one's label kept)."""
     if not batch:
         return [f"s{r.group}" if isinstance(r, NewStory) else r for r in clusterer.assign(items, [])]
     labels: list[Hashable] = []
-    placed: list[tuple[ItemText, Hashable]] = []
+    born: dict[Hashable, int] = {}
     for start in range(0, len(items), batch):
         chunk = items[start : start + batch]
-        for item, result in zip(chunk, clusterer.assign(chunk, placed), strict=True):
-            story = f"b{start}-{result.group}" if isinstance(result, NewStory) else result
+        placed = clusterer.place(chunk, list(zip(items[:start], labels, strict=True)), frozen=())
+        into = {s: min(group, key=lambda g: (born[g], str(g))) for group in placed.merged for s in group}
+        labels = [into.get(label, label) for label in labels]
+        for result in placed.stories:
+            story = f"b{start}-{result.group}" if isinstance(result, NewStory) else into.get(result, result)
+            born.setdefault(story, start)
             labels.append(story)
-            placed.append((item, story))
     return labels
 
 

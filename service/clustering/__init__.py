@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.clustering.base import DEFAULT_WINDOW, Clusterer, ItemText, NewStory
+from service.clustering.base import DEFAULT_WINDOW, Clusterer, ItemText, NewStory, Placement
 from service.clustering.features import embed_titles
 from service.clustering.methods import DEFAULT_METHOD, available_methods, get_clusterer
 from service.clustering.summary import (
@@ -19,6 +19,7 @@ __all__ = [
     "Clusterer",
     "ItemText",
     "NewStory",
+    "Placement",
     "Point",
     "available_methods",
     "embed_titles",
