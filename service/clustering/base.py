@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -63,18 +64,47 @@ class Clusterer(Protocol):
         ...
 
 
-def placement(labels: Sequence[int], anchors: Sequence[Hashable | None], new: Sequence[int]) -> Placement:
-    """Per new item (its index in the pool) its stored story or new group; the stored stories each label joins."""
-    stored: dict[int, list[Hashable]] = {}
+def placement(
+    labels: Sequence[int], anchors: Sequence[Hashable | None], new: Sequence[int], sealed: Collection[Hashable]
+) -> Placement:
+    """Each stored story lives where over half of its items landed, else alone; stories that share a cluster merge
+    unless one is sealed; a new item goes to the story living in its cluster, else to the one with most items there,
+    else to a new one."""
+    counts: dict[Hashable, Counter[int]] = {}
     for label, anchor in zip(labels, anchors, strict=True):
-        if anchor is not None and anchor not in stored.setdefault(label, []):
-            stored[label].append(anchor)
+        if anchor is not None:
+            counts.setdefault(anchor, Counter())[label] += 1
+    living: dict[int, list[Hashable]] = {}
+    most: dict[int, tuple[int, Hashable]] = {}
+    for n, (anchor, where) in enumerate(counts.items()):
+        home, count = where.most_common(1)[0]
+        living.setdefault(home if 2 * count > where.total() else -1 - n, []).append(anchor)  # split: stays alone
+        for label, n in where.items():
+            if n > most.get(label, (0, None))[0]:
+                most[label] = (n, anchor)
+    for label, group in living.items():  # a sealed story in the cluster keeps its own: the others stay apart
+        living[label] = [a for a in group if a in sealed][:1] or group
     groups: dict[int, int] = {}
     result: list[Hashable | NewStory] = []
     for i in new:
-        found = stored.get(labels[i])
+        found = living.get(labels[i]) or ([most[labels[i]][1]] if labels[i] in most else None)
         result.append(found[0] if found else NewStory(groups.setdefault(labels[i], len(groups))))
-    return Placement(result, [frozenset(group) for group in stored.values() if len(group) > 1])
+    return Placement(result, [frozenset(group) for group in living.values() if len(group) > 1])
+
+
+def mergeable(
+    pool: Sequence[ItemText], anchors: Sequence[Hashable | None], frozen: Collection[Hashable] | None
+) -> dict[Hashable, bool]:
+    """Per stored story, whether it may merge with another: not frozen (None: all are), and not several items of one
+    publisher alone (nobody else confirmed that they belong together, so they take no other story along)."""
+    voices: dict[Hashable, list[str]] = {}
+    for item, anchor in zip(pool, anchors, strict=True):
+        if anchor is not None:
+            voices.setdefault(anchor, []).append(item.publisher.casefold())
+    return {
+        anchor: frozen is not None and anchor not in frozen and not (len(v) > 1 and len(set(v)) == 1 and v[0] != "")
+        for anchor, v in voices.items()
+    }
 
 
 def timestamp(item: ItemText) -> float:

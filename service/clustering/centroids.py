@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Container, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 
 
 class _Story:
-    """A cluster from the first stage: its vector sum, time span, publishers and anchors (stored stories)."""
+    """A cluster from the first stage: its vector sum, time span, publishers and anchor (an existing story)."""
 
-    __slots__ = ("anchors", "first", "last", "publishers", "size", "total")
+    __slots__ = ("anchor", "first", "last", "publishers", "size", "total")
 
     def __init__(self, vector: np.ndarray, time: float, publisher: str, anchor: Hashable | None) -> None:
         self.total = vector.astype(np.float64)
         self.first = self.last = time
         self.publishers: Counter[str] = Counter([publisher])
         self.size = 1
-        self.anchors = frozenset() if anchor is None else frozenset([anchor])
+        self.anchor = anchor
 
     def absorb(self, other: _Story) -> None:
         """Take the other story's members."""
@@ -27,7 +27,7 @@ class _Story:
         self.first, self.last = min(self.first, other.first), max(self.last, other.last)
         self.publishers += other.publishers
         self.size += other.size
-        self.anchors = self.anchors | other.anchors
+        self.anchor = self.anchor if self.anchor is not None else other.anchor
 
     def one_voice(self) -> bool:
         """Several items all from one publisher: nobody else has confirmed what they report together."""
@@ -49,15 +49,13 @@ def merge_close(
     anchors: Sequence[Hashable | None],
     threshold: float,
     window: float,
-    sealed: Container[Hashable] | None = None,
 ) -> list[int]:
     """Merge first-stage stories while the cosine of their centres (mean member vectors) is >= threshold.
 
     A centre averages its members, so a story's noise shrinks as it grows: two halves of one happening, each
     confirmed by several items, have centres much closer than any pair of their members, while a single item
     must be as close as a pair. Only stories within the window of each other, vouched for by other publishers,
-    and not two different existing stories of which one is `sealed` (None: all are), merge. Returns a label per
-    item (a first-stage label).
+    and not two different existing stories, merge. Returns a label per item (a first-stage label).
     """
     stories: dict[int, _Story] = {}
     for i, label in enumerate(labels):
@@ -76,17 +74,11 @@ def merge_close(
     lasts = np.asarray([s.last for s in held])
     alive = np.ones(len(held), bool)
     solo = np.asarray([s.one_voice() for s in held])
-    anchored = np.asarray([bool(s.anchors) for s in held])
-
-    def closed(story: _Story) -> bool:
-        """Holds a stored story that may not merge with another."""
-        return bool(story.anchors) and (sealed is None or any(a in sealed for a in story.anchors))
-
-    shut = np.asarray([closed(s) for s in held])
+    anchored = np.asarray([s.anchor is not None for s in held])
 
     def allowed(a: int, b: int) -> bool:
         x, y = held[a], held[b]
-        if x.anchors and y.anchors and (closed(x) or closed(y)):
+        if x.anchor is not None and y.anchor is not None:
             return False
         return max(x.first, y.first) - min(x.last, y.last) <= window and _vouched(x, y)
 
@@ -96,8 +88,7 @@ def merge_close(
         near = np.maximum(firsts[rows, None], firsts[None, :]) - np.minimum(lasts[rows, None], lasts[None, :])
         free = alive & ~solo  # cheap tests first: only the pairs left are checked one by one
         close = (sims >= threshold) & (near <= window) & free[None, :] & free[rows, None]
-        both = anchored[rows, None] & anchored[None, :]
-        hits = np.nonzero(close & ~(both & (shut[rows, None] | shut[None, :])))
+        hits = np.nonzero(close & ~(anchored[rows, None] & anchored[None, :]))
         found = []
         for r, c in zip(hits[0].tolist(), hits[1].tolist(), strict=True):
             a, b = int(rows[r]), c
@@ -123,7 +114,7 @@ def merge_close(
         total = held[a].total
         centres[a] = total / max(float(np.linalg.norm(total)), 1e-12)
         firsts[a], lasts[a] = held[a].first, held[a].last
-        solo[a], anchored[a], shut[a] = held[a].one_voice(), bool(held[a].anchors), closed(held[a])
+        solo[a], anchored[a] = held[a].one_voice(), held[a].anchor is not None
         for entry in candidates(np.asarray([a])):
             heapq.heappush(heap, entry)
     position = {k: n for n, k in enumerate(keys)}

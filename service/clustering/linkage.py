@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, bisect_right
-from collections.abc import Container, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 
@@ -28,15 +28,13 @@ def average_linkage(
     strongest: float = 0.0,
     complete: bool = False,
     own: np.ndarray | None = None,
-    sealed: Container[Hashable] | None = None,
 ) -> list[int]:
     """Merge clusters while their average-linkage similarity on the k-NN graph is >= threshold.
 
     The edge sum is divided by the pairs compared within the window, but never by more than the
     k * min(|A|, |B|) edges a k-NN graph can hold between them (nor by fewer than the edges present),
     so stories larger than k still read as dense. Items with the same anchor (an existing story) start
-    as one cluster, and clusters with different anchors merge only when none of them is `sealed` (None: all are,
-    so stored stories never merge); clusters also need one edge of at
+    as one cluster, and clusters with different anchors never merge; clusters also need one edge of at
     least `strongest` between them, so two loosely related singletons stay apart. With `complete`, every pair
     compared between them must be an edge (the graph holds only pairs above its floor), so an item joins a
     story only when it is close to all of its members, never through one look-alike. Edges marked in `own`
@@ -55,7 +53,7 @@ def average_linkage(
         members.setdefault(label[i], []).append(times[i])
     for stamps in members.values():
         stamps.sort()
-    anchor_of = {c: frozenset() if anchors[c] is None else frozenset([anchors[c]]) for c in members}
+    anchor_of = {c: anchors[c] for c in members}
     links: dict[int, dict[int, list[float]]] = {c: {} for c in members}
     excused = [False] * len(edges[0]) if own is None else own.tolist()
     for i, j, s, mute in zip(edges[0].tolist(), edges[1].tolist(), edges[2].tolist(), excused, strict=True):
@@ -83,9 +81,8 @@ def average_linkage(
         return total / (max(pairs, count, 1.0) - mute)
 
     def blocked(a: int, b: int) -> bool:
-        """Two different existing stories stay apart when either is sealed."""
-        x, y = anchor_of[a], anchor_of[b]
-        return bool(x and y and (sealed is None or any(s in sealed for s in x | y)))
+        """Two different existing stories must stay apart."""
+        return anchor_of[a] is not None and anchor_of[b] is not None and anchor_of[a] != anchor_of[b]
 
     heap: list[tuple[float, int, int]] = []
     for a, row in links.items():
@@ -103,9 +100,8 @@ def average_linkage(
         if abs(score(a, b) + negative) > 1e-9:
             continue  # stale entry: a fresher one for this pair is in the heap
         keep, gone = (a, b) if len(members[a]) >= len(members[b]) else (b, a)
-        if anchor_of[gone] and not anchor_of[keep]:
+        if anchor_of[gone] is not None:
             keep, gone = gone, keep
-        anchor_of[keep] = anchor_of[keep] | anchor_of.pop(gone)
         members[keep] = sorted(members[keep] + members.pop(gone))
         parent[gone] = keep
         for other, (total, count, top, mute) in links.pop(gone).items():

@@ -17,6 +17,7 @@ from service.clustering.base import (
     Placement,
     clustered_text,
     latin_script,
+    mergeable,
     placement,
     primary_language,
     timestamp,
@@ -108,9 +109,9 @@ class GraphClusterer:
         existing: Sequence[tuple[ItemText, Hashable]],
         frozen: Collection[Hashable] | None = None,
     ) -> Placement:
-        """Cluster the new items with the stored ones within the window, as from scratch but for the stored stories:
-        each starts as one cluster, and two merge only when neither is frozen (None: all are) and the new items
-        touch both (an edge to a new item): stories the new items do not reach were already judged apart."""
+        """Cluster the new items with the stored ones within the window. The stored stories the new items reach (an
+        edge to one of them) and that are not frozen (None: all are) are clustered anew with them, as from scratch;
+        two that land in one cluster merge. Other stored stories are fixed clusters that new items may join."""
         if not new:
             return Placement([])
         window = self.window.total_seconds()
@@ -124,9 +125,10 @@ class GraphClusterer:
         pool = [given[i] for i in order]
         anchors = [stories[i] for i in order]
         times = unsorted[order] - unsorted.min()
-        ids = {a: n for n, a in enumerate(dict.fromkeys(a for a in anchors if a is not None))}
+        allowed = mergeable(pool, anchors, frozen)
+        ids = {a: n for n, a in enumerate(allowed)}
         story = np.asarray([-1 if a is None else ids[a] for a in anchors], np.int64)
-        may_merge = np.asarray([frozen is not None and a not in frozen for a in ids], bool)
+        may_merge = np.asarray(list(allowed.values()), bool)
         x, lexical = self.space(pool)
         if self.expand_k:
             x = expand(x, times, window, self.expand_k, self.expand_beta, self.expand_floor)
@@ -134,27 +136,17 @@ class GraphClusterer:
         graph, touched = reach(similarity_edges(x, times, window, self.edge_k, self.floor, shut), story, may_merge)
         names = list(ids)
         sealed = set(ids) - {names[n] for n in touched.tolist()}
+        loose = [a if a in sealed else None for a in anchors]  # the stories the new items reach are clustered anew
         edges, own = self._respect_languages(pool, graph, lexical)
         labels = average_linkage(
-            times.tolist(),
-            edges,
-            anchors,
-            self.threshold,
-            window,
-            self.edge_k,
-            self.strongest,
-            self.complete,
-            own,
-            sealed,
+            times.tolist(), edges, loose, self.threshold, window, self.edge_k, self.strongest, self.complete, own
         )
         if self.merge_centres > 0 and x.dense is not None:
             publishers = [item.publisher.casefold() for item in pool]
-            labels = merge_close(
-                labels, x.dense, times.tolist(), publishers, anchors, self.merge_centres, window, sealed
-            )
+            labels = merge_close(labels, x.dense, times.tolist(), publishers, loose, self.merge_centres, window)
         position = np.empty(len(order), np.int64)
         position[order] = np.arange(len(order))
-        return placement(labels, anchors, position[: len(new)].tolist())
+        return placement(labels, anchors, position[: len(new)].tolist(), sealed)
 
     def _respect_languages(
         self, pool: Sequence[ItemText], edges: Edges, lexical: Any
