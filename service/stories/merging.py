@@ -16,7 +16,11 @@ def unmergeable(session: Session, story_ids: Collection[int]) -> set[int]:
     if not story_ids:
         return set()
     wanted = set(story_ids)
-    frozen = set(session.scalars(select(Story.id).where(Story.id.in_(wanted), Story.hand_written.is_(True))))
+    ordered = sorted(wanted)
+    frozen: set[int] = set()
+    for start in range(0, len(ordered), 500):  # SQLite caps the parameters of one statement
+        chunk = ordered[start : start + 500]
+        frozen.update(session.scalars(select(Story.id).where(Story.id.in_(chunk), Story.hand_written.is_(True))))
     carried = session.scalars(
         select(Edition.story_ids).where(or_(Edition.send_status != EditionStatus.draft, Edition.frozen_at.is_not(None)))
     )
