@@ -42,15 +42,23 @@ def cluster(clusterer: Clusterer, items: Sequence[ItemText], batch: int | None) 
     """Story label per item, from scratch or fed in chronological batches like feed polls."""
     if not batch:
         return [f"s{r.group}" if isinstance(r, NewStory) else r for r in clusterer.assign(items, [])]
-    labels: list[Hashable] = []
-    placed: list[tuple[ItemText, Hashable]] = []
-    for start in range(0, len(items), batch):
-        chunk = items[start : start + batch]
-        for item, result in zip(chunk, clusterer.assign(chunk, placed), strict=True):
-            story = f"b{start}-{result.group}" if isinstance(result, NewStory) else result
-            labels.append(story)
-            placed.append((item, story))
-    return labels
+    return polled(clusterer, items, [list(range(n, min(n + batch, len(items)))) for n in range(0, len(items), batch)])
+
+
+def polled(clusterer: Clusterer, items: Sequence[ItemText], polls: Sequence[Sequence[int]]) -> list[Hashable]:
+    """Story label per item, the items fed poll by poll (indexes into items). No story is frozen, so stored stories
+    merge when a poll shows them to be one, under the older one's label, as ingest_items does."""
+    labels: dict[int, Hashable] = {}
+    born: dict[Hashable, int] = {}
+    for number, poll in enumerate(polls):
+        placed = clusterer.place([items[i] for i in poll], [(items[i], s) for i, s in labels.items()], frozen=())
+        into = {s: min(group, key=lambda g: (born[g], str(g))) for group in placed.merged for s in group}
+        labels = {i: into.get(s, s) for i, s in labels.items()}
+        for i, result in zip(poll, placed.stories, strict=True):
+            story = f"b{number}-{result.group}" if isinstance(result, NewStory) else into.get(result, result)
+            born.setdefault(story, number)
+            labels[i] = story
+    return [labels[i] for i in range(len(items))]
 
 
 def score(name: str, items: Sequence[ItemText], gold: Sequence[str], batch: int | None, **options: float) -> str:
@@ -68,7 +76,9 @@ def score(name: str, items: Sequence[ItemText], gold: Sequence[str], batch: int 
     )
 
 
-def score_feeds(name: str, folder: Path, batch: int | None, titles_only: bool = False, **options: float) -> str:
+def score_feeds(
+    name: str, folder: Path, batch: int | None, titles_only: bool = False, per_feed: bool = False, **options: float
+) -> str:
     """Run one method on the labelled real feeds: pairs, BCubed, chained stories and the key points' purity."""
     labelled = load_feeds(folder)
     if titles_only:  # the same events told by headlines alone, as feeds without descriptions tell them
@@ -77,12 +87,17 @@ def score_feeds(name: str, folder: Path, batch: int | None, titles_only: bool = 
     items, gold = as_text(labelled), [x.event for x in labelled]
     clusterer = get_clusterer(name, **options)
     started = time.perf_counter()
-    pred = cluster(clusterer, items, batch)
+    if per_feed:  # one poll per feed, in the order poll_all takes them (feeds added by file name)
+        files = sorted({x.file for x in labelled})
+        pred = polled(clusterer, items, [[i for i, x in enumerate(labelled) if x.file == f] for f in files])
+    else:
+        pred = cluster(clusterer, items, batch)
     seconds = time.perf_counter() - started
     p, r, f = pairwise(pred, gold)
     bp, br, bf = bcubed(pred, gold)
     purity, points = point_purity(labelled, pred)
     mode = (f" incremental={batch}" if batch else "") + (" titles_only" if titles_only else "")
+    mode += " per_feed" if per_feed else ""
     return (
         f"feeds-dev method={name}{mode} items={len(items)} stories={len(set(pred))}/{len(set(gold))} "
         f"pair_p={p:.3f} pair_r={r:.3f} pair_f1={f:.3f} bcubed_p={bp:.3f} bcubed_r={br:.3f} bcubed_f1={bf:.3f} "
@@ -156,6 +171,7 @@ def main() -> None:
     parser.add_argument("--method", default=None, help=f"one of {available_methods()} (default: the package default)")
     parser.add_argument("--all", action="store_true", help="compare every registered method")
     parser.add_argument("--incremental", type=int, metavar="N", help="feed items in chronological batches of N")
+    parser.add_argument("--per-feed", action="store_true", help="feed feeds-dev one poll per feed, as poll_all does")
     parser.add_argument("--scale", action="store_true", help="time 10k from scratch and 500 new into 50k")
     parser.add_argument("--threshold", type=float, help="override the method's linkage threshold")
     parser.add_argument("--merge-centres", type=float, help="override the event method's story-merge threshold")
@@ -170,7 +186,7 @@ def main() -> None:
     if args.merge_centres is not None:
         options["merge_centres"] = args.merge_centres
     for method in available_methods() if args.all else [name]:
-        print(score_feeds(method, args.feeds, args.incremental, args.titles_only, **options), flush=True)
+        print(score_feeds(method, args.feeds, args.incremental, args.titles_only, args.per_feed, **options), flush=True)
         print(score(method, items, gold, args.incremental, **options), flush=True)
 
 

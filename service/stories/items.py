@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from service.core.config import Settings
 from service.models import Item, Story, as_utc, utcnow
 from service.stories.clustering import Clusterer, ItemText, NewStory, get_clusterer, representative_title, story_points
+from service.stories.merging import merge_stories, unmergeable
 
 MAX_KEY_POINTS = 6
 FURNITURE_SAMPLE = 120  # a publisher's latest items, to learn the sentences it repeats in all of them
@@ -49,7 +50,8 @@ class IngestResult:
     created: int = 0  # items stored
     known: int = 0  # items already stored (a re-poll)
     new_stories: int = 0
-    stories: set[int] = field(default_factory=set)  # every story that gained an item
+    stories: set[int] = field(default_factory=set)  # every story that gained an item (or merged stories' items)
+    merged: set[int] = field(default_factory=set)  # stories merged into another one (gone)
 
 
 @lru_cache(maxsize=2)
@@ -89,9 +91,12 @@ def ingest_items(
     texts = [_as_text(n, item) for n, item in enumerate(new)]
     vectors = clusterer.vectors(texts)  # stored, so no later poll embeds these items again
     texts = [replace(text, vector=vector) for text, vector in zip(texts, vectors, strict=True)]
-    placed = clusterer.assign(texts, _neighbours(session, new, clusterer))
+    neighbours = _neighbours(session, new, clusterer)
+    placed = clusterer.place(texts, neighbours, unmergeable(session, {story for _, story in neighbours}))
+    into = merge_stories(session, placed.merged)  # type: ignore[arg-type]
+    result.merged, result.stories = set(into), set(into.values())
     new_story_ids: dict[int, int] = {}
-    for item, place, vector in zip(new, placed, vectors, strict=True):
+    for item, place, vector in zip(new, placed.stories, vectors, strict=True):
         if isinstance(place, NewStory):
             if place.group not in new_story_ids:
                 new_story_ids[place.group] = _start_story(session, item, now).id
@@ -99,6 +104,7 @@ def ingest_items(
             story_id = new_story_ids[place.group]
         else:
             story_id = int(place)  # type: ignore[call-overload]
+            story_id = into.get(story_id, story_id)
         session.add(
             Item(
                 dedup_key=item.dedup_key(),

@@ -294,7 +294,7 @@ def test_two_halves_of_one_happening_each_confirmed_by_several_publishers_become
     assert len(set(far)) == 2, "stories further apart than the window stay apart"
 
     existing = merge_close(labels, vectors, times, publishers, ["a"] * 3 + ["b"] * 3, 0.7, 100.0)
-    assert len(set(existing)) == 2, "two stories already published never merge"
+    assert len(set(existing)) == 2, "two fixed stories never merge (a poll frees the stories it may merge)"
 
 
 def test_a_story_told_by_three_publishers_takes_its_points_from_all_three():
@@ -365,3 +365,41 @@ def test_a_story_told_by_three_publishers_takes_its_points_from_all_three():
     assert teaser not in [point.text for point in story_points(members, title=members[0].title)], (
         "a radio programme note is no key point"
     )
+
+
+QUAKE_HALVES = [
+    item("q1", "Magnitude 7.1 earthquake strikes off the coast of northern Japan", 0.0, publisher="NHK"),
+    item(
+        "q2",
+        "Strong earthquake off northern Japan halts bullet trains and cuts power to thousands",
+        1.0,
+        publisher="Kyodo",
+    ),
+]
+QUAKE_BRIDGE = [
+    item("q3", "Strong 7.1 quake hits northern Japan, trains halted, tsunami warning issued", 2.0, publisher="Reuters"),
+    item(
+        "q4",
+        "Japan earthquake: tsunami warning issued, bullet trains stopped after magnitude 7.1 quake",
+        2.1,
+        publisher="AP",
+    ),
+    item("q5", "Japan hit by magnitude 7.1 earthquake, tsunami alert and train disruption", 2.2, publisher="BBC"),
+]
+
+
+def test_a_poll_that_links_two_stored_stories_merges_them_unless_one_is_frozen():
+    clusterer = get_clusterer("event") if "event" in available_methods() else None
+    if clusterer is None:
+        pytest.skip("the event method needs the embedding model")
+    stored = [(QUAKE_HALVES[0], "older"), (QUAKE_HALVES[1], "younger"), (SBARRO[0], "sbarro")]
+    apart = clusterer.place([QUAKE_HALVES[1]], [stored[0]], frozen=())
+    assert apart.stories == [NewStory(0)] and apart.merged == [], "alone, the two halves are not alike enough"
+
+    linked = clusterer.place(QUAKE_BRIDGE, stored, frozen=())
+    assert linked.merged == [frozenset({"older", "younger"})], "the unrelated story stays apart"
+    assert set(linked.stories) <= {"older", "younger"}
+
+    for frozen in ({"younger"}, None):
+        kept = clusterer.place(QUAKE_BRIDGE, stored, frozen=frozen)
+        assert kept.merged == [] and set(kept.stories) <= {"older", "younger"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.stories.clustering.base import DEFAULT_WINDOW, Clusterer, ItemText, NewStory
+from service.stories.clustering.base import DEFAULT_WINDOW, Clusterer, ItemText, NewStory, Placement
 from service.stories.clustering.features import embed_titles
 from service.stories.clustering.methods import DEFAULT_METHOD, available_methods, get_clusterer
 from service.stories.clustering.summary import (
@@ -19,6 +19,7 @@ __all__ = [
     "Clusterer",
     "ItemText",
     "NewStory",
+    "Placement",
     "Point",
     "available_methods",
     "embed_titles",

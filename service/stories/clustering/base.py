@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Collection, Hashable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -30,6 +31,14 @@ class NewStory:
     group: int
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a poll's new items go, and which stored stories the same rules now show to be one happening."""
+
+    stories: list[Hashable | NewStory]  # per new item: a stored story (any one of its merged group) or a new one
+    merged: list[frozenset[Hashable]] = field(default_factory=list)  # groups of stored stories that become one
+
+
 class Clusterer(Protocol):
     """A story-clustering method."""
 
@@ -41,9 +50,61 @@ class Clusterer(Protocol):
         """Place each new item in an existing story (by key) or in a new story (NewStory)."""
         ...
 
+    def place(
+        self,
+        new: Sequence[ItemText],
+        existing: Sequence[tuple[ItemText, Hashable]],
+        frozen: Collection[Hashable] | None = None,
+    ) -> Placement:
+        """Like assign, but stored stories not in `frozen` may merge when the new items link them (None: none may)."""
+        ...
+
     def vectors(self, items: Sequence[ItemText]) -> list[bytes | None]:
         """What to store with each new item so it is never embedded again (None: the method keeps nothing)."""
         ...
+
+
+def placement(
+    labels: Sequence[int], anchors: Sequence[Hashable | None], new: Sequence[int], sealed: Collection[Hashable]
+) -> Placement:
+    """Each stored story lives where over half of its items landed, else alone; stories that share a cluster merge
+    unless one is sealed; a new item goes to the story living in its cluster, else to the one with most items there,
+    else to a new one."""
+    counts: dict[Hashable, Counter[int]] = {}
+    for label, anchor in zip(labels, anchors, strict=True):
+        if anchor is not None:
+            counts.setdefault(anchor, Counter())[label] += 1
+    living: dict[int, list[Hashable]] = {}
+    most: dict[int, tuple[int, Hashable]] = {}
+    for n, (anchor, where) in enumerate(counts.items()):
+        home, count = where.most_common(1)[0]
+        living.setdefault(home if 2 * count > where.total() else -1 - n, []).append(anchor)  # split: stays alone
+        for label, n in where.items():
+            if n > most.get(label, (0, None))[0]:
+                most[label] = (n, anchor)
+    for label, group in living.items():  # a sealed story in the cluster keeps its own: the others stay apart
+        living[label] = [a for a in group if a in sealed][:1] or group
+    groups: dict[int, int] = {}
+    result: list[Hashable | NewStory] = []
+    for i in new:
+        found = living.get(labels[i]) or ([most[labels[i]][1]] if labels[i] in most else None)
+        result.append(found[0] if found else NewStory(groups.setdefault(labels[i], len(groups))))
+    return Placement(result, [frozenset(group) for group in living.values() if len(group) > 1])
+
+
+def mergeable(
+    pool: Sequence[ItemText], anchors: Sequence[Hashable | None], frozen: Collection[Hashable] | None
+) -> dict[Hashable, bool]:
+    """Per stored story, whether it may merge with another: not frozen (None: all are), and not several items of one
+    publisher alone (nobody else confirmed that they belong together, so they take no other story along)."""
+    voices: dict[Hashable, list[str]] = {}
+    for item, anchor in zip(pool, anchors, strict=True):
+        if anchor is not None:
+            voices.setdefault(anchor, []).append(item.publisher.casefold())
+    return {
+        anchor: frozen is not None and anchor not in frozen and not (len(v) > 1 and len(set(v)) == 1 and v[0] != "")
+        for anchor, v in voices.items()
+    }
 
 
 def timestamp(item: ItemText) -> float:
@@ -52,3 +113,19 @@ def timestamp(item: ItemText) -> float:
     if published.tzinfo is None:
         published = published.replace(tzinfo=UTC)
     return published.timestamp()
+
+
+def latin_script(text: str) -> bool:
+    """Whether a headline is mostly Latin script (the embedding model only knows English well)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return not letters or sum(ch.isascii() for ch in letters) >= 0.6 * len(letters)
+
+
+def clustered_text(item: ItemText) -> str:
+    """The text that is clustered: the headline, or the start of the summary when there is none."""
+    return item.title or item.summary[:200]
+
+
+def primary_language(item: ItemText) -> str | None:
+    """Primary language subtag ('en' for 'en-GB'), or None when the feed did not say."""
+    return item.language.split("-")[0].split("_")[0].lower() if item.language else None

@@ -114,3 +114,18 @@ def similarity_edges(
     # A pair found from both ends carries the same similarity twice; dividing by the count restores it.
     values = merged.data / count.tocoo().data
     return merged.row.astype(np.int64), merged.col.astype(np.int64), values.astype(np.float32)
+
+
+def reach(
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray], story: np.ndarray, may_merge: np.ndarray
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """The stored stories (`story` >= 0 per row, -1 for a new item) that a new item has an edge to, of those that
+    `may_merge`; and the edges without pairs of two stored items of which one is not among them (such a pair
+    can never join two stories, so the linkage need not see it)."""
+    rows, cols, sims = edges
+    a, b = story[rows], story[cols]
+    touched = np.unique(np.concatenate([b[(a < 0) & (b >= 0)], a[(b < 0) & (a >= 0)]]))
+    touched = touched[may_merge[touched]]
+    free = np.isin(story, touched)
+    keep = (a < 0) | (b < 0) | (free[rows] & free[cols])
+    return (rows[keep], cols[keep], sims[keep]), touched

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import numpy as np
 
-from service.stories.clustering.base import DEFAULT_WINDOW, Clusterer, ItemText, NewStory, timestamp
+from service.stories.clustering.base import (
+    DEFAULT_WINDOW,
+    Clusterer,
+    ItemText,
+    NewStory,
+    Placement,
+    clustered_text,
+    latin_script,
+    mergeable,
+    placement,
+    primary_language,
+    timestamp,
+)
 from service.stories.clustering.boilerplate import event_texts
 from service.stories.clustering.centroids import merge_close
 from service.stories.clustering.features import (
@@ -20,27 +32,10 @@ from service.stories.clustering.features import (
     minilm_available,
     tfidf_matrix,
 )
-from service.stories.clustering.graph import Space, expand, similarity_edges
+from service.stories.clustering.graph import Space, expand, reach, similarity_edges
 from service.stories.clustering.linkage import average_linkage
 
-
-def _latin(text: str) -> bool:
-    """Whether a headline is mostly Latin script (the embedding model only knows English well)."""
-    letters = [ch for ch in text if ch.isalpha()]
-    return not letters or sum(ch.isascii() for ch in letters) >= 0.6 * len(letters)
-
-
 Edges = tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
-def _text(item: ItemText) -> str:
-    """The text that is clustered: the headline, or the start of the summary when there is none."""
-    return item.title or item.summary[:200]
-
-
-def _language(item: ItemText) -> str | None:
-    """Primary language subtag ('en' for 'en-GB'), or None when the feed did not say."""
-    return item.language.split("-")[0].split("_")[0].lower() if item.language else None
 
 
 @dataclass
@@ -81,7 +76,7 @@ class GraphClusterer:
         if missing:
             model = self.model or MiniLM.shared()
             todo = [items[i] for i in missing]
-            out[missing] = model.encode(event_texts(todo) if self.describe else [_text(item) for item in todo])
+            out[missing] = model.encode(event_texts(todo) if self.describe else [clustered_text(item) for item in todo])
         return out
 
     def vectors(self, items: Sequence[ItemText]) -> list[bytes | None]:
@@ -93,21 +88,32 @@ class GraphClusterer:
     def space(self, items: Sequence[ItemText]) -> tuple[Space, Any]:
         """The items' vectors, and their TF-IDF rows when computed (for judging non-Latin pairs)."""
         if self.features == "tfidf":
-            lexical = tfidf_matrix([_text(item) for item in items])
+            lexical = tfidf_matrix([clustered_text(item) for item in items])
             return Space(sparse=lexical), lexical
         dense = self.embeddings(items)
         if self.features == "minilm":
             return Space(dense=dense), None
-        lexical = tfidf_matrix([_text(item) for item in items])
+        lexical = tfidf_matrix([clustered_text(item) for item in items])
         w = self.lexical_weight
         return Space(dense=dense * np.float32(np.sqrt(1 - w)), sparse=lexical * np.float32(np.sqrt(w))), lexical
 
     def assign(
         self, new: Sequence[ItemText], existing: Sequence[tuple[ItemText, Hashable]]
     ) -> list[Hashable | NewStory]:
-        """Place each new item in an existing story or a new one, comparing only items within the window."""
+        """Place each new item in an existing story or a new one; stored stories never merge."""
+        return self.place(new, existing).stories
+
+    def place(
+        self,
+        new: Sequence[ItemText],
+        existing: Sequence[tuple[ItemText, Hashable]],
+        frozen: Collection[Hashable] | None = None,
+    ) -> Placement:
+        """Cluster the new items with the stored ones within the window. The stored stories the new items reach (an
+        edge to one of them) and that are not frozen (None: all are) are clustered anew with them, as from scratch;
+        two that land in one cluster merge. Other stored stories are fixed clusters that new items may join."""
         if not new:
-            return []
+            return Placement([])
         window = self.window.total_seconds()
         new_times = [timestamp(item) for item in new]
         lo, hi = min(new_times) - window, max(new_times) + window
@@ -119,39 +125,28 @@ class GraphClusterer:
         pool = [given[i] for i in order]
         anchors = [stories[i] for i in order]
         times = unsorted[order] - unsorted.min()
-        fixed = np.asarray([a is not None for a in anchors])
+        allowed = mergeable(pool, anchors, frozen)
+        ids = {a: n for n, a in enumerate(allowed)}
+        story = np.asarray([-1 if a is None else ids[a] for a in anchors], np.int64)
+        may_merge = np.asarray(list(allowed.values()), bool)
         x, lexical = self.space(pool)
         if self.expand_k:
             x = expand(x, times, window, self.expand_k, self.expand_beta, self.expand_floor)
-        edges, own = self._respect_languages(
-            pool, similarity_edges(x, times, window, self.edge_k, self.floor, fixed), lexical
-        )
+        shut = (story >= 0) & ~np.append(may_merge, False)[story]
+        graph, touched = reach(similarity_edges(x, times, window, self.edge_k, self.floor, shut), story, may_merge)
+        names = list(ids)
+        sealed = set(ids) - {names[n] for n in touched.tolist()}
+        loose = [a if a in sealed else None for a in anchors]  # the stories the new items reach are clustered anew
+        edges, own = self._respect_languages(pool, graph, lexical)
         labels = average_linkage(
-            times.tolist(),
-            edges,
-            anchors,
-            self.threshold,
-            window,
-            self.edge_k,
-            self.strongest,
-            self.complete,
-            own,
+            times.tolist(), edges, loose, self.threshold, window, self.edge_k, self.strongest, self.complete, own
         )
         if self.merge_centres > 0 and x.dense is not None:
             publishers = [item.publisher.casefold() for item in pool]
-            labels = merge_close(labels, x.dense, times.tolist(), publishers, anchors, self.merge_centres, window)
-        story_of = {labels[i]: anchors[i] for i in range(len(pool)) if anchors[i] is not None}
+            labels = merge_close(labels, x.dense, times.tolist(), publishers, loose, self.merge_centres, window)
         position = np.empty(len(order), np.int64)
         position[order] = np.arange(len(order))
-        groups: dict[int, int] = {}
-        result: list[Hashable | NewStory] = []
-        for i in position[: len(new)].tolist():
-            story = story_of.get(labels[i])
-            if story is not None:
-                result.append(story)
-            else:
-                result.append(NewStory(groups.setdefault(labels[i], len(groups))))
-        return result
+        return placement(labels, anchors, position[: len(new)].tolist(), sealed)
 
     def _respect_languages(
         self, pool: Sequence[ItemText], edges: Edges, lexical: Any
@@ -159,7 +154,7 @@ class GraphClusterer:
         """Drop pairs in two different declared languages; judge non-Latin pairs on shared words only; mark (or, without
         `vouch`, drop) pairs of one publisher below its floor."""
         rows, cols, sims = edges
-        languages = np.asarray([_language(item) or "" for item in pool], dtype=object)
+        languages = np.asarray([primary_language(item) or "" for item in pool], dtype=object)
         keep = (languages[rows] == "") | (languages[cols] == "") | (languages[rows] == languages[cols])
         own = None
         if self.same_publisher_floor > 0:
@@ -169,11 +164,11 @@ class GraphClusterer:
             if not self.vouch:
                 keep &= ~own
         if self.features != "tfidf":
-            latin = np.asarray([_latin(item.title) for item in pool])
+            latin = np.asarray([latin_script(item.title) for item in pool])
             foreign = ~(latin[rows] & latin[cols])
             if foreign.any():
                 if lexical is None:
-                    lexical = tfidf_matrix([_text(item) for item in pool])
+                    lexical = tfidf_matrix([clustered_text(item) for item in pool])
                 pairs = np.nonzero(foreign)[0]
                 sims = sims.copy()
                 sims[pairs] = np.asarray(lexical[rows[pairs]].multiply(lexical[cols[pairs]]).sum(axis=1)).ravel()
