@@ -16,6 +16,9 @@ def unmergeable(session: Session, story_ids: Collection[int]) -> set[int]:
     if not story_ids:
         return set()
     wanted = set(story_ids)
+    # Lock the open drafts first: a freeze waits for this poll, or it has committed and the read below sees it, so
+    # a story is never merged away under an edition frozen in between (SQLite: this poll already holds the writer).
+    session.execute(select(Edition.id).where(Edition.send_status == EditionStatus.draft).with_for_update())
     ordered = sorted(wanted)
     frozen: set[int] = set()
     for start in range(0, len(ordered), 500):  # SQLite caps the parameters of one statement
