@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from service.core.config.value_rules import CLUSTERING_METHODS
 from service.stories.clustering import (
     ItemText,
     NewStory,
@@ -22,7 +21,6 @@ from service.stories.clustering import (
 )
 from service.stories.clustering.centroids import merge_close
 from service.stories.clustering.linkage import average_linkage
-from service.stories.clustering.methods import METHODS
 
 T0 = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
 
@@ -367,9 +365,3 @@ def test_a_story_told_by_three_publishers_takes_its_points_from_all_three():
     assert teaser not in [point.text for point in story_points(members, title=members[0].title)], (
         "a radio programme note is no key point"
     )
-
-
-def test_settings_accept_exactly_the_methods_the_registry_has():
-    """CLUSTERING_METHOD is checked against a copy of the names (settings must not load numpy): they stay equal."""
-    assert tuple(METHODS) == CLUSTERING_METHODS
-    assert set(available_methods()) <= set(CLUSTERING_METHODS)

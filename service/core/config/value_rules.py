@@ -65,7 +65,7 @@ def time_of_day(value: str) -> str:
 
 
 # The names service.stories.clustering registers, here so that settings need not load numpy to check one
-# (tests/unit/test_clustering.py keeps the two equal; ops.startup checks that the chosen one can run here).
+# (tests/unit/test_clustering_names.py keeps the two equal; ops.startup checks that the chosen one can run here).
 CLUSTERING_METHODS = ("tfidf-avg", "tfidf-expand", "minilm-avg", "minilm-expand", "hybrid-expand", "event")
 
 
