@@ -135,7 +135,7 @@ def _recover_on_start(**_) -> None:
 @app.task
 def poll_bounces() -> None:
     """Beat, every BOUNCE_POLL_INTERVAL_SECONDS when BOUNCE_IMAP_URL is set: take in the bounce mailbox."""
-    from service.bounces.imap import poll_mailbox
+    from service.bounce_intake.imap import poll_mailbox
 
     settings = get_settings()
     if settings.bounce_imap_url:

@@ -127,7 +127,7 @@ def test_an_archived_list_gets_no_edition_while_an_open_one_does(db, settings):
     engine = engine_for(settings.effective_database_url)
     add_readers(engine, open_list.id, 2, prefix="open")
     add_readers(engine, closed.id, 2, prefix="closed")
-    from service.lists.rules import archive_list
+    from service.lists.changes import archive_list
 
     archive_list(db, "closed")
     db.commit()
@@ -178,7 +178,7 @@ def test_a_viewer_reads_the_overview_and_changes_nothing(web, db, world_news):
 
 
 def test_a_request_checked_before_the_list_was_archived_adds_nobody(db, world_news):
-    from service.lists.rules import archive_list
+    from service.lists.changes import archive_list
     from service.readers.subscribe_requests import carry_out, check_request
     from service.readers.subscriptions.consent import ConsentContext
 

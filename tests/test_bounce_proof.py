@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from service.bounce_intake.process import ingest
 from service.bounces.models import Bounce
-from service.bounces.process import ingest
 from service.bounces.verp import Verp, signed_message_id
 from service.mail import suppressions
 from service.models import SubscriptionStatus

@@ -13,11 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from service.bounce_intake.process import ingest
 from service.bounces import store
 from service.bounces.models import Bounce
 from service.bounces.parse import parse
 from service.bounces.policy import Action, BounceKind, FailureKind, classify_reply, classify_report, soft_score
-from service.bounces.process import bounce_score, ingest
+from service.bounces.score import bounce_score
 from service.bounces.verp import Verp, signed_message_id
 from service.core.addresses import address_hash
 from service.core.config import REPO_ROOT

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service.bounces.imap import poll_mailbox
+from service.bounce_intake.imap import poll_mailbox
 from service.bounces.models import Bounce
 from service.core.celery_app import beat_schedule
 from service.mail import suppressions

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from service import tasks
+from service.bounce_intake.process import apply as apply_verdict
 from service.bounces.policy import classify_complaint
-from service.bounces.process import apply as apply_verdict
 from service.core.config import EXAMPLE_POSTAL_ADDRESS, load_settings
 from service.core.db import engine_for
 from service.delivery import actions

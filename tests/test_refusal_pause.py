@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from service.admin import audit
-from service.bounces.process import ingest
+from service.bounce_intake.process import ingest
 from service.bounces.verp import Verp
 from service.core.db import engine_for
 from service.delivery.leases import DeliveryLease

@@ -59,6 +59,7 @@ def assert_one_line_per_problem(result: subprocess.CompletedProcess, *expected: 
             ["SUBSCRIBE_LIMIT_PER_IP", "SUBSCRIBE_LIMIT_PER_ADDRESS"],
         ),
         ({"CONFIRM_TOKEN_MAX_AGE": "-60"}, ["CONFIRM_TOKEN_MAX_AGE"]),
+        ({"CLUSTERING_METHOD": "minilm-expnd"}, ["CLUSTERING_METHOD"]),
         ({"DATABASE_URL": f"postgres//user:{PASSWORD}@db"}, ["DATABASE_URL"]),
         ({"ENVIRONMENT": "production", "SECRET_KEY": REAL_KEY, "ADMIN_TOKEN": "x"}, ["ADMIN_TOKEN"]),
         ({"ENVIRONMENT": "production"}, ["SECRET_KEY"]),

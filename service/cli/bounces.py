@@ -20,7 +20,7 @@ def ingest(
     ),
 ) -> None:
     """Read one raw bounce or complaint on stdin, store it and apply it (for an MTA pipe; exit 0 when stored)."""
-    from service.bounces.process import ingest as take_in
+    from service.bounce_intake.process import ingest as take_in
 
     raw = sys.stdin.buffer.read()
     if not raw.strip():
@@ -42,7 +42,7 @@ def ingest(
 @app.command()
 def poll() -> None:
     """Take in what waits in the IMAP mailbox (BOUNCE_IMAP_URL) now, as beat does every few minutes."""
-    from service.bounces.imap import poll_mailbox
+    from service.bounce_intake.imap import poll_mailbox
 
     settings = get_settings()
     if not settings.bounce_imap_url:

@@ -10,6 +10,7 @@ from service.admin.identity import CLI_ADMIN
 from service.core.config import get_settings
 from service.core.db import session_scope
 from service.editions.drafts import AUTO
+from service.lists import changes as list_changes
 from service.lists import rules as list_rules
 
 app = typer.Typer(help="Mailing lists.", no_args_is_help=True)
@@ -113,7 +114,7 @@ def edit(
     """Change a list's settings; options not given stay as they are."""
     categories = [] if all_categories else (category or None)
     with session_scope(get_settings().effective_database_url) as session:
-        _, changed = list_rules.update_list(
+        _, changed = list_changes.update_list(
             session,
             slug,
             name=name,
@@ -134,7 +135,7 @@ def edit(
 def archive(slug: str, undo: bool = typer.Option(False, "--undo", help="Open the list again")) -> None:
     """Archive a list: no new readers, no editions, hidden from the public pages (--undo reopens it)."""
     with session_scope(get_settings().effective_database_url) as session:
-        (list_rules.unarchive_list if undo else list_rules.archive_list)(session, slug)
+        (list_changes.unarchive_list if undo else list_changes.archive_list)(session, slug)
         audit.record(
             session,
             actor=CLI_ADMIN.name,

@@ -34,7 +34,7 @@ def show(email: str) -> None:
 
 def _show_bounces(session, subscriber) -> None:
     """The bounce score, the suppression and its reason (e.g. `suppressed: hard bounce 5.1.1`), the last bounces."""
-    from service.bounces.process import bounce_score
+    from service.bounces.score import bounce_score
     from service.bounces.store import for_subscriber
     from service.mail.suppressions import lookup
 

@@ -14,7 +14,7 @@ from service.core.errors import InvalidInput, UnknownList
 from service.core.fields import clean_name, clean_timezone
 from service.editions.drafts import AUTO, check_send_mode, set_send_mode
 from service.i18n.locales import LANGUAGES, list_language
-from service.models import ListCategory, MailingList, Subscription, SubscriptionStatus, utcnow
+from service.models import ListCategory, MailingList, Subscription, SubscriptionStatus
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")  # used in OpenAPI patterns too: check with fullmatch
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not text; PostgreSQL refuses NUL outright
@@ -77,7 +77,7 @@ def create_list(
         raise InvalidInput("A list slug is lower-case letters, digits and dashes, e.g. world-news.")
     if session.scalar(select(MailingList.id).where(MailingList.slug == slug)):
         raise InvalidInput(f"A list called {slug!r} already exists.")
-    _check_text(description)
+    check_text(description)
     name = clean_name(name, what="The list name") or slug  # it reaches subjects and List-Id
     mailing_list = MailingList(
         slug=slug,
@@ -90,12 +90,12 @@ def create_list(
         languages=clean_languages(languages or ["en"]),
         language=clean_language(language),
     )
-    mailing_list.category_rows = [ListCategory(category=c) for c in _clean_categories(categories or [])]
+    mailing_list.category_rows = [ListCategory(category=c) for c in clean_categories(categories or [])]
     session.add(mailing_list)
     session.flush()
     if actor is not None:
-        details = {"name": mailing_list.name, "send_time": _shown(send_time), "timezone": mailing_list.timezone}
-        _audit(session, "list.create", slug, actor, ip, {**details, "via": via} if via else details)
+        details = {"name": mailing_list.name, "send_time": audit_value(send_time), "timezone": mailing_list.timezone}
+        record_change(session, "list.create", slug, actor, ip, {**details, "via": via} if via else details)
     set_send_mode(session, mailing_list, send_mode, actor or "system", ip)
     session.commit()
     return mailing_list
@@ -129,15 +129,15 @@ def site_languages(session: Session) -> list[str]:
     return list(dict.fromkeys(list_language(language, languages) for language, languages in rows.all()))
 
 
-def _check_text(*values: str) -> None:
+def check_text(*values: str) -> None:
     """Names, descriptions and categories are text: no control characters (line breaks allowed in a description)."""
     if any(CONTROL.search(value or "") for value in values):
         raise InvalidInput("Names, descriptions and categories may not contain control characters.")
 
 
-def _clean_categories(categories: list[str]) -> list[str]:
+def clean_categories(categories: list[str]) -> list[str]:
     """Trimmed, non-empty, each once."""
-    _check_text(*categories)
+    check_text(*categories)
     cleaned = list(dict.fromkeys(" ".join(c.split()) for c in categories if c and c.strip()))
     if any(len(c) > 100 for c in cleaned):
         raise InvalidInput("A category name may be at most 100 characters long.")
@@ -200,99 +200,16 @@ def list_for_category(session: Session, category: str) -> MailingList | None:
     )
 
 
-EDITABLE = (
-    "name",
-    "description",
-    "send_time",
-    "timezone",
-    "local_time_delivery",
-    "double_opt_in",
-    "categories",
-    "languages",
-    "language",
-)
-
-
-def _cleaned(field: str, value: Any) -> Any:
-    """One edited field, checked by the same rules as create_list."""
-    if field == "send_time":
-        return parse_send_time(value) if isinstance(value, str) else value
-    if field == "timezone":
-        return clean_timezone(value)
-    if field == "languages":
-        return clean_languages(list(value))
-    if field == "language":
-        return clean_language(str(value))
-    if field == "categories":
-        return _clean_categories(list(value))
-    if field == "name":
-        name = clean_name(str(value), what="The list name")  # it reaches subjects and List-Id
-        if not name:
-            raise InvalidInput("A list name is 1 to 200 characters long.")
-        return name
-    if field == "description":
-        _check_text(str(value))
-        return str(value).strip()
-    return bool(value)
-
-
-def _audit(session: Session, action: str, slug: str, actor: str, ip: str | None, details: dict[str, Any]) -> None:
+def record_change(
+    session: Session, action: str, slug: str, actor: str, ip: str | None, details: dict[str, Any]
+) -> None:
     """An admin's change to a list, in the change's transaction."""
     audit.record(session, actor=actor, action=action, object_type="list", object_id=slug, details=details, ip=ip)
 
 
-def _shown(value: Any) -> Any:
+def audit_value(value: Any) -> Any:
     """A field's value as the audit log keeps it (JSON)."""
     return value.strftime("%H:%M") if isinstance(value, time) else value
-
-
-def update_list(
-    session: Session, slug: str, *, actor: str, ip: str | None = None, send_mode: str | None = None, **changes: Any
-) -> tuple[MailingList, dict[str, Any]]:
-    """Change a list's settings and send mode (None: as they are), audited and committed; returns what changed."""
-    if send_mode is not None:
-        check_send_mode(send_mode)  # refused before anything changes
-    unknown = sorted(set(changes) - set(EDITABLE))
-    if unknown:
-        raise InvalidInput(f"A list has no setting called {unknown[0]!r}.")
-    mailing_list = get_list(session, slug)
-    changed: dict[str, Any] = {}
-    for field in EDITABLE:
-        if field not in changes or changes[field] is None:
-            continue
-        value = _cleaned(field, changes[field])
-        if field == "categories":
-            if sorted(value) != mailing_list.categories:  # keep the rows that stay: (list, category) is unique
-                kept = [row for row in mailing_list.category_rows if row.category in value]
-                held = {row.category for row in kept}
-                mailing_list.category_rows = kept + [ListCategory(category=c) for c in value if c not in held]
-                changed[field] = sorted(value)
-        elif getattr(mailing_list, field) != value:
-            setattr(mailing_list, field, value)
-            changed[field] = _shown(value)
-    if changed:
-        _audit(session, "list.update", slug, actor, ip, changed)
-    session.commit()
-    if send_mode is not None and set_send_mode(session, mailing_list, send_mode, actor, ip):
-        changed["send_mode"] = send_mode
-    return mailing_list, changed
-
-
-def archive_list(session: Session, slug: str) -> MailingList:
-    """Close a list: no new readers, no editions, hidden from the public pages; its readers and history stay."""
-    mailing_list = get_list(session, slug)
-    if mailing_list.archived_at is None:
-        mailing_list.archived_at = utcnow()
-        session.flush()
-    return mailing_list
-
-
-def unarchive_list(session: Session, slug: str) -> MailingList:
-    """Open an archived list again, as it was."""
-    mailing_list = get_list(session, slug)
-    mailing_list.archived_at = None
-    session.flush()
-    return mailing_list
 
 
 def open_list(session: Session, slug: str) -> MailingList:

@@ -59,9 +59,20 @@ def broker_problem(settings: Settings, attempts: int = 3) -> str | None:
     return None
 
 
+def clustering_problem(settings: Settings) -> str | None:
+    """A chosen method that needs the embedding model, on an installation without it (loads numpy only then)."""
+    if not settings.clustering_method:
+        return None
+    from service.stories.clustering import available_methods
+
+    if settings.clustering_method not in available_methods():
+        return f"CLUSTERING_METHOD={settings.clustering_method} cannot run here: the embedding model is not installed"
+    return None
+
+
 def problems(settings: Settings, *, database: bool = True, broker: bool = False) -> list[str]:
     """Everything that would stop this process from doing its job, one line each (every caller sends mail)."""
-    found = [email_problem(), settings.postal_problem]
+    found = [email_problem(), settings.postal_problem, clustering_problem(settings)]
     if database:
         found.append(database_problem(settings))
     if broker:

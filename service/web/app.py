@@ -18,6 +18,7 @@ from service.web.language import PageTemplates
 from service.web.methods import AllowedMethods
 from service.web.middleware import GuardedBody, SecurityHeaders
 from service.web.monitoring import router as monitoring_router
+from service.web.page_render import brand_context
 
 
 def create_app(settings: Settings | None = None, notifier: Notifier | None = None) -> FastAPI:
@@ -30,7 +31,7 @@ def create_app(settings: Settings | None = None, notifier: Notifier | None = Non
     app = FastAPI(title="World News daily", docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)
     app.state.settings = settings
     app.state.notifier = notifier
-    app.state.templates = PageTemplates(settings.templates_dir / "pages", context_processors=[branding.brand_context])
+    app.state.templates = PageTemplates(settings.templates_dir / "pages", context_processors=[brand_context])
     app.state.limiter = SubscribeLimiter(
         settings.effective_rate_limit_storage_url,
         settings.subscribe_limit_per_ip,

@@ -31,7 +31,7 @@ def _check_token(request: Request, settings: Settings) -> None:
 @router.post("/api/bounces", status_code=202, include_in_schema=False)
 async def take_bounce(request: Request, session: SessionDep, settings: SettingsDep) -> JSONResponse:
     """Store and apply one raw message (Content-Type message/rfc822); 202 with what it did."""
-    from service.bounces.process import ingest
+    from service.bounce_intake.process import ingest
 
     _check_token(request, settings)
     raw = await request.body()

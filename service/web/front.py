@@ -17,11 +17,10 @@ from service.readers.front.form import browser_zone, field_errors
 from service.readers.front.inbox import INBOX_COOKIE, INBOX_MAX_AGE, PendingRequest, read_pending
 from service.readers.front.landing import latest_editions
 from service.readers.subscriptions.lookups import all_lists
-from service.web.branding import use_brand
 from service.web.common import subscribe
 from service.web.deps import LimiterDep, NotifierDep, SessionDep, SettingsDep
 from service.web.language import tr, use_list_language
-from service.web.page_render import render_page
+from service.web.page_render import render_page, use_brand
 from service.web.security import CSRF_FIELD, check_csrf
 
 router = APIRouter()

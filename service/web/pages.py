@@ -20,11 +20,10 @@ from service.readers.front.landing import latest_editions, next_edition_at, spok
 from service.readers.subscriptions.joining import confirm
 from service.readers.subscriptions.lookups import all_lists, lists_by_slug
 from service.readers.subscriptions.preferences import pause_emails, unsubscribe, update_preferences
-from service.web.branding import use_brand
 from service.web.common import consent_from
 from service.web.deps import NotifierDep, SessionDep, SettingsDep
 from service.web.language import page_language, readers_lists, tr, use_list_language
-from service.web.page_render import render_page
+from service.web.page_render import render_page, use_brand
 from service.web.security import CSRF_FIELD, check_csrf, csrf_matches
 
 router = APIRouter()

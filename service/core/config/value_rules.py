@@ -64,13 +64,15 @@ def time_of_day(value: str) -> str:
     return value.strip()
 
 
+# The names service.stories.clustering registers, here so that settings need not load numpy to check one
+# (tests/unit/test_clustering_names.py keeps the two equal; ops.startup checks that the chosen one can run here).
+CLUSTERING_METHODS = ("tfidf-avg", "tfidf-expand", "minilm-avg", "minilm-expand", "hybrid-expand", "event")
+
+
 def known_clustering_method(value: str) -> str:
     """A misspelt method would otherwise fail the first feed poll, in a worker's log."""
-    if value:
-        from service.stories.clustering import available_methods
-
-        if value not in available_methods():
-            raise ValueError(f"unknown method; choose one of {', '.join(available_methods())}")
+    if value and value not in CLUSTERING_METHODS:
+        raise ValueError(f"unknown method; choose one of {', '.join(CLUSTERING_METHODS)}")
     return value
 
 

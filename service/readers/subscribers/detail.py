@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from service.bounces.process import bounce_score_of
+from service.bounces.score import bounce_score_of
 from service.bounces.store import BounceRow, for_subscriber
 from service.core.addresses import address_hash
 from service.core.errors import UnknownPage

@@ -7,27 +7,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 
 from service.admin import audit
-from service.core.errors import InvalidInput
+from service.web.admin.inputs import LARGEST_ENTRY, audit_filters
 from service.web.admin.render import page
 from service.web.deps import CurrentAdmin, SessionDep
 
 router = APIRouter(prefix="/admin")
 PAGE_SIZE = 50
-LARGEST_ENTRY = 2**63 - 1  # audit_log.id is a BIGINT
-
-
-def audit_filters(object_type: str | None, object_id: str | None, actor: str | None) -> dict[str, str]:
-    """The filters that were given, trimmed; text that no entry can hold (NUL, too long) is refused."""
-    given = {"object_type": object_type, "object_id": object_id, "actor": actor}
-    limits = {"object_type": 32, "object_id": 64, "actor": 400}
-    filters = {}
-    for key, value in given.items():
-        value = (value or "").strip()
-        if value and (len(value) > limits[key] or not value.isprintable()):
-            raise InvalidInput(f"{key}: at most {limits[key]} printable characters.")
-        if value:
-            filters[key] = value
-    return filters
 
 
 def entry_cursor(raw: str | None) -> int | None:

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Request
 from service.admin.models import AdminRole
 from service.models import utcnow
 from service.ops.monitoring import failures, figures, upcoming
-from service.web.admin.api.dashboard import current_status, masked
 from service.web.admin.auth import readable_by_viewers
 from service.web.admin.edition_actions import progress_state
-from service.web.admin.render import page
+from service.web.admin.render import masked, page
+from service.web.admin.status import current_status
 from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin")

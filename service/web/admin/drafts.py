@@ -13,8 +13,8 @@ from service.delivery import actions, approval
 from service.editions import editing, wording
 from service.editions.drafts import open_draft, set_send_mode
 from service.models import utcnow
-from service.web.admin.edition_actions import drain_starter
-from service.web.admin.editions import edition_page, parse_day
+from service.web.admin.edition_actions import drain_starter, parse_day
+from service.web.admin.edition_page import edition_page
 from service.web.admin.render import done
 from service.web.common import client_ip
 from service.web.deps import CurrentAdmin, SessionDep, SettingsDep

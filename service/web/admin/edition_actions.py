@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 from typing import cast
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -191,3 +192,18 @@ def mail_test(
     )
     session.commit()
     return SendTestOut(list_slug=slug, date=day, sent_to=sent_to)
+
+
+def parse_day(raw: str | None, mailing_list: MailingList) -> date:
+    """YYYY-MM-DD from a form or link; empty means today in the list's zone."""
+    if not raw:
+        return list_today(mailing_list)
+    try:
+        return actions.check_day(date.fromisoformat(raw.strip()))
+    except ValueError:
+        raise InvalidInput(f"date must be YYYY-MM-DD, got {raw[:40]!r}") from None
+
+
+def day_query(mailing_list: MailingList, day: date) -> str:
+    """The query string naming a list's day, for the day routes."""
+    return urlencode({"list": mailing_list.slug, "date": day.isoformat()})

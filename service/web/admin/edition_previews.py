@@ -13,7 +13,7 @@ from service.core.errors import InvalidInput
 from service.delivery import actions
 from service.models import MailingList
 from service.web.admin.auth import readable_by_viewers
-from service.web.admin.editions import day_query, parse_day
+from service.web.admin.edition_actions import day_query, parse_day
 from service.web.admin.render import page
 from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 

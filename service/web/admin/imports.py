@@ -6,109 +6,25 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from service.admin import audit
-from service.admin.models import ImportJob, ImportStatus
 from service.core.config import Settings
-from service.core.errors import InvalidInput, ServiceUnavailable, UnknownList
+from service.core.errors import InvalidInput, UnknownList
 from service.lists import rules as list_rules
 from service.models import MailingList
 from service.readers.subscribers import jobs
+from service.web.admin.downloads import rejected_download
+from service.web.admin.import_actions import NEEDS_REASON, progress_of, start_import
+from service.web.admin.inputs import LARGEST_ID
 from service.web.admin.render import done, page
-from service.web.common import client_ip
 from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin")
 log = logging.getLogger(__name__)
-LARGEST_ID = 2**31 - 1
-NEEDS_REASON = "A pre-confirmed import needs a reason: say how these readers agreed to get this list."
 CHOOSE_AGAIN = (
     "Nothing was uploaded: choose {name} again once the rest is right (a browser cannot keep a chosen "
     "file after the page reloads)."
 )
-BROKER_DOWN = "The import was not started: the task queue cannot be reached. Please try again in a few minutes."
-
-
-def queue_import(session: Session, job: ImportJob) -> None:
-    """Hand the job to a worker through the broker; a down broker fails the job (nothing half-done) and says so."""
-    from kombu.exceptions import OperationalError
-
-    from service.tasks import import_subscribers
-
-    try:
-        import_subscribers.apply_async(
-            args=(job.id,),
-            retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1},
-        )
-    except OperationalError as error:
-        log.error("broker unreachable, import job %s not queued: %s", job.id, error)
-        job.status, job.error = ImportStatus.failed, BROKER_DOWN
-        session.commit()
-        raise ServiceUnavailable(BROKER_DOWN) from None
-
-
-def start_import(
-    request: Request,
-    session: Session,
-    settings: Settings,
-    admin: CurrentAdmin,
-    *,
-    list_slug: str,
-    upload: UploadFile,
-    confirmed: bool,
-    reason: str,
-) -> ImportJob:
-    """Check the choice, store the upload with its (audited) job, and queue it; the UI and the API share this."""
-    if confirmed and not reason.strip():
-        raise InvalidInput(NEEDS_REASON)
-    list_rules.open_list(session, list_slug)
-    job = jobs.create_import_job(
-        session,
-        settings,
-        list_slug=list_slug,
-        filename=upload.filename or "upload.csv",
-        source=upload.file,
-        confirmed=confirmed,
-        reason=reason,
-        created_by=admin.name,
-        ip=client_ip(request),
-    )
-    queue_import(session, job)
-    return job
-
-
-def progress_of(job: ImportJob) -> dict[str, Any]:
-    """What the progress bar and the report show: {"fraction", "label", "done"} and the counts."""
-    fraction = jobs.import_progress(job)
-    finished = job.status in (ImportStatus.done, ImportStatus.failed)
-    if job.status == ImportStatus.queued:
-        label = "Waiting for a worker…"
-    elif job.status == ImportStatus.running:
-        label = f"{fraction:.0%} · {job.rows:,} rows read"
-    elif job.status == ImportStatus.done:
-        label = f"Done · {job.rows:,} rows, {job.added:,} added"
-    else:
-        label = "Failed"
-    return {
-        "id": job.id,
-        "status": job.status,
-        "fraction": fraction,
-        "label": label,
-        "done": finished,
-        "filename": job.filename,
-        "confirmed": job.confirmed,
-        "rows": job.rows,
-        "added": job.added,
-        "already": job.already,
-        "kept_unsubscribed": job.kept_unsubscribed,
-        "suppressed": job.suppressed,
-        "skipped": job.skipped,
-        "rejected": [list(row) for row in jobs.rejected_rows(job)],
-        "error": job.error,
-    }
 
 
 def _open_lists(session: Session) -> list[MailingList]:
@@ -215,30 +131,6 @@ def import_page(job_id: int, request: Request, admin: CurrentAdmin, session: Ses
         job=job,
         state=progress_of(job),
         mailing_list=mailing_list,
-    )
-
-
-def rejected_download(request: Request, session: Session, actor: str, job_id: int) -> Response:
-    """The job's rejected rows as a CSV file (line, reason, row), formulas made inert; audited like an export."""
-    job = jobs.get_import_job(session, job_id)
-    body = "".join(jobs.rejected_csv(job))  # at most REJECTED_KEPT rows: small enough to answer whole
-    audit.record(
-        session,
-        actor=actor,
-        action="subscribers.import.rejected",
-        object_type="import_job",
-        object_id=job.id,
-        details={"rows": len(job.rejected or [])},
-        ip=client_ip(request),
-    )
-    session.commit()
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="import-{job_id}-rejected.csv"',
-            "Cache-Control": "no-store",
-        },
     )
 
 

@@ -13,6 +13,7 @@ from service.admin.identity import Admin
 from service.core.errors import InvalidInput
 from service.editions.drafts import AUTO, SEND_MODES
 from service.i18n.locales import LANGUAGES
+from service.lists import changes as list_changes
 from service.lists import rules as list_rules
 from service.models import MailingList
 from service.web.admin.auth import readable_by_viewers
@@ -174,7 +175,7 @@ def update_list(slug: str, request: Request, admin: CurrentAdmin, typed: Typed, 
     mailing_list = list_rules.get_list(session, slug)
     values = {**typed, "slug": slug, "send_mode": typed["send_mode"] or mailing_list.send_mode}
     try:
-        _, changed = list_rules.update_list(
+        _, changed = list_changes.update_list(
             session, slug, send_mode=typed["send_mode"] or None, **_settings(values), **_by(request, admin)
         )
     except InvalidInput as error:
@@ -188,7 +189,7 @@ def update_list(slug: str, request: Request, admin: CurrentAdmin, typed: Typed, 
 @router.post("/lists/{slug}/archive")
 def archive_list(slug: str, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Close the list to new readers and editions; its readers and history stay."""
-    list_rules.archive_list(session, slug)
+    list_changes.archive_list(session, slug)
     audit.record(
         session, actor=admin.name, action="list.archive", object_type="list", object_id=slug, ip=client_ip(request)
     )
@@ -199,7 +200,7 @@ def archive_list(slug: str, request: Request, admin: CurrentAdmin, session: Sess
 @router.post("/lists/{slug}/unarchive")
 def unarchive_list(slug: str, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Open an archived list again."""
-    list_rules.unarchive_list(session, slug)
+    list_changes.unarchive_list(session, slug)
     audit.record(
         session, actor=admin.name, action="list.unarchive", object_type="list", object_id=slug, ip=client_ip(request)
     )

@@ -34,3 +34,12 @@ def done(url: str, notice: str) -> RedirectResponse:
     response = RedirectResponse(url, status_code=303)
     response.set_cookie(NOTICE_COOKIE, quote(notice[:300]), path="/admin", httponly=True, samesite="lax", max_age=60)
     return response
+
+
+def masked(email: str) -> str:
+    """An address as a viewer sees it: enough to tell domains apart, not to know the reader."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}…@{domain}"
+
+
+HASH_SHOWN = 12  # characters of the address hash a person needs to tell rows apart

@@ -3,46 +3,25 @@ erase, export."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy.orm import Session
+from fastapi.responses import StreamingResponse
 
 from service.admin import audit
-from service.core.config import Settings
 from service.core.db import session_factory
 from service.core.errors import InvalidInput
 from service.lists import rules as list_rules
-from service.readers.subscribers import actions, data_export, detail, erasure, export, search
+from service.readers.subscribers import actions, detail, erasure, export, search
+from service.web.admin.downloads import data_download
+from service.web.admin.inputs import LARGEST_ID, clean_query, clean_reason, clean_slug
 from service.web.admin.render import done, page
 from service.web.common import client_ip
 from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin")
-LARGEST_ID = 2**31 - 1  # ids are 32-bit INTEGERs on PostgreSQL
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 PAGE_SIZE = 50
-
-
-def clean_query(raw: str | None) -> str:
-    """A search fragment is one line of text (PostgreSQL refuses NUL outright)."""
-    query = (raw or "").strip()
-    if CONTROL.search(query) or len(query) > 320:
-        raise InvalidInput("Search for up to 320 characters of an address or name, without control characters.")
-    return query
-
-
-def clean_slug(raw: str | None) -> str | None:
-    """A list filter: a slug, or nothing (any list); a malformed one is an unknown list."""
-    slug = (raw or "").strip()
-    if not slug:
-        return None
-    if not list_rules.SLUG.match(slug):
-        raise InvalidInput(f"There is no list called {slug[:64]!r}.")
-    return slug
 
 
 @router.get("/subscribers")
@@ -161,26 +140,6 @@ def download_data(
     return data_download(request, session, settings, admin.name, subscriber_id)
 
 
-def data_download(
-    request: Request, session: Session, settings: Settings, actor: str, subscriber_id: int
-) -> JSONResponse:
-    """The reader's data as an attachment, with its audit entry (the UI and the API both answer with this)."""
-    data = data_export.export_subscriber_data(
-        session,
-        subscriber_id,
-        actor=actor,
-        ip=client_ip(request),
-        retention_days=settings.delivery_retention_days,
-    )
-    return JSONResponse(
-        data,
-        headers={
-            "Content-Disposition": f'attachment; filename="subscriber-{subscriber_id}.json"',
-            "Cache-Control": "no-store",
-        },
-    )
-
-
 @router.post("/subscribers/{subscriber_id}/erase")
 def erase(subscriber_id: int, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Erase the reader's personal data; a hashed suppression keeps the address from ever being mailed again."""
@@ -190,13 +149,3 @@ def erase(subscriber_id: int, request: Request, admin: CurrentAdmin, session: Se
         f"Erased subscriber {subscriber_id}: {erased.deliveries_kept} deliveries kept "
         "without the reader, the address suppressed as a hash.",
     )
-
-
-def clean_reason(raw: str | None) -> str:
-    """A reason is text for the audit log: required, line breaks allowed, other control characters not."""
-    reason = (raw or "").strip()
-    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", reason):
-        raise InvalidInput("The reason may not contain control characters.")
-    if not reason:
-        raise InvalidInput("Please give a reason; it is kept in the audit log.")
-    return reason

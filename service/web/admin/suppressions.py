@@ -11,13 +11,12 @@ from sqlalchemy.orm import Session
 from service.bounces import store as bounce_store
 from service.core.errors import InvalidInput, UnknownPage
 from service.readers.subscribers import actions
-from service.web.admin.render import done, page
-from service.web.admin.subscribers import LARGEST_ID, clean_reason
+from service.web.admin.inputs import LARGEST_ID, clean_reason
+from service.web.admin.render import HASH_SHOWN, done, page
 from service.web.common import client_ip
 from service.web.deps import CurrentAdmin, SessionDep
 
 router = APIRouter(prefix="/admin")
-HASH_SHOWN = 12  # characters of the address hash a person needs to tell rows apart
 HELD_SHOWN = 20  # held bounce reports per page
 
 

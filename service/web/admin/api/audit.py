@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from service.admin import audit
 from service.models import as_utc
-from service.web.admin.audit_log import LARGEST_ENTRY, audit_filters
+from service.web.admin.inputs import LARGEST_ENTRY, audit_filters
 from service.web.deps import SessionDep
 from service.web.openapi import ADMIN_ERRORS
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from service.bounces import store
 from service.core.errors import UnknownPage
-from service.web.admin.subscribers import LARGEST_ID
+from service.web.admin.inputs import LARGEST_ID
 from service.web.deps import SessionDep
 from service.web.openapi import ADMIN_ERRORS
 

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from service.admin.models import AdminRole
-from service.core.config import Settings
-from service.ops.monitoring.status import Status, snapshot
 from service.web.admin.auth import readable_by_viewers
+from service.web.admin.render import masked
+from service.web.admin.status import current_status
 from service.web.deps import CurrentAdmin, SettingsDep
 
 router = APIRouter()
-SNAPSHOT_SECONDS = 5.0  # the snapshot asks the broker, the workers and SMTP (about a second): share it briefly
-_LOCK = threading.Lock()
 
 
 class CheckOut(BaseModel):
@@ -55,23 +51,6 @@ class StatusOut(BaseModel):
     stuck_leases: int
     failures: list[dict[str, Any]]
     smtp_replies: dict[str, int]
-
-
-def masked(email: str) -> str:
-    """An address as a viewer sees it: enough to tell domains apart, not to know the reader."""
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}…@{domain}"
-
-
-def current_status(request: Request, settings: Settings) -> Status:
-    """The snapshot, taken at most every SNAPSHOT_SECONDS per app (a dashboard refresh must not pile up probes)."""
-    state = request.app.state
-    with _LOCK:
-        taken = getattr(state, "admin_status_snapshot", None)
-        if taken is None or time.monotonic() - taken[0] > SNAPSHOT_SECONDS:
-            taken = (time.monotonic(), snapshot(settings))
-            state.admin_status_snapshot = taken
-    return taken[1]
 
 
 @router.get("/status", response_model=StatusOut)

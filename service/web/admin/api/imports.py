@@ -11,9 +11,10 @@ from pydantic import BaseModel, Field
 from service.core.errors import InvalidInput
 from service.lists import rules as list_rules
 from service.readers.subscribers import jobs
-from service.web.admin.api.subscribers import Id
-from service.web.admin.imports import progress_of, rejected_download, start_import
-from service.web.admin.subscribers import clean_reason
+from service.web.admin.api.common import Id
+from service.web.admin.downloads import rejected_download
+from service.web.admin.import_actions import progress_of, start_import
+from service.web.admin.inputs import clean_reason
 from service.web.deps import CurrentAdmin, SessionDep, SettingsDep
 from service.web.openapi import ADMIN_ERRORS, REASONS, ErrorBody
 

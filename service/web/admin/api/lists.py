@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from service.admin import audit
 from service.editions.drafts import SEND_MODES
 from service.i18n.locales import LANGUAGES
+from service.lists import changes as list_changes
 from service.lists import rules as list_rules
 from service.models import MailingList, as_utc
 from service.web.admin.auth import readable_by_viewers
@@ -136,14 +137,14 @@ def post_list(body: ListIn, request: Request, admin: CurrentAdmin, session: Sess
 def patch_list(slug: Slug, body: ListChange, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Change some of a list's settings."""
     changes = body.model_dump(exclude_none=True)
-    list_rules.update_list(session, slug, actor=admin.name, ip=client_ip(request), **changes)
+    list_changes.update_list(session, slug, actor=admin.name, ip=client_ip(request), **changes)
     return _answer(session, slug)
 
 
 @router.post("/lists/{slug}/archive", response_model=ListOut, responses=ADMIN_ERRORS)
 def post_archive(slug: Slug, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Archive a list: no new readers, no editions, hidden from the public pages (idempotent)."""
-    list_rules.archive_list(session, slug)
+    list_changes.archive_list(session, slug)
     audit.record(
         session,
         actor=admin.name,
@@ -160,7 +161,7 @@ def post_archive(slug: Slug, request: Request, admin: CurrentAdmin, session: Ses
 @router.post("/lists/{slug}/unarchive", response_model=ListOut, responses=ADMIN_ERRORS)
 def post_unarchive(slug: Slug, request: Request, admin: CurrentAdmin, session: SessionDep):
     """Open an archived list again."""
-    list_rules.unarchive_list(session, slug)
+    list_changes.unarchive_list(session, slug)
     audit.record(
         session,
         actor=admin.name,

@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from service.mail.suppressions import SuppressionRow
 from service.readers.subscribers import actions
-from service.web.admin.api.subscribers import Address, After, Limit, Reason, json_response
-from service.web.admin.subscribers import clean_reason
-from service.web.admin.suppressions import HASH_SHOWN
+from service.web.admin.api.common import Address, After, Limit, Reason, json_response
+from service.web.admin.inputs import clean_reason
+from service.web.admin.render import HASH_SHOWN
 from service.web.common import client_ip
 from service.web.deps import CurrentAdmin, SessionDep
 from service.web.openapi import ADMIN_ERRORS

@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
 from service.bounces import store
 from service.bounces.authenticate import Held, prove, reader_for
 from service.bounces.parse import Parsed, Report, parse
-from service.bounces.policy import Action, BounceKind, Verdict, over_threshold, soft_score
+from service.bounces.policy import Action, BounceKind, Verdict, over_threshold
+from service.bounces.score import bounce_score
 from service.core.addresses import address_hash
 from service.core.config import Settings
 from service.delivery import refusals
@@ -179,15 +179,3 @@ def apply(
             verdict.status,
         )
     return "nothing"
-
-
-def bounce_score(session: Session, settings: Settings, email: str) -> int:
-    """The address's soft-bounce score under these settings."""
-    return bounce_score_of(session, email, decay_days=settings.bounce_score_decay_days)
-
-
-def bounce_score_of(session: Session, email: str, *, decay_days: int, reach: int = 60) -> int:
-    """The address's soft-bounce score now (one point per day with a soft bounce, reset by a quiet spell)."""
-    now = utcnow()
-    days = store.soft_days(session, address_hash(email), since=now - timedelta(days=max(reach, decay_days * 8)))
-    return soft_score(days, today=now.date(), decay_days=decay_days)

@@ -64,7 +64,7 @@ def _connect(target: ImapTarget) -> imaplib.IMAP4:
 
 def poll_mailbox(settings: Settings) -> int:
     """Take in every unseen message (up to BATCH); returns how many."""
-    from service.bounces.process import ingest
+    from service.bounce_intake.process import ingest
 
     assert settings.bounce_imap_url, "BOUNCE_IMAP_URL is not set"
     connection = _connect(ImapTarget.from_url(settings.bounce_imap_url))
