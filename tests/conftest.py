@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -91,6 +92,18 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+def pytest_runtest_setup(item):
+    """Chromium (tests/support/browser.py), if a test started it, serves the rest of its module, then stops."""
+    if browser := sys.modules.get("tests.support.browser"):
+        browser.release_unless(item.module.__name__)
+
+
+def pytest_sessionfinish(session):
+    """The last module's Chromium stops with the session."""
+    if browser := sys.modules.get("tests.support.browser"):
+        browser.close_shared_browser()
 
 
 def _fresh_postgres_database(name: str) -> str:

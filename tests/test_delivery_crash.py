@@ -24,7 +24,7 @@ from service.db import engine_for
 from service.lists import create_list
 from service.models import Delivery, DeliveryStatus, Edition, utcnow
 from tests.support.edition_stories import day_of_stories
-from tests.support.processes import Beat, RedisServer, Worker
+from tests.support.processes import Beat, RedisServer, Worker, start_together
 from tests.support.readers import add_readers, wait_until_complete
 from tests.support.smtp import CountingSmtpServer
 
@@ -127,9 +127,10 @@ def _assert_everyone_once(db, settings, smtp, readers, allowed_duplicates: int) 
 def _running(crash_env, tmp_path, name: str):
     """A worker and a beat for the test; the test may replace either (they are stopped at the end)."""
     running = {
-        "worker": Worker(crash_env, tmp_path / "worker.log", name, CONCURRENCY).start(),
-        "beat": Beat(crash_env, tmp_path / "beat.log", tmp_path).start(),
+        "worker": Worker(crash_env, tmp_path / "worker.log", name, CONCURRENCY),
+        "beat": Beat(crash_env, tmp_path / "beat.log", tmp_path),
     }
+    start_together(*running.values())
     try:
         yield running
     finally:
