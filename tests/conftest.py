@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -93,6 +96,18 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
 
 
+def pytest_runtest_setup(item):
+    """Chromium (tests/support/browser.py), if a test started it, serves the rest of its module, then stops."""
+    if browser := sys.modules.get("tests.support.browser"):
+        browser.release_unless(item.module.__name__)
+
+
+def pytest_sessionfinish(session):
+    """The last module's Chromium stops with the session."""
+    if browser := sys.modules.get("tests.support.browser"):
+        browser.close_shared_browser()
+
+
 def _fresh_postgres_database(name: str) -> str:
     """Create an empty PostgreSQL database for this run (a missing server fails the run, never skips)."""
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=5) as conn:
@@ -108,11 +123,20 @@ def _drop_postgres_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _memory_backed_dir(tmp_path_factory) -> Path:
+    """A directory on tmpfs where there is one: the same SQLite (WAL, locks, busy timeout), but a commit's fsync
+    costs microseconds instead of milliseconds on a busy disk, and the suite commits tens of thousands of times."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return Path(tempfile.mkdtemp(prefix=f"newsletter-test-{RUN_ID}-", dir=shm))
+    return tmp_path_factory.mktemp("sqlite")
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory):
     """A migrated, empty database of each kind; every storage test runs on both."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'newsletter.db'}"
+        url = f"sqlite:///{_memory_backed_dir(tmp_path_factory) / 'newsletter.db'}"
     else:
         url = _fresh_postgres_database(f"newsletter_test_{RUN_ID}")
     migrate.upgrade(url)
@@ -120,6 +144,8 @@ def database_url(request, tmp_path_factory):
     engine_for(url).dispose()
     if request.param == "postgresql":
         _drop_postgres_database(f"newsletter_test_{RUN_ID}")
+    else:
+        shutil.rmtree(Path(url.removeprefix("sqlite:///")).parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

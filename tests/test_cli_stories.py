@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
-import pytest
 from typer.testing import CliRunner
 
 from service.cli import app as cli_app
-from service.core.config import REPO_ROOT
+from tests.support.cli import Ran, run_newsletter
 from tests.support.edition_stories import add_story
 from tests.test_story_pages import ITEMS, multi_source_story
 
-pytestmark = pytest.mark.processes
 
-
-def newsletter(*args: str) -> subprocess.CompletedProcess:
-    """Run the `newsletter` command as an admin would, against the test database (wide, uncoloured)."""
-    env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def newsletter(*args: str) -> Ran:
+    """Run the `newsletter` command as an admin would (its real entry point, in-process; wide, uncoloured)."""
+    return run_newsletter(*args, env={"COLUMNS": "250", "NO_COLOR": "1"})
 
 
 def test_list_json_gives_sources_and_every_item(db, settings):

@@ -1,46 +1,29 @@
-"""`newsletter subscribers ...` run as an admin runs them: a real process, real worker, real SMTP."""
+"""`newsletter subscribers ...` run as an admin runs them (the real entry point, in-process), real worker, real SMTP."""
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 from sqlalchemy import func, select
 
-from service.core.config import REPO_ROOT
 from service.lists.rules import create_list
 from service.mail import suppressions
 from service.models import Subscriber, Subscription
 from service.readers.subscribers.csv_rows import utf8_lines
 from service.readers.subscribers.importer import BATCH, import_csv
 from service.readers.tasks import CeleryNotifier
+from tests.support.cli import run_newsletter
 from tests.support.csv_samples import BAD_LINES, GOOD
 from tests.support.csv_samples import EXCEL_CSV as CSV
 from tests.support.db import row_counts
 from tests.support.web import confirmed_reader, statuses, subscribe_by_form
 
-pytestmark = pytest.mark.processes
-
 NEVER_STORED = ["not-an-address", "crlf@example.com", "bounced@example.com", "badzone@example.com"]
 
 
 @pytest.fixture
-def newsletter(service_env, settings):
-    """Run the `newsletter` command with the test environment; returns the finished process."""
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        env = {**os.environ, **service_env, "COLUMNS": "200"}
-        return subprocess.run(
-            [sys.executable, "-m", "service.cli", *args],
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-
-    return run
+def newsletter(settings):
+    """Run the `newsletter` command (its real entry point, in this process) with the test settings."""
+    return run_newsletter
 
 
 @pytest.fixture

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from service.core.config import REPO_ROOT, get_settings
+from service.core.config import get_settings
 from service.models import Feed, Item, Story
 from service.stories.feeds.intake import add_feed, make_client, poll_all
 from service.stories.items import clusterer_from
+from tests.support.cli import Ran, run_newsletter
 from tests.support.feed_server import FeedServer, Route
 from tests.support.smtp import free_port
 
@@ -317,20 +315,11 @@ def test_adding_the_same_url_again_keeps_one_feed(db, server):
     assert [(f.url, f.category) for f in db.scalars(select(Feed))] == [(url, "Europe")]
 
 
-def newsletter(*args: str) -> subprocess.CompletedProcess:
-    """Run the `newsletter` command as an admin would, against the test database."""
-    env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1", "FEED_ALLOW_PRIVATE": "true"}
-    return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def newsletter(*args: str) -> Ran:
+    """Run the `newsletter` command as an admin would (its real entry point, in-process), on the test database."""
+    return run_newsletter(*args, env={"COLUMNS": "250", "NO_COLOR": "1", "FEED_ALLOW_PRIVATE": "true"})
 
 
-@pytest.mark.processes
 def test_cli_add_list_and_poll(db, server):
     good = serve(server, "/world.xml", "world_rss.xml", etag='"abc"')
     broken = serve(server, "/down.xml", status=500, body=b"", content_type="text/plain")

@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from service.editions import build_edition
 from service.models import EditionStatus
 from tests.support.admin import PASSWORD, make_admin
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, chromium_page
+from tests.support.browser import chromium, chromium_page
 from tests.support.edition_stories import add_story
 from tests.support.live_server import live_server
 from tests.support.smtp import free_port
@@ -88,33 +88,29 @@ def test_the_landing_page_in_chromium(server, mailbox, output_dir, device):
 def test_a_form_error_shows_under_its_field_and_keeps_the_input_in_chromium(server, mailbox, output_dir):
     # chromium_page fails on any console error, and Chromium logs the 422 of the form's answer as one; so this
     # test opens Chromium itself and allows exactly that line
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 375, "height": 900})
-            context.route(
-                "**/*",
-                lambda route: route.continue_() if route.request.url.startswith(server.origin + "/") else route.abort(),
-            )  # our origin only, as chromium_page does
-            page = context.new_page()
-            problems: list[str] = []
-            page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-            page.on("pageerror", lambda error: problems.append(str(error)))
-            page.goto(server.url("/"))
-            page.get_by_label("Email address").fill("ada@@example")
-            page.get_by_label("Name").fill("Ada Lovelace")
-            page.get_by_role("button", name="Subscribe").click()
-            email = page.get_by_label("Email address")
-            expect(email).to_have_value("ada@@example")
-            expect(page.get_by_label("Name")).to_have_value("Ada Lovelace")
-            expect(email).to_have_attribute("aria-invalid", "true")
-            expect(email).to_have_attribute("aria-describedby", "email-error email-hint")
-            expect(page.locator("#email-error")).to_be_visible()
-            expect(page.get_by_role("alert")).to_contain_text("Please correct the field marked below")
-            page.screenshot(path=str(output_dir / "form-error-375.png"), full_page=True)
-            assert [text for text in problems if "status of 422" not in text] == [], problems
-        finally:
-            browser.close()
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 375, "height": 900})
+        context.route(
+            "**/*",
+            lambda route: route.continue_() if route.request.url.startswith(server.origin + "/") else route.abort(),
+        )  # our origin only, as chromium_page does
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(server.url("/"))
+        page.get_by_label("Email address").fill("ada@@example")
+        page.get_by_label("Name").fill("Ada Lovelace")
+        page.get_by_role("button", name="Subscribe").click()
+        email = page.get_by_label("Email address")
+        expect(email).to_have_value("ada@@example")
+        expect(page.get_by_label("Name")).to_have_value("Ada Lovelace")
+        expect(email).to_have_attribute("aria-invalid", "true")
+        expect(email).to_have_attribute("aria-describedby", "email-error email-hint")
+        expect(page.locator("#email-error")).to_be_visible()
+        expect(page.get_by_role("alert")).to_contain_text("Please correct the field marked below")
+        page.screenshot(path=str(output_dir / "form-error-375.png"), full_page=True)
+        assert [text for text in problems if "status of 422" not in text] == [], problems
     mailbox.assert_nothing_for("ada@@example")
 
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from service.editions import build_edition
 from service.editions.rendering import edition_message
 from service.lists.rules import create_list
 from service.models import EditionStatus, Subscriber
 from tests.support.axe import axe_violations, describe, install_axe
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, chromium_page
+from tests.support.browser import chromium, chromium_page
 from tests.support.edition_stories import add_story
 from tests.support.live_server import live_server
 from tests.support.smtp import free_port
@@ -121,29 +121,23 @@ def test_a_lists_landing_page_and_subscribing_speak_its_language_in_chromium(
 def test_a_lists_edition_email_in_its_language_in_chromium(language_site, output_dir, device):
     language, _, html = language_site
     wanted = LISTS[language]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(
-                viewport={"width": WIDTHS[device], "height": 900}, is_mobile=device == "phone"
-            )
-            requested: list[str] = []
-            context.route("**/*", lambda route: (requested.append(route.request.url), route.abort()))
-            page = context.new_page()
-            page.set_content(html, wait_until="load")
-            contents = page.get_by_text(wanted["contents"])
-            expect(contents).to_be_visible()
-            expect(page.get_by_role("link", name=wanted["more"])).to_have_count(len(HEADLINES))
-            assert page.evaluate("el => getComputedStyle(el).direction", contents.element_handle()) == wanted["dir"]
-            # The short label's text hugs its box's start side: the left in Ukrainian, the right in Urdu.
-            left_gap, right_gap = page.evaluate(TEXT_GAPS, contents.element_handle())
-            assert (right_gap < 2 < left_gap) if wanted["dir"] == "rtl" else (left_gap < 2 < right_gap), (
-                left_gap,
-                right_gap,
-            )
-            widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-            assert widths[0] <= widths[1], widths
-            page.screenshot(path=str(output_dir / f"email-{language}-{WIDTHS[device]}.png"), full_page=True)
-            assert requested == [], requested
-        finally:
-            browser.close()
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": WIDTHS[device], "height": 900}, is_mobile=device == "phone")
+        requested: list[str] = []
+        context.route("**/*", lambda route: (requested.append(route.request.url), route.abort()))
+        page = context.new_page()
+        page.set_content(html, wait_until="load")
+        contents = page.get_by_text(wanted["contents"])
+        expect(contents).to_be_visible()
+        expect(page.get_by_role("link", name=wanted["more"])).to_have_count(len(HEADLINES))
+        assert page.evaluate("el => getComputedStyle(el).direction", contents.element_handle()) == wanted["dir"]
+        # The short label's text hugs its box's start side: the left in Ukrainian, the right in Urdu.
+        left_gap, right_gap = page.evaluate(TEXT_GAPS, contents.element_handle())
+        assert (right_gap < 2 < left_gap) if wanted["dir"] == "rtl" else (left_gap < 2 < right_gap), (
+            left_gap,
+            right_gap,
+        )
+        widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths
+        page.screenshot(path=str(output_dir / f"email-{language}-{WIDTHS[device]}.png"), full_page=True)
+        assert requested == [], requested

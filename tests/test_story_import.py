@@ -1,4 +1,4 @@
-"""`newsletter stories import` and `stories list`, run as the real command against SQLite and PostgreSQL."""
+"""`newsletter stories import` and `stories list` on SQLite and PostgreSQL (installed command once, then in-process)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from sqlalchemy import select
 
 from service.core.config import REPO_ROOT
 from service.models import Story
-
-pytestmark = pytest.mark.processes
+from tests.support.cli import Ran, run_newsletter
 
 SEED = REPO_ROOT / "demo" / "stories" / "000_17749a4977b85c87.txt"
 SEED_TEXT = SEED.read_text(encoding="utf-8")
@@ -22,13 +21,16 @@ SEED_TITLE = SEED_TEXT.splitlines()[0]
 NEWSLETTER = Path(sys.executable).with_name("newsletter")
 
 
-def newsletter(service_env, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run the installed `newsletter` command with the test environment."""
+def newsletter(service_env, *args: str, installed: bool = False) -> subprocess.CompletedProcess | Ran:
+    """Run `newsletter` with the test environment: its real entry point in-process, or (`installed`) the command the
+    virtual environment installed, as its own process."""
+    if not installed:
+        return run_newsletter(*map(str, args), env={"NO_COLOR": "1", "COLUMNS": "80"})
     env = {**os.environ, **service_env, "NO_COLOR": "1", "COLUMNS": "80"}
     return subprocess.run(
         [str(NEWSLETTER), *map(str, args)],
         env=env,
-        cwd=cwd or REPO_ROOT,
+        cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -91,8 +93,9 @@ def folder(tmp_path) -> Path:
     return root
 
 
+@pytest.mark.processes
 def test_folder_import_keeps_good_files_and_names_the_bad_one(service_env, db, folder):
-    result = newsletter(service_env, "stories", "import", folder)
+    result = newsletter(service_env, "stories", "import", folder, installed=True)
     assert result.returncode == 1, "errors make the exit status non-zero"
     out = result.stdout
     assert f"imported  {SEED_TITLE}" in out

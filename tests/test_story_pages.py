@@ -305,47 +305,43 @@ VIEWPORTS = {"story-page": {"width": 1280, "height": 900}, "story-page-mobile": 
 @pytest.mark.browser
 @pytest.mark.parametrize("name", list(VIEWPORTS))
 def test_the_story_page_in_chromium(settings, db, world_news, output_dir, name):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from service.web.app import create_app
-    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.support.browser import chromium
     from tests.support.live_server import live_server
 
     story = multi_source_story(db)
     viewport = VIEWPORTS[name]
     foreign: list[str] = []
     problems: list[str] = []
-    with live_server(create_app(settings, notifier=NoMail())) as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport=viewport, locale="en-GB", is_mobile=viewport["width"] < 400)
-            context.route(
-                "**/*",
-                lambda route: (
-                    route.continue_()
-                    if route.request.url.startswith(server.origin)
-                    else (foreign.append(route.request.url), route.abort())
-                ),
-            )
-            page = context.new_page()
-            page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-            page.goto(server.url(f"/stories/{story.id}"))
+    with live_server(create_app(settings, notifier=NoMail())) as server, chromium() as browser:
+        context = browser.new_context(viewport=viewport, locale="en-GB", is_mobile=viewport["width"] < 400)
+        context.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith(server.origin)
+                else (foreign.append(route.request.url), route.abort())
+            ),
+        )
+        page = context.new_page()
+        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+        page.goto(server.url(f"/stories/{story.id}"))
 
-            expect(page.get_by_role("heading", level=1)).to_have_text("India and Japan strengthen ties")
-            expect(page.get_by_text("Summary of 4 articles from 3 publishers")).to_be_visible()
-            expect(page.get_by_role("heading", name="Reuters (2)")).to_be_visible()
-            expect(page.get_by_role("link", name="Analysis: what the pact means for chip supply")).to_be_visible()
-            widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-            assert widths[0] <= widths[1], f"the page is wider than the viewport: {widths}"
-            page.screenshot(path=str(output_dir / f"{name}.png"), full_page=True)
+        expect(page.get_by_role("heading", level=1)).to_have_text("India and Japan strengthen ties")
+        expect(page.get_by_text("Summary of 4 articles from 3 publishers")).to_be_visible()
+        expect(page.get_by_role("heading", name="Reuters (2)")).to_be_visible()
+        expect(page.get_by_role("link", name="Analysis: what the pact means for chip supply")).to_be_visible()
+        widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], f"the page is wider than the viewport: {widths}"
+        page.screenshot(path=str(output_dir / f"{name}.png"), full_page=True)
 
-            page.get_by_role("link", name="Get a daily email with more World News stories").click()
-            page.wait_for_url("**/subscribe?list=world-news")
-            # one open list: the form subscribes to it without a checkbox, and says which list it is
-            expect(page.get_by_role("heading", level=1)).to_contain_text("World News daily")
-            expect(page.locator('input[name="list"]')).to_have_value("world-news")
-            expect(page.get_by_label("Email address")).to_be_visible()
-            context.close()
-        finally:
-            browser.close()
+        page.get_by_role("link", name="Get a daily email with more World News stories").click()
+        page.wait_for_url("**/subscribe?list=world-news")
+        # one open list: the form subscribes to it without a checkbox, and says which list it is
+        expect(page.get_by_role("heading", level=1)).to_contain_text("World News daily")
+        expect(page.locator('input[name="list"]')).to_have_value("world-news")
+        expect(page.get_by_label("Email address")).to_be_visible()
+        context.close()
     assert foreign == [] and problems == [], (foreign, problems)

@@ -115,7 +115,7 @@ class Figures:
 
     def count(self, smtp: CountingSmtpServer, url: str, readers: list[str]) -> Figures:
         """Duplicates and misses as the SMTP server saw them, and the ledger's word; written out and printed."""
-        time.sleep(1)  # a message accepted just now is recorded by the server a moment later
+        smtp.caught_up()  # a message whose final dot has arrived is recorded before the count
         received = Counter(rcpt for rcpt, _ in smtp.deliveries)
         ids: dict[str, str] = {}
         for rcpt, message_id in smtp.deliveries:

@@ -24,16 +24,25 @@ class Managed:
     def __init__(self, command: list[str], env: dict[str, str], log_path: Path):
         self.command, self.env, self.log_path = command, env, log_path
         self.proc: subprocess.Popen | None = None
+        self._offset = 0  # where this start's lines begin in the log
 
     def start(self, timeout: float = 60.0) -> Managed:
         """Start and wait until it says it is ready."""
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> Managed:
+        """Start, without waiting (so several processes can start at once: see start_together)."""
+        self._offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 self.command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> Managed:
+        """Until its log says it is ready (from this start on); kill it and fail with the log if it never does."""
         deadline = time.monotonic() + timeout
-        while self.ready_marker and self.ready_marker not in self.log_path.read_bytes()[offset:]:
+        while self.ready_marker and self.ready_marker not in self.log_path.read_bytes()[self._offset :]:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.kill()
                 raise RuntimeError(f"{self.command[:5]} did not start:\n{self.log_tail()}")
@@ -67,6 +76,14 @@ class Managed:
     def log_tail(self, size: int = 4000) -> str:
         """The end of its log, for failure messages."""
         return self.log_path.read_text(errors="replace")[-size:] if self.log_path.exists() else ""
+
+
+def start_together(*processes: Managed, timeout: float = 60.0) -> None:
+    """Start them all, then wait until each is ready: their start-up times overlap instead of adding up."""
+    for process in processes:
+        process.launch()
+    for process in processes:
+        process.wait_ready(timeout)
 
 
 class Worker(Managed):

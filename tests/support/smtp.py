@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import threading
@@ -52,6 +53,12 @@ class RecordingSmtpServer:
     def stop(self) -> None:
         """Stop listening."""
         self._controller.stop()
+
+    def caught_up(self, timeout: float = 10.0) -> None:
+        """Once the server's event loop has handled everything it had read so far (a message whose final dot
+        arrived is recorded): two turns of its loop, awaited, instead of a guess at the time."""
+        for _ in range(2):
+            asyncio.run_coroutine_threadsafe(asyncio.sleep(0), self._controller.loop).result(timeout)
 
     def offer_smtputf8(self, offered: bool) -> None:
         """Offer SMTPUTF8 (or not) on connections opened from now on."""
