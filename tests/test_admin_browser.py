@@ -20,7 +20,7 @@ from service.admin.models import AdminRole
 from service.core.db import engine_for
 from service.editions import build_edition
 from tests.support.admin import PASSWORD, make_admin
-from tests.support.browser import chromium_page
+from tests.support.browser import accept_confirms, chromium_page
 from tests.support.edition_stories import day_of_stories
 from tests.support.live_server import live_server
 from tests.support.readers import add_readers
@@ -97,9 +97,8 @@ def previews_show_a_headline(page: Page) -> None:
 def test_an_admin_session_from_sign_in_to_a_sent_edition(server, page, db, mailbox, output_dir):
     make_admin(db, ADMIN)
     day_of_stories(db, 10, hostile=False)
-    # The admin confirms every "Are you sure?"; one listener for the whole session, so none is dismissed unseen.
-    confirms: list[str] = []
-    page.on("dialog", lambda dialog: (confirms.append(dialog.message), dialog.accept()))
+    # The admin says yes to every "Are you sure?" (the page asks window.confirm; see accept_confirms).
+    confirms = accept_confirms(page)
 
     # 1. /admin asks to sign in first; the sign-in leads to the dashboard.
     page.goto(server.url("/admin"))
@@ -178,9 +177,9 @@ def test_an_admin_session_from_sign_in_to_a_sent_edition(server, page, db, mailb
     # Sending assembles and freezes the draft first, which takes seconds on a loaded machine.
     expect(page).to_have_url(re.compile(r"/admin/editions/\d+$"), timeout=60_000)
     day = datetime.now(ZoneInfo("UTC")).date()
-    assert confirms == [
+    assert confirms() == [
         f"Send Browser News daily of {day:%A} {day.day} {day:%B %Y} to 25 readers now? This cannot be undone."
-    ], confirms
+    ], confirms()
     expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100", timeout=90_000)
     expect(page.locator(".progress .label")).to_have_text("25/25 · 25 sent · 0 failed", timeout=30_000)
     expect(page.get_by_role("heading", level=1).locator(".badge")).to_have_text("complete", timeout=30_000)

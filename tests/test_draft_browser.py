@@ -15,7 +15,7 @@ from service.core.db import engine_for
 from service.lists.rules import create_list
 from service.models import utcnow
 from tests.support.admin import make_admin
-from tests.support.browser import chromium_page
+from tests.support.browser import accept_confirms, chromium_page
 from tests.support.edition_stories import day_of_stories
 from tests.support.live_server import live_server
 from tests.support.readers import add_readers
@@ -75,8 +75,7 @@ def test_an_editor_drops_reorders_introduces_previews_and_sends_a_draft(
     )
     readers = add_readers(engine_for(settings.effective_database_url), desk.id, 12, prefix="desk")
     day_of_stories(db, 5, hostile=False)
-    confirms: list[str] = []
-    page.on("dialog", lambda dialog: (confirms.append(dialog.message), dialog.accept()))
+    confirms = accept_confirms(page)
     sign_in(page, server, ADMIN)
 
     # A draft of today's edition, stored so it can be edited.
@@ -129,9 +128,9 @@ def test_an_editor_drops_reorders_introduces_previews_and_sends_a_draft(
     day = utcnow().date()
     button.click()
     expect(page).to_have_url(re.compile(r"/admin/editions/\d+$"), timeout=60_000)
-    assert confirms == [
+    assert confirms() == [
         f"Send Desk News daily of {day:%A} {day.day} {day:%B %Y} to 12 readers now? This cannot be undone."
-    ], confirms
+    ], confirms()
     expect(page.get_by_role("heading", level=1).locator(".badge")).to_have_text("complete", timeout=90_000)
     mailbox.wait_for_each(readers)
     for reader in readers:

@@ -6,7 +6,7 @@ One Chromium serves the session (a launch costs a second or two); each test gets
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
@@ -104,3 +104,27 @@ def chromium_page(
         assert problems == [], "\n".join(problems)
     finally:
         context.close()
+
+
+CONFIRMS_KEY = "test-confirms"
+
+
+def accept_confirms(page: Page) -> Callable[[], list[str]]:
+    """Say yes to every "Are you sure?" (window.confirm) from now on, and return a reader of the questions asked.
+
+    The answer is given in the page itself, so no native dialog is left to race playwright's dialog events (a
+    dialog dismissed before its listener ran made a send silently not happen under load); the questions are kept
+    in sessionStorage, so they survive the form's navigation.
+    """
+    page.add_init_script(
+        "window.confirm = function (question) {"
+        f"  var asked = JSON.parse(sessionStorage.getItem('{CONFIRMS_KEY}') || '[]');"
+        f"  asked.push(String(question)); sessionStorage.setItem('{CONFIRMS_KEY}', JSON.stringify(asked));"
+        "  return true;"
+        "};"
+    )
+
+    def asked() -> list[str]:
+        return page.evaluate(f"JSON.parse(sessionStorage.getItem('{CONFIRMS_KEY}') || '[]')")
+
+    return asked
