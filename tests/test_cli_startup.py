@@ -11,6 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from service.cli import SUBCOMMANDS, app, load
+from tests.support.cli import run_newsletter
 
 HEAVY = (
     "numpy",
@@ -69,3 +70,18 @@ def test_a_lazy_group_runs_and_shows_its_own_help():
     unknown = runner.invoke(app, ["nosuch"])
     assert unknown.exit_code == 2 and "No such command" in unknown.output
     assert isinstance(app, typer.Typer)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_database_never_migrated_is_one_line_that_names_the_upgrade(tmp_path, database):
+    """`newsletter status` on a fresh clone before `make run`, or after an upgrade of the code only: one line."""
+    url = (
+        f"sqlite:///{tmp_path}/never-migrated.db"
+        if database == "sqlite"
+        else "postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dnever_migrated"
+    )
+    done = run_newsletter("status", env={"DATABASE_URL": url})
+    assert done.returncode == 2, done
+    assert done.stderr.strip() == (
+        "error: the database has no tables for this version yet: run `newsletter db upgrade` (`make run` does it)"
+    ), done.stderr

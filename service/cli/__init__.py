@@ -123,6 +123,23 @@ def main() -> None:
         for line in str(getattr(error, "message", error)).splitlines():
             typer.secho(f"error: {line}", fg="red", err=True)
         sys.exit(2)
+    except Exception as error:
+        if not schema_behind(error):
+            raise
+        typer.secho(
+            "error: the database has no tables for this version yet: run `newsletter db upgrade` (`make run` does it)",
+            fg="red",
+            err=True,
+        )
+        sys.exit(2)
+
+
+def schema_behind(error: BaseException) -> bool:
+    """A database never migrated, or left behind by an older version: upgrading it is the one thing to do."""
+    cause = getattr(error, "orig", None)
+    text = str(cause or error)
+    missing_table = "no such table" in text or type(cause).__name__ == "UndefinedTable"
+    return type(error).__module__.startswith("sqlalchemy") and missing_table
 
 
 if __name__ == "__main__":
