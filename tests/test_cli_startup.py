@@ -11,6 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from service.cli import SUBCOMMANDS, app, load
+from tests.conftest import POSTGRES_ADMIN
 from tests.support.cli import run_newsletter
 
 HEAVY = (
@@ -78,7 +79,8 @@ def test_a_database_never_migrated_is_one_line_that_names_the_upgrade(tmp_path, 
     url = (
         f"sqlite:///{tmp_path}/never-migrated.db"
         if database == "sqlite"
-        else "postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dnever_migrated"
+        else POSTGRES_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1)
+        + "?options=-csearch_path%3Dnever_migrated"
     )
     done = run_newsletter("status", env={"DATABASE_URL": url})
     assert done.returncode == 2, done

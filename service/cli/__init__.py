@@ -138,8 +138,9 @@ def schema_behind(error: BaseException) -> bool:
     """A database never migrated, or left behind by an older version: upgrading it is the one thing to do."""
     cause = getattr(error, "orig", None)
     text = str(cause or error)
-    missing_table = "no such table" in text or type(cause).__name__ == "UndefinedTable"
-    return type(error).__module__.startswith("sqlalchemy") and missing_table
+    missing = any(words in text for words in ("no such table", "no such column"))
+    missing = missing or type(cause).__name__ in ("UndefinedTable", "UndefinedColumn")
+    return type(error).__module__.startswith("sqlalchemy") and missing
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from service.editions.selection import (
     stories_of_editions,
 )
 from service.models import Edition, EditionStatus, MailingList, utcnow
+from service.stories.items import lock_for_clustering
 
 __all__ = [
     "DEMO_ORIGIN",
@@ -69,6 +70,8 @@ def build_edition(
     if existing is not None and not existing.is_draft:
         return existing
     now = now or utcnow()
+    if freeze and store:
+        lock_for_clustering(session)  # a poll that merges stories waits, or has committed: we freeze what it left
     if existing is not None:
         if not store:
             return _assembled(session, settings, mailing_list, day, now, Choices.of(existing), demo, existing)
@@ -144,6 +147,8 @@ def reassemble(
     editor who saved meanwhile, or a send that started, wins; False then. The caller's object is refreshed;
     the caller commits (with its audit entry).
     """
+    if freeze_by is not None:
+        lock_for_clustering(session)  # the stories it freezes are not merged away under it
     mailing_list = edition.mailing_list
     fresh = _assembled(
         session, settings, mailing_list, edition.edition_date, now, choices or Choices.of(edition), demo, edition
