@@ -98,6 +98,18 @@ def _wait_for_mail(smtp: CountingSmtpServer, at_least: int, timeout: float = 90.
         time.sleep(0.05)
 
 
+def _while_rows_are_claimed(db, at_least: int = 10, timeout: float = 30.0) -> None:
+    """Until a worker holds claimed rows, the moment to kill it: between two batches it holds none, and recovery would
+    have nothing to take back (at least 10 rows: several messages of work, more than the time the kill takes)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        db.rollback()  # a fresh look each time (SQLite keeps one snapshot per read transaction)
+        if db.scalar(select(func.count()).where(Delivery.status == DeliveryStatus.sending)) >= at_least:
+            return
+        assert time.monotonic() < deadline, f"fewer than {at_least} rows claimed for {timeout} s mid-edition"
+        time.sleep(0.002)
+
+
 def _mid_edition(smtp: CountingSmtpServer) -> None:
     """The fault hit while most of the edition was still to send (else recovery would have nothing to do)."""
     assert smtp.count() < READERS * 3 // 4, f"{smtp.count()} of {READERS} sent before the fault: too late to test"
@@ -143,6 +155,7 @@ def test_sigkill_of_the_whole_worker_mid_edition(db, settings, crash_env, counti
     readers = _due_edition(db, settings)
     with _running(crash_env, tmp_path, "crash-a") as running:
         _wait_for_mail(counting_smtp, READERS // 4)
+        _while_rows_are_claimed(db)
         running["worker"].kill()
         _mid_edition(counting_smtp)
         sent_before_restart = counting_smtp.count()
@@ -160,6 +173,7 @@ def test_a_restarted_worker_recovers_without_beat(db, settings, crash_env, count
     with _running(crash_env, tmp_path, "crash-f") as running:
         _wait_for_mail(counting_smtp, READERS // 4)
         running["beat"].kill()
+        _while_rows_are_claimed(db)
         running["worker"].kill()
         _mid_edition(counting_smtp)
         claimed = db.scalar(select(func.count()).where(Delivery.status == DeliveryStatus.sending))
