@@ -60,13 +60,17 @@ migrate: install
 	$(BIN)/newsletter db upgrade
 
 ## Make the machine ready (Debian packages, PostgreSQL, Redis, RabbitMQ), lint and type-check, run the test suite.
+## Two pytest processes (pytest-xdist), a test file each at a time: most of a test's time is spent waiting on a
+## worker, a server or a browser, so two share the two cores of the reference machine. Each process has its own
+## databases, queue, Redis keys and Chromium (tests/conftest.py names them by process). TEST_PROCESSES=0: one process.
+TEST_PROCESSES ?= 2
 test: test-services lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 ## The inner loop, in about a minute: pure logic, the in-process web app and SQLite (no browser, no worker or
 ## other process, no crash tier, no PostgreSQL). `make test` is still the one to run before a commit.
 test-fast: install-dev
-	$(BIN)/pytest --fast -q $(PYTEST_ARGS)
+	$(BIN)/pytest --fast -q -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 ## Install the Debian packages the tests need (as root or with passwordless sudo) and start the servers they use.
 test-services:

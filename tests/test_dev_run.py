@@ -22,7 +22,7 @@ from tests.test_bounces import dsn
 pytestmark = pytest.mark.dev_run
 
 START_LIMIT = 180.0
-MAIL_LIMIT = 10.0
+MAIL_LIMIT = 30.0  # a bound, not a target: a quiet machine mails in about a second; a loaded one once took >10 s
 NEWSLETTER = Path(sys.executable).with_name("newsletter")
 CONFIRMATION_LINE = re.compile(r"confirmation for newcomer@example\.com: (http\S+/confirm/\S+)$", re.MULTILINE)
 CONSOLE_EVENTS_LIMIT = 8  # console lines after "web listening": the POST, the confirmation, nothing periodic

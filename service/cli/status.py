@@ -81,9 +81,8 @@ def show(found: Status, console: Console) -> None:
         queues.add_row("[red]broker down[/]", escape(found.queues.error))
     console.print(queues)
     pinged = f", checked {_ago(found.at - found.workers.checked_at)}" if found.workers.checked_at else ""
-    workers = Table(
-        "worker", "queues", title=f"Workers ({len(found.consuming_workers)} online on {found.task_queue!r}{pinged})"
-    )
+    title = f"Workers ({len(found.consuming_workers)} online on {found.task_queue!r}{pinged})"
+    workers = Table("worker", "queues", title=title, min_width=len(title))  # the title on one line, not wrapped
     for name, names in sorted(found.workers.online.items()):
         workers.add_row(escape(name), escape(", ".join(names)))
     if not found.workers.online:
