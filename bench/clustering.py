@@ -47,14 +47,18 @@ def cluster(clusterer: Clusterer, items: Sequence[ItemText], batch: int | None) 
 
 def polled(clusterer: Clusterer, items: Sequence[ItemText], polls: Sequence[Sequence[int]]) -> list[Hashable]:
     """Story label per item, the items fed poll by poll (indexes into items). No story is frozen, so stored stories
-    merge when a poll shows them to be one, under the older one's label, as ingest_items does."""
+    merge when a poll shows them to be one, under the older one's label, and a drifted one is split, as ingest_items
+    does."""
     labels: dict[int, Hashable] = {}
     born: dict[Hashable, int] = {}
+    index = {item.key: i for i, item in enumerate(items)}
     for number, poll in enumerate(polls):
         placed = clusterer.place([items[i] for i in poll], [(items[i], s) for i, s in labels.items()], frozen=())
         into = {s: min(group, key=lambda g: (born[g], str(g))) for group in placed.merged for s in group}
+
         labels = {i: into.get(s, s) for i, s in labels.items()}
-        for i, result in zip(poll, placed.stories, strict=True):
+        moves = [(index[key], result) for key, result in placed.moved.items()]
+        for i, result in [*moves, *zip(poll, placed.stories, strict=True)]:
             story = f"b{number}-{result.group}" if isinstance(result, NewStory) else into.get(result, result)
             born.setdefault(story, number)
             labels[i] = story

@@ -47,6 +47,7 @@ SQLITE_TWIN_MODULES = frozenset(
         "test_refusal_pause",
         "test_bounce_proof",
         "test_multi_source",
+        "test_story_drift",
         "test_feeds",
         "test_stories",
         "test_bounces",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import cast
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
@@ -96,19 +97,23 @@ def ingest_items(
     into = merge_stories(session, placed.merged)  # type: ignore[arg-type]
     result.merged, result.stories = set(into), set(into.values())
     new_story_ids: dict[int, int] = {}
+
+    def story_for(place: object, start: Callable[[], Story]) -> int:
+        """The stored story a placement names (under its merged id), or the poll's new story for its group."""
+        if not isinstance(place, NewStory):
+            kept = int(cast(int, place))
+            return into.get(kept, kept)
+        if place.group not in new_story_ids:
+            new_story_ids[place.group] = start().id
+            result.new_stories += 1
+        return new_story_ids[place.group]
+
     for item, place, vector in zip(new, placed.stories, vectors, strict=True):
-        if isinstance(place, NewStory):
-            if place.group not in new_story_ids:
-                new_story_ids[place.group] = _start_story(session, item, now).id
-                result.new_stories += 1
-            story_id = new_story_ids[place.group]
-        else:
-            story_id = int(place)  # type: ignore[call-overload]
-            story_id = into.get(story_id, story_id)
+        story = story_for(place, partial(_start_story, session, f"cluster:{item.dedup_key()}", item, now))
         session.add(
             Item(
                 dedup_key=item.dedup_key(),
-                story_id=story_id,
+                story_id=story,
                 feed_id=item.feed_id,
                 publisher=item.publisher,
                 title=item.title,
@@ -123,7 +128,13 @@ def ingest_items(
                 origin=item.origin,
             )
         )
-        result.stories.add(story_id)
+        result.stories.add(story)
+    session.flush()
+    left = {text.key: story for text, story in neighbours}
+    for key, place in placed.moved.items():  # a drifted story's members that belong elsewhere go there
+        moving = session.get_one(Item, int(str(key).removeprefix("item-")))
+        moving.story_id = story_for(place, partial(_start_story, session, f"split:{moving.id}:{now}", moving, now))
+        result.stories |= {moving.story_id, left[key]}
     session.flush()
     for story_id in sorted(result.stories):
         refresh_story(session, story_id)
@@ -177,14 +188,15 @@ def _neighbours(session: Session, new: Sequence[ItemInput], clusterer: Clusterer
     ]
 
 
-def _start_story(session: Session, first: ItemInput, now: datetime) -> Story:
-    """A story for a new event; its title and points are filled in by refresh_story once its items are in."""
+def _start_story(session: Session, basis: str, first: ItemInput | Item, now: datetime) -> Story:
+    """A story for a new event (or a drifted story's split-off part); its title and points are filled in by
+    refresh_story once its items are in."""
     story = Story(
-        dedup_key=hashlib.sha256(f"cluster:{first.dedup_key()}".encode()).hexdigest(),
+        dedup_key=hashlib.sha256(basis.encode()).hexdigest(),
         title=first.title,
         category=first.category,
         origin="feed",
-        origin_ref=first.identity[:2000],
+        origin_ref=(first.identity if isinstance(first, ItemInput) else first.url or "")[:2000],
         received_at=now,
         hand_written=False,
     )

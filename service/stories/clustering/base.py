@@ -37,6 +37,8 @@ class Placement:
 
     stories: list[Hashable | NewStory]  # per new item: a stored story (any one of its merged group) or a new one
     merged: list[frozenset[Hashable]] = field(default_factory=list)  # groups of stored stories that become one
+    moved: dict[Hashable, Hashable | NewStory] = field(default_factory=dict)  # stored item key -> where it now belongs:
+    # the members of a drifted story that the clustering anew put with other items (its core keeps the story)
 
 
 class Clusterer(Protocol):
@@ -65,31 +67,40 @@ class Clusterer(Protocol):
 
 
 def placement(
-    labels: Sequence[int], anchors: Sequence[Hashable | None], new: Sequence[int], sealed: Collection[Hashable]
+    labels: Sequence[int],
+    anchors: Sequence[Hashable | None],
+    new: Sequence[int],
+    sealed: Collection[Hashable],
+    keys: Sequence[Hashable],
 ) -> Placement:
-    """Each stored story lives where over half of its items landed, else alone; stories that share a cluster merge
-    unless one is sealed; a new item goes to the story living in its cluster, else to the one with most items there,
-    else to a new one."""
+    """Each stored story lives where most of its items landed (a sealed one, never clustered anew, lands whole);
+    the members that landed elsewhere (by their `keys`) are split off to the story living there, else to a new
+    one with the items beside them. Stories living in one cluster merge unless one is sealed;
+    a new item goes to the story living in its cluster, else to a new one."""
     counts: dict[Hashable, Counter[int]] = {}
     for label, anchor in zip(labels, anchors, strict=True):
         if anchor is not None:
             counts.setdefault(anchor, Counter())[label] += 1
+    home = {anchor: spread.most_common(1)[0][0] for anchor, spread in counts.items()}
     living: dict[int, list[Hashable]] = {}
-    most: dict[int, tuple[int, Hashable]] = {}
-    for n, (anchor, where) in enumerate(counts.items()):
-        home, count = where.most_common(1)[0]
-        living.setdefault(home if 2 * count > where.total() else -1 - n, []).append(anchor)  # split: stays alone
-        for label, n in where.items():
-            if n > most.get(label, (0, None))[0]:
-                most[label] = (n, anchor)
+    for anchor, label in home.items():
+        living.setdefault(label, []).append(anchor)
     for label, group in living.items():  # a sealed story in the cluster keeps its own: the others stay apart
         living[label] = [a for a in group if a in sealed][:1] or group
     groups: dict[int, int] = {}
-    result: list[Hashable | NewStory] = []
-    for i in new:
-        found = living.get(labels[i]) or ([most[labels[i]][1]] if labels[i] in most else None)
-        result.append(found[0] if found else NewStory(groups.setdefault(labels[i], len(groups))))
-    return Placement(result, [frozenset(group) for group in living.values() if len(group) > 1])
+
+    def where(label: int) -> Hashable | NewStory:
+        """The story of a cluster: the one living there, else a new one shared by the cluster's items."""
+        found = living.get(label)
+        return found[0] if found else NewStory(groups.setdefault(label, len(groups)))
+
+    result = [where(labels[i]) for i in new]
+    moved = {
+        key: where(label)
+        for key, label, anchor in zip(keys, labels, anchors, strict=True)
+        if anchor is not None and label != home[anchor] and anchor not in sealed
+    }
+    return Placement(result, [frozenset(group) for group in living.values() if len(group) > 1], moved)
 
 
 def mergeable(

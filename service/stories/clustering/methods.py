@@ -146,7 +146,7 @@ class GraphClusterer:
             labels = merge_close(labels, x.dense, times.tolist(), publishers, loose, self.merge_centres, window)
         position = np.empty(len(order), np.int64)
         position[order] = np.arange(len(order))
-        return placement(labels, anchors, position[: len(new)].tolist(), sealed)
+        return placement(labels, anchors, position[: len(new)].tolist(), sealed, [item.key for item in pool])
 
     def _respect_languages(
         self, pool: Sequence[ItemText], edges: Edges, lexical: Any
