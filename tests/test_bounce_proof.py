@@ -14,9 +14,9 @@ from service.models import SubscriptionStatus
 from service.ops.monitoring.metrics import render
 from tests.support.admin import signed_in
 from tests.support.apps import shared_app
-from tests.test_bounces import _reader, arf, dsn, proven
+from tests.support.bounce_reports import _reader, arf, dsn, proven
 
-pytest_plugins = ["tests.test_bounces"]  # its `newsletter` fixture runs the CLI
+pytest_plugins = ["tests.support.bounce_cli"]  # its `newsletter` fixture runs the CLI
 
 
 def _status(db, reader) -> set:

@@ -14,8 +14,8 @@ from service.bounce_intake.imap import poll_mailbox
 from service.bounces.models import Bounce
 from service.core.celery_app import beat_schedule
 from service.mail import suppressions
+from tests.support.bounce_reports import FIXTURES, _reader, dsn, proven
 from tests.support.dovecot import Dovecot
-from tests.test_bounces import FIXTURES, _reader, dsn, proven
 
 pytestmark = pytest.mark.sqlite_twin  # issue 20: storage on both databases
 

@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from service.core.config import REPO_ROOT, Settings
+from tests.support.bounce_reports import dsn
 from tests.support.smtp import free_port
 from tests.support.web import CSRF
-from tests.test_bounces import dsn
 
 pytestmark = pytest.mark.dev_run
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import time
+
+from sqlalchemy import select
 
 from service.admin import accounts, sessions
-from service.admin.models import AdminRole, AdminSession, AdminUser
+from service.admin.models import AdminRole, AdminSession, AdminUser, AuditEntry
 from service.core.addresses import normalise_address
 
 PASSWORD = "correct horse battery staple"
@@ -82,3 +85,23 @@ class NoMail:
         raise AssertionError("no email expected")
 
     welcome = confirmation
+
+
+def audit_of(db, action: str) -> list[AuditEntry]:
+    """The audit entries of one kind, oldest first."""
+    db.expire_all()
+    entries = list(db.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+    db.commit()
+    return entries
+
+
+def wait_done(client, job_id: int, timeout: float = 30.0) -> dict:
+    """Poll the progress endpoint as the page's script does, until the import is done."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = client.get(f"/api/admin/imports/{job_id}").json()
+        assert 0.0 <= state["fraction"] <= 1.0 and state["label"]
+        if state["done"]:
+            return state
+        time.sleep(0.2)
+    raise AssertionError(f"import {job_id} not done in {timeout}s: {state}")
