@@ -25,10 +25,11 @@ from bench.devsets import (
     load_headlines,
     pairwise,
     point_purity,
+    similarity_ceiling,
 )
 from service.stories.clustering import ItemText, NewStory, available_methods, get_clusterer
-from service.stories.clustering.base import Clusterer
-from service.stories.clustering.features import MiniLM, embed_titles
+from service.stories.clustering.base import Clusterer, clustered_text, timestamp
+from service.stories.clustering.features import MiniLM, embed_titles, tfidf_matrix
 
 DEFAULT_CSV = HEADLINES_CSV
 
@@ -167,6 +168,22 @@ def scale(name: str, items: Sequence[ItemText]) -> None:
     )
 
 
+def ceiling(name: str, folder: Path) -> None:
+    """The best any cut of the method's pair cosine reaches on the labelled feeds, before linkage or merging."""
+    clusterer = get_clusterer(name)
+    labelled = load_feeds(folder)
+    items, gold = as_text(labelled), [x.event for x in labelled]
+    window = clusterer.window.total_seconds() if hasattr(clusterer, "window") else 72 * 3600.0
+    vectors = clusterer.embeddings(items) if hasattr(clusterer, "embeddings") else None
+    if vectors is None or getattr(clusterer, "features", "") == "tfidf":
+        vectors = tfidf_matrix([clustered_text(item) for item in items]).toarray()
+    same, best, precise = similarity_ceiling(vectors, [timestamp(item) for item in items], gold, window)
+    print(
+        f"ceiling method={name} same_event_pairs_in_window={same} best_pair_f1={best:.3f} "
+        f"precision_at_recall_0.8={precise:.3f}"
+    )
+
+
 def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -180,11 +197,17 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, help="override the method's linkage threshold")
     parser.add_argument("--merge-centres", type=float, help="override the event method's story-merge threshold")
     parser.add_argument("--titles-only", action="store_true", help="score feeds-dev with its descriptions dropped")
+    parser.add_argument(
+        "--ceiling", action="store_true", help="what the method's pair similarity alone can reach on feeds-dev"
+    )
     args = parser.parse_args()
     items, gold = load(args.csv)
     name = args.method or get_clusterer().name
     if args.scale:
         scale(name, items)
+        return
+    if args.ceiling:
+        ceiling(name, args.feeds)
         return
     options = {"threshold": args.threshold} if args.threshold is not None else {}
     if args.merge_centres is not None:

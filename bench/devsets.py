@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import numpy as np
 
 from service.stories.clustering import ItemText
 from service.stories.feeds.intake import _parse, _web_url
@@ -155,3 +156,22 @@ def point_purity(labelled: Sequence[LabelledItem], pred: Sequence[Hashable]) -> 
         good += sum(labelled[i].event == main for i in owners)
         total += len(owners)
     return (good / total if total else 1.0), total
+
+
+def similarity_ceiling(
+    vectors: np.ndarray, times: Sequence[float], gold: Sequence[Hashable], window: float, recall: float = 0.8
+) -> tuple[int, float, float]:
+    """What the pair similarity alone can tell, before any clustering: over the pairs within the window, ranked by
+    cosine, the best pairwise F1 of any cut and the precision at the cut that reaches `recall` of same-event pairs.
+    Returns (same-event pairs in the window, best F1, precision at that recall)."""
+    stamps = np.asarray(times, np.float64)
+    upper = np.triu_indices(len(gold), 1)
+    near = np.abs(stamps[:, None] - stamps[None, :])[upper] <= window
+    labels = np.asarray([str(g) for g in gold], dtype=object)
+    same = (labels[:, None] == labels[None, :])[upper][near]
+    ranked = same[np.argsort(-(vectors @ vectors.T)[upper][near], kind="stable")]
+    hits = np.cumsum(ranked)
+    precision, found = hits / np.arange(1, len(ranked) + 1), hits / max(int(same.sum()), 1)
+    f1 = 2 * precision * found / np.maximum(precision + found, 1e-12)
+    at = min(int(np.searchsorted(found, recall)), len(ranked) - 1)
+    return int(same.sum()), float(f1.max()), float(precision[at])
