@@ -58,6 +58,24 @@ def test_help_imports_no_subcommand_module_and_no_heavy_library():
     assert heavy == [], f"`newsletter --help` imported {heavy}: import them inside the functions that use them"
 
 
+@pytest.mark.processes
+def test_status_loads_no_clustering_library():
+    """`newsletter status` is what ops run when something is wrong: the story clustering's numpy, scipy and
+    onnxruntime have nothing to tell it (the clustering lock lives in stories/merging.py, not beside the model)."""
+    probe = PROBE.replace('"--help"]', '"status", "--help"]')
+    done = subprocess.run(
+        [sys.executable, "-c", probe.format(heavy=("numpy", "scipy", "onnxruntime", "tokenizers"))],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"},
+        check=True,
+        timeout=60,
+    )
+    subcommands, heavy = (json.loads(line) for line in done.stderr.strip().splitlines()[-2:])
+    assert "service.cli.status" in subcommands and "--json" in done.stdout
+    assert heavy == [], f"`newsletter status` imported {heavy}"
+
+
 def test_the_registry_line_is_each_subcommand_own_help():
     for name, (_, _, line) in SUBCOMMANDS.items():
         command = load(name)

@@ -29,7 +29,7 @@ from service.editions.selection import (
     stories_of_editions,
 )
 from service.models import Edition, EditionStatus, MailingList, utcnow
-from service.stories.items import lock_for_clustering
+from service.stories.merging import lock_for_clustering
 
 __all__ = [
     "DEMO_ORIGIN",

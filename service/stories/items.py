@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from typing import cast
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from service.core.config import Settings
 from service.models import Item, Story, as_utc, utcnow
 from service.stories.clustering import Clusterer, ItemText, NewStory, get_clusterer, representative_title, story_points
-from service.stories.merging import merge_stories, unmergeable
+from service.stories.merging import lock_for_clustering, merge_stories, unmergeable
 
 MAX_KEY_POINTS = 6
 FURNITURE_SAMPLE = 120  # a publisher's latest items, to learn the sentences it repeats in all of them
@@ -64,14 +64,6 @@ def _clusterer(method: str | None, window_hours: float) -> Clusterer:
 def clusterer_from(settings: Settings) -> Clusterer:
     """The clusterer the settings choose (CLUSTERING_METHOD, CLUSTER_WINDOW_HOURS)."""
     return _clusterer(settings.clustering_method, settings.cluster_window_hours)
-
-
-def lock_for_clustering(session: Session) -> None:
-    """One ingest at a time, until commit: two concurrent polls must never split an event into two stories."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(72001)"))
-    else:  # SQLite: a write statement takes the database's write lock for the rest of the transaction
-        session.execute(text("UPDATE stories SET id = id WHERE 1 = 0"))
 
 
 def ingest_items(

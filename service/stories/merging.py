@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from service.models import Edition, EditionStatus, Item, Story
+
+
+def lock_for_clustering(session: Session) -> None:
+    """One ingest at a time, until commit: two concurrent polls must never split an event into two stories."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(72001)"))
+    else:  # SQLite: a write statement takes the database's write lock for the rest of the transaction
+        session.execute(text("UPDATE stories SET id = id WHERE 1 = 0"))
 
 
 def unmergeable(session: Session, story_ids: Collection[int]) -> set[int]:
