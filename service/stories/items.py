@@ -126,7 +126,7 @@ def ingest_items(
     for key, place in placed.moved.items():  # a drifted story's members that belong elsewhere go there
         moving = session.get_one(Item, int(str(key).removeprefix("item-")))
         moving.story_id = story_for(place, partial(_start_story, session, f"split:{moving.id}:{now}", moving, now))
-        result.stories |= {moving.story_id, left[key]}
+        result.stories |= {moving.story_id, into.get(left[key], left[key])}  # the story it left, or what that became
     session.flush()
     for story_id in sorted(result.stories):
         refresh_story(session, story_id)
