@@ -15,6 +15,8 @@ from tests.support.edition_stories import add_story
 from tests.support.feed_server import Route
 from tests.support.multi_source_feeds import (
     NOW,
+    QUAKE_BRIDGE,
+    QUAKE_HALVES,
     SANCTIONS,
     SANCTIONS_TEXT,
     aggregator_items,
@@ -80,41 +82,6 @@ def test_an_edition_from_a_mixed_day_is_fresh_relevant_and_varied(db, settings, 
     assert titles.count("Museum returns looted bronzes to Benin") == 1, "near-identical headlines go out once"
     assert "Heatwave breaks temperature records" in titles, "an undated item still counts, dated by its feed"
     print("\n[mixed edition]", got)
-
-
-QUAKE_HALVES = [
-    (
-        "NHK World",
-        "Magnitude 7.1 earthquake strikes off the coast of northern Japan",
-        "A magnitude 7.1 earthquake struck off the coast of northern Japan on Tuesday. "
-        "A tsunami warning was issued for the Pacific coast.",
-    ),
-    (
-        "Kyodo",
-        "Strong earthquake off northern Japan halts bullet trains and cuts power to thousands",
-        "Shinkansen services were suspended and 20,000 homes lost power in Miyagi after the magnitude 7.1 tremor.",
-    ),
-]
-
-
-QUAKE_BRIDGE = [
-    (
-        "Reuters",
-        "Strong 7.1 quake hits northern Japan, trains halted, tsunami warning issued",
-        "A magnitude 7.1 earthquake off northern Japan prompted a tsunami warning, halted bullet trains and cut "
-        "power to thousands of homes.",
-    ),
-    (
-        "AP",
-        "Japan earthquake: tsunami warning issued, bullet trains stopped after magnitude 7.1 quake",
-        "The quake struck off Miyagi on Tuesday; bullet train services were halted and power was cut to 20,000 homes.",
-    ),
-    (
-        "BBC News",
-        "Japan hit by magnitude 7.1 earthquake, tsunami alert and train disruption",
-        "A strong earthquake off Japan's north-east coast triggered a tsunami warning and stopped Shinkansen trains.",
-    ),
-]
 
 
 def publish(db, server, path: str, feed: str, told: list[tuple[str, str, str]], hours_ago: float) -> None:

@@ -115,3 +115,39 @@ def stories_by_title(session) -> dict[str, Story]:
     """Every story, fresh from the database."""
     session.expire_all()
     return {story.title: story for story in session.scalars(select(Story))}
+
+
+# One quake told in two halves too unlike to be one story yet, and the wire copy that bridges them.
+QUAKE_HALVES = [
+    (
+        "NHK World",
+        "Magnitude 7.1 earthquake strikes off the coast of northern Japan",
+        "A magnitude 7.1 earthquake struck off the coast of northern Japan on Tuesday. "
+        "A tsunami warning was issued for the Pacific coast.",
+    ),
+    (
+        "Kyodo",
+        "Strong earthquake off northern Japan halts bullet trains and cuts power to thousands",
+        "Shinkansen services were suspended and 20,000 homes lost power in Miyagi after the magnitude 7.1 tremor.",
+    ),
+]
+
+
+QUAKE_BRIDGE = [
+    (
+        "Reuters",
+        "Strong 7.1 quake hits northern Japan, trains halted, tsunami warning issued",
+        "A magnitude 7.1 earthquake off northern Japan prompted a tsunami warning, halted bullet trains and cut "
+        "power to thousands of homes.",
+    ),
+    (
+        "AP",
+        "Japan earthquake: tsunami warning issued, bullet trains stopped after magnitude 7.1 quake",
+        "The quake struck off Miyagi on Tuesday; bullet train services were halted and power was cut to 20,000 homes.",
+    ),
+    (
+        "BBC News",
+        "Japan hit by magnitude 7.1 earthquake, tsunami alert and train disruption",
+        "A strong earthquake off Japan's north-east coast triggered a tsunami warning and stopped Shinkansen trains.",
+    ),
+]
