@@ -174,9 +174,10 @@ def ceiling(name: str, folder: Path) -> None:
     labelled = load_feeds(folder)
     items, gold = as_text(labelled), [x.event for x in labelled]
     window = clusterer.window.total_seconds() if hasattr(clusterer, "window") else 72 * 3600.0
-    vectors = clusterer.embeddings(items) if hasattr(clusterer, "embeddings") else None
-    if vectors is None or getattr(clusterer, "features", "") == "tfidf":
+    if getattr(clusterer, "features", "tfidf") == "tfidf" or not hasattr(clusterer, "embeddings"):
         vectors = tfidf_matrix([clustered_text(item) for item in items]).toarray()
+    else:
+        vectors = clusterer.embeddings(items)
     same, best, precise = similarity_ceiling(vectors, [timestamp(item) for item in items], gold, window)
     print(
         f"ceiling method={name} same_event_pairs_in_window={same} best_pair_f1={best:.3f} "

@@ -161,14 +161,14 @@ def point_purity(labelled: Sequence[LabelledItem], pred: Sequence[Hashable]) -> 
 def similarity_ceiling(
     vectors: np.ndarray, times: Sequence[float], gold: Sequence[Hashable], window: float, recall: float = 0.8
 ) -> tuple[int, float, float]:
-    """What the pair similarity alone can tell, before any clustering: over the pairs within the window, ranked by
-    cosine, the best pairwise F1 of any cut and the precision at the cut that reaches `recall` of same-event pairs.
-    Returns (same-event pairs in the window, best F1, precision at that recall)."""
+    """(same-event pairs in the window, best pair F1 of any cosine cut, precision at `recall`): the signal's limit."""
     stamps = np.asarray(times, np.float64)
     upper = np.triu_indices(len(gold), 1)
     near = np.abs(stamps[:, None] - stamps[None, :])[upper] <= window
     labels = np.asarray([str(g) for g in gold], dtype=object)
     same = (labels[:, None] == labels[None, :])[upper][near]
+    if not same.any():
+        return 0, 0.0, 0.0
     ranked = same[np.argsort(-(vectors @ vectors.T)[upper][near], kind="stable")]
     hits = np.cumsum(ranked)
     precision, found = hits / np.arange(1, len(ranked) + 1), hits / max(int(same.sum()), 1)

@@ -13,7 +13,7 @@ from service.core.db import engine_for
 from service.delivery import control, ledger, ledger_status
 from service.models import utcnow
 from service.ops import migrate
-from tests.conftest import _drop_postgres_database, _fresh_postgres_database
+from tests.conftest import RUN_ID, _drop_postgres_database, _fresh_postgres_database
 
 
 def _filler(column):
@@ -53,7 +53,7 @@ def database_at_0009(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'old.db'}"
     else:
-        url = _fresh_postgres_database(f"newsletter_migration_{id(request)}")
+        url = _fresh_postgres_database(f"newsletter_migration_{RUN_ID}_{id(request)}")
     command.upgrade(migrate.alembic_config(url), "0009")
     yield url
     engine_for(url).dispose()

@@ -28,7 +28,7 @@ from service.models import Delivery, Edition, EditionStatus, Subscriber, utcnow
 from service.ops import migrate
 from service.ops.monitoring import figures, metrics
 from service.ops.monitoring.failures import recent_failures
-from tests.conftest import _drop_postgres_database, _fresh_postgres_database
+from tests.conftest import RUN_ID, _drop_postgres_database, _fresh_postgres_database
 from tests.support.edition_stories import day_of_stories
 from tests.support.readers import add_readers
 
@@ -238,7 +238,9 @@ def test_a_bad_retention_setting_is_one_clear_line(monkeypatch, tmp_path, name, 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_migration_0011_goes_down_and_up(tmp_path, kind):
     url = (
-        f"sqlite:///{tmp_path / 'm.db'}" if kind == "sqlite" else _fresh_postgres_database(f"nl_rollup_{id(tmp_path)}")
+        f"sqlite:///{tmp_path / 'm.db'}"
+        if kind == "sqlite"
+        else _fresh_postgres_database(f"nl_rollup_{RUN_ID}_{id(tmp_path)}")
     )
     try:
         migrate.upgrade(url)

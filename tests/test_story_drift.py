@@ -99,8 +99,13 @@ def test_a_story_in_a_sent_edition_keeps_its_items(db, settings):
     db.commit()
     assert quake in sent.story_ids
 
+    stored = set(db.scalars(select(Item.id)))
+    held = set(db.scalars(select(Item.id).where(Item.story_id == quake)))
+
     ingest_items(db, inputs(QUAKE_LATER + RATES_LATER, hours_ago=2), clusterer=clusterer_from(settings), now=NOW)
     db.commit()
 
-    assert {"Reuters", "AP", "Finance Daily"} <= publishers(db, quake), "what readers were sent stays on its page"
+    now_held = set(db.scalars(select(Item.id).where(Item.story_id == quake)))
+    assert now_held & stored == held, "what readers were sent stays on its page: no stored item leaves or comes"
+    assert {"Reuters", "AP", "Finance Daily"} <= publishers(db, quake)
     assert story_of(db, RATES_LATER[0][1]) != quake, "the new rate items still make their own story"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from service.core.config import Settings
 from service.models import Item, Story, as_utc, utcnow
 from service.stories.clustering import Clusterer, ItemText, NewStory, get_clusterer, representative_title, story_points
-from service.stories.merging import lock_for_clustering, merge_stories, unmergeable
+from service.stories.merging import lock_for_clustering, lost_items, merge_stories, unmergeable
 
 MAX_KEY_POINTS = 6
 FURNITURE_SAMPLE = 120  # a publisher's latest items, to learn the sentences it repeats in all of them
@@ -51,7 +52,7 @@ class IngestResult:
     created: int = 0  # items stored
     known: int = 0  # items already stored (a re-poll)
     new_stories: int = 0
-    stories: set[int] = field(default_factory=set)  # every story that gained an item (or merged stories' items)
+    stories: set[int] = field(default_factory=set)  # every story that gained or lost an item (merged, split)
     merged: set[int] = field(default_factory=set)  # stories merged into another one (gone)
 
 
@@ -84,7 +85,7 @@ def ingest_items(
     texts = [_as_text(n, item) for n, item in enumerate(new)]
     vectors = clusterer.vectors(texts)  # stored, so no later poll embeds these items again
     texts = [replace(text, vector=vector) for text, vector in zip(texts, vectors, strict=True)]
-    neighbours = _neighbours(session, new, clusterer)
+    neighbour_ids, neighbours = _neighbours(session, new, clusterer)
     placed = clusterer.place(texts, neighbours, unmergeable(session, {story for _, story in neighbours}))
     into = merge_stories(session, placed.merged)  # type: ignore[arg-type]
     result.merged, result.stories = set(into), set(into.values())
@@ -93,7 +94,7 @@ def ingest_items(
     def story_for(place: object, start: Callable[[], Story]) -> int:
         """The stored story a placement names (under its merged id), or the poll's new story for its group."""
         if not isinstance(place, NewStory):
-            kept = int(cast(int, place))
+            kept = cast(int, place)
             return into.get(kept, kept)
         if place.group not in new_story_ids:
             new_story_ids[place.group] = start().id
@@ -122,12 +123,14 @@ def ingest_items(
         )
         result.stories.add(story)
     session.flush()
-    left = {text.key: story for text, story in neighbours}
+    left = {text.key: (item_id, story) for item_id, (text, story) in zip(neighbour_ids, neighbours, strict=True)}
     for key, place in placed.moved.items():  # a drifted story's members that belong elsewhere go there
-        moving = session.get_one(Item, int(str(key).removeprefix("item-")))
-        moving.story_id = story_for(place, partial(_start_story, session, f"split:{moving.id}:{now}", moving, now))
-        result.stories |= {moving.story_id, into.get(left[key], left[key])}  # the story it left, or what that became
+        item_id, was = left[key]
+        moving = session.get_one(Item, item_id)
+        moving.story_id = story_for(place, partial(_start_story, session, f"split:{uuid.uuid4()}", moving, now))
+        result.stories |= {moving.story_id, into.get(was, was)}  # the story it left, or what that became
     session.flush()
+    lost_items(session, {into.get(left[key][1], left[key][1]) for key in placed.moved})
     for story_id in sorted(result.stories):
         refresh_story(session, story_id)
     result.created = len(new)
@@ -146,7 +149,9 @@ def _as_text(key: object, item: ItemInput) -> ItemText:
     )
 
 
-def _neighbours(session: Session, new: Sequence[ItemInput], clusterer: Clusterer) -> list[tuple[ItemText, int]]:
+def _neighbours(
+    session: Session, new: Sequence[ItemInput], clusterer: Clusterer
+) -> tuple[list[int], list[tuple[ItemText, int]]]:
     """Stored items published within the window of the new ones, with their story: all a new item is compared with."""
     window: timedelta = getattr(clusterer, "window", timedelta(hours=72))
     earliest = min(as_utc(item.published) for item in new) - window
@@ -163,7 +168,7 @@ def _neighbours(session: Session, new: Sequence[ItemInput], clusterer: Clusterer
             Item.story_id,
         ).where(Item.published_at >= earliest, Item.published_at <= latest)
     ).all()
-    return [
+    return [row.id for row in rows], [
         (
             ItemText(
                 key=f"item-{row.id}",
@@ -203,7 +208,8 @@ def refresh_story(session: Session, story_id: int) -> Story:
     assert story is not None
     items = list(session.scalars(select(Item).where(Item.story_id == story_id).order_by(Item.published_at, Item.id)))
     newest = max((as_utc(item.published_at) for item in items), default=None)
-    story.newest_item_at = max(filter(None, (newest, as_utc(story.newest_item_at) if story.newest_item_at else None)))
+    kept = story.newest_item_at if story.hand_written or not items else None  # a split may have taken the newest
+    story.newest_item_at = max(filter(None, (newest, as_utc(kept) if kept else None)), default=None)
     story.updated_at = utcnow()
     if story.hand_written or not items:
         return story  # a hand-written story keeps its own title, key points and count

@@ -1,4 +1,5 @@
-"""Two stored stories a poll shows to be one happening become one: the older keeps its id, drafts follow it."""
+"""Stored stories a poll reshapes: two that tell one happening merge (the older keeps its id, drafts follow it), a
+drifted one loses its strays; the lock that keeps two polls from doing it at once."""
 
 from __future__ import annotations
 
@@ -59,17 +60,33 @@ def merge_stories(session: Session, groups: Iterable[Collection[int]]) -> dict[i
     return into
 
 
+def lost_items(session: Session, story_ids: Collection[int]) -> None:
+    """An open draft naming a story that lost items (a split) goes up a version: an editor's page that read the story
+    as it was must not save over it unseen."""
+    for edition in _open_drafts(session):
+        if _named(edition) & set(story_ids):
+            edition.version += 1
+    session.flush()
+
+
+def _open_drafts(session: Session) -> list[Edition]:
+    """The drafts a poll may still reshape: not frozen."""
+    query = select(Edition).where(Edition.send_status == EditionStatus.draft, Edition.frozen_at.is_(None))
+    return list(session.scalars(query))
+
+
+def _named(edition: Edition) -> set[int]:
+    """Every story a draft mentions: chosen, pinned, dropped, placed or edited."""
+    named = set(edition.story_ids or []) | set(edition.pinned or []) | set(edition.dropped or [])
+    return named | set(edition.arrangement or []) | {int(k) for k in edition.story_edits or {} if k.isdigit()}
+
+
 def _follow_in_drafts(session: Session, into: dict[int, int]) -> None:
     """A draft's choices about a merged-away story become choices about the kept one: a pin pins it, a place in the
     editor's order holds it, an edit applies to it unless it has its own; a drop is forgotten (the kept story is
     more than what was dropped). The draft's version goes up: a save or a freeze based on what it was fails."""
-    drafts = session.scalars(
-        select(Edition).where(Edition.send_status == EditionStatus.draft, Edition.frozen_at.is_(None))
-    ).all()
-    for edition in drafts:
-        named = set(edition.story_ids or []) | set(edition.pinned or []) | set(edition.dropped or [])
-        named |= set(edition.arrangement or []) | {int(k) for k in edition.story_edits or {} if k.isdigit()}
-        if not named & into.keys():
+    for edition in _open_drafts(session):
+        if not _named(edition) & into.keys():
             continue
         edition.story_ids = _renamed(edition.story_ids, into)
         edition.pinned, edition.arrangement = _renamed(edition.pinned, into), _renamed(edition.arrangement, into)

@@ -27,3 +27,9 @@ def test_a_sealed_story_never_splits_and_keeps_apart_from_stories_landing_with_i
 def test_stories_landing_in_one_cluster_merge():
     placed = placement([0, 0, 0, 0], ["s", "t", "t", None], new=[3], sealed=set(), keys=list("abcn"))
     assert placed.merged == [frozenset({"s", "t"})] and placed.moved == {} and placed.stories in (["s"], ["t"])
+
+
+def test_a_stray_never_moves_into_a_sealed_story_it_landed_beside():
+    # "f" is sealed (in a sent edition): new items may join it, a stored stray of "s" gets a story of its own
+    placed = placement([0, 0, 1, 1, 1], ["s", "s", "s", "f", None], new=[4], sealed={"f"}, keys=list("abcdn"))
+    assert placed.stories == ["f"] and placed.moved == {"c": NewStory(0)} and placed.merged == []

@@ -73,10 +73,7 @@ def placement(
     sealed: Collection[Hashable],
     keys: Sequence[Hashable],
 ) -> Placement:
-    """Each stored story lives where most of its items landed (a sealed one, never clustered anew, lands whole);
-    the members that landed elsewhere (by their `keys`) are split off to the story living there, else to a new
-    one with the items beside them. Stories living in one cluster merge unless one is sealed;
-    a new item goes to the story living in its cluster, else to a new one."""
+    """Stored stories live where most of their items land (merging there); strays leave, never into a sealed one."""
     counts: dict[Hashable, Counter[int]] = {}
     for label, anchor in zip(labels, anchors, strict=True):
         if anchor is not None:
@@ -87,16 +84,18 @@ def placement(
         living.setdefault(label, []).append(anchor)
     for label, group in living.items():  # a sealed story in the cluster keeps its own: the others stay apart
         living[label] = [a for a in group if a in sealed][:1] or group
-    groups: dict[int, int] = {}
+    groups: dict[tuple[int, bool], int] = {}
 
-    def where(label: int) -> Hashable | NewStory:
-        """The story of a cluster: the one living there, else a new one shared by the cluster's items."""
+    def where(label: int, stray: bool = False) -> Hashable | NewStory:
+        """A cluster's story: the one living there, else a new one for its items (a fixed story takes no stray)."""
         found = living.get(label)
-        return found[0] if found else NewStory(groups.setdefault(label, len(groups)))
+        if found and not (stray and found[0] in sealed):
+            return found[0]
+        return NewStory(groups.setdefault((label, stray and bool(found)), len(groups)))
 
     result = [where(labels[i]) for i in new]
-    moved = {
-        key: where(label)
+    moved = {  # a member that landed away from its story's home (sealed stories were never clustered anew)
+        key: where(label, stray=True)
         for key, label, anchor in zip(keys, labels, anchors, strict=True)
         if anchor is not None and label != home[anchor] and anchor not in sealed
     }
