@@ -109,3 +109,18 @@ def test_a_story_in_a_sent_edition_keeps_its_items(db, settings):
     assert now_held & stored == held, "what readers were sent stays on its page: no stored item leaves or comes"
     assert {"Reuters", "AP", "Finance Daily"} <= publishers(db, quake)
     assert story_of(db, RATES_LATER[0][1]) != quake, "the new rate items still make their own story"
+
+
+def test_a_draft_naming_a_story_that_lost_a_stray_goes_up_a_version(db, settings):
+    world = create_list(db, slug="world-news", name="World News daily", categories=["World News"], timezone="UTC")
+    quake = drifted_story(db, settings)
+    draft = build_edition(db, settings=settings, mailing_list=world, day=NOW.date(), now=NOW, freeze=False)
+    db.commit()
+    assert quake in draft.story_ids
+    read = draft.version
+
+    ingest_items(db, inputs(QUAKE_LATER + RATES_LATER, hours_ago=2), clusterer=clusterer_from(settings), now=NOW)
+    db.commit()
+
+    db.refresh(draft)
+    assert story_of(db, RATES[1]) != quake and draft.version > read, "an editor's page read before the split is stale"
