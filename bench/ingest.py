@@ -1,6 +1,7 @@
 """The production path of a feed poll, timed: 500 new items into a PostgreSQL store of 50,000, clustered and stored.
 
-Run by hand (not in CI): `.venv/bin/python bench/ingest.py [--store 50000] [--new 500] [--database-url URL]`.
+Run by hand (not in CI): `.venv/bin/python bench/ingest.py [--store 50000] [--new 500]`; `--feeds-dev N` instead
+scores the labelled feeds polled N items at a time through the same path, by pairs.
 The store is the dev set's headlines repeated with shifted times (as `bench/clustering.py --scale` does), with
 their stored embeddings, so the poll embeds only its own new items, as it does in production.
 """
@@ -20,9 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 
 from bench.clustering import DEFAULT_CSV, load, synthesise
+from bench.devsets import chained, load_feeds, pairwise
 from service.core.db import engine_for, session_factory
 from service.models import Item, Story, utcnow
 from service.ops import migrate
@@ -88,6 +90,28 @@ def fill_store(url: str, store: list, clusterer) -> float:
     return time.perf_counter() - started
 
 
+def feeds_dev_through_ingest(poll_size: int, method: str | None) -> None:
+    """The labelled feeds through the production path in polls of `poll_size`, scored by pairs of items."""
+    labelled = load_feeds()
+    url = fresh_database("newsletter_bench_feeds_dev")
+    clusterer = get_clusterer(method)
+    merged = 0
+    with session_factory(url)() as session:
+        for start in range(0, len(labelled), poll_size):
+            merged += len(
+                ingest_items(session, [x.item for x in labelled[start : start + poll_size]], clusterer=clusterer).merged
+            )
+            session.commit()
+        stored = session.execute(select(Item.dedup_key, Item.story_id)).all()
+    events = {x.item.dedup_key(): x.event for x in labelled}
+    pred, gold = [row.story_id for row in stored], [events[row.dedup_key] for row in stored]
+    p, r, f = pairwise(pred, gold)
+    print(
+        f"feeds-dev through ingest_items polls_of={poll_size} items={len(stored)} merged={merged} "
+        f"pair_p={p:.3f} pair_r={r:.3f} pair_f1={f:.3f} chained={chained(pred, gold)}"
+    )
+
+
 def main() -> None:
     """Build the store, then time one poll's worth of new items through ingest_items."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -95,7 +119,11 @@ def main() -> None:
     parser.add_argument("--new", type=int, default=500)
     parser.add_argument("--method", default=None)
     parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
+    parser.add_argument("--feeds-dev", type=int, metavar="N", help="score feeds-dev polled N items at a time instead")
     args = parser.parse_args()
+    if args.feeds_dev:
+        feeds_dev_through_ingest(args.feeds_dev, args.method)
+        return
     items, _ = load(args.csv)
     store = synthesise(items, args.store, days=120, seed=7)  # 50,000 items over 120 days: ~1,250 in any 72 h
     store = [replace(item, key=f"s{n // 10}:{n}") for n, item in enumerate(store)]  # stories of ten items
