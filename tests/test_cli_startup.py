@@ -42,18 +42,24 @@ print(json.dumps([name for name in {heavy!r} if name in sys.modules]), file=sys.
 """
 
 
-@pytest.mark.processes
-def test_help_imports_no_subcommand_module_and_no_heavy_library():
+def probe(argv: list[str], heavy: tuple[str, ...]) -> tuple[str, list[str], list[str]]:
+    """Run `newsletter ARGV` in a fresh interpreter: its output, the subcommand modules and heavy libraries loaded."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=HEAVY)],
+        [sys.executable, "-c", PROBE.replace('"--help"]', f"*{argv!r}]").format(heavy=heavy)],
         capture_output=True,
         text=True,
         env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"},
         check=True,
         timeout=60,
     )
-    subcommands, heavy = (json.loads(line) for line in done.stderr.strip().splitlines()[-2:])
-    assert "editions" in done.stdout and "Daily editions." in done.stdout
+    subcommands, loaded = (json.loads(line) for line in done.stderr.strip().splitlines()[-2:])
+    return done.stdout, subcommands, loaded
+
+
+@pytest.mark.processes
+def test_help_imports_no_subcommand_module_and_no_heavy_library():
+    shown, subcommands, heavy = probe(["--help"], HEAVY)
+    assert "editions" in shown and "Daily editions." in shown
     assert subcommands == [], f"`newsletter --help` imported {subcommands}: list them in SUBCOMMANDS, import on run"
     assert heavy == [], f"`newsletter --help` imported {heavy}: import them inside the functions that use them"
 
@@ -62,17 +68,8 @@ def test_help_imports_no_subcommand_module_and_no_heavy_library():
 def test_status_loads_no_clustering_library():
     """`newsletter status` is what ops run when something is wrong: the story clustering's numpy, scipy and
     onnxruntime have nothing to tell it (the clustering lock lives in stories/merging.py, not beside the model)."""
-    probe = PROBE.replace('"--help"]', '"status", "--help"]')
-    done = subprocess.run(
-        [sys.executable, "-c", probe.format(heavy=("numpy", "scipy", "onnxruntime", "tokenizers"))],
-        capture_output=True,
-        text=True,
-        env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"},
-        check=True,
-        timeout=60,
-    )
-    subcommands, heavy = (json.loads(line) for line in done.stderr.strip().splitlines()[-2:])
-    assert "service.cli.status" in subcommands and "--json" in done.stdout
+    shown, subcommands, heavy = probe(["status", "--help"], ("numpy", "scipy", "onnxruntime", "tokenizers"))
+    assert "service.cli.status" in subcommands and "--json" in shown
     assert heavy == [], f"`newsletter status` imported {heavy}"
 
 

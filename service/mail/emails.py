@@ -144,20 +144,9 @@ def confirmation_message(settings: Settings, subscriber: Subscriber, lists: Sequ
         "confirm_url": links.confirm_url(settings, subscriber.id, [ml.id for ml in lists]),
         "valid_days": max(1, settings.confirm_token_max_age // 86400),
     }
-    html, text = render_html_and_text(settings, "confirm", context, language)
     subject = translate(language, "Please confirm your subscription to %(names)s", names=names)
-    return build_message(
-        settings,
-        to=recipient(subscriber),
-        subject=subject,
-        html=html,
-        text=text,
-        sender=branded_sender(settings, brand),
-        headers={
-            "Auto-Submitted": "auto-generated",
-            "Feedback-ID": feedback_id(settings, "confirm", "+".join(ml.slug for ml in lists), "transactional"),
-        },
-    )
+    feedback = feedback_id(settings, "confirm", "+".join(ml.slug for ml in lists), "transactional")
+    return _automatic(settings, subscriber, "confirm", context, language, subject, feedback)
 
 
 def data_link_message(settings: Settings, subscriber: Subscriber) -> EmailMessage:
@@ -170,19 +159,24 @@ def data_link_message(settings: Settings, subscriber: Subscriber) -> EmailMessag
         "valid_minutes": links.DATA_LINK_SECONDS // 60,
     }
     language = negotiate(None, [s.mailing_list.locale for s in subscriber.subscriptions])
-    html, text = render_html_and_text(settings, "data_link", context, language)
     subject = translate(language, "Your data at %(site)s: download or delete", site=brand.name)
+    feedback = feedback_id(settings, "data", "reader", "transactional")
+    return _automatic(settings, subscriber, "data_link", context, language, subject, feedback)
+
+
+def _automatic(
+    settings: Settings, subscriber: Subscriber, template: str, context: dict, language: str, subject: str, feedback: str
+) -> EmailMessage:
+    """A message the service sends by itself, in its brand, marked so no autoresponder answers it (RFC 3834)."""
+    html, text = render_html_and_text(settings, template, context, language)
     return build_message(
         settings,
         to=recipient(subscriber),
         subject=subject,
         html=html,
         text=text,
-        sender=branded_sender(settings, brand),
-        headers={
-            "Auto-Submitted": "auto-generated",
-            "Feedback-ID": feedback_id(settings, "data", "reader", "transactional"),
-        },
+        sender=branded_sender(settings, context["brand"]),
+        headers={"Auto-Submitted": "auto-generated", "Feedback-ID": feedback},
     )
 
 

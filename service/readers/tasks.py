@@ -18,6 +18,8 @@ from service.readers.subscribers.owed import confirmation_owed, data_link_owed, 
 
 log = logging.getLogger(__name__)
 RETRYABLE = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, TimeoutError, OSError)
+# A reader's email waits out a broken connection (backing off up to 10 minutes) rather than being lost
+RETRY_MAIL: dict = {"autoretry_for": RETRYABLE, "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 10}
 
 
 def _deliver(message, *, subscriber_id: int | None = None, kind: str = "other") -> None:
@@ -37,13 +39,7 @@ def _deliver(message, *, subscriber_id: int | None = None, kind: str = "other") 
         handle_refusal(settings, error, recipient=message["To"].address, what=f"{kind} email")
 
 
-@app.task(
-    name="service.tasks.send_confirmation",
-    autoretry_for=RETRYABLE,
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=10,
-)
+@app.task(name="service.tasks.send_confirmation", **RETRY_MAIL)
 def send_confirmation(subscriber_id: int, list_ids: list[int]) -> None:
     """Email the double opt-in link for the lists still awaiting confirmation."""
     settings = get_settings()
@@ -53,13 +49,7 @@ def send_confirmation(subscriber_id: int, list_ids: list[int]) -> None:
         _deliver(message, subscriber_id=subscriber_id, kind="confirmation")
 
 
-@app.task(
-    name="service.tasks.send_data_link",
-    autoretry_for=RETRYABLE,
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=10,
-)
+@app.task(name="service.tasks.send_data_link", **RETRY_MAIL)
 def send_data_link(subscriber_id: int) -> None:
     """Email the reader the link to their data (download, delete) they asked for on their preferences page."""
     settings = get_settings()
@@ -69,13 +59,7 @@ def send_data_link(subscriber_id: int) -> None:
         _deliver(message, subscriber_id=subscriber_id, kind="data")
 
 
-@app.task(
-    name="service.tasks.send_welcome",
-    autoretry_for=RETRYABLE,
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=10,
-)
+@app.task(name="service.tasks.send_welcome", **RETRY_MAIL)
 def send_welcome(subscriber_id: int, list_ids: list[int]) -> None:
     """Email a welcome for each list the reader has just confirmed."""
     settings = get_settings()
@@ -94,11 +78,7 @@ def _subscribe_limiter(storage_url: str, per_ip: str, per_address: str, namespac
 
 
 @app.task(
-    name="service.tasks.carry_out_subscribe_request",
-    autoretry_for=(*RETRYABLE, DatabaseBusy),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=10,
+    name="service.tasks.carry_out_subscribe_request", **{**RETRY_MAIL, "autoretry_for": (*RETRYABLE, DatabaseBusy)}
 )
 def carry_out_subscribe_request(message: dict) -> None:
     """A checked subscribe request from the web: store it and send what it calls for, within the mailbox's limit."""
