@@ -211,11 +211,13 @@ def sign_in(page: Page, server) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
+    page.wait_for_load_state("load")  # the heading is there before admin.css is: the colours come with the stylesheet
 
 
 def ground_lightness(page: Page) -> float:
     """How light the page's background is, 0 (black) to 1 (white)."""
     rgb = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert rgb.startswith("rgb("), f"the page has no background of its own ({rgb}): was the stylesheet loaded?"
     red, green, blue = (int(part) for part in re.findall(r"\d+", rgb)[:3])
     return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
 
