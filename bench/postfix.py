@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.smtp import free_port
+from tests.support.ports import free_port
 
 RCPT = re.compile(rb"RCPT TO:<([^>]*)>")
 MESSAGES = re.compile(rb"mesg=(\d+)")

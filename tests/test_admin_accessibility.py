@@ -28,8 +28,8 @@ from tests.support.axe import axe_violations, describe, install_axe
 from tests.support.browser import chromium_page
 from tests.support.edition_stories import long_story, store
 from tests.support.live_server import live_server
+from tests.support.ports import free_port
 from tests.support.readers import add_readers
-from tests.support.smtp import free_port
 
 VIEWPORTS = {"1280": {"width": 1280, "height": 900}, "375": {"width": 375, "height": 740}}
 ADMIN = "ann@example.org"

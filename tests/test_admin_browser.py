@@ -23,8 +23,8 @@ from tests.support.admin import PASSWORD, make_admin
 from tests.support.browser import accept_confirms, chromium_page
 from tests.support.edition_stories import day_of_stories
 from tests.support.live_server import live_server
+from tests.support.ports import free_port
 from tests.support.readers import add_readers
-from tests.support.smtp import free_port
 
 ADMIN = "ann@example.org"
 READERS = [f"browser.reader{n:02d}@example.org" for n in range(25)]

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.support.browser import chromium_page
 from tests.support.live_server import live_server
-from tests.support.smtp import free_port
+from tests.support.ports import free_port
 from tests.support.web import link_path, statuses
 
 EMAIL = "browser.reader@example.com"

@@ -16,7 +16,7 @@ import pytest
 
 from service.core.config import REPO_ROOT, Settings
 from tests.support.bounce_reports import dsn
-from tests.support.smtp import free_port
+from tests.support.ports import free_port
 from tests.support.web import CSRF
 
 pytestmark = pytest.mark.dev_run
@@ -128,14 +128,14 @@ def wait_for_page(url: str, proc: subprocess.Popen, log: Path) -> float:
     pytest.fail(f"{url} did not answer within {START_LIMIT:.0f}s:\n{log.read_text()[-4000:]}")
 
 
-def wait_for_eml(outbox: Path, since: float) -> tuple[Path, float]:
-    """The first .eml the built-in SMTP sink writes, and the seconds it took."""
+def wait_for_eml(outbox: Path, since: float, log: Path) -> tuple[Path, float]:
+    """The first .eml the built-in SMTP sink writes, and the seconds it took; fails with the service's log."""
     while time.monotonic() - since < MAIL_LIMIT:
         found = sorted(outbox.glob("*.eml"))
         if found:
             return found[0], time.monotonic() - since
         time.sleep(0.05)
-    pytest.fail(f"no .eml in {outbox} within {MAIL_LIMIT:.0f}s")
+    pytest.fail(f"no .eml in {outbox} within {MAIL_LIMIT:.0f}s:\n{log.read_text()[-4000:]}")
 
 
 @pytest.mark.parametrize("stop, base_url", [("ctrl-c", "http://127.0.0.1:{port}"), ("sigint-to-launcher", None)])
@@ -173,7 +173,7 @@ def test_make_run_subscribe_lands_in_outbox_and_ctrl_c_stops_everything(tmp_path
                 follow_redirects=True,
             )  # 303 to the check-your-inbox page
             assert answer.status_code == 200 and "Check your inbox" in answer.text
-        eml, mailed = wait_for_eml(data_dir / "outbox", posted)
+        eml, mailed = wait_for_eml(data_dir / "outbox", posted, log)
         message = message_from_bytes(eml.read_bytes(), policy=policy.default)
         assert message["To"] == "newcomer@example.com"
         assert message["Subject"] == "Please confirm your subscription to World News daily"

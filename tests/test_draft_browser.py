@@ -18,8 +18,8 @@ from tests.support.admin import make_admin
 from tests.support.browser import accept_confirms, chromium_page
 from tests.support.edition_stories import day_of_stories
 from tests.support.live_server import live_server
+from tests.support.ports import free_port
 from tests.support.readers import add_readers
-from tests.support.smtp import free_port
 from tests.test_admin_browser import ADMIN, NARROW, WIDE, shoot, sign_in
 
 INTRO = "Good morning from the desk.\n\nOur notes on today's floods: https://example.org/floods"

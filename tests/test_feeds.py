@@ -14,7 +14,7 @@ from service.stories.feeds.intake import add_feed, make_client, poll_all
 from service.stories.items import clusterer_from
 from tests.support.cli import Ran, run_newsletter
 from tests.support.feed_server import FeedServer, Route
-from tests.support.smtp import free_port
+from tests.support.ports import free_port
 
 DATA = Path(__file__).parent / "data" / "feeds"
 LAST_MODIFIED = "Thu, 05 Mar 2026 10:00:00 GMT"

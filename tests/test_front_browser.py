@@ -15,7 +15,7 @@ from tests.support.admin import PASSWORD, make_admin
 from tests.support.browser import chromium, chromium_page
 from tests.support.edition_stories import add_story
 from tests.support.live_server import live_server
-from tests.support.smtp import free_port
+from tests.support.ports import free_port
 from tests.support.web import link_path
 from tests.test_branding import png
 

@@ -17,7 +17,7 @@ from tests.support.axe import axe_violations, describe, install_axe
 from tests.support.browser import chromium, chromium_page
 from tests.support.edition_stories import add_story
 from tests.support.live_server import live_server
-from tests.support.smtp import free_port
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.sqlite_twin  # the reader journey on make run's SQLite too, as the issue asks
 SENT_AT = datetime(2026, 3, 9, 7, 0, tzinfo=UTC)

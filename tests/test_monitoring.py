@@ -40,8 +40,8 @@ from service.ops.monitoring.status import snapshot
 from tests.conftest import REDIS_URL, RUN_ID
 from tests.support.apps import shared_app
 from tests.support.edition_stories import day_of_stories
+from tests.support.ports import free_port
 from tests.support.readers import add_readers
-from tests.support.smtp import free_port
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 

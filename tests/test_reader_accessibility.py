@@ -17,7 +17,7 @@ from tests.support.axe import axe_violations, describe, install_axe
 from tests.support.browser import chromium_page
 from tests.support.edition_stories import add_story, long_story, store
 from tests.support.live_server import live_server
-from tests.support.smtp import free_port
+from tests.support.ports import free_port
 
 DAY1, DAY2 = date(2026, 3, 9), date(2026, 3, 10)
 T2 = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ from service.web.app import create_app
 from service.web.server import server_config
 from tests.support.apps import shared_app
 from tests.support.edition_stories import add_story
-from tests.support.smtp import free_port
+from tests.support.ports import free_port
 from tests.support.web import confirmed_reader, csrf_from, subscribe_by_form
 
 ADMIN_TOKEN = "an-admin-token-that-is-long-enough-0123456789"

@@ -16,7 +16,7 @@ from aiosmtpd.smtp import AuthResult
 from service.core.config import SmtpTarget
 from service.delivery.smtp_session import ConnectionLost, SmtpSession, SmtpUnavailable, Withheld
 from service.delivery.throttle import Throttle
-from tests.support.smtp import free_port
+from tests.support.ports import free_port
 
 MESSAGE = b"Subject: hello\r\nMessage-ID: <m@x>\r\n\r\nbody line\r\n..a stuffed dot line\r\n"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from service.core.config import REPO_ROOT, Settings
-from tests.support.smtp import free_port
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.processes
 

@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.support.smtp import free_port
+from tests.support.ports import free_port
 
 CONFIG = """\
 base_dir = {root}/run

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from tests.support.smtp import free_port
+from tests.support.ports import free_port
 
 
 class LiveServer:

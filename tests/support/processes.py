@@ -13,7 +13,7 @@ from pathlib import Path
 import redis
 
 from service.core.config import REPO_ROOT
-from tests.support.smtp import free_port
+from tests.support.ports import free_port
 
 
 class Managed:
