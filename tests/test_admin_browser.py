@@ -59,8 +59,10 @@ def page(server):
 
 
 def nav(page: Page, section: str) -> None:
-    """Follow a link of the side navigation, as a person would."""
-    page.get_by_role("navigation", name="Admin sections").get_by_role("link", name=section, exact=True).click()
+    """Follow a link of the side navigation, as a person would, and wait for the page's load event: the page left
+    behind has a heading too, and what is read next (sizes, what is absent, admin.js's handlers) needs all of it."""
+    with page.expect_navigation():
+        page.get_by_role("navigation", name="Admin sections").get_by_role("link", name=section, exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
 
 
@@ -124,7 +126,8 @@ def test_an_admin_session_from_sign_in_to_a_sent_edition(server, page, db, mailb
 
     # 3. A pre-confirmed CSV import: the progress page turns into the report, which names the malformed lines.
     nav(page, "Imports")
-    page.get_by_role("link", name="Import a CSV").first.click()
+    with page.expect_navigation():  # the reason is required by admin.js, which runs only once the form is parsed
+        page.get_by_role("link", name="Import a CSV").first.click()
     page.get_by_label("List", exact=True).select_option("browser-news")
     page.get_by_label("CSV file").set_input_files(
         {"name": "readers.csv", "mimeType": "text/csv", "buffer": readers_csv()}
@@ -173,6 +176,7 @@ def test_an_admin_session_from_sign_in_to_a_sent_edition(server, page, db, mailb
 
     # 6. Send now names the audience; the edition's page follows the send to 100% and reloads; every reader got
     # exactly one copy.
+    page.wait_for_load_state("load")  # the "Are you sure?" is admin.js's, added once the page after the test is parsed
     page.get_by_role("button", name="Send to 25 readers of Browser News daily").click()
     # Sending assembles and freezes the draft first, which takes seconds on a loaded machine.
     expect(page).to_have_url(re.compile(r"/admin/editions/\d+$"), timeout=60_000)
@@ -273,7 +277,8 @@ def test_a_viewer_sees_dashboards_and_figures_but_no_actions(
         expect(sections.get_by_role("link", name=hidden, exact=True)).to_have_count(0)
 
     nav(page, "Editions")
-    page.get_by_role("link", name=str(edition.edition_date)).click()
+    with page.expect_navigation():  # the whole page, not the part parsed so far, is what offers no button
+        page.get_by_role("link", name=str(edition.edition_date)).click()
     expect(page.locator(".cards .stat").first).to_contain_text("planned")
     expect(page.get_by_role("button")).to_have_text(["Sign out"])  # no send, test, pause or cancel
     previews_show_a_headline(page)

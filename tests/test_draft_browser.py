@@ -83,6 +83,7 @@ def test_an_editor_drops_reorders_introduces_previews_and_sends_a_draft(
     page.get_by_role("button", name="Edit this draft").click()
     expect(page.get_by_role("status")).to_contain_text("Draft ready")
     expect(page.locator("#draft-state")).to_contain_text("Draft, version 1")
+    page.wait_for_load_state("load")  # the notice comes before the stories: a read right after it can find half of them
     first = headlines(page)
     assert len(first) == 5, first
     both_widths(page, output_dir, "1-opened")
@@ -91,6 +92,7 @@ def test_an_editor_drops_reorders_introduces_previews_and_sends_a_draft(
     dropped = first[1]
     story_item(page, dropped).get_by_role("button", name="Drop").click()
     expect(page.get_by_role("status")).to_contain_text(f"Dropped “{dropped}”")
+    page.wait_for_load_state("load")
     assert dropped not in headlines(page)
     expect(page.get_by_role("button", name="Put back")).to_be_visible()
     both_widths(page, output_dir, "2-dropped")
@@ -99,6 +101,7 @@ def test_an_editor_drops_reorders_introduces_previews_and_sends_a_draft(
     before = headlines(page)
     story_item(page, before[-1]).get_by_role("button", name="Move up").click()
     expect(page.get_by_role("status")).to_have_text("Stories reordered.")
+    page.wait_for_load_state("load")
     assert headlines(page) == [*before[:-2], before[-1], before[-2]]
     both_widths(page, output_dir, "3-reordered")
 

@@ -3,8 +3,8 @@ check your inbox (a reload posts nothing), confirmed, and on to the latest editi
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -79,7 +79,8 @@ def test_the_landing_page_in_chromium(server, mailbox, output_dir, device):
         expect(page.locator("main")).to_contain_text(f"your time ({zone})")
         page.screenshot(path=str(output_dir / f"confirmed-{WIDTHS[device]}.png"), full_page=True)
         page.get_by_role("link", name="World News daily: Monday 9 March 2026").click()
-        assert urlsplit(page.url).path == "/archive/world-news/2026-03-09"
+        # retried: the click may return before the edition's page is the one shown (the path alone counts, as before)
+        expect(page).to_have_url(re.compile(re.escape(server.url("/archive/world-news/2026-03-09")) + r"(?:[?#].*)?$"))
         mailbox.wait_for(email, count=2)
         assert len(mailbox.messages_to(email)) == 2, "the confirmation and the welcome: the reload sent nothing"
 

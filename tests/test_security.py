@@ -260,12 +260,16 @@ def real_server(settings, db, world_news):
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield port
-    server.should_exit = True
-    thread.join(10)
-    server_module.HEADER_TIMEOUT_SECONDS = old
+    try:
+        deadline = time.monotonic() + 60  # a bound, not a target: a failed start fails the test, never hangs the run
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, f"uvicorn did not start on port {port}"
+            time.sleep(0.02)
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        server_module.HEADER_TIMEOUT_SECONDS = old
 
 
 def _trickle(port: int, head: bytes, body_bytes: int) -> tuple[bytes, float]:

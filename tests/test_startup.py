@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ ADMIN_TOKEN = "admin-token-that-must-never-be-printed-0123"
 REAL_KEY = "Zq8vN3-kT1pW6yHc0aRm4uXe9sLb7dGf"  # 32 characters, as secrets.token_urlsafe makes them
 SAFE_PYTHON = Path("/usr/bin/python3")
 UNSAFE_PYTHON = Path("/root/.pyenv/versions/3.11.7/bin/python3")  # CPython 3.11.7: CVE-2024-6923 unpatched
+START_LIMIT = 60.0  # `newsletter web` listens after ~2 s on an idle machine; a busy one can take several times that
 
 
 def clean_env(tmp_path: Path, **settings: str) -> dict[str, str]:
@@ -137,13 +139,13 @@ def test_dev_web_server_listens_on_loopback_only(tmp_path):
         [str(BIN / "newsletter"), "web"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     ) as proc:
         try:
-            for _ in range(200):
+            deadline = time.monotonic() + START_LIMIT
+            while True:
                 with socket.socket() as probe:
                     if probe.connect_ex(("127.0.0.1", port)) == 0:
                         break
                 assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-                import time
-
+                assert time.monotonic() < deadline, f"the development server did not listen within {START_LIMIT:.0f} s"
                 time.sleep(0.05)
             with socket.socket() as other:  # 0.0.0.0 would answer here too (the whole of 127/8 is this machine)
                 assert other.connect_ex(("127.0.0.2", port)) != 0, "the development server is reachable off 127.0.0.1"
