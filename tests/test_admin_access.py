@@ -6,8 +6,6 @@ from __future__ import annotations
 import html
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,9 +13,9 @@ from sqlalchemy import select
 
 from service.admin import accounts, audit
 from service.admin.models import AdminRole, AdminUser, ApiToken, AuditEntry
-from service.core.config import REPO_ROOT
 from tests.support.admin import PASSWORD, NoMail, csrf_of, make_admin, sign_in, signed_in
 from tests.support.apps import shared_app
+from tests.support.cli import newsletter_process
 
 SECRET = re.compile(r'id="secret">(nla_[A-Za-z0-9_-]+)<')
 NEW_PASSWORD = "a much longer new passphrase"
@@ -258,16 +256,9 @@ COMMON = ["Password123!", "password1234", "qwertyuiop123", "iloveyou2024", "drag
 @pytest.mark.processes
 def test_common_passwords_are_refused_by_the_cli_the_account_form_and_a_password_change(web, db, service_env):
     """One check everywhere (zxcvbn's lists): a clear one-line error, and nothing created or changed."""
-    env = {**os.environ, **service_env}
     for password in COMMON[:2]:
-        cli = subprocess.run(
-            [sys.executable, "-m", "service.cli", "admin", "create", "cli@example.org"],
-            env=env,
-            cwd=REPO_ROOT,
-            input=password + "\n",
-            capture_output=True,
-            text=True,
-            timeout=60,
+        cli = newsletter_process(
+            "admin", "create", "cli@example.org", env={**os.environ, **service_env}, stdin=password + "\n"
         )
         assert cli.returncode == 2 and "Traceback" not in cli.stderr, cli.stderr
         [line] = cli.stderr.strip().splitlines()
@@ -293,14 +284,8 @@ def test_common_passwords_are_refused_by_the_cli_the_account_form_and_a_password
         assert refused.status_code == 422 and "The new password is too easy to guess" in refused.text, password
     with browser(web.app) as other:
         assert sign_in(other, password=PASSWORD).status_code == 303, "the old password still works"
-    made = subprocess.run(
-        [sys.executable, "-m", "service.cli", "admin", "create", "cli@example.org"],
-        env=env,
-        cwd=REPO_ROOT,
-        input=NEW_PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
+    made = newsletter_process(
+        "admin", "create", "cli@example.org", env={**os.environ, **service_env}, stdin=NEW_PASSWORD + "\n"
     )
     assert made.returncode == 0, made.stderr
     assert account(db, "cli@example.org") is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from zoneinfo import ZoneInfo
@@ -26,6 +25,7 @@ from service.stories.feeds.names import feed_publisher
 from service.stories.items import clusterer_from
 from tests.support.admin import NoMail, signed_in
 from tests.support.apps import shared_app
+from tests.support.cli import newsletter_process
 from tests.support.feed_server import FeedServer, Route
 
 DEV_FEEDS = REPO_ROOT.parent / "shared" / "data" / "feeds-dev"
@@ -209,13 +209,10 @@ def test_section_suffixes_and_taglines_are_not_part_of_a_name(title, link, expec
 
 def newsletter(*args: str) -> subprocess.CompletedProcess:
     """Run the `newsletter` command as an admin would, against the test database."""
-    env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1", "FEED_ALLOW_PRIVATE": "true"}
-    return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    return newsletter_process(
+        *args,
+        env={**os.environ, "COLUMNS": "250", "NO_COLOR": "1", "FEED_ALLOW_PRIVATE": "true"},
+        stdin=None,
         timeout=120,
     )
 

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 RETRYABLE = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, TimeoutError, OSError)
 # A reader's email waits out a broken connection (backing off up to 10 minutes) rather than being lost
 RETRY_MAIL: dict = {"autoretry_for": RETRYABLE, "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 10}
+# A subscribe request also waits out a database busy with another writer: the reader was told to check their inbox
+RETRY_REQUEST: dict = {**RETRY_MAIL, "autoretry_for": (*RETRYABLE, DatabaseBusy)}
 
 
 def _deliver(message, *, subscriber_id: int | None = None, kind: str = "other") -> None:
@@ -77,9 +79,7 @@ def _subscribe_limiter(storage_url: str, per_ip: str, per_address: str, namespac
     return SubscribeLimiter(storage_url, per_ip, per_address, namespace=namespace)
 
 
-@app.task(
-    name="service.tasks.carry_out_subscribe_request", **{**RETRY_MAIL, "autoretry_for": (*RETRYABLE, DatabaseBusy)}
-)
+@app.task(name="service.tasks.carry_out_subscribe_request", **RETRY_REQUEST)
 def carry_out_subscribe_request(message: dict) -> None:
     """A checked subscribe request from the web: store it and send what it calls for, within the mailbox's limit."""
     from service.readers.subscribe_requests import SubscribeRequest, carry_out

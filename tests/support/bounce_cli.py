@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import pytest
 
-from service.core.config import REPO_ROOT
-from tests.support.cli import run_newsletter
+from tests.support.cli import newsletter_process, run_newsletter
 
 
 @pytest.fixture
@@ -21,14 +19,6 @@ def newsletter(service_env, settings):
         if not pipe:
             done = run_newsletter(*args, stdin=stdin)
             return subprocess.CompletedProcess(args, done.returncode, done.stdout.encode(), done.stderr.encode())
-        env = {**os.environ, **service_env, "COLUMNS": "200"}
-        return subprocess.run(
-            [sys.executable, "-m", "service.cli", *args],
-            cwd=REPO_ROOT,
-            env=env,
-            input=stdin,
-            capture_output=True,
-            timeout=60,
-        )
+        return newsletter_process(*args, env={**os.environ, **service_env, "COLUMNS": "200"}, stdin=stdin)
 
     return run

@@ -7,12 +7,13 @@ test_dev_run, tests/support/faults.send_edition).
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from dataclasses import dataclass
 
 from click.testing import CliRunner
 
-from service.core.config import get_settings
+from service.core.config import REPO_ROOT, get_settings
 
 TERMINAL = {"COLUMNS", "NO_COLOR"}
 
@@ -49,3 +50,19 @@ def run_newsletter(*args: str, stdin: bytes | str | None = None, env: dict[str, 
             if configures:
                 get_settings.cache_clear()  # the next reader gets the test settings again
         return Ran(code, out.getvalue().decode(errors="replace"), err.getvalue().decode(errors="replace"))
+
+
+def newsletter_process(
+    *args: str, env: dict[str, str], stdin: str | bytes | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
+    """`newsletter ARGS` as its own process in exactly this environment, where a new process is the point (an MTA's
+    pipe, a password read from stdin, an operator beside a multi-host run); text in and out unless stdin is bytes."""
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=not isinstance(stdin, bytes),
+        timeout=timeout,
+    )

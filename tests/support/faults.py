@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -17,6 +15,7 @@ from sqlalchemy import func, select
 from service.core.config import REPO_ROOT
 from service.core.db import engine_for
 from service.models import Delivery, Edition, EditionStatus
+from tests.support.cli import newsletter_process
 from tests.support.smtp import CountingSmtpServer
 
 
@@ -31,14 +30,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, explain: 
 
 def send_edition(env: dict[str, str], slug: str) -> None:
     """The operator's `newsletter editions send`: the list's edition starts now and its drains go to the queue."""
-    done = subprocess.run(
-        [sys.executable, "-m", "service.cli", "editions", "send", "--list", slug],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = newsletter_process("editions", "send", "--list", slug, env=env)
     assert done.returncode == 0, done.stderr
 
 

@@ -8,7 +8,7 @@ import random
 import socket
 from pathlib import Path
 
-FIRST_PORT = 10000  # below it sit the well-known services
+FIRST_PORT = 10000  # below it sit the fixed ports of the services a test talks to (PostgreSQL, Redis, RabbitMQ)
 BLOCK = 2000  # ports per test process: a test starts a few servers at a time, and each port is checked before use
 
 
