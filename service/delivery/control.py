@@ -124,21 +124,26 @@ def cancel(engine: Engine, edition_id: int) -> int:
 def retry_failed(engine: Engine, edition_id: int, *, now: datetime, expiry: timedelta) -> int:
     """Give an edition's failed readers another chance (a fixed relay, a lifted block); returns how many."""
     with engine.begin() as conn:
-        status = conn.scalar(select(E.c.send_status).where(E.c.id == edition_id).with_for_update())  # vs a prune
-        if status not in (EditionStatus.sending, EditionStatus.paused, EditionStatus.complete):
-            raise InvalidInput(f"edition {edition_id} is {status}; only a started edition has failures to retry")
-        if rollup.exists_for(conn, edition_id):
-            raise InvalidInput(
-                f"edition {edition_id} is older than DELIVERY_RETENTION_DAYS: its delivery rows were "
-                "rolled up into figures, so there are no failed readers left to retry"
-            )
-        reopened = ledger.reopen_failed(conn, edition_id=edition_id, keep_failed=NEVER_RETRIED, now=now)
-        if reopened:
-            reopen: dict[str, object] = {"send_expires_at": now + expiry}
-            if status == EditionStatus.complete:
-                reopen |= {"send_status": EditionStatus.sending, "completed_at": None}
-            conn.execute(update(E).where(E.c.id == edition_id).values(**reopen))
-        return reopened
+        return reopen_failed(conn, edition_id, now=now, expiry=expiry)
+
+
+def reopen_failed(conn: Connection, edition_id: int, *, now: datetime, expiry: timedelta) -> int:
+    """Retry's one transaction: the edition row locked first, its failed rows pending again, the edition sending."""
+    status = conn.scalar(select(E.c.send_status).where(E.c.id == edition_id).with_for_update())  # vs a prune
+    if status not in (EditionStatus.sending, EditionStatus.paused, EditionStatus.complete):
+        raise InvalidInput(f"edition {edition_id} is {status}; only a started edition has failures to retry")
+    if rollup.exists_for(conn, edition_id):
+        raise InvalidInput(
+            f"edition {edition_id} is older than DELIVERY_RETENTION_DAYS: its delivery rows were "
+            "rolled up into figures, so there are no failed readers left to retry"
+        )
+    reopened = ledger.reopen_failed(conn, edition_id=edition_id, keep_failed=NEVER_RETRIED, now=now)
+    if reopened:
+        reopen: dict[str, object] = {"send_expires_at": now + expiry}
+        if status == EditionStatus.complete:
+            reopen |= {"send_status": EditionStatus.sending, "completed_at": None}
+        conn.execute(update(E).where(E.c.id == edition_id).values(**reopen))
+    return reopened
 
 
 def status_of(conn: Connection, edition_id: int) -> str | None:
@@ -147,15 +152,25 @@ def status_of(conn: Connection, edition_id: int) -> str | None:
 
 
 def complete_if_done(conn: Connection, edition_id: int, now: datetime) -> bool:
-    """Mark the edition complete when no row is pending or sending."""
-    if ledger_status.has_open(conn, edition_id):
-        return False
+    """Mark the edition complete when no row is pending or sending; inside the caller's transaction.
+
+    A retry reopening rows at that moment must not be marked complete over: the edition row is locked first (the
+    lock a retry holds, so PostgreSQL's next statement sees what it reopened), and the check and the change are one
+    statement (SQLite writes one at a time).
+    """
+    conn.execute(select(E.c.id).where(E.c.id == edition_id).with_for_update())
     done = conn.execute(
         update(E)
-        .where(E.c.id == edition_id, E.c.send_status == EditionStatus.sending)
+        .where(E.c.id == edition_id, E.c.send_status == EditionStatus.sending, ~ledger_status.open_work(edition_id))
         .values(send_status=EditionStatus.complete, completed_at=now)
     )
     return done.rowcount == 1
+
+
+def finish_if_done(engine: Engine, edition_id: int, *, now: datetime) -> bool:
+    """A drain that finds no work left marks the edition complete, in its own transaction (see complete_if_done)."""
+    with engine.begin() as conn:
+        return complete_if_done(conn, edition_id, now)
 
 
 def take_back(engine: Engine, *, now: datetime, edition_id: int | None = None) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Table, and_, exists, func, or_, select
 from sqlalchemy.engine import Connection
 
 from service.bounces.policy import FailureKind
@@ -44,10 +44,15 @@ def row_count(conn: Connection, edition_id: int) -> int:
     return conn.scalar(select(func.count()).where(D.c.edition_id == edition_id)) or 0
 
 
-def has_open(conn: Connection, edition_id: int) -> bool:
-    """An edition is complete when no row is pending and no lease holds rows in sending (one statement, one view)."""
+def open_work(edition_id: int) -> ColumnElement[bool]:
+    """True while a row is pending or a lease holds rows in sending: an edition with none of either is complete."""
     pending = select(D.c.id).where(D.c.edition_id == edition_id, D.c.due_at.is_not(None))
-    return bool(conn.scalar(select(or_(exists(pending), leases.held_query(edition_id).exists()))))
+    return or_(exists(pending), leases.held_query(edition_id).exists())
+
+
+def has_open(conn: Connection, edition_id: int) -> bool:
+    """Whether the edition still has work (one statement, one view)."""
+    return bool(conn.scalar(select(open_work(edition_id))))
 
 
 def has_due(conn: Connection, edition_id: int, now: datetime) -> bool:

@@ -102,7 +102,7 @@ def _drain(settings: Settings, edition_id: int, *, max_seconds: float | None, ob
                 if not batch:
                     if control.take_back(engine, now=utcnow(), edition_id=edition_id):  # a stopped worker's rows
                         continue
-                    if control.complete_if_done(conn, edition_id, utcnow()) or not _outlast_leases(
+                    if control.finish_if_done(engine, edition_id, now=utcnow()) or not _outlast_leases(
                         conn, edition_id, deadline
                     ):
                         break
