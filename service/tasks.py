@@ -77,10 +77,12 @@ def sweep_deliveries() -> None:
     now = utcnow()
     heartbeats.beat(engine_for(settings.effective_database_url), now, name=heartbeats.SWEEPER)
     report = sweep(engine_for(settings.effective_database_url), now=now)
-    if report.taken_back or report.expired or report.completed or report.counted:
+    if report.taken_back or report.cancelled or report.expired or report.completed or report.counted:
         log.info(
-            "sweep: %d leases taken back, %d expired, completed %s, reply classes counted for %s",
+            "sweep: %d leases taken back, %d rows of cancelled editions cancelled, %d expired, completed %s, "
+            "reply classes counted for %s",
             report.taken_back,
+            report.cancelled,
             report.expired,
             report.completed,
             report.counted,

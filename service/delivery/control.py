@@ -13,6 +13,7 @@ from service.bounces.policy import NEVER_RETRIED, FailureKind
 from service.core.config import Settings
 from service.core.errors import InvalidInput
 from service.delivery import ledger, ledger_status, planning, reply_counts, rollup
+from service.delivery.edition_lock import lock_edition
 from service.editions import send_moment
 from service.models import Delivery, Edition, EditionStatus, MailingList, as_utc, utcnow
 
@@ -112,7 +113,8 @@ def resume(engine: Engine, edition_id: int, *, now: datetime) -> int | None:
 def cancel(engine: Engine, edition_id: int) -> int:
     """Stop an edition for good: its pending rows are cancelled; returns how many."""
     with engine.begin() as conn:
-        status = conn.scalar(select(E.c.send_status).where(E.c.id == edition_id))
+        edition = lock_edition(conn, edition_id)  # vs the last drain completing it in the meantime
+        status = None if edition is None else edition.send_status
         if status not in (EditionStatus.sending, EditionStatus.paused, EditionStatus.draft):
             raise InvalidInput(
                 f"edition {edition_id} is {status}; only a draft, sending or paused edition can be cancelled"
@@ -129,7 +131,8 @@ def retry_failed(engine: Engine, edition_id: int, *, now: datetime, expiry: time
 
 def reopen_failed(conn: Connection, edition_id: int, *, now: datetime, expiry: timedelta) -> int:
     """Retry's one transaction: the edition row locked first, its failed rows pending again, the edition sending."""
-    status = conn.scalar(select(E.c.send_status).where(E.c.id == edition_id).with_for_update())  # vs a prune
+    edition = lock_edition(conn, edition_id)  # vs a prune, and the last drain completing it
+    status = None if edition is None else edition.send_status
     if status not in (EditionStatus.sending, EditionStatus.paused, EditionStatus.complete):
         raise InvalidInput(f"edition {edition_id} is {status}; only a started edition has failures to retry")
     if rollup.exists_for(conn, edition_id):
@@ -158,7 +161,7 @@ def complete_if_done(conn: Connection, edition_id: int, now: datetime) -> bool:
     lock a retry holds, so PostgreSQL's next statement sees what it reopened), and the check and the change are one
     statement (SQLite writes one at a time).
     """
-    conn.execute(select(E.c.id).where(E.c.id == edition_id).with_for_update())
+    lock_edition(conn, edition_id)
     done = conn.execute(
         update(E)
         .where(E.c.id == edition_id, E.c.send_status == EditionStatus.sending, ~ledger_status.open_work(edition_id))
@@ -192,6 +195,7 @@ class Sweep:
     """What one sweep did: the numbers ops want in the logs."""
 
     taken_back: int = 0
+    cancelled: int = 0  # rows a cancelled edition's last batch gave back (a 4xx, an SMTP outage, a stopped worker)
     expired: int = 0
     completed: list[int] = field(default_factory=list)
     to_drain: list[int] = field(default_factory=list)
@@ -199,18 +203,22 @@ class Sweep:
 
 
 def sweep(engine: Engine, *, now: datetime) -> Sweep:
-    """Take back expired leases, fail what outlived its edition, complete and count finished ones, list those to drain.
+    """Take back expired leases, cancel what came back to a cancelled edition, fail what outlived its edition,
+    complete and count finished ones, list those to drain.
 
     Counting: a finished edition's reply classes are stored once, so /metrics never reads its rows again.
     """
     result = Sweep()
     with engine.begin() as conn:
         result.taken_back = ledger.take_back_expired(conn, now=now)
-        sending = conn.execute(
-            select(E.c.id, E.c.send_expires_at).where(E.c.send_status == EditionStatus.sending)
-        ).all()
-        for edition_id, expires in sending:
-            if expires is not None and as_utc(expires) < now:
+        cancelled = select(E.c.id).where(E.c.send_status == EditionStatus.cancelled)
+        result.cancelled = ledger.cancel_returned(conn, cancelled_editions=cancelled)
+        sending = conn.scalars(select(E.c.id).where(E.c.send_status == EditionStatus.sending).order_by(E.c.id)).all()
+        for edition_id in sending:
+            edition = lock_edition(conn, edition_id)  # read again: a retry may have reopened it with a later expiry
+            if edition is None or edition.send_status != EditionStatus.sending:
+                continue
+            if edition.send_expires_at is not None and as_utc(edition.send_expires_at) < now:
                 result.expired += ledger.expire_open(conn, edition_id=edition_id, now=now)
             if complete_if_done(conn, edition_id, now):
                 result.completed.append(edition_id)

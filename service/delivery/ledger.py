@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Select, Table, bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
 from service.bounces.policy import FailureKind
@@ -207,6 +207,16 @@ def cancel_pending(conn: Connection, *, edition_id: int) -> int:
     statement = (
         update(D)
         .where(D.c.edition_id == edition_id, D.c.due_at.is_not(None))
+        .values(status=DeliveryStatus.cancelled, due_at=None)
+    )
+    return conn.execute(statement).rowcount
+
+
+def cancel_returned(conn: Connection, *, cancelled_editions: Select[tuple[int]]) -> int:
+    """Rows that came back to pending after their edition was cancelled (they were in flight then) are cancelled too."""
+    statement = (
+        update(D)
+        .where(D.c.due_at.is_not(None), D.c.edition_id.in_(cancelled_editions))
         .values(status=DeliveryStatus.cancelled, due_at=None)
     )
     return conn.execute(statement).rowcount

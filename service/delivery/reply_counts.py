@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.core.db import insert_ignoring
 from service.delivery import ledger_status, rollup
+from service.delivery.edition_lock import lock_edition
 from service.models import Base, Delivery, DeliveryStatus, Edition, EditionStatus
 
 REPLY_CLASSES = rollup.REPLY_CLASSES
@@ -103,9 +104,7 @@ def count_finished(engine: Engine, *, now: datetime, limit: int = 5) -> list[int
     done = []
     for edition_id in todo:
         with engine.begin() as conn:  # the edition row locked: a "retry failed" reopening it waits for this
-            edition = conn.execute(
-                select(E.c.send_status, E.c.completed_at).where(E.c.id == edition_id).with_for_update()
-            ).first()
+            edition = lock_edition(conn, edition_id)
             if edition is None or edition.send_status not in EditionStatus.finished:
                 continue  # deleted, or reopened since it was listed
             if ledger_status.has_open(conn, edition_id):

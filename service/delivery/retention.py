@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from service.bounces import store as bounce_store
 from service.delivery import ledger_status, reply_counts, rollup
+from service.delivery.edition_lock import lock_edition
 from service.models import Delivery, DeliveryStatus, Edition, EditionStatus, MailingList
 
 log = logging.getLogger(__name__)
@@ -125,8 +126,8 @@ def roll_up(engine: Engine, edition_id: int, *, now: datetime) -> bool:
     """
     with Session(engine) as session, session.begin():
         conn = session.connection()
-        status = conn.scalar(select(E.c.send_status).where(E.c.id == edition_id).with_for_update())
-        if status not in EditionStatus.finished or rollup.exists_for(conn, edition_id):
+        edition = lock_edition(conn, edition_id)
+        if edition is None or edition.send_status not in EditionStatus.finished or rollup.exists_for(conn, edition_id):
             return False
         if ledger_status.has_open(conn, edition_id):
             return False
