@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -11,6 +14,7 @@ from sqlalchemy import select, text, update
 
 from service.bounces.policy import FailureKind
 from service.core.db import engine_for
+from service.core.errors import InvalidInput
 from service.delivery import control, ledger, reply_counts, retention
 from service.delivery.ledger import Outcome
 from service.delivery.schedule import send_now
@@ -43,29 +47,11 @@ def _started(db, settings, world_news, readers: int, prefix: str):
     return engine, edition, addresses
 
 
-def _wait_until_blocked(engine, waiting: Future, seconds: float = 10.0) -> None:
-    """Until `waiting` waits on the lock another transaction holds (PostgreSQL shows it; SQLite's wait is unseen)."""
-    if engine.dialect.name == "sqlite":
-        time.sleep(0.5)  # SQLite shows no lock waits: give the other thread time to reach its write
-        assert not waiting.done(), "a writer went ahead of the transaction holding SQLite's write lock"
-        return
-    deadline = time.monotonic() + seconds
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-    while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            if conn.scalar(query):
-                return
-        assert not waiting.done(), "it went ahead without waiting for the lock"
-        time.sleep(0.05)
-    raise AssertionError(f"nothing waited on the edition's lock within {seconds} s")
-
-
-def _fail_then_fix(db, settings, world_news, mailbox):
-    """An edition whose one refused reader failed and whose relay is fixed, caught before the drain says 'complete'."""
-    engine, edition, (delivered, blocked) = _started(db, settings, world_news, 2, "race")
-    mailbox.reply_for[blocked] = "550 5.7.1 Message rejected by policy"
+def _sent_but_not_yet_complete(db, settings, world_news, mailbox, *, refuse_one: bool):
+    """Every reader's outcome recorded (one refused by a policy since fixed, if asked), 'complete' not yet written."""
+    engine, edition, (delivered, refused) = _started(db, settings, world_news, 2, "race")
+    if refuse_one:
+        mailbox.reply_for[refused] = "550 5.7.1 Message rejected by policy"
     drain(settings, edition.id)
     mailbox.wait_for(delivered)
     mailbox.reply_for.clear()
@@ -73,49 +59,98 @@ def _fail_then_fix(db, settings, world_news, mailbox):
         conn.execute(
             update(Edition).where(Edition.id == edition.id).values(send_status=EditionStatus.sending, completed_at=None)
         )
-    return engine, edition, blocked
+    return engine, edition, refused
+
+
+@contextmanager
+def _in_another_thread(monkeypatch) -> Iterator[tuple[ThreadPoolExecutor, threading.Event]]:
+    """A thread for the racing side, and an event set when it asks for the edition's lock."""
+    asked = threading.Event()
+    lock = control.lock_edition
+
+    def noting_the_ask(conn, edition_id):
+        if threading.current_thread() is not threading.main_thread():
+            asked.set()
+        return lock(conn, edition_id)
+
+    monkeypatch.setattr(control, "lock_edition", noting_the_ask)
+    with ThreadPoolExecutor(1) as pool:
+        yield pool, asked
+
+
+def _wait_until_blocked(conn, waiting: Future, asked: threading.Event, seconds: float = 20.0) -> None:
+    """Until `waiting` waits for the edition lock that `conn`'s open transaction holds."""
+    assert asked.wait(seconds), f"the other side did not ask for the edition's lock within {seconds} s"
+    if conn.dialect.name == "sqlite":  # SQLite shows no lock waits; a writer that did not wait is done by now
+        time.sleep(0.2)
+        assert not waiting.done(), "a writer went ahead of the transaction holding SQLite's write lock"
+        return
+    holder = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    blocked = text("SELECT count(*) FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))")
+    deadline = time.monotonic() + seconds
+    with conn.engine.connect() as watching:
+        while not watching.scalar(blocked, {"holder": holder}):
+            assert not waiting.done(), "it went ahead without waiting for the edition's lock"
+            assert time.monotonic() < deadline, f"nothing waited on the edition's lock within {seconds} s"
+            time.sleep(0.05)
 
 
 @pytest.mark.sqlite_twin
 def test_a_retry_committing_while_the_last_drain_completes_is_not_marked_complete_over(
-    db, settings, world_news, mailbox
+    db, settings, world_news, mailbox, monkeypatch
 ):
-    engine, edition, blocked = _fail_then_fix(db, settings, world_news, mailbox)
-    with engine.connect() as retrying, ThreadPoolExecutor(1) as pool:
+    engine, edition, refused = _sent_but_not_yet_complete(db, settings, world_news, mailbox, refuse_one=True)
+    with _in_another_thread(monkeypatch) as (pool, asked), engine.connect() as retrying:
         transaction = retrying.begin()  # the admin's retry, caught after it reopened the failed row
         assert control.reopen_failed(retrying, edition.id, now=utcnow(), expiry=timedelta(hours=1)) == 1
         finishing = pool.submit(control.finish_if_done, engine, edition.id, now=utcnow())
-        _wait_until_blocked(engine, finishing)
+        _wait_until_blocked(retrying, finishing, asked)
         transaction.commit()
         assert finishing.result(timeout=30) is False, "the reopened reader keeps the edition open"
 
     assert _status(engine, edition.id) == EditionStatus.sending
     drain(settings, edition.id)  # the retry's drain finds the edition still sending
-    assert len(mailbox.wait_for(blocked)) == 1
+    assert len(mailbox.wait_for(refused)) == 1
     assert _status(engine, edition.id) == EditionStatus.complete
 
 
 @pytest.mark.sqlite_twin
 def test_a_retry_reads_the_status_the_last_drain_just_wrote(db, settings, world_news, mailbox, monkeypatch):
-    engine, edition, blocked = _fail_then_fix(db, settings, world_news, mailbox)
-    pool = ThreadPoolExecutor(1)
+    engine, edition, refused = _sent_but_not_yet_complete(db, settings, world_news, mailbox, refuse_one=True)
     finishing: list[Future] = []
     checked = control.rollup.exists_for
+    with _in_another_thread(monkeypatch) as (pool, asked):
 
-    def last_drain_completes_meanwhile(conn, edition_id):
-        """The retry has read the edition; the last drain tries to mark it complete right now."""
-        finishing.append(pool.submit(control.finish_if_done, engine, edition_id, now=utcnow()))
-        _wait_until_blocked(engine, finishing[0])
-        return checked(conn, edition_id)
+        def last_drain_completes_meanwhile(conn, edition_id):
+            """The retry has read the edition; the last drain tries to mark it complete right now."""
+            finishing.append(pool.submit(control.finish_if_done, engine, edition_id, now=utcnow()))
+            _wait_until_blocked(conn, finishing[0], asked)
+            return checked(conn, edition_id)
 
-    monkeypatch.setattr(control.rollup, "exists_for", last_drain_completes_meanwhile)
-    assert control.retry_failed(engine, edition.id, now=utcnow(), expiry=timedelta(hours=1)) == 1
-    assert finishing[0].result(timeout=30) is False, "the retry's reader keeps the edition open"
-    pool.shutdown()
+        monkeypatch.setattr(control.rollup, "exists_for", last_drain_completes_meanwhile)
+        assert control.retry_failed(engine, edition.id, now=utcnow(), expiry=timedelta(hours=1)) == 1
+        assert finishing[0].result(timeout=30) is False, "the retry's reader keeps the edition open"
 
     assert _status(engine, edition.id) == EditionStatus.sending
     drain(settings, edition.id)
-    assert len(mailbox.wait_for(blocked)) == 1
+    assert len(mailbox.wait_for(refused)) == 1
+
+
+@pytest.mark.sqlite_twin
+def test_a_cancel_after_the_last_reader_was_sent_leaves_the_edition_complete(
+    db, settings, world_news, mailbox, monkeypatch
+):
+    engine, edition, _reader = _sent_but_not_yet_complete(db, settings, world_news, mailbox, refuse_one=False)
+    with _in_another_thread(monkeypatch) as (pool, asked), engine.connect() as finishing:
+        transaction = finishing.begin()  # the last drain, marking the edition complete
+        control.lock_edition(finishing, edition.id)
+        assert control.complete_if_done(finishing, edition.id, utcnow())
+        cancelling = pool.submit(control.cancel, engine, edition.id)  # the admin clicked "Cancel" a moment late
+        _wait_until_blocked(finishing, cancelling, asked)
+        transaction.commit()
+        with pytest.raises(InvalidInput, match="is complete"):
+            cancelling.result(timeout=30)
+    assert _status(engine, edition.id) == EditionStatus.complete, "a sent edition stays in the archive"
 
 
 @pytest.mark.sqlite_twin
@@ -130,17 +165,17 @@ def test_a_cancel_during_a_batch_leaves_no_reader_waiting_for_ever(db, settings,
     drain(settings, edition.id, observe=admin_cancels)  # the batch in flight ends: one sent, one greylisted
     assert sorted(_row_status(engine, edition.id).values()) == [DeliveryStatus.pending, DeliveryStatus.sent]
 
-    later = utcnow() + timedelta(minutes=5)  # the greylisted row is due again
+    later = utcnow() + timedelta(minutes=5)
     swept = control.sweep(engine, now=later)
-    assert swept.cancelled == 1 and swept.to_drain == []
+    assert swept.cancelled == 1
     assert sorted(_row_status(engine, edition.id).values()) == [DeliveryStatus.cancelled, DeliveryStatus.sent]
     assert _status(engine, edition.id) == EditionStatus.cancelled
     assert edition.id in swept.counted + reply_counts.count_finished(engine, now=later), "its figures are final"
     assert retention.roll_up(engine, edition.id, now=later), "and it can be pruned in time"
 
 
-def test_the_sweeper_does_not_expire_readers_a_retry_just_gave_a_new_day(db, settings, world_news, monkeypatch):
-    """PostgreSQL only: in SQLite the sweep holds the one write lock from its first statement, so no retry gets in."""
+def test_the_sweeper_does_not_expire_readers_a_retry_just_gave_a_later_expiry(db, settings, world_news, monkeypatch):
+    """PostgreSQL only: SQLite's sweep takes the one write lock at its first statement, so no retry gets in."""
     engine, edition, _readers = _started(db, settings, world_news, 2, "expiry")
     with engine.begin() as conn:  # two messages in flight; one is refused by a policy since fixed
         token, (refused, _in_flight) = ledger.claim(

@@ -155,13 +155,11 @@ def status_of(conn: Connection, edition_id: int) -> str | None:
 
 
 def complete_if_done(conn: Connection, edition_id: int, now: datetime) -> bool:
-    """Mark the edition complete when no row is pending or sending; inside the caller's transaction.
+    """Mark the edition complete when no row is pending or sending; the caller holds lock_edition's lock.
 
-    A retry reopening rows at that moment must not be marked complete over: the edition row is locked first (the
-    lock a retry holds, so PostgreSQL's next statement sees what it reopened), and the check and the change are one
-    statement (SQLite writes one at a time).
+    Under that lock a retry reopening rows cannot slip in between (PostgreSQL's next statement sees what it
+    reopened), and the check and the change are one statement (SQLite writes one at a time).
     """
-    lock_edition(conn, edition_id)
     done = conn.execute(
         update(E)
         .where(E.c.id == edition_id, E.c.send_status == EditionStatus.sending, ~ledger_status.open_work(edition_id))
@@ -171,8 +169,12 @@ def complete_if_done(conn: Connection, edition_id: int, now: datetime) -> bool:
 
 
 def finish_if_done(engine: Engine, edition_id: int, *, now: datetime) -> bool:
-    """A drain that finds no work left marks the edition complete, in its own transaction (see complete_if_done)."""
+    """A drain that finds no batch marks the edition complete if nothing is left, in a transaction of its own."""
+    with engine.connect() as conn:
+        if ledger_status.has_open(conn, edition_id):
+            return False  # no lock while work is left: whoever records the last row calls this again, or the sweeper
     with engine.begin() as conn:
+        lock_edition(conn, edition_id)
         return complete_if_done(conn, edition_id, now)
 
 
@@ -203,18 +205,21 @@ class Sweep:
 
 
 def sweep(engine: Engine, *, now: datetime) -> Sweep:
-    """Take back expired leases, cancel what came back to a cancelled edition, fail what outlived its edition,
-    complete and count finished ones, list those to drain.
+    """Return stopped workers' rows, cancel what came back to cancelled editions, expire, complete, count, re-drain.
 
-    Counting: a finished edition's reply classes are stored once, so /metrics never reads its rows again.
+    Each sending edition is settled in a short transaction of its own, under its lock, so drains wait on the
+    sweep for one edition at most. Counting: a finished edition's reply classes are stored once, so /metrics
+    never reads its rows again.
     """
     result = Sweep()
     with engine.begin() as conn:
         result.taken_back = ledger.take_back_expired(conn, now=now)
         cancelled = select(E.c.id).where(E.c.send_status == EditionStatus.cancelled)
         result.cancelled = ledger.cancel_returned(conn, cancelled_editions=cancelled)
+    with engine.connect() as conn:
         sending = conn.scalars(select(E.c.id).where(E.c.send_status == EditionStatus.sending).order_by(E.c.id)).all()
-        for edition_id in sending:
+    for edition_id in sending:
+        with engine.begin() as conn:
             edition = lock_edition(conn, edition_id)  # read again: a retry may have reopened it with a later expiry
             if edition is None or edition.send_status != EditionStatus.sending:
                 continue
