@@ -10,6 +10,9 @@ from pathlib import Path
 
 FIRST_PORT = 10000  # below it sit the fixed ports of the services a test talks to (PostgreSQL, Redis, RabbitMQ)
 BLOCK = 2000  # ports per test process: a test starts a few servers at a time, and each port is checked before use
+# Ports a browser refuses to load ("net::ERR_UNSAFE_PORT"; Chromium's list in net/base/port_util.cc, Firefox's
+# alike): above FIRST_PORT only 10080, once Amanda's backup port.
+BROWSERS_REFUSE = frozenset({10080})
 
 
 def _ephemeral_start() -> int:
@@ -29,9 +32,8 @@ def _process_block() -> range:
 
 
 _BLOCK = _process_block()
-_CANDIDATES = itertools.cycle(
-    [*_BLOCK[(offset := random.randrange(BLOCK)) :], *_BLOCK[:offset]]  # a random start: runs that overlap rarely meet
-)
+_START = random.randrange(BLOCK)  # a random start: two runs that overlap rarely meet
+_CANDIDATES = itertools.cycle([port for port in [*_BLOCK[_START:], *_BLOCK[:_START]] if port not in BROWSERS_REFUSE])
 
 
 def free_port() -> int:
