@@ -111,7 +111,7 @@ def resume(engine: Engine, edition_id: int, *, now: datetime) -> int | None:
 
 
 def cancel(engine: Engine, edition_id: int) -> int:
-    """Stop an edition for good: its pending rows are cancelled; returns how many."""
+    """Stop an edition for good: its pending rows are cancelled now, rows in flight that come back by the next sweep."""
     with engine.begin() as conn:
         edition = lock_edition(conn, edition_id)  # vs the last drain completing it in the meantime
         status = None if edition is None else edition.send_status
@@ -120,7 +120,7 @@ def cancel(engine: Engine, edition_id: int) -> int:
                 f"edition {edition_id} is {status}; only a draft, sending or paused edition can be cancelled"
             )
         conn.execute(update(E).where(E.c.id == edition_id).values(send_status=EditionStatus.cancelled))
-        return ledger.cancel_pending(conn, edition_id=edition_id)
+        return ledger.cancel_pending(conn, editions=edition_id)
 
 
 def retry_failed(engine: Engine, edition_id: int, *, now: datetime, expiry: timedelta) -> int:
@@ -215,7 +215,7 @@ def sweep(engine: Engine, *, now: datetime) -> Sweep:
     with engine.begin() as conn:
         result.taken_back = ledger.take_back_expired(conn, now=now)
         cancelled = select(E.c.id).where(E.c.send_status == EditionStatus.cancelled)
-        result.cancelled = ledger.cancel_returned(conn, cancelled_editions=cancelled)
+        result.cancelled = ledger.cancel_pending(conn, editions=cancelled)  # what came back since the cancel
     with engine.connect() as conn:
         sending = conn.scalars(select(E.c.id).where(E.c.send_status == EditionStatus.sending).order_by(E.c.id)).all()
     for edition_id in sending:

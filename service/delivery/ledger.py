@@ -202,23 +202,12 @@ def expire_open(conn: Connection, *, edition_id: int, now: datetime) -> int:
     return conn.execute(statement).rowcount
 
 
-def cancel_pending(conn: Connection, *, edition_id: int) -> int:
-    """An admin's cancel: nothing pending is sent any more (rows being sent finish normally)."""
-    statement = (
-        update(D)
-        .where(D.c.edition_id == edition_id, D.c.due_at.is_not(None))
-        .values(status=DeliveryStatus.cancelled, due_at=None)
-    )
-    return conn.execute(statement).rowcount
-
-
-def cancel_returned(conn: Connection, *, cancelled_editions: Select[tuple[int]]) -> int:
-    """Rows that came back to pending after their edition was cancelled (they were in flight then) are cancelled too."""
-    statement = (
-        update(D)
-        .where(D.c.due_at.is_not(None), D.c.edition_id.in_(cancelled_editions))
-        .values(status=DeliveryStatus.cancelled, due_at=None)
-    )
+def cancel_pending(conn: Connection, *, editions: int | Select[tuple[int]]) -> int:
+    """Nothing pending is sent any more: an admin's cancel of one edition (rows being sent finish normally), and the
+    sweeper's for rows that came back to pending after their edition was cancelled (a 4xx, an outage, a stopped worker).
+    """
+    which = D.c.edition_id == editions if isinstance(editions, int) else D.c.edition_id.in_(editions)
+    statement = update(D).where(which, D.c.due_at.is_not(None)).values(status=DeliveryStatus.cancelled, due_at=None)
     return conn.execute(statement).rowcount
 
 
